@@ -1,0 +1,25 @@
+"""The `neurocart` command line: thin faces over the services, one module per command group.
+
+Bad input exits with code 2 and a message naming the field, never a traceback.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from neurocart.cli.calc import calc
+
+app = typer.Typer(
+    name="neurocart",
+    help="CAR-T therapy for neurological autoimmune disease: calculators, pathway, monitoring.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command(add_help_option=False)(calc)
+# Command groups of later layers are added here, one line each:
+# app.add_typer(db.app, name="db")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

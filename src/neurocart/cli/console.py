@@ -1,0 +1,18 @@
+"""Consoles and the one way a command reports bad input (exit code 2, no traceback)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+BAD_INPUT = 2
+"""Exit code for input the command cannot use (a usage error, like click's own)."""
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = BAD_INPUT) -> typer.Exit:
+    """Print `message` on stderr and return the Exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)

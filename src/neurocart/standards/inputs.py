@@ -1,0 +1,80 @@
+"""The shared shape of calculator inputs: strict pydantic models plus cross-field checks.
+
+A calculator's input model subclasses `CalcInput` (unknown fields forbidden, no silent type
+coercion of strings into numbers or booleans) and declares its fields with `field()`, which
+records the unit beside the range so that help texts, forms and errors are generated from one
+definition. Rules that involve several fields are `Check`s: written once with numpy
+operations, they are evaluated on a single input (as 0-d arrays) and on a whole frame alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
+
+Columns = Mapping[str, npt.NDArray[Any]]
+"""Validated inputs as arrays: float64 for numbers (NaN when absent), bool, or str objects."""
+
+
+class CalcInput(BaseModel):
+    """Base of every calculator input model."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def field(
+    default: Any = ...,
+    *,
+    description: str,
+    unit: str | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+    gt: float | None = None,
+    lt: float | None = None,
+) -> Any:
+    """Declare an input field with its meaning, unit and allowed range."""
+    extra: dict[str, Any] = {"unit": unit} if unit else {}
+    return Field(
+        default,
+        description=description,
+        ge=ge,
+        le=le,
+        gt=gt,
+        lt=lt,
+        json_schema_extra=extra or None,
+    )
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule over several fields that makes an input inconsistent.
+
+    `violated` receives the validated columns (0-d arrays for one input, 1-d for a frame)
+    and returns a boolean array, true where the input is inconsistent. `field` is the field
+    the error names; `message` says what is wrong and what is expected.
+    """
+
+    field: str
+    message: str
+    violated: Callable[[Columns], npt.NDArray[np.bool_] | np.bool_ | bool]
+
+
+def as_columns(model: BaseModel) -> dict[str, npt.NDArray[Any]]:
+    """One validated input as 0-d arrays, so that a `Check` can be evaluated on it."""
+    cols: dict[str, npt.NDArray[Any]] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if value is None:
+            cols[name] = np.asarray(np.nan)
+        elif isinstance(value, bool | str):
+            cols[name] = np.asarray(value)
+        elif isinstance(value, int | float):
+            cols[name] = np.asarray(float(value))
+        else:
+            cols[name] = np.asarray(value, dtype=object)
+    return cols

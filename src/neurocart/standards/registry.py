@@ -1,0 +1,160 @@
+"""The calculator registry: one entry per published instrument, and the two ways to call it.
+
+`calculate(name, inputs)` grades one input and explains itself; `calculate_frame(name, df)`
+grades a whole table with numpy and must agree with `calculate` on every row (a property
+test holds each calculator to that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import ValidationError
+
+from neurocart.standards.errors import (
+    CalculatorInputError,
+    FieldProblem,
+    NotVectorizedError,
+    UnknownCalculatorError,
+)
+from neurocart.standards.fields import FieldSpec, field_specs
+from neurocart.standards.frame import frame_columns
+from neurocart.standards.inputs import CalcInput, Check, Columns, as_columns
+from neurocart.standards.result import Result
+
+M = TypeVar("M", bound=CalcInput)
+
+
+@dataclass(frozen=True)
+class Grading:
+    """What a calculator function returns; the registry adds name and citation."""
+
+    value: int | float
+    label: str
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Vectorized = Callable[[Columns], tuple[npt.NDArray[Any], npt.NDArray[Any]]]
+"""Grades validated columns; returns (values, labels) arrays of the frame's length."""
+
+
+@dataclass(frozen=True)
+class Calculator(Generic[M]):
+    """A registered instrument: its input model, its pure function and its source."""
+
+    name: str
+    title: str
+    citation: str
+    input_model: type[M]
+    function: Callable[[M], Grading]
+    vectorized: Vectorized | None = None
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def fields(self) -> list[FieldSpec]:
+        return field_specs(self.input_model)
+
+    def parse(self, inputs: Mapping[str, Any]) -> M:
+        """Validate one input: types, ranges, choices, then the cross-field checks."""
+        if not isinstance(inputs, Mapping):
+            raise CalculatorInputError(
+                self.name, [FieldProblem("(input)", "expected an object of named fields", inputs)]
+            )
+        try:
+            model = self.input_model.model_validate(dict(inputs))
+        except ValidationError as exc:
+            expected = {s.name: s.expected for s in self.fields}
+            raise CalculatorInputError.from_validation_error(self.name, exc, expected) from None
+        if self.checks:
+            cols = as_columns(model)
+            problems = [
+                FieldProblem(c.field, c.message, inputs.get(c.field))
+                for c in self.checks
+                if bool(np.asarray(c.violated(cols)))
+            ]
+            if problems:
+                raise CalculatorInputError(self.name, problems)
+        return model
+
+    def __call__(self, inputs: Mapping[str, Any] | M) -> Result:
+        model = inputs if isinstance(inputs, self.input_model) else self.parse(inputs)  # type: ignore[arg-type]
+        graded = self.function(model)
+        return Result(
+            calculator=self.name,
+            value=graded.value,
+            label=graded.label,
+            reasons=graded.reasons,
+            citation=self.citation,
+            warnings=graded.warnings,
+            details=graded.details,
+        )
+
+    def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Grade every row of `frame`; returns `value` and `label` columns on its index."""
+        if self.vectorized is None:
+            raise NotVectorizedError(
+                f"calculator {self.name!r} grades a series per patient, not independent rows; "
+                "call calculate() once per patient"
+            )
+        cols, problems = frame_columns(self.name, self.fields, self.checks, frame)
+        if problems:
+            raise CalculatorInputError(self.name, problems)
+        values, labels = self.vectorized(cols)
+        return pd.DataFrame({"value": values, "label": labels}, index=frame.index)
+
+
+REGISTRY: dict[str, Calculator[Any]] = {}
+"""Every registered calculator by name."""
+
+
+def register(
+    *,
+    name: str,
+    title: str,
+    citation: str,
+    input_model: type[M],
+    vectorized: Vectorized | None = None,
+    checks: tuple[Check, ...] = (),
+) -> Callable[[Callable[[M], Grading]], Callable[[M], Grading]]:
+    """Register the decorated pure function as calculator `name`."""
+
+    def decorate(function: Callable[[M], Grading]) -> Callable[[M], Grading]:
+        if name in REGISTRY:
+            raise ValueError(f"calculator {name!r} registered twice")
+        REGISTRY[name] = Calculator(
+            name=name,
+            title=title,
+            citation=citation,
+            input_model=input_model,
+            function=function,
+            vectorized=vectorized,
+            checks=checks,
+        )
+        return function
+
+    return decorate
+
+
+def get(name: str) -> Calculator[Any]:
+    """The calculator called `name`, or an error listing the known ones."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownCalculatorError(name, list(REGISTRY)) from None
+
+
+def calculate(name: str, inputs: Mapping[str, Any]) -> Result:
+    """Grade one input with calculator `name`."""
+    return get(name)(inputs)
+
+
+def calculate_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Grade every row of `frame` (one column per field) with calculator `name`, vectorized."""
+    return get(name).frame(frame)

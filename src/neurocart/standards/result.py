@@ -1,0 +1,28 @@
+"""The answer every calculator gives: the value, and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Result(BaseModel):
+    """A graded or scored result that explains itself.
+
+    `value` is the grade or score; `label` a short clinical text ("grade 2");
+    `reasons` the criteria that fired, in a clinician's words; `citation` the source;
+    `warnings` what a clinician should double-check (inconsistent inputs, an extension
+    that is not part of the published standard). `details` carries calculator-specific
+    structured extras (e.g. the unadjusted ASTCT grade, or a list of confirmed events).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    calculator: str
+    value: int | float
+    label: str
+    reasons: list[str] = Field(default_factory=list)
+    citation: str
+    warnings: list[str] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
