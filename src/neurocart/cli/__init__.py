@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from neurocart.cli import protocol
 from neurocart.cli.calc import calc
 
 app = typer.Typer(
@@ -16,9 +17,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def main() -> None:
+    """neurocart — CAR-T for neurological autoimmune disease."""
+
+
 app.command(add_help_option=False)(calc)
 # Command groups of later layers are added here, one line each:
-# app.add_typer(db.app, name="db")
+app.add_typer(protocol.app, name="protocol")
 
 
 if __name__ == "__main__":  # pragma: no cover

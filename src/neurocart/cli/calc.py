@@ -15,6 +15,7 @@ from neurocart import standards
 from neurocart.cli.console import BAD_INPUT, err, out
 from neurocart.cli.console import fail as _fail
 from neurocart.standards import Calculator, CalculatorInputError, NotVectorizedError
+from neurocart.standards.fields import walk_fields
 
 CSV_CHUNK_ROWS = 100_000
 
@@ -28,9 +29,9 @@ def _calculator(name: str) -> Calculator[Any]:
 
 def _list_calculators() -> None:
     table = Table(title="neurocart calculators", show_lines=False)
-    table.add_column("name", style="bold")
-    table.add_column("title")
-    table.add_column("source")
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("title", overflow="fold")
+    table.add_column("source", overflow="fold")
     for name in sorted(standards.REGISTRY):
         calc = standards.REGISTRY[name]
         table.add_row(name, calc.title, calc.citation)
@@ -38,23 +39,22 @@ def _list_calculators() -> None:
 
 
 def _describe(calc: Calculator[Any]) -> None:
-    out.print(f"[bold]{calc.name}[/] — {calc.title}")
-    out.print(f"source: {calc.citation}", highlight=False)
-    table = Table(show_lines=False)
-    for column in ("field", "type", "unit", "allowed", "default", "meaning"):
-        table.add_column(column)
-    for spec in calc.fields:
-        default = "required" if spec.required else json.dumps(spec.default)
-        table.add_row(
-            spec.name, spec.kind, spec.unit or "", spec.range_text, default, spec.description
+    out.print(f"[bold]{calc.name}[/] — {calc.title}", highlight=False)
+    out.print(f"source: {calc.citation}\n", highlight=False)
+    for spec in walk_fields(calc.fields):
+        unit = f" {spec.unit}" if spec.unit else ""
+        default = "required" if spec.required else f"default {json.dumps(spec.default)}"
+        out.print(
+            f"  [bold]{spec.name}[/]  {spec.kind}{unit}  [cyan]{spec.range_text}[/]  ({default})",
+            highlight=False,
         )
-    out.print(table)
+        out.print(f"      {spec.description}", highlight=False)
     for check in calc.checks:
-        out.print(f"• {check.field}: {check.message}", highlight=False)
+        out.print(f"  • {check.field}: {check.message}", highlight=False)
     usage = f"neurocart calc {calc.name} --json '{{...}}'"
     if calc.vectorized is not None:
-        usage += f"  |  neurocart calc {calc.name} --csv IN.csv --out OUT.csv"
-    out.print(f"usage: {usage}", highlight=False)
+        usage += f"\n       neurocart calc {calc.name} --csv IN.csv --out OUT.csv"
+    out.print(f"\nusage: {usage}", highlight=False)
 
 
 def _grade_json(calc: Calculator[Any], text: str) -> None:

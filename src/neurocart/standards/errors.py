@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ class FieldProblem:
 
     def __str__(self) -> str:
         where = f"row {self.row}: " if self.row is not None else ""
-        got = "" if self.got is None else f" (got {self.got!r})"
+        got = "" if self.got is None else f" (got {reprlib.repr(self.got)})"
         return f"{where}{self.field}: {self.message}{got}"
 
 
@@ -55,8 +56,10 @@ class CalculatorInputError(ValueError):
             got = e.get("input") if e["type"] not in {"missing", "extra_forbidden"} else None
             if e["type"] == "extra_forbidden":
                 message = "unknown field"
-            elif e["type"] in _RANGE_ERRORS and expected and loc in expected:
-                message = f"must be {expected[loc]}"
+            elif e["type"] in _RANGE_ERRORS and expected:
+                pattern = ".".join("*" if isinstance(x, int) else str(x) for x in e["loc"])
+                if pattern in expected:
+                    message = f"must be {expected[pattern]}"
             problems.append(FieldProblem(loc, message, got))
         return cls(calculator, problems)
 

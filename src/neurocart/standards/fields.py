@@ -32,6 +32,8 @@ class FieldSpec:
     gt: float | None
     lt: float | None
     choices: tuple[Any, ...]
+    item_fields: tuple[FieldSpec, ...] = ()
+    """For a list of objects or a nested object: the fields of each item, names prefixed."""
 
     @property
     def range_text(self) -> str:
@@ -101,7 +103,26 @@ def _bounds(info: FieldInfo) -> dict[str, float | None]:
     return out
 
 
-def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside `list[Model]` or `Model`, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (list, tuple) and args:
+        return _item_model(args[0])
+    return None
+
+
+def walk_fields(specs: list[FieldSpec]) -> list[FieldSpec]:
+    """Every field, nested item fields included (their names like `anc_series.*.day`)."""
+    out: list[FieldSpec] = []
+    for spec in specs:
+        out.append(spec)
+        out.extend(walk_fields(list(spec.item_fields)))
+    return out
+
+
+def field_specs(model: type[BaseModel], prefix: str = "") -> list[FieldSpec]:
     """Describe every field of an input model, in declaration order."""
     specs = []
     for name, info in model.model_fields.items():
@@ -109,9 +130,11 @@ def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
         kind, choices = _kind(annotation)
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         unit = extra.get("unit")
+        item = _item_model(annotation)
+        item_prefix = f"{prefix}{name}.*." if kind == "list" else f"{prefix}{name}."
         specs.append(
             FieldSpec(
-                name=name,
+                name=prefix + name,
                 kind=kind,
                 required=info.is_required(),
                 optional=optional,
@@ -119,6 +142,7 @@ def field_specs(model: type[BaseModel]) -> list[FieldSpec]:
                 description=info.description or "",
                 unit=str(unit) if unit else None,
                 choices=choices,
+                item_fields=tuple(field_specs(item, item_prefix)) if item else (),
                 **_bounds(info),
             )
         )

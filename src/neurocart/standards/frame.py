@@ -85,21 +85,37 @@ def _boolean(
 ) -> npt.NDArray[np.bool_]:
     if series.dtype == bool:
         return series.to_numpy()
-    raw = series.to_numpy(dtype=object)
-    missing = _missing(series)
-    text = np.array([str(v).strip().lower() for v in raw], dtype=object) if len(raw) else raw
-    is_true = np.isin(text, list(_TRUE)) | np.array([v is True for v in raw], dtype=bool)
-    is_false = np.isin(text, list(_FALSE)) | np.array([v is False for v in raw], dtype=bool)
-    bad = ~(is_true | is_false | missing)
-    if bad.any():
-        problems.append(_problem(spec, bad, series.index, raw, "expected true or false"))
     default = bool(spec.default) if spec.default is not None else False
-    return np.where(missing, default, is_true)
+    missing = _missing(series)
+    if spec.required and missing.any():
+        problems.append(
+            _problem(spec, missing, series.index, series.to_numpy(), "field required (empty cell)")
+        )
+    out = np.full(len(series), default)
+    present = np.flatnonzero(~missing)
+    if len(present) == 0:
+        return out
+    raw = series.to_numpy(dtype=object)[present]
+    text = np.fromiter((str(v).strip().lower() for v in raw), dtype=object, count=len(raw))
+    is_true = np.isin(text, list(_TRUE))
+    is_false = np.isin(text, list(_FALSE))
+    bad = ~(is_true | is_false)
+    if bad.any():
+        flagged = np.zeros(len(series), dtype=bool)
+        flagged[present[bad]] = True
+        problems.append(
+            _problem(spec, flagged, series.index, series.to_numpy(), "expected true or false")
+        )
+    out[present] = is_true
+    return out
 
 
 def _enum(spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]) -> npt.NDArray[Any]:
     missing = _missing(series)
     raw = series.to_numpy(dtype=object)
+    if spec.required and missing.any():
+        problems.append(_problem(spec, missing, series.index, raw, "field required (empty cell)"))
+        return raw
     filled = np.where(missing, spec.default, raw) if spec.default is not None else raw
     bad = ~np.isin(filled, np.asarray(spec.choices, dtype=object))
     if spec.default is None and spec.optional:
@@ -107,6 +123,30 @@ def _enum(spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]) -> n
     if bad.any():
         problems.append(_problem(spec, bad, series.index, raw, f"must be one of {spec.range_text}"))
     return filled
+
+
+def _integer_choice(
+    spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]
+) -> npt.NDArray[np.float64]:
+    """Points from a set of integers, as float64 like every number column (NaN if absent)."""
+    raw = series.to_numpy(dtype=object)
+    missing = _missing(series)
+    is_bool = np.fromiter((isinstance(v, bool | np.bool_) for v in raw), bool, len(raw))
+    if series.dtype == bool:
+        is_bool[:] = True
+    values = pd.to_numeric(series.where(~is_bool), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    if spec.default is not None:
+        values = np.where(missing, float(spec.default), values)
+    bad = is_bool | ~np.isin(values, np.asarray(spec.choices, dtype=np.float64))
+    if spec.optional and spec.default is None:
+        bad &= ~missing
+    if spec.required and missing.any():
+        problems.append(_problem(spec, missing, series.index, raw, "field required (empty cell)"))
+    elif bad.any():
+        problems.append(_problem(spec, bad, series.index, raw, f"must be one of {spec.range_text}"))
+    return values
 
 
 def frame_columns(
@@ -146,6 +186,8 @@ def frame_columns(
             cols[spec.name] = values
         elif spec.kind == "bool":
             cols[spec.name] = _boolean(spec, series, problems)
+        elif all(type(c) is int for c in spec.choices):
+            cols[spec.name] = _integer_choice(spec, series, problems)
         else:
             cols[spec.name] = _enum(spec, series, problems)
     if problems:

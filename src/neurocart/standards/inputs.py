@@ -9,13 +9,14 @@ operations, they are evaluated on a single input (as 0-d arrays) and on a whole 
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Columns = Mapping[str, npt.NDArray[Any]]
 """Validated inputs as arrays: float64 for numbers (NaN when absent), bool, or str objects."""
@@ -25,6 +26,29 @@ class CalcInput(BaseModel):
     """Base of every calculator input model."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_number_choices(cls, value: Any, info: ValidationInfo) -> Any:
+        """Points chosen from a set of integers must be integers.
+
+        pydantic's Literal check compares by equality, so `True` would pass as 1 and `3.0` as
+        3 even in strict mode; a points field must receive the number itself.
+        """
+        choices = integer_choices(cls.model_fields[info.field_name or ""].annotation)
+        if choices and value is not None and type(value) is not int:
+            allowed = ", ".join(str(c) for c in choices)
+            raise ValueError(f"expected a whole number, one of {allowed}")
+        return value
+
+
+def integer_choices(annotation: Any) -> tuple[int, ...]:
+    """The allowed values of a `Literal[int, ...]` (or `... | None`) annotation, else ()."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is not typing.Literal:
+        inner = [a for a in args if a is not type(None)]
+        return integer_choices(inner[0]) if len(inner) == 1 else ()
+    return args if args and all(type(a) is int for a in args) else ()
 
 
 def field(

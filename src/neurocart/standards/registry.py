@@ -22,7 +22,7 @@ from neurocart.standards.errors import (
     NotVectorizedError,
     UnknownCalculatorError,
 )
-from neurocart.standards.fields import FieldSpec, field_specs
+from neurocart.standards.fields import FieldSpec, field_specs, walk_fields
 from neurocart.standards.frame import frame_columns
 from neurocart.standards.inputs import CalcInput, Check, Columns, as_columns
 from neurocart.standards.result import Result
@@ -70,7 +70,7 @@ class Calculator(Generic[M]):
         try:
             model = self.input_model.model_validate(dict(inputs))
         except ValidationError as exc:
-            expected = {s.name: s.expected for s in self.fields}
+            expected = {s.name: s.expected for s in walk_fields(self.fields)}
             raise CalculatorInputError.from_validation_error(self.name, exc, expected) from None
         if self.checks:
             cols = as_columns(model)
@@ -100,8 +100,8 @@ class Calculator(Generic[M]):
         """Grade every row of `frame`; returns `value` and `label` columns on its index."""
         if self.vectorized is None:
             raise NotVectorizedError(
-                f"calculator {self.name!r} grades a series per patient, not independent rows; "
-                "call calculate() once per patient"
+                f"calculator {self.name!r} takes lists or nested objects, which do not fit in "
+                "table columns; call calculate() once per input"
             )
         cols, problems = frame_columns(self.name, self.fields, self.checks, frame)
         if problems:

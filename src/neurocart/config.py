@@ -1,0 +1,32 @@
+"""All runtime settings in one pydantic-settings object, read from NEUROCART_* variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field can be set as NEUROCART_<FIELD> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NEUROCART_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{Path('neurocart.db').resolve()}",
+        description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... for a team",
+    )
+    secret_key: str = Field(
+        default="change-me-in-production",
+        description="key that signs API tokens; set a long random value in production",
+    )
+    token_ttl_minutes: int = Field(default=12 * 60, ge=1, description="API token lifetime")
+    max_batch_observations: int = Field(default=10_000, ge=1, le=100_000)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests override by clearing this cache or passing their own)."""
+    return Settings()

@@ -1,0 +1,571 @@
+"""ICAHT: immune effector cell-associated hematotoxicity, EHA/EBMT consensus grading.
+
+Rejeski K, Subklewe M, Aljurf M, et al. Immune effector cell-associated hematotoxicity:
+EHA/EBMT consensus grading and best practice recommendations. Blood 2023;142(10):865–877.
+doi:10.1182/blood.2023020578.
+
+Grades neutropenia after CAR-T infusion (day 0) from a series of absolute neutrophil counts
+(ANC, ×10⁹/L) on study days. The lowest ANC of each day counts (several values on one day:
+the lowest is kept, as in the automated implementation below).
+
+Early ICAHT (days 0–30: 31 days with day 0), two thresholds, the grade is the higher column:
+
+    grade   ANC ≤ 0.5 ×10⁹/L                       ANC ≤ 0.1 ×10⁹/L
+    0       never                                   —
+    1       1–6 days                                —
+    2       7–13 days                               —
+    3       14–30 days                              7–13 days
+    4       never above 0.5 in days 0–30 (31 days)  ≥ 14 days
+
+* A recovery is *stable* when ANC > threshold on ≥ 3 consecutive days. A shorter recovery
+  does not end an episode: the episodes are joined and the gap days count. The same rule
+  applies to the 0.1 threshold (recovery there means > 0.1).
+* An episode ≤ 0.5 that starts on day 0–3 and is still ongoing at the last available ANC
+  (death or last follow-up) is grade 4, whatever its length.
+* `duration_mode`: `cumulative` (default) adds the days of every episode in days 0–30;
+  `longest_episode` grades the longest single episode. They differ only when a stable
+  recovery separates two episodes.
+
+Late ICAHT (days 31–100) by the nadir ANC: ≤ 1.5 → 1, ≤ 1.0 → 2, ≤ 0.5 → 3, ≤ 0.1 → 4. The
+nadir must be confirmed by a second value ≤ 1.5 on another day (an isolated dip is grade 0);
+a single available value is graded as it is (with a warning). Values after re-treatment or
+progression must be left out by the caller (the grade ends there; this module cannot know).
+
+Checked against the automated implementation cited by the spec (GitHub
+emilyliangmd/automatedicahtgrading, Liang EC, Fred Hutchinson: `index.Rmd`, the heatwaveR
+method, and `Manual Code.R`), read for this module:
+
+* lowest ANC per day (`slice_min`) — same here;
+* thresholds ≤ 500 and ≤ 100 cells/µL (heatwaveR `threshold = 501/101, below = TRUE` on
+  integer counts; manual code `anc <= 500`) — same (≤ 0.5 and ≤ 0.1 ×10⁹/L);
+* stable recovery = ANC > 500 on ≥ 3 consecutive days (CIBMTR engraftment), implemented as
+  `joinAcrossGaps = TRUE, maxGap = 2`; a joined exceedance lasts from its first to its last
+  day, so the gap days count — same here (two neutropenic days less than 3 days apart are
+  joined);
+* grade 4 when the ≤ 0.5 duration is 31 days, or when the ≤ 0.5 exceedance starts on day
+  0–3 and ends on the last lab date — same here;
+* the grade table (`case_when`) is the higher of the two columns — same here;
+* it grades the **longest** exceedance (`max(duration)`): that is `longest_episode` here;
+* missing days: `zoo::na.approx(maxgap = 7, rule = 2)` then rounding to 10 cells/µL. Here
+  interpolation is optional (`interpolate_gaps`, default false), is done only *between* two
+  measured days (no extrapolation before the first or after the last value: the last
+  available ANC keeps its meaning for the early-onset rule) and is not rounded;
+* `Manual Code.R` (the non-heatwaveR variant) counts every day between two neutropenic
+  measurements whatever the gap length; the spec forbids counting gaps > 7 days, and so
+  does this module;
+* late ICAHT: the two lowest per-day ANC in days 31–100 (or to re-treatment/progression/last
+  follow-up), graded by the lowest when the second is ≤ 1500 cells/µL or absent — same here.
+
+Which duration the publication supports: the consensus authors' own thrombocytopenia paper
+(Rejeski K, Sanz J, et al. T-ICAHT: grading and prognostic impact of thrombocytopenia after
+CAR T-cell therapy, Blood; Table 1 footnote) states that T-ICAHT "follows the principal logic
+of the existing N-ICAHT grading" and that for the early phase "the cumulative length beneath
+the respective threshold is calculated", days of non-stable recovery (< 3 days) being
+"counted to the cumulative total of days, as outlined previously"; the group's abstract
+applying early ICAHT to 549 patients likewise uses the total cumulative duration of severe
+neutropenia. The publication therefore supports `cumulative`, which is the default;
+`longest_episode` reproduces the automated implementation. Table 1 of the 2023 paper itself
+was not available in the sources searched while writing this module (only its abstract): the
+thresholds above come from the spec and agree with the automated implementation and the
+T-ICAHT paper's statement; confirm Table 1's footnotes against the PDF when next reviewed.
+
+Choices neurocart made where the sources are silent:
+
+* Missing days without interpolation: a gap of at most 2 days between two neutropenic days
+  is counted (whatever happened there, a recovery shorter than 3 days cannot end an
+  episode). A longer stretch with unmeasured days is unknown: never counted as neutropenic,
+  it separates episodes, and a warning names it (the grade may be underestimated).
+* With `interpolate_gaps`, a stretch of ≤ 7 days without a value between two measured days
+  gets linearly interpolated values; longer stretches stay unknown.
+* Early phase: values after day 30 are ignored with a warning. Late phase: values before
+  day 31 or after day 100 are ignored with a warning. A series with no value inside the
+  phase's window is rejected (it cannot be graded), as is an empty series.
+* Plausible ranges: day 0–3650, ANC 0–100 ×10⁹/L (a count typed in cells/µL, e.g. 1500, is
+  rejected, not misread); at most 10,000 values.
+* A series that ends before day 30 gives a provisional early grade (warning): the
+  early-onset rule reads the last value as the end of follow-up, which is only true after
+  death or last follow-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import field_validator
+
+from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.registry import Grading, register
+
+CITATION = (
+    "Rejeski K, Subklewe M, Aljurf M, et al. Immune effector cell-associated hematotoxicity: "
+    "EHA/EBMT consensus grading and best practice recommendations. Blood 2023;142(10):865–877. "
+    "doi:10.1182/blood.2023020578"
+)
+
+EARLY_FIRST_DAY = 0
+EARLY_LAST_DAY = 30
+EARLY_WINDOW_DAYS = EARLY_LAST_DAY - EARLY_FIRST_DAY + 1  # 31 days with day 0
+LATE_FIRST_DAY = 31
+LATE_LAST_DAY = 100
+
+SEVERE_10E9_L = 0.5
+"""Severe neutropenia: ANC ≤ 0.5 ×10⁹/L."""
+PROFOUND_10E9_L = 0.1
+"""Profound neutropenia: ANC ≤ 0.1 ×10⁹/L."""
+STABLE_RECOVERY_DAYS = 3
+"""A recovery above the threshold ends an episode only when it lasts ≥ 3 consecutive days."""
+EARLY_ONSET_LAST_DAY = 3
+"""An episode starting on day 0–3 that is still ongoing at the last ANC is grade 4."""
+MAX_INTERPOLATED_GAP_DAYS = 7
+"""At most 7 consecutive days without a value may be interpolated."""
+
+SEVERE_DAY_BANDS: tuple[tuple[int, int], ...] = ((14, 3), (7, 2), (1, 1))
+"""(minimum days ≤ 0.5, grade), highest first; all 31 days of the window is grade 4."""
+PROFOUND_DAY_BANDS: tuple[tuple[int, int], ...] = ((14, 4), (7, 3))
+"""(minimum days ≤ 0.1, grade), highest first."""
+
+LATE_NADIR_BANDS: tuple[tuple[float, int], ...] = ((0.1, 4), (0.5, 3), (1.0, 2), (1.5, 1))
+"""(nadir ANC at or below, grade), most severe first."""
+LATE_CONFIRMATION_10E9_L = 1.5
+"""The late nadir counts when a second value (another day) is ≤ 1.5 ×10⁹/L."""
+
+MAX_STUDY_DAY = 3650
+MAX_ANC_10E9_L = 100.0
+MAX_SERIES_LENGTH = 10_000
+
+Phase = Literal["early", "late"]
+DurationMode = Literal["cumulative", "longest_episode"]
+
+
+class AncValue(CalcInput):
+    """One ANC measurement on a study day (day 0 = infusion)."""
+
+    day: int = field(
+        description="study day of the measurement (day 0 = infusion)",
+        unit="day",
+        ge=0,
+        le=MAX_STUDY_DAY,
+    )
+    anc_10e9_l: float = field(
+        description="absolute neutrophil count", unit="×10⁹/L", ge=0, le=MAX_ANC_10E9_L
+    )
+
+
+class IcahtInput(CalcInput):
+    """An ANC series and how to grade it (early or late phase)."""
+
+    anc_series: list[AncValue] = field(
+        description=(
+            'ANC time course: a list of {"day": int ≥ 0, "anc_10e9_l": float ×10⁹/L}, any '
+            "order; several values on one day: the lowest counts"
+        ),
+    )
+    phase: Phase = field("early", description="early ICAHT (days 0–30) or late ICAHT (days 31–100)")
+    duration_mode: DurationMode = field(
+        "cumulative",
+        description=(
+            "early phase: count the days of all episodes (cumulative, as the consensus "
+            "authors describe) or of the longest episode only (as the automated "
+            "implementation does)"
+        ),
+    )
+    interpolate_gaps: bool = field(
+        False,
+        description=(
+            "early phase, neurocart option: fill ≤ 7 consecutive days without a value by "
+            "linear interpolation between the measured days around them"
+        ),
+    )
+
+    @field_validator("anc_series")
+    @classmethod
+    def _series_size(cls, value: list[AncValue]) -> list[AncValue]:
+        if not value:
+            raise ValueError("at least one ANC value is needed")
+        if len(value) > MAX_SERIES_LENGTH:
+            raise ValueError(f"at most {MAX_SERIES_LENGTH} ANC values")
+        return value
+
+
+def _window(phase: str) -> tuple[int, int]:
+    if phase == "late":
+        return LATE_FIRST_DAY, LATE_LAST_DAY
+    return EARLY_FIRST_DAY, EARLY_LAST_DAY
+
+
+def _nothing_in_window(c: Columns) -> bool:
+    first, last = _window(str(c["phase"]))
+    return not any(first <= item.day <= last for item in np.ravel(c["anc_series"]))
+
+
+CHECKS = (
+    Check(
+        field="anc_series",
+        message=(
+            "needs at least one value inside the phase's window "
+            f"(early: days {EARLY_FIRST_DAY}–{EARLY_LAST_DAY}, "
+            f"late: days {LATE_FIRST_DAY}–{LATE_LAST_DAY})"
+        ),
+        violated=_nothing_in_window,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """Days first..last (inclusive) with ANC at or below a threshold, short recoveries joined."""
+
+    first: int
+    last: int
+
+    @property
+    def days(self) -> int:
+        return self.last - self.first + 1
+
+    def as_dict(self, threshold: float) -> dict[str, Any]:
+        return {
+            "threshold_10e9_l": threshold,
+            "start_day": self.first,
+            "end_day": self.last,
+            "days": self.days,
+        }
+
+
+def _daily_lowest(series: Sequence[AncValue], first: int, last: int) -> dict[int, float]:
+    daily: dict[int, float] = {}
+    for item in series:
+        if first <= item.day <= last:
+            daily[item.day] = min(item.anc_10e9_l, daily.get(item.day, item.anc_10e9_l))
+    return daily
+
+
+def _outside_window_warning(series: Sequence[AncValue], phase: str) -> list[str]:
+    first, last = _window(phase)
+    before = sum(1 for item in series if item.day < first)
+    after = sum(1 for item in series if item.day > last)
+    out = []
+    if before:
+        out.append(
+            f"{before} value(s) before day {first} ignored: {phase} ICAHT covers days "
+            f"{first}–{last}"
+        )
+    if after:
+        out.append(
+            f"{after} value(s) after day {last} ignored: {phase} ICAHT covers days {first}–{last}"
+        )
+    return out
+
+
+def _duplicate_days(series: Sequence[AncValue], first: int, last: int) -> list[int]:
+    seen: dict[int, int] = {}
+    for item in series:
+        if first <= item.day <= last:
+            seen[item.day] = seen.get(item.day, 0) + 1
+    return sorted(day for day, n in seen.items() if n > 1)
+
+
+def _interpolated(daily: Mapping[int, float]) -> dict[int, float]:
+    """Values for runs of ≤ 7 days without a value between two measured days."""
+    days = sorted(daily)
+    filled: dict[int, float] = {}
+    for a, b in pairwise(days):
+        if 0 < b - a - 1 <= MAX_INTERPOLATED_GAP_DAYS:
+            for day in range(a + 1, b):
+                t = (day - a) / (b - a)
+                # a·(1−t) + b·t: each term is monotone in its value, so lowering a measured
+                # value never raises an interpolated one (not even by rounding).
+                filled[day] = daily[a] * (1.0 - t) + daily[b] * t
+    return filled
+
+
+def _episodes(daily: Mapping[int, float], threshold: float) -> list[Episode]:
+    """Episodes at or below `threshold`, joined across recoveries shorter than 3 days."""
+    episodes: list[Episode] = []
+    for day in sorted(d for d, v in daily.items() if v <= threshold):
+        if episodes and day - episodes[-1].last - 1 < STABLE_RECOVERY_DAYS:
+            episodes[-1] = Episode(episodes[-1].first, day)
+        else:
+            episodes.append(Episode(day, day))
+    return episodes
+
+
+def _span(first: int, last: int) -> str:
+    return f"day {first}" if first == last else f"days {first}–{last}"
+
+
+def _spans(episodes: Sequence[Episode]) -> str:
+    return ", ".join(_span(e.first, e.last) for e in episodes) or "none"
+
+
+def _runs(days: Sequence[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for day in sorted(days):
+        if runs and day == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _counted(episodes: Sequence[Episode], mode: str) -> int:
+    if not episodes:
+        return 0
+    if mode == "longest_episode":
+        return max(e.days for e in episodes)
+    return sum(e.days for e in episodes)
+
+
+def _band(days: int, bands: tuple[tuple[int, int], ...]) -> int:
+    return next((grade for minimum, grade in bands if days >= minimum), 0)
+
+
+def _range_text(days: int, bands: tuple[tuple[int, int], ...], top: int | None) -> str:
+    """The published day range that `days` fell in, e.g. '7–13' or '≥ 14'."""
+    minimums = [minimum for minimum, _ in bands]
+    for i, minimum in enumerate(minimums):
+        if days >= minimum:
+            upper = minimums[i - 1] - 1 if i > 0 else top
+            return f"{minimum}–{upper}" if upper is not None else f"≥ {minimum}"
+    return f"< {minimums[-1]}"
+
+
+def _joined_gaps(
+    episodes: Sequence[Episode], daily: Mapping[int, float], threshold: float
+) -> list[tuple[int, int]]:
+    """Runs of days inside episodes that were above the threshold or unmeasured."""
+    inside = [
+        day
+        for e in episodes
+        for day in range(e.first, e.last + 1)
+        if day not in daily or daily[day] > threshold
+    ]
+    return _runs(inside)
+
+
+def _separations(
+    episodes: Sequence[Episode], daily: Mapping[int, float]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Between consecutive episodes: stable recoveries (≥ 3 consecutive known days above the
+    threshold) and stretches where missing values leave it unknown."""
+    stable: list[tuple[int, int]] = []
+    unknown: list[tuple[int, int]] = []
+    for before, after in pairwise(episodes):
+        gap = (before.last + 1, after.first - 1)
+        known = _runs([day for day in range(gap[0], gap[1] + 1) if day in daily])
+        if any(b - a + 1 >= STABLE_RECOVERY_DAYS for a, b in known):
+            stable.append(gap)
+        else:
+            unknown.append(gap)
+    return stable, unknown
+
+
+def _early(inp: IcahtInput) -> Grading:
+    series = inp.anc_series
+    measured = _daily_lowest(series, EARLY_FIRST_DAY, EARLY_LAST_DAY)
+    filled = _interpolated(measured) if inp.interpolate_gaps else {}
+    daily = {**measured, **filled}
+    mode = inp.duration_mode
+    last_measured = max(measured)
+
+    severe = _episodes(daily, SEVERE_10E9_L)
+    profound = _episodes(daily, PROFOUND_10E9_L)
+    severe_days = _counted(severe, mode)
+    profound_days = _counted(profound, mode)
+    counting = "cumulative, all episodes" if mode == "cumulative" else "longest episode"
+
+    reasons: list[str] = []
+    warnings = _outside_window_warning(series, "early")
+    duplicates = _duplicate_days(series, EARLY_FIRST_DAY, EARLY_LAST_DAY)
+    if duplicates:
+        reasons.append(
+            f"several values on {', '.join(f'day {d}' for d in duplicates)}: the lowest "
+            "ANC of each day counted"
+        )
+    if filled:
+        reasons.append(
+            "linearly interpolated (≤ 7 days without a value): "
+            + ", ".join(_span(a, b) for a, b in _runs(list(filled)))
+        )
+    reasons.append(
+        f"ANC ≤ {SEVERE_10E9_L} ×10⁹/L: {severe_days} day(s) counted ({counting}); "
+        f"episodes: {_spans(severe)}"
+    )
+    reasons.append(
+        f"ANC ≤ {PROFOUND_10E9_L} ×10⁹/L: {profound_days} day(s) counted ({counting}); "
+        f"episodes: {_spans(profound)}"
+    )
+    for threshold, episodes in ((SEVERE_10E9_L, severe), (PROFOUND_10E9_L, profound)):
+        for a, b in _joined_gaps(episodes, daily, threshold):
+            known = sum(1 for day in range(a, b + 1) if day in daily)
+            what = (
+                f"ANC > {threshold}"
+                if known == b - a + 1
+                else "no ANC"
+                if known == 0
+                else f"ANC > {threshold} or no ANC"
+            )
+            reasons.append(
+                f"{_span(a, b)}: {what} for fewer than {STABLE_RECOVERY_DAYS} days between "
+                "neutropenic days — no stable recovery: counted within the episode"
+            )
+        stable, unknown = _separations(episodes, daily)
+        for a, b in stable:
+            reasons.append(
+                f"{_span(a, b)}: ANC > {threshold} on ≥ {STABLE_RECOVERY_DAYS} consecutive "
+                "days — stable recovery, the episodes are separate"
+            )
+        for a, b in unknown:
+            warnings.append(
+                f"{_span(a, b)} (threshold {threshold}): no ANC on some of these days; "
+                "not counted as neutropenic and treated as ending the episode — the grade "
+                "may be underestimated"
+                + ("" if inp.interpolate_gaps else " (interpolate_gaps can fill ≤ 7 days)")
+            )
+
+    rules: list[tuple[int, str]] = []
+    if severe_days >= EARLY_WINDOW_DAYS:
+        rules.append(
+            (
+                4,
+                f"ANC ≤ {SEVERE_10E9_L} throughout days {EARLY_FIRST_DAY}–{EARLY_LAST_DAY} "
+                f"({EARLY_WINDOW_DAYS} days, no stable recovery): never above "
+                f"{SEVERE_10E9_L} ×10⁹/L",
+            )
+        )
+    elif severe_days:
+        grade = _band(severe_days, SEVERE_DAY_BANDS)
+        span = _range_text(severe_days, SEVERE_DAY_BANDS, EARLY_WINDOW_DAYS - 1)
+        rules.append((grade, f"ANC ≤ {SEVERE_10E9_L} for {severe_days} day(s) ({span} days)"))
+    if profound_days >= PROFOUND_DAY_BANDS[-1][0]:
+        grade = _band(profound_days, PROFOUND_DAY_BANDS)
+        span = _range_text(profound_days, PROFOUND_DAY_BANDS, None)
+        rules.append((grade, f"ANC ≤ {PROFOUND_10E9_L} for {profound_days} day(s) ({span} days)"))
+    if severe and severe[-1].last == last_measured and severe[-1].first <= EARLY_ONSET_LAST_DAY:
+        rules.append(
+            (
+                4,
+                f"episode of ANC ≤ {SEVERE_10E9_L} began on day {severe[-1].first} (day "
+                f"{EARLY_FIRST_DAY}–{EARLY_ONSET_LAST_DAY}) and was still ongoing at the last "
+                f"available ANC (day {last_measured})",
+            )
+        )
+    value = max((grade for grade, _ in rules), default=0)
+    if value == 0:
+        reasons.append(
+            f"grade 0: ANC never ≤ {SEVERE_10E9_L} ×10⁹/L in days "
+            f"{EARLY_FIRST_DAY}–{EARLY_LAST_DAY}"
+        )
+    reasons.extend(f"grade {grade}: {text}" for grade, text in rules if grade == value > 0)
+
+    if last_measured < EARLY_LAST_DAY:
+        warnings.append(
+            f"last ANC on day {last_measured}, before day {EARLY_LAST_DAY}: the early grade is "
+            "final only if follow-up ended there (death or last follow-up); otherwise it is "
+            "provisional"
+        )
+    if measured and min(measured) > EARLY_FIRST_DAY:
+        warnings.append(
+            f"first ANC on day {min(measured)}: earlier days are unknown and not counted"
+        )
+
+    return Grading(
+        value=value,
+        label=f"early ICAHT grade {value}",
+        reasons=reasons,
+        warnings=warnings,
+        details={
+            "phase": "early",
+            "duration_mode": mode,
+            "days_anc_le_0_5": severe_days,
+            "days_anc_le_0_1": profound_days,
+            "episodes": [e.as_dict(SEVERE_10E9_L) for e in severe]
+            + [e.as_dict(PROFOUND_10E9_L) for e in profound],
+            "interpolated_days": sorted(filled),
+            "last_anc_day": last_measured,
+        },
+    )
+
+
+def _late_grade(anc: float) -> int:
+    return next((grade for limit, grade in LATE_NADIR_BANDS if anc <= limit), 0)
+
+
+def _late(inp: IcahtInput) -> Grading:
+    series = inp.anc_series
+    daily = _daily_lowest(series, LATE_FIRST_DAY, LATE_LAST_DAY)
+    ordered = sorted(daily.items(), key=lambda kv: (kv[1], kv[0]))
+    nadir_day, nadir = ordered[0]
+    second = ordered[1] if len(ordered) > 1 else None
+
+    reasons: list[str] = []
+    warnings = _outside_window_warning(series, "late")
+    if inp.duration_mode != "cumulative" or inp.interpolate_gaps:
+        warnings.append("duration_mode and interpolate_gaps apply to early ICAHT only: ignored")
+    duplicates = _duplicate_days(series, LATE_FIRST_DAY, LATE_LAST_DAY)
+    if duplicates:
+        reasons.append(
+            f"several values on {', '.join(f'day {d}' for d in duplicates)}: the lowest "
+            "ANC of each day counted"
+        )
+    nadir_grade = _late_grade(nadir)
+    reasons.append(
+        f"nadir ANC {nadir:g} ×10⁹/L on day {nadir_day} (days {LATE_FIRST_DAY}–{LATE_LAST_DAY}, "
+        f"{len(daily)} day(s) with a value)"
+    )
+    if second is None:
+        value = nadir_grade
+        if nadir_grade:
+            warnings.append(
+                "a single ANC value after day 30: graded as it is, not confirmed by a second value"
+            )
+        reasons.append(f"single available value graded as it is: {_late_text(nadir, value)}")
+    elif second[1] <= LATE_CONFIRMATION_10E9_L:
+        value = nadir_grade
+        reasons.append(
+            f"confirmed by a second value {second[1]:g} ×10⁹/L on day {second[0]} "
+            f"(≤ {LATE_CONFIRMATION_10E9_L}): {_late_text(nadir, value)}"
+        )
+    else:
+        value = 0
+        reasons.append(
+            f"isolated dip: every other value is > {LATE_CONFIRMATION_10E9_L} ×10⁹/L (next "
+            f"lowest {second[1]:g} on day {second[0]}), transient neutropenia is not graded: "
+            "grade 0"
+        )
+    return Grading(
+        value=value,
+        label=f"late ICAHT grade {value}",
+        reasons=reasons,
+        warnings=warnings,
+        details={
+            "phase": "late",
+            "nadir_anc_10e9_l": nadir,
+            "nadir_day": nadir_day,
+            "confirming_anc_10e9_l": None if second is None else second[1],
+            "confirming_day": None if second is None else second[0],
+            "confirmed": second is not None and second[1] <= LATE_CONFIRMATION_10E9_L,
+        },
+    )
+
+
+def _late_text(nadir: float, grade: int) -> str:
+    if grade == 0:
+        return f"nadir {nadir:g} > {LATE_NADIR_BANDS[-1][0]} ×10⁹/L: grade 0"
+    limit = next(limit for limit, g in LATE_NADIR_BANDS if g == grade)
+    return f"nadir {nadir:g} ≤ {limit} ×10⁹/L: grade {grade}"
+
+
+@register(
+    name="icaht",
+    title="ICAHT — immune effector cell-associated hematotoxicity (EHA/EBMT 2023)",
+    citation=CITATION,
+    input_model=IcahtInput,
+    checks=CHECKS,
+)
+def icaht(inp: IcahtInput) -> Grading:
+    """Early (days 0–30) or late (days 31–100) ICAHT grade from an ANC series."""
+    return _late(inp) if inp.phase == "late" else _early(inp)

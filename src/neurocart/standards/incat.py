@@ -1,0 +1,147 @@
+"""INCAT disability score (CIDP): arm 0–5 + leg 0–5, value 0–10 (higher = worse).
+
+Hughes R, Bensa S, Willison H, et al.; Inflammatory Neuropathy Cause and Treatment (INCAT)
+Group. Randomized controlled trial of intravenous immunoglobulin versus oral prednisolone in
+chronic inflammatory demyelinating polyradiculoneuropathy. Ann Neurol 2001;50(2):195–201.
+doi:10.1002/ana.1088 (the INCAT disability scale). Clinimetrics: Merkies ISJ, Schmitz PIM, van
+der Meché FGA, et al. J Neurol Neurosurg Psychiatry 2002;72(5):596–601. Adjusted INCAT as the
+primary responder outcome: Hughes RAC, Donofrio P, Bril V, et al.; ICE Study Group. Lancet
+Neurol 2008;7(2):136–144. doi:10.1016/S1474-4422(07)70329-0.
+
+Arm scale: 0 normal; 1 symptoms in one or both arms not affecting doing up zips and buttons,
+washing or brushing hair, using a knife and fork together, handling small coins; 2 affecting
+but not preventing any of these; 3 preventing one or two; 4 preventing three or all, some
+purposeful movement still possible; 5 no purposeful movement. Leg scale: 0 walking unaffected;
+1 walking affected but walks independently outdoors; 2 usually uses unilateral support outdoors;
+3 usually uses bilateral support outdoors; 4 usually uses a wheelchair outdoors but can stand
+and walk a few steps with help; 5 restricted to a wheelchair, cannot stand or walk a few steps
+with help. (Item wording recorded in outcomes.md §7 from memory; the 0–10 total is the
+contract's.) The INCAT *Overall Disability Sum Score* (ODSS, Merkies 2002) runs 0–12 with a
+0–7 leg scale: a different instrument, not this one.
+
+**Adjusted INCAT change** (ICE trial): changes of the arm score between 0 and 1 (either way)
+are not counted; a change ≥ 1 point is clinically meaningful (responder = improvement ≥ 1).
+Neurocart computes it by mapping the arm score 0 → 0, 1 → 0, k → k − 1 before taking the
+difference, so only the 0↔1 portion of an arm change is dropped: an arm change 2 → 0 counts 1
+point (outcomes.md §7 names this ambiguity and this resolution); leg changes count in full.
+The raw change and the adjusted (counted) change are both reported.
+
+`previous_arm` and `previous_leg` (optional) must be given together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neurocart.standards._change import assess_change
+from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.registry import Grading, register
+
+CITATION = (
+    "Hughes R et al. Randomized controlled trial of intravenous immunoglobulin versus oral "
+    "prednisolone in CIDP. Ann Neurol 2001;50(2):195–201. doi:10.1002/ana.1088; adjusted INCAT: "
+    "Hughes RAC et al. (ICE). Lancet Neurol 2008;7(2):136–144. "
+    "doi:10.1016/S1474-4422(07)70329-0"
+)
+
+LIMB_MAX = 5
+TOTAL_MAX = 10
+MEANINGFUL_CHANGE = 1
+
+
+class IncatInput(CalcInput):
+    arm: int = field(
+        description="arm disability: 0 normal – 5 no purposeful movement", ge=0, le=LIMB_MAX
+    )
+    leg: int = field(
+        description="leg disability: 0 walking unaffected – 5 wheelchair-bound, cannot stand",
+        ge=0,
+        le=LIMB_MAX,
+    )
+    previous_arm: int | None = field(
+        None, description="arm score at the previous assessment", ge=0, le=LIMB_MAX
+    )
+    previous_leg: int | None = field(
+        None, description="leg score at the previous assessment", ge=0, le=LIMB_MAX
+    )
+
+
+CHECKS = (
+    Check(
+        field="previous_leg",
+        message="give previous_leg together with previous_arm (the change needs both limbs)",
+        violated=lambda c: ~np.isnan(c["previous_arm"]) & np.isnan(c["previous_leg"]),
+    ),
+    Check(
+        field="previous_arm",
+        message="give previous_arm together with previous_leg (the change needs both limbs)",
+        violated=lambda c: np.isnan(c["previous_arm"]) & ~np.isnan(c["previous_leg"]),
+    ),
+)
+
+
+def adjusted_arm(arm: int) -> int:
+    """The arm score as the adjusted INCAT counts it: 0 and 1 are the same level."""
+    return max(arm - 1, 0)
+
+
+def _labels(arm: npt.NDArray[Any], leg: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    total = np.char.mod("INCAT %d", arm + leg)
+    text = np.char.add(
+        np.char.add(total, np.char.mod(" (arm %d", arm)), np.char.mod(", leg %d)", leg)
+    )
+    return text.astype(object)
+
+
+def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    arm = np.asarray(c["arm"], dtype=np.float64).astype(np.int64)
+    leg = np.asarray(c["leg"], dtype=np.float64).astype(np.int64)
+    return arm + leg, _labels(arm, leg)
+
+
+@register(
+    name="incat",
+    title="INCAT disability score (CIDP), with the adjusted INCAT change",
+    citation=CITATION,
+    input_model=IncatInput,
+    vectorized=_frame,
+    checks=CHECKS,
+)
+def incat(inp: IncatInput) -> Grading:
+    """Arm + leg; classifies the adjusted change from the previous arm and leg scores."""
+    total = inp.arm + inp.leg
+    reasons = [f"INCAT = arm {inp.arm} + leg {inp.leg} = {total}/{TOTAL_MAX}"]
+    details: dict[str, Any] = {"arm": inp.arm, "leg": inp.leg}
+    if inp.previous_arm is not None and inp.previous_leg is not None:
+        arm_counted = adjusted_arm(inp.arm) - adjusted_arm(inp.previous_arm)
+        leg_change = inp.leg - inp.previous_leg
+        counted = arm_counted + leg_change
+        if inp.arm != inp.previous_arm and arm_counted != inp.arm - inp.previous_arm:
+            reasons.append(
+                f"arm {inp.previous_arm} → {inp.arm}: the change between 0 and 1 is not "
+                f"counted by the adjusted INCAT (arm counts {arm_counted:+d})"
+            )
+        change = assess_change(
+            scale="INCAT",
+            previous=inp.previous_arm + inp.previous_leg,
+            current=total,
+            threshold=MEANINGFUL_CHANGE,
+            higher_is_better=False,
+            counted_change=counted,
+            counted_name="adjusted INCAT change",
+        )
+        reasons.append(change.reason())
+        details.update(change.details())
+        details.pop("counted_change", None)
+        details["adjusted_change"] = counted
+        details["previous_arm"] = inp.previous_arm
+        details["previous_leg"] = inp.previous_leg
+    return Grading(
+        value=total,
+        label=str(_labels(np.asarray([inp.arm]), np.asarray([inp.leg]))[0]),
+        reasons=reasons,
+        details=details,
+    )

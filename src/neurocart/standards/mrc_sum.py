@@ -1,0 +1,112 @@
+"""MRC sum score: 12 muscle groups × MRC grade 0–5, value 0–60 (higher = stronger = better).
+
+Kleyweg RP, van der Meché FGA, Schmitz PIM. Interobserver agreement in the assessment of
+muscle strength and functional abilities in Guillain-Barré syndrome. Muscle Nerve
+1991;14(11):1103–1109. doi:10.1002/mus.880141111 (doi from memory). Used in CIDP trials
+beside the INCAT scales.
+
+Six muscle groups on each side — shoulder abduction, elbow flexion, wrist extension, hip
+flexion, knee extension, ankle dorsiflexion — each graded with the Medical Research Council
+scale (0 no contraction; 1 flicker; 2 active movement with gravity eliminated; 3 against
+gravity; 4 against gravity and some resistance; 5 normal power), summed to 0 (paralysis) – 60
+(normal). Half grades (4+, 4−) are not part of the sum score and are not accepted.
+
+`previous_total` (optional): the change is classified by the shared rule in `_change`:
+a change of ≥ 2 points is clinically meaningful (Practical Neurology table, outcomes.md §7);
+here a **higher** total is better, so a rise is an improvement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neurocart.standards._change import assess_change
+from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards.registry import Grading, register
+
+CITATION = (
+    "Kleyweg RP, van der Meché FGA, Schmitz PIM. Interobserver agreement in the assessment of "
+    "muscle strength and functional abilities in Guillain-Barré syndrome. Muscle Nerve "
+    "1991;14(11):1103–1109. doi:10.1002/mus.880141111"
+)
+
+GRADE_MAX = 5
+TOTAL_MAX = 60
+MEANINGFUL_CHANGE = 2
+
+
+def _grade(muscle: str, side: str) -> Any:
+    return field(
+        description=f"{muscle}, {side}: MRC grade 0 no contraction – 5 normal power",
+        ge=0,
+        le=GRADE_MAX,
+    )
+
+
+class MrcSumInput(CalcInput):
+    shoulder_abduction_left: int = _grade("shoulder abduction", "left")
+    shoulder_abduction_right: int = _grade("shoulder abduction", "right")
+    elbow_flexion_left: int = _grade("elbow flexion", "left")
+    elbow_flexion_right: int = _grade("elbow flexion", "right")
+    wrist_extension_left: int = _grade("wrist extension", "left")
+    wrist_extension_right: int = _grade("wrist extension", "right")
+    hip_flexion_left: int = _grade("hip flexion", "left")
+    hip_flexion_right: int = _grade("hip flexion", "right")
+    knee_extension_left: int = _grade("knee extension", "left")
+    knee_extension_right: int = _grade("knee extension", "right")
+    ankle_dorsiflexion_left: int = _grade("ankle dorsiflexion", "left")
+    ankle_dorsiflexion_right: int = _grade("ankle dorsiflexion", "right")
+    previous_total: int | None = field(
+        None, description="MRC sum score at the previous assessment", ge=0, le=TOTAL_MAX
+    )
+
+
+ITEMS = tuple(name for name in MrcSumInput.model_fields if name != "previous_total")
+
+
+def _labels(totals: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    return np.char.mod(f"MRC sum %d/{TOTAL_MAX}", totals).astype(object)
+
+
+def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    totals = sum(np.asarray(c[name], dtype=np.float64) for name in ITEMS)
+    values = np.asarray(totals).astype(np.int64)
+    return values, _labels(values)
+
+
+@register(
+    name="mrc_sum",
+    title="MRC sum score (12 muscle groups, 0–60)",
+    citation=CITATION,
+    input_model=MrcSumInput,
+    vectorized=_frame,
+)
+def mrc_sum(inp: MrcSumInput) -> Grading:
+    """Sum of the twelve MRC grades; classifies change from a previous total (higher = better)."""
+    grades = {name: int(getattr(inp, name)) for name in ITEMS}
+    total = sum(grades.values())
+    weak = [f"{name.replace('_', ' ')} {v}" for name, v in grades.items() if v < GRADE_MAX]
+    reasons = [
+        f"MRC sum score {total}/{TOTAL_MAX}"
+        + (f" (below 5: {', '.join(weak)})" if weak else " (full power in all 12 groups)")
+    ]
+    details: dict[str, Any] = {"grades": grades}
+    if inp.previous_total is not None:
+        change = assess_change(
+            scale="MRC sum",
+            previous=inp.previous_total,
+            current=total,
+            threshold=MEANINGFUL_CHANGE,
+            higher_is_better=True,
+        )
+        reasons.append(change.reason())
+        details.update(change.details())
+    return Grading(
+        value=total,
+        label=str(_labels(np.asarray([total]))[0]),
+        reasons=reasons,
+        details=details,
+    )
