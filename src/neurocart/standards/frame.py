@@ -96,6 +96,9 @@ def _boolean(
     if len(present) == 0:
         return out
     raw = series.to_numpy(dtype=object)[present]
+    if pd.api.types.infer_dtype(raw, skipna=False) == "boolean":  # real bools: no text parsing
+        out[present] = raw == True  # noqa: E712 - elementwise comparison
+        return out
     text = np.fromiter((str(v).strip().lower() for v in raw), dtype=object, count=len(raw))
     is_true = np.isin(text, list(_TRUE))
     is_false = np.isin(text, list(_FALSE))
@@ -117,7 +120,7 @@ def _enum(spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]) -> n
         problems.append(_problem(spec, missing, series.index, raw, "field required (empty cell)"))
         return raw
     filled = np.where(missing, spec.default, raw) if spec.default is not None else raw
-    bad = ~np.isin(filled, np.asarray(spec.choices, dtype=object))
+    bad = ~pd.Series(filled, dtype=object).isin(spec.choices).to_numpy()
     if spec.default is None and spec.optional:
         bad &= ~missing
     if bad.any():

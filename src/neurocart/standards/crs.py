@@ -1,0 +1,393 @@
+"""ASTCT consensus grade of cytokine release syndrome (CRS).
+
+Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release syndrome
+and neurologic toxicity associated with immune effector cells. Biol Blood Marrow Transplant
+2019;25(4):625–638. doi:10.1016/j.bbmt.2018.12.758.
+
+Rules (the consensus CRS grading table and its footnotes):
+
+- Fever ≥ 38.0 °C, not attributable to another cause, is required for CRS. Below 38.0 °C, or
+  with no temperature at all, and fever not masked, the grade is 0 ("no CRS") whatever else is
+  true: hypotension or an oxygen need without fever is not CRS.
+- Once a patient with CRS has received antipyretic or anti-cytokine therapy (tocilizumab,
+  corticosteroids), fever is no longer required: `fever_masked` = true and grading follows
+  hypotension and hypoxia alone.
+- Hypotension: not requiring vasopressors → 2; one vasopressor, with or without vasopressin
+  → 3; multiple vasopressors (vasopressin not counted) → 4.
+- Hypoxia, by the oxygen support required: low-flow nasal cannula (≤ 6 L/min) or blow-by → 2;
+  high-flow nasal cannula (> 6 L/min), facemask, non-rebreather or Venturi mask → 3; positive
+  pressure (CPAP, BiPAP, intubation and mechanical ventilation) → 4.
+- The grade is the more severe of hypotension and hypoxia ("a febrile patient on one
+  vasopressor and low-flow nasal cannula is grade 3"); fever without either is grade 1;
+  death due to CRS with no other principal cause is grade 5.
+- Intubation for airway protection because of neurotoxicity, not hypoxia, does not make CRS
+  grade 4.
+
+Choices neurocart made where the publication is silent or ambiguous (each is tested):
+
+- Masked fever with neither hypotension nor hypoxia → grade 1. The consensus says that after
+  antipyretic/anti-cytokine therapy "fever is no longer required to grade subsequent CRS
+  severity"; the syndrome has not resolved because the fever was treated, so the lowest CRS
+  grade applies. The reasons say so.
+- Any vasopressor implies hypotension (the `hypotension` flag may be left false); the reasons
+  say "vasopressor required: hypotension implied".
+- Vasopressin alone (`vasopressors` = 0, `vasopressin` = true) → grade 3: vasopressin is a
+  vasopressor, so the patient "requires a vasopressor"; the "(excluding vasopressin)" of
+  grade 4 only stops it from counting towards *multiple* vasopressors.
+- Nasal cannula with no flow given → graded as low-flow (grade 2), with a warning that a flow
+  > 6 L/min makes it grade 3. A standard nasal cannula delivers at most 6 L/min; refusing the
+  input would leave a patient on oxygen without any grade.
+- `oxygen_flow_l_min` is accepted with every device but "none" (facemasks, non-rebreathers,
+  Venturi masks and blow-by are all run at a prescribed flow, so the value is real data from
+  a bedside feed); only a nasal cannula's flow changes the grade, and the reasons say when a
+  flow was not used. Rejecting it would block the grading of exactly the sickest patients.
+- Inconsistent inputs are errors naming the field: a flow with no oxygen device; airway-
+  protection intubation without mechanical ventilation; a high-flow nasal cannula at ≤ 6 L/min
+  (ASTCT defines high flow as > 6 L/min: say "nasal_cannula" or give the real flow); death due
+  to CRS without fever and without masked fever (grade 5 needs CRS: give the fever or set
+  `fever_masked`).
+- Positive-pressure support always carries a warning: in neuroimmune patients it may be for
+  myasthenic crisis or airway protection, which is not CRS hypoxia (toxicity.md §9).
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.registry import Grading, register
+
+CITATION = (
+    "Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release "
+    "syndrome and neurologic toxicity associated with immune effector cells. Biol Blood Marrow "
+    "Transplant 2019;25(4):625–638. doi:10.1016/j.bbmt.2018.12.758"
+)
+
+FEVER_C = 38.0
+"""Fever: temperature ≥ 38.0 °C."""
+LOW_FLOW_MAX_L_MIN = 6.0
+"""Nasal cannula ≤ 6 L/min is low-flow; > 6 L/min is high-flow."""
+MULTIPLE_VASOPRESSORS = 2
+"""Number of vasopressors (vasopressin not counted) that makes hypotension grade 4."""
+
+GRADE_FEVER_ONLY = 1
+GRADE_HYPOTENSION_NO_VASOPRESSOR = 2
+GRADE_ONE_VASOPRESSOR = 3
+GRADE_MULTIPLE_VASOPRESSORS = 4
+GRADE_NASAL_CANNULA_HIGH_FLOW = 3
+GRADE_DEATH = 5
+
+OxygenDevice = Literal[
+    "none",
+    "blow_by",
+    "nasal_cannula",
+    "high_flow_nasal_cannula",
+    "facemask",
+    "nonrebreather",
+    "venturi",
+    "cpap",
+    "bipap",
+    "mechanical_ventilation",
+]
+
+OXYGEN_DEVICE_GRADE: dict[str, int] = {
+    "none": 0,
+    "blow_by": 2,
+    "nasal_cannula": 2,  # low-flow; > 6 L/min → GRADE_NASAL_CANNULA_HIGH_FLOW
+    "high_flow_nasal_cannula": 3,
+    "facemask": 3,
+    "nonrebreather": 3,
+    "venturi": 3,
+    "cpap": 4,
+    "bipap": 4,
+    "mechanical_ventilation": 4,
+}
+"""Hypoxia grade by the oxygen support required (ASTCT CRS grading table)."""
+
+DEVICE_WORDS: dict[str, str] = {
+    "none": "no supplemental oxygen",
+    "blow_by": "blow-by oxygen (low-flow)",
+    "nasal_cannula": "nasal cannula",
+    "high_flow_nasal_cannula": "high-flow nasal cannula",
+    "facemask": "facemask",
+    "nonrebreather": "non-rebreather mask",
+    "venturi": "Venturi mask",
+    "cpap": "CPAP (positive pressure)",
+    "bipap": "BiPAP (positive pressure)",
+    "mechanical_ventilation": "intubation and mechanical ventilation (positive pressure)",
+}
+
+POSITIVE_PRESSURE = frozenset(d for d, g in OXYGEN_DEVICE_GRADE.items() if g == 4)
+
+LABELS: tuple[str, ...] = ("no CRS", "grade 1", "grade 2", "grade 3", "grade 4", "grade 5")
+"""Label of each grade 0–5; the scalar and the vectorized paths both read it."""
+_LABEL_ARRAY = np.asarray(LABELS, dtype=object)
+
+assert set(OXYGEN_DEVICE_GRADE) == set(typing.get_args(OxygenDevice)) == set(DEVICE_WORDS)
+
+
+class CrsInput(CalcInput):
+    temperature_c: float | None = field(
+        None,
+        description="highest temperature in the window, not attributable to another cause",
+        unit="°C",
+        ge=30.0,
+        le=45.0,
+    )
+    fever_masked: bool = field(
+        False,
+        description=(
+            "fever was present but is now suppressed by antipyretic or anti-cytokine therapy "
+            "(tocilizumab, steroids): grading then goes by hypotension and hypoxia alone"
+        ),
+    )
+    hypotension: bool = field(False, description="hypotension not attributable to another cause")
+    vasopressors: int = field(
+        0,
+        description="number of vasopressors required, excluding vasopressin",
+        ge=0,
+        le=5,
+    )
+    vasopressin: bool = field(False, description="vasopressin given (alone or in addition)")
+    oxygen_device: OxygenDevice = field(
+        "none", description="oxygen support required for hypoxia not attributable to another cause"
+    )
+    oxygen_flow_l_min: float | None = field(
+        None,
+        description="oxygen flow; for a nasal cannula > 6 L/min counts as high flow",
+        unit="L/min",
+        gt=0.0,
+        le=100.0,
+    )
+    intubated_for_airway_protection_only: bool = field(
+        False,
+        description=(
+            "intubated for airway protection (ICANS, myasthenic crisis), not for hypoxia: "
+            "does not raise the CRS grade"
+        ),
+    )
+    died_of_crs: bool = field(
+        False, description="death due to CRS, no other principal cause (grade 5)"
+    )
+
+
+def _fever(c: Columns) -> Any:
+    return c["temperature_c"] >= FEVER_C  # NaN (absent) compares false
+
+
+CHECKS = (
+    Check(
+        field="oxygen_flow_l_min",
+        message='an oxygen flow needs an oxygen device: oxygen_device is "none"',
+        violated=lambda c: (c["oxygen_device"] == "none") & ~np.isnan(c["oxygen_flow_l_min"]),
+    ),
+    Check(
+        field="oxygen_flow_l_min",
+        message=(
+            f"a high-flow nasal cannula runs at > {LOW_FLOW_MAX_L_MIN:g} L/min (ASTCT); at "
+            f"≤ {LOW_FLOW_MAX_L_MIN:g} L/min it is low-flow: give oxygen_device "
+            '"nasal_cannula" or the real flow'
+        ),
+        violated=lambda c: (
+            (c["oxygen_device"] == "high_flow_nasal_cannula")
+            & (c["oxygen_flow_l_min"] <= LOW_FLOW_MAX_L_MIN)
+        ),
+    ),
+    Check(
+        field="intubated_for_airway_protection_only",
+        message='only applies with oxygen_device "mechanical_ventilation"',
+        violated=lambda c: (
+            c["intubated_for_airway_protection_only"]
+            & (c["oxygen_device"] != "mechanical_ventilation")
+        ),
+    ),
+    Check(
+        field="died_of_crs",
+        message=(
+            f"death due to CRS needs CRS: give the fever (temperature_c ≥ {FEVER_C:.1f} °C) "
+            "or set fever_masked"
+        ),
+        violated=lambda c: c["died_of_crs"] & ~_fever(c) & ~c["fever_masked"],
+    ),
+)
+
+
+def _crs_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """Vectorized grade: numpy over whole columns, the same tables as `crs`."""
+    n = c["vasopressors"]
+    pressor = (n >= 1) | c["vasopressin"]
+    hypotension = np.where(
+        n >= MULTIPLE_VASOPRESSORS,
+        GRADE_MULTIPLE_VASOPRESSORS,
+        np.where(
+            pressor,
+            GRADE_ONE_VASOPRESSOR,
+            np.where(c["hypotension"], GRADE_HYPOTENSION_NO_VASOPRESSOR, 0),
+        ),
+    )
+    device = c["oxygen_device"]
+    hypoxia = np.zeros(len(device), dtype=np.int64)
+    for name, device_grade in OXYGEN_DEVICE_GRADE.items():  # one pass per choice, not per row
+        if device_grade:
+            hypoxia[device == name] = device_grade
+    high_flow_nc = (device == "nasal_cannula") & (c["oxygen_flow_l_min"] > LOW_FLOW_MAX_L_MIN)
+    hypoxia[high_flow_nc] = GRADE_NASAL_CANNULA_HIGH_FLOW
+    hypoxia[c["intubated_for_airway_protection_only"]] = 0  # checked: only with ventilation
+    grade = np.maximum(np.maximum(hypotension, hypoxia), GRADE_FEVER_ONLY)
+    grade = np.where(c["died_of_crs"], GRADE_DEATH, grade)
+    grade = np.where(_fever(c) | c["fever_masked"], grade, 0).astype(np.int64)
+    return grade, _LABEL_ARRAY[grade]
+
+
+def _hypotension(inp: CrsInput, reasons: list[str]) -> int:
+    n, vasopressin = inp.vasopressors, inp.vasopressin
+    if n == 0 and not vasopressin:
+        if inp.hypotension:
+            reasons.append(
+                f"hypotension not requiring vasopressors → grade {GRADE_HYPOTENSION_NO_VASOPRESSOR}"
+            )
+            return GRADE_HYPOTENSION_NO_VASOPRESSOR
+        return 0
+    if not inp.hypotension:
+        reasons.append("vasopressor required: hypotension implied")
+    if n >= MULTIPLE_VASOPRESSORS:
+        extra = " (vasopressin given too, not counted)" if vasopressin else ""
+        reasons.append(
+            f"{n} vasopressors, vasopressin not counted{extra}: hypotension requiring multiple "
+            f"vasopressors → grade {GRADE_MULTIPLE_VASOPRESSORS}"
+        )
+        return GRADE_MULTIPLE_VASOPRESSORS
+    if n == 1:
+        extra = " with vasopressin" if vasopressin else ""
+        reasons.append(
+            f"1 vasopressor{extra}: hypotension requiring a vasopressor with or without "
+            f"vasopressin → grade {GRADE_ONE_VASOPRESSOR}"
+        )
+    else:
+        reasons.append(
+            "vasopressin alone: it is a vasopressor, so hypotension requires a vasopressor "
+            f"→ grade {GRADE_ONE_VASOPRESSOR} (vasopressin only does not count towards "
+            "multiple vasopressors)"
+        )
+    return GRADE_ONE_VASOPRESSOR
+
+
+def _hypoxia(inp: CrsInput, reasons: list[str], warnings: list[str]) -> int:
+    device, flow = inp.oxygen_device, inp.oxygen_flow_l_min
+    if device == "none":
+        return 0
+    words = DEVICE_WORDS[device]
+    if inp.intubated_for_airway_protection_only:
+        reasons.append(
+            "mechanical ventilation for airway protection only (not for hypoxia): does not "
+            "raise the CRS grade (ASTCT)"
+        )
+        warnings.append(
+            "intubated for airway protection: if the patient is also hypoxic, the CRS grade "
+            "from the oxygen requirement must be judged by a clinician"
+        )
+        return 0
+    grade = OXYGEN_DEVICE_GRADE[device]
+    if device == "nasal_cannula":
+        if flow is None:
+            reasons.append(
+                f"nasal cannula, flow not given: graded as low-flow (≤ {LOW_FLOW_MAX_L_MIN:g} "
+                f"L/min) → grade {grade}"
+            )
+            warnings.append(
+                f"nasal cannula flow not given: if it is > {LOW_FLOW_MAX_L_MIN:g} L/min the "
+                f"hypoxia grade is {GRADE_NASAL_CANNULA_HIGH_FLOW}, not {grade}"
+            )
+        elif flow > LOW_FLOW_MAX_L_MIN:
+            grade = GRADE_NASAL_CANNULA_HIGH_FLOW
+            reasons.append(
+                f"nasal cannula at {flow:g} L/min > {LOW_FLOW_MAX_L_MIN:g} L/min: high-flow "
+                f"→ grade {grade}"
+            )
+        else:
+            reasons.append(
+                f"nasal cannula at {flow:g} L/min ≤ {LOW_FLOW_MAX_L_MIN:g} L/min: low-flow "
+                f"→ grade {grade}"
+            )
+        return grade
+    flow_note = (
+        f" (flow {flow:g} L/min: the device, not the flow, sets the grade)"
+        if flow is not None
+        else ""
+    )
+    reasons.append(f"hypoxia requiring {words}{flow_note} → grade {grade}")
+    if device in POSITIVE_PRESSURE:
+        warnings.append(
+            "positive-pressure support: in neuroimmune patients it may be for myasthenic "
+            "crisis or airway protection, which is not CRS hypoxia — a clinician must "
+            "adjudicate (set intubated_for_airway_protection_only when it applies)"
+        )
+    return grade
+
+
+@register(
+    name="crs",
+    title="ASTCT consensus grade of cytokine release syndrome",
+    citation=CITATION,
+    input_model=CrsInput,
+    vectorized=_crs_frame,
+    checks=CHECKS,
+)
+def crs(inp: CrsInput) -> Grading:
+    """ASTCT CRS grade 0–5: fever required (unless masked), then the worse of hypotension and
+    hypoxia; a masked fever with neither is grade 1 (see the module docstring)."""
+    reasons: list[str] = []
+    warnings: list[str] = []
+    t = inp.temperature_c
+    fever = t is not None and t >= FEVER_C
+    if fever:
+        reasons.append(f"temperature {t:g} °C ≥ {FEVER_C:.1f} °C: fever")
+    elif inp.fever_masked:
+        reasons.append(
+            "fever masked by antipyretic or anti-cytokine therapy: fever no longer required, "
+            "grading by hypotension and hypoxia"
+        )
+    else:
+        seen = f"temperature {t:g} °C < {FEVER_C:.1f} °C" if t is not None else "no temperature"
+        reasons.append(
+            f"{seen} and fever not masked: no fever, so not CRS (ASTCT requires fever) → no CRS"
+        )
+        if inp.hypotension or inp.vasopressors or inp.vasopressin or inp.oxygen_device != "none":
+            warnings.append(
+                "hypotension or an oxygen need without fever is not graded as CRS: look for "
+                "another cause, or set fever_masked if antipyretics, tocilizumab or steroids "
+                "were given"
+            )
+        return Grading(0, LABELS[0], reasons, warnings, {"fever": False, "crs": False})
+
+    hypotension = _hypotension(inp, reasons)
+    hypoxia = _hypoxia(inp, reasons, warnings)
+    grade = max(hypotension, hypoxia, GRADE_FEVER_ONLY)
+    if hypotension == 0 and hypoxia == 0:
+        if fever:
+            reasons.append(f"fever without hypotension or hypoxia → grade {GRADE_FEVER_ONLY}")
+        else:
+            reasons.append(
+                "masked fever without hypotension or hypoxia: CRS persists → grade "
+                f"{GRADE_FEVER_ONLY} (neurocart reading of ASTCT)"
+            )
+    elif hypotension and hypoxia:
+        reasons.append(
+            f"grade {grade}: the more severe of hypotension (grade {hypotension}) and hypoxia "
+            f"(grade {hypoxia})"
+        )
+    if inp.died_of_crs:
+        grade = GRADE_DEATH
+        reasons.append(f"death due to CRS → grade {GRADE_DEATH}")
+    details = {
+        "fever": fever,
+        "fever_masked": inp.fever_masked,
+        "crs": True,
+        "hypotension_grade": hypotension,
+        "hypoxia_grade": hypoxia,
+    }
+    return Grading(grade, LABELS[grade], reasons, warnings, details)
