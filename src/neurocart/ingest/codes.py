@@ -1,0 +1,242 @@
+"""The catalogue of observation codes neurocart knows, with unit, specimens and possible range.
+
+One entry per measured quantity: its code (LOINC where DESIGN.md fixes one, a neurocart local
+code otherwise), display name, canonical SI unit, the specimens it is measured in, and the
+*physiologically possible* range in the canonical unit. A value outside that range is rejected
+at ingest: it cannot come from a living patient, so it is a unit slip (98.6 sent as °C), a
+typing error (3.7 for 37) or a device fault, and storing it would poison every trend, grade and
+alert computed from it. The bounds are deliberately generous — they are not reference ranges
+and never reject a value that is merely extreme (a ferritin of 200,000 µg/L in IEC-HS is real);
+the reasoning is in the comment beside each entry. Nothing here is cited: where a bound rests
+on an extreme case it says so in words.
+
+Local codes live in the code system `LOCAL`. CD19 B cells are local until the LOINC mapping is
+checked against the LOINC table (candidate: 8116-6, "CD19 cells [#/volume] in Blood").
+
+Specimens: the first listed is the default when a row does not say. Vital signs have no
+specimen ("other", the store's value for none). Blood counts and cell-associated DNA are whole
+blood only; serum/plasma chemistry is "serum" or "blood" (the store has no "plasma": "blood"
+stands for any blood-derived sample); CSF quantities have their own codes, so a trend never
+mixes blood and CSF.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from neurocart.ingest.errors import UnknownCodeError
+from neurocart.ingest.units import BEATS, BREATHS, UnitTable, build_table
+
+LOINC = "http://loinc.org"
+LOCAL = "urn:neurocart:local"
+
+
+class Specimen(enum.StrEnum):
+    """Where a value was measured. Values equal neurocart.store's Specimen (a test holds them)."""
+
+    BLOOD = "blood"
+    CSF = "csf"
+    SERUM = "serum"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationCode:
+    """One known quantity. `low`–`high` is the possible range, inclusive, in `unit`."""
+
+    key: str
+    """A stable short name for code (monitor rules, simulator): "temperature", "crp"."""
+    code: str
+    system: str
+    display: str
+    unit: str
+    specimens: tuple[Specimen, ...]
+    low: float
+    high: float
+    units: UnitTable
+
+    @property
+    def default_specimen(self) -> Specimen:
+        return self.specimens[0]
+
+    def range_text(self) -> str:
+        return f"{number(self.low)}–{number(self.high)} {self.unit}"
+
+
+VITAL = (Specimen.OTHER,)
+SERUM = (Specimen.SERUM, Specimen.BLOOD)
+BLOOD = (Specimen.BLOOD,)
+CSF = (Specimen.CSF,)
+ANTIBODY = (Specimen.SERUM, Specimen.BLOOD, Specimen.CSF)
+
+
+def number(value: float) -> str:
+    """A value for a message: up to 10 significant digits, thousands separated (1,000,000)."""
+    return format(value, ",.10g")
+
+
+def _code(
+    key: str,
+    code: str,
+    display: str,
+    unit: str,
+    specimens: tuple[Specimen, ...],
+    low: float,
+    high: float,
+    *,
+    system: str = LOINC,
+    bridges: tuple[tuple[str, float], ...] = (),
+) -> ObservationCode:
+    if not low < high:
+        raise ValueError(f"{key}: empty range {low}–{high}")
+    return ObservationCode(
+        key, code, system, display, unit, specimens, low, high, build_table(unit, bridges)
+    )
+
+
+# fmt: off
+_ENTRIES = (
+    # --- vital signs ---------------------------------------------------------------------
+    # Survived accidental hypothermia has been reported with core temperatures in the low
+    # teens °C and survived heat stroke at about 46–47 °C; no living patient lies outside.
+    _code("temperature", "8310-5", "Body temperature", "°C", VITAL, 14.0, 47.0),
+    # 0 is asystole (a real, recordable finding); the fastest ventricular rates reported (pre-
+    # excited atrial fibrillation) stay well below 500/min.
+    _code("heart_rate", "8867-4", "Heart rate", "/min", VITAL, 0.0, 500.0, bridges=BEATS),
+    # 0 in arrest; intra-arterial peaks during maximal straining stay below 400 mmHg.
+    _code("systolic_bp", "8480-6", "Systolic blood pressure", "mmHg", VITAL, 0.0, 400.0),
+    _code("diastolic_bp", "8462-4", "Diastolic blood pressure", "mmHg", VITAL, 0.0, 300.0),
+    # A saturation is a share: 0–100 %. Fractions (0.97) are not accepted, to keep 0.97 % and
+    # 97 % from being confused.
+    _code("spo2", "59408-5", "Oxygen saturation (SpO₂)", "%", VITAL, 0.0, 100.0),
+    # 0 is apnoea; even neonates do not breathe faster than ~100/min.
+    _code("respiratory_rate", "9279-1", "Respiratory rate", "/min", VITAL, 0.0, 120.0,
+          bridges=BREATHS),
+    # --- inflammation --------------------------------------------------------------------
+    # The highest CRPs (sepsis, severe CRS) are a few hundred mg/L.
+    _code("crp", "1988-5", "C-reactive protein", "mg/L", SERUM, 0.0, 1000.0),
+    # HLH / IEC-HS ferritin reaches the hundreds of thousands µg/L; 10⁶ leaves margin.
+    _code("ferritin", "2276-4", "Ferritin", "µg/L", SERUM, 0.0, 1_000_000.0),
+    # Severe CRS and sepsis reach IL-6 of 10⁴–10⁵ ng/L (= pg/mL).
+    _code("il6", "26881-3", "Interleukin-6", "ng/L", SERUM, 0.0, 1_000_000.0),
+    # --- blood counts --------------------------------------------------------------------
+    # Leukocyte subsets cannot exceed the leukocyte ceiling: hyperleukocytosis in leukaemia
+    # reaches several hundred ×10⁹/L; 1000 leaves margin.
+    _code("wbc", "6690-2", "Leukocytes", "×10⁹/L", BLOOD, 0.0, 1000.0),
+    _code("neutrophils", "751-8", "Neutrophils", "×10⁹/L", BLOOD, 0.0, 1000.0),
+    _code("lymphocytes", "731-0", "Lymphocytes", "×10⁹/L", BLOOD, 0.0, 1000.0),
+    # Extreme thrombocytosis stays below a few thousand ×10⁹/L.
+    _code("platelets", "777-3", "Platelets", "×10⁹/L", BLOOD, 0.0, 5000.0),
+    # Survived extreme anaemia has been reported around 15–20 g/L; polycythaemia stays below
+    # ~250 g/L. mmol/L is the haem-monomer convention (molar mass 16,114.5 g/mol).
+    _code("hemoglobin", "718-7", "Hemoglobin", "g/L", BLOOD, 5.0, 300.0,
+          bridges=(("mmol/L", 16.1145),)),
+    # CD19 B cells: aplasia is the expected effect of anti-CD19 CAR-T; the ceiling is the
+    # leukocyte ceiling (10⁶/µL) since B-cell leukaemia can dominate the count.
+    _code("cd19_b_cells", "local:cd19_b_cells", "CD19+ B cells", "cells/µL", BLOOD,
+          0.0, 1_000_000.0, system=LOCAL),
+    # --- chemistry -----------------------------------------------------------------------
+    # Massive haemolysis or tumour lysis reaches LDH of tens of thousands U/L.
+    _code("ldh", "2532-0", "Lactate dehydrogenase", "U/L", SERUM, 0.0, 200_000.0),
+    # End-stage renal failure before dialysis stays below ~3000 µmol/L. 1 mg/dL = 88.42 µmol/L
+    # (the clinical convention also used by the EASIX calculator; molar mass 113.12 g/mol).
+    _code("creatinine", "2160-0", "Creatinine", "µmol/L", SERUM, 0.0, 5000.0,
+          bridges=(("mg/dL", 88.42),)),
+    # IgG myeloma stays below ~150 g/L; after CAR-T, hypogammaglobulinaemia approaches 0.
+    _code("igg", "2465-3", "Immunoglobulin G", "g/L", SERUM, 0.0, 150.0),
+    # Fibrinogen above ~10 g/L is rare; 20 leaves margin.
+    _code("fibrinogen", "3255-7", "Fibrinogen", "g/L", SERUM, 0.0, 20.0),
+    # Ischaemic or toxic hepatitis reaches transaminases of several tens of thousands U/L.
+    _code("alt", "1742-6", "Alanine aminotransferase", "U/L", SERUM, 0.0, 100_000.0),
+    _code("ast", "1920-8", "Aspartate aminotransferase", "U/L", SERUM, 0.0, 100_000.0),
+    # Severe cholestasis stays below ~1000 µmol/L. 1 mg/dL = 17.104 µmol/L (584.66 g/mol).
+    _code("bilirubin", "1975-2", "Bilirubin, total", "µmol/L", SERUM, 0.0, 1500.0,
+          bridges=(("mg/dL", 17.104),)),
+    # Chylomicronaemia reaches TG of 100+ mmol/L. mmol/L because the IEC-HS calculator takes
+    # mmol/L; 1 mg/dL = 1/88.57 mmol/L (triolein, 885.7 g/mol, the laboratory convention).
+    _code("triglycerides", "2571-8", "Triglycerides", "mmol/L", SERUM, 0.0, 200.0,
+          bridges=(("mg/dL", 1 / 88.57),)),
+    # Rhabdomyolysis reaches CK of several hundred thousand U/L; IMNM flares tens of thousands.
+    _code("ck", "2157-6", "Creatine kinase", "U/L", SERUM, 0.0, 2_000_000.0),
+    # --- neurological biomarkers ---------------------------------------------------------
+    # Serum NfL is tens of ng/L, thousands after acute axonal injury; CSF NfL runs far higher
+    # than serum, tens of thousands in rapidly progressive disease.
+    _code("nfl_serum", "local:nfl_serum", "Neurofilament light chain (serum)", "ng/L", SERUM,
+          0.0, 100_000.0, system=LOCAL),
+    _code("nfl_csf", "local:nfl_csf", "Neurofilament light chain (CSF)", "ng/L", CSF,
+          0.0, 1_000_000.0, system=LOCAL),
+    # Purulent meningitis reaches CSF leukocytes of tens of thousands /µL.
+    _code("csf_leukocytes", "local:csf_leukocytes", "Leukocytes in CSF", "cells/µL", CSF,
+          0.0, 100_000.0, system=LOCAL),
+    # --- CAR-T kinetics ------------------------------------------------------------------
+    # 1 µg of human genomic DNA is ~150,000 diploid cells (6.6 pg each): even if every cell
+    # were a CAR-T cell carrying ~10 integrated copies the ceiling is ~1.5 × 10⁶ copies/µg.
+    _code("cart_transgene_blood", "local:cart_copies_blood", "CAR transgene copies in blood",
+          "copies/µg DNA", BLOOD, 0.0, 10_000_000.0, system=LOCAL),
+    _code("cart_transgene_csf", "local:cart_copies_csf", "CAR transgene copies in CSF",
+          "copies/µg DNA", CSF, 0.0, 10_000_000.0, system=LOCAL),
+    # CAR+ cells cannot exceed the leukocyte ceiling (10⁶/µL in blood, 10⁵/µL in CSF).
+    _code("cart_cells_blood", "local:car_t_cells_blood", "CAR+ cells in blood", "cells/µL", BLOOD,
+          0.0, 1_000_000.0, system=LOCAL),
+    _code("cart_cells_csf", "local:car_t_cells_csf", "CAR+ cells in CSF", "cells/µL", CSF,
+          0.0, 100_000.0, system=LOCAL),
+    # --- autoantibodies ------------------------------------------------------------------
+    # Titres are reciprocal dilutions (1:160 → 160); cell-based assays end far below 10⁷.
+    _code("aqp4_igg_titer", "local:aqp4_igg_titer", "AQP4-IgG titre", "titer", ANTIBODY,
+          0.0, 10_000_000.0, system=LOCAL),
+    _code("mog_igg_titer", "local:mog_igg_titer", "MOG-IgG titre", "titer", ANTIBODY,
+          0.0, 10_000_000.0, system=LOCAL),
+    # AChR-binding antibodies by radioimmunoassay: typically up to hundreds of nmol/L.
+    _code("achr_ab", "local:achr_ab", "Acetylcholine receptor binding antibodies", "nmol/L",
+          ANTIBODY, 0.0, 100_000.0, system=LOCAL),
+)
+# fmt: on
+
+
+def _index() -> tuple[Mapping[tuple[str, str], ObservationCode], Mapping[str, ObservationCode]]:
+    by_code: dict[tuple[str, str], ObservationCode] = {}
+    by_key: dict[str, ObservationCode] = {}
+    for entry in _ENTRIES:
+        if (entry.system, entry.code) in by_code or entry.key in by_key:
+            raise ValueError(f"duplicate catalogue entry {entry.key} ({entry.code})")
+        by_code[entry.system, entry.code] = entry
+        by_key[entry.key] = entry
+    return MappingProxyType(by_code), MappingProxyType(by_key)
+
+
+CATALOGUE, BY_KEY = _index()
+"""(system, code) → entry, and key → entry."""
+_SYSTEMS_OF: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {c: tuple(e.system for e in _ENTRIES if e.code == c) for c in {e.code for e in _ENTRIES}}
+)
+
+
+def codes() -> list[ObservationCode]:
+    """Every known code, in catalogue order (vitals, labs, biomarkers, CAR-T, antibodies)."""
+    return list(_ENTRIES)
+
+
+def lookup(code: str, system: str = LOINC) -> ObservationCode:
+    """The entry for (system, code); UnknownCodeError naming `code` or `code_system` if none."""
+    entry = CATALOGUE.get((system, code))
+    if entry is not None:
+        return entry
+    elsewhere = _SYSTEMS_OF.get(code)
+    if elsewhere:
+        raise UnknownCodeError(
+            "code_system",
+            f"code {code!r} is not in {system}; it belongs to {', '.join(elsewhere)}",
+            system,
+        )
+    raise UnknownCodeError("code", f"unknown observation code in {system}", code)
+
+
+def by_key(key: str) -> ObservationCode:
+    """The entry with short name `key` ("temperature", "crp" ...); KeyError if none."""
+    try:
+        return BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"no observation code with key {key!r}") from None

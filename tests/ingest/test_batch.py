@@ -1,0 +1,127 @@
+"""normalize_batch: equal to one-by-one, every bad row reported with its index, never raises."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neurocart.ingest import (
+    BatchResult,
+    NormalizedObservation,
+    ObservationError,
+    ObservationIn,
+    RowError,
+    codes,
+    normalize_batch,
+    normalize_observation,
+)
+
+AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def row(code: str = "8310-5", value: float = 37.0, unit: str = "°C", **kw: Any) -> ObservationIn:
+    return ObservationIn(code=code, value=value, unit=unit, effective_at=AT, source="t", **kw)
+
+
+def test_empty() -> None:
+    assert normalize_batch([]) == BatchResult([], [])
+    assert normalize_batch([]).ok
+
+
+def test_bad_rows_are_reported_by_index_and_good_rows_kept_in_order() -> None:
+    rows: list[Any] = [
+        row(value=98.6, unit="°F"),
+        row(value=60.0),
+        row("777-3", 150_000, "/µL"),
+        row("751-8", 50, "%"),
+        {"code": "718-7", "value": 12.5, "unit": "g/dL", "effective_at": "2025-03-01T08:00Z",
+         "source": "lab"},
+        {"code": "718-7", "value": 12.5, "unit": "g/dL", "effective_at": "2025-03-01T08:00",
+         "source": "lab", "extra": 1},
+        "not a row",
+    ]  # fmt: skip
+    normalized, errors = normalize_batch(rows)
+    assert [(n.code, n.value) for n in normalized] == [
+        ("8310-5", 37.0),
+        ("777-3", 150.0),
+        ("718-7", 125.0),
+    ]
+    assert [(e.index, e.field) for e in errors] == [
+        (1, "value"),
+        (3, "unit"),
+        (5, "effective_at"),
+        (5, "extra"),
+        (6, "(row)"),
+    ]
+    assert errors[0].location() == "observations[1].value"
+    assert str(errors[3]) == "observations[5].extra: unknown field"
+    assert normalize_batch(rows).rejected == [1, 3, 5, 6]
+
+
+def _strategy_rows() -> st.SearchStrategy[ObservationIn]:
+    entries = codes()
+
+    @st.composite
+    def build(draw: st.DrawFn) -> ObservationIn:
+        entry = draw(st.sampled_from(entries))
+        code, system = entry.code, entry.system
+        if draw(st.integers(0, 9)) == 0:  # sometimes a code that does not exist
+            code = draw(st.sampled_from(["0000-0", "local:car_t_cells_csf", "8310-5"]))
+            system = draw(st.sampled_from(["http://loinc.org", "urn:neurocart:local"]))
+        units = [*entry.units.accepted, "furlongs", "%"]
+        unit = draw(st.sampled_from(units))
+        value = draw(
+            st.one_of(
+                st.floats(entry.low, entry.high),
+                st.floats(-1e7, 1e8, allow_nan=False, allow_infinity=False),
+            )
+        )
+        specimen = draw(st.sampled_from([None, "blood", "csf", "serum", "other"]))
+        minutes = draw(st.integers(-10_000, 10_000))
+        return ObservationIn(
+            code=code,
+            code_system=system,
+            value=value,
+            unit=unit,
+            specimen=specimen,
+            effective_at=AT + timedelta(minutes=minutes),
+            source="hypothesis",
+        )
+
+    return build()
+
+
+def _one_by_one(
+    rows: list[ObservationIn],
+) -> tuple[list[NormalizedObservation], list[RowError]]:
+    normalized, errors = [], []
+    for i, r in enumerate(rows):
+        try:
+            normalized.append(normalize_observation(r))
+        except ObservationError as exc:
+            errors.append(RowError(i, exc.field, exc.message, exc.got))
+    return normalized, errors
+
+
+@given(st.lists(_strategy_rows(), max_size=40))
+def test_batch_equals_one_by_one(rows: list[ObservationIn]) -> None:
+    batch = normalize_batch(rows)
+    assert (batch.normalized, batch.errors) == _one_by_one(rows)
+    assert len(batch.normalized) + len(batch.rejected) == len(rows)
+
+
+@given(st.lists(_strategy_rows(), max_size=20))
+def test_mappings_and_models_give_the_same_result(rows: list[ObservationIn]) -> None:
+    as_dicts = [r.model_dump(mode="json") for r in rows]
+    assert normalize_batch(as_dicts) == normalize_batch(rows)
+
+
+def test_ten_thousand_rows() -> None:
+    rows = [row("777-3", 150_000 + i, "/µL") for i in range(10_000)]
+    normalized, errors = normalize_batch(rows)
+    assert not errors
+    assert len(normalized) == 10_000
+    assert normalized[-1].value == 159.999
