@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from neurocart.cli import protocol
+from neurocart.cli import audit, db, patient, protocol, user
 from neurocart.cli.calc import calc
 
 app = typer.Typer(
@@ -26,6 +26,11 @@ def main() -> None:
 
 app.command(add_help_option=False)(calc)
 # Command groups of later layers are added here, one line each:
+# app.add_typer(db.app, name="db")
+app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
+app.add_typer(user.app, name="user")
+app.add_typer(patient.app, name="patient")
 app.add_typer(protocol.app, name="protocol")
 
 

@@ -1,0 +1,52 @@
+"""`neurocart patient list`: the patients in the record, with their course and study day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from neurocart.cli.console import out
+from neurocart.store import TreatmentCourse, get_database, repo
+
+app = typer.Typer(help="Patients in the record.", no_args_is_help=True)
+
+
+def _day(infusion: date | None, today: date) -> str:
+    """Study day relative to infusion (day 0; the day before is -1)."""
+    return "" if infusion is None else str((today - infusion).days)
+
+
+@app.command("list")
+def list_(
+    site: Annotated[str | None, typer.Option(help="only patients of this site")] = None,
+) -> None:
+    """List patients: study ID, diagnosis, latest course, and today's study day."""
+    today = datetime.now(UTC).date()
+    with get_database().reading() as session:
+        patients = repo.list_patients(session, site=site)
+        latest: dict[int, TreatmentCourse] = {}
+        for patient in patients:
+            courses = repo.list_courses(session, patient.id)
+            if courses:
+                latest[patient.id] = courses[-1]
+    table = Table(title=f"patients ({len(patients)})")
+    for column in ("study ID", "site", "sex", "born", "diagnosis", "product", "infusion", "day"):
+        table.add_column(column)
+    for patient in patients:
+        course = latest.get(patient.id)
+        infusion = course.infusion_date if course else None
+        diagnosis = patient.diagnosis.value + (f" ({patient.subtype})" if patient.subtype else "")
+        table.add_row(
+            patient.study_id,
+            patient.site,
+            patient.sex.value,
+            "" if patient.birth_year is None else str(patient.birth_year),
+            diagnosis,
+            course.product if course else "",
+            "" if infusion is None else infusion.isoformat(),
+            _day(infusion, today),
+        )
+    out.print(table)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the neurocart store (run through neurocart.store.migrate)."""

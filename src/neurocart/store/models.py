@@ -1,0 +1,318 @@
+"""The clinical record as SQLAlchemy 2 typed declarative models.
+
+Clinical facts (observations, assessments, clinical events) are append-only: a correction is
+a new row whose `supersedes_id` points at the row it replaces, with a `correction_reason`; the
+old row is never updated or deleted. Master data (users, patients, courses, tasks) is updated
+in place, and the audit log keeps every old → new. The schema is created by the Alembic
+migrations in `neurocart.store.migrations`; a test holds them equal to these models.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Double,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from neurocart.store.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base; constraint names are deterministic so migrations can refer to them."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Role(enum.StrEnum):
+    """What a user is; the permission matrix (neurocart.security) says what each may do."""
+
+    ADMIN = "admin"
+    INVESTIGATOR = "investigator"
+    NEUROLOGIST = "neurologist"
+    HEMATOLOGIST = "hematologist"
+    ICU = "icu"
+    NURSE = "nurse"
+    DATA_MANAGER = "data_manager"
+    MONITOR = "monitor"
+
+
+class Sex(enum.StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Diagnosis(enum.StrEnum):
+    """The neurological autoimmune disease being treated."""
+
+    MS = "ms"
+    NMOSD = "nmosd"
+    MG = "mg"
+    IMNM = "imnm"
+    CIDP = "cidp"
+    OTHER = "other"
+
+
+class Specimen(enum.StrEnum):
+    BLOOD = "blood"
+    CSF = "csf"
+    SERUM = "serum"
+    OTHER = "other"
+
+
+class EventType(enum.StrEnum):
+    """Clinical events. CRS and ICANS are recorded as episodes (onset, end, maximum grade)."""
+
+    RELAPSE = "relapse"
+    INFECTION = "infection"
+    HOSPITALIZATION = "hospitalization"
+    ADVERSE_EVENT = "adverse_event"
+    CRS = "crs"
+    ICANS = "icans"
+    DRUG_GIVEN = "drug_given"
+    MAINTENANCE_STARTED = "maintenance_started"
+    MAINTENANCE_STOPPED = "maintenance_stopped"
+    DEATH = "death"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint, storing the lowercase value."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Patient(Base):
+    """A treated patient under a pseudonymous study ID; no name, no hospital number."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[str] = mapped_column(String(64), unique=True)
+    site: Mapped[str] = mapped_column(String(64))
+    sex: Mapped[Sex] = mapped_column(_enum(Sex, "sex"))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    diagnosis: Mapped[Diagnosis] = mapped_column(_enum(Diagnosis, "diagnosis"))
+    subtype: Mapped[str | None] = mapped_column(String(64))
+    diagnosis_date: Mapped[date | None] = mapped_column(Date)
+    prior_therapies: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TreatmentCourse(Base):
+    """One CAR-T course: the product and the anchor dates the pathway schedules from."""
+
+    __tablename__ = "treatment_courses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    product: Mapped[str] = mapped_column(String(128))
+    target: Mapped[str | None] = mapped_column(String(64))
+    dose_cells_per_kg: Mapped[float | None] = mapped_column(Double)
+    lymphodepletion: Mapped[str | None] = mapped_column(String(128))
+    enrolment_date: Mapped[date | None] = mapped_column(Date)
+    apheresis_date: Mapped[date | None] = mapped_column(Date)
+    ld_start_date: Mapped[date | None] = mapped_column(Date)
+    infusion_date: Mapped[date | None] = mapped_column(Date)
+    protocol_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (CheckConstraint("dose_cells_per_kg > 0", name="dose_positive"),)
+
+
+class Observation(Base):
+    """One measured value in canonical SI units (converted at ingest, once)."""
+
+    __tablename__ = "observations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    code_system: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Double)
+    unit: Mapped[str] = mapped_column(String(32))
+    specimen: Mapped[Specimen] = mapped_column(_enum(Specimen, "specimen"))
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(64))
+    entered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"), unique=True)
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    entered_in_error: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_observations_patient_code_time", "patient_id", "code", "effective_at"),
+    )
+
+
+class Assessment(Base):
+    """A clinical instrument's inputs and the Result its calculator computed from them."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    instrument: Mapped[str] = mapped_column(String(64))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    value: Mapped[float] = mapped_column(Double)
+    label: Mapped[str] = mapped_column(String(128))
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    entered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"), unique=True)
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    entered_in_error: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_assessments_patient_instrument_time", "patient_id", "instrument", "effective_at"),
+    )
+
+
+class ClinicalEvent(Base):
+    """Something that happened to the patient: relapse, infection, AE, CRS/ICANS, a drug..."""
+
+    __tablename__ = "clinical_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    type: Mapped[EventType] = mapped_column(_enum(EventType, "event_type"))
+    onset_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ctcae_term: Mapped[str | None] = mapped_column(String(128))
+    grade: Mapped[int | None] = mapped_column(Integer)
+    drug: Mapped[str | None] = mapped_column(String(64))
+    dose: Mapped[float | None] = mapped_column(Double)
+    dose_unit: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    entered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("clinical_events.id"), unique=True)
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    entered_in_error: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        CheckConstraint("grade BETWEEN 1 AND 5", name="grade_range"),
+        CheckConstraint("dose >= 0", name="dose_nonnegative"),
+        Index("ix_clinical_events_patient_type_onset", "patient_id", "type", "onset_at"),
+    )
+
+
+class Task(Base):
+    """A persisted state of one scheduled protocol task (the pathway engine computes the rest).
+
+    `state` and `completed_by` (e.g. "observation:42") are free text on purpose: the pathway
+    decides their vocabulary.
+    """
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[str] = mapped_column(String(128))
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(32))
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        UniqueConstraint(
+            "patient_id", "protocol_id", "task_id", "slot_start", name="uq_tasks_slot"
+        ),
+    )
+
+
+class AuditEntry(Base):
+    """One link of the hash chain: who did what to which row, old → new.
+
+    `old` and `new` hold the row snapshots as canonical JSON text, exactly the bytes hashed.
+    `hash` is SHA-256 over the canonical serialization of every other field (see
+    neurocart.store.audit); `prev_hash` is the previous entry's hash.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+    @property
+    def old_values(self) -> dict[str, Any] | None:
+        """The row before the change (None for a create)."""
+        return None if self.old is None else json.loads(self.old)
+
+    @property
+    def new_values(self) -> dict[str, Any] | None:
+        """The row after the change."""
+        return None if self.new is None else json.loads(self.new)
+
+
+AUDITED: dict[str, type[Base]] = {
+    "user": User,
+    "patient": Patient,
+    "course": TreatmentCourse,
+    "observation": Observation,
+    "assessment": Assessment,
+    "event": ClinicalEvent,
+    "task": Task,
+}
+"""Entity type name (as written in the audit log) → model. Every row of these is audited."""
+
+ENTITY_TYPE: dict[type[Base], str] = {model: name for name, model in AUDITED.items()}

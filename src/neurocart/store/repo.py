@@ -1,0 +1,886 @@
+"""Service-level reads and writes of the clinical record, each write audited.
+
+Every write function takes the session and the acting user, takes the audit chain's lock
+first, writes, and appends its audit entries in the same transaction. None of them commits:
+the caller owns the transaction (`with db.transaction() as session: ...`), so a request is
+all-or-nothing. Inputs are expected validated and in canonical units (neurocart.ingest,
+the API's models); the checks here are the ones the record itself depends on.
+
+Clinical facts are append-only: `correct_*` adds a row that supersedes the old one and
+`retract_*` adds one marking it entered in error; `list_*` return current rows unless asked
+for `history=True`. Master data (users, patients, courses, tasks) is updated in place; the
+audit log keeps old → new.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import pairwise
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Table, exists, func, select, text
+from sqlalchemy.orm import Session, aliased
+
+from neurocart.config import get_settings
+from neurocart.standards import get as get_calculator
+from neurocart.store import audit
+from neurocart.store.bulk import insert_rows
+from neurocart.store.errors import (
+    BatchTooLargeError,
+    ConflictError,
+    InvalidRecordError,
+    NotFoundError,
+)
+from neurocart.store.models import (
+    ENTITY_TYPE,
+    Assessment,
+    AuditEntry,
+    Base,
+    ClinicalEvent,
+    Diagnosis,
+    EventType,
+    Observation,
+    Patient,
+    Role,
+    Sex,
+    Specimen,
+    Task,
+    TreatmentCourse,
+    User,
+)
+from neurocart.store.types import utcnow
+
+LOINC = "http://loinc.org"
+LOCAL = "urn:neurocart:local"
+SYSTEM_ACTOR = "system"
+
+
+class Keep(enum.Enum):
+    """Sentinel type for "leave this field as it is" in update and correct functions."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+Fact = Observation | Assessment | ClinicalEvent
+F = TypeVar("F", Observation, Assessment, ClinicalEvent)
+R = TypeVar("R", bound=Base)
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PatientIn:
+    study_id: str
+    site: str
+    sex: Sex | str
+    diagnosis: Diagnosis | str
+    birth_year: int | None = None
+    subtype: str | None = None
+    diagnosis_date: date | None = None
+    prior_therapies: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CourseIn:
+    patient_id: int
+    product: str
+    target: str | None = None
+    dose_cells_per_kg: float | None = None
+    lymphodepletion: str | None = None
+    enrolment_date: date | None = None
+    apheresis_date: date | None = None
+    ld_start_date: date | None = None
+    infusion_date: date | None = None
+    protocol_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationIn:
+    """One observation, already converted to its canonical SI unit."""
+
+    patient_id: int
+    code: str
+    value: float
+    unit: str
+    effective_at: datetime
+    code_system: str = LOINC
+    specimen: Specimen | str = Specimen.BLOOD
+    source: str = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentIn:
+    """An instrument's item inputs; the result is computed by its calculator, never given."""
+
+    patient_id: int
+    instrument: str
+    inputs: Mapping[str, Any]
+    effective_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventIn:
+    patient_id: int
+    type: EventType | str
+    onset_at: datetime
+    end_at: datetime | None = None
+    ctcae_term: str | None = None
+    grade: int | None = None
+    drug: str | None = None
+    dose: float | None = None
+    dose_unit: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- shared machinery ---------------------------------------------------------------------
+
+
+def _actor_name(actor: User | None) -> str:
+    return SYSTEM_ACTOR if actor is None else actor.username
+
+
+def _actor_id(actor: User | None) -> int | None:
+    return None if actor is None else actor.id
+
+
+def _changes(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not KEEP}
+
+
+def _load(session: Session, model: type[R], row_id: int) -> R:
+    """The row, freshly read (never a stale copy from an earlier transaction)."""
+    row = session.get(model, row_id, populate_existing=True)
+    if row is None:
+        raise NotFoundError(ENTITY_TYPE[model], row_id, "id")
+    return row
+
+
+def _created(session: Session, actor: User | None, row: R) -> R:
+    session.add(row)
+    session.flush()
+    audit.append(
+        session,
+        actor=_actor_name(actor),
+        action="create",
+        entity_type=ENTITY_TYPE[type(row)],
+        entity_id=row.id,  # type: ignore[attr-defined]
+        old=None,
+        new=audit.snapshot(row),
+    )
+    return row
+
+
+def _updated(session: Session, actor: User | None, row: R, changes: Mapping[str, Any]) -> R:
+    old = audit.snapshot(row)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    session.flush()
+    new = audit.snapshot(row)
+    if new != old:
+        audit.append(
+            session,
+            actor=_actor_name(actor),
+            action="update",
+            entity_type=ENTITY_TYPE[type(row)],
+            entity_id=row.id,  # type: ignore[attr-defined]
+            old=old,
+            new=new,
+        )
+    return row
+
+
+def _require_patients(session: Session, ids: Iterable[int], field_name: str) -> None:
+    wanted = set(ids)
+    found = set(session.scalars(select(Patient.id).where(Patient.id.in_(wanted))))
+    if missing := sorted(wanted - found):
+        raise NotFoundError("patient", missing[0], field_name)
+
+
+def _aware(name: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise InvalidRecordError(name, "needs a time zone (timestamps are stored in UTC)", value)
+
+
+def _finite(name: str, value: float | None) -> None:
+    if value is not None and (isinstance(value, bool) or not math.isfinite(value)):
+        raise InvalidRecordError(name, "must be a finite number", value)
+
+
+def _choice(name: str, kind: type[enum.StrEnum], value: Any) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise InvalidRecordError(name, f"must be one of {allowed}", value) from None
+
+
+def _current(model: type[F]) -> ColumnElement[bool]:
+    """Rows nobody has superseded and that are not retracted."""
+    successor = aliased(model)
+    return ~exists().where(successor.supersedes_id == model.id) & model.entered_in_error.is_(False)
+
+
+def _correct(
+    session: Session,
+    actor: User,
+    model: type[F],
+    row_id: int,
+    reason: str,
+    changes: Mapping[str, Any],
+    *,
+    action: str = "correct",
+) -> F:
+    """Append a row that supersedes `row_id` with `changes` applied; the old row stays."""
+    audit.lock_chain(session)
+    if not reason or not reason.strip():
+        raise InvalidRecordError("reason", "a correction needs a reason", reason)
+    old = _load(session, model, row_id)
+    successor = session.scalar(select(model.id).where(model.supersedes_id == row_id))
+    if successor is not None:
+        entity = ENTITY_TYPE[model]
+        raise ConflictError(
+            f"{entity} {row_id} was already corrected by {entity} {successor}; correct that one",
+            "id",
+        )
+    fixed = {"id", "supersedes_id", "correction_reason", "recorded_at", "entered_by"}
+    values = {c.key: getattr(old, c.key) for c in model.__table__.columns if c.key not in fixed}
+    values.update(changes)
+    values["entered_in_error"] = action == "retract"
+    new = model(
+        **values,
+        supersedes_id=row_id,
+        correction_reason=reason.strip(),
+        recorded_at=utcnow(),
+        entered_by=actor.id,
+    )
+    session.add(new)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor.username,
+        action=action,
+        entity_type=ENTITY_TYPE[model],
+        entity_id=new.id,
+        old=audit.snapshot(old),
+        new=audit.snapshot(new),
+    )
+    return new
+
+
+def history(session: Session, model: type[F], row_id: int) -> list[F]:
+    """Every version of a clinical fact, oldest first (the given row may be any of them)."""
+    first = _load(session, model, row_id)
+    while first.supersedes_id is not None:
+        first = _load(session, model, first.supersedes_id)
+    versions = [first]
+    while nxt := session.scalar(select(model).where(model.supersedes_id == versions[-1].id)):
+        versions.append(nxt)
+    return versions
+
+
+def audit_trail(session: Session, entity_type: str, entity_id: int) -> list[AuditEntry]:
+    """The audit entries of one row, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id)
+            .order_by(AuditEntry.seq)
+        )
+    )
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    actor: User | None,
+    *,
+    username: str,
+    password_hash: str,
+    role: Role | str,
+    active: bool = True,
+) -> User:
+    """A new user; `password_hash` comes from neurocart.security. `actor` None = system."""
+    audit.lock_chain(session)
+    if not username.strip():
+        raise InvalidRecordError("username", "must not be empty", username)
+    if get_user_by_username(session, username) is not None:
+        raise ConflictError(f"username {username!r} is taken", "username")
+    user = User(
+        username=username,
+        password_hash=password_hash,
+        role=_choice("role", Role, role),
+        active=active,
+        created_at=utcnow(),
+    )
+    return _created(session, actor, user)
+
+
+def update_user(
+    session: Session,
+    actor: User | None,
+    user_id: int,
+    *,
+    role: Role | str | Keep = KEEP,
+    active: bool | Keep = KEEP,
+    password_hash: str | Keep = KEEP,
+) -> User:
+    audit.lock_chain(session)
+    user = _load(session, User, user_id)
+    changes = _changes(role=role, active=active, password_hash=password_hash)
+    if "role" in changes:
+        changes["role"] = _choice("role", Role, changes["role"])
+    return _updated(session, actor, user, changes)
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+# --- patients and courses -----------------------------------------------------------------
+
+
+def create_patient(session: Session, actor: User | None, item: PatientIn) -> Patient:
+    audit.lock_chain(session)
+    if not item.study_id.strip():
+        raise InvalidRecordError("study_id", "must not be empty", item.study_id)
+    if session.scalar(select(Patient.id).where(Patient.study_id == item.study_id)) is not None:
+        raise ConflictError(f"study ID {item.study_id!r} already exists", "study_id")
+    patient = Patient(
+        study_id=item.study_id,
+        site=item.site,
+        sex=_choice("sex", Sex, item.sex),
+        birth_year=item.birth_year,
+        diagnosis=_choice("diagnosis", Diagnosis, item.diagnosis),
+        subtype=item.subtype,
+        diagnosis_date=item.diagnosis_date,
+        prior_therapies=list(item.prior_therapies),
+        created_at=utcnow(),
+        created_by=_actor_id(actor),
+    )
+    return _created(session, actor, patient)
+
+
+def update_patient(
+    session: Session,
+    actor: User | None,
+    patient_id: int,
+    *,
+    site: str | Keep = KEEP,
+    sex: Sex | str | Keep = KEEP,
+    birth_year: int | Keep | None = KEEP,
+    diagnosis: Diagnosis | str | Keep = KEEP,
+    subtype: str | Keep | None = KEEP,
+    diagnosis_date: date | Keep | None = KEEP,
+    prior_therapies: Sequence[str] | Keep = KEEP,
+) -> Patient:
+    """Change a patient's details (the study ID is the identity and never changes)."""
+    audit.lock_chain(session)
+    patient = _load(session, Patient, patient_id)
+    changes = _changes(
+        site=site,
+        sex=sex,
+        birth_year=birth_year,
+        diagnosis=diagnosis,
+        subtype=subtype,
+        diagnosis_date=diagnosis_date,
+        prior_therapies=prior_therapies,
+    )
+    if "sex" in changes:
+        changes["sex"] = _choice("sex", Sex, changes["sex"])
+    if "diagnosis" in changes:
+        changes["diagnosis"] = _choice("diagnosis", Diagnosis, changes["diagnosis"])
+    if "prior_therapies" in changes:
+        changes["prior_therapies"] = list(changes["prior_therapies"])
+    return _updated(session, actor, patient, changes)
+
+
+def get_patient(session: Session, patient_id: int) -> Patient:
+    return _load(session, Patient, patient_id)
+
+
+def find_patient(session: Session, study_id: str) -> Patient:
+    """The patient with this study ID, or NotFoundError naming `study_id`."""
+    patient = session.scalar(select(Patient).where(Patient.study_id == study_id))
+    if patient is None:
+        raise NotFoundError("patient", study_id, "study_id")
+    return patient
+
+
+def list_patients(session: Session, *, site: str | None = None) -> list[Patient]:
+    query = select(Patient).order_by(Patient.study_id)
+    if site is not None:
+        query = query.where(Patient.site == site)
+    return list(session.scalars(query))
+
+
+_COURSE_ORDER = ("enrolment_date", "apheresis_date", "ld_start_date", "infusion_date")
+
+
+def _check_course(values: Mapping[str, Any]) -> None:
+    dose = values.get("dose_cells_per_kg")
+    _finite("dose_cells_per_kg", dose)
+    if dose is not None and dose <= 0:
+        raise InvalidRecordError("dose_cells_per_kg", "must be positive", dose)
+    dated = [(name, values[name]) for name in _COURSE_ORDER if values.get(name) is not None]
+    for (before, earlier), (after, later) in pairwise(dated):
+        if later < earlier:
+            raise InvalidRecordError(after, f"must not be before {before} ({earlier})", later)
+
+
+def create_course(session: Session, actor: User | None, item: CourseIn) -> TreatmentCourse:
+    audit.lock_chain(session)
+    _require_patients(session, [item.patient_id], "patient_id")
+    values = {name: getattr(item, name) for name in CourseIn.__dataclass_fields__}
+    _check_course(values)
+    course = TreatmentCourse(**values, created_at=utcnow(), created_by=_actor_id(actor))
+    return _created(session, actor, course)
+
+
+def update_course(
+    session: Session,
+    actor: User | None,
+    course_id: int,
+    *,
+    product: str | Keep = KEEP,
+    target: str | Keep | None = KEEP,
+    dose_cells_per_kg: float | Keep | None = KEEP,
+    lymphodepletion: str | Keep | None = KEEP,
+    enrolment_date: date | Keep | None = KEEP,
+    apheresis_date: date | Keep | None = KEEP,
+    ld_start_date: date | Keep | None = KEEP,
+    infusion_date: date | Keep | None = KEEP,
+    protocol_id: str | Keep | None = KEEP,
+) -> TreatmentCourse:
+    """Fill in or fix a course's details (dates are typically added as the course proceeds)."""
+    audit.lock_chain(session)
+    course = _load(session, TreatmentCourse, course_id)
+    changes = _changes(
+        product=product,
+        target=target,
+        dose_cells_per_kg=dose_cells_per_kg,
+        lymphodepletion=lymphodepletion,
+        enrolment_date=enrolment_date,
+        apheresis_date=apheresis_date,
+        ld_start_date=ld_start_date,
+        infusion_date=infusion_date,
+        protocol_id=protocol_id,
+    )
+    merged = {name: getattr(course, name) for name in CourseIn.__dataclass_fields__}
+    _check_course(merged | changes)
+    return _updated(session, actor, course, changes)
+
+
+def get_course(session: Session, course_id: int) -> TreatmentCourse:
+    return _load(session, TreatmentCourse, course_id)
+
+
+def list_courses(session: Session, patient_id: int) -> list[TreatmentCourse]:
+    query = select(TreatmentCourse).where(TreatmentCourse.patient_id == patient_id)
+    return list(session.scalars(query.order_by(TreatmentCourse.id)))
+
+
+# --- observations -------------------------------------------------------------------------
+
+
+def _observation_row(item: ObservationIn, where: str) -> dict[str, Any]:
+    _finite(f"{where}value", item.value)
+    _aware(f"{where}effective_at", item.effective_at)
+    return {
+        "patient_id": item.patient_id,
+        "code": item.code,
+        "code_system": item.code_system,
+        "value": float(item.value),
+        "unit": item.unit,
+        "specimen": _choice(f"{where}specimen", Specimen, item.specimen),
+        "effective_at": item.effective_at,
+        "source": item.source,
+    }
+
+
+def add_observation(session: Session, actor: User, item: ObservationIn) -> Observation:
+    audit.lock_chain(session)
+    _require_patients(session, [item.patient_id], "patient_id")
+    row = Observation(
+        **_observation_row(item, ""),
+        entered_by=actor.id,
+        recorded_at=utcnow(),
+        entered_in_error=False,
+    )
+    return _created(session, actor, row)
+
+
+def add_observations(
+    session: Session, actor: User, items: Sequence[ObservationIn], *, limit: int | None = None
+) -> list[int]:
+    """Write a batch in the caller's transaction (all or nothing); returns the new ids in order.
+
+    One bulk INSERT for the rows and one for their audit entries (one entry per row).
+    """
+    limit = get_settings().max_batch_observations if limit is None else limit
+    if len(items) > limit:
+        raise BatchTooLargeError("observations", f"at most {limit} per batch", len(items))
+    if not items:
+        return []
+    audit.lock_chain(session)
+    recorded_at = utcnow()
+    actor_id, actor_name = actor.id, actor.username  # read once, not per row
+    rows = [
+        {
+            **_observation_row(item, f"observations[{i}]."),
+            "entered_by": actor_id,
+            "recorded_at": recorded_at,
+            "supersedes_id": None,
+            "correction_reason": None,
+            "entered_in_error": False,
+        }
+        for i, item in enumerate(items)
+    ]
+    _require_patients(session, {r["patient_id"] for r in rows}, "observations[].patient_id")
+    table = Observation.__table__
+    assert isinstance(table, Table)
+    ids = _reserve_ids(session, table, len(rows))
+    for row, new_id in zip(rows, ids, strict=True):
+        row["id"] = new_id
+    insert_rows(session, table, rows)
+    audit.append_texts(
+        session,
+        actor=actor_name,
+        action="create",
+        entity_type="observation",
+        changes=[
+            (i, None, text) for i, text in zip(ids, audit.snapshot_texts(table, rows), strict=True)
+        ],
+    )
+    return ids
+
+
+def _reserve_ids(session: Session, table: Table, n: int) -> list[int]:
+    """`n` fresh primary keys, so a batch is one plain executemany (no per-row RETURNING).
+
+    Safe because the caller holds the chain lock: on SQLite the write lock (nobody else can
+    insert), on PostgreSQL the values come from the table's own sequence.
+    """
+    if session.connection().dialect.name == "postgresql":
+        query = text(
+            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+        )
+        return list(session.scalars(query, {"table": table.name, "n": n}))
+    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    assert start is not None
+    return list(range(start + 1, start + 1 + n))
+
+
+def correct_observation(
+    session: Session,
+    actor: User,
+    observation_id: int,
+    *,
+    reason: str,
+    code: str | Keep = KEEP,
+    code_system: str | Keep = KEEP,
+    value: float | Keep = KEEP,
+    unit: str | Keep = KEEP,
+    specimen: Specimen | str | Keep = KEEP,
+    effective_at: datetime | Keep = KEEP,
+    source: str | Keep = KEEP,
+) -> Observation:
+    """Supersede an observation with a corrected copy; returns the new current row."""
+    changes = _changes(
+        code=code,
+        code_system=code_system,
+        value=value,
+        unit=unit,
+        specimen=specimen,
+        effective_at=effective_at,
+        source=source,
+    )
+    if "value" in changes:
+        _finite("value", changes["value"])
+        changes["value"] = float(changes["value"])
+    if "effective_at" in changes:
+        _aware("effective_at", changes["effective_at"])
+    if "specimen" in changes:
+        changes["specimen"] = _choice("specimen", Specimen, changes["specimen"])
+    return _correct(session, actor, Observation, observation_id, reason, changes)
+
+
+def retract_observation(
+    session: Session, actor: User, observation_id: int, *, reason: str
+) -> Observation:
+    """Mark an observation entered in error (e.g. the wrong patient); the row stays readable."""
+    return _correct(session, actor, Observation, observation_id, reason, {}, action="retract")
+
+
+def get_observation(session: Session, observation_id: int) -> Observation:
+    return _load(session, Observation, observation_id)
+
+
+def list_observations(
+    session: Session,
+    patient_id: int,
+    *,
+    code: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    history: bool = False,
+) -> list[Observation]:
+    """A patient's observations by effective time; `until` is exclusive."""
+    query = select(Observation).where(Observation.patient_id == patient_id)
+    if code is not None:
+        query = query.where(Observation.code == code)
+    if since is not None:
+        query = query.where(Observation.effective_at >= since)
+    if until is not None:
+        query = query.where(Observation.effective_at < until)
+    if not history:
+        query = query.where(_current(Observation))
+    return list(session.scalars(query.order_by(Observation.effective_at, Observation.id)))
+
+
+# --- assessments --------------------------------------------------------------------------
+
+
+def _scored(instrument: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated inputs and the calculator's Result (raises CalculatorInputError)."""
+    calculator = get_calculator(instrument)
+    model = calculator.parse(inputs)
+    result = calculator(model)
+    return {
+        "inputs": model.model_dump(mode="json"),
+        "result": result.model_dump(mode="json"),
+        "value": float(result.value),
+        "label": result.label,
+    }
+
+
+def add_assessment(session: Session, actor: User, item: AssessmentIn) -> Assessment:
+    """Score the inputs with the instrument's calculator and store inputs and Result."""
+    _aware("effective_at", item.effective_at)
+    scored = _scored(item.instrument, item.inputs)
+    audit.lock_chain(session)
+    _require_patients(session, [item.patient_id], "patient_id")
+    row = Assessment(
+        patient_id=item.patient_id,
+        instrument=item.instrument,
+        effective_at=item.effective_at,
+        entered_by=actor.id,
+        recorded_at=utcnow(),
+        entered_in_error=False,
+        **scored,
+    )
+    return _created(session, actor, row)
+
+
+def correct_assessment(
+    session: Session,
+    actor: User,
+    assessment_id: int,
+    *,
+    reason: str,
+    inputs: Mapping[str, Any] | Keep = KEEP,
+    effective_at: datetime | Keep = KEEP,
+) -> Assessment:
+    """Supersede an assessment; new inputs are scored again by the calculator."""
+    changes: dict[str, Any] = _changes(effective_at=effective_at)
+    if "effective_at" in changes:
+        _aware("effective_at", changes["effective_at"])
+    if not isinstance(inputs, Keep):
+        instrument = _load(session, Assessment, assessment_id).instrument
+        changes |= _scored(instrument, inputs)
+    return _correct(session, actor, Assessment, assessment_id, reason, changes)
+
+
+def retract_assessment(
+    session: Session, actor: User, assessment_id: int, *, reason: str
+) -> Assessment:
+    return _correct(session, actor, Assessment, assessment_id, reason, {}, action="retract")
+
+
+def get_assessment(session: Session, assessment_id: int) -> Assessment:
+    return _load(session, Assessment, assessment_id)
+
+
+def list_assessments(
+    session: Session, patient_id: int, *, instrument: str | None = None, history: bool = False
+) -> list[Assessment]:
+    query = select(Assessment).where(Assessment.patient_id == patient_id)
+    if instrument is not None:
+        query = query.where(Assessment.instrument == instrument)
+    if not history:
+        query = query.where(_current(Assessment))
+    return list(session.scalars(query.order_by(Assessment.effective_at, Assessment.id)))
+
+
+# --- clinical events ----------------------------------------------------------------------
+
+_NEEDS: dict[EventType, tuple[str, ...]] = {
+    EventType.ADVERSE_EVENT: ("ctcae_term", "grade"),
+    EventType.CRS: ("grade",),
+    EventType.ICANS: ("grade",),
+    EventType.DRUG_GIVEN: ("drug",),
+    EventType.MAINTENANCE_STARTED: ("drug",),
+    EventType.MAINTENANCE_STOPPED: ("drug",),
+}
+"""Fields an event of each type cannot be recorded without (one place for this rule)."""
+
+
+def _check_event(values: Mapping[str, Any]) -> None:
+    kind: EventType = values["type"]
+    for name in _NEEDS.get(kind, ()):
+        if values.get(name) in (None, ""):
+            raise InvalidRecordError(name, f"required for a {kind.value} event")
+    grade = values.get("grade")
+    if grade is not None and (isinstance(grade, bool) or grade not in range(1, 6)):
+        raise InvalidRecordError("grade", "must be an integer from 1 to 5", grade)
+    _aware("onset_at", values["onset_at"])
+    _aware("end_at", values.get("end_at"))
+    if values.get("end_at") is not None and values["end_at"] < values["onset_at"]:
+        raise InvalidRecordError("end_at", "must not be before onset_at", values["end_at"])
+    dose = values.get("dose")
+    _finite("dose", dose)
+    if dose is not None and dose < 0:
+        raise InvalidRecordError("dose", "must not be negative", dose)
+    if dose is not None and not values.get("dose_unit"):
+        raise InvalidRecordError("dose_unit", "required when a dose is given")
+
+
+def add_event(session: Session, actor: User, item: EventIn) -> ClinicalEvent:
+    values = {name: getattr(item, name) for name in EventIn.__dataclass_fields__}
+    values["type"] = _choice("type", EventType, item.type)
+    values["details"] = dict(item.details)
+    _check_event(values)
+    audit.lock_chain(session)
+    _require_patients(session, [item.patient_id], "patient_id")
+    row = ClinicalEvent(**values, entered_by=actor.id, recorded_at=utcnow(), entered_in_error=False)
+    return _created(session, actor, row)
+
+
+def correct_event(
+    session: Session,
+    actor: User,
+    event_id: int,
+    *,
+    reason: str,
+    type: EventType | str | Keep = KEEP,
+    onset_at: datetime | Keep = KEEP,
+    end_at: datetime | Keep | None = KEEP,
+    ctcae_term: str | Keep | None = KEEP,
+    grade: int | Keep | None = KEEP,
+    drug: str | Keep | None = KEEP,
+    dose: float | Keep | None = KEEP,
+    dose_unit: str | Keep | None = KEEP,
+    details: Mapping[str, Any] | Keep = KEEP,
+) -> ClinicalEvent:
+    """Supersede an event (e.g. add its end time, fix a grade); returns the new current row."""
+    changes = _changes(
+        type=type,
+        onset_at=onset_at,
+        end_at=end_at,
+        ctcae_term=ctcae_term,
+        grade=grade,
+        drug=drug,
+        dose=dose,
+        dose_unit=dose_unit,
+        details=details,
+    )
+    if "type" in changes:
+        changes["type"] = _choice("type", EventType, changes["type"])
+    if "details" in changes:
+        changes["details"] = dict(changes["details"])
+    audit.lock_chain(session)
+    old = _load(session, ClinicalEvent, event_id)
+    merged = {name: getattr(old, name) for name in EventIn.__dataclass_fields__}
+    _check_event(merged | changes)
+    return _correct(session, actor, ClinicalEvent, event_id, reason, changes)
+
+
+def retract_event(session: Session, actor: User, event_id: int, *, reason: str) -> ClinicalEvent:
+    return _correct(session, actor, ClinicalEvent, event_id, reason, {}, action="retract")
+
+
+def get_event(session: Session, event_id: int) -> ClinicalEvent:
+    return _load(session, ClinicalEvent, event_id)
+
+
+def list_events(
+    session: Session,
+    patient_id: int,
+    *,
+    type: EventType | str | None = None,
+    history: bool = False,
+) -> list[ClinicalEvent]:
+    query = select(ClinicalEvent).where(ClinicalEvent.patient_id == patient_id)
+    if type is not None:
+        query = query.where(ClinicalEvent.type == _choice("type", EventType, type))
+    if not history:
+        query = query.where(_current(ClinicalEvent))
+    return list(session.scalars(query.order_by(ClinicalEvent.onset_at, ClinicalEvent.id)))
+
+
+# --- tasks --------------------------------------------------------------------------------
+
+
+def set_task(
+    session: Session,
+    actor: User | None,
+    patient_id: int,
+    *,
+    protocol_id: str,
+    task_id: str,
+    slot_start: datetime,
+    state: str,
+    completed_by: str | None = None,
+    note: str | None = None,
+) -> Task:
+    """Record the state of one scheduled task slot (created on first use, updated after)."""
+    _aware("slot_start", slot_start)
+    audit.lock_chain(session)
+    _require_patients(session, [patient_id], "patient_id")
+    task = session.scalar(
+        select(Task)
+        .where(
+            Task.patient_id == patient_id,
+            Task.protocol_id == protocol_id,
+            Task.task_id == task_id,
+            Task.slot_start == slot_start,
+        )
+        .execution_options(populate_existing=True)
+    )
+    values = {"state": state, "completed_by": completed_by, "note": note}
+    stamp = {"updated_at": utcnow(), "updated_by": _actor_id(actor)}
+    if task is None:
+        task = Task(
+            patient_id=patient_id,
+            protocol_id=protocol_id,
+            task_id=task_id,
+            slot_start=slot_start,
+            **values,
+            **stamp,
+        )
+        return _created(session, actor, task)
+    current = {k: getattr(task, k) for k in values}
+    return task if current == values else _updated(session, actor, task, values | stamp)
+
+
+def list_tasks(session: Session, patient_id: int, *, protocol_id: str | None = None) -> list[Task]:
+    query = select(Task).where(Task.patient_id == patient_id)
+    if protocol_id is not None:
+        query = query.where(Task.protocol_id == protocol_id)
+    return list(session.scalars(query.order_by(Task.slot_start, Task.task_id)))

@@ -1,0 +1,72 @@
+"""The store's commands: db upgrade, user add, patient list, audit verify."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from neurocart.cli import app
+from neurocart.store import get_database, repo
+from tests.dbfixtures import database_url_env
+from tests.store.factories import patient, temperatures
+
+runner = CliRunner()
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
+    """Exit code and output with rich's line wrapping undone."""
+    result = runner.invoke(app, list(args), input=stdin)
+    return result.exit_code, " ".join(result.output.split())
+
+
+@pytest.fixture
+def migrated(empty_db_url):
+    """An empty database that `neurocart db upgrade` migrates; the CLI is pointed at it."""
+    with database_url_env(empty_db_url):
+        code, output = run("db", "upgrade")
+        assert code == 0, output
+        assert "is at revision 0001" in output
+        yield get_database()
+
+
+def test_user_add_patient_list_and_audit_verify(migrated):
+    code, output = run(
+        "user", "add", "ana", "--role", "neurologist", "--password-stdin", stdin="s3cret!\n"
+    )
+    assert code == 0, output
+    with migrated.reading() as session:
+        ana = repo.get_user_by_username(session, "ana")
+        assert ana is not None
+        assert ana.password_hash.startswith("$argon2id$")
+    again = runner.invoke(
+        app, ["user", "add", "ana", "--role", "nurse", "--password-stdin"], input="x\n"
+    )
+    assert again.exit_code == 2
+    assert "username 'ana' is taken" in again.output
+    bad_role = runner.invoke(app, ["user", "add", "bo", "--role", "janitor", "--password-stdin"])
+    assert bad_role.exit_code == 2
+
+    with migrated.transaction() as session:
+        p = patient(session, ana)
+        ids = repo.add_observations(session, ana, temperatures(p.id, 3))
+    code, output = run("patient", "list")
+    assert code == 0, output
+    assert "NC-001" in output
+
+    code, output = run("audit", "verify")
+    assert code == 0, output
+    assert "chain intact (5 entries)" in output
+
+    with migrated.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE observations SET value = 40 WHERE id = :id"), {"id": ids[1]}
+        )
+    code, output = run("audit", "verify")
+    assert code == 1
+    assert f"audit chain broken at entry seq 4 (observation {ids[1]})" in output
+
+
+def test_audit_verify_on_an_empty_schema(migrated):
+    code, output = run("audit", "verify")
+    assert (code, output.startswith("chain intact (0 entries)")) == (0, True)

@@ -1,0 +1,383 @@
+"""Repository behaviour: records, append-only corrections, history, and input checks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from neurocart.standards import CalculatorInputError
+from neurocart.store import (
+    BatchTooLargeError,
+    ConflictError,
+    Diagnosis,
+    EventType,
+    InvalidRecordError,
+    NotFoundError,
+    Observation,
+    Role,
+    audit,
+    repo,
+)
+from tests.store.factories import EASIX_INPUTS, T0, patient, temperatures
+
+
+def _count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+# --- users, patients, courses -------------------------------------------------------------
+
+
+def test_users_are_created_once_and_updated_with_audit(database, admin):
+    with database.transaction() as session, pytest.raises(ConflictError, match="username"):
+        repo.create_user(session, admin, username="admin", password_hash="z", role="nurse")
+    with database.transaction() as session:
+        user = repo.create_user(session, admin, username="ana", password_hash="h", role="icu")
+        repo.update_user(session, admin, user.id, role=Role.NEUROLOGIST, active=False)
+    with database.reading() as session:
+        ana = repo.get_user_by_username(session, "ana")
+        assert ana is not None
+        assert (ana.role, ana.active) == (Role.NEUROLOGIST, False)
+        trail = repo.audit_trail(session, "user", ana.id)
+        assert [e.action for e in trail] == ["create", "update"]
+        assert trail[1].old_values["role"] == "icu"
+        assert trail[1].new_values["role"] == "neurologist"
+        assert "password_hash" not in trail[0].new_values  # only its digest is recorded
+        assert [u.username for u in repo.list_users(session)] == ["admin", "ana"]
+
+
+def test_unknown_role_names_the_field(database):
+    with (
+        pytest.raises(InvalidRecordError, match="role: must be one of"),
+        database.transaction() as session,
+    ):
+        repo.create_user(session, None, username="x", password_hash="h", role="janitor")
+
+
+def test_patient_roundtrip_and_duplicate_study_id(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+    with database.transaction() as session, pytest.raises(ConflictError, match="study_id"):
+        patient(session, admin)
+    with database.transaction() as session:
+        repo.update_patient(session, admin, p.id, subtype="MuSK+", birth_year=None)
+    with database.reading() as session:
+        stored = repo.find_patient(session, "NC-001")
+        assert stored.diagnosis is Diagnosis.MG
+        assert stored.prior_therapies == ["rituximab", "eculizumab"]
+        assert (stored.subtype, stored.birth_year) == ("MuSK+", None)
+        assert [x.study_id for x in repo.list_patients(session, site="ERL")] == ["NC-001"]
+        assert repo.list_patients(session, site="elsewhere") == []
+        with pytest.raises(NotFoundError, match="study_id: no patient 'NC-404'"):
+            repo.find_patient(session, "NC-404")
+
+
+def test_course_dates_must_run_in_order(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        course = repo.create_course(
+            session,
+            admin,
+            repo.CourseIn(
+                p.id,
+                "KYV-101",
+                target="CD19",
+                dose_cells_per_kg=1e6,
+                lymphodepletion="Flu/Cy",
+                apheresis_date=date(2025, 2, 1),
+                protocol_id="nad-cart-2025",
+            ),
+        )
+    with database.transaction() as session:
+        repo.update_course(
+            session,
+            admin,
+            course.id,
+            ld_start_date=date(2025, 2, 24),
+            infusion_date=date(2025, 3, 1),
+        )
+    with (
+        database.transaction() as session,
+        pytest.raises(InvalidRecordError, match=r"^infusion_date"),
+    ):
+        repo.update_course(session, admin, course.id, infusion_date=date(2025, 2, 20))
+    with database.transaction() as session, pytest.raises(InvalidRecordError, match="dose_cells"):
+        repo.create_course(session, admin, repo.CourseIn(p.id, "x", dose_cells_per_kg=-1))
+    with database.reading() as session:
+        (stored,) = repo.list_courses(session, p.id)
+        assert stored.infusion_date == date(2025, 3, 1)
+        assert [e.action for e in repo.audit_trail(session, "course", course.id)] == [
+            "create",
+            "update",
+        ]
+
+
+# --- observations -------------------------------------------------------------------------
+
+
+def test_correction_appends_and_keeps_history(database, admin, nurse):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        first = repo.add_observation(session, nurse, temperatures(p.id, 1)[0])
+    with database.transaction() as session:
+        second = repo.correct_observation(
+            session, admin, first.id, reason="transcription error", value=38.4
+        )
+    with database.reading() as session:
+        (current,) = repo.list_observations(session, p.id)
+        assert (current.id, current.value, current.supersedes_id) == (second.id, 38.4, first.id)
+        assert current.correction_reason == "transcription error"
+        assert current.entered_by == admin.id
+        old = repo.get_observation(session, first.id)
+        assert old.value == 37.0  # never updated
+        assert [o.id for o in repo.list_observations(session, p.id, history=True)] == [
+            first.id,
+            second.id,
+        ]
+        assert [o.id for o in repo.history(session, Observation, first.id)] == [first.id, second.id]
+        assert [o.id for o in repo.history(session, Observation, second.id)] == [
+            first.id,
+            second.id,
+        ]
+        (entry,) = repo.audit_trail(session, "observation", second.id)
+        assert (entry.action, entry.old_values["value"], entry.new_values["value"]) == (
+            "correct",
+            37.0,
+            38.4,
+        )
+
+
+def test_a_superseded_row_cannot_be_corrected_again(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        first = repo.add_observation(session, admin, temperatures(p.id, 1)[0])
+        repo.correct_observation(session, admin, first.id, reason="typo", value=36.9)
+    with database.transaction() as session, pytest.raises(ConflictError, match="already corrected"):
+        repo.correct_observation(session, admin, first.id, reason="again", value=36.8)
+
+
+def test_a_correction_needs_a_reason(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        first = repo.add_observation(session, admin, temperatures(p.id, 1)[0])
+    with database.transaction() as session, pytest.raises(InvalidRecordError, match="reason"):
+        repo.correct_observation(session, admin, first.id, reason="  ", value=36.8)
+
+
+def test_retraction_hides_the_row_but_keeps_it(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        wrong = repo.add_observation(session, admin, temperatures(p.id, 1)[0])
+        repo.retract_observation(session, admin, wrong.id, reason="wrong patient")
+    with database.reading() as session:
+        assert repo.list_observations(session, p.id) == []
+        versions = repo.list_observations(session, p.id, history=True)
+        assert [o.entered_in_error for o in versions] == [False, True]
+
+
+def test_observation_filters(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        repo.add_observations(session, admin, temperatures(p.id, 10))
+        repo.add_observation(session, admin, repo.ObservationIn(p.id, "777-3", 150.0, "10*9/L", T0))
+    with database.reading() as session:
+        assert len(repo.list_observations(session, p.id)) == 11
+        assert len(repo.list_observations(session, p.id, code="777-3")) == 1
+        window = repo.list_observations(
+            session,
+            p.id,
+            code="8310-5",
+            since=T0 + timedelta(hours=2),
+            until=T0 + timedelta(hours=5),
+        )
+        assert [o.effective_at for o in window] == [T0 + timedelta(hours=h) for h in (2, 3, 4)]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"value": float("nan")}, "value"),
+        ({"effective_at": T0.replace(tzinfo=None)}, "effective_at"),
+        ({"specimen": "urine"}, "specimen"),
+    ],
+)
+def test_bad_observation_names_the_field(database, admin, change, field):
+    with database.transaction() as session:
+        p = patient(session, admin)
+    item = temperatures(p.id, 1)[0]
+    fields = {name: getattr(item, name) for name in repo.ObservationIn.__dataclass_fields__}
+    with pytest.raises(InvalidRecordError, match=f"^{field}:"), database.transaction() as session:
+        repo.add_observation(session, admin, repo.ObservationIn(**(fields | change)))
+
+
+def test_observation_for_unknown_patient(database, admin):
+    with database.transaction() as session, pytest.raises(NotFoundError, match="patient_id"):
+        repo.add_observation(session, admin, temperatures(999, 1)[0])
+
+
+# --- batches ------------------------------------------------------------------------------
+
+
+def test_batch_writes_rows_and_one_audit_entry_each(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        before = audit.head(session)[0]
+        ids = repo.add_observations(session, admin, temperatures(p.id, 500))
+    with database.reading() as session:
+        assert len(ids) == 500
+        assert ids == sorted(ids)
+        assert _count(session, Observation) == 500
+        assert audit.head(session)[0] == before + 500
+        stored = repo.get_observation(session, ids[7])
+        assert stored.value == pytest.approx(37.07)
+        assert audit.verify(session).ok
+
+
+def test_batch_is_all_or_nothing(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+    items = temperatures(p.id, 100)
+    items[57] = repo.ObservationIn(p.id, "8310-5", float("inf"), "Cel", T0)
+    with (
+        pytest.raises(InvalidRecordError, match=r"observations\[57\]\.value"),
+        database.transaction() as session,
+    ):
+        repo.add_observations(session, admin, items)
+    items[57] = repo.ObservationIn(424242, "8310-5", 37.0, "Cel", T0)
+    with pytest.raises(NotFoundError, match="patient 424242"), database.transaction() as session:
+        repo.add_observations(session, admin, items)
+    with database.reading() as session:
+        assert _count(session, Observation) == 0
+        assert audit.head(session)[0] == 2  # the admin and the patient
+    with (
+        pytest.raises(BatchTooLargeError, match="at most 10 per batch"),
+        database.transaction() as session,
+    ):
+        repo.add_observations(session, admin, items, limit=10)
+    with database.transaction() as session:
+        assert repo.add_observations(session, admin, []) == []
+
+
+# --- assessments and events ---------------------------------------------------------------
+
+
+def test_assessment_is_scored_by_its_calculator(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        a = repo.add_assessment(session, admin, repo.AssessmentIn(p.id, "easix", EASIX_INPUTS, T0))
+    with database.transaction() as session:
+        fixed = repo.correct_assessment(
+            session,
+            admin,
+            a.id,
+            reason="platelets were 100",
+            inputs=EASIX_INPUTS | {"platelets_10e9_l": 100},
+        )
+    with database.reading() as session:
+        first = repo.get_assessment(session, a.id)
+        assert first.value == pytest.approx(1.508, abs=1e-3)
+        assert first.result["calculator"] == "easix"
+        assert first.result["reasons"]
+        (current,) = repo.list_assessments(session, p.id, instrument="easix")
+        assert current.id == fixed.id
+        assert current.value == pytest.approx(first.value * 1.5)
+        assert current.inputs["platelets_10e9_l"] == 100
+
+
+def test_assessment_with_bad_inputs_writes_nothing(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+    with pytest.raises(CalculatorInputError) as caught, database.transaction() as session:
+        repo.add_assessment(
+            session, admin, repo.AssessmentIn(p.id, "easix", EASIX_INPUTS | {"ldh_u_l": -5}, T0)
+        )
+    assert caught.value.fields == ["ldh_u_l"]
+    with database.reading() as session:
+        assert repo.list_assessments(session, p.id) == []
+
+
+def test_events_and_their_required_fields(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        crs = repo.add_event(session, admin, repo.EventIn(p.id, "crs", T0, grade=1))
+        repo.add_event(
+            session,
+            admin,
+            repo.EventIn(
+                p.id,
+                EventType.DRUG_GIVEN,
+                T0 + timedelta(hours=1),
+                drug="tocilizumab",
+                dose=8,
+                dose_unit="mg/kg",
+            ),
+        )
+        ended = repo.correct_event(
+            session, admin, crs.id, reason="episode over", end_at=T0 + timedelta(days=2), grade=2
+        )
+    with database.reading() as session:
+        events = repo.list_events(session, p.id)
+        assert [e.type for e in events] == [EventType.CRS, EventType.DRUG_GIVEN]
+        assert events[0].id == ended.id
+        assert (events[0].grade, events[0].end_at) == (2, T0 + timedelta(days=2))
+        assert events[1].dose == 8.0
+        assert len(repo.list_events(session, p.id, type="crs", history=True)) == 2
+    bad = [
+        (repo.EventIn(p.id, "adverse_event", T0, grade=3), "ctcae_term"),
+        (repo.EventIn(p.id, "adverse_event", T0, ctcae_term="Fever", grade=6), "grade"),
+        (repo.EventIn(p.id, "drug_given", T0), "drug"),
+        (repo.EventIn(p.id, "drug_given", T0, drug="ivig", dose=2), "dose_unit"),
+        (repo.EventIn(p.id, "infection", T0, end_at=T0 - timedelta(hours=1)), "end_at"),
+        (repo.EventIn(p.id, "flu", T0), "type"),
+    ]
+    for item, field in bad:
+        with pytest.raises(InvalidRecordError, match=f"^{field}:"), database.transaction() as s:
+            repo.add_event(s, admin, item)
+    with database.transaction() as session, pytest.raises(InvalidRecordError, match=r"^grade"):
+        repo.correct_event(session, admin, ended.id, reason="x", grade=None)
+
+
+# --- tasks --------------------------------------------------------------------------------
+
+
+def test_task_state_is_created_then_updated(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        task = repo.set_task(
+            session,
+            admin,
+            p.id,
+            protocol_id="nad-cart-2025",
+            task_id="ice",
+            slot_start=T0,
+            state="due",
+        )
+        again = repo.set_task(
+            session,
+            admin,
+            p.id,
+            protocol_id="nad-cart-2025",
+            task_id="ice",
+            slot_start=T0,
+            state="due",
+        )
+        done = repo.set_task(
+            session,
+            admin,
+            p.id,
+            protocol_id="nad-cart-2025",
+            task_id="ice",
+            slot_start=T0,
+            state="done",
+            completed_by="assessment:1",
+        )
+    with database.reading() as session:
+        assert task.id == again.id == done.id
+        (stored,) = repo.list_tasks(session, p.id)
+        assert (stored.state, stored.completed_by) == ("done", "assessment:1")
+        assert [e.action for e in repo.audit_trail(session, "task", task.id)] == [
+            "create",
+            "update",
+        ]
