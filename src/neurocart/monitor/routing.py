@@ -1,0 +1,155 @@
+"""Who is paged: the rule's disciplines first, then escalation tiers while nobody acknowledges.
+
+An alert opens (or is upgraded) to the disciplines its rules name. When it is not
+acknowledged within the time set for its severity, it escalates one tier; each further
+interval without acknowledgement escalates one more, until the tiers run out. A tier names
+disciplines, or ``@lead`` (the rule's lead discipline: its first that is not nursing — the
+attending team) or ``@rule`` (all of the rule's disciplines).
+
+Default: lead discipline, then ICU; critical after 5 min, urgent 15 min, warning 60 min, info
+never. A rule file may set its own in ``[routing]``::
+
+    [routing]
+    escalation_tiers = [["@lead"], ["icu"]]
+    escalate_after_minutes = { critical = 5, urgent = 15, warning = 60 }
+    max_tier = { warning = 1 }     # highest tier per severity (default: all tiers)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+_SEVERITIES = ("info", "warning", "urgent", "critical")
+_DISCIPLINES = (
+    "neurology",
+    "hematology",
+    "icu",
+    "imaging",
+    "immunology",
+    "nursing",
+    "data_manager",
+)
+PLACEHOLDERS = ("@lead", "@rule")
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    escalation_tiers: tuple[tuple[str, ...], ...] = (("@lead",), ("icu",))
+    escalate_after_minutes: tuple[tuple[str, float], ...] = (
+        ("critical", 5.0),
+        ("urgent", 15.0),
+        ("warning", 60.0),
+    )
+    max_tier: tuple[tuple[str, int], ...] = (("warning", 1),)
+
+    def max_level_for(self, severity: str) -> int:
+        """The highest tier an alert of this severity escalates to."""
+        for sev, level in self.max_tier:
+            if sev == severity:
+                return min(level, self.max_level)
+        return self.max_level
+
+    def escalate_after(self, severity: str) -> timedelta | None:
+        """Time without acknowledgement before the next tier; None: never escalates."""
+        for sev, minutes in self.escalate_after_minutes:
+            if sev == severity:
+                return timedelta(minutes=minutes)
+        return None
+
+    @property
+    def max_level(self) -> int:
+        return len(self.escalation_tiers)
+
+    @staticmethod
+    def lead(disciplines: Iterable[str]) -> str:
+        items = list(disciplines)
+        return next((d for d in items if d != "nursing"), items[0] if items else "nursing")
+
+    def tier(self, level: int, disciplines: Iterable[str]) -> tuple[str, ...]:
+        """Disciplines paged at escalation `level` (1 = first tier)."""
+        items = tuple(disciplines)
+        out: dict[str, None] = {}
+        for target in self.escalation_tiers[level - 1]:
+            if target == "@lead":
+                out[self.lead(items)] = None
+            elif target == "@rule":
+                out.update(dict.fromkeys(items))
+            else:
+                out[target] = None
+        return tuple(out)
+
+
+def parse_routing(raw: Any, path: str, problem: Callable[[str, str], None]) -> RoutingPolicy:
+    """A `RoutingPolicy` from a TOML table; problems reported with their path."""
+    if raw is None:
+        return RoutingPolicy()
+    if not isinstance(raw, Mapping):
+        problem(path, f"expected a table, got {raw!r}")
+        return RoutingPolicy()
+    default = RoutingPolicy()
+    tiers = default.escalation_tiers
+    after = default.escalate_after_minutes
+    limits = default.max_tier
+    for key in sorted(set(raw) - {"escalation_tiers", "escalate_after_minutes", "max_tier"}):
+        problem(
+            f"{path}.{key}",
+            "unknown key; expected escalation_tiers, escalate_after_minutes, max_tier",
+        )
+    if "max_tier" in raw:
+        value = raw["max_tier"]
+        where = f"{path}.max_tier"
+        if not isinstance(value, Mapping):
+            problem(where, f"expected a table severity = tier number, got {value!r}")
+        else:
+            parsed_limits: list[tuple[str, int]] = []
+            for sev, level in value.items():
+                if sev not in _SEVERITIES:
+                    problem(f"{where}.{sev}", f"expected a severity {list(_SEVERITIES)}")
+                elif isinstance(level, bool) or not isinstance(level, int) or level < 0:
+                    problem(f"{where}.{sev}", f"expected a tier number ≥ 0, got {level!r}")
+                else:
+                    parsed_limits.append((sev, level))
+            limits = tuple(parsed_limits)
+    if "escalation_tiers" in raw:
+        value = raw["escalation_tiers"]
+        parsed: list[tuple[str, ...]] = []
+        if not isinstance(value, list):
+            problem(f"{path}.escalation_tiers", f"expected a list of lists, got {value!r}")
+        else:
+            for i, tier in enumerate(value):
+                where = f"{path}.escalation_tiers[{i}]"
+                if not isinstance(tier, list) or not tier:
+                    problem(where, f"expected a non-empty list of disciplines, got {tier!r}")
+                    continue
+                for j, target in enumerate(tier):
+                    if target not in _DISCIPLINES and target not in PLACEHOLDERS:
+                        problem(
+                            f"{where}[{j}]",
+                            f"expected one of {list(_DISCIPLINES) + list(PLACEHOLDERS)}, "
+                            f"got {target!r}",
+                        )
+                parsed.append(tuple(str(t) for t in tier))
+            tiers = tuple(parsed)
+    if "escalate_after_minutes" in raw:
+        value = raw["escalate_after_minutes"]
+        where = f"{path}.escalate_after_minutes"
+        if not isinstance(value, Mapping):
+            problem(where, f"expected a table severity = minutes, got {value!r}")
+        else:
+            items: list[tuple[str, float]] = []
+            for sev, minutes in value.items():
+                if sev not in _SEVERITIES:
+                    problem(f"{where}.{sev}", f"expected a severity {list(_SEVERITIES)}")
+                elif (
+                    isinstance(minutes, bool)
+                    or not isinstance(minutes, int | float)
+                    or minutes <= 0
+                ):
+                    problem(f"{where}.{sev}", f"expected minutes > 0, got {minutes!r}")
+                else:
+                    items.append((sev, float(minutes)))
+            after = tuple(items)
+    return RoutingPolicy(escalation_tiers=tiers, escalate_after_minutes=after, max_tier=limits)

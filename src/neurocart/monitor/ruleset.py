@@ -1,0 +1,484 @@
+"""Early-warning rules as data: reading and validating a rule file (TOML).
+
+The shipped file is ``monitor/rules/default.toml``; a center passes its own to
+`load_rules(path)`. Every problem is reported at once, each naming its TOML path
+(``rule[3] (fever).when.op: ...``), and nothing is loaded when any is found.
+
+A rule::
+
+    [[rule]]
+    id = "fever"                       # unique, [a-z0-9_]
+    title = "Fever ≥ 38.0 °C after infusion"
+    when = { signal = "temperature_c", op = ">=", value = 38.0 }   # conditions.py
+    study_days = [0, 14]               # optional window (inclusive); needs the infusion date
+    severity = "warning"               # info | warning | urgent | critical
+    severity_by_grade = { 3 = "critical" }   # optional: by the episode grade
+    disciplines = ["nursing", "hematology"]
+    action = "…recommended step…"      # shown with the alert, never an order
+    action_by_grade = { 2 = "…" }      # optional: by the episode grade (highest key ≤ grade)
+    source = "…citation…"
+    episode = "crs"                    # rules sharing a key share one alert (default: id)
+    grade = "crs_grade"                # optional signal that grades the episode
+    show = ["crs_grade"]               # optional extra signals shown in the text
+    resolve = { signal = "temperature_c", op = "<", value = 38.0 }
+    resolve_after_hours = 24           # the resolve condition must hold this long
+    enabled = true
+
+Optional top-level tables: ``[signals]`` (how facts become calculator inputs:
+`state.DerivationSettings`) and ``[routing]`` (`routing.RoutingPolicy`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from neurocart.monitor.conditions import (
+    OPS,
+    ORDER_OPS,
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    Rise,
+    Sustained,
+)
+from neurocart.monitor.routing import RoutingPolicy, parse_routing
+from neurocart.monitor.signals import SIGNALS
+from neurocart.monitor.state import DerivationSettings
+
+Severity = Literal["info", "warning", "urgent", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "urgent", "critical")
+SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
+DISCIPLINES = ("neurology", "hematology", "icu", "imaging", "immunology", "nursing", "data_manager")
+DEFAULT_RULES = "default.toml"
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class RuleFileError(ValueError):
+    """A rule file that cannot be used; `problems` name each TOML path at fault."""
+
+    def __init__(self, source: str, problems: list[RuleProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid rule file {source}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    when: Condition
+    severity: Severity
+    disciplines: tuple[str, ...]
+    action: str
+    source: str
+    episode: str
+    resolve: Condition | None = None
+    resolve_after_hours: float = 0.0
+    study_days: tuple[int, int] | None = None
+    severity_by_grade: tuple[tuple[int, Severity], ...] = ()
+    action_by_grade: tuple[tuple[int, str], ...] = ()
+    grade: str | None = None
+    show: tuple[str, ...] = ()
+    peak: str | None = None
+    worse: Literal["higher", "lower"] = "higher"
+    enabled: bool = True
+
+    @property
+    def triggers(self) -> frozenset[str]:
+        """Signals whose change makes the engine evaluate this rule."""
+        out = set(self.when.signals())
+        if self.study_days is not None:
+            out.add("study_day")
+        if self.grade:
+            out.add(self.grade)
+        return frozenset(s for s in out if not SIGNALS[s].passive)
+
+    @property
+    def resolve_signals(self) -> frozenset[str]:
+        return frozenset() if self.resolve is None else self.resolve.signals()
+
+    @property
+    def displayed(self) -> tuple[str, ...]:
+        """Signals shown in the alert: those of the condition, then `grade` and `show`."""
+        seen: dict[str, None] = {}
+        for name in sorted(self.when.signals()):
+            if not SIGNALS[name].passive:
+                seen[name] = None
+        for name in ((self.grade,) if self.grade else ()) + self.show:
+            seen[name] = None
+        return tuple(seen)
+
+    def severity_at(self, grade: float | None) -> Severity:
+        best = self.severity
+        if grade is not None:
+            for g, sev in self.severity_by_grade:
+                if grade >= g and SEVERITY_RANK[sev] > SEVERITY_RANK[best]:
+                    best = sev
+        return best
+
+    def action_at(self, grade: float | None) -> str:
+        text = self.action
+        if grade is not None:
+            for g, a in self.action_by_grade:  # sorted by grade
+                if grade >= g:
+                    text = a
+        return text
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    settings: DerivationSettings = field(default_factory=DerivationSettings)
+    routing: RoutingPolicy = field(default_factory=RoutingPolicy)
+    source: str = "<memory>"
+
+    def by_id(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+# --- parsing ---
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[RuleProblem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(RuleProblem(path, message))
+
+
+def _signal(name: Any, path: str, out: _Collector) -> str | None:
+    if not isinstance(name, str):
+        out.add(path, f"expected a signal name (text), got {name!r}")
+        return None
+    if name not in SIGNALS:
+        out.add(path, f"unknown signal {name!r}; known: {', '.join(sorted(SIGNALS))}")
+        return None
+    return name
+
+
+def _value_for(signal: str, op: str, value: Any, path: str, out: _Collector) -> bool:
+    kind = SIGNALS[signal].kind
+    if kind in ("number", "int"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            out.add(path, f"signal {signal!r} is a number: expected a number, got {value!r}")
+            return False
+        return True
+    if op in ORDER_OPS:
+        out.add(path, f"signal {signal!r} is {kind}: only == and != compare it, got {op!r}")
+        return False
+    expected = bool if kind == "bool" else str
+    if not isinstance(value, expected):
+        out.add(path, f"signal {signal!r} is {kind}: expected {expected.__name__}, got {value!r}")
+        return False
+    return True
+
+
+def parse_condition(raw: Any, path: str, out: _Collector) -> Condition | None:
+    """One condition from its TOML table; problems go to `out` with their path."""
+    if not isinstance(raw, Mapping):
+        out.add(path, f"expected a table (condition), got {raw!r}")
+        return None
+    keys = set(raw)
+    for combinator, cls in (("all", AllOf), ("any", AnyOf)):
+        if combinator in keys:
+            if keys != {combinator}:
+                out.add(
+                    path, f"'{combinator}' stands alone; unexpected {sorted(keys - {combinator})}"
+                )
+                return None
+            items = raw[combinator]
+            if not isinstance(items, list) or not items:
+                out.add(f"{path}.{combinator}", "expected a non-empty list of conditions")
+                return None
+            parsed = [
+                parse_condition(c, f"{path}.{combinator}[{i}]", out) for i, c in enumerate(items)
+            ]
+            if any(p is None for p in parsed):
+                return None
+            return cls(tuple(p for p in parsed if p is not None))
+    allowed = {"signal", "op", "value", "for_days"}
+    unknown = keys - allowed
+    if unknown:
+        out.add(
+            path, f"unknown key(s) {sorted(unknown)}; a condition has {sorted(allowed)} or all/any"
+        )
+        return None
+    if "signal" not in raw or "op" not in raw:
+        out.add(path, "a condition needs 'signal' and 'op' (or 'all' / 'any')")
+        return None
+    signal = _signal(raw["signal"], f"{path}.signal", out)
+    op = raw["op"]
+    if op == "rise":
+        if "value" in raw or "for_days" in raw:
+            out.add(path, "op 'rise' takes no value or for_days")
+            return None
+        return Rise(signal) if signal else None
+    if op not in OPS:
+        out.add(f"{path}.op", f"expected one of {[*sorted(OPS), 'rise']}, got {op!r}")
+        return None
+    if "value" not in raw:
+        out.add(f"{path}.value", f"op {op!r} needs a value")
+        return None
+    if signal is None or not _value_for(signal, op, raw["value"], f"{path}.value", out):
+        return None
+    if "for_days" in raw:
+        days = raw["for_days"]
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            out.add(f"{path}.for_days", f"expected a whole number of days ≥ 1, got {days!r}")
+            return None
+        if SIGNALS[signal].series_code is None:
+            out.add(f"{path}.for_days", f"signal {signal!r} is not a measured series")
+            return None
+        if op not in ORDER_OPS:
+            out.add(f"{path}.op", f"for_days needs an ordering op (< <= > >=), got {op!r}")
+            return None
+        return Sustained(signal, op, float(raw["value"]), days)
+    value = raw["value"]
+    return Compare(
+        signal,
+        op,
+        float(value) if isinstance(value, int) and not isinstance(value, bool) else value,
+    )
+
+
+def _text(rule: Mapping[str, Any], key: str, path: str, out: _Collector) -> str:
+    value = rule.get(key)
+    if not isinstance(value, str) or not value.strip():
+        out.add(f"{path}.{key}", f"required text, got {value!r}")
+        return ""
+    return value.strip()
+
+
+def _by_grade(raw: Any, path: str, out: _Collector, kind: str) -> list[tuple[int, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, Mapping):
+        out.add(path, f"expected a table grade = {kind}, got {raw!r}")
+        return []
+    items: list[tuple[int, Any]] = []
+    for key, value in raw.items():
+        try:
+            grade = int(key)
+        except ValueError:
+            out.add(f"{path}.{key}", "keys are grades (whole numbers)")
+            continue
+        if kind == "severity" and value not in SEVERITIES:
+            out.add(f"{path}.{key}", f"expected one of {list(SEVERITIES)}, got {value!r}")
+            continue
+        if kind == "text" and (not isinstance(value, str) or not value.strip()):
+            out.add(f"{path}.{key}", f"expected text, got {value!r}")
+            continue
+        items.append((grade, value.strip() if isinstance(value, str) else value))
+    return sorted(items)
+
+
+_RULE_KEYS = {f.name for f in fields(Rule)} | {"when"}
+
+
+def _peak_default(cond: Condition) -> tuple[str | None, Literal["higher", "lower"]]:
+    if isinstance(cond, Compare) and SIGNALS[cond.signal].kind in ("number", "int"):
+        return cond.signal, "lower" if cond.op in ("<", "<=") else "higher"
+    if isinstance(cond, Rise):
+        return cond.signal, "higher"
+    if isinstance(cond, AllOf | AnyOf):
+        for item in cond.items:
+            found = _peak_default(item)
+            if found[0] is not None:
+                return found
+    return None, "higher"
+
+
+def _parse_rule(raw: Any, path: str, out: _Collector) -> Rule | None:
+    if not isinstance(raw, Mapping):
+        out.add(path, f"expected a table, got {raw!r}")
+        return None
+    before = len(out.problems)
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not _ID.match(rid):
+        out.add(f"{path}.id", f"required, lowercase letters, digits and _ (got {rid!r})")
+        rid = "invalid"
+    path = f"{path} ({rid})"
+    for key in sorted(set(raw) - _RULE_KEYS):
+        out.add(f"{path}.{key}", f"unknown key; expected one of {sorted(_RULE_KEYS)}")
+    title = _text(raw, "title", path, out)
+    action = _text(raw, "action", path, out)
+    source = _text(raw, "source", path, out)
+    when = parse_condition(raw.get("when"), f"{path}.when", out) if "when" in raw else None
+    if "when" not in raw:
+        out.add(f"{path}.when", "required: the condition that triggers the rule")
+    resolve = None
+    if "resolve" in raw:
+        resolve = parse_condition(raw["resolve"], f"{path}.resolve", out)
+    else:
+        out.add(f"{path}.resolve", "required: the condition under which the episode resolves")
+    hours = raw.get("resolve_after_hours", 0)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours < 0:
+        out.add(f"{path}.resolve_after_hours", f"expected hours ≥ 0, got {hours!r}")
+        hours = 0
+    severity = raw.get("severity")
+    if severity not in SEVERITIES:
+        out.add(f"{path}.severity", f"expected one of {list(SEVERITIES)}, got {severity!r}")
+        severity = "info"
+    disciplines = raw.get("disciplines")
+    if not isinstance(disciplines, list) or not disciplines:
+        out.add(f"{path}.disciplines", f"expected a non-empty list of {list(DISCIPLINES)}")
+        disciplines = []
+    for i, d in enumerate(disciplines):
+        if d not in DISCIPLINES:
+            out.add(f"{path}.disciplines[{i}]", f"expected one of {list(DISCIPLINES)}, got {d!r}")
+    window = raw.get("study_days")
+    study_days: tuple[int, int] | None = None
+    if window is not None:
+        if (
+            not isinstance(window, list)
+            or len(window) != 2
+            or not all(isinstance(d, int) and not isinstance(d, bool) for d in window)
+            or window[0] > window[1]
+        ):
+            out.add(f"{path}.study_days", f"expected [first, last] whole days, got {window!r}")
+        else:
+            study_days = (window[0], window[1])
+    grade = raw.get("grade")
+    if grade is not None:
+        grade = _signal(grade, f"{path}.grade", out)
+    show = raw.get("show", [])
+    if not isinstance(show, list):
+        out.add(f"{path}.show", f"expected a list of signal names, got {show!r}")
+        show = []
+    shown = tuple(s for i, s in enumerate(show) if _signal(s, f"{path}.show[{i}]", out))
+    episode = raw.get("episode", rid)
+    if not isinstance(episode, str) or not _ID.match(episode):
+        out.add(
+            f"{path}.episode", f"expected a key of lowercase letters, digits and _, got {episode!r}"
+        )
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        out.add(f"{path}.enabled", f"expected true or false, got {enabled!r}")
+    sev_by = _by_grade(raw.get("severity_by_grade"), f"{path}.severity_by_grade", out, "severity")
+    act_by = _by_grade(raw.get("action_by_grade"), f"{path}.action_by_grade", out, "text")
+    peak, worse = _peak_default(when) if when is not None else (None, "higher")
+    if "peak" in raw:
+        peak = _signal(raw["peak"], f"{path}.peak", out)
+    if "worse" in raw:
+        worse = raw["worse"]
+        if worse not in ("higher", "lower"):
+            out.add(f"{path}.worse", f"expected 'higher' or 'lower', got {worse!r}")
+    if len(out.problems) > before or when is None or resolve is None:
+        return None
+    return Rule(
+        id=rid,
+        title=title,
+        when=when,
+        severity=cast(Severity, severity),
+        disciplines=tuple(disciplines),
+        action=action,
+        source=source,
+        episode=episode,
+        resolve=resolve,
+        resolve_after_hours=float(hours),
+        study_days=study_days,
+        severity_by_grade=tuple(sev_by),
+        action_by_grade=tuple(act_by),
+        grade=grade,
+        show=shown,
+        peak=peak,
+        worse=worse,
+        enabled=enabled,
+    )
+
+
+def _parse_settings(raw: Any, out: _Collector) -> DerivationSettings:
+    if raw is None:
+        return DerivationSettings()
+    if not isinstance(raw, Mapping):
+        out.add("signals", f"expected a table, got {raw!r}")
+        return DerivationSettings()
+    known = {f.name: f for f in fields(DerivationSettings)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            out.add(f"signals.{key}", f"unknown setting; expected one of {sorted(known)}")
+        elif key == "fever_masking_drugs":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                out.add(f"signals.{key}", f"expected a list of drug names, got {value!r}")
+            else:
+                values[key] = tuple(v.lower() for v in value)
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            out.add(f"signals.{key}", f"expected a positive number, got {value!r}")
+        else:
+            values[key] = float(value)
+    return DerivationSettings(**values)
+
+
+def parse_rules(data: Mapping[str, Any], source: str = "<memory>") -> RuleSet:
+    """A validated `RuleSet` from parsed TOML; `RuleFileError` lists every problem."""
+    out = _Collector()
+    for key in sorted(set(data) - {"version", "rule", "signals", "routing"}):
+        out.add(key, "unknown top-level key; expected version, signals, routing, rule")
+    if data.get("version", 1) != 1:
+        out.add("version", f"unsupported version {data.get('version')!r}; expected 1")
+    raw_rules = data.get("rule")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        out.add("rule", "expected at least one [[rule]]")
+        raw_rules = []
+    rules = [_parse_rule(r, f"rule[{i}]", out) for i, r in enumerate(raw_rules)]
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        if rule is None:
+            continue
+        if rule.id in seen:
+            out.add(f"rule[{i}] ({rule.id}).id", f"duplicate of rule[{seen[rule.id]}]")
+        seen.setdefault(rule.id, i)
+    settings = _parse_settings(data.get("signals"), out)
+    routing = parse_routing(data.get("routing"), "routing", out.add)
+    if out.problems:
+        raise RuleFileError(source, out.problems)
+    return RuleSet(
+        rules=tuple(r for r in rules if r is not None and r.enabled),
+        settings=settings,
+        routing=routing,
+        source=source,
+    )
+
+
+def load_rules(path: str | Path | None = None) -> RuleSet:
+    """The rule file at `path`, or the shipped default rules."""
+    if path is None:
+        text = (
+            resources.files("neurocart.monitor")
+            .joinpath("rules", DEFAULT_RULES)
+            .read_text(encoding="utf-8")
+        )
+        source = f"neurocart/monitor/rules/{DEFAULT_RULES}"
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RuleFileError(source, [RuleProblem("(file)", str(exc))]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(source, [RuleProblem("(toml)", str(exc))]) from None
+    return parse_rules(data, source)
