@@ -1,0 +1,377 @@
+"""Confirmed disability worsening (CDW) and improvement (CDI) on a series of EDSS assessments.
+
+Source: Montobbio N, Carmisciano L, Signori A, et al. Creating an automated tool for a
+consistent and repeatable evaluation of disability progression in clinical studies for multiple
+sclerosis. Mult Scler 2024;30(9):1185–1192. doi:10.1177/13524585241243157 — and its reference
+implementation, the R package msprog (CRAN 1.0.1, `R/MSprog.R`, `R/compute_delta.R`), whose
+event semantics this module reproduces with the settings fixed in neurocart's contract.
+Roving reference: Kappos L et al. Mult Scler 2018;24(7):963–973. doi:10.1177/1352458517709619.
+
+The rules, in order
+-------------------
+1. The assessments are sorted by day. Two assessments on the same day are an error (msprog
+   silently keeps the last one; neurocart refuses to guess which one is right). Every EDSS
+   must be a valid step: 0, 1.0, 1.5, …, 9.5, 10 (there is no 0.5).
+2. Baseline = the first assessment; while it lies within 30 days after a relapse onset
+   (0 ≤ assessment day − onset day < 30) it moves to the next assessment (msprog
+   `relapse_to_bl = 30`; an assessment exactly 30 days after the onset is a valid baseline).
+3. Minimum change from the reference (msprog's `>=`: a change equal to the threshold counts):
+   reference 0 → +1.5 (an improvement from 0 is impossible); 1.0–5.5 → ±1.0; ≥ 6.0 → ±0.5.
+4. Scanning forward from the visit after the reference, the onset is the first assessment
+   whose change from the reference meets the threshold, in either direction.
+5. Confirmation visit = the first assessment ≥ `confirmation_days` after the onset that also
+   lies ≥ 30 days after the latest relapse onset (msprog `relapse_to_conf = 30`). The event is
+   confirmed when every assessment from the onset up to and including that visit still meets
+   the threshold from the same reference, in the same direction (msprog
+   `check_intermediate = TRUE`). A change at the last assessment has nothing after it and is
+   never confirmed (msprog `impute_last_visit = 0`). An unconfirmed change is skipped and
+   scanning resumes at the next assessment.
+6. After a confirmed event scanning resumes after the confirmation visit (msprog
+   `proceed_from = "firstconf"`). A roving reference moves to the confirmation visit (its
+   value) after every confirmed CDW *or* CDI — also when only one direction is counted, so that
+   a return to the old level after an improvement is a new worsening (msprog vignette, subject
+   4). A fixed reference never moves, and a still-worsened state confirmed again later counts
+   again (msprog `event = "multiple"`).
+7. value = the number of confirmed events in the requested direction; `details["events"]` lists
+   them (day = onset, from_edss = reference, to_edss = onset value, confirmed_day).
+
+msprog defaults that differ from neurocart's settings
+-----------------------------------------------------
+* `delta_fun` — msprog's `compute_delta()` gives 1.5 for 0, 1.0 for 0 < x ≤ 5.0 and **0.5
+  above 5.0**; neurocart uses **1.0 at 5.5** (the common trial convention "≤ 5.5 → 1.0"), so
+  from 5.5 neurocart needs 6.5 (or 4.5) where msprog needs 6.0 (or 5.0).
+* `conf_tol_days` — msprog (7, 730.5): confirmation from 77 days up to 2 years after onset;
+  neurocart: [confirmation_days, ∞) — no early tolerance, no late limit.
+* `event` — msprog "firstCDW"; neurocart counts every event ("multiple").
+* same-day duplicates — msprog keeps the last; neurocart rejects them.
+* Defaults that are the same: `baseline` fixed, `proceed_from` firstconf, `check_intermediate`
+  TRUE, `relapse_to_bl` 30, `relapse_to_event` 0, `relapse_to_conf` 30, `require_sust_days` 0,
+  `impute_last_visit` 0; `sub_threshold_rebl`, `skip_local_extrema`, `relapse_rebl`, `bl_geq`
+  are not implemented (msprog defaults: none / FALSE / FALSE / FALSE). PIRA/RAW classification
+  is not part of this calculator.
+
+Choices neurocart made
+----------------------
+* `confirmation_days` is limited to 28–730 days: a shorter period is not a confirmation in any
+  published CDW definition, and the bound catches weeks or months typed as days.
+* A relapse onset after every assessment, or long before the first, changes nothing.
+* The older pymsprog 0.1.x (the Python port before 1.0) differs from msprog ≥ 1.0 after a
+  confirmed event (it moves the roving reference to the last visit before the next change and
+  does not re-detect a sustained state with a fixed reference) and treats a visit exactly 30
+  days after a relapse as still under its influence. neurocart follows msprog ≥ 1.0 (the
+  version the publication's tool is maintained as); the test module documents the cross-check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import field_validator
+
+from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.registry import Grading, register
+
+CITATION = (
+    "Montobbio N, Carmisciano L, Signori A, et al. Creating an automated tool for a consistent "
+    "and repeatable evaluation of disability progression in clinical studies for multiple "
+    "sclerosis. Mult Scler 2024;30(9):1185–1192. doi:10.1177/13524585241243157 "
+    "(R package msprog)"
+)
+
+RELAPSE_TO_BASELINE_DAYS = 30
+"""A baseline within this many days after a relapse onset (exclusive) moves to the next visit."""
+RELAPSE_TO_CONFIRMATION_DAYS = 30
+"""A confirmation visit must lie at least this many days after the latest relapse onset."""
+
+THRESHOLDS: tuple[tuple[float, float, float], ...] = (
+    # (lowest reference, highest reference, minimum change)
+    (0.0, 0.0, 1.5),
+    (1.0, 5.5, 1.0),
+    (6.0, 10.0, 0.5),
+)
+"""Minimum clinically meaningful EDSS change, by reference value (inclusive bounds)."""
+
+VALID_STEPS: frozenset[float] = frozenset([0.0] + [x / 2 for x in range(2, 21)])
+"""0, 1.0, 1.5, …, 9.5, 10 — the EDSS has no step 0.5."""
+
+DAY_LIMIT = 36525
+"""Study days are accepted within ±100 years of day 0."""
+
+Direction = Literal["worsening", "improvement"]
+
+
+def required_change(reference: float) -> float:
+    """The minimum EDSS change (either direction) that counts from `reference`."""
+    for low, high, delta in THRESHOLDS:
+        if low <= reference <= high:
+            return delta
+    raise ValueError(f"EDSS {reference:g} is not a valid step")
+
+
+def meets(direction: Direction, reference: float, value: float) -> bool:
+    """Whether `value` differs from `reference` by at least the threshold in `direction`."""
+    delta = required_change(reference)
+    if direction == "worsening":
+        return value - reference >= delta
+    # An improvement from 0 is impossible (there is nothing below 0).
+    return reference > 0 and reference - value >= delta
+
+
+def _change(reference: float, value: float) -> Direction | None:
+    if meets("worsening", reference, value):
+        return "worsening"
+    if meets("improvement", reference, value):
+        return "improvement"
+    return None
+
+
+class Assessment(CalcInput):
+    day: int = field(
+        description="study day of the assessment (day 0 = infusion)",
+        unit="study day",
+        ge=-DAY_LIMIT,
+        le=DAY_LIMIT,
+    )
+    edss: float = field(description="EDSS step: 0, 1.0, 1.5, …, 9.5, 10 (no 0.5)", ge=0, le=10)
+
+    @field_validator("edss")
+    @classmethod
+    def _valid_step(cls, value: float) -> float:
+        if value not in VALID_STEPS:
+            raise ValueError(
+                f"{value:g} is not an EDSS step; expected 0, 1.0, 1.5, …, 9.5 or 10 "
+                "(there is no 0.5)"
+            )
+        return value
+
+
+class DisabilityChangeInput(CalcInput):
+    assessments: list[Assessment] = field(
+        description='EDSS assessments, each {"day": int, "edss": float}, in any order; '
+        "at most one per day"
+    )
+    direction: Direction = field(
+        "worsening", description="which confirmed events to count: worsening (CDW) or improvement"
+    )
+    baseline: Literal["fixed", "roving"] = field(
+        "fixed",
+        description="fixed: the first valid assessment stays the reference; roving: the "
+        "reference moves to the confirmation visit after every confirmed event",
+    )
+    confirmation_days: int = field(
+        84,
+        description="minimum days from onset to the confirmation assessment (84 = 12 weeks, "
+        "168 = 24 weeks)",
+        unit="days",
+        ge=28,
+        le=730,
+    )
+    relapses: list[int] = field([], description="study days of relapse onsets", unit="study day")
+
+    @field_validator("assessments")
+    @classmethod
+    def _one_per_day(cls, value: list[Assessment]) -> list[Assessment]:
+        if not value:
+            raise ValueError("at least one assessment is required")
+        seen: set[int] = set()
+        for a in value:
+            if a.day in seen:
+                raise ValueError(f"two assessments on day {a.day}: give one EDSS per day")
+            seen.add(a.day)
+        return value
+
+    @field_validator("relapses")
+    @classmethod
+    def _relapse_days_in_range(cls, value: list[int]) -> list[int]:
+        for day in value:
+            if not -DAY_LIMIT <= day <= DAY_LIMIT:
+                raise ValueError(f"relapse day {day} is outside ±{DAY_LIMIT}")
+        return value
+
+
+@dataclass(frozen=True)
+class Event:
+    """One confirmed event, with the indices of its visits in the sorted series."""
+
+    direction: Direction
+    reference_index: int
+    onset_index: int
+    confirmation_index: int
+
+
+def _days_since_relapse(day: int, relapses: list[int]) -> int | None:
+    gaps = [day - r for r in relapses if r <= day]
+    return min(gaps) if gaps else None
+
+
+def _near_relapse(day: int, relapses: list[int], window: int) -> bool:
+    gap = _days_since_relapse(day, relapses)
+    return gap is not None and gap < window
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.1f}"
+
+
+def _fmt(x: float) -> str:
+    return "0" if x == 0 else ("10" if x == 10 else f"{x:.1f}")
+
+
+def _threshold_text(reference: float, direction: Direction) -> str:
+    delta = required_change(reference)
+    return _signed(delta if direction == "worsening" else -delta)
+
+
+@register(
+    name="disability_change",
+    title="Confirmed disability worsening / improvement on EDSS (msprog semantics)",
+    citation=CITATION,
+    input_model=DisabilityChangeInput,
+)
+def disability_change(inp: DisabilityChangeInput) -> Grading:
+    """Count confirmed EDSS worsening or improvement events, msprog style."""
+    visits = sorted(inp.assessments, key=lambda a: a.day)
+    days = [a.day for a in visits]
+    edss = [a.edss for a in visits]
+    relapses = sorted(set(inp.relapses))
+    n = len(visits)
+    abbrev = "CDW" if inp.direction == "worsening" else "CDI"
+    reasons: list[str] = []
+    warnings: list[str] = []
+
+    if [a.day for a in inp.assessments] != days:
+        reasons.append(f"{n} assessments sorted by day")
+    reasons.append(
+        "thresholds from the reference: +1.5 from 0 (no improvement possible from 0), "
+        "±1.0 from 1.0–5.5, ±0.5 from 6.0 or more; a change equal to the threshold counts"
+    )
+
+    ref = 0
+    while ref < n and _near_relapse(days[ref], relapses, RELAPSE_TO_BASELINE_DAYS):
+        gap = _days_since_relapse(days[ref], relapses)
+        reasons.append(
+            f"assessment on day {days[ref]} (EDSS {_fmt(edss[ref])}) lies {gap} days after a "
+            f"relapse onset (< {RELAPSE_TO_BASELINE_DAYS}): baseline moved to the next assessment"
+        )
+        ref += 1
+    if ref >= n:
+        warnings.append(
+            f"every assessment lies within {RELAPSE_TO_BASELINE_DAYS} days after a relapse: "
+            "no baseline, no change can be assessed"
+        )
+        return _grading(
+            inp, abbrev, [], [], days, edss, {"day": None, "edss": None}, reasons, warnings
+        )
+    baseline_info = {"day": days[ref], "edss": edss[ref]}
+    reasons.append(f"{inp.baseline} baseline: EDSS {_fmt(edss[ref])} on day {days[ref]}")
+    if n - ref < 2:
+        warnings.append(
+            "fewer than two assessments from the baseline on: no change can be assessed"
+        )
+
+    found: list[Event] = []
+    search = ref + 1
+    while search < n:
+        reference = edss[ref]
+        onset = next((i for i in range(search, n) if _change(reference, edss[i])), None)
+        if onset is None:
+            break
+        direction = _change(reference, edss[onset])
+        assert direction is not None
+        step = (
+            f"EDSS {_fmt(reference)} (reference, day {days[ref]}) → {_fmt(edss[onset])} on day "
+            f"{days[onset]} ({_signed(edss[onset] - reference)}; "
+            f"{_threshold_text(reference, direction)} needed)"
+        )
+        confirm = next(
+            (
+                j
+                for j in range(onset + 1, n)
+                if days[j] - days[onset] >= inp.confirmation_days
+                and not _near_relapse(days[j], relapses, RELAPSE_TO_CONFIRMATION_DAYS)
+            ),
+            None,
+        )
+        if confirm is None:
+            if onset == n - 1:
+                message = f"{direction} {step}: at the last assessment, cannot be confirmed"
+                if direction == inp.direction:
+                    warnings.append(
+                        message + f" — repeat the EDSS ≥ {inp.confirmation_days} days later"
+                    )
+                else:
+                    reasons.append(message)
+            else:
+                reasons.append(
+                    f"{direction} {step}: not confirmed — no assessment ≥ "
+                    f"{inp.confirmation_days} days later and ≥ {RELAPSE_TO_CONFIRMATION_DAYS} "
+                    "days after a relapse onset"
+                )
+            search = onset + 1
+            continue
+        lapse = next(
+            (k for k in range(onset + 1, confirm + 1) if not meets(direction, reference, edss[k])),
+            None,
+        )
+        if lapse is not None:
+            reasons.append(
+                f"{direction} {step}: not confirmed — EDSS {_fmt(edss[lapse])} on day "
+                f"{days[lapse]} no longer meets the threshold"
+            )
+            search = onset + 1
+            continue
+        event = Event(direction, ref, onset, confirm)
+        found.append(event)
+        kind = "CDW" if direction == "worsening" else "CDI"
+        reasons.append(
+            f"{kind}: {step}, confirmed on day {days[confirm]} (EDSS {_fmt(edss[confirm])}, "
+            f"{days[confirm] - days[onset]} days after onset ≥ {inp.confirmation_days}), "
+            "every assessment in between still meeting the threshold"
+        )
+        if inp.baseline == "roving":
+            ref = confirm
+            reasons.append(
+                f"roving reference moved to EDSS {_fmt(edss[ref])} (confirmation, day {days[ref]})"
+            )
+        search = confirm + 1
+
+    counted = [e for e in found if e.direction == inp.direction]
+    other = [e for e in found if e.direction != inp.direction]
+    return _grading(inp, abbrev, counted, other, days, edss, baseline_info, reasons, warnings)
+
+
+def _as_dict(e: Event, days: list[int], edss: list[float]) -> dict[str, Any]:
+    return {
+        "day": days[e.onset_index],
+        "from_edss": edss[e.reference_index],
+        "to_edss": edss[e.onset_index],
+        "confirmed_day": days[e.confirmation_index],
+    }
+
+
+def _grading(
+    inp: DisabilityChangeInput,
+    abbrev: str,
+    counted: list[Event],
+    other: list[Event],
+    days: list[int],
+    edss: list[float],
+    baseline_info: dict[str, Any],
+    reasons: list[str],
+    warnings: list[str],
+) -> Grading:
+    value = len(counted)
+    label = f"{value} {abbrev}" if value else f"no {abbrev}"
+    return Grading(
+        value=value,
+        label=label,
+        reasons=reasons,
+        warnings=warnings,
+        details={
+            "events": [_as_dict(e, days, edss) for e in counted],
+            "other_direction_events": [_as_dict(e, days, edss) for e in other],
+            "baseline": baseline_info,
+            "confirmation_days": inp.confirmation_days,
+        },
+    )
