@@ -35,19 +35,23 @@ def test_json_prints_the_result() -> None:
     result = runner.invoke(app, ["calc", "easix", "--json", json.dumps(payload)])
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
-    assert body["value"] == 2.5 and body["calculator"] == "easix" and body["reasons"]
+    assert body["value"] == 2.5
+    assert body["calculator"] == "easix"
+    assert body["reasons"]
 
 
 def test_bad_input_exits_2_naming_the_field_without_traceback() -> None:
     result = runner.invoke(app, ["calc", "easix", "--json", '{"ldh_u_l": 0}'])
     assert result.exit_code == 2
-    assert "ldh_u_l" in result.stderr and "Traceback" not in result.output
+    assert "ldh_u_l" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_malformed_json_and_unknown_calculator_exit_2() -> None:
     assert runner.invoke(app, ["calc", "easix", "--json", "{"]).exit_code == 2
     unknown = runner.invoke(app, ["calc", "nope", "--json", "{}"])
-    assert unknown.exit_code == 2 and "unknown calculator" in unknown.stderr
+    assert unknown.exit_code == 2
+    assert "unknown calculator" in unknown.stderr
 
 
 def test_csv_grades_every_row(tmp_path: Path) -> None:
@@ -65,7 +69,8 @@ def test_csv_bad_row_names_the_file_line(tmp_path: Path) -> None:
     source.write_text("ldh_u_l,crp_mg_l,platelets_10e9_l\n400,50,40\n200,10,-1\n")
     result = runner.invoke(app, ["calc", "m_easix", "--csv", str(source), "--out", str(target)])
     assert result.exit_code == 2
-    assert "row 3" in result.stderr and "platelets_10e9_l" in result.stderr
+    assert "row 3" in result.stderr
+    assert "platelets_10e9_l" in result.stderr
     assert not target.exists()
 
 

@@ -53,7 +53,8 @@ def test_m_easix_rises_with_crp(ldh_: float, crp_: float, plt_: float, more: flo
         "m_easix", {"ldh_u_l": ldh_, "crp_mg_l": min(crp_ + more, 1000), "platelets_10e9_l": plt_}
     )
     assert worse.value >= base.value
-    assert math.isfinite(base.value) and base.value >= 0
+    assert math.isfinite(base.value)
+    assert base.value >= 0
 
 
 @given(st.lists(st.tuples(ldh, st.floats(10, 2000), plt), min_size=1, max_size=20))

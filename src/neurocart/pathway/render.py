@@ -61,7 +61,7 @@ def schedule_table(
         ("state", "left"),
         ("done at / note", "left"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for slot in chronological(schedule.slots):
         if states is not None and slot.state not in states:
             continue
@@ -98,7 +98,7 @@ def protocol_tables(protocol: Protocol) -> tuple[Table, Table]:
     meta = protocol.protocol
     phases = Table(title=f"{meta.id} {meta.version} — {meta.title}")
     for column in ("phase", "title", "from", "to", "tasks", "slots"):
-        phases.add_column(column)
+        phases.add_column(column, overflow="fold")
     for phase in protocol.phases:
         members = [t for t in protocol.tasks if t.phase == phase.id]
         phases.add_row(
@@ -121,7 +121,7 @@ def protocol_tables(protocol: Protocol) -> tuple[Table, Table]:
         "if",
         "done by",
     ):
-        tasks.add_column(column)
+        tasks.add_column(column, overflow="fold", no_wrap=column == "task")
     for task in protocol.tasks:
         condition = "; ".join(
             f"{k} in {', '.join(str(v) for v in vs)}" for k, vs in task.condition.items()
