@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-STR = "str"
+STR = pd.StringDtype(storage="python", na_value=np.nan)
+"""Text: pandas' NaN-missing string dtype (the default `str` of pandas 3, explicit on 2.3)."""
 INSTANT = "datetime64[us, UTC]"
 
-SCHEMA: dict[str, dict[str, str]] = {
+SCHEMA: dict[str, dict[str, Any]] = {
     "patients": {
         "study_id": STR,
         "site": STR,
@@ -130,7 +131,7 @@ def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _cast(series: pd.Series, dtype: str) -> pd.Series:
+def _cast(series: pd.Series, dtype: Any) -> pd.Series:
     if dtype == INSTANT:
         if not isinstance(series.dtype, pd.DatetimeTZDtype):
             if pd.api.types.is_datetime64_dtype(series.dtype):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from neurocart.cli import audit, db, patient, protocol, user
+from neurocart.cli import audit, db, patient, protocol, report, user
 from neurocart.cli.calc import calc
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(user.app, name="user")
 app.add_typer(patient.app, name="patient")
 app.add_typer(protocol.app, name="protocol")
+app.command(name="report")(report.report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from neurocart.frames import INSTANT, empty_frame
+from neurocart.frames import INSTANT, STR, empty_frame
 
 IntArr = npt.NDArray[np.int64]
 FloatArr = npt.NDArray[np.float64]
@@ -132,7 +132,7 @@ def _instant(us: IntArr) -> pd.Series:
 
 
 def _str(values: npt.NDArray[Any]) -> pd.Series:
-    return pd.Series(values, dtype="str")
+    return pd.Series(values, dtype=STR)
 
 
 def _cut(pid: IntArr, t: IntArr, horizon: IntArr, now: int, future: bool) -> npt.NDArray[np.bool_]:

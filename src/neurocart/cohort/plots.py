@@ -1,0 +1,262 @@
+"""The cohort figures (matplotlib, Agg): KM, swimmer, spider, kinetics, forest.
+
+Every function returns a Figure and never shows it; the caller saves or embeds it. Large
+cohorts are sampled for the per-patient plots (seeded, so a report is reproducible) and the
+figure says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter  # type: ignore[import-untyped]
+from lifelines.plotting import add_at_risk_counts  # type: ignore[import-untyped]
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from neurocart.cohort.survival import ALL
+from neurocart.kinetics.groups import split
+from neurocart.outcomes.definitions import (
+    DAYS_PER_MONTH,
+    DISEASE_LABELS,
+    DISEASES,
+    SCALE_LABELS,
+)
+
+COLORS = {
+    "ms": "#1f77b4",
+    "nmosd": "#ff7f0e",
+    "mg": "#2ca02c",
+    "imnm": "#9467bd",
+    "cidp": "#8c564b",
+    ALL: "#333333",
+}
+COMPARTMENT_COLORS = {"blood": "#c0392b", "csf": "#2471a3"}
+MAX_SWIMMERS = 50
+MIN_AT_RISK = 5
+"""KM curves are drawn only while at least this many patients are at risk."""
+MAX_SPIDER_LINES = 40
+SEED = 20250101
+
+
+def km_figure(fitters: Mapping[str, KaplanMeierFitter], horizon_months: float = 24) -> Figure:
+    """Relapse-free survival by disease with 95 % CI bands and numbers at risk below.
+
+    Each curve stops where fewer than `MIN_AT_RISK` patients remain at risk.
+    """
+    groups = [g for g in DISEASES if g in fitters] or [ALL]
+    fig, ax = plt.subplots(figsize=(8.0, 5.6))
+    for g in groups:
+        kmf = fitters[g]
+        durations = np.sort(np.asarray(kmf.durations, dtype=float))
+        # Stop each curve where fewer than MIN_AT_RISK patients remain (an unstable tail).
+        end = durations[-MIN_AT_RISK] if len(durations) >= MIN_AT_RISK else durations[-1]
+        kmf.plot_survival_function(
+            ax=ax,
+            ci_show=True,
+            ci_alpha=0.15,
+            color=COLORS.get(g),
+            linewidth=1.6,
+            loc=slice(0.0, float(end)),
+        )
+    ticks = np.arange(0, horizon_months + 0.1, 6)
+    ax.set_xlim(0, horizon_months)
+    ax.set_xticks(ticks)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("Months since CAR-T infusion")
+    ax.set_ylabel("Relapse-free survival (probability)")
+    ax.set_title("Relapse-free survival by disease (Kaplan–Meier, 95 % CI)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8, frameon=True)
+    add_at_risk_counts(
+        *[fitters[g] for g in groups], ax=ax, rows_to_show=["At risk"], xticks=ticks, fontsize=7
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _sample(ids: list[str], limit: int) -> list[str]:
+    if len(ids) <= limit:
+        return ids
+    rng = np.random.default_rng(SEED)
+    return sorted(rng.choice(ids, size=limit, replace=False).tolist())
+
+
+def swimmer_figure(outcomes_last: pd.DataFrame, times: pd.DataFrame, marks: pd.DataFrame) -> Figure:
+    """One bar per patient: follow-up, response, relapses, maintenance starts, severe events.
+
+    `marks` has study_id, month, kind ("relapse", "maintenance", "severe infection", "death").
+    Non-responders are all shown first (up to the limit), then a sample of responders.
+    """
+    data = outcomes_last.merge(times[["study_id", "time_months"]], on="study_id")
+    data["follow_up_months"] = data["follow_up_days"] / DAYS_PER_MONTH
+    non = data[data["in_remission"].eq(False)]["study_id"].tolist()
+    rest = data[~data["in_remission"].eq(False)]["study_id"].tolist()
+    chosen = _sample(non, MAX_SWIMMERS // 2) if len(non) > MAX_SWIMMERS // 2 else non
+    chosen = chosen + _sample(rest, MAX_SWIMMERS - len(chosen))
+    shown = data[data["study_id"].isin(chosen)].sort_values(
+        ["diagnosis", "follow_up_months"], ascending=[True, True]
+    )
+    n = len(shown)
+    fig, ax = plt.subplots(figsize=(8.0, max(3.0, 0.13 * n + 1.6)))
+    status_color = {True: "#27ae60", False: "#c0392b"}
+    y = np.arange(n)
+    colors = [
+        status_color.get(bool(v), "#95a5a6") if pd.notna(v) else "#95a5a6"
+        for v in shown["in_remission"]
+    ]
+    ax.barh(y, shown["follow_up_months"], color=colors, height=0.7, alpha=0.75)
+    index = {sid: i for i, sid in enumerate(shown["study_id"])}
+    m = marks[marks["study_id"].isin(index)]
+    styles = {
+        "relapse": ("v", "black", "relapse"),
+        "maintenance": ("s", "#2471a3", "maintenance therapy started"),
+        "severe infection": ("D", "#e67e22", "infection grade ≥ 3"),
+        "death": ("X", "black", "death"),
+    }
+    for kind, (marker, color, _) in styles.items():
+        k = m[m["kind"] == kind]
+        ax.scatter(k["month"], k["study_id"].map(index), marker=marker, color=color, s=22, zorder=3)
+    ax.set_yticks(y)
+    ax.set_yticklabels(
+        [
+            f"{sid} ({DISEASE_LABELS.get(dx, dx)})"
+            for sid, dx in zip(shown["study_id"], shown["diagnosis"], strict=True)
+        ],
+        fontsize=6,
+    )
+    ax.set_xlabel("Months since CAR-T infusion")
+    title = "Swimmer plot: follow-up, response and events per patient"
+    if len(data) > n:
+        title += (
+            f"\n({n} of {len(data)} patients: every non-responder up to "
+            f"{MAX_SWIMMERS // 2}, then a seeded sample)"
+        )
+    ax.set_title(title, fontsize=10)
+    handles = [
+        Line2D([0], [0], color="#27ae60", lw=6, label="in remission at last follow-up"),
+        Line2D([0], [0], color="#c0392b", lw=6, label="not in remission"),
+        Line2D([0], [0], color="#95a5a6", lw=6, label="response not assessable"),
+        *[Line2D([0], [0], marker=mk, color=c, lw=0, label=lab) for mk, c, lab in styles.values()],
+    ]
+    ax.legend(
+        handles=handles,
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06 - 2.0 / max(n, 20)),
+        ncol=4,
+    )
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_ylim(-1, n)
+    fig.tight_layout()
+    return fig
+
+
+def spider_figure(changes: pd.DataFrame) -> Figure:
+    """% change from baseline over time, one panel per disease (columns study_id, diagnosis,
+    measure, month, pct_change); thin lines per patient (sampled), bold median per month."""
+    present = [g for g in DISEASES if g in set(changes["diagnosis"])]
+    cols = min(3, max(1, len(present)))
+    rows = int(np.ceil(len(present) / cols)) if present else 1
+    fig, axes = plt.subplots(rows, cols, figsize=(8.0, 2.9 * rows + 0.6), squeeze=False)
+    for ax in axes.flat[len(present) :]:
+        ax.axis("off")
+    for ax, g in zip(axes.flat, present, strict=False):
+        sub = changes[changes["diagnosis"] == g]
+        ids = set(_sample(sorted(set(sub["study_id"])), MAX_SPIDER_LINES))
+        shown = sub[sub["study_id"].isin(ids)]
+        for _, s in split(shown, "study_id", ["month", "pct_change"], order="month"):
+            ax.plot(s["month"], s["pct_change"], color=COLORS[g], alpha=0.3, linewidth=0.8)
+        med = sub.assign(m=sub["month"].round()).groupby("m")["pct_change"].median()
+        ax.plot(med.index, med.to_numpy(), color="black", linewidth=2, label="median")
+        ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
+        measure = str(sub["measure"].iloc[0])
+        name = "CK" if measure == "ck" else SCALE_LABELS.get(measure, measure)
+        ax.set_title(f"{DISEASE_LABELS[g]}: {name}", fontsize=9)
+        ax.set_xlabel("Months since infusion", fontsize=8)
+        ax.set_ylabel(f"{name} change from baseline (%)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper right")
+    fig.suptitle(
+        "Spider plot: change of the disease scale "
+        f"(lower = better; ≤ {MAX_SPIDER_LINES} patients per panel)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _nominal_day(day: pd.Series) -> pd.Series:
+    """Daily to day 14, then weekly to day 56, then 4-weekly bins (sparser sampling later)."""
+    d = day.astype("int64")
+    binned = np.where(d <= 14, d, np.where(d <= 56, (d // 7) * 7, (d // 28) * 28))
+    return pd.Series(binned, index=day.index, name="day")
+
+
+def kinetics_figure(samples: pd.DataFrame, lloq: float, unit: str, max_day: int = 90) -> Figure:
+    """CAR-T level over time, blood vs CSF: median and IQR across patients per study day.
+
+    BLQ values are drawn at LLOQ/2 so that the log axis can show them; days are binned daily to
+    day 14, weekly to day 56 and 4-weekly after; bins with fewer than 3 patients are left out.
+    """
+    fig, ax = plt.subplots(figsize=(8.0, 4.6))
+    data = samples[(samples["day"] >= 0) & (samples["day"] <= max_day)]
+    data = data.assign(v=np.where(data["value"] >= lloq, data["value"], lloq / 2.0))
+    for comp, color in COMPARTMENT_COLORS.items():
+        sub = data[data["compartment"] == comp]
+        if sub.empty:
+            continue
+        per_day = sub.groupby([_nominal_day(sub["day"]), "study_id"])["v"].mean().groupby(level=0)
+        q = per_day.quantile(np.array([0.25, 0.5, 0.75])).unstack()
+        counts = per_day.size()
+        q = q[counts.reindex(q.index) >= 3]
+        if q.empty:
+            continue
+        days = q.index.to_numpy(dtype=float)
+        ax.fill_between(days, q[0.25], q[0.75], color=color, alpha=0.2, label=f"{comp.upper()} IQR")
+        ax.plot(days, q[0.5], color=color, marker="o", markersize=3, label=f"{comp.upper()} median")
+    ax.axhline(lloq, color="grey", linestyle=":", linewidth=1, label=f"LLOQ ({lloq:g})")
+    ax.set_yscale("log")
+    ax.set_xlabel("Study day (day 0 = infusion)")
+    ax.set_ylabel(f"CAR-T level ({unit}, log scale)")
+    ax.set_title("CAR-T kinetics in blood and CSF (median and interquartile range)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def forest_figure(summary: pd.DataFrame, title: str) -> Figure:
+    """Hazard ratios with 95 % CIs on a log axis (columns covariate, hazard_ratio, ci_*)."""
+    n = len(summary)
+    fig, ax = plt.subplots(figsize=(8.0, 0.45 * n + 1.6))
+    y = np.arange(n)[::-1]
+    hr = summary["hazard_ratio"].to_numpy(dtype=float)
+    lo = summary["ci_lower"].to_numpy(dtype=float)
+    hi = summary["ci_upper"].to_numpy(dtype=float)
+    ax.errorbar(hr, y, xerr=[hr - lo, hi - hr], fmt="s", color="#2c3e50", capsize=3)
+    ax.axvline(1.0, color="grey", linestyle="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels(summary["covariate"], fontsize=8)
+    for yi, h, a, b in zip(y, hr, lo, hi, strict=True):
+        ax.annotate(
+            f"{h:.2f} ({a:.2f}–{b:.2f})",
+            (1.02, yi),
+            xycoords=("axes fraction", "data"),
+            fontsize=7,
+            va="center",
+        )
+    ax.set_xlabel("Hazard ratio of relapse or death (95 % CI, log scale)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig

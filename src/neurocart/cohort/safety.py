@@ -1,0 +1,102 @@
+"""Incidence and grade of CRS, ICANS, ICAHT and infections after infusion.
+
+* CRS and ICANS (ASTCT consensus grades, Lee DW et al. Biol Blood Marrow Transplant
+  2019;25:625–38): the highest grade per patient among `adverse_event` events with term "crs" /
+  "icans" and the graded assessments of the `crs` / `icans` calculators after infusion.
+* ICAHT (EHA/EBMT, Rejeski K et al. Blood 2023;142:865–77): early ICAHT from the `icaht`
+  calculator on each patient's ANC (LOINC 751-8) on study days 0–30; patients without an ANC
+  in that window are not evaluable and leave the denominator.
+* Infections: `infection` events (CTCAE grade) after infusion; the worst grade per patient.
+
+Denominator: infused patients (ICAHT: evaluable patients). Grade 0 = did not occur.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from neurocart.frames import CohortFrames
+from neurocart.kinetics.days import infusions, with_days
+from neurocart.kinetics.groups import split
+from neurocart.standards import calculate
+
+ANC_CODE = "751-8"
+TOXICITIES = ("CRS", "ICANS", "ICAHT", "Infection")
+GRADE_COLUMNS = ["grade_1", "grade_2", "grade_3", "grade_4", "grade_5"]
+TABLE_COLUMNS = [
+    "toxicity",
+    "n_patients",
+    "n_any",
+    "pct_any",
+    *GRADE_COLUMNS,
+    "n_grade_3_plus",
+    "pct_grade_3_plus",
+]
+
+
+def icaht_grades(frames: CohortFrames) -> pd.Series:
+    """Early ICAHT grade per patient with an ANC on days 0–30 (index study_id)."""
+    anc = frames.observations[frames.observations["code"] == ANC_CODE]
+    anc = with_days(anc[["study_id", "value", "effective_at"]], frames.courses)
+    anc = anc[(anc["day"] >= 0) & (anc["day"] <= 30)]
+    anc = anc.assign(day=anc["day"].astype("int64"))
+    grades: dict[str, int] = {}
+    for sid, g in split(anc, "study_id", ["day", "value"]):
+        series = [
+            {"day": day, "anc_10e9_l": value}
+            for day, value in zip(g["day"].tolist(), g["value"].tolist(), strict=True)
+        ]
+        grades[str(sid)] = int(calculate("icaht", {"anc_series": series, "phase": "early"}).value)
+    return pd.Series(grades, dtype="int64", name="ICAHT")
+
+
+def _worst(frames: CohortFrames, patients: pd.Index) -> pd.DataFrame:
+    ev = frames.events
+    ev = with_days(
+        ev[["study_id", "type", "term", "grade", "onset_at"]], frames.courses, "onset_at"
+    )
+    ev = ev[(ev["t_days"] >= 0) & ev["grade"].notna()]
+    term = ev["term"].astype(object).where(ev["type"] == "adverse_event")
+    kind = np.where(ev["type"] == "infection", "Infection", term.fillna("").str.upper())
+    ev = ev.assign(kind=kind)
+    graded = [ev[ev["kind"].isin(["CRS", "ICANS", "Infection"])][["study_id", "kind", "grade"]]]
+    a = frames.assessments[frames.assessments["instrument"].isin(["crs", "icans"])]
+    a = with_days(a[["study_id", "instrument", "value", "effective_at"]], frames.courses)
+    a = a[a["t_days"] >= 0]
+    graded.append(
+        pd.DataFrame(
+            {"study_id": a["study_id"], "kind": a["instrument"].str.upper(), "grade": a["value"]}
+        )
+    )
+    allg = pd.concat(graded, ignore_index=True)
+    allg["grade"] = pd.to_numeric(allg["grade"]).astype(float)
+    worst = allg.pivot_table(index="study_id", columns="kind", values="grade", aggfunc="max")
+    worst = worst.reindex(index=patients, columns=["CRS", "ICANS", "Infection"]).fillna(0)
+    return worst.astype("int64")
+
+
+def worst_grades(frames: CohortFrames) -> pd.DataFrame:
+    """Per infused patient: worst CRS, ICANS, infection grade (0 = none) and ICAHT (NA = no ANC)."""
+    patients = infusions(frames.courses).index
+    out = _worst(frames, patients)
+    out["ICAHT"] = icaht_grades(frames).reindex(patients).astype("Int64")
+    return out.rename_axis("study_id").reset_index()
+
+
+def toxicity_table(worst: pd.DataFrame) -> pd.DataFrame:
+    """Incidence (any grade, grade ≥ 3) and the count per worst grade, one row per toxicity."""
+    rows = []
+    for tox in TOXICITIES:
+        grades = worst[tox].dropna().astype(int)
+        n = len(grades)
+        row: dict[str, object] = {"toxicity": tox, "n_patients": n}
+        row["n_any"] = int((grades > 0).sum())
+        row["pct_any"] = 100.0 * row["n_any"] / n if n else float("nan")  # type: ignore[operator]
+        for g in range(1, 6):
+            row[f"grade_{g}"] = int((grades == g).sum())
+        row["n_grade_3_plus"] = int((grades >= 3).sum())
+        row["pct_grade_3_plus"] = 100.0 * row["n_grade_3_plus"] / n if n else float("nan")  # type: ignore[operator]
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    return table.round({"pct_any": 1, "pct_grade_3_plus": 1})

@@ -1,0 +1,35 @@
+"""Elapsed time since infusion for rows of a tidy frame (the one join every analysis needs).
+
+Study day follows `neurocart.frames.study_day` (floor of elapsed days; day 0 = the 24 h from
+infusion). Non-compartmental analysis needs the exact elapsed time as well, in days (float).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SECONDS_PER_DAY = 86400.0
+
+
+def infusions(courses: pd.DataFrame) -> pd.Series:
+    """Infusion instant per study_id (the first infused course; patients never infused drop)."""
+    infused = courses.dropna(subset=["infusion_at"])
+    return infused.groupby("study_id")["infusion_at"].min()
+
+
+def with_days(
+    frame: pd.DataFrame, courses: pd.DataFrame, at: str = "effective_at", prefix: str = ""
+) -> pd.DataFrame:
+    """`frame` restricted to infused patients, with `{prefix}t_days` (float) and `{prefix}day`.
+
+    `t_days` is the elapsed time since infusion in days; `day` the study day (Int64).
+    """
+    infusion = infusions(courses)
+    out = frame[frame["study_id"].isin(infusion.index)].copy()
+    start = out["study_id"].map(infusion)
+    seconds = (out[at] - start).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+    t = seconds / SECONDS_PER_DAY
+    out[f"{prefix}t_days"] = t
+    out[f"{prefix}day"] = pd.array(np.floor(t), dtype="Int64")
+    return out

@@ -1,0 +1,425 @@
+"""Per-patient outcomes at a time point, by disease (definitions: `outcomes.definitions`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neurocart.frames import CohortFrames
+from neurocart.kinetics.days import infusions, with_days
+from neurocart.kinetics.groups import split
+from neurocart.outcomes import definitions as d
+from neurocart.standards import CalculatorInputError, calculate
+
+OUTCOME_COLUMNS = [
+    "study_id",
+    "diagnosis",
+    "subtype",
+    "time_point_day",
+    "follow_up_days",
+    "died",
+    "evaluable",
+    "relapses",
+    "relapse_free",
+    "first_relapse_day",
+    "scale",
+    "baseline",
+    "value",
+    "value_day",
+    "change",
+    "responder",
+    "in_remission",
+    "on_maintenance",
+    "drug_free_remission",
+    "edss_baseline",
+    "edss_value",
+    "edss_change",
+    "cdw",
+    "cdi",
+    "neda3",
+    "mse",
+    "qmg_change",
+    "tis",
+    "ck_baseline",
+    "ck_value",
+    "ck_change_pct",
+    "incat_adjusted_change",
+    "mrc_change",
+]
+
+
+def cutoff_instant(cutoff: date | datetime | pd.Timestamp | None) -> pd.Timestamp | None:
+    """The end of the cut-off day in UTC (a date includes the whole day)."""
+    if cutoff is None:
+        return None
+    if isinstance(cutoff, datetime | pd.Timestamp):
+        ts = pd.Timestamp(cutoff)
+        return ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")
+    return pd.Timestamp(cutoff, tz="UTC") + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+
+
+def restrict(frames: CohortFrames, cutoff: date | datetime | None) -> CohortFrames:
+    """The frames as known at the data cut-off (facts after it are dropped)."""
+    end = cutoff_instant(cutoff)
+    if end is None:
+        return frames
+    courses = frames.courses.copy()
+    for column in ("enrolment_at", "apheresis_at", "ld_start_at", "infusion_at"):
+        courses.loc[courses[column] > end, column] = pd.NaT
+    return CohortFrames(
+        patients=frames.patients,
+        courses=courses,
+        observations=frames.observations[frames.observations["effective_at"] <= end],
+        assessments=frames.assessments[frames.assessments["effective_at"] <= end],
+        events=frames.events[frames.events["onset_at"] <= end],
+    )
+
+
+def follow_up(frames: CohortFrames) -> pd.DataFrame:
+    """Per infused patient: diagnosis, follow-up end (elapsed days), death.
+
+    Follow-up ends at the last recorded fact or at death, whichever is first. Call on frames
+    already `restrict`ed to the cut-off.
+    """
+    infusion = infusions(frames.courses)
+    last = [
+        frames.observations.groupby("study_id")["effective_at"].max(),
+        frames.assessments.groupby("study_id")["effective_at"].max(),
+        frames.events.groupby("study_id")["onset_at"].max(),
+    ]
+    last_at = pd.concat(last, axis=1).max(axis=1).reindex(infusion.index)
+    deaths = frames.events[frames.events["type"] == "death"].groupby("study_id")["onset_at"].min()
+    death_at = deaths.reindex(infusion.index)
+    end_at = last_at.where(death_at.isna(), death_at)
+    end_days = (end_at - infusion).dt.total_seconds() / 86400.0
+    out = pd.DataFrame(
+        {
+            "infusion_at": infusion,
+            "follow_up_days": end_days.clip(lower=0).fillna(0.0),
+            "died": death_at.notna(),
+            "death_day": (death_at - infusion).dt.total_seconds() / 86400.0,
+        }
+    )
+    patients = frames.patients.set_index("study_id")[["diagnosis", "subtype"]]
+    return patients.join(out, how="inner").rename_axis("study_id").reset_index()
+
+
+@dataclass
+class _Series:
+    days: np.ndarray
+    values: np.ndarray
+    inputs: list[Any]
+
+
+@dataclass
+class _Patient:
+    scales: dict[str, _Series] = field(default_factory=dict)
+    relapses: list[float] = field(default_factory=list)
+    relapse_study_days: list[int] = field(default_factory=list)
+    maintenance: list[tuple[str, str, float]] = field(default_factory=list)
+    mri: list[tuple[float, int, int]] = field(default_factory=list)
+    ck: _Series | None = None
+    edss_events: tuple[list[int], list[int]] | None = None
+
+
+def _collect(frames: CohortFrames) -> dict[str, _Patient]:
+    """Everything the definitions read, grouped per patient once (the cohort may be large)."""
+    store: dict[str, _Patient] = {}
+    wanted = set(d.SCALE_LABELS)
+    a = frames.assessments[frames.assessments["instrument"].isin(wanted)]
+    a = with_days(a[["study_id", "instrument", "inputs", "value", "effective_at"]], frames.courses)
+    a = a.assign(day=a["day"].astype("int64"))
+    for (sid, instrument), g in split(
+        a, ["study_id", "instrument"], ["day", "value", "inputs"], order="t_days"
+    ):
+        p = store.setdefault(str(sid), _Patient())
+        p.scales[str(instrument)] = _Series(
+            g["day"].astype(np.int64), g["value"].astype(float), list(g["inputs"])
+        )
+    ck = frames.observations[frames.observations["code"] == d.CK_CODE]
+    ck = with_days(ck[["study_id", "value", "effective_at"]], frames.courses)
+    ck = ck.assign(day=ck["day"].astype("int64"))
+    for sid, g in split(ck, "study_id", ["day", "value"], order="t_days"):
+        store.setdefault(str(sid), _Patient()).ck = _Series(
+            g["day"].astype(np.int64), g["value"].astype(float), []
+        )
+    types = {"relapse", "maintenance_started", "maintenance_stopped", "mri"}
+    ev = frames.events[frames.events["type"].isin(types)]
+    ev = with_days(
+        ev[["study_id", "type", "drug", "details", "onset_at"]], frames.courses, "onset_at"
+    )
+    ev = ev.sort_values("t_days")
+    columns: list[list[Any]] = [
+        ev[c].tolist() for c in ("study_id", "type", "drug", "details", "t_days", "day")
+    ]
+    for sid, kind, drug_name, raw, t_days, day in zip(*columns, strict=True):
+        p = store.setdefault(str(sid), _Patient())
+        if kind == "relapse":
+            p.relapse_study_days.append(int(day))
+            if t_days > 0:
+                p.relapses.append(float(t_days))
+        elif kind == "mri":
+            details: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+            p.mri.append(
+                (
+                    float(t_days),
+                    int(details.get("new_or_enlarging_t2", 0) or 0),
+                    int(details.get("gd_enhancing", 0) or 0),
+                )
+            )
+        else:
+            drug = "" if pd.isna(drug_name) else str(drug_name)
+            p.maintenance.append((str(kind), drug, float(t_days)))
+    return store
+
+
+def on_maintenance(events: list[tuple[str, str, float]], t: float) -> bool:
+    """Whether any maintenance immunotherapy started on or before `t` is still running at `t`."""
+    running: dict[str, bool] = {}
+    for kind, drug, at in sorted(events, key=lambda e: e[2]):
+        if at > t:
+            break
+        running[drug] = kind == "maintenance_started"
+    return any(running.values())
+
+
+def _baseline(s: _Series | None) -> tuple[float | None, int | None]:
+    if s is None:
+        return None, None
+    idx = np.flatnonzero((s.days <= 0) & (s.days >= -d.BASELINE_WINDOW_DAYS))
+    if len(idx) == 0:
+        return None, None
+    return float(s.values[idx[-1]]), int(idx[-1])
+
+
+def _at(s: _Series | None, t: int | None, end_day: float) -> int | None:
+    """Index of the assessment read at `t` (None = last follow-up); only after infusion."""
+    if s is None:
+        return None
+    post = np.flatnonzero((s.days > 0) & (s.days <= end_day))
+    if len(post) == 0:
+        return None
+    if t is None:
+        return int(post[-1])
+    distance = np.abs(s.days[post] - t)
+    best = int(np.argmin(distance))
+    return int(post[best]) if distance[best] <= d.VISIT_WINDOW_DAYS else None
+
+
+def _edss_events(p: _Patient) -> tuple[list[int], list[int]]:
+    """Confirmation days of every CDW and CDI on the whole series (one calculator call).
+
+    With a fixed baseline the events confirmed by day h are the same whether the series is cut
+    at h or not (the scan only moves forward and a confirmation reads no later visit), so one
+    call serves every time point.
+    """
+    if p.edss_events is not None:
+        return p.edss_events
+    s = p.scales.get("edss")
+    seen: dict[int, float] = {}
+    if s is not None:
+        for day, value in zip(s.days.tolist(), s.values.tolist(), strict=True):
+            seen[int(day)] = float(value)
+    if len(seen) < 2:
+        p.edss_events = ([], [])
+        return p.edss_events
+    inputs = {
+        "assessments": [{"day": k, "edss": v} for k, v in seen.items()],
+        "direction": "worsening",
+        "confirmation_days": d.CDW_CONFIRMATION_DAYS,
+        "relapses": sorted(set(p.relapse_study_days)),
+    }
+    details = calculate("disability_change", inputs).details
+    p.edss_events = (
+        [int(e["confirmed_day"]) for e in details["events"]],
+        [int(e["confirmed_day"]) for e in details["other_direction_events"]],
+    )
+    return p.edss_events
+
+
+def _cdw(p: _Patient, last_day: int, direction: str) -> int | None:
+    if "edss" not in p.scales:
+        return None
+    worsening, improvement = _edss_events(p)
+    confirmed = worsening if direction == "worsening" else improvement
+    return sum(1 for day in confirmed if day <= last_day)
+
+
+def _incat_adjusted(s: _Series, base: int, now: int) -> float:
+    before, after = s.inputs[base], s.inputs[now]
+    try:
+        result = calculate(
+            "incat",
+            {
+                "arm": after["arm"],
+                "leg": after["leg"],
+                "previous_arm": before["arm"],
+                "previous_leg": before["leg"],
+            },
+        )
+    except (KeyError, TypeError, CalculatorInputError):
+        return float(s.values[now] - s.values[base])
+    return float(result.details["adjusted_change"])
+
+
+def _mg_sustained(s: _Series, base_value: float, now: int) -> bool:
+    change = s.values - base_value
+    if change[now] > -d.MG_ADL_RESPONSE_POINTS:
+        return False
+    k = now
+    while k - 1 >= 0 and s.days[k - 1] > 0 and change[k - 1] <= -d.MG_ADL_RESPONSE_POINTS:
+        k -= 1
+    return bool(s.days[now] - s.days[k] >= d.MG_ADL_SUSTAINED_DAYS)
+
+
+def _one(
+    sid: str, diagnosis: str, p: _Patient, t: int | None, fu: float, died: bool
+) -> dict[str, Any]:
+    horizon = fu if t is None else min(fu, t + d.VISIT_WINDOW_DAYS)
+    relapse_until = fu if t is None else min(fu, float(t))
+    relapses = [r for r in p.relapses if r <= relapse_until]
+    row: dict[str, Any] = {
+        "relapses": len(relapses),
+        "relapse_free": not relapses,
+        "first_relapse_day": int(np.floor(relapses[0])) if relapses else None,
+    }
+    row["evaluable"] = t is None or fu >= t - d.VISIT_WINDOW_DAYS
+    scale = d.PRIMARY_SCALE[diagnosis]
+    row["scale"] = scale
+    edss = p.scales.get("edss")
+    eb, _eb_i = _baseline(edss)
+    e_i = _at(edss, t, horizon)
+    if edss is not None and e_i is not None:
+        row["edss_baseline"] = eb
+        row["edss_value"] = float(edss.values[e_i])
+        row["edss_change"] = None if eb is None else float(edss.values[e_i]) - eb
+    responder: bool | None = None
+    if diagnosis in ("ms", "nmosd"):
+        last_day = int(np.floor(horizon))
+        row["cdw"] = _cdw(p, last_day, "worsening")
+        row["cdi"] = _cdw(p, last_day, "improvement")
+        row["baseline"], row["value"] = row.get("edss_baseline"), row.get("edss_value")
+        row["change"] = row.get("edss_change")
+        row["value_day"] = int(edss.days[e_i]) if edss is not None and e_i is not None else None
+        if diagnosis == "ms":
+            mri = [m for m in p.mri if d.MRI_REBASELINE_DAY < m[0] <= horizon]
+            row["neda3"] = bool(
+                calculate(
+                    "neda3",
+                    {
+                        "relapses": len(relapses),
+                        "confirmed_worsening": bool(row["cdw"]),
+                        "new_or_enlarging_t2": sum(m[1] for m in mri),
+                        "gd_enhancing": sum(m[2] for m in mri),
+                    },
+                ).value
+            )
+            responder = not row["cdw"] and not relapses
+        else:
+            responder = not relapses
+    else:
+        s = p.scales.get(scale)
+        base, base_i = _baseline(s)
+        now = _at(s, t, horizon)
+        if s is not None and now is not None:
+            value = float(s.values[now])
+            row["value"], row["value_day"] = value, int(s.days[now])
+            if diagnosis == "imnm":
+                row["tis"] = value
+                responder = value >= d.TIS_RESPONSE
+            elif base is not None and base_i is not None:
+                row["baseline"], row["change"] = base, value - base
+                if diagnosis == "mg":
+                    row["mse"] = value <= d.MG_ADL_MSE_MAX
+                    responder = _mg_sustained(s, base, now)
+                else:
+                    adjusted = _incat_adjusted(s, base_i, now)
+                    row["incat_adjusted_change"] = adjusted
+                    responder = adjusted <= -d.INCAT_RESPONSE_POINTS
+        for extra, column in (("qmg", "qmg_change"), ("mrc_sum", "mrc_change")):
+            es = p.scales.get(extra)
+            eb2, _ = _baseline(es)
+            e_now = _at(es, t, horizon)
+            if es is not None and eb2 is not None and e_now is not None:
+                row[column] = float(es.values[e_now]) - eb2
+    if p.ck is not None:
+        cb, _ = _baseline(p.ck)
+        c_i = _at(p.ck, t, horizon)
+        if cb is not None and c_i is not None:
+            row["ck_baseline"], row["ck_value"] = cb, float(p.ck.values[c_i])
+            row["ck_change_pct"] = (row["ck_value"] - cb) / cb * 100.0 if cb > 0 else None
+    at_t = float(horizon if t is None else min(t, fu))
+    row["responder"] = responder
+    in_remission = None if responder is None else bool(responder and not relapses)
+    row["in_remission"] = in_remission
+    row["on_maintenance"] = on_maintenance(p.maintenance, at_t)
+    row["drug_free_remission"] = (
+        None if in_remission is None else bool(in_remission and not row["on_maintenance"])
+    )
+    return row
+
+
+def patient_outcomes(
+    frames: CohortFrames,
+    *,
+    at_day: int | None = None,
+    cutoff: date | datetime | None = None,
+) -> pd.DataFrame:
+    """One row per infused patient: outcome at study day `at_day` (None = last follow-up).
+
+    Columns are `OUTCOME_COLUMNS`; disease-specific ones are empty for other diseases.
+    `responder`, `in_remission` and `drug_free_remission` are empty when the scale they need
+    was not assessed; `evaluable` says whether the patient counts in a rate at `at_day`.
+    """
+    return outcomes_at(frames, [at_day], cutoff=cutoff)[at_day]
+
+
+def outcomes_at(
+    frames: CohortFrames,
+    days: Sequence[int | None],
+    *,
+    cutoff: date | datetime | None = None,
+) -> dict[int | None, pd.DataFrame]:
+    """`patient_outcomes` at several time points, reading the frames once."""
+    frames = restrict(frames, cutoff)
+    fu = follow_up(frames)
+    data = _collect(frames)
+    rows: dict[int | None, list[dict[str, Any]]] = {t: [] for t in days}
+    columns: list[list[Any]] = [
+        fu[c].tolist() for c in ("study_id", "diagnosis", "subtype", "follow_up_days", "died")
+    ]
+    for raw_id, diagnosis, subtype, follow, died in zip(*columns, strict=True):
+        sid = str(raw_id)
+        p = data.get(sid, _Patient())
+        for t in days:
+            row = {
+                "study_id": sid,
+                "diagnosis": diagnosis,
+                "subtype": subtype,
+                "time_point_day": t,
+                "follow_up_days": float(follow),
+                "died": bool(died),
+            }
+            row.update(_one(sid, str(diagnosis), p, t, float(follow), bool(died)))
+            rows[t].append(row)
+    return {t: _typed(pd.DataFrame.from_records(rows[t], columns=OUTCOME_COLUMNS)) for t in days}
+
+
+def _typed(out: pd.DataFrame) -> pd.DataFrame:
+    for column in ("responder", "in_remission", "drug_free_remission", "neda3", "mse"):
+        out[column] = out[column].astype("boolean")
+    for column in ("first_relapse_day", "value_day", "cdw", "cdi", "time_point_day"):
+        out[column] = pd.to_numeric(out[column]).astype("Int64")
+    float_columns = [
+        "baseline", "value", "change", "edss_baseline", "edss_value", "edss_change",
+        "qmg_change", "tis", "ck_baseline", "ck_value", "ck_change_pct",
+        "incat_adjusted_change", "mrc_change",
+    ]  # fmt: skip
+    for column in float_columns:
+        out[column] = pd.to_numeric(out[column]).astype("float64")
+    return out

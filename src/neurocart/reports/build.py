@@ -1,0 +1,210 @@
+"""The cohort report: one self-contained HTML file, its PDF, and every table as CSV.
+
+Figures are embedded as base64 PNG (no external file is needed to read the HTML); the PDF is
+rendered from the same HTML by WeasyPrint. The template is package data
+(`neurocart/reports/templates/report.html.j2`).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from jinja2 import Environment, select_autoescape
+from matplotlib.figure import Figure
+
+from neurocart.cohort import analyse
+from neurocart.cohort.analysis import CohortAnalysis
+from neurocart.frames import CohortFrames
+from neurocart.outcomes import definitions
+
+TITLE = "CAR-T in refractory neuroimmune disease — cohort report"
+CSV_DIR = "tables"
+FIGURE_DPI = 110
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where the report went."""
+
+    html: Path
+    pdf: Path
+    csv: dict[str, Path]
+    figures: dict[str, Path]
+    pdf_pages: int
+
+
+CAPTIONS = {
+    "outcome_summary": "Outcome by disease at last follow-up (change = last minus baseline of the "
+    "primary scale; IMNM has no baseline for the total improvement score).",
+    "relapse_free_survival": "Kaplan–Meier relapse-free survival (event: relapse or death) with "
+    "95 % CI and the number still at risk; empty where nobody was followed that long.",
+    "drug_free_remission": "Drug-free remission (in remission, no maintenance immunotherapy) among "
+    "patients followed to the time point, with exact Clopper–Pearson 95 % CIs.",
+    "toxicity": "Worst grade per patient after infusion: CRS and ICANS (ASTCT), early ICAHT "
+    "(EHA/EBMT, days 0–30; denominator = patients with an ANC), infections (CTCAE).",
+    "kinetics_summary": "CAR-T non-compartmental analysis per compartment: median (IQR) across "
+    "patients.",
+    "responder_effect_sizes": "Responders (in remission at last follow-up) vs non-responders: "
+    "standardized mean differences and odds ratios of response (Woolf 95 % CI).",
+    "cox_model": "Cox proportional-hazards model of relapse-free survival "
+    "(hazard ratios with 95 % CI).",
+}
+FIGURE_CAPTIONS = {
+    "km": "Relapse-free survival by disease with 95 % confidence bands; numbers at risk below "
+    "the axis; each curve stops where fewer than 5 patients remain at risk.",
+    "swimmer": "Each bar is one patient's follow-up since infusion, coloured by remission "
+    "status at last follow-up, with relapses, maintenance-therapy starts, grade ≥ 3 "
+    "infections and deaths.",
+    "spider": "Percent change from baseline of each disease's scale over time (EDSS, MG-ADL, "
+    "INCAT; CK for IMNM); thin lines are patients, the bold line the monthly median.",
+    "kinetics": "CAR-T transgene levels in blood and CSF: median and interquartile range across "
+    "patients per study day (log scale; below-LLOQ values drawn at LLOQ/2).",
+    "forest": "Hazard ratios of relapse or death from the Cox model (log scale).",
+}
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=FIGURE_DPI)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if pd.isna(value):
+            return "—"
+        if abs(value) >= 1e4 or (0 < abs(value) < 1e-3):
+            return f"{value:.3g}"
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+    return "—" if value is None or value is pd.NA else str(value)
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    shown = frame.copy()
+    shown.columns = [str(c).replace("_", " ") for c in shown.columns]
+    return shown.to_html(
+        index=False, border=0, na_rep="—", formatters=dict.fromkeys(shown.columns, _fmt)
+    )
+
+
+def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, Any]]:
+    def table(name: str) -> dict[str, Any] | None:
+        if name not in result.tables:
+            return None
+        return {
+            "kind": "table",
+            "name": name,
+            "caption": CAPTIONS[name],
+            "html": _html_table(result.tables[name]),
+        }
+
+    def figure(name: str) -> dict[str, Any] | None:
+        if name not in pngs:
+            return None
+        data = base64.b64encode(pngs[name]).decode("ascii")
+        return {"kind": "figure", "name": name, "caption": FIGURE_CAPTIONS[name], "data": data}
+
+    layout: list[tuple[str, list[dict[str, Any] | None], bool]] = [
+        ("Outcomes by disease", [table("outcome_summary")], False),
+        ("Relapse-free survival", [figure("km"), table("relapse_free_survival")], True),
+        ("Drug-free remission at 12 and 24 months", [table("drug_free_remission")], False),
+        ("Safety: CRS, ICANS, ICAHT and infections", [table("toxicity")], False),
+        ("CAR-T kinetics in blood and CSF", [figure("kinetics"), table("kinetics_summary")], True),
+        ("Course of each patient", [figure("swimmer")], True),
+        ("Change of the disease scales", [figure("spider")], True),
+        (
+            "Who does not benefit: responder stratification",
+            [table("responder_effect_sizes"), figure("forest"), table("cox_model")],
+            True,
+        ),
+        (
+            "Methods and definitions",
+            [{"kind": "pre", "text": (definitions.__doc__ or "").strip()}],
+            True,
+        ),
+    ]
+    return [
+        {"title": title, "items": [i for i in items if i is not None], "page_break": brk}
+        for title, items, brk in layout
+    ]
+
+
+def render_html(
+    result: CohortAnalysis, *, cutoff: date, cohort_definition: str
+) -> tuple[str, dict[str, bytes]]:
+    """The report's HTML (figures embedded) and the figures' PNG bytes."""
+    pngs = {name: _png(fig) for name, fig in result.figures.items()}
+    env = Environment(autoescape=select_autoescape(["html", "j2"]), keep_trailing_newline=True)
+    source = (
+        resources.files("neurocart.reports").joinpath("templates/report.html.j2").read_text("utf-8")
+    )
+    template = env.from_string(source)
+    try:
+        from importlib.metadata import version
+
+        ours = version("neurocart")
+    except Exception:  # pragma: no cover - not installed
+        ours = "dev"
+    html = template.render(
+        title=TITLE,
+        cutoff=cutoff.isoformat(),
+        cohort_definition=cohort_definition,
+        n_patients=result.n_patients,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        version=ours,
+        csv_dir=CSV_DIR,
+        sections=_sections(result, pngs),
+    )
+    return html, pngs
+
+
+def write_pdf(html: str, path: Path) -> int:
+    """Render the HTML to PDF with WeasyPrint; returns the number of pages."""
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    document = HTML(string=html).render()
+    document.write_pdf(path)
+    return len(document.pages)
+
+
+def build_report(
+    frames: CohortFrames,
+    out_dir: str | Path,
+    *,
+    cutoff: date,
+    cohort_definition: str,
+    analysis: CohortAnalysis | None = None,
+) -> ReportFiles:
+    """Analyse `frames` as of `cutoff`; write report.html, report.pdf, tables/, figures/.
+
+    `analysis` may be passed when it was already computed with the same cut-off.
+    """
+    out = Path(out_dir)
+    (out / CSV_DIR).mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    result = analysis if analysis is not None else analyse(frames, cutoff=cutoff)
+    csv: dict[str, Path] = {}
+    for name, table in result.tables.items():
+        path = out / CSV_DIR / f"{name}.csv"
+        table.to_csv(path, index=False)
+        csv[name] = path
+    html, pngs = render_html(result, cutoff=cutoff, cohort_definition=cohort_definition)
+    figures: dict[str, Path] = {}
+    for name, data in pngs.items():
+        path = out / "figures" / f"{name}.png"
+        path.write_bytes(data)
+        figures[name] = path
+    html_path = out / "report.html"
+    html_path.write_text(html, encoding="utf-8")
+    pdf_path = out / "report.pdf"
+    pages = write_pdf(html, pdf_path)
+    return ReportFiles(html=html_path, pdf=pdf_path, csv=csv, figures=figures, pdf_pages=pages)
