@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import typer
 
-from neurocart.cli import audit, db, patient, protocol, report, user
+from neurocart.cli import audit, db, patient, protocol, report, schedule, user
 from neurocart.cli.calc import calc
+from neurocart.cli.serve import serve
 
 app = typer.Typer(
     name="neurocart",
@@ -32,6 +33,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(user.app, name="user")
 app.add_typer(patient.app, name="patient")
 app.add_typer(protocol.app, name="protocol")
+app.command()(serve)
+app.command("schedule")(schedule.show)
 app.command(name="report")(report.report)
 
 

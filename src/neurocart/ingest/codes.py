@@ -17,7 +17,14 @@ Specimens: the first listed is the default when a row does not say. Vital signs 
 specimen ("other", the store's value for none). Blood counts and cell-associated DNA are whole
 blood only; serum/plasma chemistry is "serum" or "blood" (the store has no "plasma": "blood"
 stands for any blood-derived sample); CSF quantities have their own codes, so a trend never
-mixes blood and CSF.
+mixes blood and CSF. Urine (the pregnancy test) and imaging results (LVEF) are "other".
+
+Qualitative results (screening serology, IGRA, pregnancy tests) are stored as the value 0
+(negative) or 1 (positive) in the unit "{result}"; any other number is refused. Viral loads
+are in WHO international units per mL.
+
+Every code a shipped care-pathway protocol names in `completed_by.observations` is here (a
+test holds them), so a recorded result can complete its task.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ LOCAL = "urn:neurocart:local"
 
 
 class Specimen(enum.StrEnum):
-    """Where a value was measured. Values equal neurocart.store's Specimen (a test holds them)."""
+    """Where a value was measured. The store imports this enum (one definition)."""
 
     BLOOD = "blood"
     CSF = "csf"
@@ -57,6 +64,8 @@ class ObservationCode:
     low: float
     high: float
     units: UnitTable
+    values: tuple[float, ...] = ()
+    """When not empty, the only values possible (qualitative results: 0 negative, 1 positive)."""
 
     @property
     def default_specimen(self) -> Specimen:
@@ -66,11 +75,19 @@ class ObservationCode:
         return f"{number(self.low)}–{number(self.high)} {self.unit}"
 
 
+RESULT_UNIT = "{result}"
+"""The unit of qualitative results (UCUM-style annotation): 0 = negative, 1 = positive."""
+
 VITAL = (Specimen.OTHER,)
 SERUM = (Specimen.SERUM, Specimen.BLOOD)
 BLOOD = (Specimen.BLOOD,)
 CSF = (Specimen.CSF,)
 ANTIBODY = (Specimen.SERUM, Specimen.BLOOD, Specimen.CSF)
+URINE = (Specimen.OTHER,)
+"""The store has no urine specimen: "other" stands for it (urine hCG)."""
+PREGNANCY = (Specimen.OTHER, Specimen.SERUM, Specimen.BLOOD)
+VIRAL_LOAD = (Specimen.BLOOD, Specimen.SERUM)
+"""CMV/EBV DNA: whole blood or plasma ("blood"), or serum."""
 
 
 def number(value: float) -> str:
@@ -97,6 +114,20 @@ def _code(
     )
 
 
+def _qualitative(
+    key: str, code: str, display: str, specimens: tuple[Specimen, ...], *, system: str = LOINC
+) -> ObservationCode:
+    """A negative/positive result: value 0 (negative) or 1 (positive), unit "{result}".
+
+    Indeterminate or equivocal results are not values: the test is repeated (or the
+    laboratory's report is filed as a document) rather than stored as a number.
+    """
+    return ObservationCode(
+        key, code, system, display, RESULT_UNIT, specimens, 0.0, 1.0,
+        build_table(RESULT_UNIT), (0.0, 1.0),
+    )  # fmt: skip
+
+
 # fmt: off
 _ENTRIES = (
     # --- vital signs ---------------------------------------------------------------------
@@ -115,6 +146,14 @@ _ENTRIES = (
     # 0 is apnoea; even neonates do not breathe faster than ~100/min.
     _code("respiratory_rate", "9279-1", "Respiratory rate", "/min", VITAL, 0.0, 120.0,
           bridges=BREATHS),
+    # Oxygen therapy, for CRS grading and the monitor: high-flow nasal cannulae deliver up to
+    # 60–80 L/min. FiO₂ as a percentage (room air 21 %); a fraction (0.4) is refused, as for
+    # SpO₂, so that 0.4 and 40 % cannot be confused. Below 21 % no clinical gas is given.
+    _code("oxygen_flow", "3151-8", "Inhaled oxygen flow rate", "L/min", VITAL, 0.0, 100.0),
+    _code("fio2", "3150-0", "Inhaled oxygen concentration (FiO₂)", "%", VITAL, 20.0, 100.0),
+    # --- cardiac function ----------------------------------------------------------------
+    # Ejection fraction is a share of end-diastolic volume: 0–100 % by definition.
+    _code("lvef", "10230-1", "Left ventricular ejection fraction", "%", VITAL, 0.0, 100.0),
     # --- inflammation --------------------------------------------------------------------
     # The highest CRPs (sepsis, severe CRS) are a few hundred mg/L.
     _code("crp", "1988-5", "C-reactive protein", "mg/L", SERUM, 0.0, 1000.0),
@@ -192,6 +231,32 @@ _ENTRIES = (
     # AChR-binding antibodies by radioimmunoassay: typically up to hundreds of nmol/L.
     _code("achr_ab", "local:achr_ab", "Acetylcholine receptor binding antibodies", "nmol/L",
           ANTIBODY, 0.0, 100_000.0, system=LOCAL),
+    # The disease-defining autoantibody of the patient (AQP4, AChR, MuSK, HMGCR...) as a
+    # reciprocal titre, for the pathway's follow-up; the specific codes above when known.
+    _code("autoantibody_titer", "local:autoantibody_titer", "Disease autoantibody titre",
+          "titer", ANTIBODY, 0.0, 10_000_000.0, system=LOCAL),
+    # --- screening serology and pregnancy (qualitative: 0 negative, 1 positive) ----------
+    _qualitative("hbsag", "5196-1", "Hepatitis B virus surface antigen", SERUM),
+    _qualitative("anti_hbc", "16933-4", "Hepatitis B virus core antibody", SERUM),
+    _qualitative("hcv_ab", "16128-1", "Hepatitis C virus antibody", SERUM),
+    _qualitative("hiv_ag_ab", "local:hiv_ag_ab", "HIV-1/2 antigen and antibody", SERUM,
+                 system=LOCAL),
+    _qualitative("syphilis_ab", "local:syphilis_ab", "Treponema pallidum antibody", SERUM,
+                 system=LOCAL),
+    _qualitative("tb_igra", "local:tb_igra", "Tuberculosis interferon-γ release assay", BLOOD,
+                 system=LOCAL),
+    _qualitative("hcg_urine", "2106-3", "Choriogonadotropin (pregnancy test), urine", URINE),
+    _qualitative("pregnancy_test", "local:pregnancy_test", "Pregnancy test (hCG)", PREGNANCY,
+                 system=LOCAL),
+    # --- viral loads (WHO international units) -------------------------------------------
+    # Untreated HBeAg-positive hepatitis B reaches 10⁹–10¹⁰ IU/mL; CMV and EBV DNAemia stay
+    # far below. 10¹¹ leaves margin for all three.
+    _code("hbv_dna", "local:hbv_dna", "Hepatitis B virus DNA", "IU/mL", SERUM,
+          0.0, 1e11, system=LOCAL),
+    _code("cmv_dna", "local:cmv_dna", "Cytomegalovirus DNA", "IU/mL", VIRAL_LOAD,
+          0.0, 1e11, system=LOCAL),
+    _code("ebv_dna", "local:ebv_dna", "Epstein–Barr virus DNA", "IU/mL", VIRAL_LOAD,
+          0.0, 1e11, system=LOCAL),
 )
 # fmt: on
 

@@ -171,6 +171,18 @@ COPIES_PER_UG_DNA = [
 ]
 TITER = _same("titer", "{titer}", "1/dilution", "dilution")
 """Antibody titres as the reciprocal of the highest positive dilution: 1:160 → 160."""
+RESULT = _same("{result}", "result", "{presence}", "{pos/neg}")
+"""Qualitative results (serology, IGRA, pregnancy test): 0 = negative, 1 = positive."""
+INTERNATIONAL_UNITS_PER_ML = [
+    *_same("IU/mL", "[IU]/mL"),
+    *_scaled("IU/mL", 1e-3, "IU/L", "[IU]/L"),
+    *_scaled("IU/mL", 1e3, "10^3 IU/mL", "10*3.[IU]/mL"),
+]
+"""Viral loads in WHO international units. copies/mL is refused: the copies-to-IU factor
+depends on the assay, so a lab must report IU (or the center converts with its assay's factor).
+No kIU/MIU spellings: the unit key folds case, and mIU/mL (milli) must never read as MIU/mL."""
+FLOW = [*_same("L/min", "LPM"), *_scaled("L/min", 1e-3, "mL/min")]
+"""Oxygen flow."""
 
 EXPLICIT: Mapping[str, list[Conversion]] = MappingProxyType(
     {
@@ -183,6 +195,9 @@ EXPLICIT: Mapping[str, list[Conversion]] = MappingProxyType(
         "cells/µL": CELLS_PER_UL,
         "copies/µg DNA": COPIES_PER_UG_DNA,
         "titer": TITER,
+        "{result}": RESULT,
+        "IU/mL": INTERNATIONAL_UNITS_PER_ML,
+        "L/min": FLOW,
     }
 )
 

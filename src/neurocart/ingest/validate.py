@@ -107,6 +107,11 @@ def normalize_observation(raw: ObservationIn) -> NormalizedObservation:
     if not math.isfinite(value):
         raise ImpossibleValueError("value", "must be a finite number", value)
     canonical = conversion.to_canonical(value)
+    if entry.values and canonical not in entry.values:
+        allowed = " or ".join(number(v) for v in entry.values)
+        raise ImpossibleValueError(
+            "value", f"must be {allowed} for {_name(entry)} (0 negative, 1 positive)", value
+        )
     if not entry.low <= canonical <= entry.high:
         shown = f"{number(value)} {raw.unit}"
         if not conversion.is_identity:

@@ -49,7 +49,7 @@ E = TypeVar("E", bound=enum.StrEnum)
 
 
 class Role(enum.StrEnum):
-    """What a user is. Values equal neurocart.store's Role (a test holds them equal)."""
+    """What a user is. The store imports this enum (one definition)."""
 
     ADMIN = "admin"
     INVESTIGATOR = "investigator"

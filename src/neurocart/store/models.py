@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from neurocart.ingest.codes import Specimen as Specimen  # the one definition, re-exported
+from neurocart.security.roles import Role as Role  # the one definition, re-exported
 from neurocart.store.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -46,19 +48,6 @@ class Base(DeclarativeBase):
     """Declarative base; constraint names are deterministic so migrations can refer to them."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class Role(enum.StrEnum):
-    """What a user is; the permission matrix (neurocart.security) says what each may do."""
-
-    ADMIN = "admin"
-    INVESTIGATOR = "investigator"
-    NEUROLOGIST = "neurologist"
-    HEMATOLOGIST = "hematologist"
-    ICU = "icu"
-    NURSE = "nurse"
-    DATA_MANAGER = "data_manager"
-    MONITOR = "monitor"
 
 
 class Sex(enum.StrEnum):
@@ -79,26 +68,52 @@ class Diagnosis(enum.StrEnum):
     OTHER = "other"
 
 
-class Specimen(enum.StrEnum):
-    BLOOD = "blood"
-    CSF = "csf"
-    SERUM = "serum"
-    OTHER = "other"
-
-
 class EventType(enum.StrEnum):
-    """Clinical events. CRS and ICANS are recorded as episodes (onset, end, maximum grade)."""
+    """Clinical events. CRS and ICANS are recorded as episodes (onset, end, maximum grade).
 
+    Besides the clinical happenings, the procedures and documented decisions that complete
+    care-pathway tasks (`completed_by.events` in neurocart/pathway/protocols/*.toml) are events
+    too; a test holds every event type a shipped protocol names to a member here. A protocol's
+    ``drug_given:<drug>`` is a DRUG_GIVEN event whose `drug` is <drug>.
+    """
+
+    # clinical course
     RELAPSE = "relapse"
     INFECTION = "infection"
     HOSPITALIZATION = "hospitalization"
     ADVERSE_EVENT = "adverse_event"
     CRS = "crs"
     ICANS = "icans"
+    SEIZURE = "seizure"
+    OXYGEN_SUPPORT = "oxygen_support"
     DRUG_GIVEN = "drug_given"
     MAINTENANCE_STARTED = "maintenance_started"
     MAINTENANCE_STOPPED = "maintenance_stopped"
     DEATH = "death"
+    # procedures
+    MRI = "mri"
+    LUMBAR_PUNCTURE = "lumbar_puncture"
+    ECHOCARDIOGRAM = "echocardiogram"
+    ECG = "ecg"
+    NEURO_EXAM = "neuro_exam"
+    LEUKAPHERESIS = "leukapheresis"
+    PRODUCT_SHIPPED = "product_shipped"
+    CAR_T_INFUSION = "car_t_infusion"
+    PREMEDICATION = "premedication"
+    SUPPORTIVE_CARE = "supportive_care"
+    # documented decisions and reviews
+    DIAGNOSIS_CONFIRMED = "diagnosis_confirmed"
+    WASHOUT_DOCUMENTED = "washout_documented"
+    BRIDGING_DECISION = "bridging_decision"
+    PATIENT_EDUCATION = "patient_education"
+    RELAPSE_HISTORY_REVIEWED = "relapse_history_reviewed"
+    NEUTROPENIA_REVIEW = "neutropenia_review"
+    VACCINATION_REVIEW = "vaccination_review"
+    LTFU_REVIEW = "ltfu_review"
+
+
+ENUM_LENGTH = 32
+"""Width of every enum column; a test holds every member's value to fit."""
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -108,7 +123,7 @@ def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=32,
+        length=ENUM_LENGTH,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
@@ -144,7 +159,13 @@ class Patient(Base):
 
 
 class TreatmentCourse(Base):
-    """One CAR-T course: the product and the anchor dates the pathway schedules from."""
+    """One CAR-T course: the product and the anchor dates the pathway schedules from.
+
+    Anchors are kept as dates (a clinic records "apheresis on 3 March"), the infusion also as
+    an instant when known: the acute pathway (vitals every 4 h) and the monitor ("fever within
+    36 h of infusion") need the hour. `anchor_times` is the one place a date becomes an
+    instant.
+    """
 
     __tablename__ = "treatment_courses"
 
@@ -158,11 +179,34 @@ class TreatmentCourse(Base):
     apheresis_date: Mapped[date | None] = mapped_column(Date)
     ld_start_date: Mapped[date | None] = mapped_column(Date)
     infusion_date: Mapped[date | None] = mapped_column(Date)
+    infusion_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """The infusion instant when known; `infusion_date` is then its UTC date (repo enforces)."""
     protocol_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (CheckConstraint("dose_cells_per_kg > 0", name="dose_positive"),)
+
+    def anchor_times(self) -> dict[str, datetime | None]:
+        """The pathway anchors as tz-aware UTC instants (None while not reached).
+
+        A date-only anchor is taken at 00:00 UTC of that date, so everything recorded on the
+        day falls on or after it and the study day of any time on the infusion date is 0
+        (with a guessed 09:00, an 08:00 observation would land on day -1). The infusion uses
+        `infusion_at` when it was recorded.
+        """
+        infusion = self.infusion_at or day_start(self.infusion_date)
+        return {
+            "enrolment": day_start(self.enrolment_date),
+            "apheresis": day_start(self.apheresis_date),
+            "ld_start": day_start(self.ld_start_date),
+            "infusion": infusion,
+        }
+
+
+def day_start(day: date | None) -> datetime | None:
+    """00:00 UTC of `day` (the convention for anchors recorded as dates)."""
+    return None if day is None else datetime.combine(day, time(0), tzinfo=UTC)
 
 
 class Observation(Base):

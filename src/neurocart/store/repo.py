@@ -18,7 +18,7 @@ import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from itertools import pairwise
 from typing import Any, TypeVar
 
@@ -99,6 +99,8 @@ class CourseIn:
     ld_start_date: date | None = None
     infusion_date: date | None = None
     protocol_id: str | None = None
+    infusion_at: datetime | None = None
+    """The infusion instant, when known; `infusion_date` may then be omitted (it is derived)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +206,9 @@ def _require_patients(session: Session, ids: Iterable[int], field_name: str) -> 
 
 
 def _aware(name: str, value: datetime | None) -> None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+    if value is None or value.tzinfo is UTC:  # fast path: already UTC (ingest normalizes)
+        return
+    if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidRecordError(name, "needs a time zone (timestamps are stored in UTC)", value)
 
 
@@ -214,6 +218,8 @@ def _finite(name: str, value: float | None) -> None:
 
 
 def _choice(name: str, kind: type[enum.StrEnum], value: Any) -> Any:
+    if type(value) is kind:
+        return value
     try:
         return kind(value)
     except ValueError:
@@ -225,6 +231,11 @@ def _current(model: type[F]) -> ColumnElement[bool]:
     """Rows nobody has superseded and that are not retracted."""
     successor = aliased(model)
     return ~exists().where(successor.supersedes_id == model.id) & model.entered_in_error.is_(False)
+
+
+def current(model: type[F]) -> ColumnElement[bool]:
+    """A WHERE clause keeping the current versions of a clinical fact (for services' reads)."""
+    return _current(model)
 
 
 def _correct(
@@ -433,6 +444,23 @@ def list_patients(session: Session, *, site: str | None = None) -> list[Patient]
 _COURSE_ORDER = ("enrolment_date", "apheresis_date", "ld_start_date", "infusion_date")
 
 
+def _with_infusion_date(values: dict[str, Any]) -> dict[str, Any]:
+    """Derive `infusion_date` from `infusion_at` (its UTC date) or check that they agree."""
+    at = values.get("infusion_at")
+    _aware("infusion_at", at)
+    if at is None:
+        return values
+    day = at.astimezone(UTC).date()
+    given = values.get("infusion_date")
+    if given is None:
+        return values | {"infusion_date": day}
+    if given != day:
+        raise InvalidRecordError(
+            "infusion_date", f"must be the UTC date of infusion_at ({day.isoformat()})", given
+        )
+    return values
+
+
 def _check_course(values: Mapping[str, Any]) -> None:
     dose = values.get("dose_cells_per_kg")
     _finite("dose_cells_per_kg", dose)
@@ -448,6 +476,7 @@ def create_course(session: Session, actor: User | None, item: CourseIn) -> Treat
     audit.lock_chain(session)
     _require_patients(session, [item.patient_id], "patient_id")
     values = {name: getattr(item, name) for name in CourseIn.__dataclass_fields__}
+    values = _with_infusion_date(values)
     _check_course(values)
     course = TreatmentCourse(**values, created_at=utcnow(), created_by=_actor_id(actor))
     return _created(session, actor, course)
@@ -467,8 +496,13 @@ def update_course(
     ld_start_date: date | Keep | None = KEEP,
     infusion_date: date | Keep | None = KEEP,
     protocol_id: str | Keep | None = KEEP,
+    infusion_at: datetime | Keep | None = KEEP,
 ) -> TreatmentCourse:
-    """Fill in or fix a course's details (dates are typically added as the course proceeds)."""
+    """Fill in or fix a course's details (dates are typically added as the course proceeds).
+
+    Setting `infusion_at` alone also sets `infusion_date` to its UTC date; an `infusion_date`
+    that contradicts a recorded `infusion_at` is refused (clear `infusion_at` to move it).
+    """
     audit.lock_chain(session)
     course = _load(session, TreatmentCourse, course_id)
     changes = _changes(
@@ -481,9 +515,14 @@ def update_course(
         ld_start_date=ld_start_date,
         infusion_date=infusion_date,
         protocol_id=protocol_id,
+        infusion_at=infusion_at,
     )
-    merged = {name: getattr(course, name) for name in CourseIn.__dataclass_fields__}
-    _check_course(merged | changes)
+    if changes.get("infusion_at") is not None and "infusion_date" not in changes:
+        changes["infusion_date"] = None  # derived below from the new instant
+    merged = {name: getattr(course, name) for name in CourseIn.__dataclass_fields__} | changes
+    merged = _with_infusion_date(merged)
+    changes = {k: merged[k] for k in changes}
+    _check_course(merged)
     return _updated(session, actor, course, changes)
 
 

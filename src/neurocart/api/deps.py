@@ -1,0 +1,118 @@
+"""Request dependencies: settings, the database session, the current user, permissions.
+
+Every route declares exactly one of:
+
+- ``Depends(require(resource, action))`` — an authenticated user whose role the permission
+  matrix (neurocart.security) allows; 401 without a valid token, 403 for the wrong role;
+- ``Depends(current_user)`` — any authenticated user (only for the user's own account);
+- ``dependencies=[Depends(public)]`` — no authentication (health, login).
+
+tests/api/test_permissions.py walks the app's routes and fails for a route with none of them.
+
+Sessions: `WriteSession` is a transaction committed when the route function returns and
+*before* the response is sent (dependency scope "function"), so a 2xx means committed;
+an exception rolls it back. `ReadSession` never takes SQLite's write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from neurocart.api.errors import ForbiddenError, UnauthenticatedError
+from neurocart.api.hooks import FactListener
+from neurocart.config import Settings
+from neurocart.security import Action, Resource, TokenError, is_allowed, read_token
+from neurocart.store import Database, User, repo
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_listeners(request: Request) -> list[FactListener]:
+    listeners: list[FactListener] = request.app.state.fact_listeners
+    return listeners
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+Listeners = Annotated[list[FactListener], Depends(get_listeners)]
+
+
+def write_session(database: DatabaseDep) -> Iterator[Session]:
+    """A session in a transaction, committed before the response is sent."""
+    with database.transaction() as session:
+        yield session
+
+
+def read_session(database: DatabaseDep) -> Iterator[Session]:
+    """A read-only transaction (rolled back at the end; on SQLite it never blocks writers)."""
+    with database.reading() as session:
+        yield session
+
+
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+
+bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/auth/login")
+
+
+def public() -> None:
+    """Marks a route that needs no authentication (health, login)."""
+
+
+def current_user(
+    settings: SettingsDep,
+    database: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """The user the bearer token names, reloaded from the store on every request.
+
+    The token proves identity only: an inactive or deleted user is refused, and the role
+    used everywhere is the one stored now, not the one in the token.
+    """
+    if credentials is None:
+        raise UnauthenticatedError("authorization", "a bearer token is required (log in first)")
+    try:
+        claims = read_token(credentials.credentials, secret=settings.secret_key)
+    except TokenError as exc:
+        raise UnauthenticatedError("authorization", str(exc)) from None
+    with database.reading() as session:
+        user = repo.get_user_by_username(session, claims.username)
+    if user is None or not user.active:
+        raise UnauthenticatedError("authorization", "the user is unknown or deactivated")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+class require:  # noqa: N801 - used like a function: Depends(require(...))
+    """A dependency allowing only roles the permission matrix allows `action` on `resource`."""
+
+    def __init__(self, resource: Resource, action: Action) -> None:
+        self.resource = Resource(resource)
+        self.action = Action(action)
+
+    def __call__(self, user: CurrentUser) -> User:
+        if not is_allowed(user.role.value, self.resource, self.action):
+            raise ForbiddenError(
+                None,
+                f"role {user.role.value!r} may not {self.action.value} {self.resource.value}",
+                user.role.value,
+            )
+        return user
+
+    def __repr__(self) -> str:
+        return f"require({self.resource.value!r}, {self.action.value!r})"

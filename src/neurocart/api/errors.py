@@ -1,0 +1,254 @@
+"""Every failure the API answers, as one JSON shape that names the field.
+
+    HTTP 4xx
+    {"detail": [{"field": "observations[57].unit", "message": "cannot be converted ...",
+                 "got": "mg"}]}
+
+`field` is a path into the request (``observations[3].value``, ``effective_at``, a query or
+path parameter name, ``authorization``), or null when no single field is at fault; `message`
+says what was expected; `got` echoes what came (trimmed to a short form), null when nothing
+came. Mapping: bad input 422 (validation, calculators, ingest, services, the store's record
+checks), unknown record or route 404, contradiction with stored data 409, missing or invalid
+credentials 401, a role without the permission 403, a body that is not JSON 415, too large
+413.
+
+Why one shape: a client (the web face, a lab feed) shows or logs `detail` without knowing
+which layer refused the input, and a 10,000-row batch gets every bad row back at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import reprlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from neurocart.ingest import ObservationError
+from neurocart.pathway import ProtocolError, UnknownProtocolError
+from neurocart.services.errors import InvalidInputError
+from neurocart.standards import CalculatorInputError, UnknownCalculatorError
+from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
+
+MAX_GOT_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One entry of `detail`."""
+
+    field: str | None
+    message: str
+    got: Any = None
+
+
+class ApiError(Exception):
+    """An error raised by the API layer itself (auth, permissions, content type)."""
+
+    status_code = 400
+
+    def __init__(
+        self, field: str | None, message: str, got: Any = None, *, problems: Sequence[Problem] = ()
+    ) -> None:
+        self.problems = list(problems) or [Problem(field, message, got)]
+        super().__init__(message)
+
+
+class UnauthenticatedError(ApiError):
+    status_code = 401
+
+
+class ForbiddenError(ApiError):
+    status_code = 403
+
+
+class PayloadTooLargeError(ApiError):
+    status_code = 413
+
+
+class UnsupportedMediaTypeError(ApiError):
+    status_code = 415
+
+
+class BadInputError(ApiError):
+    status_code = 422
+
+
+class UnavailableError(ApiError):
+    status_code = 503
+
+
+def _short(value: Any) -> Any:
+    """`value` as JSON-safe and short: non-finite numbers and long structures become text."""
+    if value is None or isinstance(value, bool | int | str):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+            return reprlib.repr(value)
+        if isinstance(value, str) and len(value) > MAX_GOT_CHARS:
+            return value[:MAX_GOT_CHARS] + "…"
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    try:
+        text = json.dumps(value, allow_nan=False, default=str, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        return reprlib.repr(value)
+    if len(text) > MAX_GOT_CHARS:
+        return reprlib.repr(value)
+    return json.loads(text)
+
+
+def body(problems: Iterable[Problem]) -> dict[str, Any]:
+    """The response body for `problems`."""
+    return {
+        "detail": [
+            {
+                "field": p.field,
+                "message": p.message.encode("utf-8", "replace").decode("utf-8"),
+                "got": _short(p.got),
+            }
+            for p in problems
+        ]
+    }
+
+
+def respond(
+    status_code: int, problems: Iterable[Problem], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        body(problems), status_code=status_code, headers=dict(headers) if headers else None
+    )
+
+
+def location(loc: Sequence[int | str]) -> str | None:
+    """A pydantic/FastAPI location as a path: ("body", "rows", 3, "unit") → rows[3].unit."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or None
+
+
+def validation_problems(errors: Sequence[Any]) -> list[Problem]:
+    """FastAPI/pydantic error dicts as Problems (unknown fields and missing ones said plainly)."""
+    problems = []
+    for e in errors:
+        kind = e.get("type", "")
+        loc = e.get("loc", ())
+        message = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        got = e.get("input")
+        if kind == "json_invalid":
+            reason = (e.get("ctx") or {}).get("error", "")
+            problems.append(Problem("body", f"is not valid JSON: {reason}".rstrip(": ")))
+            continue
+        if kind == "extra_forbidden":
+            message, got = "unknown field", None
+        elif kind == "missing":
+            message, got = "required", None
+        problems.append(Problem(location(loc), message, got))
+    return problems
+
+
+def _header(exc: Exception) -> dict[str, str] | None:
+    return {"WWW-Authenticate": "Bearer"} if isinstance(exc, UnauthenticatedError) else None
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return respond(exc.status_code, exc.problems, _header(exc))
+
+
+async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return respond(422, validation_problems(exc.errors()))
+
+
+async def _calculator_input(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CalculatorInputError)
+    return respond(422, [Problem(p.field, p.message, p.got) for p in exc.problems])
+
+
+async def _invalid_record(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidRecordError)
+    message = str(exc).removeprefix(f"{exc.field}: ")
+    if exc.got is not None:
+        message = message.removesuffix(f" (got {exc.got!r})")
+    return respond(422, [Problem(exc.field, message, exc.got)])
+
+
+async def _observation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ObservationError)
+    return respond(422, [Problem(exc.field, exc.message, exc.got)])
+
+
+async def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFoundError)
+    return respond(404, [Problem(exc.field, f"no {exc.entity} {exc.key!r}", exc.key)])
+
+
+async def _conflict(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConflictError)
+    return respond(409, [Problem(exc.field, str(exc).removeprefix(f"{exc.field}: "))])
+
+
+async def _unknown_calculator(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UnknownCalculatorError)
+    return respond(404, [Problem("name", str(exc), exc.name)])
+
+
+async def _unknown_protocol(_: Request, exc: Exception) -> JSONResponse:
+    return respond(404, [Problem("protocol_id", str(exc))])
+
+
+async def _protocol(_: Request, exc: Exception) -> JSONResponse:
+    return respond(422, [Problem("protocol_id", str(exc))])
+
+
+async def _integrity(_: Request, exc: Exception) -> JSONResponse:
+    # A safety net: the store checks duplicates first, so this is a race or a missed rule.
+    return respond(409, [Problem(None, "conflicts with data already stored")])
+
+
+async def _data(_: Request, exc: Exception) -> JSONResponse:
+    # A safety net: a value the schemas let through but the database cannot store.
+    return respond(422, [Problem(None, "a value cannot be stored (out of range or too long)")])
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    field = "path" if exc.status_code in (404, 405) else None
+    return respond(exc.status_code, [Problem(field, str(exc.detail))], exc.headers)
+
+
+async def _invalid_input(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidInputError)
+    return respond(422, [Problem(p.location, p.message, p.got) for p in exc.problems])
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on `app`."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(CalculatorInputError, _calculator_input)
+    app.add_exception_handler(InvalidRecordError, _invalid_record)
+    app.add_exception_handler(ObservationError, _observation)
+    app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ConflictError, _conflict)
+    app.add_exception_handler(UnknownCalculatorError, _unknown_calculator)
+    app.add_exception_handler(UnknownProtocolError, _unknown_protocol)
+    app.add_exception_handler(ProtocolError, _protocol)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _data)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(InvalidInputError, _invalid_input)

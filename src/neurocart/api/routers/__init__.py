@@ -1,0 +1,30 @@
+"""One router per resource; each only translates HTTP to store and service calls."""
+
+from __future__ import annotations
+
+from neurocart.api.routers import (
+    assessments,
+    auth,
+    calculators,
+    courses,
+    events,
+    health,
+    observations,
+    patients,
+    schedule,
+    users,
+)
+
+ALL = (
+    health.router,
+    auth.router,
+    users.router,
+    patients.router,
+    courses.router,
+    observations.router,
+    assessments.router,
+    events.router,
+    schedule.router,
+    calculators.router,
+)
+"""Every router, in the order the OpenAPI document lists them."""

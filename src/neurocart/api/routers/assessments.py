@@ -1,0 +1,115 @@
+"""Assessments: an instrument's item inputs, scored by its calculator (totals never typed in).
+
+Nurses record and correct only bedside instruments (security.may_record_assessment).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, status
+
+from neurocart.api.deps import Listeners, ReadSession, WriteSession, require
+from neurocart.api.errors import ForbiddenError
+from neurocart.api.hooks import notify
+from neurocart.api.routing import api_router
+from neurocart.api.schemas import AssessmentCorrection, AssessmentIn, AssessmentOut, Retraction
+from neurocart.api.views import RowId, StudyIdPath, out, patient_of, study_id_of
+from neurocart.security import Action, Resource, Role, may_record_assessment
+from neurocart.standards import get as get_calculator
+from neurocart.store import User, repo
+
+router = api_router(prefix="/api/v1", tags=["assessments"])
+
+Reader = Annotated[User, Depends(require(Resource.ASSESSMENTS, Action.READ))]
+Writer = Annotated[User, Depends(require(Resource.ASSESSMENTS, Action.WRITE))]
+Corrector = Annotated[User, Depends(require(Resource.ASSESSMENTS, Action.CORRECT))]
+
+
+def _check_instrument(user: User, instrument: str, *, correcting: bool) -> None:
+    """403 when this user's role may not record this instrument (nurses: bedside only)."""
+    if correcting and user.role.value != Role.NURSE:
+        return  # the route's permission already decided
+    if not may_record_assessment(user.role.value, instrument):
+        raise ForbiddenError(
+            "instrument", f"role {user.role.value!r} may not record {instrument}", instrument
+        )
+
+
+@router.post("/patients/{study_id}/assessments", status_code=status.HTTP_201_CREATED)
+def add_assessment(
+    study_id: StudyIdPath,
+    body: AssessmentIn,
+    user: Writer,
+    session: WriteSession,
+    listeners: Listeners,
+) -> AssessmentOut:
+    """Score `inputs` with the instrument's calculator and store the inputs and its Result."""
+    get_calculator(body.instrument)  # 404 naming `instrument` before anything else
+    _check_instrument(user, body.instrument, correcting=False)
+    patient = patient_of(session, study_id)
+    row = repo.add_assessment(
+        session,
+        user,
+        repo.AssessmentIn(
+            patient_id=patient.id,
+            instrument=body.instrument,
+            inputs=body.inputs,
+            effective_at=body.effective_at,
+        ),
+    )
+    notify(listeners, session, [row])
+    return out(AssessmentOut, row, study_id=patient.study_id)
+
+
+@router.get("/patients/{study_id}/assessments")
+def list_assessments(
+    study_id: StudyIdPath,
+    user: Reader,
+    session: ReadSession,
+    instrument: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    history: Annotated[bool, Query(description="include superseded and retracted")] = False,
+) -> list[AssessmentOut]:
+    patient = patient_of(session, study_id)
+    rows = repo.list_assessments(session, patient.id, instrument=instrument, history=history)
+    return [out(AssessmentOut, r, study_id=patient.study_id) for r in rows]
+
+
+@router.get("/assessments/{assessment_id}")
+def get_assessment(assessment_id: RowId, user: Reader, session: ReadSession) -> AssessmentOut:
+    row = repo.get_assessment(session, assessment_id)
+    return out(AssessmentOut, row, study_id=study_id_of(session, row.patient_id))
+
+
+@router.post("/assessments/{assessment_id}/correction", status_code=status.HTTP_201_CREATED)
+def correct_assessment(
+    assessment_id: RowId,
+    body: AssessmentCorrection,
+    user: Corrector,
+    session: WriteSession,
+    listeners: Listeners,
+) -> AssessmentOut:
+    """A new row, scored again from the corrected inputs, supersedes the assessment."""
+    old = repo.get_assessment(session, assessment_id)
+    _check_instrument(user, old.instrument, correcting=True)
+    changes: dict[str, Any] = {
+        k: getattr(body, k) for k in body.model_fields_set & {"inputs", "effective_at"}
+    }
+    row = repo.correct_assessment(session, user, assessment_id, reason=body.reason, **changes)
+    notify(listeners, session, [row])
+    return out(AssessmentOut, row, study_id=study_id_of(session, row.patient_id))
+
+
+@router.post("/assessments/{assessment_id}/retraction", status_code=status.HTTP_201_CREATED)
+def retract_assessment(
+    assessment_id: RowId,
+    body: Retraction,
+    user: Corrector,
+    session: WriteSession,
+    listeners: Listeners,
+) -> AssessmentOut:
+    old = repo.get_assessment(session, assessment_id)
+    _check_instrument(user, old.instrument, correcting=True)
+    row = repo.retract_assessment(session, user, assessment_id, reason=body.reason)
+    notify(listeners, session, [row])
+    return out(AssessmentOut, row, study_id=study_id_of(session, row.patient_id))

@@ -1,0 +1,82 @@
+"""Clinical events: relapse, infection, adverse event (CTCAE term, grade), drug given, death..."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, status
+
+from neurocart.api.deps import Listeners, ReadSession, WriteSession, require
+from neurocart.api.hooks import notify
+from neurocart.api.routing import api_router
+from neurocart.api.schemas import EventCorrection, EventIn, EventOut, Retraction
+from neurocart.api.views import RowId, StudyIdPath, out, patient_of, study_id_of
+from neurocart.security import Action, Resource
+from neurocart.store import EventType, User, repo
+
+router = api_router(prefix="/api/v1", tags=["events"])
+
+Reader = Annotated[User, Depends(require(Resource.EVENTS, Action.READ))]
+Writer = Annotated[User, Depends(require(Resource.EVENTS, Action.WRITE))]
+Corrector = Annotated[User, Depends(require(Resource.EVENTS, Action.CORRECT))]
+
+
+@router.post("/patients/{study_id}/events", status_code=status.HTTP_201_CREATED)
+def add_event(
+    study_id: StudyIdPath,
+    body: EventIn,
+    user: Writer,
+    session: WriteSession,
+    listeners: Listeners,
+) -> EventOut:
+    patient = patient_of(session, study_id)
+    row = repo.add_event(session, user, repo.EventIn(patient_id=patient.id, **body.model_dump()))
+    notify(listeners, session, [row])
+    return out(EventOut, row, study_id=patient.study_id)
+
+
+@router.get("/patients/{study_id}/events")
+def list_events(
+    study_id: StudyIdPath,
+    user: Reader,
+    session: ReadSession,
+    type: Annotated[EventType | None, Query()] = None,
+    history: Annotated[bool, Query(description="include superseded and retracted")] = False,
+) -> list[EventOut]:
+    patient = patient_of(session, study_id)
+    rows = repo.list_events(session, patient.id, type=type, history=history)
+    return [out(EventOut, r, study_id=patient.study_id) for r in rows]
+
+
+@router.get("/events/{event_id}")
+def get_event(event_id: RowId, user: Reader, session: ReadSession) -> EventOut:
+    row = repo.get_event(session, event_id)
+    return out(EventOut, row, study_id=study_id_of(session, row.patient_id))
+
+
+@router.post("/events/{event_id}/correction", status_code=status.HTTP_201_CREATED)
+def correct_event(
+    event_id: RowId,
+    body: EventCorrection,
+    user: Corrector,
+    session: WriteSession,
+    listeners: Listeners,
+) -> EventOut:
+    """A new row with the fields given changed supersedes the event (e.g. add its end)."""
+    changes = body.model_dump(include=body.model_fields_set - {"reason"})
+    row = repo.correct_event(session, user, event_id, reason=body.reason, **changes)
+    notify(listeners, session, [row])
+    return out(EventOut, row, study_id=study_id_of(session, row.patient_id))
+
+
+@router.post("/events/{event_id}/retraction", status_code=status.HTTP_201_CREATED)
+def retract_event(
+    event_id: RowId,
+    body: Retraction,
+    user: Corrector,
+    session: WriteSession,
+    listeners: Listeners,
+) -> EventOut:
+    row = repo.retract_event(session, user, event_id, reason=body.reason)
+    notify(listeners, session, [row])
+    return out(EventOut, row, study_id=study_id_of(session, row.patient_id))

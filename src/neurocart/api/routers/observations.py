@@ -1,0 +1,148 @@
+"""Observations: one, or a batch of up to 10,000 in one transaction; list; correct; retract.
+
+Values arrive in any accepted unit and are converted at ingest (neurocart.ingest through
+neurocart.services.ingest): 98.6 °F is stored as 37.0 °C, an impossible value is a 422
+naming the field. A batch is all-or-nothing: one bad row rejects the batch and the response
+lists every bad row (``observations[57].unit``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, status
+from pydantic import AwareDatetime
+
+from neurocart.api.deps import Listeners, ReadSession, SettingsDep, WriteSession, require
+from neurocart.api.errors import PayloadTooLargeError
+from neurocart.api.hooks import notify, notify_observation_ids
+from neurocart.api.routing import api_router
+from neurocart.api.schemas import (
+    BatchOut,
+    ObservationBatchIn,
+    ObservationCorrection,
+    ObservationOut,
+    Retraction,
+)
+from neurocart.api.views import RowId, StudyIdPath, out, patient_of, study_id_of
+from neurocart.ingest import ObservationIn, normalize_observation
+from neurocart.security import Action, Resource
+from neurocart.services import ingest
+from neurocart.store import Observation, User, repo
+
+router = api_router(prefix="/api/v1", tags=["observations"])
+
+Reader = Annotated[User, Depends(require(Resource.OBSERVATIONS, Action.READ))]
+Writer = Annotated[User, Depends(require(Resource.OBSERVATIONS, Action.WRITE))]
+Corrector = Annotated[User, Depends(require(Resource.OBSERVATIONS, Action.CORRECT))]
+Code = Annotated[str | None, Query(min_length=1, max_length=64)]
+
+
+@router.post("/patients/{study_id}/observations", status_code=status.HTTP_201_CREATED)
+def add_observation(
+    study_id: StudyIdPath,
+    body: ObservationIn,
+    user: Writer,
+    session: WriteSession,
+    listeners: Listeners,
+) -> ObservationOut:
+    patient = patient_of(session, study_id)
+    row = ingest.ingest_observation(session, user, patient.id, body)
+    notify(listeners, session, [row])
+    return out(ObservationOut, row, study_id=patient.study_id)
+
+
+@router.post(
+    "/patients/{study_id}/observations/batch",
+    status_code=status.HTTP_201_CREATED,
+    responses={413: {"description": "more rows than the batch limit"}},
+)
+def add_observations(
+    study_id: StudyIdPath,
+    body: ObservationBatchIn,
+    user: Writer,
+    session: WriteSession,
+    settings: SettingsDep,
+    listeners: Listeners,
+) -> BatchOut:
+    """Store every row or none (one transaction); the ids come back in the rows' order."""
+    limit = settings.max_batch_observations
+    if len(body.observations) > limit:
+        raise PayloadTooLargeError(
+            "observations", f"at most {limit} rows per batch", len(body.observations)
+        )
+    patient = patient_of(session, study_id)
+    ids = list(
+        ingest.ingest_observations(session, user, patient.id, body.observations, limit=limit)
+    )
+    notify_observation_ids(listeners, session, ids)
+    return BatchOut(count=len(ids), ids=ids)
+
+
+@router.get("/patients/{study_id}/observations")
+def list_observations(
+    study_id: StudyIdPath,
+    user: Reader,
+    session: ReadSession,
+    code: Code = None,
+    since: Annotated[AwareDatetime | None, Query(description="effective at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="effective before")] = None,
+    history: Annotated[bool, Query(description="include superseded and retracted")] = False,
+) -> list[ObservationOut]:
+    patient = patient_of(session, study_id)
+    rows = repo.list_observations(
+        session, patient.id, code=code, since=since, until=until, history=history
+    )
+    return [out(ObservationOut, r, study_id=patient.study_id) for r in rows]
+
+
+@router.get("/observations/{observation_id}")
+def get_observation(observation_id: RowId, user: Reader, session: ReadSession) -> ObservationOut:
+    row = repo.get_observation(session, observation_id)
+    return out(ObservationOut, row, study_id=study_id_of(session, row.patient_id))
+
+
+def _corrected(old: Observation, body: ObservationCorrection) -> dict[str, Any]:
+    """The changed fields, normalized like a new observation (units converted, range checked)."""
+    given = body.model_fields_set - {"reason"}
+    merged = ObservationIn(
+        code=body.code if "code" in given else old.code,
+        code_system=body.code_system if "code_system" in given else old.code_system,
+        value=body.value if "value" in given else old.value,
+        unit=body.unit if "unit" in given else old.unit,
+        specimen=(body.specimen or old.specimen).value,
+        effective_at=body.effective_at if "effective_at" in given else old.effective_at,
+        source=body.source if "source" in given else old.source,
+    )
+    normalized = normalize_observation(merged).store_fields()
+    return {k: v for k, v in normalized.items() if v != getattr(old, k)}
+
+
+@router.post("/observations/{observation_id}/correction", status_code=status.HTTP_201_CREATED)
+def correct_observation(
+    observation_id: RowId,
+    body: ObservationCorrection,
+    user: Corrector,
+    session: WriteSession,
+    listeners: Listeners,
+) -> ObservationOut:
+    """A new row supersedes the observation with the reason; the old row stays readable."""
+    old = repo.get_observation(session, observation_id)
+    changes = _corrected(old, body)
+    row = repo.correct_observation(session, user, observation_id, reason=body.reason, **changes)
+    notify(listeners, session, [row])
+    return out(ObservationOut, row, study_id=study_id_of(session, row.patient_id))
+
+
+@router.post("/observations/{observation_id}/retraction", status_code=status.HTTP_201_CREATED)
+def retract_observation(
+    observation_id: RowId,
+    body: Retraction,
+    user: Corrector,
+    session: WriteSession,
+    listeners: Listeners,
+) -> ObservationOut:
+    """Mark the observation entered in error (e.g. the wrong patient)."""
+    row = repo.retract_observation(session, user, observation_id, reason=body.reason)
+    notify(listeners, session, [row])
+    return out(ObservationOut, row, study_id=study_id_of(session, row.patient_id))

@@ -1,0 +1,50 @@
+"""Patients under their pseudonymous study ID: register, list, read, update details."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, status
+
+from neurocart.api.deps import ReadSession, WriteSession, require
+from neurocart.api.routing import api_router
+from neurocart.api.schemas import PatientIn, PatientOut, PatientUpdate
+from neurocart.api.views import StudyIdPath, out, patient_of
+from neurocart.security import Action, Resource
+from neurocart.store import User, repo
+
+router = api_router(prefix="/api/v1/patients", tags=["patients"])
+
+Reader = Annotated[User, Depends(require(Resource.PATIENTS, Action.READ))]
+Writer = Annotated[User, Depends(require(Resource.PATIENTS, Action.WRITE))]
+Corrector = Annotated[User, Depends(require(Resource.PATIENTS, Action.CORRECT))]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_patient(body: PatientIn, user: Writer, session: WriteSession) -> PatientOut:
+    created = repo.create_patient(session, user, repo.PatientIn(**body.model_dump()))
+    return out(PatientOut, created)
+
+
+@router.get("")
+def list_patients(
+    user: Reader,
+    session: ReadSession,
+    site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> list[PatientOut]:
+    return [out(PatientOut, p) for p in repo.list_patients(session, site=site)]
+
+
+@router.get("/{study_id}")
+def get_patient(study_id: StudyIdPath, user: Reader, session: ReadSession) -> PatientOut:
+    return out(PatientOut, patient_of(session, study_id))
+
+
+@router.patch("/{study_id}")
+def update_patient(
+    study_id: StudyIdPath, body: PatientUpdate, user: Corrector, session: WriteSession
+) -> PatientOut:
+    """Change the fields given; the study ID is the identity and never changes."""
+    patient = patient_of(session, study_id)
+    changes = body.model_dump(include=body.model_fields_set)
+    return out(PatientOut, repo.update_patient(session, user, patient.id, **changes))

@@ -1,0 +1,380 @@
+"""Request and response models of the API (pydantic v2).
+
+Requests forbid unknown fields (a misspelt field is an error, not silently dropped), refuse
+NaN and infinity, and bound every string and number to what the store can hold, so bad input
+is a 422 naming the field and never a database error. Timestamps must carry a time zone.
+Observations arrive in any accepted unit (neurocart.ingest converts them); assessments carry
+only the instrument's item inputs — the calculator computes the result.
+
+Update and correction models: a field left out keeps its value; for a field that cannot be
+empty, null is refused (the default shown as null means "not given").
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from neurocart.ingest import ObservationIn
+from neurocart.store.models import Diagnosis, EventType, Role, Sex, Specimen
+
+MAX_ID = 2_147_483_647
+"""Largest row id (PostgreSQL integer)."""
+
+StudyId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"),
+]
+Name64 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name128 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Code64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Unit32 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Username = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+Instrument = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("must not be null (leave the field out to keep its value)")
+    return value
+
+
+NotNull = BeforeValidator(_not_null)
+"""For update fields that cannot be empty: left out keeps the value, null is refused."""
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields, NaN and infinity are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- auth and users -----------------------------------------------------------------------
+
+
+class LoginIn(Request):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class TokenOut(Response):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    username: str
+    role: Role
+
+
+class UserIn(Request):
+    username: Username
+    password: Password = Field(description="at least 8 characters; stored as an argon2 hash")
+    role: Role
+
+
+class UserUpdate(Request):
+    role: Annotated[Role | None, NotNull, Field(description="a new role")] = None
+    active: Annotated[bool | None, NotNull, Field(description="false deactivates the user")] = None
+    password: Annotated[Password | None, NotNull, Field(description="a new password")] = None
+
+
+class UserOut(Response):
+    id: int
+    username: str
+    role: Role
+    active: bool
+    created_at: datetime
+
+
+# --- patients and courses -----------------------------------------------------------------
+
+
+class PatientIn(Request):
+    study_id: StudyId = Field(description="pseudonymous study ID (letters, digits, . _ -)")
+    site: Name64
+    sex: Sex
+    diagnosis: Diagnosis
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    subtype: Name64 | None = None
+    diagnosis_date: date | None = None
+    prior_therapies: list[Name128] = Field(default_factory=list, max_length=100)
+
+
+class PatientUpdate(Request):
+    site: Annotated[Name64 | None, NotNull] = None
+    sex: Annotated[Sex | None, NotNull] = None
+    diagnosis: Annotated[Diagnosis | None, NotNull] = None
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    subtype: Name64 | None = None
+    diagnosis_date: date | None = None
+    prior_therapies: Annotated[list[Name128] | None, NotNull, Field(max_length=100)] = None
+
+
+class PatientOut(Response):
+    study_id: str
+    site: str
+    sex: Sex
+    birth_year: int | None
+    diagnosis: Diagnosis
+    subtype: str | None
+    diagnosis_date: date | None
+    prior_therapies: list[str]
+    created_at: datetime
+
+
+Dose = Annotated[float, Field(gt=0, le=1e12, description="CAR-T cells per kg body weight")]
+ProtocolId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+]
+
+
+class CourseIn(Request):
+    product: Name128
+    target: Name64 | None = None
+    dose_cells_per_kg: Dose | None = None
+    lymphodepletion: Name128 | None = None
+    enrolment_date: date | None = None
+    apheresis_date: date | None = None
+    ld_start_date: date | None = None
+    infusion_date: date | None = None
+    protocol_id: ProtocolId | None = Field(default=None, description="pathway protocol")
+
+
+class CourseUpdate(Request):
+    product: Annotated[Name128 | None, NotNull] = None
+    target: Name64 | None = None
+    dose_cells_per_kg: Dose | None = None
+    lymphodepletion: Name128 | None = None
+    enrolment_date: date | None = None
+    apheresis_date: date | None = None
+    ld_start_date: date | None = None
+    infusion_date: date | None = None
+    protocol_id: ProtocolId | None = None
+
+
+class CourseOut(Response):
+    id: int
+    study_id: str
+    product: str
+    target: str | None
+    dose_cells_per_kg: float | None
+    lymphodepletion: str | None
+    enrolment_date: date | None
+    apheresis_date: date | None
+    ld_start_date: date | None
+    infusion_date: date | None
+    protocol_id: str | None
+    created_at: datetime
+
+
+# --- clinical facts -----------------------------------------------------------------------
+
+
+class FactOut(Response):
+    """What every clinical fact shows: who entered it when, and its correction history."""
+
+    id: int
+    study_id: str
+    entered_by: int
+    recorded_at: datetime
+    supersedes_id: int | None
+    correction_reason: str | None
+    entered_in_error: bool
+
+
+class ObservationBatchIn(Request):
+    observations: list[ObservationIn] = Field(
+        min_length=1, description="up to Settings.max_batch_observations rows (default 10,000)"
+    )
+
+
+class BatchOut(Response):
+    count: int
+    ids: list[int]
+
+
+class ObservationCorrection(Request):
+    """A corrected observation; a `value` without `unit` is in the stored (canonical) unit."""
+
+    reason: Reason
+    code: Annotated[Code64 | None, NotNull] = None
+    code_system: Annotated[Code64 | None, NotNull] = None
+    value: Annotated[float | None, NotNull, Field(allow_inf_nan=False)] = None
+    unit: Annotated[Unit32 | None, NotNull] = None
+    specimen: Annotated[Specimen | None, NotNull] = None
+    effective_at: Annotated[AwareDatetime | None, NotNull] = None
+    source: Annotated[Code64 | None, NotNull] = None
+
+
+class Retraction(Request):
+    reason: Reason
+
+
+class ObservationOut(FactOut):
+    code: str
+    code_system: str
+    value: float
+    unit: str
+    specimen: Specimen
+    effective_at: datetime
+    source: str
+
+
+class AssessmentIn(Request):
+    instrument: Instrument = Field(description="a calculator name, e.g. ice, crs, edss")
+    inputs: dict[str, Any] = Field(description="the instrument's item inputs")
+    effective_at: AwareDatetime
+
+
+class AssessmentCorrection(Request):
+    reason: Reason
+    inputs: Annotated[
+        dict[str, Any] | None, NotNull, Field(description="new item inputs (scored again)")
+    ] = None
+    effective_at: Annotated[AwareDatetime | None, NotNull] = None
+
+
+class AssessmentOut(FactOut):
+    instrument: str
+    inputs: dict[str, Any]
+    result: dict[str, Any]
+    value: float
+    label: str
+    effective_at: datetime
+
+
+Grade = Annotated[int, Field(ge=1, le=5)]
+DoseValue = Annotated[float, Field(ge=0, le=1e9)]
+Details = Annotated[dict[str, Any], Field(max_length=100)]
+
+
+class EventIn(Request):
+    type: EventType
+    onset_at: AwareDatetime
+    end_at: AwareDatetime | None = None
+    ctcae_term: Name128 | None = None
+    grade: Grade | None = None
+    drug: Name64 | None = None
+    dose: DoseValue | None = None
+    dose_unit: Unit32 | None = None
+    details: Details = Field(default_factory=dict)
+
+
+class EventCorrection(Request):
+    reason: Reason
+    type: Annotated[EventType | None, NotNull] = None
+    onset_at: Annotated[AwareDatetime | None, NotNull] = None
+    end_at: AwareDatetime | None = None
+    ctcae_term: Name128 | None = None
+    grade: Grade | None = None
+    drug: Name64 | None = None
+    dose: DoseValue | None = None
+    dose_unit: Unit32 | None = None
+    details: Annotated[Details | None, NotNull] = None
+
+
+class EventOut(FactOut):
+    type: EventType
+    onset_at: datetime
+    end_at: datetime | None
+    ctcae_term: str | None
+    grade: int | None
+    drug: str | None
+    dose: float | None
+    dose_unit: str | None
+    details: dict[str, Any]
+
+
+# --- tasks and schedule -------------------------------------------------------------------
+
+TaskMark = Literal["done", "skipped", "not_applicable"]
+
+
+class TaskIn(Request):
+    """A manual mark on one scheduled slot (the engine computes every other state)."""
+
+    protocol_id: ProtocolId
+    task_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    slot_start: AwareDatetime = Field(description="the slot's window start, as in the schedule")
+    state: TaskMark
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class TaskOut(Response):
+    id: int
+    study_id: str
+    protocol_id: str
+    task_id: str
+    slot_start: datetime
+    state: str
+    completed_by: str | None
+    note: str | None
+    updated_at: datetime
+
+
+class SlotOut(Response):
+    task_id: str
+    title: str
+    phase: str
+    discipline: str
+    critical: bool
+    index: int
+    study_day: int | None
+    due_at: datetime | None
+    window_start: datetime | None
+    window_end: datetime | None
+    state: str
+    reason: str
+    done_at: datetime | None
+    done_by: list[str]
+
+
+class ScheduleOut(Response):
+    study_id: str
+    protocol_id: str
+    now: datetime
+    anchors: dict[str, datetime | None]
+    counts: dict[str, int]
+    slots: list[SlotOut]
+
+
+# --- calculators and health ---------------------------------------------------------------
+
+
+class FieldOut(Response):
+    name: str
+    kind: str
+    required: bool
+    optional: bool
+    default: Any
+    description: str
+    unit: str | None
+    ge: float | None
+    le: float | None
+    gt: float | None
+    lt: float | None
+    choices: list[Any]
+    expected: str
+    item_fields: list[FieldOut]
+
+
+class CalculatorOut(Response):
+    name: str
+    title: str
+    citation: str
+    fields: list[FieldOut]
+
+
+class HealthOut(Response):
+    status: Literal["ok"]
+    version: str
+    database: Literal["ok"]

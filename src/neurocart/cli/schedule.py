@@ -1,0 +1,87 @@
+"""`neurocart schedule STUDY_ID`: a patient's care-pathway tasks with their state.
+
+    neurocart schedule NC-0001 --state due,overdue
+    neurocart schedule NC-0001 --now 2025-03-05T08:00Z --phase acute,subacute
+
+The schedule is computed by neurocart.services.schedule from the stored record (the current
+course's anchors, the recorded facts, the patient's attributes) as of now, or `--now`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from neurocart import pathway
+from neurocart.cli.console import fail, out
+from neurocart.pathway import SlotState
+from neurocart.pathway.render import schedule_table, summary_table
+from neurocart.services.schedule import patient_schedule
+from neurocart.store import get_database, repo
+from neurocart.store.errors import NotFoundError
+
+
+def _now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--now: not an ISO 8601 time (got {value!r})") from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise fail(f"--now: needs a time zone, e.g. {value}Z (got {value!r})")
+    return at.astimezone(UTC)
+
+
+def _listed(option: str, value: str | None, allowed: list[str]) -> set[str] | None:
+    if value is None:
+        return None
+    chosen = {v.strip() for v in value.split(",") if v.strip()}
+    unknown = sorted(chosen - set(allowed))
+    if unknown or not chosen:
+        raise fail(
+            f"{option}: unknown {', '.join(unknown) or '(empty)'}; one of {', '.join(allowed)}"
+        )
+    return chosen
+
+
+def show(
+    study_id: Annotated[str, typer.Argument(help="The patient's pseudonymous study ID.")],
+    now: Annotated[
+        str | None, typer.Option(help="Compute as of this ISO time with zone (default: now).")
+    ] = None,
+    state: Annotated[
+        str | None, typer.Option(help="Only these states, comma-separated (e.g. due,overdue).")
+    ] = None,
+    phase: Annotated[
+        str | None, typer.Option(help="Only these phases, comma-separated (e.g. acute).")
+    ] = None,
+    protocol: Annotated[
+        str | None, typer.Option(help="A shipped protocol instead of the course's own.")
+    ] = None,
+) -> None:
+    """Print the patient's schedule (one row per task slot) and a summary by phase and state."""
+    at = _now(now)
+    states = _listed("--state", state, [s.value for s in SlotState])
+    with get_database().reading() as session:
+        try:
+            patient = repo.find_patient(session, study_id)
+        except NotFoundError:
+            raise fail(f"no patient with study ID {study_id!r}") from None
+        try:
+            plan = patient_schedule(session, patient.id, now=at, protocol_id=protocol)
+        except pathway.UnknownProtocolError as exc:
+            raise fail(f"--protocol: {exc}") from None
+    phases = _listed("--phase", phase, [p.id for p in plan.protocol.phases])
+    title = f"{study_id} — {plan.protocol.id} — as of {at.strftime('%Y-%m-%d %H:%M')} UTC"
+    out.print(
+        schedule_table(
+            plan,
+            states=None if states is None else {SlotState(s) for s in states},
+            phases=phases,
+            title=title,
+        )
+    )
+    out.print(summary_table(plan))

@@ -1,0 +1,103 @@
+"""Recording observations: normalize (codes, units, plausibility) once, then store, audited.
+
+    with db.transaction() as session:
+        ids = ingest_observations(session, user, patient_id, rows)   # rows: up to 10,000
+
+Rows are `neurocart.ingest.ObservationIn` models or plain mappings with the same fields (as
+they come from JSON or a CSV reader). Each is normalized by `neurocart.ingest` — converted to
+its code's canonical SI unit and checked against the physiologically possible range — and the
+whole batch is written by `neurocart.store.repo.add_observations` in the caller's transaction.
+A batch is all or nothing: if any row is bad, BatchValidationError lists every bad row's
+field (``observations[57].unit``) and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neurocart.config import get_settings
+from neurocart.ingest import ObservationError, ObservationIn, normalize_batch
+from neurocart.ingest.validate import NormalizedObservation, normalize_observation
+from neurocart.services.errors import BatchValidationError, InvalidInputError, Problem
+from neurocart.store import audit, repo
+from neurocart.store.errors import NotFoundError
+from neurocart.store.models import Observation, Patient, User
+
+COLLECTION = "observations"
+"""The name batch problems are located under: ``observations[3].unit``."""
+
+RawObservation = ObservationIn | Mapping[str, Any]
+
+
+def ingest_observations(
+    session: Session,
+    actor: User,
+    patient_id: int,
+    rows: Sequence[RawObservation],
+    *,
+    limit: int | None = None,
+) -> list[int]:
+    """Normalize and store a batch for one patient; returns the new observation ids in order.
+
+    Raises BatchValidationError (every bad row, nothing written) for bad rows or a batch over
+    `limit` (default Settings.max_batch_observations), NotFoundError (field ``patient_id``)
+    for an unknown patient. Never commits.
+    """
+    limit = get_settings().max_batch_observations if limit is None else limit
+    if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
+        raise BatchValidationError([Problem(COLLECTION, "must be a list of observations")])
+    if len(rows) > limit:
+        raise BatchValidationError(
+            [Problem(COLLECTION, f"at most {limit} observations per batch", len(rows))]
+        )
+    normalized, errors = normalize_batch(rows)
+    if errors:
+        raise BatchValidationError(
+            [Problem(e.location(COLLECTION), e.message, e.got) for e in errors]
+        )
+    _require_patient(session, patient_id)
+    items = [_store_item(patient_id, n) for n in normalized]
+    return repo.add_observations(session, actor, items, limit=limit)
+
+
+def ingest_observation(
+    session: Session, actor: User, patient_id: int, row: RawObservation
+) -> Observation:
+    """Normalize and store one observation; InvalidInputError names the field (``unit``)."""
+    try:
+        raw = row if isinstance(row, ObservationIn) else None
+        if raw is None:
+            normalized, errors = normalize_batch([row])
+            if errors:
+                raise InvalidInputError([Problem(e.field, e.message, e.got) for e in errors])
+            (item,) = normalized
+        else:
+            item = normalize_observation(raw)
+    except ObservationError as exc:
+        raise InvalidInputError([Problem(exc.field, exc.message, exc.got)]) from None
+    _require_patient(session, patient_id)
+    return repo.add_observation(session, actor, _store_item(patient_id, item))
+
+
+def _require_patient(session: Session, patient_id: int) -> None:
+    """NotFoundError naming `patient_id`, after taking the audit lock (repo's rule)."""
+    audit.lock_chain(session)
+    if session.scalar(select(Patient.id).where(Patient.id == patient_id)) is None:
+        raise NotFoundError("patient", patient_id, "patient_id")
+
+
+def _store_item(patient_id: int, n: NormalizedObservation) -> repo.ObservationIn:
+    return repo.ObservationIn(
+        patient_id=patient_id,
+        code=n.code,
+        value=n.value,
+        unit=n.unit,
+        effective_at=n.effective_at,
+        code_system=n.code_system,
+        specimen=n.specimen,
+        source=n.source,
+    )

@@ -1,0 +1,71 @@
+"""User administration (admins only): list accounts, add one, activate or deactivate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from neurocart.security import Role, hash_password
+from neurocart.store import StoreError, repo
+from neurocart.store.models import User
+from neurocart.web.auth import ReadSession, database_of, require
+from neurocart.web.pages import FormPairs
+from neurocart.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+UserAdmin = Annotated[User, Depends(require("users", "admin"))]
+MIN_PASSWORD = 10
+
+
+def _page(
+    request: Request, status: int = 200, *, error: str | None = None, notice: str | None = None
+) -> HTMLResponse:
+    with database_of(request).reading() as session:
+        users = repo.list_users(session)
+    return render(
+        request, "admin_users.html", status, users=users, roles=list(Role), error=error,
+        notice=notice,
+    )  # fmt: skip
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, user: UserAdmin, session: ReadSession) -> HTMLResponse:
+    return _page(request)
+
+
+@router.post("/admin/users")
+def create_user(request: Request, user: UserAdmin, pairs: FormPairs) -> Response:
+    form = dict(pairs)
+    username = form.get("username", "").strip()
+    password = form.get("password", "")
+    role = form.get("role", "")
+    if not username:
+        return _page(request, 422, error="username: required")
+    if len(password) < MIN_PASSWORD:
+        return _page(request, 422, error=f"password: at least {MIN_PASSWORD} characters")
+    if role not in {r.value for r in Role}:
+        return _page(request, 422, error=f"role: unknown role {role!r}")
+    try:
+        with database_of(request).transaction() as session:
+            repo.create_user(
+                session, user, username=username, password_hash=hash_password(password), role=role
+            )
+    except (StoreError, ValueError) as exc:
+        return _page(request, 422, error=str(exc))
+    return _page(request, 201, notice=f"User {username} created ({role}).")
+
+
+@router.post("/admin/users/{user_id}/active")
+def set_active(request: Request, user_id: int, user: UserAdmin, pairs: FormPairs) -> Response:
+    active = dict(pairs).get("active") == "true"
+    if user_id == user.id and not active:
+        return _page(request, 422, error="You cannot deactivate your own account.")
+    try:
+        with database_of(request).transaction() as session:
+            repo.update_user(session, user, user_id, active=active)
+    except (StoreError, ValueError) as exc:
+        return _page(request, 422, error=str(exc))
+    return RedirectResponse("/admin/users", status_code=303)

@@ -1,0 +1,143 @@
+"""Sessions for the web pages: the API's signed token, carried in an HttpOnly cookie.
+
+The cookie is SameSite=Strict (another site's form cannot post with it), HttpOnly (page
+scripts cannot read it) and Secure over HTTPS. On every request the user is reloaded: an
+inactive user is logged out at once and the role is the one stored now. A page declares what
+it needs with `require(resource, action)`; the role matrix (neurocart.security) answers, and a
+refused role gets the 403 page — the templates hide what a role may not do, this enforces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from neurocart.config import Settings, get_settings
+from neurocart.security import TokenError, is_allowed, issue_token, read_token, verify_password
+from neurocart.store import Database, get_database, repo
+from neurocart.store.models import User
+
+COOKIE = "neurocart_session"
+
+
+class LoginRequired(Exception):  # noqa: N818 - a redirect, not an error
+    """No valid session: the handler redirects to the login page (htmx: HX-Redirect)."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+class PageForbidden(Exception):  # noqa: N818 - rendered as the 403 page
+    """The user's role may not do this."""
+
+    def __init__(self, user: User, what: str) -> None:
+        self.user = user
+        self.what = what
+
+
+def settings_of(request: Request) -> Settings:
+    settings = getattr(request.app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+def database_of(request: Request) -> Database:
+    database = getattr(request.app.state, "database", None)
+    return database if isinstance(database, Database) else get_database()
+
+
+def reading(request: Request) -> Iterator[Session]:
+    with database_of(request).reading() as session:
+        yield session
+
+
+ReadSession = Annotated[Session, Depends(reading, scope="function")]
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path may be a post-login destination (no open redirect)."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def authenticate(request: Request, username: str, password: str) -> User | None:
+    """The active user with this password, else None (one answer for every failure)."""
+    with database_of(request).reading() as session:
+        user = repo.get_user_by_username(session, username.strip())
+    stored = user.password_hash if user is not None else None
+    if not verify_password(password, stored) or user is None or not user.active:
+        return None
+    return user
+
+
+@dataclass(frozen=True)
+class SessionCookie:
+    value: str
+    max_age: int
+    secure: bool
+
+
+def session_cookie(request: Request, user: User) -> SessionCookie:
+    settings = settings_of(request)
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
+    token = issue_token(user.username, user.role.value, secret=settings.secret_key, ttl=ttl)
+    return SessionCookie(token, int(ttl.total_seconds()), request.url.scheme == "https")
+
+
+def web_user(request: Request) -> User:
+    """The logged-in, active user, reloaded from the store; else LoginRequired."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise LoginRequired(here)
+    try:
+        claims = read_token(token, secret=settings_of(request).secret_key)
+    except TokenError:
+        raise LoginRequired(here) from None
+    with database_of(request).reading() as session:
+        user = repo.get_user_by_username(session, claims.username)
+    if user is None or not user.active:
+        raise LoginRequired(here)
+    request.state.web_user = user
+    return user
+
+
+WebUser = Annotated[User, Depends(web_user)]
+
+
+class require:  # noqa: N801 - used like a function: Depends(require(...))
+    """A page dependency: a logged-in user whose role may perform `action` on `resource`."""
+
+    def __init__(self, resource: str, action: str) -> None:
+        is_allowed("admin", resource, action)  # fail at import on a typo
+        self.resource = resource
+        self.action = action
+
+    def __call__(self, request: Request, user: WebUser) -> User:
+        if not is_allowed(user.role.value, self.resource, self.action):
+            raise PageForbidden(user, f"{self.action} {self.resource}")
+        check_origin(request)
+        return user
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a state-changing request whose Origin is another site (defence in depth)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+        user: User = request.state.web_user
+        raise PageForbidden(user, "post from another site")
+
+
+def login_url(next_url: str) -> str:
+    return "/login?next=" + quote(safe_next(next_url), safe="/")

@@ -1,0 +1,353 @@
+"""The patient chart's figures, as plain Plotly figure dicts (rendered by plotly.js in the page).
+
+Every figure puts time on the x axis as study day (day 0 = infusion; fractional within the
+day) and draws the clinical thresholds that grade the values as labelled dashed lines, so a
+threshold is read from its label, not from its colour.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from neurocart.pathway import Schedule, SlotState
+from neurocart.store.models import Assessment, Observation
+
+Figure = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    value: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Series:
+    code: str
+    name: str
+    specimen: str | None = None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One chart: which series, which unit, which thresholds, log scale or not."""
+
+    key: str
+    title: str
+    unit: str
+    series: tuple[Series, ...]
+    thresholds: tuple[Threshold, ...] = ()
+    log: bool = False
+
+
+VITAL_PANELS: tuple[Panel, ...] = (
+    Panel(
+        "temperature", "Temperature", "°C", (Series("8310-5", "temperature"),),
+        (Threshold(38.0, "fever 38.0 °C"),),
+    ),
+    Panel(
+        "bp", "Blood pressure and heart rate", "mmHg · /min",
+        (
+            Series("8480-6", "systolic BP"),
+            Series("8462-4", "diastolic BP"),
+            Series("8867-4", "heart rate"),
+        ),
+        (Threshold(90.0, "SBP 90 mmHg"),),
+    ),
+    Panel(
+        "spo2", "Oxygen saturation", "%", (Series("59408-5", "SpO₂"),),
+        (Threshold(90.0, "SpO₂ 90 %"),),
+    ),
+)  # fmt: skip
+"""Vital signs with the ASTCT CRS thresholds (fever, hypotension, hypoxia)."""
+
+LAB_PANELS: tuple[Panel, ...] = (
+    Panel(
+        "anc", "Neutrophils (ANC)", "×10⁹/L", (Series("751-8", "ANC"),),
+        (Threshold(0.5, "ANC 0.5"), Threshold(0.1, "ANC 0.1")), log=True,
+    ),
+    Panel(
+        "platelets", "Platelets", "×10⁹/L", (Series("777-3", "platelets"),),
+        (Threshold(50.0, "platelets 50"), Threshold(20.0, "platelets 20")),
+    ),
+    Panel(
+        "igg", "IgG", "g/L", (Series("2465-3", "IgG"),), (Threshold(4.0, "IgG 4 g/L"),),
+    ),
+    Panel(
+        "inflammation", "CRP and ferritin", "mg/L · µg/L",
+        (Series("1988-5", "CRP (mg/L)"), Series("2276-4", "ferritin (µg/L)")), log=True,
+    ),
+)  # fmt: skip
+"""Cytopenia (CTCAE / ICAHT) and hypogammaglobulinaemia thresholds."""
+
+CART_PANEL = Panel(
+    "cart",
+    "CAR-T transgene copies: blood vs CSF",
+    "copies/µg DNA",
+    (
+        Series("local:cart_copies_blood", "blood"),
+        Series("local:cart_copies_csf", "CSF"),
+    ),
+    log=True,
+)
+
+DISEASE_SCALES = ("edss", "mg_adl", "qmg", "mg_composite", "incat", "mrc_sum", "imacs_tis")
+
+_LINE_STYLES = ("solid", "dot", "dash", "longdash")
+_MARKERS = ("circle", "square", "diamond", "triangle-up")
+_COLOURS = ("#1f4e99", "#b23c17", "#2e7d32", "#6a1b9a")
+_THRESHOLD_COLOUR = "#7a0019"
+
+
+def day_of(at: datetime, infusion: datetime | None) -> float | str:
+    """Fractional study day, or the ISO time when there is no infusion to count from."""
+    if infusion is None:
+        return at.isoformat()
+    return round((at - infusion) / timedelta(days=1), 4)
+
+
+def _layout(title: str, unit: str, *, log: bool, infusion: datetime | None) -> dict[str, Any]:
+    return {
+        "title": {
+            "text": title,
+            "font": {"size": 16},
+            "x": 0.01,
+            "xanchor": "left",
+            "y": 0.985,
+            "yanchor": "top",
+        },
+        "height": 290,
+        "margin": {"l": 60, "r": 20, "t": 66, "b": 45},
+        "xaxis": {
+            "title": {"text": "study day" if infusion else "time (UTC)"},
+            "zeroline": True,
+            **({"rangemode": "tozero"} if infusion else {}),
+        },
+        "yaxis": {
+            "title": {"text": unit},
+            "type": "log" if log else "linear",
+            **({"dtick": 1} if log else {}),  # decades only: 0.1, 1, 10 ...
+        },
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+        "hovermode": "closest",
+        "shapes": [],
+        "annotations": [],
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#fbfbfd",
+    }
+
+
+def _threshold(layout: dict[str, Any], t: Threshold, *, log: bool = False) -> None:
+    layout["shapes"].append(
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "yref": "y",
+            "y0": t.value,
+            "y1": t.value,
+            "line": {"color": _THRESHOLD_COLOUR, "width": 1.5, "dash": "dash"},
+        }
+    )
+    layout["annotations"].append(
+        {
+            "xref": "paper",
+            "x": 1,
+            "xanchor": "right",
+            "yref": "y",
+            "y": math.log10(t.value) if log else t.value,  # annotations on log axes: log10
+            "yanchor": "bottom",
+            "text": t.label,
+            "showarrow": False,
+            "font": {"size": 12, "color": _THRESHOLD_COLOUR},
+            "bgcolor": "rgba(255,255,255,0.8)",
+        }
+    )
+
+
+def panel_figure(
+    panel: Panel, observations: Sequence[Observation], infusion: datetime | None
+) -> Figure | None:
+    """The panel's figure, or None when none of its series has a value."""
+    data = []
+    for i, s in enumerate(panel.series):
+        rows = [o for o in observations if o.code == s.code]
+        if panel.log:
+            rows = [o for o in rows if o.value > 0]  # log axis: zeros are "below detection"
+        if not rows:
+            continue
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": s.name,
+                "x": [day_of(o.effective_at, infusion) for o in rows],
+                "y": [o.value for o in rows],
+                "text": [o.effective_at.strftime("%Y-%m-%d %H:%M UTC") for o in rows],
+                "hovertemplate": f"{s.name}: %{{y}} {o_unit(rows)}<br>%{{text}}<extra></extra>",
+                "line": {"dash": _LINE_STYLES[i % 4], "color": _COLOURS[i % 4], "width": 2},
+                "marker": {"symbol": _MARKERS[i % 4], "size": 6, "color": _COLOURS[i % 4]},
+            }
+        )
+    if not data:
+        return None
+    layout = _layout(panel.title, panel.unit, log=panel.log, infusion=infusion)
+    for t in panel.thresholds:
+        _threshold(layout, t, log=panel.log)
+    return {"data": data, "layout": layout}
+
+
+def o_unit(rows: Sequence[Observation]) -> str:
+    return rows[0].unit if rows else ""
+
+
+def assessment_figure(
+    title: str,
+    instruments: Iterable[str],
+    assessments: Sequence[Assessment],
+    infusion: datetime | None,
+    *,
+    unit: str = "score",
+    thresholds: tuple[Threshold, ...] = (),
+    y_range: tuple[float, float] | None = None,
+) -> Figure | None:
+    """A score history (one trace per instrument), step-shaped for grades."""
+    data = []
+    for i, name in enumerate(instruments):
+        rows = [a for a in assessments if a.instrument == name]
+        if not rows:
+            continue
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name.upper().replace("_", "-"),
+                "x": [day_of(a.effective_at, infusion) for a in rows],
+                "y": [a.value for a in rows],
+                "text": [a.label for a in rows],
+                "hovertemplate": "%{text}<br>day %{x}<extra></extra>",
+                "line": {"shape": "hv", "dash": _LINE_STYLES[i % 4], "color": _COLOURS[i % 4]},
+                "marker": {"symbol": _MARKERS[i % 4], "size": 7, "color": _COLOURS[i % 4]},
+            }
+        )
+    if not data:
+        return None
+    layout = _layout(title, unit, log=False, infusion=infusion)
+    if y_range is not None:
+        layout["yaxis"]["range"] = list(y_range)
+    for t in thresholds:
+        _threshold(layout, t)
+    return {"data": data, "layout": layout}
+
+
+STATE_STYLE: dict[str, tuple[str, str]] = {
+    SlotState.DONE.value: ("#2e7d32", "circle"),
+    SlotState.DUE.value: ("#b26a00", "diamond"),
+    SlotState.OVERDUE.value: ("#b00020", "x"),
+    SlotState.UPCOMING.value: ("#5c6b7a", "circle-open"),
+}
+"""Colour and marker of each task state in the timeline (the legend names the state)."""
+
+
+def _phase_days(schedule: Schedule, infusion: datetime) -> dict[str, tuple[float, float | None]]:
+    """Each phase's start and end as study days, where its anchors are known."""
+    out: dict[str, tuple[float, float | None]] = {}
+    for phase in schedule.protocol.phases:
+        begin = _bound_day(schedule, phase.start.anchor, phase.start.offset_days, infusion)
+        if begin is None:
+            continue
+        end = (
+            _bound_day(schedule, phase.end.anchor, phase.end.offset_days, infusion)
+            if phase.end is not None
+            else None
+        )
+        out[phase.id] = (begin, end)
+    return out
+
+
+def _bound_day(schedule: Schedule, anchor: str, offset: int, infusion: datetime) -> float | None:
+    at = schedule.anchors.get(anchor)
+    if at is None:
+        return None
+    return round((at - infusion) / timedelta(days=1), 2) + offset
+
+
+def short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def timeline_figure(schedule: Schedule, infusion: datetime | None) -> Figure | None:
+    """A Gantt-like map of the pathway: one row per phase with its span as a bar, one marker
+    per task slot by study day (hover names the task), today as a line. Zoomed to days
+    -30 … +60; pan or zoom out for the rest."""
+    if infusion is None:
+        return None
+    titles = {p.id: short(p.title) for p in schedule.protocol.phases}
+    rows = [titles[p.id] for p in schedule.protocol.phases]
+    data: list[dict[str, Any]] = []
+    for phase_id, (begin, end) in _phase_days(schedule, infusion).items():
+        stop = end if end is not None else begin + 1
+        data.append(
+            {
+                "type": "scatter", "mode": "lines", "showlegend": False, "hoverinfo": "skip",
+                "x": [begin, stop], "y": [titles[phase_id], titles[phase_id]],
+                "line": {"color": "rgba(31,78,153,0.18)", "width": 18},
+            }
+        )  # fmt: skip
+    by_state: dict[str, list[tuple[int, str, str]]] = {}
+    for slot in schedule.slots:
+        if slot.study_day is None or slot.state.value not in STATE_STYLE:
+            continue
+        when = slot.done_at or slot.due_at
+        hover = f"{slot.title} — {slot.state.value}" + (
+            f" ({when:%Y-%m-%d})" if when is not None else ""
+        )
+        by_state.setdefault(slot.state.value, []).append(
+            (slot.study_day, titles.get(slot.phase, slot.phase), hover)
+        )
+    if not by_state:
+        return None
+    for state in STATE_STYLE:
+        points = by_state.get(state)
+        if not points:
+            continue
+        colour, symbol = STATE_STYLE[state]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": state,
+                "x": [p[0] for p in points],
+                "y": [p[1] for p in points],
+                "text": [p[2] for p in points],
+                "hovertemplate": "%{text}<br>day %{x}<extra></extra>",
+                "marker": {"color": colour, "symbol": symbol, "size": 11, "line": {"width": 1}},
+            }
+        )
+    layout = _layout("Pathway timeline", "", log=False, infusion=infusion)
+    layout["height"] = 60 + 34 * len(rows) + 60
+    layout["margin"] = {"l": 285, "r": 20, "t": 50, "b": 45}
+    layout["xaxis"]["range"] = [-30, 60]
+    layout["yaxis"] = {
+        "type": "category", "categoryorder": "array", "categoryarray": list(reversed(rows)),
+        "tickfont": {"size": 12},
+    }  # fmt: skip
+    today = day_of(schedule.now, infusion)
+    layout["shapes"].append(
+        {
+            "type": "line", "xref": "x", "x0": today, "x1": today, "yref": "paper",
+            "y0": 0, "y1": 1, "line": {"color": "#111", "width": 2},
+        }
+    )  # fmt: skip
+    layout["annotations"].append(
+        {
+            "xref": "x", "x": today, "yref": "paper", "y": 1, "text": "now",
+            "showarrow": False, "yanchor": "bottom",
+        }
+    )  # fmt: skip
+    return {"data": data, "layout": layout}

@@ -1,0 +1,310 @@
+"""Login, the ward board (with its live event stream) and the patient chart."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
+from neurocart.store import NotFoundError, repo
+from neurocart.store.models import Assessment, ClinicalEvent, EventType, Observation, User
+from neurocart.web import chart
+from neurocart.web.alerts import UnknownAlertError, get_alert_provider
+from neurocart.web.auth import (
+    COOKIE,
+    ReadSession,
+    authenticate,
+    database_of,
+    require,
+    safe_next,
+    session_cookie,
+)
+from neurocart.web.board import acute_board, current_grade
+from neurocart.web.forms import instruments_for
+from neurocart.web.schedule import infusion_at, latest_course, patient_schedule, study_day
+from neurocart.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+STREAM_POLL_SECONDS = 1.0
+STREAM_KEEPALIVE_SECONDS = 15.0
+STREAM_LIFETIME_SECONDS = 600.0
+"""The board's event stream closes after this; EventSource reconnects by itself."""
+
+
+def now_of(request: Request) -> datetime:
+    """The clock of the pages: `app.state.clock()` when set (demo, tests), else UTC now."""
+    clock: Callable[[], datetime] | None = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+async def form_pairs(request: Request) -> list[tuple[str, str]]:
+    """The urlencoded form body as (name, value) pairs, blanks kept."""
+    body = await request.body()
+    return parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+FormPairs = Annotated[list[tuple[str, str]], Depends(form_pairs)]
+
+
+# --- login -------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", next=safe_next(next), error=None, username="")
+
+
+@router.post("/login")
+def login(request: Request, pairs: FormPairs) -> Response:
+    form = dict(pairs)
+    target = safe_next(form.get("next"))
+    user = authenticate(request, form.get("username", ""), form.get("password", ""))
+    if user is None:
+        return render(
+            request,
+            "login.html",
+            401,
+            next=target,
+            username=form.get("username", ""),
+            error="Unknown user, wrong password, or deactivated account.",
+        )
+    cookie = session_cookie(request, user)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        cookie.value,
+        max_age=cookie.max_age,
+        httponly=True,
+        samesite="strict",
+        secure=cookie.secure,
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+# --- ward board ----------------------------------------------------------------------------
+
+PatientsReader = Annotated[User, Depends(require("patients", "read"))]
+AlertWriter = Annotated[User, Depends(require("alerts", "write"))]
+
+
+def _board_context(request: Request, session: Session) -> dict[str, Any]:
+    now = now_of(request)
+    alerts = get_alert_provider(request).open_alerts(session)
+    return {"rows": acute_board(session, alerts, now=now), "now": now, "alerts": alerts}
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/board", response_class=HTMLResponse)
+def board(request: Request, user: PatientsReader, session: ReadSession) -> HTMLResponse:
+    stream = getattr(request.app.state, "web_stream_url", None) or "/board/events"
+    return render(request, "board.html", stream_url=stream, **_board_context(request, session))
+
+
+@router.get("/board/panel", response_class=HTMLResponse)
+def board_panel(request: Request, user: PatientsReader, session: ReadSession) -> HTMLResponse:
+    return render(request, "_board_panel.html", **_board_context(request, session))
+
+
+def board_fingerprint(request: Request) -> str:
+    """Changes whenever something the board shows may have changed."""
+    with database_of(request).reading() as session:
+        provider = get_alert_provider(request)
+        alerts = provider.open_alerts(session)
+        tops = [
+            session.scalar(select(func.max(model.id)))
+            for model in (Observation, Assessment, ClinicalEvent)
+        ]
+    state = sorted((a.id, a.severity, str(a.acknowledged_at)) for a in alerts)
+    text = repr((provider.version(), tops, state))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@router.get("/board/events")
+async def board_events(request: Request, user: PatientsReader) -> StreamingResponse:
+    """Server-sent events: `board` whenever the board changed (the page then re-fetches)."""
+
+    async def events() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        started = last_sent = loop.time()
+        seen = await run_in_threadpool(board_fingerprint, request)
+        yield "retry: 3000\n\n"
+        while loop.time() - started < STREAM_LIFETIME_SECONDS:
+            await asyncio.sleep(STREAM_POLL_SECONDS)
+            if await request.is_disconnected():
+                return
+            current = await run_in_threadpool(board_fingerprint, request)
+            if current != seen:
+                seen, last_sent = current, loop.time()
+                yield f"event: board\ndata: {current}\n\n"
+            elif loop.time() - last_sent > STREAM_KEEPALIVE_SECONDS:
+                last_sent = loop.time()
+                yield ": keepalive\n\n"
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+@router.post("/alerts/ack")
+def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Response:
+    """Acknowledge an alert (treating physicians); the provider records and audits it."""
+    alert_id = dict(pairs).get("alert_id", "")
+    provider = get_alert_provider(request)
+    message = None
+    with database_of(request).transaction() as session:
+        try:
+            provider.acknowledge(session, user, alert_id, now_of(request))
+        except UnknownAlertError:
+            message = "That alert is no longer open."
+    if request.headers.get("hx-request"):
+        with database_of(request).reading() as session:
+            context = _board_context(request, session)
+        return render(request, "_board_panel.html", flash=message, **context)
+    return RedirectResponse("/", status_code=303)
+
+
+# --- patient chart ---------------------------------------------------------------------------
+
+
+@router.get("/patients/{study_id}", response_class=HTMLResponse)
+def patient_chart(
+    request: Request, study_id: str, user: PatientsReader, session: ReadSession, saved: int = 0
+) -> HTMLResponse:
+    try:
+        patient = repo.find_patient(session, study_id)
+    except NotFoundError:
+        return render(request, "error.html", 404, title="Not found", message=_no_patient(study_id))
+    now = now_of(request)
+    course = latest_course(session, patient.id)
+    infusion = infusion_at(course)
+    observations = repo.list_observations(session, patient.id)
+    assessments = repo.list_assessments(session, patient.id)
+    events = repo.list_events(session, patient.id)
+    schedule = patient_schedule(session, patient, now=now)
+    alerts = [a for a in get_alert_provider(request).open_alerts(session) if a.study_id == study_id]
+
+    figures: dict[str, list[tuple[str, Any]]] = {"vitals": [], "labs": [], "neuro": []}
+    for panel in chart.VITAL_PANELS:
+        figures["vitals"].append((panel.key, chart.panel_figure(panel, observations, infusion)))
+    for panel in chart.LAB_PANELS:
+        figures["labs"].append((panel.key, chart.panel_figure(panel, observations, infusion)))
+    figures["neuro"] = [
+        (
+            "ice",
+            chart.assessment_figure(
+                "ICE score",
+                ["ice"],
+                assessments,
+                infusion,
+                unit="ICE (0–10)",
+                y_range=(-0.5, 10.5),
+            ),
+        ),
+        (
+            "grades",
+            chart.assessment_figure(
+                "CRS and ICANS grade",
+                ["crs", "icans"],
+                assessments,
+                infusion,
+                unit="grade",
+                y_range=(-0.3, 5.3),
+            ),
+        ),
+        *[
+            (name, chart.assessment_figure(name.upper(), [name], assessments, infusion))
+            for name in chart.DISEASE_SCALES
+        ],
+    ]
+    cart = chart.panel_figure(chart.CART_PANEL, observations, infusion)
+    timeline = chart.timeline_figure(schedule, infusion) if schedule else None
+    tasks = task_list(schedule) if schedule is not None else []
+    return render(
+        request,
+        "patient.html",
+        patient=patient,
+        course=course,
+        day=study_day(now, infusion),
+        now=now,
+        infusion=infusion,
+        crs=current_grade("crs", assessments, events, EventType.CRS, now),
+        icans=current_grade("icans", assessments, events, EventType.ICANS, now),
+        alerts=alerts,
+        figures=figures,
+        cart=cart,
+        timeline=timeline,
+        phases={
+            phase: {state.value: n for state, n in counts.items()}
+            for phase, counts in (summarize(schedule) if schedule else {}).items()
+        },
+        phase_titles={p.id: p.title for p in schedule.protocol.phases} if schedule else {},
+        tasks=tasks,
+        events=sorted(events, key=lambda e: e.onset_at, reverse=True),
+        recent=sorted(assessments, key=lambda a: a.effective_at, reverse=True)[:12],
+        instruments=instruments_for(patient.diagnosis.value),
+        saved=saved,
+        day_of=lambda at: study_day(at, infusion),
+    )
+
+
+TASKS_SHOWN = 20
+"""Rows of the chart's task table: overdue (critical first), due, then the week around now."""
+
+
+def task_list(schedule: Schedule) -> list[Slot]:
+    now = schedule.now
+    overdue = sorted(
+        schedule.in_state(SlotState.OVERDUE), key=lambda s: (not s.critical, s.due_at or now)
+    )
+    due = chronological(schedule.in_state(SlotState.DUE))
+    soon = [
+        s
+        for s in chronological(schedule.slots)
+        if (s.state is SlotState.UPCOMING and (at := s.due_at) and at <= now + timedelta(days=3))
+        or (s.state is SlotState.DONE and (done := s.done_at) and done >= now - timedelta(days=2))
+    ]
+    return (overdue + due + soon)[:TASKS_SHOWN]
+
+
+def _no_patient(study_id: str) -> str:
+    return f"No patient with study ID {study_id!r}."
+
+
+# --- vendored plotly.js ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> bytes:
+    from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
+
+    text: str = get_plotlyjs()
+    return text.encode("utf-8")
+
+
+@router.get("/static/vendor/plotly.min.js")
+def plotly_js() -> Response:
+    """plotly.js from the installed `plotly` package (one copy, cached by the browser)."""
+    return Response(
+        _plotly_js(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

@@ -1,0 +1,85 @@
+"""Jinja2 environment of the pages: autoescaped templates from the package, a few filters."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from neurocart.security import is_allowed, may_record_assessment
+from neurocart.store.models import User
+
+
+def hhmm(at: datetime | None) -> str:
+    return "—" if at is None else at.astimezone(UTC).strftime("%H:%M")
+
+
+def when(at: datetime | None) -> str:
+    return "—" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def ago(at: datetime | None, now: datetime | None = None) -> str:
+    """ "12 min ago", "3 h ago", "2 d ago" (from `now`, default the wall clock)."""
+    if at is None:
+        return ""
+    seconds = ((now or datetime.now(UTC)) - at).total_seconds()
+    if seconds < 0:
+        return "just now" if seconds > -300 else "in the future"
+    if seconds < 90:
+        return "just now"
+    if seconds < 3600 * 1.5:
+        return f"{round(seconds / 60)} min ago"
+    if seconds < 86400 * 1.5:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} d ago"
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if float(value).is_integer() and digits <= 1 and abs(value) >= 10:
+        return f"{int(value)}"
+    return f"{value:.{digits}f}"
+
+
+def figure_json(figure: Any) -> Markup:
+    """A figure as JSON safe inside <script type="application/json">."""
+    text = json.dumps(figure, default=str, separators=(",", ":"), ensure_ascii=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("neurocart.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(hhmm=hhmm, when=when, ago=ago, num=num, figure_json=figure_json)
+    return env
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The page, with `user` and the role helpers `can(resource, action)` / `can_record(name)`."""
+    user: User | None = getattr(request.state, "web_user", None)
+    role = user.role.value if user is not None else None
+
+    def can(resource: str, action: str) -> bool:
+        return role is not None and is_allowed(role, resource, action)
+
+    def can_record(instrument: str) -> bool:
+        return role is not None and may_record_assessment(role, instrument)
+
+    html = (
+        environment()
+        .get_template(template)
+        .render(request=request, user=user, can=can, can_record=can_record, **context)
+    )
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,106 @@
+"""API tests: the app on a fresh database per test (SQLite, and PostgreSQL when reachable)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from neurocart.api import create_app
+from neurocart.config import Settings
+from neurocart.security import issue_token
+from neurocart.store import Database, Patient, Role, User, repo
+from neurocart.store.engine import make_engine
+from neurocart.store.models import Base
+from tests.dbfixtures import database, db_url, pg_session_url
+
+__all__ = ["database", "db_url", "pg_session_url"]
+
+SECRET = "test-secret-key-for-the-api-tests-0123456789"
+T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
+Headers = dict[str, str]
+
+
+def make_settings(url: str) -> Settings:
+    return Settings(database_url=url, secret_key=SECRET)
+
+
+def add_user(db: Database, username: str, role: Role | str, password: str = "x") -> User:
+    """A user with a cheap placeholder hash (argon2 is exercised by the auth tests)."""
+    with db.transaction() as session:
+        return repo.create_user(session, None, username=username, password_hash=password, role=role)
+
+
+def bearer(user: User | str, role: Role | str | None = None) -> Headers:
+    name = user if isinstance(user, str) else user.username
+    role = role if role is not None else user.role  # type: ignore[union-attr]
+    return {"Authorization": f"Bearer {issue_token(name, role, secret=SECRET)}"}
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return make_settings(database.engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def as_role(database: Database) -> Callable[[str], Headers]:
+    """`as_role("nurse")` → headers of a user with that role (created once per role)."""
+    made: dict[str, Headers] = {}
+
+    def headers(role: str) -> Headers:
+        if role not in made:
+            made[role] = bearer(add_user(database, f"{role}-user", role))
+        return made[role]
+
+    return headers
+
+
+@pytest.fixture
+def patient(database: Database) -> Patient:
+    with database.transaction() as session:
+        return repo.create_patient(
+            session,
+            None,
+            repo.PatientIn(study_id="P-001", site="HD", sex="female", diagnosis="nmosd"),
+        )
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    """An SQLite-only database, for tests whose subject does not depend on the backend."""
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    db = Database.from_url(url)
+    yield db
+    db.dispose()
+
+
+def obs(
+    value: float = 37.0, unit: str = "°C", code: str = "8310-5", **extra: object
+) -> dict[str, object]:
+    """A JSON observation row."""
+    return {
+        "code": code,
+        "value": value,
+        "unit": unit,
+        "effective_at": "2025-03-03T08:00:00Z",
+        "source": "test",
+        **extra,
+    }

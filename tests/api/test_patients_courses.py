@@ -1,0 +1,84 @@
+"""Patients and courses over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from neurocart.store import Patient
+from tests.api.conftest import Headers
+
+NEW = {"study_id": "P-002", "site": "HD", "sex": "male", "diagnosis": "mg", "birth_year": 1980}
+
+
+def test_create_list_get_update(client: TestClient, as_role: Callable[[str], Headers]) -> None:
+    dm = as_role("data_manager")
+    created = client.post("/api/v1/patients", json=NEW, headers=dm)
+    assert created.status_code == 201, created.text
+    assert client.post("/api/v1/patients", json=NEW, headers=dm).status_code == 409
+    assert [p["study_id"] for p in client.get("/api/v1/patients", headers=dm).json()] == ["P-002"]
+    assert client.get("/api/v1/patients", params={"site": "XX"}, headers=dm).json() == []
+    changed = client.patch("/api/v1/patients/P-002", json={"subtype": "AChR+"}, headers=dm)
+    assert changed.json()["subtype"] == "AChR+"
+    assert changed.json()["birth_year"] == 1980
+    assert client.get("/api/v1/patients/P-404", headers=dm).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"site": None}, "site"),
+        ({"birth_year": 1800}, "birth_year"),
+        ({"sex": "x"}, "sex"),
+        ({"study_id": "P-9"}, "study_id"),
+    ],
+)
+def test_bad_update_is_422(
+    client: TestClient,
+    as_role: Callable[[str], Headers],
+    patient: Patient,
+    change: dict[str, object],
+    field: str,
+) -> None:
+    response = client.patch("/api/v1/patients/P-001", json=change, headers=as_role("neurologist"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (NEW | {"study_id": "has space"}, "study_id"),
+        (NEW | {"birth_year": "old"}, "birth_year"),
+        (NEW | {"nickname": "x"}, "nickname"),
+        ({k: v for k, v in NEW.items() if k != "site"}, "site"),
+    ],
+)
+def test_bad_patient_is_422(
+    client: TestClient, as_role: Callable[[str], Headers], body: dict[str, object], field: str
+) -> None:
+    response = client.post("/api/v1/patients", json=body, headers=as_role("data_manager"))
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json()["detail"]] == [field]
+
+
+def test_courses(client: TestClient, as_role: Callable[[str], Headers], patient: Patient) -> None:
+    heme = as_role("hematologist")
+    url = "/api/v1/patients/P-001/courses"
+    body = {"product": "KYV-101", "dose_cells_per_kg": 1e6, "infusion_date": "2025-03-03"}
+    course = client.post(url, json=body, headers=heme)
+    assert course.status_code == 201, course.text
+    cid = course.json()["id"]
+    assert client.get(url, headers=heme).json()[0]["study_id"] == "P-001"
+    early = client.patch(
+        f"/api/v1/courses/{cid}", json={"ld_start_date": "2025-03-10"}, headers=heme
+    )
+    assert early.status_code == 422
+    assert early.json()["detail"][0]["field"] == "infusion_date"
+    negative = client.post(url, json=body | {"dose_cells_per_kg": -1}, headers=heme)
+    assert negative.json()["detail"][0]["field"] == "dose_cells_per_kg"
+    assert client.get("/api/v1/courses/424242", headers=heme).status_code == 404
+    assert client.get("/api/v1/courses/99999999999", headers=heme).status_code == 422
+    assert client.post("/api/v1/patients/P-404/courses", json=body, headers=heme).status_code == 404

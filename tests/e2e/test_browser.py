@@ -1,0 +1,207 @@
+"""The pages in a real headless Chromium against a real uvicorn server (see conftest.py).
+
+Each test saves a full-page screenshot to tests/e2e/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from neurocart.security import Role
+from neurocart.store import repo
+from neurocart.store.models import Assessment
+from neurocart.store.repo import ObservationIn
+from tests.e2e.conftest import SKIP_REASON, Live, login, shot
+from tests.web.seed import PASSWORD, USERNAMES
+
+pytestmark = pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "")
+
+NEUROLOGIST = USERNAMES[Role.NEUROLOGIST]
+NURSE = USERNAMES[Role.NURSE]
+ADMIN = USERNAMES[Role.ADMIN]
+
+
+def post_fever(live: Live, study_id: str, celsius: float = 39.4) -> None:
+    """Store a temperature and hand it to the app's fact listeners, as the API does."""
+    with live.database.transaction() as session:
+        nurse = repo.get_user_by_username(session, NURSE)
+        assert nurse is not None
+        patient = repo.find_patient(session, study_id)
+        row = repo.add_observation(
+            session,
+            nurse,
+            ObservationIn(patient.id, "8310-5", celsius, "°C", datetime.now(UTC), specimen="other"),
+        )
+        for listener in live.app.state.fact_listeners:
+            listener(session, [row])
+
+
+def card(page: Any, study_id: str) -> Any:
+    return page.locator(f'article[data-study-id="{study_id}"]')
+
+
+def test_login_then_the_board_lists_the_acute_patients(page: Any, live: Live) -> None:
+    page.goto("/board")
+    assert "/login" in page.url  # every page needs a login
+    login(page, NEUROLOGIST, navigate=False)
+    assert page.url.endswith("/board")  # back where the login redirect came from
+    listed = page.locator("article[data-study-id]").evaluate_all(
+        "cards => cards.map(c => c.dataset.studyId)"
+    )
+    assert sorted(listed) == sorted(live.seeded.acute)
+    first = card(page, live.seeded.acute[0])
+    assert re.search(r"day \d+", first.inner_text())
+    assert "CRS" in first.inner_text()
+    assert "ICANS" in first.inner_text()
+    shot(page, "board")
+
+
+def test_wrong_password_is_refused(page: Any, live: Live) -> None:
+    login(page, NEUROLOGIST, "not the password")
+    assert "/login" in page.url
+    assert "wrong password" in page.inner_text("main")
+
+
+def test_an_observation_makes_an_alert_appear_without_reload(page: Any, live: Live) -> None:
+    study_id = live.seeded.acute[0]
+    login(page, NEUROLOGIST)
+    assert card(page, study_id).locator(".alert").count() == 0
+    page.evaluate("window.__notReloaded = true")
+    post_fever(live, study_id)
+    alert = card(page, study_id).locator(".alert").first
+    alert.wait_for(timeout=12_000)
+    assert page.evaluate("window.__notReloaded") is True
+    text = alert.inner_text()
+    assert "39.4" in text
+    assert re.search(r"warning|urgent|critical", text)
+    # the alerted patient now leads the board
+    first = page.locator("article[data-study-id]").first.get_attribute("data-study-id")
+    assert first == study_id
+    shot(page, "board-alert")
+
+
+def test_acknowledging_an_alert_is_recorded(page: Any, live: Live) -> None:
+    study_id = live.seeded.acute[1]
+    post_fever(live, study_id, 38.7)
+    login(page, NEUROLOGIST)
+    alert = card(page, study_id).locator(".alert").first
+    alert.wait_for()
+    alert_id = alert.get_attribute("data-alert-id")
+    alert.get_by_role("button", name="Acknowledge").click()
+    card(page, study_id).locator(".acked").first.wait_for()
+    assert f"acknowledged by {NEUROLOGIST}" in card(page, study_id).inner_text()
+    recorded = live.alerts.engine.alert(alert_id)
+    assert recorded.acknowledged_by == NEUROLOGIST
+    assert recorded.acknowledged_at is not None
+    shot(page, "board-acknowledged")
+
+
+def test_a_nurse_sees_alerts_but_no_acknowledge_button(page: Any, live: Live) -> None:
+    study_id = live.seeded.acute[2]
+    post_fever(live, study_id, 38.4)
+    login(page, NURSE)
+    alert = card(page, study_id).locator(".alert").first
+    alert.wait_for()
+    assert alert.get_by_role("button", name="Acknowledge").count() == 0
+    assert "a treating physician acknowledges" in alert.inner_text()
+
+
+def _ice_count(live: Live, study_id: str) -> int:
+    with live.database.reading() as session:
+        patient = repo.find_patient(session, study_id)
+        query = select(func.count()).where(
+            Assessment.patient_id == patient.id, Assessment.instrument == "ice"
+        )
+        return int(session.scalar(query) or 0)
+
+
+def test_the_ice_form_computes_the_score_before_saving(page: Any, live: Live) -> None:
+    study_id = live.seeded.acute[0]
+    before = _ice_count(live, study_id)
+    login(page, NURSE)  # ICE is a bedside instrument nurses record
+    page.goto(f"/patients/{study_id}/assess/ice")
+    save = page.locator("#save-button")
+    assert save.is_disabled()
+    for item, points in (("orientation", 3), ("naming", 2), ("commands", 1), ("writing", 1)):
+        page.locator(f'input[name="{item}"][value="{points}"]').check(force=True)
+    page.locator("#result-missing").wait_for()
+    assert "Attention" in page.inner_text("#result-missing")
+    page.locator('input[name="attention"][value="1"]').check(force=True)
+    page.wait_for_function(
+        "document.querySelector('#result-label')?.textContent.includes('ICE 8/10')"
+    )
+    reasons = page.inner_text("#result-reasons")
+    assert "orientation (year, month, city, hospital): 3/4" in reasons
+    assert "naming three objects: 2/3" in reasons
+    assert "Save — ICE 8/10" in save.inner_text()
+    assert _ice_count(live, study_id) == before  # shown, not yet saved
+    shot(page, "ice-form")
+
+    # a contradiction is named beside its field
+    page.locator('input[name="unarousable"]').check()
+    error = page.locator("#err-f-orientation")
+    page.wait_for_function("document.querySelector('#err-f-orientation').textContent.length > 0")
+    assert "unarousable" in error.inner_text()
+    assert save.is_disabled()
+    shot(page, "ice-form-error")
+    page.locator('input[name="unarousable"]').uncheck()
+    page.wait_for_function("!document.querySelector('#save-button').disabled")
+
+    save.click()
+    page.wait_for_url(re.compile(rf"/patients/{study_id}\?saved=\d+"))
+    assert _ice_count(live, study_id) == before + 1
+    assert "ICE 8/10" in page.inner_text("#recent ~ section")
+
+
+def test_the_patient_chart_draws_timeline_vitals_labs_and_kinetics(page: Any, live: Live) -> None:
+    study_id = live.seeded.acute[0]
+    login(page, NEUROLOGIST)
+    page.goto(f"/patients/{study_id}")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6")
+    for chart in ("timeline", "temperature", "bp", "spo2", "anc", "platelets"):
+        assert page.locator(f"#chart-{chart}.js-plotly-plot").count() == 1, chart
+    temperature = page.inner_text("#chart-temperature")
+    assert "fever 38.0 °C" in temperature  # the threshold is labelled, not only coloured
+    shot(page, "chart")
+
+
+def test_a_nurse_cannot_open_the_user_admin_page(page: Any, live: Live) -> None:
+    login(page, NURSE)
+    assert page.get_by_role("link", name="Users").count() == 0
+    response = page.goto("/admin/users")
+    assert response is not None
+    assert response.status == 403
+    assert "Not allowed" in page.inner_text("main")
+    assert "nurse" in page.inner_text("main")
+    shot(page, "admin-forbidden-nurse")
+
+
+def test_an_admin_opens_the_user_admin_page(page: Any, live: Live) -> None:
+    login(page, ADMIN)
+    response = page.goto("/admin/users")
+    assert response is not None
+    assert response.status == 200
+    assert NURSE in page.inner_text("table")
+    shot(page, "admin-users")
+
+
+def test_the_board_event_stream_announces_a_change(live: Live) -> None:
+    """The server-sent events the open boards listen to (no browser needed)."""
+    import httpx
+
+    with httpx.Client(base_url=live.url, timeout=10) as client:
+        client.post("/login", data={"username": NEUROLOGIST, "password": PASSWORD})
+        with client.stream("GET", "/board/events") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.iter_lines()
+            assert next(lines) == "retry: 3000"
+            post_fever(live, live.seeded.acute[2], 38.9)
+            for line in lines:
+                if line.startswith("event:"):
+                    assert line == "event: board"
+                    break

@@ -1,0 +1,175 @@
+"""services.schedule: the stored record → facts, anchors, attributes → the patient's schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from neurocart.pathway import SlotState
+from neurocart.services.schedule import (
+    anchors_for_patient,
+    facts_for_patient,
+    fold_name,
+    patient_attributes,
+    patient_schedule,
+)
+from neurocart.store import repo
+from neurocart.store.errors import NotFoundError
+
+INFUSION = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
+LD_START = date(2025, 2, 26)
+NOW = INFUSION + timedelta(hours=30)  # day 1, 16:00
+
+
+@pytest.fixture
+def treated(database, nurse, mg_patient):
+    """The MG patient with a course (infusion time recorded) and a few recorded facts."""
+    pid = mg_patient.id
+    with database.transaction() as session:
+        repo.create_course(
+            session,
+            nurse,
+            repo.CourseIn(
+                patient_id=pid,
+                product="BCMA CAR-T",
+                target="BCMA",
+                enrolment_date=date(2025, 1, 6),
+                apheresis_date=date(2025, 2, 3),
+                ld_start_date=LD_START,
+                infusion_at=INFUSION,
+                protocol_id="nad-cart-2025",
+            ),
+        )
+        ld0 = datetime(2025, 2, 26, 9, tzinfo=UTC)
+        for drug, at in (
+            ("fludarabine", ld0),
+            ("Cyclophosphamide", ld0 + timedelta(hours=1)),
+            ("fludarabine", ld0 + timedelta(days=1)),
+            ("Entecavir", ld0 + timedelta(days=2)),
+        ):
+            repo.add_event(session, nurse, repo.EventIn(pid, "drug_given", onset_at=at, drug=drug))
+        ice = {
+            "orientation": 4,
+            "naming": 3,
+            "commands": 1,
+            "writing": 1,
+            "attention": 1,
+        }
+        repo.add_assessment(
+            session, nurse, repo.AssessmentIn(pid, "ice", ice, INFUSION + timedelta(hours=1))
+        )
+        repo.add_observations(
+            session,
+            nurse,
+            [
+                repo.ObservationIn(
+                    pid, "16933-4", 1.0, "{result}", datetime(2025, 1, 7, tzinfo=UTC),
+                    specimen="serum",
+                )
+            ],
+        )  # fmt: skip
+    return mg_patient
+
+
+def test_anchors_use_the_infusion_instant_and_midnight_for_dates(database, treated):
+    with database.reading() as session:
+        anchors = anchors_for_patient(session, treated.id)
+    assert anchors == {
+        "enrolment": datetime(2025, 1, 6, tzinfo=UTC),
+        "apheresis": datetime(2025, 2, 3, tzinfo=UTC),
+        "ld_start": datetime(2025, 2, 26, tzinfo=UTC),
+        "infusion": INFUSION,
+    }
+
+
+def test_facts_carry_drug_detail_and_refs(database, treated):
+    with database.reading() as session:
+        facts = facts_for_patient(session, treated.id)
+    codes = {(f.kind, f.code) for f in facts}
+    assert ("event", "drug_given") in codes
+    assert ("event", "drug_given:cyclophosphamide") in codes
+    assert ("event", "drug_given:entecavir") in codes
+    assert ("assessment", "ice") in codes
+    assert ("observation", "16933-4") in codes
+    assert all(isinstance(f.ref, str) and ":" in f.ref for f in facts)
+
+
+def test_retracted_facts_do_not_count(database, nurse, treated):
+    with database.transaction() as session:
+        (ice,) = repo.list_assessments(session, treated.id)
+        repo.retract_assessment(session, nurse, ice.id, reason="wrong patient")
+    with database.reading() as session:
+        facts = facts_for_patient(session, treated.id)
+        plan = patient_schedule(session, treated.id, now=NOW)
+    assert ("assessment", "ice") not in {(f.kind, f.code) for f in facts}
+    assert plan.of_task("ice")[0].state is SlotState.OVERDUE
+
+
+def test_attributes(database, treated):
+    with database.reading() as session:
+        attributes = patient_attributes(session, treated.id)
+    assert attributes["diagnosis"] == "mg"
+    assert attributes["sex"] == "female"
+    assert attributes["prior_anti_cd20"] is True  # rituximab
+    assert attributes["anti_hbc_positive"] is True
+    assert attributes["cns_compartment_studied"] is False
+
+
+def test_schedule_done_due_overdue(database, treated):
+    with database.reading() as session:
+        plan = patient_schedule(session, treated.id, now=NOW)
+    assert plan.protocol.id == "nad-cart-2025"
+    ice = plan.of_task("ice")
+    # every 12 h from infusion, each open 12 h: 10:00 done, 22:00 missed, day 1 10:00 open
+    assert [s.state for s in ice[:4]] == [
+        SlotState.DONE,
+        SlotState.OVERDUE,
+        SlotState.DUE,
+        SlotState.UPCOMING,
+    ]
+    assert ice[0].done_by[0].ref is not None
+    assert str(ice[0].done_by[0].ref).startswith("assessment:")
+    assert ice[0].study_day == 0
+    # both lymphodepletion drugs on day 0 (one spelled with a capital); only one on day 1
+    ld = plan.of_task("ld_chemotherapy")
+    assert [s.state for s in ld] == [SlotState.DONE, SlotState.OVERDUE, SlotState.OVERDUE]
+    assert ld[0].study_day == -6  # 00:00 on 26 Feb is 5 d 10 h before the infusion
+    # entecavir: applies (anti-HBc positive) and the first month is covered
+    assert plan.of_task("so_entecavir")[0].state is SlotState.DONE
+    # pregnancy test applies to women; nothing recorded, window long closed
+    assert plan.of_task("scr_pregnancy_test")[0].state is SlotState.OVERDUE
+    # a CSF task does not apply: no lumbar puncture, no CSF sample
+    csf = [s for s in plan.slots if s.task.condition.get("cns_compartment_studied")]
+    assert csf
+    assert all(s.state is SlotState.NOT_APPLICABLE for s in csf)
+
+
+def test_anti_hbc_negative_makes_entecavir_not_applicable(database, nurse, treated):
+    with database.transaction() as session:
+        (result,) = repo.list_observations(session, treated.id, code="16933-4")
+        repo.correct_observation(session, nurse, result.id, reason="lab amended", value=0.0)
+    with database.reading() as session:
+        plan = patient_schedule(session, treated.id, now=NOW)
+        assert patient_attributes(session, treated.id)["anti_hbc_positive"] is False
+    assert {s.state for s in plan.of_task("so_entecavir")} == {SlotState.NOT_APPLICABLE}
+
+
+def test_patient_without_course_is_not_scheduled(database, mg_patient):
+    with database.reading() as session:
+        plan = patient_schedule(session, mg_patient.id, now=NOW, protocol_id="outpatient-follow-up")
+        anchors = anchors_for_patient(session, mg_patient.id)
+    assert set(anchors.values()) == {None}
+    assert plan.protocol.id == "outpatient-follow-up"
+    assert {s.state for s in plan.slots} <= {SlotState.NOT_SCHEDULED, SlotState.NOT_APPLICABLE}
+
+
+def test_unknown_patient(database):
+    with pytest.raises(NotFoundError) as caught, database.reading() as session:
+        patient_schedule(session, 404, now=NOW)
+    assert caught.value.field == "patient_id"
+
+
+def test_fold_name():
+    assert fold_name("Trimethoprim-Sulfamethoxazole") == "trimethoprim_sulfamethoxazole"
+    assert fold_name("  IVIG ") == "ivig"

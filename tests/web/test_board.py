@@ -1,0 +1,79 @@
+"""The ward board's selection and its one ordering rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from neurocart.store.models import Assessment, ClinicalEvent, EventType
+from neurocart.web.alerts import AlertView
+from neurocart.web.board import BoardRow, Grade, acute_board, current_grade, urgency_key
+from tests.web.conftest import World
+
+T0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
+
+
+def alert(study_id: str, severity: str, *, acked: bool = False) -> AlertView:
+    return AlertView(
+        id=f"{study_id}:{severity}", study_id=study_id, rule="fever", title="Fever",
+        severity=severity, disciplines=("hematology",), text="", recommended="",
+        opened_at=T0, acknowledged_at=T0 if acked else None,
+        acknowledged_by="dr" if acked else None,
+    )  # fmt: skip
+
+
+def row(study_id: str, day: int, *, crs: int | None = None, icans: int | None = None,
+        alerts: list[AlertView] | None = None) -> BoardRow:  # fmt: skip
+    return BoardRow(
+        study_id, "ms", day,
+        crs=Grade(crs, "", T0), icans=Grade(icans, "", T0), alerts=alerts or [],
+    )  # fmt: skip
+
+
+def test_most_urgent_first() -> None:
+    rows = [
+        row("quiet-late", 12),
+        row("quiet-early", 2),
+        row("crs2", 5, crs=2),
+        row("icans3", 6, icans=3),
+        row("warning", 9, alerts=[alert("warning", "warning")]),
+        row("critical", 10, alerts=[alert("critical", "critical")]),
+        row("warning-acked", 1, alerts=[alert("warning-acked", "warning", acked=True)]),
+    ]
+    ordered = [r.study_id for r in sorted(rows, key=urgency_key)]
+    assert ordered == [
+        "critical", "warning", "warning-acked", "icans3", "crs2", "quiet-early", "quiet-late",
+    ]  # fmt: skip
+
+
+def _assessment(instrument: str, value: int, at: datetime, label: str) -> Assessment:
+    return Assessment(id=1, instrument=instrument, value=value, label=label, effective_at=at)
+
+
+def _episode(grade: int, onset: datetime, end: datetime | None) -> ClinicalEvent:
+    return ClinicalEvent(id=1, type=EventType.CRS, grade=grade, onset_at=onset, end_at=end)
+
+
+def test_the_current_grade_is_the_newest_of_assessments_and_episodes() -> None:
+    now = T0 + timedelta(days=3)
+    graded = [_assessment("crs", 1, T0 + timedelta(days=1), "grade 1")]
+    assert current_grade("crs", graded, [], EventType.CRS, now).text == "grade 1"
+    ongoing = [_episode(2, T0 + timedelta(days=2), None)]
+    assert current_grade("crs", graded, ongoing, EventType.CRS, now).grade == 2
+    ended = [_episode(2, T0 + timedelta(days=1, hours=1), T0 + timedelta(days=2))]
+    resolved = current_grade("crs", graded, ended, EventType.CRS, now)
+    assert (resolved.grade, resolved.text, resolved.css) == (0, "none", "g0")
+    nothing = current_grade("icans", graded, [], EventType.ICANS, now)
+    assert (nothing.grade, nothing.text, nothing.css) == (None, "not graded", "g-none")
+
+
+def test_the_board_lists_the_acute_patients_and_those_with_alerts(world: World) -> None:
+    now = world.seeded.now
+    with world.database.reading() as session:
+        rows = acute_board(session, [], now=now)
+        assert sorted(r.study_id for r in rows) == sorted(world.seeded.acute)
+        assert all(r.day is not None and 0 <= r.day <= 14 for r in rows)
+        assert all(r.temperature is not None for r in rows)
+        other = next(s for s in world.seeded.study_ids if s not in world.seeded.acute)
+        with_alert = acute_board(session, [alert(other, "urgent")], now=now)
+    assert with_alert[0].study_id == other
+    assert len(with_alert) == len(rows) + 1

@@ -1,0 +1,238 @@
+"""The pages over HTTP: login, role-aware access, forms that preview and save."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from neurocart.security import Role
+from neurocart.store import repo
+from neurocart.web.auth import COOKIE, safe_next
+from tests.web.conftest import World, client_as
+from tests.web.seed import PASSWORD, USERNAMES
+
+ICE_8 = {"orientation": "3", "naming": "2", "commands": "1", "writing": "1", "attention": "1"}
+
+
+def test_every_page_needs_a_login(world: World) -> None:
+    anonymous = client_as(world, None)
+    study_id = world.seeded.acute[0]
+    for path in ("/", "/board", "/board/panel", f"/patients/{study_id}", "/admin/users"):
+        response = anonymous.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login?next=")
+    htmx = anonymous.get("/board/panel", headers={"HX-Request": "true"})
+    assert htmx.status_code == 401
+    assert htmx.headers["HX-Redirect"].startswith("/login")
+
+
+def test_login_sets_a_strict_httponly_cookie_and_logout_clears_it(world: World) -> None:
+    client = client_as(world, None)
+    response = client.post(
+        "/login",
+        data={"username": USERNAMES[Role.NURSE], "password": PASSWORD, "next": "/board"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/board"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=nc1.")
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert client.get("/board").status_code == 200
+    client.post("/logout")
+    assert client.get("/board", follow_redirects=False).status_code == 303
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(world: World) -> None:
+    client = client_as(world, None)
+    for username, password in ((USERNAMES[Role.NURSE], "wrong"), ("nobody", PASSWORD)):
+        response = client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 401
+        assert "Unknown user, wrong password, or deactivated account." in response.text
+        assert COOKIE not in response.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize(
+    ("target", "safe"),
+    [("/patients/NC-1", "/patients/NC-1"), ("//evil.example", "/"), ("https://evil", "/"),
+     ("", "/"), ("board", "/")],
+)  # fmt: skip
+def test_only_local_paths_follow_a_login(target: str, safe: str) -> None:
+    assert safe_next(target) == safe
+
+
+def test_a_forged_cookie_is_not_a_session(world: World) -> None:
+    client = client_as(world, None)
+    client.cookies.set(COOKIE, "nc1.e30.AAAA")
+    assert client.get("/board", follow_redirects=False).status_code == 303
+
+
+def test_the_board_shows_the_acute_patients(world: World) -> None:
+    page = client_as(world, Role.NEUROLOGIST).get("/board").text
+    for study_id in world.seeded.acute:
+        assert f'data-study-id="{study_id}"' in page
+    assert 'sse-connect="/board/events"' in page
+    assert 'hx-trigger="sse:board, sse:alert, every 5s"' in page
+
+
+def test_the_chart_renders_figures_with_thresholds(world: World) -> None:
+    study_id = world.seeded.acute[0]
+    page = client_as(world, Role.NURSE).get(f"/patients/{study_id}").text
+    assert 'id="chart-temperature"' in page
+    assert "fever 38.0 °C" in page
+    assert 'id="chart-timeline"' in page
+    assert f"/patients/{study_id}/assess/ice" in page  # a nurse records ICE
+    assert f"/patients/{study_id}/assess/crs" not in page  # ... but not CRS
+    assert client_as(world, Role.NURSE).get("/patients/NOPE").status_code == 404
+
+
+def test_plotly_is_served_from_the_python_package(world: World) -> None:
+    response = client_as(world, None).get("/static/vendor/plotly.min.js")
+    assert response.status_code == 200
+    assert "plotly" in response.text[:2000].lower()
+    assert client_as(world, None).get("/static/htmx.min.js").status_code == 200
+
+
+def test_a_nurse_gets_403_on_the_user_admin_page_and_an_admin_does_not(world: World) -> None:
+    nurse = client_as(world, Role.NURSE)
+    response = nurse.get("/admin/users")
+    assert response.status_code == 403
+    assert "may not admin users" in response.text
+    assert nurse.post("/admin/users", data={"username": "x"}).status_code == 403
+    admin = client_as(world, Role.ADMIN)
+    assert USERNAMES[Role.NURSE] in admin.get("/admin/users").text
+
+
+def test_an_admin_adds_and_deactivates_a_user(world: World) -> None:
+    admin = client_as(world, Role.ADMIN)
+    short = admin.post("/admin/users", data={"username": "n2", "role": "nurse", "password": "x"})
+    assert short.status_code == 422
+    assert "password: at least 10 characters" in short.text
+    created = admin.post(
+        "/admin/users", data={"username": "nurse.two", "role": "nurse", "password": PASSWORD}
+    )
+    assert created.status_code == 201
+    with world.database.reading() as session:
+        user = repo.get_user_by_username(session, "nurse.two")
+    assert user is not None
+    assert user.role is Role.NURSE
+    nurse_two = client_as(world, None)
+    nurse_two.post("/login", data={"username": "nurse.two", "password": PASSWORD})
+    assert nurse_two.get("/board").status_code == 200
+    admin.post(f"/admin/users/{user.id}/active", data={"active": "false"})
+    # deactivation ends the session at once
+    assert nurse_two.get("/board", follow_redirects=False).status_code == 303
+
+
+def test_a_post_from_another_site_is_refused(world: World) -> None:
+    admin = client_as(world, Role.ADMIN)
+    response = admin.post(
+        "/admin/users",
+        data={"username": "evil", "role": "admin", "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+
+
+def test_the_preview_shows_the_result_with_reasons(world: World) -> None:
+    study_id = world.seeded.acute[0]
+    client = client_as(world, Role.NURSE)
+    response = client.post(f"/patients/{study_id}/assess/ice/preview", data=ICE_8)
+    assert response.status_code == 200
+    assert 'id="result-label">ICE 8/10<' in response.text
+    assert "naming three objects: 2/3" in response.text
+    assert "Save — ICE 8/10" in response.text
+    assert "ICANS from this ICE alone" in response.text
+
+
+def test_the_preview_names_missing_items_apart_and_bad_values_beside_the_field(
+    world: World,
+) -> None:
+    study_id = world.seeded.acute[0]
+    client = client_as(world, Role.NURSE)
+    partial = client.post(f"/patients/{study_id}/assess/ice/preview", data={"orientation": "4"})
+    assert "Still to fill in:</strong> Naming, Commands, Writing, Attention" in partial.text
+    assert '<div class="error" id="err-f-naming" hx-swap-oob="true" aria-live="polite"></div>' in (
+        partial.text
+    )
+    contradiction = client.post(
+        f"/patients/{study_id}/assess/ice/preview", data={**ICE_8, "unarousable": "on"}
+    )
+    assert (
+        'id="err-f-orientation" hx-swap-oob="true" aria-live="polite">an unarousable patient'
+        in contradiction.text
+    )
+    assert "disabled>Save (complete the form first)" in contradiction.text
+
+
+def test_saving_records_the_assessment_through_the_store(world: World) -> None:
+    study_id = world.seeded.acute[1]
+    seen: list[object] = []
+    world.app.state.fact_listeners.append(lambda session, rows: seen.extend(rows))
+    try:
+        at = (datetime.now(UTC) - timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M")
+        response = client_as(world, Role.NURSE).post(
+            f"/patients/{study_id}/assess/ice",
+            data={**ICE_8, "effective_at": at},
+            follow_redirects=False,
+        )
+    finally:
+        world.app.state.fact_listeners.clear()
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"/patients/{study_id}?saved=")
+    with world.database.reading() as session:
+        patient = repo.find_patient(session, study_id)
+        latest = max(
+            repo.list_assessments(session, patient.id, instrument="ice"), key=lambda a: a.id
+        )
+        trail = repo.audit_trail(session, "assessment", latest.id)
+    assert latest.label == "ICE 8/10"
+    assert latest.effective_at.strftime("%Y-%m-%dT%H:%M") == at
+    assert [e.actor for e in trail] == [USERNAMES[Role.NURSE]]
+    assert [getattr(r, "id", None) for r in seen] == [latest.id]  # the monitor hook saw it
+
+
+def test_an_invalid_save_changes_nothing_and_names_the_field(world: World) -> None:
+    study_id = world.seeded.acute[1]
+    with world.database.reading() as session:
+        before = len(repo.list_assessments(session, repo.find_patient(session, study_id).id))
+    future = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    client = client_as(world, Role.NURSE)
+    incomplete = client.post(f"/patients/{study_id}/assess/ice", data={"orientation": "9"})
+    assert incomplete.status_code == 422
+    assert 'id="err-f-orientation"' in incomplete.text
+    assert "must be 0–4" in incomplete.text
+    late = client.post(f"/patients/{study_id}/assess/ice", data={**ICE_8, "effective_at": future})
+    assert late.status_code == 422
+    assert "must not be in the future" in late.text
+    with world.database.reading() as session:
+        after = len(repo.list_assessments(session, repo.find_patient(session, study_id).id))
+    assert after == before
+
+
+def test_a_nurse_may_not_record_physician_instruments(world: World) -> None:
+    study_id = world.seeded.acute[0]
+    nurse = client_as(world, Role.NURSE)
+    assert nurse.get(f"/patients/{study_id}/assess/crs").status_code == 403
+    assert nurse.post(f"/patients/{study_id}/assess/crs", data={}).status_code == 403
+    assert client_as(world, Role.MONITOR).get(f"/patients/{study_id}/assess/ice").status_code == 403
+    neurologist = client_as(world, Role.NEUROLOGIST)
+    page = neurologist.get(f"/patients/{study_id}/assess/icans?ice_score=8&bogus=1")
+    assert page.status_code == 200
+    assert 'name="ice_score" value="8" checked' not in page.text  # 0–10 is a number field
+    assert 'name="ice_score" id="f-ice_score" value="8"' in page.text
+    assert neurologist.get(f"/patients/{study_id}/assess/nonsense").status_code == 404
+
+
+def test_acknowledging_an_unknown_alert_says_so(world: World) -> None:
+    neurologist = client_as(world, Role.NEUROLOGIST)
+    response = neurologist.post(
+        "/alerts/ack", data={"alert_id": "nope"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert "That alert is no longer open." in response.text
+    assert client_as(world, Role.NURSE).post("/alerts/ack", data={"alert_id": "x"}).status_code == (
+        403
+    )
