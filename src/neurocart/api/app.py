@@ -15,8 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from neurocart import __version__
-from neurocart import web
+from neurocart import __version__, web
 from neurocart.api import errors, routers
 from neurocart.api.hooks import FactListener
 from neurocart.api.routing import InputGuard
