@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=12 * 60, ge=1, description="API token lifetime")
     max_batch_observations: int = Field(default=10_000, ge=1, le=100_000)
+    monitoring: bool = Field(
+        default=True, description="run the rapid-response engine on every stored fact"
+    )
+    monitor_tick_seconds: float = Field(
+        default=30.0, gt=0, description="how often escalations and overdue tasks are checked"
+    )
 
 
 @lru_cache(maxsize=1)

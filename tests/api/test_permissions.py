@@ -102,6 +102,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
         "event_id": e.id,
         "username": target.username,
         "name": "crs",
+        "key": "P-1:crs:1",
     }
     headers = {role: bearer(user) for role, user in users.items()}
     with TestClient(create_app(make_settings(url), db)) as client:
@@ -111,6 +112,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
 
 def _call(client: TestClient, method: str, path: str, params: dict[str, Any], headers: Any) -> int:
     url = re.sub(r"\{(\w+)\}", lambda m: str(params[m.group(1)]), path)
+    if path.endswith("/stream"):  # a server-sent-events stream: let it end at once
+        url += "?seconds=0.01"
     body: dict[str, object] | None = {} if method in {"POST", "PUT", "PATCH"} else None
     status: int = client.request(method, url, json=body, headers=headers).status_code
     return status

@@ -3,9 +3,8 @@
 The server is uvicorn in a background thread on a free port, over a temporary SQLite
 database seeded by the simulator through the repository. The app is the API's `create_app`
 when it exists, else a bare FastAPI app; either way the web pages are installed with
-`neurocart.web.install`. Alerts come from an in-process monitor engine fed by the app's fact
-listeners (the same hook the API calls), shown through `neurocart.web.alerts.EngineAlerts`,
-until the persisted alert store is wired in by the integrator.
+`neurocart.web.install`. Alerts are the real ones: the app's monitoring service (rebuilt from
+the seeded store at start-up) persists them and the board reads them from the store.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,14 +22,13 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.orm import Session
 
-from neurocart import monitor
+from neurocart.api import create_app
+from neurocart.config import Settings
+from neurocart.security import Role, issue_token
+from neurocart.services.monitoring import MonitorService
 from neurocart.store import Database
-from neurocart.store.models import Base, Observation, Patient
-from neurocart.web import install
-from neurocart.web.alerts import EngineAlerts, set_alert_provider
-from neurocart.web.schedule import infusion_at, latest_course
+from neurocart.store.models import Base
 from tests.web.seed import PASSWORD, Seeded, seed_cohort, seed_users
 
 CHROMIUM = Path(os.environ.get("NEUROCART_CHROMIUM", "/usr/bin/chromium"))
@@ -45,6 +43,8 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 
+SECRET = "e2e-secret-key-0123456789abcdef0123456789"
+
 SKIP_REASON = (
     f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
     if not CHROMIUM.exists()
@@ -58,8 +58,13 @@ class Live:
     url: str
     database: Database
     seeded: Seeded
-    alerts: EngineAlerts
+    monitor: MonitorService
     app: FastAPI
+
+    def bearer(self, username: str, role: Role) -> dict[str, str]:
+        """API headers for a seeded user (a token signed with the app's key)."""
+        token = issue_token(username, role.value, secret=SECRET)
+        return {"Authorization": f"Bearer {token}"}
 
 
 def _free_port() -> int:
@@ -69,38 +74,9 @@ def _free_port() -> int:
         return port
 
 
-def _monitor_listener(provider: EngineAlerts) -> Any:
-    """Feed stored observations to the engine (what the monitor service will do)."""
-
-    def listener(session: Session, facts: Sequence[Any]) -> None:
-        with provider.lock:
-            for row in facts:
-                if not isinstance(row, Observation):
-                    continue
-                study_id = session.get(Patient, row.patient_id).study_id  # type: ignore[union-attr]
-                provider.engine.ingest(
-                    monitor.Observation(
-                        study_id, row.code, row.value, row.effective_at, row.unit,
-                        row.specimen.value, row.id,
-                    )
-                )  # fmt: skip
-        provider.touch()
-
-    return listener
-
-
 def _app(database: Database) -> FastAPI:
-    try:
-        from neurocart.api import create_app
-
-        app: FastAPI = create_app(database=database)
-    except ImportError:
-        app = FastAPI()
-        app.state.database = database
-        app.state.fact_listeners = []
-    if not any(getattr(r, "path", None) == "/board" for r in app.routes):
-        install(app)
-    return app
+    url = database.engine.url.render_as_string(hide_password=False)
+    return create_app(Settings(database_url=url, secret_key=SECRET), database)
 
 
 @pytest.fixture(scope="session")
@@ -111,20 +87,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     now = datetime.now(UTC)
     seed_users(database)
     seeded = seed_cohort(database, now=now, patients=6, acute=3, seed=11)
-    engine = monitor.Engine()
-    with database.reading() as session:
-        for patient in session.query(Patient):
-            course = latest_course(session, patient.id)
-            engine.set_context(
-                monitor.PatientContext(
-                    patient.study_id, infusion_at=infusion_at(course),
-                    diagnosis=patient.diagnosis.value,
-                )
-            )  # fmt: skip
-    provider = EngineAlerts(engine)
     app = _app(database)
-    set_alert_provider(app, provider)
-    app.state.fact_listeners.append(_monitor_listener(provider))
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -138,7 +101,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", database, seeded, provider, app)
+    yield Live(f"http://127.0.0.1:{port}", database, seeded, app.state.monitor, app)
     server.should_exit = True
     thread.join(timeout=10)
     database.dispose()

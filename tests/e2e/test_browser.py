@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 
 from neurocart.security import Role
 from neurocart.store import repo
-from neurocart.store.models import Assessment
-from neurocart.store.repo import ObservationIn
+from neurocart.store.models import Alert, Assessment, AuditEntry
 from tests.e2e.conftest import SKIP_REASON, Live, login, shot
 from tests.web.seed import PASSWORD, USERNAMES
 
@@ -27,18 +26,29 @@ ADMIN = USERNAMES[Role.ADMIN]
 
 
 def post_fever(live: Live, study_id: str, celsius: float = 39.4) -> None:
-    """Store a temperature and hand it to the app's fact listeners, as the API does."""
-    with live.database.transaction() as session:
-        nurse = repo.get_user_by_username(session, NURSE)
-        assert nurse is not None
-        patient = repo.find_patient(session, study_id)
-        row = repo.add_observation(
-            session,
-            nurse,
-            ObservationIn(patient.id, "8310-5", celsius, "°C", datetime.now(UTC), specimen="other"),
-        )
-        for listener in live.app.state.fact_listeners:
-            listener(session, [row])
+    """A nurse posts a temperature through the API's observation route (the real monitor
+    raises the alert)."""
+    import httpx
+
+    body = {
+        "code": "8310-5",
+        "value": celsius,
+        "unit": "°C",
+        "effective_at": datetime.now(UTC).isoformat(),
+        "source": "bedside",
+    }
+    r = httpx.post(
+        f"{live.url}/api/v1/patients/{study_id}/observations",
+        json=body,
+        headers=live.bearer(NURSE, Role.NURSE),
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+
+
+def _with_open_alerts(live: Live) -> set[str]:
+    with live.database.reading() as session:
+        return set(session.scalars(select(Alert.study_id).where(Alert.status == "open")))
 
 
 def card(page: Any, study_id: str) -> Any:
@@ -53,7 +63,9 @@ def test_login_then_the_board_lists_the_acute_patients(page: Any, live: Live) ->
     listed = page.locator("article[data-study-id]").evaluate_all(
         "cards => cards.map(c => c.dataset.studyId)"
     )
-    assert sorted(listed) == sorted(live.seeded.acute)
+    # the acute patients, plus any other patient with an open alert (raised from the seeded
+    # history when the monitor rebuilt itself at start-up)
+    assert set(listed) == set(live.seeded.acute) | _with_open_alerts(live)
     first = card(page, live.seeded.acute[0])
     assert re.search(r"day \d+", first.inner_text())
     assert "CRS" in first.inner_text()
@@ -79,9 +91,12 @@ def test_an_observation_makes_an_alert_appear_without_reload(page: Any, live: Li
     text = alert.inner_text()
     assert "39.4" in text
     assert re.search(r"warning|urgent|critical", text)
-    # the alerted patient now leads the board
-    first = page.locator("article[data-study-id]").first.get_attribute("data-study-id")
-    assert first == study_id
+    # the alerted patient now ranks ahead of every patient without an alert
+    order = page.locator("article[data-study-id]").evaluate_all(
+        "cards => cards.map(c => c.dataset.studyId)"
+    )
+    quiet = [sid for sid in order if sid not in _with_open_alerts(live)]
+    assert all(order.index(study_id) < order.index(sid) for sid in quiet)
     shot(page, "board-alert")
 
 
@@ -95,9 +110,19 @@ def test_acknowledging_an_alert_is_recorded(page: Any, live: Live) -> None:
     alert.get_by_role("button", name="Acknowledge").click()
     card(page, study_id).locator(".acked").first.wait_for()
     assert f"acknowledged by {NEUROLOGIST}" in card(page, study_id).inner_text()
-    recorded = live.alerts.engine.alert(alert_id)
+    with live.database.reading() as session:
+        recorded = session.scalar(select(Alert).where(Alert.key == alert_id))
+        audited = session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.entity_type == "alert", AuditEntry.action == "acknowledge"
+            )
+        )
+    assert recorded is not None
     assert recorded.acknowledged_by == NEUROLOGIST
     assert recorded.acknowledged_at is not None
+    assert audited is not None
+    assert audited.actor == NEUROLOGIST
+    assert audited.new_values["alert_key"] == alert_id  # type: ignore[index]
     shot(page, "board-acknowledged")
 
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from neurocart.cli import app
 from neurocart.reports import build_report
 from tests.cohort.factory import random_cohort
+from tests.dbfixtures import database_url_env
 
 FIGURES = ("km", "swimmer", "spider", "kinetics", "forest")
 
@@ -44,6 +45,11 @@ def test_cli_rejects_a_bad_cutoff(tmp_path: Path) -> None:
     assert "--cutoff" in result.output
 
 
-def test_cli_requires_a_source(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["report", "--out", str(tmp_path)])
+def test_cli_without_a_database_says_so(tmp_path: Path) -> None:
+    """The default source is NEUROCART_DATABASE_URL; a missing file is named, not created."""
+    missing = tmp_path / "absent.db"
+    with database_url_env(f"sqlite:///{missing}"):
+        result = CliRunner().invoke(app, ["report", "--out", str(tmp_path)])
     assert result.exit_code == 2
+    assert str(missing) in result.output
+    assert not missing.exists()

@@ -50,7 +50,9 @@ def test_batch_is_stored_in_canonical_units_and_audited(database, nurse, mg_pati
         ]
         assert [o.specimen.value for o in stored] == ["other", "blood", "serum"]
         assert all(o.entered_by == nurse.id for o in stored)
-        assert [e.entity_id for e in repo.audit_trail(session, "observation", ids[1])] == [ids[1]]
+        (entry,) = repo.audit_trail(session, "observation", ids[1])
+        assert (entry.action, entry.actor, entry.entity_id) == ("create_batch", "nurse", ids[0])
+        assert [i for i, _ in audit.batch_rows(entry.new)] == ids  # one entry for the batch
         assert audit.verify(session).ok
 
 

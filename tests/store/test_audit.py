@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select, text
 
-from neurocart.store import AuditEntry, Observation, audit, repo
+from neurocart.store import AuditEntry, Observation, Specimen, audit, repo
 from tests.store.factories import EASIX_INPUTS, T0, patient, temperatures
 
 
@@ -28,7 +28,8 @@ def record(database, admin, nurse):
             session, nurse, p.id, protocol_id="x", task_id="vitals", slot_start=T0, state="due"
         )
         repo.update_user(session, admin, nurse.id, active=False)
-    return ids
+        single = repo.add_observation(session, nurse, temperatures(p.id, 1, start=39.1)[0])
+    return [*ids, single.id]
 
 
 def _raw(database, sql: str, **params) -> None:
@@ -52,17 +53,53 @@ def test_untouched_record_verifies(database, record):
     with database.reading() as session:
         assert result.entries == session.scalar(select(func.count()).select_from(AuditEntry))
         assert result.head_hash == audit.head(session)[1]
-    assert result.entries == 2 + 1 + 2 + 5 + 1 + 1 + 1 + 1 + 1
+    # users, patient, course ×2, ONE batch entry for 5 rows, correction, assessment, event,
+    # task, user update, single observation
+    assert result.entries == 2 + 1 + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1
 
 
-def test_raw_update_of_an_observation_is_detected(database, record):
+def _batch_seq(database) -> int:
+    with database.reading() as session:
+        return session.scalar(select(AuditEntry.seq).where(AuditEntry.action == audit.BATCH_ACTION))
+
+
+def test_raw_update_of_a_batch_observation_is_detected(database, record):
     _raw(database, "UPDATE observations SET value = 41.0 WHERE id = :id", id=record[2])
     result = _verify(database)
     assert not result.ok
-    assert result.first.seq == _create_seq(database, "observation", record[2])
+    assert (
+        result.first.seq == _create_seq(database, "observation", record[2]) == _batch_seq(database)
+    )
     assert result.first.entity == f"observation {record[2]}"
     assert "changed behind the application's back" in result.first.reason
-    assert "value 37.02 → 41.0" in result.first.reason
+    assert "digest its batch entry recorded" in result.first.reason
+
+
+def test_raw_update_of_a_single_observation_names_the_change(database, record):
+    _raw(database, "UPDATE observations SET value = 41.0 WHERE id = :id", id=record[-1])
+    result = _verify(database)
+    assert result.first.seq == _create_seq(database, "observation", record[-1])
+    assert result.first.entity == f"observation {record[-1]}"
+    assert "value 39.1 → 41.0" in result.first.reason
+
+
+@pytest.mark.parametrize("column", ["effective_at", "recorded_at", "entered_by", "specimen"])
+def test_any_column_of_a_batch_row_is_covered(database, record, column):
+    values = {
+        "effective_at": "2031-01-01 00:00:00.000000",
+        "recorded_at": "2031-01-01 00:00:00.000000",
+        "entered_by": 1,
+        "specimen": "csf",
+    }
+    if database.engine.dialect.name == "postgresql" and column.endswith("_at"):
+        values[column] = "2031-01-01T00:00:00+00:00"
+    _raw(
+        database,
+        f"UPDATE observations SET {column} = :v WHERE id = :id",
+        v=values[column],
+        id=record[4],
+    )
+    assert _verify(database).first.entity == f"observation {record[4]}"
 
 
 def test_raw_update_of_a_superseded_observation_is_detected(database, record):
@@ -70,10 +107,21 @@ def test_raw_update_of_a_superseded_observation_is_detected(database, record):
     assert _verify(database).first.entity == f"observation {record[0]}"
 
 
-def test_raw_delete_of_an_observation_is_detected(database, record):
+def test_raw_delete_of_a_batch_observation_is_detected(database, record):
     _raw(database, "DELETE FROM observations WHERE id = :id", id=record[3])
     result = _verify(database)
-    assert result.first.seq == _create_seq(database, "observation", record[3])
+    assert (
+        result.first.seq == _create_seq(database, "observation", record[3]) == _batch_seq(database)
+    )
+    assert result.first.entity == f"observation {record[3]}"
+    assert "missing (deleted)" in result.first.reason
+    assert len(result.problems) == 1
+
+
+def test_raw_delete_of_a_single_observation_is_detected(database, record):
+    _raw(database, "DELETE FROM observations WHERE id = :id", id=record[-1])
+    result = _verify(database)
+    assert result.first.seq == _create_seq(database, "observation", record[-1])
     assert "missing (deleted)" in result.first.reason
 
 
@@ -89,6 +137,75 @@ def test_raw_insert_of_an_observation_is_detected(database, record, admin):
     assert result.first.seq is None
     assert result.first.entity == "observation 9999"
     assert "without an audit entry" in result.first.reason
+
+
+def test_raw_insert_next_to_a_batch_is_detected(database, record):
+    """A row slipped in with the id right after a batch's is not covered by that batch."""
+    with database.reading() as session:
+        row = {
+            c.key: getattr(repo.get_observation(session, record[4]), c.key)
+            for c in Observation.__table__.columns
+        }
+    with database.engine.begin() as connection:
+        connection.execute(Observation.__table__.insert(), [row | {"id": record[-1] + 1}])
+    result = _verify(database)
+    assert [(p.seq, p.entity) for p in result.problems] == [(None, f"observation {record[-1] + 1}")]
+
+
+def test_edited_digest_list_of_a_batch_entry_is_detected(database, record):
+    seq = _batch_seq(database)
+    with database.reading() as session:
+        new = session.get(AuditEntry, seq).new
+    pairs = audit.batch_rows(new)
+    dropped = audit.canonical([list(p) for p in pairs[1:]])  # forget the first row
+    _raw(database, "UPDATE audit_log SET new = :new WHERE seq = :seq", new=dropped, seq=seq)
+    result = _verify(database)
+    assert (result.first.seq, result.first.reason) == (seq, "hash mismatch: the entry was altered")
+    assert any(
+        p.entity == f"observation {record[0]}" and "without an audit entry" in p.reason
+        for p in result.problems
+    )
+
+
+def test_rehashed_batch_entry_breaks_the_next_link(database, record):
+    seq = _batch_seq(database)
+    with database.reading() as session:
+        e = session.get(AuditEntry, seq)
+        pairs = [[i, "0" * 64 if i == record[1] else d] for i, d in audit.batch_rows(e.new)]
+        forged_new = audit.canonical(pairs)
+        forged = audit.entry_hash(
+            e.seq, e.at, e.actor, e.action, e.entity_type, e.entity_id, None, pairs, e.prev_hash
+        )
+    _raw(
+        database,
+        "UPDATE audit_log SET new = :new, hash = :h WHERE seq = :seq",
+        new=forged_new,
+        h=forged,
+        seq=seq,
+    )
+    problems = [(p.seq, p.entity, p.reason) for p in _verify(database).problems]
+    assert problems[1] == (seq + 1, None, "prev_hash does not match the previous entry's hash")
+    assert problems[0][:2] == (seq, f"observation {record[1]}")  # the row and the forged digest
+
+
+def test_unreadable_batch_entry_is_reported(database, record):
+    seq = _batch_seq(database)
+    _raw(database, "UPDATE audit_log SET new = '[[1,\"zz\"]]' WHERE seq = :seq", seq=seq)
+    reasons = [(p.seq, p.reason) for p in _verify(database).problems]
+    assert (seq, "hash mismatch: the entry was altered") in reasons
+    assert (seq, "batch entry's row digests are unreadable") in reasons
+
+
+def test_raw_delete_of_a_batch_entry_is_detected(database, record):
+    seq = _batch_seq(database)
+    _raw(database, "DELETE FROM audit_log WHERE seq = :seq", seq=seq)
+    result = _verify(database)
+    assert (result.first.seq, result.first.reason) == (
+        seq + 1,
+        f"gap in seq: entry {seq} deleted",
+    )
+    unrecorded = {p.entity for p in result.problems if "without an audit entry" in p.reason}
+    assert unrecorded == {f"observation {i}" for i in record[:5]}
 
 
 def test_raw_edit_of_an_audit_entry_is_detected(database, record):
@@ -162,7 +279,7 @@ def test_concurrent_writers_do_not_fork_the_chain(database, admin):
     assert errors == []
     result = _verify(database)
     assert result.ok, result.problems
-    assert result.entries == 2 + 4 * 5 * 3
+    assert result.entries == 2 + 4 * 5  # one entry per batch
 
 
 def test_fast_snapshot_text_is_the_canonical_json(database, record, admin):
@@ -189,3 +306,67 @@ def test_fast_snapshot_text_is_the_canonical_json(database, record, admin):
             assert rows
             fast = audit.snapshot_texts(table, rows)
             assert fast == [audit.canonical(audit.snapshot_values(table, r)) for r in rows]
+
+
+TRICKY_VALUES = [0.1, 1e-300, -0.0, 0.0, 1e16, 2.5e-7, 123456789.12345679, 1.7976931348623157e308]
+
+
+def test_batch_text_is_the_canonical_json():
+    rows = [(3, '{"a":"é"}'), (2**40, "{}")]
+    digests = [(i, hashlib.sha256(t.encode()).hexdigest()) for i, t in rows]
+    assert audit.batch_text(rows) == audit.canonical([list(d) for d in digests])
+    assert audit.batch_rows(audit.batch_text(rows)) == digests
+    assert audit.row_digest(rows[0][1]) == digests[0][1]
+
+
+def test_batch_renderer_is_the_canonical_json_for_tricky_values():
+    """What a batch hashes per row equals canonical(snapshot) (what `verify` recomputes)."""
+    table = Observation.__table__
+    plus_two = timezone(timedelta(hours=2))
+    fixed = {
+        "patient_id": 2**40,
+        "entered_by": 7,
+        "recorded_at": datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC),
+        "supersedes_id": None,
+        "correction_reason": None,
+        "entered_in_error": False,
+    }
+    names = ("id", "code", "code_system", "value", "unit", "specimen", "effective_at", "source")
+    render = audit.snapshot_renderer(table, names, fixed)
+    times = [
+        T0,
+        datetime(2025, 3, 1, 10, 0, 0, 5, tzinfo=plus_two),
+        datetime(1999, 12, 31, tzinfo=UTC),
+    ]
+    for i, value in enumerate(TRICKY_VALUES):
+        row = (
+            10**12 + i,
+            'é\u2028"\\\n',
+            "urn:ß",
+            value,
+            "×10⁹/L",
+            [Specimen.BLOOD, "csf"][i % 2],
+            times[i % 3],
+            "µ𝔘 \x00",
+        )
+        expected = audit.canonical(
+            audit.snapshot_values(table, dict(zip(names, row, strict=True)) | fixed)
+        )
+        assert render(row) == expected
+        assert audit.snapshot_texts(table, [dict(zip(names, row, strict=True)) | fixed]) == [
+            expected
+        ]
+
+
+def test_tricky_values_written_in_a_batch_verify_after_the_round_trip(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        items = [
+            repo.ObservationIn(p.id, "é-code", v, "×10⁹/L", T0, source="µ𝔘 src")
+            for v in TRICKY_VALUES
+        ]
+        ids = repo.add_observations(session, admin, items)
+    with database.reading() as session:
+        assert audit.verify(session).ok, audit.verify(session).problems
+        stored = [repo.get_observation(session, i).value for i in ids]
+    assert stored == [v + 0.0 for v in TRICKY_VALUES]  # -0.0 is stored as 0.0

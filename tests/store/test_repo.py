@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import hashlib
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
 from neurocart.standards import CalculatorInputError
 from neurocart.store import (
+    AuditEntry,
     BatchTooLargeError,
     ConflictError,
     Diagnosis,
@@ -17,6 +20,7 @@ from neurocart.store import (
     NotFoundError,
     Observation,
     Role,
+    Specimen,
     audit,
     repo,
 )
@@ -220,7 +224,7 @@ def test_observation_for_unknown_patient(database, admin):
 # --- batches ------------------------------------------------------------------------------
 
 
-def test_batch_writes_rows_and_one_audit_entry_each(database, admin):
+def test_batch_writes_rows_and_one_audit_entry_covering_them(database, admin):
     with database.transaction() as session:
         p = patient(session, admin)
         before = audit.head(session)[0]
@@ -229,9 +233,71 @@ def test_batch_writes_rows_and_one_audit_entry_each(database, admin):
         assert len(ids) == 500
         assert ids == sorted(ids)
         assert _count(session, Observation) == 500
-        assert audit.head(session)[0] == before + 500
-        stored = repo.get_observation(session, ids[7])
-        assert stored.value == pytest.approx(37.07)
+        assert audit.head(session)[0] == before + 1
+        entry = session.get(AuditEntry, before + 1)
+        assert (entry.action, entry.entity_type, entry.entity_id) == (
+            "create_batch",
+            "observation",
+            ids[0],
+        )
+        rows = audit.batch_rows(entry.new)
+        assert [i for i, _ in rows] == ids
+        table = Observation.__table__
+        stored = session.execute(select(table).where(table.c.id == ids[7])).mappings().one()
+        (text,) = audit.snapshot_texts(table, [stored])
+        assert rows[7][1] == hashlib.sha256(text.encode()).hexdigest()
+        assert repo.get_observation(session, ids[7]).value == pytest.approx(37.07)
+        assert [e.seq for e in repo.audit_trail(session, "observation", ids[-1])] == [entry.seq]
+        assert audit.verify(session).ok
+
+
+def test_batch_for_one_patient_from_normalized_rows(database, admin):
+    from neurocart.ingest import ObservationIn as Raw
+    from neurocart.ingest import normalize_batch
+
+    raw = [Raw(code="8310-5", value=101.3, unit="°F", effective_at=T0, source="x")]
+    normalized, errors = normalize_batch(raw * 3)
+    assert not errors
+    with database.transaction() as session:
+        p = patient(session, admin)
+        ids = repo.add_patient_observations(session, admin, p.id, normalized)
+    with pytest.raises(NotFoundError, match="patient 424242"), database.transaction() as session:
+        repo.add_patient_observations(session, admin, 424242, normalized)
+    with database.reading() as session:
+        stored = [repo.get_observation(session, i) for i in ids]
+        assert {(o.patient_id, o.value, o.unit, o.entered_by) for o in stored} == {
+            (p.id, 38.5, "°C", admin.id)
+        }
+        assert audit.verify(session).ok
+
+
+def test_batch_rows_in_other_forms_are_checked_and_converted(database, admin):
+    """Int values, string specimens and non-UTC times take the row-by-row path."""
+    plus_two = timezone(timedelta(hours=2))
+    items = [
+        repo.ObservationIn(0, "777-3", 150, "10*9/L", datetime(2025, 3, 1, 10, tzinfo=plus_two)),
+        repo.ObservationIn(0, "1988-5", 3.5, "mg/L", T0, specimen="serum"),
+    ]
+    with database.transaction() as session:
+        p = patient(session, admin)
+        items = [replace(i, patient_id=p.id) for i in items]
+        ids = repo.add_observations(session, admin, items)
+    bad_specimen = [items[0], replace(items[1], specimen="urine")]
+    with (
+        pytest.raises(InvalidRecordError, match=r"observations\[1\]\.specimen"),
+        database.transaction() as session,
+    ):
+        repo.add_observations(session, admin, bad_specimen)
+    naive = [replace(items[0], effective_at=datetime(2025, 3, 1))]
+    with (
+        pytest.raises(InvalidRecordError, match=r"observations\[0\]\.effective_at"),
+        database.transaction() as session,
+    ):
+        repo.add_observations(session, admin, naive)
+    with database.reading() as session:
+        first, second = (repo.get_observation(session, i) for i in ids)
+        assert (first.value, type(first.value), first.effective_at) == (150.0, float, T0)
+        assert second.specimen is Specimen.SERUM
         assert audit.verify(session).ok
 
 

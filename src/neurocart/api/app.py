@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from neurocart import __version__, web
-from neurocart.api import errors, routers
+from neurocart.api import errors, monitoring, routers
 from neurocart.api.hooks import FactListener
 from neurocart.api.routing import InputGuard
 from neurocart.config import Settings, get_settings
@@ -41,8 +41,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     db = database or Database.from_url(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with monitoring.running(app, settings):
+            yield
         if owned:
             db.dispose()
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = db
     listeners: list[FactListener] = []
     app.state.fact_listeners = listeners
+    monitoring.install(app, settings, db)
     errors.install(app)
     for router in routers.ALL:
         app.include_router(router)

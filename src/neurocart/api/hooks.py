@@ -55,8 +55,17 @@ def notify(
 def notify_observation_ids(
     listeners: Sequence[FactListener], session: Session, ids: Sequence[int]
 ) -> None:
-    """Like `notify` for a batch written by id; the rows are loaded only if someone listens."""
+    """Like `notify` for a batch written by id; the rows are loaded only if someone listens.
+
+    A listener with an ``observation_ids(session, ids)`` method gets the ids instead (it reads
+    the columns it needs itself: loading ORM rows costs more than a monitor needs).
+    """
     if not listeners or not ids:
+        return
+    by_ids = [getattr(listener, "observation_ids", None) for listener in listeners]
+    if all(by_ids):
+        for call in by_ids:
+            call(session, ids)  # type: ignore[misc]
         return
     rows: list[Observation] = []
     for start in range(0, len(ids), 1000):  # stay under every backend's parameter limit

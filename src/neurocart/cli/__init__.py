@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import typer
 
-from neurocart.cli import audit, db, patient, protocol, report, schedule, user
+from neurocart.cli import audit, db, monitor, patient, protocol, report, schedule, user
 from neurocart.cli.calc import calc
+from neurocart.cli.demo import demo
 from neurocart.cli.serve import serve
+from neurocart.cli.simulate import simulate_command
 
 app = typer.Typer(
     name="neurocart",
@@ -33,9 +35,12 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(user.app, name="user")
 app.add_typer(patient.app, name="patient")
 app.add_typer(protocol.app, name="protocol")
+app.add_typer(monitor.app, name="monitor")
 app.command()(serve)
 app.command("schedule")(schedule.show)
 app.command(name="report")(report.report)
+app.command(name="simulate")(simulate_command)
+app.command(name="demo")(demo)
 
 
 if __name__ == "__main__":  # pragma: no cover

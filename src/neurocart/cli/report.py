@@ -1,4 +1,9 @@
-"""`neurocart report`: the cohort report (HTML with embedded figures, PDF, CSV tables)."""
+"""`neurocart report`: the cohort report (HTML with embedded figures, PDF, CSV tables).
+
+By default the cohort is the record in the database (NEUROCART_DATABASE_URL, or
+--database-url), optionally one site's patients; `--simulate N --seed S` reports on a
+simulated cohort instead (no database needed).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,57 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import fail, out
+from neurocart.frames import CohortFrames
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite file named by `url` when it does not exist (connecting would create it)."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    if name.startswith("file:"):
+        return None
+    path = Path(name)
+    return None if path.exists() else path
+
+
+def _from_database(database_url: str | None, site: str | None) -> tuple[CohortFrames, str]:
+    from neurocart.config import get_settings
+    from neurocart.reports.scope import database_source, load_cohort, mask_url
+    from neurocart.store import Database, StoreError
+
+    url = database_url or get_settings().database_url
+    missing = _missing_sqlite_file(url)
+    if missing is not None:
+        raise fail(f"database {mask_url(url)}: the file {missing} does not exist")
+    try:
+        database = Database.from_url(url)
+    except (SQLAlchemyError, ValueError) as exc:
+        raise fail(f"--database-url: cannot use {mask_url(url)}: {exc}") from None
+    try:
+        frames = load_cohort(database, site=site)
+    except StoreError as exc:
+        raise fail(f"database {mask_url(url)}: {exc}") from None
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        reason = str(orig if orig is not None else exc).splitlines()[0]
+        raise fail(
+            f"database {mask_url(url)} cannot be read ({reason}); is the URL right and the "
+            "schema up to date (`neurocart db upgrade`)?"
+        ) from None
+    finally:
+        database.dispose()
+    return frames, database_source(url)
 
 
 def report(
@@ -17,35 +71,64 @@ def report(
         str | None,
         typer.Option("--cutoff", help="data cut-off date YYYY-MM-DD (default: today, UTC)"),
     ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="overrides NEUROCART_DATABASE_URL", show_default=False),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", help="only the patients of this site")
+    ] = None,
+    definition: Annotated[
+        str | None,
+        typer.Option(
+            "--definition",
+            help="cohort definition printed in the report (default: who was included, from "
+            "what data)",
+        ),
+    ] = None,
     simulate: Annotated[
         int | None,
         typer.Option("--simulate", help="analyse a simulated cohort of N patients instead"),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="seed of the simulated cohort")] = 1,
-    definition: Annotated[
-        str | None, typer.Option("--definition", help="cohort definition printed in the report")
-    ] = None,
 ) -> None:
     """Write report.html, report.pdf, tables/*.csv and figures/*.png into --out."""
+    from neurocart.reports.scope import (
+        CohortScopeError,
+        require_infused,
+        scope_of,
+        simulated_source,
+    )
+
     try:
         cut = date.fromisoformat(cutoff) if cutoff else datetime.now(UTC).date()
     except ValueError:
         raise fail(f"--cutoff: expected a date YYYY-MM-DD, got {cutoff!r}") from None
-    if simulate is None:
-        raise fail(
-            "the store export is not available yet: pass --simulate N (and --seed S) to "
-            "report on a simulated cohort"
-        )
-    if simulate < 1:
-        raise fail(f"--simulate: expected at least 1 patient, got {simulate}")
-    from neurocart.reports import build_report
-    from neurocart.simulate import simulate_cohort
+    if simulate is not None:
+        if database_url is not None or site is not None:
+            raise fail("--simulate: cannot be combined with --database-url or --site")
+        if simulate < 1:
+            raise fail(f"--simulate: expected at least 1 patient, got {simulate}")
+        from neurocart.simulate import simulate_cohort
 
-    now = datetime(cut.year, cut.month, cut.day, 23, 59, 59, tzinfo=UTC)
-    frames = simulate_cohort(simulate, seed, now=now)
-    text = definition or (
-        f"Simulated cohort (neurocart simulator): {simulate} patients enrolled, seed {seed}; "
-        "all patients infused with BCMA CAR-T by the cut-off."
-    )
+        now = datetime(cut.year, cut.month, cut.day, 23, 59, 59, tzinfo=UTC)
+        frames = simulate_cohort(simulate, seed, now=now)
+        source = simulated_source(simulate, seed)
+    else:
+        try:
+            frames, source = _from_database(database_url, site)
+        except CohortScopeError as exc:
+            raise fail(str(exc)) from None
+    scope = scope_of(frames, cutoff=cut, site=site, source=source)
+    try:
+        require_infused(scope)
+    except CohortScopeError as exc:
+        raise fail(str(exc)) from None
+    text = f"{definition.strip()} — {scope.text()}" if definition else scope.text()
+    from neurocart.reports import build_report
+
     files = build_report(frames, out_dir, cutoff=cut, cohort_definition=text)
-    out.print(f"wrote {files.html}, {files.pdf} and {len(files.csv)} CSV tables")
+    out.print(
+        f"{scope.infused} infused patients analysed (cut-off {cut.isoformat()}); wrote "
+        f"{files.html}, {files.pdf} ({files.pdf_pages} pages) and {len(files.csv)} CSV tables"
+    )

@@ -88,9 +88,11 @@ def _by_disease_summary(outcomes_last: pd.DataFrame) -> pd.DataFrame:
         if sub.empty:
             continue
         judged = sub["responder"].dropna()
+        scale = d.PRIMARY_SCALE.get(g)
         rows.append(
             {
                 "group": d.DISEASE_LABELS.get(g, "All"),
+                "primary_scale": d.SCALE_LABELS[scale] if scale else "per disease",
                 "n": len(sub),
                 "median_follow_up_months": float(
                     np.median(sub["follow_up_days"]) / d.DAYS_PER_MONTH
@@ -98,8 +100,9 @@ def _by_disease_summary(outcomes_last: pd.DataFrame) -> pd.DataFrame:
                 "patients_with_relapse": int((sub["relapses"] > 0).sum()),
                 "responders": int(judged.astype(bool).sum()),
                 "response_assessable": len(judged),
+                # the scales differ between diseases: no pooled median change for "all"
                 "median_change_primary_scale": float(sub["change"].median())
-                if sub["change"].notna().any()
+                if scale and sub["change"].notna().any()
                 else np.nan,
                 "responder_definition": d.RESPONDER_TEXT.get(g, "per disease (above)"),
             }
@@ -155,35 +158,52 @@ def analyse(
         ref = d.DISEASE_LABELS.get(cox.reference_disease or "", "—")
         f["forest"] = plots.forest_figure(
             cox.summary,
-            f"Cox model of relapse-free survival (n={cox.n}, {cox.events} events; "
+            f"Cox model of relapse-free survival\n(n={cox.n}, {cox.events} events; "
             f"reference disease {ref}{pen})",
         )
     return result
 
 
+KINETIC_PARAMETERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("cmax", "Cmax", "{unit}", ("blood", "csf")),
+    ("tmax_day", "Tmax", "study day", ("blood", "csf")),
+    ("auc_0_28", "AUC 0–28 (linear-up/log-down)", "{unit} × day", ("blood", "csf")),
+    ("last_detectable_day", "Last detectable (persistence)", "study day", ("blood", "csf")),
+    ("csf_blood_ratio_median", "CSF/blood ratio at matched days", "ratio", ("csf",)),
+)
+"""Rows of the kinetics summary: column of the NCA table, label, unit, compartments."""
+
+
 def _kinetics_summary(kin: pd.DataFrame) -> pd.DataFrame:
+    """Median and quartiles across patients of each NCA parameter, per compartment.
+
+    `n` counts the patients with a value (sampled for Cmax, detected for persistence).
+    """
     rows = []
     for comp in ("blood", "csf"):
         sub = kin[kin["compartment"] == comp]
         if sub.empty:
             continue
-
-        def q(col: str, s: pd.DataFrame = sub) -> str:
-            x = s[col].dropna().astype(float)
-            if x.empty:
-                return "—"
-            return f"{x.median():.3g} ({x.quantile(0.25):.3g}–{x.quantile(0.75):.3g})"
-
-        rows.append(
-            {
-                "compartment": comp.upper(),
-                "patients_sampled": len(sub),
-                "detected": int(sub["detected"].sum()),
-                "cmax_median_iqr": q("cmax"),
-                "tmax_day_median_iqr": q("tmax_day"),
-                "auc_0_28_median_iqr": q("auc_0_28"),
-                "last_detectable_day_median_iqr": q("last_detectable_day"),
-                "csf_blood_ratio_median_iqr": q("csf_blood_ratio_median") if comp == "csf" else "",
-            }
-        )
-    return pd.DataFrame(rows)
+        unit = str(sub["unit"].dropna().iloc[0]) if sub["unit"].notna().any() else ""
+        for column, label, unit_text, compartments in KINETIC_PARAMETERS:
+            if comp not in compartments:
+                continue
+            x = sub[column].dropna().astype(float)
+            rows.append(
+                {
+                    "compartment": comp.upper(),
+                    "parameter": label,
+                    "unit": unit_text.format(unit=unit),
+                    "patients_sampled": len(sub),
+                    "patients_detected": int(sub["detected"].sum()),
+                    "n": len(x),
+                    "median": float(x.median()) if len(x) else np.nan,
+                    "q1": float(x.quantile(0.25)) if len(x) else np.nan,
+                    "q3": float(x.quantile(0.75)) if len(x) else np.nan,
+                }
+            )
+    columns = [
+        "compartment", "parameter", "unit", "patients_sampled", "patients_detected", "n",
+        "median", "q1", "q3",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)

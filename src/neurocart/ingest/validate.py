@@ -14,15 +14,15 @@ value always refers to a known code and a known unit.
 `normalize_batch` is what the batch endpoint and the ingest benchmark call: it never raises for
 a bad row, it returns the normalized rows and a list of errors with the row index, so a client
 sees every problem of a 10,000-row upload at once. Speed comes from the catalogue's
-precomputed per-code unit tables and a cached unit-key fold; no pydantic validation runs for
-rows that are already ObservationIn models.
+precomputed per-code unit tables and a cached unit-key fold, resolving each (code, system,
+unit) once per batch, and a tuple for the result; no pydantic validation runs for rows that
+are already ObservationIn models.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -37,6 +37,7 @@ from neurocart.ingest.errors import (
     SpecimenError,
     UnitError,
 )
+from neurocart.ingest.units import Conversion
 
 
 class ObservationIn(BaseModel):
@@ -63,9 +64,12 @@ class ObservationIn(BaseModel):
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class NormalizedObservation:
-    """An observation in its canonical unit, ready for the store (add the patient and user)."""
+class NormalizedObservation(NamedTuple):
+    """An observation in its canonical unit, ready for the store (add the patient and user).
+
+    Immutable; a named tuple because a batch builds one per row (a frozen dataclass costs
+    several times more to construct).
+    """
 
     code: str
     code_system: str
@@ -94,15 +98,27 @@ class NormalizedObservation:
 
 def normalize_observation(raw: ObservationIn) -> NormalizedObservation:
     """`raw` converted and checked; raises an ObservationError subclass naming the field."""
-    entry = lookup(raw.code, raw.code_system)
-    conversion = entry.units.find(raw.unit)
+    return _normalize(raw, *_resolve(raw.code, raw.code_system, raw.unit))
+
+
+def _resolve(code: str, system: str, unit: str) -> tuple[ObservationCode, Conversion]:
+    """The catalogue entry and the unit conversion (the `code`, `code_system`, `unit` rules)."""
+    entry = lookup(code, system)
+    conversion = entry.units.find(unit)
     if conversion is None:
         raise UnitError(
             "unit",
             f"cannot be converted to {entry.unit} for {_name(entry)}; "
             f"accepted: {', '.join(entry.units.accepted)}",
-            raw.unit,
+            unit,
         )
+    return entry, conversion
+
+
+def _normalize(
+    raw: ObservationIn, entry: ObservationCode, conversion: Conversion
+) -> NormalizedObservation:
+    """The `value`, `specimen` and `effective_at` rules, once the code and unit resolved."""
     value = raw.value
     if not math.isfinite(value):
         raise ImpossibleValueError("value", "must be a finite number", value)
@@ -131,17 +147,19 @@ def normalize_observation(raw: ObservationIn) -> NormalizedObservation:
             str(specimen),
         )
     at = raw.effective_at
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise EffectiveTimeError(
-            "effective_at", "must include a time zone (e.g. 2025-03-01T08:00:00Z)", str(at)
-        )
+    if at.tzinfo is not UTC:  # already UTC: nothing to check or convert
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise EffectiveTimeError(
+                "effective_at", "must include a time zone (e.g. 2025-03-01T08:00:00Z)", str(at)
+            )
+        at = at.astimezone(UTC)
     return NormalizedObservation(
         raw.code,
         raw.code_system,
         canonical,
         entry.unit,
         specimen,
-        at.astimezone(UTC),
+        at,
         raw.source,
         raw.note,
         value,
@@ -180,11 +198,16 @@ def normalize_batch(rows: Sequence[ObservationIn | Mapping[str, Any]]) -> BatchR
     normalized: list[NormalizedObservation] = []
     errors: list[RowError] = []
     append = normalized.append
+    resolved: dict[tuple[str, str, str], tuple[ObservationCode, Conversion]] = {}
     for index, row in enumerate(rows):
         try:
             if not isinstance(row, ObservationIn):
                 row = _parse(row)
-            append(normalize_observation(row))
+            key = (row.code, row.code_system, row.unit)
+            found = resolved.get(key)
+            if found is None:
+                found = resolved[key] = _resolve(*key)
+            append(_normalize(row, *found))
         except ObservationError as exc:
             errors.append(RowError(index, exc.field, exc.message, exc.got))
         except ValidationError as exc:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-import pandas as pd
 from jinja2 import Environment, select_autoescape
 from matplotlib.figure import Figure
 
@@ -24,6 +23,7 @@ from neurocart.cohort import analyse
 from neurocart.cohort.analysis import CohortAnalysis
 from neurocart.frames import CohortFrames
 from neurocart.outcomes import definitions
+from neurocart.reports.tables import html_table
 
 TITLE = "CAR-T in refractory neuroimmune disease — cohort report"
 CSV_DIR = "tables"
@@ -42,8 +42,9 @@ class ReportFiles:
 
 
 CAPTIONS = {
-    "outcome_summary": "Outcome by disease at last follow-up (change = last minus baseline of the "
-    "primary scale; IMNM has no baseline for the total improvement score).",
+    "outcome_summary": "Outcome by disease at last follow-up among infused patients (change = last "
+    "minus baseline of the disease's primary scale, in its points; IMNM's total improvement "
+    "score is itself a change score, so no change is given).",
     "relapse_free_survival": "Kaplan–Meier relapse-free survival (event: relapse or death) with "
     "95 % CI and the number still at risk; empty where nobody was followed that long.",
     "drug_free_remission": "Drug-free remission (in remission, no maintenance immunotherapy) among "
@@ -51,9 +52,11 @@ CAPTIONS = {
     "toxicity": "Worst grade per patient after infusion: CRS and ICANS (ASTCT), early ICAHT "
     "(EHA/EBMT, days 0–30; denominator = patients with an ANC), infections (CTCAE).",
     "kinetics_summary": "CAR-T non-compartmental analysis per compartment: median (IQR) across "
-    "patients.",
+    "patients with a value (all sampled patients for Cmax, Tmax and AUC; detected ones for "
+    "persistence; patients with same-day blood and CSF samples for the ratio).",
     "responder_effect_sizes": "Responders (in remission at last follow-up) vs non-responders: "
-    "standardized mean differences and odds ratios of response (Woolf 95 % CI).",
+    "mean (SD) or n (%) per group, standardized mean difference (SMD) and odds ratio of "
+    "response with Woolf 95 % CI.",
     "cox_model": "Cox proportional-hazards model of relapse-free survival "
     "(hazard ratios with 95 % CI).",
 }
@@ -78,24 +81,6 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        if pd.isna(value):
-            return "—"
-        if abs(value) >= 1e4 or (0 < abs(value) < 1e-3):
-            return f"{value:.3g}"
-        return f"{value:.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
-    return "—" if value is None or value is pd.NA else str(value)
-
-
-def _html_table(frame: pd.DataFrame) -> str:
-    shown = frame.copy()
-    shown.columns = [str(c).replace("_", " ") for c in shown.columns]
-    return shown.to_html(
-        index=False, border=0, na_rep="—", formatters=dict.fromkeys(shown.columns, _fmt)
-    )
-
-
 def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, Any]]:
     def table(name: str) -> dict[str, Any] | None:
         if name not in result.tables:
@@ -104,7 +89,7 @@ def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, 
             "kind": "table",
             "name": name,
             "caption": CAPTIONS[name],
-            "html": _html_table(result.tables[name]),
+            "html": html_table(name, result.tables[name]),
         }
 
     def figure(name: str) -> dict[str, Any] | None:
@@ -115,12 +100,12 @@ def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, 
 
     layout: list[tuple[str, list[dict[str, Any] | None], bool]] = [
         ("Outcomes by disease", [table("outcome_summary")], False),
-        ("Relapse-free survival", [figure("km"), table("relapse_free_survival")], True),
+        ("Relapse-free survival", [figure("km"), table("relapse_free_survival")], False),
         ("Drug-free remission at 12 and 24 months", [table("drug_free_remission")], False),
         ("Safety: CRS, ICANS, ICAHT and infections", [table("toxicity")], False),
-        ("CAR-T kinetics in blood and CSF", [figure("kinetics"), table("kinetics_summary")], True),
+        ("CAR-T kinetics in blood and CSF", [figure("kinetics"), table("kinetics_summary")], False),
         ("Course of each patient", [figure("swimmer")], True),
-        ("Change of the disease scales", [figure("spider")], True),
+        ("Change of the disease scales", [figure("spider")], False),
         (
             "Who does not benefit: responder stratification",
             [table("responder_effect_sizes"), figure("forest"), table("cox_model")],
@@ -128,7 +113,7 @@ def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, 
         ),
         (
             "Methods and definitions",
-            [{"kind": "pre", "text": (definitions.__doc__ or "").strip()}],
+            [{"kind": "pre", "text": (definitions.__doc__ or "").strip().replace("**", "")}],
             True,
         ),
     ]
@@ -138,29 +123,43 @@ def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, 
     ]
 
 
+def figure_pngs(result: CohortAnalysis) -> dict[str, bytes]:
+    """Each figure as PNG bytes (closes the matplotlib figures: render once, keep the bytes)."""
+    return {name: _png(fig) for name, fig in result.figures.items()}
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("neurocart")
+    except Exception:  # pragma: no cover - not installed
+        return "dev"
+
+
 def render_html(
-    result: CohortAnalysis, *, cutoff: date, cohort_definition: str
+    result: CohortAnalysis,
+    *,
+    cutoff: date,
+    cohort_definition: str,
+    pngs: dict[str, bytes] | None = None,
 ) -> tuple[str, dict[str, bytes]]:
-    """The report's HTML (figures embedded) and the figures' PNG bytes."""
-    pngs = {name: _png(fig) for name, fig in result.figures.items()}
+    """The report's HTML (figures embedded) and the figures' PNG bytes.
+
+    `pngs` may be passed when the figures were already rendered (`figure_pngs`).
+    """
+    pngs = figure_pngs(result) if pngs is None else pngs
     env = Environment(autoescape=select_autoescape(["html", "j2"]), keep_trailing_newline=True)
     source = (
         resources.files("neurocart.reports").joinpath("templates/report.html.j2").read_text("utf-8")
     )
-    template = env.from_string(source)
-    try:
-        from importlib.metadata import version
-
-        ours = version("neurocart")
-    except Exception:  # pragma: no cover - not installed
-        ours = "dev"
-    html = template.render(
+    html = env.from_string(source).render(
         title=TITLE,
         cutoff=cutoff.isoformat(),
         cohort_definition=cohort_definition,
         n_patients=result.n_patients,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        version=ours,
+        version=_version(),
         csv_dir=CSV_DIR,
         sections=_sections(result, pngs),
     )
@@ -176,6 +175,36 @@ def write_pdf(html: str, path: Path) -> int:
     return len(document.pages)
 
 
+def write_report(
+    result: CohortAnalysis,
+    out_dir: str | Path,
+    *,
+    cutoff: date,
+    cohort_definition: str,
+    pngs: dict[str, bytes] | None = None,
+) -> ReportFiles:
+    """Write report.html, report.pdf, tables/*.csv and figures/*.png of an analysis."""
+    out = Path(out_dir)
+    (out / CSV_DIR).mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    csv: dict[str, Path] = {}
+    for name, table in result.tables.items():
+        path = out / CSV_DIR / f"{name}.csv"
+        table.to_csv(path, index=False)
+        csv[name] = path
+    html, pngs = render_html(result, cutoff=cutoff, cohort_definition=cohort_definition, pngs=pngs)
+    figures: dict[str, Path] = {}
+    for name, data in pngs.items():
+        path = out / "figures" / f"{name}.png"
+        path.write_bytes(data)
+        figures[name] = path
+    html_path = out / "report.html"
+    html_path.write_text(html, encoding="utf-8")
+    pdf_path = out / "report.pdf"
+    pages = write_pdf(html, pdf_path)
+    return ReportFiles(html=html_path, pdf=pdf_path, csv=csv, figures=figures, pdf_pages=pages)
+
+
 def build_report(
     frames: CohortFrames,
     out_dir: str | Path,
@@ -188,23 +217,5 @@ def build_report(
 
     `analysis` may be passed when it was already computed with the same cut-off.
     """
-    out = Path(out_dir)
-    (out / CSV_DIR).mkdir(parents=True, exist_ok=True)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
     result = analysis if analysis is not None else analyse(frames, cutoff=cutoff)
-    csv: dict[str, Path] = {}
-    for name, table in result.tables.items():
-        path = out / CSV_DIR / f"{name}.csv"
-        table.to_csv(path, index=False)
-        csv[name] = path
-    html, pngs = render_html(result, cutoff=cutoff, cohort_definition=cohort_definition)
-    figures: dict[str, Path] = {}
-    for name, data in pngs.items():
-        path = out / "figures" / f"{name}.png"
-        path.write_bytes(data)
-        figures[name] = path
-    html_path = out / "report.html"
-    html_path.write_text(html, encoding="utf-8")
-    pdf_path = out / "report.pdf"
-    pages = write_pdf(html, pdf_path)
-    return ReportFiles(html=html_path, pdf=pdf_path, csv=csv, figures=figures, pdf_pages=pages)
+    return write_report(result, out_dir, cutoff=cutoff, cohort_definition=cohort_definition)

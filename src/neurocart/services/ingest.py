@@ -8,7 +8,8 @@ they come from JSON or a CSV reader). Each is normalized by `neurocart.ingest` â
 its code's canonical SI unit and checked against the physiologically possible range â€” and the
 whole batch is written by `neurocart.store.repo.add_observations` in the caller's transaction.
 A batch is all or nothing: if any row is bad, BatchValidationError lists every bad row's
-field (``observations[57].unit``) and nothing is written.
+field (``observations[57].unit``) and nothing is written. A batch is stored as normalized
+(`repo.add_patient_observations`, no per-row copy) with one audit entry covering every row.
 """
 
 from __future__ import annotations
@@ -59,9 +60,7 @@ def ingest_observations(
         raise BatchValidationError(
             [Problem(e.location(COLLECTION), e.message, e.got) for e in errors]
         )
-    _require_patient(session, patient_id)
-    items = [_store_item(patient_id, n) for n in normalized]
-    return repo.add_observations(session, actor, items, limit=limit)
+    return repo.add_patient_observations(session, actor, patient_id, normalized, limit=limit)
 
 
 def ingest_observation(

@@ -29,6 +29,7 @@ from neurocart.simulate.kinetics import kinetics
 from neurocart.simulate.outcomes import outcomes
 from neurocart.simulate.params import DEFAULT, SimParams
 from neurocart.simulate.patients import Baseline, draw_baseline
+from neurocart.simulate.protocol import follow_protocol
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -85,6 +86,8 @@ def simulate(
     labs(f, b, c, s, rng, params)
     kinetics(f, b, c, rng, params)
     outcomes(f, b, c, rng, params)
+    if params.follow_protocol:
+        follow_protocol(f, b, c, rng, params)
     past = _frames(f, b, c, params, now_us, future=False)
     ahead = _frames(f, b, c, params, now_us, future=True)
     return Simulation(past, ahead, now, b, c, s, seed)

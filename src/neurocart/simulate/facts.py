@@ -49,6 +49,21 @@ CODES: dict[str, tuple[str, str]] = {
     "local:cd19_b_cells": ("cells/µL", "blood"),
     "local:cart_copies_blood": ("copies/µg DNA", "blood"),
     "local:cart_copies_csf": ("copies/µg DNA", "csf"),
+    # results of the care protocol's tasks (simulate/protocol.py)
+    "1975-2": ("µmol/L", "serum"),
+    "10230-1": ("%", "other"),
+    "local:autoantibody_titer": ("titer", "serum"),
+    "5196-1": ("{result}", "serum"),
+    "16933-4": ("{result}", "serum"),
+    "16128-1": ("{result}", "serum"),
+    "local:hiv_ag_ab": ("{result}", "serum"),
+    "local:syphilis_ab": ("{result}", "serum"),
+    "local:tb_igra": ("{result}", "blood"),
+    "2106-3": ("{result}", "other"),
+    "local:pregnancy_test": ("{result}", "other"),
+    "local:hbv_dna": ("IU/mL", "serum"),
+    "local:cmv_dna": ("IU/mL", "blood"),
+    "local:ebv_dna": ("IU/mL", "blood"),
 }
 
 

@@ -213,6 +213,80 @@ class SimParams:
         }
     )
     measurement_cv: float = 0.08  # multiplicative lab noise
+    # --- the care protocol's procedural tasks (simulate/protocol.py; spec/pathway.md) -------
+    # After the clinical course, every slot of the protocol (`protocol_id`) that the clinical
+    # facts leave open gets its completing facts — or, with probability 1 − adherence, not.
+    follow_protocol: bool = True
+    protocol_adherence: float = 0.97
+    protocol_adherence_critical: float = 0.995  # tasks marked critical (vitals, ICE)
+    protocol_late_share: float = 0.05  # done in the last quarter of the window
+    # Results the clinical model does not produce, one latent value per patient, in the
+    # catalogue's canonical units (neurocart.ingest.codes). Kinds: ("lognormal", median,
+    # sigma), ("uniform", low, high), ("positive", share) for qualitative 0/1 results,
+    # ("viral_load", detectable share, low, high) in IU/mL (0 = not detected).
+    result_draws: dict[str, tuple[str, float, float, float]] = field(
+        default_factory=lambda: {
+            "1975-2": ("lognormal", 9.0, 0.35, 0.0),  # bilirubin µmol/L (reference 3–21)
+            "10230-1": ("uniform", 55.0, 70.0, 0.0),  # LVEF %: normal function is enrolled
+            "5196-1": ("positive", 0.0, 0.0, 0.0),  # HBsAg+: excluded
+            # anti-HBc+ HBsAg− (resolved HBV) is enrolled with entecavir prophylaxis (typical)
+            "16933-4": ("positive", 0.12, 0.0, 0.0),
+            "16128-1": ("positive", 0.0, 0.0, 0.0),  # HCV, HIV, syphilis, active TB: excluded
+            "local:hiv_ag_ab": ("positive", 0.0, 0.0, 0.0),
+            "local:syphilis_ab": ("positive", 0.0, 0.0, 0.0),
+            "local:tb_igra": ("positive", 0.0, 0.0, 0.0),
+            "2106-3": ("positive", 0.0, 0.0, 0.0),  # pregnancy excludes
+            "local:pregnancy_test": ("positive", 0.0, 0.0, 0.0),
+            "local:hbv_dna": ("viral_load", 0.0, 10.0, 100.0),
+            "local:cmv_dna": ("viral_load", 0.05, 50.0, 500.0),  # low-level DNAemia, untreated
+            "local:ebv_dna": ("viral_load", 0.1, 50.0, 1000.0),
+        }
+    )
+    # A repeated measurement near an existing one: additive noise (sd, canonical unit) for
+    # vital signs; every other code varies by `measurement_cv`.
+    repeat_sd: dict[str, float] = field(
+        default_factory=lambda: {"8310-5": 0.1, "8867-4": 3.0, "8480-6": 4.0, "8462-4": 3.0,
+                                 "9279-1": 1.0, "59408-5": 0.5}
+    )  # fmt: skip
+    result_digits: dict[str, int] = field(
+        default_factory=lambda: {"8310-5": 1, "8867-4": 0, "8480-6": 0, "8462-4": 0,
+                                 "9279-1": 0, "59408-5": 0, "718-7": 0, "777-3": 0,
+                                 "1988-5": 1, "2276-4": 0, "2532-0": 0, "2160-0": 0,
+                                 "1742-6": 0, "1920-8": 0, "1975-2": 0, "10230-1": 0,
+                                 "local:cd19_b_cells": 1, "local:cart_copies_blood": 0,
+                                 "local:cart_copies_csf": 0, "local:autoantibody_titer": 0,
+                                 "local:hbv_dna": 0, "local:cmv_dna": 0, "local:ebv_dna": 0}
+    )  # fmt: skip
+    # Disease autoantibody (reciprocal titre) at screening, log10 range by subtype; subtypes
+    # not listed are seronegative for a disease-defining antibody (0). Plasma-cell-directed
+    # BCMA CAR-T lowers titres in responders (trials.md), over the months of `gain_ramp_days`.
+    titer_baseline_log10: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"aqp4_igg_pos": (1.5, 3.5), "achr": (1.5, 3.0),
+                                 "musk": (1.5, 3.0), "srp": (2.0, 3.5), "hmgcr": (2.0, 3.5)}
+    )  # fmt: skip
+    titer_drop_log10: tuple[float, float] = (1.0, 2.5)
+    titer_drop_log10_non_responder: tuple[float, float] = (0.0, 0.5)
+    titer_relapse_log10: float = 0.3  # below baseline after a relapse
+    diagnostic_criteria: dict[str, str] = field(
+        default_factory=lambda: {"ms": "2017 McDonald", "nmosd": "2015 IPND",
+                                 "mg": "MGFA clinical classification", "imnm": "ENMC 2016 IMNM",
+                                 "cidp": "2021 EAN/PNS"}
+    )  # fmt: skip
+    bridging_share: float = 0.1  # "only when disease activity demands"
+    bridging_agents: Choice = field(
+        default_factory=lambda: {"ivig": 0.5, "plasma_exchange": 0.3, "methylprednisolone": 0.2}
+    )
+    # Events whose content the clinical model owns (MRI lesion counts in MS/NMOSD): not
+    # synthesized for a patient who already has such events, only for the others.
+    clinical_event_types: tuple[str, ...] = ("mri",)
+    # Doses of the drugs a protocol task names (`drug_given:<drug>`), per administration.
+    drug_doses: dict[str, tuple[float, str]] = field(
+        default_factory=lambda: {"acyclovir": (400.0, "mg"), "valacyclovir": (500.0, "mg"),
+                                 "trimethoprim_sulfamethoxazole": (960.0, "mg"),
+                                 "entecavir": (0.5, "mg"), "fludarabine": (30.0, "mg/m2"),
+                                 "cyclophosphamide": (300.0, "mg/m2")}
+    )  # fmt: skip
+    premedication: tuple[str, ...] = ("paracetamol", "diphenhydramine")  # no steroids
 
 
 DEFAULT = SimParams()

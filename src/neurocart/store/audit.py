@@ -11,6 +11,13 @@ that is hashed. So `verify` can tell
 - a clinical row changed or deleted behind the application's back (the row no longer matches
   the `new` snapshot of its latest entry, or is gone), or written without an entry.
 
+A batch of created rows (`append_batch`, e.g. 1,000 observations from a lab feed) gets ONE
+entry, action `create_batch`, whose `new` is the canonical JSON list `[[id, digest], ...]`:
+each row's id and the SHA-256 (hex) of the row's canonical snapshot text. The chain covers
+every row of the batch just as a per-row entry would — a changed, deleted or unrecorded row,
+or an edited digest list, is found the same way — at the cost of one audit row per batch.
+The entry's `entity_id` is the batch's smallest row id; `trail` finds it for any of its rows.
+
 A rewrite of the whole chain from some point on, or the removal of its newest entries
 together with their rows, cannot be seen from inside the database: note the head hash that
 `neurocart audit verify` prints somewhere else to anchor it.
@@ -25,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -44,6 +51,8 @@ from neurocart.store.models import AUDITED, AuditEntry, Base
 from neurocart.store.types import UTCDateTime, utcnow
 
 GENESIS = "0" * 64
+BATCH_ACTION = "create_batch"
+"""The action of one entry recording many created rows (see `append_batch`)."""
 ADVISORY_LOCK_KEY = 0x6E63_6175_6474  # "ncaudt": one lock for the one chain
 MAX_PROBLEMS = 1000
 _LOCKED = "neurocart.audit.locked_transaction"
@@ -193,13 +202,23 @@ def snapshot(row: Base) -> Snapshot:
 # for every row). It must equal canonical(snapshot_values(...)); a test holds it to that.
 
 Encoder = Callable[[Any], str]
+Renderer = Callable[[Sequence[Any]], str]
+"""Renders canonical(snapshot) of one row given as a tuple of column values."""
 
 
 def _finite_float(value: Any) -> str:
+    if type(value) is float and -math.inf < value < math.inf:
+        return repr(value)
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"out of range float value {number!r} cannot be audited")
     return repr(number)
+
+
+def _timestamp_text(value: datetime) -> str:
+    if value.tzinfo is UTC and type(value) is datetime:  # already UTC: isoformat is the form
+        return f'"{value.isoformat()}"'
+    return encode_basestring(_timestamp(value))
 
 
 def _encoder(normalize: Normalizer, type_: TypeEngine[Any]) -> Encoder:
@@ -208,7 +227,13 @@ def _encoder(normalize: Normalizer, type_: TypeEngine[Any]) -> Encoder:
     if isinstance(type_, Boolean):
         return lambda v: "true" if v else "false"
     if isinstance(type_, Integer):
-        return lambda v: str(int(v))
+        return lambda v: str(v) if type(v) is int else str(int(v))
+    if normalize is _timestamp:
+        return _timestamp_text
+    if isinstance(type_, SAEnum) and type_.enum_class is not None:
+        members = type_.enum_class
+        texts = {m: encode_basestring(_enum_value(m)) for m in members}
+        return lambda v: texts[v] if type(v) is members else encode_basestring(_enum_value(v))
     if normalize is not None:
         return lambda v: encode_basestring(normalize(v))
     if isinstance(type_, JSON):
@@ -222,32 +247,76 @@ def _text_columns(table: Table) -> tuple[tuple[str, str, Encoder], ...]:
     types = {c.name: c.type for c in table.columns}
     out = []
     for name, key, normalize in sorted(_columns(table), key=lambda c: c[1]):
-        encode = _encoder(normalize, types[name])
-        if normalize is _digest_text:
-            encode = lambda v: encode_basestring(_digest_text(v))  # noqa: E731
-        out.append((name, encode_basestring(key) + ":", encode))
+        out.append((name, encode_basestring(key) + ":", _encoder(normalize, types[name])))
     return tuple(out)
 
 
+@cache
+def _row_shape(
+    table: Table, names: tuple[str, ...], fixed: frozenset[str]
+) -> tuple[Callable[..., Renderer], tuple[tuple[str | None, ...], ...], tuple[Encoder, ...]]:
+    """Compiles, once per row shape, `make(*texts, *encoders) -> render(row)`.
+
+    render is a single f-string alternating texts (JSON punctuation, keys and the columns in
+    `fixed` or absent from `names`, encoded per call of make) and varying values, each through
+    its encoder. Also returns what each text is made of (a literal, or None for a fixed
+    column's value to encode) and the encoders, in order.
+    """
+    position = {name: i for i, name in enumerate(names)}
+    texts: list[list[str | None]] = [["{"]]
+    encoders: list[Encoder] = []
+    calls: list[str] = []
+    for j, (name, key, encode) in enumerate(_text_columns(table)):
+        texts[-1].append(("," if j else "") + key)
+        if name in fixed or name not in position:
+            texts[-1].append(None)  # stands for the fixed column's encoded value
+        else:
+            i = position[name]
+            calls.append(f"{{'null' if r[{i}] is None else E{len(encoders)}(r[{i}])}}")
+            encoders.append(encode)
+            texts.append([])
+    texts[-1].append("}")
+    body = "".join(f"{{T{n}}}{call}" for n, call in enumerate(calls)) + f"{{T{len(calls)}}}"
+    params = [f"T{n}" for n in range(len(texts))] + [f"E{n}" for n in range(len(encoders))]
+    source = (
+        f"def make({', '.join(params)}):\n"
+        f"    def render(r):\n"
+        f'        return f"{body}"\n'
+        f"    return render\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<audit snapshot of {table.name}>", "exec"), namespace)
+    return (
+        cast(Callable[..., Renderer], namespace["make"]),
+        tuple(tuple(t) for t in texts),
+        tuple(encoders),
+    )
+
+
+def snapshot_renderer(
+    table: Table, names: Sequence[str], fixed: Mapping[str, Any] | None = None
+) -> Renderer:
+    """canonical(snapshot) of a row given as a sequence of the values of `names`, in order.
+
+    Columns in `fixed` (name → value) have that value in every row and are encoded once
+    (e.g. a batch's recorded_at); a column neither in `names` nor in `fixed` is null.
+    """
+    fixed = {} if fixed is None else fixed
+    make, texts, encoders = _row_shape(table, tuple(names), frozenset(fixed))
+    values = iter(
+        "null" if fixed.get(name) is None else encode(fixed[name])
+        for name, _, encode in _text_columns(table)
+        if name in fixed or name not in names
+    )
+    joined = ["".join(next(values) if part is None else part for part in t) for t in texts]
+    return make(*joined, *encoders)
+
+
 def snapshot_texts(table: Table, rows: Iterable[Mapping[Any, Any]]) -> list[str]:
-    """canonical(snapshot) of many rows; a value shared by consecutive rows is encoded once."""
-    columns = _text_columns(table)
-    memo: list[tuple[Any, str]] = [(None, "null")] * len(columns)
-    out = []
-    for row in rows:
-        parts = []
-        for i, (name, key, encode) in enumerate(columns):
-            value = row.get(name)
-            if value is None:
-                parts.append(key + "null")
-            elif value is memo[i][0]:
-                parts.append(memo[i][1])
-            else:
-                part = key + encode(value)
-                memo[i] = (value, part)
-                parts.append(part)
-        out.append("{" + ",".join(parts) + "}")
-    return out
+    """canonical(snapshot) of many rows given as mappings of column name → value."""
+    names = [c.name for c in table.columns]
+    render = snapshot_renderer(table, names)
+    return [render([row.get(name) for name in names]) for row in rows]
 
 
 # --- appending ----------------------------------------------------------------------------
@@ -258,10 +327,11 @@ def lock_chain(session: Session) -> None:
 
     Call it before reading anything a write depends on (repo does, first thing).
     """
-    connection = session.connection()
     transaction = session.get_transaction()
     if transaction is not None and session.info.get(_LOCKED) is transaction:
         return  # already held by this transaction
+    connection = session.connection()
+    transaction = session.get_transaction()
     if connection.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     elif connection.get_execution_options().get(_BEGIN_OPTION) == "DEFERRED":
@@ -271,10 +341,13 @@ def lock_chain(session: Session) -> None:
 
 def head(session: Session) -> tuple[int, str]:
     """(seq, hash) of the newest entry, or (0, GENESIS) for an empty log."""
-    row = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    if session.autoflush:
+        session.flush()  # as session.execute would, without the ORM's per-query cost
+    row = session.connection().execute(_HEAD).first()
     return (0, GENESIS) if row is None else (row[0], row[1])
+
+
+_HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 
 
 def append_many(
@@ -320,6 +393,90 @@ def append_texts(
     if rows:
         insert_rows(session, _AUDIT_TABLE, rows)
     return seq
+
+
+def row_digest(snapshot_text: str) -> str:
+    """SHA-256 (hex) of a row's canonical snapshot text: what a batch entry records per row."""
+    return hashlib.sha256(snapshot_text.encode()).hexdigest()
+
+
+def batch_text(rows: Iterable[tuple[int, str]]) -> str:
+    """The `new` of a batch entry: canonical JSON `[[id, row_digest(text)], ...]` of the rows.
+
+    Written directly (it runs for every row of a batch); a test holds it to `canonical`.
+    """
+    sha256 = hashlib.sha256
+    return "[" + ",".join(f'[{int(i)},"{sha256(t.encode()).hexdigest()}"]' for i, t in rows) + "]"
+
+
+def batch_rows(new_text: str) -> list[tuple[int, str]]:
+    """(row id, digest) pairs of a batch entry's `new`; ValueError if it is not such a list."""
+    pairs = json.loads(new_text)
+    if not isinstance(pairs, list):
+        raise ValueError("a batch entry's new must be a list")
+    out = []
+    for pair in pairs:
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and type(pair[0]) is int
+            and isinstance(pair[1], str)
+        ):
+            raise ValueError(f"not an [id, digest] pair: {pair!r}")
+        out.append((pair[0], pair[1]))
+    return out
+
+
+def append_batch(
+    session: Session, *, actor: str, entity_type: str, rows: Sequence[tuple[int, str]]
+) -> int:
+    """Append ONE `create_batch` entry for many created rows; returns its seq.
+
+    `rows` are (row id, canonical snapshot text) — see `snapshot_texts`. Nothing is written for
+    no rows (the head's seq is returned).
+    """
+    if not rows:
+        lock_chain(session)
+        return head(session)[0]
+    first = min(i for i, _ in rows)
+    return append_texts(
+        session,
+        actor=actor,
+        action=BATCH_ACTION,
+        entity_type=entity_type,
+        changes=[(first, None, batch_text(rows))],
+    )
+
+
+def trail(session: Session, entity_type: str, entity_id: int) -> list[AuditEntry]:
+    """The entries that recorded one row, oldest first, including the batch entry creating it.
+
+    The batch holding a row is the one with the greatest first id not above the row's id:
+    ids are drawn under the chain lock, so a later batch's ids are all above an earlier one's.
+    """
+    own = select(AuditEntry).where(
+        AuditEntry.entity_type == entity_type,
+        AuditEntry.entity_id == entity_id,
+        AuditEntry.action != BATCH_ACTION,
+    )
+    entries = list(session.scalars(own))
+    batch = session.scalar(
+        select(AuditEntry)
+        .where(
+            AuditEntry.entity_type == entity_type,
+            AuditEntry.action == BATCH_ACTION,
+            AuditEntry.entity_id <= entity_id,
+        )
+        .order_by(AuditEntry.entity_id.desc(), AuditEntry.seq.desc())
+        .limit(1)
+    )
+    if batch is not None and batch.new is not None:
+        try:
+            if any(i == entity_id for i, _ in batch_rows(batch.new)):
+                entries.append(batch)
+        except ValueError:
+            pass  # an altered entry: `verify` reports it
+    return sorted(entries, key=lambda e: e.seq)
 
 
 def append(
@@ -397,7 +554,16 @@ def verify(session: Session) -> Verification:
         elif recomputed != e["hash"]:
             problems.append(Break(seq, "hash mismatch: the entry was altered"))
         prev_seq, prev_hash = seq, e["hash"]
-        expected[(e["entity_type"], e["entity_id"])] = (seq, _digest(e["new"]))
+        if e["action"] != BATCH_ACTION:
+            expected[(e["entity_type"], e["entity_id"])] = (seq, _digest(e["new"]))
+            continue
+        try:
+            pairs = batch_rows(e["new"] or "")
+            entity_type = e["entity_type"]
+            for row_id, digest in pairs:
+                expected[(entity_type, row_id)] = (seq, bytes.fromhex(digest))
+        except ValueError:
+            problems.append(Break(seq, "batch entry's row digests are unreadable"))
     problems.extend(_check_rows(session, expected))
     problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
     return Verification(entries=count, head_hash=prev_hash, problems=problems[:MAX_PROBLEMS])
@@ -417,10 +583,12 @@ def _check_rows(session: Session, expected: Expected) -> list[Break]:
     for entity_type, model in AUDITED.items():
         table = model.__table__
         assert isinstance(table, Table)
+        names = [c.name for c in table.columns]
+        render, at_id = snapshot_renderer(table, names), names.index("id")
         result = session.execute(select(table).execution_options(yield_per=5000))
-        for rows in result.mappings().partitions():
-            for row, current in zip(rows, snapshot_texts(table, rows), strict=True):
-                problems.extend(_check_row(session, entity_type, row["id"], current, expected))
+        for rows in result.partitions():
+            for row in rows:
+                problems.extend(_check_row(session, entity_type, row[at_id], render(row), expected))
     for (entity_type, entity_id), (seq, new) in expected.items():
         if new is not None and entity_type in AUDITED:
             problems.append(
@@ -442,8 +610,13 @@ def _check_row(
         return [Break(None, "row was written without an audit entry", name)]
     seq, digest = recorded
     if _digest(current) != digest:
-        new = session.scalar(select(AuditEntry.new).where(AuditEntry.seq == seq))
-        diff = _diff(json.loads(new) if new else {}, json.loads(current))
+        action, new = session.execute(
+            select(AuditEntry.action, AuditEntry.new).where(AuditEntry.seq == seq)
+        ).one()
+        if action == BATCH_ACTION:
+            diff = "its values no longer match the digest its batch entry recorded"
+        else:
+            diff = _diff(json.loads(new) if new else {}, json.loads(current))
         return [Break(seq, f"row changed behind the application's back: {diff}", name)]
     return []
 

@@ -348,6 +348,59 @@ class AuditEntry(Base):
         return None if self.new is None else json.loads(self.new)
 
 
+class Alert(Base):
+    """One alert episode as the monitor engine raised it (`key` is the engine's alert key).
+
+    Written only by the monitoring service from the engine's actions (open, upgrade, update,
+    escalate, close, acknowledge); `alert_actions` keeps every action, append-only. An
+    acknowledgement is also audited (entity type ``alert``).
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    study_id: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    episode: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    grade: Mapped[float | None] = mapped_column(Double)
+    status: Mapped[str] = mapped_column(String(16))
+    disciplines: Mapped[list[str]] = mapped_column(JSON)
+    tier: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    recommended: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+        Index("ix_alerts_status_study", "status", "study_id"),
+    )
+
+
+class AlertAction(Base):
+    """Every action the monitor engine emitted, in emission order (append-only).
+
+    `payload` is `neurocart.monitor.AlertAction.to_dict()`; replay compares against it.
+    """
+
+    __tablename__ = "alert_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_key: Mapped[str] = mapped_column(String(160), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 AUDITED: dict[str, type[Base]] = {
     "user": User,
     "patient": Patient,

@@ -19,16 +19,18 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from itertools import pairwise
-from typing import Any, TypeVar
+from operator import attrgetter
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Table, exists, func, select, text
+from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from neurocart.config import get_settings
 from neurocart.standards import get as get_calculator
 from neurocart.store import audit
-from neurocart.store.bulk import insert_rows
+from neurocart.store.bulk import insert_tuples
 from neurocart.store.errors import (
     BatchTooLargeError,
     ConflictError,
@@ -200,9 +202,14 @@ def _updated(session: Session, actor: User | None, row: R, changes: Mapping[str,
 
 def _require_patients(session: Session, ids: Iterable[int], field_name: str) -> None:
     wanted = set(ids)
-    found = set(session.scalars(select(Patient.id).where(Patient.id.in_(wanted))))
+    if session.autoflush:
+        session.flush()
+    found = set(session.connection().scalars(_PATIENTS_IN, {"ids": list(wanted)}))
     if missing := sorted(wanted - found):
         raise NotFoundError("patient", missing[0], field_name)
+
+
+_PATIENTS_IN = select(Patient.id).where(Patient.id.in_(bindparam("ids", expanding=True)))
 
 
 def _aware(name: str, value: datetime | None) -> None:
@@ -297,14 +304,8 @@ def history(session: Session, model: type[F], row_id: int) -> list[F]:
 
 
 def audit_trail(session: Session, entity_type: str, entity_id: int) -> list[AuditEntry]:
-    """The audit entries of one row, oldest first."""
-    return list(
-        session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id)
-            .order_by(AuditEntry.seq)
-        )
-    )
+    """The audit entries of one row, oldest first (with the batch entry that created it)."""
+    return audit.trail(session, entity_type, entity_id)
 
 
 # --- users --------------------------------------------------------------------------------
@@ -545,7 +546,7 @@ def _observation_row(item: ObservationIn, where: str) -> dict[str, Any]:
         "patient_id": item.patient_id,
         "code": item.code,
         "code_system": item.code_system,
-        "value": float(item.value),
+        "value": float(item.value) + 0.0,  # -0.0 → 0.0: SQLite reads back 0.0, audit must match
         "unit": item.unit,
         "specimen": _choice(f"{where}specimen", Specimen, item.specimen),
         "effective_at": item.effective_at,
@@ -565,49 +566,127 @@ def add_observation(session: Session, actor: User, item: ObservationIn) -> Obser
     return _created(session, actor, row)
 
 
+class ObservationFields(Protocol):
+    """What a row of a batch carries: `ObservationIn` and neurocart.ingest's
+    NormalizedObservation both do (the latter without a patient: see add_patient_observations).
+    """
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def code_system(self) -> str: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def specimen(self) -> Specimen | str: ...
+    @property
+    def effective_at(self) -> datetime: ...
+    @property
+    def source(self) -> str: ...
+
+
+_BATCH_FIELDS = ("code", "code_system", "value", "unit", "specimen", "effective_at", "source")
+"""The columns a batch's rows give, after `id` (and `patient_id` unless one patient's)."""
+
+
 def add_observations(
     session: Session, actor: User, items: Sequence[ObservationIn], *, limit: int | None = None
 ) -> list[int]:
     """Write a batch in the caller's transaction (all or nothing); returns the new ids in order.
 
-    One bulk INSERT for the rows and one for their audit entries (one entry per row).
+    One bulk INSERT for the rows and ONE `create_batch` audit entry holding every row's id and
+    snapshot digest (see neurocart.store.audit), so the chain still covers each row.
     """
+    return _add_batch(session, actor, [item.patient_id for item in items], items, limit)
+
+
+def add_patient_observations(
+    session: Session,
+    actor: User,
+    patient_id: int,
+    items: Sequence[ObservationFields],
+    *,
+    limit: int | None = None,
+) -> list[int]:
+    """`add_observations` for one patient's rows, which need not carry `patient_id`."""
+    return _add_batch(session, actor, patient_id, items, limit)
+
+
+def _add_batch(
+    session: Session,
+    actor: User,
+    patients: int | Sequence[int],
+    items: Sequence[ObservationFields],
+    limit: int | None,
+) -> list[int]:
     limit = get_settings().max_batch_observations if limit is None else limit
     if len(items) > limit:
         raise BatchTooLargeError("observations", f"at most {limit} per batch", len(items))
     if not items:
         return []
     audit.lock_chain(session)
-    recorded_at = utcnow()
-    actor_id, actor_name = actor.id, actor.username  # read once, not per row
-    rows = [
-        {
-            **_observation_row(item, f"observations[{i}]."),
-            "entered_by": actor_id,
-            "recorded_at": recorded_at,
-            "supersedes_id": None,
-            "correction_reason": None,
-            "entered_in_error": False,
-        }
-        for i, item in enumerate(items)
-    ]
-    _require_patients(session, {r["patient_id"] for r in rows}, "observations[].patient_id")
+    values = _batch_values(items)
+    one_patient = isinstance(patients, int)
+    wanted = {patients} if isinstance(patients, int) else set(patients)
+    _require_patients(session, wanted, "patient_id" if one_patient else "observations[].patient_id")
     table = Observation.__table__
     assert isinstance(table, Table)
-    ids = _reserve_ids(session, table, len(rows))
-    for row, new_id in zip(rows, ids, strict=True):
-        row["id"] = new_id
-    insert_rows(session, table, rows)
-    audit.append_texts(
+    ids = _reserve_ids(session, table, len(items))
+    fixed: dict[str, Any]
+    if isinstance(patients, int):
+        names: tuple[str, ...] = ("id", *_BATCH_FIELDS)
+        rows = [(i, *v) for i, v in zip(ids, values, strict=True)]
+        fixed = {"patient_id": patients}
+    else:
+        names = ("id", "patient_id", *_BATCH_FIELDS)
+        rows = [(i, p, *v) for i, p, v in zip(ids, patients, values, strict=True)]
+        fixed = {}
+    fixed |= {
+        "entered_by": actor.id,
+        "recorded_at": utcnow(),
+        "supersedes_id": None,
+        "correction_reason": None,
+        "entered_in_error": False,
+    }
+    insert_tuples(session, table, names, rows, fixed)
+    render = audit.snapshot_renderer(table, names, fixed)
+    audit.append_batch(
         session,
-        actor=actor_name,
-        action="create",
+        actor=actor.username,
         entity_type="observation",
-        changes=[
-            (i, None, text) for i, text in zip(ids, audit.snapshot_texts(table, rows), strict=True)
-        ],
+        rows=list(zip(ids, map(render, rows), strict=True)),
     )
     return ids
+
+
+def _batch_values(items: Sequence[ObservationFields]) -> list[tuple[Any, ...]]:
+    """The `_BATCH_FIELDS` of each row, checked as `add_observation` checks one row.
+
+    The common case (float values, UTC times, Specimen members, as neurocart.ingest gives them)
+    is checked column by column; any other batch row by row, naming the first bad field
+    (``observations[3].value``).
+    """
+    values: list[tuple[Any, ...]] = list(map(attrgetter(*_BATCH_FIELDS), items))
+    _, _, numbers, _, specimens, times, _ = zip(*values, strict=True)
+    if (
+        all(type(v) is float for v in numbers)
+        and all(map(math.isfinite, numbers))
+        and all(type(t) is datetime and t.tzinfo is UTC for t in times)
+        and all(type(s) is Specimen for s in specimens)
+    ):
+        if 0.0 in numbers:  # store -0.0 as 0.0, as _observation_row does
+            values = [v if v[2] else (*v[:2], 0.0, *v[3:]) for v in values]
+        return values
+    out = []
+    for i, (code, system, value, unit, specimen, at, source) in enumerate(values):
+        where = f"observations[{i}]."
+        _finite(f"{where}value", value)
+        _aware(f"{where}effective_at", at)
+        specimen = _choice(f"{where}specimen", Specimen, specimen)
+        out.append((code, system, float(value) + 0.0, unit, specimen, at, source))
+    return out
 
 
 def _reserve_ids(session: Session, table: Table, n: int) -> list[int]:
@@ -616,14 +695,20 @@ def _reserve_ids(session: Session, table: Table, n: int) -> list[int]:
     Safe because the caller holds the chain lock: on SQLite the write lock (nobody else can
     insert), on PostgreSQL the values come from the table's own sequence.
     """
-    if session.connection().dialect.name == "postgresql":
-        query = text(
-            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
-        )
-        return list(session.scalars(query, {"table": table.name, "n": n}))
-    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(connection.scalars(_NEXT_IDS, {"table": table.name, "n": n}))
+    start: int | None = connection.scalar(_max_id(table))
     assert start is not None
     return list(range(start + 1, start + 1 + n))
+
+
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+
+
+@cache
+def _max_id(table: Table) -> Select[Any]:
+    return select(func.coalesce(func.max(table.c.id), 0))
 
 
 def correct_observation(
@@ -652,7 +737,7 @@ def correct_observation(
     )
     if "value" in changes:
         _finite("value", changes["value"])
-        changes["value"] = float(changes["value"])
+        changes["value"] = float(changes["value"]) + 0.0
     if "effective_at" in changes:
         _aware("effective_at", changes["effective_at"])
     if "specimen" in changes:

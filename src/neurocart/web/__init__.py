@@ -5,7 +5,8 @@
 
 Pages: /login, the ward board (/ and /board, live over server-sent events with polling as a
 fallback), the patient chart (/patients/{study_id}), assessment forms generated from the
-calculators (/patients/{study_id}/assess/{instrument}), user administration (/admin/users).
+calculators (/patients/{study_id}/assess/{instrument}), user administration (/admin/users),
+the cohort analysis (/cohort, see `neurocart.web.cohort`).
 The pages read `app.state.database` and `app.state.settings` when the API set them (else the
 process-wide ones), alerts from `app.state.web_alerts` (see `neurocart.web.alerts`), and an
 optional `app.state.clock` (a callable returning the current UTC time, for the demo).
@@ -19,7 +20,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from neurocart.web import admin, assess, pages
+from neurocart.web import admin, assess, cohort, pages
 from neurocart.web.alerts import AlertProvider, AlertView, EngineAlerts, set_alert_provider
 from neurocart.web.auth import LoginRequired, PageForbidden, login_url
 from neurocart.web.templating import render
@@ -30,6 +31,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(assess.router)
 router.include_router(admin.router)
+router.include_router(cohort.router)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:

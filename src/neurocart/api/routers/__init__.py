@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from neurocart.api.routers import (
+    alerts,
     assessments,
     auth,
     calculators,
@@ -26,5 +27,6 @@ ALL = (
     events.router,
     schedule.router,
     calculators.router,
+    alerts.router,
 )
 """Every router, in the order the OpenAPI document lists them."""

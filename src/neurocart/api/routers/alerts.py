@@ -1,0 +1,175 @@
+"""Alerts raised by the monitor: list, read, acknowledge, and a live server-sent-events stream.
+
+The stream's events are the engine's actions (`neurocart.monitor.AlertAction.to_dict()`) as
+JSON, the SSE event name being the action kind (open, upgrade, update, escalate, close,
+acknowledge). A browser's EventSource cannot send a bearer header, so the stream also accepts
+the web session cookie; the permission is the same (alerts/read) either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel
+from sqlalchemy import select
+from sse_starlette import EventSourceResponse
+
+from neurocart.api.deps import (
+    ReadSession,
+    SettingsDep,
+    WriteSession,
+    bearer,
+    current_user,
+    get_database,
+    require,
+)
+from neurocart.api.errors import UnauthenticatedError
+from neurocart.api.monitoring import service_of, study_day_of
+from neurocart.api.routing import api_router
+from neurocart.security import Action, Resource
+from neurocart.store import Database, NotFoundError, User
+from neurocart.store.models import Alert
+from neurocart.web.auth import LoginRequired, web_user
+
+router = api_router(prefix="/api/v1", tags=["alerts"])
+
+Reader = Annotated[User, Depends(require(Resource.ALERTS, Action.READ))]
+Writer = Annotated[User, Depends(require(Resource.ALERTS, Action.WRITE))]
+Discipline = Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
+KeyPath = Annotated[str, Path(min_length=1, max_length=160, description="e.g. NC-0001:fever:1")]
+
+STREAM_PING_SECONDS = 15
+STREAM_MAX_SECONDS = 3600.0
+
+
+class AlertOut(BaseModel):
+    key: str
+    study_id: str
+    study_day: int | None
+    rule_id: str
+    episode: str
+    severity: str
+    grade: float | None
+    status: str
+    disciplines: list[str]
+    tier: int
+    title: str
+    text: str
+    recommended: str
+    source: str
+    values: dict[str, Any]
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+
+def _out(row: Alert) -> AlertOut:
+    fields = {n: getattr(row, n) for n in AlertOut.model_fields if n != "study_day"}
+    return AlertOut(**fields, study_day=study_day_of(row))
+
+
+def _get(session: ReadSession | WriteSession, key: str) -> Alert:
+    row = session.scalar(select(Alert).where(Alert.key == key))
+    if row is None:
+        raise NotFoundError("alert", key, "key")
+    return row
+
+
+class stream_reader(require):  # noqa: N801 - used like a function: Depends(stream_reader(...))
+    """`require` that also accepts the web session cookie (for EventSource in the browser)."""
+
+    def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        settings: SettingsDep,
+        database: Annotated[Database, Depends(get_database)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> User:
+        if credentials is not None:
+            user = current_user(settings, database, credentials)
+        else:
+            try:
+                user = web_user(request)
+            except LoginRequired:
+                raise UnauthenticatedError(
+                    "authorization", "a bearer token or a web session is required"
+                ) from None
+        return super().__call__(user)
+
+
+StreamReader = Annotated[User, Depends(stream_reader(Resource.ALERTS, Action.READ))]
+
+
+@router.get("/alerts")
+def list_alerts(
+    user: Reader,
+    session: ReadSession,
+    status: Annotated[Literal["open", "closed"] | None, Query()] = None,
+    discipline: Discipline = None,
+    study_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> list[AlertOut]:
+    """Alerts, newest first; filter by status, a discipline they page, or a patient."""
+    query = select(Alert).order_by(Alert.opened_at.desc(), Alert.id.desc())
+    if status is not None:
+        query = query.where(Alert.status == status)
+    if study_id is not None:
+        query = query.where(Alert.study_id == study_id)
+    rows = [_out(r) for r in session.scalars(query)]
+    if discipline is not None:  # a JSON list: filtered here, portable across backends
+        rows = [r for r in rows if discipline in r.disciplines]
+    return rows
+
+
+@router.get("/alerts/stream", response_class=EventSourceResponse)
+async def stream_alerts(
+    request: Request,
+    user: StreamReader,
+    discipline: Discipline = None,
+    seconds: Annotated[
+        float | None, Query(gt=0, le=STREAM_MAX_SECONDS, description="close after this long")
+    ] = None,
+) -> EventSourceResponse:
+    """Server-sent events: every alert action (for `discipline`: those that page it)."""
+    bus = service_of(request).bus
+    subscription = bus.subscribe(discipline)
+    lifetime = seconds if seconds is not None else STREAM_MAX_SECONDS
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + lifetime
+        try:
+            while (left := end - loop.time()) > 0:
+                try:
+                    item = await asyncio.wait_for(subscription.queue.get(), timeout=left)
+                except TimeoutError:
+                    return
+                if item is None:  # the app is shutting down
+                    return
+                yield {"event": str(item["kind"]), "data": json.dumps(item)}
+        finally:
+            bus.unsubscribe(subscription)
+
+    return EventSourceResponse(events(), ping=STREAM_PING_SECONDS)
+
+
+@router.get("/alerts/{key}")
+def get_alert(key: KeyPath, user: Reader, session: ReadSession) -> AlertOut:
+    return _out(_get(session, key))
+
+
+@router.post("/alerts/{key}/acknowledge")
+def acknowledge_alert(
+    key: KeyPath, request: Request, user: Writer, session: WriteSession
+) -> AlertOut:
+    """Acknowledge (audited): stops the escalation until the alert is upgraded."""
+    _get(session, key)
+    row = service_of(request).acknowledge(session, user, key, datetime.now(UTC))
+    return _out(row)

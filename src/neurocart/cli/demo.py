@@ -1,0 +1,142 @@
+"""`neurocart demo`: build demo.db, serve the ward board, and keep the acute patients alive.
+
+Demo only: synthetic patients, well-known passwords, a random token key per run.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.table import Table
+
+from neurocart.cli.console import err, fail, out
+from neurocart.cli.serve import MaskStudyIds
+from neurocart.cli.simulate import summary
+from neurocart.config import get_settings
+from neurocart.demo import DEMO_PASSWORD, DemoClock, DemoStreamer, NotADemoDatabaseError
+from neurocart.demo.build import DEFAULT_SEED, DemoDatabase, build_demo, settings_for
+from neurocart.store import Database
+
+
+def logins(built: DemoDatabase) -> Table:
+    table = Table(
+        title="demo logins (demo only)", caption=f"password for every user: {DEMO_PASSWORD}"
+    )
+    table.add_column("username")
+    table.add_column("role")
+    for role, name in built.users.items():
+        table.add_row(name, role.value)
+    return table
+
+
+def demo(
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="start the server (or only build the db)")
+    ] = True,
+    db: Annotated[Path, typer.Option("--db", help="SQLite file (replaced if an earlier demo)")] = (
+        Path("demo.db")
+    ),
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    patients: Annotated[int, typer.Option(min=1, help="simulated patients")] = 40,
+    seed: Annotated[int, typer.Option(help="same seed, same ward")] = DEFAULT_SEED,
+    acute_now: Annotated[
+        int | None, typer.Option("--acute-now", min=0, help="patients in days 0–14 (default 6)")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=0.001, help="simulated seconds per real second")
+    ] = 60.0,
+    monitor: Annotated[
+        bool,
+        typer.Option("--monitor/--no-monitor", help="run monitoring over the history as it loads"),
+    ] = True,
+    vitals_minutes: Annotated[
+        float, typer.Option(min=1, help="simulated minutes between streamed vital sets")
+    ] = 15.0,
+) -> None:
+    """Build a synthetic ward in an SQLite file and serve it with live vitals (demo only)."""
+    if acute_now is not None and acute_now > patients:
+        raise fail(f"--acute-now: at most --patients ({patients}), got {acute_now}")
+    started = time.perf_counter()
+    try:
+        built = build_demo(db, patients=patients, seed=seed, acute_now=acute_now, monitor=monitor)
+    except NotADemoDatabaseError as exc:
+        raise fail(f"--db: {exc}") from None
+    out.print(summary(built.sim, built.report))
+    out.print(
+        f"{built.path} built in {time.perf_counter() - started:.1f} s: "
+        f"{built.report.observations:,} observations, {built.report.assessments:,} "
+        f"assessments, {built.report.events:,} events; in days 0–14 now: "
+        f"{', '.join(built.sim.acute_now()) or 'nobody'}",
+        highlight=False,
+    )
+    out.print(logins(built))
+    if serve:
+        run_server(built, host=host, port=port, speed=speed, vitals_minutes=vitals_minutes)
+
+
+def run_server(
+    built: DemoDatabase, *, host: str, port: int, speed: float, vitals_minutes: float
+) -> None:
+    """Serve the app on the demo clock and stream the acute patients until Ctrl-C."""
+    from datetime import timedelta
+
+    from neurocart.api import create_app
+
+    settings = settings_for(built.path, get_settings())
+    settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
+    database = Database.from_url(settings.database_url)
+    clock = DemoClock(built.sim.now, speed)
+    app = create_app(settings, database)
+    app.state.clock = clock.now  # the pages' "now" (neurocart.web.pages)
+    monitor = getattr(app.state, "monitor", None)
+    if monitor is not None and hasattr(monitor, "clock"):
+        monitor.clock = clock.now  # escalation ticks on the same clock as the facts
+    if not app.state.fact_listeners and getattr(app.state, "web_alerts", None) is None:
+        err.print("[yellow]warning:[/] no monitoring is wired into the app: no alerts will appear")
+    logging.getLogger("uvicorn.access").addFilter(MaskStudyIds())
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    )
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    stop = threading.Event()
+    step = timedelta(minutes=vitals_minutes)
+
+    def stream() -> None:
+        while not server.started and not stop.is_set():
+            time.sleep(0.05)
+        if stop.is_set():
+            return
+        out.print(
+            f"\n[bold]neurocart demo at {url}[/]  (log in as neurologist.demo / {DEMO_PASSWORD})"
+            f"\ndemo clock: {speed:g} simulated s per real s, starting "
+            f"{clock.start:%Y-%m-%d %H:%M} UTC; vitals every {vitals_minutes:g} simulated min for "
+            f"{len(built.sim.acute_now())} acute patients. Ctrl-C stops.",
+            highlight=False,
+        )
+        streamer = DemoStreamer(
+            url, built.sim, clock, step=step, log=lambda m: err.print(m, highlight=False)
+        )
+        try:
+            streamer.run(stop)
+        finally:
+            streamer.close()
+
+    thread = threading.Thread(target=stream, name="demo-streamer", daemon=True)
+    thread.start()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind
+        raise fail(f"--port: cannot serve on {host}:{port} (in use?)") from None
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        database.dispose()
+    out.print("demo stopped", highlight=False)

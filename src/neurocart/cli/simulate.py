@@ -1,0 +1,150 @@
+"""`neurocart simulate`: a seeded synthetic cohort written into the database like real data.
+
+The rows go through the service layer (neurocart.simulate.load): audited, under the
+deactivated `simulator` account, each patient's facts in time order. A server's monitor
+rebuilds from the store when it starts, so it sees this history as if it had arrived through
+the API; ``--monitor`` also hands each batch to the app's fact listeners while loading.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import select
+
+from neurocart.cli.console import err, fail, out
+from neurocart.cli.serve import prepare_schema
+from neurocart.config import Settings, get_settings
+from neurocart.simulate import Simulation, simulate
+from neurocart.simulate.load import Listener, LoadReport, load_cohort, simulator_account
+from neurocart.store import Database, Patient
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now` as an aware UTC instant (default: the wall clock); naive times are refused."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise fail(f"--now: not an ISO 8601 time: {text!r}") from None
+    if at.tzinfo is None:
+        raise fail(f"--now: needs a time zone, e.g. {text}Z or {text}+00:00")
+    return at.astimezone(UTC)
+
+
+def open_database(database_url: str | None) -> tuple[Settings, Database]:
+    """Settings with `database_url` applied, and the database at the newest schema."""
+    base = get_settings()
+    settings = (
+        base
+        if database_url is None
+        else Settings(**(base.model_dump() | {"database_url": database_url}))
+    )
+    try:
+        database = Database.from_url(settings.database_url)
+    except ValueError as exc:
+        raise fail(f"database_url: {exc}") from None
+    prepare_schema(database, True)
+    return settings, database
+
+
+def app_listeners(settings: Settings, database: Database) -> list[Listener]:
+    """The fact listeners the API would run on this database (the monitor, when wired)."""
+    from neurocart.api import create_app
+
+    listeners: list[Listener] = create_app(settings, database).state.fact_listeners
+    return listeners
+
+
+def store_simulation(
+    database: Database, sim: Simulation, listeners: list[Listener], *, quiet: bool = False
+) -> LoadReport:
+    """Load `sim.frames` as the simulator account; refuses study IDs already stored."""
+    ids = sim.frames.patients["study_id"].tolist()
+    with database.transaction() as session:
+        taken = session.scalars(select(Patient.study_id).where(Patient.study_id.in_(ids))).all()
+        if taken:
+            raise fail(
+                f"study_id: {len(taken)} simulated ID(s) already in the database "
+                f"({', '.join(sorted(taken)[:3])} …); use an empty database"
+            )
+        actor = simulator_account(session)
+    with Progress(console=err, transient=True, disable=quiet) as progress:
+        task = progress.add_task("writing patients", total=len(ids))
+        return load_cohort(
+            database,
+            sim.frames,
+            actor=actor,
+            listeners=listeners,
+            progress=lambda done, _total: progress.update(task, completed=done),
+        )
+
+
+def summary(sim: Simulation, report: LoadReport) -> Table:
+    """Patients per disease (rows) and stage at `now` (columns)."""
+    diseases = [str(d) for d in sim.baseline.diagnosis]
+    stages = [str(s) for s in sim.course.stage]
+    counts = Counter(zip(diseases, stages, strict=True))
+    stage_names = ["screening", "acute", "subacute", "follow_up", "completed"]
+    stage_names += sorted(set(stages) - set(stage_names))
+    table = Table(
+        title=f"{report.patients} patients (seed {sim.seed}, now {sim.now:%Y-%m-%d %H:%M} UTC)",
+        caption="acute: study days 0–14 (infusion = day 0)",
+    )
+    table.add_column("disease")
+    for stage in stage_names:
+        table.add_column(stage, justify="right")
+    table.add_column("total", justify="right")
+    for disease in sorted(set(diseases)):
+        row = [counts[(disease, s)] for s in stage_names]
+        table.add_row(disease, *map(str, row), str(sum(row)))
+    return table
+
+
+def simulate_command(
+    patients: Annotated[int, typer.Option("--patients", min=1, help="how many patients")] = 40,
+    seed: Annotated[int, typer.Option("--seed", help="same seed, same cohort")] = 7,
+    acute_now: Annotated[
+        int | None,
+        typer.Option("--acute-now", min=0, help="patients in days 0–14 at now (default ~10%)"),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="overrides NEUROCART_DATABASE_URL", show_default=False),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="the cohort's present, ISO 8601 with zone (default: now)"),
+    ] = None,
+    monitor: Annotated[
+        bool,
+        typer.Option("--monitor/--no-monitor", help="run the API's fact listeners (monitoring)"),
+    ] = False,
+) -> None:
+    """Simulate a seeded cohort and store it through the service layer (audited)."""
+    at = parse_now(now)
+    if acute_now is not None and acute_now > patients:
+        raise fail(f"--acute-now: at most --patients ({patients}), got {acute_now}")
+    settings, database = open_database(database_url)
+    try:
+        started = time.perf_counter()
+        sim = simulate(patients, seed, now=at, acute_now=acute_now)
+        listeners = app_listeners(settings, database) if monitor else []
+        report = store_simulation(database, sim, listeners)
+    finally:
+        database.dispose()
+    out.print(summary(sim, report))
+    out.print(
+        f"wrote {report.patients} patients, {report.courses} courses, "
+        f"{report.observations:,} observations, {report.assessments:,} assessments, "
+        f"{report.events:,} events in {time.perf_counter() - started:.1f} s "
+        f"({len(listeners)} fact listener(s))",
+        highlight=False,
+    )

@@ -1,0 +1,114 @@
+"""Build the demo database: a fresh SQLite file, one demo user per role, a simulated ward.
+
+The file is only ever replaced when it is an earlier demo (every user in it is a demo user):
+pointing ``--db`` at a real record by mistake must not destroy it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from neurocart.config import Settings, get_settings
+from neurocart.security import Role, hash_password
+from neurocart.simulate import Simulation, simulate
+from neurocart.simulate.load import ACCOUNT, Listener, LoadReport, load_cohort, simulator_account
+from neurocart.store import Database, migrate, repo
+
+DEMO_PASSWORD = "neurocart-demo"
+"""The password of every demo user. Demo only: never use these accounts for real data."""
+DEFAULT_SEED = 55
+"""With this seed the acute ward is lively whatever the hour: several patients in grade 1–2
+CRS at the start and another one's onset within the first simulated hours."""
+DEFAULT_ACUTE = 6
+"""Patients in study days 0–14 at the start of the demo (the ward board's rows)."""
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+class NotADemoDatabaseError(Exception):
+    """The target file exists and is not an earlier demo database; nothing was changed."""
+
+
+def demo_usernames() -> dict[Role, str]:
+    """One login per role: ``<role>.demo`` (e.g. ``neurologist.demo``)."""
+    return {role: f"{role.value}.demo" for role in Role}
+
+
+@dataclass(frozen=True)
+class DemoDatabase:
+    path: Path
+    url: str
+    sim: Simulation
+    report: LoadReport
+    users: dict[Role, str]
+
+
+def check_replaceable(path: Path) -> None:
+    """Raise NotADemoDatabaseError unless `path` is absent, empty, or an earlier demo."""
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    refuse = f"{path} exists and is not a neurocart demo database; refusing to overwrite it"
+    if not path.is_file():
+        raise NotADemoDatabaseError(refuse)
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as connection:
+            names = {row[0] for row in connection.execute("SELECT username FROM users")}
+    except sqlite3.Error:
+        raise NotADemoDatabaseError(refuse) from None
+    demo = set(demo_usernames().values()) | {ACCOUNT}
+    if not names or not names <= demo:
+        raise NotADemoDatabaseError(f"{refuse} (it has users other than the demo users)")
+
+
+def remove_database(path: Path) -> None:
+    """Delete an SQLite file and its WAL/SHM/journal companions."""
+    for candidate in [path, *(path.with_name(path.name + s) for s in _SIDE_FILES)]:
+        candidate.unlink(missing_ok=True)
+
+
+def settings_for(path: Path, base: Settings) -> Settings:
+    return Settings(**(base.model_dump() | {"database_url": f"sqlite:///{path.resolve()}"}))
+
+
+def build_demo(
+    path: Path,
+    *,
+    patients: int = 40,
+    seed: int = DEFAULT_SEED,
+    acute_now: int | None = None,
+    now: datetime | None = None,
+    monitor: bool = True,
+) -> DemoDatabase:
+    """Replace `path` with a fresh demo database and return what it holds.
+
+    With `monitor`, the history is handed to the API app's fact listeners as it is stored
+    (neurocart.simulate.load), so the alerts it raised are in the record when the board
+    opens, exactly as if the facts had come through the API.
+    """
+    check_replaceable(path)
+    remove_database(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{path.resolve()}"
+    acute = min(DEFAULT_ACUTE, patients) if acute_now is None else acute_now
+    sim = simulate(patients, seed, now=now or datetime.now(UTC), acute_now=acute)
+    database = Database.from_url(url)
+    try:
+        migrate.upgrade(database.engine)
+        users = demo_usernames()
+        digest = hash_password(DEMO_PASSWORD)  # one hash for all: argon2 is slow on purpose
+        with database.transaction() as session:
+            for role, name in users.items():
+                repo.create_user(session, None, username=name, password_hash=digest, role=role)
+            actor = simulator_account(session)
+        listeners: list[Listener] = []
+        if monitor:
+            from neurocart.api import create_app
+
+            app = create_app(settings_for(path, get_settings()), database)
+            listeners = app.state.fact_listeners
+        report = load_cohort(database, sim.frames, actor=actor, listeners=listeners)
+    finally:
+        database.dispose()
+    return DemoDatabase(path, url, sim, report, users)

@@ -1,0 +1,315 @@
+"""Write a simulated cohort into the store through the service layer, as the API would.
+
+    with_report = load_cohort(database, sim.frames, actor=user, listeners=app.state.fact_listeners)
+
+No back door: patients and courses go through `repo.create_patient` / `repo.create_course`,
+observations through `services.ingest.ingest_observations` (codes, units and plausibility
+checked as for any feed), assessments through `repo.add_assessment` (only the *inputs* are
+passed: the calculator scores them again) and events through `repo.add_event` — every row
+audited under `actor`.
+
+Ordering. Each patient is written in one transaction, its facts in time order (observations,
+then assessments, then events at equal times, as `iter_facts` orders them); runs of
+consecutive observations are one ingest batch. The optional `listeners` (the callables in
+``app.state.fact_listeners``) are called after each batch with the stored rows, in that
+transaction, exactly as the API calls them after a request — so a monitoring engine sees
+each patient's history in the order it happened. Patients are independent in the engine, so
+they are loaded one after another rather than interleaved. Without listeners the same rows
+are written in the same order, and a monitor that rebuilds from the store on start sees the
+same history.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, cast
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neurocart.frames import CohortFrames
+from neurocart.ingest import LOCAL, LOINC, ObservationIn, Specimen
+from neurocart.security import Role, hash_password
+from neurocart.services.ingest import ingest_observations
+from neurocart.simulate.cohort import iter_facts
+from neurocart.store import Database, repo
+from neurocart.store.models import Assessment, ClinicalEvent, Observation, User
+
+Listener = Callable[[Session, Sequence[Observation | Assessment | ClinicalEvent]], None]
+"""``listener(session, stored_rows)`` — the API's fact-listener contract (api/hooks.py)."""
+
+SOURCE = "simulator"
+"""The `source` of every simulated observation (so real and synthetic data never mix)."""
+ACCOUNT = "simulator"
+"""The username the simulator writes as: a deactivated data-manager account (cannot log in)."""
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What `load_cohort` wrote; `patient_ids` maps study ID → store id."""
+
+    patients: int
+    courses: int
+    observations: int
+    assessments: int
+    events: int
+    seconds: float
+    patient_ids: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def rows(self) -> int:
+        return self.patients + self.courses + self.observations + self.assessments + self.events
+
+
+def load_cohort(
+    database: Database,
+    frames: CohortFrames,
+    *,
+    actor: User,
+    listeners: Sequence[Listener] = (),
+    batch_size: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadReport:
+    """Store `frames` (patients new to the database) and return the counts written.
+
+    One transaction per patient: a failure leaves the patients before it stored and raises
+    the service's error (e.g. BatchValidationError naming ``observations[i].field``).
+    `progress(done, total)` is called after each patient.
+    """
+    started = time.perf_counter()
+    facts = _facts_by_patient(frames)
+    courses = _grouped(frames.courses)
+    counts = {"observations": 0, "assessments": 0, "events": 0, "courses": 0}
+    ids: dict[str, int] = {}
+    patients = records(frames.patients)
+    for done, p in enumerate(patients, start=1):
+        study_id = str(p["study_id"])
+        with database.transaction() as session:
+            patient_id = repo.create_patient(session, actor, _patient_in(p)).id
+            for c in courses.get(study_id, []):
+                repo.create_course(session, actor, _course_in(patient_id, c))
+                counts["courses"] += 1
+            writer = _Writer(session, actor, patient_id, listeners, batch_size)
+            for kind, row in facts.get(study_id, []):
+                writer.add(kind, row)
+            writer.flush()
+        ids[study_id] = patient_id
+        for kind in ("observations", "assessments", "events"):
+            counts[kind] += writer.counts[kind]
+        if progress is not None:
+            progress(done, len(patients))
+    return LoadReport(
+        patients=len(patients),
+        seconds=time.perf_counter() - started,
+        patient_ids=ids,
+        **counts,
+    )
+
+
+class _Writer:
+    """One patient's facts in time order: runs of observations batched, the rest one by one."""
+
+    def __init__(
+        self,
+        session: Session,
+        actor: User,
+        patient_id: int,
+        listeners: Sequence[Listener],
+        batch_size: int,
+    ) -> None:
+        self.session = session
+        self.actor = actor
+        self.patient_id = patient_id
+        self.listeners = listeners
+        self.batch_size = batch_size
+        self.pending: list[ObservationIn] = []
+        self.counts = {"observations": 0, "assessments": 0, "events": 0}
+
+    def add(self, kind: str, row: Mapping[str, Any]) -> None:
+        if kind == "observation":
+            self.pending.append(observation_in(row))
+            if len(self.pending) >= self.batch_size:
+                self.flush()
+            return
+        self.flush()
+        stored: Assessment | ClinicalEvent
+        if kind == "assessment":
+            stored = repo.add_assessment(
+                self.session, self.actor, assessment_in(self.patient_id, row)
+            )
+            self.counts["assessments"] += 1
+        else:
+            stored = repo.add_event(self.session, self.actor, event_in(self.patient_id, row))
+            self.counts["events"] += 1
+        self._notify([stored])
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        rows, self.pending = self.pending, []
+        ids = ingest_observations(self.session, self.actor, self.patient_id, rows, limit=len(rows))
+        self.counts["observations"] += len(ids)
+        if self.listeners:
+            stored = list(
+                self.session.scalars(
+                    select(Observation).where(Observation.id.in_(ids)).order_by(Observation.id)
+                )
+            )
+            self._notify(stored)
+
+    def _notify(self, rows: Sequence[Observation | Assessment | ClinicalEvent]) -> None:
+        for listener in self.listeners:
+            listener(self.session, rows)
+
+
+def simulator_account(session: Session) -> User:
+    """The `simulator` user, created (deactivated, random password) on first use.
+
+    Audit entries then say the simulator wrote the synthetic record, not a person.
+    """
+    user = repo.get_user_by_username(session, ACCOUNT)
+    if user is not None:
+        return user
+    return repo.create_user(
+        session,
+        None,
+        username=ACCOUNT,
+        password_hash=hash_password(secrets.token_urlsafe(32)),
+        role=Role.DATA_MANAGER,
+        active=False,
+    )
+
+
+# --- frame rows → service inputs (also used by the demo's HTTP streamer) --------------------
+
+
+def value(x: Any) -> Any:
+    """A frame cell as a plain Python value: NaN / NaT / <NA> → None, Timestamp → datetime."""
+    if x is None or x is pd.NaT or x is pd.NA:
+        return None
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, pd.Timestamp):
+        return x.to_pydatetime()
+    return x
+
+
+def _day(x: Any) -> date | None:
+    v = value(x)
+    return v.date() if isinstance(v, datetime) else v
+
+
+def observation_in(row: Mapping[str, Any]) -> ObservationIn:
+    code = str(row["code"])
+    return ObservationIn(
+        code=code,
+        code_system=LOCAL if code.startswith("local:") else LOINC,
+        value=float(row["value"]),
+        unit=str(row["unit"]),
+        specimen=Specimen(row["specimen"]),
+        effective_at=value(row["effective_at"]),
+        source=SOURCE,
+    )
+
+
+def assessment_in(patient_id: int, row: Mapping[str, Any]) -> repo.AssessmentIn:
+    """Only the inputs: the store's calculator scores them (the frame's value is not copied)."""
+    return repo.AssessmentIn(
+        patient_id=patient_id,
+        instrument=str(row["instrument"]),
+        inputs=dict(row["inputs"]),
+        effective_at=value(row["effective_at"]),
+    )
+
+
+def event_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's fields as the store and the API name them (dose moved out of details)."""
+    details = dict(row["details"]) if isinstance(row["details"], Mapping) else {}
+    dose = details.pop("dose", None)
+    unit = details.pop("unit", None) if dose is not None else None
+    grade = value(row["grade"])
+    return {
+        "type": str(row["type"]),
+        "onset_at": value(row["onset_at"]),
+        "end_at": value(row["end_at"]),
+        "ctcae_term": value(row["term"]),
+        "grade": None if grade is None else int(grade),
+        "drug": value(row["drug"]),
+        "dose": None if dose is None else float(dose),
+        "dose_unit": unit,
+        "details": details,
+    }
+
+
+def event_in(patient_id: int, row: Mapping[str, Any]) -> repo.EventIn:
+    return repo.EventIn(patient_id=patient_id, **event_fields(row))
+
+
+def _patient_in(p: Mapping[str, Any]) -> repo.PatientIn:
+    return repo.PatientIn(
+        study_id=str(p["study_id"]),
+        site=str(p["site"]),
+        sex=str(p["sex"]),
+        diagnosis=str(p["diagnosis"]),
+        birth_year=int(p["birth_year"]),
+        subtype=value(p["subtype"]),
+        diagnosis_date=value(p["diagnosis_date"]),
+        prior_therapies=list(p["prior_therapies"] or []),
+    )
+
+
+def _course_in(patient_id: int, c: Mapping[str, Any]) -> repo.CourseIn:
+    return repo.CourseIn(
+        patient_id=patient_id,
+        product=str(c["product"]),
+        target=value(c["target"]),
+        dose_cells_per_kg=value(c["dose_cells_per_kg"]),
+        lymphodepletion=value(c["ld_regimen"]),
+        enrolment_date=_day(c["enrolment_at"]),
+        apheresis_date=_day(c["apheresis_at"]),
+        ld_start_date=_day(c["ld_start_at"]),
+        protocol_id=value(c["protocol_id"]),
+        infusion_at=value(c["infusion_at"]),
+    )
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as dicts keyed by column name."""
+    return cast(list[dict[str, Any]], frame.to_dict("records"))
+
+
+def _grouped(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in records(frame):
+        out.setdefault(str(row["study_id"]), []).append(row)
+    return out
+
+
+def _facts_by_patient(frames: CohortFrames) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Each patient's facts in time order (iter_facts' order, split by patient)."""
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for kind, row in iter_facts(frames):
+        out.setdefault(str(row["study_id"]), []).append((kind, row))
+    return out
+
+
+__all__ = [
+    "ACCOUNT",
+    "SOURCE",
+    "Listener",
+    "LoadReport",
+    "assessment_in",
+    "event_fields",
+    "event_in",
+    "load_cohort",
+    "observation_in",
+    "records",
+    "simulator_account",
+    "value",
+]

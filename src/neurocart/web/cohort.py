@@ -1,0 +1,289 @@
+"""The Cohort page: the report's headline tables and figures, and the report as a download.
+
+The analysis is the report's own (`neurocart.cohort.analyse` on `neurocart.reports.scope`'s
+export), cached per (database, database state, cut-off, site): the state is the audit chain's
+head plus the highest id of each clinical table, so any write — audited or not — makes a new
+key and a page view after it recomputes, while repeated views cost two small queries.
+Figures are the report's PNGs, served from the cache. Reading needs `reports: read`; the
+download is an export (`reports: write`).
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import threading
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from neurocart.cohort import analyse
+from neurocart.cohort.analysis import CohortAnalysis
+from neurocart.reports import write_report
+from neurocart.reports.build import FIGURE_CAPTIONS, figure_pngs
+from neurocart.reports.scope import (
+    CohortScope,
+    CohortScopeError,
+    database_source,
+    load_cohort,
+    require_infused,
+    scope_of,
+)
+from neurocart.reports.tables import html_table
+from neurocart.store import Database, audit
+from neurocart.store.models import (
+    Assessment,
+    ClinicalEvent,
+    Observation,
+    Patient,
+    TreatmentCourse,
+    User,
+)
+from neurocart.web.auth import database_of, require
+from neurocart.web.pages import now_of
+from neurocart.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+ReportsReader = Annotated[User, Depends(require("reports", "read"))]
+ReportsExporter = Annotated[User, Depends(require("reports", "write"))]
+
+TABLES: tuple[tuple[str, str], ...] = (
+    ("outcome_summary", "Outcomes by disease"),
+    ("relapse_free_survival", "Relapse-free survival at 6, 12, 18 and 24 months"),
+    ("drug_free_remission", "Drug-free remission at 12 and 24 months"),
+    ("toxicity", "CRS, ICANS, ICAHT and infections"),
+    ("kinetics_summary", "CAR-T kinetics"),
+    ("responder_effect_sizes", "Responders vs non-responders"),
+    ("cox_model", "Cox model of relapse-free survival"),
+)
+FIGURES: tuple[tuple[str, str], ...] = (
+    ("km", "Relapse-free survival (Kaplan–Meier)"),
+    ("swimmer", "Course of each patient"),
+    ("spider", "Change of the disease scales"),
+    ("kinetics", "CAR-T in blood and CSF"),
+    ("forest", "Who does not benefit (Cox model)"),
+)
+CACHE_SIZE = 4
+"""Analyses kept per app (e.g. today's and a fixed cut-off for two sites)."""
+
+
+@dataclass
+class CohortView:
+    """One computed analysis with everything the page and the download need."""
+
+    scope: CohortScope
+    definition: str
+    result: CohortAnalysis
+    pngs: dict[str, bytes]
+    tables: dict[str, Markup]
+    computed_at: datetime
+    download: bytes | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class CohortCache:
+    """A small LRU of analyses; one computation at a time (matplotlib is not thread-safe)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[Any, ...], CohortView] = OrderedDict()
+        self.lock = threading.Lock()
+        self.computations = 0
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], CohortView]) -> CohortView:
+        with self.lock:
+            view = self.entries.get(key)
+            if view is None:
+                view = compute()
+                self.computations += 1
+                self.entries[key] = view
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+            self.entries.move_to_end(key)
+            return view
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+def cache_of(request: Request) -> CohortCache:
+    """The app's cache (`app.state.cohort_cache`), created on first use."""
+    with _CACHE_LOCK:
+        cache = getattr(request.app.state, "cohort_cache", None)
+        if not isinstance(cache, CohortCache):
+            cache = CohortCache()
+            request.app.state.cohort_cache = cache
+        return cache
+
+
+def database_state(database: Database) -> tuple[Any, ...]:
+    """What identifies the record's content: audit head and each clinical table's max id."""
+    with database.reading() as session:
+        seq, head = audit.head(session)
+        ids = session.execute(
+            select(
+                *(
+                    select(func.max(model.id)).scalar_subquery()
+                    for model in (Patient, TreatmentCourse, Observation, Assessment, ClinicalEvent)
+                )
+            )
+        ).one()
+    return (seq, head, *ids)
+
+
+def compute_view(database: Database, cutoff: date, site: str | None) -> CohortView:
+    """Export, check, analyse and render (raises CohortScopeError when nothing to analyse)."""
+    frames = load_cohort(database, site=site)
+    scope = scope_of(
+        frames,
+        cutoff=cutoff,
+        site=site,
+        source=database_source(database.engine.url),
+    )
+    require_infused(scope)
+    result = analyse(frames, cutoff=cutoff)
+    tables = {
+        name: Markup(html_table(name, result.tables[name]))  # cells are escaped
+        for name, _ in TABLES
+        if name in result.tables
+    }
+    return CohortView(
+        scope=scope,
+        definition=scope.text(),
+        result=result,
+        pngs=figure_pngs(result),
+        tables=tables,
+        computed_at=datetime.now(UTC),
+    )
+
+
+class BadQueryError(ValueError):
+    """A query parameter the page cannot use (the message names it)."""
+
+
+def parse_cutoff(request: Request, cutoff: str | None) -> date:
+    if not cutoff:
+        return now_of(request).date()
+    try:
+        return date.fromisoformat(cutoff)
+    except ValueError:
+        raise BadQueryError(f"cutoff: expected a date YYYY-MM-DD, got {cutoff!r}") from None
+
+
+def cohort_view(request: Request, cutoff: date, site: str | None) -> CohortView:
+    """The cached analysis of the current record (computed when the record changed)."""
+    database = database_of(request)
+    key = (
+        database.engine.url.render_as_string(hide_password=True),
+        *database_state(database),
+        cutoff,
+        site,
+    )
+    return cache_of(request).get(key, lambda: compute_view(database, cutoff, site))
+
+
+def _query(cutoff: date, site: str | None) -> str:
+    from urllib.parse import urlencode
+
+    params = {"cutoff": cutoff.isoformat(), **({"site": site} if site else {})}
+    return urlencode(params)
+
+
+def _site(site: str | None) -> str | None:
+    return site.strip() or None if site is not None else None
+
+
+@router.get("/cohort", response_class=HTMLResponse)
+def cohort_page(
+    request: Request, user: ReportsReader, cutoff: str | None = None, site: str | None = None
+) -> HTMLResponse:
+    site = _site(site)
+    context: dict[str, Any] = {
+        "active": "cohort", "site": site or "", "cutoff": cutoff or "", "view": None,
+        "problem": None, "tables": TABLES, "figures": FIGURES, "captions": FIGURE_CAPTIONS,
+    }  # fmt: skip
+    try:
+        cut = parse_cutoff(request, cutoff)
+    except BadQueryError as exc:
+        return render(request, "cohort.html", 422, error=str(exc), **context)
+    context["cutoff"] = cut.isoformat()
+    context["query"] = _query(cut, site)
+    try:
+        context["view"] = cohort_view(request, cut, site)
+    except CohortScopeError as exc:
+        context["problem"] = str(exc)
+    return render(request, "cohort.html", error=None, **context)
+
+
+def _view_or_404(request: Request, cutoff: str | None, site: str | None) -> CohortView | Response:
+    try:
+        return cohort_view(request, parse_cutoff(request, cutoff), _site(site))
+    except (BadQueryError, CohortScopeError) as exc:
+        return Response(str(exc), status_code=404 if isinstance(exc, CohortScopeError) else 422)
+
+
+@router.get("/cohort/figures/{name}.png")
+def cohort_figure(
+    request: Request,
+    name: str,
+    user: ReportsReader,
+    cutoff: str | None = None,
+    site: str | None = None,
+) -> Response:
+    view = _view_or_404(request, cutoff, site)
+    if isinstance(view, Response):
+        return view
+    if name not in view.pngs:
+        return Response(f"no figure {name!r} for this cohort", status_code=404)
+    return Response(
+        view.pngs[name], media_type="image/png", headers={"Cache-Control": "private, max-age=60"}
+    )
+
+
+def report_zip(view: CohortView) -> bytes:
+    """report.html, report.pdf, tables/*.csv and figures/*.png of the view, zipped (cached)."""
+    with view.lock:
+        if view.download is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp)
+                write_report(
+                    view.result,
+                    out,
+                    cutoff=view.scope.cutoff,
+                    cohort_definition=view.definition,
+                    pngs=view.pngs,
+                )
+                buffer = io.BytesIO()
+                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                    for path in sorted(out.rglob("*")):
+                        if path.is_file():
+                            archive.write(path, path.relative_to(out).as_posix())
+            view.download = buffer.getvalue()
+        return view.download
+
+
+@router.get("/cohort/report.zip")
+def cohort_report(
+    request: Request, user: ReportsExporter, cutoff: str | None = None, site: str | None = None
+) -> Response:
+    view = _view_or_404(request, cutoff, site)
+    if isinstance(view, Response):
+        return view
+    name = f"neurocart-cohort-{view.scope.cutoff.isoformat()}"
+    if view.scope.site:
+        name += f"-{''.join(ch for ch in view.scope.site if ch.isalnum() or ch in '-_')}"
+    return Response(
+        report_zip(view),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+    )

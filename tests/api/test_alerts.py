@@ -1,0 +1,189 @@
+"""Alert routes: list, read, acknowledge (audited), and the live SSE stream over a real server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from neurocart.api import create_app
+from neurocart.store import Database, Patient, repo
+from neurocart.store.models import AuditEntry
+from tests.api.conftest import T0, Headers, make_settings, obs
+from tests.api.server import free_port
+
+Client = TestClient
+AsRole = Callable[[str], Headers]
+
+
+def _course(client: TestClient, headers: Headers, study_id: str, day: date) -> None:
+    r = client.post(
+        f"/api/v1/patients/{study_id}/courses",
+        json={"product": "KYV-101", "infusion_date": day.isoformat()},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+
+
+def _fever(t: float, at: str = "2025-03-03T08:00:00Z") -> dict[str, object]:
+    return obs(t, effective_at=at)
+
+
+@pytest.fixture
+def treated(client: TestClient, as_role: AsRole, patient: Patient) -> Headers:
+    """P-001 infused the day before T0 (T0 is study day 1); returns a neurologist's headers."""
+    headers = as_role("neurologist")
+    _course(client, headers, patient.study_id, T0.date() - timedelta(days=1))
+    return headers
+
+
+def test_fever_opens_one_alert_listed_and_readable(client: TestClient, treated: Headers) -> None:
+    for minute, t in ((0, 38.3), (30, 38.6), (59, 38.4)):
+        at = (T0 + timedelta(minutes=minute)).isoformat()
+        r = client.post("/api/v1/patients/P-001/observations", json=_fever(t, at), headers=treated)
+        assert r.status_code == 201
+    alerts = client.get("/api/v1/alerts", headers=treated).json()
+    crs = [a for a in alerts if a["episode"] == "crs"]
+    assert len(crs) == 1
+    assert crs[0]["status"] == "open"
+    assert crs[0]["study_day"] == 1
+    assert "CRS grade" in crs[0]["text"]
+    assert crs[0]["recommended"]
+    one = client.get(f"/api/v1/alerts/{crs[0]['key']}", headers=treated).json()
+    assert one["key"] == crs[0]["key"]
+    assert one["values"]["temperature_c"] == 38.6
+    by = client.get("/api/v1/alerts", params={"discipline": "hematology"}, headers=treated)
+    assert [a["key"] for a in by.json()] == [crs[0]["key"]]
+    assert client.get("/api/v1/alerts", params={"discipline": "icu"}, headers=treated).json() == []
+    assert client.get("/api/v1/alerts", params={"status": "closed"}, headers=treated).json() == []
+    other = client.get("/api/v1/alerts", params={"study_id": "P-404"}, headers=treated)
+    assert other.json() == []
+
+
+def test_acknowledge_is_audited_and_unknown_is_404(
+    client: TestClient, treated: Headers, as_role: AsRole, database: Database
+) -> None:
+    client.post("/api/v1/patients/P-001/observations", json=_fever(38.5), headers=treated)
+    key = client.get("/api/v1/alerts", headers=treated).json()[0]["key"]
+    nurse = client.post(f"/api/v1/alerts/{key}/acknowledge", headers=as_role("nurse"))
+    assert nurse.status_code == 403
+    r = client.post(f"/api/v1/alerts/{key}/acknowledge", headers=treated)
+    assert r.status_code == 200
+    assert r.json()["acknowledged_by"] == "neurologist-user"
+    assert (
+        client.post("/api/v1/alerts/P-001:nope:1/acknowledge", headers=treated).status_code == 404
+    )
+    assert client.get("/api/v1/alerts/P-001:nope:1", headers=treated).status_code == 404
+    with database.reading() as s:
+        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.entity_type == "alert")))
+    assert [(e.actor, e.action) for e in entries] == [("neurologist-user", "acknowledge")]
+
+
+def test_monitoring_off_raises_no_alert(
+    database: Database, as_role: AsRole, patient: Patient
+) -> None:
+    settings = make_settings(database.engine.url.render_as_string(hide_password=False))
+    settings = settings.model_copy(update={"monitoring": False})
+    with TestClient(create_app(settings, database)) as client:
+        headers = as_role("neurologist")
+        _course(client, headers, "P-001", T0.date() - timedelta(days=1))
+        r = client.post("/api/v1/patients/P-001/observations", json=_fever(39.5), headers=headers)
+        assert r.status_code == 201
+        assert client.get("/api/v1/alerts", headers=headers).json() == []
+
+
+@pytest.fixture
+def server(sqlite_database: Database) -> Iterator[tuple[str, Database]]:
+    url = sqlite_database.engine.url.render_as_string(hide_password=False)
+    app = create_app(make_settings(url), sqlite_database)
+    port = free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                       timeout_graceful_shutdown=1)
+    )  # fmt: skip
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn stopped"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}", sqlite_database
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_fever_posted_through_the_api_reaches_the_sse_stream(
+    server: tuple[str, Database], tmp_path: Path
+) -> None:
+    from tests.api.conftest import add_user, bearer
+
+    base, db = server
+    headers = bearer(add_user(db, "doc", "hematologist"))
+    with db.transaction() as s:
+        p = repo.create_patient(s, None, repo.PatientIn("NC-0042", "HD", "female", "mg"))
+        repo.create_course(s, None, repo.CourseIn(p.id, "x", infusion_at=T0 - timedelta(hours=30)))
+    received: list[tuple[str, dict[str, object]]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        params: dict[str, str | int] = {"discipline": "hematology", "seconds": 20}
+        with httpx.stream(
+            "GET", f"{base}/api/v1/alerts/stream", params=params, headers=headers, timeout=30
+        ) as r:
+            assert r.status_code == 200
+            ready.set()
+            name = ""
+            for line in r.iter_lines():
+                if line.startswith("event:"):
+                    name = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    received.append((name, json.loads(line.split(":", 1)[1])))
+                    return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    time.sleep(0.2)  # the subscription is registered once the response has started
+    r = httpx.post(
+        f"{base}/api/v1/patients/NC-0042/observations", json=_fever(38.9), headers=headers
+    )
+    assert r.status_code == 201, r.text
+    thread.join(15)
+    assert received, "no alert arrived on the stream"
+    name, action = received[0]
+    assert name == "open"
+    assert action["kind"] == "open"
+    assert action["study_id"] == "NC-0042"
+    assert action["study_day"] == 1
+    assert action["grade"] == 1.0
+    assert "CRS grade" in str(action["text"])
+    assert action["recommended"]
+    assert "hematology" in list(action["disciplines"])  # type: ignore[call-overload]
+
+
+def test_stream_accepts_the_web_session_cookie_and_refuses_nobody(
+    server: tuple[str, Database],
+) -> None:
+    from neurocart.web.auth import COOKIE
+    from tests.api.conftest import SECRET, add_user
+
+    base, db = server
+    add_user(db, "nurse1", "nurse")
+    from neurocart.security import issue_token
+
+    token = issue_token("nurse1", "nurse", secret=SECRET)
+    url = f"{base}/api/v1/alerts/stream?seconds=0.2"
+    ok = httpx.get(url, cookies={COOKIE: token}, timeout=10)
+    assert ok.status_code == 200
+    assert ok.headers["content-type"].startswith("text/event-stream")
+    assert httpx.get(url, timeout=10).status_code == 401

@@ -1,0 +1,140 @@
+"""`neurocart demo` and `neurocart simulate`: the database they build, and the live streamer."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from neurocart.cli import app as cli
+from neurocart.config import Settings
+from neurocart.demo import DemoClock, DemoStreamer, build_demo, demo_usernames
+from neurocart.security import Role
+from neurocart.store import Database
+from neurocart.store.models import Observation, Patient, TreatmentCourse, User
+from tests.api.server import free_port
+
+runner = CliRunner()
+
+
+def test_demo_no_serve_builds_a_ward(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = runner.invoke(cli, ["demo", "--no-serve", "--no-monitor", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "neurologist.demo" in result.output
+    assert "neurocart-demo" in result.output
+    database = Database.from_url(f"sqlite:///{db}")
+    now = datetime.now(UTC)
+    try:
+        with database.reading() as session:
+            users = {u.username: u.role for u in session.scalars(select(User))}
+            patients = session.scalars(select(Patient)).all()
+            infusions = session.scalars(select(TreatmentCourse.infusion_at)).all()
+    finally:
+        database.dispose()
+    assert {users[name] for name in demo_usernames().values()} == set(Role)
+    assert len(patients) == 40
+    acute = [t for t in infusions if t is not None and 0 <= (now - t).days <= 14]
+    assert len(acute) >= 5
+    assert any(t is None for t in infusions)  # some still before infusion
+    assert any(t is not None and (now - t).days > 365 for t in infusions)  # long follow-up
+    # An earlier demo is replaced, not appended to.
+    again = runner.invoke(cli, ["demo", "--no-serve", "--db", str(db), "--patients", "3"])
+    assert again.exit_code == 0, again.output
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM patients").fetchone() == (3,)
+
+
+@pytest.mark.parametrize("kind", ["real", "garbage"])
+def test_demo_refuses_to_overwrite_other_databases(tmp_path: Path, kind: str) -> None:
+    db = tmp_path / "neurocart.db"
+    if kind == "real":
+        with sqlite3.connect(db) as connection:
+            connection.execute("CREATE TABLE users (username TEXT)")
+            connection.execute("INSERT INTO users VALUES ('dr.house'), ('admin.demo')")
+    else:
+        db.write_bytes(b"not a database at all" * 100)
+    before = db.read_bytes()
+    result = runner.invoke(cli, ["demo", "--no-serve", "--db", str(db), "--patients", "2"])
+    assert result.exit_code == 2
+    assert "refusing to overwrite" in result.output
+    assert db.read_bytes() == before
+
+
+def test_simulate_prints_a_summary_and_refuses_duplicates(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    args = ["simulate", "--patients", "4", "--seed", "3", "--acute-now", "1"]
+    args += ["--database-url", url, "--now", "2025-06-01T12:00:00Z"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "4 patients (seed 3, now 2025-06-01 12:00 UTC)" in result.output
+    assert "wrote 4 patients, 4 courses" in result.output
+    for stage in ("screening", "acute", "follow_up"):
+        assert stage in result.output
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 2
+    assert "already in the database" in again.output
+    naive = runner.invoke(cli, [*args[:-1], "2025-06-01T12:00:00"])
+    assert naive.exit_code == 2
+    assert "--now" in naive.output
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
+    """A 6-patient demo database served by the real app on a free port."""
+    from neurocart.api import create_app
+
+    built = build_demo(tmp_path / "demo.db", patients=6, seed=5, acute_now=2, monitor=False)
+    settings = Settings(database_url=built.url, secret_key="x" * 40)
+    database = Database.from_url(built.url)
+    app = create_app(settings, database)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", built
+    server.should_exit = True
+    thread.join(timeout=10)
+    database.dispose()
+
+
+def test_streamer_posts_vitals_through_the_api(served: tuple[str, object]) -> None:
+    url, built = served
+    sim = built.sim  # type: ignore[attr-defined]
+    clock = DemoClock(sim.now, speed=3600.0)  # one simulated hour per real second
+    streamer = DemoStreamer(url, sim, clock, step=timedelta(minutes=15))
+    stop = threading.Event()
+    thread = threading.Thread(target=streamer.run, args=(stop,), kwargs={"poll_seconds": 0.2})
+    thread.start()
+    time.sleep(3)
+    stop.set()
+    thread.join(timeout=30)
+    streamer.close()
+    stats = streamer.stats
+    assert stats.rejected == 0
+    assert stats.observations >= 2 * 6 * 8  # 2 acute patients, ≥ 2 h of 15-min vital sets
+    database = Database.from_url(built.url)  # type: ignore[attr-defined]
+    try:
+        with database.reading() as session:
+            nurse = session.scalar(select(User.id).where(User.username == "nurse.demo"))
+            posted = session.scalars(
+                select(Observation).where(Observation.entered_by == nurse)
+            ).all()
+    finally:
+        database.dispose()
+    assert len(posted) == stats.observations
+    assert {p.patient_id for p in posted}
+    assert all(p.effective_at > sim.now for p in posted)

@@ -1,0 +1,118 @@
+"""The Cohort page: tables and figures of the stored cohort, cached, role-aware, downloadable."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import timedelta
+
+import pytest
+
+from neurocart.security import Role, is_allowed
+from neurocart.store import repo
+from neurocart.store.repo import ObservationIn
+from neurocart.web.cohort import CohortCache
+from tests.web.conftest import World, client_as
+from tests.web.seed import USERNAMES
+
+HEADLINE = ("outcome_summary", "relapse_free_survival", "drug_free_remission", "toxicity",
+            "responder_effect_sizes")  # fmt: skip
+
+
+def test_the_page_needs_a_login(world: World) -> None:
+    for path in ("/cohort", "/cohort/figures/km.png", "/cohort/report.zip"):
+        response = client_as(world, None).get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login?next=")
+
+
+def test_an_investigator_sees_tables_figures_and_the_download(world: World) -> None:
+    client = client_as(world, Role.INVESTIGATOR)
+    response = client.get("/cohort")
+    assert response.status_code == 200, response.text
+    html = response.text
+    assert 'aria-current="page">Cohort</a>' in html
+    assert "Cohort definition." in html
+    assert "all sites" in html
+    assert "sqlite:///" in html  # the data source is named
+    for name in HEADLINE:
+        assert f'data-table="{name}"' in html, name
+    assert "Relapse-free, % (95 % CI)" in html
+    assert "Rate, % (exact 95 % CI)" in html
+    figures = re.findall(r'<img src="(/cohort/figures/(\w+)\.png\?[^"]+)"', html)
+    assert {"km", "swimmer", "spider", "kinetics"} <= {name for _, name in figures}
+    for src, _name in figures:
+        image = client.get(src.replace("&amp;", "&"))
+        assert image.status_code == 200
+        assert image.headers["content-type"] == "image/png"
+        assert image.content.startswith(b"\x89PNG")
+    assert 'id="cohort-download"' in html
+
+
+def test_the_analysis_is_cached_until_the_record_changes(world: World) -> None:
+    client = client_as(world, Role.INVESTIGATOR)
+    assert client.get("/cohort").status_code == 200
+    cache = world.app.state.cohort_cache
+    assert isinstance(cache, CohortCache)
+    before = cache.computations
+    assert client.get("/cohort").status_code == 200
+    assert client.get("/cohort/figures/km.png").status_code == 200
+    assert cache.computations == before  # no recomputation on a repeated view
+    with world.database.transaction() as session:
+        actor = repo.get_user_by_username(session, USERNAMES[Role.NURSE])
+        assert actor is not None
+        patient = repo.find_patient(session, world.seeded.acute[0])
+        repo.add_observation(
+            session,
+            actor,
+            ObservationIn(
+                patient_id=patient.id, code="8310-5", value=37.2, unit="Cel",
+                effective_at=world.seeded.now - timedelta(minutes=5), specimen="blood",
+                code_system="http://loinc.org", source="test",
+            ),
+        )  # fmt: skip
+    assert client.get("/cohort").status_code == 200
+    assert cache.computations == before + 1
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_permission_matrix_decides(world: World, role: Role) -> None:
+    client = client_as(world, role)
+    page = client.get("/cohort")
+    nav = client.get("/board").text
+    if is_allowed(role, "reports", "read"):
+        assert page.status_code == 200
+        assert 'href="/cohort"' in nav
+    else:
+        assert page.status_code == 403
+        assert 'href="/cohort"' not in nav
+    may_export = is_allowed(role, "reports", "write")
+    assert ('id="cohort-download"' in page.text) == may_export
+    if not may_export:
+        assert client.get("/cohort/report.zip").status_code == 403
+
+
+def test_the_download_zips_html_pdf_and_csv(world: World) -> None:
+    client = client_as(world, Role.DATA_MANAGER)
+    response = client.get("/cohort/report.zip?cutoff=" + world.seeded.now.date().isoformat())
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    assert "attachment" in response.headers["content-disposition"]
+    names = set(zipfile.ZipFile(io.BytesIO(response.content)).namelist())
+    assert {"report.html", "report.pdf", "tables/drug_free_remission.csv"} <= names
+    assert "figures/km.png" in names
+
+
+def test_bad_cutoff_and_an_empty_cohort_are_explained(world: World) -> None:
+    client = client_as(world, Role.INVESTIGATOR)
+    bad = client.get("/cohort?cutoff=2026-02-30")
+    assert bad.status_code == 422
+    assert "cutoff: expected a date YYYY-MM-DD, got &#39;2026-02-30&#39;" in bad.text
+    early = client.get("/cohort?cutoff=2000-01-01")
+    assert early.status_code == 200
+    assert "Nothing to analyse" in early.text
+    assert "before the first infusion" in early.text
+    assert client.get("/cohort/figures/km.png?cutoff=2000-01-01").status_code == 404
+    nowhere = client.get("/cohort?site=nowhere")
+    assert "no patients at site" in nowhere.text
