@@ -31,11 +31,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from neurocart.standards._change import assess_change
-from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards._itemsum import Flag, ItemSumScale
+from neurocart.standards.inputs import CalcInput, field
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -69,19 +66,24 @@ class MgAdlInput(CalcInput):
     )
 
 
-ITEMS = tuple(name for name in MgAdlInput.model_fields if name != "previous_total")
-
-
-def _labels(totals: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    base = np.char.mod(f"MG-ADL %d/{TOTAL_MAX}", totals)
-    mse = np.char.add(base, " — minimal symptom expression")
-    return np.where(totals <= MSE_MAX, mse, base).astype(object)
-
-
-def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    totals = sum(np.asarray(c[name], dtype=np.float64) for name in ITEMS)
-    values = np.asarray(totals).astype(np.int64)
-    return values, _labels(values)
+SCALE = ItemSumScale(
+    input_model=MgAdlInput,
+    short_name="MG-ADL",
+    total_name="MG-ADL total",
+    total_max=TOTAL_MAX,
+    higher_is_better=False,
+    meaningful_change=MEANINGFUL_CHANGE,
+    all_normal="all items normal",
+    flags=(
+        Flag(
+            key="minimal_symptom_expression",
+            holds=lambda total: total <= MSE_MAX,
+            reason=f"MG-ADL {{total}} ≤ {MSE_MAX}: minimal symptom expression",
+            label_suffix=" — minimal symptom expression",
+        ),
+    ),
+)
+ITEMS = SCALE.items
 
 
 @register(
@@ -89,34 +91,8 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     title="MG-ADL (myasthenia gravis activities of daily living)",
     citation=CITATION,
     input_model=MgAdlInput,
-    vectorized=_frame,
+    vectorized=SCALE.frame,
 )
 def mg_adl(inp: MgAdlInput) -> Grading:
     """Sum of the eight items; flags minimal symptom expression and meaningful change."""
-    scores = {name: int(getattr(inp, name)) for name in ITEMS}
-    total = sum(scores.values())
-    nonzero = [f"{name.replace('_', ' ')} {v}" for name, v in scores.items() if v > 0]
-    reasons = [
-        f"MG-ADL total {total}/{TOTAL_MAX}"
-        + (f" ({', '.join(nonzero)})" if nonzero else " (all items normal)")
-    ]
-    mse = total <= MSE_MAX
-    if mse:
-        reasons.append(f"MG-ADL {total} ≤ {MSE_MAX}: minimal symptom expression")
-    details: dict[str, Any] = {"items": scores, "minimal_symptom_expression": mse}
-    if inp.previous_total is not None:
-        change = assess_change(
-            scale="MG-ADL",
-            previous=inp.previous_total,
-            current=total,
-            threshold=MEANINGFUL_CHANGE,
-            higher_is_better=False,
-        )
-        reasons.append(change.reason())
-        details.update(change.details())
-    return Grading(
-        value=total,
-        label=str(_labels(np.asarray([total]))[0]),
-        reasons=reasons,
-        details=details,
-    )
+    return SCALE.grade(inp)

@@ -35,13 +35,10 @@ rejected; the rule lives in `CalcInput`, for every calculator with points fields
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Literal
 
-import numpy as np
-import numpy.typing as npt
-
-from neurocart.standards._change import assess_change
-from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards._itemsum import ItemSumScale
+from neurocart.standards.inputs import CalcInput, field
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -106,25 +103,19 @@ class MgCompositeInput(CalcInput):
     )
 
 
-ALLOWED: dict[str, tuple[int, ...]] = {
-    name: get_args(info.annotation)
-    for name, info in MgCompositeInput.model_fields.items()
-    if name != "previous_total"
-}
+SCALE = ItemSumScale(
+    input_model=MgCompositeInput,
+    short_name="MGC",
+    total_name="MG Composite total",
+    total_max=TOTAL_MAX,
+    higher_is_better=False,
+    meaningful_change=MEANINGFUL_CHANGE,
+    all_normal="all items 0",
+    show_item_max=True,
+)
+ALLOWED: dict[str, tuple[int, ...]] = SCALE.points
 """Each item's allowed points, read off the model so the sets are written once."""
-
-ITEMS = tuple(ALLOWED)
-
-
-def _labels(totals: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    return np.char.mod(f"MGC %d/{TOTAL_MAX}", totals).astype(object)
-
-
-def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    # Frame validation has already checked every cell against the allowed set.
-    totals = sum(np.asarray(c[name], dtype=np.float64) for name in ITEMS)
-    values = np.asarray(totals).astype(np.int64)
-    return values, _labels(values)
+ITEMS = SCALE.items
 
 
 @register(
@@ -132,33 +123,8 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     title="MG Composite (myasthenia gravis composite scale)",
     citation=CITATION,
     input_model=MgCompositeInput,
-    vectorized=_frame,
+    vectorized=SCALE.frame,
 )
 def mg_composite(inp: MgCompositeInput) -> Grading:
     """Sum of the ten items' published points; classifies change from a previous total."""
-    scores = {name: int(getattr(inp, name)) for name in ITEMS}
-    total = sum(scores.values())
-    nonzero = [
-        f"{name.replace('_', ' ')} {v}/{max(ALLOWED[name])}" for name, v in scores.items() if v
-    ]
-    reasons = [
-        f"MG Composite total {total}/{TOTAL_MAX}"
-        + (f" ({', '.join(nonzero)})" if nonzero else " (all items 0)")
-    ]
-    details: dict[str, Any] = {"items": scores}
-    if inp.previous_total is not None:
-        change = assess_change(
-            scale="MGC",
-            previous=inp.previous_total,
-            current=total,
-            threshold=MEANINGFUL_CHANGE,
-            higher_is_better=False,
-        )
-        reasons.append(change.reason())
-        details.update(change.details())
-    return Grading(
-        value=total,
-        label=str(_labels(np.asarray([total]))[0]),
-        reasons=reasons,
-        details=details,
-    )
+    return SCALE.grade(inp)

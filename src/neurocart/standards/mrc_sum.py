@@ -20,11 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from neurocart.standards._change import assess_change
-from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards._itemsum import ItemSumScale
+from neurocart.standards.inputs import CalcInput, field
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -64,17 +61,18 @@ class MrcSumInput(CalcInput):
     )
 
 
-ITEMS = tuple(name for name in MrcSumInput.model_fields if name != "previous_total")
-
-
-def _labels(totals: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    return np.char.mod(f"MRC sum %d/{TOTAL_MAX}", totals).astype(object)
-
-
-def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    totals = sum(np.asarray(c[name], dtype=np.float64) for name in ITEMS)
-    values = np.asarray(totals).astype(np.int64)
-    return values, _labels(values)
+SCALE = ItemSumScale(
+    input_model=MrcSumInput,
+    short_name="MRC sum",
+    total_name="MRC sum score",
+    total_max=TOTAL_MAX,
+    higher_is_better=True,
+    meaningful_change=MEANINGFUL_CHANGE,
+    all_normal="full power in all 12 groups",
+    abnormal_heading=f"below {GRADE_MAX}: ",
+    details_key="grades",
+)
+ITEMS = SCALE.items
 
 
 @register(
@@ -82,31 +80,8 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     title="MRC sum score (12 muscle groups, 0–60)",
     citation=CITATION,
     input_model=MrcSumInput,
-    vectorized=_frame,
+    vectorized=SCALE.frame,
 )
 def mrc_sum(inp: MrcSumInput) -> Grading:
     """Sum of the twelve MRC grades; classifies change from a previous total (higher = better)."""
-    grades = {name: int(getattr(inp, name)) for name in ITEMS}
-    total = sum(grades.values())
-    weak = [f"{name.replace('_', ' ')} {v}" for name, v in grades.items() if v < GRADE_MAX]
-    reasons = [
-        f"MRC sum score {total}/{TOTAL_MAX}"
-        + (f" (below 5: {', '.join(weak)})" if weak else " (full power in all 12 groups)")
-    ]
-    details: dict[str, Any] = {"grades": grades}
-    if inp.previous_total is not None:
-        change = assess_change(
-            scale="MRC sum",
-            previous=inp.previous_total,
-            current=total,
-            threshold=MEANINGFUL_CHANGE,
-            higher_is_better=True,
-        )
-        reasons.append(change.reason())
-        details.update(change.details())
-    return Grading(
-        value=total,
-        label=str(_labels(np.asarray([total]))[0]),
-        reasons=reasons,
-        details=details,
-    )
+    return SCALE.grade(inp)

@@ -23,11 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from neurocart.standards._change import assess_change
-from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards._itemsum import ItemSumScale
+from neurocart.standards.inputs import CalcInput, field
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -63,17 +60,16 @@ class QmgInput(CalcInput):
     )
 
 
-ITEMS = tuple(name for name in QmgInput.model_fields if name != "previous_total")
-
-
-def _labels(totals: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    return np.char.mod(f"QMG %d/{TOTAL_MAX}", totals).astype(object)
-
-
-def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    totals = sum(np.asarray(c[name], dtype=np.float64) for name in ITEMS)
-    values = np.asarray(totals).astype(np.int64)
-    return values, _labels(values)
+SCALE = ItemSumScale(
+    input_model=QmgInput,
+    short_name="QMG",
+    total_name="QMG total",
+    total_max=TOTAL_MAX,
+    higher_is_better=False,
+    meaningful_change=MEANINGFUL_CHANGE,
+    all_normal="all items 0",
+)
+ITEMS = SCALE.items
 
 
 @register(
@@ -81,31 +77,8 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     title="QMG (quantitative myasthenia gravis score)",
     citation=CITATION,
     input_model=QmgInput,
-    vectorized=_frame,
+    vectorized=SCALE.frame,
 )
 def qmg(inp: QmgInput) -> Grading:
     """Sum of the thirteen examiner-graded items; classifies change from a previous total."""
-    scores = {name: int(getattr(inp, name)) for name in ITEMS}
-    total = sum(scores.values())
-    nonzero = [f"{name.replace('_', ' ')} {v}" for name, v in scores.items() if v > 0]
-    reasons = [
-        f"QMG total {total}/{TOTAL_MAX}"
-        + (f" ({', '.join(nonzero)})" if nonzero else " (all items 0)")
-    ]
-    details: dict[str, Any] = {"items": scores}
-    if inp.previous_total is not None:
-        change = assess_change(
-            scale="QMG",
-            previous=inp.previous_total,
-            current=total,
-            threshold=MEANINGFUL_CHANGE,
-            higher_is_better=False,
-        )
-        reasons.append(change.reason())
-        details.update(change.details())
-    return Grading(
-        value=total,
-        label=str(_labels(np.asarray([total]))[0]),
-        reasons=reasons,
-        details=details,
-    )
+    return SCALE.grade(inp)
