@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -20,7 +19,7 @@ from neurocart.demo import DemoClock, DemoStreamer, build_demo, demo_usernames
 from neurocart.security import Role
 from neurocart.store import Database
 from neurocart.store.models import Observation, Patient, TreatmentCourse, User
-from tests.api.server import free_port
+from tests.liveserver import serving
 
 runner = CliRunner()
 
@@ -95,19 +94,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
     built = build_demo(tmp_path / "demo.db", patients=6, seed=5, acute_now=2, monitor=False)
     settings = Settings(database_url=built.url, secret_key="x" * 40)
     database = Database.from_url(built.url)
-    app = create_app(settings, database)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", built
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, database)) as url:
+        yield url, built
     database.dispose()
 
 

@@ -10,9 +10,6 @@ the seeded store at start-up) persists them and the board reads them from the st
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from neurocart.api import create_app
@@ -29,6 +25,7 @@ from neurocart.security import Role, issue_token
 from neurocart.services.monitoring import MonitorService
 from neurocart.store import Database
 from neurocart.store.models import Base
+from tests.liveserver import serving
 from tests.web.seed import PASSWORD, Seeded, seed_cohort, seed_users
 
 CHROMIUM = Path(os.environ.get("NEUROCART_CHROMIUM", "/usr/bin/chromium"))
@@ -67,13 +64,6 @@ class Live:
         return {"Authorization": f"Bearer {token}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _app(database: Database) -> FastAPI:
     url = database.engine.url.render_as_string(hide_password=False)
     return create_app(Settings(database_url=url, secret_key=SECRET), database)
@@ -88,22 +78,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     seed_users(database)
     seeded = seed_cohort(database, now=now, patients=6, acute=3, seed=11)
     app = _app(database)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", database, seeded, app.state.monitor, app)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, timeout_graceful_shutdown=1) as url:
+        yield Live(url, database, seeded, app.state.monitor, app)
     database.dispose()
 
 

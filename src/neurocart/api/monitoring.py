@@ -25,7 +25,13 @@ from neurocart.services.monitoring import MonitorService
 from neurocart.store import Database
 from neurocart.store.errors import ConflictError, NotFoundError
 from neurocart.store.models import Alert, User
-from neurocart.web.alerts import AlertView, UnknownAlertError, set_alert_provider
+from neurocart.web.alerts import (
+    AlertView,
+    UnknownAlertError,
+    day_from_text,
+    set_alert_provider,
+)
+from neurocart.web.alerts import alert_view as shared_alert_view
 
 log = logging.getLogger(__name__)
 
@@ -96,27 +102,9 @@ class StoreAlerts:
 
 
 def alert_view(row: Alert) -> AlertView:
-    return AlertView(
-        id=row.key,
-        study_id=row.study_id,
-        rule=row.rule_id,
-        title=row.title,
-        severity=row.severity,
-        disciplines=tuple(row.disciplines),
-        text=row.text,
-        recommended=row.recommended,
-        opened_at=row.opened_at,
-        study_day=study_day_of(row),
-        grade=row.grade,
-        acknowledged_by=row.acknowledged_by,
-        acknowledged_at=row.acknowledged_at,
-    )
+    return shared_alert_view(row, study_day=study_day_of(row))
 
 
 def study_day_of(row: Alert) -> int | None:
     """The study day the alert text names ("NC-0001 · day 3: ...")."""
-    head = row.text.split(":", 1)[0]
-    if "· day " in head:
-        with contextlib.suppress(ValueError):
-            return int(head.rsplit("· day ", 1)[1])
-    return None
+    return day_from_text(row.text)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Path
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from neurocart.api.hooks import FactListener, StoredFact, notify
 from neurocart.api.schemas import MAX_ID
 from neurocart.store import Patient, repo
 
@@ -30,3 +32,16 @@ def patient_of(session: Session, study_id: str) -> Patient:
 
 def study_id_of(session: Session, patient_id: int) -> str:
     return repo.get_patient(session, patient_id).study_id
+
+
+def announced(
+    model: type[M],
+    row: StoredFact,
+    session: Session,
+    listeners: Sequence[FactListener],
+    *,
+    study_id: str | None = None,
+) -> M:
+    """A fact a write route just stored: handed to the listeners (monitoring), then `model`."""
+    notify(listeners, session, [row])
+    return out(model, row, study_id=study_id or study_id_of(session, row.patient_id))

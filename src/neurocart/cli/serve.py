@@ -1,11 +1,8 @@
 """`neurocart serve`: run the REST API with uvicorn.
 
-Schema on start: an SQLite file behind the newest migration (or new) is upgraded
-automatically — it is the embedded single-site default, owned by this process, and
-`neurocart demo` must need nothing else. A PostgreSQL database behind is refused with a
-message to run `neurocart db upgrade`: a shared database's schema changes when its operator
-decides, not when some server restarts. `--upgrade` forces the upgrade on any backend,
-`--no-upgrade` never upgrades (and refuses a database that is behind).
+Schema on start as neurocart.cli.database says: an SQLite file is upgraded automatically, a
+PostgreSQL database behind is refused (run `neurocart db upgrade`). `--upgrade` forces the
+upgrade on any backend, `--no-upgrade` never upgrades (and refuses a database that is behind).
 
 The access log is on but study IDs in request paths are masked (patient identifiers never
 appear in logs).
@@ -19,13 +16,11 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from sqlalchemy.exc import SQLAlchemyError
 
-from neurocart.cli.console import err, fail
-from neurocart.config import Settings, get_settings
-from neurocart.store import Database, migrate
+from neurocart.cli.console import err
+from neurocart.cli.database import open_database
+from neurocart.cli.database import prepare_schema as prepare_schema  # its tests import it here
+from neurocart.config import Settings
 
 _PATIENT_PATH = re.compile(r"(/patients/)[^/?\s]+")
 
@@ -39,50 +34,6 @@ class MaskStudyIds(logging.Filter):
                 _PATIENT_PATH.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
             )
         return True
-
-
-def prepare_schema(database: Database, upgrade: bool | None) -> str | None:
-    """Bring the schema to the newest revision if allowed (see module docstring); the revision.
-
-    Raises typer.Exit (via `fail`) when the database is behind and may not be upgraded, or is
-    ahead of this version of neurocart.
-    """
-    engine = database.engine
-    where = engine.url.render_as_string(hide_password=True)
-    head = migrate.head()
-    try:
-        current = migrate.current(engine)
-    except SQLAlchemyError as exc:
-        raise fail(f"cannot open {where}: {str(exc).splitlines()[0]}") from None
-    if current == head:
-        return current
-    known = current is None or _is_known(current)
-    if not known:
-        raise fail(
-            f"database {where} is at revision {current}, unknown to this neurocart "
-            f"(newest {head}): upgrade neurocart"
-        )
-    automatic = engine.dialect.name == "sqlite" if upgrade is None else upgrade
-    if not automatic:
-        raise fail(
-            f"database {where} is at revision {current or '(empty)'}, not {head}: "
-            "run `neurocart db upgrade` first"
-        )
-    try:
-        reached = migrate.upgrade(engine)
-    except SQLAlchemyError as exc:
-        raise fail(f"cannot migrate {where}: {str(exc).splitlines()[0]}") from None
-    err.print(f"database {where} upgraded to revision {reached}", highlight=False)
-    return reached
-
-
-def _is_known(revision: str) -> bool:
-    config = Config()
-    config.set_main_option("script_location", migrate.SCRIPT_LOCATION)
-    try:
-        return ScriptDirectory.from_config(config).get_revision(revision) is not None
-    except Exception:  # alembic raises several types for an unknown revision
-        return False
 
 
 def serve(
@@ -105,17 +56,7 @@ def serve(
     """Serve the REST API (OpenAPI docs at /docs)."""
     from neurocart.api import create_app
 
-    base = get_settings()
-    settings = (
-        base
-        if database_url is None
-        else Settings(**(base.model_dump() | {"database_url": database_url}))
-    )
-    try:
-        database = Database.from_url(settings.database_url)
-    except ValueError as exc:
-        raise fail(f"database_url: {exc}") from None
-    prepare_schema(database, upgrade)
+    settings, database = open_database(database_url, upgrade=upgrade)
     if settings.secret_key == Settings.model_fields["secret_key"].default:
         err.print(
             "[yellow]warning:[/] NEUROCART_SECRET_KEY is the default; set a long random value",

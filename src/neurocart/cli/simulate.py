@@ -19,8 +19,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from neurocart.cli.console import err, fail, out
-from neurocart.cli.serve import prepare_schema
-from neurocart.config import Settings, get_settings
+from neurocart.cli.database import open_database
+from neurocart.config import Settings
 from neurocart.simulate import Simulation, simulate
 from neurocart.simulate.load import Listener, LoadReport, load_cohort, simulator_account
 from neurocart.store import Database, Patient
@@ -37,22 +37,6 @@ def parse_now(text: str | None) -> datetime:
     if at.tzinfo is None:
         raise fail(f"--now: needs a time zone, e.g. {text}Z or {text}+00:00")
     return at.astimezone(UTC)
-
-
-def open_database(database_url: str | None) -> tuple[Settings, Database]:
-    """Settings with `database_url` applied, and the database at the newest schema."""
-    base = get_settings()
-    settings = (
-        base
-        if database_url is None
-        else Settings(**(base.model_dump() | {"database_url": database_url}))
-    )
-    try:
-        database = Database.from_url(settings.database_url)
-    except ValueError as exc:
-        raise fail(f"database_url: {exc}") from None
-    prepare_schema(database, True)
-    return settings, database
 
 
 def app_listeners(settings: Settings, database: Database) -> list[Listener]:
@@ -132,7 +116,7 @@ def simulate_command(
     at = parse_now(now)
     if acute_now is not None and acute_now > patients:
         raise fail(f"--acute-now: at most --patients ({patients}), got {acute_now}")
-    settings, database = open_database(database_url)
+    settings, database = open_database(database_url, upgrade=True)
     try:
         started = time.perf_counter()
         sim = simulate(patients, seed, now=at, acute_now=acute_now)

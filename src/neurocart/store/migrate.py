@@ -44,3 +44,11 @@ def current(engine: Engine) -> str | None:
 def head() -> str | None:
     """The newest revision shipped with this package."""
     return ScriptDirectory.from_config(_script_config()).get_current_head()
+
+
+def known(revision: str) -> bool:
+    """Whether `revision` is one this package ships (False for a newer neurocart's)."""
+    try:
+        return ScriptDirectory.from_config(_script_config()).get_revision(revision) is not None
+    except Exception:  # alembic raises several types for an unknown revision
+        return False

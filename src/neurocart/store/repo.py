@@ -25,7 +25,7 @@ from operator import attrgetter
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from neurocart.config import get_settings
 from neurocart.standards import get as get_calculator
@@ -290,6 +290,22 @@ def _correct(
         new=audit.snapshot(new),
     )
     return new
+
+
+def _facts(
+    session: Session,
+    model: type[F],
+    patient_id: int,
+    where: Sequence[ColumnElement[bool]],
+    by: InstrumentedAttribute[Any],
+    history: bool,
+) -> list[F]:
+    """A patient's rows of `model` matching `where`, ordered by `by` then id (current only
+    unless `history`): the one shape of every list_* of clinical facts."""
+    query = select(model).where(model.patient_id == patient_id, *where)
+    if not history:
+        query = query.where(_current(model))
+    return list(session.scalars(query.order_by(by, model.id)))
 
 
 def history(session: Session, model: type[F], row_id: int) -> list[F]:
@@ -766,16 +782,14 @@ def list_observations(
     history: bool = False,
 ) -> list[Observation]:
     """A patient's observations by effective time; `until` is exclusive."""
-    query = select(Observation).where(Observation.patient_id == patient_id)
+    where: list[ColumnElement[bool]] = []
     if code is not None:
-        query = query.where(Observation.code == code)
+        where.append(Observation.code == code)
     if since is not None:
-        query = query.where(Observation.effective_at >= since)
+        where.append(Observation.effective_at >= since)
     if until is not None:
-        query = query.where(Observation.effective_at < until)
-    if not history:
-        query = query.where(_current(Observation))
-    return list(session.scalars(query.order_by(Observation.effective_at, Observation.id)))
+        where.append(Observation.effective_at < until)
+    return _facts(session, Observation, patient_id, where, Observation.effective_at, history)
 
 
 # --- assessments --------------------------------------------------------------------------
@@ -844,12 +858,8 @@ def get_assessment(session: Session, assessment_id: int) -> Assessment:
 def list_assessments(
     session: Session, patient_id: int, *, instrument: str | None = None, history: bool = False
 ) -> list[Assessment]:
-    query = select(Assessment).where(Assessment.patient_id == patient_id)
-    if instrument is not None:
-        query = query.where(Assessment.instrument == instrument)
-    if not history:
-        query = query.where(_current(Assessment))
-    return list(session.scalars(query.order_by(Assessment.effective_at, Assessment.id)))
+    where = [] if instrument is None else [Assessment.instrument == instrument]
+    return _facts(session, Assessment, patient_id, where, Assessment.effective_at, history)
 
 
 # --- clinical events ----------------------------------------------------------------------
@@ -950,12 +960,8 @@ def list_events(
     type: EventType | str | None = None,
     history: bool = False,
 ) -> list[ClinicalEvent]:
-    query = select(ClinicalEvent).where(ClinicalEvent.patient_id == patient_id)
-    if type is not None:
-        query = query.where(ClinicalEvent.type == _choice("type", EventType, type))
-    if not history:
-        query = query.where(_current(ClinicalEvent))
-    return list(session.scalars(query.order_by(ClinicalEvent.onset_at, ClinicalEvent.id)))
+    where = [] if type is None else [ClinicalEvent.type == _choice("type", EventType, type)]
+    return _facts(session, ClinicalEvent, patient_id, where, ClinicalEvent.onset_at, history)
 
 
 # --- tasks --------------------------------------------------------------------------------

@@ -146,8 +146,12 @@ class EngineAlerts:
 
 def from_monitor_alert(alert: Any) -> AlertView:
     """An AlertView of a `neurocart.monitor.Alert` snapshot."""
-    values = dict(alert.values)
-    day = values.get("study_day")
+    day = dict(alert.values).get("study_day")
+    return alert_view(alert, study_day=day if isinstance(day, int) else day_from_text(alert.text))
+
+
+def alert_view(alert: Any, *, study_day: int | None) -> AlertView:
+    """An AlertView of anything with an alert's attributes (a monitor snapshot, a stored row)."""
     return AlertView(
         id=alert.key,
         study_id=alert.study_id,
@@ -158,15 +162,15 @@ def from_monitor_alert(alert: Any) -> AlertView:
         text=alert.text,
         recommended=alert.recommended,
         opened_at=alert.opened_at,
-        study_day=day if isinstance(day, int) else _day_from_text(alert.text),
+        study_day=study_day,
         grade=alert.grade,
         acknowledged_by=alert.acknowledged_by,
         acknowledged_at=alert.acknowledged_at,
     )
 
 
-def _day_from_text(text: str) -> int | None:
-    """The study day from the monitor's alert text ("NC-0001 · day 3: ...")."""
+def day_from_text(text: str) -> int | None:
+    """The study day from an alert's text ("NC-0001 · day 3: ...")."""
     head = text.split(":", 1)[0]
     if "· day " in head:
         try:

@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, status
+from sqlalchemy.orm import Session
 
 from neurocart.api.deps import Listeners, ReadSession, WriteSession, require
 from neurocart.api.errors import ForbiddenError
-from neurocart.api.hooks import notify
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import AssessmentCorrection, AssessmentIn, AssessmentOut, Retraction
-from neurocart.api.views import RowId, StudyIdPath, out, patient_of, study_id_of
+from neurocart.api.views import RowId, StudyIdPath, announced, out, patient_of, study_id_of
 from neurocart.security import Action, Resource, Role, may_record_assessment
 from neurocart.standards import get as get_calculator
 from neurocart.store import User, repo
@@ -34,6 +34,11 @@ def _check_instrument(user: User, instrument: str, *, correcting: bool) -> None:
         raise ForbiddenError(
             "instrument", f"role {user.role.value!r} may not record {instrument}", instrument
         )
+
+
+def _check_correcting(session: Session, user: User, assessment_id: int) -> None:
+    """404 for an unknown assessment, 403 when this user may not correct its instrument."""
+    _check_instrument(user, repo.get_assessment(session, assessment_id).instrument, correcting=True)
 
 
 @router.post("/patients/{study_id}/assessments", status_code=status.HTTP_201_CREATED)
@@ -58,8 +63,7 @@ def add_assessment(
             effective_at=body.effective_at,
         ),
     )
-    notify(listeners, session, [row])
-    return out(AssessmentOut, row, study_id=patient.study_id)
+    return announced(AssessmentOut, row, session, listeners, study_id=patient.study_id)
 
 
 @router.get("/patients/{study_id}/assessments")
@@ -90,14 +94,12 @@ def correct_assessment(
     listeners: Listeners,
 ) -> AssessmentOut:
     """A new row, scored again from the corrected inputs, supersedes the assessment."""
-    old = repo.get_assessment(session, assessment_id)
-    _check_instrument(user, old.instrument, correcting=True)
+    _check_correcting(session, user, assessment_id)
     changes: dict[str, Any] = {
         k: getattr(body, k) for k in body.model_fields_set & {"inputs", "effective_at"}
     }
     row = repo.correct_assessment(session, user, assessment_id, reason=body.reason, **changes)
-    notify(listeners, session, [row])
-    return out(AssessmentOut, row, study_id=study_id_of(session, row.patient_id))
+    return announced(AssessmentOut, row, session, listeners)
 
 
 @router.post("/assessments/{assessment_id}/retraction", status_code=status.HTTP_201_CREATED)
@@ -108,8 +110,6 @@ def retract_assessment(
     session: WriteSession,
     listeners: Listeners,
 ) -> AssessmentOut:
-    old = repo.get_assessment(session, assessment_id)
-    _check_instrument(user, old.instrument, correcting=True)
+    _check_correcting(session, user, assessment_id)
     row = repo.retract_assessment(session, user, assessment_id, reason=body.reason)
-    notify(listeners, session, [row])
-    return out(AssessmentOut, row, study_id=study_id_of(session, row.patient_id))
+    return announced(AssessmentOut, row, session, listeners)

@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Query, status
 
 from neurocart.api.deps import Listeners, ReadSession, WriteSession, require
-from neurocart.api.hooks import notify
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import EventCorrection, EventIn, EventOut, Retraction
-from neurocart.api.views import RowId, StudyIdPath, out, patient_of, study_id_of
+from neurocart.api.views import RowId, StudyIdPath, announced, out, patient_of, study_id_of
 from neurocart.security import Action, Resource
 from neurocart.store import EventType, User, repo
 
@@ -31,8 +30,7 @@ def add_event(
 ) -> EventOut:
     patient = patient_of(session, study_id)
     row = repo.add_event(session, user, repo.EventIn(patient_id=patient.id, **body.model_dump()))
-    notify(listeners, session, [row])
-    return out(EventOut, row, study_id=patient.study_id)
+    return announced(EventOut, row, session, listeners, study_id=patient.study_id)
 
 
 @router.get("/patients/{study_id}/events")
@@ -65,8 +63,7 @@ def correct_event(
     """A new row with the fields given changed supersedes the event (e.g. add its end)."""
     changes = body.model_dump(include=body.model_fields_set - {"reason"})
     row = repo.correct_event(session, user, event_id, reason=body.reason, **changes)
-    notify(listeners, session, [row])
-    return out(EventOut, row, study_id=study_id_of(session, row.patient_id))
+    return announced(EventOut, row, session, listeners)
 
 
 @router.post("/events/{event_id}/retraction", status_code=status.HTTP_201_CREATED)
@@ -78,5 +75,4 @@ def retract_event(
     listeners: Listeners,
 ) -> EventOut:
     row = repo.retract_event(session, user, event_id, reason=body.reason)
-    notify(listeners, session, [row])
-    return out(EventOut, row, study_id=study_id_of(session, row.patient_id))
+    return announced(EventOut, row, session, listeners)

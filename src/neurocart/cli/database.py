@@ -1,0 +1,73 @@
+"""Opening the database for a command: settings with `--database-url`, schema brought up to date.
+
+Schema policy: an SQLite file behind the newest migration (or new) is upgraded
+automatically — it is the embedded single-site default, owned by this process, and
+`neurocart demo` must need nothing else. A PostgreSQL database behind is refused with a
+message to run `neurocart db upgrade`: a shared database's schema changes when its operator
+decides, not when some server restarts. ``upgrade=True`` forces the upgrade on any backend,
+``upgrade=False`` never upgrades (and refuses a database that is behind).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from neurocart.cli.console import err, fail
+from neurocart.config import Settings, get_settings
+from neurocart.store import Database, migrate
+
+
+def settings_with(database_url: str | None) -> Settings:
+    """The settings, with `database_url` (a `--database-url` option) applied when given."""
+    base = get_settings()
+    if database_url is None:
+        return base
+    return Settings(**(base.model_dump() | {"database_url": database_url}))
+
+
+def open_database(database_url: str | None, *, upgrade: bool | None) -> tuple[Settings, Database]:
+    """Settings with `database_url` applied, and the database at the newest schema.
+
+    Raises typer.Exit (via `fail`) for an unusable URL or a schema it may not bring up to date.
+    """
+    settings = settings_with(database_url)
+    try:
+        database = Database.from_url(settings.database_url)
+    except ValueError as exc:
+        raise fail(f"database_url: {exc}") from None
+    prepare_schema(database, upgrade)
+    return settings, database
+
+
+def prepare_schema(database: Database, upgrade: bool | None) -> str | None:
+    """Bring the schema to the newest revision if allowed (see module docstring); the revision.
+
+    Raises typer.Exit (via `fail`) when the database is behind and may not be upgraded, or is
+    ahead of this version of neurocart.
+    """
+    engine = database.engine
+    where = engine.url.render_as_string(hide_password=True)
+    head = migrate.head()
+    try:
+        current = migrate.current(engine)
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot open {where}: {str(exc).splitlines()[0]}") from None
+    if current == head:
+        return current
+    if current is not None and not migrate.known(current):
+        raise fail(
+            f"database {where} is at revision {current}, unknown to this neurocart "
+            f"(newest {head}): upgrade neurocart"
+        )
+    automatic = engine.dialect.name == "sqlite" if upgrade is None else upgrade
+    if not automatic:
+        raise fail(
+            f"database {where} is at revision {current or '(empty)'}, not {head}: "
+            "run `neurocart db upgrade` first"
+        )
+    try:
+        reached = migrate.upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot migrate {where}: {str(exc).splitlines()[0]}") from None
+    err.print(f"database {where} upgraded to revision {reached}", highlight=False)
+    return reached
