@@ -70,6 +70,7 @@ GRADE_CALCULATOR = {
     "car_hematotox": "car_hematotox",
 }
 """Grade signal → the calculator whose reasons explain it in the alert."""
+_ZERO = timedelta(0)
 
 
 class UnknownAlertError(KeyError):
@@ -109,6 +110,13 @@ class Engine:
                 by_trigger.setdefault(name, []).append(i)
         self._by_trigger = {k: tuple(v) for k, v in by_trigger.items()}
         self._sustained = {r.id: _sustained(r.when) for r in self._rule_list}
+        # Per-fact lookups, computed once (the rules and the routing policy are frozen).
+        self._resolve_reads = {r.id: r.resolve_signals for r in self._rule_list}
+        self._resolve_after = {
+            r.id: timedelta(hours=r.resolve_after_hours) for r in self._rule_list
+        }
+        self._max_level = {sev: self.routing.max_level_for(sev) for sev in SEVERITY_RANK}
+        self._escalate_after = {sev: self.routing.escalate_after(sev) for sev in SEVERITY_RANK}
 
     # --- inputs ---
 
@@ -289,6 +297,8 @@ class Engine:
             hit = by_trigger.get(name)
             if hit:
                 indices.update(hit)
+        if not indices and not p.open:
+            return actions  # the fact touched no signal a rule reads (e.g. heart rate)
         fired: set[tuple[str, str]] = set()
         groups: dict[str, list[Rule]] = {}
         signals = state.signals
@@ -397,10 +407,11 @@ class Engine:
         self, p: _Patient, changed: set[str], fired: set[tuple[str, str]], now: datetime
     ) -> list[AlertAction]:
         actions: list[AlertAction] = []
+        reads = self._resolve_reads
         for key in list(p.open):
             ep = p.open[key]
             rules = [self._rule_by_id[r] for r in ep.contributions if r in self._rule_by_id]
-            if not any((key, r.id) in fired or (r.resolve_signals & changed) for r in rules):
+            if not any((key, r.id) in fired or not reads[r.id].isdisjoint(changed) for r in rules):
                 continue
             for rule in rules:
                 c = ep.contributions[rule.id]
@@ -421,16 +432,22 @@ class Engine:
         for rule_id, c in ep.contributions.items():
             if c.resolving_since is None:
                 return None
-            rule = self._rule_by_id.get(rule_id)
-            hours = rule.resolve_after_hours if rule is not None else 0.0
-            t = c.resolving_since + timedelta(hours=hours)
+            t = c.resolving_since + self._resolve_after.get(rule_id, _ZERO)
             due = t if due is None or t > due else due
         return due
 
     def _escalation_due(self, ep: Episode) -> datetime | None:
-        if ep.acknowledged_at is not None or ep.level >= self.routing.max_level_for(ep.severity):
+        sev = ep.severity
+        max_level = self._max_level.get(sev)
+        if max_level is None:
+            max_level = self.routing.max_level_for(sev)
+        if ep.acknowledged_at is not None or ep.level >= max_level:
             return None
-        after = self.routing.escalate_after(ep.severity)
+        after = (
+            self._escalate_after[sev]
+            if sev in self._escalate_after
+            else self.routing.escalate_after(sev)
+        )
         if after is None or ep.escalation_base is None:
             return None
         return ep.escalation_base + after

@@ -75,6 +75,7 @@ DELTA_SIGNALS = {sig.CRP: "crp_delta_24h_mg_l", sig.FERRITIN: "ferritin_delta_24
 VITAL_RETENTION = timedelta(hours=96)
 LAB_RETENTION = timedelta(days=40)
 ICAHT_LAST_DAY = 100
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,12 @@ _CACHE: dict[Hashable, Result | CalculatorInputError] = {}
 _CACHE_MAX = 20_000
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _freeze(value: Any) -> Hashable:
+    if type(value) in _SCALARS:  # the common case, without the slower ABC checks below
+        return value  # type: ignore[no-any-return]
     if isinstance(value, Mapping):
         return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
@@ -208,25 +214,43 @@ class PatientState:
         self.overdue: tuple[OverdueTask, ...] = ()
         self.pending: set[str] = set()  # changed before any fact timed them (context)
         self._window = timedelta(hours=settings.vitals_window_hours)
+        self._masking = timedelta(hours=settings.fever_masking_hours)
+        self._seizure_active = timedelta(hours=settings.seizure_active_hours)
+        self._last_calc: dict[str, tuple[dict[str, Any], Result]] = {}
+        self._timed: tuple[datetime, datetime] | None = None  # (clock, infusion) last timed
 
     # --- signal bookkeeping ---
 
     def _set(self, name: str, value: Any, changed: set[str]) -> None:
-        old = self.signals.get(name)
-        if old != value or name not in self.signals:
-            self.previous[name] = old
-            self.signals[name] = value
-            changed.add(name)
+        old = self.signals.get(name, _UNSET)
+        if old is _UNSET:
+            old = None
+        elif old == value:
+            return
+        self.previous[name] = old
+        self.signals[name] = value
+        changed.add(name)
 
     def study_day(self, t: datetime) -> int | None:
         infusion = self.context.infusion_at
         return None if infusion is None else (t - infusion) // DAY
 
-    def _calc(self, name: str, inputs: dict[str, Any]) -> Result | None:
+    def _calc(self, name: str, inputs: dict[str, Any], slot: str | None = None) -> Result | None:
         """Grade through the calculator; on rejected input drop the offending optional fields
-        once and grade again (monitoring must not stop), keeping the problem."""
+        once and grade again (monitoring must not stop), keeping the problem.
+
+        Each call site (`slot`, default the calculator) remembers its last accepted inputs and
+        result: most facts leave a grade's inputs as they were (a normal temperature under an
+        earlier peak), and comparing two small dicts is far cheaper than freezing them for
+        the shared cache."""
+        key = slot or name
+        last = self._last_calc.get(key)
+        if last is not None and last[0] == inputs:
+            self.results[name] = last[1]
+            return last[1]
         try:
             result = cached_calculate(name, inputs)
+            self._last_calc[key] = (inputs, result)
         except CalculatorInputError as exc:
             self.problems.append(f"{self.clock}: {exc}")
             reduced = {k: v for k, v in inputs.items() if k not in set(exc.fields)}
@@ -290,6 +314,10 @@ class PatientState:
         infusion = self.context.infusion_at
         if now is None or infusion is None:
             return
+        timed = (now, infusion)
+        if timed == self._timed:
+            return  # same time, same anchor: nothing here can have changed since
+        self._timed = timed
         self._set("study_day", (now - infusion) // DAY, changed)
         self.signals["hours_since_infusion"] = (now - infusion) / HOUR  # passive
         if self.neuro.seizure_events:
@@ -317,7 +345,7 @@ class PatientState:
         if code in CTCAE_TERM:
             term, grade_signal = CTCAE_TERM[code]
             value = series.latest()
-            result = self._calc("ctcae_lab", {"term": term, "value": value})
+            result = self._calc("ctcae_lab", {"term": term, "value": value}, grade_signal)
             self._set(grade_signal, None if result is None else int(result.value), changed)
         if code == sig.ANC:
             self._icaht(obs, changed)
@@ -413,7 +441,7 @@ class PatientState:
 
         masked = False
         if temps is not None:
-            masking = timedelta(hours=s.fever_masking_hours)
+            masking = self._masking
             for e in self.events["masking"]:
                 dose = e.onset_at
                 if dose <= now and now - dose <= masking:
@@ -486,7 +514,7 @@ class PatientState:
         worst = self.neuro.domains.get("seizure", "none")
         if now is None:
             return worst
-        active = timedelta(hours=self.settings.seizure_active_hours)
+        active = self._seizure_active
         for e in self.neuro.seizure_events:
             recent = e.onset_at <= now and (now - e.onset_at <= active or e.active_at(now))
             if not recent:
@@ -555,12 +583,12 @@ class PatientState:
         creatinine, crp = labs.get(sig.CREATININE), labs.get(sig.CRP)
         if creatinine is not None and creatinine > 0:
             inputs = {"ldh_u_l": ldh, "creatinine_umol_l": creatinine, "platelets_10e9_l": plt}
-            result = self._calc("easix", inputs)
+            result = self._calc("easix", inputs, f"easix{suffix}")
             if result is not None:
                 self._set(f"easix{suffix}", float(result.value), changed)
         if crp is not None:
             inputs = {"ldh_u_l": ldh, "crp_mg_l": crp, "platelets_10e9_l": plt}
-            result = self._calc("m_easix", inputs)
+            result = self._calc("m_easix", inputs, f"m_easix{suffix}")
             if result is not None:
                 self._set(f"m_easix{suffix}", float(result.value), changed)
 

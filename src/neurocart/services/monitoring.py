@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
@@ -131,6 +131,9 @@ class MonitorService:
                 self._contexts = load_contexts(session)
             self._engine = engine
             self._converter = FactConverter()
+            self._converter.study_ids.update(
+                {pid: c.study_id for pid, c in self._contexts.items()}
+            )  # no query per patient on its first batch
             self._patient_ids = {c.study_id: pid for pid, c in self._contexts.items()}
             self._stale = False
         return self._engine
@@ -179,9 +182,13 @@ class MonitorService:
         if not self.enabled or not ids:
             return
         rows: list[Any] = []
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            rows.extend(session.execute(_OBSERVATION_COLUMNS.where(Observation.id.in_(chunk))))
+        lo, hi = min(ids), max(ids)
+        if hi - lo + 1 == len(ids) == len(set(ids)):  # consecutive (usual): two parameters
+            rows.extend(session.execute(_OBSERVATION_RANGE, {"lo": lo, "hi": hi}))
+        else:
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                rows.extend(session.execute(_OBSERVATION_COLUMNS.where(Observation.id.in_(chunk))))
         rows.sort(key=lambda r: r.id)
         with self.lock:
             self._ready()
@@ -215,6 +222,7 @@ class MonitorService:
     def _remember(self, pid: int, context: monitor.PatientContext) -> None:
         self._contexts[pid] = context
         self._patient_ids[context.study_id] = pid
+        self._converter.study_ids[pid] = context.study_id
 
     def tick(self, now: datetime | None = None, *, overdue: bool = True) -> list[dict[str, Any]]:
         """Let time pass: escalations and timed closes that fell due; with `overdue`, the
@@ -391,6 +399,10 @@ _OBSERVATION_COLUMNS = select(
     Observation.id, Observation.patient_id, Observation.code, Observation.value,
     Observation.unit, Observation.specimen, Observation.effective_at, Observation.entered_in_error,
 )  # fmt: skip
+_OBSERVATION_RANGE = _OBSERVATION_COLUMNS.where(
+    Observation.id.between(bindparam("lo"), bindparam("hi"))
+)
+"""Built once: constructing a statement per batch costs more than running it."""
 
 
 def _ack_snapshot(row: Alert) -> dict[str, Any]:
