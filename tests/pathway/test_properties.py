@@ -112,3 +112,22 @@ def test_fact_order_does_not_matter(protocol: Protocol, facts: list[Fact], now: 
     forward = run(protocol, facts, now)
     backward = run(protocol, facts[::-1], now)
     assert slot_states(forward) == slot_states(backward)
+
+
+@given(protocols, facts_strategy, now_strategy, now_strategy)
+def test_an_end_of_follow_up_only_closes_what_had_not_closed(
+    protocol: Protocol, facts: list[Fact], now: datetime, ended_at: datetime
+) -> None:
+    alive = run(protocol, facts, now)
+    ended = compute_schedule(
+        protocol, ANCHORS, facts, now=now, patient={"diagnosis": "ms"}, ended_at=ended_at
+    )
+    for before, after in zip(alive.slots, ended.slots, strict=True):
+        end = after.window_end
+        if ended_at > now or before.state is SlotState.DONE:
+            assert after.state is before.state  # not known yet / done stays done
+        elif end is not None and end < ended_at:
+            assert after.state is before.state  # closed while followed: as it was
+        else:
+            assert after.state is SlotState.NOT_APPLICABLE
+            assert after.reason == before.reason or after.reason.startswith("follow-up ended on ")

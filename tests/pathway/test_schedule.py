@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from neurocart.pathway import (
+    PATIENT_DIED,
     Fact,
     Protocol,
     SlotState,
@@ -37,8 +38,13 @@ def states(
     protocol: Protocol, task: str, facts: list[Fact], now: datetime, **kw: object
 ) -> list[SlotState]:
     schedule = compute_schedule(
-        protocol, kw.pop("anchors", ANCHORS), facts, now=now, patient=kw.pop("patient", MS)
-    )  # type: ignore[arg-type]
+        protocol,
+        kw.pop("anchors", ANCHORS),  # type: ignore[arg-type]
+        facts,
+        now=now,
+        patient=kw.pop("patient", MS),  # type: ignore[arg-type]
+        ended_at=kw.pop("ended_at", None),  # type: ignore[arg-type]
+    )
     return [s.state for s in schedule.of_task(task)]
 
 
@@ -255,3 +261,80 @@ def test_standard_anchor_unused_by_the_protocol_is_ignored() -> None:
     schedule = compute_schedule(protocol, {"enrolment": ENROL, "infusion": DAY0}, now=DAY0)
     assert len(schedule.slots) == 28
     assert schedule.now.tzinfo is UTC
+
+
+def test_nothing_is_due_or_overdue_after_death(small: Protocol) -> None:
+    died = DAY0 + 10 * H  # 3 Mar 2025, 18:00 UTC
+    facts = [obs("8310-5", DAY0 + 30 * MIN), obs("8867-4", DAY0 + 30 * MIN)]  # vitals slot 0
+    facts += [obs("8310-5", DAY0 + 9 * H), obs("8867-4", DAY0 + 9 * H)]  # slot 2, open at death
+    facts += [Fact("assessment", "ice", DAY0 + H)]
+    now = DAY0 + 100 * D
+    alive = compute_schedule(small, ANCHORS, facts, now=now, patient=MS)
+    schedule = compute_schedule(
+        small, ANCHORS, facts, now=now, patient=MS, ended_at=died, end_reason=PATIENT_DIED
+    )
+    assert len(alive.in_state(SlotState.OVERDUE)) > 10  # without the death: all missed
+    assert (schedule.ended_at, schedule.end_reason) == (died, "patient died")
+    vitals = schedule.of_task("vitals")
+    # done before death stay done; [4 h, 8 h] closed undone while alive stays overdue;
+    # [12 h, 16 h] was open at death, everything later opens after it
+    assert [s.state for s in vitals[:4]] == [
+        SlotState.DONE,
+        SlotState.OVERDUE,
+        SlotState.DONE,
+        SlotState.NOT_APPLICABLE,
+    ]
+    assert {s.state for s in vitals[3:]} == {SlotState.NOT_APPLICABLE}
+    assert {s.reason for s in vitals[3:]} == {"patient died on 2025-03-03"}
+    ice = schedule.of_task("ice")
+    assert [s.state for s in ice] == [SlotState.DONE] + [SlotState.NOT_APPLICABLE] * 3
+    assert ice[1].reason == "patient died on 2025-03-03"  # [12 h, 24 h]: opens after death
+    assert {s.state for s in schedule.of_task("mri")} == {SlotState.NOT_APPLICABLE}
+    assert schedule.of_task("screen")[0].state is SlotState.OVERDUE  # missed while alive
+    assert all(
+        s.window_end is not None and s.window_end < died
+        for s in schedule.in_state(SlotState.OVERDUE)
+    )
+    assert not schedule.in_state(SlotState.DUE, SlotState.UPCOMING)
+    assert overdue_critical(schedule) == []  # nobody is paged for a deceased patient
+    assert overdue_critical(alive)
+    assert due_today(schedule) == []
+
+
+def test_a_slot_open_at_the_end_is_not_applicable_never_overdue(small: Protocol) -> None:
+    died = DAY0 + 2 * H  # vitals slot 0 [0 h, 4 h] open, nothing recorded
+    for now in (DAY0 + 3 * H, DAY0 + 5 * H, DAY0 + 30 * D):
+        got = states(small, "vitals", [], now, ended_at=died)
+        assert got == [SlotState.NOT_APPLICABLE] * len(got), now
+
+
+def test_an_end_after_now_is_not_known_yet(small: Protocol) -> None:
+    now = DAY0 + 9 * H
+    alive = compute_schedule(small, ANCHORS, [], now=now, patient=MS)
+    later = compute_schedule(small, ANCHORS, [], now=now, patient=MS, ended_at=now + MIN)
+    assert [s.state for s in later.slots] == [s.state for s in alive.slots]
+    assert later.ended_at is None
+    assert later.end_reason == ""
+
+
+def test_an_end_before_an_anchor_is_known_closes_its_tasks(small: Protocol) -> None:
+    anchors = {"enrolment": ENROL, "ld_start": None, "infusion": None}
+    ended = datetime(2025, 2, 3, 23, 30, tzinfo=ZoneInfo("America/New_York"))  # 4 Feb UTC
+    schedule = compute_schedule(small, anchors, [], now=ENROL + 60 * D, patient=MS, ended_at=ended)
+    assert schedule.end_reason == "follow-up ended"
+    vitals = schedule.of_task("vitals")
+    assert {s.state for s in vitals} == {SlotState.NOT_APPLICABLE}
+    assert {s.reason for s in vitals} == {"follow-up ended on 2025-02-04"}  # the UTC date
+    assert not schedule.in_state(SlotState.NOT_SCHEDULED)
+    # a condition the patient does not meet keeps its own reason
+    mg = compute_schedule(
+        small, anchors, [], now=ENROL + 60 * D, patient={"diagnosis": "mg"}, ended_at=ended
+    )
+    assert mg.of_task("mri")[0].reason.startswith("diagnosis is 'mg'")
+
+
+def test_bad_end_of_follow_up_is_named(small: Protocol) -> None:
+    with pytest.raises(ValueError, match="ended_at"):
+        compute_schedule(small, ANCHORS, now=DAY0, ended_at=datetime(2025, 3, 3))
+    with pytest.raises(ValueError, match="end_reason"):
+        compute_schedule(small, ANCHORS, now=DAY0, end_reason=PATIENT_DIED)

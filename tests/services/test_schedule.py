@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from neurocart.pathway import SlotState
+from neurocart.pathway import SlotState, overdue_critical
 from neurocart.services.schedule import (
     anchors_for_patient,
+    died_at,
     facts_for_patient,
     fold_name,
     patient_attributes,
@@ -173,3 +174,45 @@ def test_unknown_patient(database):
 def test_fold_name():
     assert fold_name("Trimethoprim-Sulfamethoxazole") == "trimethoprim_sulfamethoxazole"
     assert fold_name("  IVIG ") == "ivig"
+
+
+DIED = INFUSION + timedelta(hours=20)  # day 0, 4 Mar 06:00 UTC
+LATER = INFUSION + timedelta(days=40)
+
+
+def test_nothing_due_or_overdue_after_a_recorded_death(database, nurse, treated):
+    with database.transaction() as session:
+        death = repo.add_event(
+            session, nurse, repo.EventIn(treated.id, "death", onset_at=DIED, details={})
+        )
+    with database.reading() as session:
+        assert died_at(session, treated.id) == DIED
+        plan = patient_schedule(session, treated.id, now=LATER)
+    assert (plan.ended_at, plan.end_reason) == (DIED, "patient died")
+    overdue = plan.in_state(SlotState.OVERDUE)
+    assert overdue  # missed while alive: the 22:00 ICE window had not closed; LD day 1 had
+    assert all(s.window_end is not None and s.window_end < DIED for s in overdue)
+    assert not plan.in_state(SlotState.DUE, SlotState.UPCOMING, SlotState.NOT_SCHEDULED)
+    assert overdue_critical(plan) == []
+    ice = plan.of_task("ice")
+    assert ice[0].state is SlotState.DONE  # recorded before death: kept
+    assert {s.state for s in ice[1:]} == {SlotState.NOT_APPLICABLE}  # [1] was open at death
+    assert {s.reason for s in ice[1:]} == {"patient died on 2025-03-04"}
+    # a retracted death no longer ends follow-up
+    with database.transaction() as session:
+        repo.retract_event(session, nurse, death.id, reason="wrong patient")
+    with database.reading() as session:
+        assert died_at(session, treated.id) is None
+        alive = patient_schedule(session, treated.id, now=LATER)
+    assert alive.ended_at is None
+    late = [s.window_end for s in alive.in_state(SlotState.OVERDUE)]
+    assert any(end is not None and end >= DIED for end in late)
+
+
+def test_a_death_after_now_is_not_known_yet(database, nurse, treated):
+    with database.transaction() as session:
+        repo.add_event(session, nurse, repo.EventIn(treated.id, "death", onset_at=LATER))
+    with database.reading() as session:
+        plan = patient_schedule(session, treated.id, now=NOW)
+    assert plan.ended_at is None
+    assert plan.of_task("ice")[2].state is SlotState.DUE

@@ -72,13 +72,25 @@ def test_few_slots_are_overdue_where_without_the_team_many_were(
     assert overdue0 / past0 > 0.1  # the clinical model alone leaves procedures undone
 
 
-def test_full_adherence_leaves_only_slots_after_death() -> None:
+def test_full_adherence_leaves_nothing_overdue_even_for_the_dead() -> None:
     sim = simulate(40, 8, now=NOW, params=_params(protocol_adherence=1.0,
-                                                  protocol_adherence_critical=1.0))  # fmt: skip
-    dead = set(sim.frames.events.loc[sim.frames.events["type"] == "death", "study_id"])
+                                                  protocol_adherence_critical=1.0,
+                                                  death_share=0.25))  # fmt: skip
+    events = sim.frames.events
+    died = events[events["type"] == "death"].set_index("study_id")["onset_at"]
+    assert len(died) >= 3
     for sid, schedule in frame_schedules(sim.frames, now=NOW).items():
-        if sid not in dead:
-            assert not schedule.in_state(SlotState.OVERDUE), sid
+        assert not schedule.in_state(SlotState.OVERDUE), sid
+        if sid in died.index:  # nothing scheduled after the death, done slots kept
+            assert schedule.ended_at == died[sid].to_pydatetime()
+            assert not schedule.in_state(SlotState.DUE, SlotState.UPCOMING), sid
+            reason = f"patient died on {died[sid].date().isoformat()}"
+            after = [s for s in schedule.slots if s.reason == reason]
+            assert after, sid
+            assert all(s.state is SlotState.NOT_APPLICABLE for s in after)
+            assert schedule.in_state(SlotState.DONE), sid
+        else:
+            assert schedule.ended_at is None
 
 
 def test_adherence_below_one_leaves_some_overdue() -> None:

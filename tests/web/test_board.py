@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from neurocart.store.models import Assessment, ClinicalEvent, EventType
+from neurocart.store import Database, repo
+from neurocart.store.models import Assessment, Base, ClinicalEvent, EventType
 from neurocart.web.alerts import AlertView
 from neurocart.web.board import BoardRow, Grade, acute_board, current_grade, urgency_key
+from tests.store.factories import patient
 from tests.web.conftest import World
 
 T0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
@@ -77,3 +80,31 @@ def test_the_board_lists_the_acute_patients_and_those_with_alerts(world: World) 
         with_alert = acute_board(session, [alert(other, "urgent")], now=now)
     assert with_alert[0].study_id == other
     assert len(with_alert) == len(rows) + 1
+
+
+def test_a_deceased_patient_is_not_on_the_board_unless_an_alert_is_open(tmp_path: Path) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'board.db'}")
+    Base.metadata.create_all(database.engine)
+    infused, now = T0, T0 + timedelta(days=3)
+    with database.transaction() as session:
+        nurse = repo.create_user(session, None, username="n", password_hash="x", role="nurse")
+        for sid in ("NC-ALIVE", "NC-DEAD"):
+            pid = patient(session, nurse, sid).id
+            repo.create_course(session, nurse, repo.CourseIn(
+                patient_id=pid, product="CD19 CAR-T", target="CD19",
+                enrolment_date=date(2025, 2, 1), infusion_at=infused,
+                protocol_id="nad-cart-2025",
+            ))  # fmt: skip
+        repo.add_event(session, nurse, repo.EventIn(pid, "death", onset_at=T0 + timedelta(days=2)))
+    try:
+        with database.reading() as session:
+            rows = acute_board(session, [], now=now)
+            assert [r.study_id for r in rows] == ["NC-ALIVE"]
+            assert rows[0].tasks  # the living patient has tasks due and missed
+            with_alert = acute_board(session, [alert("NC-DEAD", "urgent")], now=now)
+            before = acute_board(session, [], now=T0 + timedelta(days=1))
+    finally:
+        database.dispose()
+    assert [r.study_id for r in with_alert] == ["NC-DEAD", "NC-ALIVE"]  # the alert first
+    assert with_alert[0].tasks == []  # nothing due or overdue after the death
+    assert {r.study_id for r in before} == {"NC-ALIVE", "NC-DEAD"}  # alive on day 1

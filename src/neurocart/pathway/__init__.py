@@ -39,6 +39,8 @@ from neurocart.pathway.protocol import (
     month_to_days,
 )
 from neurocart.pathway.schedule import (
+    FOLLOW_UP_ENDED,
+    PATIENT_DIED,
     Fact,
     Schedule,
     Slot,
@@ -55,7 +57,9 @@ from neurocart.pathway.schedule import (
 __all__ = [
     "DEFAULT_PROTOCOL",
     "DISCIPLINES",
+    "FOLLOW_UP_ENDED",
     "MONTH_DAYS",
+    "PATIENT_DIED",
     "STANDARD_ANCHORS",
     "Fact",
     "Phase",

@@ -11,6 +11,15 @@ Pure: no database, no clock (`now` is a parameter). Each task expands into slots
 - ``upcoming`` — ``now`` < window start; ``due`` — start ≤ ``now`` ≤ end;
 - ``overdue`` — ``now`` > window end and not done.
 
+End of follow-up: when the patient's follow-up ended (`compute_schedule(..., ended_at=)`: death,
+and any future end such as withdrawal) at or before ``now``, every slot not done whose window
+had not closed by then — open at the end or opening later — is ``not_applicable`` with the
+reason "patient died on 2025-06-01" (the end reason and its UTC date), as are slots still
+``not_scheduled``: nothing is due or overdue for a patient who can no longer be seen. Slots
+missed before the end stay ``overdue`` (a protocol deviation of record), but
+`overdue_critical` drops them: nobody can act on them any more. Done slots stay done (a
+recorded fact is never hidden), and an end after ``now`` is not known yet, like a later fact.
+
 Matching: facts are taken in time order; each completes the earliest not-yet-done slot of the
 task whose window contains it, so one fact completes at most one slot of a task (it may
 complete slots of several tasks). Facts timed after ``now`` are ignored, so a schedule for a
@@ -49,6 +58,11 @@ class SlotState(StrEnum):
 
 
 OPEN_STATES = frozenset({SlotState.UPCOMING, SlotState.DUE, SlotState.OVERDUE})
+
+PATIENT_DIED = "patient died"
+"""`end_reason` for a death (slots read "patient died on 2025-06-01")."""
+FOLLOW_UP_ENDED = "follow-up ended"
+"""`end_reason` when none is given."""
 
 
 def _require_aware(name: str, value: datetime) -> None:
@@ -148,6 +162,9 @@ class Schedule:
     now: datetime
     anchors: Mapping[str, datetime | None]
     slots: list[Slot] = field(default_factory=list)
+    ended_at: datetime | None = None
+    """When follow-up ended (death...), if it had by `now`; `end_reason` says why."""
+    end_reason: str = ""
 
     def of_task(self, task_id: str) -> list[Slot]:
         return [s for s in self.slots if s.task.id == task_id]
@@ -239,6 +256,15 @@ def unmet_condition(task: Task, patient: Mapping[str, object]) -> str:
     return ""
 
 
+@dataclass(frozen=True, slots=True)
+class _End:
+    """An end of follow-up known by `now`: when, why, and the reason its slots carry."""
+
+    at: datetime
+    why: str
+    reason: str
+
+
 def _task_slots(
     task: Task,
     anchor_at: datetime | None,
@@ -246,6 +272,7 @@ def _task_slots(
     index: _FactIndex,
     now: datetime,
     patient: Mapping[str, object],
+    end: _End | None,
 ) -> Iterator[Slot]:
     offsets = task.offsets
     days: Sequence[int | None]
@@ -259,8 +286,8 @@ def _task_slots(
 
     reason = unmet_condition(task, patient) if task.condition else ""
     if reason or anchor_at is None:
-        state = SlotState.NOT_APPLICABLE if reason else SlotState.NOT_SCHEDULED
-        reason = reason or f"{task.anchor} date not known"
+        state = SlotState.NOT_APPLICABLE if reason or end else SlotState.NOT_SCHEDULED
+        reason = reason or (end.reason if end else f"{task.anchor} date not known")
         for i in range(len(offsets)):
             yield Slot(task, i, anchor_at, days[i], state, (), reason)
         return
@@ -269,10 +296,14 @@ def _task_slots(
     since_anchor = now - anchor_at
     opened = bisect_right(starts, since_anchor)  # slots [opened:] have not opened yet
     closed = bisect_left(ends, since_anchor)  # slots [:closed] closed before now
+    # slots [lived:] had not closed when follow-up ended (all of them without an end)
+    lived = len(ends) if end is None else bisect_left(ends, end.at - anchor_at)
     completions = _completions(task, anchor_at, index)
     for i, by in enumerate(completions):
         if by:
             yield Slot(task, i, anchor_at, days[i], SlotState.DONE, by)
+        elif end is not None and i >= lived:
+            yield Slot(task, i, anchor_at, days[i], SlotState.NOT_APPLICABLE, (), end.reason)
         elif i < closed:
             yield Slot(task, i, anchor_at, days[i], SlotState.OVERDUE)
         elif i < opened:
@@ -288,6 +319,8 @@ def compute_schedule(
     *,
     now: datetime,
     patient: Mapping[str, object] | None = None,
+    ended_at: datetime | None = None,
+    end_reason: str | None = None,
 ) -> Schedule:
     """The patient's schedule as of `now`.
 
@@ -295,23 +328,35 @@ def compute_schedule(
     tz-aware datetimes, or None while unknown; a standard anchor the protocol does not use is
     ignored, any other unknown name is an error (a typo would silently unschedule tasks).
     `patient` holds the attributes that task conditions test (``diagnosis``, ``sex``...).
+    `ended_at` is when the patient's follow-up ended (the death's onset...), `end_reason` why
+    (default `FOLLOW_UP_ENDED`; `PATIENT_DIED` for a death): see the module docstring.
     """
     _require_aware("now", now)
+    if ended_at is not None:
+        _require_aware("ended_at", ended_at)
+    elif end_reason is not None:
+        raise ValueError(f"end_reason: given ({end_reason!r}) without ended_at")
     for name, at in anchors.items():
         if name not in protocol.anchors and name not in STANDARD_ANCHORS:
             known = ", ".join(sorted(set(protocol.anchors) | set(STANDARD_ANCHORS)))
             raise ValueError(f"anchors: unknown anchor {name!r} (known: {known})")
         if at is not None:
             _require_aware(f"anchors.{name}", at)
+    end: _End | None = None
+    if ended_at is not None and ended_at <= now:
+        why = end_reason or FOLLOW_UP_ENDED
+        end = _End(ended_at, why, f"{why} on {ended_at.astimezone(UTC).date().isoformat()}")
     index = _FactIndex(facts, now)
     attributes = patient or {}
     infusion_at = anchors.get(STUDY_DAY_ANCHOR)
     slots: list[Slot] = []
     for task in protocol.tasks:
         slots.extend(
-            _task_slots(task, anchors.get(task.anchor), infusion_at, index, now, attributes)
+            _task_slots(task, anchors.get(task.anchor), infusion_at, index, now, attributes, end)
         )
-    return Schedule(protocol, now, dict(anchors), slots)
+    if end is None:
+        return Schedule(protocol, now, dict(anchors), slots)
+    return Schedule(protocol, now, dict(anchors), slots, end.at, end.why)
 
 
 def chronological(slots: Iterable[Slot]) -> list[Slot]:
@@ -346,7 +391,13 @@ def due_today(schedule: Schedule, tz: tzinfo = UTC) -> list[Slot]:
 
 
 def overdue_critical(schedule: Schedule) -> list[Slot]:
-    """Critical slots whose window closed undone: alerts for the monitoring engine."""
+    """Critical slots whose window closed undone: alerts for the monitoring engine.
+
+    None once follow-up has ended: a task missed before a death stays overdue on record, but
+    nobody is to be paged for it.
+    """
+    if schedule.ended_at is not None:
+        return []
     return chronological(s for s in schedule.slots if s.critical and s.state is SlotState.OVERDUE)
 
 

@@ -15,6 +15,8 @@ its inputs:
   dates become 00:00 UTC of that date and the infusion uses its recorded instant when there is
   one (`TreatmentCourse.anchor_times`, the one definition of that convention).
 - **attributes** (`patient_attributes`): what protocol conditions test — see its docstring.
+- **end of follow-up** (`died_at`): the onset of the patient's current death event; the
+  engine then schedules nothing after it (the store records no other end of follow-up).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from neurocart.pathway import (
     DEFAULT_PROTOCOL,
+    PATIENT_DIED,
     STANDARD_ANCHORS,
     Fact,
     Schedule,
@@ -170,24 +173,44 @@ def patient_attributes(session: Session, patient_id: int) -> dict[str, Any]:
     }
 
 
+def died_at(session: Session, patient_id: int) -> datetime | None:
+    """Onset of the patient's current (not superseded, not retracted) death event; the
+    earliest if several were recorded; None for a patient not known to have died."""
+    return session.scalar(
+        select(ClinicalEvent.onset_at)
+        .where(
+            ClinicalEvent.patient_id == patient_id,
+            ClinicalEvent.type == EventType.DEATH,
+            repo.current(ClinicalEvent),
+        )
+        .order_by(ClinicalEvent.onset_at, ClinicalEvent.id)
+        .limit(1)
+    )
+
+
 def patient_schedule(
     session: Session, patient_id: int, *, now: datetime, protocol_id: str | None = None
 ) -> Schedule:
     """The patient's schedule as of `now` (tz-aware).
 
     The protocol is `protocol_id` if given, else the current course's, else the default
-    (nad-cart-2025). Raises NotFoundError (``patient_id``) for an unknown patient and
-    neurocart.pathway.UnknownProtocolError for a protocol id that is not shipped.
+    (nad-cart-2025). A recorded death (`died_at`) ends follow-up: nothing due or overdue after
+    it (slots read "patient died on <date>"). Raises NotFoundError (``patient_id``) for an
+    unknown patient and neurocart.pathway.UnknownProtocolError for a protocol id that is not
+    shipped.
     """
     _patient(session, patient_id)
     course = current_course(session, patient_id)
     chosen = protocol_id or (course.protocol_id if course else None) or DEFAULT_PROTOCOL
     protocol = load_shipped(chosen)
     anchors = course.anchor_times() if course else dict.fromkeys(STANDARD_ANCHORS)
+    death = died_at(session, patient_id)
     return compute_schedule(
         protocol,
         anchors,
         facts_for_patient(session, patient_id),
         now=now,
         patient=patient_attributes(session, patient_id),
+        ended_at=death,
+        end_reason=PATIENT_DIED if death else None,
     )

@@ -24,7 +24,10 @@ Times: anchors as the store reads a course (`TreatmentCourse.anchor_times`: date
 UTC, infusion at its instant). The engine's `now` is each patient's horizon, so slots before
 and after the simulation's `now` are done alike and `cohort._frames` splits the facts: the
 frames hold what is done by `now`, `Simulation.future` the rest. Nothing is added after a
-patient's horizon (death or the end of simulated follow-up).
+patient's horizon (death or the end of simulated follow-up). The walk does not pass the death
+to the engine as an end of follow-up: with `now` at the death, that would only withhold the
+slots whose window was open while the patient lived, which a team that cannot know the
+future does; `frame_schedules` passes it, as `services.schedule` does.
 
 Speed: a vectorized pre-check proves most slots done by the clinical facts — a fact of every
 key in the part of the slot's window no other slot of the task shares completes it under the
@@ -47,6 +50,7 @@ import pandas as pd
 
 from neurocart.frames import CohortFrames
 from neurocart.pathway import (
+    PATIENT_DIED,
     STANDARD_ANCHORS,
     Fact,
     Protocol,
@@ -501,8 +505,9 @@ def frame_schedules(
 ) -> dict[str, Schedule]:
     """Each patient's schedule from simulated frames, as `services.schedule` computes it from
     the store once they are loaded: facts up to `now` keyed as `facts_for_patient` keys them,
-    anchors as `TreatmentCourse.anchor_times`, attributes as `patient_attributes`. For tests,
-    benchmarks and reports on a cohort in memory."""
+    anchors as `TreatmentCourse.anchor_times`, attributes as `patient_attributes`, the end of
+    follow-up as `died_at` (the death event by `now`). For tests, benchmarks and reports on a
+    cohort in memory."""
     anti_hbc, anti_cd20, fold = schedule_rules()
     chosen = protocol or load_shipped(str(frames.courses["protocol_id"].iloc[0]))
     groups = {
@@ -518,16 +523,20 @@ def frame_schedules(
         obs = obs[obs["effective_at"] <= stamp]
         ass = groups["assessments"].get(sid, frames.assessments.iloc[:0])
         ev = groups["events"].get(sid, frames.events.iloc[:0])
+        ev = ev[ev["onset_at"] <= stamp]
         facts = [Fact("observation", str(c), t.to_pydatetime())
                  for c, t in zip(obs["code"], obs["effective_at"], strict=True)]  # fmt: skip
         facts += [Fact("assessment", str(c), t.to_pydatetime())
                   for c, t in zip(ass["instrument"], ass["effective_at"], strict=True)]  # fmt: skip
         punctured = False
+        died: datetime | None = None
         for kind, drug, t in zip(ev["type"], ev["drug"], ev["onset_at"], strict=True):
             facts.append(Fact("event", str(kind), t.to_pydatetime()))
             if isinstance(drug, str) and drug:
                 facts.append(Fact("event", f"{kind}:{fold(drug)}", t.to_pydatetime()))
-            punctured |= kind == "lumbar_puncture" and t <= stamp
+            punctured |= kind == "lumbar_puncture"
+            if kind == "death" and (died is None or t < died):
+                died = t.to_pydatetime()
         hbc = obs[obs["code"] == anti_hbc].sort_values("effective_at")["value"]
         therapies = [fold(str(x)) for x in patient["prior_therapies"]]
         attrs = {
@@ -546,7 +555,15 @@ def frame_schedules(
         }
         infusion = course["infusion_at"]
         anchors["infusion"] = None if pd.isna(infusion) else infusion.to_pydatetime()
-        out[sid] = compute_schedule(chosen, anchors, facts, now=now, patient=attrs)
+        out[sid] = compute_schedule(
+            chosen,
+            anchors,
+            facts,
+            now=now,
+            patient=attrs,
+            ended_at=died,
+            end_reason=PATIENT_DIED if died else None,
+        )
     return out
 
 

@@ -1,7 +1,7 @@
 """The ward board's read model: who is in the acute phase, how they are, most urgent first.
 
-`acute_board(session, alerts, now=...)` gathers one `BoardRow` per patient in study days
-0–14 (plus anyone with an open alert); `urgency_key` is the one ordering rule.
+`acute_board(session, alerts, now=...)` gathers one `BoardRow` per living patient in study
+days 0–14 (plus anyone with an open alert); `urgency_key` is the one ordering rule.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from neurocart.pathway import Slot, SlotState, due_today
+from neurocart.pathway import Slot, due_today, overdue_critical
+from neurocart.services.schedule import died_at
 from neurocart.store import repo
 from neurocart.store.models import Assessment, ClinicalEvent, EventType, Observation, Patient
 from neurocart.web.alerts import AlertView
@@ -116,7 +117,9 @@ def urgency_key(row: BoardRow) -> tuple[int, int, int, int, int, int, str]:
 
 
 def acute_board(session: Session, alerts: Sequence[AlertView], *, now: datetime) -> list[BoardRow]:
-    """Every patient in study days 0–14 at `now`, and every patient with an open alert."""
+    """Every patient in study days 0–14 at `now` who has not died by then, and every patient
+    with an open alert (a deceased one's alerts still need closing; the engine schedules
+    nothing for them after the death)."""
     open_by_patient: dict[str, list[AlertView]] = {}
     for alert in alerts:
         open_by_patient.setdefault(alert.study_id, []).append(alert)
@@ -126,7 +129,9 @@ def acute_board(session: Session, alerts: Sequence[AlertView], *, now: datetime)
         infusion = infusion_at(course)
         day = study_day(now, infusion)
         patient_alerts = open_by_patient.get(patient.study_id, [])
-        if (day is None or day not in ACUTE_DAYS) and not patient_alerts:
+        if not patient_alerts and (
+            day is None or day not in ACUTE_DAYS or _dead(session, patient, now)
+        ):
             continue
         rows.append(_row(session, patient, infusion, day, patient_alerts, now))
     return sorted(rows, key=urgency_key)
@@ -162,12 +167,13 @@ def _row(
     schedule = patient_schedule(session, patient, now=now)
     if schedule is not None:
         row.tasks = [task_view(s) for s in due_today(schedule)]
-        row.tasks += [
-            task_view(s)
-            for s in schedule.in_state(SlotState.OVERDUE)
-            if s.critical and s not in due_today(schedule)
-        ]
+        row.tasks += [task_view(s) for s in overdue_critical(schedule)]
     return row
+
+
+def _dead(session: Session, patient: Patient, now: datetime) -> bool:
+    death = died_at(session, patient.id)
+    return death is not None and death <= now
 
 
 _SKEW = timedelta(minutes=5)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from neurocart.pathway import (
     DEFAULT_PROTOCOL,
+    PATIENT_DIED,
     Fact,
     Schedule,
     compute_schedule,
@@ -64,11 +65,21 @@ def patient_schedule(session: Session, patient: Patient, *, now: datetime) -> Sc
         Fact("assessment", a.instrument, a.effective_at, a.id)
         for a in repo.list_assessments(session, patient.id)
     ]
-    for e in repo.list_events(session, patient.id):
+    events = repo.list_events(session, patient.id)
+    for e in events:
         code = f"drug_given:{e.drug}" if e.type is EventType.DRUG_GIVEN and e.drug else e.type.value
         facts.append(Fact("event", code, e.onset_at, e.id))
     attributes: dict[str, Any] = {"diagnosis": patient.diagnosis.value, "sex": patient.sex.value}
-    return compute_schedule(protocol, course.anchor_times(), facts, now=now, patient=attributes)
+    died = min((e.onset_at for e in events if e.type is EventType.DEATH), default=None)
+    return compute_schedule(
+        protocol,
+        course.anchor_times(),
+        facts,
+        now=now,
+        patient=attributes,
+        ended_at=died,
+        end_reason=PATIENT_DIED if died else None,
+    )
 
 
 def _service() -> Any:
