@@ -15,6 +15,9 @@ was fed live must be recoverable from the store, in the order it was fed:
   tasks changed) and ``monitor``/``tick`` (a tick that emitted actions), both written by the
   service in the same transaction as the actions they caused.
 
+- **overdue critical tasks** — `OverdueTracker`: the ticker's input, kept per patient and
+  recomputed only when the answer can have changed.
+
 Contexts are today's (the current course's anchors and the diagnosis); baselines (ICE before
 infusion, labs before lymphodepletion) the engine derives from the facts themselves, so a
 live and a replayed engine see the same. Known limit: if a course's anchors changed after
@@ -29,16 +32,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
+from neurocart.pathway import SlotState, overdue_critical
+from neurocart.services.schedule import ANTI_HBC, patient_schedule
 from neurocart.store.models import (
     Assessment,
     AuditEntry,
     ClinicalEvent,
+    EventType,
     Observation,
     Patient,
+    Specimen,
     TreatmentCourse,
 )
 
@@ -91,6 +98,167 @@ def load_contexts(
         pid: context_of((sid, diagnosis.value), latest.get(pid))
         for pid, sid, diagnosis in session.execute(patients)
     }
+
+
+# --- overdue critical tasks ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Picture:
+    """One patient's overdue critical tasks as computed at `at`, and how long they hold."""
+
+    token: tuple[Any, ...]
+    """The patient's and current course's rows: master data is updated in place."""
+    at: datetime
+    tasks: list[monitor.OverdueTask]
+    settled: datetime | None
+    """Latest window end of an overdue task: a plain fact timed after it changes nothing."""
+    until: datetime | None
+    """Earliest critical window end (or pending death) at or after `at`: recompute then."""
+
+
+def _special_observation() -> ColumnElement[bool]:
+    """Rows that may change more than the slots containing them: corrections, retractions,
+    and what `services.schedule.patient_attributes` reads (anti-HBc, any CSF value)."""
+    return or_(
+        Observation.supersedes_id.is_not(None),
+        Observation.entered_in_error.is_(True),
+        Observation.code == ANTI_HBC,
+        Observation.specimen == Specimen.CSF,
+    )
+
+
+_CHANGES: dict[
+    str, tuple[type[Observation] | type[Assessment] | type[ClinicalEvent], Any, ColumnElement[bool]]
+] = {
+    "observation": (Observation, Observation.effective_at, _special_observation()),
+    "assessment": (
+        Assessment,
+        Assessment.effective_at,
+        or_(Assessment.supersedes_id.is_not(None), Assessment.entered_in_error.is_(True)),
+    ),
+    "event": (ClinicalEvent, ClinicalEvent.onset_at, true()),  # rare; deaths end follow-up
+}
+"""Fact table → (model, time column, "recompute the patient whatever the time")."""
+
+
+class OverdueTracker:
+    """Patient id → overdue critical tasks (`pathway.overdue_critical` of `patient_schedule`),
+    recomputing a patient's schedule only when the answer can have changed. Not thread-safe.
+
+    A cached answer computed at `at` still holds at `now` unless: the patient's or current
+    course's row changed (anchors, protocol, attributes); `now` reached a critical window end
+    (a task may fall overdue) or a recorded death's onset (follow-up ends), or went back
+    before `at`; or a fact arrived that is a correction, a retraction, an event or an input
+    of the patient's attributes, or is timed at or before the latest overdue window end. The
+    pathway's matching makes the last rule sound: a fact completes only a slot whose window
+    contains it (later facts only later slots), and more facts never undo a done slot nor add
+    an overdue one (tests/pathway/test_properties.py). New facts are found by id: the store
+    has a single writer, so ids grow in commit order.
+    """
+
+    def __init__(self) -> None:
+        self._pictures: dict[int, _Picture] = {}
+        self._seen: dict[str, int] | None = None
+        """Fact table → highest id whose row was accounted for."""
+        self.computed = 0
+        """Schedules computed so far (tests and diagnostics)."""
+
+    def overdue(
+        self, session: Session, patient_ids: Iterable[int], now: datetime
+    ) -> dict[int, list[monitor.OverdueTask]]:
+        """Overdue critical tasks of each of `patient_ids` as of `now` (tz-aware)."""
+        self._forget_changed(session)
+        tokens = _tokens(session)
+        deaths: dict[int, datetime] | None = None
+        out: dict[int, list[monitor.OverdueTask]] = {}
+        for pid in sorted(set(patient_ids)):
+            picture = self._pictures.get(pid)
+            token = tokens.get(pid, ())
+            if (
+                picture is None
+                or picture.token != token
+                or now < picture.at
+                or (picture.until is not None and now >= picture.until)
+            ):
+                if deaths is None:
+                    deaths = _future_deaths(session, now)
+                picture = self._compute(session, pid, token, now, deaths.get(pid))
+                self._pictures[pid] = picture
+            out[pid] = picture.tasks
+        return out
+
+    def _compute(
+        self,
+        session: Session,
+        pid: int,
+        token: tuple[Any, ...],
+        now: datetime,
+        death: datetime | None,
+    ) -> _Picture:
+        self.computed += 1
+        schedule = patient_schedule(session, pid, now=now)
+        tasks = [monitor.OverdueTask.from_slot(s) for s in overdue_critical(schedule)]
+        settled: datetime | None = None
+        until = death
+        for slot in schedule.slots:
+            end = slot.window_end if slot.critical else None
+            if end is None:
+                continue
+            if slot.state is SlotState.OVERDUE:
+                settled = end if settled is None else max(settled, end)
+            if end >= now:
+                until = end if until is None else min(until, end)
+        return _Picture(token, now, tasks, settled, until)
+
+    def _forget_changed(self, session: Session) -> None:
+        """Drop the pictures that facts stored since the last call can have changed."""
+        if self._seen is None:  # first call: every picture is computed afresh
+            self._seen = {
+                name: session.scalar(select(func.max(model.id))) or 0
+                for name, (model, _, _) in _CHANGES.items()
+            }
+            self._pictures.clear()
+            return
+        for name, (model, time, special) in _CHANGES.items():
+            rows = session.execute(
+                select(
+                    model.patient_id,
+                    func.max(model.id),
+                    func.min(time),
+                    func.max(case((special, 1), else_=0)),
+                )
+                .where(model.id > self._seen[name])
+                .group_by(model.patient_id)
+            )
+            for pid, top, earliest, any_special in rows:
+                self._seen[name] = max(self._seen[name], top)
+                picture = self._pictures.get(pid)
+                if picture is None:
+                    continue
+                if any_special or (picture.settled is not None and earliest <= picture.settled):
+                    del self._pictures[pid]
+
+
+def _tokens(session: Session) -> dict[int, tuple[Any, ...]]:
+    """Patient id → its row and its current (latest) course's row, every column."""
+    courses: dict[int, tuple[Any, ...]] = {}
+    for row in session.execute(select(*TreatmentCourse.__table__.c).order_by(TreatmentCourse.id)):
+        courses[row.patient_id] = tuple(row)
+    return {
+        row.id: (tuple(row), courses.get(row.id))
+        for row in session.execute(select(*Patient.__table__.c))
+    }
+
+
+def _future_deaths(session: Session, now: datetime) -> dict[int, datetime]:
+    """Patient id → earliest recorded death onset after `now` (any version: a superset)."""
+    rows = session.execute(
+        select(ClinicalEvent.patient_id, func.min(ClinicalEvent.onset_at))
+        .where(ClinicalEvent.type == EventType.DEATH, ClinicalEvent.onset_at > now)
+        .group_by(ClinicalEvent.patient_id)
+    )
+    return {pid: at for pid, at in rows}  # noqa: C416
 
 
 # --- facts ---------------------------------------------------------------------------------

@@ -29,18 +29,17 @@ from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
-from neurocart.pathway import overdue_critical
 from neurocart.services.alert_bus import AlertBus
 from neurocart.services.monitor_inputs import (
     ACK_ENTITY,
     MONITOR_ENTITY,
     FactConverter,
+    OverdueTracker,
     StoredFact,
     load_contexts,
     overdue_record,
     rebuild,
 )
-from neurocart.services.schedule import patient_schedule
 from neurocart.store import Database, audit
 from neurocart.store.errors import ConflictError, NotFoundError
 from neurocart.store.models import Alert, Observation, User
@@ -51,6 +50,12 @@ log = logging.getLogger(__name__)
 SYSTEM = "system"
 ACUTE_DAYS = (0, 14)
 """Study days whose overdue critical protocol tasks the ticker feeds to the engine."""
+
+
+def _acute(context: monitor.PatientContext, now: datetime) -> bool:
+    infusion = context.infusion_at
+    day = None if infusion is None else (now - infusion) // timedelta(days=1)
+    return day is not None and ACUTE_DAYS[0] <= day <= ACUTE_DAYS[1]
 
 
 @dataclass
@@ -83,6 +88,8 @@ class MonitorService:
         self._patient_ids: dict[str, int] = {}
         self._stale = True
         self._rebuilt: list[monitor.AlertAction] | None = None
+        self._tracker = OverdueTracker()
+        self._overdue_lock = threading.Lock()
 
     # --- state ---
 
@@ -109,6 +116,10 @@ class MonitorService:
                 self._stale = True
                 self._ready()
                 self._catch_up(session)
+        try:  # warm the overdue pictures now, not on the first tick amid live traffic
+            self._overdue(self.clock(), True)
+        except Exception:  # the ticker will raise it again, and log it
+            log.exception("monitor: computing the overdue critical tasks failed")
 
     def _catch_up(self, session: Session) -> None:
         assert self._rebuilt is not None
@@ -271,21 +282,24 @@ class MonitorService:
         self, now: datetime, overdue: bool
     ) -> tuple[dict[int, monitor.PatientContext], dict[str, list[monitor.OverdueTask]]]:
         """Today's contexts, and study ID → overdue critical tasks for patients in days 0–14
-        and for those the engine still holds overdue tasks for (an empty list clears them)."""
+        and for those the engine still holds overdue tasks for (an empty list clears them).
+
+        Runs outside the write transaction and the engine lock (only a read of the engine's
+        state takes it), and recomputes only the schedules whose answer can have changed
+        (`OverdueTracker`)."""
         with self.lock:
             engine = self._ready()
             holding = {sid for sid in engine.study_ids() if engine.state(sid).overdue}
         out: dict[str, list[monitor.OverdueTask]] = {}
-        with self.database.reading() as session:
+        with self._overdue_lock, self.database.reading() as session:
             contexts = load_contexts(session)
             if not overdue:
                 return contexts, out
+            acute = [pid for pid, c in contexts.items() if _acute(c, now)]
+            tasks = self._tracker.overdue(session, acute, now)
             for pid, context in sorted(contexts.items()):
-                infusion = context.infusion_at
-                day = None if infusion is None else (now - infusion) // timedelta(days=1)
-                if day is not None and ACUTE_DAYS[0] <= day <= ACUTE_DAYS[1]:
-                    slots = overdue_critical(patient_schedule(session, pid, now=now))
-                    out[context.study_id] = [monitor.OverdueTask.from_slot(s) for s in slots]
+                if pid in tasks:
+                    out[context.study_id] = tasks[pid]
                 elif context.study_id in holding:
                     out[context.study_id] = []
         return contexts, out
