@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import given
@@ -18,6 +18,7 @@ from neurocart.ingest import (
     normalize_batch,
     normalize_observation,
 )
+from neurocart.ingest.validate import _normalize_models
 
 AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -125,3 +126,71 @@ def test_ten_thousand_rows() -> None:
     assert not errors
     assert len(normalized) == 10_000
     assert normalized[-1].value == 159.999
+
+
+def _valid_rows() -> st.SearchStrategy[ObservationIn]:
+    """Rows that all normalize (so a batch of them takes the column-by-column path)."""
+    zones = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+
+    @st.composite
+    def build(draw: st.DrawFn) -> ObservationIn:
+        entry = draw(st.sampled_from(codes()))
+        unit = draw(st.sampled_from(entry.units.accepted))
+        conversion = entry.units.find(unit)
+        assert conversion is not None
+        canonical = draw(
+            st.sampled_from(entry.values)
+            if entry.values
+            else st.floats(entry.low, entry.high, allow_nan=False)
+        )
+        value = conversion.from_canonical(canonical)
+        specimen = draw(st.sampled_from([None, *entry.specimens]))
+        at = AT + timedelta(minutes=draw(st.integers(-10_000, 10_000)))
+        return ObservationIn(
+            code=entry.code,
+            code_system=entry.system,
+            value=value,
+            unit=unit,
+            specimen=specimen,
+            effective_at=at.astimezone(draw(st.sampled_from(zones))),
+            source="hypothesis",
+            note=draw(st.sampled_from([None, "n"])),
+        )
+
+    return build()
+
+
+def _exactly(normalized: list[NormalizedObservation]) -> list[tuple[Any, ...]]:
+    """Each field with its type and repr, so -0.0 ≠ 0.0 and a str ≠ a Specimen."""
+    return [tuple((type(v), repr(v)) for v in n) for n in normalized]
+
+
+@given(st.lists(_valid_rows(), max_size=40))
+def test_column_path_equals_one_by_one_exactly(rows: list[ObservationIn]) -> None:
+    expected, expected_errors = _one_by_one(rows)
+    assert not expected_errors
+    assert _normalize_models(rows) is not None  # the column path ran
+    batch = normalize_batch(rows)
+    assert _exactly(batch.normalized) == _exactly(expected)
+    assert batch.errors == expected_errors
+
+
+def test_column_path_gives_way_to_the_row_path_for_every_error() -> None:
+    good = [
+        row(value=98.6, unit="°F"),
+        row("777-3", 150_000, "/µL"),
+        row("777-3", 9, "10*9/L", specimen="blood"),
+    ]
+    naive = ObservationIn.model_construct(
+        **{**row().model_dump(), "effective_at": AT.replace(tzinfo=None)}
+    )
+    for bad, field in [
+        (row(value=60.0), "value"),
+        (row(unit="furlongs"), "unit"),
+        (row(specimen="serum"), "specimen"),
+        (row(code="0000-0"), "code"),
+        (naive, "effective_at"),
+    ]:
+        normalized, errors = normalize_batch([*good, bad, *good])
+        assert [(e.index, e.field) for e in errors] == [(3, field)]
+        assert normalized == _one_by_one(good * 2)[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -370,3 +371,62 @@ def test_tricky_values_written_in_a_batch_verify_after_the_round_trip(database, 
         assert audit.verify(session).ok, audit.verify(session).problems
         stored = [repo.get_observation(session, i).value for i in ids]
     assert stored == [v + 0.0 for v in TRICKY_VALUES]  # -0.0 is stored as 0.0
+
+
+def test_column_texts_equal_the_renderer_for_tricky_values():
+    """Column-by-column encoding (memoized strings, float/int reprs, pre-encoded times, nulls)
+    gives the very text `snapshot_renderer` (and so `verify`) gives each row."""
+    table = Observation.__table__
+    fixed = {"patient_id": 2**40, "entered_by": 7, "recorded_at": T0, "entered_in_error": False}
+    names = ("id", "code", "code_system", "value", "unit", "specimen", "effective_at", "source",
+             "supersedes_id", "correction_reason")  # fmt: skip
+    times = [T0, datetime(2025, 3, 1, 10, 0, 0, 5, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC)]
+    rows = [
+        (
+            10**12 + i,
+            ['é\u2028"\\\n', "100%s", "%(x)s"][i % 3],
+            "urn:ß",
+            value,
+            "×10⁹/L",
+            [Specimen.BLOOD, "csf", "blood"][i % 3],
+            times[i % 3],
+            "µ𝔘 \x00",
+            [None, 5][i % 2],
+            [None, "typo %"][i % 2],
+        )
+        for i, value in enumerate(TRICKY_VALUES)
+    ]
+    render = audit.snapshot_renderer(table, names, fixed)
+    expected = [render(r) for r in rows]
+    columns = list(zip(*rows, strict=True))
+    assert audit.snapshot_column_texts(table, names, columns, fixed) == expected
+    encoded = {"effective_at": [f'"{t.isoformat()}"' for t in columns[6]]}
+    assert audit.snapshot_column_texts(table, names, columns, fixed, encoded) == expected
+    # mixed types and nulls take the value-by-value route, with the same result
+    odd = [list(c) for c in columns]
+    odd[3][0], odd[0][1], odd[1][2] = 3, True, None
+    odd_rows = list(zip(*odd, strict=True))
+    assert audit.snapshot_column_texts(table, names, odd, fixed) == [render(r) for r in odd_rows]
+    with pytest.raises(ValueError, match="cannot be audited"):
+        audit.snapshot_column_texts(table, names, [*columns[:3], [math.inf] * 8, *columns[4:]])
+    assert audit.snapshot_column_texts(table, names, [[] for _ in names], fixed) == []
+
+
+def test_batch_times_in_any_zone_verify_and_read_back_in_utc(database, admin):
+    zero, plus_two = timezone(timedelta(0)), timezone(timedelta(hours=2))
+    times = [T0, T0.astimezone(zero), T0.astimezone(plus_two), T0 + timedelta(microseconds=7)]
+    with database.transaction() as session:
+        p = patient(session, admin)
+        utc_only = [
+            repo.ObservationIn(p.id, "8310-5", 37.0, "Cel", T0 + timedelta(seconds=i))
+            for i in range(3)
+        ]
+        mixed = [repo.ObservationIn(p.id, "8310-5", 37.0, "Cel", t) for t in times]
+        ids = repo.add_observations(session, admin, utc_only) + repo.add_observations(
+            session, admin, mixed
+        )
+    with database.reading() as session:
+        assert audit.verify(session).ok, audit.verify(session).problems
+        stored = [repo.get_observation(session, i).effective_at for i in ids]
+    assert stored == [T0 + timedelta(seconds=i) for i in range(3)] + times
+    assert all(t.tzinfo is UTC for t in stored)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import psycopg
 
-from neurocart.store.bulk import _statement
+from neurocart.store.bulk import _statement, bind_utc_isoformat
 from neurocart.store.models import Observation, Specimen
 
 TIMES = [
@@ -32,3 +32,14 @@ def test_fast_bindings_equal_sqlalchemys(dialect):
     with pytest.raises(ValueError, match="naive"):
         by_name["effective_at"](datetime(2025, 3, 1))
     assert by_name["specimen"](Specimen.CSF) == "csf"
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), psycopg.dialect()], ids=["sqlite", "pg"])
+def test_binding_from_the_isoformat_equals_sqlalchemys(dialect):
+    slow = Observation.__table__.c.effective_at.type.dialect_impl(dialect).bind_processor(dialect)
+    utc = [t.astimezone(UTC) for t in TIMES]
+    bound = bind_utc_isoformat(dialect, [t.isoformat() for t in utc])
+    if dialect.name == "sqlite":
+        assert bound == [slow(t) for t in utc]
+    else:  # psycopg binds the datetime itself
+        assert bound is None

@@ -45,26 +45,65 @@ def insert_tuples(
     """INSERT `rows`, each the values of the columns `names` in that order, in the session's
     transaction; the columns in `fixed` (name → value) get that value in every row.
     """
-    if not rows:
+    if rows:
+        insert_columns(session, table, names, list(zip(*rows, strict=True)), fixed)
+
+
+def insert_columns(
+    session: Session,
+    table: Table,
+    names: Sequence[str],
+    columns: Sequence[Sequence[Any]],
+    fixed: Mapping[str, Any] | None = None,
+    bound: Mapping[str, Sequence[Any]] | None = None,
+) -> None:
+    """`insert_tuples` with the rows given column by column (`columns[i]` holds `names[i]`).
+
+    `bound` (name → column) gives columns already in the driver's form, e.g. from
+    `bind_utc_isoformat`; they skip their bind processor.
+    """
+    if not columns or not columns[0]:
         return
     fixed = {} if fixed is None else fixed
+    bound = {} if bound is None else bound
     connection = session.connection()
-    sql, processors = _statement(table, (*names, *fixed), connection.dialect)
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-    n = len(rows)
-    columns.extend((value,) * n for value in fixed.values())
+    all_names = (*names, *fixed)
+    sql, processors = _statement(table, all_names, connection.dialect)
+    n = len(columns[0])
+    out: list[Sequence[Any]] = [
+        bound.get(name, column) for name, column in zip(names, columns, strict=True)
+    ]
+    out.extend((value,) * n for value in fixed.values())
     for i, process, few in processors:
-        column = columns[i]
+        if all_names[i] in bound:
+            continue
+        column = out[i]
         first = column[0]
         if all(value is first for value in column):  # e.g. the batch's recorded_at
-            columns[i] = (process(first),) * n
+            out[i] = (process(first),) * n
         elif few:  # an enum: each member is bound once
             keys = list(zip(map(type, column), column, strict=True))
-            bound = {key: process(key[1]) for key in set(keys)}
-            columns[i] = [bound[key] for key in keys]
+            bindings = {key: process(key[1]) for key in set(keys)}
+            out[i] = [bindings[key] for key in keys]
         else:
-            columns[i] = list(map(process, column))
-    connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+            out[i] = list(map(process, column))
+    connection.exec_driver_sql(sql, list(zip(*out, strict=True)))
+
+
+def bind_utc_isoformat(dialect: Dialect, isos: Sequence[str]) -> list[str] | None:
+    """The driver form of UTC datetimes given as their `isoformat()` text, if it is text.
+
+    For SQLite: SQLAlchemy's "%04d-%02d-%02d %02d:%02d:%02d.%06d" of the naive UTC time, cut
+    from the ISO text (which drops a zero microsecond) so each time is formatted once for the
+    bind and the audit snapshot. None for a backend binding datetime objects (PostgreSQL).
+    `isos` must be `isoformat()` of datetimes in UTC (tzinfo is UTC): "…+00:00".
+    """
+    if dialect.name != "sqlite":
+        return None
+    return [
+        s[:26].replace("T", " ") if len(s) == 32 else s[:19].replace("T", " ") + ".000000"
+        for s in isos
+    ]
 
 
 @cache

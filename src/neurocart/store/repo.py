@@ -30,7 +30,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from neurocart.config import get_settings
 from neurocart.standards import get as get_calculator
 from neurocart.store import audit
-from neurocart.store.bulk import insert_tuples
+from neurocart.store.bulk import bind_utc_isoformat, insert_columns
 from neurocart.store.errors import (
     BatchTooLargeError,
     ConflictError,
@@ -204,12 +204,18 @@ def _require_patients(session: Session, ids: Iterable[int], field_name: str) -> 
     wanted = set(ids)
     if session.autoflush:
         session.flush()
-    found = set(session.connection().scalars(_PATIENTS_IN, {"ids": list(wanted)}))
+    connection = session.connection()
+    if len(wanted) == 1:  # the common case (one patient's batch): a plain, cached statement
+        (only,) = wanted
+        found = {only} if connection.scalar(_PATIENT_IS, {"id": only}) is not None else set()
+    else:
+        found = set(connection.scalars(_PATIENTS_IN, {"ids": list(wanted)}))
     if missing := sorted(wanted - found):
         raise NotFoundError("patient", missing[0], field_name)
 
 
 _PATIENTS_IN = select(Patient.id).where(Patient.id.in_(bindparam("ids", expanding=True)))
+_PATIENT_IS = select(Patient.id).where(Patient.id == bindparam("id"))
 
 
 def _aware(name: str, value: datetime | None) -> None:
@@ -643,7 +649,7 @@ def _add_batch(
     if not items:
         return []
     audit.lock_chain(session)
-    values = _batch_values(items)
+    values, utc_times = _batch_values(items)
     one_patient = isinstance(patients, int)
     wanted = {patients} if isinstance(patients, int) else set(patients)
     _require_patients(session, wanted, "patient_id" if one_patient else "observations[].patient_id")
@@ -651,13 +657,14 @@ def _add_batch(
     assert isinstance(table, Table)
     ids = _reserve_ids(session, table, len(items))
     fixed: dict[str, Any]
+    columns: list[Sequence[Any]]
     if isinstance(patients, int):
         names: tuple[str, ...] = ("id", *_BATCH_FIELDS)
-        rows = [(i, *v) for i, v in zip(ids, values, strict=True)]
+        columns = [ids, *values]
         fixed = {"patient_id": patients}
     else:
         names = ("id", "patient_id", *_BATCH_FIELDS)
-        rows = [(i, p, *v) for i, p, v in zip(ids, patients, values, strict=True)]
+        columns = [ids, list(patients), *values]
         fixed = {}
     fixed |= {
         "entered_by": actor.id,
@@ -666,43 +673,64 @@ def _add_batch(
         "correction_reason": None,
         "entered_in_error": False,
     }
-    insert_tuples(session, table, names, rows, fixed)
-    render = audit.snapshot_renderer(table, names, fixed)
+    bound: dict[str, Sequence[Any]] = {}
+    encoded: dict[str, Sequence[str]] = {}
+    if utc_times:  # each time formatted once, for both the bind and the audit snapshot
+        isos = list(map(datetime.isoformat, values[_BATCH_FIELDS.index("effective_at")]))
+        encoded["effective_at"] = [f'"{iso}"' for iso in isos]
+        sqlite_texts = bind_utc_isoformat(session.connection().dialect, isos)
+        if sqlite_texts is not None:
+            bound["effective_at"] = sqlite_texts
+    insert_columns(session, table, names, columns, fixed, bound)
+    texts = audit.snapshot_column_texts(table, names, columns, fixed, encoded)
     audit.append_batch(
         session,
         actor=actor.username,
         entity_type="observation",
-        rows=list(zip(ids, map(render, rows), strict=True)),
+        rows=list(zip(ids, texts, strict=True)),
     )
     return ids
 
 
-def _batch_values(items: Sequence[ObservationFields]) -> list[tuple[Any, ...]]:
-    """The `_BATCH_FIELDS` of each row, checked as `add_observation` checks one row.
+_TZINFO = attrgetter("tzinfo")
+
+
+def _batch_values(items: Sequence[ObservationFields]) -> tuple[list[Sequence[Any]], bool]:
+    """The `_BATCH_FIELDS` columns of the rows, checked as `add_observation` checks one row,
+    and whether every effective_at is a `datetime` in UTC (so its isoformat ends "+00:00").
 
     The common case (float values, UTC times, Specimen members, as neurocart.ingest gives them)
     is checked column by column; any other batch row by row, naming the first bad field
     (``observations[3].value``).
     """
-    values: list[tuple[Any, ...]] = list(map(attrgetter(*_BATCH_FIELDS), items))
-    _, _, numbers, _, specimens, times, _ = zip(*values, strict=True)
-    if (
-        all(type(v) is float for v in numbers)
+    kind = type(items[0])
+    fields: tuple[str, ...] | None = getattr(kind, "_fields", None)  # a named tuple's
+    if fields is not None and set(map(type, items)) == {kind}:  # columns by position
+        every = list(zip(*items, strict=True))
+        columns: list[Sequence[Any]] = [every[fields.index(name)] for name in _BATCH_FIELDS]
+    else:
+        columns = list(zip(*map(attrgetter(*_BATCH_FIELDS), items), strict=True))
+    _, _, numbers, _, specimens, times, _ = columns
+    if (  # sets of types, C-level: a zero-offset `timezone` equals UTC and formats the same
+        set(map(type, numbers)) == {float}
         and all(map(math.isfinite, numbers))
-        and all(type(t) is datetime and t.tzinfo is UTC for t in times)
-        and all(type(s) is Specimen for s in specimens)
+        and set(map(type, times)) == {datetime}
+        and set(map(_TZINFO, times)) == {UTC}
+        and set(map(type, specimens)) == {Specimen}
     ):
         if 0.0 in numbers:  # store -0.0 as 0.0, as _observation_row does
-            values = [v if v[2] else (*v[:2], 0.0, *v[3:]) for v in values]
-        return values
+            columns[2] = [v + 0.0 for v in numbers]
+        return columns, True
     out = []
-    for i, (code, system, value, unit, specimen, at, source) in enumerate(values):
+    for i, (code, system, value, unit, specimen, at, source) in enumerate(
+        zip(*columns, strict=True)
+    ):
         where = f"observations[{i}]."
         _finite(f"{where}value", value)
         _aware(f"{where}effective_at", at)
         specimen = _choice(f"{where}specimen", Specimen, specimen)
         out.append((code, system, float(value) + 0.0, unit, specimen, at, source))
-    return out
+    return list(zip(*out, strict=True)), False
 
 
 def _reserve_ids(session: Session, table: Table, n: int) -> list[int]:
