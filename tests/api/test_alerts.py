@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -19,7 +18,7 @@ from neurocart.api import create_app
 from neurocart.store import Database, Patient, repo
 from neurocart.store.models import AuditEntry
 from tests.api.conftest import T0, Headers, make_settings, obs
-from tests.api.server import free_port
+from tests.liveserver import serving
 
 Client = TestClient
 AsRole = Callable[[str], Headers]
@@ -105,21 +104,8 @@ def test_monitoring_off_raises_no_alert(
 def server(sqlite_database: Database) -> Iterator[tuple[str, Database]]:
     url = sqlite_database.engine.url.render_as_string(hide_password=False)
     app = create_app(make_settings(url), sqlite_database)
-    port = free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                       timeout_graceful_shutdown=1)
-    )  # fmt: skip
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", sqlite_database
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, timeout_graceful_shutdown=1) as base:
+        yield base, sqlite_database
 
 
 def test_fever_posted_through_the_api_reaches_the_sse_stream(
