@@ -15,7 +15,7 @@ from pydantic import AwareDatetime
 
 from neurocart.api.deps import Listeners, ReadSession, SettingsDep, WriteSession, require
 from neurocart.api.errors import PayloadTooLargeError
-from neurocart.api.hooks import notify, notify_observation_ids
+from neurocart.api.hooks import notify_observation_ids
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     BatchOut,
@@ -24,7 +24,7 @@ from neurocart.api.schemas import (
     ObservationOut,
     Retraction,
 )
-from neurocart.api.views import RowId, StudyIdPath, out, patient_of, study_id_of
+from neurocart.api.views import RowId, StudyIdPath, announced, out, patient_of, study_id_of
 from neurocart.ingest import ObservationIn, normalize_observation
 from neurocart.security import Action, Resource
 from neurocart.services import ingest
@@ -48,8 +48,7 @@ def add_observation(
 ) -> ObservationOut:
     patient = patient_of(session, study_id)
     row = ingest.ingest_observation(session, user, patient.id, body)
-    notify(listeners, session, [row])
-    return out(ObservationOut, row, study_id=patient.study_id)
+    return announced(ObservationOut, row, session, listeners, study_id=patient.study_id)
 
 
 @router.post(
@@ -130,8 +129,7 @@ def correct_observation(
     old = repo.get_observation(session, observation_id)
     changes = _corrected(old, body)
     row = repo.correct_observation(session, user, observation_id, reason=body.reason, **changes)
-    notify(listeners, session, [row])
-    return out(ObservationOut, row, study_id=study_id_of(session, row.patient_id))
+    return announced(ObservationOut, row, session, listeners)
 
 
 @router.post("/observations/{observation_id}/retraction", status_code=status.HTTP_201_CREATED)
@@ -144,5 +142,4 @@ def retract_observation(
 ) -> ObservationOut:
     """Mark the observation entered in error (e.g. the wrong patient)."""
     row = repo.retract_observation(session, user, observation_id, reason=body.reason)
-    notify(listeners, session, [row])
-    return out(ObservationOut, row, study_id=study_id_of(session, row.patient_id))
+    return announced(ObservationOut, row, session, listeners)
