@@ -18,7 +18,7 @@ from neurocart.ingest import (
     normalize_batch,
     normalize_observation,
 )
-from neurocart.ingest.validate import _normalize_models
+from neurocart.ingest.validate import NormalizedColumns, _normalize_models, normalize_columns
 
 AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -30,6 +30,8 @@ def row(code: str = "8310-5", value: float = 37.0, unit: str = "°C", **kw: Any)
 def test_empty() -> None:
     assert normalize_batch([]) == BatchResult([], [])
     assert normalize_batch([]).ok
+    columns, errors = normalize_columns([])
+    assert (len(columns), columns.rows(), errors) == (0, [], [])
 
 
 def test_bad_rows_are_reported_by_index_and_good_rows_kept_in_order() -> None:
@@ -130,7 +132,12 @@ def test_ten_thousand_rows() -> None:
 
 def _valid_rows() -> st.SearchStrategy[ObservationIn]:
     """Rows that all normalize (so a batch of them takes the column-by-column path)."""
-    zones = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+    zones = [
+        UTC,
+        timezone(timedelta(0)),  # equals UTC, but is not it: converted like the others
+        timezone(timedelta(hours=2)),
+        timezone(timedelta(hours=-5, minutes=-30)),
+    ]
 
     @st.composite
     def build(draw: st.DrawFn) -> ObservationIn:
@@ -173,6 +180,22 @@ def test_column_path_equals_one_by_one_exactly(rows: list[ObservationIn]) -> Non
     batch = normalize_batch(rows)
     assert _exactly(batch.normalized) == _exactly(expected)
     assert batch.errors == expected_errors
+    columns, errors = normalize_columns(rows)
+    assert (len(columns), errors) == (len(rows), [])
+    assert _exactly(columns.rows()) == _exactly(expected)
+
+
+@given(st.lists(_strategy_rows(), max_size=30), st.booleans())
+def test_columns_are_the_batch_column_by_column(rows: list[ObservationIn], as_dicts: bool) -> None:
+    """Whatever path a batch takes (columns, rows, mappings), the columns hold its rows."""
+    raw: list[Any] = [r.model_dump(mode="json") for r in rows] if as_dicts else rows
+    expected = normalize_batch(raw)
+    columns, errors = normalize_columns(raw)
+    assert errors == expected.errors
+    assert _exactly(columns.rows()) == _exactly(expected.normalized)
+    by_rows = NormalizedColumns.from_rows(expected.normalized)
+    for name in NormalizedObservation._fields:
+        assert list(getattr(columns, name)) == list(getattr(by_rows, name))
 
 
 def test_column_path_gives_way_to_the_row_path_for_every_error() -> None:

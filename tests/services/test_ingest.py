@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -149,3 +149,36 @@ def test_qualitative_results_are_zero_or_one(database, nurse, mg_patient):
     with pytest.raises(BatchValidationError) as caught, database.transaction() as session:
         ingest_observations(session, nurse, mg_patient.id, [row(0, value=0.5, **serology)])
     assert caught.value.locations == ["observations[0].value"]
+
+
+def test_model_batch_goes_column_by_column_and_reads_back_exactly(database, nurse, mg_patient):
+    """A batch of models (the API's) is normalized and stored column by column: times in any
+    zone, with and without microseconds, and -0.0 read back as the row-by-row path gives them.
+    """
+    from neurocart.ingest import normalize_batch
+    from neurocart.ingest.validate import _normalize_models
+
+    plus_two, zero = timezone(timedelta(hours=2)), timezone(timedelta(0))
+    times = [
+        T0,
+        (T0 + timedelta(microseconds=1)).astimezone(plus_two),
+        T0.astimezone(zero),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ]
+    rows = [
+        ObservationIn(code="8310-5", value=98.6, unit="[degF]", effective_at=times[0], source="s"),
+        ObservationIn(code="751-8", value=-0.0, unit="10*3/uL", effective_at=times[1], source="s"),
+        ObservationIn(code="8867-4", value=61.0, unit="/min", effective_at=times[2], source="s"),
+        ObservationIn(code="2160-0", value=1.0, unit="mg/dL", effective_at=times[3], source="s"),
+    ]
+    assert _normalize_models(rows) is not None  # the column path takes them
+    with database.transaction() as session:
+        ids = ingest_observations(session, nurse, mg_patient.id, rows)
+    expected, _ = normalize_batch(rows)
+    with database.reading() as session:
+        stored = [repo.get_observation(session, i) for i in ids]
+        assert [(o.value, o.unit, o.effective_at) for o in stored] == [
+            (e.value + 0.0, e.unit, e.effective_at) for e in expected
+        ]
+        assert [o.effective_at for o in stored] == times
+        assert audit.verify(session).ok

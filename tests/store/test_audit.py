@@ -7,7 +7,10 @@ import math
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from neurocart.store import AuditEntry, Observation, Specimen, audit, repo
@@ -318,6 +321,12 @@ def test_batch_text_is_the_canonical_json():
     assert audit.batch_text(rows) == audit.canonical([list(d) for d in digests])
     assert audit.batch_rows(audit.batch_text(rows)) == digests
     assert audit.row_digest(rows[0][1]) == digests[0][1]
+    assert audit.batch_text([]) == audit.canonical([]) == audit.digests_text([], [])
+    ids, hexes = [i for i, _ in digests], [d for _, d in digests]
+    assert audit.digests_text(ids, hexes) == audit.batch_text(rows)
+    assert audit.digests_text(np.array(ids, dtype=np.int64), hexes) == audit.batch_text(rows)
+    with pytest.raises(ValueError, match="shorter"):
+        audit.digests_text(ids, hexes[:1])
 
 
 def test_batch_renderer_is_the_canonical_json_for_tricky_values():
@@ -399,17 +408,54 @@ def test_column_texts_equal_the_renderer_for_tricky_values():
     render = audit.snapshot_renderer(table, names, fixed)
     expected = [render(r) for r in rows]
     columns = list(zip(*rows, strict=True))
-    assert audit.snapshot_column_texts(table, names, columns, fixed) == expected
+    _check_column_texts(table, names, columns, fixed, expected)
     encoded = {"effective_at": [f'"{t.isoformat()}"' for t in columns[6]]}
-    assert audit.snapshot_column_texts(table, names, columns, fixed, encoded) == expected
+    _check_column_texts(table, names, columns, fixed, expected, encoded)
     # mixed types and nulls take the value-by-value route, with the same result
     odd = [list(c) for c in columns]
     odd[3][0], odd[0][1], odd[1][2] = 3, True, None
     odd_rows = list(zip(*odd, strict=True))
-    assert audit.snapshot_column_texts(table, names, odd, fixed) == [render(r) for r in odd_rows]
-    with pytest.raises(ValueError, match="cannot be audited"):
-        audit.snapshot_column_texts(table, names, [*columns[:3], [math.inf] * 8, *columns[4:]])
-    assert audit.snapshot_column_texts(table, names, [[] for _ in names], fixed) == []
+    _check_column_texts(table, names, odd, fixed, [render(r) for r in odd_rows])
+    infinite = [*columns[:3], [math.inf] * 8, *columns[4:]]
+    for make in (audit.snapshot_column_texts, audit.snapshot_column_digests):
+        with pytest.raises(ValueError, match="cannot be audited"):
+            make(table, names, infinite)
+        assert make(table, names, [[] for _ in names], fixed) == []
+
+
+def _check_column_texts(table, names, columns, fixed, expected, encoded=None) -> None:
+    """Texts and digests of the rows given column by column equal the renderer's texts."""
+    assert audit.snapshot_column_texts(table, names, columns, fixed, encoded) == expected
+    digests = audit.snapshot_column_digests(table, names, columns, fixed, encoded)
+    assert digests == [audit.row_digest(t) for t in expected]
+
+
+_SNAPSHOT_NAMES = ("id", "code", "value", "unit", "specimen", "effective_at", "source",
+                   "supersedes_id", "entered_in_error")  # fmt: skip
+_texts = st.text(st.characters(codec="utf-8"), max_size=6)
+_snapshot_rows = st.tuples(
+    st.integers(-(2**62), 2**62),
+    _texts,
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["°C", "%", "100%s", "mg/L"]) | _texts,
+    st.sampled_from([*Specimen, "csf"]),
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3, minutes=-30))])),
+    st.sampled_from(["lab", "lab"]) | _texts,
+    st.none() | st.integers(1, 10**9),
+    st.booleans(),
+)
+
+
+@given(st.lists(_snapshot_rows, min_size=1, max_size=12), st.booleans())
+def test_column_texts_and_digests_equal_the_renderer_for_any_rows(rows, share) -> None:
+    """Any values, column by column (constant or not), give the renderer's text and its digest."""
+    table = Observation.__table__
+    if share:  # every row with the first row's code, value and source: constant columns
+        rows = [(r[0], rows[0][1], rows[0][2], *r[3:6], rows[0][6], *r[7:]) for r in rows]
+    fixed = {"patient_id": 7, "recorded_at": T0, "correction_reason": None}
+    render = audit.snapshot_renderer(table, _SNAPSHOT_NAMES, fixed)
+    columns = list(zip(*rows, strict=True))
+    _check_column_texts(table, _SNAPSHOT_NAMES, columns, fixed, [render(r) for r in rows])
 
 
 def test_batch_times_in_any_zone_verify_and_read_back_in_utc(database, admin):

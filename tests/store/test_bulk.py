@@ -1,15 +1,30 @@
-"""bulk: the faster UTC timestamp binding is exactly SQLAlchemy's, on both backends."""
+"""bulk: the faster UTC timestamp texts are exactly SQLAlchemy's binding and `isoformat`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import psycopg
+from sqlalchemy.orm import Session
 
-from neurocart.store.bulk import _statement, bind_utc_isoformat
+from neurocart.store.bulk import _holds_one, _literal, _processors, insert_columns, utc_texts
 from neurocart.store.models import Observation, Specimen
+from tests.store.factories import T0, patient
 
 TIMES = [
     datetime(2025, 3, 1, 8, tzinfo=UTC),
@@ -24,8 +39,8 @@ TIMES = [
 def test_fast_bindings_equal_sqlalchemys(dialect):
     table = Observation.__table__
     names = ("effective_at", "specimen")
-    _, processors = _statement(table, names, dialect)
-    by_name = {names[i]: process for i, process, _ in processors}
+    processors = _processors(table, names, dialect)
+    by_name = {names[i]: process for i, (process, _) in processors.items()}
     slow = table.c.effective_at.type.dialect_impl(dialect).bind_processor(dialect)
     for t in TIMES:
         assert by_name["effective_at"](t) == slow(t)
@@ -34,12 +49,146 @@ def test_fast_bindings_equal_sqlalchemys(dialect):
     assert by_name["specimen"](Specimen.CSF) == "csf"
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), psycopg.dialect()], ids=["sqlite", "pg"])
-def test_binding_from_the_isoformat_equals_sqlalchemys(dialect):
-    slow = Observation.__table__.c.effective_at.type.dialect_impl(dialect).bind_processor(dialect)
+DIALECTS = [sqlite.dialect(), psycopg.dialect()]
+
+
+def _check_utc_texts(times: list[datetime]) -> None:
+    """Both forms of `utc_texts` equal isoformat and SQLAlchemy's own binding, per dialect."""
+    for dialect in DIALECTS:
+        texts = utc_texts(dialect, times)
+        assert texts.json == [f'"{t.isoformat()}"' for t in times]
+        slow = Observation.__table__.c.effective_at.type.dialect_impl(dialect).bind_processor(
+            dialect
+        )
+        if dialect.name == "sqlite":
+            assert texts.bound == [slow(t) for t in times]
+        else:  # psycopg binds the datetime itself
+            assert texts.bound is None
+
+
+def test_utc_texts_equal_isoformat_and_sqlalchemys_binding():
     utc = [t.astimezone(UTC) for t in TIMES]
-    bound = bind_utc_isoformat(dialect, [t.isoformat() for t in utc])
-    if dialect.name == "sqlite":
-        assert bound == [slow(t) for t in utc]
-    else:  # psycopg binds the datetime itself
-        assert bound is None
+    edges = [
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),  # before the epoch
+        datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2024, 2, 29, 12, 0, 0, 100000, tzinfo=UTC),
+        datetime(2025, 3, 1, 8, 0, 0, 5, tzinfo=timezone(timedelta(0))),  # a zero offset
+    ]
+    _check_utc_texts(utc + edges)
+    _check_utc_texts([])
+    assert utc_texts(sqlite.dialect(), []).bound == []
+
+
+@given(
+    st.lists(
+        st.datetimes(
+            min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999)
+        ).map(lambda t: t.replace(tzinfo=UTC))
+        | st.datetimes().map(lambda t: t.replace(microsecond=0, tzinfo=UTC)),
+        max_size=30,
+    )
+)
+def test_utc_texts_equal_isoformat_for_any_time(times: list[datetime]) -> None:
+    _check_utc_texts(times)
+
+
+# --- constant columns written as literals -------------------------------------------------
+
+PLAIN = "http://loinc.org"
+TRICKY_TEXTS = [PLAIN, "", "O'Brien", "100%", "a\\b", "µg/L ×10⁹", '"quoted"', "x; DROP TABLE"]
+
+
+def _copy(text: str) -> str:
+    """An equal str that is (from 2 characters on) another object."""
+    return (text + "#")[:-1]
+
+
+def test_a_column_holds_one_value_only_if_of_one_type():
+    at = datetime(2025, 3, 1, tzinfo=UTC)
+    ab = "ab"
+    assert _holds_one([ab, _copy(ab)], ab)
+    assert _copy(ab) is not ab
+    assert _holds_one([None, None], None)
+    assert _holds_one([at, at], at)
+    assert not _holds_one([1, 1.0, True], 1)  # equal, but stored otherwise
+    assert not _holds_one(["blood", Specimen.BLOOD], "blood")
+    assert not _holds_one([0.0, -0.0], 0.0)
+    assert not _holds_one([at, at.astimezone(timezone(timedelta(hours=2)))], at)
+    assert not _holds_one(["a", "b", "a"], "a")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS, ids=["sqlite", "pg"])
+def test_only_exactly_spelled_values_become_literals(dialect):
+    sqlite_only = "'x'" if dialect.name == "sqlite" else None
+    for text in (True, False):
+        assert _literal(None, dialect, text=text) == "NULL"
+        assert _literal(-42, dialect, text=text) == "-42"
+        assert _literal(True, dialect, text=text) == "TRUE"
+        for value in ["O'Brien", "100%", "a\\b", "µ", "x\x00", 1.5, datetime(2025, 3, 1)]:
+            assert _literal(value, dialect, text=text) is None
+    assert _literal("x", dialect, text=True) == sqlite_only  # a value the caller set
+    assert _literal("x", dialect, text=False) is None  # a client's text is always bound
+
+
+def test_constant_columns_read_back_as_if_bound(database, admin):
+    """Rows whose constant columns went in as literals equal rows SQLAlchemy itself bound."""
+    table = Observation.__table__
+    with database.transaction() as session:
+        p = patient(session, admin)
+    fixed = {
+        "patient_id": p.id,
+        "entered_by": admin.id,
+        "recorded_at": datetime(2025, 3, 2, 9, 30, 0, 250, tzinfo=UTC),
+        "supersedes_id": None,
+        "correction_reason": None,
+        "entered_in_error": False,
+    }
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    for k, text_value in enumerate(TRICKY_TEXTS):
+        ids = [1000 * (k + 1) + i for i in range(3)]
+        varying = {
+            "id": ids,
+            "code": ["8310-5", "8867-4", "8310-5"],
+            "value": [37.5, 80.0, 0.0],
+            "unit": ["°C", "/min", "°C"],
+            "specimen": [Specimen.OTHER] * 3,
+            "effective_at": [T0, T0 + timedelta(microseconds=5), T0],
+            "code_system": [text_value] * 3,
+            "source": [_copy(text_value) for _ in range(3)],  # equal, not the same object
+        }
+        statements.clear()
+        event.listen(database.engine, "before_cursor_execute", keep)
+        try:
+            with database.transaction() as session:
+                insert_columns(session, table, list(varying), list(varying.values()), fixed)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", keep)
+        (written,) = [s for s in statements if s.startswith("INSERT")]
+        assert "NULL" in written  # the constant columns went in as literals
+        assert f"'{PLAIN}'" not in written  # a client's text is bound, even when constant
+        rows = [dict(zip(varying, r, strict=True)) for r in zip(*varying.values(), strict=True)]
+        with database.transaction() as session:  # the reference: SQLAlchemy binds every value
+            session.execute(insert(table), [r | fixed | {"id": r["id"] + 500} for r in rows])
+        with database.reading() as session:
+            stored = session.execute(select(table).where(table.c.id.in_(ids))).mappings().all()
+            bound = session.execute(
+                select(table).where(table.c.id.in_([i + 500 for i in ids]))
+            ).mappings()
+            assert [r | {"id": r["id"] + 500} for r in map(dict, stored)] == list(map(dict, bound))
+        assert [r["source"] for r in stored] == [text_value] * 3
+
+
+def test_rows_of_nothing_but_literals_are_all_written():
+    metadata = MetaData()
+    table = Table("t", metadata, Column("a", Integer), Column("b", String), Column("c", String))
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        insert_columns(session, table, ["a", "b"], [[1, 1, 1], ["x", "x", "x"]], {"c": None})
+        assert session.execute(select(table)).all() == [(1, "x", None)] * 3

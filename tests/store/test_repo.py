@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
@@ -269,6 +270,57 @@ def test_batch_for_one_patient_from_normalized_rows(database, admin):
             (p.id, 38.5, "°C", admin.id)
         }
         assert audit.verify(session).ok
+
+
+def test_batch_from_columns_stores_and_audits_what_the_rows_would(database, admin):
+    """The column-wise write (services.ingest's) equals the row-wise one, row for row."""
+    from neurocart.ingest import ObservationIn as Raw
+    from neurocart.ingest import normalize_batch
+    from neurocart.ingest.validate import NormalizedColumns, normalize_columns
+
+    minus_three = timezone(timedelta(hours=-3))
+    raw = [
+        Raw(code="8310-5", value=101.3, unit="°F", effective_at=T0, source="x"),
+        Raw(code="751-8", value=-0.0, unit="10*3/uL", effective_at=T0, source="x"),
+        Raw(
+            code="777-3",
+            value=150_000,
+            unit="/µL",
+            effective_at=(T0 + timedelta(microseconds=7)).astimezone(minus_three),
+            source="x",
+        ),
+        Raw(code="1988-5", value=3.5, unit="mg/L", specimen="serum", effective_at=T0, source="x"),
+    ]
+    normalized, _ = normalize_batch(raw)
+    columns, errors = normalize_columns(raw)
+    assert not errors
+    with database.transaction() as session:
+        p = patient(session, admin)
+        by_rows = repo.add_patient_observations(session, admin, p.id, normalized)
+        by_columns = repo.add_patient_observation_columns(session, admin, p.id, columns)
+        none = NormalizedColumns.from_rows([])
+        assert repo.add_patient_observation_columns(session, admin, p.id, none) == []
+    table = Observation.__table__
+    with database.reading() as session:
+
+        def stored(ids: list[int]) -> list[dict]:
+            query = select(table).where(table.c.id.in_(ids)).order_by(table.c.id)
+            rows = session.execute(query).mappings()
+            return [{k: v for k, v in r.items() if k not in ("id", "recorded_at")} for r in rows]
+
+        assert stored(by_columns) == stored(by_rows)
+        values = [repo.get_observation(session, i).value for i in by_columns]
+        assert values == [38.5, 0.0, 150.0, 3.5]
+        assert math.copysign(1, values[1]) == 1  # -0.0 is stored as 0.0
+        times = [repo.get_observation(session, i).effective_at for i in by_columns]
+        assert times == [T0, T0, T0 + timedelta(microseconds=7), T0]
+        assert audit.verify(session).ok
+    with database.transaction() as session, pytest.raises(ValueError, match="same length"):
+        repo.add_patient_observation_columns(
+            session, admin, p.id, replace(columns, unit=columns.unit[:-1])
+        )
+    with database.transaction() as session, pytest.raises(BatchTooLargeError):
+        repo.add_patient_observation_columns(session, admin, p.id, columns, limit=3)
 
 
 def test_batch_rows_in_other_forms_are_checked_and_converted(database, admin):

@@ -18,16 +18,20 @@ precomputed per-code unit tables and a cached unit-key fold, resolving each (cod
 unit) once per batch, and a tuple for the result; no pydantic validation runs for rows that
 are already ObservationIn models. A batch of valid ObservationIn rows is normalized column by
 column (`_normalize_models`); any failure sends it down the row-by-row path, which names every
-error, so both give the same result (tests hold them to it).
+error, so both give the same result (tests hold them to it). `normalize_columns` is the same
+batch handed over column by column (`NormalizedColumns`), as the store writes it: the column
+path then never builds a tuple per row for the store to take apart again.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
-from operator import itemgetter
+from functools import lru_cache, partial
+from itertools import repeat
+from operator import attrgetter, is_, itemgetter
 from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -191,6 +195,43 @@ class BatchResult(NamedTuple):
         return sorted({e.index for e in self.errors})
 
 
+@dataclass(frozen=True, slots=True)
+class NormalizedColumns:
+    """A batch of NormalizedObservation column by column: field name → the rows' values.
+
+    What the store's column-wise batch write takes (neurocart.store.repo's ObservationColumns),
+    so a batch normalized column by column is never turned into tuples and back. `len` is the
+    number of rows; `rows()` gives the NormalizedObservation list.
+    """
+
+    code: Sequence[str]
+    code_system: Sequence[str]
+    value: Sequence[float]
+    unit: Sequence[str]
+    specimen: Sequence[Specimen]
+    effective_at: Sequence[datetime]
+    source: Sequence[str]
+    note: Sequence[str | None]
+    original_value: Sequence[float]
+    original_unit: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+    def rows(self) -> list[NormalizedObservation]:
+        return list(map(_make, zip(*_columns(self), strict=True)))
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[NormalizedObservation]) -> NormalizedColumns:
+        if not rows:
+            return cls(*([] for _ in NormalizedObservation._fields))
+        return cls(*zip(*rows, strict=True))
+
+
+def _columns(batch: NormalizedColumns) -> tuple[Sequence[Any], ...]:
+    return tuple(getattr(batch, name) for name in NormalizedObservation._fields)
+
+
 def normalize_batch(rows: Sequence[ObservationIn | Mapping[str, Any]]) -> BatchResult:
     """Normalize every row; never raises for a bad row. Unpacks as ``(normalized, errors)``.
 
@@ -199,10 +240,27 @@ def normalize_batch(rows: Sequence[ObservationIn | Mapping[str, Any]]) -> BatchR
     that is neither is reported at field "(row)". Size limits are the caller's
     (Settings.max_batch_observations, enforced again by the store).
     """
-    if all(type(row) is ObservationIn for row in rows):
-        fast = _normalize_models(rows)  # type: ignore[arg-type]  # all ObservationIn
-        if fast is not None:
-            return BatchResult(fast, [])
+    fast = _normalize_models(rows)
+    return _normalize_rows(rows) if fast is None else BatchResult(fast.rows(), [])
+
+
+def normalize_columns(
+    rows: Sequence[ObservationIn | Mapping[str, Any]],
+) -> tuple[NormalizedColumns, list[RowError]]:
+    """`normalize_batch` with the normalized rows column by column: ``(columns, errors)``.
+
+    For a writer that stores columns (neurocart.store.repo.add_patient_observation_columns);
+    equal to `NormalizedColumns.from_rows` of `normalize_batch`'s rows (a test holds it to it).
+    """
+    fast = _normalize_models(rows)
+    if fast is not None:
+        return fast, []
+    normalized, errors = _normalize_rows(rows)
+    return NormalizedColumns.from_rows(normalized), errors
+
+
+def _normalize_rows(rows: Sequence[ObservationIn | Mapping[str, Any]]) -> BatchResult:
+    """The row-by-row path: every row on its own, every error named."""
     normalized: list[NormalizedObservation] = []
     errors: list[RowError] = []
     append = normalized.append
@@ -225,15 +283,18 @@ def normalize_batch(rows: Sequence[ObservationIn | Mapping[str, Any]]) -> BatchR
     return BatchResult(normalized, errors)
 
 
-_FIELDS = itemgetter(
-    "code", "code_system", "value", "unit", "specimen", "effective_at", "source", "note"
-)
-"""An ObservationIn's fields, from its __dict__ (faster than attribute access)."""
+_FIELDS = tuple(map(itemgetter, ObservationIn.model_fields))
+"""Getters of an ObservationIn's fields (code, code_system, value, unit, specimen, effective_at,
+source, note) from its __dict__: faster than attribute access."""
 _make = partial(tuple.__new__, NormalizedObservation)
+_TZINFO = attrgetter("tzinfo")
 
 
-def _normalize_models(rows: Sequence[ObservationIn]) -> list[NormalizedObservation] | None:
-    """`normalize_batch` of valid ObservationIn rows, column by column; None if any row fails.
+def _normalize_models(
+    rows: Sequence[ObservationIn | Mapping[str, Any]],
+) -> NormalizedColumns | None:
+    """`normalize_batch` of valid ObservationIn rows, column by column; None if any row fails
+    or is not an ObservationIn.
 
     The rules are applied once per distinct (code, system, unit) or once per column in C
     (`all`, `map`, comprehensions) instead of row by row; the result is exactly the row-by-row
@@ -241,16 +302,19 @@ def _normalize_models(rows: Sequence[ObservationIn]) -> list[NormalizedObservati
     row-by-row path, which finds and names every error.
     """
     if not rows:
-        return []
+        return NormalizedColumns.from_rows([])
+    if set(map(type, rows)) != {ObservationIn}:
+        return None
     try:
-        codes, systems, values, units, specimens, times, sources, notes = zip(
-            *map(_FIELDS, map(vars, rows)), strict=True
+        dicts = list(map(vars, rows))
+        codes, systems, values, units, specimens, times, sources, notes = (
+            list(map(field, dicts)) for field in _FIELDS
         )
         if not all(map(math.isfinite, values)):
             return None
         keys = list(zip(codes, systems, units, strict=True))
-        plans = {key: _plan(*_resolve(*key)) for key in set(keys)}
-        per_row = [plans[key] for key in keys]
+        plans = {key: _plan(*key) for key in set(keys)}
+        per_row = list(map(plans.__getitem__, keys))
         canonical = [
             v if p.convert is None else p.convert(v) for v, p in zip(values, per_row, strict=True)
         ]
@@ -263,12 +327,17 @@ def _normalize_models(rows: Sequence[ObservationIn]) -> list[NormalizedObservati
         chosen = [p.default if s is None else s for s, p in zip(specimens, per_row, strict=True)]
         if not all(s in plans[key].specimens for key, s in set(zip(keys, chosen, strict=True))):
             return None
-        utc = [t if t.tzinfo is UTC else _utc(t) for t in times]
+        utc = (
+            times  # the common case: all already UTC (`is`: an equal zero offset is not)
+            if all(map(is_, map(_TZINFO, times), repeat(UTC)))
+            else [t if t.tzinfo is UTC else _utc(t) for t in times]
+        )
         canonical_units = [p.unit for p in per_row]
     except (ObservationError, ArithmeticError, LookupError, TypeError, ValueError):
         return None
-    columns = (codes, systems, canonical, canonical_units, chosen, utc, sources, notes)
-    return list(map(_make, zip(*columns, values, units, strict=True)))
+    return NormalizedColumns(
+        codes, systems, canonical, canonical_units, chosen, utc, sources, notes, values, units
+    )
 
 
 class _Plan(NamedTuple):
@@ -284,7 +353,12 @@ class _Plan(NamedTuple):
     specimens: frozenset[Specimen]
 
 
-def _plan(entry: ObservationCode, conversion: Conversion) -> _Plan:
+@lru_cache(maxsize=1024)
+def _plan(code: str, system: str, unit: str) -> _Plan:
+    """The plan of a (code, system, unit); raises as `_resolve` does. Cached: the catalogue is
+    fixed, and a batch of 1,000 rows has a dozen distinct keys.
+    """
+    entry, conversion = _resolve(code, system, unit)
     return _Plan(
         None if conversion.is_identity else conversion.to_canonical,
         entry.unit,

@@ -6,15 +6,17 @@
 Rows are `neurocart.ingest.ObservationIn` models or plain mappings with the same fields (as
 they come from JSON or a CSV reader). Each is normalized by `neurocart.ingest` — converted to
 its code's canonical SI unit and checked against the physiologically possible range — and the
-whole batch is written by `neurocart.store.repo.add_observations` in the caller's transaction.
+whole batch is written by `neurocart.store.repo` in the caller's transaction.
 A batch is all or nothing: if any row is bad, BatchValidationError lists every bad row's
-field (``observations[57].unit``) and nothing is written. A batch is stored as normalized
-(`repo.add_patient_observations`, no per-row copy) with one audit entry covering every row.
+field (``observations[57].unit``) and nothing is written. A batch goes from normalization to
+the store column by column (`normalize_columns` → `repo.add_patient_observation_columns`: no
+per-row copy) and is stored with one audit entry covering every row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +24,12 @@ from sqlalchemy.orm import Session
 
 from neurocart.config import get_settings
 from neurocart.ingest import ObservationError, ObservationIn, normalize_batch
-from neurocart.ingest.validate import NormalizedObservation, normalize_observation
+from neurocart.ingest.validate import (
+    NormalizedColumns,
+    NormalizedObservation,
+    normalize_columns,
+    normalize_observation,
+)
 from neurocart.services.errors import BatchValidationError, InvalidInputError, Problem
 from neurocart.store import audit, repo
 from neurocart.store.errors import NotFoundError
@@ -32,6 +39,17 @@ COLLECTION = "observations"
 """The name batch problems are located under: ``observations[3].unit``."""
 
 RawObservation = ObservationIn | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredObservations:
+    """A batch as stored: the patient, the new ids in row order, and the normalized columns
+    written (canonical codes, units and values; times in UTC) — what a fact listener needs
+    without reading the rows back."""
+
+    patient_id: int
+    ids: list[int]
+    columns: NormalizedColumns
 
 
 def ingest_observations(
@@ -48,6 +66,18 @@ def ingest_observations(
     `limit` (default Settings.max_batch_observations), NotFoundError (field ``patient_id``)
     for an unknown patient. Never commits.
     """
+    return ingest_observation_batch(session, actor, patient_id, rows, limit=limit).ids
+
+
+def ingest_observation_batch(
+    session: Session,
+    actor: User,
+    patient_id: int,
+    rows: Sequence[RawObservation],
+    *,
+    limit: int | None = None,
+) -> StoredObservations:
+    """`ingest_observations`, returning the stored batch rather than only its ids."""
     limit = get_settings().max_batch_observations if limit is None else limit
     if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
         raise BatchValidationError([Problem(COLLECTION, "must be a list of observations")])
@@ -55,12 +85,13 @@ def ingest_observations(
         raise BatchValidationError(
             [Problem(COLLECTION, f"at most {limit} observations per batch", len(rows))]
         )
-    normalized, errors = normalize_batch(rows)
+    columns, errors = normalize_columns(rows)
     if errors:
         raise BatchValidationError(
             [Problem(e.location(COLLECTION), e.message, e.got) for e in errors]
         )
-    return repo.add_patient_observations(session, actor, patient_id, normalized, limit=limit)
+    ids = repo.add_patient_observation_columns(session, actor, patient_id, columns, limit=limit)
+    return StoredObservations(patient_id, ids, columns)
 
 
 def ingest_observation(

@@ -38,7 +38,6 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
 from json.encoder import encode_basestring
-from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Boolean, Date, Float, Integer, String, Table, select, text
@@ -327,10 +326,72 @@ def snapshot_column_texts(
     columns already in their JSON text, e.g. '"2025-03-01T08:00:00+00:00"' for a UTC time
     (`f'"{t.isoformat()}"'`). A test holds the result to `snapshot_renderer`'s.
     """
+    layout = _column_layout(table, names, columns, fixed, encoded)
+    if layout is None:
+        return []
+    literals, slots = layout
+    template = "%s".join(t.replace("%", "%%") for t in literals)
+    parts = [
+        given if given is not None else _encode_column(encode, type_, column)
+        for given, encode, type_, column in slots
+    ]
+    return list(map(template.__mod__, zip(*parts, strict=True)))
+
+
+def snapshot_column_digests(
+    table: Table,
+    names: Sequence[str],
+    columns: Sequence[Sequence[Any]],
+    fixed: Mapping[str, Any] | None = None,
+    encoded: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
+    """`row_digest` of each of `snapshot_column_texts(...)`, without building the texts.
+
+    What a batch entry records per row. Each row is one bytes %-format, hashed as it is made:
+    ints and floats go in as numbers (``%d``, ``%r`` write their reprs, so no text per value
+    is made), other columns as their UTF-8 JSON text. A test holds it to the texts' digests.
+    """
+    layout = _column_layout(table, names, columns, fixed, encoded)
+    if layout is None:
+        return []
+    literals, slots = layout
+    marks: list[bytes] = []
+    parts: list[Sequence[Any]] = []
+    for given, encode, type_, column in slots:
+        numbers = None if given is not None else _number_column(type_, column)
+        if numbers is not None:
+            mark, part = numbers
+        elif given is not None:
+            mark, part = b"%s", list(map(str.encode, given))
+        else:
+            mark, part = b"%s", _utf8_column(encode, type_, column)
+        marks.append(mark)
+        parts.append(part)
+    texts = [t.replace("%", "%%").encode() for t in literals]
+    template = b"".join(x for pair in zip(texts, [*marks, b""], strict=True) for x in pair)
+    rows = map(template.__mod__, zip(*parts, strict=True))
+    return list(map(_HEXDIGEST, map(hashlib.sha256, rows)))
+
+
+_HEXDIGEST = type(hashlib.sha256()).hexdigest
+_Slot = tuple[Sequence[str] | None, Encoder, TypeEngine[Any], Sequence[Any]]
+"""One varying column of a row: (its given JSON texts, or None; encoder; type; values)."""
+
+
+def _column_layout(
+    table: Table,
+    names: Sequence[str],
+    columns: Sequence[Sequence[Any]],
+    fixed: Mapping[str, Any] | None,
+    encoded: Mapping[str, Sequence[str]] | None,
+) -> tuple[list[str], list[_Slot]] | None:
+    """The canonical text of the rows as literal texts around the varying columns' slots:
+    ``literals[0] slot[0] literals[1] ... slot[-1] literals[-1]``; None for no rows.
+    """
     fixed = {} if fixed is None else fixed
     encoded = {} if encoded is None else encoded
     if not columns or not columns[0]:
-        return []
+        return None
     types = {c.name: c.type for c in table.columns}
     fixed = {**fixed, **_constant_texts(names, columns, types, fixed, encoded)}
     _, texts, encoders = _row_shape(table, tuple(names), frozenset(fixed))
@@ -339,19 +400,16 @@ def snapshot_column_texts(
         for name, _, encode in _text_columns(table)
         if name in fixed or name not in names
     )
-    joined = ["".join(next(fixed_values) if p is None else p for p in t) for t in texts]
-    template = "%s".join(t.replace("%", "%%") for t in joined)
+    literals = ["".join(next(fixed_values) if p is None else p for p in t) for t in texts]
     position = {name: i for i, name in enumerate(names)}
     varying = [
         name for name, _, _ in _text_columns(table) if name not in fixed and name in position
     ]
-    parts = [
-        encoded[name]
-        if name in encoded
-        else _encode_column(encode, types[name], columns[position[name]])
+    slots: list[_Slot] = [
+        (encoded.get(name), encode, types[name], columns[position[name]])
         for name, encode in zip(varying, encoders, strict=True)
     ]
-    return list(map(template.__mod__, zip(*parts, strict=True)))
+    return literals, slots
 
 
 def _constant_texts(
@@ -381,19 +439,47 @@ def _constant_texts(
 
 def _encode_column(encode: Encoder, type_: TypeEngine[Any], column: Sequence[Any]) -> list[str]:
     """[`encode`(v), or 'null' for None, for v in column], by the fastest exact route."""
-    if None in column:
+    kinds = set(map(type, column))
+    if type(None) in kinds:
         return ["null" if v is None else encode(v) for v in column]
     if isinstance(type_, Float):
-        if set(map(type, column)) == {float} and all(map(math.isfinite, column)):
+        if kinds == {float} and all(map(math.isfinite, column)):
             return list(map(float.__repr__, column))
     elif isinstance(type_, Integer) and not isinstance(type_, Boolean):
-        if set(map(type, column)) == {int}:
+        if kinds == {int}:
             return list(map(int.__repr__, column))
-    elif isinstance(type_, String | SAEnum | Boolean) and not isinstance(type_, JSON):
+    elif _few_values(type_):
         # equal values (a str and its StrEnum member, True and 1) encode the same here
         texts = {v: encode(v) for v in set(column)}
-        return [texts[v] for v in column]
+        return list(map(texts.__getitem__, column))
     return list(map(encode, column))
+
+
+def _few_values(type_: TypeEngine[Any]) -> bool:
+    """A column type whose values are encoded once per distinct value."""
+    return isinstance(type_, String | SAEnum | Boolean) and not isinstance(type_, JSON)
+
+
+def _number_column(
+    type_: TypeEngine[Any], column: Sequence[Any]
+) -> tuple[bytes, Sequence[Any]] | None:
+    """(bytes %-format mark, the values) for a column of exact finite floats or exact ints,
+    which ``%r`` and ``%d`` write as `_encode_column` does (their reprs); None otherwise.
+    """
+    kinds = set(map(type, column))
+    if isinstance(type_, Float) and kinds == {float} and all(map(math.isfinite, column)):
+        return b"%r", column
+    if isinstance(type_, Integer) and not isinstance(type_, Boolean) and kinds == {int}:
+        return b"%d", column
+    return None
+
+
+def _utf8_column(encode: Encoder, type_: TypeEngine[Any], column: Sequence[Any]) -> list[bytes]:
+    """`_encode_column` as UTF-8 (a column of few values: each distinct value encoded once)."""
+    if _few_values(type_) and None not in (distinct := set(column)):
+        texts = {v: encode(v).encode() for v in distinct}
+        return list(map(texts.__getitem__, column))
+    return list(map(str.encode, _encode_column(encode, type_, column)))
 
 
 def snapshot_texts(table: Table, rows: Iterable[Mapping[Any, Any]]) -> list[str]:
@@ -487,21 +573,20 @@ def row_digest(snapshot_text: str) -> str:
 def batch_text(rows: Iterable[tuple[int, str]]) -> str:
     """The `new` of a batch entry: canonical JSON `[[id, row_digest(text)], ...]` of the rows.
 
-    Written directly (it runs for every row of a batch); a test holds it to `canonical`.
+    Written directly (see `digests_text`); a test holds it to `canonical`.
     """
-    sha256 = hashlib.sha256
-    pairs = [f'[{i!r},"{sha256(t.encode()).hexdigest()}"' for i, t in _int_ids(rows)]
-    return "[" + "],".join(pairs) + "]]" if pairs else "[]"
-
-
-_FIRST = itemgetter(0)
-
-
-def _int_ids(rows: Iterable[tuple[int, str]]) -> Iterable[tuple[int, str]]:
     rows = list(rows)
-    if set(map(type, map(_FIRST, rows))) <= {int}:
-        return rows
-    return [(int(i), t) for i, t in rows]
+    return digests_text([i for i, _ in rows], [row_digest(t) for _, t in rows])
+
+
+def digests_text(ids: Sequence[int], digests: Sequence[str]) -> str:
+    """`batch_text` of rows given by their ids and `row_digest`s (hex, as `hexdigest` gives):
+    one f-string per row, the canonical JSON of an int and a hex string.
+    """
+    if not set(map(type, ids)) <= {int}:
+        ids = list(map(int, ids))  # e.g. a numpy integer, whose repr is not its JSON
+    pairs = [f'[{i!r},"{d}"' for i, d in zip(ids, digests, strict=True)]
+    return "[" + "],".join(pairs) + "]]" if pairs else "[]"
 
 
 def batch_rows(new_text: str) -> list[tuple[int, str]]:
@@ -530,16 +615,30 @@ def append_batch(
     `rows` are (row id, canonical snapshot text) — see `snapshot_texts`. Nothing is written for
     no rows (the head's seq is returned).
     """
-    if not rows:
+    return append_batch_digests(
+        session,
+        actor=actor,
+        entity_type=entity_type,
+        ids=[i for i, _ in rows],
+        digests=[row_digest(t) for _, t in rows],
+    )
+
+
+def append_batch_digests(
+    session: Session, *, actor: str, entity_type: str, ids: Sequence[int], digests: Sequence[str]
+) -> int:
+    """`append_batch` of rows given by their ids and `row_digest`s (`snapshot_column_digests`
+    makes them without the texts).
+    """
+    if not ids:
         lock_chain(session)
         return head(session)[0]
-    first = min(map(_FIRST, rows))
     return append_texts(
         session,
         actor=actor,
         action=BATCH_ACTION,
         entity_type=entity_type,
-        changes=[(first, None, batch_text(rows))],
+        changes=[(int(min(ids)), None, digests_text(ids, digests))],
     )
 
 

@@ -5,17 +5,21 @@ parameter dict per row; here each column's bind processor is looked up once, app
 by column (once for a column holding one value, e.g. the batch's recorded_at), and the
 driver's own `executemany` does the rest. Values are bound exactly as SQLAlchemy would bind
 them (UTC timestamps, enum values, booleans), so rows read back identically; the one
-processor replaced by a faster equivalent (UTC timestamps as SQLite text) is held to
-SQLAlchemy's by a test.
+processor replaced by a faster equivalent (UTC timestamps as SQLite text, see also
+`utc_texts`) is held to SQLAlchemy's by a test.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from itertools import repeat
+from operator import floordiv, is_, sub
+from typing import Any, NamedTuple
 
+import numpy as np
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -60,72 +64,167 @@ def insert_columns(
     """`insert_tuples` with the rows given column by column (`columns[i]` holds `names[i]`).
 
     `bound` (name → column) gives columns already in the driver's form, e.g. from
-    `bind_utc_isoformat`; they skip their bind processor.
+    `utc_texts`; they skip their bind processor. A column holding one value in every row (a
+    `fixed` one, or e.g. a batch's single patient) is written into the statement as a literal
+    when `_literal` can spell its driver value exactly and safely; binding a parameter costs
+    the driver about as much per row as SQLite's insert of a narrow row itself.
     """
     if not columns or not columns[0]:
         return
     fixed = {} if fixed is None else fixed
     bound = {} if bound is None else bound
     connection = session.connection()
+    dialect = connection.dialect
     all_names = (*names, *fixed)
-    sql, processors = _statement(table, all_names, connection.dialect)
+    processors = _processors(table, all_names, dialect)
     n = len(columns[0])
     out: list[Sequence[Any]] = [
         bound.get(name, column) for name, column in zip(names, columns, strict=True)
     ]
     out.extend((value,) * n for value in fixed.values())
-    for i, process, few in processors:
-        if all_names[i] in bound:
+    literals: dict[int, str] = {}
+    for i, name in enumerate(all_names):
+        if name in bound:
             continue
         column = out[i]
+        process, few = processors.get(i, (None, False))
         first = column[0]
-        if all(value is first for value in column):  # e.g. the batch's recorded_at
-            out[i] = (process(first),) * n
+        if i >= len(names) or _holds_one(column, first):  # e.g. the batch's recorded_at
+            value = first if process is None else process(first)
+            literal = _literal(value, dialect, text=i >= len(names)) if n > 1 else None
+            if literal is not None:
+                literals[i] = literal
+            elif process is not None:
+                out[i] = (value,) * n
+        elif process is None:
+            continue
         elif few:  # an enum: each member is bound once
             keys = list(zip(map(type, column), column, strict=True))
             bindings = {key: process(key[1]) for key in set(keys)}
             out[i] = [bindings[key] for key in keys]
         else:
             out[i] = list(map(process, column))
-    connection.exec_driver_sql(sql, list(zip(*out, strict=True)))
+    sql = _insert_sql(table, all_names, dialect, literals)
+    varying = [column for i, column in enumerate(out) if i not in literals]
+    rows = list(zip(*varying, strict=True)) if varying else [()] * n
+    connection.exec_driver_sql(sql, rows)
 
 
-def bind_utc_isoformat(dialect: Dialect, isos: Sequence[str]) -> list[str] | None:
-    """The driver form of UTC datetimes given as their `isoformat()` text, if it is text.
-
-    For SQLite: SQLAlchemy's "%04d-%02d-%02d %02d:%02d:%02d.%06d" of the naive UTC time, cut
-    from the ISO text (which drops a zero microsecond) so each time is formatted once for the
-    bind and the audit snapshot. None for a backend binding datetime objects (PostgreSQL).
-    `isos` must be `isoformat()` of datetimes in UTC (tzinfo is UTC): "…+00:00".
+def _holds_one(column: Sequence[Any], first: Any) -> bool:
+    """Whether every value of `column` is `first` itself, or, for a str or int, equal to it and
+    of its very type (1.0 or True equal 1 but may be stored otherwise). C-level scans only.
     """
+    plain = type(first) in (str, int)
+    last = column[-1]
+    if last is not first and not (plain and last == first):  # most varying columns stop here
+        return False
+    if column.count(first) != len(column):  # identity, else ==
+        return False
+    if plain:
+        return set(map(type, column)) == {type(first)}
+    return all(map(is_, column, repeat(first)))
+
+
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9 _.,:;/+@#=~-]*")
+"""Text a literal may hold: no quote, backslash, percent (a paramstyle mark) or NUL."""
+
+
+def _literal(value: Any, dialect: Dialect, *, text: bool) -> str | None:
+    """SQL spelling `value` exactly as binding it would store it, or None to bind it.
+
+    NULL, ints and booleans everywhere; plain text only when `text` (a `fixed` column: a
+    value the caller sets, such as the batch's recorded_at — never a client's text, which is
+    always bound) and only on SQLite, where a text literal and a bound str are the same TEXT
+    value (on PostgreSQL a literal's type is inferred otherwise).
+    """
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    if type(value) is bool:
+        return "TRUE" if value else "FALSE"
+    if text and type(value) is str and dialect.name == "sqlite" and _PLAIN_TEXT.fullmatch(value):
+        return f"'{value}'"
+    return None
+
+
+class UTCTexts(NamedTuple):
+    """A batch's UTC times as text, each formatted once for the bind and the audit snapshot."""
+
+    json: list[str]
+    """`f'"{t.isoformat()}"'`: the time's JSON text in the audit snapshot."""
+    bound: list[str] | None
+    """The driver form: SQLite's text ("%04d-%02d-%02d %02d:%02d:%02d.%06d" of the naive UTC
+    time, as SQLAlchemy binds it); None for a backend binding the datetime (PostgreSQL)."""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_JSON_END = np.array(list('+00:00"')).view(np.uint32)  # the characters after the time
+_QUOTE, _SPACE = ord('"'), ord(" ")
+
+
+def utc_texts(dialect: Dialect, times: Sequence[datetime]) -> UTCTexts:
+    """`UTCTexts` of `times`, which must all be `datetime`s in UTC (tzinfo UTC or an equal
+    zero-offset `timezone`: their `isoformat` ends "+00:00").
+
+    Formatted at once in numpy from exact integer microseconds (`isoformat` of an aware
+    datetime costs ~1 µs each): "YYYY-MM-DDTHH:MM:SS.ffffff" is cut and patched into both
+    forms, the ".ffffff" dropped where the microsecond is 0 as `isoformat` does. A test holds
+    both to `isoformat` and SQLAlchemy's binding.
+    """
+    n = len(times)
+    if not n:
+        return UTCTexts([], None if dialect.name != "sqlite" else [])
+    micros = np.fromiter(
+        map(floordiv, map(sub, times, repeat(_EPOCH)), repeat(_MICROSECOND)), np.int64, n
+    )
+    iso = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
+    chars = iso.view(np.uint32).reshape(n, -1)[:, :26]  # UCS-4 code points, one per column
+    quoted = np.zeros((n, 34), np.uint32)  # '"' + 26 + '+00:00"'; trailing NULs are dropped
+    quoted[:, 0] = _QUOTE
+    quoted[:, 1:27] = chars
+    quoted[:, 27:] = _JSON_END
+    whole = micros % 1_000_000 == 0  # isoformat() omits ".000000"
+    quoted[whole, 20:27] = _JSON_END
+    quoted[whole, 27:] = 0
+    json = quoted.view("U34").ravel().tolist()
     if dialect.name != "sqlite":
-        return None
-    return [
-        s[:26].replace("T", " ") if len(s) == 32 else s[:19].replace("T", " ") + ".000000"
-        for s in isos
-    ]
+        return UTCTexts(json, None)
+    chars[:, 10] = _SPACE  # "T" → " "
+    return UTCTexts(json, np.ascontiguousarray(chars).view("U26").ravel().tolist())
+
+
+def _insert_sql(
+    table: Table, names: tuple[str, ...], dialect: Dialect, literals: Mapping[int, str]
+) -> str:
+    """The INSERT of `names`, with a parameter mark for each column not in `literals`."""
+    mark = _MARKS[dialect.paramstyle]
+    values = ", ".join([literals.get(i, mark) for i in range(len(names))])
+    return f"{_insert_head(table, names, dialect)} VALUES ({values})"
 
 
 @cache
-def _statement(
-    table: Table, names: tuple[str, ...], dialect: Dialect
-) -> tuple[str, tuple[tuple[int, Processor, bool], ...]]:
-    """The INSERT text and (position, bind processor, is an enum) of each column with one."""
-    columns = [table.c[name] for name in names]
+def _insert_head(table: Table, names: tuple[str, ...], dialect: Dialect) -> str:
     quote = dialect.identifier_preparer.quote
-    mark = _MARKS[dialect.paramstyle]
-    sql = (
-        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-        f"({', '.join(quote(c.name) for c in columns)}) VALUES ({', '.join([mark] * len(names))})"
-    )
-    processors = []
-    for i, column in enumerate(columns):
+    columns = ", ".join(quote(table.c[name].name) for name in names)
+    return f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({columns})"
+
+
+@cache
+def _processors(
+    table: Table, names: tuple[str, ...], dialect: Dialect
+) -> dict[int, tuple[Processor, bool]]:
+    """Position → (bind processor, is an enum) of each column of `names` that has one."""
+    processors = {}
+    for i, name in enumerate(names):
+        column = table.c[name]
         process: Processor | None = column.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None and isinstance(column.type, UTCDateTime):
             process = _utc_processor(process, dialect)
         if process is not None:
-            processors.append((i, process, isinstance(column.type, SAEnum)))
-    return sql, tuple(processors)
+            processors[i] = (process, isinstance(column.type, SAEnum))
+    return processors
 
 
 def _utc_processor(process: Processor, dialect: Dialect) -> Processor:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from neurocart.config import get_settings
 from neurocart.standards import get as get_calculator
 from neurocart.store import audit
-from neurocart.store.bulk import bind_utc_isoformat, insert_columns
+from neurocart.store.bulk import insert_columns, utc_texts
 from neurocart.store.errors import (
     BatchTooLargeError,
     ConflictError,
@@ -246,8 +246,11 @@ def _current(model: type[F]) -> ColumnElement[bool]:
     return ~exists().where(successor.supersedes_id == model.id) & model.entered_in_error.is_(False)
 
 
+@cache
 def current(model: type[F]) -> ColumnElement[bool]:
-    """A WHERE clause keeping the current versions of a clinical fact (for services' reads)."""
+    """A WHERE clause keeping the current versions of a clinical fact (for services' reads).
+
+    Built once per model (statements are immutable): building it costs more than a query."""
     return _current(model)
 
 
@@ -609,8 +612,30 @@ class ObservationFields(Protocol):
     def source(self) -> str: ...
 
 
+class ObservationColumns(Protocol):
+    """A batch given column by column (field → the rows' values, all of one length), as
+    neurocart.ingest's NormalizedColumns carries it: see add_patient_observation_columns.
+    """
+
+    @property
+    def code(self) -> Sequence[str]: ...
+    @property
+    def code_system(self) -> Sequence[str]: ...
+    @property
+    def value(self) -> Sequence[float]: ...
+    @property
+    def unit(self) -> Sequence[str]: ...
+    @property
+    def specimen(self) -> Sequence[Specimen | str]: ...
+    @property
+    def effective_at(self) -> Sequence[datetime]: ...
+    @property
+    def source(self) -> Sequence[str]: ...
+
+
 _BATCH_FIELDS = ("code", "code_system", "value", "unit", "specimen", "effective_at", "source")
 """The columns a batch's rows give, after `id` (and `patient_id` unless one patient's)."""
+_EFFECTIVE_AT = _BATCH_FIELDS.index("effective_at")
 
 
 def add_observations(
@@ -621,7 +646,8 @@ def add_observations(
     One bulk INSERT for the rows and ONE `create_batch` audit entry holding every row's id and
     snapshot digest (see neurocart.store.audit), so the chain still covers each row.
     """
-    return _add_batch(session, actor, [item.patient_id for item in items], items, limit)
+    patients = [item.patient_id for item in items]
+    return _add_batch(session, actor, patients, _item_columns(items), limit)
 
 
 def add_patient_observations(
@@ -633,29 +659,50 @@ def add_patient_observations(
     limit: int | None = None,
 ) -> list[int]:
     """`add_observations` for one patient's rows, which need not carry `patient_id`."""
-    return _add_batch(session, actor, patient_id, items, limit)
+    return _add_batch(session, actor, patient_id, _item_columns(items), limit)
+
+
+def add_patient_observation_columns(
+    session: Session,
+    actor: User,
+    patient_id: int,
+    columns: ObservationColumns,
+    *,
+    limit: int | None = None,
+) -> list[int]:
+    """`add_patient_observations` with the rows given column by column.
+
+    The batch write works on columns; this skips building a tuple per row only to take the
+    tuples apart again (neurocart.services.ingest hands over what neurocart.ingest gives).
+    """
+    values: list[Sequence[Any]] = [getattr(columns, name) for name in _BATCH_FIELDS]
+    if len(set(map(len, values))) != 1:
+        raise ValueError("the columns of a batch must all have the same length")
+    return _add_batch(session, actor, patient_id, values, limit)
 
 
 def _add_batch(
     session: Session,
     actor: User,
     patients: int | Sequence[int],
-    items: Sequence[ObservationFields],
+    given: list[Sequence[Any]],
     limit: int | None,
 ) -> list[int]:
+    """Write the rows whose `_BATCH_FIELDS` columns are `given`."""
+    n = len(given[0])
     limit = get_settings().max_batch_observations if limit is None else limit
-    if len(items) > limit:
-        raise BatchTooLargeError("observations", f"at most {limit} per batch", len(items))
-    if not items:
+    if n > limit:
+        raise BatchTooLargeError("observations", f"at most {limit} per batch", n)
+    if not n:
         return []
     audit.lock_chain(session)
-    values, utc_times = _batch_values(items)
+    values, utc_times = _checked_columns(given)
     one_patient = isinstance(patients, int)
     wanted = {patients} if isinstance(patients, int) else set(patients)
     _require_patients(session, wanted, "patient_id" if one_patient else "observations[].patient_id")
     table = Observation.__table__
     assert isinstance(table, Table)
-    ids = _reserve_ids(session, table, len(items))
+    ids = _reserve_ids(session, table, n)
     fixed: dict[str, Any]
     columns: list[Sequence[Any]]
     if isinstance(patients, int):
@@ -676,18 +723,14 @@ def _add_batch(
     bound: dict[str, Sequence[Any]] = {}
     encoded: dict[str, Sequence[str]] = {}
     if utc_times:  # each time formatted once, for both the bind and the audit snapshot
-        isos = list(map(datetime.isoformat, values[_BATCH_FIELDS.index("effective_at")]))
-        encoded["effective_at"] = [f'"{iso}"' for iso in isos]
-        sqlite_texts = bind_utc_isoformat(session.connection().dialect, isos)
-        if sqlite_texts is not None:
-            bound["effective_at"] = sqlite_texts
+        texts = utc_texts(session.connection().dialect, values[_EFFECTIVE_AT])
+        encoded["effective_at"] = texts.json
+        if texts.bound is not None:
+            bound["effective_at"] = texts.bound
     insert_columns(session, table, names, columns, fixed, bound)
-    texts = audit.snapshot_column_texts(table, names, columns, fixed, encoded)
-    audit.append_batch(
-        session,
-        actor=actor.username,
-        entity_type="observation",
-        rows=list(zip(ids, texts, strict=True)),
+    digests = audit.snapshot_column_digests(table, names, columns, fixed, encoded)
+    audit.append_batch_digests(
+        session, actor=actor.username, entity_type="observation", ids=ids, digests=digests
     )
     return ids
 
@@ -695,21 +738,26 @@ def _add_batch(
 _TZINFO = attrgetter("tzinfo")
 
 
-def _batch_values(items: Sequence[ObservationFields]) -> tuple[list[Sequence[Any]], bool]:
-    """The `_BATCH_FIELDS` columns of the rows, checked as `add_observation` checks one row,
-    and whether every effective_at is a `datetime` in UTC (so its isoformat ends "+00:00").
+def _item_columns(items: Sequence[ObservationFields]) -> list[Sequence[Any]]:
+    """The `_BATCH_FIELDS` columns of rows given one by one."""
+    if not items:
+        return [[] for _ in _BATCH_FIELDS]
+    kind = type(items[0])
+    fields: tuple[str, ...] | None = getattr(kind, "_fields", None)  # a named tuple's
+    if fields is not None and set(map(type, items)) == {kind}:  # columns by position
+        every = list(zip(*items, strict=True))
+        return [every[fields.index(name)] for name in _BATCH_FIELDS]
+    return list(zip(*map(attrgetter(*_BATCH_FIELDS), items), strict=True))
+
+
+def _checked_columns(columns: list[Sequence[Any]]) -> tuple[list[Sequence[Any]], bool]:
+    """The `_BATCH_FIELDS` columns checked as `add_observation` checks one row, and whether
+    every effective_at is a `datetime` in UTC (so `bulk.utc_texts` may format them).
 
     The common case (float values, UTC times, Specimen members, as neurocart.ingest gives them)
     is checked column by column; any other batch row by row, naming the first bad field
     (``observations[3].value``).
     """
-    kind = type(items[0])
-    fields: tuple[str, ...] | None = getattr(kind, "_fields", None)  # a named tuple's
-    if fields is not None and set(map(type, items)) == {kind}:  # columns by position
-        every = list(zip(*items, strict=True))
-        columns: list[Sequence[Any]] = [every[fields.index(name)] for name in _BATCH_FIELDS]
-    else:
-        columns = list(zip(*map(attrgetter(*_BATCH_FIELDS), items), strict=True))
     _, _, numbers, _, specimens, times, _ = columns
     if (  # sets of types, C-level: a zero-offset `timezone` equals UTC and formats the same
         set(map(type, numbers)) == {float}
@@ -719,7 +767,7 @@ def _batch_values(items: Sequence[ObservationFields]) -> tuple[list[Sequence[Any
         and set(map(type, specimens)) == {Specimen}
     ):
         if 0.0 in numbers:  # store -0.0 as 0.0, as _observation_row does
-            columns[2] = [v + 0.0 for v in numbers]
+            columns = [*columns[:2], [v + 0.0 for v in numbers], *columns[3:]]
         return columns, True
     out = []
     for i, (code, system, value, unit, specimen, at, source) in enumerate(
