@@ -12,7 +12,7 @@ from neurocart import monitor
 from neurocart.pathway import overdue_critical
 from neurocart.services import monitor_inputs
 from neurocart.services.monitor_inputs import OverdueTracker
-from neurocart.services.schedule import patient_schedule
+from neurocart.services.schedule import patient_schedule, patient_schedules
 from neurocart.store import Database, Patient, User, repo
 
 DAY0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
@@ -35,11 +35,12 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Patient ids whose schedule the tracker computed, in order."""
     seen: list[int] = []
 
-    def counting(session: Any, patient_id: int, **kw: Any) -> Any:
-        seen.append(patient_id)
-        return patient_schedule(session, patient_id, **kw)
+    def counting(session: Any, patient_ids: Any, **kw: Any) -> Any:
+        ids = sorted(set(patient_ids))
+        seen.extend(ids)
+        return patient_schedules(session, ids, **kw)
 
-    monkeypatch.setattr(monitor_inputs, "patient_schedule", counting)
+    monkeypatch.setattr(monitor_inputs, "patient_schedules", counting)
     return seen
 
 

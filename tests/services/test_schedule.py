@@ -14,6 +14,7 @@ from neurocart.services.schedule import (
     fold_name,
     patient_attributes,
     patient_schedule,
+    patient_schedules,
 )
 from neurocart.store import repo
 from neurocart.store.errors import NotFoundError
@@ -216,3 +217,55 @@ def test_a_death_after_now_is_not_known_yet(database, nurse, treated):
         plan = patient_schedule(session, treated.id, now=NOW)
     assert plan.ended_at is None
     assert plan.of_task("ice")[2].state is SlotState.DUE
+
+
+def test_many_patients_at_once_equal_each_alone(database, nurse, treated):
+    """The bulk read (what the monitor uses) keeps every patient's record to itself: another
+    patient's death, anti-HBc result, CSF sample, facts and course change nothing."""
+    with database.transaction() as session:
+        other = repo.create_patient(
+            session, nurse, repo.PatientIn("NC-OTHER", "HD", "male", "nmosd", birth_year=1970)
+        )
+        repo.create_course(
+            session, nurse, repo.CourseIn(other.id, "x", infusion_at=INFUSION + timedelta(days=1))
+        )
+        repo.add_event(session, nurse, repo.EventIn(other.id, "death", onset_at=DIED))
+        repo.add_event(session, nurse, repo.EventIn(other.id, "death", onset_at=LATER))
+        at = INFUSION + timedelta(hours=2)
+        repo.add_observations(
+            session,
+            nurse,
+            [
+                repo.ObservationIn(other.id, "16933-4", 0.0, "{result}", at, specimen="serum"),
+                repo.ObservationIn(other.id, "2465-3", 3.0, "g/L", at, specimen="csf"),
+            ],
+        )
+        lonely = repo.create_patient(
+            session, nurse, repo.PatientIn("NC-NONE", "HD", "female", "mg")
+        )
+    ids = [treated.id, other.id, lonely.id]
+    with database.reading() as session:
+        together = patient_schedules(session, [*ids, 10_000], now=LATER)
+        alone = {pid: patient_schedule(session, pid, now=LATER) for pid in ids}
+        attributes = {pid: patient_attributes(session, pid) for pid in ids}
+        assert {pid: died_at(session, pid) for pid in ids} == {
+            treated.id: None, other.id: DIED, lonely.id: None
+        }  # fmt: skip
+    assert _view(together) == _view(alone)  # an unknown id is left out, not an error
+    assert attributes[treated.id]["anti_hbc_positive"] is True
+    assert attributes[other.id]["anti_hbc_positive"] is False
+    assert attributes[lonely.id]["anti_hbc_positive"] is None
+    assert [attributes[pid]["cns_compartment_studied"] for pid in ids] == [False, True, False]
+
+
+def _view(plans):
+    """What a schedule says (slots are working objects compared by identity)."""
+    return {
+        pid: (
+            plan.protocol.id,
+            plan.ended_at,
+            plan.end_reason,
+            [(s.task_id, s.index, s.anchor_at, s.state, s.done_by, s.reason) for s in plan.slots],
+        )
+        for pid, plan in plans.items()
+    }

@@ -36,8 +36,8 @@ from sqlalchemy import ColumnElement, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
-from neurocart.pathway import SlotState, overdue_critical
-from neurocart.services.schedule import ANTI_HBC, patient_schedule
+from neurocart.pathway import Schedule, SlotState, overdue_critical
+from neurocart.services.schedule import ANTI_HBC, patient_schedules
 from neurocart.store.models import (
     Assessment,
     AuditEntry,
@@ -170,46 +170,21 @@ class OverdueTracker:
         """Overdue critical tasks of each of `patient_ids` as of `now` (tz-aware)."""
         self._forget_changed(session)
         tokens = _tokens(session)
-        deaths: dict[int, datetime] | None = None
-        out: dict[int, list[monitor.OverdueTask]] = {}
-        for pid in sorted(set(patient_ids)):
-            picture = self._pictures.get(pid)
-            token = tokens.get(pid, ())
-            if (
-                picture is None
-                or picture.token != token
-                or now < picture.at
-                or (picture.until is not None and now >= picture.until)
-            ):
-                if deaths is None:
-                    deaths = _future_deaths(session, now)
-                picture = self._compute(session, pid, token, now, deaths.get(pid))
-                self._pictures[pid] = picture
-            out[pid] = picture.tasks
-        return out
-
-    def _compute(
-        self,
-        session: Session,
-        pid: int,
-        token: tuple[Any, ...],
-        now: datetime,
-        death: datetime | None,
-    ) -> _Picture:
-        self.computed += 1
-        schedule = patient_schedule(session, pid, now=now)
-        tasks = [monitor.OverdueTask.from_slot(s) for s in overdue_critical(schedule)]
-        settled: datetime | None = None
-        until = death
-        for slot in schedule.slots:
-            end = slot.window_end if slot.critical else None
-            if end is None:
-                continue
-            if slot.state is SlotState.OVERDUE:
-                settled = end if settled is None else max(settled, end)
-            if end >= now:
-                until = end if until is None else min(until, end)
-        return _Picture(token, now, tasks, settled, until)
+        wanted = sorted(set(patient_ids))
+        stale = [
+            pid
+            for pid in wanted
+            if (picture := self._pictures.get(pid)) is None
+            or picture.token != tokens.get(pid, ())
+            or now < picture.at
+            or (picture.until is not None and now >= picture.until)
+        ]
+        if stale:  # one bulk read for all of them: per-patient queries cost ~10× more
+            deaths = _future_deaths(session, now)
+            for pid, schedule in patient_schedules(session, stale, now=now).items():
+                self.computed += 1
+                self._pictures[pid] = _picture(schedule, tokens.get(pid, ()), now, deaths.get(pid))
+        return {pid: self._pictures[pid].tasks for pid in wanted if pid in self._pictures}
 
     def _forget_changed(self, session: Session) -> None:
         """Drop the pictures that facts stored since the last call can have changed."""
@@ -238,6 +213,24 @@ class OverdueTracker:
                     continue
                 if any_special or (picture.settled is not None and earliest <= picture.settled):
                     del self._pictures[pid]
+
+
+def _picture(
+    schedule: Schedule, token: tuple[Any, ...], now: datetime, death: datetime | None
+) -> _Picture:
+    """What a schedule computed at `now` says about overdue critical tasks, and until when."""
+    tasks = [monitor.OverdueTask.from_slot(s) for s in overdue_critical(schedule)]
+    settled: datetime | None = None
+    until = death
+    for slot in schedule.slots:
+        end = slot.window_end if slot.critical else None
+        if end is None:
+            continue
+        if slot.state is SlotState.OVERDUE:
+            settled = end if settled is None else max(settled, end)
+        if end >= now:
+            until = end if until is None else min(until, end)
+    return _Picture(token, now, tasks, settled, until)
 
 
 def _tokens(session: Session) -> dict[int, tuple[Any, ...]]:

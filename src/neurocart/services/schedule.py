@@ -22,6 +22,7 @@ its inputs:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -72,14 +73,33 @@ def _patient(session: Session, patient_id: int) -> Patient:
     return patient
 
 
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    """Sorted distinct ids in slices that stay under every backend's parameter limit."""
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start : start + _CHUNK]
+
+
+_CHUNK = 900
+
+
 def current_course(session: Session, patient_id: int) -> TreatmentCourse | None:
     """The patient's current treatment course: the most recently created one."""
-    return session.scalar(
-        select(TreatmentCourse)
-        .where(TreatmentCourse.patient_id == patient_id)
-        .order_by(TreatmentCourse.id.desc())
-        .limit(1)
-    )
+    return current_courses(session, [patient_id]).get(patient_id)
+
+
+def current_courses(session: Session, patient_ids: Iterable[int]) -> dict[int, TreatmentCourse]:
+    """Patient id → current course, for those of `patient_ids` that have one."""
+    out: dict[int, TreatmentCourse] = {}
+    for chunk in _chunks(patient_ids):
+        query = (
+            select(TreatmentCourse)
+            .where(TreatmentCourse.patient_id.in_(chunk))
+            .order_by(TreatmentCourse.id)
+        )
+        for course in session.scalars(query):
+            out[course.patient_id] = course  # ordered by id: the latest wins
+    return out
 
 
 def facts_for_patient(session: Session, patient_id: int) -> list[Fact]:
@@ -87,39 +107,60 @@ def facts_for_patient(session: Session, patient_id: int) -> list[Fact]:
 
     `ref` is ``"<kind>:<id>"`` (``observation:42``) so a done slot names the row behind it.
     """
-    facts: list[Fact] = []
-    observations = session.execute(
-        select(Observation.id, Observation.code, Observation.effective_at).where(
-            Observation.patient_id == patient_id, repo.current(Observation)
+    return facts_for_patients(session, [patient_id]).get(patient_id, [])
+
+
+def facts_for_patients(session: Session, patient_ids: Iterable[int]) -> dict[int, list[Fact]]:
+    """`facts_for_patient` of many patients in three queries per chunk of ids (patients
+    without a recorded fact are absent); each list in the order the rows were stored."""
+    out: dict[int, list[Fact]] = {}
+    for chunk in _chunks(patient_ids):
+        observations = session.execute(
+            select(
+                Observation.patient_id, Observation.id, Observation.code, Observation.effective_at
+            )
+            .where(Observation.patient_id.in_(chunk), repo.current(Observation))
+            .order_by(Observation.id)
         )
-    )
-    facts.extend(Fact("observation", code, at, f"observation:{i}") for i, code, at in observations)
-    assessments = session.execute(
-        select(Assessment.id, Assessment.instrument, Assessment.effective_at).where(
-            Assessment.patient_id == patient_id, repo.current(Assessment)
+        for pid, i, code, at in observations:
+            out.setdefault(pid, []).append(Fact("observation", code, at, f"observation:{i}"))
+        assessments = session.execute(
+            select(
+                Assessment.patient_id, Assessment.id, Assessment.instrument, Assessment.effective_at
+            )
+            .where(Assessment.patient_id.in_(chunk), repo.current(Assessment))
+            .order_by(Assessment.id)
         )
-    )
-    facts.extend(Fact("assessment", name, at, f"assessment:{i}") for i, name, at in assessments)
-    events = session.execute(
-        select(
-            ClinicalEvent.id, ClinicalEvent.type, ClinicalEvent.drug, ClinicalEvent.onset_at
-        ).where(ClinicalEvent.patient_id == patient_id, repo.current(ClinicalEvent))
-    )
-    for i, kind, drug, at in events:
-        ref = f"event:{i}"
-        facts.append(Fact("event", kind.value, at, ref))
-        if drug:
-            facts.append(Fact("event", f"{kind.value}:{fold_name(drug)}", at, ref))
-    return facts
+        for pid, i, name, at in assessments:
+            out.setdefault(pid, []).append(Fact("assessment", name, at, f"assessment:{i}"))
+        events = session.execute(
+            select(
+                ClinicalEvent.patient_id,
+                ClinicalEvent.id,
+                ClinicalEvent.type,
+                ClinicalEvent.drug,
+                ClinicalEvent.onset_at,
+            )
+            .where(ClinicalEvent.patient_id.in_(chunk), repo.current(ClinicalEvent))
+            .order_by(ClinicalEvent.id)
+        )
+        for pid, i, kind, drug, at in events:
+            ref = f"event:{i}"
+            facts = out.setdefault(pid, [])
+            facts.append(Fact("event", kind.value, at, ref))
+            if drug:
+                facts.append(Fact("event", f"{kind.value}:{fold_name(drug)}", at, ref))
+    return out
 
 
 def anchors_for_patient(session: Session, patient_id: int) -> dict[str, datetime | None]:
     """Anchor instants of the current course (all None when the patient has no course yet)."""
     _patient(session, patient_id)
-    course = current_course(session, patient_id)
-    if course is None:
-        return dict.fromkeys(STANDARD_ANCHORS)
-    return course.anchor_times()
+    return _anchors(current_course(session, patient_id))
+
+
+def _anchors(course: TreatmentCourse | None) -> dict[str, datetime | None]:
+    return dict.fromkeys(STANDARD_ANCHORS) if course is None else course.anchor_times()
 
 
 def patient_attributes(session: Session, patient_id: int) -> dict[str, Any]:
@@ -132,60 +173,74 @@ def patient_attributes(session: Session, patient_id: int) -> dict[str, Any]:
     - ``cns_compartment_studied`` — a lumbar puncture or any CSF observation is recorded.
     """
     patient = _patient(session, patient_id)
-    therapies = [fold_name(t) for t in patient.prior_therapies]
-    anti_hbc = session.scalar(
-        select(Observation.value)
-        .where(
-            Observation.patient_id == patient_id,
-            Observation.code == ANTI_HBC,
-            repo.current(Observation),
+    return patients_attributes(session, [patient])[patient_id]
+
+
+def patients_attributes(session: Session, patients: Sequence[Patient]) -> dict[int, dict[str, Any]]:
+    """`patient_attributes` of many patients, three queries per chunk of ids."""
+    anti_hbc: dict[int, float] = {}
+    cns: set[int] = set()
+    for chunk in _chunks(p.id for p in patients):
+        latest = session.execute(
+            select(Observation.patient_id, Observation.value)
+            .where(
+                Observation.patient_id.in_(chunk),
+                Observation.code == ANTI_HBC,
+                repo.current(Observation),
+            )
+            .order_by(Observation.effective_at, Observation.id)
         )
-        .order_by(Observation.effective_at.desc(), Observation.id.desc())
-        .limit(1)
-    )
-    csf = session.scalar(
-        select(Observation.id)
-        .where(
-            Observation.patient_id == patient_id,
+        anti_hbc.update((pid, value) for pid, value in latest)  # ascending: latest wins
+        csf = select(Observation.patient_id).where(
+            Observation.patient_id.in_(chunk),
             Observation.specimen == Specimen.CSF,
             repo.current(Observation),
         )
-        .limit(1)
-    )
-    puncture = session.scalar(
-        select(ClinicalEvent.id)
-        .where(
-            ClinicalEvent.patient_id == patient_id,
+        cns.update(session.scalars(csf.distinct()))
+        puncture = select(ClinicalEvent.patient_id).where(
+            ClinicalEvent.patient_id.in_(chunk),
             ClinicalEvent.type == EventType.LUMBAR_PUNCTURE,
             repo.current(ClinicalEvent),
         )
-        .limit(1)
-    )
-    return {
-        "diagnosis": patient.diagnosis.value,
-        "subtype": patient.subtype,
-        "sex": patient.sex.value,
-        "birth_year": patient.birth_year,
-        "prior_therapies": therapies,
-        "prior_anti_cd20": any(t in ANTI_CD20 for t in therapies),
-        "anti_hbc_positive": None if anti_hbc is None else anti_hbc >= 1,
-        "cns_compartment_studied": csf is not None or puncture is not None,
-    }
+        cns.update(session.scalars(puncture.distinct()))
+    out = {}
+    for patient in patients:
+        therapies = [fold_name(t) for t in patient.prior_therapies]
+        hbc = anti_hbc.get(patient.id)
+        out[patient.id] = {
+            "diagnosis": patient.diagnosis.value,
+            "subtype": patient.subtype,
+            "sex": patient.sex.value,
+            "birth_year": patient.birth_year,
+            "prior_therapies": therapies,
+            "prior_anti_cd20": any(t in ANTI_CD20 for t in therapies),
+            "anti_hbc_positive": None if hbc is None else hbc >= 1,
+            "cns_compartment_studied": patient.id in cns,
+        }
+    return out
 
 
 def died_at(session: Session, patient_id: int) -> datetime | None:
     """Onset of the patient's current (not superseded, not retracted) death event; the
     earliest if several were recorded; None for a patient not known to have died."""
-    return session.scalar(
-        select(ClinicalEvent.onset_at)
-        .where(
-            ClinicalEvent.patient_id == patient_id,
-            ClinicalEvent.type == EventType.DEATH,
-            repo.current(ClinicalEvent),
+    return deaths(session, [patient_id]).get(patient_id)
+
+
+def deaths(session: Session, patient_ids: Iterable[int]) -> dict[int, datetime]:
+    """`died_at` of many patients (those not known to have died are absent)."""
+    out: dict[int, datetime] = {}
+    for chunk in _chunks(patient_ids):
+        rows = session.execute(
+            select(ClinicalEvent.patient_id, ClinicalEvent.onset_at)
+            .where(
+                ClinicalEvent.patient_id.in_(chunk),
+                ClinicalEvent.type == EventType.DEATH,
+                repo.current(ClinicalEvent),
+            )
+            .order_by(ClinicalEvent.onset_at.desc(), ClinicalEvent.id.desc())
         )
-        .order_by(ClinicalEvent.onset_at, ClinicalEvent.id)
-        .limit(1)
-    )
+        out.update((pid, at) for pid, at in rows)  # descending: the earliest wins
+    return out
 
 
 def patient_schedule(
@@ -200,17 +255,40 @@ def patient_schedule(
     shipped.
     """
     _patient(session, patient_id)
-    course = current_course(session, patient_id)
-    chosen = protocol_id or (course.protocol_id if course else None) or DEFAULT_PROTOCOL
-    protocol = load_shipped(chosen)
-    anchors = course.anchor_times() if course else dict.fromkeys(STANDARD_ANCHORS)
-    death = died_at(session, patient_id)
-    return compute_schedule(
-        protocol,
-        anchors,
-        facts_for_patient(session, patient_id),
-        now=now,
-        patient=patient_attributes(session, patient_id),
-        ended_at=death,
-        end_reason=PATIENT_DIED if death else None,
-    )
+    return patient_schedules(session, [patient_id], now=now, protocol_id=protocol_id)[patient_id]
+
+
+def patient_schedules(
+    session: Session,
+    patient_ids: Iterable[int],
+    *,
+    now: datetime,
+    protocol_id: str | None = None,
+) -> dict[int, Schedule]:
+    """`patient_schedule` of many patients, reading the store in a few queries per chunk of
+    ids rather than several per patient (the monitor recomputes hundreds at a time). Unknown
+    ids are absent from the answer.
+    """
+    patients: list[Patient] = []
+    for chunk in _chunks(patient_ids):
+        patients.extend(session.scalars(select(Patient).where(Patient.id.in_(chunk))))
+    ids = [p.id for p in patients]
+    courses = current_courses(session, ids)
+    ended = deaths(session, ids)
+    facts = facts_for_patients(session, ids)
+    attributes = patients_attributes(session, patients)
+    out = {}
+    for pid in ids:
+        course = courses.get(pid)
+        chosen = protocol_id or (course.protocol_id if course else None) or DEFAULT_PROTOCOL
+        death = ended.get(pid)
+        out[pid] = compute_schedule(
+            load_shipped(chosen),
+            _anchors(course),
+            facts.get(pid, []),
+            now=now,
+            patient=attributes[pid],
+            ended_at=death,
+            end_reason=PATIENT_DIED if death else None,
+        )
+    return out
