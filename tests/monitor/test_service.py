@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
+from neurocart.ingest import ObservationIn
 from neurocart.services.alert_bus import AlertBus
+from neurocart.services.ingest import ingest_observation_batch
 from neurocart.services.monitor_inputs import rebuild
 from neurocart.services.monitoring import MonitorService
 from neurocart.store import Database, Patient, User, repo
@@ -133,7 +135,9 @@ def test_restart_rebuilds_the_same_state_without_duplicate_alerts(database: Data
         live.acknowledge(s, user, "NC-1:crs:1", DAY0 + timedelta(hours=38, minutes=5))
     live.tick(DAY0 + timedelta(hours=40))
     before = _log(database)
-    restarted = MonitorService(database)
+    # start() ticks once before traffic: restarted at the instant of the last tick, nothing
+    # new falls due
+    restarted = MonitorService(database, clock=lambda: DAY0 + timedelta(hours=40))
     restarted.start()
     assert restarted.engine.snapshot() == live.engine.snapshot()
     assert _log(database) == before  # nothing re-emitted
@@ -160,6 +164,16 @@ def test_replay_equals_the_persisted_log(database: Database) -> None:
             for k in range(8)
         ]
         svc.listener.observation_ids(s, repo.add_observations(s, user, items))
+    with database.transaction() as s:  # a batch as the API's batch route stores and hands it
+        east = timezone(timedelta(hours=2))  # over: normalized (°F → °C, local → UTC time)
+        rows = [
+            ObservationIn(
+                code=TEMP, value=100.4 + k, unit="[degF]", source="ward",
+                effective_at=(DAY0 + timedelta(hours=104 + k)).astimezone(east),
+            )
+            for k in range(6)
+        ]  # fmt: skip
+        svc.listener.observation_batch(s, ingest_observation_batch(s, user, patients[2].id, rows))
     svc.tick(DAY0 + timedelta(hours=120))
     with database.reading() as s:
         _, actions = rebuild(s)
@@ -167,6 +181,8 @@ def test_replay_equals_the_persisted_log(database: Database) -> None:
     persisted = _log(database)
     assert {a["kind"] for a in persisted} >= {"open", "close", "escalate", "acknowledge"}
     assert any(a["alert_key"] == "NC-2:crs:1" for a in persisted)  # from the batch
+    opened = {(a["kind"], a["alert_key"], a["at"]) for a in persisted}
+    assert ("open", "NC-3:crs:2", "2025-03-07T16:00:00+00:00") in opened  # 100.4 °F at 18:00+02
     assert replayed == persisted
 
 

@@ -30,6 +30,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neurocart.services.ingest import StoredObservations
 from neurocart.store.models import Assessment, ClinicalEvent, Observation
 
 StoredFact = Observation | Assessment | ClinicalEvent
@@ -52,27 +53,30 @@ def notify(
         listener(session, facts)
 
 
-def notify_observation_ids(
-    listeners: Sequence[FactListener], session: Session, ids: Sequence[int]
+def notify_observation_batch(
+    listeners: Sequence[FactListener], session: Session, batch: StoredObservations
 ) -> None:
-    """Like `notify` for a batch written by id; the rows are loaded only if someone listens.
+    """Like `notify` for a batch written column by column; rows are loaded only if needed.
 
-    A listener with an ``observation_ids(session, ids)`` method gets the ids instead (it reads
-    the columns it needs itself: loading ORM rows costs more than a monitor needs).
+    A listener with an ``observation_batch(session, batch)`` method gets the stored batch
+    itself (ids and the normalized columns written: reading them back, let alone as ORM rows,
+    costs more than a monitor's work on them); any other gets the stored rows.
     """
-    if not listeners or not ids:
+    if not listeners or not batch.ids:
         return
-    by_ids = [getattr(listener, "observation_ids", None) for listener in listeners]
-    if all(by_ids):
-        for call in by_ids:
-            call(session, ids)  # type: ignore[misc]
-        return
-    rows: list[Observation] = []
-    for start in range(0, len(ids), 1000):  # stay under every backend's parameter limit
-        chunk = ids[start : start + 1000]
-        rows.extend(session.scalars(select(Observation).where(Observation.id.in_(chunk))))
-    rows.sort(key=lambda r: r.id)
-    notify(listeners, session, rows)
+    direct = [getattr(listener, "observation_batch", None) for listener in listeners]
+    rows: list[Observation] | None = None
+    for listener, call in zip(listeners, direct, strict=True):
+        if call is not None:
+            call(session, batch)
+            continue
+        if rows is None:
+            rows = []
+            for start in range(0, len(batch.ids), 1000):  # under every backend's limit
+                chunk = batch.ids[start : start + 1000]
+                rows.extend(session.scalars(select(Observation).where(Observation.id.in_(chunk))))
+            rows.sort(key=lambda r: r.id)
+        listener(session, rows)
 
 
 ListenerList = list[Callable[[Session, Sequence[StoredFact]], None]]

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from neurocart import monitor
 from neurocart.services.alert_bus import AlertBus
+from neurocart.services.ingest import StoredObservations
 from neurocart.services.monitor_inputs import (
     ACK_ENTITY,
     MONITOR_ENTITY,
@@ -116,10 +117,10 @@ class MonitorService:
                 self._stale = True
                 self._ready()
                 self._catch_up(session)
-        try:  # warm the overdue pictures now, not on the first tick amid live traffic
-            self._overdue(self.clock(), True)
+        try:  # the first tick now, before traffic: later ticks only see what changed
+            self.tick(self.clock())
         except Exception:  # the ticker will raise it again, and log it
-            log.exception("monitor: computing the overdue critical tasks failed")
+            log.exception("monitor: the first tick failed")
 
     def _catch_up(self, session: Session) -> None:
         assert self._rebuilt is not None
@@ -151,25 +152,15 @@ class MonitorService:
 
     def _track(self, session: Session, outcome: _Outcome) -> None:
         """Publish after commit; after a rollback, rebuild before the next use."""
+        session.info.setdefault(_PENDING, []).append((self, outcome))
 
-        done = False
-
-        def committed(_: Session) -> None:
-            nonlocal done
-            if not done:
-                done = True
-                if outcome.actions:
-                    self.bus.publish(outcome.actions)
-
-        def rolled_back(_: Session) -> None:
-            nonlocal done
-            if not done:
-                done = True
-                with self.lock:
-                    self._stale = True
-
-        event.listen(session, "after_commit", committed, once=True)
-        event.listen(session, "after_rollback", rolled_back, once=True)
+    def _settled(self, outcome: _Outcome, committed: bool) -> None:
+        if committed:
+            if outcome.actions:
+                self.bus.publish(outcome.actions)
+        else:
+            with self.lock:
+                self._stale = True
 
     # --- inputs ---
 
@@ -215,6 +206,23 @@ class MonitorService:
             ]  # fmt: skip
             self._feed(session, patients, facts)
 
+    def on_observation_batch(self, session: Session, batch: StoredObservations) -> None:
+        """A batch just stored for one patient, as written (no read back): the same facts
+        `on_observation_ids` would read, in the same (id) order."""
+        if not self.enabled or not batch.ids:
+            return
+        c = batch.columns
+        with self.lock:
+            self._ready()
+            sid = self._converter.known(session, {batch.patient_id})[batch.patient_id]
+            facts: list[monitor.Fact] = [
+                monitor.Observation(sid, code, value, at, unit, specimen.value, i)
+                for i, code, value, at, unit, specimen in zip(
+                    batch.ids, c.code, c.value, c.effective_at, c.unit, c.specimen, strict=True
+                )
+            ]
+            self._feed(session, {batch.patient_id}, facts)
+
     def _feed(self, session: Session, patients: set[int], facts: Iterable[monitor.Fact]) -> None:
         engine = self._ready()
         outcome = _Outcome()
@@ -256,6 +264,7 @@ class MonitorService:
                         self._remember(pid, context)
                         if context.study_id in known:
                             actions.extend(engine.set_context(context))
+                records: list[audit.Change] = []
                 for sid, tasks in sorted(wanted.items()):
                     had = engine.state(sid).overdue if sid in known else ()
                     if [t.key for t in had] == sorted(t.key for t in tasks):
@@ -264,9 +273,11 @@ class MonitorService:
                     if sid not in known and known_pid is not None:
                         actions.extend(engine.set_context(self._contexts[known_pid]))
                     actions.extend(engine.set_overdue(sid, tasks, now))
-                    audit.append(
+                    records.append((known_pid or 0, None, overdue_record(sid, tasks, now)))
+                if records:  # one entry per patient, appended together (replay reads them)
+                    audit.append_many(
                         session, actor=SYSTEM, action="overdue", entity_type=MONITOR_ENTITY,
-                        entity_id=known_pid or 0, old=None, new=overdue_record(sid, tasks, now),
+                        changes=records,
                     )  # fmt: skip
                 timed = engine.tick(now)
                 if timed:
@@ -396,8 +407,27 @@ class MonitorService:
             )
 
 
+_PENDING = "neurocart.monitoring.pending"
+"""Session.info key: the (service, outcome) pairs of the session's open transaction, settled
+by the two listeners below, registered once on every Session (registering a pair of
+listeners per transaction cost more than the engine's work on a small batch)."""
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    for service, outcome in session.info.pop(_PENDING, ()):
+        service._settled(outcome, committed=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    for service, outcome in session.info.pop(_PENDING, ()):
+        service._settled(outcome, committed=False)
+
+
 class FactListener:
-    """The service as a fact listener; takes batches of observations by id (cheaper)."""
+    """The service as a fact listener; takes a stored batch of observations as written, or by
+    id (both cheaper than ORM rows)."""
 
     def __init__(self, service: MonitorService) -> None:
         self.service = service
@@ -407,6 +437,9 @@ class FactListener:
 
     def observation_ids(self, session: Session, ids: Sequence[int]) -> None:
         self.service.on_observation_ids(session, ids)
+
+    def observation_batch(self, session: Session, batch: StoredObservations) -> None:
+        self.service.on_observation_batch(session, batch)
 
 
 _OBSERVATION_COLUMNS = select(

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime
 
 from neurocart.api.deps import Listeners, ReadSession, SettingsDep, WriteSession, require
 from neurocart.api.errors import PayloadTooLargeError
-from neurocart.api.hooks import notify_observation_ids
+from neurocart.api.hooks import notify_observation_batch
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     BatchOut,
@@ -71,11 +71,11 @@ def add_observations(
             "observations", f"at most {limit} rows per batch", len(body.observations)
         )
     patient = patient_of(session, study_id)
-    ids = list(
-        ingest.ingest_observations(session, user, patient.id, body.observations, limit=limit)
+    batch = ingest.ingest_observation_batch(
+        session, user, patient.id, body.observations, limit=limit
     )
-    notify_observation_ids(listeners, session, ids)
-    return BatchOut(count=len(ids), ids=ids)
+    notify_observation_batch(listeners, session, batch)
+    return BatchOut(count=len(batch.ids), ids=batch.ids)
 
 
 @router.get("/patients/{study_id}/observations")
