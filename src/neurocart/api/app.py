@@ -10,6 +10,7 @@ do it for an SQLite file).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -67,3 +68,26 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     web.install(app)
     app.add_middleware(InputGuard)
     return app
+
+
+def freeze_heap_after_startup(app: FastAPI) -> None:
+    """For a server process: once startup is done (modules imported, the monitoring engine
+    rebuilt), move everything it built out of the cyclic garbage collector.
+
+    That heap lives as long as the process; left in the oldest generation, every full
+    collection walks all of it while holding the GIL — pauses of 100–300 ms of every request
+    on a ward-sized engine, measured by benchmarks/monitor.py. Frozen, a full collection
+    walks only what was allocated since (gc.freeze). Only for a process that serves one app
+    for its lifetime (`neurocart serve`): a test process builds many apps, and frozen cyclic
+    garbage is never freed.
+    """
+    startup = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with startup(app):
+            gc.collect()
+            gc.freeze()
+            yield
+
+    app.router.lifespan_context = lifespan

@@ -54,7 +54,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs)."""
-    from neurocart.api import create_app
+    from neurocart.api import create_app, freeze_heap_after_startup
 
     settings, database = open_database(database_url, upgrade=upgrade)
     if settings.secret_key == Settings.model_fields["secret_key"].default:
@@ -64,6 +64,7 @@ def serve(
         )
     logging.getLogger("uvicorn.access").addFilter(MaskStudyIds())
     app = create_app(settings, database)
+    freeze_heap_after_startup(app)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
