@@ -41,6 +41,7 @@ Choices neurocart made where CTCAE is silent:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -104,8 +105,6 @@ RULES: dict[str, TermRule] = {
 }  # fmt: skip
 """The CTCAE v5.0 table: the single place where the cut-offs live."""
 
-_TERMS = tuple(RULES)
-
 
 class CtcaeLabInput(CalcInput):
     term: Term = field(
@@ -130,11 +129,22 @@ class CtcaeLabInput(CalcInput):
 
 
 def _per_term(c: Columns, attribute: str) -> npt.NDArray[np.float64]:
-    """The rule's `attribute` for each row's term (NaN where the rule has none)."""
-    term = c["term"]
-    conditions = [term == name for name in _TERMS]
-    values = [_nan_if_none(getattr(RULES[name], attribute)) for name in _TERMS]
-    return np.asarray(np.select(conditions, values, default=np.nan), dtype=np.float64)
+    """The rule's `attribute` for each row's term (NaN where the rule has none).
+
+    A lookup per row, not a comparison of every row with every term: as fast on a frame and
+    an order of magnitude faster on the single input the monitor grades for each new count.
+    """
+    term = np.asarray(c["term"], dtype=object)
+    table = _by_term(attribute)
+    if term.ndim == 0:
+        return np.asarray(table.get(term.item(), np.nan), dtype=np.float64)
+    values = np.fromiter((table.get(t, np.nan) for t in term.ravel()), np.float64, term.size)
+    return values.reshape(term.shape)
+
+
+@cache
+def _by_term(attribute: str) -> dict[str, float]:
+    return {name: _nan_if_none(getattr(rule, attribute)) for name, rule in RULES.items()}
 
 
 def _nan_if_none(x: float | None) -> float:
