@@ -38,6 +38,7 @@ from neurocart.pathway import (
     compute_schedule,
     load_shipped,
 )
+from neurocart.pathway.schedule import FactKind
 from neurocart.store import repo
 from neurocart.store.errors import NotFoundError
 from neurocart.store.models import (
@@ -110,29 +111,26 @@ def facts_for_patient(session: Session, patient_id: int) -> list[Fact]:
     return facts_for_patients(session, [patient_id]).get(patient_id, [])
 
 
+_MEASURED: tuple[tuple[FactKind, type[Observation] | type[Assessment], Any], ...] = (
+    ("observation", Observation, Observation.code),
+    ("assessment", Assessment, Assessment.instrument),
+)
+"""Fact kinds matched by one name column: (kind, model, the column naming the fact)."""
+
+
 def facts_for_patients(session: Session, patient_ids: Iterable[int]) -> dict[int, list[Fact]]:
     """`facts_for_patient` of many patients in three queries per chunk of ids (patients
     without a recorded fact are absent); each list in the order the rows were stored."""
     out: dict[int, list[Fact]] = {}
     for chunk in _chunks(patient_ids):
-        observations = session.execute(
-            select(
-                Observation.patient_id, Observation.id, Observation.code, Observation.effective_at
+        for measured, model, code in _MEASURED:
+            rows = session.execute(
+                select(model.patient_id, model.id, code, model.effective_at)
+                .where(model.patient_id.in_(chunk), repo.current(model))
+                .order_by(model.id)
             )
-            .where(Observation.patient_id.in_(chunk), repo.current(Observation))
-            .order_by(Observation.id)
-        )
-        for pid, i, code, at in observations:
-            out.setdefault(pid, []).append(Fact("observation", code, at, f"observation:{i}"))
-        assessments = session.execute(
-            select(
-                Assessment.patient_id, Assessment.id, Assessment.instrument, Assessment.effective_at
-            )
-            .where(Assessment.patient_id.in_(chunk), repo.current(Assessment))
-            .order_by(Assessment.id)
-        )
-        for pid, i, name, at in assessments:
-            out.setdefault(pid, []).append(Fact("assessment", name, at, f"assessment:{i}"))
+            for pid, i, name, at in rows:
+                out.setdefault(pid, []).append(Fact(measured, name, at, f"{measured}:{i}"))
         events = session.execute(
             select(
                 ClinicalEvent.patient_id,
