@@ -189,6 +189,8 @@ def test_anc_below_0_5_for_7_days(engine: Engine) -> None:
     opened = next(a for a in actions if a.kind == "open")
     # 7 days ≤ 0.5 starting after day 3: ICAHT grade 2 (the calculator's, provisional)
     assert opened.grade == p.signals["icaht_grade"] == 2
+    assert "ICAHT grade provisional" in opened.text
+    assert "grades 4): yes" in opened.text
     assert "for 7 day(s)" in opened.text
     assert "G-CSF" in opened.recommended
     recovered = Patient(engine, "NC-0002")
@@ -196,6 +198,18 @@ def test_anc_below_0_5_for_7_days(engine: Engine) -> None:
         recovered.obs(ANC, 0.3, 24 * day + 6)
     recovered.obs(ANC, 0.6, 24 * 7 + 6)
     assert not recovered.fired("anc_below_0_5_7_days")
+
+
+def test_icaht_is_provisional_only_before_day_30(engine: Engine) -> None:
+    p = Patient(engine)
+    for day in range(1, 9):
+        p.obs(ANC, 0.3, 24 * day + 6)
+    assert p.signals["icaht_grade"] == 4  # early onset, still ongoing at the latest ANC
+    assert p.signals["icaht_provisional"] is True
+    p.obs(ANC, 2.0, 24 * 30 + 6)  # day 30: the early window is complete
+    assert p.signals["icaht_provisional"] is False
+    p.obs(ANC, 0.4, 24 * 40 + 6)  # late phase: graded on days 31–100
+    assert p.signals["icaht_provisional"] is False
 
 
 def test_neutropenia_closes_after_stable_recovery(engine: Engine) -> None:

@@ -119,6 +119,13 @@ _DERIVED: tuple[Signal, ...] = (
     Signal("wbc_grade", "CTCAE white blood cell decreased grade", kind="int"),
     Signal("anemia_grade", "CTCAE anemia grade", kind="int"),
     Signal("icaht_grade", "ICAHT grade", kind="int"),
+    Signal(
+        "icaht_provisional",
+        "ICAHT grade provisional (early phase before day 30: the latest ANC is read as the end "
+        "of follow-up, so an ongoing early episode grades 4)",
+        kind="bool",
+        passive=True,
+    ),
     Signal("crp_delta_24h_mg_l", "CRP change over 24 h", "mg/L"),
     Signal("ferritin_delta_24h_ug_l", "ferritin change over 24 h", "µg/L"),
     Signal("easix_pre_ld", "EASIX before lymphodepletion"),

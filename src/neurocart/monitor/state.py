@@ -575,6 +575,7 @@ class PatientState:
         result = self._calc("icaht", {"anc_series": anc_series, "phase": phase})
         if result is not None:
             self._set("icaht_grade", int(result.value), changed)
+            self._set("icaht_provisional", phase == "early" and last_day < 30, changed)
 
     def _easix(self, labs: Mapping[str, float], suffix: str, changed: set[str]) -> None:
         ldh, plt = labs.get(sig.LDH), labs.get(sig.PLATELETS)
