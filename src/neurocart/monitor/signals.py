@@ -121,8 +121,7 @@ _DERIVED: tuple[Signal, ...] = (
     Signal("icaht_grade", "ICAHT grade", kind="int"),
     Signal(
         "icaht_provisional",
-        "ICAHT grade provisional (early phase before day 30: the latest ANC is read as the end "
-        "of follow-up, so an ongoing early episode grades 4)",
+        "ICAHT grade provisional (before day 30 an ongoing early episode grades 4)",
         kind="bool",
         passive=True,
     ),
