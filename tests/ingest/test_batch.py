@@ -217,3 +217,9 @@ def test_column_path_gives_way_to_the_row_path_for_every_error() -> None:
         normalized, errors = normalize_batch([*good, bad, *good])
         assert [(e.index, e.field) for e in errors] == [(3, field)]
         assert normalized == _one_by_one(good * 2)[0]
+
+
+def test_the_column_path_reads_every_field_of_the_model() -> None:
+    from neurocart.ingest import validate
+
+    assert set(validate._FIELD_NAMES) == set(ObservationIn.model_fields)

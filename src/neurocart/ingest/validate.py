@@ -283,9 +283,12 @@ def _normalize_rows(rows: Sequence[ObservationIn | Mapping[str, Any]]) -> BatchR
     return BatchResult(normalized, errors)
 
 
-_FIELDS = tuple(map(itemgetter, ObservationIn.model_fields))
-"""Getters of an ObservationIn's fields (code, code_system, value, unit, specimen, effective_at,
-source, note) from its __dict__: faster than attribute access."""
+_FIELD_NAMES = (
+    "code", "code_system", "value", "unit", "specimen", "effective_at", "source", "note",
+)  # fmt: skip
+_FIELDS = tuple(map(itemgetter, _FIELD_NAMES))
+"""Getters of an ObservationIn's fields from its __dict__ (faster than attribute access), in
+the order `_normalize_models` unpacks them (a test holds the names to the model's fields)."""
 _make = partial(tuple.__new__, NormalizedObservation)
 _TZINFO = attrgetter("tzinfo")
 
