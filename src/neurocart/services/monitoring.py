@@ -208,7 +208,7 @@ class MonitorService:
 
     def on_observation_batch(self, session: Session, batch: StoredObservations) -> None:
         """A batch just stored for one patient, as written (no read back): the same facts
-        `on_observation_ids` would read, in the same (id) order."""
+        `on_observation_ids` would read, in the same (id) order (-0.0 stored as 0.0)."""
         if not self.enabled or not batch.ids:
             return
         c = batch.columns
@@ -216,7 +216,7 @@ class MonitorService:
             self._ready()
             sid = self._converter.known(session, {batch.patient_id})[batch.patient_id]
             facts: list[monitor.Fact] = [
-                monitor.Observation(sid, code, value, at, unit, specimen.value, i)
+                monitor.Observation(sid, code, value + 0.0, at, unit, specimen.value, i)
                 for i, code, value, at, unit, specimen in zip(
                     batch.ids, c.code, c.value, c.effective_at, c.unit, c.specimen, strict=True
                 )
