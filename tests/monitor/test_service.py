@@ -156,15 +156,16 @@ def test_replay_equals_the_persisted_log(database: Database) -> None:
         if h == 27:
             with database.transaction() as s:
                 svc.acknowledge(s, user, "NC-1:crs:1", DAY0 + timedelta(hours=27, minutes=20))
-    with database.transaction() as s:  # a batch, fed by ids as the API's batch route does
+    with database.transaction() as s:  # a batch as the API's batch route stores and hands it
         items = [
-            repo.ObservationIn(
-                patients[1].id, TEMP, 38.0 + k / 10, "°C", DAY0 + timedelta(hours=101 + k)
+            ObservationIn(
+                code=TEMP, value=38.0 + k / 10, unit="Cel", source="ward",
+                effective_at=DAY0 + timedelta(hours=101 + k),
             )
             for k in range(8)
-        ]
-        svc.listener.observation_ids(s, repo.add_observations(s, user, items))
-    with database.transaction() as s:  # a batch as the API's batch route stores and hands it
+        ]  # fmt: skip
+        svc.listener.observation_batch(s, ingest_observation_batch(s, user, patients[1].id, items))
+    with database.transaction() as s:  # the same, normalized on the way in
         east = timezone(timedelta(hours=2))  # over: normalized (°F → °C, local → UTC time)
         rows = [
             ObservationIn(

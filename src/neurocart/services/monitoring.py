@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
@@ -43,7 +43,7 @@ from neurocart.services.monitor_inputs import (
 )
 from neurocart.store import Database, audit
 from neurocart.store.errors import ConflictError, NotFoundError
-from neurocart.store.models import Alert, Observation, User
+from neurocart.store.models import Alert, User
 from neurocart.store.models import AlertAction as StoredAction
 
 log = logging.getLogger(__name__)
@@ -179,36 +179,9 @@ class MonitorService:
                 session, {r.patient_id for r in rows}, self._converter.convert(session, rows)
             )
 
-    def on_observation_ids(self, session: Session, ids: Sequence[int]) -> None:
-        """A batch of new observations by id: the columns the engine needs, one query."""
-        if not self.enabled or not ids:
-            return
-        rows: list[Any] = []
-        lo, hi = min(ids), max(ids)
-        if hi - lo + 1 == len(ids) == len(set(ids)):  # consecutive (usual): two parameters
-            rows.extend(session.execute(_OBSERVATION_RANGE, {"lo": lo, "hi": hi}))
-        else:
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                rows.extend(session.execute(_OBSERVATION_COLUMNS.where(Observation.id.in_(chunk))))
-        rows.sort(key=lambda r: r.id)
-        with self.lock:
-            self._ready()
-            patients = {r.patient_id for r in rows}
-            sids = self._converter.known(session, patients)
-            facts: list[monitor.Fact] = [
-                monitor.Observation(
-                    sids[r.patient_id], r.code, r.value, r.effective_at, r.unit, r.specimen.value,
-                    r.id,
-                )
-                for r in rows
-                if not r.entered_in_error
-            ]  # fmt: skip
-            self._feed(session, patients, facts)
-
     def on_observation_batch(self, session: Session, batch: StoredObservations) -> None:
-        """A batch just stored for one patient, as written (no read back): the same facts
-        `on_observation_ids` would read, in the same (id) order (-0.0 stored as 0.0)."""
+        """A batch just stored for one patient, as written (no read back): the facts a
+        rebuild reads from the store, in the same (id) order (-0.0 stored as 0.0)."""
         if not self.enabled or not batch.ids:
             return
         c = batch.columns
@@ -426,8 +399,8 @@ def _after_rollback(session: Session) -> None:
 
 
 class FactListener:
-    """The service as a fact listener; takes a stored batch of observations as written, or by
-    id (both cheaper than ORM rows)."""
+    """The service as a fact listener; takes a stored batch of observations as written
+    (cheaper than ORM rows)."""
 
     def __init__(self, service: MonitorService) -> None:
         self.service = service
@@ -435,21 +408,8 @@ class FactListener:
     def __call__(self, session: Session, rows: Sequence[StoredFact], /) -> None:
         self.service.on_facts(session, rows)
 
-    def observation_ids(self, session: Session, ids: Sequence[int]) -> None:
-        self.service.on_observation_ids(session, ids)
-
     def observation_batch(self, session: Session, batch: StoredObservations) -> None:
         self.service.on_observation_batch(session, batch)
-
-
-_OBSERVATION_COLUMNS = select(
-    Observation.id, Observation.patient_id, Observation.code, Observation.value,
-    Observation.unit, Observation.specimen, Observation.effective_at, Observation.entered_in_error,
-)  # fmt: skip
-_OBSERVATION_RANGE = _OBSERVATION_COLUMNS.where(
-    Observation.id.between(bindparam("lo"), bindparam("hi"))
-)
-"""Built once: constructing a statement per batch costs more than running it."""
 
 
 def _ack_snapshot(row: Alert) -> dict[str, Any]:
