@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neurocart.services.ingest import StoredObservations
+from neurocart.store import repo
 from neurocart.store.models import Assessment, ClinicalEvent, Observation
 
 StoredFact = Observation | Assessment | ClinicalEvent
@@ -72,8 +73,7 @@ def notify_observation_batch(
             continue
         if rows is None:
             rows = []
-            for start in range(0, len(batch.ids), 1000):  # under every backend's limit
-                chunk = batch.ids[start : start + 1000]
+            for chunk in repo.id_chunks(batch.ids):
                 rows.extend(session.scalars(select(Observation).where(Observation.id.in_(chunk))))
             rows.sort(key=lambda r: r.id)
         listener(session, rows)

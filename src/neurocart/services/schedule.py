@@ -22,7 +22,7 @@ its inputs:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -74,16 +74,6 @@ def _patient(session: Session, patient_id: int) -> Patient:
     return patient
 
 
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    """Sorted distinct ids in slices that stay under every backend's parameter limit."""
-    ordered = sorted(set(ids))
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start : start + _CHUNK]
-
-
-_CHUNK = 900
-
-
 def current_course(session: Session, patient_id: int) -> TreatmentCourse | None:
     """The patient's current treatment course: the most recently created one."""
     return current_courses(session, [patient_id]).get(patient_id)
@@ -92,7 +82,7 @@ def current_course(session: Session, patient_id: int) -> TreatmentCourse | None:
 def current_courses(session: Session, patient_ids: Iterable[int]) -> dict[int, TreatmentCourse]:
     """Patient id → current course, for those of `patient_ids` that have one."""
     out: dict[int, TreatmentCourse] = {}
-    for chunk in _chunks(patient_ids):
+    for chunk in repo.id_chunks(patient_ids):
         query = (
             select(TreatmentCourse)
             .where(TreatmentCourse.patient_id.in_(chunk))
@@ -122,7 +112,7 @@ def facts_for_patients(session: Session, patient_ids: Iterable[int]) -> dict[int
     """`facts_for_patient` of many patients in three queries per chunk of ids (patients
     without a recorded fact are absent); each list in the order the rows were stored."""
     out: dict[int, list[Fact]] = {}
-    for chunk in _chunks(patient_ids):
+    for chunk in repo.id_chunks(patient_ids):
         for measured, model, code in _MEASURED:
             rows = session.execute(
                 select(model.patient_id, model.id, code, model.effective_at)
@@ -178,7 +168,7 @@ def patients_attributes(session: Session, patients: Sequence[Patient]) -> dict[i
     """`patient_attributes` of many patients, three queries per chunk of ids."""
     anti_hbc: dict[int, float] = {}
     cns: set[int] = set()
-    for chunk in _chunks(p.id for p in patients):
+    for chunk in repo.id_chunks(p.id for p in patients):
         latest = session.execute(
             select(Observation.patient_id, Observation.value)
             .where(
@@ -227,7 +217,7 @@ def died_at(session: Session, patient_id: int) -> datetime | None:
 def deaths(session: Session, patient_ids: Iterable[int]) -> dict[int, datetime]:
     """`died_at` of many patients (those not known to have died are absent)."""
     out: dict[int, datetime] = {}
-    for chunk in _chunks(patient_ids):
+    for chunk in repo.id_chunks(patient_ids):
         rows = session.execute(
             select(ClinicalEvent.patient_id, ClinicalEvent.onset_at)
             .where(
@@ -252,8 +242,10 @@ def patient_schedule(
     unknown patient and neurocart.pathway.UnknownProtocolError for a protocol id that is not
     shipped.
     """
-    _patient(session, patient_id)
-    return patient_schedules(session, [patient_id], now=now, protocol_id=protocol_id)[patient_id]
+    schedules = patient_schedules(session, [patient_id], now=now, protocol_id=protocol_id)
+    if patient_id not in schedules:
+        raise NotFoundError("patient", patient_id, "patient_id")
+    return schedules[patient_id]
 
 
 def patient_schedules(
@@ -268,7 +260,7 @@ def patient_schedules(
     ids are absent from the answer.
     """
     patients: list[Patient] = []
-    for chunk in _chunks(patient_ids):
+    for chunk in repo.id_chunks(patient_ids):
         patients.extend(session.scalars(select(Patient).where(Patient.id.in_(chunk))))
     ids = [p.id for p in patients]
     courses = current_courses(session, ids)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -244,6 +244,17 @@ def _current(model: type[F]) -> ColumnElement[bool]:
     """Rows nobody has superseded and that are not retracted."""
     successor = aliased(model)
     return ~exists().where(successor.supersedes_id == model.id) & model.entered_in_error.is_(False)
+
+
+def id_chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    """Sorted distinct ids in slices small enough for an ``IN (...)`` on every backend (for
+    services' reads of many rows by id)."""
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _ID_CHUNK):
+        yield ordered[start : start + _ID_CHUNK]
+
+
+_ID_CHUNK = 900
 
 
 @cache
