@@ -570,18 +570,10 @@ def row_digest(snapshot_text: str) -> str:
     return hashlib.sha256(snapshot_text.encode()).hexdigest()
 
 
-def batch_text(rows: Iterable[tuple[int, str]]) -> str:
-    """The `new` of a batch entry: canonical JSON `[[id, row_digest(text)], ...]` of the rows.
-
-    Written directly (see `digests_text`); a test holds it to `canonical`.
-    """
-    rows = list(rows)
-    return digests_text([i for i, _ in rows], [row_digest(t) for _, t in rows])
-
-
 def digests_text(ids: Sequence[int], digests: Sequence[str]) -> str:
-    """`batch_text` of rows given by their ids and `row_digest`s (hex, as `hexdigest` gives):
-    one f-string per row, the canonical JSON of an int and a hex string.
+    """The `new` of a batch entry: canonical JSON `[[id, digest], ...]` of rows given by their
+    ids and `row_digest`s (hex, as `hexdigest` gives). Written directly, one f-string per row
+    (an int and a hex string); a test holds it to `canonical`.
     """
     if not set(map(type, ids)) <= {int}:
         ids = list(map(int, ids))  # e.g. a numpy integer, whose repr is not its JSON
@@ -608,27 +600,13 @@ def batch_rows(new_text: str) -> list[tuple[int, str]]:
 
 
 def append_batch(
-    session: Session, *, actor: str, entity_type: str, rows: Sequence[tuple[int, str]]
+    session: Session, *, actor: str, entity_type: str, ids: Sequence[int], digests: Sequence[str]
 ) -> int:
     """Append ONE `create_batch` entry for many created rows; returns its seq.
 
-    `rows` are (row id, canonical snapshot text) — see `snapshot_texts`. Nothing is written for
-    no rows (the head's seq is returned).
-    """
-    return append_batch_digests(
-        session,
-        actor=actor,
-        entity_type=entity_type,
-        ids=[i for i, _ in rows],
-        digests=[row_digest(t) for _, t in rows],
-    )
-
-
-def append_batch_digests(
-    session: Session, *, actor: str, entity_type: str, ids: Sequence[int], digests: Sequence[str]
-) -> int:
-    """`append_batch` of rows given by their ids and `row_digest`s (`snapshot_column_digests`
-    makes them without the texts).
+    The rows are given by their ids and `row_digest`s (`snapshot_column_digests` makes them
+    without building the snapshot texts). Nothing is written for no rows (the head's seq is
+    returned).
     """
     if not ids:
         lock_chain(session)

@@ -740,7 +740,7 @@ def _add_batch(
             bound["effective_at"] = texts.bound
     insert_columns(session, table, names, columns, fixed, bound)
     digests = audit.snapshot_column_digests(table, names, columns, fixed, encoded)
-    audit.append_batch_digests(
+    audit.append_batch(
         session, actor=actor.username, entity_type="observation", ids=ids, digests=digests
     )
     return ids
