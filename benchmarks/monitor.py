@@ -162,16 +162,20 @@ def load(
 
 
 class Load:
-    """`clients` unpaced clients posting batches to one server; counted while `running`."""
+    """`clients` clients posting batches to one server until `close`, unpaced or together at
+    `rate` observations/s; `count` is what they have posted so far."""
 
-    def __init__(self, base: str, clients: int, batch: int, seed: int) -> None:
+    def __init__(
+        self, base: str, clients: int, batch: int, seed: int, rate: float | None = None
+    ) -> None:
         self.stop = threading.Event()
         self.counters = [[0] for _ in range(clients)]
         latencies: list[float] = []
+        each = None if rate is None else rate / clients
         self.threads = [
             threading.Thread(
                 target=load,
-                args=(base, self.stop, self.counters[i], seed + i, batch, None, latencies),
+                args=(base, self.stop, self.counters[i], seed + i, batch, each, latencies),
             )
             for i in range(clients)
         ]
@@ -238,16 +242,7 @@ def latency(base: str, seconds: float, clients: int, batch: int, rate: float) ->
     listener.start()
     ready.wait(10)
     time.sleep(0.3)
-    counters = [[0] for _ in range(clients)]
-    lat: list[float] = []
-    threads = [
-        threading.Thread(
-            target=load, args=(base, stop, counters[i], 100 + i, batch, rate / clients, lat)
-        )
-        for i in range(clients)
-    ]
-    for t in threads:
-        t.start()
+    background_load = Load(base, clients, batch, seed=100, rate=rate)
     time.sleep(1.0)
     start = time.monotonic()
     with httpx.Client(base_url=base, headers=HEADERS, timeout=30) as client:
@@ -262,11 +257,10 @@ def latency(base: str, seconds: float, clients: int, batch: int, rate: float) ->
                 raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
             probe += 1
             time.sleep(seconds / PROBES)  # all the probes within the phase: p99 is not a max
-    background = sum(c[0] for c in counters) / (time.monotonic() - start + 1.0)
+    background = background_load.count() / (time.monotonic() - start + 1.0)
     time.sleep(2.0)
     stop.set()
-    for t in threads:
-        t.join()
+    background_load.close()
     print(f"  background load during the probes: {background:,.0f} observations/s")
     missing = [s for s in sent if s not in arrived]
     if missing:
