@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     monitor_tick_seconds: float = Field(
         default=30.0, gt=0, description="how often escalations and overdue tasks are checked"
     )
+    monitor_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="longest the monitor waits before looking for new facts without a wake-up",
+    )
 
 
 @lru_cache(maxsize=1)

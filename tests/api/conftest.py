@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -51,9 +52,20 @@ def app(settings: Settings, database: Database) -> FastAPI:
     return create_app(settings, database)
 
 
+class SettlingClient(TestClient):
+    """A client that, after every write, waits until the monitor has read it (as a ward
+    client waits for the alert of what it posted): the monitor runs beside the writes."""
+
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        response = super().request(method, url, *args, **kwargs)
+        if method.upper() != "GET":
+            assert self.app.state.runtime.settle(), "the monitor did not catch up"  # type: ignore[attr-defined]
+        return response
+
+
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    with SettlingClient(app) as test_client:
         yield test_client
 
 

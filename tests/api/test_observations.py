@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from neurocart.api.hooks import StoredFact
-from neurocart.store import Database, Observation, Patient
+from neurocart.store import Patient
 from tests.api.conftest import Headers, obs
 
 URL = "/api/v1/patients/P-001/observations"
@@ -169,24 +168,17 @@ def test_list_filters(client: TestClient, nurse: Headers) -> None:
     assert naive.json()["detail"][0]["field"] == "since"
 
 
-def test_fact_listeners_see_the_facts_in_the_same_transaction(
-    client: TestClient, app: FastAPI, nurse: Headers, database: Database
+def test_a_write_never_depends_on_the_monitor(
+    app: FastAPI, nurse: Headers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[list[tuple[str, float]]] = []
+    """The monitor reads the journal after the commit: a broken monitor refuses nothing."""
 
-    def listener(session: object, facts: Sequence[StoredFact]) -> None:
-        assert all(isinstance(f, Observation) for f in facts)
-        seen.append([(f.code, f.value) for f in facts])  # type: ignore[union-attr]
-
-    app.state.fact_listeners.append(listener)
-    client.post(URL, json=obs(98.6, "°F"), headers=nurse)
-    client.post(f"{URL}/batch", json={"observations": [obs(37.5), obs(38.5)]}, headers=nurse)
-    assert seen == [[("8310-5", 37.0)], [("8310-5", 37.5), ("8310-5", 38.5)]]
-
-    def failing(session: object, facts: Sequence[StoredFact]) -> None:
+    def broken() -> int:
         raise RuntimeError("monitor down")
 
-    app.state.fact_listeners.append(failing)
-    with pytest.raises(RuntimeError):
-        client.post(URL, json=obs(39.0), headers=nurse)
-    assert len(client.get(URL, headers=nurse).json()) == 3  # the failed request stored nothing
+    monkeypatch.setattr(app.state.runtime.monitor, "step", broken)
+    with TestClient(app) as plain:
+        assert plain.post(URL, json=obs(39.0), headers=nurse).status_code == 201
+        batch = {"observations": [obs(37.5), obs(38.5)]}
+        assert plain.post(f"{URL}/batch", json=batch, headers=nurse).status_code == 201
+        assert len(plain.get(URL, headers=nurse).json()) == 3

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from neurocart.api import create_app
 from neurocart.api.deps import current_user, public, require
 from neurocart.security import Role, allowed_roles
+from neurocart.services import assessments
 from neurocart.store import Database, repo
 from tests.api.conftest import T0, add_user, bearer, make_settings
 
@@ -90,7 +91,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
         )
         course = repo.create_course(session, None, repo.CourseIn(patient_id=p.id, product="x"))
         o = repo.add_observation(session, neuro, repo.ObservationIn(p.id, "8310-5", 37.0, "°C", T0))
-        a = repo.add_assessment(
+        a = assessments.add_assessment(
             session, neuro, repo.AssessmentIn(p.id, "crs", {"temperature_c": 37.0}, T0)
         )
         e = repo.add_event(session, neuro, repo.EventIn(p.id, "relapse", T0))

@@ -21,8 +21,8 @@ from fastapi import FastAPI
 
 from neurocart.api import create_app
 from neurocart.config import Settings
+from neurocart.runtime import Runtime
 from neurocart.security import Role, issue_token
-from neurocart.services.monitoring import MonitorService
 from neurocart.store import Database
 from neurocart.store.models import Base
 from tests.liveserver import serving
@@ -55,7 +55,7 @@ class Live:
     url: str
     database: Database
     seeded: Seeded
-    monitor: MonitorService
+    monitor: Runtime
     app: FastAPI
 
     def bearer(self, username: str, role: Role) -> dict[str, str]:
@@ -79,7 +79,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     seeded = seed_cohort(database, now=now, patients=6, acute=3, seed=11)
     app = _app(database)
     with serving(app, timeout_graceful_shutdown=1) as url:
-        yield Live(url, database, seeded, app.state.monitor, app)
+        yield Live(url, database, seeded, app.state.runtime, app)
     database.dispose()
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from neurocart.pathway import SlotState, overdue_critical
+from neurocart.services import assessments
 from neurocart.services.schedule import (
     anchors_for_patient,
     died_at,
@@ -58,7 +59,7 @@ def treated(database, nurse, mg_patient):
             "writing": 1,
             "attention": 1,
         }
-        repo.add_assessment(
+        assessments.add_assessment(
             session, nurse, repo.AssessmentIn(pid, "ice", ice, INFUSION + timedelta(hours=1))
         )
         repo.add_observations(

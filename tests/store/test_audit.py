@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
+from neurocart.services import assessments
 from neurocart.store import AuditEntry, Observation, Specimen, audit, repo
 from tests.store.factories import EASIX_INPUTS, T0, patient, temperatures
 
@@ -26,7 +27,9 @@ def record(database, admin, nurse):
         repo.update_course(session, admin, course.id, protocol_id="nad-cart-2025")
         ids = repo.add_observations(session, nurse, temperatures(p.id, 5))
         repo.correct_observation(session, admin, ids[0], reason="typo", value=37.5)
-        repo.add_assessment(session, admin, repo.AssessmentIn(p.id, "easix", EASIX_INPUTS, T0))
+        assessments.add_assessment(
+            session, admin, repo.AssessmentIn(p.id, "easix", EASIX_INPUTS, T0)
+        )
         repo.add_event(session, admin, repo.EventIn(p.id, "crs", T0, grade=1, details={"a": 1}))
         repo.set_task(
             session, nurse, p.id, protocol_id="x", task_id="vitals", slot_start=T0, state="due"

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from neurocart.frames import SCHEMA, CohortFrames
+from neurocart.services import assessments
 from neurocart.store import repo
 from neurocart.store.export import ExportError, export_frames
 from tests.store.factories import EASIX_INPUTS, patient, temperatures
@@ -40,7 +41,7 @@ def cohort(database, admin):
         repo.correct_observation(session, admin, ids[0], reason="typo", value=38.2)
         repo.retract_observation(session, admin, ids[1], reason="wrong patient")
         repo.add_observations(session, admin, temperatures(b.id, 1))
-        repo.add_assessment(
+        assessments.add_assessment(
             session, admin, repo.AssessmentIn(a.id, "easix", EASIX_INPUTS, INFUSION)
         )
         repo.add_event(

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from neurocart.services import assessments
 from neurocart.standards import CalculatorInputError
 from neurocart.store import (
     AuditEntry,
@@ -384,9 +385,11 @@ def test_batch_is_all_or_nothing(database, admin):
 def test_assessment_is_scored_by_its_calculator(database, admin):
     with database.transaction() as session:
         p = patient(session, admin)
-        a = repo.add_assessment(session, admin, repo.AssessmentIn(p.id, "easix", EASIX_INPUTS, T0))
+        a = assessments.add_assessment(
+            session, admin, repo.AssessmentIn(p.id, "easix", EASIX_INPUTS, T0)
+        )
     with database.transaction() as session:
-        fixed = repo.correct_assessment(
+        fixed = assessments.correct_assessment(
             session,
             admin,
             a.id,
@@ -408,7 +411,7 @@ def test_assessment_with_bad_inputs_writes_nothing(database, admin):
     with database.transaction() as session:
         p = patient(session, admin)
     with pytest.raises(CalculatorInputError) as caught, database.transaction() as session:
-        repo.add_assessment(
+        assessments.add_assessment(
             session, admin, repo.AssessmentIn(p.id, "easix", EASIX_INPUTS | {"ldh_u_l": -5}, T0)
         )
     assert caught.value.fields == ["ldh_u_l"]

@@ -34,7 +34,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     seeded = seed_cohort(database, now=datetime.now(UTC), patients=5, acute=2, seed=3)
     app = FastAPI()
     app.state.database = database
-    app.state.fact_listeners = []
     install(app)
     yield World(database, seeded, app)
     database.dispose()

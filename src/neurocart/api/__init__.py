@@ -13,6 +13,5 @@ a 4xx with the body ``{"detail": [{"field": ..., "message": ..., "got": ...}]}``
 from __future__ import annotations
 
 from neurocart.api.app import create_app, freeze_heap_after_startup
-from neurocart.api.hooks import FactListener, StoredFact
 
-__all__ = ["FactListener", "StoredFact", "create_app", "freeze_heap_after_startup"]
+__all__ = ["create_app", "freeze_heap_after_startup"]

@@ -2,10 +2,11 @@
 
     app = create_app()                                  # Settings() and its database
     app = create_app(settings, database)                # tests: their own of each
-    app.state.fact_listeners.append(listener)           # see neurocart.api.hooks
+    app = create_app(runtime=runtime)                   # the demo: a runtime on its clock
 
-The database schema is not created here: run `neurocart db upgrade` (or let `neurocart serve`
-do it for an SQLite file).
+The app is a face over one `neurocart.runtime.Runtime` (``app.state.runtime``), started and
+stopped with the app's lifespan. The database schema is not created here: run `neurocart db
+upgrade` (or let `neurocart serve` do it for an SQLite file).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from neurocart import __version__, web
-from neurocart.api import errors, monitoring, routers
-from neurocart.api.hooks import FactListener
+from neurocart.api import errors, routers
 from neurocart.api.routing import InputGuard
-from neurocart.config import Settings, get_settings
+from neurocart.config import Settings
+from neurocart.runtime import Runtime
+from neurocart.services.alerts import StoreAlerts
 from neurocart.store import Database
+from neurocart.web.alerts import set_alert_provider
 
 DESCRIPTION = """\
 The clinical record, care pathway and calculators of neurocart.
@@ -31,22 +34,27 @@ Every error is `{"detail": [{"field": ..., "message": ..., "got": ...}]}`.
 """
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    """A FastAPI app on `database` (default: one opened from `settings.database_url`).
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    runtime: Runtime | None = None,
+) -> FastAPI:
+    """A FastAPI app over `runtime` (default: one built on `settings` and `database`).
 
     A database passed in stays the caller's to dispose; one opened here is disposed when the
     app shuts down.
     """
-    settings = settings or get_settings()
-    owned = database is None
-    db = database or Database.from_url(settings.database_url)
+    runtime = runtime or Runtime.build(settings, database)
+    settings = runtime.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with monitoring.running(app, settings):
+        runtime.start()
+        try:
             yield
-        if owned:
-            db.dispose()
+        finally:
+            runtime.stop()
 
     app = FastAPI(
         title="neurocart API",
@@ -57,11 +65,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.state.runtime = runtime
     app.state.settings = settings
-    app.state.database = db
-    listeners: list[FactListener] = []
-    app.state.fact_listeners = listeners
-    monitoring.install(app, settings, db)
+    app.state.database = runtime.database
+    app.state.clock = runtime.clock
+    set_alert_provider(app, StoreAlerts(lambda: runtime.bus.version))
     errors.install(app)
     for router in routers.ALL:
         app.include_router(router)
@@ -71,8 +79,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 
 def freeze_heap_after_startup(app: FastAPI) -> None:
-    """For a server process: once startup is done (modules imported, the monitoring engine
-    rebuilt), move everything it built out of the cyclic garbage collector.
+    """For a server process: once startup is done (modules imported, the routes built),
+    move everything it built out of the cyclic garbage collector.
 
     That heap lives as long as the process; left in the oldest generation, every full
     collection walks all of it while holding the GIL — pauses of 100–300 ms of every request

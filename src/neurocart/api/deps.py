@@ -24,7 +24,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from neurocart.api.errors import ForbiddenError, UnauthenticatedError
-from neurocart.api.hooks import FactListener
 from neurocart.config import Settings
 from neurocart.security import Action, Resource, TokenError, is_allowed, read_token
 from neurocart.store import Database, User, repo
@@ -40,14 +39,8 @@ def get_database(request: Request) -> Database:
     return database
 
 
-def get_listeners(request: Request) -> list[FactListener]:
-    listeners: list[FactListener] = request.app.state.fact_listeners
-    return listeners
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
-Listeners = Annotated[list[FactListener], Depends(get_listeners)]
 
 
 def write_session(database: DatabaseDep) -> Iterator[Session]:

@@ -374,7 +374,16 @@ class CalculatorOut(Response):
     fields: list[FieldOut]
 
 
+class MonitorHealth(Response):
+    role: Literal["leader", "standby", "off"]
+    state: Literal["live", "catching up", "standby", "off"]
+    journal_seq: int
+    journal_head: int
+    failures: int
+
+
 class HealthOut(Response):
     status: Literal["ok"]
     version: str
     database: Literal["ok"]
+    monitor: MonitorHealth

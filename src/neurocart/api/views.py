@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Path
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from neurocart.api.hooks import FactListener, StoredFact, notify
 from neurocart.api.schemas import MAX_ID
 from neurocart.store import Patient, repo
 
@@ -34,14 +32,6 @@ def study_id_of(session: Session, patient_id: int) -> str:
     return repo.get_patient(session, patient_id).study_id
 
 
-def announced(
-    model: type[M],
-    row: StoredFact,
-    session: Session,
-    listeners: Sequence[FactListener],
-    *,
-    study_id: str | None = None,
-) -> M:
-    """A fact a write route just stored: handed to the listeners (monitoring), then `model`."""
-    notify(listeners, session, [row])
+def fact_out(model: type[M], row: Any, session: Session, *, study_id: str | None = None) -> M:
+    """A stored fact as `model`, naming its patient by study ID (looked up if not given)."""
     return out(model, row, study_id=study_id or study_id_of(session, row.patient_id))

@@ -22,7 +22,6 @@ from neurocart.cli.simulate import summary
 from neurocart.config import get_settings
 from neurocart.demo import DEMO_PASSWORD, DemoClock, DemoStreamer, NotADemoDatabaseError
 from neurocart.demo.build import DEFAULT_SEED, DemoDatabase, build_demo, settings_for
-from neurocart.store import Database
 
 
 def logins(built: DemoDatabase) -> Table:
@@ -89,18 +88,19 @@ def run_server(
     from datetime import timedelta
 
     from neurocart.api import create_app
+    from neurocart.runtime import Runtime
+    from neurocart.services.leadership import AlreadyServingError, serve_lock
 
     settings = settings_for(built.path, get_settings())
     settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
-    database = Database.from_url(settings.database_url)
+    try:
+        lock = serve_lock(built.path)
+    except AlreadyServingError as exc:
+        raise fail(f"--db: {exc}") from None
     clock = DemoClock(built.sim.now, speed)
-    app = create_app(settings, database)
-    app.state.clock = clock.now  # the pages' "now" (neurocart.web.pages)
-    monitor = getattr(app.state, "monitor", None)
-    if monitor is not None and hasattr(monitor, "clock"):
-        monitor.clock = clock.now  # escalation ticks on the same clock as the facts
-    if not app.state.fact_listeners and getattr(app.state, "web_alerts", None) is None:
-        err.print("[yellow]warning:[/] no monitoring is wired into the app: no alerts will appear")
+    # one clock for the pages, the monitor's escalation ticks and the streamed facts
+    runtime = Runtime.build(settings, clock=clock.now)
+    app = create_app(runtime=runtime)
     logging.getLogger("uvicorn.access").addFilter(MaskStudyIds())
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
@@ -138,5 +138,5 @@ def run_server(
     finally:
         stop.set()
         thread.join(timeout=5)
-        database.dispose()
+        lock.close()
     out.print("demo stopped", highlight=False)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from neurocart.cli.console import err, fail, out
 from neurocart.monitor import RuleFileError, load_rules
-from neurocart.services.monitor_inputs import rebuild
+from neurocart.services.journal import rebuild
 from neurocart.store import Patient, get_database
 from neurocart.store.models import AlertAction
 
@@ -73,7 +73,11 @@ def replay(
                 raise fail(f"STUDY_ID: no patient {study_id!r}")
             wanted = [study_id]
         _, actions = rebuild(session, ruleset, wanted)
-        query = select(AlertAction.payload).order_by(AlertAction.id)
+        query = (
+            select(AlertAction.payload)
+            .where(~AlertAction.alert_key.startswith("system:"))  # the monitor's own
+            .order_by(AlertAction.id)
+        )
         if study_id is not None:
             query = query.where(AlertAction.alert_key.startswith(f"{study_id}:", autoescape=True))
         persisted = list(session.scalars(query)) if compare else []

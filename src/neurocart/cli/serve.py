@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from neurocart.cli.console import err
+from neurocart.cli.console import err, fail
 from neurocart.cli.database import open_database
 from neurocart.cli.database import prepare_schema as prepare_schema  # its tests import it here
 from neurocart.config import Settings
@@ -55,17 +56,29 @@ def serve(
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs)."""
     from neurocart.api import create_app, freeze_heap_after_startup
+    from neurocart.runtime import Runtime
+    from neurocart.services.leadership import AlreadyServingError, serve_lock
 
     settings, database = open_database(database_url, upgrade=upgrade)
+    lock = None
+    sqlite_file = database.engine.url.database if database.engine.dialect.name == "sqlite" else None
+    if sqlite_file and sqlite_file != ":memory:":
+        try:
+            lock = serve_lock(Path(sqlite_file))
+        except AlreadyServingError as exc:
+            database.dispose()
+            raise fail(f"--database-url: {exc}") from None
     if settings.secret_key == Settings.model_fields["secret_key"].default:
         err.print(
             "[yellow]warning:[/] NEUROCART_SECRET_KEY is the default; set a long random value",
             highlight=False,
         )
     logging.getLogger("uvicorn.access").addFilter(MaskStudyIds())
-    app = create_app(settings, database)
+    app = create_app(runtime=Runtime.build(settings, database))
     freeze_heap_after_startup(app)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         database.dispose()
+        if lock is not None:
+            lock.close()

@@ -2,8 +2,9 @@
 
 The rows go through the service layer (neurocart.simulate.load): audited, under the
 deactivated `simulator` account, each patient's facts in time order. A server's monitor
-rebuilds from the store when it starts, so it sees this history as if it had arrived through
-the API; ``--monitor`` also hands each batch to the app's fact listeners while loading.
+reads the journal when it starts, so it sees this history as if it had arrived through the
+API; ``--monitor`` runs that monitor over the new history right away (at ``--now``), so the
+alerts are stored before any server starts.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from neurocart.cli.console import err, fail, out
 from neurocart.cli.database import open_database
 from neurocart.config import Settings
 from neurocart.simulate import Simulation, simulate
-from neurocart.simulate.load import Listener, LoadReport, load_cohort, simulator_account
+from neurocart.simulate.load import LoadReport, load_cohort, simulator_account
 from neurocart.store import Database, Patient
+from neurocart.store.models import Alert
 
 
 def parse_now(text: str | None) -> datetime:
@@ -39,17 +41,17 @@ def parse_now(text: str | None) -> datetime:
     return at.astimezone(UTC)
 
 
-def app_listeners(settings: Settings, database: Database) -> list[Listener]:
-    """The fact listeners the API would run on this database (the monitor, when wired)."""
-    from neurocart.api import create_app
+def run_monitor(settings: Settings, database: Database, now: datetime) -> int:
+    """The runtime's monitor over the whole journal at `now`; the alerts it stored."""
+    from neurocart.runtime import Runtime
 
-    listeners: list[Listener] = create_app(settings, database).state.fact_listeners
-    return listeners
+    runtime = Runtime.build(settings, database, clock=lambda: now)
+    runtime.monitor.run_until_caught_up(now=now)
+    with database.reading() as session:
+        return int(session.scalar(select(func.count()).select_from(Alert)) or 0)
 
 
-def store_simulation(
-    database: Database, sim: Simulation, listeners: list[Listener], *, quiet: bool = False
-) -> LoadReport:
+def store_simulation(database: Database, sim: Simulation, *, quiet: bool = False) -> LoadReport:
     """Load `sim.frames` as the simulator account; refuses study IDs already stored."""
     ids = sim.frames.patients["study_id"].tolist()
     with database.transaction() as session:
@@ -66,7 +68,6 @@ def store_simulation(
             database,
             sim.frames,
             actor=actor,
-            listeners=listeners,
             progress=lambda done, _total: progress.update(task, completed=done),
         )
 
@@ -109,7 +110,7 @@ def simulate_command(
     ] = None,
     monitor: Annotated[
         bool,
-        typer.Option("--monitor/--no-monitor", help="run the API's fact listeners (monitoring)"),
+        typer.Option("--monitor/--no-monitor", help="run the monitor over the history now"),
     ] = False,
 ) -> None:
     """Simulate a seeded cohort and store it through the service layer (audited)."""
@@ -120,15 +121,15 @@ def simulate_command(
     try:
         started = time.perf_counter()
         sim = simulate(patients, seed, now=at, acute_now=acute_now)
-        listeners = app_listeners(settings, database) if monitor else []
-        report = store_simulation(database, sim, listeners)
+        report = store_simulation(database, sim)
+        alerts = run_monitor(settings, database, at) if monitor else None
     finally:
         database.dispose()
     out.print(summary(sim, report))
     out.print(
         f"wrote {report.patients} patients, {report.courses} courses, "
         f"{report.observations:,} observations, {report.assessments:,} assessments, "
-        f"{report.events:,} events in {time.perf_counter() - started:.1f} s "
-        f"({len(listeners)} fact listener(s))",
+        f"{report.events:,} events in {time.perf_counter() - started:.1f} s"
+        + ("" if alerts is None else f"; the monitor stored {alerts} alert(s)"),
         highlight=False,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from neurocart.config import Settings, get_settings
 from neurocart.security import Role, hash_password
 from neurocart.simulate import Simulation, simulate
-from neurocart.simulate.load import ACCOUNT, Listener, LoadReport, load_cohort, simulator_account
+from neurocart.simulate.load import ACCOUNT, LoadReport, load_cohort, simulator_account
 from neurocart.store import Database, migrate, repo
 
 DEMO_PASSWORD = "neurocart-demo"
@@ -83,9 +83,9 @@ def build_demo(
 ) -> DemoDatabase:
     """Replace `path` with a fresh demo database and return what it holds.
 
-    With `monitor`, the history is handed to the API app's fact listeners as it is stored
-    (neurocart.simulate.load), so the alerts it raised are in the record when the board
-    opens, exactly as if the facts had come through the API.
+    With `monitor`, the runtime's monitor reads the stored history at once (as a server's
+    leader would at start), so the alerts it raised are in the record when the board opens,
+    exactly as if the facts had come through the API.
     """
     check_replaceable(path)
     remove_database(path)
@@ -102,13 +102,14 @@ def build_demo(
             for role, name in users.items():
                 repo.create_user(session, None, username=name, password_hash=digest, role=role)
             actor = simulator_account(session)
-        listeners: list[Listener] = []
+        report = load_cohort(database, sim.frames, actor=actor)
         if monitor:
-            from neurocart.api import create_app
+            from neurocart.runtime import Runtime
 
-            app = create_app(settings_for(path, get_settings()), database)
-            listeners = app.state.fact_listeners
-        report = load_cohort(database, sim.frames, actor=actor, listeners=listeners)
+            runtime = Runtime.build(
+                settings_for(path, get_settings()), database, clock=lambda: sim.now
+            )
+            runtime.monitor.run_until_caught_up(now=sim.now)
     finally:
         database.dispose()
     return DemoDatabase(path, url, sim, report, users)

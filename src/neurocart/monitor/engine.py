@@ -142,12 +142,6 @@ class Engine:
         actions.extend(self._evaluate(p, changed))
         return actions
 
-    def ingest_many(self, facts: Iterable[Fact]) -> list[AlertAction]:
-        out: list[AlertAction] = []
-        for fact in facts:
-            out.extend(self.ingest(fact))
-        return out
-
     def set_overdue(
         self, study_id: str, tasks: Iterable[OverdueTask | Any], at: datetime
     ) -> list[AlertAction]:
@@ -257,6 +251,21 @@ class Engine:
 
     def study_ids(self) -> list[str]:
         return sorted(self._patients)
+
+    def knows(self, study_id: str) -> bool:
+        """Whether the engine holds state for this patient."""
+        return study_id in self._patients
+
+    def next_due(self) -> datetime | None:
+        """The earliest time a timed transition (a close or an escalation) falls due: a tick
+        before it emits nothing, so a caller need not tick the engine until then."""
+        due: datetime | None = None
+        for p in self._patients.values():
+            for ep in p.open.values():
+                for t in (self._close_due(ep), self._escalation_due(ep)):
+                    if t is not None and (due is None or t < due):
+                        due = t
+        return due
 
     def snapshot(self) -> dict[str, Any]:
         """Plain data of every patient's state and alerts (to compare two engines)."""

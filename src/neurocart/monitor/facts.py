@@ -41,7 +41,7 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """A scored instrument (`instrument` is a calculator name: ice, icans, iec_hs, neuro_exam)."""
+    """A scored instrument (`instrument` is a calculator name: ice, icans, crs, iec_hs, ...)."""
 
     study_id: str
     instrument: str
@@ -50,6 +50,8 @@ class Assessment:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     label: str | None = None
     id: str | int | None = None
+    by: str | None = None
+    """Who recorded it (username): shown beside a clinician's recorded grade."""
 
     def __post_init__(self) -> None:
         _aware("effective_at", self.effective_at)

@@ -45,6 +45,7 @@ from neurocart.monitor.facts import (
     PatientContext,
 )
 from neurocart.standards import CalculatorInputError, Result, calculate
+from neurocart.studyday import study_day
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -76,6 +77,7 @@ VITAL_RETENTION = timedelta(hours=96)
 LAB_RETENTION = timedelta(days=40)
 ICAHT_LAST_DAY = 100
 _UNSET = object()
+_TIMED_GRADES = frozenset({"crs_grade", "icans_grade"})
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,12 @@ class PatientState:
         self.day_labs: dict[int, dict[str, float]] = {d: {} for d in EASIX_DAYS}
         self.baseline_labs: dict[str, float] = dict(context.baseline_labs)
         self.overdue: tuple[OverdueTask, ...] = ()
+        self.crs_recorded: tuple[datetime, int, str | None] | None = None
+        """The latest clinician-graded CRS assessment: (effective at, grade, by)."""
+        self.icans_recorded: tuple[datetime, str | None] | None = None
+        """The latest ICANS assessment a clinician graded: (effective at, by)."""
+        self.grade_times: dict[str, datetime] = {}
+        """Grade signal → when it last changed (the board's "derived at 10:40")."""
         self.pending: set[str] = set()  # changed before any fact timed them (context)
         self._window = timedelta(hours=settings.vitals_window_hours)
         self._masking = timedelta(hours=settings.fever_masking_hours)
@@ -230,10 +238,12 @@ class PatientState:
         self.previous[name] = old
         self.signals[name] = value
         changed.add(name)
+        if name in _TIMED_GRADES and self.clock is not None:
+            self.grade_times[name] = self.clock
 
     def study_day(self, t: datetime) -> int | None:
         infusion = self.context.infusion_at
-        return None if infusion is None else (t - infusion) // DAY
+        return study_day(infusion, t)
 
     def _calc(self, name: str, inputs: dict[str, Any], slot: str | None = None) -> Result | None:
         """Grade through the calculator; on rejected input drop the offending optional fields
@@ -318,7 +328,7 @@ class PatientState:
         if timed == self._timed:
             return  # same time, same anchor: nothing here can have changed since
         self._timed = timed
-        self._set("study_day", (now - infusion) // DAY, changed)
+        self._set("study_day", study_day(infusion, now), changed)
         self.signals["hours_since_infusion"] = (now - infusion) / HOUR  # passive
         if self.neuro.seizure_events:
             self._icans(changed)  # the seizure domain expires with time
@@ -363,7 +373,17 @@ class PatientState:
 
     def _assessment(self, a: Assessment, changed: set[str]) -> None:
         inst = a.instrument
-        if inst in ("ice", "icans", "neuro_exam"):
+        if inst == "crs":
+            if a.value is not None and (
+                self.crs_recorded is None or a.effective_at >= self.crs_recorded[0]
+            ):
+                self.crs_recorded = (a.effective_at, int(a.value), a.by)
+            self._crs(changed)
+        elif inst in ("ice", "icans", "neuro_exam"):
+            if inst == "icans" and (
+                self.icans_recorded is None or a.effective_at >= self.icans_recorded[0]
+            ):
+                self.icans_recorded = (a.effective_at, a.by)
             self._neuro_assessment(a, changed)
         elif inst == "iec_hs":
             result = self._calc("iec_hs", dict(a.inputs))
@@ -471,8 +491,40 @@ class PatientState:
         if airway:
             inputs["intubated_for_airway_protection_only"] = True
         result = self._calc("crs", inputs)
-        if result is not None:
-            self._set("crs_grade", int(result.value), changed)
+        derived = None if result is None else int(result.value)
+        self._set("crs_grade_derived", derived, changed)
+        self._combine_crs(derived, changed)
+
+    def _combine_crs(self, derived: int | None, changed: set[str]) -> None:
+        """The current CRS grade: the higher of the derived grade and a clinician's recorded
+        grade of the last `vitals_window_hours` (the same 24 h the derived grade looks back).
+
+        A clinician sees what vitals cannot (a capillary leak, an oxygen need on the ward
+        round), so a recorded grade above the derived one raises the alert; a recorded grade
+        below it never hides a derived grade (the alert follows the higher, and shows both).
+        """
+        now = self.clock
+        assert now is not None
+        recorded: int | None = None
+        by = None
+        if self.crs_recorded is not None:
+            at, graded, by = self.crs_recorded
+            if at <= now and now - at <= self._window:
+                recorded = graded
+        self._set("crs_grade_recorded", recorded, changed)
+        if derived is None and recorded is None:
+            return
+        grade: int | None
+        if recorded is not None and (derived is None or recorded > derived):
+            assert self.crs_recorded is not None
+            when = self.crs_recorded[0].isoformat(timespec="minutes")
+            source = f"recorded by {by or 'a clinician'} at {when}"
+            grade = recorded
+        else:
+            source = "derived from vitals and events"
+            grade = derived
+        self._set("crs_grade_source", source, changed)
+        self._set("crs_grade", grade, changed)
 
     # --- ICE / ICANS ---
 

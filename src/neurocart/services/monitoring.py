@@ -1,422 +1,518 @@
-"""The monitoring service: the rapid-response engine wired to the store and the live streams.
+"""The monitor leader's work: read the journal, run the engine, store what it says.
 
-    service = MonitorService(database)          # one per app (create_app does it)
-    service.start()                             # rebuild the engine from the store
-    app.state.fact_listeners.append(service.on_facts)
-    service.tick(now)                           # every Settings.monitor_tick_seconds
-    service.acknowledge(session, user, key, at)
+    service = MonitorService(database)
+    service.take_over()          # become the leader: rebuild from the journal to the checkpoint
+    service.step()               # consume what was committed since; store the actions
+    service.tick(now)            # timers: escalations, timed closes, overdue critical tasks
 
-The engine is pure and not thread-safe; every call here holds `lock`, and every write holds
-the audit chain's lock first (the store's single-writer rule), so the engine sees inputs in
-the very order the store accepted them — which is what makes `neurocart monitor replay`
-reproduce the live timeline (`monitor_inputs`). Actions are persisted (`alerts`,
-`alert_actions`) in the caller's transaction and published to subscribers only after it
-committed; if it rolls back the engine has seen something the store has not, so it is
-rebuilt from the store before its next use.
+A write to the record never touches this service: a request stores its facts and commits,
+and the leader reads them afterwards from the journal (`neurocart.services.journal`, the
+audit seq order, which is the commit order). So a valid observation is never refused
+because of the monitor's state, any number of processes can write, and a leader that takes
+over after another died resumes at the checkpoint that was committed with the last actions
+stored: nothing is missed and nothing is stored twice.
+
+Only one process leads at a time (`neurocart.services.leadership`); `epoch` fences a deposed
+leader: every write here requires the epoch it took over with. The service itself is not
+thread-safe: the leader loop (`neurocart.runtime`) is its only caller.
+
+**Failures.** A fact the engine cannot evaluate (a bug, data no rule foresaw) is logged
+without patient identifiers, stored as a system alert for the admins, and skipped; every
+other patient is monitored as before.
+
+**Combined grades.** The engine's CRS grade is the higher of the grade derived from vitals
+and events and a clinician's recorded grade of the last 24 h (`neurocart.monitor.state`);
+the leader stores each patient's current CRS and ICANS grade with its source in
+``monitor_status``, so the board, the chart and the alert show the same grade.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
-from neurocart.services.alert_bus import AlertBus
-from neurocart.services.ingest import StoredObservations
-from neurocart.services.monitor_inputs import (
-    ACK_ENTITY,
+from neurocart.services.journal import (
     MONITOR_ENTITY,
-    FactConverter,
-    OverdueTracker,
-    StoredFact,
-    load_contexts,
+    Fed,
+    Journal,
+    SetContext,
+    apply,
     overdue_record,
-    rebuild,
 )
+from neurocart.services.overdue import OverdueTracker
 from neurocart.store import Database, audit
-from neurocart.store.errors import ConflictError, NotFoundError
-from neurocart.store.models import Alert, User
+from neurocart.store.db import AFTER_COMMIT
+from neurocart.store.models import Alert, MonitorCheckpoint, MonitorStatus
 from neurocart.store.models import AlertAction as StoredAction
+from neurocart.studyday import study_day
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 ACUTE_DAYS = (0, 14)
 """Study days whose overdue critical protocol tasks the ticker feeds to the engine."""
+STEP_ENTRIES = 5000
+"""Journal entries read per step (a long backlog is consumed in several transactions)."""
+OVERDUE_BUDGET = 400
+"""Schedules computed per tick at most (a restart with thousands of patients spreads them)."""
+ALERTS_CHANNEL = "neurocart_alerts"
+"""PostgreSQL NOTIFY channel: alert actions were stored (every process relays them)."""
+SYSTEM_DISCIPLINE = "admin"
 
 
-def _acute(context: monitor.PatientContext, now: datetime) -> bool:
-    infusion = context.infusion_at
-    day = None if infusion is None else (now - infusion) // timedelta(days=1)
-    return day is not None and ACUTE_DAYS[0] <= day <= ACUTE_DAYS[1]
+class FencedError(RuntimeError):
+    """Another process took over as monitor leader: this one must stop writing."""
 
 
-@dataclass
-class _Outcome:
-    """Actions of one transaction, published when (and only if) it commits."""
+@dataclass(frozen=True)
+class Progress:
+    """Where the leader stands: the journal head it has consumed and what is left."""
 
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    seq: int
+    head: int
+
+    @property
+    def caught_up(self) -> bool:
+        return self.seq >= self.head
+
+
+def _grade_row(pid: int, study_id: str, state: monitor.PatientState) -> tuple[Any, ...] | None:
+    s = state.signals
+    crs, icans = s.get("crs_grade"), s.get("icans_grade")
+    if crs is None and icans is None:
+        return None
+    crs_source, crs_by = None, None
+    if crs is not None:
+        recorded = s.get("crs_grade_recorded")
+        if (
+            recorded is not None
+            and state.crs_recorded is not None
+            and recorded == crs
+            and (s.get("crs_grade_derived") is None or recorded > s["crs_grade_derived"])
+        ):
+            crs_source, crs_by = "recorded", state.crs_recorded[2]
+        else:
+            crs_source = "derived"
+    icans_source, icans_by = None, None
+    if icans is not None:
+        rec = state.icans_recorded
+        ice_at = state.neuro.ice_at
+        if rec is not None and (ice_at is None or rec[0] >= ice_at):
+            icans_source, icans_by = "recorded", rec[1]
+        else:
+            icans_source = "derived"
+    times = state.grade_times
+    return (
+        pid, study_id, crs, crs_source, times.get("crs_grade"), crs_by,
+        icans, icans_source, times.get("icans_grade"), icans_by,
+    )  # fmt: skip
+
+
+_STATUS_COLUMNS = (
+    "patient_id", "study_id", "crs_grade", "crs_source", "crs_at", "crs_by",
+    "icans_grade", "icans_source", "icans_at", "icans_by",
+)  # fmt: skip
 
 
 class MonitorService:
-    """One engine per process, its persistence, its timer and its subscribers."""
+    """The engine, the journal position and the persistence of one leader."""
 
     def __init__(
         self,
         database: Database,
         rules: monitor.RuleSet | None = None,
         *,
-        enabled: bool = True,
         clock: Callable[[], datetime] | None = None,
+        name: str = "neurocart",
+        on_stored: Callable[[], None] | None = None,
+        overdue_budget: int | None = OVERDUE_BUDGET,
     ) -> None:
         self.database = database
         self.rules = rules
-        self.enabled = enabled
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.bus = AlertBus()
-        self.lock = threading.RLock()
-        self._engine: monitor.Engine | None = None
-        self._converter = FactConverter()
-        self._contexts: dict[int, monitor.PatientContext] = {}
-        self._patient_ids: dict[str, int] = {}
-        self._stale = True
-        self._rebuilt: list[monitor.AlertAction] | None = None
-        self._tracker = OverdueTracker()
-        self._overdue_lock = threading.Lock()
+        self.name = name
+        self.on_stored = on_stored
+        """Called after a transaction that stored alert actions committed (the relay)."""
+        self.overdue_budget = overdue_budget
+        self.engine = monitor.Engine(rules)
+        self.journal = Journal()
+        self.tracker = OverdueTracker()
+        self.seq = 0
+        self.head = 0
+        self.epoch: int | None = None
+        self.failures = 0
+        self._status: dict[int, tuple[Any, ...] | None] = {}
+        self._dirty: set[int] = set()
+        self.lock = threading.Lock()
+        """Held for every call that reads or changes the engine (the loop and `settle`)."""
 
-    # --- state ---
+    # --- leadership ---
 
-    @property
-    def engine(self) -> monitor.Engine:
-        """The live engine (rebuilt from the store first if needed)."""
-        with self.lock:
-            return self._ready()
-
-    def start(self) -> None:
-        """Rebuild the engine from the store; persisted actions are not re-emitted.
-
-        Facts stored while no engine watched (monitoring off, an import straight into the
-        store) have actions no one persisted: when the persisted log is a prefix of the
-        rebuilt timeline, the missing tail is persisted (and published) now, so the store's
-        alerts match the engine's. A log that is not a prefix (the rules changed) is left as
-        it is, with a warning.
-        """
-        if not self.enabled:
-            return
+    def take_over(self) -> None:
+        """Become the leader: a new epoch, then the engine rebuilt from the journal up to the
+        checkpoint (those actions were stored when they first happened). What was committed
+        after the checkpoint is consumed by the next `step`s, live."""
         with self.database.transaction() as session:
-            audit.lock_chain(session)  # no writer may commit between rebuild and catch-up
-            with self.lock:
-                self._stale = True
-                self._ready()
-                self._catch_up(session)
-        try:  # the first tick now, before traffic: later ticks only see what changed
-            self.tick(self.clock())
-        except Exception:  # the ticker will raise it again, and log it
-            log.exception("monitor: the first tick failed")
+            row = session.get(MonitorCheckpoint, 1, with_for_update=True)
+            if row is None:
+                row = MonitorCheckpoint(id=1, epoch=0, seq=0, leader=self.name)
+                row.updated_at = datetime.now(UTC)
+                session.add(row)
+                session.flush()
+            row.epoch += 1
+            row.leader = self.name
+            row.updated_at = datetime.now(UTC)
+            self.epoch, checkpoint = row.epoch, row.seq
+        self.engine = monitor.Engine(self.rules)
+        self.journal = Journal()
+        self.tracker = OverdueTracker()
+        self._status = {}
+        with self.database.reading() as session:
+            self._load_status(session)
+            after = 0
+            while after < checkpoint:
+                entries = Journal.entries(session, after, upto=checkpoint, limit=50_000)
+                if not entries:
+                    break
+                for fed in self.journal.convert(session, entries):
+                    self._apply(fed)
+                after = entries[-1].seq
+            self.head = Journal.head(session)
+        self.journal.take_touched()
+        self.seq = checkpoint
+        log.info("monitor: leader (epoch %s) from journal seq %s", self.epoch, checkpoint)
 
-    def _catch_up(self, session: Session) -> None:
-        assert self._rebuilt is not None
-        rebuilt, self._rebuilt = self._rebuilt, None
-        persisted = list(session.scalars(select(StoredAction.payload).order_by(StoredAction.id)))
-        head = json.loads(json.dumps([a.to_dict() for a in rebuilt[: len(persisted)]]))
-        if head != persisted:
-            log.warning("monitor: the persisted alert log differs from the rebuilt timeline")
-            return
-        missing = rebuilt[len(persisted) :]
-        if missing:
-            outcome = _Outcome()
-            self._track(session, outcome)
-            self._persist(session, missing, outcome)
+    def _load_status(self, session: Session) -> None:
+        for row in session.execute(select(*(getattr(MonitorStatus, c) for c in _STATUS_COLUMNS))):
+            self._status[row[0]] = tuple(row)
 
-    def _ready(self) -> monitor.Engine:
-        if self._engine is None or self._stale:
-            with self.database.reading() as session:  # committed data only
-                engine, self._rebuilt = rebuild(session, self.rules)
-                self._contexts = load_contexts(session)
-            self._engine = engine
-            self._converter = FactConverter()
-            self._converter.study_ids.update(
-                {pid: c.study_id for pid, c in self._contexts.items()}
-            )  # no query per patient on its first batch
-            self._patient_ids = {c.study_id: pid for pid, c in self._contexts.items()}
-            self._stale = False
-        return self._engine
+    def progress(self) -> Progress:
+        return Progress(self.seq, max(self.head, self.seq))
 
-    def _track(self, session: Session, outcome: _Outcome) -> None:
-        """Publish after commit; after a rollback, rebuild before the next use."""
-        session.info.setdefault(_PENDING, []).append((self, outcome))
+    # --- consuming the journal ---
 
-    def _settled(self, outcome: _Outcome, committed: bool) -> None:
-        if committed:
-            if outcome.actions:
-                self.bus.publish(outcome.actions)
-        else:
-            with self.lock:
-                self._stale = True
-
-    # --- inputs ---
-
-    @property
-    def listener(self) -> FactListener:
-        """What to append to ``app.state.fact_listeners``."""
-        return FactListener(self)
-
-    def on_facts(self, session: Session, rows: Sequence[StoredFact]) -> None:
-        """The fact listener (neurocart.api.hooks): feed, persist, publish after commit."""
-        if not self.enabled or not rows:
-            return
-        with self.lock:
-            self._ready()
-            self._feed(
-                session, {r.patient_id for r in rows}, self._converter.convert(session, rows)
-            )
-
-    def on_observation_batch(self, session: Session, batch: StoredObservations) -> None:
-        """A batch just stored for one patient, as written (no read back): the facts a
-        rebuild reads from the store, in the same (id) order (-0.0 stored as 0.0)."""
-        if not self.enabled or not batch.ids:
-            return
-        c = batch.columns
-        with self.lock:
-            self._ready()
-            sid = self._converter.known(session, {batch.patient_id})[batch.patient_id]
-            facts: list[monitor.Fact] = [
-                monitor.Observation(sid, code, value + 0.0, at, unit, specimen.value, i)
-                for i, code, value, at, unit, specimen in zip(
-                    batch.ids, c.code, c.value, c.effective_at, c.unit, c.specimen, strict=True
-                )
-            ]
-            self._feed(session, {batch.patient_id}, facts)
-
-    def _feed(self, session: Session, patients: set[int], facts: Iterable[monitor.Fact]) -> None:
-        engine = self._ready()
-        outcome = _Outcome()
-        self._track(session, outcome)
+    def step(self) -> int:
+        """Consume journal entries committed since the last step (up to `STEP_ENTRIES`),
+        store the actions and the new checkpoint together; returns the entries consumed."""
+        self._require_leader()
+        with self.database.reading() as session:
+            self.head = head = Journal.head(session)
+            if head <= self.seq:
+                return 0
+            entries = Journal.entries(session, self.seq, upto=head, limit=STEP_ENTRIES)
+            if not entries:  # only entries the monitor does not read (users, tasks)
+                self.seq = head
+                return 0
+            fed = self.journal.convert(session, entries)
+        self.tracker.forget(self.journal.take_touched())
         actions: list[monitor.AlertAction] = []
-        unknown = [p for p in patients if p not in self._contexts]
-        if unknown:
-            for pid, context in sorted(load_contexts(session, unknown).items()):
-                self._remember(pid, context)
-                actions.extend(engine.set_context(context))
-        for fact in facts:
-            actions.extend(engine.ingest(fact))
-        if actions:
-            self._persist(session, actions, outcome)
+        failures: list[Fed] = []
+        for item in fed:
+            done = self._apply(item)
+            if done is None:
+                failures.append(item)
+            else:
+                actions.extend(done)
+        last = entries[-1].seq if len(entries) == STEP_ENTRIES else head
+        with self.database.transaction() as session:
+            self._persist(session, actions, failures, seq=last)
+        return len(entries)
 
-    def _remember(self, pid: int, context: monitor.PatientContext) -> None:
-        self._contexts[pid] = context
-        self._patient_ids[context.study_id] = pid
-        self._converter.study_ids[pid] = context.study_id
+    def _apply(self, fed: Fed) -> list[monitor.AlertAction] | None:
+        """One input into the engine; None when the engine failed on it (logged, counted)."""
+        try:
+            actions = apply(self.engine, fed.item)
+        except Exception as exc:  # one patient's bad data never stops the others
+            self.failures += 1
+            log.error(
+                "monitor: could not evaluate journal entry %s (%s: %s); skipped",
+                fed.seq, type(fed.item).__name__, type(exc).__name__,
+            )  # fmt: skip
+            return None
+        if fed.patient_id:
+            self._dirty.add(fed.patient_id)
+        return actions
 
-    def tick(self, now: datetime | None = None, *, overdue: bool = True) -> list[dict[str, Any]]:
-        """Let time pass: escalations and timed closes that fell due; with `overdue`, the
-        critical protocol tasks overdue for patients in study days 0–14. Returns the actions
-        (as dicts) it persisted."""
-        if not self.enabled:
-            return []
+    def _require_leader(self) -> None:
+        if self.epoch is None:
+            raise FencedError("not the monitor leader (take_over first)")
+
+    # --- timers ---
+
+    def tick(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Let time pass: escalations and timed closes that fell due, and the overdue
+        critical tasks of patients in study days 0–14. Returns the actions it stored.
+
+        The schedules are computed outside any write transaction; only when something
+        changed does the leader take the chain lock, consume what was committed meanwhile
+        (so the timer input lands in the journal exactly where it was applied) and store the
+        inputs and their actions together."""
+        self._require_leader()
         now = now or self.clock()
-        contexts, wanted = self._overdue(now, overdue)
+        wanted = self._overdue_changes(now)
+        due = self.engine.next_due()
+        if not wanted and (due is None or due > now):
+            return []
+        stored: list[dict[str, Any]] = []
         with self.database.transaction() as session:
             audit.lock_chain(session)
-            with self.lock:
-                engine = self._ready()
-                outcome = _Outcome()
-                self._track(session, outcome)
-                actions: list[monitor.AlertAction] = []
-                known = set(engine.study_ids())
-                for pid, context in sorted(contexts.items()):
-                    if self._contexts.get(pid) != context:  # a course added or changed
-                        self._remember(pid, context)
-                        if context.study_id in known:
-                            actions.extend(engine.set_context(context))
-                records: list[audit.Change] = []
-                for sid, tasks in sorted(wanted.items()):
-                    had = engine.state(sid).overdue if sid in known else ()
-                    if [t.key for t in had] == sorted(t.key for t in tasks):
-                        continue
-                    known_pid = self._patient_ids.get(sid)
-                    if sid not in known and known_pid is not None:
-                        actions.extend(engine.set_context(self._contexts[known_pid]))
-                    actions.extend(engine.set_overdue(sid, tasks, now))
-                    records.append((known_pid or 0, None, overdue_record(sid, tasks, now)))
-                if records:  # one entry per patient, appended together (replay reads them)
-                    audit.append_many(
-                        session, actor=SYSTEM, action="overdue", entity_type=MONITOR_ENTITY,
-                        changes=records,
-                    )  # fmt: skip
-                timed = engine.tick(now)
-                if timed:
-                    audit.append(
-                        session, actor=SYSTEM, action="tick", entity_type=MONITOR_ENTITY,
-                        entity_id=0, old=None, new={"at": now.isoformat()},
-                    )  # fmt: skip
-                actions.extend(timed)
-                self._persist(session, actions, outcome)
-        return outcome.actions
+            actions, failures = self._consume_locked(session)
+            records: list[audit.Change] = []
+            for pid, sid, tasks in wanted:
+                had = self.engine.state(sid).overdue if self.engine.knows(sid) else ()
+                if [t.key for t in had] == sorted(t.key for t in tasks):
+                    continue
+                actions.extend(self.engine.set_overdue(sid, tasks, now))
+                self._dirty.add(pid)
+                records.append((pid, None, overdue_record(sid, tasks, now)))
+            if records:  # one entry per patient, appended together (the journal reads them)
+                audit.append_many(
+                    session, actor=SYSTEM, action="overdue", entity_type=MONITOR_ENTITY,
+                    changes=records,
+                )  # fmt: skip
+            timed = self.engine.tick(now)
+            if timed:
+                audit.append(
+                    session, actor=SYSTEM, action="tick", entity_type=MONITOR_ENTITY,
+                    entity_id=0, old=None, new={"at": now.isoformat()},
+                )  # fmt: skip
+            actions.extend(timed)
+            seq, _ = audit.head(session)
+            stored = self._persist(session, actions, failures, seq=seq)
+        return stored
 
-    def _overdue(
-        self, now: datetime, overdue: bool
-    ) -> tuple[dict[int, monitor.PatientContext], dict[str, list[monitor.OverdueTask]]]:
-        """Today's contexts, and study ID → overdue critical tasks for patients in days 0–14
-        and for those the engine still holds overdue tasks for (an empty list clears them).
+    def _consume_locked(self, session: Session) -> tuple[list[monitor.AlertAction], list[Fed]]:
+        """Under the chain lock: consume everything committed since the last step."""
+        actions: list[monitor.AlertAction] = []
+        failures: list[Fed] = []
+        while True:
+            entries = Journal.entries(session, self.seq, limit=STEP_ENTRIES)
+            if not entries:
+                break
+            for item in self.journal.convert(session, entries):
+                done = self._apply(item)
+                if done is None:
+                    failures.append(item)
+                else:
+                    actions.extend(done)
+            self.seq = entries[-1].seq
+        self.tracker.forget(self.journal.take_touched())
+        return actions, failures
 
-        Runs outside the write transaction and the engine lock (only a read of the engine's
-        state takes it), and recomputes only the schedules whose answer can have changed
-        (`OverdueTracker`)."""
-        with self.lock:
-            engine = self._ready()
-            holding = {sid for sid in engine.study_ids() if engine.state(sid).overdue}
-        out: dict[str, list[monitor.OverdueTask]] = {}
-        with self._overdue_lock, self.database.reading() as session:
-            contexts = load_contexts(session)
-            if not overdue:
-                return contexts, out
-            acute = [pid for pid, c in contexts.items() if _acute(c, now)]
-            tasks = self._tracker.overdue(session, acute, now)
-            for pid, context in sorted(contexts.items()):
-                if pid in tasks:
-                    out[context.study_id] = tasks[pid]
-                elif context.study_id in holding:
-                    out[context.study_id] = []
-        return contexts, out
-
-    def acknowledge(self, session: Session, user: User, key: str, at: datetime) -> Alert:
-        """`user` acknowledged alert `key` at `at`: recorded, audited, escalation stopped.
-
-        Raises NotFoundError (unknown key) or ConflictError (the alert is closed). A second
-        acknowledgement of the same alert changes nothing.
-        """
-        audit.lock_chain(session)
-        row = session.scalar(select(Alert).where(Alert.key == key))
-        if row is None:
-            raise NotFoundError("alert", key, "key")
-        if row.status == "closed":
-            raise ConflictError(f"alert {key} is closed", "key")
-        if row.acknowledged_at is not None:
-            return row
-        old = _ack_snapshot(row)
-        with self.lock:
-            outcome = _Outcome()
-            self._track(session, outcome)
-            actions: list[monitor.AlertAction] = []
-            if self.enabled:
-                try:
-                    actions = self._ready().acknowledge(key, user.username, at)
-                except monitor.UnknownAlertError:
-                    actions = []
-            self._persist(session, actions, outcome)
-            session.refresh(row)
-            if row.acknowledged_at is None:  # monitoring off, or the engine did not know it
-                row.acknowledged_by, row.acknowledged_at = user.username, at
-                session.flush()
-            audit.append(
-                session, actor=user.username, action="acknowledge", entity_type=ACK_ENTITY,
-                entity_id=row.id, old=old, new=_ack_snapshot(row),
-            )  # fmt: skip
-        return row
+    def _overdue_changes(self, now: datetime) -> list[tuple[int, str, list[monitor.OverdueTask]]]:
+        """(patient id, study ID, tasks) whose overdue critical tasks differ from what the
+        engine holds: patients in days 0–14, and those still holding tasks (an empty list
+        clears them)."""
+        acute = []
+        for pid, person in self.journal.people.items():
+            day = study_day(person.anchors.get("infusion"), now)
+            if day is not None and ACUTE_DAYS[0] <= day <= ACUTE_DAYS[1]:
+                acute.append(pid)
+        try:
+            with self.database.reading() as session:
+                tasks = self.tracker.overdue(session, acute, now, budget=self.overdue_budget)
+        except Exception as exc:  # e.g. a protocol file that no longer loads
+            log.error("monitor: overdue-task check failed (%s); retried next tick", exc)
+            tasks = {}
+        out = []
+        for pid, person in sorted(self.journal.people.items()):
+            sid = person.study_id
+            held = self.engine.state(sid).overdue if self.engine.knows(sid) else ()
+            if pid in tasks:
+                new = tasks[pid]
+            elif held and pid not in acute:
+                new = []
+            else:
+                continue
+            if [t.key for t in held] != sorted(t.key for t in new):
+                out.append((pid, sid, new))
+        return out
 
     # --- persistence ---
 
     def _persist(
-        self, session: Session, actions: Iterable[monitor.AlertAction], outcome: _Outcome
-    ) -> None:
+        self,
+        session: Session,
+        actions: Sequence[monitor.AlertAction],
+        failures: Sequence[Fed],
+        *,
+        seq: int,
+    ) -> list[dict[str, Any]]:
+        """Store actions, failures, grades and the checkpoint in the caller's transaction,
+        fenced by the epoch; published after the commit."""
+        fenced = session.execute(
+            update(MonitorCheckpoint)
+            .where(MonitorCheckpoint.id == 1, MonitorCheckpoint.epoch == self.epoch)
+            .values(seq=seq, updated_at=datetime.now(UTC))
+        )
+        if fenced.rowcount != 1:  # type: ignore[attr-defined]
+            self.epoch = None
+            raise FencedError("another process took over as monitor leader")
+        payloads: list[dict[str, Any]] = []
         log_rows: list[dict[str, Any]] = []
+        patients = {p.study_id: pid for pid, p in self.journal.people.items()}
         for action in actions:
             payload = action.to_dict()
-            outcome.actions.append(payload)
+            payloads.append(payload)
             log_rows.append(
                 {"alert_key": action.alert_key, "kind": action.kind, "at": action.at,
                  "payload": payload}
             )  # fmt: skip
-            self._apply(session, action, payload)
+            _apply_action(session, action, payload, patients.get(action.study_id))
+        for fed in failures:
+            payload, at = _system_alert(session, fed)
+            payloads.append(payload)
+            log_rows.append(
+                {"alert_key": payload["alert_key"], "kind": "open", "at": at, "payload": payload}
+            )
         if log_rows:
             session.execute(insert(StoredAction), log_rows)
+        self._store_grades(session)
+        if payloads and session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_notify(:c, '')"), {"c": ALERTS_CHANNEL})
+        session.flush()
+        self.seq = seq
+        if payloads and self.on_stored is not None:
+            session.info.setdefault(AFTER_COMMIT, []).append(self.on_stored)
+        return payloads
 
-    def _apply(self, session: Session, a: monitor.AlertAction, payload: dict[str, Any]) -> None:
-        """Bring the alert row up to date with one action."""
-        described = {
-            "rule_id": a.rule_id,
-            "severity": a.severity,
-            "grade": a.grade,
-            "disciplines": list(a.disciplines),
-            "title": a.title,
-            "text": a.text,
-            "recommended": a.recommended,
-            "source": a.source,
-            "values": payload["values"],
-            "updated_at": a.at,
-        }
-        where = Alert.key == a.alert_key
-        if a.kind == "open":
-            session.execute(
-                insert(Alert).values(
-                    key=a.alert_key, study_id=a.study_id,
-                    patient_id=self._patient_ids.get(a.study_id), episode=a.episode,
-                    status="open", tier=a.level, opened_at=a.at, **described,
-                )
-            )  # fmt: skip
-        elif a.kind == "upgrade":
-            values = described | {"acknowledged_by": None, "acknowledged_at": None}
-            session.execute(update(Alert).where(where).values(**values))
-        elif a.kind == "update":
-            session.execute(update(Alert).where(where).values(**described))
-        elif a.kind == "escalate":
-            session.execute(update(Alert).where(where).values(tier=a.level, updated_at=a.at))
-        elif a.kind == "close":
-            session.execute(
-                update(Alert).where(where).values(status="closed", closed_at=a.at, updated_at=a.at)
-            )
-        elif a.kind == "acknowledge":
-            session.execute(
-                update(Alert).where(where).values(acknowledged_by=a.user, acknowledged_at=a.at)
-            )
+    def _store_grades(self, session: Session) -> None:
+        dirty, self._dirty = self._dirty, set()
+        rows = []
+        for pid in sorted(dirty):
+            person = self.journal.people.get(pid)
+            if person is None or not self.engine.knows(person.study_id):
+                continue
+            row = _grade_row(pid, person.study_id, self.engine.state(person.study_id))
+            if row != self._status.get(pid):
+                rows.append((pid, row))
+        if not rows:
+            return
+        ids = [pid for pid, _ in rows]
+        session.execute(delete(MonitorStatus).where(MonitorStatus.patient_id.in_(ids)))
+        now = datetime.now(UTC)
+        values = [dict(zip(_STATUS_COLUMNS, r, strict=True)) | {"updated_at": now}
+                  for _, r in rows if r is not None]  # fmt: skip
+        if values:
+            session.execute(insert(MonitorStatus), values)
+        for pid, row in rows:
+            self._status[pid] = row
 
+    # --- waiting (tests, CLI) ---
 
-_PENDING = "neurocart.monitoring.pending"
-"""Session.info key: the (service, outcome) pairs of the session's open transaction, settled
-by the two listeners below, registered once on every Session (registering a pair of
-listeners per transaction cost more than the engine's work on a small batch)."""
+    def run_until_caught_up(self, *, now: datetime | None = None, tick: bool = True) -> None:
+        """Consume the whole journal (and tick once): for a CLI or a test without a loop."""
+        with self.lock:
+            if self.epoch is None:
+                self.take_over()
+            while self.step():
+                pass
+            if tick:
+                self.tick(now)
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    for service, outcome in session.info.pop(_PENDING, ()):
-        service._settled(outcome, committed=True)
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    for service, outcome in session.info.pop(_PENDING, ()):
-        service._settled(outcome, committed=False)
-
-
-class FactListener:
-    """The service as a fact listener; takes a stored batch of observations as written
-    (cheaper than ORM rows)."""
-
-    def __init__(self, service: MonitorService) -> None:
-        self.service = service
-
-    def __call__(self, session: Session, rows: Sequence[StoredFact], /) -> None:
-        self.service.on_facts(session, rows)
-
-    def observation_batch(self, session: Session, batch: StoredObservations) -> None:
-        self.service.on_observation_batch(session, batch)
-
-
-def _ack_snapshot(row: Alert) -> dict[str, Any]:
-    return {
-        "alert_key": row.key,
-        "study_id": row.study_id,
-        "status": row.status,
-        "acknowledged_by": row.acknowledged_by,
-        "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None,
+def _apply_action(
+    session: Session, a: monitor.AlertAction, payload: dict[str, Any], patient_id: int | None
+) -> None:
+    """Bring the alert row up to date with one action."""
+    described = {
+        "rule_id": a.rule_id,
+        "severity": a.severity,
+        "grade": a.grade,
+        "disciplines": list(a.disciplines),
+        "title": a.title,
+        "text": a.text,
+        "recommended": a.recommended,
+        "source": a.source,
+        "values": payload["values"],
+        "updated_at": a.at,
     }
+    where = Alert.key == a.alert_key
+    if a.kind == "open":
+        session.execute(
+            insert(Alert).values(
+                key=a.alert_key, study_id=a.study_id, patient_id=patient_id, episode=a.episode,
+                status="open", tier=a.level, opened_at=a.at, **described,
+            )
+        )  # fmt: skip
+    elif a.kind == "upgrade":
+        values = described | {"acknowledged_by": None, "acknowledged_at": None}
+        session.execute(update(Alert).where(where).values(**values))
+    elif a.kind == "update":
+        session.execute(update(Alert).where(where).values(**described))
+    elif a.kind == "escalate":
+        session.execute(update(Alert).where(where).values(tier=a.level, updated_at=a.at))
+    elif a.kind == "close":
+        session.execute(
+            update(Alert).where(where).values(status="closed", closed_at=a.at, updated_at=a.at)
+        )
+    elif a.kind == "acknowledge":
+        session.execute(
+            update(Alert)
+            .where(where, Alert.acknowledged_at.is_(None))
+            .values(acknowledged_by=a.user, acknowledged_at=a.at)
+        )
+
+
+SYSTEM_RULE = "monitor_failure"
+
+
+def _system_alert(session: Session, fed: Fed) -> tuple[dict[str, Any], datetime]:
+    """A system alert for the admins: the monitor skipped a journal entry it could not
+    evaluate. It names the entry, never the patient (the admin looks it up if needed)."""
+    key = f"system:{SYSTEM_RULE}:{fed.seq}"
+    now = datetime.now(UTC)
+    text_ = (
+        f"The monitor could not evaluate journal entry {fed.seq} ({type(fed.item).__name__}) "
+        "and skipped it; every other fact and patient is monitored as usual. See the server "
+        "log and report the entry to the neurocart maintainers."
+    )
+    values: dict[str, Any] = {
+        "key": key, "study_id": "", "patient_id": None, "episode": SYSTEM_RULE,
+        "rule_id": SYSTEM_RULE, "severity": "warning", "grade": None, "status": "open",
+        "disciplines": [SYSTEM_DISCIPLINE], "tier": 0,
+        "title": "Monitoring skipped a fact it could not evaluate", "text": text_,
+        "recommended": "Check the server log; acknowledge once the cause is understood.",
+        "source": "neurocart monitor", "values": {"journal_seq": fed.seq},
+        "opened_at": now, "updated_at": now,
+    }  # fmt: skip
+    existing = session.scalar(select(Alert.id).where(Alert.key == key))
+    if existing is None:
+        session.execute(insert(Alert).values(**values))
+    return {
+        "kind": "open", "alert_key": key, "study_id": "", "episode": SYSTEM_RULE,
+        "rule_id": SYSTEM_RULE, "at": now.isoformat(), "study_day": None, "severity": "warning",
+        "grade": None, "title": values["title"], "text": text_,
+        "recommended": values["recommended"], "source": values["source"], "values": [],
+        "disciplines": [SYSTEM_DISCIPLINE], "level": 0, "user": None, "reasons": [],
+        "notify": True,
+    }, now  # fmt: skip
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll `predicate` until true or `timeout` seconds passed (tests and the CLI)."""
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+__all__ = [
+    "ALERTS_CHANNEL",
+    "FencedError",
+    "MonitorService",
+    "Progress",
+    "SetContext",
+    "wait_for",
+]

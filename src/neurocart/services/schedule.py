@@ -39,6 +39,7 @@ from neurocart.pathway import (
     load_shipped,
 )
 from neurocart.pathway.schedule import FactKind
+from neurocart.services.course import current_course, current_courses
 from neurocart.store import repo
 from neurocart.store.errors import NotFoundError
 from neurocart.store.models import (
@@ -72,25 +73,6 @@ def _patient(session: Session, patient_id: int) -> Patient:
     if patient is None:
         raise NotFoundError("patient", patient_id, "patient_id")
     return patient
-
-
-def current_course(session: Session, patient_id: int) -> TreatmentCourse | None:
-    """The patient's current treatment course: the most recently created one."""
-    return current_courses(session, [patient_id]).get(patient_id)
-
-
-def current_courses(session: Session, patient_ids: Iterable[int]) -> dict[int, TreatmentCourse]:
-    """Patient id → current course, for those of `patient_ids` that have one."""
-    out: dict[int, TreatmentCourse] = {}
-    for chunk in repo.id_chunks(patient_ids):
-        query = (
-            select(TreatmentCourse)
-            .where(TreatmentCourse.patient_id.in_(chunk))
-            .order_by(TreatmentCourse.id)
-        )
-        for course in session.scalars(query):
-            out[course.patient_id] = course  # ordered by id: the latest wins
-    return out
 
 
 def facts_for_patient(session: Session, patient_id: int) -> list[Fact]:

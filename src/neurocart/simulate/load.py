@@ -1,22 +1,18 @@
 """Write a simulated cohort into the store through the service layer, as the API would.
 
-    with_report = load_cohort(database, sim.frames, actor=user, listeners=app.state.fact_listeners)
+    report = load_cohort(database, sim.frames, actor=user)
 
 No back door: patients and courses go through `repo.create_patient` / `repo.create_course`,
 observations through `services.ingest.ingest_observations` (codes, units and plausibility
-checked as for any feed), assessments through `repo.add_assessment` (only the *inputs* are
-passed: the calculator scores them again) and events through `repo.add_event` — every row
-audited under `actor`.
+checked as for any feed), assessments through `services.assessments.add_assessment` (only
+the *inputs* are passed: the calculator scores them again) and events through
+`repo.add_event` — every row audited under `actor`.
 
 Ordering. Each patient is written in one transaction, its facts in time order (observations,
 then assessments, then events at equal times, as `iter_facts` orders them); runs of
-consecutive observations are one ingest batch. The optional `listeners` (the callables in
-``app.state.fact_listeners``) are called after each batch with the stored rows, in that
-transaction, exactly as the API calls them after a request — so a monitoring engine sees
-each patient's history in the order it happened. Patients are independent in the engine, so
-they are loaded one after another rather than interleaved. Without listeners the same rows
-are written in the same order, and a monitor that rebuilds from the store on start sees the
-same history.
+consecutive observations are one ingest batch. The monitor reads the journal afterwards in
+that order, exactly as it reads the API's writes, so it sees each patient's history as it
+happened (patients are independent in the engine, so they are loaded one after another).
 """
 
 from __future__ import annotations
@@ -24,25 +20,22 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neurocart.frames import CohortFrames
 from neurocart.ingest import LOCAL, LOINC, ObservationIn, Specimen
 from neurocart.security import Role, hash_password
+from neurocart.services.assessments import add_assessment
 from neurocart.services.ingest import ingest_observations
 from neurocart.simulate.cohort import iter_facts
 from neurocart.store import Database, repo
-from neurocart.store.models import Assessment, ClinicalEvent, Observation, User
-
-Listener = Callable[[Session, Sequence[Observation | Assessment | ClinicalEvent]], None]
-"""``listener(session, stored_rows)`` — the API's fact-listener contract (api/hooks.py)."""
+from neurocart.store.models import User
 
 SOURCE = "simulator"
 """The `source` of every simulated observation (so real and synthetic data never mix)."""
@@ -72,7 +65,6 @@ def load_cohort(
     frames: CohortFrames,
     *,
     actor: User,
-    listeners: Sequence[Listener] = (),
     batch_size: int = 5000,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
@@ -95,7 +87,7 @@ def load_cohort(
             for c in courses.get(study_id, []):
                 repo.create_course(session, actor, _course_in(patient_id, c))
                 counts["courses"] += 1
-            writer = _Writer(session, actor, patient_id, listeners, batch_size)
+            writer = _Writer(session, actor, patient_id, batch_size)
             for kind, row in facts.get(study_id, []):
                 writer.add(kind, row)
             writer.flush()
@@ -120,13 +112,11 @@ class _Writer:
         session: Session,
         actor: User,
         patient_id: int,
-        listeners: Sequence[Listener],
         batch_size: int,
     ) -> None:
         self.session = session
         self.actor = actor
         self.patient_id = patient_id
-        self.listeners = listeners
         self.batch_size = batch_size
         self.pending: list[ObservationIn] = []
         self.counts = {"observations": 0, "assessments": 0, "events": 0}
@@ -138,16 +128,12 @@ class _Writer:
                 self.flush()
             return
         self.flush()
-        stored: Assessment | ClinicalEvent
         if kind == "assessment":
-            stored = repo.add_assessment(
-                self.session, self.actor, assessment_in(self.patient_id, row)
-            )
+            add_assessment(self.session, self.actor, assessment_in(self.patient_id, row))
             self.counts["assessments"] += 1
         else:
-            stored = repo.add_event(self.session, self.actor, event_in(self.patient_id, row))
+            repo.add_event(self.session, self.actor, event_in(self.patient_id, row))
             self.counts["events"] += 1
-        self._notify([stored])
 
     def flush(self) -> None:
         if not self.pending:
@@ -155,17 +141,6 @@ class _Writer:
         rows, self.pending = self.pending, []
         ids = ingest_observations(self.session, self.actor, self.patient_id, rows, limit=len(rows))
         self.counts["observations"] += len(ids)
-        if self.listeners:
-            stored = list(
-                self.session.scalars(
-                    select(Observation).where(Observation.id.in_(ids)).order_by(Observation.id)
-                )
-            )
-            self._notify(stored)
-
-    def _notify(self, rows: Sequence[Observation | Assessment | ClinicalEvent]) -> None:
-        for listener in self.listeners:
-            listener(self.session, rows)
 
 
 def simulator_account(session: Session) -> User:
@@ -302,7 +277,6 @@ def _facts_by_patient(frames: CohortFrames) -> dict[str, list[tuple[str, dict[st
 __all__ = [
     "ACCOUNT",
     "SOURCE",
-    "Listener",
     "LoadReport",
     "assessment_in",
     "event_fields",

@@ -509,6 +509,12 @@ def lock_chain(session: Session) -> None:
     session.info[_LOCKED] = transaction
 
 
+def holds_chain(session: Session) -> bool:
+    """Whether this session's open transaction took the chain lock (it writes the record)."""
+    transaction = session.get_transaction()
+    return transaction is not None and session.info.get(_LOCKED) is transaction
+
+
 def head(session: Session) -> tuple[int, str]:
     """(seq, hash) of the newest entry, or (0, GENESIS) for an empty log."""
     if session.autoflush:

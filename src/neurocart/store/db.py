@@ -9,12 +9,12 @@ Repository functions (neurocart.store.repo) never commit; the caller owns the tr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,32 @@ class Database:
     engine: Engine
     sessions: sessionmaker[Session]
     readers: sessionmaker[Session]
+    on_journal: list[Callable[[], None]] = field(default_factory=list)
+    """Called after every committed transaction that appended to the audit journal (the
+    monitor leader's wake-up); on PostgreSQL such a commit also NOTIFYs `JOURNAL_CHANNEL`,
+    so the leader hears of writes made by other processes too."""
+
+    def __post_init__(self) -> None:
+        event.listen(self.sessions, "before_commit", self._before_commit)
+        event.listen(self.sessions, "after_commit", self._after_commit)
+        event.listen(self.sessions, "after_rollback", _forget)
+
+    def _before_commit(self, session: Session) -> None:
+        from neurocart.store import audit
+
+        if audit.holds_chain(session):
+            session.info[_WROTE] = True
+            if self.engine.dialect.name == "postgresql":
+                session.execute(text("SELECT pg_notify(:c, '')"), {"c": JOURNAL_CHANNEL})
+
+    def _after_commit(self, session: Session) -> None:
+        callbacks = session.info.pop(AFTER_COMMIT, ())
+        wrote = session.info.pop(_WROTE, False)
+        for callback in callbacks:
+            callback()
+        if wrote:
+            for listener in list(self.on_journal):
+                listener()
 
     @classmethod
     def from_url(cls, url: str | URL, *, echo: bool = False) -> Database:
@@ -53,6 +79,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+JOURNAL_CHANNEL = "neurocart_journal"
+AFTER_COMMIT = "neurocart.after_commit"
+"""Session.info key: callables run once the session's transaction committed."""
+_WROTE = "neurocart.wrote_journal"
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(AFTER_COMMIT, None)
+    session.info.pop(_WROTE, None)
 
 
 @lru_cache(maxsize=1)

@@ -401,6 +401,49 @@ class AlertAction(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class MonitorCheckpoint(Base):
+    """How far the monitor leader has consumed the journal (one row, id 1).
+
+    `seq` is the last audit seq whose inputs the engine has applied and whose actions are
+    stored: it is written in the same transaction as those actions, so a leader that takes
+    over resumes exactly there. `epoch` grows with every change of leader and fences a
+    deposed one: its writes require the epoch it took over with.
+    """
+
+    __tablename__ = "monitor_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    leader: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MonitorStatus(Base):
+    """Each patient's current CRS and ICANS grade as the monitor sees it, with the source.
+
+    The read model the board, the chart and the API show, so that every face shows the same
+    grade as the alert: written by the monitor leader whenever a grade or its source changes.
+    `*_source` is ``derived`` (from vitals, events and bedside scores by the calculators) or
+    ``recorded`` (a clinician's graded assessment, by `*_by`); the grade is the higher of the
+    two while the recorded grade is recent (see neurocart.monitor.state).
+    """
+
+    __tablename__ = "monitor_status"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    study_id: Mapped[str] = mapped_column(String(64))
+    crs_grade: Mapped[int | None] = mapped_column(Integer)
+    crs_source: Mapped[str | None] = mapped_column(String(16))
+    crs_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    crs_by: Mapped[str | None] = mapped_column(String(64))
+    icans_grade: Mapped[int | None] = mapped_column(Integer)
+    icans_source: Mapped[str | None] = mapped_column(String(16))
+    icans_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    icans_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 AUDITED: dict[str, type[Base]] = {
     "user": User,
     "patient": Patient,

@@ -28,7 +28,6 @@ from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, se
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from neurocart.config import get_settings
-from neurocart.standards import get as get_calculator
 from neurocart.store import audit
 from neurocart.store.bulk import insert_columns, utc_texts
 from neurocart.store.errors import (
@@ -882,23 +881,12 @@ def list_observations(
 # --- assessments --------------------------------------------------------------------------
 
 
-def _scored(instrument: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Validated inputs and the calculator's Result (raises CalculatorInputError)."""
-    calculator = get_calculator(instrument)
-    model = calculator.parse(inputs)
-    result = calculator(model)
-    return {
-        "inputs": model.model_dump(mode="json"),
-        "result": result.model_dump(mode="json"),
-        "value": float(result.value),
-        "label": result.label,
-    }
-
-
-def add_assessment(session: Session, actor: User, item: AssessmentIn) -> Assessment:
-    """Score the inputs with the instrument's calculator and store inputs and Result."""
+def add_assessment(
+    session: Session, actor: User, item: AssessmentIn, *, scored: Mapping[str, Any]
+) -> Assessment:
+    """Store an assessment with what its calculator made of it (`scored`: the validated
+    inputs, the Result, its value and label — `neurocart.services.assessments.score`)."""
     _aware("effective_at", item.effective_at)
-    scored = _scored(item.instrument, item.inputs)
     audit.lock_chain(session)
     _require_patients(session, [item.patient_id], "patient_id")
     row = Assessment(
@@ -919,16 +907,15 @@ def correct_assessment(
     assessment_id: int,
     *,
     reason: str,
-    inputs: Mapping[str, Any] | Keep = KEEP,
+    scored: Mapping[str, Any] | Keep = KEEP,
     effective_at: datetime | Keep = KEEP,
 ) -> Assessment:
-    """Supersede an assessment; new inputs are scored again by the calculator."""
+    """Supersede an assessment; `scored` replaces the scored inputs and result."""
     changes: dict[str, Any] = _changes(effective_at=effective_at)
     if "effective_at" in changes:
         _aware("effective_at", changes["effective_at"])
-    if not isinstance(inputs, Keep):
-        instrument = _load(session, Assessment, assessment_id).instrument
-        changes |= _scored(instrument, inputs)
+    if not isinstance(scored, Keep):
+        changes |= dict(scored)
     return _correct(session, actor, Assessment, assessment_id, reason, changes)
 
 

@@ -16,65 +16,38 @@ session it is given.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from fastapi import FastAPI, Request
 from sqlalchemy.orm import Session
 
+from neurocart.services.alerts import (
+    SEVERITIES,
+    SEVERITY_RANK,
+    AlertView,
+    UnknownAlertError,
+    alert_view,
+    by_discipline,
+    day_from_text,
+)
 from neurocart.store.models import User
 
-SEVERITIES: tuple[str, ...] = ("info", "warning", "urgent", "critical")
-"""Alert severities, least to most urgent (the monitor's rule files use the same words)."""
-SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
-
-
-@dataclass(frozen=True, slots=True)
-class AlertView:
-    """One alert as the board shows it."""
-
-    id: str
-    study_id: str
-    rule: str
-    title: str
-    severity: str
-    disciplines: tuple[str, ...]
-    text: str
-    recommended: str
-    opened_at: datetime
-    study_day: int | None = None
-    grade: float | None = None
-    acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
-
-    @property
-    def rank(self) -> int:
-        return SEVERITY_RANK.get(self.severity, 0)
-
-    @property
-    def findings(self) -> str:
-        """What triggered it, without the patient/day prefix and the recommendation that the
-        board shows apart ("temperature 39.4 °C; CRS grade (ASTCT) 1 ...")."""
-        text = self.text
-        head, sep, rest = text.partition(": ")
-        if sep and head.startswith(self.study_id):
-            text = rest
-        text = text.split(" Recommended:", 1)[0].strip()
-        if text.startswith(self.title):
-            text = text[len(self.title) :].lstrip(" —-.(")
-            text = text.split(". ", 1)[1] if text.startswith("grade") and ". " in text else text
-        return text
-
-    @property
-    def source(self) -> str:
-        _, sep, rest = self.text.partition(" Source: ")
-        return rest.strip() if sep else ""
-
-
-class UnknownAlertError(LookupError):
-    """No open alert with that id (already closed, or never existed)."""
+__all__ = [
+    "SEVERITIES",
+    "SEVERITY_RANK",
+    "AlertProvider",
+    "AlertView",
+    "EngineAlerts",
+    "NoAlerts",
+    "UnknownAlertError",
+    "alert_view",
+    "by_discipline",
+    "day_from_text",
+    "from_monitor_alert",
+    "get_alert_provider",
+    "set_alert_provider",
+]
 
 
 @runtime_checkable
@@ -150,36 +123,6 @@ def from_monitor_alert(alert: Any) -> AlertView:
     return alert_view(alert, study_day=day if isinstance(day, int) else day_from_text(alert.text))
 
 
-def alert_view(alert: Any, *, study_day: int | None) -> AlertView:
-    """An AlertView of anything with an alert's attributes (a monitor snapshot, a stored row)."""
-    return AlertView(
-        id=alert.key,
-        study_id=alert.study_id,
-        rule=alert.rule_id,
-        title=alert.title,
-        severity=alert.severity,
-        disciplines=tuple(alert.disciplines),
-        text=alert.text,
-        recommended=alert.recommended,
-        opened_at=alert.opened_at,
-        study_day=study_day,
-        grade=alert.grade,
-        acknowledged_by=alert.acknowledged_by,
-        acknowledged_at=alert.acknowledged_at,
-    )
-
-
-def day_from_text(text: str) -> int | None:
-    """The study day from an alert's text ("NC-0001 · day 3: ...")."""
-    head = text.split(":", 1)[0]
-    if "· day " in head:
-        try:
-            return int(head.rsplit("· day ", 1)[1])
-        except ValueError:
-            return None
-    return None
-
-
 def set_alert_provider(app: FastAPI, provider: AlertProvider) -> None:
     """Point the web pages at `provider` (the integrator: the persisted alert store)."""
     app.state.web_alerts = provider
@@ -188,12 +131,3 @@ def set_alert_provider(app: FastAPI, provider: AlertProvider) -> None:
 def get_alert_provider(request: Request) -> AlertProvider:
     provider = getattr(request.app.state, "web_alerts", None)
     return provider if provider is not None else NoAlerts()
-
-
-def by_discipline(alerts: Sequence[AlertView]) -> dict[str, list[AlertView]]:
-    """Alerts grouped by each discipline they page (an alert may appear under several)."""
-    out: dict[str, list[AlertView]] = {}
-    for alert in sorted(alerts, key=lambda a: (-a.rank, a.opened_at)):
-        for discipline in alert.disciplines or ("unrouted",):
-            out.setdefault(discipline, []).append(alert)
-    return dict(sorted(out.items()))

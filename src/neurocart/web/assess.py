@@ -2,8 +2,8 @@
 
 The preview (htmx POST on every change) runs the same calculator the store runs on save, so
 what the clinician sees before saving is what is recorded. Saving goes through
-`repo.add_assessment` (audited) and hands the stored row to the app's fact listeners (the
-monitoring engine), exactly like the API.
+`services.assessments.add_assessment` (scored and audited; the monitor reads it from the
+journal), exactly like the API.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from neurocart.security import may_record_assessment
+from neurocart.services import assessments
 from neurocart.standards import CalculatorInputError, Result, UnknownCalculatorError, calculate
 from neurocart.store import NotFoundError, StoreError, repo
 from neurocart.store.models import User
@@ -190,10 +191,9 @@ def assess_save(
     try:
         with database.transaction() as session:
             patient = repo.find_patient(session, study_id)
-            row = repo.add_assessment(
+            row = assessments.add_assessment(
                 session, user, AssessmentIn(patient.id, instrument, inputs, at)
             )
-            _notify_listeners(request, session, [row])
             saved_id = row.id
     except NotFoundError:
         return render(request, "error.html", 404, title="Not found", message="No such patient.")
@@ -233,9 +233,3 @@ def _refill(
 
 def _checkboxes(form: Form, posted: dict[str, str]) -> dict[str, str]:
     return {f.name: posted.get(f.name, "") for f in form.fields if f.widget == "checkbox"}
-
-
-def _notify_listeners(request: Request, session: Any, rows: list[Any]) -> None:
-    """Hand stored facts to the app's fact listeners (the monitor), as the API does."""
-    for listener in getattr(request.app.state, "fact_listeners", None) or ():
-        listener(session, rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request
@@ -30,10 +30,11 @@ from neurocart.api.deps import (
     require,
 )
 from neurocart.api.errors import UnauthenticatedError
-from neurocart.api.monitoring import service_of, study_day_of
 from neurocart.api.routing import api_router
+from neurocart.runtime import Runtime
 from neurocart.security import Action, Resource
-from neurocart.store import Database, NotFoundError, User
+from neurocart.services import alerts
+from neurocart.store import Database, User
 from neurocart.store.models import Alert
 from neurocart.web.auth import LoginRequired, web_user
 
@@ -73,14 +74,12 @@ class AlertOut(BaseModel):
 
 def _out(row: Alert) -> AlertOut:
     fields = {n: getattr(row, n) for n in AlertOut.model_fields if n != "study_day"}
-    return AlertOut(**fields, study_day=study_day_of(row))
+    return AlertOut(**fields, study_day=alerts.day_from_text(row.text))
 
 
-def _get(session: ReadSession | WriteSession, key: str) -> Alert:
-    row = session.scalar(select(Alert).where(Alert.key == key))
-    if row is None:
-        raise NotFoundError("alert", key, "key")
-    return row
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 class stream_reader(require):  # noqa: N801 - used like a function: Depends(stream_reader(...))
@@ -138,7 +137,7 @@ async def stream_alerts(
     ] = None,
 ) -> EventSourceResponse:
     """Server-sent events: every alert action (for `discipline`: those that page it)."""
-    bus = service_of(request).bus
+    bus = _runtime(request).bus
     subscription = bus.subscribe(discipline)
     lifetime = seconds if seconds is not None else STREAM_MAX_SECONDS
 
@@ -162,7 +161,7 @@ async def stream_alerts(
 
 @router.get("/alerts/{key}")
 def get_alert(key: KeyPath, user: Reader, session: ReadSession) -> AlertOut:
-    return _out(_get(session, key))
+    return _out(alerts.get_alert(session, key))
 
 
 @router.post("/alerts/{key}/acknowledge")
@@ -170,6 +169,4 @@ def acknowledge_alert(
     key: KeyPath, request: Request, user: Writer, session: WriteSession
 ) -> AlertOut:
     """Acknowledge (audited): stops the escalation until the alert is upgraded."""
-    _get(session, key)
-    row = service_of(request).acknowledge(session, user, key, datetime.now(UTC))
-    return _out(row)
+    return _out(alerts.acknowledge(session, user, key, _runtime(request).clock()))

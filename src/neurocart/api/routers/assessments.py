@@ -10,12 +10,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, status
 from sqlalchemy.orm import Session
 
-from neurocart.api.deps import Listeners, ReadSession, WriteSession, require
+from neurocart.api.deps import ReadSession, WriteSession, require
 from neurocart.api.errors import ForbiddenError
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import AssessmentCorrection, AssessmentIn, AssessmentOut, Retraction
-from neurocart.api.views import RowId, StudyIdPath, announced, out, patient_of, study_id_of
+from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
 from neurocart.security import Action, Resource, Role, may_record_assessment
+from neurocart.services import assessments
 from neurocart.standards import get as get_calculator
 from neurocart.store import User, repo
 
@@ -47,13 +48,12 @@ def add_assessment(
     body: AssessmentIn,
     user: Writer,
     session: WriteSession,
-    listeners: Listeners,
 ) -> AssessmentOut:
     """Score `inputs` with the instrument's calculator and store the inputs and its Result."""
     get_calculator(body.instrument)  # 404 naming `instrument` before anything else
     _check_instrument(user, body.instrument, correcting=False)
     patient = patient_of(session, study_id)
-    row = repo.add_assessment(
+    row = assessments.add_assessment(
         session,
         user,
         repo.AssessmentIn(
@@ -63,7 +63,7 @@ def add_assessment(
             effective_at=body.effective_at,
         ),
     )
-    return announced(AssessmentOut, row, session, listeners, study_id=patient.study_id)
+    return fact_out(AssessmentOut, row, session, study_id=patient.study_id)
 
 
 @router.get("/patients/{study_id}/assessments")
@@ -91,15 +91,16 @@ def correct_assessment(
     body: AssessmentCorrection,
     user: Corrector,
     session: WriteSession,
-    listeners: Listeners,
 ) -> AssessmentOut:
     """A new row, scored again from the corrected inputs, supersedes the assessment."""
     _check_correcting(session, user, assessment_id)
     changes: dict[str, Any] = {
         k: getattr(body, k) for k in body.model_fields_set & {"inputs", "effective_at"}
     }
-    row = repo.correct_assessment(session, user, assessment_id, reason=body.reason, **changes)
-    return announced(AssessmentOut, row, session, listeners)
+    row = assessments.correct_assessment(
+        session, user, assessment_id, reason=body.reason, **changes
+    )
+    return fact_out(AssessmentOut, row, session)
 
 
 @router.post("/assessments/{assessment_id}/retraction", status_code=status.HTTP_201_CREATED)
@@ -108,8 +109,7 @@ def retract_assessment(
     body: Retraction,
     user: Corrector,
     session: WriteSession,
-    listeners: Listeners,
 ) -> AssessmentOut:
     _check_correcting(session, user, assessment_id)
     row = repo.retract_assessment(session, user, assessment_id, reason=body.reason)
-    return announced(AssessmentOut, row, session, listeners)
+    return fact_out(AssessmentOut, row, session)

@@ -11,6 +11,7 @@ from neurocart.api.routing import api_router
 from neurocart.api.schemas import CourseIn, CourseOut, CourseUpdate
 from neurocart.api.views import RowId, StudyIdPath, out, patient_of, study_id_of
 from neurocart.security import Action, Resource
+from neurocart.services import course as courses
 from neurocart.store import User, repo
 
 router = api_router(prefix="/api/v1", tags=["courses"])
@@ -25,7 +26,7 @@ def create_course(
     study_id: StudyIdPath, body: CourseIn, user: Writer, session: WriteSession
 ) -> CourseOut:
     patient = patient_of(session, study_id)
-    course = repo.create_course(
+    course = courses.create_course(
         session, user, repo.CourseIn(patient_id=patient.id, **body.model_dump())
     )
     return out(CourseOut, course, study_id=patient.study_id)
@@ -51,5 +52,5 @@ def update_course(
 ) -> CourseOut:
     """Change the fields given (e.g. the infusion date once known)."""
     changes = body.model_dump(include=body.model_fields_set)
-    course = repo.update_course(session, user, course_id, **changes)
+    course = courses.update_course(session, user, course_id, **changes)
     return out(CourseOut, course, study_id=study_id_of(session, course.patient_id))

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Query, status
 
-from neurocart.api.deps import Listeners, ReadSession, WriteSession, require
+from neurocart.api.deps import ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import EventCorrection, EventIn, EventOut, Retraction
-from neurocart.api.views import RowId, StudyIdPath, announced, out, patient_of, study_id_of
+from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
 from neurocart.security import Action, Resource
 from neurocart.store import EventType, User, repo
 
@@ -26,11 +26,10 @@ def add_event(
     body: EventIn,
     user: Writer,
     session: WriteSession,
-    listeners: Listeners,
 ) -> EventOut:
     patient = patient_of(session, study_id)
     row = repo.add_event(session, user, repo.EventIn(patient_id=patient.id, **body.model_dump()))
-    return announced(EventOut, row, session, listeners, study_id=patient.study_id)
+    return fact_out(EventOut, row, session, study_id=patient.study_id)
 
 
 @router.get("/patients/{study_id}/events")
@@ -58,12 +57,11 @@ def correct_event(
     body: EventCorrection,
     user: Corrector,
     session: WriteSession,
-    listeners: Listeners,
 ) -> EventOut:
     """A new row with the fields given changed supersedes the event (e.g. add its end)."""
     changes = body.model_dump(include=body.model_fields_set - {"reason"})
     row = repo.correct_event(session, user, event_id, reason=body.reason, **changes)
-    return announced(EventOut, row, session, listeners)
+    return fact_out(EventOut, row, session)
 
 
 @router.post("/events/{event_id}/retraction", status_code=status.HTTP_201_CREATED)
@@ -72,7 +70,6 @@ def retract_event(
     body: Retraction,
     user: Corrector,
     session: WriteSession,
-    listeners: Listeners,
 ) -> EventOut:
     row = repo.retract_event(session, user, event_id, reason=body.reason)
-    return announced(EventOut, row, session, listeners)
+    return fact_out(EventOut, row, session)

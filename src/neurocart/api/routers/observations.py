@@ -13,9 +13,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, status
 from pydantic import AwareDatetime
 
-from neurocart.api.deps import Listeners, ReadSession, SettingsDep, WriteSession, require
+from neurocart.api.deps import ReadSession, SettingsDep, WriteSession, require
 from neurocart.api.errors import PayloadTooLargeError
-from neurocart.api.hooks import notify_observation_batch
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     BatchOut,
@@ -24,7 +23,7 @@ from neurocart.api.schemas import (
     ObservationOut,
     Retraction,
 )
-from neurocart.api.views import RowId, StudyIdPath, announced, out, patient_of, study_id_of
+from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
 from neurocart.ingest import ObservationIn, normalize_observation
 from neurocart.security import Action, Resource
 from neurocart.services import ingest
@@ -44,11 +43,10 @@ def add_observation(
     body: ObservationIn,
     user: Writer,
     session: WriteSession,
-    listeners: Listeners,
 ) -> ObservationOut:
     patient = patient_of(session, study_id)
     row = ingest.ingest_observation(session, user, patient.id, body)
-    return announced(ObservationOut, row, session, listeners, study_id=patient.study_id)
+    return fact_out(ObservationOut, row, session, study_id=patient.study_id)
 
 
 @router.post(
@@ -62,7 +60,6 @@ def add_observations(
     user: Writer,
     session: WriteSession,
     settings: SettingsDep,
-    listeners: Listeners,
 ) -> BatchOut:
     """Store every row or none (one transaction); the ids come back in the rows' order."""
     limit = settings.max_batch_observations
@@ -74,7 +71,6 @@ def add_observations(
     batch = ingest.ingest_observation_batch(
         session, user, patient.id, body.observations, limit=limit
     )
-    notify_observation_batch(listeners, session, batch)
     return BatchOut(count=len(batch.ids), ids=batch.ids)
 
 
@@ -123,13 +119,12 @@ def correct_observation(
     body: ObservationCorrection,
     user: Corrector,
     session: WriteSession,
-    listeners: Listeners,
 ) -> ObservationOut:
     """A new row supersedes the observation with the reason; the old row stays readable."""
     old = repo.get_observation(session, observation_id)
     changes = _corrected(old, body)
     row = repo.correct_observation(session, user, observation_id, reason=body.reason, **changes)
-    return announced(ObservationOut, row, session, listeners)
+    return fact_out(ObservationOut, row, session)
 
 
 @router.post("/observations/{observation_id}/retraction", status_code=status.HTTP_201_CREATED)
@@ -138,8 +133,7 @@ def retract_observation(
     body: Retraction,
     user: Corrector,
     session: WriteSession,
-    listeners: Listeners,
 ) -> ObservationOut:
     """Mark the observation entered in error (e.g. the wrong patient)."""
     row = repo.retract_observation(session, user, observation_id, reason=body.reason)
-    return announced(ObservationOut, row, session, listeners)
+    return fact_out(ObservationOut, row, session)

@@ -1,5 +1,5 @@
-"""The monitor's overdue tracker: schedules recomputed only when the answer can have changed,
-and the answers always equal the full computation."""
+"""The monitor's overdue tracker: schedules recomputed only when the answer can have changed
+(as the journal tells it), and the answers always equal the full computation."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 
 from neurocart import monitor
 from neurocart.pathway import overdue_critical
-from neurocart.services import monitor_inputs
-from neurocart.services.monitor_inputs import OverdueTracker
+from neurocart.services import overdue as overdue_module
+from neurocart.services.journal import Journal
+from neurocart.services.overdue import OverdueTracker
 from neurocart.services.schedule import patient_schedule, patient_schedules
 from neurocart.store import Database, Patient, User, repo
 
@@ -40,7 +41,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         seen.extend(ids)
         return patient_schedules(session, ids, **kw)
 
-    monkeypatch.setattr(monitor_inputs, "patient_schedules", counting)
+    monkeypatch.setattr(overdue_module, "patient_schedules", counting)
     return seen
 
 
@@ -50,9 +51,23 @@ def _vitals(db: Database, user: User, p: Patient, at: datetime) -> None:
             repo.add_observation(s, user, repo.ObservationIn(p.id, code, 1.0, "x", at))
 
 
-def _track(db: Database, tracker: OverdueTracker, ids: list[int], now: datetime) -> Any:
+class Tracked(OverdueTracker):
+    """The tracker as the leader runs it: told of every journal entry before each answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.journal = Journal()
+        self.seq = 0
+
+
+def _track(db: Database, tracker: Tracked, ids: list[int], now: datetime) -> Any:
     with db.reading() as s:
-        return tracker.overdue(s, ids, now)
+        entries = Journal.entries(s, tracker.seq)
+        if entries:
+            tracker.journal.convert(s, entries)
+            tracker.seq = entries[-1].seq
+        tracker.forget(tracker.journal.take_touched())
+        return tracker.overdue(s, ids, now, budget=None)
 
 
 def _full(db: Database, ids: list[int], now: datetime) -> dict[int, list[monitor.OverdueTask]]:
@@ -70,7 +85,7 @@ def test_a_tick_without_new_data_computes_no_schedule(
     database: Database, cohort: list[Patient], calls: list[int]
 ) -> None:
     ids = [p.id for p in cohort]
-    tracker = OverdueTracker()
+    tracker = Tracked()
     now = DAY0 + timedelta(hours=30, minutes=10)  # vitals windows end at 28 h and 32 h
     first = _track(database, tracker, ids, now)
     assert sorted(calls) == ids
@@ -85,7 +100,7 @@ def test_new_data_recomputes_only_its_patient(
     database: Database, nurse: User, cohort: list[Patient], calls: list[int]
 ) -> None:
     ids = [p.id for p in cohort]
-    tracker = OverdueTracker()
+    tracker = Tracked()
     now = DAY0 + timedelta(hours=30, minutes=10)
     _track(database, tracker, ids, now)
     calls.clear()
@@ -102,7 +117,7 @@ def test_a_critical_window_end_passing_recomputes(
     database: Database, cohort: list[Patient], calls: list[int]
 ) -> None:
     ids = [p.id for p in cohort]
-    tracker = OverdueTracker()
+    tracker = Tracked()
     _track(database, tracker, ids, DAY0 + timedelta(hours=31))
     calls.clear()
     later = DAY0 + timedelta(hours=32, seconds=1)
@@ -115,7 +130,7 @@ def test_answers_equal_the_full_computation_through_changes(
 ) -> None:
     ids = [p.id for p in cohort]
     a, b, c = cohort
-    tracker = OverdueTracker()
+    tracker = Tracked()
     now = DAY0 + timedelta(hours=2)
 
     def check(step: timedelta) -> None:

@@ -1,0 +1,183 @@
+"""Alerts as the faces read and act on them: views, listing, acknowledgement.
+
+The monitor leader writes alerts (`neurocart.services.monitoring`); every other process only
+reads them here and records acknowledgements. An acknowledgement is written straight to the
+alert row and the audit journal in the user's own transaction, so it never waits for the
+monitor; the leader reads the journal entry and stops the escalation from there (and the
+action it emits is what `neurocart monitor replay` checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neurocart.services.journal import ACK_ENTITY
+from neurocart.store import audit
+from neurocart.store.errors import ConflictError, NotFoundError
+from neurocart.store.models import Alert, User
+
+SEVERITIES: tuple[str, ...] = ("info", "warning", "urgent", "critical")
+"""Alert severities, least to most urgent (the monitor's rule files use the same words)."""
+SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """One alert as the pages and the API show it."""
+
+    id: str
+    study_id: str
+    rule: str
+    title: str
+    severity: str
+    disciplines: tuple[str, ...]
+    text: str
+    recommended: str
+    opened_at: datetime
+    study_day: int | None = None
+    grade: float | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    tier: int = 0
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_RANK.get(self.severity, 0)
+
+    @property
+    def findings(self) -> str:
+        """What triggered it, without the patient/day prefix and the recommendation that the
+        board shows apart ("temperature 39.4 °C; CRS grade (ASTCT) 1 ...")."""
+        text = self.text
+        head, sep, rest = text.partition(": ")
+        if sep and head.startswith(self.study_id):
+            text = rest
+        text = text.split(" Recommended:", 1)[0].strip()
+        if text.startswith(self.title):
+            text = text[len(self.title) :].lstrip(" —-.(")
+            text = text.split(". ", 1)[1] if text.startswith("grade") and ". " in text else text
+        return text
+
+    @property
+    def source(self) -> str:
+        _, sep, rest = self.text.partition(" Source: ")
+        return rest.strip() if sep else ""
+
+
+def alert_view(alert: Any, *, study_day: int | None = None) -> AlertView:
+    """An AlertView of anything with an alert's attributes (a stored row, a monitor
+    snapshot); the study day defaults to the one the alert text names."""
+    return AlertView(
+        id=alert.key,
+        study_id=alert.study_id,
+        rule=alert.rule_id,
+        title=alert.title,
+        severity=alert.severity,
+        disciplines=tuple(alert.disciplines),
+        text=alert.text,
+        recommended=alert.recommended,
+        opened_at=alert.opened_at,
+        study_day=study_day if study_day is not None else day_from_text(alert.text),
+        grade=alert.grade,
+        acknowledged_by=alert.acknowledged_by,
+        acknowledged_at=alert.acknowledged_at,
+        tier=int(getattr(alert, "tier", getattr(alert, "level", 0)) or 0),
+    )
+
+
+def day_from_text(text: str) -> int | None:
+    """The study day an alert's text names ("NC-0001 · day 3: ..."); the engine wrote it
+    with the study day of the moment the alert was raised."""
+    head = text.split(":", 1)[0]
+    if "· day " in head:
+        try:
+            return int(head.rsplit("· day ", 1)[1])
+        except ValueError:
+            return None
+    return None
+
+
+def by_discipline(alerts: Sequence[AlertView]) -> dict[str, list[AlertView]]:
+    """Alerts grouped by each discipline they page (an alert may appear under several)."""
+    out: dict[str, list[AlertView]] = {}
+    for alert in sorted(alerts, key=lambda a: (-a.rank, a.opened_at)):
+        for discipline in alert.disciplines or ("unrouted",):
+            out.setdefault(discipline, []).append(alert)
+    return dict(sorted(out.items()))
+
+
+def open_alerts(session: Session) -> list[AlertView]:
+    """Every open alert, oldest first (acknowledged ones included, until they close)."""
+    rows = session.scalars(select(Alert).where(Alert.status == "open").order_by(Alert.id))
+    return [alert_view(r) for r in rows]
+
+
+def get_alert(session: Session, key: str) -> Alert:
+    """The stored alert, or NotFoundError naming `key`."""
+    row = session.scalar(select(Alert).where(Alert.key == key))
+    if row is None:
+        raise NotFoundError("alert", key, "key")
+    return row
+
+
+def _ack_snapshot(row: Alert) -> dict[str, Any]:
+    return {
+        "alert_key": row.key,
+        "study_id": row.study_id,
+        "status": row.status,
+        "acknowledged_by": row.acknowledged_by,
+        "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None,
+    }
+
+
+def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
+    """`user` acknowledged alert `key` at `at`: recorded and audited in the caller's
+    transaction; the monitor stops the escalation when it reads the journal entry.
+
+    Raises NotFoundError (unknown key) or ConflictError (the alert is closed). A second
+    acknowledgement of the same alert changes nothing.
+    """
+    audit.lock_chain(session)
+    row = get_alert(session, key)
+    if row.status == "closed":
+        raise ConflictError(f"alert {key} is closed", "key")
+    if row.acknowledged_at is not None:
+        return row
+    old = _ack_snapshot(row)
+    row.acknowledged_by, row.acknowledged_at = user.username, at
+    session.flush()
+    audit.append(
+        session, actor=user.username, action="acknowledge", entity_type=ACK_ENTITY,
+        entity_id=row.id, old=old, new=_ack_snapshot(row),
+    )  # fmt: skip
+    return row
+
+
+class UnknownAlertError(LookupError):
+    """No open alert with that id (already closed, or never existed)."""
+
+
+class StoreAlerts:
+    """The pages' alert provider over the stored alerts (`neurocart.web.alerts`)."""
+
+    def __init__(self, version: Any) -> None:
+        self._version = version
+
+    def open_alerts(self, session: Session) -> list[AlertView]:
+        return open_alerts(session)
+
+    def acknowledge(self, session: Session, user: User, alert_id: str, at: datetime) -> AlertView:
+        try:
+            row = acknowledge(session, user, alert_id, at)
+        except (NotFoundError, ConflictError):
+            raise UnknownAlertError(alert_id) from None
+        return alert_view(row)
+
+    def version(self) -> int:
+        return int(self._version())
