@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from neurocart.services.grades import CurrentGrade, Grades
 from neurocart.store import Database, repo
 from neurocart.store.models import Assessment, Base, ClinicalEvent, EventType
 from neurocart.web.alerts import AlertView
-from neurocart.web.board import BoardRow, Grade, acute_board, current_grade, urgency_key
+from neurocart.web.board import BoardRow, Grade, acute_board, grades_of, urgency_key
 from tests.store.factories import patient
 from tests.web.conftest import World
 
@@ -56,16 +57,16 @@ def _episode(grade: int, onset: datetime, end: datetime | None) -> ClinicalEvent
     return ClinicalEvent(id=1, type=EventType.CRS, grade=grade, onset_at=onset, end_at=end)
 
 
-def test_the_current_grade_is_the_newest_of_assessments_and_episodes() -> None:
-    now = T0 + timedelta(days=3)
-    graded = [_assessment("crs", 1, T0 + timedelta(days=1), "grade 1")]
-    assert current_grade("crs", graded, [], EventType.CRS, now).text == "grade 1"
-    ongoing = [_episode(2, T0 + timedelta(days=2), None)]
-    assert current_grade("crs", graded, ongoing, EventType.CRS, now).grade == 2
-    ended = [_episode(2, T0 + timedelta(days=1, hours=1), T0 + timedelta(days=2))]
-    resolved = current_grade("crs", graded, ended, EventType.CRS, now)
-    assert (resolved.grade, resolved.text, resolved.css) == (0, "none", "g0")
-    nothing = current_grade("icans", graded, [], EventType.ICANS, now)
+def test_the_badges_show_the_monitors_grade_and_where_it_came_from() -> None:
+    at = T0 + timedelta(days=1)
+    crs, icans = grades_of(
+        Grades(CurrentGrade(3, "recorded", at, "dr.li"), CurrentGrade(0, "derived", at))
+    )
+    assert (crs.text, crs.css, crs.source) == ("grade 3", "g3", "recorded")
+    assert "recorded by dr.li at 2025" in crs.label
+    assert (icans.text, icans.css) == ("none", "g0")
+    assert "derived from vitals" in icans.label
+    nothing, _ = grades_of(None)
     assert (nothing.grade, nothing.text, nothing.css) == (None, "not graded", "g-none")
 
 

@@ -207,7 +207,12 @@ class PatientState:
         self.series: dict[str, Series] = {}
         self.results: dict[str, Result] = {}
         self.problems: deque[str] = deque(maxlen=20)
-        self.events: dict[str, list[Event]] = {"pressor": [], "oxygen": [], "masking": []}
+        self.events: dict[str, list[Event]] = {
+            "pressor": [],
+            "oxygen": [],
+            "masking": [],
+            "crs": [],
+        }
         self._event_ids: dict[tuple[str, str | int], str] = {}
         self.neuro = _Neuro()
         self.anc_daily: dict[int, float] = {}
@@ -216,6 +221,9 @@ class PatientState:
         self.overdue: tuple[OverdueTask, ...] = ()
         self.crs_recorded: tuple[datetime, int, str | None] | None = None
         """The latest clinician-graded CRS assessment: (effective at, grade, by)."""
+        self.crs_in_force: tuple[datetime, int, str | None] | None = None
+        """The recorded CRS grade that counts now (an assessment of the last 24 h or an
+        ongoing graded CRS episode): (since, grade, by)."""
         self.icans_recorded: tuple[datetime, str | None] | None = None
         """The latest ICANS assessment a clinician graded: (effective at, by)."""
         self.grade_times: dict[str, datetime] = {}
@@ -406,6 +414,8 @@ class PatientState:
             return "seizure"
         if e.type == "oxygen_support":
             return "oxygen"
+        if e.type == "crs" and e.grade is not None:
+            return "crs"  # a clinician's CRS episode with its grade
         if e.type == "drug_given" and e.drug:
             drug = e.drug.lower()
             if drug in PRESSOR_DRUGS:
@@ -505,21 +515,28 @@ class PatientState:
         """
         now = self.clock
         assert now is not None
-        recorded: int | None = None
-        by = None
+        in_force: tuple[datetime, int, str | None] | None = None
         if self.crs_recorded is not None:
-            at, graded, by = self.crs_recorded
+            at = self.crs_recorded[0]
             if at <= now and now - at <= self._window:
-                recorded = graded
+                in_force = self.crs_recorded
+        for e in self.events["crs"]:  # an ongoing graded CRS episode counts while it lasts
+            if (
+                e.grade is not None
+                and e.active_at(now)
+                and (in_force is None or e.grade > in_force[1])
+            ):
+                in_force = (e.onset_at, e.grade, None)
+        self.crs_in_force = in_force
+        recorded = None if in_force is None else in_force[1]
         self._set("crs_grade_recorded", recorded, changed)
         if derived is None and recorded is None:
             return
         grade: int | None
-        if recorded is not None and (derived is None or recorded > derived):
-            assert self.crs_recorded is not None
-            when = self.crs_recorded[0].isoformat(timespec="minutes")
-            source = f"recorded by {by or 'a clinician'} at {when}"
-            grade = recorded
+        if in_force is not None and (derived is None or in_force[1] > derived):
+            when = in_force[0].isoformat(timespec="minutes")
+            source = f"recorded by {in_force[2] or 'a clinician'} at {when}"
+            grade = in_force[1]
         else:
             source = "derived from vitals and events"
             grade = derived

@@ -92,14 +92,10 @@ def _grade_row(pid: int, study_id: str, state: monitor.PatientState) -> tuple[An
         return None
     crs_source, crs_by = None, None
     if crs is not None:
-        recorded = s.get("crs_grade_recorded")
-        if (
-            recorded is not None
-            and state.crs_recorded is not None
-            and recorded == crs
-            and (s.get("crs_grade_derived") is None or recorded > s["crs_grade_derived"])
-        ):
-            crs_source, crs_by = "recorded", state.crs_recorded[2]
+        derived = s.get("crs_grade_derived")
+        in_force = state.crs_in_force
+        if in_force is not None and in_force[1] == crs and (derived is None or crs > derived):
+            crs_source, crs_by = "recorded", in_force[2]
         else:
             crs_source = "derived"
     icans_source, icans_by = None, None

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from neurocart.pathway import Slot, due_today, overdue_critical
+from neurocart.services.grades import NO_GRADES, CurrentGrade, Grades, current_grades
 from neurocart.services.schedule import died_at
 from neurocart.store import repo
-from neurocart.store.models import Assessment, ClinicalEvent, EventType, Observation, Patient
+from neurocart.store.models import Assessment, Observation, Patient
 from neurocart.web.alerts import AlertView
 from neurocart.web.schedule import infusion_at, latest_course, patient_schedule, study_day
 
@@ -156,9 +157,7 @@ def _row(
     row.spo2 = _reading(latest.get(SPO2), lambda v: "low" if v < HYPOXIA_SPO2 else "")
     row.heart_rate = _reading(latest.get(HEART_RATE))
     assessments = repo.list_assessments(session, patient.id)
-    events = repo.list_events(session, patient.id)
-    row.crs = current_grade("crs", assessments, events, EventType.CRS, now)
-    row.icans = current_grade("icans", assessments, events, EventType.ICANS, now)
+    row.crs, row.icans = grades_of(current_grades(session, [patient.id]).get(patient.id))
     ice = _latest(a for a in assessments if a.instrument == "ice")
     if ice is not None:
         flag = "low" if ice.value < 10 else ""
@@ -199,28 +198,14 @@ def _latest(assessments: Iterable[Assessment]) -> Assessment | None:
     return best
 
 
-def current_grade(
-    instrument: str,
-    assessments: Sequence[Assessment],
-    events: Sequence[ClinicalEvent],
-    event_type: EventType,
-    now: datetime,
-) -> Grade:
-    """The newest of: the latest graded assessment, the latest episode event (an ended
-    episode counts as grade 0 from its end)."""
-    graded = _latest(a for a in assessments if a.instrument == instrument)
-    candidates: list[Grade] = []
-    if graded is not None:
-        candidates.append(Grade(int(graded.value), graded.label, graded.effective_at, "assessed"))
-    episodes = [e for e in events if e.type is event_type]
-    if episodes:
-        last = max(episodes, key=lambda e: (e.onset_at, e.id))
-        if last.end_at is not None and last.end_at <= now:
-            candidates.append(Grade(0, "resolved", last.end_at, "episode ended"))
-        else:
-            grade = last.grade
-            label = f"grade {grade}" if grade is not None else "ongoing, grade not recorded"
-            candidates.append(Grade(grade, label, last.onset_at, "episode"))
-    if not candidates:
+def grades_of(grades: Grades | None) -> tuple[Grade, Grade]:
+    """The board's CRS and ICANS badges from the monitor's current grades."""
+    grades = grades or NO_GRADES
+    return _badge(grades.crs), _badge(grades.icans)
+
+
+def _badge(grade: CurrentGrade | None) -> Grade:
+    if grade is None:
         return NOT_GRADED
-    return max(candidates, key=lambda g: g.at or now)
+    label = "none" if grade.grade == 0 else f"grade {grade.grade}"
+    return Grade(grade.grade, f"{label}, {grade.provenance}", grade.at, grade.source)

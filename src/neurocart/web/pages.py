@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
+from neurocart.services.grades import current_grades
 from neurocart.store import NotFoundError, repo
-from neurocart.store.models import Assessment, ClinicalEvent, EventType, Observation, User
+from neurocart.store.models import Assessment, ClinicalEvent, Observation, User
 from neurocart.web import chart
 from neurocart.web.alerts import UnknownAlertError, get_alert_provider
 from neurocart.web.auth import (
@@ -30,7 +31,7 @@ from neurocart.web.auth import (
     safe_next,
     session_cookie,
 )
-from neurocart.web.board import acute_board, current_grade
+from neurocart.web.board import acute_board, grades_of
 from neurocart.web.forms import instruments_for
 from neurocart.web.schedule import infusion_at, latest_course, patient_schedule, study_day
 from neurocart.web.templating import render
@@ -201,6 +202,7 @@ def patient_chart(
     events = repo.list_events(session, patient.id)
     schedule = patient_schedule(session, patient, now=now)
     alerts = [a for a in get_alert_provider(request).open_alerts(session) if a.study_id == study_id]
+    crs, icans = grades_of(current_grades(session, [patient.id]).get(patient.id))
 
     figures: dict[str, list[tuple[str, Any]]] = {"vitals": [], "labs": [], "neuro": []}
     for panel in chart.VITAL_PANELS:
@@ -246,8 +248,8 @@ def patient_chart(
         day=study_day(now, infusion),
         now=now,
         infusion=infusion,
-        crs=current_grade("crs", assessments, events, EventType.CRS, now),
-        icans=current_grade("icans", assessments, events, EventType.ICANS, now),
+        crs=crs,
+        icans=icans,
         alerts=alerts,
         figures=figures,
         cart=cart,
