@@ -109,7 +109,7 @@ def pg_url() -> Iterator[str]:
 def _stored(url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     db = Database.from_url(url)
     with db.reading() as s:
-        persisted = [a for a in s.scalars(select(AlertAction.payload).order_by(AlertAction.id))]
+        persisted = list(s.scalars(select(AlertAction.payload).order_by(AlertAction.id)))
         _, actions = rebuild(s)
         keys = list(s.scalars(select(Alert.key)))
     db.dispose()
