@@ -179,9 +179,12 @@ class Runtime:
                 while not self._stop.is_set() and self.monitor.step():
                     pass
                 now = time.monotonic()
-                if now - self._last_tick >= self.settings.monitor_tick_seconds:
+                warming = self.monitor.tracker.pending > 0  # schedules left after a start
+                if warming or now - self._last_tick >= self.settings.monitor_tick_seconds:
                     self._last_tick = now
                     self.monitor.tick()
+                    if self.monitor.tracker.pending:
+                        self._wake.set()  # the next budget of schedules at once
         except FencedError:
             log.warning("monitor: another process took over; standing by")
             self._lease.release()
@@ -207,6 +210,7 @@ class Runtime:
             "journal_seq": progress.seq,
             "journal_head": progress.head,
             "failures": self.monitor.failures,
+            "schedules_pending": self.monitor.tracker.pending,
         }
 
     def settle(self, timeout: float = 10.0) -> bool:

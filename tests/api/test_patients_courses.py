@@ -82,3 +82,26 @@ def test_courses(client: TestClient, as_role: Callable[[str], Headers], patient:
     assert client.get("/api/v1/courses/424242", headers=heme).status_code == 404
     assert client.get("/api/v1/courses/99999999999", headers=heme).status_code == 422
     assert client.post("/api/v1/patients/P-404/courses", json=body, headers=heme).status_code == 404
+
+
+def test_a_course_naming_no_protocol_is_refused_and_changes_nothing(
+    client: TestClient, as_role: Callable[[str], Headers], patient: Patient
+) -> None:
+    """A typo in protocol_id used to reach the schedule engine and stop every monitor tick."""
+    heme = as_role("hematologist")
+    url = "/api/v1/patients/P-001/courses"
+    body = {"product": "KYV-101", "infusion_date": "2025-03-03", "protocol_id": "nad-cart-2052"}
+    refused = client.post(url, json=body, headers=heme)
+    assert refused.status_code == 422
+    (detail,) = refused.json()["detail"]
+    assert detail["field"] == "protocol_id"
+    assert detail["got"] == "nad-cart-2052"
+    assert "nad-cart-2025" in detail["message"]  # the known ids are named
+    assert client.get(url, headers=heme).json() == []
+    good = client.post(url, json=body | {"protocol_id": "nad-cart-2025"}, headers=heme)
+    assert good.status_code == 201
+    patched = client.patch(
+        f"/api/v1/courses/{good.json()['id']}", json={"protocol_id": "nope"}, headers=heme
+    )
+    assert patched.status_code == 422
+    assert patched.json()["detail"][0]["field"] == "protocol_id"

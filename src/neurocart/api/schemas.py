@@ -380,6 +380,7 @@ class MonitorHealth(Response):
     journal_seq: int
     journal_head: int
     failures: int
+    schedules_pending: int
 
 
 class HealthOut(Response):
