@@ -11,7 +11,7 @@ from neurocart.ingest import ObservationIn
 from neurocart.services.errors import BatchValidationError, InvalidInputError
 from neurocart.services.ingest import ingest_observation, ingest_observations
 from neurocart.store import AuditEntry, Observation, audit, repo
-from neurocart.store.errors import NotFoundError
+from neurocart.store.errors import BatchTooLargeError, NotFoundError
 
 T0 = datetime(2025, 3, 1, 8, tzinfo=UTC)
 
@@ -91,10 +91,11 @@ def test_malformed_mapping_rows_are_named(database, nurse, mg_patient):
 
 
 def test_batch_limit(database, nurse, mg_patient):
-    with pytest.raises(BatchValidationError) as caught, database.transaction() as session:
+    """Checked once, where every batch is written (the store); nothing is stored."""
+    with pytest.raises(BatchTooLargeError) as caught, database.transaction() as session:
         ingest_observations(session, nurse, mg_patient.id, [row(i) for i in range(4)], limit=3)
-    assert caught.value.locations == ["observations"]
-    assert caught.value.problems[0].got == 4
+    assert caught.value.field == "observations"
+    assert caught.value.got == 4
     with database.transaction() as session:
         assert len(ingest_observations(session, nurse, mg_patient.id, [row(0)], limit=1)) == 1
 
@@ -105,7 +106,7 @@ def test_batch_limit_defaults_to_settings(database, nurse, mg_patient, monkeypat
     monkeypatch.setenv("NEUROCART_MAX_BATCH_OBSERVATIONS", "2")
     get_settings.cache_clear()
     try:
-        with pytest.raises(BatchValidationError), database.transaction() as session:
+        with pytest.raises(BatchTooLargeError), database.transaction() as session:
             ingest_observations(session, nurse, mg_patient.id, [row(i) for i in range(3)])
     finally:
         get_settings.cache_clear()

@@ -35,7 +35,12 @@ from neurocart.ingest import ObservationError
 from neurocart.pathway import ProtocolError, UnknownProtocolError
 from neurocart.services.errors import InvalidInputError
 from neurocart.standards import CalculatorInputError, UnknownCalculatorError
-from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
+from neurocart.store.errors import (
+    BatchTooLargeError,
+    ConflictError,
+    InvalidRecordError,
+    NotFoundError,
+)
 
 MAX_GOT_CHARS = 200
 
@@ -75,10 +80,6 @@ class PayloadTooLargeError(ApiError):
 
 class UnsupportedMediaTypeError(ApiError):
     status_code = 415
-
-
-class BadInputError(ApiError):
-    status_code = 422
 
 
 class UnavailableError(ApiError):
@@ -184,7 +185,8 @@ async def _invalid_record(_: Request, exc: Exception) -> JSONResponse:
     message = str(exc).removeprefix(f"{exc.field}: ")
     if exc.got is not None:
         message = message.removesuffix(f" (got {exc.got!r})")
-    return respond(422, [Problem(exc.field, message, exc.got)])
+    status = 413 if isinstance(exc, BatchTooLargeError) else 422  # nothing stored either way
+    return respond(status, [Problem(exc.field, message, exc.got)])
 
 
 async def _observation(_: Request, exc: Exception) -> JSONResponse:

@@ -149,12 +149,6 @@ class RuleSet:
     routing: RoutingPolicy = field(default_factory=RoutingPolicy)
     source: str = "<memory>"
 
-    def by_id(self, rule_id: str) -> Rule:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
-
 
 # --- parsing ---
 

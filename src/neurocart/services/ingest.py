@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neurocart.config import get_settings
 from neurocart.ingest import ObservationError, ObservationIn, normalize_batch
 from neurocart.ingest.validate import (
     NormalizedColumns,
@@ -78,13 +77,8 @@ def ingest_observation_batch(
     limit: int | None = None,
 ) -> StoredObservations:
     """`ingest_observations`, returning the stored batch rather than only its ids."""
-    limit = get_settings().max_batch_observations if limit is None else limit
     if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
         raise BatchValidationError([Problem(COLLECTION, "must be a list of observations")])
-    if len(rows) > limit:
-        raise BatchValidationError(
-            [Problem(COLLECTION, f"at most {limit} observations per batch", len(rows))]
-        )
     columns, errors = normalize_columns(rows)
     if errors:
         raise BatchValidationError(

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from neurocart.web import admin, assess, cohort, pages
-from neurocart.web.alerts import AlertProvider, AlertView, EngineAlerts, set_alert_provider
+from neurocart.web.alerts import AlertProvider, AlertView, set_alert_provider
 from neurocart.web.auth import LoginRequired, PageForbidden, login_url
 from neurocart.web.templating import render
 
@@ -73,7 +73,6 @@ def install(app: FastAPI) -> None:
 __all__ = [
     "AlertProvider",
     "AlertView",
-    "EngineAlerts",
     "install",
     "mount_static",
     "router",

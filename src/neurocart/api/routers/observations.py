@@ -14,7 +14,6 @@ from fastapi import Depends, Query, status
 from pydantic import AwareDatetime
 
 from neurocart.api.deps import ReadSession, SettingsDep, WriteSession, require
-from neurocart.api.errors import PayloadTooLargeError
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     BatchOut,
@@ -61,13 +60,11 @@ def add_observations(
     session: WriteSession,
     settings: SettingsDep,
 ) -> BatchOut:
-    """Store every row or none (one transaction); the ids come back in the rows' order."""
-    limit = settings.max_batch_observations
-    if len(body.observations) > limit:
-        raise PayloadTooLargeError(
-            "observations", f"at most {limit} rows per batch", len(body.observations)
-        )
+    """Store every row or none (one transaction); the ids come back in the rows' order.
+
+    More rows than Settings.max_batch_observations: 413, nothing stored."""
     patient = patient_of(session, study_id)
+    limit = settings.max_batch_observations  # checked where every batch is written (store)
     batch = ingest.ingest_observation_batch(
         session, user, patient.id, body.observations, limit=limit
     )
