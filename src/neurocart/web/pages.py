@@ -111,7 +111,14 @@ AlertWriter = Annotated[User, Depends(require("alerts", "write"))]
 def _board_context(request: Request, session: Session) -> dict[str, Any]:
     now = now_of(request)
     alerts = get_alert_provider(request).open_alerts(session)
-    return {"rows": acute_board(session, alerts, now=now), "now": now, "alerts": alerts}
+    runtime = getattr(request.app.state, "runtime", None)
+    monitor = runtime.health() if runtime is not None else None
+    return {
+        "rows": acute_board(session, alerts, now=now),
+        "now": now,
+        "alerts": alerts,
+        "monitor": monitor,
+    }
 
 
 @router.get("/", response_class=HTMLResponse)
