@@ -33,7 +33,7 @@ class Server:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> Server:
+    def start(self, timeout: float = 90.0) -> Server:
         env = os.environ | {"NEUROCART_SECRET_KEY": SECRET}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(

@@ -42,16 +42,17 @@ def lived(database_env: str) -> None:
             p = repo.create_patient(s, None, repo.PatientIn(sid, "HD", "male", "ms"))
             repo.create_course(s, None, repo.CourseIn(p.id, "x", infusion_at=DAY0))
             ids.append(p.id)
-    service = MonitorService(db)
+    service = MonitorService(db, overdue_budget=0)
+    service.take_over()
     for h in range(20, 90, 2):
         for pid, febrile in zip(ids, (True, False), strict=True):
             t = 38.7 if febrile and h < 50 else 36.9
             with db.transaction() as s:
-                row = repo.add_observation(
+                repo.add_observation(
                     s, user, repo.ObservationIn(pid, "8310-5", t, "°C", DAY0 + timedelta(hours=h))
                 )
-                service.on_facts(s, [row])
-    service.tick(DAY0 + timedelta(hours=100), overdue=False)
+            service.step()
+    service.tick(DAY0 + timedelta(hours=100))
 
 
 def test_replay_prints_the_timeline_identical_to_the_live_log(lived: None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from neurocart import monitor
+from neurocart.services.journal import history
 from neurocart.simulate import Simulation, simulate
 from neurocart.simulate.load import LoadReport, load_cohort, simulator_account
 from neurocart.store import Database, audit
@@ -89,31 +91,20 @@ def test_every_row_is_stored_scored_and_audited(database: Database, sim: Simulat
     pd.testing.assert_series_equal(exported.courses["infusion_at"], frames.courses["infusion_at"])
 
 
-def test_listeners_see_each_patients_facts_in_time_order(
+def test_each_patients_facts_reach_the_journal_in_time_order(
     database: Database, sim: Simulation
 ) -> None:
-    seen: list[tuple[int, datetime, str]] = []
-
-    def listener(session: Session, facts: Sequence[Any]) -> None:
-        for row in facts:
-            at = row.onset_at if isinstance(row, ClinicalEvent) else row.effective_at
-            seen.append((row.patient_id, at, type(row).__name__))
-
-    report = _load(database, sim, listeners=[listener])
-    assert len(seen) == report.observations + report.assessments + report.events
-    for patient_id in report.patient_ids.values():
-        times = [at for pid, at, _ in seen if pid == patient_id]
-        assert times == sorted(times)
-    kinds = {kind for *_, kind in seen}
-    assert kinds == {"Observation", "Assessment", "ClinicalEvent"}
-
-
-def test_a_listener_error_rolls_back_that_patient(database: Database, sim: Simulation) -> None:
-    def broken(session: Session, facts: Sequence[Any]) -> None:
-        raise RuntimeError("monitor down")
-
-    with pytest.raises(RuntimeError, match="monitor down"):
-        _load(database, sim, listeners=[broken])
+    """The monitor reads the journal in commit order: each patient's history as it happened."""
+    report = _load(database, sim)
     with database.reading() as session:
-        assert _count(session, Patient) == 0
-        assert _count(session, Observation) == 0
+        fed = history(session)
+    facts = [
+        f
+        for f in fed
+        if isinstance(f.item, monitor.Observation | monitor.Assessment | monitor.Event)
+    ]
+    assert len(facts) == report.observations + report.assessments + report.events
+    for patient_id in report.patient_ids.values():
+        times = [f.item.time for f in facts if f.patient_id == patient_id]
+        assert times == sorted(times)
+    assert {type(f.item).__name__ for f in facts} == {"Observation", "Assessment", "Event"}
