@@ -284,10 +284,8 @@ def latency(
     ready, stop = threading.Event(), threading.Event()
 
     def listen() -> None:
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # the server stopped
             _listen()
-        except httpx.HTTPError:
-            pass
         ready.set()
 
     def _listen() -> None:
