@@ -62,6 +62,9 @@ ACUTE_DAYS = (0, 14)
 """Study days whose overdue critical protocol tasks the ticker feeds to the engine."""
 STEP_ENTRIES = 5000
 """Journal entries read per step (a long backlog is consumed in several transactions)."""
+CHECKPOINT_SECONDS = 5.0
+"""A step that stores nothing still writes the checkpoint at least this often, so a new
+leader has little to read again."""
 OVERDUE_BUDGET = 400
 """Schedules computed per tick at most (a restart with thousands of patients spreads them)."""
 ALERTS_CHANNEL = "neurocart_alerts"
@@ -146,6 +149,7 @@ class MonitorService:
         self.head = 0
         self.epoch: int | None = None
         self.failures = 0
+        self._persisted_at = 0.0
         self._status: dict[int, tuple[Any, ...] | None] = {}
         self._dirty: set[int] = set()
         self.lock = threading.Lock()
@@ -219,8 +223,13 @@ class MonitorService:
             else:
                 actions.extend(done)
         last = entries[-1].seq if len(entries) == STEP_ENTRIES else head
-        with self.database.transaction() as session:
-            self._persist(session, actions, failures, seq=last)
+        grades = self._grade_changes()
+        due = time.monotonic() - self._persisted_at >= CHECKPOINT_SECONDS
+        if actions or failures or grades or due:
+            with self.database.transaction() as session:
+                self._persist(session, actions, failures, seq=last, grades=grades)
+        else:  # nothing to store: a leader resuming before here re-reads entries that
+            self.seq = last  # cause nothing, so the checkpoint may lag a little
         return len(entries)
 
     def _apply(self, fed: Fed) -> list[monitor.AlertAction] | None:
@@ -283,7 +292,9 @@ class MonitorService:
                 )  # fmt: skip
             actions.extend(timed)
             seq, _ = audit.head(session)
-            stored = self._persist(session, actions, failures, seq=seq)
+            stored = self._persist(
+                session, actions, failures, seq=seq, grades=self._grade_changes()
+            )
         return stored
 
     def _consume_locked(self, session: Session) -> tuple[list[monitor.AlertAction], list[Fed]]:
@@ -342,6 +353,7 @@ class MonitorService:
         failures: Sequence[Fed],
         *,
         seq: int,
+        grades: Sequence[tuple[int, tuple[Any, ...] | None]],
     ) -> list[dict[str, Any]]:
         """Store actions, failures, grades and the checkpoint in the caller's transaction,
         fenced by the epoch; published after the commit."""
@@ -372,16 +384,18 @@ class MonitorService:
             )
         if log_rows:
             session.execute(insert(StoredAction), log_rows)
-        self._store_grades(session)
+        self._store_grades(session, grades)
         if payloads and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_notify(:c, '')"), {"c": ALERTS_CHANNEL})
         session.flush()
         self.seq = seq
+        self._persisted_at = time.monotonic()
         if payloads and self.on_stored is not None:
             session.info.setdefault(AFTER_COMMIT, []).append(self.on_stored)
         return payloads
 
-    def _store_grades(self, session: Session) -> None:
+    def _grade_changes(self) -> list[tuple[int, tuple[Any, ...] | None]]:
+        """(patient id, status row) of the patients whose current grades changed."""
         dirty, self._dirty = self._dirty, set()
         rows = []
         for pid in sorted(dirty):
@@ -391,6 +405,11 @@ class MonitorService:
             row = _grade_row(pid, person.study_id, self.engine.state(person.study_id))
             if row != self._status.get(pid):
                 rows.append((pid, row))
+        return rows
+
+    def _store_grades(
+        self, session: Session, rows: Sequence[tuple[int, tuple[Any, ...] | None]]
+    ) -> None:
         if not rows:
             return
         ids = [pid for pid, _ in rows]
