@@ -250,6 +250,14 @@ class Load:
     def count(self) -> int:
         return int(self.counter.value)
 
+    def started(self, timeout: float = 120.0) -> Load:
+        """Wait until the clients have stored something (a spawned process imports first)."""
+        deadline = time.monotonic() + timeout
+        while self.count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # warm: connections open, the servers busy
+        return self
+
     def close(self) -> None:
         self.stop.set()
         self.process.join(30)
@@ -264,8 +272,7 @@ def throughput(
     order = sorted(pairs)
     for k in range(rounds):
         for monitoring in order if k % 2 == 0 else order[::-1]:
-            loader = Load(pairs[monitoring], clients, batch, seed=10 * k)
-            time.sleep(2.0)  # warm: the process started, connections open, the servers busy
+            loader = Load(pairs[monitoring], clients, batch, seed=10 * k).started()
             start_count, start = loader.count(), time.monotonic()
             time.sleep(seconds / rounds)
             done[monitoring] += loader.count() - start_count
@@ -306,8 +313,7 @@ def latency(
     listener.start()
     ready.wait(10)
     time.sleep(0.3)
-    background_load = Load(bases, clients, batch, seed=100, rate=rate)
-    time.sleep(2.0)
+    background_load = Load(bases, clients, batch, seed=100, rate=rate).started()
     start, start_count = time.monotonic(), background_load.count()
     posters = [httpx.Client(base_url=b, headers=HEADERS, timeout=30) for b in bases]
     probe = 0

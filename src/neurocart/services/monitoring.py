@@ -150,6 +150,9 @@ class MonitorService:
         self.epoch: int | None = None
         self.failures = 0
         self._persisted_at = 0.0
+        self._acute: set[int] = set()
+        self._due: datetime | None = None
+        self._due_stale = True
         self._status: dict[int, tuple[Any, ...] | None] = {}
         self._dirty: set[int] = set()
         self.lock = threading.Lock()
@@ -176,6 +179,8 @@ class MonitorService:
         self.journal = Journal()
         self.tracker = OverdueTracker()
         self._status = {}
+        self._acute = set()
+        self._due_stale = True
         with self.database.reading() as session:
             self._load_status(session)
             after = 0
@@ -234,6 +239,7 @@ class MonitorService:
 
     def _apply(self, fed: Fed) -> list[monitor.AlertAction] | None:
         """One input into the engine; None when the engine failed on it (logged, counted)."""
+        self._due_stale = True
         try:
             actions = apply(self.engine, fed.item)
         except Exception as exc:  # one patient's bad data never stops the others
@@ -264,9 +270,10 @@ class MonitorService:
         self._require_leader()
         now = now or self.clock()
         wanted = self._overdue_changes(now)
-        due = self.engine.next_due()
+        due = self._next_due()
         if not wanted and (due is None or due > now):
             return []
+        self._due_stale = True
         stored: list[dict[str, Any]] = []
         with self.database.transaction() as session:
             audit.lock_chain(session)
@@ -319,30 +326,39 @@ class MonitorService:
         """(patient id, study ID, tasks) whose overdue critical tasks differ from what the
         engine holds: patients in days 0–14, and those still holding tasks (an empty list
         clears them)."""
-        acute = []
+        acute = set()
         for pid, person in self.journal.people.items():
             day = study_day(person.anchors.get("infusion"), now)
             if day is not None and ACUTE_DAYS[0] <= day <= ACUTE_DAYS[1]:
-                acute.append(pid)
+                acute.add(pid)
         try:
             with self.database.reading() as session:
-                tasks = self.tracker.overdue(session, acute, now, budget=self.overdue_budget)
+                self.tracker.refresh(session, acute, now, budget=self.overdue_budget)
         except Exception as exc:  # e.g. a protocol file that no longer loads
             log.error("monitor: overdue-task check failed (%s); retried next tick", exc)
-            tasks = {}
+            self.tracker.fresh = set()
+        # only answers computed afresh can differ from what the engine was given last time,
+        # and patients who left days 0–14 lose theirs
+        candidates = self.tracker.fresh | (self._acute - acute)
+        self._acute = acute
         out = []
-        for pid, person in sorted(self.journal.people.items()):
-            sid = person.study_id
-            held = self.engine.state(sid).overdue if self.engine.knows(sid) else ()
-            if pid in tasks:
-                new = tasks[pid]
-            elif held and pid not in acute:
-                new = []
-            else:
+        for pid in sorted(candidates):
+            found = self.journal.people.get(pid)
+            if found is None:
                 continue
+            sid = found.study_id
+            held = self.engine.state(sid).overdue if self.engine.knows(sid) else ()
+            new = (self.tracker.answer(pid) or []) if pid in acute else []
             if [t.key for t in held] != sorted(t.key for t in new):
                 out.append((pid, sid, new))
         return out
+
+    def _next_due(self) -> datetime | None:
+        """`Engine.next_due`, recomputed only after the engine changed."""
+        if self._due_stale:
+            self._due = self.engine.next_due()
+            self._due_stale = False
+        return self._due
 
     # --- persistence ---
 

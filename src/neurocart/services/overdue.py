@@ -54,6 +54,8 @@ class OverdueTracker:
         """Schedules computed so far (tests and diagnostics)."""
         self.pending = 0
         """Stale answers left out of the last call by its budget (computed next time)."""
+        self.fresh: set[int] = set()
+        """Patients whose answer the last call computed afresh (the others are unchanged)."""
 
     def forget(self, touched: Mapping[int, tuple[datetime | None, bool]]) -> None:
         """Drop the answers that these journal changes (patient id → (earliest fact time,
@@ -82,26 +84,38 @@ class OverdueTracker:
                 out.append(pid)
         return out
 
-    def overdue(
+    def refresh(
         self, session: Session, patient_ids: Iterable[int], now: datetime, *, budget: int | None
-    ) -> dict[int, list[monitor.OverdueTask]]:
-        """Overdue critical tasks of those of `patient_ids` known at `now` (tz-aware).
+    ) -> None:
+        """Recompute the stale answers of `patient_ids` at `now` (tz-aware); `fresh` names them.
 
         At most `budget` schedules are computed in one call (None: all that are stale); the
         patients left out keep their previous answer and come first next time, so a monitor
         that starts with thousands of patients spreads the work over its first ticks.
         """
-        wanted = sorted(set(patient_ids))
-        stale = self.stale(wanted, now)
+        stale = self.stale(sorted(set(patient_ids)), now)
         self.pending = 0
         if budget is not None:
             self.pending = max(0, len(stale) - budget)
             stale = stale[:budget]
+        self.fresh = set(stale)
         if stale:  # one bulk read for all of them: per-patient queries cost ~10× more
             deaths = _future_deaths(session, stale, now)
             for pid, schedule in patient_schedules(session, stale, now=now).items():
                 self.computed += 1
                 self._pictures[pid] = _picture(schedule, now, deaths.get(pid))
+
+    def answer(self, patient_id: int) -> list[monitor.OverdueTask] | None:
+        """The patient's last computed overdue critical tasks (None: never computed)."""
+        picture = self._pictures.get(patient_id)
+        return None if picture is None else picture.tasks
+
+    def overdue(
+        self, session: Session, patient_ids: Iterable[int], now: datetime, *, budget: int | None
+    ) -> dict[int, list[monitor.OverdueTask]]:
+        """`refresh`, then the answers of those of `patient_ids` computed so far."""
+        wanted = sorted(set(patient_ids))
+        self.refresh(session, wanted, now, budget=budget)
         return {pid: self._pictures[pid].tasks for pid in wanted if pid in self._pictures}
 
 
