@@ -454,7 +454,7 @@ def labs(
     put("3255-7", fib, chem, 2)
     put("1742-6", alt, chem, 0)
     put("1920-8", ast, chem, 0)
-    # G-CSF for neutropenia still ≤ 0.5 after day 14 (pathway.md standing orders).
+    # G-CSF for neutropenia still ≤ 0.5 after day 14 (the protocol's standing orders).
     late = (col_day > 14) & (col_day <= 28)
     need = (anc[:, late] <= 0.5).any(axis=1)
     idx = np.flatnonzero(need)

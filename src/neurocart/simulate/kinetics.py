@@ -3,7 +3,7 @@
 Blood transgene copies rise log-linearly from day 1 to a peak on days 7–14, then fall in two
 log-linear phases (fast to day 60, slow after); values below the assay's lower limit are
 reported as 0. CSF copies are the blood level times a per-patient ratio (lognormal, well
-below 1); most non-responders have none, as trials.md asks.
+below 1); most non-responders have none, as the published reports describe.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ How the step is found
        cerebral grade 1 → 0 (Kurtzke 1983: step 0 allows cerebral grade 1, steps 1.0/1.5 count
        grade-1 signs "excluding cerebral grade 1"). Only steps 0/1.0/1.5 can change by it.
     2. FS step: with `top` the highest converted grade and n_k the number of FS at grade k, the
-       first rule of `FS_RULES` (F1–F22, spec outcomes.md §1.4) that fires. FS alone never give
+       first rule of `FS_RULES` (F1–F22, Kurtzke's steps 1.0–5.0) that fires. FS alone never give
        more than 5.0.
     3. Ambulation step: the first row of `AMBULATION_ROWS` (Neurostatus ambulation score 0–16
        mapped onto `walking_range_m`, `assistance` and `walking_restricted`). Unrestricted

@@ -7,7 +7,7 @@ Muscle Nerve 2008;38(6):1553–1562. doi:10.1002/mus.21185.
 
 Each item is entered as its **published points** (not as a 0–3 grade); a value outside the
 item's allowed set is rejected naming the field. Points verified against the published form
-(UpToDate reproduction of Burns 2010) and outcomes.md §4.3:
+(UpToDate reproduction of Burns 2010):
 
 | item (source) | normal | mild | moderate | severe |
 |---|---|---|---|---|

@@ -12,7 +12,7 @@ gravity; 4 against gravity and some resistance; 5 normal power), summed to 0 (pa
 (normal). Half grades (4+, 4−) are not part of the sum score and are not accepted.
 
 `previous_total` (optional): the change is classified by the shared rule in `_change`:
-a change of ≥ 2 points is clinically meaningful (Practical Neurology table, outcomes.md §7);
+a change of ≥ 2 points is clinically meaningful (Practical Neurology table);
 here a **higher** total is better, so a rise is an improvement.
 """
 

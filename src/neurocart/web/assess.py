@@ -107,7 +107,7 @@ def assess_form(
 
 
 def _baseline_ice(session: Any, patient_id: int) -> int | None:
-    """The last ICE recorded before the infusion (toxicity.md §9), when there is one."""
+    """The last ICE recorded before the infusion (the patient's own baseline), when there is one."""
     from neurocart.web.schedule import infusion_at, latest_course
 
     infusion = infusion_at(latest_course(session, patient_id))
