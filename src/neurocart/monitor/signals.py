@@ -13,6 +13,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Signal:
+    """A named value rules may test (e.g. `crs_grade`), with its label and unit for alert texts."""
+
     name: str
     label: str
     unit: str = ""

@@ -149,6 +149,9 @@ def _fs_field(name: str, meaning: str) -> Any:
 
 
 class EdssInput(CalcInput):
+    """The seven functional system grades and the ambulation findings of one Neurostatus
+    examination."""
+
     visual: int = _fs_field("visual", "visual (optic)")
     brainstem: int = _fs_field("brainstem", "brainstem")
     pyramidal: int = _fs_field("pyramidal", "pyramidal")
@@ -201,6 +204,9 @@ class FsProfile:
 
 @dataclass(frozen=True)
 class FsRule:
+    """One FS-combination rule (F1–F22): the EDSS step it gives, its wording for `reasons`, and its
+    test on the FS counts."""
+
     rule: str
     step: float
     text: str
@@ -287,6 +293,8 @@ def converted_grades(c: Columns) -> dict[str, Ints]:
 
 
 def fs_profile(grades: Mapping[str, Ints]) -> FsProfile:
+    """Count the converted FS grades (highest, and how many at 1–4), the only facts the FS rules
+    read."""
     stacked = np.stack([grades[name] for name in FS_NAMES])
     return FsProfile(
         top=stacked.max(axis=0),
@@ -306,6 +314,8 @@ def _first(fired: list[Bools], what: str) -> Ints:
 
 
 def fs_rule_index(profile: FsProfile) -> Ints:
+    """Index into FS_RULES of the first rule that fires, per row; its step is the FS part of the
+    EDSS."""
     return _first([r.fires(profile) for r in FS_RULES], "FS rule")
 
 
@@ -315,6 +325,9 @@ def fs_rule_index(profile: FsProfile) -> Ints:
 
 @dataclass(frozen=True)
 class AmbulationRow:
+    """One row of the ambulation table: the EDSS step it sets, its wording, and when it applies
+    (walking range and aid)."""
+
     row: str
     step: float
     text: str
@@ -492,6 +505,8 @@ _WALKING_FREE = {"restricted_ge_500", "unrestricted", "not_given_restricted", "n
 
 
 def ambulation_row_index(c: Columns) -> Ints:
+    """Index into AMBULATION_ROWS of the first row that applies, per row; its step is the ambulation
+    part of the EDSS."""
     # fixed-width text compares in C; the validated object array would compare per element
     fast = {**c, "assistance": np.asarray(c["assistance"], dtype=str)}
     return _first([r.applies(fast) for r in AMBULATION_ROWS], "ambulation row")
@@ -513,6 +528,7 @@ for _step in STEPS:
 
 
 def labels(values: Floats) -> npt.NDArray[Any]:
+    """ "EDSS 3.5"-style labels for an array of EDSS values (vectorized path)."""
     return np.asarray(_LABELS[np.rint(np.asarray(values) * 2).astype(np.int64)], dtype=object)
 
 
