@@ -90,6 +90,9 @@ hemoglobin < 90 → 1; CRP ≥ 30 → 1; ferritin ≥ 650 → +1, > 2000 → +1 
 
 
 class CarHematotoxInput(CalcInput):
+    """The five baseline labs (before lymphodepletion) the CAR-HEMATOTOX score is built from, in SI
+    units."""
+
     anc_10e9_l: float = field(
         description="absolute neutrophil count at baseline, before lymphodepletion",
         unit="×10⁹/L",

@@ -131,6 +131,9 @@ assert set(OXYGEN_DEVICE_GRADE) == set(typing.get_args(OxygenDevice)) == set(DEV
 
 
 class CrsInput(CalcInput):
+    """The worst findings in the grading window (fever, hypotension and its treatment, oxygen
+    support), read as ASTCT defines them."""
+
     temperature_c: float | None = field(
         None,
         description="highest temperature in the window, not attributable to another cause",

@@ -109,6 +109,9 @@ RULES: dict[str, TermRule] = {
 
 
 class CtcaeLabInput(CalcInput):
+    """One laboratory value with its CTCAE term and, optionally, the reporting laboratory's lower
+    limit of normal."""
+
     term: Term = field(
         description="CTCAE v5.0 term: neutrophil_count_decreased, platelet_count_decreased, "
         "lymphocyte_count_decreased, white_blood_cell_decreased or anemia"

@@ -144,6 +144,9 @@ def effective_ice(current: Any, baseline: Any) -> Any:
 
 
 class IcansInput(CalcInput):
+    """The ASTCT ICANS domains (ICE, consciousness, seizures, motor findings, cerebral edema) and,
+    optionally, the patient's pre-infusion ICE."""
+
     ice_score: int | None = field(
         None, description="ICE score; omit when not assessable", ge=0, le=ICE_MAX
     )

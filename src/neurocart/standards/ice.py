@@ -68,6 +68,8 @@ def _item(name: str) -> Any:
 
 
 class IceInput(CalcInput):
+    """The five ICE items as scored at the bedside, or the patient's being unarousable (score 0)."""
+
     orientation: int | None = _item("orientation")
     naming: int | None = _item("naming")
     commands: int | None = _item("commands")

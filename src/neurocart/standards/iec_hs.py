@@ -99,6 +99,9 @@ Bleeding = Literal["none", "requiring_transfusion", "life_threatening"]
 
 
 class IecHsInput(CalcInput):
+    """The clinician's attribution and onset, the laboratory criteria with their ULN or baseline,
+    and the organ findings that grade IEC-HS."""
+
     # --- identification: attribution and onset (clinician judgement) ---
     attributable_to_iec_therapy: bool = field(
         description="clinician judgement: the hyperinflammatory picture is attributable to the "

@@ -104,6 +104,9 @@ class _Enzyme(CalcInput):
 
 
 class ImacsTisInput(CalcInput):
+    """The six IMACS core set measures, each at baseline and follow-up, from which the total
+    improvement score is computed."""
+
     physician_global: _Vas10 = field(
         description='physician global activity, {"baseline": 0–10, "follow_up": 0–10} cm VAS'
     )

@@ -53,6 +53,9 @@ MEANINGFUL_CHANGE = 1
 
 
 class IncatInput(CalcInput):
+    """The INCAT arm and leg disability grades and, optionally, the previous ones to classify the
+    change."""
+
     arm: int = field(
         description="arm disability: 0 normal – 5 no purposeful movement", ge=0, le=LIMB_MAX
     )

@@ -53,6 +53,9 @@ def _item(description: str) -> Any:
 
 
 class MgAdlInput(CalcInput):
+    """The eight MG-ADL items (0–3, patient-reported) and, optionally, the previous total to
+    classify the change."""
+
     talking: int = _item("talking")
     chewing: int = _item("chewing")
     swallowing: int = _item("swallowing")

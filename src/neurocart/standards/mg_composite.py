@@ -62,6 +62,9 @@ HipFlexion = Literal[0, 2, 4, 5]
 
 
 class MgCompositeInput(CalcInput):
+    """The ten MG Composite items, each as its published points (weights differ by item), and
+    optionally the previous total."""
+
     ptosis: Ptosis = field(
         description="ptosis on upward gaze (exam): >45 s 0, 11–45 s 1, 1–10 s 2, immediate 3"
     )

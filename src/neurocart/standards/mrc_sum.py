@@ -44,6 +44,9 @@ def _grade(muscle: str, side: str) -> Any:
 
 
 class MrcSumInput(CalcInput):
+    """The MRC grades (0–5) of six muscle groups on each side and, optionally, the previous
+    total."""
+
     shoulder_abduction_left: int = _grade("shoulder abduction", "left")
     shoulder_abduction_right: int = _grade("shoulder abduction", "right")
     elbow_flexion_left: int = _grade("elbow flexion", "left")

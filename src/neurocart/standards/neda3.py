@@ -39,6 +39,9 @@ LABEL_ACTIVITY = "evidence of disease activity"
 
 
 class Neda3Input(CalcInput):
+    """Relapses, confirmed disability worsening and MRI activity over one assessment period, the
+    three parts of NEDA-3."""
+
     relapses: int = field(description="relapses during the assessment period", ge=0, le=100)
     confirmed_worsening: bool = field(
         description="confirmed disability worsening during the assessment period"

@@ -42,6 +42,9 @@ def _item(description: str) -> Any:
 
 
 class QmgInput(CalcInput):
+    """The thirteen QMG items as graded by the examiner (0–3) and, optionally, the previous
+    total."""
+
     double_vision: int = _item("double vision on lateral gaze, time to onset")
     ptosis: int = _item("ptosis on upward gaze, time to onset")
     facial_muscles: int = _item("facial muscles, lid closure")
