@@ -64,6 +64,8 @@ _FIELDS = tuple(AcuteState.__dataclass_fields__)
 
 
 def draw_acute_state(b: Baseline, rng: np.random.Generator, p: SimParams) -> AcuteState:
+    """Draw each patient's CRS and ICANS course (whether, when, how severe, how long) from the
+    published rates in `p`."""
     n = b.n
     has = rng.uniform(size=n) < p.crs_incidence
     g = np.where(has, choose(rng, p.crs_grades, n).astype(int), 0).astype(np.int64)

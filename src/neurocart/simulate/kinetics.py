@@ -33,6 +33,8 @@ def blood_copies(d: FloatArr, cmax: FloatArr, tmax: FloatArr, k1: FloatArr, k2: 
 
 
 def kinetics(f: Facts, b: Baseline, c: Course, rng: np.random.Generator, p: SimParams) -> None:
+    """Draw CAR-T expansion and decay in blood (and CSF), B-cell aplasia and IgG for each patient
+    and record them as observations."""
     n = b.n
     pid_of = np.arange(n)
     nr = b.non_responder

@@ -17,6 +17,9 @@ Choice = dict[str, float]
 
 @dataclass(frozen=True)
 class SimParams:
+    """Every distribution the simulator draws from, with its source beside it; replace fields to
+    re-tune it for a center."""
+
     # --- cohort (the programme's published cohorts) -----------------------------------------
     diseases: Choice = field(
         default_factory=lambda: {"ms": 0.3, "nmosd": 0.2, "mg": 0.25, "imnm": 0.1, "cidp": 0.15}
