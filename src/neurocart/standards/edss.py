@@ -28,8 +28,8 @@ Choices neurocart made where the sources are silent, ambiguous or disagree
     * F3–F5 (one FS at grade 4 plus grade 2/3 FS) follow the Kappos-table transcription of
       the open JavaScript calculator adobrasinovic/edss; the R package EDSScalculator gives
       4.0 for "one 4 + grade 2" and 4.5 for "one 4 + three or four grade 3". The Neurostatus
-      table 04/10.3 itself was not available (spec §9.1).
-    * Cerebral grade 1 is ignored (Kurtzke); the JS calculator counts it (spec §9.2).
+      table 04/10.3 itself was not available.
+    * Cerebral grade 1 is ignored (Kurtzke); the JS calculator counts it.
     * `walking_restricted` (walks ≥ 500 m but is limited compared with healthy peers,
       Neurostatus ambulation score 1) sets a floor of 2.0.
     * `walking_range_m` is the distance walked without rest with the stated aid.
@@ -277,7 +277,7 @@ FS_RULES: tuple[FsRule, ...] = (
     FsRule("F21", 1.0, "one FS at grade 1 (minimal signs)", lambda p: p.top == 1),
     FsRule("F22", 0.0, "all FS normal", lambda p: p.top == 0),
 )
-"""Evaluated top to bottom; the first rule that fires gives the FS step (spec §1.4)."""
+"""Evaluated top to bottom; the first rule that fires gives the FS step."""
 
 _FS_STEPS = np.array([r.step for r in FS_RULES], dtype=np.float64)
 
