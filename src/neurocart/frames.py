@@ -1,7 +1,7 @@
 """The tidy in-memory shape of a cohort: five pandas DataFrames with fixed columns and dtypes.
 
 The simulator produces a `CohortFrames`, the store exports one, and kinetics, cohort and
-reports consume it, so this module is the contract between them (see notes/frames.md). Column
+reports consume it, so this module is the contract between them (SCHEMA below). Column
 order and dtypes are exact so that `pd.testing.assert_frame_equal` can compare frames from
 any producer; `conform` casts a producer's columns to them and `validate` says what differs.
 

@@ -85,6 +85,7 @@ def test_protocol_check(tmp_path: Path) -> None:
     failed = runner.invoke(app, ["protocol", "check", str(bad)], env=WIDE)
     assert failed.exit_code == 2
     assert 'tasks[1] (id "baseline_ice").anchor' in failed.output
+    assert "declared in [anchors]:" in " ".join(failed.output.split())  # not read as markup
     assert "Traceback" not in failed.output
 
 

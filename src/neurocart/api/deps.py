@@ -30,11 +30,13 @@ from neurocart.store import Database, User, repo
 
 
 def get_settings(request: Request) -> Settings:
+    """The settings the app was built with (from the composition root), as a FastAPI dependency."""
     settings: Settings = request.app.state.settings
     return settings
 
 
 def get_database(request: Request) -> Database:
+    """The app's database, as a FastAPI dependency, so routes never open their own engine."""
     database: Database = request.app.state.database
     return database
 

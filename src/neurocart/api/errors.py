@@ -67,22 +67,33 @@ class ApiError(Exception):
 
 
 class UnauthenticatedError(ApiError):
+    """401: no valid bearer token or session (missing, expired or for a deactivated account)."""
+
     status_code = 401
 
 
 class ForbiddenError(ApiError):
+    """403: the user's role may not do this; the message names the permission that is missing."""
+
     status_code = 403
 
 
 class PayloadTooLargeError(ApiError):
+    """413: a body or batch over the configured limit; nothing was stored."""
+
     status_code = 413
 
 
 class UnsupportedMediaTypeError(ApiError):
+    """415: a request body that is not JSON, refused before it is read as one."""
+
     status_code = 415
 
 
 class UnavailableError(ApiError):
+    """503: the service cannot answer now (e.g. the database is unreachable); the client
+    may retry."""
+
     status_code = 503
 
 
@@ -122,6 +133,8 @@ def body(problems: Iterable[Problem]) -> dict[str, Any]:
 def respond(
     status_code: int, problems: Iterable[Problem], headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
+    """A JSON error response in the API's one shape, `{"detail": [{field, message, got}]}`, so every
+    client reads errors the same way."""
     return JSONResponse(
         body(problems), status_code=status_code, headers=dict(headers) if headers else None
     )

@@ -100,6 +100,9 @@ def _is_json(content_type: str) -> bool:
 
 
 class StrictRequest(Request):
+    """A request whose `json()` parses with `strict_json` (NaN, infinity, overflowing numbers
+    and unstorable text refused) and caches the result."""
+
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             self._json = strict_json(await self.body())

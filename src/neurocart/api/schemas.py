@@ -56,6 +56,9 @@ class Request(BaseModel):
 
 
 class Response(BaseModel):
+    """Base of response bodies: built straight from store rows (`from_attributes`), so a response
+    never needs a hand-written copy."""
+
     model_config = ConfigDict(from_attributes=True)
 
 
@@ -63,11 +66,16 @@ class Response(BaseModel):
 
 
 class LoginIn(Request):
+    """The username and password exchanged for a bearer token at login."""
+
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
 class TokenOut(Response):
+    """A bearer token with its expiry and the role it carries, so a client knows when to log in
+    again and what it may do."""
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
@@ -76,18 +84,25 @@ class TokenOut(Response):
 
 
 class UserIn(Request):
+    """A new account; the password is hashed (argon2) before it is stored and never returned."""
+
     username: Username
     password: Password = Field(description="at least 8 characters; stored as an argon2 hash")
     role: Role
 
 
 class UserUpdate(Request):
+    """An admin's change to an account: role, deactivation or a password reset (accounts are never
+    deleted, so the audit trail keeps its actors)."""
+
     role: Annotated[Role | None, NotNull, Field(description="a new role")] = None
     active: Annotated[bool | None, NotNull, Field(description="false deactivates the user")] = None
     password: Annotated[Password | None, NotNull, Field(description="a new password")] = None
 
 
 class UserOut(Response):
+    """An account as shown to admins; the password hash never leaves the store."""
+
     id: int
     username: str
     role: Role
@@ -99,6 +114,9 @@ class UserOut(Response):
 
 
 class PatientIn(Request):
+    """A patient enrolled under a pseudonymous study ID; no name or other direct identifier is
+    accepted."""
+
     study_id: StudyId = Field(description="pseudonymous study ID (letters, digits, . _ -)")
     site: Name64
     sex: Sex
@@ -110,6 +128,8 @@ class PatientIn(Request):
 
 
 class PatientUpdate(Request):
+    """A change to a patient's demographics or diagnosis; a field left out keeps its value."""
+
     site: Annotated[Name64 | None, NotNull] = None
     sex: Annotated[Sex | None, NotNull] = None
     diagnosis: Annotated[Diagnosis | None, NotNull] = None
@@ -120,6 +140,8 @@ class PatientUpdate(Request):
 
 
 class PatientOut(Response):
+    """A patient as the API shows them, keyed by study ID (the store's row id is not exposed)."""
+
     study_id: str
     site: str
     sex: Sex
@@ -138,6 +160,9 @@ ProtocolId = Annotated[
 
 
 class CourseIn(Request):
+    """A treatment course (product, dose, lymphodepletion and the dates the protocol is anchored
+    on); a `protocol_id` must name a known protocol."""
+
     product: Name128
     target: Name64 | None = None
     dose_cells_per_kg: Dose | None = None
@@ -150,6 +175,9 @@ class CourseIn(Request):
 
 
 class CourseUpdate(Request):
+    """A change to a course, e.g. the infusion date once known; the schedule and study days follow
+    it."""
+
     product: Annotated[Name128 | None, NotNull] = None
     target: Name64 | None = None
     dose_cells_per_kg: Dose | None = None
@@ -162,6 +190,9 @@ class CourseUpdate(Request):
 
 
 class CourseOut(Response):
+    """A treatment course with its anchor dates, from which the schedule and study days are
+    computed."""
+
     id: int
     study_id: str
     product: str
@@ -192,12 +223,17 @@ class FactOut(Response):
 
 
 class ObservationBatchIn(Request):
+    """Many observations in one request, stored together or not at all (one bad row refuses the
+    batch, naming its index)."""
+
     observations: list[ObservationIn] = Field(
         min_length=1, description="up to Settings.max_batch_observations rows (default 10,000)"
     )
 
 
 class BatchOut(Response):
+    """What a batch stored: the count and the new ids, in the order the rows were sent."""
+
     count: int
     ids: list[int]
 
@@ -216,10 +252,14 @@ class ObservationCorrection(Request):
 
 
 class Retraction(Request):
+    """Why a fact is withdrawn; facts are never deleted, the retraction and its reason are kept."""
+
     reason: Reason
 
 
 class ObservationOut(FactOut):
+    """A stored observation in its canonical unit, with its code system and source."""
+
     code: str
     code_system: str
     value: float
@@ -230,12 +270,18 @@ class ObservationOut(FactOut):
 
 
 class AssessmentIn(Request):
+    """An instrument's item inputs; the server runs the calculator, so a stored score always matches
+    its inputs."""
+
     instrument: Instrument = Field(description="a calculator name, e.g. ice, crs, edss")
     inputs: dict[str, Any] = Field(description="the instrument's item inputs")
     effective_at: AwareDatetime
 
 
 class AssessmentCorrection(Request):
+    """A corrected assessment: new item inputs or time, scored again; the earlier version stays,
+    superseded."""
+
     reason: Reason
     inputs: Annotated[
         dict[str, Any] | None, NotNull, Field(description="new item inputs (scored again)")
@@ -244,6 +290,8 @@ class AssessmentCorrection(Request):
 
 
 class AssessmentOut(FactOut):
+    """A stored assessment: its inputs and the calculator's result (value, label, reasons)."""
+
     instrument: str
     inputs: dict[str, Any]
     result: dict[str, Any]
@@ -258,6 +306,9 @@ Details = Annotated[dict[str, Any], Field(max_length=100)]
 
 
 class EventIn(Request):
+    """A clinical event (a drug given, oxygen support, a seizure, an adverse event...) that
+    monitoring and outcomes read."""
+
     type: EventType
     onset_at: AwareDatetime
     end_at: AwareDatetime | None = None
@@ -270,6 +321,9 @@ class EventIn(Request):
 
 
 class EventCorrection(Request):
+    """A corrected event; the fields given replace the earlier version's, which stays, superseded,
+    with the reason."""
+
     reason: Reason
     type: Annotated[EventType | None, NotNull] = None
     onset_at: Annotated[AwareDatetime | None, NotNull] = None
@@ -283,6 +337,8 @@ class EventCorrection(Request):
 
 
 class EventOut(FactOut):
+    """A stored event with its times, CTCAE term and grade, drug and dose."""
+
     type: EventType
     onset_at: datetime
     end_at: datetime | None
@@ -310,6 +366,8 @@ class TaskIn(Request):
 
 
 class TaskOut(Response):
+    """A manual mark on a scheduled slot (done, skipped, not applicable), with who made it."""
+
     id: int
     study_id: str
     protocol_id: str
@@ -322,6 +380,9 @@ class TaskOut(Response):
 
 
 class SlotOut(Response):
+    """One slot of a patient's schedule: the task, its due window and its computed state with the
+    reason."""
+
     task_id: str
     title: str
     phase: str
@@ -339,6 +400,9 @@ class SlotOut(Response):
 
 
 class ScheduleOut(Response):
+    """A patient's whole schedule at `now`: the anchors it is computed from, counts by state and
+    every slot."""
+
     study_id: str
     protocol_id: str
     now: datetime
@@ -351,6 +415,9 @@ class ScheduleOut(Response):
 
 
 class FieldOut(Response):
+    """One input field of a calculator, with its unit and limits, so a client can build a form that
+    the server will accept."""
+
     name: str
     kind: str
     required: bool
@@ -368,6 +435,8 @@ class FieldOut(Response):
 
 
 class CalculatorOut(Response):
+    """A calculator's name, title, source publication and input fields."""
+
     name: str
     title: str
     citation: str
@@ -375,6 +444,9 @@ class CalculatorOut(Response):
 
 
 class MonitorHealth(Response):
+    """This process's part in monitoring (leader, standby or off) and how far the monitor has read
+    the journal."""
+
     role: Literal["leader", "standby", "off"]
     state: Literal["live", "catching up", "standby", "off"]
     journal_seq: int
@@ -384,6 +456,9 @@ class MonitorHealth(Response):
 
 
 class HealthOut(Response):
+    """The `/health` answer: the database is reachable, and the monitor's role and whether it is
+    caught up."""
+
     status: Literal["ok"]
     version: str
     database: Literal["ok"]

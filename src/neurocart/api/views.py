@@ -29,6 +29,7 @@ def patient_of(session: Session, study_id: str) -> Patient:
 
 
 def study_id_of(session: Session, patient_id: int) -> str:
+    """The study ID of a patient row id, for responses that name patients by study ID only."""
     return repo.get_patient(session, patient_id).study_id
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 BAD_INPUT = 2
 """Exit code for input the command cannot use (a usage error, like click's own)."""
@@ -13,6 +14,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = BAD_INPUT) -> typer.Exit:
-    """Print `message` on stderr and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print `message` on stderr (as plain text: "[[phases]]" in it is not markup) and return
+    the Exit to raise."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)

@@ -25,6 +25,7 @@ from neurocart.demo.build import DEFAULT_SEED, DemoDatabase, build_demo, setting
 
 
 def logins(built: DemoDatabase) -> Table:
+    """A table of the demo users and their roles, printed at start so a visitor can log in."""
     table = Table(
         title="demo logins (demo only)", caption=f"password for every user: {DEMO_PASSWORD}"
     )

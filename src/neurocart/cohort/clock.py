@@ -20,8 +20,10 @@ def lifelines_fit() -> Iterator[None]:
 
 
 def lifelines_seconds() -> float:
+    """Seconds spent in lifelines fits since the last reset."""
     return _seconds[0]
 
 
 def reset() -> None:
+    """Start the lifelines timer from zero (before a benchmark run)."""
     _seconds[0] = 0.0

@@ -38,6 +38,9 @@ def demo_usernames() -> dict[Role, str]:
 
 @dataclass(frozen=True)
 class DemoDatabase:
+    """A built demo database: where it is, the simulation it holds, what was written, and the demo
+    user of each role."""
+
     path: Path
     url: str
     sim: Simulation
@@ -69,6 +72,7 @@ def remove_database(path: Path) -> None:
 
 
 def settings_for(path: Path, base: Settings) -> Settings:
+    """`base` settings pointed at the demo database file."""
     return Settings(**(base.model_dump() | {"database_url": f"sqlite:///{path.resolve()}"}))
 
 

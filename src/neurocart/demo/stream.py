@@ -38,6 +38,8 @@ _ANCHORS = (("apheresis_at", "apheresis_date"), ("ld_start_at", "ld_start_date")
 
 @dataclass
 class StreamStats:
+    """What the demo stream has posted so far, and what the API refused, for its progress line."""
+
     observations: int = 0
     assessments: int = 0
     events: int = 0

@@ -49,6 +49,9 @@ class View(Protocol):
 
 @dataclass(frozen=True)
 class Compare:
+    """A comparison of a signal's current value with a constant; a missing signal never satisfies
+    it."""
+
     signal: str
     op: str
     value: Any
@@ -68,6 +71,9 @@ class Compare:
 
 @dataclass(frozen=True)
 class Rise:
+    """True when this fact changed the signal and it is now higher than before (e.g. a CRS grade
+    going up)."""
+
     signal: str
 
     def signals(self) -> frozenset[str]:
@@ -85,6 +91,9 @@ class Rise:
 
 @dataclass(frozen=True)
 class Sustained:
+    """A comparison that has held on every measurement for at least `for_days` study days (e.g. ANC
+    < 0.5 for 7 days)."""
+
     signal: str
     op: str
     value: float
@@ -131,6 +140,8 @@ class Sustained:
 
 @dataclass(frozen=True)
 class AllOf:
+    """True when every condition holds (`all = [...]` in a rule file)."""
+
     items: tuple[Condition, ...]
 
     def signals(self) -> frozenset[str]:
@@ -145,6 +156,8 @@ class AllOf:
 
 @dataclass(frozen=True)
 class AnyOf:
+    """True when at least one condition holds (`any = [...]` in a rule file)."""
+
     items: tuple[Condition, ...]
 
     def signals(self) -> frozenset[str]:

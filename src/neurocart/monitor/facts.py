@@ -1,7 +1,7 @@
 """What the engine is fed: clinical facts, per-patient context, acknowledgements and ticks.
 
 Plain frozen dataclasses, no I/O. Values arrive in canonical SI units with the codes of
-`frames.md` (ingest converted them once). The engine never reads a clock: every fact carries
+`neurocart.frames` (ingest converted them once). The engine never reads a clock: every fact carries
 its own time, and `Tick` / `Ack` carry theirs, so feeding the same stream twice gives the
 same actions (replay).
 """
@@ -63,7 +63,7 @@ class Assessment:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something that happened (types of frames.md: drug_given, oxygen_support, seizure...).
+    """Something that happened (`neurocart.frames` types: drug_given, oxygen_support, seizure...).
 
     An event recorded again with the same `id` supersedes the earlier version (e.g. the same
     oxygen support, now with its `end_at`): the store is append-only, the engine keeps the
@@ -102,7 +102,7 @@ class PatientContext:
 
     `baseline_labs` maps an observation code to its value before lymphodepletion (EASIX,
     m-EASIX and CAR-HEMATOTOX at baseline); `baseline_ice` is the pre-infusion ICE score
-    (toxicity.md §9) used for baseline-aware ICANS grading.
+    (the patient's own baseline) used for baseline-aware ICANS grading.
     """
 
     study_id: str

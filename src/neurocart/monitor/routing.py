@@ -37,6 +37,9 @@ PLACEHOLDERS = ("@lead", "@rule")
 
 @dataclass(frozen=True)
 class RoutingPolicy:
+    """Escalation of unacknowledged alerts: the tiers, the wait per severity before the next tier,
+    and the highest tier per severity."""
+
     escalation_tiers: tuple[tuple[str, ...], ...] = (("@lead",), ("icu",))
     escalate_after_minutes: tuple[tuple[str, float], ...] = (
         ("critical", 5.0),

@@ -62,6 +62,9 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 @dataclass(frozen=True)
 class RuleProblem:
+    """One mistake in a rule file, with its place (e.g. `rule[3] (fever).when.op`), so a
+    center can fix its file."""
+
     path: str
     message: str
 
@@ -81,6 +84,9 @@ class RuleFileError(ValueError):
 
 @dataclass(frozen=True)
 class Rule:
+    """One early-warning rule as loaded from a rule file: when it fires, how severe, who is told,
+    the recommended step and its source, and when it resolves."""
+
     id: str
     title: str
     when: Condition
@@ -144,6 +150,9 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleSet:
+    """A whole rule file, validated: the rules, how facts become signals, and the
+    escalation policy."""
+
     rules: tuple[Rule, ...]
     settings: DerivationSettings = field(default_factory=DerivationSettings)
     routing: RoutingPolicy = field(default_factory=RoutingPolicy)

@@ -13,6 +13,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Signal:
+    """A named value rules may test (e.g. `crs_grade`), with its label and unit for alert texts."""
+
     name: str
     label: str
     unit: str = ""
@@ -32,7 +34,7 @@ class Signal:
         return f"{self.label} {text}{(' ' + self.unit) if self.unit else ''}"
 
 
-# Observation codes (frames.md; canonical SI units).
+# Observation codes (as in `neurocart.ingest.codes`; canonical SI units).
 TEMPERATURE = "8310-5"
 HEART_RATE = "8867-4"
 SYSTOLIC_BP = "8480-6"

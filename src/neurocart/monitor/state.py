@@ -6,7 +6,7 @@ calculators of `neurocart.standards` (never re-implemented here); this module on
 their inputs from facts:
 
 - CRS (ASTCT): `temperature_c` = highest temperature in the last 24 h; `hypotension` = a
-  systolic BP < 90 mmHg in the last 24 h (toxicity.md §1's practical threshold); vasopressors
+  systolic BP < 90 mmHg in the last 24 h (the usual practical reading); vasopressors
   and vasopressin from active `drug_given` events; oxygen device and flow from the latest
   active `oxygen_support` event; `fever_masked` when a tocilizumab / corticosteroid dose was
   given while febrile (fever in the 24 h before the dose) within the last 72 h — the masking

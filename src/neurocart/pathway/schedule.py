@@ -49,6 +49,8 @@ DAY = timedelta(days=1)
 
 
 class SlotState(StrEnum):
+    """The state of one scheduled slot; the module docstring defines each."""
+
     UPCOMING = "upcoming"
     DUE = "due"
     OVERDUE = "overdue"

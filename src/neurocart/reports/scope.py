@@ -39,10 +39,13 @@ def mask_url(url: str | URL) -> str:
 
 
 def database_source(url: str | URL) -> str:
+    """The report's "data source" line for a database, with the password masked."""
     return f"neurocart database {mask_url(url)} (current facts; superseded and retracted excluded)"
 
 
 def simulated_source(n_patients: int, seed: int) -> str:
+    """The report's "data source" line for a simulated cohort, so a reader never takes it for
+    patients."""
     return f"simulated (neurocart simulator, {n_patients} patients, seed {seed})"
 
 

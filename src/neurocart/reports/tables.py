@@ -40,6 +40,7 @@ def fixed(x: Any, digits: int = 1) -> str:
 
 
 def count(x: Any) -> str:
+    """An integer count with thousands separators, or a dash when missing."""
     return DASH if _missing(x) else f"{int(x):,}"
 
 
@@ -61,12 +62,14 @@ def sig3(x: Any) -> str:
 
 
 def p_value(x: Any) -> str:
+    """A p-value with three decimals, "< 0.001" below that, or a dash."""
     if _missing(x):
         return DASH
     return "< 0.001" if float(x) < 0.001 else f"{float(x):.3f}"
 
 
 def interval(low: Any, high: Any, fmt: Callable[[Any], str]) -> str:
+    """A confidence interval "low–high" in the given format, or a dash when an end is missing."""
     if _missing(low) or _missing(high):
         return DASH
     return f"{fmt(low)}–{fmt(high)}"
@@ -95,10 +98,12 @@ class Col:
 
 
 def text(column: str, header: str) -> Col:
+    """A text column of the table, a dash for missing values."""
     return Col(header, lambda r: DASH if _missing(r.get(column)) else str(r[column]), False)
 
 
 def num(column: str, header: str, fmt: Callable[[Any], str]) -> Col:
+    """A numeric column of the table, formatted by `fmt`."""
     return Col(header, lambda r: fmt(r.get(column)))
 
 

@@ -62,6 +62,8 @@ class Role(enum.StrEnum):
 
 
 class Resource(enum.StrEnum):
+    """What a permission is about; each maps to a group of API routes and pages."""
+
     PATIENTS = "patients"
     COURSES = "courses"
     OBSERVATIONS = "observations"
@@ -78,6 +80,9 @@ class Resource(enum.StrEnum):
 
 
 class Action(enum.StrEnum):
+    """What a user does to a resource: read, write, correct or admin (defined in the module
+    docstring)."""
+
     READ = "read"
     WRITE = "write"
     CORRECT = "correct"

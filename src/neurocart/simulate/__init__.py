@@ -6,7 +6,7 @@
     >>> len(frames.patients)
     20
 
-Distributions live in `params.py` with their sources (shared/spec/trials.md); scales are
+Distributions live in `params.py` with their sources (the published reports); scales are
 scored by the real calculators. The frames follow `neurocart.frames`.
 """
 

@@ -64,6 +64,8 @@ _FIELDS = tuple(AcuteState.__dataclass_fields__)
 
 
 def draw_acute_state(b: Baseline, rng: np.random.Generator, p: SimParams) -> AcuteState:
+    """Draw each patient's CRS and ICANS course (whether, when, how severe, how long) from the
+    published rates in `p`."""
     n = b.n
     has = rng.uniform(size=n) < p.crs_incidence
     g = np.where(has, choose(rng, p.crs_grades, n).astype(int), 0).astype(np.int64)
@@ -454,7 +456,7 @@ def labs(
     put("3255-7", fib, chem, 2)
     put("1742-6", alt, chem, 0)
     put("1920-8", ast, chem, 0)
-    # G-CSF for neutropenia still ≤ 0.5 after day 14 (pathway.md standing orders).
+    # G-CSF for neutropenia still ≤ 0.5 after day 14 (the protocol's standing orders).
     late = (col_day > 14) & (col_day <= 28)
     need = (anc[:, late] <= 0.5).any(axis=1)
     idx = np.flatnonzero(need)

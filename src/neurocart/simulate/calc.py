@@ -54,6 +54,8 @@ def grade(instrument: str, columns: Mapping[str, Any]) -> tuple[list[dict[str, A
 def grade_rows(
     instrument: str, records: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Score each record with the real calculator, returning the records and their values and labels
+    as a frame."""
     results = [calculate(instrument, r) for r in records]
     return records, pd.DataFrame(
         {

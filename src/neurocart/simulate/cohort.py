@@ -35,6 +35,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_us(t: datetime) -> int:
+    """An aware instant as microseconds since the epoch, the simulator's one time unit; a naive time
+    is refused."""
     if t.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
     return (t - _EPOCH) // timedelta(microseconds=1)
@@ -42,6 +44,9 @@ def to_us(t: datetime) -> int:
 
 @dataclass(frozen=True)
 class Simulation:
+    """A simulated cohort: what is recorded up to `now`, what is planned after it, and the draws
+    behind both, so the demo can post the future as the clock passes."""
+
     frames: CohortFrames  # what is recorded up to `now`
     future: CohortFrames  # facts after `now` (courses: every planned date)
     now: datetime

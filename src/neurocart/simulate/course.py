@@ -28,6 +28,9 @@ _INFUSION_AGO_DAYS: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class Course:
+    """Each simulated patient's treatment course as arrays: stage, regimen, dose and every anchor
+    date (µs since epoch)."""
+
     stage: Arr
     regimen: Arr
     dose: Arr
@@ -43,6 +46,8 @@ class Course:
 def assign_stages(
     n: int, rng: np.random.Generator, weights: Mapping[str, float], acute_now: int | None
 ) -> Arr:
+    """Each patient's stage (screening, acute, follow-up...) drawn from `weights`, with exactly
+    `acute_now` acute patients when it is given."""
     unknown = set(weights) - set(STAGES)
     if unknown:
         raise ValueError(f"stages: unknown {sorted(unknown)}; expected {list(STAGES)}")
@@ -65,6 +70,8 @@ def draw_course(
     stages: Mapping[str, float],
     acute_now: int | None,
 ) -> Course:
+    """Draw every patient's course: stage, lymphodepletion regimen, dose and the protocol dates,
+    placed so that each stage holds at `now`."""
     n = b.n
     stage = assign_stages(n, rng, stages, acute_now)
     regimen = choose(rng, p.ld_regimens, n)

@@ -158,6 +158,8 @@ def _cut(pid: IntArr, t: IntArr, horizon: IntArr, now: int, future: bool) -> npt
 def build_observations(
     facts: Facts, ids: npt.NDArray[Any], horizon: IntArr, now: int, future: bool
 ) -> pd.DataFrame:
+    """The observations frame from the drawn facts, up to `now` (or after it when `future`), ordered
+    by patient, time and code."""
     if not facts.obs:
         return empty_frame("observations")
     pid = np.concatenate([c[0] for c in facts.obs])
@@ -187,6 +189,8 @@ def build_observations(
 def build_assessments(
     facts: Facts, ids: npt.NDArray[Any], horizon: IntArr, now: int, future: bool
 ) -> pd.DataFrame:
+    """The assessments frame from the drawn facts, with their calculator inputs and results, cut at
+    `now` like the observations."""
     chunks = facts.assessments
     if not chunks:
         return empty_frame("assessments")

@@ -3,7 +3,7 @@
 Blood transgene copies rise log-linearly from day 1 to a peak on days 7–14, then fall in two
 log-linear phases (fast to day 60, slow after); values below the assay's lower limit are
 reported as 0. CSF copies are the blood level times a per-patient ratio (lognormal, well
-below 1); most non-responders have none, as trials.md asks.
+below 1); most non-responders have none, as the published reports describe.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def blood_copies(d: FloatArr, cmax: FloatArr, tmax: FloatArr, k1: FloatArr, k2: 
 
 
 def kinetics(f: Facts, b: Baseline, c: Course, rng: np.random.Generator, p: SimParams) -> None:
+    """Draw CAR-T expansion and decay in blood (and CSF), B-cell aplasia and IgG for each patient
+    and record them as observations."""
     n = b.n
     pid_of = np.arange(n)
     nr = b.non_responder

@@ -181,6 +181,8 @@ def _day(x: Any) -> date | None:
 
 
 def observation_in(row: Mapping[str, Any]) -> ObservationIn:
+    """An exported observation row as the ingest input, so simulated data takes the same validated
+    path as the API."""
     code = str(row["code"])
     return ObservationIn(
         code=code,
@@ -223,6 +225,7 @@ def event_fields(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def event_in(patient_id: int, row: Mapping[str, Any]) -> repo.EventIn:
+    """An exported event row as the store's event input for `patient_id`."""
     return repo.EventIn(patient_id=patient_id, **event_fields(row))
 
 

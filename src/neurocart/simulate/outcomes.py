@@ -59,6 +59,7 @@ EDSS_RUNGS: tuple[dict[str, Any], ...] = (
 
 @cache
 def edss_ladder() -> FloatArr:
+    """The EDSS value of each rung of EDSS_RUNGS, scored once by the real calculator."""
     return np.array([float(calculate("edss", r).value) for r in EDSS_RUNGS])
 
 

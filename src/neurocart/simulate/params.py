@@ -1,10 +1,10 @@
 """Every number the simulator draws from, in one place, each with the source it is tuned to.
 
-Targets come from shared/spec/trials.md (the Tongji BCMA CAR-T programme: Qin C et al.
+Targets come from the published reports of the Tongji BCMA CAR-T programme (Qin C et al.
 Signal Transduct Target Ther 2023, NMOSD; the group's MG, IMNM and CIDP reports; Cell 2025
 doi:10.1016/j.cell.2025.09.020, progressive MS; Müller F et al. NEJM 2024, CD19 CAR-T in
-autoimmune disease) and from spec/pathway.md (protocol days). A center re-tunes the simulator
-by passing its own `SimParams` (e.g. `dataclasses.replace(DEFAULT, crs_incidence=0.7)`);
+autoimmune disease) and from the shipped care protocol (docs/pathway.md). A center re-tunes the
+simulator by passing its own `SimParams` (e.g. `dataclasses.replace(DEFAULT, crs_incidence=0.7)`);
 no other module holds a distribution parameter.
 """
 
@@ -17,7 +17,10 @@ Choice = dict[str, float]
 
 @dataclass(frozen=True)
 class SimParams:
-    # --- cohort (trials.md "Cohort") --------------------------------------------------------
+    """Every distribution the simulator draws from, with its source beside it; replace fields to
+    re-tune it for a center."""
+
+    # --- cohort (the programme's published cohorts) -----------------------------------------
     diseases: Choice = field(
         default_factory=lambda: {"ms": 0.3, "nmosd": 0.2, "mg": 0.25, "imnm": 0.1, "cidp": 0.15}
     )
@@ -30,7 +33,7 @@ class SimParams:
             "cidp": {"typical": 0.7, "variant": 0.3},
         }
     )
-    # "NMOSD and MG mostly women" (trials.md); MS ~2:1; CIDP male-predominant.
+    # "NMOSD and MG mostly women" (the programme's reports); MS ~2:1; CIDP male-predominant.
     female_share: Choice = field(
         default_factory=lambda: {"ms": 0.65, "nmosd": 0.9, "mg": 0.7, "imnm": 0.6, "cidp": 0.35}
     )
@@ -58,7 +61,7 @@ class SimParams:
     prior_therapies_count: tuple[int, int] = (2, 5)
     anti_cd20: tuple[str, ...] = ("ocrelizumab", "ofatumumab", "rituximab", "inebilizumab")
     sites: Choice = field(default_factory=lambda: {"site-01": 0.5, "site-02": 0.3, "site-03": 0.2})
-    # --- product and protocol (trials.md "dose"; pathway.md lymphodepletion) ---------------
+    # --- product and protocol (published dose; the protocol's lymphodepletion) -------------
     product: str = "equecabtagene autoleucel"
     target: str = "BCMA"
     protocol_id: str = "nad-cart-2025"
@@ -80,7 +83,7 @@ class SimParams:
         }
     )
     follow_up_days: float = 730.0  # 24 months of data
-    # --- CRS (trials.md "Acute phase"; Qin 2023: CRS in 12/12, grade 1–2) -------------------
+    # --- CRS (published acute phase; Qin 2023: CRS in 12/12, grade 1–2) ---------------------
     crs_incidence: float = 0.85
     crs_grades: Choice = field(default_factory=lambda: {"1": 0.68, "2": 0.27, "3": 0.04, "4": 0.01})
     crs_onset_median_days: float = 2.5  # "onset typically days 1–7"
@@ -95,23 +98,23 @@ class SimParams:
     dexamethasone_grade2: float = 0.15
     grade2_hypotension: float = 0.5
     grade2_hypoxia: float = 0.6
-    # --- ICANS (trials.md: rare 0–5 %, grade 1–2, after CRS) --------------------------------
+    # --- ICANS (published: rare 0–5 %, grade 1–2, after CRS) --------------------------------
     icans_given_crs: float = 0.035
     icans_grade2_share: float = 0.3
     icans_delay_days: tuple[float, float] = (0.5, 3.0)
     icans_duration_days: tuple[float, float] = (0.5, 3.0)
-    # Baseline ICE < 10 from neuro deficits (toxicity.md §9): share of patients by disease.
+    # Baseline ICE < 10 from neuro deficits (see icans in docs/calculators.md): share by disease.
     baseline_ice_deficit: Choice = field(
         default_factory=lambda: {"ms": 0.2, "nmosd": 0.25, "mg": 0.05, "imnm": 0.0, "cidp": 0.1}
     )
-    # --- vitals (physiological baselines; thresholds from toxicity.md §1) -------------------
+    # --- vitals (physiological baselines; thresholds from Lee DW et al. 2019) ---------------
     temp_base: tuple[float, float] = (36.7, 0.2)  # mean, sd
     hr_base: tuple[float, float] = (76.0, 8.0)
     sbp_base: tuple[float, float] = (122.0, 11.0)
     dbp_base: tuple[float, float] = (76.0, 7.0)
     spo2_base: tuple[float, float] = (97.5, 0.8)
     rr_base: tuple[float, float] = (15.0, 1.5)
-    # --- cytopenias (trials.md: neutropenia ≥ 3 in most, recovery days 10–21, ≈10 % longer) -
+    # --- cytopenias (published: neutropenia ≥ 3 in most, recovery days 10–21, ≈10 % longer) ---
     anc_base_median: float = 4.0
     anc_nadir_median: float = 0.15
     anc_nadir_sigma: float = 0.9
@@ -126,7 +129,7 @@ class SimParams:
     )
     lymph_base_median: float = 1.6
     lymph_nadir: tuple[float, float] = (0.05, 0.3)
-    # --- inflammation markers with CRS (trials.md: CRP/ferritin rise and fall; IL-6 peaks) --
+    # --- inflammation markers with CRS (published: CRP/ferritin rise and fall; IL-6 peaks) ---
     crp_peak_by_grade: dict[int, tuple[float, float]] = field(
         default_factory=lambda: {0: (3.0, 15.0), 1: (20.0, 90.0), 2: (50.0, 160.0),
                                  3: (100.0, 250.0), 4: (150.0, 320.0)}
@@ -139,7 +142,7 @@ class SimParams:
         default_factory=lambda: {0: (3.0, 15.0), 1: (20.0, 200.0), 2: (100.0, 1000.0),
                                  3: (500.0, 5000.0), 4: (1000.0, 10000.0)}
     )  # fmt: skip
-    # --- CAR-T kinetics (trials.md: peak days 7–14, Cmax 10⁴–10⁵ copies/µg DNA) ------------
+    # --- CAR-T kinetics (published: peak days 7–14, Cmax 10⁴–10⁵ copies/µg DNA) ------------
     cmax_log10: tuple[float, float] = (4.4, 0.35)
     non_responder_cmax_shift_log10: float = -0.5
     tmax_days: tuple[float, float] = (7.0, 14.0)
@@ -149,7 +152,7 @@ class SimParams:
     # "CSF lower than blood; ratio varies widely": log10(CSF/blood) ~ N(mean, sd)
     csf_ratio_log10: tuple[float, float] = (-1.0, 0.45)
     non_responder_no_csf_cart: float = 0.7
-    # --- B cells and IgG (trials.md "After the acute phase") -------------------------------
+    # --- B cells and IgG (published follow-up) ---------------------------------------------
     cd19_base_median: float = 150.0
     cd19_after_anti_cd20: tuple[float, float] = (2.0, 20.0)
     cd19_recovery_day: tuple[float, float] = (100.0, 30.0)  # mean, sd (late relapse: earlier)
@@ -158,8 +161,8 @@ class SimParams:
     igg_nadir_fraction: tuple[float, float] = (0.5, 0.1)  # "falls by roughly half"
     igg_nadir_day: tuple[float, float] = (60.0, 120.0)  # "nadir around months 2–4"
     igg_recovery_tau_days: float = 250.0
-    ivig_threshold_g_l: float = 4.0  # toxicity.md §3 (Hill JA et al. Blood 2019)
-    # --- response (trials.md: ≈ 15–20 % non-responders; 83 % relapse-free drug-free 2 y) ----
+    ivig_threshold_g_l: float = 4.0  # Hill JA et al. Blood 2019 (IgG replacement)
+    # --- response (published: ≈ 15–20 % non-responders; 83 % relapse-free drug-free 2 y) ----
     non_responder_share: float = 0.17
     non_responder_duration_log_odds_per_year: float = 0.12
     late_relapse_share_of_non_responders: float = 0.5
@@ -170,7 +173,7 @@ class SimParams:
         default_factory=lambda: {"ms": "ocrelizumab", "nmosd": "inebilizumab", "mg": "efgartigimod",
                                  "imnm": "ivig", "cidp": "ivig"}
     )  # fmt: skip
-    # --- scales (trials.md "baseline scales") ----------------------------------------------
+    # --- scales (published baseline scales) ------------------------------------------------
     edss_baseline: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {"ppms": (4.0, 6.5), "spms": (4.0, 6.5), "rrms": (3.0, 5.5),
                                  "nmosd": (2.0, 7.0)}
@@ -185,7 +188,7 @@ class SimParams:
     non_responder_gain: tuple[float, float] = (-0.1, 0.25)
     gain_ramp_days: tuple[float, float] = (60.0, 180.0)
     scale_days: tuple[int, ...] = (28, 60, 90, 180, 270, 365, 540, 730)
-    # --- MRI (trials.md: new lesions rare after infusion in MS and NMOSD) -------------------
+    # --- MRI (published: new lesions rare after infusion in MS and NMOSD) -------------------
     mri_days: tuple[int, ...] = (90, 180, 365, 730)
     mri_baseline_new_t2: Choice = field(
         default_factory=lambda: {"rrms": 2.0, "ppms": 0.4, "spms": 0.4, "nmosd": 0.8}
@@ -193,7 +196,7 @@ class SimParams:
     mri_responder_rate: float = 0.05
     mri_non_responder_rate: float = 0.5
     mri_after_relapse_rate: float = 1.5
-    # --- infections and deaths (trials.md: ≈ 20–40 % mostly mild; Qin 2023: 58 %, no G4) ---
+    # --- infections and deaths (published: ≈ 20–40 % mostly mild; Qin 2023: 58 %, no G4) ---
     infection_share: float = 0.32
     infection_second_share: float = 0.25
     infection_early_share: float = 0.3
@@ -213,7 +216,7 @@ class SimParams:
         }
     )
     measurement_cv: float = 0.08  # multiplicative lab noise
-    # --- the care protocol's procedural tasks (simulate/protocol.py; spec/pathway.md) -------
+    # --- the care protocol's procedural tasks (simulate/protocol.py; docs/pathway.md) -------
     # After the clinical course, every slot of the protocol (`protocol_id`) that the clinical
     # facts leave open gets its completing facts — or, with probability 1 − adherence, not.
     follow_protocol: bool = True
@@ -259,7 +262,7 @@ class SimParams:
     )  # fmt: skip
     # Disease autoantibody (reciprocal titre) at screening, log10 range by subtype; subtypes
     # not listed are seronegative for a disease-defining antibody (0). Plasma-cell-directed
-    # BCMA CAR-T lowers titres in responders (trials.md), over the months of `gain_ramp_days`.
+    # BCMA CAR-T lowers titres in responders (reported), over the months of `gain_ramp_days`.
     titer_baseline_log10: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {"aqp4_igg_pos": (1.5, 3.5), "achr": (1.5, 3.0),
                                  "musk": (1.5, 3.0), "srp": (2.0, 3.5), "hmgcr": (2.0, 3.5)}

@@ -31,11 +31,14 @@ def choose(rng: np.random.Generator, weights: Mapping[str, float], n: int) -> Ar
 
 
 def uniform(rng: np.random.Generator, bounds: tuple[float, float], n: int) -> Arr:
+    """`n` draws uniform between the two bounds."""
     return rng.uniform(bounds[0], bounds[1], n)
 
 
 @dataclass(frozen=True)
 class Baseline:
+    """The simulated patients at screening, one array per attribute (index = patient)."""
+
     study_id: Arr
     site: Arr
     sex: Arr
@@ -56,6 +59,8 @@ class Baseline:
 def draw_baseline(
     n: int, rng: np.random.Generator, p: SimParams, diseases: Mapping[str, float] | None
 ) -> Baseline:
+    """Draw `n` patients: diagnosis (from `diseases` or the defaults), subtype, sex, age, disease
+    duration, prior therapies and response type."""
     mix = dict(diseases) if diseases is not None else p.diseases
     unknown = set(mix) - set(p.subtypes)
     if unknown:

@@ -98,6 +98,7 @@ def draw_latent(b: Baseline, rng: np.random.Generator, p: SimParams) -> dict[str
 
 
 def draw_bridging(b: Baseline, rng: np.random.Generator, p: SimParams) -> Arr:
+    """Each patient's bridging therapy before CAR-T, or None for those without."""
     bridged = rng.uniform(size=b.n) < p.bridging_share
     agent = choose(rng, p.bridging_agents, b.n)
     out: Arr = agent.copy()
@@ -225,6 +226,8 @@ def _grade(instrument: str, records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def add_events(w: Context, code: str, pid: IntArr, t: IntArr) -> None:
+    """Record events of one code (`type` or `type:drug`) for patients `pid` at times `t`, skipping
+    types another module already models for them."""
     p, b = w.p, w.b
     type_, _, drug = code.partition(":")
     if type_ in p.clinical_event_types:

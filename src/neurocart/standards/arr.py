@@ -40,6 +40,9 @@ CITATION = (
 
 
 class ArrInput(CalcInput):
+    """Relapse count and follow-up length, from which the annualized relapse rate (relapses per
+    patient-year) is computed."""
+
     relapses: int = field(description="relapses during follow-up", ge=0, le=1000)
     follow_up_days: int = field(description="length of follow-up", unit="days", gt=0, le=36525)
 

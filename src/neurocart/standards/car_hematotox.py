@@ -20,7 +20,7 @@ Boundaries. The paper presents the score as a figure in conventional units (plat
 > 175,000 / 75,000–175,000 / < 75,000 per µL; ANC 1200 per µL; hemoglobin 9.0 g/dL; CRP
 3.0 mg/dL; ferritin < 650 / 650–2000 / > 2000 ng/mL). neurocart converts them once (µg/L =
 ng/mL; g/L = 10 × g/dL; mg/L = 10 × mg/dL) and uses the inclusive edges of the
-specification (toxicity.md §5): platelets 75 and 175 score 1, ferritin 650 and 2000 score 1,
+project's specification: platelets 75 and 175 score 1, ferritin 650 and 2000 score 1,
 ANC 1.2 and hemoglobin 90 score 0, CRP 30 scores 1. The specification takes them from a
 secondary transcription; they could not be checked against the paper's figure with the
 tools at hand (the stored copies carry its text tables, not the figure), so they are kept in
@@ -90,6 +90,9 @@ hemoglobin < 90 → 1; CRP ≥ 30 → 1; ferritin ≥ 650 → +1, > 2000 → +1 
 
 
 class CarHematotoxInput(CalcInput):
+    """The five baseline labs (before lymphodepletion) the CAR-HEMATOTOX score is built from, in SI
+    units."""
+
     anc_10e9_l: float = field(
         description="absolute neutrophil count at baseline, before lymphodepletion",
         unit="×10⁹/L",

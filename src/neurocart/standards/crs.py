@@ -47,7 +47,7 @@ Choices neurocart made where the publication is silent or ambiguous (each is tes
   to CRS without fever and without masked fever (grade 5 needs CRS: give the fever or set
   `fever_masked`).
 - Positive-pressure support always carries a warning: in neuroimmune patients it may be for
-  myasthenic crisis or airway protection, which is not CRS hypoxia (toxicity.md §9).
+  myasthenic crisis or airway protection, which is not CRS hypoxia.
 """
 
 from __future__ import annotations
@@ -131,6 +131,9 @@ assert set(OXYGEN_DEVICE_GRADE) == set(typing.get_args(OxygenDevice)) == set(DEV
 
 
 class CrsInput(CalcInput):
+    """The worst findings in the grading window (fever, hypotension and its treatment, oxygen
+    support), read as ASTCT defines them."""
+
     temperature_c: float | None = field(
         None,
         description="highest temperature in the window, not attributable to another cause",

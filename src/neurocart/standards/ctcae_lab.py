@@ -2,6 +2,8 @@
 
 National Cancer Institute. Common Terminology Criteria for Adverse Events (CTCAE) v5.0.
 U.S. Department of Health and Human Services, 27 November 2017.
+This publication has no DOI; the NCI's Cancer Therapy Evaluation Program publishes it at
+https://ctep.cancer.gov/protocoldevelopment/electronic_applications/ctc.htm.
 
 | term (unit)                          | grade 1      | grade 2     | grade 3     | grade 4 |
 |--------------------------------------|--------------|-------------|-------------|---------|
@@ -107,6 +109,9 @@ RULES: dict[str, TermRule] = {
 
 
 class CtcaeLabInput(CalcInput):
+    """One laboratory value with its CTCAE term and, optionally, the reporting laboratory's lower
+    limit of normal."""
+
     term: Term = field(
         description="CTCAE v5.0 term: neutrophil_count_decreased, platelet_count_decreased, "
         "lymphocyte_count_decreased, white_blood_cell_decreased or anemia"

@@ -127,6 +127,8 @@ def _change(reference: float, value: float) -> Direction | None:
 
 
 class Assessment(CalcInput):
+    """One EDSS assessment on a study day, the unit of the confirmed-change rules."""
+
     day: int = field(
         description="study day of the assessment (day 0 = infusion)",
         unit="study day",
@@ -147,6 +149,9 @@ class Assessment(CalcInput):
 
 
 class DisabilityChangeInput(CalcInput):
+    """A patient's EDSS series and the options of the confirmed-change definition (direction,
+    baseline, confirmation period)."""
+
     assessments: list[Assessment] = field(
         description='EDSS assessments, each {"day": int, "edss": float}, in any order; '
         "at most one per day"

@@ -47,12 +47,18 @@ def _platelets() -> Any:
 
 
 class EasixInput(CalcInput):
+    """LDH, creatinine and platelets, the three labs of EASIX, in SI units (creatinine in µmol/L;
+    converted to mg/dL as the score expects)."""
+
     ldh_u_l: float = _ldh()
     creatinine_umol_l: float = field(description="serum creatinine", unit="µmol/L", gt=0, le=3000)
     platelets_10e9_l: float = _platelets()
 
 
 class MEasixInput(CalcInput):
+    """LDH, CRP and platelets, the three labs of m-EASIX (CRP in mg/L, converted to mg/dL as the
+    score expects)."""
+
     ldh_u_l: float = _ldh()
     crp_mg_l: float = field(description="C-reactive protein", unit="mg/L", ge=0, le=1000)
     platelets_10e9_l: float = _platelets()

@@ -16,7 +16,7 @@ How the step is found
        cerebral grade 1 → 0 (Kurtzke 1983: step 0 allows cerebral grade 1, steps 1.0/1.5 count
        grade-1 signs "excluding cerebral grade 1"). Only steps 0/1.0/1.5 can change by it.
     2. FS step: with `top` the highest converted grade and n_k the number of FS at grade k, the
-       first rule of `FS_RULES` (F1–F22, spec outcomes.md §1.4) that fires. FS alone never give
+       first rule of `FS_RULES` (F1–F22, Kurtzke's steps 1.0–5.0) that fires. FS alone never give
        more than 5.0.
     3. Ambulation step: the first row of `AMBULATION_ROWS` (Neurostatus ambulation score 0–16
        mapped onto `walking_range_m`, `assistance` and `walking_restricted`). Unrestricted
@@ -28,8 +28,8 @@ Choices neurocart made where the sources are silent, ambiguous or disagree
     * F3–F5 (one FS at grade 4 plus grade 2/3 FS) follow the Kappos-table transcription of
       the open JavaScript calculator adobrasinovic/edss; the R package EDSScalculator gives
       4.0 for "one 4 + grade 2" and 4.5 for "one 4 + three or four grade 3". The Neurostatus
-      table 04/10.3 itself was not available (spec §9.1).
-    * Cerebral grade 1 is ignored (Kurtzke); the JS calculator counts it (spec §9.2).
+      table 04/10.3 itself was not available.
+    * Cerebral grade 1 is ignored (Kurtzke); the JS calculator counts it.
     * `walking_restricted` (walks ≥ 500 m but is limited compared with healthy peers,
       Neurostatus ambulation score 1) sets a floor of 2.0.
     * `walking_range_m` is the distance walked without rest with the stated aid.
@@ -149,6 +149,9 @@ def _fs_field(name: str, meaning: str) -> Any:
 
 
 class EdssInput(CalcInput):
+    """The seven functional system grades and the ambulation findings of one Neurostatus
+    examination."""
+
     visual: int = _fs_field("visual", "visual (optic)")
     brainstem: int = _fs_field("brainstem", "brainstem")
     pyramidal: int = _fs_field("pyramidal", "pyramidal")
@@ -201,6 +204,9 @@ class FsProfile:
 
 @dataclass(frozen=True)
 class FsRule:
+    """One FS-combination rule (F1–F22): the EDSS step it gives, its wording for `reasons`, and its
+    test on the FS counts."""
+
     rule: str
     step: float
     text: str
@@ -271,7 +277,7 @@ FS_RULES: tuple[FsRule, ...] = (
     FsRule("F21", 1.0, "one FS at grade 1 (minimal signs)", lambda p: p.top == 1),
     FsRule("F22", 0.0, "all FS normal", lambda p: p.top == 0),
 )
-"""Evaluated top to bottom; the first rule that fires gives the FS step (spec §1.4)."""
+"""Evaluated top to bottom; the first rule that fires gives the FS step."""
 
 _FS_STEPS = np.array([r.step for r in FS_RULES], dtype=np.float64)
 
@@ -287,6 +293,8 @@ def converted_grades(c: Columns) -> dict[str, Ints]:
 
 
 def fs_profile(grades: Mapping[str, Ints]) -> FsProfile:
+    """Count the converted FS grades (highest, and how many at 1–4), the only facts the FS rules
+    read."""
     stacked = np.stack([grades[name] for name in FS_NAMES])
     return FsProfile(
         top=stacked.max(axis=0),
@@ -306,6 +314,8 @@ def _first(fired: list[Bools], what: str) -> Ints:
 
 
 def fs_rule_index(profile: FsProfile) -> Ints:
+    """Index into FS_RULES of the first rule that fires, per row; its step is the FS part of the
+    EDSS."""
     return _first([r.fires(profile) for r in FS_RULES], "FS rule")
 
 
@@ -315,6 +325,9 @@ def fs_rule_index(profile: FsProfile) -> Ints:
 
 @dataclass(frozen=True)
 class AmbulationRow:
+    """One row of the ambulation table: the EDSS step it sets, its wording, and when it applies
+    (walking range and aid)."""
+
     row: str
     step: float
     text: str
@@ -492,6 +505,8 @@ _WALKING_FREE = {"restricted_ge_500", "unrestricted", "not_given_restricted", "n
 
 
 def ambulation_row_index(c: Columns) -> Ints:
+    """Index into AMBULATION_ROWS of the first row that applies, per row; its step is the ambulation
+    part of the EDSS."""
     # fixed-width text compares in C; the validated object array would compare per element
     fast = {**c, "assistance": np.asarray(c["assistance"], dtype=str)}
     return _first([r.applies(fast) for r in AMBULATION_ROWS], "ambulation row")
@@ -513,6 +528,7 @@ for _step in STEPS:
 
 
 def labels(values: Floats) -> npt.NDArray[Any]:
+    """ "EDSS 3.5"-style labels for an array of EDSS values (vectorized path)."""
     return np.asarray(_LABELS[np.rint(np.asarray(values) * 2).astype(np.int64)], dtype=object)
 
 

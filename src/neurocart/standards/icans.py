@@ -27,7 +27,7 @@ it. Tremor and myoclonus are not graded here (CTCAE).
 
 ★ neurocart extension, not ASTCT — `baseline_ice_score`: neuroimmune patients often have a
 lowered ICE before any treatment (dysarthria, visual loss, hand weakness, cognitive
-impairment; toxicity.md §2 and §9). When the pre-infusion ICE is given, only the loss from it
+impairment). When the pre-infusion ICE is given, only the loss from it
 is graded: effective ICE = 10 − (baseline − current), floored at 0; a current ICE above the
 baseline counts as 10. The other domains are unchanged. `value` and `label` are then the
 baseline-adjusted grade and say so; `details["astct_grade"]` always carries the unadjusted
@@ -144,6 +144,9 @@ def effective_ice(current: Any, baseline: Any) -> Any:
 
 
 class IcansInput(CalcInput):
+    """The ASTCT ICANS domains (ICE, consciousness, seizures, motor findings, cerebral edema) and,
+    optionally, the patient's pre-infusion ICE."""
+
     ice_score: int | None = field(
         None, description="ICE score; omit when not assessable", ge=0, le=ICE_MAX
     )

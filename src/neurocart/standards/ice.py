@@ -20,7 +20,7 @@ Choices neurocart made:
 - In neuroimmune patients pre-existing deficits (aphasia, optic neuritis, hand weakness from
   myelitis, myasthenic bulbar weakness, MS cognitive impairment) lower ICE items before any
   treatment; a score below 10 carries a warning to compare with the pre-infusion ICE
-  (toxicity.md §9). The `icans` calculator's `baseline_ice_score` does that comparison.
+  (Greco R et al. 2024). The `icans` calculator's `baseline_ice_score` does that comparison.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def _item(name: str) -> Any:
 
 
 class IceInput(CalcInput):
+    """The five ICE items as scored at the bedside, or the patient's being unarousable (score 0)."""
+
     orientation: int | None = _item("orientation")
     naming: int | None = _item("naming")
     commands: int | None = _item("commands")

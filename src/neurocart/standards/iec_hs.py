@@ -59,7 +59,7 @@ an error (the input contradicts itself).
 
 Verification status. The stored copies searched for this module held the abstract of Hines
 et al. but not its identification and grading tables. The structure above follows the
-neurocart specification (toxicity.md §6) and the abstract; the exact numbers (2 × ULN or
+project's specification and the abstract; the exact numbers (2 × ULN or
 baseline for ferritin; 5 × ULN or baseline for transaminases; < 150 mg/dL fibrinogen) and
 the organ-dysfunction examples of grades 3 and 4 follow the consensus as its authors'
 framework is commonly reproduced, and must be checked against the paper's tables before
@@ -99,6 +99,9 @@ Bleeding = Literal["none", "requiring_transfusion", "life_threatening"]
 
 
 class IecHsInput(CalcInput):
+    """The clinician's attribution and onset, the laboratory criteria with their ULN or baseline,
+    and the organ findings that grade IEC-HS."""
+
     # --- identification: attribution and onset (clinician judgement) ---
     attributable_to_iec_therapy: bool = field(
         description="clinician judgement: the hyperinflammatory picture is attributable to the "

@@ -21,8 +21,8 @@ The six IMACS core set measures, each at baseline and follow-up:
 | extramuscular global activity | 0–10 | (baseline − follow-up) ÷ 10 × 100 |
 
 "Absolute percent change" (change ÷ the scale's range) for all but the enzyme, whose change is
-relative (÷ baseline). Points per measure (conjoint-analysis weights, outcomes.md §6.2, verified
-there against PMC5577002 Table 3):
+relative (÷ baseline). Points per measure (conjoint-analysis weights, verified
+against the published Table 3, PMC5577002):
 
 | measure | worsening to 5 % | > 5–15 % | > 15–25 % | > 25–40 % | > 40 % |
 |---|---|---|---|---|---|
@@ -45,10 +45,10 @@ Neurocart rules where the publication leaves a choice:
   no change score 0.
 * The percentage is rounded to 6 decimals **before** banding: binary floating point makes
   a physician global 2.2 → 0.7 come out as 15.000000000000002 % (and MMT-8/80 15 → 16.6 as
-  2.0000000000000018 %), which would otherwise jump a band. (outcomes.md §6.2 quotes
-  1.5 ÷ 10 × 100 as its example; that one happens to be exact in IEEE doubles.)
+  2.0000000000000018 %), which would otherwise jump a band. (The usual worked
+  example, 1.5 ÷ 10 × 100, happens to be exact in IEEE doubles.)
 * The extramuscular row is 7.5 / 12.5 / 15 / 20 as verified in the published table (an
-  earlier recollection of 7.5 / 15 / 20 / 20 was wrong; outcomes.md §6.2 and §9.6).
+  earlier recollection of 7.5 / 15 / 20 / 20 was wrong).
 * The NIEHS web calculator also asks for the enzyme's upper limit of normal; its use there
   could not be confirmed, and the contract has no such field, so it is not used.
 * The number of worsening core set measures is reported (Saygin D et al. Rheumatology 2023:
@@ -104,6 +104,9 @@ class _Enzyme(CalcInput):
 
 
 class ImacsTisInput(CalcInput):
+    """The six IMACS core set measures, each at baseline and follow-up, from which the total
+    improvement score is computed."""
+
     physician_global: _Vas10 = field(
         description='physician global activity, {"baseline": 0–10, "follow_up": 0–10} cm VAS'
     )

@@ -15,7 +15,7 @@ purposeful movement still possible; 5 no purposeful movement. Leg scale: 0 walki
 1 walking affected but walks independently outdoors; 2 usually uses unilateral support outdoors;
 3 usually uses bilateral support outdoors; 4 usually uses a wheelchair outdoors but can stand
 and walk a few steps with help; 5 restricted to a wheelchair, cannot stand or walk a few steps
-with help. (Item wording recorded in outcomes.md §7 from memory; the 0–10 total is the
+with help. (Item wording cited from memory; the 0–10 total is the
 contract's.) The INCAT *Overall Disability Sum Score* (ODSS, Merkies 2002) runs 0–12 with a
 0–7 leg scale: a different instrument, not this one.
 
@@ -23,7 +23,7 @@ contract's.) The INCAT *Overall Disability Sum Score* (ODSS, Merkies 2002) runs 
 are not counted; a change ≥ 1 point is clinically meaningful (responder = improvement ≥ 1).
 Neurocart computes it by mapping the arm score 0 → 0, 1 → 0, k → k − 1 before taking the
 difference, so only the 0↔1 portion of an arm change is dropped: an arm change 2 → 0 counts 1
-point (outcomes.md §7 names this ambiguity and this resolution); leg changes count in full.
+point (the definition leaves this open; this is neurocart's reading); leg changes count in full.
 The raw change and the adjusted (counted) change are both reported.
 
 `previous_arm` and `previous_leg` (optional) must be given together.
@@ -53,6 +53,9 @@ MEANINGFUL_CHANGE = 1
 
 
 class IncatInput(CalcInput):
+    """The INCAT arm and leg disability grades and, optionally, the previous ones to classify the
+    change."""
+
     arm: int = field(
         description="arm disability: 0 normal – 5 no purposeful movement", ge=0, le=LIMB_MAX
     )

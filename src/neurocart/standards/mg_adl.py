@@ -24,7 +24,7 @@ Eight items, each 0–3 (0 normal … 3 most severe), summed:
 ±3; neurocart follows Muppidi 2011.
 
 Minimal symptom expression (MSE): total 0 or 1. The concept (read from the MG-ADL) is
-verified; the 0–1 cut-off is the one used in trials (outcomes.md §4.1 marks it from memory).
+verified; the 0–1 cut-off is the one used in trials (cited from memory, not from a paper).
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def _item(description: str) -> Any:
 
 
 class MgAdlInput(CalcInput):
+    """The eight MG-ADL items (0–3, patient-reported) and, optionally, the previous total to
+    classify the change."""
+
     talking: int = _item("talking")
     chewing: int = _item("chewing")
     swallowing: int = _item("swallowing")

@@ -7,7 +7,7 @@ Muscle Nerve 2008;38(6):1553–1562. doi:10.1002/mus.21185.
 
 Each item is entered as its **published points** (not as a 0–3 grade); a value outside the
 item's allowed set is rejected naming the field. Points verified against the published form
-(UpToDate reproduction of Burns 2010) and outcomes.md §4.3:
+(UpToDate reproduction of Burns 2010):
 
 | item (source) | normal | mild | moderate | severe |
 |---|---|---|---|---|
@@ -62,6 +62,9 @@ HipFlexion = Literal[0, 2, 4, 5]
 
 
 class MgCompositeInput(CalcInput):
+    """The ten MG Composite items, each as its published points (weights differ by item), and
+    optionally the previous total."""
+
     ptosis: Ptosis = field(
         description="ptosis on upward gaze (exam): >45 s 0, 11–45 s 1, 1–10 s 2, immediate 3"
     )

@@ -12,7 +12,7 @@ gravity; 4 against gravity and some resistance; 5 normal power), summed to 0 (pa
 (normal). Half grades (4+, 4−) are not part of the sum score and are not accepted.
 
 `previous_total` (optional): the change is classified by the shared rule in `_change`:
-a change of ≥ 2 points is clinically meaningful (Practical Neurology table, outcomes.md §7);
+a change of ≥ 2 points is clinically meaningful (Practical Neurology table);
 here a **higher** total is better, so a rise is an improvement.
 """
 
@@ -44,6 +44,9 @@ def _grade(muscle: str, side: str) -> Any:
 
 
 class MrcSumInput(CalcInput):
+    """The MRC grades (0–5) of six muscle groups on each side and, optionally, the previous
+    total."""
+
     shoulder_abduction_left: int = _grade("shoulder abduction", "left")
     shoulder_abduction_right: int = _grade("shoulder abduction", "right")
     elbow_flexion_left: int = _grade("elbow flexion", "left")

@@ -15,7 +15,7 @@ value 1 = NEDA-3 achieved, 0 = evidence of disease activity; `reasons` name ever
 component. The caller decides the assessment period and the MRI comparison scan (typically the
 re-baseline scan after treatment start); the counts given here are for that period. NEDA-4
 (adds brain-volume loss) is not implemented. The origin of the concept is cited from memory
-(outcomes.md §3 and §9.7).
+(not checked against the paper here).
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ LABEL_ACTIVITY = "evidence of disease activity"
 
 
 class Neda3Input(CalcInput):
+    """Relapses, confirmed disability worsening and MRI activity over one assessment period, the
+    three parts of NEDA-3."""
+
     relapses: int = field(description="relapses during the assessment period", ge=0, le=100)
     confirmed_worsening: bool = field(
         description="confirmed disability worsening during the assessment period"

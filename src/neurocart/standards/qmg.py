@@ -12,11 +12,11 @@ tests, summed: double vision on lateral gaze, ptosis on upward gaze, facial musc
 4 oz of water, speech after counting 1–50, right arm and left arm held out at 90°, forced
 vital capacity (% predicted), right grip and left grip (kg, sex-specific cut-offs), head lift
 at 45° supine, right leg and left leg held at 45° supine. The examiner converts the
-measurement to the 0–3 grade (cut-offs in outcomes.md §4.2); this calculator takes the grades.
+measurement to the 0–3 grade (cut-offs on the published QMG form); this calculator takes the grades.
 
 `previous_total` (optional): the change is classified by the shared rule in `_change`
 (≥ 3 points clinically meaningful, the responder threshold of the REGAIN/ADAPT trials; lower
-is better). The 3-point figure is recorded in outcomes.md from memory.
+is better). The 3-point figure is cited from memory.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ def _item(description: str) -> Any:
 
 
 class QmgInput(CalcInput):
+    """The thirteen QMG items as graded by the examiner (0–3) and, optionally, the previous
+    total."""
+
     double_vision: int = _item("double vision on lateral gaze, time to onset")
     ptosis: int = _item("ptosis on upward gaze, time to onset")
     facial_muscles: int = _item("facial muscles, lid closure")

@@ -7,7 +7,7 @@ Only current facts are exported (not superseded, not retracted). A handful of bu
 one per table, whatever the number of patients; timestamps are parsed by pandas in one
 vectorized pass rather than row by row. Rows are ordered by study ID, then time, then id.
 
-Mapping from the store (frames.md names ← store columns): courses.ld_regimen ←
+Mapping from the store (`neurocart.frames` names ← store columns): courses.ld_regimen ←
 lymphodepletion; courses.*_at ← `TreatmentCourse.anchor_times` (dates at 00:00 UTC, the
 infusion at its recorded instant when known); events.term ← ctcae_term; events.details ←
 details plus ``dose`` and ``unit`` when the event records a dose. Values the contract does not

@@ -51,6 +51,9 @@ class Base(DeclarativeBase):
 
 
 class Sex(enum.StrEnum):
+    """Sex as recorded at enrolment; `unknown` keeps the field answerable when it was not
+    recorded."""
+
     FEMALE = "female"
     MALE = "male"
     OTHER = "other"
@@ -130,6 +133,9 @@ def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
 
 
 class User(Base):
+    """A login account. Accounts are deactivated, never deleted, so every audit entry keeps its
+    actor."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -78,6 +78,9 @@ R = TypeVar("R", bound=Base)
 
 @dataclass(frozen=True, slots=True)
 class PatientIn:
+    """A patient to create, as plain values: the store's input contract, independent of the API's
+    pydantic models."""
+
     study_id: str
     site: str
     sex: Sex | str
@@ -90,6 +93,9 @@ class PatientIn:
 
 @dataclass(frozen=True, slots=True)
 class CourseIn:
+    """A treatment course to create for `patient_id`; the protocol anchors (LD start, infusion) are
+    checked for order before anything is written."""
+
     patient_id: int
     product: str
     target: str | None = None
@@ -130,6 +136,9 @@ class AssessmentIn:
 
 @dataclass(frozen=True, slots=True)
 class EventIn:
+    """A clinical event to record for `patient_id`, checked (type, times, grade) before anything is
+    written."""
+
     patient_id: int
     type: EventType | str
     onset_at: datetime
@@ -380,6 +389,8 @@ def update_user(
     active: bool | Keep = KEEP,
     password_hash: str | Keep = KEEP,
 ) -> User:
+    """Change an account's role, active flag or password hash, audited; fields left as KEEP are not
+    touched."""
     audit.lock_chain(session)
     user = _load(session, User, user_id)
     changes = _changes(role=role, active=active, password_hash=password_hash)
@@ -389,14 +400,17 @@ def update_user(
 
 
 def get_user(session: Session, user_id: int) -> User | None:
+    """The account with this id, or None (the login path must not raise on an unknown id)."""
     return session.get(User, user_id)
 
 
 def get_user_by_username(session: Session, username: str) -> User | None:
+    """The account with this username, or None: how a login finds its user."""
     return session.scalar(select(User).where(User.username == username))
 
 
 def list_users(session: Session) -> list[User]:
+    """Every account, by username, for the admin page and `neurocart user list`."""
     return list(session.scalars(select(User).order_by(User.username)))
 
 
@@ -404,6 +418,8 @@ def list_users(session: Session) -> list[User]:
 
 
 def create_patient(session: Session, actor: User | None, item: PatientIn) -> Patient:
+    """Enrol a patient under a new study ID (audited); a study ID already in use is a conflict,
+    never a second row."""
     audit.lock_chain(session)
     if not item.study_id.strip():
         raise InvalidRecordError("study_id", "must not be empty", item.study_id)
@@ -459,6 +475,7 @@ def update_patient(
 
 
 def get_patient(session: Session, patient_id: int) -> Patient:
+    """The patient with this row id, freshly read; NotFoundError names the id when there is none."""
     return _load(session, Patient, patient_id)
 
 
@@ -471,6 +488,7 @@ def find_patient(session: Session, study_id: str) -> Patient:
 
 
 def list_patients(session: Session, *, site: str | None = None) -> list[Patient]:
+    """All patients by study ID, optionally of one site."""
     query = select(Patient).order_by(Patient.study_id)
     if site is not None:
         query = query.where(Patient.site == site)
@@ -509,6 +527,8 @@ def _check_course(values: Mapping[str, Any]) -> None:
 
 
 def create_course(session: Session, actor: User | None, item: CourseIn) -> TreatmentCourse:
+    """Store a treatment course for an existing patient (audited), with the infusion date derived
+    from its instant when only that is given."""
     audit.lock_chain(session)
     _require_patients(session, [item.patient_id], "patient_id")
     values = {name: getattr(item, name) for name in CourseIn.__dataclass_fields__}
@@ -563,10 +583,12 @@ def update_course(
 
 
 def get_course(session: Session, course_id: int) -> TreatmentCourse:
+    """The course with this id, freshly read; NotFoundError when there is none."""
     return _load(session, TreatmentCourse, course_id)
 
 
 def list_courses(session: Session, patient_id: int) -> list[TreatmentCourse]:
+    """A patient's courses in the order they were created."""
     query = select(TreatmentCourse).where(TreatmentCourse.patient_id == patient_id)
     return list(session.scalars(query.order_by(TreatmentCourse.id)))
 
@@ -590,6 +612,8 @@ def _observation_row(item: ObservationIn, where: str) -> dict[str, Any]:
 
 
 def add_observation(session: Session, actor: User, item: ObservationIn) -> Observation:
+    """Store one observation (already validated and converted by ingest) for an existing patient,
+    audited."""
     audit.lock_chain(session)
     _require_patients(session, [item.patient_id], "patient_id")
     row = Observation(
@@ -855,6 +879,7 @@ def retract_observation(
 
 
 def get_observation(session: Session, observation_id: int) -> Observation:
+    """The observation with this id (any version, retracted ones included)."""
     return _load(session, Observation, observation_id)
 
 
@@ -922,16 +947,21 @@ def correct_assessment(
 def retract_assessment(
     session: Session, actor: User, assessment_id: int, *, reason: str
 ) -> Assessment:
+    """Withdraw an assessment entered in error, keeping it and the reason (facts are never
+    deleted)."""
     return _correct(session, actor, Assessment, assessment_id, reason, {}, action="retract")
 
 
 def get_assessment(session: Session, assessment_id: int) -> Assessment:
+    """The assessment with this id (any version, retracted ones included)."""
     return _load(session, Assessment, assessment_id)
 
 
 def list_assessments(
     session: Session, patient_id: int, *, instrument: str | None = None, history: bool = False
 ) -> list[Assessment]:
+    """A patient's assessments by time, optionally of one instrument; only current versions unless
+    `history`."""
     where = [] if instrument is None else [Assessment.instrument == instrument]
     return _facts(session, Assessment, patient_id, where, Assessment.effective_at, history)
 
@@ -970,6 +1000,8 @@ def _check_event(values: Mapping[str, Any]) -> None:
 
 
 def add_event(session: Session, actor: User, item: EventIn) -> ClinicalEvent:
+    """Store one clinical event for an existing patient, audited; the event is checked before the
+    chain is locked."""
     values = {name: getattr(item, name) for name in EventIn.__dataclass_fields__}
     values["type"] = _choice("type", EventType, item.type)
     values["details"] = dict(item.details)
@@ -1020,10 +1052,12 @@ def correct_event(
 
 
 def retract_event(session: Session, actor: User, event_id: int, *, reason: str) -> ClinicalEvent:
+    """Withdraw an event entered in error, keeping it and the reason."""
     return _correct(session, actor, ClinicalEvent, event_id, reason, {}, action="retract")
 
 
 def get_event(session: Session, event_id: int) -> ClinicalEvent:
+    """The event with this id (any version, retracted ones included)."""
     return _load(session, ClinicalEvent, event_id)
 
 
@@ -1034,6 +1068,8 @@ def list_events(
     type: EventType | str | None = None,
     history: bool = False,
 ) -> list[ClinicalEvent]:
+    """A patient's events by onset, optionally of one type; only current versions unless
+    `history`."""
     where = [] if type is None else [ClinicalEvent.type == _choice("type", EventType, type)]
     return _facts(session, ClinicalEvent, patient_id, where, ClinicalEvent.onset_at, history)
 
@@ -1084,6 +1120,7 @@ def set_task(
 
 
 def list_tasks(session: Session, patient_id: int, *, protocol_id: str | None = None) -> list[Task]:
+    """The manual marks on a patient's schedule slots (done, skipped, not applicable), by slot."""
     query = select(Task).where(Task.patient_id == patient_id)
     if protocol_id is not None:
         query = query.where(Task.protocol_id == protocol_id)

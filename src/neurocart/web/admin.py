@@ -33,11 +33,14 @@ def _page(
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, user: UserAdmin, session: ReadSession) -> HTMLResponse:
+    """The admin page listing accounts, with the form to add one."""
     return _page(request)
 
 
 @router.post("/admin/users")
 def create_user(request: Request, user: UserAdmin, pairs: FormPairs) -> Response:
+    """Add an account from the admin form; a bad field re-renders the page with a 422 naming it, and
+    nothing is stored."""
     form = dict(pairs)
     username = form.get("username", "").strip()
     password = form.get("password", "")
@@ -60,6 +63,8 @@ def create_user(request: Request, user: UserAdmin, pairs: FormPairs) -> Response
 
 @router.post("/admin/users/{user_id}/active")
 def set_active(request: Request, user_id: int, user: UserAdmin, pairs: FormPairs) -> Response:
+    """Activate or deactivate an account (never your own, so an admin cannot lock
+    themselves out)."""
     active = dict(pairs).get("active") == "true"
     if user_id == user.id and not active:
         return _page(request, 422, error="You cannot deactivate your own account.")

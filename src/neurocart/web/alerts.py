@@ -77,5 +77,7 @@ def set_alert_provider(app: FastAPI, provider: AlertProvider) -> None:
 
 
 def get_alert_provider(request: Request) -> AlertProvider:
+    """The alert source the app was given, or one with no alerts, so pages render even where
+    monitoring is off."""
     provider = getattr(request.app.state, "web_alerts", None)
     return provider if provider is not None else NoAlerts()

@@ -76,6 +76,8 @@ def _effective_at(text: str | None, now: datetime) -> tuple[datetime | None, str
 def assess_form(
     request: Request, study_id: str, instrument: str, user: AssessmentWriter, session: ReadSession
 ) -> HTMLResponse:
+    """The bedside form for one instrument, with the patient's last assessment of it for
+    comparison."""
     _check_instrument(user, instrument)
     form = _form_or_404(request, instrument)
     if isinstance(form, HTMLResponse):
@@ -107,7 +109,7 @@ def assess_form(
 
 
 def _baseline_ice(session: Any, patient_id: int) -> int | None:
-    """The last ICE recorded before the infusion (toxicity.md §9), when there is one."""
+    """The last ICE recorded before the infusion (the patient's own baseline), when there is one."""
     from neurocart.web.schedule import infusion_at, latest_course
 
     infusion = infusion_at(latest_course(session, patient_id))
@@ -174,6 +176,8 @@ def _icans_from_ice(request: Request, study_id: str, ice: Result | None) -> dict
 def assess_save(
     request: Request, study_id: str, instrument: str, user: AssessmentWriter, pairs: FormPairs
 ) -> Response:
+    """Score and store a submitted form; invalid items re-render it (422) naming each field, and
+    nothing is stored."""
     _check_instrument(user, instrument)
     form = _form_or_404(request, instrument)
     if isinstance(form, HTMLResponse):

@@ -42,16 +42,20 @@ class PageForbidden(Exception):  # noqa: N818 - rendered as the 403 page
 
 
 def settings_of(request: Request) -> Settings:
+    """The app's settings, or the process defaults when the web pages are mounted without a
+    composition root (tests)."""
     settings = getattr(request.app.state, "settings", None)
     return settings if isinstance(settings, Settings) else get_settings()
 
 
 def database_of(request: Request) -> Database:
+    """The app's database, or the default one when the pages are mounted on their own."""
     database = getattr(request.app.state, "database", None)
     return database if isinstance(database, Database) else get_database()
 
 
 def reading(request: Request) -> Iterator[Session]:
+    """A read-only session for one page, as a FastAPI dependency."""
     with database_of(request).reading() as session:
         yield session
 
@@ -81,12 +85,15 @@ def authenticate(request: Request, username: str, password: str) -> User | None:
 
 @dataclass(frozen=True)
 class SessionCookie:
+    """The login cookie's value and lifetime; `secure` is set when the site is served over https."""
+
     value: str
     max_age: int
     secure: bool
 
 
 def session_cookie(request: Request, user: User) -> SessionCookie:
+    """A signed session cookie for `user`, lasting as long as an API token."""
     settings = settings_of(request)
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     token = issue_token(user.username, user.role.value, secret=settings.secret_key, ttl=ttl)
@@ -140,4 +147,5 @@ def check_origin(request: Request) -> None:
 
 
 def login_url(next_url: str) -> str:
+    """The login page that returns to `next_url` afterwards (only same-site paths are kept)."""
     return "/login?next=" + quote(safe_next(next_url), safe="/")

@@ -71,6 +71,8 @@ NOT_GRADED = Grade(None, "not graded", None)
 
 @dataclass(frozen=True, slots=True)
 class TaskView:
+    """A task as a board card shows it: title, state, when it is due, and whether it is critical."""
+
     title: str
     state: str
     due_at: datetime | None
@@ -80,6 +82,9 @@ class TaskView:
 
 @dataclass(slots=True)
 class BoardRow:
+    """One acute patient's card on the ward board: study day, current CRS and ICANS grades, latest
+    vitals, tasks and open alerts."""
+
     study_id: str
     diagnosis: str
     day: int | None
@@ -180,6 +185,7 @@ _SKEW = timedelta(minutes=5)
 
 
 def task_view(slot: Slot) -> TaskView:
+    """The board's view of one schedule slot."""
     return TaskView(slot.title, slot.state.value, slot.due_at, slot.critical, slot.discipline)
 
 

@@ -21,12 +21,18 @@ Figure = dict[str, Any]
 
 @dataclass(frozen=True)
 class Threshold:
+    """A horizontal line drawn on a chart (e.g. IgG 4 g/L) so a reader sees a crossing at a
+    glance."""
+
     value: float
     label: str
 
 
 @dataclass(frozen=True)
 class Series:
+    """One observation code plotted on the chart, optionally of one specimen (e.g. CAR-T copies in
+    blood or CSF)."""
+
     code: str
     name: str
     specimen: str | None = None
@@ -203,6 +209,7 @@ def panel_figure(
 
 
 def o_unit(rows: Sequence[Observation]) -> str:
+    """The unit of a series' rows (all stored in one canonical unit), or "" when there are none."""
     return rows[0].unit if rows else ""
 
 
@@ -278,6 +285,7 @@ def _bound_day(schedule: Schedule, anchor: str, offset: int, infusion: datetime)
 
 
 def short(text: str, limit: int = 40) -> str:
+    """`text` cut to `limit` characters with an ellipsis, for chart labels and table cells."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

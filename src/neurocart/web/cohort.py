@@ -172,6 +172,8 @@ class BadQueryError(ValueError):
 
 
 def parse_cutoff(request: Request, cutoff: str | None) -> date:
+    """The analysis cut-off date from the query, today by the app's clock when omitted; a bad
+    date raises BadQueryError naming `cutoff`."""
     if not cutoff:
         return now_of(request).date()
     try:
@@ -207,6 +209,8 @@ def _site(site: str | None) -> str | None:
 def cohort_page(
     request: Request, user: ReportsReader, cutoff: str | None = None, site: str | None = None
 ) -> HTMLResponse:
+    """The cohort analysis page: outcome tables and figures at a cut-off date, optionally for one
+    site."""
     site = _site(site)
     context: dict[str, Any] = {
         "active": "cohort", "site": site or "", "cutoff": cutoff or "", "view": None,
@@ -240,6 +244,7 @@ def cohort_figure(
     cutoff: str | None = None,
     site: str | None = None,
 ) -> Response:
+    """One cohort figure as PNG, for the same cut-off and site as the page."""
     view = _view_or_404(request, cutoff, site)
     if isinstance(view, Response):
         return view
@@ -276,6 +281,7 @@ def report_zip(view: CohortView) -> bytes:
 def cohort_report(
     request: Request, user: ReportsExporter, cutoff: str | None = None, site: str | None = None
 ) -> Response:
+    """The cohort report (tables, figures) as a zip download, named for its cut-off and site."""
     view = _view_or_404(request, cutoff, site)
     if isinstance(view, Response):
         return view

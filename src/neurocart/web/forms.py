@@ -84,6 +84,9 @@ class FormField:
 
 @dataclass(frozen=True)
 class Form:
+    """An HTML form built from a calculator's fields, so the bedside form and the calculator never
+    disagree on names, units or limits."""
+
     calculator: str
     title: str
     citation: str

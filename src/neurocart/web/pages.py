@@ -64,11 +64,14 @@ FormPairs = Annotated[list[tuple[str, str]], Depends(form_pairs)]
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    """The login form; `next` is where to go afterwards (same-site paths only)."""
     return render(request, "login.html", next=safe_next(next), error=None, username="")
 
 
 @router.post("/login")
 def login(request: Request, pairs: FormPairs) -> Response:
+    """Check the credentials and set the session cookie; a failure re-renders the form (401) without
+    saying which part was wrong."""
     form = dict(pairs)
     target = safe_next(form.get("next"))
     user = authenticate(request, form.get("username", ""), form.get("password", ""))
@@ -97,6 +100,7 @@ def login(request: Request, pairs: FormPairs) -> Response:
 
 @router.post("/logout")
 def logout() -> Response:
+    """Clear the session cookie and go back to the login page."""
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -124,12 +128,15 @@ def _board_context(request: Request, session: Session) -> dict[str, Any]:
 @router.get("/", response_class=HTMLResponse)
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request, user: PatientsReader, session: ReadSession) -> HTMLResponse:
+    """The ward board: the acute patients, most urgent first, kept live by the alert stream."""
     stream = getattr(request.app.state, "web_stream_url", None) or "/board/events"
     return render(request, "board.html", stream_url=stream, **_board_context(request, session))
 
 
 @router.get("/board/panel", response_class=HTMLResponse)
 def board_panel(request: Request, user: PatientsReader, session: ReadSession) -> HTMLResponse:
+    """The board's patient panel alone, fetched again by the page on each board or alert
+    event (and every 5 s)."""
     return render(request, "_board_panel.html", **_board_context(request, session))
 
 
@@ -197,6 +204,7 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
 def patient_chart(
     request: Request, study_id: str, user: PatientsReader, session: ReadSession, saved: int = 0
 ) -> HTMLResponse:
+    """One patient's chart: vitals and labs over time, assessments, events, tasks and alerts."""
     try:
         patient = repo.find_patient(session, study_id)
     except NotFoundError:
@@ -280,6 +288,8 @@ TASKS_SHOWN = 20
 
 
 def task_list(schedule: Schedule) -> list[Slot]:
+    """The tasks a chart shows first: overdue (critical first), then due, then those due within 3
+    days or done in the last 2."""
     now = schedule.now
     overdue = sorted(
         schedule.in_state(SlotState.OVERDUE), key=lambda s: (not s.critical, s.due_at or now)

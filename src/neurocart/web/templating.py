@@ -17,10 +17,12 @@ from neurocart.store.models import User
 
 
 def hhmm(at: datetime | None) -> str:
+    """A time as HH:MM in UTC, or a dash when there is none (template filter)."""
     return "—" if at is None else at.astimezone(UTC).strftime("%H:%M")
 
 
 def when(at: datetime | None) -> str:
+    """A date and time in UTC with its zone, or a dash (template filter)."""
     return "—" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -41,6 +43,8 @@ def ago(at: datetime | None, now: datetime | None = None) -> str:
 
 
 def num(value: float | None, digits: int = 1) -> str:
+    """A number for display: integers of 10 and more without decimals, otherwise `digits` decimals;
+    a dash for none."""
     if value is None:
         return "—"
     if float(value).is_integer() and digits <= 1 and abs(value) >= 10:
@@ -56,6 +60,8 @@ def figure_json(figure: Any) -> Markup:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
+    """The one Jinja environment of the web pages (autoescaped, with the display filters), built
+    once."""
     env = Environment(
         loader=PackageLoader("neurocart.web", "templates"),
         autoescape=select_autoescape(["html"]),

@@ -50,6 +50,9 @@ STREAM_MAX_SECONDS = 3600.0
 
 
 class AlertOut(BaseModel):
+    """An alert as the API shows it: rule, episode, severity and grade, who it is routed to, its
+    escalation tier, text, recommended step and source."""
+
     key: str
     study_id: str
     study_day: int | None
@@ -161,6 +164,7 @@ async def stream_alerts(
 
 @router.get("/alerts/{key}")
 def get_alert(key: KeyPath, user: Reader, session: ReadSession) -> AlertOut:
+    """One alert by its key, with its current state; 404 when there is none."""
     return _out(alerts.get_alert(session, key))
 
 

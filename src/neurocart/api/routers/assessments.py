@@ -74,6 +74,8 @@ def list_assessments(
     instrument: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
 ) -> list[AssessmentOut]:
+    """The patient's assessments by time, optionally of one instrument; `history` adds superseded
+    and retracted versions."""
     patient = patient_of(session, study_id)
     rows = repo.list_assessments(session, patient.id, instrument=instrument, history=history)
     return [out(AssessmentOut, r, study_id=patient.study_id) for r in rows]
@@ -81,6 +83,7 @@ def list_assessments(
 
 @router.get("/assessments/{assessment_id}")
 def get_assessment(assessment_id: RowId, user: Reader, session: ReadSession) -> AssessmentOut:
+    """One assessment version by id, with its calculator result."""
     row = repo.get_assessment(session, assessment_id)
     return out(AssessmentOut, row, study_id=study_id_of(session, row.patient_id))
 
@@ -110,6 +113,8 @@ def retract_assessment(
     user: Corrector,
     session: WriteSession,
 ) -> AssessmentOut:
+    """Mark an assessment entered in error; it stays readable with the reason, and monitoring stops
+    counting it."""
     _check_correcting(session, user, assessment_id)
     row = repo.retract_assessment(session, user, assessment_id, reason=body.reason)
     return fact_out(AssessmentOut, row, session)

@@ -51,11 +51,14 @@ def _calculator(calculator: Calculator[Any]) -> CalculatorOut:
 
 @router.get("")
 def list_calculators(user: Reader) -> list[CalculatorOut]:
+    """Every calculator with its source publication and fields, so a client can build its forms."""
     return [_calculator(c) for _, c in sorted(REGISTRY.items())]
 
 
 @router.get("/{name}")
 def describe_calculator(name: NamePath, user: Reader) -> CalculatorOut:
+    """One calculator's title, source and fields (units, limits, choices); 404 naming an unknown
+    calculator."""
     return _calculator(get_calculator(name))
 
 

@@ -25,6 +25,8 @@ Corrector = Annotated[User, Depends(require(Resource.COURSES, Action.CORRECT))]
 def create_course(
     study_id: StudyIdPath, body: CourseIn, user: Writer, session: WriteSession
 ) -> CourseOut:
+    """Start a treatment course for the patient; a `protocol_id` that names no protocol is refused
+    (422, listing the known ids)."""
     patient = patient_of(session, study_id)
     course = courses.create_course(
         session, user, repo.CourseIn(patient_id=patient.id, **body.model_dump())
@@ -34,6 +36,7 @@ def create_course(
 
 @router.get("/patients/{study_id}/courses")
 def list_courses(study_id: StudyIdPath, user: Reader, session: ReadSession) -> list[CourseOut]:
+    """The patient's treatment courses, oldest first."""
     patient = patient_of(session, study_id)
     return [
         out(CourseOut, c, study_id=patient.study_id) for c in repo.list_courses(session, patient.id)
@@ -42,6 +45,7 @@ def list_courses(study_id: StudyIdPath, user: Reader, session: ReadSession) -> l
 
 @router.get("/courses/{course_id}")
 def get_course(course_id: RowId, user: Reader, session: ReadSession) -> CourseOut:
+    """One treatment course by id."""
     course = repo.get_course(session, course_id)
     return out(CourseOut, course, study_id=study_id_of(session, course.patient_id))
 

@@ -27,6 +27,8 @@ def add_event(
     user: Writer,
     session: WriteSession,
 ) -> EventOut:
+    """Record a clinical event (drug given, oxygen support, seizure, adverse event...); monitoring
+    reads it once it is committed."""
     patient = patient_of(session, study_id)
     row = repo.add_event(session, user, repo.EventIn(patient_id=patient.id, **body.model_dump()))
     return fact_out(EventOut, row, session, study_id=patient.study_id)
@@ -40,6 +42,8 @@ def list_events(
     type: Annotated[EventType | None, Query()] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
 ) -> list[EventOut]:
+    """The patient's events by onset, optionally of one type; `history` adds superseded and
+    retracted versions."""
     patient = patient_of(session, study_id)
     rows = repo.list_events(session, patient.id, type=type, history=history)
     return [out(EventOut, r, study_id=patient.study_id) for r in rows]
@@ -47,6 +51,7 @@ def list_events(
 
 @router.get("/events/{event_id}")
 def get_event(event_id: RowId, user: Reader, session: ReadSession) -> EventOut:
+    """One event version by id."""
     row = repo.get_event(session, event_id)
     return out(EventOut, row, study_id=study_id_of(session, row.patient_id))
 
@@ -71,5 +76,6 @@ def retract_event(
     user: Corrector,
     session: WriteSession,
 ) -> EventOut:
+    """Mark an event entered in error; it stays readable with the reason."""
     row = repo.retract_event(session, user, event_id, reason=body.reason)
     return fact_out(EventOut, row, session)

@@ -43,6 +43,8 @@ def add_observation(
     user: Writer,
     session: WriteSession,
 ) -> ObservationOut:
+    """Store one observation, converted to its canonical unit and range-checked; monitoring reads it
+    once it is committed."""
     patient = patient_of(session, study_id)
     row = ingest.ingest_observation(session, user, patient.id, body)
     return fact_out(ObservationOut, row, session, study_id=patient.study_id)
@@ -81,6 +83,8 @@ def list_observations(
     until: Annotated[AwareDatetime | None, Query(description="effective before")] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
 ) -> list[ObservationOut]:
+    """The patient's observations by time, filtered by code and time range; `history` adds
+    superseded and retracted versions."""
     patient = patient_of(session, study_id)
     rows = repo.list_observations(
         session, patient.id, code=code, since=since, until=until, history=history
@@ -90,6 +94,7 @@ def list_observations(
 
 @router.get("/observations/{observation_id}")
 def get_observation(observation_id: RowId, user: Reader, session: ReadSession) -> ObservationOut:
+    """One observation version by id."""
     row = repo.get_observation(session, observation_id)
     return out(ObservationOut, row, study_id=study_id_of(session, row.patient_id))
 

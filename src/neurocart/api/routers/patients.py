@@ -22,6 +22,7 @@ Corrector = Annotated[User, Depends(require(Resource.PATIENTS, Action.CORRECT))]
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_patient(body: PatientIn, user: Writer, session: WriteSession) -> PatientOut:
+    """Enrol a patient under a pseudonymous study ID; a study ID already in use is 409."""
     created = repo.create_patient(session, user, repo.PatientIn(**body.model_dump()))
     return out(PatientOut, created)
 
@@ -32,11 +33,13 @@ def list_patients(
     session: ReadSession,
     site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> list[PatientOut]:
+    """Every patient by study ID, optionally of one site."""
     return [out(PatientOut, p) for p in repo.list_patients(session, site=site)]
 
 
 @router.get("/{study_id}")
 def get_patient(study_id: StudyIdPath, user: Reader, session: ReadSession) -> PatientOut:
+    """One patient by study ID; 404 naming `study_id` when there is none."""
     return out(PatientOut, patient_of(session, study_id))
 
 

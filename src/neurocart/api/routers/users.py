@@ -24,6 +24,7 @@ UsernamePath = Annotated[str, Path(min_length=1, max_length=64)]
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_user(body: UserIn, user: Writer, session: WriteSession) -> UserOut:
+    """Create an account (admins only); the password is stored as an argon2 hash."""
     created = repo.create_user(
         session,
         user,
@@ -36,6 +37,7 @@ def create_user(body: UserIn, user: Writer, session: WriteSession) -> UserOut:
 
 @router.get("")
 def list_users(user: Reader, session: ReadSession) -> list[UserOut]:
+    """Every account with its role and whether it is active (admins only)."""
     return [out(UserOut, u) for u in repo.list_users(session)]
 
 
