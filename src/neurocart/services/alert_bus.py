@@ -22,6 +22,8 @@ GET /api/v1/alerts after a gap — `dropped` counts them)."""
 
 @dataclass(eq=False)
 class Subscription:
+    """One live subscriber (an SSE stream): its event loop, its discipline filter, its queue."""
+
     loop: asyncio.AbstractEventLoop
     discipline: str | None
     queue: asyncio.Queue[dict[str, Any] | None] = field(

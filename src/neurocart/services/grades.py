@@ -39,6 +39,8 @@ class CurrentGrade:
 
 @dataclass(frozen=True, slots=True)
 class Grades:
+    """A patient's current CRS and ICANS grades (None where the monitor has none)."""
+
     crs: CurrentGrade | None
     icans: CurrentGrade | None
 
