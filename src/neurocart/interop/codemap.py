@@ -66,7 +66,7 @@ class CodeMap:
     """Local code → catalogue entry, plus qualitative answers."""
 
     codes: Mapping[str, MappedCode] = field(default_factory=dict)
-    answers: Mapping[str, float] = DEFAULT_ANSWERS
+    answers: Mapping[str, float] = field(default_factory=lambda: DEFAULT_ANSWERS)
 
     @classmethod
     def load(cls, path: Path | str) -> CodeMap:

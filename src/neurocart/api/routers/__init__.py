@@ -9,6 +9,7 @@ from neurocart.api.routers import (
     calculators,
     courses,
     events,
+    fhir,
     health,
     observations,
     patients,
@@ -28,5 +29,6 @@ ALL = (
     schedule.router,
     calculators.router,
     alerts.router,
+    fhir.router,
 )
 """Every router, in the order the OpenAPI document lists them."""

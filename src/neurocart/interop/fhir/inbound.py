@@ -38,7 +38,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neurocart.ingest import ObservationIn, Specimen, lookup
+from neurocart.ingest import (
+    ObservationError,
+    ObservationIn,
+    Specimen,
+    lookup,
+    normalize_observation,
+)
 from neurocart.ingest.codes import RESULT_UNIT
 from neurocart.interop.codemap import CodeMap
 from neurocart.interop.config import FeedSettings, get_feed_settings
@@ -67,7 +73,7 @@ ANSWER_NEGATIVE = "LA6577-6"
 OBSERVATION_FIELD = {
     "code": "code",
     "code_system": "code.coding.system",
-    "value": "value",
+    "value": "valueQuantity.value",
     "unit": "valueQuantity.code",
     "specimen": "specimen",
     "effective_at": "effective",
@@ -145,7 +151,8 @@ def _patients(session: Session, plans: Sequence[_Plan]) -> dict[str, int]:
         query = select(Patient.study_id, Patient.id).where(
             Patient.study_id.in_(wanted[start : start + 500])
         )
-        found.update(dict(session.execute(query).tuples()))
+        for study_id, row_id in session.execute(query):
+            found[study_id] = row_id
     return found
 
 
@@ -378,7 +385,7 @@ class _Mapper:
             if hasattr(resource, "identifier")
             else []
         )
-        if getattr(resource, "resource_type", "") == "Condition":
+        if resource.get_resource_type() == "Condition":
             return idents[0] if idents else "condition"
         if not idents:
             raise _EntryError(
@@ -491,6 +498,12 @@ class _Mapper:
                 items.append(ObservationItem(key, raw, act, reason))
             except _EntryError as exc:
                 issues.extend(exc.issues)
+        for item in items:  # the ingest rules, checked now so a refusal lists every entry
+            try:
+                normalize_observation(item.raw)
+            except ObservationError as exc:
+                element = OBSERVATION_FIELD.get(exc.field, exc.field)
+                issues.append(Issue(f"{at}.{element}", exc.message, exc.got))
         if issues:
             raise _EntryError(issues)
         return _Plan(i, "Observation", study_id, items=items)
@@ -593,7 +606,7 @@ class _Mapper:
             found = next(
                 (c for c in res.contained or [] if getattr(c, "id", None) == ref[1:]), None
             )
-        if found is None or getattr(found, "resource_type", "") != "Specimen":
+        if found is None or found.get_resource_type() != "Specimen":
             raise _EntryError(
                 [Issue(f"{at}.specimen", "must reference a contained Specimen (#id)", ref)]
             )
@@ -715,7 +728,7 @@ class _Mapper:
                 (c for c in res.contained or [] if ref.startswith("#") and c.id == ref[1:]),
                 None,
             )
-            if medication is None or medication.resource_type != "Medication":
+            if medication is None or medication.get_resource_type() != "Medication":
                 raise _EntryError(
                     [
                         Issue(

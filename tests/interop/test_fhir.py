@@ -1,0 +1,284 @@
+"""FHIR R4 in and out over the real app: transaction and batch Bundles, $everything, metadata.
+
+Every resource neurocart returns is parsed again by two independent model sets: the R4B
+models of fhir.resources and fhirclient's R4 models (SMART on FHIR), so a shape either one
+refuses fails here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import fhirclient.models.bundle as fc_bundle
+import fhirclient.models.capabilitystatement as fc_capability
+from fastapi.testclient import TestClient
+from fhir.resources.R4B import get_fhir_model_class
+from sqlalchemy import func, select
+
+from neurocart.store import Database, Patient, repo
+from neurocart.store.interop import IngestKey
+from neurocart.store.models import AuditEntry, ClinicalEvent, Observation
+from tests.api.conftest import Headers
+from tests.interop import fhir_bundles as fb
+
+
+def _post(client: TestClient, body: dict[str, Any], headers: Headers) -> Any:
+    return client.post(
+        "/fhir", json=body, headers={**headers, "Content-Type": "application/fhir+json"}
+    )
+
+
+def _counts(database: Database) -> tuple[int, int, int, int]:
+    with database.reading() as session:
+        return (
+            session.scalar(select(func.count()).select_from(Observation)) or 0,
+            session.scalar(select(func.count()).select_from(ClinicalEvent)) or 0,
+            session.scalar(select(func.count()).select_from(IngestKey)) or 0,
+            session.scalar(select(func.count()).select_from(AuditEntry)) or 0,
+        )
+
+
+def _by_type(bundle: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for entry in bundle["entry"]:
+        out.setdefault(entry["resource"]["resourceType"], []).append(entry["resource"])
+    return out
+
+
+FULL = (
+    fb.observation("F445566-1988-5-1", "1988-5", 86.4, "mg/L", specimen="SER"),
+    fb.observation("V-1", "8310-5", 101.3, "[degF]", "2025-06-02T10:00:00+08:00"),
+    fb.infusion(),
+    fb.drug("MAR-2", "L04AC07", "2025-06-03T12:00:00+08:00", 8, "mg/kg"),
+    fb.drug("MAR-3", "L01BB05", "2025-05-27T09:00:00+08:00", 30, "mg/m2"),
+    fb.encounter(),
+    fb.procedure(),
+    fb.condition(),
+)
+
+
+def test_transaction_in_everything_out_parsed_by_fhirclient(
+    client: TestClient, feed: Headers, patient: Patient
+) -> None:
+    r = _post(client, fb.bundle(*FULL), feed)
+    assert r.status_code == 200, r.text
+    response = r.json()
+    assert response["type"] == "transaction-response"
+    statuses = [e["response"]["status"] for e in response["entry"]]
+    assert statuses[0] == "200 OK"  # the Patient is matched, never created
+    assert statuses[1:8] == ["201 Created"] * 7
+    assert response["entry"][1]["response"]["location"].startswith("Observation/")
+    assert response["entry"][1]["response"]["location"].endswith("/_history/1")
+
+    out = client.get("/fhir/Patient/NC-0007/$everything", headers=feed)
+    assert out.status_code == 200, out.text
+    assert out.headers["content-type"].startswith("application/fhir+json")
+    bundle = out.json()
+    parsed = fc_bundle.Bundle(bundle)  # the independent parser (strict: raises on errors)
+    assert parsed.type == "searchset"
+    for entry in bundle["entry"]:  # and every resource through the R4B models
+        resource = entry["resource"]
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    resources = {e.resource.resource_type for e in parsed.entry}
+    assert resources >= {
+        "Patient",
+        "Condition",
+        "Observation",
+        "MedicationAdministration",
+        "Encounter",
+        "Procedure",
+    }
+    by_type = _by_type(bundle)
+    (pat,) = by_type["Patient"]
+    assert pat["identifier"] == [{"system": fb.STUDY, "value": "NC-0007"}]
+    assert "name" not in pat and "address" not in pat
+    crp = next(o for o in by_type["Observation"] if o["code"]["coding"][0]["code"] == "1988-5")
+    assert crp["valueQuantity"]["value"] == 86.4
+    assert crp["valueQuantity"]["code"] == "mg/L"
+    assert crp["contained"][0]["type"]["coding"][0]["code"] == "SER"
+    parsed_crp = next(
+        e.resource
+        for e in parsed.entry
+        if e.resource.resource_type == "Observation" and e.resource.id == crp["id"]
+    )
+    assert parsed_crp.effectiveDateTime.datetime == datetime(2025, 6, 2, 22, 20, tzinfo=UTC)
+    temp = next(o for o in by_type["Observation"] if o["code"]["coding"][0]["code"] == "8310-5")
+    assert temp["valueQuantity"] == {
+        "value": 38.5,
+        "unit": "°C",
+        "system": "http://unitsofmeasure.org",
+        "code": "Cel",
+    }
+    meds = by_type["MedicationAdministration"]
+    cart = next(m for m in meds if "contained" in m)
+    assert cart["contained"][0]["batch"]["lotNumber"] == "LOT-2025-0042"
+    assert cart["contained"][0]["code"]["text"] == "CT103A"
+    assert cart["dosage"]["dose"]["code"] == "{cells}/kg"
+    atc = {
+        m["medicationCodeableConcept"]["coding"][0]["code"] for m in meds if "contained" not in m
+    }
+    assert atc == {"L04AC07", "L01BB05"}
+    (stay,) = by_type["Encounter"]
+    assert stay["period"]["start"] == "2025-06-01T01:00:00+00:00"
+    assert stay["class"]["code"] == "IMP"
+    (dx,) = by_type["Condition"]
+    assert {"system": "http://hl7.org/fhir/sid/icd-10", "code": "G36.0"} in dx["code"]["coding"]
+    assert dx["code"]["text"] == "AQP4-IgG positive"
+
+
+def test_a_retried_bundle_stores_nothing_twice(
+    client: TestClient, feed: Headers, patient: Patient, database: Database
+) -> None:
+    assert _post(client, fb.bundle(*FULL), feed).status_code == 200
+    before = _counts(database)
+    again = _post(client, fb.bundle(*FULL), feed)
+    assert again.status_code == 200
+    assert [e["response"]["status"] for e in again.json()["entry"]] == ["200 OK"] * 9
+    assert _counts(database) == before
+    changed = fb.observation("F445566-1988-5-1", "1988-5", 90.0, "mg/L", specimen="SER")
+    warned = _post(client, fb.bundle(changed), feed)  # a "final" resend with another value
+    assert warned.status_code == 200
+    outcome = warned.json()["entry"][1]["response"]["outcome"]
+    assert outcome["issue"][0]["severity"] == "warning"
+    assert _counts(database) == before
+
+
+def test_a_rejected_transaction_stores_nothing_and_names_the_element(
+    client: TestClient, feed: Headers, patient: Patient, database: Database
+) -> None:
+    before = _counts(database)
+    bad = fb.bundle(
+        fb.observation("OK-1", "1988-5", 12.0, "mg/L"),
+        fb.observation("BAD-1", "8310-5", 98.6, "Cel"),  # °F sent as °C
+        fb.observation("BAD-2", "1988-5", 5.0, "mg/L", "2025-06-03"),  # a date alone
+        fb.observation("BAD-3", "9999-9", 1.0, "mg/L"),  # not in the catalogue
+        fb.infusion() | {},
+    )
+    bad["entry"][5]["resource"]["contained"][0].pop("batch")  # the CAR-T lot is required
+    r = _post(client, bad, feed)
+    assert r.status_code == 422, r.text
+    outcome = r.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    where = {i["expression"][0]: i["diagnostics"] for i in outcome["issue"]}
+    assert "physiologically possible" in where["Bundle.entry[2].resource.valueQuantity.value"]
+    assert "Bundle.entry[3].resource.effectiveDateTime" in where
+    assert "9999-9" in where["Bundle.entry[4].resource.code.coding"]
+    assert "Bundle.entry[5].resource.contained.Medication.batch.lotNumber" in where
+    assert _counts(database) == before
+
+    unparseable = fb.bundle(fb.observation("X", "1988-5", 1.0, "mg/L"))
+    unparseable["entry"][1]["resource"]["valueQuantity"]["value"] = "lots"
+    r = _post(client, unparseable, feed)
+    assert r.status_code == 400
+    assert r.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.valueQuantity.value"]
+    unknown = fb.bundle(fb.observation("Y", "1988-5", 1.0, "mg/L"))
+    unknown["entry"][0]["resource"]["identifier"][0]["value"] = "NC-9999"
+    r = _post(client, unknown, feed)
+    assert r.status_code == 422
+    assert r.json()["issue"][0]["expression"] == ["Bundle.entry[0].resource.identifier"]
+    assert client.post("/fhir", content=b"{nope", headers=feed).status_code == 400
+    assert _counts(database) == before
+
+
+def test_batch_answers_each_entry_alone(
+    client: TestClient, feed: Headers, patient: Patient, database: Database
+) -> None:
+    body = fb.bundle(
+        fb.observation("B-1", "1988-5", 12.0, "mg/L"),
+        fb.observation("B-2", "8310-5", 98.6, "Cel"),
+        fb.encounter("V-2"),
+        kind="batch",
+    )
+    r = _post(client, body, feed)
+    assert r.status_code == 200, r.text
+    entries = r.json()["entry"]
+    assert r.json()["type"] == "batch-response"
+    assert [e["response"]["status"] for e in entries] == [
+        "200 OK",
+        "201 Created",
+        "422 Unprocessable Entity",
+        "201 Created",
+    ]
+    issue = entries[2]["response"]["outcome"]["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[2].resource.valueQuantity.value"]
+    assert _counts(database)[:3] == (1, 1, 2)
+
+
+def test_amended_is_a_correction_and_entered_in_error_a_retraction(
+    client: TestClient, feed: Headers, patient: Patient, database: Database
+) -> None:
+    ident = "F445566-1988-5-1"
+    assert _post(client, fb.bundle(fb.observation(ident, "1988-5", 86.4, "mg/L")), feed).is_success
+    amended = fb.observation(
+        ident, "1988-5", 68.4, "mg/L", status="amended", note="haemolysed", method="PUT"
+    )
+    r = _post(client, fb.bundle(amended), feed)
+    assert r.status_code == 200, r.text
+    location = r.json()["entry"][1]["response"]["location"]
+    assert location.endswith("/_history/2")
+    with database.reading() as session:
+        rows = repo.list_observations(session, patient.id, history=True)
+    assert [(o.value, o.supersedes_id is not None) for o in rows] == [(86.4, False), (68.4, True)]
+    assert rows[1].correction_reason == "haemolysed"
+    out = _by_type(client.get("/fhir/Patient/NC-0007/$everything", headers=feed).json())
+    (crp,) = out["Observation"]
+    assert (crp["status"], crp["meta"]["versionId"], crp["valueQuantity"]["value"]) == (
+        "corrected",
+        "2",
+        68.4,
+    )
+    assert location == f"Observation/{crp['id']}/_history/2"  # id = the chain's root
+    wrong = fb.observation(ident, "1988-5", 68.4, "mg/L", status="entered-in-error", method="PUT")
+    assert _post(client, fb.bundle(wrong), feed).status_code == 200
+    out = _by_type(client.get("/fhir/Patient/NC-0007/$everything", headers=feed).json())
+    assert "Observation" not in out
+    with database.reading() as session:
+        assert repo.list_observations(session, patient.id) == []
+    preliminary = fb.observation("P-1", "1988-5", 1.0, "mg/L", status="preliminary")
+    r = _post(client, fb.bundle(preliminary), feed)
+    assert r.status_code == 422
+    assert r.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.status"]
+
+
+def test_an_encounter_resent_with_its_discharge_is_a_correction(
+    client: TestClient, feed: Headers, patient: Patient, database: Database
+) -> None:
+    assert _post(client, fb.bundle(fb.encounter()), feed).status_code == 200
+    done = fb.encounter(end="2025-06-20T10:00:00+08:00")
+    r = _post(client, fb.bundle(done), feed)
+    assert r.json()["entry"][1]["response"]["location"].endswith("/_history/2")
+    with database.reading() as session:
+        (stay,) = repo.list_events(session, patient.id)
+    assert stay.end_at == datetime(2025, 6, 20, 2, 0, tzinfo=UTC)
+    assert stay.details == {"patient_class": "I", "ward": "HEM"}
+
+
+def test_metadata_lists_what_is_supported(client: TestClient, feed: Headers) -> None:
+    r = client.get("/fhir/metadata", headers=feed)
+    assert r.status_code == 200
+    statement = fc_capability.CapabilityStatement(r.json())
+    assert statement.fhirVersion == "4.0.1"
+    types = {res.type for res in statement.rest[0].resource}
+    assert types == {
+        "Patient",
+        "Observation",
+        "Condition",
+        "Procedure",
+        "MedicationAdministration",
+        "Encounter",
+        "AdverseEvent",
+        "Flag",
+    }
+    assert {i.code for i in statement.rest[0].interaction} == {"transaction", "batch"}
+
+
+def test_only_the_feed_role_may_post_and_unknown_patients_are_404(
+    client: TestClient, as_role: Any, patient: Patient
+) -> None:
+    nurse = as_role("nurse")
+    assert _post(client, fb.bundle(), nurse).status_code == 403
+    assert client.post("/fhir", json=fb.bundle()).status_code == 401
+    r = client.get("/fhir/Patient/NC-4040/$everything", headers=nurse)
+    assert r.status_code == 404
+    assert r.json()["resourceType"] == "OperationOutcome"
