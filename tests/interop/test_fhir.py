@@ -92,7 +92,8 @@ def test_transaction_in_everything_out_parsed_by_fhirclient(
     by_type = _by_type(bundle)
     (pat,) = by_type["Patient"]
     assert pat["identifier"] == [{"system": fb.STUDY, "value": "NC-0007"}]
-    assert "name" not in pat and "address" not in pat
+    assert "name" not in pat
+    assert "address" not in pat
     crp = next(o for o in by_type["Observation"] if o["code"]["coding"][0]["code"] == "1988-5")
     assert crp["valueQuantity"]["value"] == 86.4
     assert crp["valueQuantity"]["code"] == "mg/L"

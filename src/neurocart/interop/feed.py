@@ -112,6 +112,11 @@ class FeedRecorder:
         text = f"{self.salt}\x1f{self.system}\x1f{key}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    def stored(self, key: str) -> bool:
+        """True when this sender's `key` was stored before."""
+        h = self.key_hash(key)
+        return h in find_keys(self.session, self.system, [h])
+
     # --- observations --------------------------------------------------------------------
 
     def observations(self, patient_id: int, items: Sequence[ObservationItem]) -> list[Recorded]:

@@ -1,0 +1,76 @@
+"""The MLLP listener: HL7 v2 messages over TCP, one ACK per message on the same connection.
+
+    asyncio.run(serve(receiver, host="127.0.0.1", port=2575))
+
+Framing is python-hl7's MLLP streams (a block is ``0x0B`` message ``0x1C 0x0D``). Each
+message is handled in a worker thread (the store is synchronous) and answered only after
+`Receiver.handle` returned, i.e. after its transaction committed; messages of one
+connection are handled in order. Killing the process loses nothing acknowledged: an ACK is
+written only for a committed message, and a message without its ACK is resent by the sender
+(and recognised by its MSH-10 if it had been committed after all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from hl7.mllp import InvalidBlockError, start_hl7_server
+from hl7.mllp.streams import HL7StreamReader, HL7StreamWriter
+
+from neurocart.interop.hl7.receiver import Receiver
+
+log = logging.getLogger(__name__)
+ENCODING = "utf-8"
+
+
+def decode(block: bytes, charset: str = ENCODING) -> str:
+    """The message text: `charset` (UTF-8 by default; GB18030 for many Chinese LIS), falling
+    back to Latin-1 so a mis-declared byte never drops a message unanswered."""
+    try:
+        return block.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return block.decode("latin-1")
+
+
+async def serve(
+    receiver: Receiver,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 2575,
+    charset: str = ENCODING,
+    ready: Callable[[int], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Listen until `stop` is set (or forever); `ready(port)` is called once listening."""
+
+    async def on_client(reader: HL7StreamReader, writer: HL7StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    block = await reader.readblock()
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                except (InvalidBlockError, ValueError) as exc:
+                    log.warning("hl7: dropped a malformed MLLP block: %s", exc)
+                    continue
+                text = decode(block, charset)
+                ack = await asyncio.to_thread(receiver.handle, text)
+                writer.writeblock(ack.encode(charset, "replace"))
+                await writer.drain()
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    server = await start_hl7_server(on_client, host, port, encoding=charset)
+    bound = server.sockets[0].getsockname()[1]
+    if ready is not None:
+        ready(bound)
+    async with server:
+        if stop is None:
+            await server.serve_forever()
+        else:
+            await stop.wait()
