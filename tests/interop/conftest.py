@@ -13,9 +13,9 @@ from neurocart.api import create_app
 from neurocart.config import Settings
 from neurocart.store import Database, Patient, User, repo
 from tests.api.conftest import Headers, add_user, bearer, make_settings
-from tests.dbfixtures import database, db_url, pg_session_url
+from tests.dbfixtures import database, database_env, db_url, pg_session_url
 
-__all__ = ["database", "db_url", "pg_session_url"]
+__all__ = ["database", "database_env", "db_url", "pg_session_url"]
 
 STUDY = "urn:neurocart:study-id"
 INFUSION = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
