@@ -24,15 +24,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-import hl7
-
 from neurocart.ingest import ObservationIn, Specimen
 from neurocart.ingest.codes import RESULT_UNIT, lookup
 from neurocart.interop.codemap import CodeMap
 from neurocart.interop.feed import Act, ObservationItem
 from neurocart.interop.fhir.terms import SPECIMEN_IN
 from neurocart.interop.hl7.ack import AckIssue
-from neurocart.interop.hl7.message import Hl7FormatError, get, name, parse_time
+from neurocart.interop.hl7.message import (
+    Hl7FormatError,
+    Message,
+    Segment,
+    get,
+    name,
+    parse_time,
+)
 from neurocart.store.models import EventType
 
 FIELD_OF = {
@@ -67,12 +72,12 @@ class Mapped:
 
 
 def map_oru(
-    message: hl7.Message, control_id: str, source: str, zone: tzinfo, codemap: CodeMap
+    message: Message, control_id: str, source: str, zone: tzinfo, codemap: CodeMap
 ) -> Mapped:
     mapped = Mapped()
-    obr: hl7.Segment | None = None
-    pending: list[tuple[hl7.Segment, int]] = []
-    group_spm: hl7.Segment | None = None
+    obr: Segment | None = None
+    pending: list[tuple[Segment, int]] = []
+    group_spm: Segment | None = None
 
     def flush() -> None:
         for obx, position in pending:
@@ -101,9 +106,9 @@ def map_oru(
 
 def _map_obx(
     mapped: Mapped,
-    obr: hl7.Segment | None,
-    obx: hl7.Segment,
-    spm: hl7.Segment | None,
+    obr: Segment | None,
+    obx: Segment,
+    spm: Segment | None,
     position: int,
     control_id: str,
     source: str,
@@ -196,14 +201,12 @@ def _map_obx(
     mapped.results.append(Result(at, ObservationItem(key, raw, act, reason), spm_location))
 
 
-def _raw(segment: hl7.Segment | None, field_number: int) -> str:
-    if segment is None or field_number >= len(segment):
-        return ""
-    return str(segment(field_number)).strip()
+def _raw(segment: Segment | None, field_number: int) -> str:
+    return "" if segment is None else segment.raw(field_number).strip()
 
 
 def _value(
-    mapped: Mapped, obx: hl7.Segment, at: str, codemap: CodeMap, code: str, system: str
+    mapped: Mapped, obx: Segment, at: str, codemap: CodeMap, code: str, system: str
 ) -> tuple[float, str] | None:
     kind = get(obx, 2).upper()
     unit_code, unit_text, unit_system = get(obx, 6, 1), get(obx, 6, 2), get(obx, 6, 3)
@@ -255,7 +258,7 @@ class Stay:
     onset_known: bool
 
 
-def map_adt(message: hl7.Message, trigger: str, zone: tzinfo) -> Stay | AckIssue | None:
+def map_adt(message: Message, trigger: str, zone: tzinfo) -> Stay | AckIssue | None:
     """The stay, an error (AE), or None when there is nothing to store (not an inpatient)."""
     pv1 = _first(message, "PV1")
     if pv1 is None:
@@ -293,7 +296,7 @@ def map_adt(message: hl7.Message, trigger: str, zone: tzinfo) -> Stay | AckIssue
     return Stay(visit, values, onset is not None)
 
 
-def _first(message: hl7.Message, kind: str) -> hl7.Segment | None:
+def _first(message: Message, kind: str) -> Segment | None:
     for segment in message:
         if name(segment) == kind:
             return segment

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hl7
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -43,6 +42,7 @@ from neurocart.interop.hl7.ack import AckIssue, build_ack
 from neurocart.interop.hl7.message import (
     Header,
     Hl7FormatError,
+    Message,
     header,
     parse,
     pseudonymized,
@@ -114,33 +114,30 @@ class Receiver:
             issue = AckIssue("MSH^1^10", 101, "MSH-10 (message control id) is required")
             return build_ack("AR", head, [issue], text=issue.message)
         try:
-            with self.database.reading() as session:
-                seen = find_message(session, head.system, head.control_id)
-        except OperationalError:
-            return self._down(head)
-        if seen is not None:
-            return seen.ack
-        try:
             return self._accept(message, head)
         except _RefusedError as refused:
             return self._refuse(message, head, refused)
         except IntegrityError:  # the same message committed meanwhile by another connection
-            with self.database.reading() as session:
-                seen = find_message(session, head.system, head.control_id)
-            if seen is not None:
-                return seen.ack
-            return self._down(head)
+            try:
+                with self.database.reading() as session:
+                    seen = find_message(session, head.system, head.control_id)
+            except OperationalError:
+                return self._down(head)
+            return self._down(head) if seen is None else seen.ack
         except OperationalError:
             log.exception("hl7: the store is unavailable")
             return self._down(head)
 
     # --- the steps ------------------------------------------------------------------------
 
-    def _accept(self, message: hl7.Message, head: Header) -> str:
-        self._check_header(head)
-        study_id, patient_issue = self._study_id(message)
+    def _accept(self, message: Message, head: Header) -> str:
         warnings: list[AckIssue] = []
         with self.database.transaction() as session:
+            seen = find_message(session, head.system, head.control_id)
+            if seen is not None and seen.status == "accepted":
+                return seen.ack  # a resend: its original ACK, nothing written
+            self._check_header(head)
+            study_id, patient_issue = self._study_id(message)
             patient_id = self._patient_id(session, study_id)
             if patient_id is None:
                 warning = patient_issue or AckIssue(
@@ -171,7 +168,8 @@ class Receiver:
             text = "stored" if stored else "nothing stored"
             ack = build_ack(code, head, warnings, text=text)
             reason = "; ".join(w.message for w in warnings) or None
-            session.add(self._row(head, message, study_id, "accepted", code, ack, reason))
+            row = self._row(head, message, study_id, "accepted", code, ack, reason)
+            _upsert(session, seen, row)
         return ack
 
     def _check_header(self, head: Header) -> None:
@@ -205,13 +203,12 @@ class Receiver:
                 f"unsupported event {head.message_type}",
             )
 
-    def _study_id(self, message: hl7.Message) -> tuple[str | None, AckIssue | None]:
-        try:
-            pid = message.segment("PID")
-        except KeyError:
+    def _study_id(self, message: Message) -> tuple[str | None, AckIssue | None]:
+        pid = message.segment("PID")
+        if pid is None:
             raise _RefusedError(
                 "AE", [AckIssue("PID", 101, "a PID segment is required")], "no PID segment"
-            ) from None
+            )
         reps = repetitions(pid, 3)
         authority = self.settings.hl7_study_id_authority
         for rep in reps:
@@ -234,7 +231,7 @@ class Receiver:
         return found
 
     def _oru(
-        self, recorder: FeedRecorder, patient_id: int, message: hl7.Message, head: Header
+        self, recorder: FeedRecorder, patient_id: int, message: Message, head: Header
     ) -> list[AckIssue]:
         zone = site_zone(self.settings.timezone)
         source = head.system[:64]
@@ -267,7 +264,7 @@ class Receiver:
         return mapped.warnings
 
     def _adt(
-        self, recorder: FeedRecorder, patient_id: int, message: hl7.Message, head: Header
+        self, recorder: FeedRecorder, patient_id: int, message: Message, head: Header
     ) -> list[AckIssue]:
         stay = mapping.map_adt(message, head.trigger, site_zone(self.settings.timezone))
         if stay is None:
@@ -292,7 +289,7 @@ class Receiver:
             ) from None
         return warnings
 
-    def _refuse(self, message: hl7.Message, head: Header, refused: _RefusedError) -> str:
+    def _refuse(self, message: Message, head: Header, refused: _RefusedError) -> str:
         code = refused.code
         if head.accept_ack == "AL":
             code = {"AE": "CE", "AR": "CR"}.get(code, code)
@@ -307,7 +304,7 @@ class Receiver:
     def _keep(
         self,
         head: Header | None,
-        message: hl7.Message | str,
+        message: Message | str,
         status: str,
         code: str,
         issues: list[AckIssue],
@@ -331,9 +328,10 @@ class Receiver:
                         message=f"[{len(str(message))} characters, not parseable: not kept]",
                         received_at=utcnow(),
                     )
+                    session.add(row)
                 else:
                     row = self._row(head, message, study_id, status, code, ack or "", reason)
-                session.add(row)
+                    _upsert(session, find_message(session, head.system, head.control_id), row)
         except (OperationalError, IntegrityError):
             log.exception("hl7: could not keep a refused message for review")
 
@@ -368,6 +366,17 @@ class Receiver:
     def _down(self, head: Header) -> str:
         issue = AckIssue("MSH", 207, "the store is unavailable: resend later")
         return build_ack("AR", head, [issue], text=issue.message)
+
+
+def _upsert(session: Session, seen: FeedMessage | None, row: FeedMessage) -> None:
+    """Add `row`, or overwrite the earlier refusal of the same message (a resend after the
+    sender or the site fixed what was refused is handled anew)."""
+    if seen is None:
+        session.add(row)
+        return
+    for column in ("message_type", "status", "reason", "ack_code", "ack", "message"):
+        setattr(seen, column, getattr(row, column))
+    seen.received_at = row.received_at
 
 
 def _as_error(issue: AckIssue) -> AckIssue:
