@@ -46,7 +46,13 @@ async def serve(
 ) -> None:
     """Listen until `stop` is set (or forever); `ready(port)` is called once listening."""
 
+    clients: set[asyncio.Task[None]] = set()
+
     async def on_client(reader: HL7StreamReader, writer: HL7StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            clients.add(task)
+            task.add_done_callback(clients.discard)
         try:
             while True:
                 try:
@@ -70,7 +76,12 @@ async def serve(
     if ready is not None:
         ready(bound)
     async with server:
-        if stop is None:
-            await server.serve_forever()
-        else:
-            await stop.wait()
+        try:
+            if stop is None:
+                await server.serve_forever()
+            else:
+                await stop.wait()
+        finally:
+            for task in list(clients):  # connections still open: a message in flight is
+                task.cancel()  # answered by nobody, so its sender resends it
+            await asyncio.gather(*clients, return_exceptions=True)
