@@ -283,3 +283,104 @@ def test_only_the_feed_role_may_post_and_unknown_patients_are_404(
     r = client.get("/fhir/Patient/NC-4040/$everything", headers=nurse)
     assert r.status_code == 404
     assert r.json()["resourceType"] == "OperationOutcome"
+
+
+def test_panels_answers_scores_alerts_and_adverse_events_go_out_as_fhir(
+    client: TestClient,
+    feed: Headers,
+    as_role: Any,
+    patient: Patient,
+    database: Database,
+    tmp_path: Any,
+) -> None:
+    bp = {
+        "resource": {
+            "resourceType": "Observation",
+            "status": "final",
+            "identifier": [{"system": fb.LIS, "value": "BP-1"}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+            "subject": {"reference": fb.PATIENT_URL},
+            "effectiveDateTime": "2025-06-02T10:00:00+08:00",
+            "component": [
+                {
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                    "valueQuantity": {"value": 85, "code": "mm[Hg]"},
+                },
+                {
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                    "valueQuantity": {"value": 50, "code": "mm[Hg]"},
+                },
+            ],
+        },
+        "request": {"method": "POST", "url": "Observation"},
+    }
+    hbsag = fb.observation("S-1", "5196-1", 0, "{result}", specimen="SER")
+    hbsag["resource"].pop("valueQuantity")
+    hbsag["resource"]["valueCodeableConcept"] = {
+        "coding": [{"system": "http://loinc.org", "code": "LA6577-6"}]
+    }
+    fever = fb.observation("T-1", "8310-5", 39.2, "Cel", "2025-06-02T10:00:00+08:00")
+    r = _post(client, fb.bundle(bp, hbsag, fever), feed)
+    assert r.status_code == 200, r.text
+    with database.reading() as session:
+        stored = {o.code: o.value for o in repo.list_observations(session, patient.id)}
+    assert stored == {"8480-6": 85.0, "8462-4": 50.0, "5196-1": 0.0, "8310-5": 39.2}
+    doctor = as_role("hematologist")
+    crs = {"type": "crs", "onset_at": "2025-06-02T03:00:00Z", "grade": 2}
+    assert client.post("/api/v1/patients/NC-0007/events", json=crs, headers=doctor).is_success
+    ice = {
+        "instrument": "ice",
+        "effective_at": "2025-06-02T04:00:00Z",
+        "inputs": {"orientation": 4, "naming": 3, "commands": 1, "writing": 1, "attention": 0},
+    }
+    r = client.post("/api/v1/patients/NC-0007/assessments", json=ice, headers=doctor)
+    assert r.is_success, r.text
+
+    bundle = client.get("/fhir/Patient/NC-0007/$everything", headers=feed).json()
+    fc_bundle.Bundle(bundle)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    out = _by_type(bundle)
+    answer = next(o for o in out["Observation"] if o["code"]["coding"][0]["code"] == "5196-1")
+    assert answer["valueCodeableConcept"]["coding"][0]["code"] == "LA6577-6"
+    score = next(o for o in out["Observation"] if o["id"].startswith("assessment-"))
+    assert score["code"]["coding"][0] == {"system": "urn:neurocart:instrument", "code": "ice"}
+    assert score["valueQuantity"]["value"] == 9
+    assert {c["code"]["coding"][0]["code"] for c in score["component"]} >= {"orientation"}
+    assert score["method"]["text"]
+    (ae,) = out["AdverseEvent"]
+    assert ae["event"]["coding"][0]["code"] == "crs"
+    assert ae["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "2"
+    flags = out["Flag"]
+    assert flags
+    assert all(f["status"] in ("active", "inactive") for f in flags)
+    assert any(f["code"]["coding"][0]["system"] == "urn:neurocart:alert-rule" for f in flags)
+
+
+def test_bulk_export_writes_ndjson_per_type(
+    database_env: str, database: Database, feed_user: Any, patient: Patient, tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from neurocart.cli import app as cli
+    from neurocart.interop.fhir.inbound import process_bundle
+
+    with database.transaction() as session:
+        process_bundle(session, feed_user, fb.bundle(*FULL), source="fhir:test")
+    result = CliRunner().invoke(cli, ["fhir", "export", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    files = {p.stem: p for p in tmp_path.glob("*.ndjson")}
+    assert {"Patient", "Observation", "MedicationAdministration", "Encounter"} <= set(files)
+    import json
+
+    import fhirclient.models.fhirelementfactory as factory
+
+    for kind, path in files.items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert lines
+        for line in lines:
+            resource = json.loads(line)
+            assert resource["resourceType"] == kind
+            factory.FHIRElementFactory.instantiate(kind, resource)
+    assert "NC-0007" in files["Patient"].read_text(encoding="utf-8")
