@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail, out
 from neurocart.config import get_settings
@@ -54,8 +55,13 @@ def _receiver(
     if unknown_patient not in ("discard", "error"):
         raise fail(f"--unknown-patient: discard or error, got {unknown_patient!r}")
     database = get_database()
-    with database.reading() as session:
-        user = repo.get_user_by_username(session, username)
+    try:
+        with database.reading() as session:
+            user = repo.get_user_by_username(session, username)
+    except SQLAlchemyError as exc:
+        raise fail(
+            f"database: cannot read users ({type(exc).__name__}); run neurocart db upgrade"
+        ) from None
     if user is None or not user.active:
         raise fail(f"--as: no active user {username!r}")
     if not is_allowed(user.role.value, Resource.FEEDS, Action.WRITE):
