@@ -12,6 +12,7 @@ from typing import Any
 
 import fhirclient.models.bundle as fc_bundle
 import fhirclient.models.capabilitystatement as fc_capability
+import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import func, select
@@ -182,6 +183,7 @@ def test_a_rejected_transaction_stores_nothing_and_names_the_element(
     assert _counts(database) == before
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_batch_answers_each_entry_alone(
     client: TestClient, feed: Headers, patient: Patient, database: Database
 ) -> None:
@@ -242,6 +244,7 @@ def test_amended_is_a_correction_and_entered_in_error_a_retraction(
     assert r.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.status"]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_an_encounter_resent_with_its_discharge_is_a_correction(
     client: TestClient, feed: Headers, patient: Patient, database: Database
 ) -> None:
@@ -255,6 +258,7 @@ def test_an_encounter_resent_with_its_discharge_is_a_correction(
     assert stay.details == {"patient_class": "I", "ward": "HEM"}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_metadata_lists_what_is_supported(client: TestClient, feed: Headers) -> None:
     r = client.get("/fhir/metadata", headers=feed)
     assert r.status_code == 200
@@ -274,6 +278,7 @@ def test_metadata_lists_what_is_supported(client: TestClient, feed: Headers) -> 
     assert {i.code for i in statement.rest[0].interaction} == {"transaction", "batch"}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_only_the_feed_role_may_post_and_unknown_patients_are_404(
     client: TestClient, as_role: Any, patient: Patient
 ) -> None:
@@ -285,6 +290,7 @@ def test_only_the_feed_role_may_post_and_unknown_patients_are_404(
     assert r.json()["resourceType"] == "OperationOutcome"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_panels_answers_scores_alerts_and_adverse_events_go_out_as_fhir(
     client: TestClient,
     feed: Headers,
@@ -358,6 +364,7 @@ def test_panels_answers_scores_alerts_and_adverse_events_go_out_as_fhir(
     assert any(f["code"]["coding"][0]["system"] == "urn:neurocart:alert-rule" for f in flags)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_bulk_export_writes_ndjson_per_type(
     database_env: str, database: Database, feed_user: Any, patient: Patient, tmp_path: Any
 ) -> None:
@@ -384,3 +391,56 @@ def test_bulk_export_writes_ndjson_per_type(
             assert resource["resourceType"] == kind
             factory.FHIRElementFactory.instantiate(kind, resource)
     assert "NC-0007" in files["Patient"].read_text(encoding="utf-8")
+
+
+def _ice(ident: str, value: int | None, **items: int) -> dict[str, Any]:
+    system = "urn:neurocart:instrument:ice"
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "identifier": [{"system": fb.LIS, "value": ident}],
+        "code": {"coding": [{"system": "urn:neurocart:instrument", "code": "ice"}]},
+        "subject": {"reference": fb.PATIENT_URL},
+        "effectiveDateTime": "2025-06-03T08:00:00+08:00",
+        "component": [
+            {"code": {"coding": [{"system": system, "code": k}]}, "valueInteger": v}
+            for k, v in items.items()
+        ],
+    }
+    if value is not None:
+        resource["valueQuantity"] = {"value": value, "code": "{score}"}
+    return {"resource": resource, "request": {"method": "POST", "url": "Observation"}}
+
+
+def test_a_scored_assessment_is_scored_again_and_a_different_score_refused(
+    client: TestClient, feed: Headers, patient: Patient, database: Database
+) -> None:
+    items = {"orientation": 4, "naming": 3, "commands": 1, "writing": 1, "attention": 0}
+    r = _post(client, fb.bundle(_ice("ICE-1", 9, **items)), feed)
+    assert r.status_code == 200, r.text
+    assert _post(client, fb.bundle(_ice("ICE-1", 9, **items)), feed).status_code == 200
+    with database.reading() as session:
+        (stored,) = repo.list_assessments(session, patient.id, history=True)
+    assert (stored.instrument, stored.value) == ("ice", 9.0)
+    wrong = _post(client, fb.bundle(_ice("ICE-2", 10, **items)), feed)
+    assert wrong.status_code == 422
+    (issue,) = wrong.json()["issue"]
+    assert issue["expression"] == ["Bundle.entry[1].resource.value"]
+    assert "10" in issue["diagnostics"]
+    assert "9" in issue["diagnostics"]
+    bad = _post(client, fb.bundle(_ice("ICE-3", None, **{**items, "naming": 7})), feed)
+    assert bad.status_code == 422
+    assert bad.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.component[1]"]
+    # what $everything returns is itself a valid inbound assessment (under its own identifier)
+    out = client.get("/fhir/Patient/NC-0007/$everything", headers=feed).json()
+    score = next(e["resource"] for e in out["entry"] if e["resource"]["id"].startswith("assess"))
+    score.pop("id")
+    score["subject"] = {"reference": fb.PATIENT_URL}
+    back = _post(
+        client,
+        fb.bundle({"resource": score, "request": {"method": "POST", "url": "Observation"}}),
+        feed,
+    )
+    assert back.status_code == 200, back.text
+    with database.reading() as session:
+        assert len(repo.list_assessments(session, patient.id, history=True)) == 2

@@ -111,6 +111,7 @@ def test_ae_stores_nothing_and_names_the_obx(
     assert all(k.reason for k in kept)  # kept for review, with the reason
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_ar_for_what_is_not_supported(receiver: Receiver, patient: Patient) -> None:
     assert hm.errs(receiver.handle(hm.oru("X1", message_type="ORM^O01^ORM_O01")))[0][3].startswith(
         "200^"
@@ -123,6 +124,7 @@ def test_ar_for_what_is_not_supported(receiver: Receiver, patient: Patient) -> N
     assert hm.msa(garbage)[1] == "AR"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_unmapped_codes_and_unknown_patients_are_named_never_guessed(
     database: Database, feed_user: User, patient: Patient, tmp_path: Path
 ) -> None:
@@ -149,6 +151,7 @@ def test_unmapped_codes_and_unknown_patients_are_named_never_guessed(
         CodeMap.load(bad_map)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_adt_admission_and_discharge(
     receiver: Receiver, database: Database, patient: Patient
 ) -> None:
@@ -211,6 +214,7 @@ def mllp_exchange(port: int, messages: list[str]) -> list[str]:
     return acks
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_mllp_over_a_socket_gets_aa_ae_ar(
     listening: int, database: Database, patient: Patient
 ) -> None:
@@ -235,6 +239,7 @@ def test_mllp_over_a_socket_gets_aa_ae_ar(
     assert [o.value for o in _observations(database, patient, history=False)] == [68.4]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_hl7_import_file_and_the_review_lists(
     database_env: str, patient: Patient, feed_user: User, tmp_path: Path
 ) -> None:
@@ -300,6 +305,7 @@ def test_the_reader_agrees_with_python_hl7(text: str) -> None:
                     assert mine.get(n, comp, rep) == expected, (mine.id, n, rep, comp)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
 def test_a_refused_message_is_handled_anew_when_resent(
     database: Database, feed_user: User, patient: Patient, tmp_path: Path
 ) -> None:

@@ -36,10 +36,10 @@ from neurocart.services.ingest import StoredObservations
 from neurocart.store import repo
 from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
 from neurocart.store.interop import IngestKey, find_keys
-from neurocart.store.models import ClinicalEvent, Observation, User
+from neurocart.store.models import Assessment, ClinicalEvent, Observation, User
 from neurocart.store.types import utcnow
 
-StoredFact = Observation | ClinicalEvent
+StoredFact = Observation | Assessment | ClinicalEvent
 
 
 class Act(enum.StrEnum):
@@ -291,6 +291,83 @@ class FeedRecorder:
             raise FeedError([FeedProblem(0, name, str(exc), getattr(exc, "got", None))]) from None
         self.facts.append(row)
         return Recorded(entity, "corrected", stored.root_id, row.id, len(chain) + 1)
+
+    # --- assessments ---------------------------------------------------------------------
+
+    def assessment(
+        self,
+        patient_id: int,
+        key: str,
+        instrument: str,
+        inputs: Mapping[str, Any],
+        effective_at: datetime,
+        act: Act = Act.CREATE,
+        reason: str | None = None,
+    ) -> Recorded:
+        """Record one keyed assessment; the store's calculator scores it (never the sender).
+
+        The same key with other inputs or time is a correction (scored again)."""
+        h = self.key_hash(key)
+        stored = find_keys(self.session, self.system, [h]).get(h)
+        if stored is None:
+            if act is Act.RETRACT:
+                return Recorded("assessment", "ignored", None, None, 0)
+            row = repo.add_assessment(
+                self.session,
+                self.actor,
+                repo.AssessmentIn(patient_id, instrument, dict(inputs), effective_at),
+            )
+            self._key(h, "assessment", row.id)
+            self.facts.append(row)
+            return Recorded("assessment", "created", row.id, row.id, 1)
+        chain = repo.history(self.session, Assessment, stored.root_id)
+        current = chain[-1]
+        if act is Act.RETRACT:
+            if current.entered_in_error:
+                return Recorded("assessment", "unchanged", stored.root_id, current.id, len(chain))
+            row = repo.retract_assessment(
+                self.session, self.actor, current.id, reason=reason or "entered in error"
+            )
+        else:
+            scored = repo.AssessmentIn(patient_id, instrument, dict(inputs), effective_at)
+            same = _scored_inputs(scored) == current.inputs and current.effective_at == effective_at
+            if same and not current.entered_in_error:
+                return Recorded("assessment", "unchanged", stored.root_id, current.id, len(chain))
+            row = repo.correct_assessment(
+                self.session,
+                self.actor,
+                current.id,
+                reason=reason or f"update from {self.system}",
+                inputs=dict(inputs),
+                effective_at=effective_at,
+            )
+        self.facts.append(row)
+        outcome = "retracted" if act is Act.RETRACT else "corrected"
+        return Recorded("assessment", outcome, stored.root_id, row.id, len(chain) + 1)
+
+    def _key(self, h: str, entity: str, root_id: int) -> None:
+        self.session.execute(
+            insert(IngestKey),
+            [
+                {
+                    "system": self.system,
+                    "key_hash": h,
+                    "entity_type": entity,
+                    "root_id": root_id,
+                    "first_message": self.message,
+                    "first_seen_at": utcnow(),
+                }
+            ],
+        )
+
+
+def _scored_inputs(item: repo.AssessmentIn) -> dict[str, Any]:
+    """The inputs as the store keeps them (the calculator's validated model, as JSON)."""
+    from neurocart.standards import REGISTRY
+
+    model = REGISTRY[item.instrument].parse(item.inputs)
+    dumped: dict[str, Any] = model.model_dump(mode="json")
+    return dumped
 
 
 def _plain(value: Any) -> Any:

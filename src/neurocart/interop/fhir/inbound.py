@@ -6,6 +6,9 @@ Every resource is parsed by the R4B models of `fhir.resources` (R4 4.0.1 element
 then mapped, entry by entry, onto neurocart's requests:
 
 - **Patient**: matched by its study-ID identifier (``ifNoneExist``); never created here.
+- **Observation** with ``code`` ``urn:neurocart:instrument|<calculator>``: a scored
+  assessment, its inputs the components; neurocart scores it again and refuses a sender's
+  score that differs.
 - **Observation** (labs, vitals; the blood-pressure panel 85354-9 is split into its systolic
   and diastolic components): `ObservationIn` → `neurocart.services.ingest` (units converted
   once, impossible values refused naming the element). ``status`` final creates, amended or
@@ -48,9 +51,17 @@ from neurocart.ingest import (
 from neurocart.ingest.codes import RESULT_UNIT
 from neurocart.interop.codemap import CodeMap
 from neurocart.interop.config import FeedSettings, get_feed_settings
-from neurocart.interop.feed import Act, FeedError, FeedRecorder, ObservationItem, Recorded
+from neurocart.interop.feed import (
+    Act,
+    FeedError,
+    FeedProblem,
+    FeedRecorder,
+    ObservationItem,
+    Recorded,
+)
 from neurocart.interop.fhir import terms
 from neurocart.interop.fhir.outcome import FhirError, Issue, operation_outcome
+from neurocart.standards import REGISTRY, CalculatorInputError, calculate
 from neurocart.store import repo
 from neurocart.store.errors import InvalidRecordError
 from neurocart.store.models import Diagnosis, EventType, Patient, User
@@ -469,6 +480,9 @@ class _Mapper:
 
     def _observation(self, i: int, at: str, res: Any, study_id: str, key: str) -> _Plan:
         act = _act(at, res.status, {"final": Act.CREATE})
+        for coding in res.code.coding or []:
+            if coding.system == terms.INSTRUMENT and coding.code:
+                return self._assessment(i, at, res, study_id, key, act, str(coding.code))
         reason = _note(res)
         effective = self._effective(at, res)
         specimen = self._specimen(at, res)
@@ -623,6 +637,62 @@ class _Mapper:
                 )
             ]
         )
+
+    def _assessment(
+        self, i: int, at: str, res: Any, study_id: str, key: str, act: Act, instrument: str
+    ) -> _Plan:
+        """A scored assessment: the inputs are the components; neurocart scores them again
+        and refuses a sender's score that differs."""
+        if instrument not in REGISTRY:
+            raise _EntryError(
+                [Issue(f"{at}.code.coding", "not a neurocart instrument", instrument)]
+            )
+        effective = self._effective(at, res)
+        system = f"{terms.INSTRUMENT}:{instrument}"
+        inputs: dict[str, Any] = {}
+        where: dict[str, str] = {}
+        for k, component in enumerate(res.component or []):
+            names = [c.code for c in component.code.coding or [] if c.system == system]
+            if not names:
+                raise _EntryError(
+                    [Issue(f"{at}.component[{k}].code", f"a coding in {system} names the input")]
+                )
+            inputs[str(names[0])] = _component_value(component)
+            where[str(names[0])] = f"{at}.component[{k}]"
+        try:
+            result = calculate(instrument, inputs)
+        except CalculatorInputError as exc:
+            raise _EntryError(
+                [
+                    Issue(where.get(p.field, f"{at}.component"), f"{p.field}: {p.message}", p.got)
+                    for p in exc.problems
+                ]
+            ) from None
+        sent = res.valueInteger if res.valueInteger is not None else None
+        if sent is None and res.valueQuantity is not None and res.valueQuantity.value is not None:
+            sent = float(res.valueQuantity.value)
+        if sent is not None and float(sent) != float(result.value):
+            raise _EntryError(
+                [
+                    Issue(
+                        f"{at}.value",
+                        f"the sender's score {sent} differs from {instrument} computed from the "
+                        f"components: {result.value}",
+                        sent,
+                    )
+                ]
+            )
+        reason = _note(res)
+
+        def run(recorder: FeedRecorder, patient_id: int) -> list[Recorded]:
+            try:
+                return [
+                    recorder.assessment(patient_id, key, instrument, inputs, effective, act, reason)
+                ]
+            except (CalculatorInputError, InvalidRecordError) as exc:
+                raise FeedError([FeedProblem(0, "component", str(exc))]) from None
+
+        return _Plan(i, "Observation", study_id, run=run)
 
     # --- Condition ----------------------------------------------------------------------
 
@@ -832,6 +902,22 @@ class _Mapper:
         return self._event_plan(i, "Encounter", study_id, key, values, act, None)
 
 
+def _component_value(component: Any) -> Any:
+    """An input's value: boolean, integer, number, coded choice or text; None if absent."""
+    for name in ("valueBoolean", "valueInteger", "valueString"):
+        value = getattr(component, name, None)
+        if value is not None:
+            return value
+    if component.valueQuantity is not None and component.valueQuantity.value is not None:
+        number = component.valueQuantity.value
+        return int(number) if number == int(number) and "." not in str(number) else float(number)
+    concept = component.valueCodeableConcept
+    if concept is not None:
+        codes = [c.code for c in concept.coding or [] if c.code]
+        return codes[0] if codes else concept.text
+    return None
+
+
 def _act(at: str, status: Any, creates: Mapping[str, Act]) -> Act:
     table = {
         **creates,
@@ -882,9 +968,7 @@ def _shown(value: Any) -> Any:
     return type(value).__name__
 
 
-def _problem(exc: InvalidRecordError) -> Any:
-    from neurocart.interop.feed import FeedProblem
-
+def _problem(exc: InvalidRecordError) -> FeedProblem:
     return FeedProblem(0, exc.field, str(exc), exc.got)
 
 
