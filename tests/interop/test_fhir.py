@@ -274,6 +274,7 @@ def test_metadata_lists_what_is_supported(client: TestClient, feed: Headers) -> 
         "Encounter",
         "AdverseEvent",
         "Flag",
+        "Communication",
     }
     assert {i.code for i in statement.rest[0].interaction} == {"transaction", "batch"}
 
@@ -362,6 +363,9 @@ def test_panels_answers_scores_alerts_and_adverse_events_go_out_as_fhir(
     assert flags
     assert all(f["status"] in ("active", "inactive") for f in flags)
     assert any(f["code"]["coding"][0]["system"] == "urn:neurocart:alert-rule" for f in flags)
+    said = out["Communication"]
+    assert {c["about"][0]["reference"] for c in said} <= {f"Flag/{f['id']}" for f in flags}
+    assert any(c["category"][0]["coding"][0]["code"] == "open" for c in said)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent

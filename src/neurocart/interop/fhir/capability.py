@@ -7,7 +7,7 @@ from typing import Any
 from neurocart import __version__
 
 WRITE_TYPES = ("Observation", "Condition", "Procedure", "MedicationAdministration", "Encounter")
-READ_ONLY_TYPES = ("AdverseEvent", "Flag")
+READ_ONLY_TYPES = ("AdverseEvent", "Flag", "Communication")
 
 
 def capability_statement(base_url: str = "/fhir") -> dict[str, Any]:

@@ -16,7 +16,9 @@ What goes out, and as what:
 - Procedure, MedicationAdministration (CAR-T product and lot in a contained Medication),
   Encounter (inpatient stays) and AdverseEvent (CRS, ICANS, infections, other AEs, seizures;
   the grade in the AE research IG's ``ae-grade`` extension).
-- Flag: each alert episode of the monitor (active while open), the rule in ``code``.
+- Flag: each alert episode of the monitor (active while open), the rule in ``code``; and
+  each of the monitor's actions on it (opened, upgraded, escalated, acknowledged, closed) as
+  a Communication ``about`` the Flag.
 
 Identifiers are neurocart's own: ``id`` is the first row of a correction chain (stable
 across corrections), ``meta.versionId`` the position in the chain, and ``identifier``
@@ -49,6 +51,7 @@ from neurocart.store.models import (
     Patient,
     Specimen,
 )
+from neurocart.store.models import AlertAction as AlertActionRow
 
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 GRADED = frozenset({"crs", "icans", "icaht", "ctcae_lab", "iec_hs"})
@@ -449,6 +452,27 @@ class Builder:
             resource["period"]["end"] = _time(alert.closed_at)
         return resource
 
+    def communication(self, alert: Alert, action: AlertActionRow) -> dict[str, Any]:
+        """One action of the monitor on an alert (opened, upgraded, escalated, closed,
+        acknowledged ...) as the message it was: a Communication about the Flag."""
+        payload = action.payload or {}
+        text = str(payload.get("text") or payload.get("title") or action.kind)
+        resource: dict[str, Any] = {
+            "resourceType": "Communication",
+            "id": f"alert-action-{action.id}",
+            "identifier": self._identifier("alert-action", action.id),
+            "status": "completed",
+            "category": [
+                {"coding": [{"system": terms.EXTENSION + "alert-action", "code": action.kind}]}
+            ],
+            "subject": self.subject,
+            "about": [{"reference": f"Flag/alert-{alert.id}"}],
+            "sent": _time(action.at),
+            "sender": {"display": str(payload.get("user") or "neurocart-monitor")},
+            "payload": [{"contentString": text}],
+        }
+        return resource
+
 
 def terms_answer(value: float) -> tuple[str, str]:
     return ("LA6576-8", "Positive") if value >= 1 else ("LA6577-6", "Negative")
@@ -514,8 +538,11 @@ def patient_resources(
             yield resource
     if alerts:
         query = select(Alert).where(Alert.patient_id == patient.id).order_by(Alert.id)
-        for alert in session.scalars(query):
+        for alert in session.scalars(query).all():
             yield builder.flag(alert)
+            actions = select(AlertActionRow).where(AlertActionRow.alert_key == alert.key)
+            for action in session.scalars(actions.order_by(AlertActionRow.id)):
+                yield builder.communication(alert, action)
 
 
 def everything(
