@@ -448,3 +448,67 @@ def test_a_scored_assessment_is_scored_again_and_a_different_score_refused(
     assert back.status_code == 200, back.text
     with database.reading() as session:
         assert len(repo.list_assessments(session, patient.id, history=True)) == 2
+
+
+def _mutations() -> Any:
+    from hypothesis import strategies as st
+
+    leaf = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**40), 2**40),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=12),
+    )
+    value = st.recursive(
+        leaf,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+    return st.lists(st.tuples(st.integers(0, 10_000), value), min_size=1, max_size=3)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
+def test_a_mangled_bundle_is_a_4xx_never_a_500(
+    client: TestClient, feed: Headers, patient: Patient
+) -> None:
+    """Any element of a valid Bundle replaced by anything JSON can hold: 200, 400 or 422."""
+    import copy
+
+    from hypothesis import HealthCheck, given, settings
+
+    base = fb.bundle(*FULL)
+    paths = _paths(base)[1:]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_mutations())
+    def check(changes: list[tuple[int, Any]]) -> None:
+        body = copy.deepcopy(base)
+        for pick, value in changes:
+            path = paths[pick % len(paths)]
+            node = body
+            try:
+                for step in path[:-1]:
+                    node = node[step]
+                node[path[-1]] = value
+            except (KeyError, IndexError, TypeError):
+                continue
+        r = _post(client, body, feed)
+        assert r.status_code in (200, 400, 422), (r.status_code, r.text[:500])
+        if r.status_code != 200:
+            assert r.json()["resourceType"] == "OperationOutcome"
+
+    check()

@@ -318,3 +318,27 @@ def test_a_refused_message_is_handled_anew_when_resent(
     with database.reading() as session:
         (kept,) = session.scalars(select(FeedMessage)).all()
     assert (kept.status, kept.ack_code) == ("accepted", "AA")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
+def test_any_mangled_message_gets_an_ack(receiver: Receiver) -> None:
+    """Fields of real messages replaced by arbitrary text: always one ACK, AA, AE or AR."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    bases = [hm.oru(), hm.adt(), hm.adt("A03", discharge="20250620100000+0800")]
+    text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=12)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(bases), st.lists(st.tuples(st.integers(0, 200), text), max_size=4))
+    def check(base: str, changes: list[tuple[int, str]]) -> None:
+        lines = [line.split("|") for line in base.split("\r")]
+        cells = [(r, c) for r, line in enumerate(lines) for c in range(1, len(line))]
+        for pick, value in changes:
+            r, c = cells[pick % len(cells)]
+            lines[r][c] = value
+        ack = receiver.handle("\r".join("|".join(line) for line in lines))
+        assert hm.msa(ack)[1] in ("AA", "AE", "AR", "CA", "CE", "CR"), ack
+        assert not any(e[3].startswith("207^") for e in hm.errs(ack)), ack  # no internal error
+
+    check()

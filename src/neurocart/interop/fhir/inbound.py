@@ -371,7 +371,34 @@ class _Mapper:
                 ],
                 400,
             ) from None
-        at = f"{here}.resource"
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # fhir.resources raises these for some malformed shapes (e.g. a contained
+            # resource of no or an unknown resourceType) instead of a ValidationError
+            raise _EntryError(
+                [
+                    Issue(
+                        f"{here}.resource",
+                        f"not a valid R4 {kind}: {type(exc).__name__} {exc}",
+                        code="structure",
+                    )
+                ],
+                400,
+            ) from None
+        try:
+            return self._mapped(i, kind, resource, request)
+        except (AttributeError, TypeError) as exc:  # a shape the R4B models let through
+            raise _EntryError(
+                [
+                    Issue(
+                        f"{here}.resource",
+                        f"an element neurocart needs is missing or malformed ({exc})",
+                        code="structure",
+                    )
+                ]
+            ) from None
+
+    def _mapped(self, i: int, kind: str, resource: Any, request: Mapping[str, Any]) -> _Plan:
+        at = f"Bundle.entry[{i}].resource"
         key = self._key(i, resource, request) if kind != "Patient" else None
         if kind == "Patient":
             return self._patient(i, resource, request)
@@ -480,7 +507,7 @@ class _Mapper:
 
     def _observation(self, i: int, at: str, res: Any, study_id: str, key: str) -> _Plan:
         act = _act(at, res.status, {"final": Act.CREATE})
-        for coding in res.code.coding or []:
+        for coding in _codings(res.code):
             if coding.system == terms.INSTRUMENT and coding.code:
                 return self._assessment(i, at, res, study_id, key, act, str(coding.code))
         reason = _note(res)
@@ -488,12 +515,12 @@ class _Mapper:
         specimen = self._specimen(at, res)
         items: list[ObservationItem] = []
         issues: list[Issue] = []
-        codings = res.code.coding or []
+        codings = _codings(res.code)
         if any(c.system == terms.LOINC and c.code == BP_PANEL for c in codings):
             for k, component in enumerate(res.component or []):
                 where = f"{at}.component[{k}]"
                 try:
-                    code, system, default_unit, _ = self._code(where, component.code.coding)
+                    code, system, default_unit, _ = self._code(where, _codings(component.code))
                     value, unit = self._value(where, component, default_unit, code, system)
                 except _EntryError as exc:
                     issues.extend(exc.issues)
@@ -652,7 +679,7 @@ class _Mapper:
         inputs: dict[str, Any] = {}
         where: dict[str, str] = {}
         for k, component in enumerate(res.component or []):
-            names = [c.code for c in component.code.coding or [] if c.system == system]
+            names = [c.code for c in _codings(component.code) if c.system == system]
             if not names:
                 raise _EntryError(
                     [Issue(f"{at}.component[{k}].code", f"a coding in {system} names the input")]
@@ -698,7 +725,7 @@ class _Mapper:
 
     def _condition(self, i: int, at: str, res: Any, study_id: str) -> _Plan:
         diagnosis: Diagnosis | None = None
-        for coding in res.code.coding if res.code else []:
+        for coding in _codings(res.code):
             code = coding.code or ""
             if coding.system == terms.LOCAL and code.startswith("dx-"):
                 with contextlib.suppress(ValueError):
@@ -900,6 +927,11 @@ class _Mapper:
             "details": details,
         }
         return self._event_plan(i, "Encounter", study_id, key, values, act, None)
+
+
+def _codings(concept: Any) -> list[Any]:
+    """A CodeableConcept's codings ([] when the concept or its codings are absent)."""
+    return list(getattr(concept, "coding", None) or [])
 
 
 def _component_value(component: Any) -> Any:

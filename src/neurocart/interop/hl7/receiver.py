@@ -127,6 +127,11 @@ class Receiver:
         except OperationalError:
             log.exception("hl7: the store is unavailable")
             return self._down(head)
+        except Exception as exc:  # never drop a connection over one message: AR, kept
+            log.exception("hl7: message %s failed", head.control_id)
+            issue = AckIssue("MSH", 207, f"application error: {type(exc).__name__}")
+            self._keep(head, message, "rejected", "AR", [issue], None)
+            return build_ack("AR", head, [issue], text=issue.message)
 
     # --- the steps ------------------------------------------------------------------------
 
