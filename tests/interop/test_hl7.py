@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -342,3 +343,19 @@ def test_any_mangled_message_gets_an_ack(receiver: Receiver) -> None:
         assert not any(e[3].startswith("207^") for e in hm.errs(ack)), ack  # no internal error
 
     check()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # backend-independent
+def test_the_review_lists_over_the_api(client: Any, receiver: Receiver, as_role: Any) -> None:
+    receiver.handle(hm.oru("V1", code="K0099^Odd test^L"))
+    receiver.handle(hm.oru("V2", value="abc"))
+    admin = as_role("admin")
+    codes = client.get("/api/v1/feeds/unmapped-codes", headers=admin)
+    assert codes.status_code == 200
+    assert codes.json() == [
+        {"sender": "hl7:HOSP_A:LIS", "code": "K0099", "coding_system": "L", "messages": 1}
+    ]
+    refused = client.get("/api/v1/feeds/messages?status=refused", headers=admin).json()
+    assert [m["control_id"] for m in refused] == ["V2"]
+    assert "not a number" in refused[0]["reason"]
+    assert client.get("/api/v1/feeds/messages", headers=as_role("nurse")).status_code == 403

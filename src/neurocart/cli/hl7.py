@@ -12,7 +12,6 @@ interface engine), through the same services and monitoring as the REST API.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -26,13 +25,12 @@ from neurocart.config import get_settings
 from neurocart.interop.codemap import CodeMap, CodeMapError
 from neurocart.interop.hl7.listener import decode, serve
 from neurocart.interop.hl7.receiver import CrosswalkError, Receiver, load_crosswalk
+from neurocart.interop.hl7.review import unmapped_codes
 from neurocart.security import Action, Resource, is_allowed
 from neurocart.store import get_database, repo
 from neurocart.store.interop import list_messages
 
 app = typer.Typer(help="HL7 v2 lab and admission feeds (MLLP).", no_args_is_help=True)
-
-UNMAPPED = re.compile(r"unmapped code (?P<code>\S+) \((?P<system>[^)]*)\)")
 
 As = Annotated[str, typer.Option("--as", help="the feed's user account (role data_manager)")]
 Codes = Annotated[Path | None, typer.Option(help="the site's local-code map (TOML)")]
@@ -167,7 +165,7 @@ def messages(
 ) -> None:
     """Received messages, newest first, with the ACK code and the reason."""
     with get_database().reading() as session:
-        rows = list_messages(session, status=status)[:limit]
+        rows = list_messages(session, status=status, limit=limit)
     table = Table("received", "sender", "MSH-10", "type", "status", "ACK", "reason")
     for row in rows:
         table.add_row(
@@ -185,12 +183,9 @@ def messages(
 @app.command()
 def unmapped() -> None:
     """Local codes that arrived without a mapping (never guessed): add them to the code map."""
-    seen: Counter[tuple[str, str, str]] = Counter()
     with get_database().reading() as session:
-        for row in list_messages(session):
-            for match in UNMAPPED.finditer(row.reason or ""):
-                seen[row.system, match["code"], match["system"]] += 1
+        rows = unmapped_codes(session)
     table = Table("sender", "code", "coding system", "messages")
-    for (system, code, coding), n in sorted(seen.items()):
-        table.add_row(system, code, coding, str(n))
+    for row in rows:
+        table.add_row(row.sender, row.code, row.coding_system, str(row.messages))
     out.print(table)

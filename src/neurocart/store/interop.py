@@ -81,9 +81,14 @@ def find_message(session: Session, system: str, control_id: str) -> FeedMessage 
     return session.scalar(query)
 
 
-def list_messages(session: Session, *, status: str | None = None) -> list[FeedMessage]:
+def list_messages(
+    session: Session, *, status: str | None = None, limit: int | None = None
+) -> list[FeedMessage]:
     """Received messages, newest first (``status="refused"`` lists those kept for review)."""
     query = select(FeedMessage)
     if status is not None:
         query = query.where(FeedMessage.status == status)
-    return list(session.scalars(query.order_by(FeedMessage.id.desc())))
+    query = query.order_by(FeedMessage.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))

@@ -9,6 +9,7 @@ from neurocart.api.routers import (
     calculators,
     courses,
     events,
+    feeds,
     fhir,
     health,
     observations,
@@ -30,5 +31,6 @@ ALL = (
     calculators.router,
     alerts.router,
     fhir.router,
+    feeds.router,
 )
 """Every router, in the order the OpenAPI document lists them."""
