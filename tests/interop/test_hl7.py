@@ -359,3 +359,13 @@ def test_the_review_lists_over_the_api(client: Any, receiver: Receiver, as_role:
     assert [m["control_id"] for m in refused] == ["V2"]
     assert "not a number" in refused[0]["reason"]
     assert client.get("/api/v1/feeds/messages", headers=as_role("nurse")).status_code == 403
+
+
+def test_msh18_decides_the_character_set() -> None:
+    from neurocart.interop.hl7.listener import decode
+
+    text = hm.oru().replace("|P|2.5.1", "|P|2.5.1||||||GB 18030-2000").replace("DOE^JANE", "张^三")
+    assert decode(text.encode("gb18030")) == text  # declared: GB18030, not the UTF-8 default
+    plain = hm.oru().replace("DOE^JANE", "张^三")
+    assert decode(plain.encode("utf-8")) == plain
+    assert decode(plain.encode("gb18030"), "gb18030") == plain

@@ -26,13 +26,42 @@ log = logging.getLogger(__name__)
 ENCODING = "utf-8"
 
 
+CHARSETS = {
+    "ASCII": "ascii",
+    "8859/1": "latin-1",
+    "UNICODE UTF-8": "utf-8",
+    "UNICODE": "utf-8",
+    "GB 18030-2000": "gb18030",
+    "BIG-5": "big5",
+    "KS X 1001": "euc-kr",
+}
+"""HL7 table 0211 (MSH-18 character set) → Python codec, for the sets a site may meet."""
+
+
+def declared_charset(block: bytes) -> str | None:
+    """The codec MSH-18 names, if any (the header is ASCII whatever the body is)."""
+    header = block.split(b"\r", 1)[0]
+    if not header.startswith(b"MSH") or len(header) < 4:
+        return None
+    fields = header.split(header[3:4])
+    if len(fields) <= 17:
+        return None
+    name = fields[17].split(b"~")[0].decode("ascii", "replace").strip().upper()
+    return CHARSETS.get(name)
+
+
 def decode(block: bytes, charset: str = ENCODING) -> str:
-    """The message text: `charset` (UTF-8 by default; GB18030 for many Chinese LIS), falling
-    back to Latin-1 so a mis-declared byte never drops a message unanswered."""
-    try:
-        return block.decode(charset)
-    except (UnicodeDecodeError, LookupError):
-        return block.decode("latin-1")
+    """The message text: the character set MSH-18 declares, else `charset` (UTF-8 by
+    default; GB18030 for many Chinese LIS), falling back to Latin-1 so a mis-declared byte
+    never leaves a message unanswered."""
+    for codec in (declared_charset(block), charset):
+        if codec is None:
+            continue
+        try:
+            return block.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return block.decode("latin-1")
 
 
 async def serve(
