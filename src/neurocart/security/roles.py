@@ -32,6 +32,11 @@ The defaults, and why:
   users or see the audit trail.
 - **data_manager** imports observations (lab feeds), corrects any clinical fact, keeps patients,
   courses, tasks and schedule up to date, reads the audit trail and exports.
+- **feeds** are the hospital systems' doors (FHIR Bundles, HL7 v2 messages): writing one
+  is the data manager's (the interface-engine account imports labs, vitals, drugs and stays,
+  like a lab import), reading a patient's record as FHIR is any role's (a read of the record),
+  correcting (re-sending a message kept for review) the data manager's, and administering
+  (code maps, the review list) the admin's.
 - Nobody writes or corrects the audit trail (the system appends to it), and calculators are code.
 
 A user may always read their own account ("me"); that is a property of the route, not a
@@ -77,6 +82,8 @@ class Resource(enum.StrEnum):
     CALCULATORS = "calculators"
     REPORTS = "reports"
     """Cohort reports and data exports."""
+    FEEDS = "feeds"
+    """FHIR Bundles and HL7 v2 messages from the hospital's systems."""
 
 
 class Action(enum.StrEnum):
@@ -148,6 +155,10 @@ _MATRIX: dict[tuple[Resource, Action], frozenset[Role]] = {
     (Resource.REPORTS, Action.WRITE): frozenset({R.INVESTIGATOR, R.DATA_MANAGER}),
     (Resource.REPORTS, Action.CORRECT): NOBODY,
     (Resource.REPORTS, Action.ADMIN): NOBODY,
+    (Resource.FEEDS, Action.READ): ALL,
+    (Resource.FEEDS, Action.WRITE): frozenset({R.DATA_MANAGER}),
+    (Resource.FEEDS, Action.CORRECT): frozenset({R.DATA_MANAGER}),
+    (Resource.FEEDS, Action.ADMIN): frozenset({R.ADMIN}),
 }
 
 NURSE_INSTRUMENTS: frozenset[str] = frozenset({"ice", "mg_adl"})

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from neurocart.store import audit, repo
+from neurocart.store import interop as interop  # the feeds' tables, on Base.metadata
 from neurocart.store.db import Database, get_database
 from neurocart.store.errors import (
     BatchTooLargeError,

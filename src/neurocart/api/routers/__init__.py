@@ -9,6 +9,8 @@ from neurocart.api.routers import (
     calculators,
     courses,
     events,
+    feeds,
+    fhir,
     health,
     observations,
     patients,
@@ -28,5 +30,7 @@ ALL = (
     schedule.router,
     calculators.router,
     alerts.router,
+    fhir.router,
+    feeds.router,
 )
 """Every router, in the order the OpenAPI document lists them."""
