@@ -1,0 +1,1 @@
+"""Exchange with other systems: research formats (SDTM, REDCap) and clinical messaging."""
