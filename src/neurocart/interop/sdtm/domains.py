@@ -386,7 +386,7 @@ class _Builder:
                         "EXTRT": drug.upper(),
                         "EXCAT": "LYMPHODEPLETION",
                         "EXDOSE": d.get("dose"),
-                        "EXDOSU": terms.UNIT.get(d.get("unit") or "", d.get("unit") or ""),
+                        "EXDOSU": terms.unit(d.get("unit") or ""),
                         "EXROUTE": "INTRAVENOUS",
                         "EXLOT": "",
                         "EXSTDTC": self.dtc(e["onset_at"]),
@@ -417,7 +417,7 @@ class _Builder:
                         "CMCAT": "CONCOMITANT" if e["type"] == "drug_given" else "MAINTENANCE",
                         **_atc(drug),
                         "CMDOSE": d.get("dose"),
-                        "CMDOSU": terms.UNIT.get(d.get("unit") or "", d.get("unit") or ""),
+                        "CMDOSU": terms.unit(d.get("unit") or ""),
                         "CMENRF": "",
                         "CMSTDTC": self.dtc(e["onset_at"]),
                         "CMENDTC": self.dtc(e["end_at"]),
@@ -509,7 +509,7 @@ class _Builder:
             t = self.dtc(o["effective_at"])
             if code in terms.VS_TEST:
                 cd, name = terms.VS_TEST[code]
-                u = terms.RESP_UNIT if cd == "RESP" else terms.UNIT.get(unit, unit)
+                u = terms.RESP_UNIT if cd == "RESP" else terms.unit(unit)
                 vs.append(base | {"VSTESTCD": cd, "VSTEST": name, **_result("VS", o["value"], u),
                                   "VSDTC": t})  # fmt: skip
             elif code in terms.PC_TEST:
@@ -525,7 +525,7 @@ class _Builder:
                     | {
                         "PCTESTCD": cd,
                         "PCTEST": name,
-                        **_result("PC", o["value"], terms.UNIT.get(unit, unit)),
+                        **_result("PC", o["value"], terms.unit(unit)),
                         "PCSPEC": spec,
                         "PCLLOQ": lloq[cd],
                         "PCDTC": t,
@@ -545,7 +545,7 @@ class _Builder:
                     | {
                         "LBTESTCD": cd,
                         "LBTEST": name,
-                        **_result("LB", o["value"], terms.UNIT.get(unit, unit), qual=unit == "{result}"),
+                        **_result("LB", o["value"], terms.unit(unit), qual=unit == "{result}"),
                         "LBSPEC": spec,
                         "LBLOINC": code if system == LOINC and (LOINC, code) in CATALOGUE else "",
                         "LBDTC": t,
@@ -661,7 +661,7 @@ class _Builder:
                 "TVSTRL": (
                     f"CAR-T day {v.cart_day} (SDTM day {v.visitdy})"
                     if v.cart_day is not None
-                    else f"{v.label} (course anchor date)"
+                    else f"Anchor: {v.label.lower()}"
                 ),
             }
             for v in VISITS

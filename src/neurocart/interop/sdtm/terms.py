@@ -53,6 +53,15 @@ UNIT = MappingProxyType(
     }
 )
 """Canonical unit → CDISC UNIT submission value ("" for a qualitative result)."""
+
+
+def unit(canonical: str) -> str:
+    """The CDISC UNIT spelling of a unit, ASCII (µ → u, ⁹ → ^9) for one the table lacks."""
+    if canonical in UNIT:
+        return UNIT[canonical]
+    return canonical.replace("µ", "u").replace("×10⁹", "10^9").replace("°", "")
+
+
 RESP_UNIT = "breaths/min"
 """The respiratory rate's unit (the store writes /min for both rates)."""
 

@@ -72,3 +72,14 @@ def write_xpt(
         table_name=name,
         file_format_version=5,
     )
+    # SAS transport pads the last 80-byte card with blanks, so a reader that infers the row
+    # count from the file size (pandas does) loses a final short record ending in blanks.
+    # Refuse to leave such a file behind rather than let a reviewer's tool drop a row.
+    back = len(pd.read_sas(path, format="xport", encoding="ascii"))
+    if back != len(frame):
+        path.unlink()
+        raise XptLimitError(
+            name,
+            f"written with {len(frame)} rows but a transport reader sees {back}: the last "
+            "record is shorter than 80 bytes and ends in blanks",
+        )
