@@ -5,7 +5,7 @@
     [events]    unique_event_name = { anchor = "infusion", day = 0 }   (or month = 3)
     [patient]   sex / diagnosis = { field, choices }, birth_year = { field, take = "year" },
                 subtype, diagnosis_date, site = { field }, prior_therapies = { checkbox, choices }
-    [course]    product, target, dose_cells_per_kg, ld_regimen, protocol_id, enrolment_date,
+    [course]    product, target, dose_cells_per_kg, lymphodepletion, protocol_id, enrolment_date,
                 apheresis_date, ld_start_date, infusion_at = "<field>"
     [[observation]]  field, code, unit, specimen = "serum" | { field, choices }, time = { field }
     [[assessment]]   instrument, time = { field }, inputs = { <input> = "<field>" },
@@ -29,7 +29,7 @@ from neurocart.interop.redcap import project as p
 from neurocart.interop.redcap.records import RedcapError
 
 COURSE_FIELDS = (
-    "product", "target", "dose_cells_per_kg", "ld_regimen", "protocol_id", "enrolment_date",
+    "product", "target", "dose_cells_per_kg", "lymphodepletion", "protocol_id", "enrolment_date",
     "apheresis_date", "ld_start_date", "infusion_at",
 )  # fmt: skip
 
@@ -277,7 +277,8 @@ def emit(fields: list[p.Field], *, project: str, timezone: str) -> str:
               f"prior_therapies = {_inline({'checkbox': 'prior_tx', 'choices': choices('prior_tx')})}",
               "", "[course]"]  # fmt: skip
     for k in COURSE_FIELDS:
-        lines.append(f"{k} = {_q('infusion_dt' if k == 'infusion_at' else k)}")
+        name = {"infusion_at": "infusion_dt", "lymphodepletion": "ld_regimen"}.get(k, k)
+        lines.append(f"{k} = {_q(name)}")
     from neurocart.ingest.codes import codes
 
     for entry in codes():
