@@ -26,8 +26,19 @@ IMPORTER = "redcap.importer"
 @pytest.fixture(scope="module")
 def project(stored_cohort: StoredCohort, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("redcap")
-    result = CliRunner().invoke(app, ["export", "redcap", "--out", str(out), "--database-url",
-                                      stored_cohort.url, "--timezone", "Asia/Shanghai"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "redcap",
+            "--out",
+            str(out),
+            "--database-url",
+            stored_cohort.url,
+            "--timezone",
+            "Asia/Shanghai",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -42,31 +53,56 @@ def _empty_store(tmp_path: Path) -> tuple[str, Database]:
     database = Database.from_url(url)
     migrate.upgrade(database.engine)
     with database.transaction() as session:
-        repo.create_user(session, None, username=IMPORTER, password_hash="x", role=Role.DATA_MANAGER)
+        repo.create_user(
+            session, None, username=IMPORTER, password_hash="x", role=Role.DATA_MANAGER
+        )
     return url, database
 
 
 def _import(project: Path, url: str, *extra: str, records: Path | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(app, [
-        "import", "redcap", "--dictionary", str(project / "dictionary.csv"),
-        "--records", str(records or project / "records.csv"), "--mapping",
-        str(project / "mapping.toml"), "--user", IMPORTER, "--database-url", url, *extra,
-    ])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "import",
+            "redcap",
+            "--dictionary",
+            str(project / "dictionary.csv"),
+            "--records",
+            str(records or project / "records.csv"),
+            "--mapping",
+            str(project / "mapping.toml"),
+            "--user",
+            IMPORTER,
+            "--database-url",
+            url,
+            *extra,
+        ],
+    )
     return result.exit_code, " ".join(result.output.split())
 
 
 def test_dictionary_header_and_records_layout(project: Path) -> None:
     with (project / "dictionary.csv").open(newline="") as fh:
         header = next(csv.reader(fh))
-    assert header == HEADER and len(header) == 18
-    assert (project / "dictionary.csv").read_text().splitlines()[0].startswith(
-        'Variable / Field Name,Form Name,Section Header,Field Type,Field Label,"Choices, '
+    assert header == HEADER
+    assert len(header) == 18
+    assert (
+        (project / "dictionary.csv")
+        .read_text()
+        .splitlines()[0]
+        .startswith(
+            'Variable / Field Name,Form Name,Section Header,Field Type,Field Label,"Choices, '
+        )
     )
     fields = _rows(project / "dictionary.csv")
     assert all(len(f["Variable / Field Name"]) <= 26 for f in fields)
     records = _rows(project / "records.csv")
-    assert list(records[0])[:4] == ["record_id", "redcap_event_name", "redcap_repeat_instrument",
-                                    "redcap_repeat_instance"]  # fmt: skip
+    assert list(records[0])[:4] == [
+        "record_id",
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+    ]
     assert any(c.startswith("prior_tx___") for c in records[0])
     events = {r["unique_event_name"] for r in _rows(project / "events.csv")}
     assert {"screening_arm_1", "day_0_arm_1", "day_28_arm_1", "month_24_arm_1"} <= events
@@ -103,7 +139,8 @@ def test_round_trip_into_an_empty_store(
     url, database = _empty_store(tmp_path)
     code, output = _import(project, url, "--dry-run")
     assert code == 0, output
-    assert "would store: 6 patients" in output and "not mapped" not in output
+    assert "would store: 6 patients" in output
+    assert "not mapped" not in output
     assert load_cohort(database).patients.empty  # a dry run stores nothing
     code, output = _import(project, url)
     assert code == 0, output
@@ -113,7 +150,8 @@ def test_round_trip_into_an_empty_store(
         pd.testing.assert_frame_equal(back[name], frame, obj=name)
     with database.reading() as session:
         trail = repo.audit_trail(session, "patient", repo.find_patient(session, "NC-0001").id)
-    assert trail and trail[0].actor == IMPORTER
+    assert trail
+    assert trail[0].actor == IMPORTER
     database.dispose()
 
 
@@ -130,7 +168,8 @@ def test_an_unmapped_field_is_reported_not_guessed(project: Path, tmp_path: Path
     assert plan.unmapped == {"site_notes": 1}
     url, database = _empty_store(tmp_path)
     code, output = _import(project, url, "--dry-run", records=path)
-    assert code == 0 and "not mapped: field site_notes (1 value(s))" in output
+    assert code == 0
+    assert "not mapped: field site_notes (1 value(s))" in output
     database.dispose()
 
 
@@ -145,7 +184,8 @@ def test_a_bad_choice_code_stores_nothing(project: Path, tmp_path: Path) -> None
         w.writerows(records)
     url, database = _empty_store(tmp_path)
     code, output = _import(project, url, records=path)
-    assert code == 2 and "field sex: no mapping for choice code" in output
+    assert code == 2
+    assert "field sex: no mapping for choice code" in output
     assert load_cohort(database).patients.empty
     database.dispose()
 
@@ -156,13 +196,19 @@ def test_eav_export_reads_like_the_flat_one(project: Path, tmp_path: Path) -> No
     eav = []
     for r in flat:
         for k, v in r.items():
-            if k in ids or v in ("", "0") and "___" in k or v == "" or k.endswith("_complete"):
+            if k in ids or (v in ("", "0") and "___" in k) or v == "" or k.endswith("_complete"):
                 continue
             name, value = (k.split("___")[0], k.split("___")[1]) if "___" in k else (k, v)
-            eav.append({"record": r["record_id"], "redcap_event_name": r["redcap_event_name"],
-                        "redcap_repeat_instrument": r["redcap_repeat_instrument"],
-                        "redcap_repeat_instance": r["redcap_repeat_instance"],
-                        "field_name": name, "value": value})  # fmt: skip
+            eav.append(
+                {
+                    "record": r["record_id"],
+                    "redcap_event_name": r["redcap_event_name"],
+                    "redcap_repeat_instrument": r["redcap_repeat_instrument"],
+                    "redcap_repeat_instance": r["redcap_repeat_instance"],
+                    "field_name": name,
+                    "value": value,
+                }
+            )
     flat_path, eav_path = tmp_path / "flat.csv", tmp_path / "eav.csv"
     for path, rows in ((flat_path, flat), (eav_path, eav)):
         with path.open("w", newline="") as fh:
@@ -172,7 +218,8 @@ def test_eav_export_reads_like_the_flat_one(project: Path, tmp_path: Path) -> No
     mapping = load(project / "mapping.toml")
     a = read_project(project / "dictionary.csv", flat_path, mapping)
     b = read_project(project / "dictionary.csv", eav_path, mapping)
-    assert a.counts() == b.counts() and a.counts()["observations"] > 0
+    assert a.counts() == b.counts()
+    assert a.counts()["observations"] > 0
     assert a.patients == b.patients
 
 
@@ -182,12 +229,16 @@ def test_a_mapping_field_missing_from_the_dictionary_is_an_error(
     text = (project / "mapping.toml").read_text().replace('field = "crp"', 'field = "crp_x"')
     path = tmp_path / "m.toml"
     path.write_text(text)
-    with pytest.raises(RedcapError, match="observation\\[\\d+\\].field = 'crp_x'"):
+    with pytest.raises(RedcapError, match=r"observation\[\d+\]\.field = 'crp_x'"):
         read_project(project / "dictionary.csv", project / "records.csv", load(path))
 
 
 def test_example_mapping_for_a_cart_project_parses() -> None:
-    example = Path(__file__).parents[2] / "src/neurocart/interop/redcap/data/cart-project.redcap.toml"
+    example = (
+        Path(__file__).parents[2] / "src/neurocart/interop/redcap/data/cart-project.redcap.toml"
+    )
     mapping = load(example)
     assert {"screening_arm_1", "day_7_arm_1", "month_24_arm_1"} <= set(mapping.events)
-    assert mapping.observations and mapping.assessments and mapping.event_rules
+    assert mapping.observations
+    assert mapping.assessments
+    assert mapping.event_rules

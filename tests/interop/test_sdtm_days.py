@@ -24,9 +24,7 @@ from neurocart.interop.sdtm.visits import VISITS, visit_of
 REF = date(2025, 3, 1)
 
 
-@pytest.mark.parametrize(
-    ("cart", "sdtm"), [(-5, -5), (-1, -1), (0, 1), (1, 2), (14, 15), (91, 92)]
-)
+@pytest.mark.parametrize(("cart", "sdtm"), [(-5, -5), (-1, -1), (0, 1), (1, 2), (14, 15), (91, 92)])
 def test_the_cart_day_table(cart: int, sdtm: int) -> None:
     day = REF + timedelta(days=cart)
     assert cart_day(day, REF) == cart

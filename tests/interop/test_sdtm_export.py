@@ -47,10 +47,23 @@ REQUIRED_EXTRA = {
 @pytest.fixture(scope="module")
 def exported(stored_cohort: StoredCohort, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sdtm")
-    result = CliRunner().invoke(app, [
-        "export", "sdtm", "--out", str(out), "--database-url", stored_cohort.url,
-        "--timezone", ZONE, "--meddra", str(MEDDRA), "--study-id", "NADCART",
-    ])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "sdtm",
+            "--out",
+            str(out),
+            "--database-url",
+            stored_cohort.url,
+            "--timezone",
+            ZONE,
+            "--meddra",
+            str(MEDDRA),
+            "--study-id",
+            "NADCART",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -71,8 +84,28 @@ def read(exported: Path) -> dict[str, pd.DataFrame]:
 
 
 def test_the_domains_written(read: dict[str, pd.DataFrame]) -> None:
-    expected = {"TS", "TA", "TE", "TV", "DM", "AE", "MH", "DS", "CM", "EX", "PR", "FA", "LB",
-                "VS", "PC", "PP", "RS", "FT", "SUPPAE", "RELREC"}  # fmt: skip
+    expected = {
+        "TS",
+        "TA",
+        "TE",
+        "TV",
+        "DM",
+        "AE",
+        "MH",
+        "DS",
+        "CM",
+        "EX",
+        "PR",
+        "FA",
+        "LB",
+        "VS",
+        "PC",
+        "PP",
+        "RS",
+        "FT",
+        "SUPPAE",
+        "RELREC",
+    }
     assert expected <= set(read)
 
 
@@ -99,7 +132,8 @@ def test_required_variables_present_and_not_null(read: dict[str, pd.DataFrame]) 
         for column in required:
             assert column in frame.columns, (name, column)
             values = frame[column]
-            assert values.notna().all() and (values.astype(str) != "").all(), (name, column)
+            assert values.notna().all(), (name, column)
+            assert (values.astype(str) != "").all(), (name, column)
 
 
 def test_one_dm_row_per_subject_and_every_subject_in_dm(read: dict[str, pd.DataFrame]) -> None:
@@ -122,9 +156,7 @@ def test_seq_is_an_integer_unique_per_subject(read: dict[str, pd.DataFrame]) -> 
 
 def test_dates_are_iso8601_and_days_recompute(read: dict[str, pd.DataFrame]) -> None:
     rf = {
-        r.USUBJID: date.fromisoformat(r.RFSTDTC[:10])
-        for r in read["DM"].itertuples()
-        if r.RFSTDTC
+        r.USUBJID: date.fromisoformat(r.RFSTDTC[:10]) for r in read["DM"].itertuples() if r.RFSTDTC
     }
     checked = 0
     for name, frame in read.items():
@@ -135,8 +167,11 @@ def test_dates_are_iso8601_and_days_recompute(read: dict[str, pd.DataFrame]) -> 
         if f"{p}STDTC" in frame.columns and f"{p}ENDTC" in frame.columns:
             both = frame[(frame[f"{p}STDTC"] != "") & (frame[f"{p}ENDTC"] != "")]
             assert (both[f"{p}ENDTC"] >= both[f"{p}STDTC"]).all(), name
-        for dtc_var, dy_var in ((f"{p}DTC", f"{p}DY"), (f"{p}STDTC", f"{p}STDY"),
-                                (f"{p}ENDTC", f"{p}ENDY")):  # fmt: skip
+        for dtc_var, dy_var in (
+            (f"{p}DTC", f"{p}DY"),
+            (f"{p}STDTC", f"{p}STDY"),
+            (f"{p}ENDTC", f"{p}ENDY"),
+        ):
             if dy_var not in frame.columns:
                 continue
             for r in frame[[dtc_var, dy_var, "USUBJID"]].itertuples(index=False):
@@ -186,7 +221,8 @@ def test_supp_and_relrec_links_resolve(read: dict[str, pd.DataFrame]) -> None:
 
 def test_cart_day_zero_is_sdtm_day_one(read: dict[str, pd.DataFrame]) -> None:
     ex = read["EX"].query("EXCAT == 'CAR-T INFUSION'")
-    assert not ex.empty and (ex.EXSTDY == 1).all()
+    assert not ex.empty
+    assert (ex.EXSTDY == 1).all()
     supp = read["SUPPEX"].query("QNAM == 'CARTDY'")
     seqs = {(r.USUBJID, float(r.IDVARVAL)): r.QVAL for r in supp.itertuples()}
     assert all(seqs[(r.USUBJID, r.EXSEQ)] == "0" for r in ex.itertuples())
@@ -212,7 +248,9 @@ def test_define_xml_is_schema_valid_and_matches_the_files(
                 assert int(item.get("Length") or 0) >= observed, (name, item.get("Name"))
     methods = {m.get("OID") for m in mdv.iter(f"{ODM}MethodDef")}
     assert {"MT.DY", "MT.AGE", "MT.CARTDY"} <= methods
-    assert mdv.find("{http://www.cdisc.org/ns/def/v2.1}ValueListDef[@OID='VL.AE.AETOXGR']") is not None
+    assert (
+        mdv.find("{http://www.cdisc.org/ns/def/v2.1}ValueListDef[@OID='VL.AE.AETOXGR']") is not None
+    )
 
 
 def test_meddra_coding_is_required(stored_cohort: StoredCohort) -> None:
@@ -223,9 +261,9 @@ def test_meddra_coding_is_required(stored_cohort: StoredCohort) -> None:
 
 def test_xpt_limits_are_enforced_with_a_clear_error() -> None:
     ok = pd.DataFrame({"AETERM": ["x"]})
-    with pytest.raises(XptLimitError, match="AE.AETERM\\[0\\]: value is 201 bytes"):
+    with pytest.raises(XptLimitError, match=r"AE\.AETERM\[0\]: value is 201 bytes"):
         check_limits("AE", pd.DataFrame({"AETERM": ["x" * 201]}), {}, "Adverse Events")
-    with pytest.raises(XptLimitError, match="AE.AETERMLONG: variable name"):
+    with pytest.raises(XptLimitError, match=r"AE\.AETERMLONG: variable name"):
         check_limits("AE", pd.DataFrame({"AETERMLONG": ["x"]}), {}, "Adverse Events")
     with pytest.raises(XptLimitError, match="label is 41 characters"):
         check_limits("AE", ok, {"AETERM": "x" * 41}, "Adverse Events")
@@ -237,10 +275,23 @@ def test_xpt_limits_are_enforced_with_a_clear_error() -> None:
 
 
 def test_cli_errors_name_the_option(stored_cohort: StoredCohort, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["export", "sdtm", "--out", str(tmp_path),
-                                      "--database-url", stored_cohort.url])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["export", "sdtm", "--out", str(tmp_path), "--database-url", stored_cohort.url]
+    )
     assert result.exit_code == 2
     assert "--meddra" in result.output
-    result = CliRunner().invoke(app, ["export", "sdtm", "--out", str(tmp_path), "--timezone",
-                                      "Mars/Base", "--database-url", stored_cohort.url])  # fmt: skip
-    assert result.exit_code == 2 and "--timezone" in result.output
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "sdtm",
+            "--out",
+            str(tmp_path),
+            "--timezone",
+            "Mars/Base",
+            "--database-url",
+            stored_cohort.url,
+        ],
+    )
+    assert result.exit_code == 2
+    assert "--timezone" in result.output

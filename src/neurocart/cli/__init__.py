@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import typer
 
-from neurocart.cli import audit, db, monitor, patient, protocol, report, schedule, user
-from neurocart.cli import export, imports
+from neurocart.cli import (
+    audit,
+    db,
+    export,
+    imports,
+    monitor,
+    patient,
+    protocol,
+    report,
+    schedule,
+    user,
+)
 from neurocart.cli.calc import calc
 from neurocart.cli.demo import demo
 from neurocart.cli.serve import serve

@@ -49,9 +49,7 @@ def _frames(database_url: str | None, site: str | None):  # type: ignore[no-unty
 def sdtm(
     out_dir: Annotated[Path, typer.Option("--out", help="directory for the .xpt files")],
     studyid: Annotated[str, typer.Option("--study-id", help="STUDYID")] = "NADCART",
-    country: Annotated[
-        str, typer.Option("--country", help="COUNTRY (ISO 3166-1 alpha-3)")
-    ] = "CHN",
+    country: Annotated[str, typer.Option("--country", help="COUNTRY (ISO 3166-1 alpha-3)")] = "CHN",
     timezone: Timezone = "UTC",
     meddra: Annotated[
         Path | None,
@@ -65,8 +63,7 @@ def sdtm(
     site: Site = None,
 ) -> None:
     """Write SDTM datasets (SAS transport v5) and define.xml into --out."""
-    from neurocart.interop.sdtm import SdtmConfig, SdtmError, XptLimitError, load_meddra
-    from neurocart.interop.sdtm import write_sdtm
+    from neurocart.interop.sdtm import SdtmConfig, SdtmError, XptLimitError, load_meddra, write_sdtm
 
     if not studyid.isascii() or not studyid or len(studyid) > 40:
         raise fail(f"--study-id: expected 1–40 ASCII characters, got {studyid!r}")

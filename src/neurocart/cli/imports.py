@@ -18,7 +18,9 @@ app = typer.Typer(help="Imports into the record: REDCap.", no_args_is_help=True)
 
 @app.command("redcap")
 def redcap(
-    dictionary: Annotated[Path, typer.Option("--dictionary", help="the project's data dictionary CSV")],
+    dictionary: Annotated[
+        Path, typer.Option("--dictionary", help="the project's data dictionary CSV")
+    ],
     records: Annotated[Path, typer.Option("--records", help="records CSV (flat or EAV export)")],
     mapping: Annotated[Path, typer.Option("--mapping", help="the import mapping (TOML)")],
     user: Annotated[str, typer.Option("--user", help="the importing user (audited as)")],
@@ -43,8 +45,9 @@ def redcap(
     out.print("would store: " if dry_run else "to store: ", end="")
     out.print(", ".join(f"{n} {k}" for k, n in counts.items()), highlight=False)
     for name, n in sorted(plan.unmapped.items()):
-        out.print(f"not mapped: field {name} ({n} value(s)) — no mapping rule reads it",
-                  highlight=False)  # fmt: skip
+        out.print(
+            f"not mapped: field {name} ({n} value(s)) — no mapping rule reads it", highlight=False
+        )
     for problem in plan.problems:
         out.print(f"cannot map: {problem}", highlight=False)
     _, database = open_database(database_url, upgrade=None)

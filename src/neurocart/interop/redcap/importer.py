@@ -64,11 +64,26 @@ class Plan:
 
 def read_dictionary(path: Path) -> dict[str, dict[str, str]]:
     """Field name → its dictionary row (keys: REDCap's snake_case API names)."""
-    api = ["field_name", "form_name", "section_header", "field_type", "field_label",
-           "select_choices_or_calculations", "field_note", "text_validation_type_or_show_slider_number",
-           "text_validation_min", "text_validation_max", "identifier", "branching_logic",
-           "required_field", "custom_alignment", "question_number", "matrix_group_name",
-           "matrix_ranking", "field_annotation"]  # fmt: skip
+    api = [
+        "field_name",
+        "form_name",
+        "section_header",
+        "field_type",
+        "field_label",
+        "select_choices_or_calculations",
+        "field_note",
+        "text_validation_type_or_show_slider_number",
+        "text_validation_min",
+        "text_validation_max",
+        "identifier",
+        "branching_logic",
+        "required_field",
+        "custom_alignment",
+        "question_number",
+        "matrix_group_name",
+        "matrix_ranking",
+        "field_annotation",
+    ]
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
@@ -95,9 +110,12 @@ def read_cells(path: Path, dictionary: MappingABC[str, Any]) -> dict[Key, dict[s
     if record_col not in first:
         raise RedcapError(f"--records: {path} has no {record_col} column")
     for row in rows:
-        key = (row[record_col], row.get("redcap_event_name", "") or "",
-               row.get("redcap_repeat_instrument", "") or "",
-               row.get("redcap_repeat_instance", "") or "")  # fmt: skip
+        key = (
+            row[record_col],
+            row.get("redcap_event_name", "") or "",
+            row.get("redcap_repeat_instrument", "") or "",
+            row.get("redcap_repeat_instance", "") or "",
+        )
         if eav:
             if row["value"] != "":
                 out[key][row["field_name"]].append(row["value"])
@@ -172,8 +190,9 @@ class _Reader:
         if not c.choices:
             return text
         if text not in c.choices:
-            self.problem(key, c.field, f"no mapping for choice code; known {sorted(c.choices)}",
-                         text)  # fmt: skip
+            self.problem(
+                key, c.field, f"no mapping for choice code; known {sorted(c.choices)}", text
+            )
             return None
         return c.choices[text]
 
@@ -224,18 +243,18 @@ def _patient(
     flat = _merged(instances)
     pt: dict[str, Any] = {"study_id": _study_id(m, record)}
     pt["site"] = m.site if isinstance(m.site, str) else r.choice(key, flat, m.site)
-    for name, c in m.patient.items():
+    for name, rule in m.patient.items():
         if name == "birth_year":
-            text = r.one(flat, c.field)
+            text = r.one(flat, rule.field)
             if text is not None:
                 try:
-                    pt[name] = int(text[:4]) if c.take == "year" else int(text)
+                    pt[name] = int(text[:4]) if rule.take == "year" else int(text)
                 except ValueError:
-                    r.problem(key, c.field, "expected a year", text)
+                    r.problem(key, rule.field, "expected a year", text)
         elif name == "diagnosis_date":
-            pt[name] = r.date(key, flat, c.field)
+            pt[name] = r.date(key, flat, rule.field)
         else:
-            pt[name] = r.choice(key, flat, c)
+            pt[name] = r.choice(key, flat, rule)
     if m.prior_therapies is not None:
         r.used.add(m.prior_therapies.field)
         codes = flat.get(m.prior_therapies.field, [])
@@ -270,9 +289,15 @@ def _patient(
             if value is None:
                 continue
             pt["observations"].append(
-                {"code": o.code, "code_system": LOCAL if o.code.startswith("local:") else LOINC,
-                 "value": value, "unit": o.unit, "specimen": spec, "effective_at": t,
-                 "source": source}  # fmt: skip
+                {
+                    "code": o.code,
+                    "code_system": LOCAL if o.code.startswith("local:") else LOINC,
+                    "value": value,
+                    "unit": o.unit,
+                    "specimen": spec,
+                    "effective_at": t,
+                    "source": source,
+                }
             )
         for a in m.assessments:
             present = [f for f in a.inputs.values() if f in c]
@@ -292,13 +317,20 @@ def _patient(
                     if text not in a.choices[name]:
                         r.problem(key, f, "no mapping for choice code", text)
                         continue
-                    value: Any = a.choices[name][text]
+                    item: Any = a.choices[name][text]
                 else:
-                    value = _scalar(a.instrument, name, text)
-                _set(inputs, name, value)
+                    item = _scalar(a.instrument, name, text)
+                _set(inputs, name, item)
             total = None if a.check_total is None else r.number(key, c, a.check_total)
-            pt["assessments"].append({"instrument": a.instrument, "inputs": inputs,
-                                      "effective_at": t, "total": total, "where": key})
+            pt["assessments"].append(
+                {
+                    "instrument": a.instrument,
+                    "inputs": inputs,
+                    "effective_at": t,
+                    "total": total,
+                    "where": key,
+                }
+            )
         for e in m.event_rules:
             if key[2] not in ("", e.form) or e.fields["onset"] not in c:
                 r.used.update(e.fields.values())
@@ -367,7 +399,7 @@ class ImportResult:
     committed: bool
 
 
-class _DryRun(Exception):
+class _DryRunError(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
@@ -375,16 +407,17 @@ def apply(database: Database, actor: User, plan: Plan, *, dry_run: bool) -> Impo
     """Store the plan in one transaction (rolled back when `dry_run`); RedcapError names the
     first value the services refuse, and then nothing is stored."""
     if plan.problems:
-        raise RedcapError(f"{len(plan.problems)} value(s) cannot be mapped; first: "
-                          f"{plan.problems[0]}")  # fmt: skip
+        raise RedcapError(
+            f"{len(plan.problems)} value(s) cannot be mapped; first: {plan.problems[0]}"
+        )
     try:
         with database.transaction() as session:
             user = session.merge(actor)
             for pt in plan.patients:
                 _store(session, user, pt)
             if dry_run:
-                raise _DryRun
-    except _DryRun:
+                raise _DryRunError
+    except _DryRunError:
         return ImportResult(plan.counts(), committed=False)
     return ImportResult(plan.counts(), committed=True)
 
@@ -392,25 +425,47 @@ def apply(database: Database, actor: User, plan: Plan, *, dry_run: bool) -> Impo
 def _store(session: Any, user: User, pt: dict[str, Any]) -> None:
     where = f"record {pt['study_id']}"
     try:
-        patient = repo.create_patient(session, user, repo.PatientIn(
-            study_id=pt["study_id"], site=pt["site"], sex=pt.get("sex") or "unknown",
-            diagnosis=pt.get("diagnosis") or "other", birth_year=pt.get("birth_year"),
-            subtype=pt.get("subtype"), diagnosis_date=pt.get("diagnosis_date"),
-            prior_therapies=pt.get("prior_therapies") or []))  # fmt: skip
+        patient = repo.create_patient(
+            session,
+            user,
+            repo.PatientIn(
+                study_id=pt["study_id"],
+                site=pt["site"],
+                sex=pt.get("sex") or "unknown",
+                diagnosis=pt.get("diagnosis") or "other",
+                birth_year=pt.get("birth_year"),
+                subtype=pt.get("subtype"),
+                diagnosis_date=pt.get("diagnosis_date"),
+                prior_therapies=pt.get("prior_therapies") or [],
+            ),
+        )
         if pt["course"]:
             repo.create_course(session, user, repo.CourseIn(patient_id=patient.id, **pt["course"]))
         if pt["observations"]:
-            ingest_observations(session, user, patient.id,
-                                [ObservationIn(**o) for o in pt["observations"]],
-                                limit=max(len(pt["observations"]), 1))  # fmt: skip
+            ingest_observations(
+                session,
+                user,
+                patient.id,
+                [ObservationIn(**o) for o in pt["observations"]],
+                limit=max(len(pt["observations"]), 1),
+            )
         for a in pt["assessments"]:
             where = f"record {pt['study_id']}, {a['instrument']} at {a['effective_at']}"
-            row = repo.add_assessment(session, user, repo.AssessmentIn(
-                patient_id=patient.id, instrument=a["instrument"], inputs=a["inputs"],
-                effective_at=a["effective_at"]))  # fmt: skip
+            row = repo.add_assessment(
+                session,
+                user,
+                repo.AssessmentIn(
+                    patient_id=patient.id,
+                    instrument=a["instrument"],
+                    inputs=a["inputs"],
+                    effective_at=a["effective_at"],
+                ),
+            )
             if a["total"] is not None and abs(row.value - a["total"]) > 1e-9:
-                raise RedcapError(f"{where}: the REDCap total {a['total']:g} differs from "
-                                  f"neurocart's score {row.value:g}; nothing imported")  # fmt: skip
+                raise RedcapError(
+                    f"{where}: the REDCap total {a['total']:g} differs from "
+                    f"neurocart's score {row.value:g}; nothing imported"
+                )
         for e in pt["events"]:
             where = f"record {pt['study_id']}, {e['type']} at {e['onset_at']}"
             fields = {k: v for k, v in e.items() if k != "where"}

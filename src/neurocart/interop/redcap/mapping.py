@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,22 @@ from neurocart.interop.redcap import project as p
 from neurocart.interop.redcap.records import RedcapError
 
 COURSE_FIELDS = (
-    "product", "target", "dose_cells_per_kg", "lymphodepletion", "protocol_id", "enrolment_date",
-    "apheresis_date", "ld_start_date", "infusion_at",
-)  # fmt: skip
+    "product",
+    "target",
+    "dose_cells_per_kg",
+    "lymphodepletion",
+    "protocol_id",
+    "enrolment_date",
+    "apheresis_date",
+    "ld_start_date",
+    "infusion_at",
+)
 
 
 @dataclass(frozen=True)
 class Choice:
     field: str
-    choices: dict[str, Any] = field(default_factory=dict)
+    choices: dict[str, Any] = dataclasses.field(default_factory=dict)
     take: str | None = None
     """``take = "year"``: keep only the year of a date (a date of birth is never stored)."""
 
@@ -134,7 +142,7 @@ def _choice(x: Any, where: str) -> Choice:
         raise RedcapError(f"{where}.choices: expected a table")
     take = x.get("take")
     if take not in (None, "year"):
-        raise RedcapError(f"{where}.take: only \"year\" is known, got {take!r}")
+        raise RedcapError(f'{where}.take: only "year" is known, got {take!r}')
     return Choice(name, {str(k): v for k, v in choices.items()}, take)
 
 
@@ -153,19 +161,21 @@ def parse(doc: dict[str, Any]) -> Mapping:
         raise RedcapError("mapping: the [mapping] table is required")
     sid = m.get("study_id", {"from": "record_id"})
     if not isinstance(sid, dict) or not isinstance(sid.get("from"), str):
-        raise RedcapError("mapping.study_id: expected { from = \"record_id\", prefix = \"\" }")
+        raise RedcapError('mapping.study_id: expected { from = "record_id", prefix = "" }')
     deletions = m.get("deletions", "ignore")
     if deletions not in ("ignore", "retract"):
-        raise RedcapError(f"mapping.deletions: expected \"ignore\" or \"retract\", got {deletions!r}")
+        raise RedcapError(f'mapping.deletions: expected "ignore" or "retract", got {deletions!r}')
     patient_t = doc.get("patient", {})
     site: str | Choice
     if "site" in patient_t:
         site = _choice(patient_t["site"], "patient.site")
     else:
         site = _need(m, "site", "mapping")
-    patient = {k: _choice(patient_t[k], f"patient.{k}")
-               for k in ("sex", "diagnosis", "birth_year", "subtype", "diagnosis_date")
-               if k in patient_t}  # fmt: skip
+    patient = {
+        k: _choice(patient_t[k], f"patient.{k}")
+        for k in ("sex", "diagnosis", "birth_year", "subtype", "diagnosis_date")
+        if k in patient_t
+    }
     for k in ("sex", "diagnosis"):
         if k not in patient:
             raise RedcapError(f"patient.{k}: required")
@@ -173,26 +183,34 @@ def parse(doc: dict[str, Any]) -> Mapping:
     course_t = doc.get("course", {})
     unknown = set(course_t) - set(COURSE_FIELDS)
     if unknown:
-        raise RedcapError(f"course.{sorted(unknown)[0]}: unknown; expected one of "
-                          + ", ".join(COURSE_FIELDS))  # fmt: skip
+        raise RedcapError(
+            f"course.{sorted(unknown)[0]}: unknown; expected one of " + ", ".join(COURSE_FIELDS)
+        )
     obs = []
     for i, o in enumerate(doc.get("observation", [])):
         w = f"observation[{i}]"
         spec = o.get("specimen")
-        obs.append(ObservationRule(
-            _need(o, "field", w), _need(o, "code", w), _need(o, "unit", w),
-            spec if isinstance(spec, str) else _choice(spec, f"{w}.specimen"),
-            _field(o.get("time"), f"{w}.time"),
-        ))  # fmt: skip
+        obs.append(
+            ObservationRule(
+                _need(o, "field", w),
+                _need(o, "code", w),
+                _need(o, "unit", w),
+                spec if isinstance(spec, str) else _choice(spec, f"{w}.specimen"),
+                _field(o.get("time"), f"{w}.time"),
+            )
+        )
     asm = []
     for i, a in enumerate(doc.get("assessment", [])):
         w = f"assessment[{i}]"
-        asm.append(AssessmentRule(
-            _need(a, "instrument", w), _field(a.get("time"), f"{w}.time"),
-            dict(_need(a, "inputs", w, dict)),
-            {k: {str(c): v for c, v in t.items()} for k, t in a.get("choices", {}).items()},
-            a.get("check_total"),
-        ))  # fmt: skip
+        asm.append(
+            AssessmentRule(
+                _need(a, "instrument", w),
+                _field(a.get("time"), f"{w}.time"),
+                dict(_need(a, "inputs", w, dict)),
+                {k: {str(c): v for c, v in t.items()} for k, t in a.get("choices", {}).items()},
+                a.get("check_total"),
+            )
+        )
     evs = []
     for i, e in enumerate(doc.get("event", [])):
         w = f"event[{i}]"
@@ -200,8 +218,11 @@ def parse(doc: dict[str, Any]) -> Mapping:
         fields = dict(_need(e, "fields", w, dict))
         if "onset" not in fields:
             raise RedcapError(f"{w}.fields.onset: required")
-        evs.append(EventRule(_need(e, "form", w),
-                             t if isinstance(t, str) else _choice(t, f"{w}.type"), fields))
+        evs.append(
+            EventRule(
+                _need(e, "form", w), t if isinstance(t, str) else _choice(t, f"{w}.type"), fields
+            )
+        )
     return Mapping(
         project=str(m.get("project", "redcap")),
         timezone=str(m.get("timezone", "UTC")),
@@ -246,12 +267,16 @@ def _val(v: Any) -> str:
     return _inline(v) if isinstance(v, dict) else _q(v)
 
 
+def _choice_table(name: str, choices: Any) -> str:
+    return _inline({"field": name, "choices": choices(name)})
+
+
 def emit(fields: list[p.Field], *, project: str, timezone: str) -> str:
     """The mapping that reads neurocart's own export back: the dictionary's exact inverse."""
     by = {f.name: f for f in fields}
 
     def choices(name: str) -> dict[str, str]:
-        return {c: label for c, label in by[name].choices}
+        return dict(by[name].choices)
 
     lines = [
         "# neurocart's REDCap project read back into neurocart (written by `export redcap`).",
@@ -266,16 +291,25 @@ def emit(fields: list[p.Field], *, project: str, timezone: str) -> str:
     from neurocart.interop.sdtm.visits import VISITS
 
     for v in VISITS:
-        anchor = {"SCREENING": "enrolment", "APHERESIS": "apheresis",
-                  "LYMPHODEPLETION": "ld_start"}.get(v.name, "infusion")  # fmt: skip
+        anchor = {
+            "SCREENING": "enrolment",
+            "APHERESIS": "apheresis",
+            "LYMPHODEPLETION": "ld_start",
+        }.get(v.name, "infusion")
         lines.append(f"{v.event} = {_inline({'anchor': anchor, 'day': v.cart_day or 0})}")
-    lines += ["", "[patient]", 'site = { field = "site" }',
-              f"sex = {_inline({'field': 'sex', 'choices': choices('sex')})}",
-              'birth_year = { field = "birth_year" }',
-              f"diagnosis = {_inline({'field': 'diagnosis', 'choices': choices('diagnosis')})}",
-              'subtype = { field = "subtype" }', 'diagnosis_date = { field = "diagnosis_date" }',
-              f"prior_therapies = {_inline({'checkbox': 'prior_tx', 'choices': choices('prior_tx')})}",
-              "", "[course]"]  # fmt: skip
+    lines += [
+        "",
+        "[patient]",
+        'site = { field = "site" }',
+        f"sex = {_inline({'field': 'sex', 'choices': choices('sex')})}",
+        'birth_year = { field = "birth_year" }',
+        f"diagnosis = {_inline({'field': 'diagnosis', 'choices': choices('diagnosis')})}",
+        'subtype = { field = "subtype" }',
+        'diagnosis_date = { field = "diagnosis_date" }',
+        f"prior_therapies = {_inline({'checkbox': 'prior_tx', 'choices': choices('prior_tx')})}",
+        "",
+        "[course]",
+    ]
     for k in COURSE_FIELDS:
         name = {"infusion_at": "infusion_dt", "lymphodepletion": "ld_regimen"}.get(k, k)
         lines.append(f"{k} = {_q(name)}")
@@ -283,27 +317,40 @@ def emit(fields: list[p.Field], *, project: str, timezone: str) -> str:
 
     for entry in codes():
         form = p.obs_form(entry)
-        lines += ["", "[[observation]]", f"field = {_q(entry.key)}", f"code = {_q(entry.code)}",
-                  f"unit = {_q(entry.unit)}",
-                  f"specimen = {_inline({'field': f'{form}_specimen', 'choices': choices(f'{form}_specimen')})}",
-                  f"time = {_inline({'field': f'{form}_dt'})}"]  # fmt: skip
+        lines += [
+            "",
+            "[[observation]]",
+            f"field = {_q(entry.key)}",
+            f"code = {_q(entry.code)}",
+            f"unit = {_q(entry.unit)}",
+            f"specimen = {_choice_table(f'{form}_specimen', choices)}",
+            f"time = {_inline({'field': f'{form}_dt'})}",
+        ]
     for name in p.instruments():
         specs = p.calculator_fields(name) or []
         inputs = {s.name: p.short(f"{name}_{s.name}") for s in specs}
-        enum_choices = {s.name: {str(i): c for i, c in enumerate(s.choices)}
-                        for s in specs if s.kind == "enum"}  # fmt: skip
-        lines += ["", "[[assessment]]", f"instrument = {_q(name)}",
-                  f"time = {_inline({'field': p.short(f'{name}_dt')})}",
-                  f"inputs = {_inline(inputs)}"]  # fmt: skip
+        enum_choices = {
+            s.name: {str(i): c for i, c in enumerate(s.choices)} for s in specs if s.kind == "enum"
+        }
+        lines += [
+            "",
+            "[[assessment]]",
+            f"instrument = {_q(name)}",
+            f"time = {_inline({'field': p.short(f'{name}_dt')})}",
+            f"inputs = {_inline(inputs)}",
+        ]
         if enum_choices:
             lines.append(f"choices = {_inline(enum_choices)}")
         lines.append(f"check_total = {_q(p.short(f'{name}_score'))}")
-    for form, prefix, types in (("adverse_event", "ae", p.AE_TYPES), ("drug_given", "dg", None),
-                                ("clinical_event", "ev", p.OTHER_EVENTS)):  # fmt: skip
+    for form, prefix, types in (
+        ("adverse_event", "ae", p.AE_TYPES),
+        ("drug_given", "dg", None),
+        ("clinical_event", "ev", p.OTHER_EVENTS),
+    ):
         lines += ["", "[[event]]", f"form = {_q(form)}"]
         if types is None:
             lines.append('type = "drug_given"')
         else:
-            lines.append(f"type = {_inline({'field': f'{prefix}_type', 'choices': choices(f'{prefix}_type')})}")
+            lines.append(f"type = {_choice_table(f'{prefix}_type', choices)}")
         lines.append(f"fields = {_inline({k: f'{prefix}_{k}' for k in p.EVENT_PARTS})}")
     return "\n".join(lines) + "\n"

@@ -69,9 +69,26 @@ class Field:
 
     def row(self) -> list[str]:
         choices = " | ".join(f"{c}, {label}" for c, label in self.choices)
-        return [self.name, self.form, "", self.type, self.label, choices, self.note,
-                self.validation, self.vmin, self.vmax, "", "", "", "", "", "", "",
-                self.annotation]  # fmt: skip
+        return [
+            self.name,
+            self.form,
+            "",
+            self.type,
+            self.label,
+            choices,
+            self.note,
+            self.validation,
+            self.vmin,
+            self.vmax,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            self.annotation,
+        ]
 
 
 def short(name: str) -> str:
@@ -126,42 +143,95 @@ def fields(prior_therapies: list[str]) -> list[Field]:
         Field("record_id", "demographics", "text", "Study ID"),
         Field("site", "demographics", "text", "Site"),
         Field("sex", "demographics", "radio", "Sex", _radio(SEXES)),
-        Field("birth_year", "demographics", "text", "Year of birth", validation="integer",
-              vmin="1900", vmax="2100"),
+        Field(
+            "birth_year",
+            "demographics",
+            "text",
+            "Year of birth",
+            validation="integer",
+            vmin="1900",
+            vmax="2100",
+        ),
         Field("diagnosis", "demographics", "radio", "Diagnosis", _radio(DIAGNOSES)),
         Field("subtype", "demographics", "text", "Subtype"),
-        Field("diagnosis_date", "demographics", "text", "Date of diagnosis",
-              validation="date_ymd"),
-        Field("prior_tx", "demographics", "checkbox", "Prior therapies",
-              [(str(i), t) for i, t in enumerate(prior_therapies, start=1)]),
+        Field("diagnosis_date", "demographics", "text", "Date of diagnosis", validation="date_ymd"),
+        Field(
+            "prior_tx",
+            "demographics",
+            "checkbox",
+            "Prior therapies",
+            [(str(i), t) for i, t in enumerate(prior_therapies, start=1)],
+        ),
         Field("product", "treatment_course", "text", "CAR-T product"),
         Field("target", "treatment_course", "text", "Target antigen"),
-        Field("dose_cells_per_kg", "treatment_course", "text", "Dose", note="cells/kg",
-              validation="number"),
+        Field(
+            "dose_cells_per_kg",
+            "treatment_course",
+            "text",
+            "Dose",
+            note="cells/kg",
+            validation="number",
+        ),
         Field("ld_regimen", "treatment_course", "text", "Lymphodepletion regimen"),
         Field("protocol_id", "treatment_course", "text", "Care-pathway protocol"),
         Field("enrolment_date", "treatment_course", "text", "Enrolment", validation="date_ymd"),
         Field("apheresis_date", "treatment_course", "text", "Apheresis", validation="date_ymd"),
-        Field("ld_start_date", "treatment_course", "text", "First day of lymphodepletion",
-              validation="date_ymd"),
-        Field("infusion_dt", "treatment_course", "text", "CAR-T infusion", validation=DATETIME,
-              note="site-local time"),
-    ]  # fmt: skip
+        Field(
+            "ld_start_date",
+            "treatment_course",
+            "text",
+            "First day of lymphodepletion",
+            validation="date_ymd",
+        ),
+        Field(
+            "infusion_dt",
+            "treatment_course",
+            "text",
+            "CAR-T infusion",
+            validation=DATETIME,
+            note="site-local time",
+        ),
+    ]
     for form in OBS_FORMS:
-        f.append(Field(f"{form}_dt", form, "text", "Time of sample or measurement",
-                       validation=DATETIME, note="site-local time"))  # fmt: skip
+        f.append(
+            Field(
+                f"{form}_dt",
+                form,
+                "text",
+                "Time of sample or measurement",
+                validation=DATETIME,
+                note="site-local time",
+            )
+        )
         f.append(Field(f"{form}_specimen", form, "radio", "Specimen", _radio(SPECIMENS)))
         for entry in codes():
             if obs_form(entry) != form:
                 continue
             if entry.values:
-                f.append(Field(entry.key, form, "radio", entry.display,
-                               [("0", "negative"), ("1", "positive")],
-                               annotation=f"code={entry.code}"))  # fmt: skip
+                f.append(
+                    Field(
+                        entry.key,
+                        form,
+                        "radio",
+                        entry.display,
+                        [("0", "negative"), ("1", "positive")],
+                        annotation=f"code={entry.code}",
+                    )
+                )
             else:
-                f.append(Field(entry.key, form, "text", entry.display, note=entry.unit,
-                               validation="number", vmin=_number(entry.low),
-                               vmax=_number(entry.high), annotation=f"code={entry.code}"))  # fmt: skip
+                f.append(
+                    Field(
+                        entry.key,
+                        form,
+                        "text",
+                        entry.display,
+                        note=entry.unit,
+                        validation="number",
+                        vmin=_number(entry.low),
+                        vmax=_number(entry.high),
+                        annotation=f"code={entry.code}",
+                    )
+                )
     for form, prefix, types in (
         ("adverse_event", "ae", AE_TYPES),
         ("drug_given", "dg", None),
@@ -171,34 +241,52 @@ def fields(prior_therapies: list[str]) -> list[Field]:
             f.append(Field(f"{prefix}_type", form, "radio", "Event type", _radio(types)))
         f += [
             Field(f"{prefix}_term", form, "text", "Term"),
-            Field(f"{prefix}_grade", form, "radio", "Grade", [(str(g), str(g)) for g in range(1, 6)]),
+            Field(
+                f"{prefix}_grade", form, "radio", "Grade", [(str(g), str(g)) for g in range(1, 6)]
+            ),
             Field(f"{prefix}_drug", form, "text", "Drug"),
             Field(f"{prefix}_dose", form, "text", "Dose", validation="number"),
             Field(f"{prefix}_dose_unit", form, "text", "Dose unit"),
             Field(f"{prefix}_onset", form, "text", "Onset / start", validation=DATETIME),
             Field(f"{prefix}_end", form, "text", "End", validation=DATETIME),
             Field(f"{prefix}_details", form, "notes", "Further details (JSON object)"),
-        ]  # fmt: skip
+        ]
     for name in instruments():
-        f.append(Field(short(f"{name}_dt"), name, "text", "Time of assessment",
-                       validation=DATETIME))  # fmt: skip
+        f.append(
+            Field(short(f"{name}_dt"), name, "text", "Time of assessment", validation=DATETIME)
+        )
         for spec in calculator_fields(name) or []:
             fname = short(f"{name}_{spec.name}")
             label = spec.description or spec.name
             if spec.kind == "enum":
-                f.append(Field(fname, name, "radio", label,
-                               _radio([str(c) for c in spec.choices])))  # fmt: skip
+                f.append(Field(fname, name, "radio", label, _radio([str(c) for c in spec.choices])))
             elif spec.kind == "bool":
                 f.append(Field(fname, name, "yesno", label))
             else:
                 lo = spec.ge if spec.ge is not None else spec.gt
                 hi = spec.le if spec.le is not None else spec.lt
-                f.append(Field(fname, name, "text", label, note=spec.unit or "",
-                               validation="integer" if spec.kind == "int" else "number",
-                               vmin="" if lo is None else _number(lo),
-                               vmax="" if hi is None else _number(hi)))  # fmt: skip
-        f.append(Field(short(f"{name}_score"), name, "text", f"{REGISTRY[name].title} (neurocart)",
-                       validation="number", annotation="@READONLY"))  # fmt: skip
+                f.append(
+                    Field(
+                        fname,
+                        name,
+                        "text",
+                        label,
+                        note=spec.unit or "",
+                        validation="integer" if spec.kind == "int" else "number",
+                        vmin="" if lo is None else _number(lo),
+                        vmax="" if hi is None else _number(hi),
+                    )
+                )
+        f.append(
+            Field(
+                short(f"{name}_score"),
+                name,
+                "text",
+                f"{REGISTRY[name].title} (neurocart)",
+                validation="number",
+                annotation="@READONLY",
+            )
+        )
     return f
 
 

@@ -90,9 +90,13 @@ class _Records:
     def new(self, record: str, event: str, form: str) -> dict[str, str]:
         self.count[record, event, form] += 1
         n = self.count[record, event, form]
-        row = {"record_id": record, "redcap_event_name": event,
-               "redcap_repeat_instrument": form, "redcap_repeat_instance": str(n),
-               f"{form}_complete": "2"}  # fmt: skip
+        row = {
+            "record_id": record,
+            "redcap_event_name": event,
+            "redcap_repeat_instrument": form,
+            "redcap_repeat_instance": str(n),
+            f"{form}_complete": "2",
+        }
         self.rows[record, event, form, n] = row
         return row
 
@@ -107,14 +111,21 @@ def build_records(
     screening = VISITS[0].event
     for pt in frames.patients.to_dict("records"):
         sid = str(pt["study_id"])
-        row = {"record_id": sid, "redcap_event_name": screening, "redcap_repeat_instrument": "",
-               "redcap_repeat_instance": "", "demographics_complete": "2",
-               "site": str(pt["site"]), "sex": str(p.SEXES.index(pt["sex"])),
-               "birth_year": "" if _v(pt["birth_year"]) is None else str(int(pt["birth_year"])),
-               "diagnosis": str(p.DIAGNOSES.index(pt["diagnosis"])),
-               "subtype": _v(pt["subtype"]) or "",
-               "diagnosis_date": "" if _v(pt["diagnosis_date"]) is None
-               else pt["diagnosis_date"].isoformat()}  # fmt: skip
+        row = {
+            "record_id": sid,
+            "redcap_event_name": screening,
+            "redcap_repeat_instrument": "",
+            "redcap_repeat_instance": "",
+            "demographics_complete": "2",
+            "site": str(pt["site"]),
+            "sex": str(p.SEXES.index(pt["sex"])),
+            "birth_year": "" if _v(pt["birth_year"]) is None else str(int(pt["birth_year"])),
+            "diagnosis": str(p.DIAGNOSES.index(pt["diagnosis"])),
+            "subtype": _v(pt["subtype"]) or "",
+            "diagnosis_date": ""
+            if _v(pt["diagnosis_date"]) is None
+            else pt["diagnosis_date"].isoformat(),
+        }
         for i, t in enumerate(priors, start=1):
             row[f"prior_tx___{i}"] = "1" if t in (pt["prior_therapies"] or []) else "0"
         c = r.courses.get(sid)
@@ -147,8 +158,10 @@ def build_records(
         target = next((x for x in rows if entry.key not in x), None)
         if target is None:
             target = r.new(key[0], r.visit(key[0], t), form)
-            target |= {f"{form}_dt": local(t, zone),
-                       f"{form}_specimen": str(p.SPECIMENS.index(key[3]))}  # fmt: skip
+            target |= {
+                f"{form}_dt": local(t, zone),
+                f"{form}_specimen": str(p.SPECIMENS.index(key[3])),
+            }
             rows.append(target)
         target[entry.key] = num(o["value"])
     for a in frames.assessments.to_dict("records"):
@@ -174,10 +187,12 @@ def build_records(
     for e in frames.events.to_dict("records"):
         kind = str(e["type"])
         form, prefix = (
-            ("adverse_event", "ae") if kind in p.AE_TYPES
-            else ("drug_given", "dg") if kind == "drug_given"
+            ("adverse_event", "ae")
+            if kind in p.AE_TYPES
+            else ("drug_given", "dg")
+            if kind == "drug_given"
             else ("clinical_event", "ev")
-        )  # fmt: skip
+        )
         t = _v(e["onset_at"])
         row = r.new(str(e["study_id"]), r.visit(str(e["study_id"]), t), form)
         details = dict(e["details"]) if isinstance(e["details"], Mapping) else {}

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 ISO8601 = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2})?)?)?)?$")
 """The --DTC forms neurocart writes (year, month, date, date and time to the minute or second)."""
 
+
 def cart_day(day: date, infusion: date) -> int:
     """The CAR-T protocol day: infusion day 0, the day before −1 (plain date difference)."""
     return (day - infusion).days

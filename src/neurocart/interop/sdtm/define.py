@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from typing import Any
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -51,17 +52,20 @@ METHODS = {
 
 CODELISTS: dict[str, tuple[str, str | None, Mapping[str, str] | None]] = {
     # name: (title, NCI code, decodes)
-    "SEX": ("Sex", "C66731", {"F": "Female", "M": "Male", "U": "Unknown",
-                              "UNDIFFERENTIATED": "Undifferentiated"}),
+    "SEX": (
+        "Sex",
+        "C66731",
+        {"F": "Female", "M": "Male", "U": "Unknown", "UNDIFFERENTIATED": "Undifferentiated"},
+    ),
     "SPEC": ("Specimen Type", "C78734", None),
     "NY": ("No Yes Response", "C66742", {"N": "No", "Y": "Yes"}),
     "TOXGR": ("Toxicity Grade", "C87491", None),
     "AESEV": ("Severity/Intensity Scale for Adverse Events", "C66769", None),
     "UNIT": ("Unit", "C71620", None),
-}  # fmt: skip
+}
 
 
-def _t(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+def _t(parent: ET.Element, tag: str, text: str | None = None, **attrs: str | None) -> ET.Element:
     e = ET.SubElement(parent, tag, {k: v for k, v in attrs.items() if v is not None})
     if text is not None:
         e.text = text
@@ -129,10 +133,25 @@ def build_define(
         **{_d("DefineVersion"): "2.1.7"},
     )
     standards = _t(mdv, _d("Standards"))
-    _t(standards, _d("Standard"), OID="STD.SDTMIG.3.4", Name="SDTMIG", Type="IG",
-       Version="3.4", Status="Final")  # fmt: skip
-    _t(standards, _d("Standard"), OID="STD.CT.SDTM", Name="CDISC/NCI", Type="CT",
-       PublishingSet="SDTM", Version=CT_VERSION, Status="Final")  # fmt: skip
+    _t(
+        standards,
+        _d("Standard"),
+        OID="STD.SDTMIG.3.4",
+        Name="SDTMIG",
+        Type="IG",
+        Version="3.4",
+        Status="Final",
+    )
+    _t(
+        standards,
+        _d("Standard"),
+        OID="STD.CT.SDTM",
+        Name="CDISC/NCI",
+        Type="CT",
+        PublishingSet="SDTM",
+        Version=CT_VERSION,
+        Status="Final",
+    )
 
     value_lists, where_clauses, vlm_items = _value_level(datasets)
     for vl in value_lists:
@@ -168,10 +187,15 @@ def build_define(
         for order, column in enumerate(frame.columns, start=1):
             var = meta[column]
             oid = f"IT.{name}.{column}"
-            ref = _t(group, _o("ItemRef"), ItemOID=oid, OrderNumber=str(order),
-                     Mandatory="Yes" if var.core == "Req" else "No",
-                     KeySequence=str(keys.index(column) + 1) if column in keys else None,
-                     MethodOID=f"MT.{var.method}" if var.method else None)  # fmt: skip
+            ref = _t(
+                group,
+                _o("ItemRef"),
+                ItemOID=oid,
+                OrderNumber=str(order),
+                Mandatory="Yes" if var.core == "Req" else "No",
+                KeySequence=str(keys.index(column) + 1) if column in keys else None,
+                MethodOID=f"MT.{var.method}" if var.method else None,
+            )
             del ref
             if var.method:
                 used_methods.add(var.method)
@@ -188,10 +212,15 @@ def build_define(
     for cl_name, (title, items) in sorted(codelists.items()):
         _codelist(mdv, cl_name, title, items)
     for method in sorted(used_methods | {"CARTDY"}):
-        m = _t(mdv, _o("MethodDef"), OID=f"MT.{method}", Name=f"Algorithm for {method}",
-               Type="Computation")  # fmt: skip
+        m = _t(
+            mdv,
+            _o("MethodDef"),
+            OID=f"MT.{method}",
+            Name=f"Algorithm for {method}",
+            Type="Computation",
+        )
         _desc(m, METHODS[method])
-    tree = ET.ElementTree(root)
+    tree: ET.ElementTree[ET.Element] = ET.ElementTree(root)
     ET.indent(tree)
     return tree
 
@@ -260,9 +289,7 @@ def _codelist_of(var: Var, dataset: str) -> tuple[tuple[str, str], Mapping[str, 
     return (f"{dataset}.{var.codelist}", f"{dataset} {var.label} (sponsor-extended)"), {}
 
 
-def _codelist(
-    mdv: ET.Element, name: str, title: str, items: Mapping[str, str | None]
-) -> None:
+def _codelist(mdv: ET.Element, name: str, title: str, items: Mapping[str, str | None]) -> None:
     cl = _t(mdv, _o("CodeList"), OID=f"CL.{name}", Name=title, DataType="text")
     decoded = any(v for v in items.values())
     for value, decode in items.items():
@@ -285,8 +312,13 @@ def _value_level(
     wheres: list[ET.Element] = []
     items: dict[str, ET.Element] = {}
 
-    def add(dataset: str, var: str, key_var: str, values: list[tuple[str, str, str | None]],
-            datatype: str = "text") -> None:  # fmt: skip
+    def add(
+        dataset: str,
+        var: str,
+        key_var: str,
+        values: list[tuple[Any, Any, str | None]],
+        datatype: str = "text",
+    ) -> None:
         if not values:
             return
         vl = ET.Element(_d("ValueListDef"), {"OID": f"VL.{dataset}.{var}"})
@@ -294,17 +326,36 @@ def _value_level(
             safe = "".join(ch if ch.isalnum() else "_" for ch in value)
             oid = f"IT.{dataset}.{var}.{safe}"
             wc_oid = f"WC.{dataset}.{key_var}.{safe}"
-            ref = _t(vl, _o("ItemRef"), ItemOID=oid, OrderNumber=str(n), Mandatory="No",
-                     MethodOID=f"MT.{method}" if method else None)  # fmt: skip
+            ref = _t(
+                vl,
+                _o("ItemRef"),
+                ItemOID=oid,
+                OrderNumber=str(n),
+                Mandatory="No",
+                MethodOID=f"MT.{method}" if method else None,
+            )
             _t(ref, _d("WhereClauseRef"), WhereClauseOID=wc_oid)
             wc = ET.Element(_d("WhereClauseDef"), {"OID": wc_oid})
-            rc = _t(wc, _o("RangeCheck"), Comparator="EQ", SoftHard="Soft",
-                    **{_d("ItemOID"): f"IT.{dataset}.{key_var}"})  # fmt: skip
+            rc = _t(
+                wc,
+                _o("RangeCheck"),
+                Comparator="EQ",
+                SoftHard="Soft",
+                **{_d("ItemOID"): f"IT.{dataset}.{key_var}"},
+            )
             _t(rc, _o("CheckValue"), value)
             wheres.append(wc)
             length = str(max(len(value), 8))
-            item = ET.Element(_o("ItemDef"), {"OID": oid, "Name": var, "DataType": datatype,
-                                              "Length": length, "SASFieldName": var})  # fmt: skip
+            item = ET.Element(
+                _o("ItemDef"),
+                {
+                    "OID": oid,
+                    "Name": var,
+                    "DataType": datatype,
+                    "Length": length,
+                    "SASFieldName": var,
+                },
+            )
             _desc(item, text)
             _t(item, _d("Origin"), Type="Derived" if method else "Collected")
             if method:
@@ -315,23 +366,45 @@ def _value_level(
     ae = datasets.get("AE")
     if ae is not None:
         cats = sorted(set(ae["AECAT"]) - {""})
-        scale = {"CYTOKINE RELEASE SYNDROME": terms.TOXSCALE["crs"],
-                 "ICANS": terms.TOXSCALE["icans"]}  # fmt: skip
-        add("AE", "AETOXGR", "AECAT",
-            [(c, f"Toxicity grade by {scale.get(c, terms.CTCAE)}", None) for c in cats])  # fmt: skip
+        scale = {
+            "CYTOKINE RELEASE SYNDROME": terms.TOXSCALE["crs"],
+            "ICANS": terms.TOXSCALE["icans"],
+        }
+        add(
+            "AE",
+            "AETOXGR",
+            "AECAT",
+            [(c, f"Toxicity grade by {scale.get(c, terms.CTCAE)}", None) for c in cats],
+        )
     lb = datasets.get("LB")
     if lb is not None:
         tests = lb.drop_duplicates("LBTESTCD")[["LBTESTCD", "LBTEST", "LBORRESU"]]
-        add("LB", "LBORRES", "LBTESTCD",
-            [(r.LBTESTCD, f"{r.LBTEST}" + (f" in {r.LBORRESU}" if r.LBORRESU else
-                                             " (POSITIVE or NEGATIVE)"), None)
-             for r in tests.itertuples()])  # fmt: skip
+        add(
+            "LB",
+            "LBORRES",
+            "LBTESTCD",
+            [
+                (
+                    r.LBTESTCD,
+                    str(r.LBTEST)
+                    + (f" in {r.LBORRESU!s}" if r.LBORRESU else " (POSITIVE or NEGATIVE)"),
+                    None,
+                )
+                for r in tests.itertuples()
+            ],
+        )
     for name, frame in datasets.items():
         if name.startswith("SUPP"):
             qnams = frame.drop_duplicates("QNAM")[["QNAM", "QLABEL"]]
-            add(name, "QVAL", "QNAM",
-                [(r.QNAM, r.QLABEL, "CARTDY" if r.QNAM == "CARTDY" else None)
-                 for r in qnams.itertuples()])  # fmt: skip
+            add(
+                name,
+                "QVAL",
+                "QNAM",
+                [
+                    (r.QNAM, r.QLABEL, "CARTDY" if r.QNAM == "CARTDY" else None)
+                    for r in qnams.itertuples()
+                ],
+            )
     return lists, wheres, items
 
 

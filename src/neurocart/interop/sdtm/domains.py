@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -88,7 +88,7 @@ def _v(x: Any) -> Any:
 
 def _rows(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
     for row in frame.to_dict("records"):
-        yield {k: _v(v) for k, v in row.items()}
+        yield {str(k): _v(v) for k, v in row.items()}
 
 
 def _num(x: float) -> str:
@@ -148,8 +148,11 @@ class _Builder:
             seq[s.usubjid] += 1
             r |= {"STUDYID": self.c.studyid, "DOMAIN": domain, "USUBJID": s.usubjid}
             r[f"{p}SEQ"] = seq[s.usubjid]
-            for var, dy_var in ((f"{p}DTC", f"{p}DY"), (f"{p}STDTC", f"{p}STDY"),
-                                (f"{p}ENDTC", f"{p}ENDY")):  # fmt: skip
+            for var, dy_var in (
+                (f"{p}DTC", f"{p}DY"),
+                (f"{p}STDTC", f"{p}STDY"),
+                (f"{p}ENDTC", f"{p}ENDY"),
+            ):
                 if var in names and dy_var in names:
                     day = dtc_day_part(r.get(var) or "")
                     known = day is not None and s.infusion is not None
@@ -160,10 +163,15 @@ class _Builder:
                 r |= {"VISITNUM": v.num, "VISIT": v.name, "VISITDY": v.visitdy}
             if day is not None and s.infusion is not None:
                 self.add_supp(
-                    domain, s.usubjid, f"{p}SEQ", r[f"{p}SEQ"], "CARTDY",
-                    "CAR-T Protocol Day (Infusion = Day 0)", str(cart_day(day, s.infusion)),
+                    domain,
+                    s.usubjid,
+                    f"{p}SEQ",
+                    r[f"{p}SEQ"],
+                    "CARTDY",
+                    "CAR-T Protocol Day (Infusion = Day 0)",
+                    str(cart_day(day, s.infusion)),
                     "Derived",
-                )  # fmt: skip
+                )
             for k in list(r):
                 if k.startswith("_supp_"):
                     qnam, label, value = r.pop(k)
@@ -304,9 +312,10 @@ class _Builder:
         for n, a in enumerate(_rows(self.f.assessments)):
             if a["instrument"] not in terms.FA_TESTS:
                 continue
-            obj = self.c.meddra.get(terms.AE_TERMS[a["instrument"]]) or terms.AE_TERMS[
-                a["instrument"]
-            ]
+            obj = (
+                self.c.meddra.get(terms.AE_TERMS[a["instrument"]])
+                or terms.AE_TERMS[a["instrument"]]
+            )
             t = self.dtc(a["effective_at"])
             tests = terms.FA_TESTS[a["instrument"]]
             grp = f"{a['instrument'].upper()}-{n + 1}"
@@ -344,17 +353,19 @@ class _Builder:
                 continue
             end = a["AEENDTC"] or "9999"
             hit = groups[
-                (groups.USUBJID == a["USUBJID"])
-                & (groups.FACAT == cat)
-                & (groups.FADTC >= a["AESTDTC"][:10])
-                & (groups.FADTC <= end)
+                (a["USUBJID"] == groups.USUBJID)
+                & (cat == groups.FACAT)
+                & (a["AESTDTC"][:10] <= groups.FADTC)
+                & (end >= groups.FADTC)
             ]
             if hit.empty:
                 continue
             relid = f"AE{int(a['AESEQ'])}"
             base = {"STUDYID": self.c.studyid, "USUBJID": a["USUBJID"], "RELID": relid}
-            out.append(base | {"RDOMAIN": "AE", "IDVAR": "AESEQ", "IDVARVAL": str(a["AESEQ"]),
-                               "RELTYPE": "ONE"})  # fmt: skip
+            out.append(
+                base
+                | {"RDOMAIN": "AE", "IDVAR": "AESEQ", "IDVARVAL": str(a["AESEQ"]), "RELTYPE": "ONE"}
+            )
             out += [
                 base | {"RDOMAIN": "FA", "IDVAR": "FAGRPID", "IDVARVAL": g, "RELTYPE": "MANY"}
                 for g in hit.FAGRPID
@@ -490,13 +501,25 @@ class _Builder:
                 before = s.infusion is None or local_date(e["onset_at"], self.zone) < s.infusion
                 row = {"study_id": e["study_id"]}
                 if before:
-                    mh.append(row | {"MHTERM": "RELAPSE", "MHCAT": "RELAPSE",
-                                     "MHSTDTC": self.dtc(e["onset_at"]),
-                                     "MHENDTC": self.dtc(e["end_at"])})  # fmt: skip
+                    mh.append(
+                        row
+                        | {
+                            "MHTERM": "RELAPSE",
+                            "MHCAT": "RELAPSE",
+                            "MHSTDTC": self.dtc(e["onset_at"]),
+                            "MHENDTC": self.dtc(e["end_at"]),
+                        }
+                    )
                 else:
-                    ce.append(row | {"CETERM": "RELAPSE", "CECAT": "RELAPSE",
-                                     "CESTDTC": self.dtc(e["onset_at"]),
-                                     "CEENDTC": self.dtc(e["end_at"])})  # fmt: skip
+                    ce.append(
+                        row
+                        | {
+                            "CETERM": "RELAPSE",
+                            "CECAT": "RELAPSE",
+                            "CESTDTC": self.dtc(e["onset_at"]),
+                            "CEENDTC": self.dtc(e["end_at"]),
+                        }
+                    )
         return self.finish("DS", ds), self.finish("MH", mh), self.finish("CE", ce)
 
     # --- findings -----------------------------------------------------------------------
@@ -510,8 +533,10 @@ class _Builder:
             if code in terms.VS_TEST:
                 cd, name = terms.VS_TEST[code]
                 u = terms.RESP_UNIT if cd == "RESP" else terms.unit(unit)
-                vs.append(base | {"VSTESTCD": cd, "VSTEST": name, **_result("VS", o["value"], u),
-                                  "VSDTC": t})  # fmt: skip
+                vs.append(
+                    base
+                    | {"VSTESTCD": cd, "VSTEST": name, **_result("VS", o["value"], u), "VSDTC": t}
+                )
             elif code in terms.PC_TEST:
                 cd, name, spec = terms.PC_TEST[code]
                 s = self.subjects[o["study_id"]]
@@ -560,11 +585,15 @@ class _Builder:
         infusion = courses.loc[courses.study_id == study_id, "infusion_at"]
         if infusion.empty or pd.isna(infusion.iloc[0]):
             return None
-        return (t - infusion.iloc[0].to_pydatetime()).total_seconds() / 3600
+        return float((t - infusion.iloc[0].to_pydatetime()).total_seconds() / 3600)
 
     def pp(self) -> pd.DataFrame:
         rows = []
-        for measure, cd in (("copies", "CARTCOPY"), ("cells", "CARTCELL")):
+        measures: tuple[tuple[Literal["copies", "cells"], str], ...] = (
+            ("copies", "CARTCOPY"),
+            ("cells", "CARTCELL"),
+        )
+        for measure, cd in measures:
             k = kinetics(self.f.observations, self.f.courses, measure=measure)
             unit = terms.UNIT["copies/µg DNA" if measure == "copies" else "cells/µL"]
             for r in _rows(k):
@@ -626,7 +655,7 @@ class _Builder:
 
     # --- trial design -------------------------------------------------------------------
     def design(self) -> dict[str, pd.DataFrame]:
-        sid = {"STUDYID": self.c.studyid}
+        sid: dict[str, Any] = {"STUDYID": self.c.studyid}
         ts_rows = [
             ("TITLE", "Trial Title", self.c.title),
             ("SDTIGVER", "SDTM IG Version", "3.4"),
@@ -636,21 +665,50 @@ class _Builder:
             ("RANDOM", "Trial is Randomized", "N"),
             ("PROTID", "Protocol Identifier", self.c.protocol),
         ]
-        ts = [sid | {"DOMAIN": "TS", "TSSEQ": 1, "TSPARMCD": cd, "TSPARM": p, "TSVAL": v}
-              for cd, p, v in ts_rows]  # fmt: skip
+        ts = [
+            sid | {"DOMAIN": "TS", "TSSEQ": 1, "TSPARMCD": cd, "TSPARM": p, "TSVAL": v}
+            for cd, p, v in ts_rows
+        ]
         elements = [
-            ("SCRN", "Screening", "Informed consent / enrolment", "Start of apheresis",
-             "SCREENING"),
-            ("LD", "Apheresis and lymphodepletion", "Start of apheresis",
-             "CAR-T infusion", "TREATMENT"),
-            ("CART", "CAR-T infusion and follow-up", "CAR-T infusion (RFSTDTC)",
-             "End of follow-up", "FOLLOW-UP"),
-        ]  # fmt: skip
-        te = [sid | {"DOMAIN": "TE", "ETCD": e, "ELEMENT": n, "TESTRL": s, "TEENRL": en}
-              for e, n, s, en, _ in elements]  # fmt: skip
-        ta = [sid | {"DOMAIN": "TA", "ARMCD": "CART", "ARM": "BCMA CAR-T", "TAETORD": i,
-                     "ETCD": e, "ELEMENT": n, "EPOCH": ep}
-              for i, (e, n, _, _, ep) in enumerate(elements, start=1)]  # fmt: skip
+            (
+                "SCRN",
+                "Screening",
+                "Informed consent / enrolment",
+                "Start of apheresis",
+                "SCREENING",
+            ),
+            (
+                "LD",
+                "Apheresis and lymphodepletion",
+                "Start of apheresis",
+                "CAR-T infusion",
+                "TREATMENT",
+            ),
+            (
+                "CART",
+                "CAR-T infusion and follow-up",
+                "CAR-T infusion (RFSTDTC)",
+                "End of follow-up",
+                "FOLLOW-UP",
+            ),
+        ]
+        te = [
+            sid | {"DOMAIN": "TE", "ETCD": e, "ELEMENT": n, "TESTRL": s, "TEENRL": en}
+            for e, n, s, en, _ in elements
+        ]
+        ta = [
+            sid
+            | {
+                "DOMAIN": "TA",
+                "ARMCD": "CART",
+                "ARM": "BCMA CAR-T",
+                "TAETORD": i,
+                "ETCD": e,
+                "ELEMENT": n,
+                "EPOCH": ep,
+            }
+            for i, (e, n, _, _, ep) in enumerate(elements, start=1)
+        ]
         tv = [
             sid
             | {
@@ -713,19 +771,39 @@ def _result(p: str, value: Any, unit: str, *, qual: bool = False) -> dict[str, A
     """--ORRES / --STRESC / --STRESN / units for a value in its canonical unit."""
     if qual:
         text = "POSITIVE" if float(value) >= 1 else "NEGATIVE"
-        return {f"{p}ORRES": text, f"{p}ORRESU": "", f"{p}STRESC": text, f"{p}STRESN": None,
-                f"{p}STRESU": ""}  # fmt: skip
+        return {
+            f"{p}ORRES": text,
+            f"{p}ORRESU": "",
+            f"{p}STRESC": text,
+            f"{p}STRESN": None,
+            f"{p}STRESU": "",
+        }
     if isinstance(value, bool):
         text = "Y" if value else "N"
-        return {f"{p}ORRES": text, f"{p}ORRESU": "", f"{p}STRESC": text, f"{p}STRESN": None,
-                f"{p}STRESU": ""}  # fmt: skip
+        return {
+            f"{p}ORRES": text,
+            f"{p}ORRESU": "",
+            f"{p}STRESC": text,
+            f"{p}STRESN": None,
+            f"{p}STRESU": "",
+        }
     if isinstance(value, int | float):
         text = _num(float(value))
-        return {f"{p}ORRES": text, f"{p}ORRESU": unit, f"{p}STRESC": text,
-                f"{p}STRESN": float(value), f"{p}STRESU": unit}  # fmt: skip
+        return {
+            f"{p}ORRES": text,
+            f"{p}ORRESU": unit,
+            f"{p}STRESC": text,
+            f"{p}STRESN": float(value),
+            f"{p}STRESU": unit,
+        }
     text = str(value).upper()
-    return {f"{p}ORRES": text, f"{p}ORRESU": "", f"{p}STRESC": text, f"{p}STRESN": None,
-            f"{p}STRESU": ""}  # fmt: skip
+    return {
+        f"{p}ORRES": text,
+        f"{p}ORRESU": "",
+        f"{p}STRESC": text,
+        f"{p}STRESN": None,
+        f"{p}STRESU": "",
+    }
 
 
 NUMERIC_SUFFIXES = ("SEQ", "DY", "STDY", "ENDY", "STRESN", "DOSE", "LLOQ")
@@ -734,8 +812,10 @@ NUMERIC = frozenset({"AGE", "VISITNUM", "VISITDY", "TAETORD", "TSSEQ"})
 
 def is_numeric(name: str) -> bool:
     """Whether a variable is numeric (SAS Num) rather than character."""
-    return name in NUMERIC or (len(name) > 2 and name[2:] in NUMERIC_SUFFIXES) or (
-        name.endswith("SEQ") and name != "IDVARVAL"
+    return (
+        name in NUMERIC
+        or (len(name) > 2 and name[2:] in NUMERIC_SUFFIXES)
+        or (name.endswith("SEQ") and name != "IDVARVAL")
     )
 
 

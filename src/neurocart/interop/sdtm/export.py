@@ -27,7 +27,9 @@ class SdtmFiles:
 
 
 def dataset_label(name: str) -> str:
-    return f"Supplemental Qualifiers for {name[4:]}" if name.startswith("SUPP") else DOMAINS[name][0]
+    return (
+        f"Supplemental Qualifiers for {name[4:]}" if name.startswith("SUPP") else DOMAINS[name][0]
+    )
 
 
 def write_sdtm(frames: CohortFrames, out: Path, config: SdtmConfig) -> SdtmFiles:

@@ -67,7 +67,9 @@ def _findings(p: str, *, cat: bool = False, spec: bool = False, loinc: bool = Fa
         Var(f"{p}STRESU", "Standard Units", "Exp", "Derived", codelist="UNIT"),
     ]
     if spec:
-        out.append(Var(f"{p}SPEC", "Specimen Type", "Exp" if p == "LB" else "Perm", codelist="SPEC"))
+        out.append(
+            Var(f"{p}SPEC", "Specimen Type", "Exp" if p == "LB" else "Perm", codelist="SPEC")
+        )
     if loinc:
         out.append(Var(f"{p}LOINC", "LOINC Code", "Perm", "Assigned"))
     return out
@@ -258,29 +260,65 @@ DOMAINS = MappingProxyType(
         "CE": ("Clinical Events", "EVENTS", "One record per event per subject", CE),
         "DS": ("Disposition", "EVENTS", "One record per disposition status per subject", DS),
         "MH": ("Medical History", "EVENTS", "One record per medical history event", MH),
-        "CM": ("Concomitant/Prior Medications", "INTERVENTIONS",
-               "One record per recorded medication per subject", CM),
-        "EX": ("Exposure", "INTERVENTIONS",
-               "One record per constant dosing interval per subject", EX),
+        "CM": (
+            "Concomitant/Prior Medications",
+            "INTERVENTIONS",
+            "One record per recorded medication per subject",
+            CM,
+        ),
+        "EX": (
+            "Exposure",
+            "INTERVENTIONS",
+            "One record per constant dosing interval per subject",
+            EX,
+        ),
         "PR": ("Procedures", "INTERVENTIONS", "One record per procedure per subject", PR),
-        "FA": ("Findings About Events or Interventions", "FINDINGS ABOUT",
-               "One record per finding per object per time point per subject", FA),
-        "LB": ("Laboratory Test Results", "FINDINGS",
-               "One record per lab test per time point per subject", LB),
-        "VS": ("Vital Signs", "FINDINGS",
-               "One record per vital sign measurement per time point per subject", VS),
-        "PC": ("Pharmacokinetics Concentrations", "FINDINGS",
-               "One record per sample characteristic per time point per subject", PC),
-        "PP": ("Pharmacokinetics Parameters", "FINDINGS",
-               "One record per PK parameter per specimen per subject", PP),
-        "RS": ("Disease Response and Clin Classification", "FINDINGS",
-               "One record per test per visit per subject", RS),
+        "FA": (
+            "Findings About Events or Interventions",
+            "FINDINGS ABOUT",
+            "One record per finding per object per time point per subject",
+            FA,
+        ),
+        "LB": (
+            "Laboratory Test Results",
+            "FINDINGS",
+            "One record per lab test per time point per subject",
+            LB,
+        ),
+        "VS": (
+            "Vital Signs",
+            "FINDINGS",
+            "One record per vital sign measurement per time point per subject",
+            VS,
+        ),
+        "PC": (
+            "Pharmacokinetics Concentrations",
+            "FINDINGS",
+            "One record per sample characteristic per time point per subject",
+            PC,
+        ),
+        "PP": (
+            "Pharmacokinetics Parameters",
+            "FINDINGS",
+            "One record per PK parameter per specimen per subject",
+            PP,
+        ),
+        "RS": (
+            "Disease Response and Clin Classification",
+            "FINDINGS",
+            "One record per test per visit per subject",
+            RS,
+        ),
         "QS": ("Questionnaires", "FINDINGS", "One record per question per visit per subject", QS),
         "FT": ("Functional Tests", "FINDINGS", "One record per test per visit per subject", FT),
-        "RELREC": ("Related Records", "RELATIONSHIP",
-                   "One record per related record, group of records or dataset", RELREC),
+        "RELREC": (
+            "Related Records",
+            "RELATIONSHIP",
+            "One record per related record, group of records or dataset",
+            RELREC,
+        ),
     }
-)  # fmt: skip
+)
 """Dataset → (label, class, structure, variables). SUPP-- datasets use `SUPP`."""
 
 
