@@ -19,9 +19,9 @@ ones that do not before any record is read.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
