@@ -242,3 +242,58 @@ def test_example_mapping_for_a_cart_project_parses() -> None:
     assert mapping.observations
     assert mapping.assessments
     assert mapping.event_rules
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def test_importing_twice_is_refused_and_duplicates_nothing(project: Path, tmp_path: Path) -> None:
+    records = [r for r in _rows(project / "records.csv") if r["record_id"] == "NC-0002"]
+    path = _write(tmp_path / "one.csv", records)
+    url, database = _empty_store(tmp_path)
+    assert _import(project, url, records=path)[0] == 0
+    before = load_cohort(database)
+    code, output = _import(project, url, records=path)
+    assert code == 2
+    assert "record NC-0002" in output
+    assert "nothing imported" in output
+    after = load_cohort(database)
+    for name in ("patients", "observations", "assessments", "events"):
+        assert len(getattr(after, name)) == len(getattr(before, name)), name
+    database.dispose()
+
+
+def test_a_total_that_differs_from_the_score_is_refused(project: Path, tmp_path: Path) -> None:
+    records = [r for r in _rows(project / "records.csv") if r["record_id"] == "NC-0001"]
+    row = next(r for r in records if r["redcap_repeat_instrument"] == "ice")
+    row["ice_score"] = str(int(float(row["ice_score"])) - 1 if float(row["ice_score"]) else 1)
+    url, database = _empty_store(tmp_path)
+    code, output = _import(project, url, records=_write(tmp_path / "r.csv", records))
+    assert code == 2
+    assert "differs from neurocart's score" in output
+    assert load_cohort(database).patients.empty
+    database.dispose()
+
+
+def test_an_event_missing_from_the_mapping_is_reported(project: Path, tmp_path: Path) -> None:
+    records = _rows(project / "records.csv")[:30]
+    records[-1]["redcap_event_name"] = "week_52_arm_1"
+    plan = read_project(
+        project / "dictionary.csv",
+        _write(tmp_path / "r.csv", records),
+        load(project / "mapping.toml"),
+    )
+    assert plan.problems == ["event week_52_arm_1: not in the mapping's [events] (1 instance(s))"]
+
+
+def test_retracting_deletions_is_refused_plainly(project: Path, tmp_path: Path) -> None:
+    text = (project / "mapping.toml").read_text().replace('"ignore"', '"retract"')
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    with pytest.raises(RedcapError, match=r"mapping\.deletions"):
+        load(path)

@@ -206,17 +206,24 @@ def test_supp_and_relrec_links_resolve(read: dict[str, pd.DataFrame]) -> None:
         if not name.startswith("SUPP"):
             continue
         parent = read[name[4:]]
-        for r in supp.itertuples():
-            if r.IDVAR:
-                hit = parent[(parent.USUBJID == r.USUBJID) & (parent[r.IDVAR] == float(r.IDVARVAL))]
-                assert len(hit) == 1, (name, r)
+        for idvar, rows in supp.groupby(supp["IDVAR"].fillna("")):
+            if not idvar:  # a subject-level qualifier (SUPPDM): the subject must exist
+                assert set(rows.USUBJID) <= set(parent.USUBJID), name
+                continue
+            keys = set(zip(parent.USUBJID, parent[idvar].map(float), strict=True))
+            assert len(keys) == len(parent), name  # IDVAR identifies one parent record
+            wanted = set(zip(rows.USUBJID, rows.IDVARVAL.map(float), strict=True))
+            assert wanted <= keys, name
     relrec = read["RELREC"]
     assert not relrec.empty
+    fa = set(zip(read["FA"].USUBJID, read["FA"].FAGRPID, strict=True))
+    ae = set(zip(read["AE"].USUBJID, read["AE"].AESEQ, strict=True))
     for r in relrec.itertuples():
-        target = read[r.RDOMAIN]
-        values = target[r.IDVAR].astype(str) if r.RDOMAIN == "FA" else target[r.IDVAR]
-        key = r.IDVARVAL if r.RDOMAIN == "FA" else float(r.IDVARVAL)
-        assert ((target.USUBJID == r.USUBJID) & (values == key)).any(), r
+        if r.RDOMAIN == "FA":
+            assert (r.USUBJID, r.IDVARVAL) in fa, r
+        else:
+            assert (r.USUBJID, float(r.IDVARVAL)) in ae, r
+    assert set(relrec.groupby("RELID").RDOMAIN.agg(frozenset)) == {frozenset({"AE", "FA"})}
 
 
 def test_cart_day_zero_is_sdtm_day_one(read: dict[str, pd.DataFrame]) -> None:

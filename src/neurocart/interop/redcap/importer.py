@@ -216,6 +216,12 @@ def read_project(dictionary_path: Path, records_path: Path, mapping: Mapping) ->
     by_record: dict[str, list[tuple[Key, dict[str, list[str]]]]] = defaultdict(list)
     for key, c in cells.items():
         by_record[key[0]].append((key, c))
+    if mapping.events:
+        unknown = Counter(k[1] for k in cells if k[1] and k[1] not in mapping.events)
+        for event, n in sorted(unknown.items()):
+            r.plan.problems.append(
+                f"event {event}: not in the mapping's [events] ({n} instance(s))"
+            )
     for record, instances in by_record.items():
         r.plan.patients.append(_patient(r, record, instances))
     known = set(mapping.fields())

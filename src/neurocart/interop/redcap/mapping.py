@@ -121,6 +121,23 @@ class Mapping:
         return out
 
 
+ANCHORS = ("enrolment", "apheresis", "ld_start", "infusion")
+
+
+def _events(table: Any) -> dict[str, dict[str, Any]]:
+    """[events]: unique event name → { anchor, day | month } (checked, not guessed)."""
+    if not isinstance(table, dict):
+        raise RedcapError("events: expected a table of unique_event_name = { anchor, day }")
+    for name, e in table.items():
+        where = f"events.{name}"
+        if not isinstance(e, dict) or e.get("anchor") not in ANCHORS:
+            raise RedcapError(f"{where}.anchor: expected one of {', '.join(ANCHORS)}")
+        offsets = [k for k in ("day", "month") if k in e]
+        if len(offsets) > 1 or any(not isinstance(e[k], int | float) for k in offsets):
+            raise RedcapError(f"{where}: give one number, day or month")
+    return dict(table)
+
+
 def _need(table: dict[str, Any], key: str, where: str, kind: type = str) -> Any:
     if key not in table:
         raise RedcapError(f"{where}.{key}: required")
@@ -163,8 +180,13 @@ def parse(doc: dict[str, Any]) -> Mapping:
     if not isinstance(sid, dict) or not isinstance(sid.get("from"), str):
         raise RedcapError('mapping.study_id: expected { from = "record_id", prefix = "" }')
     deletions = m.get("deletions", "ignore")
-    if deletions not in ("ignore", "retract"):
-        raise RedcapError(f'mapping.deletions: expected "ignore" or "retract", got {deletions!r}')
+    if deletions == "retract":
+        raise RedcapError(
+            'mapping.deletions: "retract" needs the ingest-key table that remembers which '
+            'record each fact came from, which this version lacks; use "ignore"'
+        )
+    if deletions != "ignore":
+        raise RedcapError(f'mapping.deletions: expected "ignore", got {deletions!r}')
     patient_t = doc.get("patient", {})
     site: str | Choice
     if "site" in patient_t:
@@ -230,7 +252,7 @@ def parse(doc: dict[str, Any]) -> Mapping:
         prefix=str(sid.get("prefix", "")),
         site=site,
         deletions=deletions,
-        events=dict(doc.get("events", {})),
+        events=_events(doc.get("events", {})),
         patient=patient,
         prior_therapies=None if prior is None else _choice(prior, "patient.prior_therapies"),
         course={k: _field(v, f"course.{k}") for k, v in course_t.items()},

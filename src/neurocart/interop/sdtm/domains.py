@@ -35,6 +35,8 @@ from neurocart.interop.sdtm.days import (
 from neurocart.interop.sdtm.variables import DOMAINS, variables
 from neurocart.interop.sdtm.visits import VISITS, visit_of
 from neurocart.kinetics.cart import DEFAULT_LLOQ, kinetics
+from neurocart.standards import REGISTRY
+from neurocart.standards.fields import walk_fields
 
 
 class SdtmError(ValueError):
@@ -73,6 +75,7 @@ class _Subject:
     apheresis: date | None
     ld_start: date | None
     infusion_dtc: str
+    infusion_at: datetime | None
 
 
 def _v(x: Any) -> Any:
@@ -124,6 +127,7 @@ class _Builder:
                 apheresis=self._date(c.get("apheresis_at")),
                 ld_start=self._date(c.get("ld_start_at")),
                 infusion_dtc=dtc(infusion, self.zone),
+                infusion_at=infusion,
             )
         return out
 
@@ -273,22 +277,18 @@ class _Builder:
         for e in _rows(self.f.events):
             if e["type"] not in terms.AE_TYPES:
                 continue
-            key = (e["term"] or e["type"]).lower()
-            term = terms.AE_TERMS.get(key, e["term"] or terms.AE_TERMS.get(e["type"], e["type"]))
-            decod = meddra.get(term.lower()) or meddra.get(key)
+            term, category, scale = classify_ae(e["type"], e["term"])
+            decod = meddra.get(term.lower())
             if not decod:
                 missing.add(term)
                 continue
             d = e["details"] or {}
-            scale = terms.TOXSCALE.get(key, terms.TOXSCALE.get(e["type"], terms.CTCAE))
             rows.append(
                 {
                     "study_id": e["study_id"],
                     "AETERM": term,
                     "AEDECOD": decod,
-                    "AECAT": terms.AE_TYPES[e["type"]]
-                    if e["type"] != "adverse_event" or key not in terms.TOXSCALE
-                    else terms.AE_TYPES.get(key, "ADVERSE EVENT"),
+                    "AECAT": category,
                     "AESER": _yn(d.get("serious")),
                     "AEREL": str(d.get("relatedness", "") or "").upper(),
                     "AEACN": str(d.get("action_taken", "") or "").upper(),
@@ -542,8 +542,8 @@ class _Builder:
                 s = self.subjects[o["study_id"]]
                 hours = (
                     None
-                    if s.infusion_dtc == ""
-                    else self._hours_since_infusion(o["study_id"], o["effective_at"])
+                    if s.infusion_at is None
+                    else (o["effective_at"] - s.infusion_at).total_seconds() / 3600
                 )
                 pc.append(
                     base
@@ -579,13 +579,6 @@ class _Builder:
             else:
                 self.omitted[f"observation {code}"] += 1
         return self.finish("LB", lb), self.finish("VS", vs), self.finish("PC", pc)
-
-    def _hours_since_infusion(self, study_id: str, t: datetime) -> float | None:
-        courses = self.f.courses
-        infusion = courses.loc[courses.study_id == study_id, "infusion_at"]
-        if infusion.empty or pd.isna(infusion.iloc[0]):
-            return None
-        return float((t - infusion.iloc[0].to_pydatetime()).total_seconds() / 3600)
 
     def pp(self) -> pd.DataFrame:
         rows = []
@@ -730,6 +723,26 @@ class _Builder:
         }
 
 
+def classify_ae(event_type: str, term: str | None) -> tuple[str, str, str]:
+    """(AETERM, AECAT, grading scale) of an AE-type event.
+
+    CRS and ICANS are graded by the ASTCT consensus (Lee et al., Biol Blood Marrow Transplant
+    2019;25:625–638, doi:10.1016/j.bbmt.2018.12.758), ICAHT by the EHA/EBMT consensus (Rejeski
+    et al., Blood 2023;142:865–877, doi:10.1182/blood.2023020578); everything else by CTCAE
+    v5.0. A generic adverse event whose term is one of these ("crs") is categorized as it.
+
+    >>> classify_ae("adverse_event", "crs")
+    ('Cytokine release syndrome', 'CYTOKINE RELEASE SYNDROME', 'ASTCT 2019')
+    >>> classify_ae("infection", "pneumonia")
+    ('pneumonia', 'INFECTION', 'CTCAE V5.0')
+    """
+    key = (term or event_type).lower()
+    text = terms.AE_TERMS.get(key) or term or terms.AE_TERMS.get(event_type, event_type)
+    kind = key if event_type == "adverse_event" and key in terms.AE_TYPES else event_type
+    scale = terms.TOXSCALE.get(key) or terms.TOXSCALE.get(event_type) or terms.CTCAE
+    return text, terms.AE_TYPES[kind], scale
+
+
 def _sponsor(name: str) -> tuple[str, str, str]:
     code = "".join(ch for ch in name.upper() if ch.isalnum())[:8] or "ITEM"
     return code, name.replace("_", " ").title()[:40], ""
@@ -745,9 +758,6 @@ def _code_of(instrument: str, item: str) -> str:
 
 def item_names(instrument: str) -> list[str]:
     """The instrument's scalar input names in its calculator's order (nested ones joined by _)."""
-    from neurocart.standards import REGISTRY
-    from neurocart.standards.fields import walk_fields
-
     specs = walk_fields(REGISTRY[instrument].fields)
     return [s.name.replace(".", "_") for s in specs if s.kind not in ("list", "object")]
 
@@ -838,7 +848,7 @@ def build_sdtm(frames: CohortFrames, config: SdtmConfig) -> SdtmData:
     data: dict[str, pd.DataFrame] = dict(b.design())
     data["DM"] = b.dm()
     data["AE"] = b.ae()
-    data["CE"], data["DS"], data["MH"] = _reorder(b.ds_mh_ce(), ("DS", "MH", "CE"))
+    data["DS"], data["MH"], data["CE"] = b.ds_mh_ce()
     data["CM"], data["EX"], data["PR"] = b.cm_ex_pr()
     fa, relrec = b.fa(data["AE"])
     data["FA"] = fa
@@ -854,10 +864,3 @@ def build_sdtm(frames: CohortFrames, config: SdtmConfig) -> SdtmData:
     order = [d for d in DOMAINS if d in data] + sorted(d for d in data if d.startswith("SUPP"))
     kept = {d: data[d] for d in order if not data[d].empty}
     return SdtmData(kept, b.omitted)
-
-
-def _reorder(
-    frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], names: tuple[str, str, str]
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    by = dict(zip(names, frames, strict=True))
-    return by["CE"], by["DS"], by["MH"]
