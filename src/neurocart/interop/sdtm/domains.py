@@ -456,9 +456,29 @@ class _Builder:
                         "PRENDTC": self.dtc(e["end_at"]),
                     }
                 )
-            elif e["type"] not in terms.AE_TYPES and e["type"] not in ("death", "relapse"):
+            elif e["type"] not in terms.AE_TYPES and e["type"] not in (
+                "death",
+                "relapse",
+                "hospitalization",
+            ):
                 self.omitted[f"event {e['type']}"] += 1
         return self.finish("CM", cm), self.finish("EX", ex), self.finish("PR", pr)
+
+    def ho(self) -> pd.DataFrame:
+        """Hospital stays (SDTMIG 3.4 HO): the CAR-T admission and any readmission."""
+        rows = [
+            {
+                "study_id": e["study_id"],
+                "HOTERM": "HOSPITAL",
+                "HODECOD": "HOSPITAL",
+                "HOINDC": str((e["details"] or {}).get("reason") or "").replace("_", " ").upper(),
+                "HOSTDTC": self.dtc(e["onset_at"]),
+                "HOENDTC": self.dtc(e["end_at"]),
+            }
+            for e in _rows(self.f.events)
+            if e["type"] == "hospitalization"
+        ]
+        return self.finish("HO", rows)
 
     def ds_mh_ce(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         ds, mh, ce = [], [], []
@@ -849,6 +869,7 @@ def build_sdtm(frames: CohortFrames, config: SdtmConfig) -> SdtmData:
     data["DM"] = b.dm()
     data["AE"] = b.ae()
     data["DS"], data["MH"], data["CE"] = b.ds_mh_ce()
+    data["HO"] = b.ho()
     data["CM"], data["EX"], data["PR"] = b.cm_ex_pr()
     fa, relrec = b.fa(data["AE"])
     data["FA"] = fa

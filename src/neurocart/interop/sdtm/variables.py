@@ -192,6 +192,13 @@ CE = [
     Var("CECAT", "Category for Clinical Event", "Perm", "Assigned"),
     *_timing("CE", start_end=True),
 ]
+HO = [
+    *_id("HO"),
+    Var("HOTERM", "Healthcare Encounter Term", "Req"),
+    Var("HODECOD", "Dictionary-Derived Term", "Perm", "Assigned"),
+    Var("HOINDC", "Indication", "Perm"),
+    *_timing("HO", start_end=True),
+]
 
 TS = [
     Var("STUDYID", "Study Identifier", "Req", "Assigned"),
@@ -258,6 +265,12 @@ DOMAINS = MappingProxyType(
         "DM": ("Demographics", "SPECIAL PURPOSE", "One record per subject", DM),
         "AE": ("Adverse Events", "EVENTS", "One record per adverse event per subject", AE),
         "CE": ("Clinical Events", "EVENTS", "One record per event per subject", CE),
+        "HO": (
+            "Healthcare Encounters",
+            "EVENTS",
+            "One record per healthcare encounter per subject",
+            HO,
+        ),
         "DS": ("Disposition", "EVENTS", "One record per disposition status per subject", DS),
         "MH": ("Medical History", "EVENTS", "One record per medical history event", MH),
         "CM": (
