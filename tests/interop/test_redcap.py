@@ -13,11 +13,12 @@ from typer.testing import CliRunner
 
 from neurocart.cli import app
 from neurocart.frames import CohortFrames
-from neurocart.interop.redcap import RedcapError, load, read_project
+from neurocart.interop.redcap import RedcapError, apply, load, read_project
 from neurocart.interop.redcap.project import HEADER
 from neurocart.reports.scope import load_cohort
 from neurocart.security import Role
 from neurocart.store import Database, migrate, repo
+from tests.dbfixtures import database, db_url, pg_session_url  # noqa: F401
 from tests.interop.conftest import StoredCohort
 
 IMPORTER = "redcap.importer"
@@ -50,13 +51,13 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def _empty_store(tmp_path: Path) -> tuple[str, Database]:
     url = f"sqlite:///{tmp_path / 'target.db'}"
-    database = Database.from_url(url)
-    migrate.upgrade(database.engine)
-    with database.transaction() as session:
+    target = Database.from_url(url)
+    migrate.upgrade(target.engine)
+    with target.transaction() as session:
         repo.create_user(
             session, None, username=IMPORTER, password_hash="x", role=Role.DATA_MANAGER
         )
-    return url, database
+    return url, target
 
 
 def _import(project: Path, url: str, *extra: str, records: Path | None = None) -> tuple[int, str]:
@@ -136,23 +137,23 @@ def _comparable(frames: CohortFrames) -> dict[str, pd.DataFrame]:
 def test_round_trip_into_an_empty_store(
     project: Path, stored_cohort: StoredCohort, tmp_path: Path
 ) -> None:
-    url, database = _empty_store(tmp_path)
+    url, target = _empty_store(tmp_path)
     code, output = _import(project, url, "--dry-run")
     assert code == 0, output
     assert "would store: 6 patients" in output
     assert "not mapped" not in output
-    assert load_cohort(database).patients.empty  # a dry run stores nothing
+    assert load_cohort(target).patients.empty  # a dry run stores nothing
     code, output = _import(project, url)
     assert code == 0, output
     original = _comparable(load_cohort(stored_cohort.database))
-    back = _comparable(load_cohort(database))
+    back = _comparable(load_cohort(target))
     for name, frame in original.items():
         pd.testing.assert_frame_equal(back[name], frame, obj=name)
-    with database.reading() as session:
+    with target.reading() as session:
         trail = repo.audit_trail(session, "patient", repo.find_patient(session, "NC-0001").id)
     assert trail
     assert trail[0].actor == IMPORTER
-    database.dispose()
+    target.dispose()
 
 
 def test_an_unmapped_field_is_reported_not_guessed(project: Path, tmp_path: Path) -> None:
@@ -166,11 +167,11 @@ def test_an_unmapped_field_is_reported_not_guessed(project: Path, tmp_path: Path
         w.writerows(records)
     plan = read_project(project / "dictionary.csv", path, load(project / "mapping.toml"))
     assert plan.unmapped == {"site_notes": 1}
-    url, database = _empty_store(tmp_path)
+    url, target = _empty_store(tmp_path)
     code, output = _import(project, url, "--dry-run", records=path)
     assert code == 0
     assert "not mapped: field site_notes (1 value(s))" in output
-    database.dispose()
+    target.dispose()
 
 
 def test_a_bad_choice_code_stores_nothing(project: Path, tmp_path: Path) -> None:
@@ -182,12 +183,12 @@ def test_a_bad_choice_code_stores_nothing(project: Path, tmp_path: Path) -> None
         w = csv.DictWriter(fh, list(records[0]))
         w.writeheader()
         w.writerows(records)
-    url, database = _empty_store(tmp_path)
+    url, target = _empty_store(tmp_path)
     code, output = _import(project, url, records=path)
     assert code == 2
     assert "field sex: no mapping for choice code" in output
-    assert load_cohort(database).patients.empty
-    database.dispose()
+    assert load_cohort(target).patients.empty
+    target.dispose()
 
 
 def test_eav_export_reads_like_the_flat_one(project: Path, tmp_path: Path) -> None:
@@ -255,29 +256,29 @@ def _write(path: Path, rows: list[dict[str, str]]) -> Path:
 def test_importing_twice_is_refused_and_duplicates_nothing(project: Path, tmp_path: Path) -> None:
     records = [r for r in _rows(project / "records.csv") if r["record_id"] == "NC-0002"]
     path = _write(tmp_path / "one.csv", records)
-    url, database = _empty_store(tmp_path)
+    url, target = _empty_store(tmp_path)
     assert _import(project, url, records=path)[0] == 0
-    before = load_cohort(database)
+    before = load_cohort(target)
     code, output = _import(project, url, records=path)
     assert code == 2
     assert "record NC-0002" in output
     assert "nothing imported" in output
-    after = load_cohort(database)
+    after = load_cohort(target)
     for name in ("patients", "observations", "assessments", "events"):
         assert len(getattr(after, name)) == len(getattr(before, name)), name
-    database.dispose()
+    target.dispose()
 
 
 def test_a_total_that_differs_from_the_score_is_refused(project: Path, tmp_path: Path) -> None:
     records = [r for r in _rows(project / "records.csv") if r["record_id"] == "NC-0001"]
     row = next(r for r in records if r["redcap_repeat_instrument"] == "ice")
     row["ice_score"] = str(int(float(row["ice_score"])) - 1 if float(row["ice_score"]) else 1)
-    url, database = _empty_store(tmp_path)
+    url, target = _empty_store(tmp_path)
     code, output = _import(project, url, records=_write(tmp_path / "r.csv", records))
     assert code == 2
     assert "differs from neurocart's score" in output
-    assert load_cohort(database).patients.empty
-    database.dispose()
+    assert load_cohort(target).patients.empty
+    target.dispose()
 
 
 def test_an_event_missing_from_the_mapping_is_reported(project: Path, tmp_path: Path) -> None:
@@ -297,3 +298,37 @@ def test_retracting_deletions_is_refused_plainly(project: Path, tmp_path: Path) 
     path.write_text(text)
     with pytest.raises(RedcapError, match=r"mapping\.deletions"):
         load(path)
+
+
+def test_round_trip_through_the_services_on_each_backend(
+    project: Path,
+    stored_cohort: StoredCohort,
+    database: Database,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The same import, on SQLite and PostgreSQL, called as a library rather than the CLI."""
+    records = [
+        r for r in _rows(project / "records.csv") if r["record_id"] in ("NC-0001", "NC-0002")
+    ]
+    mapping = load(project / "mapping.toml")
+    plan = read_project(project / "dictionary.csv", _write(tmp_path / "two.csv", records), mapping)
+    with database.transaction() as session:
+        actor = repo.create_user(
+            session, None, username=IMPORTER, password_hash="x", role=Role.DATA_MANAGER
+        )
+    assert apply(database, actor, plan, dry_run=True).committed is False
+    assert load_cohort(database).patients.empty
+    result = apply(database, actor, plan, dry_run=False)
+    assert result.committed
+    original = load_cohort(stored_cohort.database)
+    keep = {"NC-0001", "NC-0002"}
+    subset = CohortFrames(
+        **{
+            name: getattr(original, name)[getattr(original, name).study_id.isin(keep)]
+            for name in ("patients", "courses", "observations", "assessments", "events")
+        }
+    )
+    want, got = _comparable(subset), _comparable(load_cohort(database))
+    for name, frame in want.items():
+        pd.testing.assert_frame_equal(got[name], frame, obj=name)
+    assert result.counts["observations"] == len(subset.observations)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 
 from neurocart.cli.console import fail, out
+from neurocart.frames import CohortFrames
 
 app = typer.Typer(help="Research exports: CDISC SDTM, REDCap.", no_args_is_help=True)
 
@@ -34,7 +35,8 @@ def _zone(name: str) -> str:
     return name
 
 
-def _frames(database_url: str | None, site: str | None):  # type: ignore[no-untyped-def]
+def _frames(database_url: str | None, site: str | None) -> CohortFrames:
+    """The record's current facts (the same read, and the same errors, as `neurocart report`)."""
     from neurocart.cli.report import _from_database
     from neurocart.reports.scope import CohortScopeError
 
