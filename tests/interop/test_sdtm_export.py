@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from neurocart.cli import app
 from neurocart.interop.sdtm import SdtmConfig, SdtmError, XptLimitError, build_sdtm, load_meddra
 from neurocart.interop.sdtm.days import ISO8601, sdtm_day
-from neurocart.interop.sdtm.terms import NY_TERMS, SEX_TERMS, SPEC_TERMS, TOXGR_TERMS
+from neurocart.interop.sdtm.terms import LBTOXGR_TERMS, NY_TERMS, SEX_TERMS, SPEC_TERMS, TOXGR_TERMS
 from neurocart.interop.sdtm.variables import variables
 from neurocart.interop.sdtm.xpt import check_limits
 from neurocart.reports.scope import load_cohort
@@ -191,6 +191,10 @@ def test_controlled_terms(read: dict[str, pd.DataFrame]) -> None:
     assert len(scales) == len(ae)
     assert set(scales.QVAL) <= {"ASTCT 2019", "CTCAE V5.0", "EHA/EBMT ICAHT 2023"}
     assert set(read["LB"]["LBSPEC"]) - {""} <= SPEC_TERMS
+    graded = read["LB"][read["LB"].LBTESTCD.isin(["NEUT", "PLAT", "LYM", "WBC", "HGB"])]
+    assert not graded.empty
+    assert set(graded.LBTOXGR) <= LBTOXGR_TERMS
+    assert (read["LB"][~read["LB"].index.isin(graded.index)].LBTOXGR.fillna("") == "").all()
     assert set(read["PC"]["PCSPEC"]) <= SPEC_TERMS
     for name, frame in read.items():
         for column in frame.columns:

@@ -46,6 +46,10 @@ METHODS = {
     "STRES": "The result in neurocart's canonical SI unit, converted once at ingest.",
     "RFSTDTC": "RFSTDTC = RFENDTC = RFXENDTC = the CAR-T infusion (site-local time); "
     "RFXSTDTC = the first lymphodepletion dose.",
+    "LBTOXGR": "CTCAE v5.0 grade of a decreased neutrophil, platelet, lymphocyte or white "
+    "cell count or hemoglobin, with default lower limits of normal (neutrophils 1.8, "
+    "platelets 150, lymphocytes 1.0, white cells 4.0 x10^9/L, hemoglobin 120 g/L): the "
+    "record holds no laboratory reference ranges.",
     "CARTDY": "CAR-T protocol day: date(--DTC) - date(RFSTDTC). Reference date: RFSTDTC, the "
     "CAR-T infusion, is CAR-T day 0 (SDTM day 1); the day before is -1.",
 }

@@ -35,7 +35,8 @@ from neurocart.interop.sdtm.days import (
 from neurocart.interop.sdtm.variables import DOMAINS, variables
 from neurocart.interop.sdtm.visits import VISITS, visit_of
 from neurocart.kinetics.cart import DEFAULT_LLOQ, kinetics
-from neurocart.standards import REGISTRY
+from neurocart.standards import REGISTRY, calculate
+from neurocart.standards.errors import CalculatorInputError
 from neurocart.standards.fields import walk_fields
 
 
@@ -593,6 +594,7 @@ class _Builder:
                         **_result("LB", o["value"], terms.unit(unit), qual=unit == "{result}"),
                         "LBSPEC": spec,
                         "LBLOINC": code if system == LOINC and (LOINC, code) in CATALOGUE else "",
+                        "LBTOXGR": lab_grade(code, o["value"]),
                         "LBDTC": t,
                     }
                 )
@@ -741,6 +743,24 @@ class _Builder:
             name: _typed(pd.DataFrame.from_records(r, columns=[v.name for v in variables(name)]))
             for name, r in (("TS", ts), ("TA", ta), ("TE", te), ("TV", tv))
         }
+
+
+def lab_grade(code: str, value: float) -> str:
+    """LBTOXGR: the CTCAE v5.0 grade of a decreased count or hemoglobin ("" if not graded).
+
+    Graded by neurocart's `ctcae_lab` calculator (National Cancer Institute, CTCAE v5.0, 2017)
+    with its default lower limits of normal: the record holds no laboratory reference ranges.
+
+    >>> lab_grade("751-8", 0.4), lab_grade("751-8", 2.5), lab_grade("1988-5", 80.0)
+    ('4', '0', '')
+    """
+    term = terms.CTCAE_LAB.get(code)
+    if term is None:
+        return ""
+    try:
+        return str(int(calculate("ctcae_lab", {"term": term, "value": value}).value))
+    except CalculatorInputError:
+        return ""
 
 
 def classify_ae(event_type: str, term: str | None) -> tuple[str, str, str]:

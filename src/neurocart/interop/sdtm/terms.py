@@ -22,6 +22,20 @@ SPEC_TERMS = frozenset({"SERUM", "BLOOD", "PLASMA", "CEREBROSPINAL FLUID", "URIN
 
 AESEV_TERMS = frozenset({"MILD", "MODERATE", "SEVERE"})
 TOXGR_TERMS = frozenset({"1", "2", "3", "4", "5"})
+"""AETOXGR: an adverse event has a grade of 1 or more."""
+LBTOXGR_TERMS = frozenset({"0", "1", "2", "3", "4"})
+"""LBTOXGR: a laboratory value may be grade 0 (not decreased)."""
+
+CTCAE_LAB = MappingProxyType(
+    {
+        "751-8": "neutrophil_count_decreased",
+        "777-3": "platelet_count_decreased",
+        "731-0": "lymphocyte_count_decreased",
+        "6690-2": "white_blood_cell_decreased",
+        "718-7": "anemia",
+    }
+)
+"""Laboratory codes graded for LBTOXGR by the CTCAE v5.0 decrease terms."""
 NY_TERMS = frozenset({"Y", "N"})
 
 UNIT = MappingProxyType(

@@ -150,7 +150,12 @@ PR = [
     *_timing("PR", start_end=True),
 ]
 
-LB = [*_id("LB"), *_findings("LB", spec=True, loinc=True), *_timing("LB")]
+LB = [
+    *_id("LB"),
+    *_findings("LB", spec=True, loinc=True),
+    Var("LBTOXGR", "Standard Toxicity Grade", "Perm", "Derived", "TOXGR", method="LBTOXGR"),
+    *_timing("LB"),
+]
 VS = [*_id("VS"), *_findings("VS"), *_timing("VS")]
 PC = [
     *_id("PC"),
