@@ -13,13 +13,14 @@ from typer.testing import CliRunner
 
 from neurocart.cli import app
 from neurocart.frames import CohortFrames
+from neurocart.interop import redcap as redcap_package
 from neurocart.interop.redcap import RedcapError, apply, load, read_project
 from neurocart.interop.redcap.project import HEADER
 from neurocart.reports.scope import load_cohort
 from neurocart.security import Role
 from neurocart.store import Database, migrate, repo
 from tests.dbfixtures import database, db_url, pg_session_url  # noqa: F401
-from tests.interop.conftest import StoredCohort
+from tests.interop.storedcohort import StoredCohort
 
 IMPORTER = "redcap.importer"
 
@@ -235,9 +236,7 @@ def test_a_mapping_field_missing_from_the_dictionary_is_an_error(
 
 
 def test_example_mapping_for_a_cart_project_parses() -> None:
-    example = (
-        Path(__file__).parents[2] / "src/neurocart/interop/redcap/data/cart-project.redcap.toml"
-    )
+    example = Path(redcap_package.__file__).parent / "data/cart-project.redcap.toml"
     mapping = load(example)
     assert {"screening_arm_1", "day_7_arm_1", "month_24_arm_1"} <= set(mapping.events)
     assert mapping.observations

@@ -1,4 +1,4 @@
-"""A small simulated cohort stored in SQLite (through the services), shared by the interop tests."""
+"""A small simulated cohort stored in SQLite through the services, for the interop tests."""
 
 from __future__ import annotations
 

@@ -21,15 +21,16 @@ import xmlschema
 from typer.testing import CliRunner
 
 from neurocart.cli import app
+from neurocart.interop import sdtm as sdtm_package
 from neurocart.interop.sdtm import SdtmConfig, SdtmError, XptLimitError, build_sdtm, load_meddra
 from neurocart.interop.sdtm.days import ISO8601, sdtm_day
 from neurocart.interop.sdtm.terms import LBTOXGR_TERMS, NY_TERMS, SEX_TERMS, SPEC_TERMS, TOXGR_TERMS
 from neurocart.interop.sdtm.variables import variables
 from neurocart.interop.sdtm.xpt import check_limits
 from neurocart.reports.scope import load_cohort
-from tests.interop.conftest import StoredCohort
+from tests.interop.storedcohort import StoredCohort
 
-MEDDRA = Path(__file__).parents[2] / "src/neurocart/interop/sdtm/data/meddra-example.toml"
+MEDDRA = Path(sdtm_package.__file__).parent / "data/meddra-example.toml"
 XSD = Path(odmlib.__file__).parent / "schemas/define/2.1/define2-1-0.xsd"
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
 ZONE = "Asia/Shanghai"
