@@ -81,6 +81,8 @@ def sdtm(
         files = write_sdtm(frames, out_dir, config)
     except (SdtmError, XptLimitError) as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"--out: cannot write into {out_dir}: {exc.strerror or exc}") from None
     rows = ", ".join(f"{n} {len(f)}" for n, f in files.data.datasets.items())
     out.print(f"wrote {len(files.files)} datasets and {files.define}: {rows}", highlight=False)
     if files.data.omitted:
@@ -104,6 +106,8 @@ def redcap(
         files = write_project(frames, out_dir, project=project, timezone=_zone(timezone))
     except RedcapError as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"--out: cannot write into {out_dir}: {exc.strerror or exc}") from None
     out.print(
         f"wrote {', '.join(p.name for p in files.paths)} into {out_dir}: {files.records} record "
         f"rows for {files.patients} patients",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import fail, out
 
@@ -60,6 +61,9 @@ def redcap(
             result = apply(database, actor, plan, dry_run=dry_run)
         except RedcapError as exc:
             raise fail(str(exc)) from None
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise fail(f"the database refused the import ({reason}); nothing imported") from None
     finally:
         database.dispose()
     if result.committed:

@@ -307,3 +307,42 @@ def test_cli_errors_name_the_option(stored_cohort: StoredCohort, tmp_path: Path)
     )
     assert result.exit_code == 2
     assert "--timezone" in result.output
+
+
+def test_every_name_and_label_fits_transport_v5() -> None:
+    from neurocart.interop.sdtm.export import dataset_label
+    from neurocart.interop.sdtm.variables import DOMAINS, SUPP
+
+    for name, (label, _, _, variables_) in DOMAINS.items():
+        assert len(name) <= 8
+        assert len(label) <= 40
+        if len(name) == 2:  # a domain with a SUPP-- dataset
+            assert len(dataset_label(f"SUPP{name}")) <= 40
+        names = [v.name for v in variables_]
+        assert len(names) == len(set(names)), name
+        for v in [*variables_, *SUPP]:
+            assert len(v.name) <= 8, v
+            assert len(v.label) <= 40, v
+            assert v.origin in {"Collected", "Derived", "Assigned", "Protocol", "Predecessor"}
+
+
+def test_an_unwritable_out_directory_is_a_clear_error(
+    stored_cohort: StoredCohort, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "sdtm",
+            "--out",
+            str(blocker / "sdtm"),
+            "--meddra",
+            str(MEDDRA),
+            "--database-url",
+            stored_cohort.url,
+        ],
+    )
+    assert result.exit_code == 2
+    assert "--out: cannot write" in result.output

@@ -25,9 +25,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from neurocart.interop.redcap import project as p
 from neurocart.interop.redcap.records import RedcapError
+
+MAX_PROJECT = 57
+"""An observation's source is "redcap:<project>", at most 64 characters."""
 
 COURSE_FIELDS = (
     "product",
@@ -245,8 +249,17 @@ def parse(doc: dict[str, Any]) -> Mapping:
                 _need(e, "form", w), t if isinstance(t, str) else _choice(t, f"{w}.type"), fields
             )
         )
+    project = m.get("project", "redcap")
+    if not isinstance(project, str) or not 0 < len(project) <= MAX_PROJECT:
+        raise RedcapError(f"mapping.project: expected 1–{MAX_PROJECT} characters, got {project!r}")
+    try:
+        ZoneInfo(str(m.get("timezone", "UTC")))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RedcapError(
+            f"mapping.timezone: unknown IANA time zone {m.get('timezone')!r}"
+        ) from None
     return Mapping(
-        project=str(m.get("project", "redcap")),
+        project=project,
         timezone=str(m.get("timezone", "UTC")),
         record_field=sid["from"],
         prefix=str(sid.get("prefix", "")),
