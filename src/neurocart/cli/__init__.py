@@ -7,18 +7,9 @@ from __future__ import annotations
 
 import typer
 
-from neurocart.cli import (
-    audit,
-    db,
-    export,
-    imports,
-    monitor,
-    patient,
-    protocol,
-    report,
-    schedule,
-    user,
-)
+from neurocart.cli import audit, db, monitor, patient, protocol, report, schedule, user
+from neurocart.cli import export as export_commands
+from neurocart.cli import imports as import_commands
 from neurocart.cli.calc import calc
 from neurocart.cli.demo import demo
 from neurocart.cli.serve import serve
@@ -47,8 +38,8 @@ app.add_typer(user.app, name="user")
 app.add_typer(patient.app, name="patient")
 app.add_typer(protocol.app, name="protocol")
 app.add_typer(monitor.app, name="monitor")
-app.add_typer(export.app, name="export")
-app.add_typer(imports.app, name="import")
+app.add_typer(export_commands.app, name="export")
+app.add_typer(import_commands.app, name="import")
 app.command()(serve)
 app.command("schedule")(schedule.show)
 app.command(name="report")(report.report)
