@@ -1,0 +1,72 @@
+"""`neurocart import redcap`: a center's REDCap records into the record, mapped and audited.
+
+A dry run (`--dry-run`) performs every write through the services and rolls it back: it says
+what would be stored and lists every field with data that the mapping does not read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from neurocart.cli.console import fail, out
+
+app = typer.Typer(help="Imports into the record: REDCap.", no_args_is_help=True)
+
+
+@app.command("redcap")
+def redcap(
+    dictionary: Annotated[
+        Path, typer.Option("--dictionary", help="the project's data dictionary CSV")
+    ],
+    records: Annotated[Path, typer.Option("--records", help="records CSV (flat or EAV export)")],
+    mapping: Annotated[Path, typer.Option("--mapping", help="the import mapping (TOML)")],
+    user: Annotated[str, typer.Option("--user", help="the importing user (audited as)")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="validate and report; store nothing")
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="overrides NEUROCART_DATABASE_URL", show_default=False),
+    ] = None,
+) -> None:
+    """Map REDCap records onto patients, courses, observations, assessments and events."""
+    from neurocart.cli.database import open_database
+    from neurocart.interop.redcap import RedcapError, apply, load, read_project
+    from neurocart.store import repo
+
+    try:
+        plan = read_project(dictionary, records, load(mapping))
+    except RedcapError as exc:
+        raise fail(str(exc)) from None
+    counts = plan.counts()
+    out.print("would store: " if dry_run else "to store: ", end="")
+    out.print(", ".join(f"{n} {k}" for k, n in counts.items()), highlight=False)
+    for name, n in sorted(plan.unmapped.items()):
+        out.print(
+            f"not mapped: field {name} ({n} value(s)) — no mapping rule reads it", highlight=False
+        )
+    for problem in plan.problems:
+        out.print(f"cannot map: {problem}", highlight=False)
+    _, database = open_database(database_url, upgrade=None)
+    try:
+        with database.reading() as session:
+            actor = repo.get_user_by_username(session, user)
+        if actor is None or not actor.active:
+            raise fail(f"--user: no active user {user!r}")
+        try:
+            result = apply(database, actor, plan, dry_run=dry_run)
+        except RedcapError as exc:
+            raise fail(str(exc)) from None
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise fail(f"the database refused the import ({reason}); nothing imported") from None
+    finally:
+        database.dispose()
+    if result.committed:
+        out.print(f"imported in one transaction as {user}", highlight=False)
+    else:
+        out.print("dry run: every row passed validation; nothing stored", highlight=False)
