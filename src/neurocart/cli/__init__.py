@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from neurocart.cli import audit, db, monitor, patient, protocol, report, schedule, user
+from neurocart.cli import audit, db, monitor, omics, patient, protocol, report, schedule, user
 from neurocart.cli.calc import calc
 from neurocart.cli.demo import demo
 from neurocart.cli.serve import serve
@@ -36,6 +36,7 @@ app.add_typer(user.app, name="user")
 app.add_typer(patient.app, name="patient")
 app.add_typer(protocol.app, name="protocol")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(omics.app, name="omics")
 app.command()(serve)
 app.command("schedule")(schedule.show)
 app.command(name="report")(report.report)

@@ -43,6 +43,14 @@ def detect_car(adata: ad.AnnData, feature: str = "CAR", min_umi: int = 2) -> int
     return int(adata.obs["car_transcript"].sum())
 
 
+def no_car(adata: ad.AnnData) -> None:
+    """The CAR columns for data without a CAR feature: every cell CAR−."""
+    adata.obs["car_umi"] = 0
+    adata.obs["car_transcript"] = False
+    adata.obs["car_positive"] = False
+    adata.obs["car_source"] = ""
+
+
 def propagate_car(adata: ad.AnnData, clone_key: str = "clone_id", lineage_key: str = "lineage") -> int:
     """Mark CAR+ every T cell sharing a clonotype with a CAR+-by-transcript T cell; in place.
 

@@ -20,7 +20,7 @@ import anndata as ad
 import pandas as pd
 
 from neurocart.omics.annotate import annotate, phenotype_scores
-from neurocart.omics.car import detect_car, propagate_car
+from neurocart.omics.car import detect_car, no_car, propagate_car
 from neurocart.omics.clonotypes import define_clonotypes
 from neurocart.omics.panel import Panel, load_panel
 from neurocart.omics.pipeline import EmbedConfig, embed, normalize
@@ -52,7 +52,7 @@ def run(
     *,
     out: str | Path | None = None,
     panel: Panel | str | Path | None = None,
-    car_feature: str = "CAR",
+    car_feature: str | None = "CAR",
     car_min_umi: int = 2,
     qc: QCConfig | None = None,
     embedding: EmbedConfig | None = None,
@@ -60,7 +60,11 @@ def run(
     figures: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Analyse every sample of `sheet`; write results under `out` when given."""
+    """Analyse every sample of `sheet`; write results under `out` when given.
+
+    `car_feature` None: the data has no CAR transcript (a reference without the construct);
+    every cell is then CAR− and only the other readouts mean anything.
+    """
     step = progress or (lambda _name: None)
     panel = panel if isinstance(panel, Panel) else load_panel(panel)
     step("read")
@@ -78,11 +82,14 @@ def run(
     for sample in sheet:
         removed[sample.sample_id] = {"removed": int(before.get(sample.sample_id, 0) - after.get(sample.sample_id, 0))}
     step("CAR detection")
-    detect_car(adata, car_feature, car_min_umi)
+    if car_feature is None:
+        no_car(adata)
+    else:
+        detect_car(adata, car_feature, car_min_umi)
     step("normalize")
     normalize(adata)
     step("embed")
-    embed(adata, embedding, exclude=(car_feature,))
+    embed(adata, embedding, exclude=() if car_feature is None else (car_feature,))
     step("annotate")
     missing = annotate(adata, panel, by=annotate_by)
     step("phenotype scores")

@@ -155,6 +155,9 @@ def _patient_cells(study_id: str, p: int, scale: float, rng: np.random.Generator
     unique = iter(f"{study_id}-u{k}" for k in range(10**7))
     for kind, _tissue, _day, n_car, step in SAMPLES:
         plan = {t: round(n * scale) for t, n in PLAN[kind].items()}
+        if kind == "blood_pre":  # patients differ at baseline: more B and plasma cells
+            plan["B naive"] += round(8 * p * scale)
+            plan["plasma cell"] += round(2 * p * scale)
         n_car = round((n_car + step * p) * scale)
         t_cells = [t for t in ("CD4 T", "CD8 T") for _ in range(plan.get(t, 0))]
         n_car = min(n_car, len(t_cells))
