@@ -49,7 +49,9 @@ def read_sample(sample: Sample) -> SampleData:
     gex.obs["study_day"] = sample.study_day
     if airr is not None:
         airr.obs_names = [prefix + b for b in airr.obs_names]
-        airr = airr[airr.obs_names.isin(gex.obs_names)].copy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # anndata: awkward arrays are "experimental"
+            airr = airr[airr.obs_names.isin(gex.obs_names)].copy()
         if airr.n_obs == 0:
             raise OmicsInputError(
                 f"{sample.sample_id}: contigs", "no contig barcode matches a cell of the matrix"

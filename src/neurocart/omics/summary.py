@@ -70,7 +70,7 @@ def summarize(
     composition = (
         obs.groupby(["sample_id", "cell_type"], observed=True).size().rename("cells").reset_index()
     )
-    composition["pct"] = 100.0 * composition["cells"] / composition.groupby("sample_id")["cells"].transform("sum")
+    composition["pct"] = 100.0 * composition["cells"] / composition.groupby("sample_id", observed=True)["cells"].transform("sum")
     return Summary(readouts, composition, analysed)
 
 
