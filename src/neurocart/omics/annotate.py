@@ -1,7 +1,9 @@
 """Cell-type annotation by the marker panel, and CAR-T phenotype scores.
 
 Cell types: each cell's score for a type is the mean of its markers' log-normalized
-expression (markers absent from the matrix are skipped and reported); the best-scoring type
+expression (markers absent from the matrix are skipped and reported; a type with fewer than
+half of its markers in the data is not called at all, since one shared marker — GNLY for NK
+cells, also high in cytotoxic T cells — would then decide alone); the best-scoring type
 names the cell, or ``unassigned`` when even the best is below the panel's ``min_score``. By
 default every cell is named on its own (``by=None``); ``by="leiden"`` names whole clusters by
 their mean scores, which smooths dropout noise in shallow data at the price of merging small
@@ -24,6 +26,10 @@ import scipy.sparse as sp
 from neurocart.omics.panel import UNASSIGNED, Panel
 
 
+MIN_MARKERS_PRESENT = 0.5
+"""A cell type is called only when at least this share of its markers is in the data."""
+
+
 def marker_scores(adata: ad.AnnData, panel: Panel) -> tuple[pd.DataFrame, list[str]]:
     """Cells × cell types mean marker expression (X must be log-normalized); missing genes."""
     index = {g: i for i, g in enumerate(adata.var_names)}
@@ -33,6 +39,8 @@ def marker_scores(adata: ad.AnnData, panel: Panel) -> tuple[pd.DataFrame, list[s
     weights = np.zeros((len(genes), len(panel.cell_types)), dtype=np.float32)
     for k, cell_type in enumerate(panel.cell_types):
         present = [g for g in cell_type.markers if g in column]
+        if len(present) < MIN_MARKERS_PRESENT * len(cell_type.markers):
+            continue  # too few of its markers measured to call it: never chosen
         for g in present:
             weights[column[g], k] = 1.0 / len(present)
     x = adata[:, genes].X if genes else sp.csr_matrix((adata.n_obs, 0), dtype=np.float32)
