@@ -70,8 +70,8 @@ def test_qc_removes_outliers_per_sample_only() -> None:
     x[1, :10] = 1.0  # nearly empty droplet
     samples = ["a"] * 60 + ["b"] * 60
     x[60:] = rng.poisson(rate * size[60:] * 3)  # deeper library in b: not outliers of a
-    adata = ad.AnnData(sp.csr_matrix(x), obs=pd.DataFrame({"sample_id": samples}, index=[f"c{i}" for i in range(n)]),
-                       var=pd.DataFrame(index=genes))  # fmt: skip
+    obs = pd.DataFrame({"sample_id": samples}, index=[f"c{i}" for i in range(n)])
+    adata = ad.AnnData(sp.csr_matrix(x), obs=obs, var=pd.DataFrame(index=genes))
     removed = quality_control(adata, QCConfig())
     assert adata.n_obs == n - 2
     assert "c0" not in adata.obs_names

@@ -40,7 +40,9 @@ def test_nothing_outside_the_commands_imports_scanpy() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_without_the_extra_the_command_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_without_the_extra_the_command_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import neurocart.cli.omics as cli
 
     def missing() -> None:
@@ -69,17 +71,25 @@ def test_a_bad_sheet_exits_2_naming_the_row(tmp_path: Path) -> None:
 
 @needs_extra
 @pytest.mark.slow
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the store is tested on both elsewhere
-def test_run_stores_readouts_and_summarize_reads_a_sample(database_env: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "db_url", ["sqlite"], indirect=True
+)  # the store is tested on both elsewhere
+def test_run_stores_readouts_and_summarize_reads_a_sample(
+    database_env: str, tmp_path: Path
+) -> None:
     from neurocart.omics.synthetic import write_dataset
     from neurocart.store import get_database, repo
     from tests.store.factories import patient
 
     dataset = write_dataset(tmp_path / "data", patients=1, scale=0.3, seed=5)
     with get_database().transaction() as session:
-        user = repo.create_user(session, None, username="lab", password_hash="x", role="investigator")
+        user = repo.create_user(
+            session, None, username="lab", password_hash="x", role="investigator"
+        )
         p = patient(session, user, "SYN-001")
-        repo.create_course(session, user, repo.CourseIn(p.id, "BCMA CAR-T", infusion_date=date(2025, 3, 3)))
+        repo.create_course(
+            session, user, repo.CourseIn(p.id, "BCMA CAR-T", infusion_date=date(2025, 3, 3))
+        )
     result = runner.invoke(app, [
         "omics", "run", str(dataset.samplesheet), "--out", str(tmp_path / "out"),
         "--store", "--user", "lab",

@@ -19,7 +19,12 @@ def test_the_default_panel_has_every_population_of_the_readouts() -> None:
             "erythrocyte", "platelet"} <= names  # fmt: skip
     plasma = {g for c in panel.cell_types if c.lineage == "plasma" for g in c.markers}
     assert {"JCHAIN", "MZB1", "SDC1", "TNFRSF17", "PRDM1"} <= plasma
-    assert {p.name for p in panel.phenotypes} == {"proliferation", "cytotoxicity", "exhaustion", "memory"}
+    assert {p.name for p in panel.phenotypes} == {
+        "proliferation",
+        "cytotoxicity",
+        "exhaustion",
+        "memory",
+    }
     assert all(c.lineage in LINEAGES for c in panel.cell_types)
     assert all(c.source and c.markers for c in panel.cell_types)
 
@@ -46,7 +51,10 @@ def test_an_edited_panel_is_used(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ('[[cell_type]]\nname = "X"\nlineage = "alien"\nmarkers = ["A"]\nsource = "s"\n', "lineage"),
+        (
+            '[[cell_type]]\nname = "X"\nlineage = "alien"\nmarkers = ["A"]\nsource = "s"\n',
+            "lineage",
+        ),
         ('[[cell_type]]\nname = "X"\nlineage = "T"\nmarkers = []\nsource = "s"\n', "markers"),
         ('[[cell_type]]\nname = "X"\nlineage = "T"\nmarkers = ["A"]\n', "source"),
         ("[panel]\n", "names no [[cell_type]]"),

@@ -128,5 +128,8 @@ def test_the_caveat_goes_away_with_enough_patients() -> None:
 
 
 def test_identical_arms_or_one_patient_give_no_p_value() -> None:
-    assert paired_comparison(pd.Series([1.0, 2.0]), pd.Series([1.0, 2.0]), "m", "a", "b").p_value is None
+    assert (
+        paired_comparison(pd.Series([1.0, 2.0]), pd.Series([1.0, 2.0]), "m", "a", "b").p_value
+        is None
+    )
     assert paired_comparison(pd.Series([1.0]), pd.Series([0.0]), "m", "a", "b").p_value is None

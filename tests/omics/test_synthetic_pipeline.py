@@ -29,7 +29,8 @@ def test_the_design_has_what_the_readouts_must_find(synthetic_run) -> None:  # t
     truth = dataset.truth
     assert truth["dropout"].sum() > 0  # CAR cells without a CAR read exist ...
     assert (result.adata.obs["car_source"] == "clonotype").sum() == truth["dropout"].sum()
-    assert (r.loc["P01_blood_pre", "b_cell_pct"] > 15) and (r.loc["P01_blood_d7", "b_cell_pct"] == 0)
+    assert r.loc["P01_blood_pre", "b_cell_pct"] > 15
+    assert r.loc["P01_blood_d7", "b_cell_pct"] == 0
     assert r.loc["P01_blood_pre", "car_pct_of_t"] == 0
     assert r.loc["P01_csf_d7", "car_pct_of_t"] > 0
     assert r.loc["P01_csf_d7", "csf_blood_overlap_pct"] > 0
@@ -58,7 +59,7 @@ def test_car_cells_score_higher_for_proliferation_and_cytotoxicity(synthetic_run
 
 
 def test_outputs_are_written(synthetic_run) -> None:  # type: ignore[no-untyped-def]
-    _, result, steps, out = synthetic_run
+    _, _, steps, out = synthetic_run
     from neurocart.omics.run import STEPS
 
     assert steps == list(STEPS)
@@ -87,4 +88,6 @@ def test_summarize_reads_the_run_back(synthetic_run) -> None:  # type: ignore[no
     got = summary.readouts.set_index("sample_id")
     want = result.readouts.set_index("sample_id")
     for column in ("n_cells", "car_pct_of_t", "b_cell_pct", "expanded_clone_pct"):
-        np.testing.assert_allclose(got[column].astype(float), want[column].astype(float), equal_nan=True)
+        np.testing.assert_allclose(
+            got[column].astype(float), want[column].astype(float), equal_nan=True
+        )

@@ -59,11 +59,15 @@ def test_rows_skip_the_product_and_empty_values() -> None:
 def treated(database: Database, nurse: User) -> Patient:
     with database.transaction() as session:
         p = patient(session, nurse, "NC-001")
-        repo.create_course(session, nurse, repo.CourseIn(p.id, "BCMA CAR-T", infusion_date=date(2025, 3, 3)))
+        repo.create_course(
+            session, nurse, repo.CourseIn(p.id, "BCMA CAR-T", infusion_date=date(2025, 3, 3))
+        )
         return p
 
 
-def test_readouts_are_stored_on_the_study_day(database: Database, nurse: User, treated: Patient) -> None:
+def test_readouts_are_stored_on_the_study_day(
+    database: Database, nurse: User, treated: Patient
+) -> None:
     csf_time = datetime(2025, 3, 10, 8, 15, tzinfo=UTC)
     with database.transaction() as session:
         stored = store_readouts(session, nurse, readout_rows(READOUTS, {"C7": csf_time}))
@@ -80,7 +84,9 @@ def test_readouts_are_stored_on_the_study_day(database: Database, nurse: User, t
     assert ratio[0].specimen.value == "csf"
 
 
-def test_an_unknown_patient_stores_nothing(database: Database, nurse: User, treated: Patient) -> None:
+def test_an_unknown_patient_stores_nothing(
+    database: Database, nurse: User, treated: Patient
+) -> None:
     bad = READOUTS.copy()
     bad.loc[1, "study_id"] = "NC-404"
     with pytest.raises(NotFoundError), database.transaction() as session:
@@ -89,7 +95,9 @@ def test_an_unknown_patient_stores_nothing(database: Database, nurse: User, trea
         assert repo.list_observations(session, treated.id) == []
 
 
-def test_no_time_and_no_infusion_is_refused_naming_the_field(database: Database, nurse: User) -> None:
+def test_no_time_and_no_infusion_is_refused_naming_the_field(
+    database: Database, nurse: User
+) -> None:
     with database.transaction() as session:
         patient(session, nurse, "NC-001")
     with pytest.raises(InvalidInputError) as caught, database.transaction() as session:

@@ -20,7 +20,9 @@ from neurocart.omics import OmicsInputError, OmicsUnavailableError, read_samples
 if TYPE_CHECKING:
     import pandas as pd
 
-app = typer.Typer(help="Single-cell CSF, blood and infusion-product analysis.", no_args_is_help=True)
+app = typer.Typer(
+    help="Single-cell CSF, blood and infusion-product analysis.", no_args_is_help=True
+)
 
 SHOWN = (
     ("sample_id", "sample"), ("study_id", "patient"), ("tissue", "tissue"), ("study_day", "day"),
@@ -60,7 +62,9 @@ def run(
     doublets: Annotated[bool, typer.Option(help="remove Scrublet doublets per sample")] = False,
     seed: Annotated[int, typer.Option(help="random seed (PCA, neighbours, Leiden, UMAP)")] = 0,
     store: Annotated[bool, typer.Option(help="store readouts on the patients' records")] = False,
-    user: Annotated[str | None, typer.Option(help="username recorded as the writer (--store)")] = None,
+    user: Annotated[
+        str | None, typer.Option(help="username recorded as the writer (--store)")
+    ] = None,
 ) -> None:
     """Analyse every sample of SAMPLESHEET; write readouts, figures and index.html to --out."""
     if store and not user:
@@ -96,7 +100,9 @@ def run(
     for comparison in result.comparisons:
         out.print(comparison.text(), highlight=False)
     if result.missing_genes:
-        out.print(f"panel genes not in the data: {', '.join(result.missing_genes)}", highlight=False)
+        out.print(
+            f"panel genes not in the data: {', '.join(result.missing_genes)}", highlight=False
+        )
     out.print(f"page: {result.files.get('page', out_dir)}", highlight=False)
     if store:
         assert user is not None
@@ -125,7 +131,9 @@ def _store(readouts: pd.DataFrame, collected: dict[str, object], username: str) 
 
 @app.command()
 def summarize(
-    file: Annotated[Path, typer.Argument(help="an .h5ad of one sample (raw counts), or omics run's cells.h5ad")],
+    file: Annotated[
+        Path, typer.Argument(help="an .h5ad of one sample (raw counts), or omics run's cells.h5ad")
+    ],
     panel: Annotated[Path | None, typer.Option(help="marker panel TOML (default: shipped)")] = None,
     car_feature: Annotated[str, typer.Option(help="the CAR transcript's feature name")] = "CAR",
     car_min_umi: Annotated[int, typer.Option(help="CAR UMIs for CAR+ by transcript")] = 2,
@@ -147,6 +155,8 @@ def summarize(
     for column in ("sample", "cell type", "cells", "%"):
         table.add_column(column, justify="right")
     for row in summary.composition.to_dict("records"):
-        table.add_row(str(row["sample_id"]), str(row["cell_type"]), str(row["cells"]), f"{row['pct']:.1f}")
+        table.add_row(
+            str(row["sample_id"]), str(row["cell_type"]), str(row["cells"]), f"{row['pct']:.1f}"
+        )
     out.print(table)
     out.print(_table(summary.readouts, "readouts"))

@@ -146,9 +146,7 @@ def _single_cell(
 ) -> ObservationCode:
     """A single-cell readout (neurocart.omics): a share of cells of one sample, or a ratio."""
     units = _ratio_table() if unit == RATIO_UNIT else build_table(unit)
-    return ObservationCode(
-        key, f"local:{key}", LOCAL, display, unit, specimens, 0.0, high, units
-    )
+    return ObservationCode(key, f"local:{key}", LOCAL, display, unit, specimens, 0.0, high, units)
 
 
 # fmt: off

@@ -21,10 +21,9 @@ from __future__ import annotations
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
+import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from neurocart.omics.panel import UNASSIGNED, Panel
-
 
 MIN_MARKERS_PRESENT = 0.5
 """A cell type is called only when at least this share of its markers is in the data."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import anndata as ad
 import numpy as np
-import pandas as pd
 
 from neurocart.omics.errors import OmicsInputError
 
@@ -33,7 +32,7 @@ def detect_car(adata: ad.AnnData, feature: str = "CAR", min_umi: int = 2) -> int
     if min_umi < 1:
         raise OmicsInputError("car_min_umi", "must be at least 1")
     column = adata.var_names.get_loc(feature)
-    source = adata.layers["counts"] if "counts" in adata.layers else adata.X
+    source = adata.layers.get("counts", adata.X)
     values = source[:, column]
     values = np.asarray(values.toarray() if hasattr(values, "toarray") else values).ravel()
     adata.obs["car_umi"] = values.astype(np.int64)
@@ -51,7 +50,9 @@ def no_car(adata: ad.AnnData) -> None:
     adata.obs["car_source"] = ""
 
 
-def propagate_car(adata: ad.AnnData, clone_key: str = "clone_id", lineage_key: str = "lineage") -> int:
+def propagate_car(
+    adata: ad.AnnData, clone_key: str = "clone_id", lineage_key: str = "lineage"
+) -> int:
     """Mark CAR+ every T cell sharing a clonotype with a CAR+-by-transcript T cell; in place.
 
     Needs obs ``car_transcript``, `clone_key` (ids unique per patient), `lineage_key`,
@@ -64,7 +65,7 @@ def propagate_car(adata: ad.AnnData, clone_key: str = "clone_id", lineage_key: s
     seeds = set(clone[eligible & obs["car_transcript"].to_numpy(dtype=bool)])
     reached = eligible & clone.isin(seeds).to_numpy() & ~obs["car_transcript"].to_numpy(dtype=bool)
     obs["car_positive"] = obs["car_transcript"].to_numpy(dtype=bool) | reached
-    source = pd.Series(np.where(obs["car_transcript"].to_numpy(dtype=bool), "transcript", ""), index=obs.index)
+    source = np.where(obs["car_transcript"].to_numpy(dtype=bool), "transcript", "").astype(object)
     source[reached] = "clonotype"
-    obs["car_source"] = source.to_numpy()
+    obs["car_source"] = source
     return int(reached.sum())

@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Sequence
 
 import anndata as ad
-import numpy as np
 import pandas as pd
 
 from neurocart.omics.readers import SampleData
@@ -26,7 +25,7 @@ def define_clonotypes(adata: ad.AnnData, samples: Sequence[SampleData]) -> int:
     """Add obs ``clone_id`` and ``receptor_type`` to `adata` in place; returns the clone count."""
     import scirpy as ir
 
-    clone = pd.Series(np.nan, index=adata.obs_names, dtype="object")
+    clone: dict[str, str] = {}
     receptor = pd.Series("no IR", index=adata.obs_names, dtype="object")
     by_patient: dict[str, list[ad.AnnData]] = {}
     for data in samples:
@@ -46,9 +45,9 @@ def define_clonotypes(adata: ad.AnnData, samples: Sequence[SampleData]) -> int:
             ir.tl.define_clonotypes(airr, receptor_arms="all", dual_ir="primary_only")
         ids = airr.obs["clone_id"].astype("object")
         has = ids.notna() & (ids.astype(str) != "nan")
-        clone[ids.index[has]] = [f"{study_id}:{v}" for v in ids[has]]
+        clone.update({str(cell): f"{study_id}:{v}" for cell, v in ids[has].items()})
         receptor[airr.obs_names] = airr.obs["receptor_type"].astype(str).to_numpy()
         n_clones += int(ids[has].nunique())
-    adata.obs["clone_id"] = clone.to_numpy()
+    adata.obs["clone_id"] = pd.Series(clone, dtype="object").reindex(adata.obs_names).to_numpy()
     adata.obs["receptor_type"] = receptor.to_numpy()
     return n_clones

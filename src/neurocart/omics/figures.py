@@ -13,10 +13,11 @@ import anndata as ad
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 TISSUE_STYLE = {"blood": ("-", "o"), "csf": ("--", "s"), "product": (":", "^")}
 DPI = 110
@@ -37,9 +38,20 @@ def umap_cell_types(adata: ad.AnnData, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8.5, 6))
     for i, name in enumerate(present):
         mask = (types == name).to_numpy()
-        ax.scatter(xy[mask, 0], xy[mask, 1], s=3, color=colors(i % 20), label=f"{name} ({mask.sum()})", rasterized=True)
-    ax.set(title="Cells by type (marker panel)", xlabel="UMAP 1", ylabel="UMAP 2", xticks=[], yticks=[])
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8, frameon=False)
+        ax.scatter(
+            xy[mask, 0],
+            xy[mask, 1],
+            s=3,
+            color=colors(i % 20),
+            label=f"{name} ({mask.sum()})",
+            rasterized=True,
+        )
+    ax.set(
+        title="Cells by type (marker panel)", xlabel="UMAP 1", ylabel="UMAP 2", xticks=[], yticks=[]
+    )
+    ax.legend(
+        loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8, frameon=False
+    )
     return _save(fig, path)
 
 
@@ -48,10 +60,22 @@ def umap_car(adata: ad.AnnData, path: Path) -> Path:
     source = adata.obs["car_source"].astype(str).to_numpy()
     fig, ax = plt.subplots(figsize=(7.5, 6))
     neg = source == ""
-    ax.scatter(xy[neg, 0], xy[neg, 1], s=2, color="#c8c8c8", label=f"CAR− ({neg.sum()})", rasterized=True)
-    for value, color, label in (("transcript", "#d62728", "CAR+ by transcript"), ("clonotype", "#ff7f0e", "CAR+ by clonotype")):
+    ax.scatter(
+        xy[neg, 0], xy[neg, 1], s=2, color="#c8c8c8", label=f"CAR− ({neg.sum()})", rasterized=True
+    )
+    for value, color, label in (
+        ("transcript", "#d62728", "CAR+ by transcript"),
+        ("clonotype", "#ff7f0e", "CAR+ by clonotype"),
+    ):
         mask = source == value
-        ax.scatter(xy[mask, 0], xy[mask, 1], s=4, color=color, label=f"{label} ({mask.sum()})", rasterized=True)
+        ax.scatter(
+            xy[mask, 0],
+            xy[mask, 1],
+            s=4,
+            color=color,
+            label=f"{label} ({mask.sum()})",
+            rasterized=True,
+        )
     ax.set(title="CAR+ cells", xlabel="UMAP 1", ylabel="UMAP 2", xticks=[], yticks=[])
     ax.legend(loc="best", markerscale=4, fontsize=8)
     return _save(fig, path)
@@ -61,7 +85,12 @@ def b_plasma_fractions(readouts: pd.DataFrame, path: Path) -> Path:
     """B and plasma cells, % of leukocytes, over study days, per patient and tissue."""
     data = readouts[readouts["tissue"] != "product"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
-    for ax, column, title in zip(axes, ("b_cell_pct", "plasma_cell_pct"), ("B cells", "Plasmablasts + plasma cells"), strict=True):
+    for ax, column, title in zip(
+        axes,
+        ("b_cell_pct", "plasma_cell_pct"),
+        ("B cells", "Plasmablasts + plasma cells"),
+        strict=True,
+    ):
         _lines(ax, data, column)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set(title=f"{title}, % of leukocytes", xlabel="study day (0 = infusion)", ylabel="%")
@@ -75,7 +104,11 @@ def car_csf_blood(readouts: pd.DataFrame, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     _lines(ax, data, "car_pct_of_t")
     ax.axvline(0, color="grey", lw=0.8)
-    ax.set(title="CAR+ cells, % of T cells: CSF vs blood", xlabel="study day (0 = infusion)", ylabel="% of T cells")
+    ax.set(
+        title="CAR+ cells, % of T cells: CSF vs blood",
+        xlabel="study day (0 = infusion)",
+        ylabel="% of T cells",
+    )
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     return _save(fig, path)
@@ -87,8 +120,20 @@ def clonotype_overlap(readouts: pd.DataFrame, path: Path) -> Path:
     labels = [f"{r.study_id}\n{r.tissue} d{r.study_day}" for r in data.itertuples()]
     x = np.arange(len(data))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(data) + 2), 4.5))
-    ax.bar(x - 0.2, data["csf_blood_overlap_pct"].fillna(0), 0.4, label="CSF clones found in blood (same day)", color="#1f77b4")
-    ax.bar(x + 0.2, data["product_overlap_pct"].fillna(0), 0.4, label="clones found in the infusion product", color="#d62728")
+    ax.bar(
+        x - 0.2,
+        data["csf_blood_overlap_pct"].fillna(0),
+        0.4,
+        label="CSF clones found in blood (same day)",
+        color="#1f77b4",
+    )
+    ax.bar(
+        x + 0.2,
+        data["product_overlap_pct"].fillna(0),
+        0.4,
+        label="clones found in the infusion product",
+        color="#d62728",
+    )
     ax.set_xticks(x, labels, fontsize=7)
     ax.set(title="Clonotype sharing, % of T cells with a TCR", ylabel="%")
     ax.set_ylim(0, 100)
@@ -96,13 +141,20 @@ def clonotype_overlap(readouts: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def _lines(ax: plt.Axes, data: pd.DataFrame, column: str) -> None:
+def _lines(ax: Axes, data: pd.DataFrame, column: str) -> None:
     colors = plt.get_cmap("tab10")
     for i, (study_id, patient) in enumerate(data.groupby("study_id", sort=True)):
         for tissue, rows in patient.groupby("tissue"):
             style, marker = TISSUE_STYLE.get(str(tissue), ("-", "o"))
             rows = rows.sort_values("study_day")
-            ax.plot(rows["study_day"], rows[column], linestyle=style, marker=marker, color=colors(i % 10), label=f"{study_id} {tissue}")
+            ax.plot(
+                rows["study_day"],
+                rows[column],
+                linestyle=style,
+                marker=marker,
+                color=colors(i % 10),
+                label=f"{study_id} {tissue}",
+            )
 
 
 def draw_all(adata: ad.AnnData, readouts: pd.DataFrame, folder: Path) -> dict[str, Path]:

@@ -44,7 +44,9 @@ class SampleObservations:
     rows: list[dict[str, Any]]
 
 
-def readout_rows(readouts: pd.DataFrame, collected: Mapping[str, datetime | None] | None = None) -> list[SampleObservations]:
+def readout_rows(
+    readouts: pd.DataFrame, collected: Mapping[str, datetime | None] | None = None
+) -> list[SampleObservations]:
     """One entry per blood/CSF sample with its observation rows (value rounded to 4 places)."""
     collected = collected or {}
     out = []

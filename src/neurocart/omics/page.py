@@ -21,7 +21,9 @@ TITLES = {
 
 def write_page(path: Path, result: RunResult, pictures: dict[str, Path]) -> Path:
     """Write index.html (figures linked relative to it); returns its path."""
-    table = result.readouts.to_html(index=False, float_format=lambda v: f"{v:.2f}", na_rep="", border=0)
+    table = result.readouts.to_html(
+        index=False, float_format=lambda v: f"{v:.2f}", na_rep="", border=0
+    )
     comparisons = "".join(
         f"<li>{html.escape(c.text()).replace(chr(10), '<br>')}</li>" for c in result.comparisons
     )

@@ -81,7 +81,9 @@ def _parse(data: dict[str, Any], where: str, path: str) -> Panel:
         lineage = _text(entry, "lineage", at)
         if lineage not in LINEAGES:
             raise OmicsInputError(f"{at}.lineage", f"{lineage!r} is not one of {LINEAGES}")
-        types.append(CellType(name, lineage, _genes(entry, "markers", at), _text(entry, "source", at)))
+        types.append(
+            CellType(name, lineage, _genes(entry, "markers", at), _text(entry, "source", at))
+        )
     if not types:
         raise OmicsInputError(where, "names no [[cell_type]]")
     names = [t.name for t in types]
@@ -91,7 +93,9 @@ def _parse(data: dict[str, Any], where: str, path: str) -> Panel:
     for i, entry in enumerate(data.get("phenotype", [])):
         at = f"{where}: phenotype[{i}]"
         phenotypes.append(
-            Phenotype(_text(entry, "name", at), _genes(entry, "genes", at), _text(entry, "source", at))
+            Phenotype(
+                _text(entry, "name", at), _genes(entry, "genes", at), _text(entry, "source", at)
+            )
         )
     try:
         min_score = float(head.get("min_score", 0.5))

@@ -37,7 +37,9 @@ def normalize(adata: ad.AnnData, target_sum: float = 1e4) -> None:
     sc.pp.log1p(adata)
 
 
-def embed(adata: ad.AnnData, config: EmbedConfig | None = None, exclude: tuple[str, ...] = ()) -> None:
+def embed(
+    adata: ad.AnnData, config: EmbedConfig | None = None, exclude: tuple[str, ...] = ()
+) -> None:
     """HVG → PCA → neighbours → Leiden → UMAP, in place; `exclude` features never HVG."""
     import scanpy as sc
 
@@ -52,12 +54,18 @@ def embed(adata: ad.AnnData, config: EmbedConfig | None = None, exclude: tuple[s
     n_pcs = max(2, min(config.n_pcs, int(adata.var["highly_variable"].sum()) - 1, adata.n_obs - 1))
     sc.pp.pca(adata, n_comps=n_pcs, mask_var="highly_variable", random_state=config.seed)
     sc.pp.neighbors(
-        adata, n_neighbors=min(config.n_neighbors, adata.n_obs - 1), n_pcs=n_pcs,
+        adata,
+        n_neighbors=min(config.n_neighbors, adata.n_obs - 1),
+        n_pcs=n_pcs,
         random_state=config.seed,
     )
     sc.tl.leiden(
-        adata, resolution=config.leiden_resolution, flavor="igraph", n_iterations=2,
-        directed=False, random_state=config.seed,
+        adata,
+        resolution=config.leiden_resolution,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
+        random_state=config.seed,
     )
     if config.umap:
         sc.tl.umap(adata, random_state=config.seed)

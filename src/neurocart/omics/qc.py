@@ -58,7 +58,9 @@ def quality_control(adata: ad.AnnData, config: QCConfig | None = None) -> dict[s
     config = config or QCConfig()
     adata.var["mt"] = adata.var_names.str.upper().str.startswith(config.mt_prefix.upper())
     sc.pp.calculate_qc_metrics(adata, qc_vars=["mt"], percent_top=None, log1p=True, inplace=True)
-    samples = adata.obs["sample_id"].to_numpy() if "sample_id" in adata.obs else np.zeros(adata.n_obs)
+    samples = (
+        adata.obs["sample_id"].to_numpy() if "sample_id" in adata.obs else np.zeros(adata.n_obs)
+    )
     counts_out = np.zeros(adata.n_obs, dtype=bool)
     mt_out = np.zeros(adata.n_obs, dtype=bool)
     for sample in np.unique(samples):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import anndata as ad
 import numpy as np
-import scipy.sparse as sp
+import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from neurocart.omics.errors import OmicsInputError
 from neurocart.omics.samplesheet import Sample

@@ -56,7 +56,7 @@ def _tcr_clones(cells: pd.DataFrame) -> pd.Series:
 def sample_readouts(obs: pd.DataFrame) -> pd.DataFrame:
     """One row per sample (columns `COLUMNS`), in order of first appearance."""
     rows = []
-    groups = {k: g for k, g in obs.groupby("sample_id", sort=False, observed=True)}
+    groups = {str(k): g for k, g in obs.groupby("sample_id", sort=False, observed=True)}
     meta = obs.drop_duplicates("sample_id").set_index("sample_id")
     for sample_id, cells in groups.items():
         lineage = cells["lineage"].astype(str)
@@ -70,7 +70,7 @@ def sample_readouts(obs: pd.DataFrame) -> pd.DataFrame:
             "sample_id": sample_id,
             "study_id": meta.at[sample_id, "study_id"],
             "tissue": meta.at[sample_id, "tissue"],
-            "study_day": int(meta.at[sample_id, "study_day"]),
+            "study_day": int(str(meta.at[sample_id, "study_day"])),
             "n_cells": len(cells),
             "n_t_cells": n_t,
             "n_car_t_cells": n_car,
@@ -91,7 +91,11 @@ def _paired(table: pd.DataFrame, groups: dict[str, pd.DataFrame]) -> None:
     for i, row in table.iterrows():
         same_patient = table["study_id"] == row["study_id"]
         if row["tissue"] == "csf":
-            blood = table[same_patient & (table["tissue"] == "blood") & (table["study_day"] == row["study_day"])]
+            blood = table[
+                same_patient
+                & (table["tissue"] == "blood")
+                & (table["study_day"] == row["study_day"])
+            ]
             if len(blood):
                 b = blood.iloc[0]
                 if b["car_pct_of_t"] > 0 and not np.isnan(row["car_pct_of_t"]):
@@ -151,7 +155,7 @@ def paired_comparison(
     a: pd.Series, b: pd.Series, measure: str, label_a: str, label_b: str
 ) -> Comparison:
     """Wilcoxon signed-rank (exact) on per-patient values `a` and `b` (same index: study ID)."""
-    from scipy.stats import wilcoxon
+    from scipy.stats import wilcoxon  # type: ignore[import-untyped]
 
     both = pd.concat([a.rename("a"), b.rename("b")], axis=1).dropna()
     n = len(both)
@@ -178,13 +182,22 @@ def compare_patients(readouts: pd.DataFrame) -> list[Comparison]:
     after = blood[blood["study_day"] > 0].groupby("study_id").last()
     for measure in ("b_cell_pct", "plasma_cell_pct"):
         if measure in before and measure in after:
-            out.append(paired_comparison(before[measure], after[measure], f"blood {measure}", "before", "after"))
+            out.append(
+                paired_comparison(
+                    before[measure], after[measure], f"blood {measure}", "before", "after"
+                )
+            )
     csf = readouts[readouts["tissue"] == "csf"][["study_id", "study_day", "car_pct_of_t"]]
     pairs = csf.merge(
-        blood[["study_id", "study_day", "car_pct_of_t"]], on=["study_id", "study_day"],
+        blood[["study_id", "study_day", "car_pct_of_t"]],
+        on=["study_id", "study_day"],
         suffixes=("_csf", "_blood"),
     )
     if len(pairs):
         per = pairs.groupby("study_id")[["car_pct_of_t_csf", "car_pct_of_t_blood"]].median()
-        out.append(paired_comparison(per["car_pct_of_t_csf"], per["car_pct_of_t_blood"], "car_pct_of_t", "CSF", "blood"))
+        out.append(
+            paired_comparison(
+                per["car_pct_of_t_csf"], per["car_pct_of_t_blood"], "car_pct_of_t", "CSF", "blood"
+            )
+        )
     return out

@@ -80,7 +80,9 @@ def run(
     quality_control(adata, qc)
     after = adata.obs["sample_id"].value_counts()
     for sample in sheet:
-        removed[sample.sample_id] = {"removed": int(before.get(sample.sample_id, 0) - after.get(sample.sample_id, 0))}
+        removed[sample.sample_id] = {
+            "removed": int(before.get(sample.sample_id, 0) - after.get(sample.sample_id, 0))
+        }
     step("CAR detection")
     if car_feature is None:
         no_car(adata)

@@ -98,7 +98,7 @@ def read_samplesheet(path: str | Path, *, check_files: bool = True) -> SampleShe
         raise OmicsInputError("samplesheet", "no samples")
     base = path.parent
     samples = [
-        _sample(row, f"row {i + 2}", base, check_files)
+        _sample({str(k): str(v) for k, v in row.items()}, f"row {i + 2}", base, check_files)
         for i, row in enumerate(frame.to_dict("records"))
     ]
     seen: set[str] = set()

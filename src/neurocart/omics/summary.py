@@ -59,7 +59,12 @@ def summarize(
         adata = _analyse(path, panel, car_feature, car_min_umi, tissue, study_day)
         analysed = True
     obs = adata.obs.copy()
-    for column, default in (("sample_id", path.stem), ("study_id", ""), ("tissue", tissue), ("study_day", study_day)):
+    for column, default in (
+        ("sample_id", path.stem),
+        ("study_id", ""),
+        ("tissue", tissue),
+        ("study_day", study_day),
+    ):
         if column not in obs:
             obs[column] = default
     for column in ("clone_id", "receptor_type"):
@@ -70,7 +75,11 @@ def summarize(
     composition = (
         obs.groupby(["sample_id", "cell_type"], observed=True).size().rename("cells").reset_index()
     )
-    composition["pct"] = 100.0 * composition["cells"] / composition.groupby("sample_id", observed=True)["cells"].transform("sum")
+    composition["pct"] = (
+        100.0
+        * composition["cells"]
+        / composition.groupby("sample_id", observed=True)["cells"].transform("sum")
+    )
     return Summary(readouts, composition, analysed)
 
 
@@ -110,4 +119,6 @@ def _clonotypes(adata: ad.AnnData, airr: ad.AnnData) -> None:
         ir.tl.define_clonotypes(airr, receptor_arms="all", dual_ir="primary_only")
     clone = airr.obs["clone_id"].astype("object").reindex(adata.obs_names)
     adata.obs["clone_id"] = clone.where(clone.notna(), None).to_numpy()
-    adata.obs["receptor_type"] = airr.obs["receptor_type"].astype(str).reindex(adata.obs_names).fillna("no IR").to_numpy()
+    adata.obs["receptor_type"] = (
+        airr.obs["receptor_type"].astype(str).reindex(adata.obs_names).fillna("no IR").to_numpy()
+    )

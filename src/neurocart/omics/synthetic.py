@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
+import scipy.sparse as sp  # type: ignore[import-untyped]
 
 from neurocart.omics.panel import Panel, load_panel
 
@@ -114,9 +114,16 @@ def write_dataset(
             folder.mkdir(exist_ok=True)
             gex = _write_gex(folder, (p * len(SAMPLES) + i) % 3, counts, genes, part["barcode"])
             contigs = _write_contigs(folder, (p + i) % 2, part, rng)
-            sheet.append({"sample_id": sample_id, "study_id": study_id, "tissue": tissue,
-                          "study_day": day, "gex": str(gex.relative_to(out)),
-                          "contigs": "" if contigs is None else str(contigs.relative_to(out))})
+            sheet.append(
+                {
+                    "sample_id": sample_id,
+                    "study_id": study_id,
+                    "tissue": tissue,
+                    "study_day": day,
+                    "gex": str(gex.relative_to(out)),
+                    "contigs": "" if contigs is None else str(contigs.relative_to(out)),
+                }
+            )
             truth_parts.append(part)
     truth = pd.concat(truth_parts, ignore_index=True)
     path = out / "samplesheet.csv"
@@ -166,7 +173,9 @@ def _patient_cells(study_id: str, p: int, scale: float, rng: np.random.Generator
             for _ in range(n):
                 rows.append({"kind": kind, "cell_type": cell_type, "car": False,
                              "clone": None, "dying": False, "dropout": False})  # fmt: skip
-        frame_t = [i for i, r in enumerate(rows) if r["kind"] == kind and r["cell_type"] in LINEAGE_T]
+        frame_t = [
+            i for i, r in enumerate(rows) if r["kind"] == kind and r["cell_type"] in LINEAGE_T
+        ]
         order = rng.permutation(frame_t).tolist()
         car_rows, rest = order[:n_car], order[n_car:]
         for j, i in enumerate(car_rows):
@@ -216,12 +225,14 @@ def _counts(
         b_car, b_t = car[start : start + 2000], is_t[start : start + 2000]
         for name, rows, rate in (("proliferation", b_car, 0.004), ("cytotoxicity", b_car, 0.004),
                                  ("memory", b_t & ~b_car, 0.003)):  # fmt: skip
-            cols = boost[name]
+            cols = np.asarray(boost[name], dtype=np.intp)
             p[np.ix_(rows, cols)] = np.maximum(p[np.ix_(rows, cols)], rate)
         p[:, mito] = np.where(block["dying"].to_numpy()[:, None], 1.0, 0.03) / mito.sum()
         p /= p.sum(axis=1, keepdims=True)
         p[:, index[car_feature]] = 0.0
-        chunks.append(sp.csr_matrix(rng.poisson(p * size[start : start + 2000, None]), dtype=np.float32))
+        chunks.append(
+            sp.csr_matrix(rng.poisson(p * size[start : start + 2000, None]), dtype=np.float32)
+        )
     counts = sp.vstack(chunks).tocsr()
     car_umi = np.where(
         car & ~cells["dropout"].to_numpy(dtype=bool),
@@ -237,7 +248,9 @@ def _counts(
     return counts, car_umi
 
 
-def _write_gex(folder: Path, fmt: int, counts: sp.csr_matrix, genes: list[str], barcodes: pd.Series) -> Path:
+def _write_gex(
+    folder: Path, fmt: int, counts: sp.csr_matrix, genes: list[str], barcodes: pd.Series
+) -> Path:
     ids = [f"ENSG{i:011d}" for i in range(len(genes))]
     if fmt == 0:
         import h5py
@@ -253,13 +266,15 @@ def _write_gex(folder: Path, fmt: int, counts: sp.csr_matrix, genes: list[str], 
             g.create_dataset("shape", data=np.array([len(genes), counts.shape[0]], dtype=np.int32))
             feat = g.create_group("features")
             feat.create_dataset("_all_tag_keys", data=np.array(["genome"], dtype="S"))
-            feat.create_dataset("feature_type", data=np.array(["Gene Expression"] * len(genes), dtype="S"))
+            feat.create_dataset(
+                "feature_type", data=np.array(["Gene Expression"] * len(genes), dtype="S")
+            )
             feat.create_dataset("genome", data=np.array(["GRCh38"] * len(genes), dtype="S"))
             feat.create_dataset("id", data=np.array(ids, dtype="S"))
             feat.create_dataset("name", data=np.array(genes, dtype="S"))
         return path
     if fmt == 1:
-        from scipy.io import mmwrite
+        from scipy.io import mmwrite  # type: ignore[import-untyped]
 
         path = folder / "filtered_feature_bc_matrix"
         path.mkdir(exist_ok=True)
@@ -274,7 +289,9 @@ def _write_gex(folder: Path, fmt: int, counts: sp.csr_matrix, genes: list[str], 
 
     path = folder / "counts.h5ad"
     adata = ad.AnnData(
-        X=counts, obs=pd.DataFrame(index=list(barcodes)), var=pd.DataFrame({"gene_ids": ids}, index=genes)
+        X=counts,
+        obs=pd.DataFrame(index=list(barcodes)),
+        var=pd.DataFrame({"gene_ids": ids}, index=genes),
     )
     adata.write_h5ad(path)
     return path
@@ -292,7 +309,9 @@ def _nt(aa: str) -> str:
     return "".join(_CODON[a] for a in aa)
 
 
-def _write_contigs(folder: Path, fmt: int, cells: pd.DataFrame, rng: np.random.Generator) -> Path | None:
+def _write_contigs(
+    folder: Path, fmt: int, cells: pd.DataFrame, rng: np.random.Generator
+) -> Path | None:
     rows = []
     for _, cell in cells[cells["clone"].notna()].iterrows():
         for k, (locus, v, aa) in enumerate(_chains(str(cell["clone"]))):
@@ -334,7 +353,11 @@ def expected_readouts(truth: pd.DataFrame) -> pd.DataFrame:
     b_types = {"B naive", "B memory"}
     plasma_types = {"plasmablast", "plasma cell"}
     contaminants = {"erythrocyte", "platelet"}
-    meta = {f"P{p:02d}_{kind}": (tissue, day) for p in range(1, 100) for kind, tissue, day, _, _ in SAMPLES}
+    meta = {
+        f"P{p:02d}_{kind}": (tissue, day)
+        for p in range(1, 100)
+        for kind, tissue, day, _, _ in SAMPLES
+    }
     rows = []
     tcr: dict[str, list[str]] = {}
     for sample_id, s in cells.groupby("sample_id", sort=False):

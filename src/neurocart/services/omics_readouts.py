@@ -36,7 +36,9 @@ class StoredSample:
     ids: list[int]
 
 
-def store_readouts(session: Session, actor: User, samples: Sequence[SampleObservations]) -> list[StoredSample]:
+def store_readouts(
+    session: Session, actor: User, samples: Sequence[SampleObservations]
+) -> list[StoredSample]:
     """Ingest every sample's rows in the caller's transaction; returns what was stored."""
     stored = []
     for sample in samples:
