@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/calculators.py
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/monitor_engine.py
+	$(BIN)/python benchmarks/omics.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
