@@ -103,3 +103,21 @@ def test_no_time_and_no_infusion_is_refused_naming_the_field(
     with pytest.raises(InvalidInputError) as caught, database.transaction() as session:
         store_readouts(session, nurse, readout_rows(READOUTS))
     assert caught.value.locations == ["B7.collected_at"]
+
+
+def test_the_chart_draws_the_stored_readouts(
+    database: Database, nurse: User, treated: Patient
+) -> None:
+    from neurocart.web import chart
+
+    with database.transaction() as session:
+        store_readouts(session, nurse, readout_rows(READOUTS))
+    with database.reading() as session:
+        observations = repo.list_observations(session, treated.id)
+    panel = next(p for p in chart.LAB_PANELS if p.key == "sc_car")
+    figure = chart.panel_figure(panel, observations, datetime(2025, 3, 3, tzinfo=UTC))
+    assert figure is not None
+    assert [(t["name"], t["x"], t["y"]) for t in figure["data"]] == [
+        ("blood", [7.5], [12.5]),
+        ("CSF", [7.5], [25.0]),
+    ]
