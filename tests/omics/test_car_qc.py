@@ -78,3 +78,37 @@ def test_qc_removes_outliers_per_sample_only() -> None:
     assert "c1" not in adata.obs_names
     assert removed["counts_or_genes"] >= 1
     assert sum(removed.values()) == 2
+
+
+@pytest.mark.slow
+def test_doublets_made_of_two_cell_types_score_high(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import anndata as ad
+
+    from neurocart.omics import read_samplesheet
+    from neurocart.omics.qc import QCConfig, quality_control
+    from neurocart.omics.readers import read_sample
+    from neurocart.omics.synthetic import write_dataset
+
+    dataset = write_dataset(tmp_path, patients=1, scale=1.0, seed=2)
+    sample = next(s for s in read_samplesheet(dataset.samplesheet) if s.sample_id.endswith("pre"))
+    adata = read_sample(sample).gex
+    truth = dataset.truth.set_index(dataset.truth["sample_id"] + "_" + dataset.truth["barcode"])
+    kinds = truth.loc[adata.obs_names, "cell_type"].to_numpy()
+    t, mono = np.flatnonzero(kinds == "CD4 T")[:15], np.flatnonzero(kinds == "monocyte")[:15]
+    x = adata.X[t] + adata.X[mono]
+    fake = ad.AnnData(x, obs=pd.DataFrame({"sample_id": sample.sample_id},
+                                          index=[f"dbl{i}" for i in range(len(t))]),
+                      var=adata.var)  # fmt: skip
+    both = ad.concat([adata, fake], merge="same")
+    quality_control(both, QCConfig(doublets=True, mt_max_pct=100, mt_floor_pct=100, n_mads=100))
+    score = both.obs["doublet_score"]
+    is_fake = both.obs_names.str.startswith("dbl")
+    assert score[is_fake].median() > score[~is_fake].quantile(0.9)
+
+
+def test_annotating_by_a_missing_column_names_it() -> None:
+    from neurocart.omics.annotate import annotate
+    from neurocart.omics.panel import load_panel
+
+    with pytest.raises(OmicsInputError, match="annotate_by"):
+        annotate(_adata([0, 1]), load_panel(), by="leiden")

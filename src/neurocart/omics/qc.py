@@ -33,6 +33,9 @@ class QCConfig:
     mt_prefix: str = "MT-"
     min_genes: int = 20
     doublets: bool = False
+    doublet_threshold: float = 0.25
+    """Scrublet score above which a cell is a doublet (fixed: the automatic threshold needs
+    scikit-image, which the extra does not bring; read the score histogram to adjust)."""
     seed: int = 0
 
 
@@ -79,7 +82,10 @@ def quality_control(adata: ad.AnnData, config: QCConfig | None = None) -> dict[s
         )
     doublet = np.zeros(adata.n_obs, dtype=bool)
     if config.doublets:
-        sc.pp.scrublet(adata, batch_key="sample_id", random_state=config.seed)
+        sc.pp.scrublet(
+            adata, batch_key="sample_id", threshold=config.doublet_threshold,
+            random_state=config.seed,
+        )  # fmt: skip
         doublet = adata.obs["predicted_doublet"].to_numpy(dtype=bool)
     outlier = counts_out | mt_out | doublet
     adata.obs["qc_outlier"] = outlier

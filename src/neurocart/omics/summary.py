@@ -24,6 +24,7 @@ from neurocart.omics.pipeline import normalize
 from neurocart.omics.qc import QCConfig, quality_control
 from neurocart.omics.readers import read_expression
 from neurocart.omics.readouts import sample_readouts
+from neurocart.omics.samplesheet import Tissue
 
 
 @dataclass
@@ -45,6 +46,8 @@ def summarize(
     study_day: int = 0,
 ) -> Summary:
     path = Path(path)
+    if tissue not in {t.value for t in Tissue}:
+        raise OmicsInputError("tissue", f"{tissue!r} is not one of csf, blood, product")
     if not path.is_file() or not path.name.lower().endswith(".h5ad"):
         raise OmicsInputError("file", f"{path}: expected an existing .h5ad file")
     with warnings.catch_warnings():
