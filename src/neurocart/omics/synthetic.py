@@ -25,6 +25,7 @@ import gzip
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,6 +130,42 @@ def write_dataset(
     path = out / "samplesheet.csv"
     pd.DataFrame(sheet).to_csv(path, index=False)
     return SyntheticDataset(path, truth, expected_readouts(truth))
+
+
+def make_cells(
+    *,
+    patients: int = 3,
+    seed: int = 0,
+    scale: float = 1.0,
+    n_background: int = 1000,
+    car_feature: str = "CAR",
+    panel: Panel | None = None,
+) -> Any:
+    """The same design as one in-memory AnnData of raw counts (no files, no receptors), as
+    `read_sample` + concatenation would give; for the benchmark. Not the same cells as
+    `write_dataset` with the same seed (writing the contigs draws random numbers too)."""
+    import anndata as ad
+
+    panel = panel or load_panel()
+    rng = np.random.default_rng(seed)
+    genes = _genes(panel, n_background, car_feature)
+    profiles = _profiles(panel, genes, rng)
+    blocks, obs = [], []
+    for p in range(patients):
+        study_id = f"SYN-{p + 1:03d}"
+        cells = _patient_cells(study_id, p, scale, rng)
+        for kind, tissue, day, _, _ in SAMPLES:
+            sample_id = f"P{p + 1:02d}_{kind}"
+            part = cells[cells["kind"] == kind].reset_index(drop=True)
+            counts, _ = _counts(part, genes, profiles, panel, rng, car_feature)
+            blocks.append(counts)
+            obs.append(pd.DataFrame({
+                "sample_id": sample_id, "study_id": study_id, "tissue": tissue, "study_day": day,
+            }, index=[f"{sample_id}_{i}" for i in range(len(part))]))  # fmt: skip
+    x = sp.vstack(blocks).tocsr()
+    adata = ad.AnnData(X=x, obs=pd.concat(obs), var=pd.DataFrame(index=genes))
+    adata.layers["counts"] = x.copy()
+    return adata
 
 
 def _genes(panel: Panel, n_background: int, car_feature: str) -> list[str]:
