@@ -72,7 +72,7 @@ def test_the_pipeline_runs_on_a_real_h5mu_with_tcrs(tmp_path: Path) -> None:
     assert row["n_t_cells"] > 0.5 * row["n_cells"]  # tumour-infiltrating T cells
     assert row["car_pct_of_t"] == 0.0
     clones = result.adata.obs["clone_id"].dropna()
-    assert len(clones) > 100
+    assert len(clones) > 0.5 * row["n_t_cells"]  # cells in both modalities of the file
     # the 200-cell subsample keeps one cell per clone (its own clonotype_orig is all
     # singletons): no expanded clone, and as many clonotypes as cells with a TCR
     assert clones.nunique() == len(clones)
