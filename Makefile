@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,omics]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/calculators.py
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/monitor_engine.py
+	$(BIN)/python benchmarks/omics.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

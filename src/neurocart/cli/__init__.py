@@ -7,7 +7,19 @@ from __future__ import annotations
 
 import typer
 
-from neurocart.cli import audit, db, fhir, hl7, monitor, patient, protocol, report, schedule, user
+from neurocart.cli import (
+    audit,
+    db,
+    fhir,
+    hl7,
+    monitor,
+    omics,
+    patient,
+    protocol,
+    report,
+    schedule,
+    user,
+)
 from neurocart.cli import export as export_commands
 from neurocart.cli import imports as import_commands
 from neurocart.cli.calc import calc
@@ -42,6 +54,7 @@ app.add_typer(hl7.app, name="hl7")
 app.add_typer(fhir.app, name="fhir")
 app.add_typer(export_commands.app, name="export")
 app.add_typer(import_commands.app, name="import")
+app.add_typer(omics.app, name="omics")
 app.command()(serve)
 app.command("schedule")(schedule.show)
 app.command(name="report")(report.report)

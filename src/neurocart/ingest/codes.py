@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from neurocart.ingest.errors import UnknownCodeError
-from neurocart.ingest.units import BEATS, BREATHS, UnitTable, build_table
+from neurocart.ingest.units import BEATS, BREATHS, Conversion, UnitTable, build_table, unit_key
 
 LOINC = "http://loinc.org"
 LOCAL = "urn:neurocart:local"
@@ -126,6 +126,27 @@ def _qualitative(
         key, code, system, display, RESULT_UNIT, specimens, 0.0, 1.0,
         build_table(RESULT_UNIT), (0.0, 1.0),
     )  # fmt: skip
+
+
+RATIO_UNIT = "{ratio}"
+"""A dimensionless ratio of two like quantities (CSF/blood CAR+ share)."""
+
+
+def _ratio_table() -> UnitTable:
+    same = [Conversion(u, RATIO_UNIT, 1.0) for u in (RATIO_UNIT, "ratio", "1")]
+    return UnitTable(
+        RATIO_UNIT,
+        MappingProxyType({c.unit: c for c in same}),
+        MappingProxyType({unit_key(c.unit): c for c in same}),
+    )
+
+
+def _single_cell(
+    key: str, display: str, specimens: tuple[Specimen, ...], unit: str = "%", high: float = 100.0
+) -> ObservationCode:
+    """A single-cell readout (neurocart.omics): a share of cells of one sample, or a ratio."""
+    units = _ratio_table() if unit == RATIO_UNIT else build_table(unit)
+    return ObservationCode(key, f"local:{key}", LOCAL, display, unit, specimens, 0.0, high, units)
 
 
 # fmt: off
@@ -257,6 +278,27 @@ _ENTRIES = (
           0.0, 1e11, system=LOCAL),
     _code("ebv_dna", "local:ebv_dna", "Epstein–Barr virus DNA", "IU/mL", VIRAL_LOAD,
           0.0, 1e11, system=LOCAL),
+    # --- single-cell readouts (neurocart.omics) ------------------------------------------
+    # Shares of one sample's cells, 0–100 % by definition: CAR+ of T cells, B and plasma
+    # cells of leukocytes, T cells in expanded clonotypes (≥ 2 cells) of T cells with a TCR,
+    # CSF T cells whose clonotype is in the same day's blood. The CSF/blood ratio of CAR+
+    # shares is unbounded in principle; 10⁶ is a blood share of 0.0001 % under a CSF of 100 %.
+    _single_cell("sc_car_pct_t_blood", "CAR+ cells, % of T cells in blood (single-cell)", BLOOD),
+    _single_cell("sc_car_pct_t_csf", "CAR+ cells, % of T cells in CSF (single-cell)", CSF),
+    _single_cell("sc_car_csf_blood_ratio", "CSF/blood ratio of CAR+ % of T cells (single-cell)",
+                 CSF, RATIO_UNIT, 1_000_000.0),
+    _single_cell("sc_b_cell_pct_blood", "B cells, % of leukocytes in blood (single-cell)", BLOOD),
+    _single_cell("sc_b_cell_pct_csf", "B cells, % of leukocytes in CSF (single-cell)", CSF),
+    _single_cell("sc_plasma_cell_pct_blood",
+                 "Plasmablasts and plasma cells, % of leukocytes in blood (single-cell)", BLOOD),
+    _single_cell("sc_plasma_cell_pct_csf",
+                 "Plasmablasts and plasma cells, % of leukocytes in CSF (single-cell)", CSF),
+    _single_cell("sc_expanded_clone_pct_blood",
+                 "T cells in expanded clonotypes, % of T cells with a TCR in blood", BLOOD),
+    _single_cell("sc_expanded_clone_pct_csf",
+                 "T cells in expanded clonotypes, % of T cells with a TCR in CSF", CSF),
+    _single_cell("sc_csf_blood_clone_overlap",
+                 "CSF T cells whose clonotype is found in blood, % of CSF T cells with a TCR", CSF),
 )
 # fmt: on
 

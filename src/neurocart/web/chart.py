@@ -87,6 +87,17 @@ LAB_PANELS: tuple[Panel, ...] = (
         "inflammation", "CRP and ferritin", "mg/L · µg/L",
         (Series("1988-5", "CRP (mg/L)"), Series("2276-4", "ferritin (µg/L)")), log=True,
     ),
+    Panel(  # single-cell readouts stored by `neurocart omics run --store`
+        "sc_car", "Single-cell: CAR+ cells, % of T cells", "%",
+        (Series("local:sc_car_pct_t_blood", "blood"), Series("local:sc_car_pct_t_csf", "CSF")),
+    ),
+    Panel(
+        "sc_b_plasma", "Single-cell: B and plasma cells, % of leukocytes", "%",
+        (Series("local:sc_b_cell_pct_blood", "B, blood"),
+         Series("local:sc_b_cell_pct_csf", "B, CSF"),
+         Series("local:sc_plasma_cell_pct_blood", "plasma, blood"),
+         Series("local:sc_plasma_cell_pct_csf", "plasma, CSF")),
+    ),
 )  # fmt: skip
 """Cytopenia (CTCAE / ICAHT) and hypogammaglobulinaemia thresholds."""
 

@@ -1,0 +1,65 @@
+"""Storing single-cell readouts as observations on each patient's record.
+
+    with db.transaction() as session:
+        stored = store_readouts(session, user, readout_rows(result.readouts, collected))
+
+Each sample's readouts (`neurocart.omics.observations`) go through the one ingest path
+(`services.ingest.ingest_observations`: codes, units, plausibility, audit), so the cohort
+analytics, the chart and the report see them beside CAR transgene copies and CD19 counts.
+The patient is found by study ID. When the sample sheet gave no collection time, the
+observation is dated at 12:00 UTC of the study day counted from the infusion date of the
+patient's latest course with an infusion (noon, so the site-local calendar day is the same
+day in every time zone within ±12 h). All or nothing: a sample of an unknown patient, or one
+without a time and without an infusion date, fails the whole call and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from neurocart.omics.observations import SampleObservations
+from neurocart.services.errors import InvalidInputError, Problem
+from neurocart.services.ingest import ingest_observations
+from neurocart.store import repo
+from neurocart.store.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSample:
+    sample_id: str
+    study_id: str
+    effective_at: datetime
+    ids: list[int]
+
+
+def store_readouts(
+    session: Session, actor: User, samples: Sequence[SampleObservations]
+) -> list[StoredSample]:
+    """Ingest every sample's rows in the caller's transaction; returns what was stored."""
+    stored = []
+    for sample in samples:
+        patient = repo.find_patient(session, sample.study_id)
+        at = sample.collected_at or _day_time(session, patient.id, sample)
+        rows = [{**row, "effective_at": at} for row in sample.rows]
+        ids = ingest_observations(session, actor, patient.id, rows)
+        stored.append(StoredSample(sample.sample_id, sample.study_id, at.astimezone(UTC), ids))
+    return stored
+
+
+def _day_time(session: Session, patient_id: int, sample: SampleObservations) -> datetime:
+    courses = [c for c in repo.list_courses(session, patient_id) if c.infusion_date is not None]
+    if not courses:
+        raise InvalidInputError([
+            Problem(
+                f"{sample.sample_id}.collected_at",
+                f"no collection time, and patient {sample.study_id} has no infusion date to "
+                "count the study day from",
+            )
+        ])  # fmt: skip
+    infusion = courses[-1].infusion_date
+    assert infusion is not None
+    return datetime.combine(infusion + timedelta(days=sample.study_day), time(12), tzinfo=UTC)
