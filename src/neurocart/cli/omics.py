@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -73,7 +72,7 @@ def run(
         require()
         sheet = read_samplesheet(samplesheet)
     except (OmicsInputError, OmicsUnavailableError) as exc:
-        raise fail(escape(str(exc))) from None
+        raise fail(str(exc)) from None
     from neurocart.omics.pipeline import EmbedConfig
     from neurocart.omics.qc import QCConfig
     from neurocart.omics.run import STEPS
@@ -94,7 +93,7 @@ def run(
                 embedding=EmbedConfig(seed=seed), annotate_by=annotate_by, progress=step,
             )  # fmt: skip
         except OmicsInputError as exc:
-            raise fail(escape(str(exc))) from None
+            raise fail(str(exc)) from None
         bar.update(task, description="done", completed=len(STEPS))
     out.print(_table(result.readouts, f"single-cell readouts ({result.adata.n_obs} cells)"))
     for comparison in result.comparisons:
@@ -124,7 +123,7 @@ def _store(readouts: pd.DataFrame, collected: dict[str, object], username: str) 
                 raise fail(f"--user: no active user {username!r}")
             stored = store_readouts(session, actor, samples)
     except (NotFoundError, ServiceError, ValueError) as exc:
-        raise fail(escape(f"nothing stored: {exc}")) from None
+        raise fail(f"nothing stored: {exc}") from None
     n = sum(len(s.ids) for s in stored)
     out.print(f"stored {n} observations for {len({s.study_id for s in stored})} patient(s)")
 
@@ -150,7 +149,7 @@ def summarize(
             tissue=tissue, study_day=study_day,
         )  # fmt: skip
     except (OmicsInputError, OmicsUnavailableError) as exc:
-        raise fail(escape(str(exc))) from None
+        raise fail(str(exc)) from None
     table = Table(title=f"cell types ({file.name})")
     for column in ("sample", "cell type", "cells", "%"):
         table.add_column(column, justify="right")

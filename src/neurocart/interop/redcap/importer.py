@@ -10,7 +10,8 @@ rule; a field with data and no rule is *reported*, never guessed. Patients and c
 through `repo.create_patient` / `repo.create_course`, observations through
 `services.ingest.ingest_observations` (codes, units and plausibility checked as for any feed),
 assessments through `services.assessments.add_assessment` (the calculator scores the
-inputs; a REDCap total that differs is refused) and events through `repo.add_event`, all audited as the importing
+inputs; a REDCap total that differs is refused) and events through `repo.add_event`, all
+audited as the importing
 user, in one transaction: one bad value and nothing is stored. A dry run performs exactly the
 same writes and rolls them back.
 """
