@@ -6,7 +6,9 @@ same rows, a numpy expression of the same rule), so the verdict reads "PASS" or 
 can fail. Each verdict is printed as a line and, when NEUROCART_BENCH_RESULTS names a file,
 appended to it as one JSON object, so that `make bench` can print one table of them all:
 
-    .venv/bin/python benchmarks/_harness.py table results.jsonl
+    .venv/bin/python benchmarks/_harness.py table results.jsonl [table.md]
+
+(`make bench` does this; it exits non-zero when a target is BELOW.)
 """
 
 from __future__ import annotations
@@ -173,14 +175,23 @@ def table(path: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 3 and argv[1] == "table":
+    """`table RESULTS [OUT.md]`: print (and write) the table, exit 1 if any target is BELOW;
+    `failed NAME`: record that benchmark NAME did not run to the end."""
+    if len(argv) in (3, 4) and argv[1] == "table":
         path = Path(argv[2])
         if not path.exists():
             print(f"no results in {path}", file=sys.stderr)
             return 1
-        print(table(path))
+        text = table(path)
+        print(text)
+        if len(argv) == 4:
+            Path(argv[3]).write_text(text + "\n", "utf-8")
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+        return 0 if rows and all(r["passed"] for r in rows) else 1
+    if len(argv) == 3 and argv[1] == "failed":
+        report(argv[2], "the script runs to the end", "failed", "—", False)
         return 0
-    print("usage: _harness.py table RESULTS.jsonl", file=sys.stderr)
+    print("usage: _harness.py table RESULTS.jsonl [OUT.md] | failed NAME", file=sys.stderr)
     return 2
 
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+import _harness as h
 from neurocart.security import issue_token
 from neurocart.store import Database, migrate, repo
 
@@ -305,6 +306,12 @@ def main() -> None:
               f" (goal p99 ≤ 250 ms) {'OK' if p99 <= 250 else 'BELOW GOAL'};"
               f" max {lat[-1] * 1000:.0f} ms")  # fmt: skip
     print(f"    cores: {os.cpu_count()}")
+    h.report("monitor", "HTTP ingest monitoring on ÷ off ≥ 0.8", f"{ratio:.2f}", "one run",
+             ratio >= 0.8, f"off {off:,.0f} obs/s")  # fmt: skip
+    if lat:
+        h.report("monitor", "fever POST → SSE alert p99 ≤ 250 ms", f"{p99:.0f} ms",
+                 f"p50 {p50:.0f} ms, max {lat[-1] * 1000:.0f} ms, {len(lat)} probes",
+                 p99 <= 250)  # fmt: skip
 
 
 if __name__ == "__main__":
