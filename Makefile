@@ -42,11 +42,18 @@ test: lint typecheck unit
 demo: $(STAMP)
 	$(BIN)/neurocart demo
 
+# every benchmark, then one markdown table of target, figure, spread and verdict
+BENCH_DIR := build/bench
+BENCHMARKS := calculators ingest simulate cohort monitor_engine startup monitor
 bench: $(STAMP)
-	$(BIN)/python benchmarks/calculators.py
-	$(BIN)/python benchmarks/simulate.py
-	$(BIN)/python benchmarks/monitor_engine.py
-	$(BIN)/python benchmarks/omics.py
+	@mkdir -p $(BENCH_DIR) && rm -f $(BENCH_DIR)/results.jsonl
+	@for b in $(BENCHMARKS); do \
+		echo "== benchmarks/$$b.py"; \
+		NEUROCART_BENCH_RESULTS=$(BENCH_DIR)/results.jsonl $(BIN)/python benchmarks/$$b.py \
+			|| NEUROCART_BENCH_RESULTS=$(BENCH_DIR)/results.jsonl \
+				$(BIN)/python benchmarks/_harness.py failed $$b; \
+	done
+	$(BIN)/python benchmarks/_harness.py table $(BENCH_DIR)/results.jsonl $(BENCH_DIR)/table.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -15,8 +15,10 @@ pytestmark = pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "
 
 def test_the_investigator_sees_the_cohort_page(page: Any, live: Live) -> None:
     login(page, USERNAMES[Role.INVESTIGATOR])
-    page.click("nav >> text=Cohort")
-    page.wait_for_url("**/cohort")
+    # the first visit analyses the cohort and loads the statistics and plotting libraries
+    # (they are not imported at server start): allow it more than a page's usual 10 s
+    page.click("nav >> text=Cohort", timeout=60_000)
+    page.wait_for_url("**/cohort", timeout=60_000)
     assert page.locator('table[data-table="drug_free_remission"]').count() == 1
     assert "Cohort definition." in page.inner_text("#cohort-definition")
     images = page.locator("figure.cohort-figure img")

@@ -192,3 +192,79 @@ def test_rows_of_nothing_but_literals_are_all_written():
     with Session(engine) as session, session.begin():
         insert_columns(session, table, ["a", "b"], [[1, 1, 1], ["x", "x", "x"]], {"c": None})
         assert session.execute(select(table)).all() == [(1, "x", None)] * 3
+
+
+COPY_TEXTS = [*TRICKY_TEXTS, "tab\there", "line\nbreak", "\\N", "back\\\\slash", "\r"]
+
+
+def test_a_large_batch_reads_back_as_if_bound(database, admin, monkeypatch):
+    """A batch big enough for COPY (PostgreSQL) equals rows SQLAlchemy itself bound."""
+    import neurocart.store.bulk as bulk
+
+    copied: list[int] = []
+    real = bulk._copy_columns
+    monkeypatch.setattr(
+        bulk, "_copy_columns", lambda *a, **k: copied.append(len(a[3][0])) or real(*a, **k)
+    )
+    table = Observation.__table__
+    with database.transaction() as session:
+        p = patient(session, admin)
+    n = len(COPY_TEXTS) * 2
+    ids = list(range(5000, 5000 + n))
+    varying = {
+        "id": ids,
+        "patient_id": [p.id] * n,
+        "code": ["8310-5", "8867-4"] * (n // 2),
+        "value": [37.5 + i / 7 for i in range(n)],
+        "unit": ["°C", "/min"] * (n // 2),
+        "specimen": [Specimen.OTHER, Specimen.CSF] * (n // 2),
+        "effective_at": [T0 + timedelta(microseconds=i) for i in range(n)],
+        "code_system": COPY_TEXTS * 2,
+        "source": [_copy(t) for t in COPY_TEXTS] * 2,
+    }
+    fixed = {
+        "entered_by": admin.id,
+        "recorded_at": datetime(2025, 3, 2, 9, 30, 0, 250, tzinfo=UTC),
+        "supersedes_id": None,
+        "correction_reason": None,
+        "entered_in_error": False,
+    }
+    with database.transaction() as session:
+        insert_columns(session, table, list(varying), list(varying.values()), fixed)
+    assert copied == ([n] if database.engine.dialect.name == "postgresql" else [])
+    rows = [dict(zip(varying, r, strict=True)) for r in zip(*varying.values(), strict=True)]
+    with database.transaction() as session:
+        session.execute(insert(table), [r | fixed | {"id": r["id"] + 500} for r in rows])
+    with database.reading() as session:
+        stored = session.execute(select(table).where(table.c.id.in_(ids))).mappings().all()
+        bound = session.execute(
+            select(table).where(table.c.id.in_([i + 500 for i in ids])).order_by(table.c.id)
+        ).mappings()
+        stored = sorted(map(dict, stored), key=lambda r: r["id"])
+        assert [r | {"id": r["id"] + 500} for r in stored] == list(map(dict, bound))
+
+
+def test_a_copied_batch_rolls_back_with_its_transaction(database, admin):
+    table = Observation.__table__
+    with database.transaction() as session:
+        p = patient(session, admin)
+    n = 20
+    names = ["id", "patient_id", "code", "code_system", "value", "unit", "specimen"]
+    columns = [
+        list(range(9000, 9000 + n)), [p.id] * n, ["8310-5"] * n, ["http://loinc.org"] * n,
+        [37.0] * n, ["°C"] * n, [Specimen.OTHER] * n,
+    ]  # fmt: skip
+    fixed = {
+        "effective_at": T0, "source": "test", "entered_by": admin.id, "recorded_at": T0,
+        "entered_in_error": False,
+    }  # fmt: skip
+
+    def write_then_fail() -> None:
+        with database.transaction() as session:
+            insert_columns(session, table, names, columns, fixed)
+            raise RuntimeError("after the batch")
+
+    with pytest.raises(RuntimeError, match="after the batch"):
+        write_then_fail()
+    with database.reading() as session:
+        assert session.execute(select(table).where(table.c.id >= 9000)).all() == []

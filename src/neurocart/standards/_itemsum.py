@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards._change import assess_change
+from neurocart.standards._labels import by_integer
 from neurocart.standards.fields import field_specs
 from neurocart.standards.inputs import CalcInput, Columns
 from neurocart.standards.registry import Grading
@@ -92,10 +93,14 @@ class ItemSumScale:
 
     def labels(self, totals: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
         """Label of each total (the scalar path calls this with one total)."""
-        labels = np.char.mod(f"{self.short_name} %d/{self.total_max}", totals)
+        return by_integer(totals, self._label)
+
+    def _label(self, total: int) -> str:
+        label = f"{self.short_name} {total}/{self.total_max}"
         for flag in self.flags:
-            labels = np.where(flag.holds(totals), np.char.add(labels, flag.label_suffix), labels)
-        return labels.astype(object)
+            if bool(flag.holds(np.asarray(total))):
+                label += flag.label_suffix
+        return label
 
     def frame(self, c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         """The vectorized path: validated columns → (totals, labels).
@@ -130,7 +135,7 @@ class ItemSumScale:
             )
             reasons.append(change.reason())
             details.update(change.details())
-        label = str(self.labels(np.asarray([total], dtype=np.int64))[0])
+        label = self._label(total)
         return Grading(value=total, label=label, reasons=reasons, details=details)
 
     def _best(self, name: str) -> int:

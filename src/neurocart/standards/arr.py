@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from neurocart.standards._labels import by_format
 from neurocart.standards.inputs import CalcInput, Columns, field
 from neurocart.standards.registry import Grading, register
 
@@ -52,7 +53,7 @@ def _rate(relapses: Any, days: Any) -> Any:
 
 
 def _labels(values: npt.NDArray[np.float64]) -> npt.NDArray[Any]:
-    return np.char.mod("ARR %.2f", values).astype(object)
+    return by_format(values, "ARR %.2f")
 
 
 def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:

@@ -58,6 +58,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from neurocart.standards.frame import lookup
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
 from neurocart.standards.registry import Grading, register
 
@@ -233,10 +234,7 @@ def _crs_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         ),
     )
     device = c["oxygen_device"]
-    hypoxia = np.zeros(len(device), dtype=np.int64)
-    for name, device_grade in OXYGEN_DEVICE_GRADE.items():  # one pass per choice, not per row
-        if device_grade:
-            hypoxia[device == name] = device_grade
+    hypoxia = lookup(device, OXYGEN_DEVICE_GRADE).astype(np.int64)  # one take over the codes
     high_flow_nc = (device == "nasal_cannula") & (c["oxygen_flow_l_min"] > LOW_FLOW_MAX_L_MIN)
     hypoxia[high_flow_nc] = GRADE_NASAL_CANNULA_HIGH_FLOW
     hypoxia[c["intubated_for_airway_protection_only"]] = 0  # checked: only with ventilation

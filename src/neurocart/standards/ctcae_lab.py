@@ -49,6 +49,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from neurocart.standards._labels import by_integer
+from neurocart.standards.frame import lookup
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
 from neurocart.standards.registry import Grading, register
 
@@ -136,15 +138,14 @@ class CtcaeLabInput(CalcInput):
 def _per_term(c: Columns, attribute: str) -> npt.NDArray[np.float64]:
     """The rule's `attribute` for each row's term (NaN where the rule has none).
 
-    A lookup per row, not a comparison of every row with every term: as fast on a frame and
-    an order of magnitude faster on the single input the monitor grades for each new count.
+    On a frame, one indexing operation over the term codes; on the single input the monitor
+    grades for each new count, one dictionary lookup.
     """
-    term = np.asarray(c["term"], dtype=object)
+    term = c["term"]
     table = _by_term(attribute)
-    if term.ndim == 0:
-        return np.asarray(table.get(term.item(), np.nan), dtype=np.float64)
-    values = np.fromiter((table.get(t, np.nan) for t in term.ravel()), np.float64, term.size)
-    return values.reshape(term.shape)
+    if np.ndim(term) == 0:
+        return np.asarray(table.get(np.asarray(term).item(), np.nan), dtype=np.float64)
+    return np.asarray(lookup(term, table, np.nan), dtype=np.float64)
 
 
 @cache
@@ -186,7 +187,7 @@ def _label(grade: int) -> str:
 
 def _vectorized(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     grades = _grades(c)
-    labels = np.char.add("grade ", grades.astype(str)).astype(object)
+    labels = by_integer(grades, _label)
     return grades, labels
 
 

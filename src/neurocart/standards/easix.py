@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from neurocart.standards._labels import by_format
 from neurocart.standards.inputs import CalcInput, Columns, field
 from neurocart.standards.registry import Grading, register
 
@@ -69,7 +70,7 @@ def _index(ldh: Any, marker_mg_dl: Any, platelets: Any) -> Any:
 
 
 def _labels(values: npt.NDArray[np.float64]) -> npt.NDArray[Any]:
-    return np.char.mod("%.3g", values).astype(object)
+    return by_format(values, "%.3g")
 
 
 def _label(value: float) -> str:

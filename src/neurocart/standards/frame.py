@@ -1,12 +1,19 @@
 """Vectorized validation of a whole table of calculator inputs.
 
 The rules are those of the input model (types, ranges, choices, defaults, cross-field
-checks), applied column by column with numpy so that a million rows validate in well under a
-second. The first offending row of each problem is named, with how many rows share it.
+checks), applied column by column with numpy so that a million rows validate in a fraction
+of a second. The first offending row of each problem is named, with how many rows share it.
+
+A column of choices is factorized once (each distinct text looked at once, not each row)
+and handed to the calculator as a `ChoiceArray`: an object array of the choice names, as
+before, that also carries the integer code of every row, so that comparing it with a choice
+(`c["oxygen_device"] == "none"`) compares small integers, and `lookup` turns a table of
+points per choice into a column with one indexing operation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +26,79 @@ from neurocart.standards.inputs import Check
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
+_NO_BOOLEANS = {"integer", "floating", "mixed-integer-float", "decimal", "empty", "string"}
+"""What `pandas.api.types.infer_dtype` says of an object column that holds no booleans."""
+
+
+class ChoiceArray(np.ndarray[Any, np.dtype[np.object_]]):
+    """An object array of choice names that also knows each row's code among `choices`.
+
+    It behaves as the object array it is; `==` and `!=` with a text compare the integer codes
+    instead of every string. A row whose cell is absent (no default) has code -1 and holds
+    None. Slices and results of other operations are plain object arrays again.
+    """
+
+    codes: npt.NDArray[np.intp] | None
+    choices: tuple[Any, ...]
+
+    def __new__(
+        cls, codes: npt.NDArray[np.intp], choices: Sequence[Any], missing: Any = None
+    ) -> ChoiceArray:
+        table = np.empty(len(choices) + 1, dtype=object)
+        table[: len(choices)] = list(choices)
+        table[-1] = missing
+        out = table[codes].view(cls)
+        out.codes = codes
+        out.choices = tuple(choices)
+        return out
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.codes = None
+        self.choices = ()
+
+    def _code(self, other: object) -> int | None:
+        if self.codes is None or not isinstance(other, str):
+            return None
+        try:
+            return self.choices.index(other)
+        except ValueError:
+            return -2  # not a choice: no row equals it
+
+    def __eq__(self, other: object) -> Any:
+        code = self._code(other)
+        if code is None:
+            return np.asarray(self).__eq__(other)
+        assert self.codes is not None
+        return self.codes == code
+
+    def __ne__(self, other: object) -> Any:
+        code = self._code(other)
+        if code is None:
+            return np.asarray(self).__ne__(other)
+        assert self.codes is not None
+        return self.codes != code
+
+    __hash__ = None
+
+
+def lookup(
+    column: npt.NDArray[Any], table: Mapping[Any, Any], default: Any = 0
+) -> npt.NDArray[Any]:
+    """`table[choice]` for every row (`default` for a choice not in it, or an absent cell).
+
+    On a `ChoiceArray` this is one indexing operation over the codes; on any other array (a
+    single input's 0-d array, a plain object column) one comparison per entry of `table`.
+    """
+    if isinstance(column, ChoiceArray) and column.codes is not None:
+        values = [table.get(choice, default) for choice in column.choices] + [default]
+        return np.asarray(values)[column.codes]
+    out = np.full(
+        np.shape(column), default, dtype=np.asarray(list(table.values()) or [default]).dtype
+    )
+    plain = np.asarray(column)
+    for choice, value in table.items():
+        out[plain == choice] = value
+    return out
 
 
 def _problem(
@@ -42,42 +122,61 @@ def _missing(series: pd.Series) -> npt.NDArray[np.bool_]:
     return series.isna().to_numpy()
 
 
+def _is_number_dtype(series: pd.Series) -> bool:
+    return series.dtype != bool and pd.api.types.is_numeric_dtype(series.dtype)
+
+
 def _numeric(
     spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]
 ) -> npt.NDArray[np.float64]:
     if series.dtype == bool:
         problems.append(FieldProblem(spec.name, "expected a number, got booleans", None))
         return np.full(len(series), np.nan)
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    missing = _missing(series)
-    not_number = np.isnan(values) & ~missing
-    if not_number.any():
+    if series.dtype == np.float64:
+        values = series.to_numpy()
+        not_number = None
+    else:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        not_number = np.isnan(values) & ~_missing(series)
+    if not_number is not None and not_number.any():
         problems.append(
             _problem(spec, not_number, series.index, series.to_numpy(), "expected a number")
         )
         return values
-    present = ~np.isnan(values)
-    if spec.kind == "int":
-        fractional = present & (values != np.round(values))
-        if fractional.any():
-            problems.append(
-                _problem(spec, fractional, series.index, values, "expected a whole number")
-            )
-    out_of_range = np.zeros(len(values), dtype=bool)
     with np.errstate(invalid="ignore"):
-        if spec.ge is not None:
-            out_of_range |= present & (values < spec.ge)
-        if spec.le is not None:
-            out_of_range |= present & (values > spec.le)
-        if spec.gt is not None:
-            out_of_range |= present & (values <= spec.gt)
-        if spec.lt is not None:
-            out_of_range |= present & (values >= spec.lt)
-    if out_of_range.any():
+        if spec.kind == "int":
+            fractional = values != np.round(values)  # NaN != NaN: absent cells excluded below
+            if fractional.any():
+                fractional &= ~np.isnan(values)
+                if fractional.any():
+                    problems.append(
+                        _problem(spec, fractional, series.index, values, "expected a whole number")
+                    )
+        out_of_range = None
+        # NaN compares false both ways, so absent cells never count as out of range
+        for bound, bad_side in (
+            (spec.ge, np.less),
+            (spec.le, np.greater),
+            (spec.gt, np.less_equal),
+            (spec.lt, np.greater_equal),
+        ):
+            if bound is not None:
+                side = bad_side(values, bound)
+                out_of_range = side if out_of_range is None else out_of_range | side
+    if out_of_range is not None and out_of_range.any():
         problems.append(
             _problem(spec, out_of_range, series.index, values, f"must be {spec.expected}")
         )
     return values
+
+
+def _factorize(series: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
+    """Codes (-1 for an absent cell) and the distinct values, each distinct text once."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().astype(np.intp)
+        return codes, np.asarray(series.cat.categories, dtype=object)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
 
 
 def _boolean(
@@ -86,69 +185,88 @@ def _boolean(
     if series.dtype == bool:
         return series.to_numpy()
     default = bool(spec.default) if spec.default is not None else False
-    missing = _missing(series)
+    codes, uniques = _factorize(series)
+    missing = codes < 0
     if spec.required and missing.any():
         problems.append(
             _problem(spec, missing, series.index, series.to_numpy(), "field required (empty cell)")
         )
-    out = np.full(len(series), default)
-    present = np.flatnonzero(~missing)
-    if len(present) == 0:
-        return out
-    raw = series.to_numpy(dtype=object)[present]
-    if pd.api.types.infer_dtype(raw, skipna=False) == "boolean":  # real bools: no text parsing
-        out[present] = raw == True  # noqa: E712 - elementwise comparison
-        return out
-    text = np.fromiter((str(v).strip().lower() for v in raw), dtype=object, count=len(raw))
-    is_true = np.isin(text, list(_TRUE))
-    is_false = np.isin(text, list(_FALSE))
-    bad = ~(is_true | is_false)
+    meaning = np.zeros(len(uniques) + 1, dtype=np.int8)  # 1 true, 0 false, -1 not a boolean
+    for i, value in enumerate(uniques):
+        if isinstance(value, bool | np.bool_):
+            meaning[i] = 1 if value else 0
+            continue
+        text = str(value).strip().lower()
+        meaning[i] = 1 if text in _TRUE else 0 if text in _FALSE else -1
+    meaning[-1] = 1 if default else 0
+    per_row: npt.NDArray[np.int8] = meaning[codes]
+    bad = per_row < 0
     if bad.any():
-        flagged = np.zeros(len(series), dtype=bool)
-        flagged[present[bad]] = True
         problems.append(
-            _problem(spec, flagged, series.index, series.to_numpy(), "expected true or false")
+            _problem(spec, bad, series.index, series.to_numpy(), "expected true or false")
         )
-    out[present] = is_true
-    return out
+    is_true: npt.NDArray[np.bool_] = per_row == 1
+    return is_true
 
 
 def _enum(spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]) -> npt.NDArray[Any]:
-    missing = _missing(series)
-    raw = series.to_numpy(dtype=object)
+    codes, uniques = _factorize(series)
+    missing = codes < 0
     if spec.required and missing.any():
+        raw = series.to_numpy(dtype=object)
         problems.append(_problem(spec, missing, series.index, raw, "field required (empty cell)"))
         return raw
-    filled = np.where(missing, spec.default, raw) if spec.default is not None else raw
-    bad = ~pd.Series(filled, dtype=object).isin(spec.choices).to_numpy()
-    if spec.default is None and spec.optional:
-        bad &= ~missing
+    choices = list(spec.choices)
+    position = {choice: i for i, choice in enumerate(choices)}
+    # each distinct value's code among the choices; -2 marks one that is not a choice
+    remap = np.full(len(uniques) + 1, -2, dtype=np.intp)
+    for i, value in enumerate(uniques):
+        if isinstance(value, str) and value in position:
+            remap[i] = position[value]
+    remap[-1] = position[spec.default] if spec.default is not None else -1
+    choice_codes = remap[codes]
+    bad = choice_codes == -2
     if bad.any():
+        raw = series.to_numpy(dtype=object)
         problems.append(_problem(spec, bad, series.index, raw, f"must be one of {spec.range_text}"))
-    return filled
+        return raw
+    return ChoiceArray(choice_codes, choices)
 
 
 def _integer_choice(
     spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]
 ) -> npt.NDArray[np.float64]:
     """Points from a set of integers, as float64 like every number column (NaN if absent)."""
-    raw = series.to_numpy(dtype=object)
     missing = _missing(series)
-    is_bool = np.fromiter((isinstance(v, bool | np.bool_) for v in raw), bool, len(raw))
-    if series.dtype == bool:
-        is_bool[:] = True
-    values = pd.to_numeric(series.where(~is_bool), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
+    if _is_number_dtype(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        is_bool = np.zeros(len(series), dtype=bool)
+    else:
+        raw = series.to_numpy(dtype=object)
+        if series.dtype == bool:
+            is_bool = np.ones(len(raw), dtype=bool)
+        elif pd.api.types.infer_dtype(raw, skipna=True) in _NO_BOOLEANS:
+            is_bool = np.zeros(len(raw), dtype=bool)
+        else:  # booleans among the cells: find them (True would otherwise pass as 1)
+            is_bool = np.fromiter((isinstance(v, bool | np.bool_) for v in raw), bool, len(raw))
+        values = pd.to_numeric(series.where(~is_bool), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
     if spec.default is not None:
         values = np.where(missing, float(spec.default), values)
     bad = is_bool | ~np.isin(values, np.asarray(spec.choices, dtype=np.float64))
     if spec.optional and spec.default is None:
         bad &= ~missing
     if spec.required and missing.any():
-        problems.append(_problem(spec, missing, series.index, raw, "field required (empty cell)"))
+        problems.append(
+            _problem(spec, missing, series.index, series.to_numpy(), "field required (empty cell)")
+        )
     elif bad.any():
-        problems.append(_problem(spec, bad, series.index, raw, f"must be one of {spec.range_text}"))
+        problems.append(
+            _problem(
+                spec, bad, series.index, series.to_numpy(), f"must be one of {spec.range_text}"
+            )
+        )
     return values
 
 
@@ -181,7 +299,8 @@ def frame_columns(
             values = _numeric(spec, series, problems)
             missing = np.isnan(values)
             if spec.default is not None:
-                values = np.where(missing, float(spec.default), values)
+                if missing.any():
+                    values = np.where(missing, float(spec.default), values)
             elif not spec.optional and missing.any():
                 problems.append(
                     _problem(spec, missing, frame.index, values, "field required (empty cell)")
@@ -198,10 +317,11 @@ def frame_columns(
     for check in checks:
         bad = np.broadcast_to(np.asarray(check.violated(cols), dtype=bool), (n,))
         if bad.any():
+            count = int(bad.sum())
             problems.append(
                 FieldProblem(
                     check.field,
-                    check.message + (f" ({int(bad.sum())} rows)" if bad.sum() > 1 else ""),
+                    check.message + (f" ({count} rows)" if count > 1 else ""),
                     row=_row_label(frame.index, int(np.flatnonzero(bad)[0])),
                 )
             )

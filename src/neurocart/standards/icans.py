@@ -54,6 +54,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from neurocart.standards.frame import lookup
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
 from neurocart.standards.registry import Grading, register
 
@@ -133,9 +134,10 @@ def adjusted_label(adjusted: int, astct: int) -> str:
     return f"{LABELS[adjusted]} (baseline-adjusted; ASTCT {LABELS[astct]})"
 
 
-_ADJUSTED_LABEL_ARRAY = np.asarray(
-    [[adjusted_label(a, g) for g in range(5)] for a in range(5)], dtype=object
+_ALL_LABELS = np.asarray(
+    list(LABELS) + [adjusted_label(a, g) for a in range(5) for g in range(5)], dtype=object
 )
+"""The ASTCT labels, then the baseline-adjusted ones at len(LABELS) + 5 × adjusted + ASTCT."""
 
 
 def effective_ice(current: Any, baseline: Any) -> Any:
@@ -191,14 +193,8 @@ def _icans_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     assessed = ~np.isnan(ice)
     ice_int = np.where(assessed, ice, ICE_MAX).astype(np.int64)  # not assessed: no ICE grade
     others = np.zeros(len(ice), dtype=np.int64)
-    domain = np.zeros(len(ice), dtype=np.int64)
-    for name, table in DOMAINS.items():
-        column = c[name]
-        domain[:] = 0
-        for choice, grade in table.items():  # one pass per choice, not per row
-            if grade:
-                domain[column == choice] = grade
-        np.maximum(others, domain, out=others)
+    for name, table in DOMAINS.items():  # one take over each column's choice codes
+        np.maximum(others, lookup(c[name], table), out=others)
     astct = np.maximum(_ICE_GRADE_ARRAY[ice_int], others)
     baseline = c["baseline_ice_score"]
     has_baseline = ~np.isnan(baseline)
@@ -207,8 +203,8 @@ def _icans_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     effective = np.where(has_baseline, effective_ice(ice_int, baseline), ICE_MAX).astype(np.int64)
     adjusted = np.maximum(_ICE_GRADE_ARRAY[effective], others)
     values = np.where(has_baseline, adjusted, astct)
-    labels = np.where(has_baseline, _ADJUSTED_LABEL_ARRAY[adjusted, astct], _LABEL_ARRAY[astct])
-    return values, labels
+    which = np.where(has_baseline, len(LABELS) + 5 * adjusted + astct, astct)
+    return values, _ALL_LABELS[which]
 
 
 @register(

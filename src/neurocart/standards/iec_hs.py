@@ -74,6 +74,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from neurocart.standards._labels import by_integer
 from neurocart.standards.inputs import CalcInput, Check, Columns, as_columns, field
 from neurocart.standards.registry import Grading, register
 
@@ -305,8 +306,7 @@ def _grade(c: Columns) -> npt.NDArray[np.int64]:
 
 
 def _labels(grades: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
-    text = np.char.add("grade ", grades.astype(str))
-    return np.asarray(np.where(grades == 0, "criteria not met", text), dtype=object)
+    return by_integer(grades, lambda g: "criteria not met" if g == 0 else f"grade {g}")
 
 
 def _vectorized(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards._change import assess_change
+from neurocart.standards._labels import by_integer
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
 from neurocart.standards.registry import Grading, register
 
@@ -91,12 +92,17 @@ def adjusted_arm(arm: int) -> int:
     return max(arm - 1, 0)
 
 
+def _label(arm: int, leg: int) -> str:
+    return f"INCAT {arm + leg} (arm {arm}, leg {leg})"
+
+
 def _labels(arm: npt.NDArray[Any], leg: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    total = np.char.mod("INCAT %d", arm + leg)
-    text = np.char.add(
-        np.char.add(total, np.char.mod(" (arm %d", arm)), np.char.mod(", leg %d)", leg)
+    """One label per (arm, leg) pair, formatted once per distinct pair."""
+    limbs = LIMB_MAX + 1
+    return by_integer(
+        np.asarray(arm, dtype=np.int64) * limbs + np.asarray(leg, dtype=np.int64),
+        lambda pair: _label(pair // limbs, pair % limbs),
     )
-    return text.astype(object)
 
 
 def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
@@ -144,7 +150,7 @@ def incat(inp: IncatInput) -> Grading:
         details["previous_leg"] = inp.previous_leg
     return Grading(
         value=total,
-        label=str(_labels(np.asarray([inp.arm]), np.asarray([inp.leg]))[0]),
+        label=_label(inp.arm, inp.leg),
         reasons=reasons,
         details=details,
     )

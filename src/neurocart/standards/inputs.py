@@ -12,6 +12,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -35,11 +36,17 @@ class CalcInput(BaseModel):
         pydantic's Literal check compares by equality, so `True` would pass as 1 and `3.0` as
         3 even in strict mode; a points field must receive the number itself.
         """
-        choices = integer_choices(cls.model_fields[info.field_name or ""].annotation)
+        choices = _field_integer_choices(cls, info.field_name or "")
         if choices and value is not None and type(value) is not int:
             allowed = ", ".join(str(c) for c in choices)
             raise ValueError(f"expected a whole number, one of {allowed}")
         return value
+
+
+@cache
+def _field_integer_choices(model: type[BaseModel], name: str) -> tuple[int, ...]:
+    """`integer_choices` of a model's field, worked out once (the validator runs per value)."""
+    return integer_choices(model.model_fields[name].annotation)
 
 
 def integer_choices(annotation: Any) -> tuple[int, ...]:
@@ -99,6 +106,11 @@ def as_columns(model: BaseModel) -> dict[str, npt.NDArray[Any]]:
             cols[name] = np.asarray(value)
         elif isinstance(value, int | float):
             cols[name] = np.asarray(float(value))
+        elif isinstance(value, list | tuple):  # items one by one: numpy would probe each
+            items = np.empty(len(value), dtype=object)  # item (a model) as a sequence
+            for i, item in enumerate(value):
+                items[i] = item
+            cols[name] = items
         else:
             cols[name] = np.asarray(value, dtype=object)
     return cols

@@ -19,17 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from neurocart.cohort import analyse
-from neurocart.cohort.analysis import CohortAnalysis
-from neurocart.reports import write_report
-from neurocart.reports.build import FIGURE_CAPTIONS, figure_pngs
 from neurocart.reports.scope import (
     CohortScope,
     CohortScopeError,
@@ -51,6 +47,9 @@ from neurocart.store.models import (
 from neurocart.web.auth import database_of, require
 from neurocart.web.pages import now_of
 from neurocart.web.templating import render
+
+if TYPE_CHECKING:  # the analysis loads lifelines and matplotlib: only when a page asks
+    from neurocart.cohort.analysis import CohortAnalysis
 
 router = APIRouter(include_in_schema=False)
 
@@ -143,6 +142,9 @@ def database_state(database: Database) -> tuple[Any, ...]:
 
 def compute_view(database: Database, cutoff: date, site: str | None) -> CohortView:
     """Export, check, analyse and render (raises CohortScopeError when nothing to analyse)."""
+    from neurocart.cohort import analyse
+    from neurocart.reports.build import figure_pngs
+
     frames = load_cohort(database, site=site)
     scope = scope_of(
         frames,
@@ -211,6 +213,8 @@ def cohort_page(
 ) -> HTMLResponse:
     """The cohort analysis page: outcome tables and figures at a cut-off date, optionally for one
     site."""
+    from neurocart.reports.build import FIGURE_CAPTIONS
+
     site = _site(site)
     context: dict[str, Any] = {
         "active": "cohort", "site": site or "", "cutoff": cutoff or "", "view": None,
@@ -257,6 +261,8 @@ def cohort_figure(
 
 def report_zip(view: CohortView) -> bytes:
     """report.html, report.pdf, tables/*.csv and figures/*.png of the view, zipped (cached)."""
+    from neurocart.reports import write_report
+
     with view.lock:
         if view.download is None:
             with tempfile.TemporaryDirectory() as tmp:

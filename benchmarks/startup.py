@@ -1,0 +1,138 @@
+"""Start-up: importing the API application, and a server on the demo ward until it is healthy.
+
+Five times each, in fresh processes:
+
+- `import neurocart.api.app` — CPU seconds of the child (user + system; the figure a busy
+  shared machine least distorts), target ≤ 1 s; beside it, the same measure for importing
+  only the libraries the app cannot do without (FastAPI, SQLAlchemy, pydantic, numpy,
+  pandas), the floor of any start-up;
+- `neurocart serve` on a demo database (`neurocart demo --no-serve`, built once) until
+  `GET /api/v1/health` answers 200 — wall seconds, target ≤ 2 s.
+
+It also checks that the import loads none of the heavy analytics (lifelines, matplotlib,
+plotly, scipy, WeasyPrint): those are loaded when a cohort page or a report needs them.
+
+    .venv/bin/python benchmarks/startup.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+import _harness as h
+
+IMPORT_TARGET_S = 1.0
+HEALTHY_TARGET_S = 2.0
+HEAVY = ("lifelines", "matplotlib", "plotly", "scipy", "weasyprint")
+FLOOR = "import fastapi, sqlalchemy.orm, pydantic, numpy, pandas"
+CLI = Path(sys.executable).with_name("neurocart")
+SECRET = "benchmark-secret-key-0123456789abcdef0123"
+
+
+def child_cpu(code: str) -> tuple[float, str]:
+    """CPU seconds a fresh interpreter spends running `code`, and what it printed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def time_to_healthy(database: Path) -> float:
+    port = free_port()
+    env = os.environ | {"NEUROCART_SECRET_KEY": SECRET}
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [str(CLI), "serve", "--port", str(port), "--database-url", f"sqlite:///{database}",
+         "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    try:
+        deadline = start + 60
+        while time.perf_counter() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).is_success:
+                    return time.perf_counter() - start
+            except httpx.TransportError:
+                time.sleep(0.02)
+        raise RuntimeError("the server did not become healthy within 60 s")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=h.RUNS)
+    args = parser.parse_args()
+
+    probe = (
+        f"import sys, neurocart.api.app; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    app_s: list[float] = []
+    floor_s: list[float] = []
+    loaded = ""
+    for _ in range(args.runs):
+        cpu, loaded = child_cpu(probe)
+        app_s.append(cpu)
+        floor_s.append(child_cpu(FLOOR)[0])
+    floor = h.sample(floor_s)
+    h.at_most(
+        "startup",
+        f"import neurocart.api.app ≤ {IMPORT_TARGET_S:g} s CPU",
+        h.sample(app_s),
+        IMPORT_TARGET_S,
+        unit=" s",
+        baseline=f"the libraries alone {floor.median:.2f} s",
+    )
+    h.report(
+        "startup",
+        "importing the app loads no heavy analytics (" + ", ".join(HEAVY) + ")",
+        loaded.strip() or "none loaded",
+        "—",
+        not loaded.strip(),
+    )
+
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "demo.db"
+        subprocess.run(
+            [str(CLI), "demo", "--no-serve", "--db", str(database)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=os.environ | {"NEUROCART_SECRET_KEY": SECRET},
+        )
+        healthy = h.sample([time_to_healthy(database) for _ in range(args.runs)])
+    h.at_most(
+        "startup",
+        f"neurocart serve on the demo ward healthy ≤ {HEALTHY_TARGET_S:g} s (wall)",
+        healthy,
+        HEALTHY_TARGET_S,
+        unit=" s",
+        baseline=f"import alone {h.sample(app_s).median:.2f} s CPU",
+    )
+
+
+if __name__ == "__main__":
+    main()
