@@ -59,7 +59,7 @@ EDSS_RUNGS: tuple[dict[str, Any], ...] = (
 
 @cache
 def edss_ladder() -> FloatArr:
-    return np.array([float(calculate("edss", r).value) for r in EDSS_RUNGS])
+    return np.array([calculate("edss", r).number for r in EDSS_RUNGS])
 
 
 def split_total(totals: IntArr, n_items: int, item_max: int, rng: np.random.Generator,

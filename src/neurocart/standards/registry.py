@@ -34,7 +34,7 @@ M = TypeVar("M", bound=CalcInput)
 class Grading:
     """What a calculator function returns; the registry adds name and citation."""
 
-    value: int | float
+    value: int | float | str | None
     label: str
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

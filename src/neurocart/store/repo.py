@@ -890,7 +890,7 @@ def _scored(instrument: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "inputs": model.model_dump(mode="json"),
         "result": result.model_dump(mode="json"),
-        "value": float(result.value),
+        "value": result.number,
         "label": result.label,
     }
 
