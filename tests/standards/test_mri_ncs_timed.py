@@ -246,4 +246,5 @@ def test_timed_slower_visits_never_undo_a_confirmed_worsening(
     base = timed("t25fw", pairs)
     if base is not None:
         got = timed("t25fw", worse)
-        assert got is not None and got <= base
+        assert got is not None
+        assert got <= base

@@ -59,8 +59,13 @@ def test_ocb_more_restricted_bands_never_lose_csf_specificity(
     restricted: int, identical: int, mono: bool, threshold: int, more: int
 ) -> None:
     def positive(n: int) -> bool:
-        r = calculate("ocb_pattern", {"csf_restricted_bands": n, "identical_bands": identical,
-                                      "monoclonal": mono, "csf_specific_threshold": threshold})  # fmt: skip
+        inputs = {
+            "csf_restricted_bands": n,
+            "identical_bands": identical,
+            "monoclonal": mono,
+            "csf_specific_threshold": threshold,
+        }
+        r = calculate("ocb_pattern", inputs)
         return bool(r.details["csf_specific_positive"])
 
     assert positive(restricted + more) >= positive(restricted)
