@@ -155,6 +155,29 @@ def calculate(name: str, inputs: Mapping[str, Any]) -> Result:
     return get(name)(inputs)
 
 
+def stored_number(result: Result) -> float:
+    """The value of a result that is stored as a number (a scored assessment).
+
+    A calculator that answers with a category ("active") or with none (no confirmed change)
+    cannot be stored in a numeric column: CalculatorInputError naming `instrument`, so the
+    caller refuses the input (422) rather than failing.
+    """
+    try:
+        return result.number
+    except TypeError:
+        raise CalculatorInputError(
+            result.calculator,
+            [
+                FieldProblem(
+                    "instrument",
+                    "answers with a category or with no value, so it cannot be stored as a "
+                    f"scored assessment (got {result.value!r})",
+                    result.calculator,
+                )
+            ],
+        ) from None
+
+
 def calculate_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Grade every row of `frame` (one column per field) with calculator `name`, vectorized."""
     return get(name).frame(frame)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from neurocart.config import get_settings
 from neurocart.standards import get as get_calculator
+from neurocart.standards.registry import stored_number
 from neurocart.store import audit
 from neurocart.store.bulk import insert_columns, utc_texts
 from neurocart.store.errors import (
@@ -890,7 +891,7 @@ def _scored(instrument: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "inputs": model.model_dump(mode="json"),
         "result": result.model_dump(mode="json"),
-        "value": result.number,
+        "value": stored_number(result),
         "label": result.label,
     }
 
