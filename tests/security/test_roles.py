@@ -75,6 +75,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("reports", "write"):        ".   Y   .   .   .   .   Y   .",
     ("reports", "correct"):      ".   .   .   .   .   .   .   .",
     ("reports", "admin"):        ".   .   .   .   .   .   .   .",
+    ("studies", "read"):         "Y   Y   Y   Y   Y   Y   Y   Y",
+    ("studies", "write"):        ".   .   Y   Y   Y   .   Y   .",
+    ("studies", "correct"):      ".   .   Y   Y   Y   .   Y   .",
+    ("studies", "admin"):        ".   .   .   .   .   .   .   .",
 }
 # fmt: on
 
@@ -89,7 +93,7 @@ def test_table_covers_every_cell_exactly_once() -> None:
     assert set(COLUMNS) == {r.value for r in Role}
     assert set(EXPECTED) == {(r.value, a.value) for r in Resource for a in Action}
     assert all(len(m.split()) == len(COLUMNS) for m in EXPECTED.values())
-    assert len(CELLS) == 8 * 12 * 4
+    assert len(CELLS) == 8 * 13 * 4
 
 
 @pytest.mark.parametrize(("role", "resource", "action", "allowed"), CELLS)
@@ -113,11 +117,11 @@ def test_only_admin_touches_users() -> None:
 
 def test_listing_matches_lookup() -> None:
     listed = permissions()
-    assert len(listed) == 12 * 4
+    assert len(listed) == 13 * 4
     for p in listed:
         assert set(p.roles) == allowed_roles(p.resource, p.action)
     table = permissions_markdown()
-    assert table.count("\n") == 1 + 48
+    assert table.count("\n") == 1 + 52
     assert "| users | admin | ✓ |" in table
 
 

@@ -32,6 +32,8 @@ The defaults, and why:
   users or see the audit trail.
 - **data_manager** imports observations (lab feeds), corrects any clinical fact, keeps patients,
   courses, tasks and schedule up to date, reads the audit trail and exports.
+- **studies** (MRI scan reads, nerve-conduction studies) are entered from the radiology or
+  neurophysiology report by the treating clinicians or the data manager.
 - Nobody writes or corrects the audit trail (the system appends to it), and calculators are code.
 
 A user may always read their own account ("me"); that is a property of the route, not a
@@ -75,6 +77,8 @@ class Resource(enum.StrEnum):
     CALCULATORS = "calculators"
     REPORTS = "reports"
     """Cohort reports and data exports."""
+    STUDIES = "studies"
+    """Structured study records: MRI scans and nerve-conduction studies (read reports)."""
 
 
 class Action(enum.StrEnum):
@@ -143,6 +147,10 @@ _MATRIX: dict[tuple[Resource, Action], frozenset[Role]] = {
     (Resource.REPORTS, Action.WRITE): frozenset({R.INVESTIGATOR, R.DATA_MANAGER}),
     (Resource.REPORTS, Action.CORRECT): NOBODY,
     (Resource.REPORTS, Action.ADMIN): NOBODY,
+    (Resource.STUDIES, Action.READ): ALL,
+    (Resource.STUDIES, Action.WRITE): TREATING | {R.DATA_MANAGER},
+    (Resource.STUDIES, Action.CORRECT): TREATING | {R.DATA_MANAGER},
+    (Resource.STUDIES, Action.ADMIN): NOBODY,
 }
 
 NURSE_INSTRUMENTS: frozenset[str] = frozenset({"ice", "mg_adl"})
