@@ -13,6 +13,7 @@ from neurocart.api.routers import (
     observations,
     patients,
     schedule,
+    studies,
     users,
 )
 
@@ -28,5 +29,6 @@ ALL = (
     schedule.router,
     calculators.router,
     alerts.router,
+    studies.router,
 )
 """Every router, in the order the OpenAPI document lists them."""
