@@ -7,7 +7,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from neurocart.cli import app
-from neurocart.store import get_database, repo
+from neurocart.store import get_database, migrate, repo
 from tests.dbfixtures import database_url_env
 from tests.store.factories import patient, temperatures
 
@@ -26,7 +26,7 @@ def migrated(empty_db_url):
     with database_url_env(empty_db_url):
         code, output = run("db", "upgrade")
         assert code == 0, output
-        assert "is at revision 0002" in output
+        assert f"is at revision {migrate.head()}" in output
         yield get_database()
 
 
