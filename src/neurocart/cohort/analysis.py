@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from neurocart.cohort import plots
+from neurocart.cohort.biomarkers import biomarker_outcomes
 from neurocart.cohort.remission import remission_rates
 from neurocart.cohort.safety import toxicity_table, worst_grades
 from neurocart.cohort.stratify import CoxResult, baseline_features, cox_model, effect_sizes
@@ -161,6 +162,9 @@ def analyse(
             f"Cox model of relapse-free survival\n(n={cox.n}, {cox.events} events; "
             f"reference disease {ref}{pen})",
         )
+    bio_tables, bio_figures = biomarker_outcomes(frames)
+    t.update(bio_tables)
+    f.update(bio_figures)
     return result
 
 

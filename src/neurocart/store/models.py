@@ -458,9 +458,7 @@ class NerveConductionStudy(Base):
     sensory_nerves: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     entered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    supersedes_id: Mapped[int | None] = mapped_column(
-        ForeignKey("ncs_studies.id"), unique=True
-    )
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("ncs_studies.id"), unique=True)
     correction_reason: Mapped[str | None] = mapped_column(Text)
     entered_in_error: Mapped[bool] = mapped_column(Boolean)
 
