@@ -42,7 +42,7 @@ from neurocart.ingest.csf_pairs import INPUT_KEYS, Sample, pair_lumbar_punctures
 from neurocart.ingest.errors import UnknownCodeError
 from neurocart.kinetics.days import with_days
 from neurocart.outcomes.definitions import BASELINE_WINDOW_DAYS, DAYS_PER_MONTH, DISEASE_LABELS
-from neurocart.standards import calculate
+from neurocart.standards import calculate, calculate_frame
 
 INDEX_CODES = {"kflc_index": "local:kflc_index", "igg_index": "14117-6"}
 OCB_PATTERN = "local:ocb_pattern"
@@ -78,7 +78,8 @@ def derived_indices(observations: pd.DataFrame, patients: pd.Series | None = Non
     keys = {c: _catalogue_key(c) for c in observations["code"].unique()}
     wanted = {c for c, k in keys.items() if k in INPUT_KEYS}
     sub = observations[observations["code"].isin(wanted)]
-    rows = []
+    inputs: dict[str, list[dict[str, Any]]] = {name: [] for name in DERIVED}
+    where: dict[str, list[tuple[Any, pd.Timestamp]]] = {name: [] for name in DERIVED}
     for sid, group in sub.groupby("study_id"):
         samples = [
             Sample(str(keys[c]), float(v), t.to_pydatetime())
@@ -87,11 +88,18 @@ def derived_indices(observations: pd.DataFrame, patients: pd.Series | None = Non
         birth = None if patients is None else patients.get(sid)
         birth_year = None if birth is None or pd.isna(birth) else int(birth)
         for p in pair_lumbar_punctures(samples, birth_year=birth_year):
-            for name, inputs in p.inputs.items():
+            for name, given in p.inputs.items():
                 if name in DERIVED:
-                    value = calculate(name, inputs).number
-                    rows.append({"study_id": sid, "code": DERIVED[name], "value": value,
-                                 "effective_at": pd.Timestamp(p.csf_at)})  # fmt: skip
+                    inputs[name].append(given)
+                    where[name].append((sid, pd.Timestamp(p.csf_at)))
+    rows = []
+    for name, given_rows in inputs.items():
+        if not given_rows:
+            continue
+        graded = calculate_frame(name, pd.DataFrame(given_rows))  # one vectorized call
+        for (sid, at), value in zip(where[name], graded["value"], strict=True):
+            rows.append({"study_id": sid, "code": DERIVED[name], "value": float(value),
+                         "effective_at": at})  # fmt: skip
     columns = ["study_id", "code", "value", "effective_at"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -242,18 +250,26 @@ def _on_series(titre: float) -> int:
 
 
 def titre_course(frames: CohortFrames) -> pd.DataFrame:
-    """Per patient: titre before and after and the `titre_change` reading."""
-    rows = []
-    for code in TITRE_CODES:
-        table = before_after(frames, code).dropna(subset=["before", "after"])
-        for r in table.to_dict("records"):
-            before, after = _on_series(float(r["before"])), _on_series(float(r["after"]))
-            inputs = {"baseline_titre": before, "follow_up_titre": after}
-            result = calculate("titre_change", inputs)
-            rows.append({"study_id": r["study_id"], "diagnosis": r["diagnosis"], "code": code,
-                         "before": before, "after": after, "after_day": r["after_day"],
-                         "steps": result.value, "reading": result.label})  # fmt: skip
-    return pd.DataFrame(rows)
+    """Per patient and antibody: titre before and after and the `titre_change` reading."""
+    data = _obs(frames, list(TITRE_CODES))
+    pre = data[(data["day"] <= 0) & (data["day"] >= -BASELINE_WINDOW_DAYS)]
+    post = data[data["day"] > 0]
+    before = pre.groupby(["study_id", "code"])["value"].last().rename("before")
+    after = post.groupby(["study_id", "code"])[["value", "day", "diagnosis"]].last()
+    table = after.rename(columns={"value": "after", "day": "after_day"}).join(before)
+    table = table.dropna(subset=["before", "after"]).reset_index()
+    if table.empty:
+        return pd.DataFrame()
+    table["before"] = [_on_series(float(v)) for v in table["before"]]
+    table["after"] = [_on_series(float(v)) for v in table["after"]]
+    graded = calculate_frame(
+        "titre_change",
+        pd.DataFrame({"baseline_titre": table["before"], "follow_up_titre": table["after"]}),
+    )
+    table["steps"] = graded["value"].to_numpy()
+    table["reading"] = graded["label"].to_numpy()
+    return table[["study_id", "diagnosis", "code", "before", "after", "after_day", "steps",
+                  "reading"]]  # fmt: skip
 
 
 def titre_summary(course: pd.DataFrame) -> pd.DataFrame:
@@ -318,7 +334,7 @@ def spider_figure(changes: pd.DataFrame) -> Figure:
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     fig.suptitle("κFLC index: change from before the infusion, per patient", fontsize=10)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.8, wspace=0.45)
     return fig
 
 
