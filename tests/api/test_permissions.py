@@ -20,7 +20,8 @@ from neurocart.api import create_app
 from neurocart.api.deps import current_user, public, require
 from neurocart.security import Role, allowed_roles
 from neurocart.services import assessments
-from neurocart.store import Database, repo
+from neurocart.store import Database, records, repo
+from neurocart.store.models import MriScan, NerveConductionStudy
 from tests.api.conftest import T0, add_user, bearer, make_settings
 
 PUBLIC = "public"
@@ -95,6 +96,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
             session, neuro, repo.AssessmentIn(p.id, "crs", {"temperature_c": 37.0}, T0)
         )
         e = repo.add_event(session, neuro, repo.EventIn(p.id, "relapse", T0))
+        mri = {"patient_id": p.id, "scan_date": T0.date(), "region": "brain"}
+        scan = records.add(session, neuro, MriScan, mri | {"contrast_given": False})
+        nerves = [{"nerve": "median", "side": "right"}]
+        ncs_values = {"patient_id": p.id, "study_date": T0.date(), "nerves": nerves}
+        ncs = records.add(session, neuro, NerveConductionStudy, ncs_values | {"sensory_nerves": []})
     params = {
         "study_id": "P-1",
         "course_id": course.id,
@@ -104,6 +110,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
         "username": target.username,
         "name": "crs",
         "key": "P-1:crs:1",
+        "scan_id": scan.id,
+        "study_row_id": ncs.id,
     }
     headers = {role: bearer(user) for role, user in users.items()}
     with TestClient(create_app(make_settings(url), db)) as client:

@@ -79,6 +79,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("feeds", "write"):          ".   .   .   .   .   .   Y   .",
     ("feeds", "correct"):        ".   .   .   .   .   .   Y   .",
     ("feeds", "admin"):          "Y   .   .   .   .   .   .   .",
+    ("studies", "read"):         "Y   Y   Y   Y   Y   Y   Y   Y",
+    ("studies", "write"):        ".   .   Y   Y   Y   .   Y   .",
+    ("studies", "correct"):      ".   .   Y   Y   Y   .   Y   .",
+    ("studies", "admin"):        ".   .   .   .   .   .   .   .",
 }
 # fmt: on
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from neurocart.services import assessments
-from neurocart.store import AuditEntry, Observation, Specimen, audit, repo
+from neurocart.store import AuditEntry, Observation, Specimen, audit, records, repo
+from neurocart.store.models import MriScan, NerveConductionStudy
 from tests.store.factories import EASIX_INPUTS, T0, patient, temperatures
 
 
@@ -306,6 +307,11 @@ def test_fast_snapshot_text_is_the_canonical_json(database, record, admin):
                 details={"z": [1, 2.5, -0.0, 1e-7, 1e16], "ä": {"b": None, "a": True}},
             ),
         )
+        records.add(session, admin, MriScan, {"patient_id": p.id, "scan_date": T0.date(),
+                    "region": "brain", "contrast_given": True, "pbvc_percent": -0.0})  # fmt: skip
+        records.add(session, admin, NerveConductionStudy, {"patient_id": p.id,
+                    "study_date": T0.date(), "nerves": [{"nerve": "ulnar", "side": "left",
+                    "distal_latency_ms": 3.1}], "sensory_nerves": []})  # fmt: skip
     with database.reading() as session:
         for model in audit.AUDITED.values():
             table = model.__table__

@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from neurocart.cohort import plots
+from neurocart.cohort.biomarkers import biomarker_outcomes
 from neurocart.cohort.remission import remission_rates
 from neurocart.cohort.safety import toxicity_table, worst_grades
 from neurocart.cohort.stratify import CoxResult, baseline_features, cox_model, effect_sizes
@@ -116,8 +117,12 @@ def analyse(
     cutoff: date | datetime | None = None,
     measure: Measure = "copies",
     lloq: float | None = None,
+    biomarkers: bool = True,
 ) -> CohortAnalysis:
-    """Every table and figure of the cohort report, computed on the frames as of `cutoff`."""
+    """Every table and figure of the cohort report, computed on the frames as of `cutoff`.
+
+    `biomarkers`: also the neuro-immunology readouts (`neurocart.cohort.biomarkers`).
+    """
     frames = restrict(frames, cutoff)
     limit = DEFAULT_LLOQ[measure] if lloq is None else lloq
     by_day = outcomes_at(frames, [None, *(d.month_day(m) for m in REMISSION_MONTHS)])
@@ -161,6 +166,10 @@ def analyse(
             f"Cox model of relapse-free survival\n(n={cox.n}, {cox.events} events; "
             f"reference disease {ref}{pen})",
         )
+    if biomarkers:
+        bio_tables, bio_figures = biomarker_outcomes(frames)
+        t.update(bio_tables)
+        f.update(bio_figures)
     return result
 
 

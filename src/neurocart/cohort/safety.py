@@ -47,7 +47,7 @@ def icaht_grades(frames: CohortFrames) -> pd.Series:
             {"day": day, "anc_10e9_l": value}
             for day, value in zip(g["day"].tolist(), g["value"].tolist(), strict=True)
         ]
-        grades[str(sid)] = int(calculate("icaht", {"anc_series": series, "phase": "early"}).value)
+        grades[str(sid)] = int(calculate("icaht", {"anc_series": series, "phase": "early"}).number)
     return pd.Series(grades, dtype="int64", name="ICAHT")
 
 

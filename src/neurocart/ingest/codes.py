@@ -149,6 +149,26 @@ def _single_cell(
     return ObservationCode(key, f"local:{key}", LOCAL, display, unit, specimens, 0.0, high, units)
 
 
+def _coded(
+    key: str,
+    code: str,
+    display: str,
+    specimens: tuple[Specimen, ...],
+    allowed: tuple[float, ...],
+    *,
+    system: str = LOCAL,
+) -> ObservationCode:
+    """A coded result (e.g. a pattern type 1–5): only the listed numbers, unit "{type}"."""
+    return ObservationCode(
+        key, code, system, display, CODED_UNIT, specimens, min(allowed), max(allowed),
+        build_table(CODED_UNIT), allowed,
+    )  # fmt: skip
+
+
+CODED_UNIT = "{type}"
+"""The unit of coded results whose allowed values are listed with the code."""
+
+
 # fmt: off
 _ENTRIES = (
     # --- vital signs ---------------------------------------------------------------------
@@ -231,6 +251,64 @@ _ENTRIES = (
     # Purulent meningitis reaches CSF leukocytes of tens of thousands /µL.
     _code("csf_leukocytes", "local:csf_leukocytes", "Leukocytes in CSF", "cells/µL", CSF,
           0.0, 100_000.0, system=LOCAL),
+    # --- CSF and serum proteins (paired by lumbar puncture: see services.csf_indices) -----
+    # CSF albumin is 100–350 mg/L in health; severe barrier disruption (bacterial meningitis,
+    # Froin syndrome) reaches several g/L; 30,000 mg/L leaves margin. Labs send mg/L or mg/dL.
+    _code("albumin_csf", "1746-7", "Albumin (CSF)", "mg/L", CSF, 0.0, 30_000.0),
+    # Serum albumin below ~5 g/L or above ~80 g/L is not compatible with life; the floor also
+    # catches g/dL sent as g/L (4.0 "g/L" for 4.0 g/dL).
+    _code("albumin_serum", "1751-7", "Albumin (serum)", "g/L", SERUM, 5.0, 100.0),
+    # CSF IgG is 10–40 mg/L in health, hundreds in SSPE or meningitis.
+    _code("igg_csf", "2464-6", "Immunoglobulin G (CSF)", "mg/L", CSF, 0.0, 20_000.0),
+    # κ and λ free light chains: CSF values stay below ~100 mg/L even with strong intrathecal
+    # synthesis; serum FLC in light-chain myeloma reaches tens of thousands of mg/L.
+    _code("kflc_csf", "local:kflc_csf", "κ free light chains (CSF)", "mg/L", CSF,
+          0.0, 10_000.0, system=LOCAL),
+    _code("kflc_serum", "local:kflc_serum", "κ free light chains (serum)", "mg/L", SERUM,
+          0.0, 200_000.0, system=LOCAL),
+    _code("lflc_csf", "local:lflc_csf", "λ free light chains (CSF)", "mg/L", CSF,
+          0.0, 10_000.0, system=LOCAL),
+    _code("lflc_serum", "local:lflc_serum", "λ free light chains (serum)", "mg/L", SERUM,
+          0.0, 200_000.0, system=LOCAL),
+    # Total CSF protein: 0.15–0.45 g/L in health; Froin syndrome reaches tens of g/L.
+    _code("protein_csf", "local:protein_csf", "Total protein (CSF)", "g/L", CSF,
+          0.0, 100.0, system=LOCAL),
+    # Derived CSF indices, computed by neurocart from one lumbar puncture's paired samples
+    # (and accepted when a laboratory reports them). Qalb × 10³ cannot reach 1000 (CSF albumin
+    # would equal serum albumin); the indices are ratios of quotients.
+    _code("qalb", "1756-6", "Albumin quotient CSF/serum (× 10⁻³)", "×10⁻³", CSF,
+          0.0, 1000.0),
+    _code("igg_index", "14117-6", "IgG index (CSF/serum)", "{index}", CSF, 0.0, 100.0),
+    _code("kflc_index", "local:kflc_index", "κ free light chain index", "{index}", CSF,
+          0.0, 10_000.0, system=LOCAL),
+    _code("lflc_index", "local:lflc_index", "λ free light chain index", "{index}", CSF,
+          0.0, 10_000.0, system=LOCAL),
+    _code("igg_if", "local:igg_if", "Intrathecal IgG fraction (Reiber)", "%", CSF,
+          0.0, 100.0, system=LOCAL),
+    _coded("reibergram_igg", "local:reibergram_igg", "Reibergram region (IgG), 1–5", CSF,
+           (1.0, 2.0, 3.0, 4.0, 5.0)),
+    # --- oligoclonal bands (isoelectric focusing + immunoblot) --------------------------
+    # The counts are stored, never only "positive": the pattern type follows from them.
+    _code("ocb_csf_bands", "49852-7", "Oligoclonal bands restricted to CSF (number)",
+          "{bands}", CSF, 0.0, 100.0),
+    _code("ocb_identical_bands", "local:ocb_identical_bands",
+          "Oligoclonal bands identical in CSF and serum (number)", "{bands}", CSF,
+          0.0, 100.0, system=LOCAL),
+    _qualitative("ocb_monoclonal", "local:ocb_monoclonal",
+                 "Monoclonal band(s) in CSF and serum", CSF, system=LOCAL),
+    _coded("ocb_pattern", "local:ocb_pattern", "Oligoclonal band pattern type, 1–5", CSF,
+           (1.0, 2.0, 3.0, 4.0, 5.0)),
+    # --- timed performance tests and disability scales -----------------------------------
+    # The 25-foot walk stops at 180 s and the 9-hole peg test at 300 s by test convention;
+    # a patient who cannot finish is recorded as not done, not as a time.
+    _code("t25fw", "local:t25fw", "Timed 25-foot walk (mean of 2 trials)", "s", VITAL,
+          0.5, 180.0, system=LOCAL),
+    _code("nhpt", "local:nhpt", "9-hole peg test (per-visit summary)", "s", VITAL,
+          1.0, 300.0, system=LOCAL),
+    _code("sdmt", "local:sdmt", "Symbol Digit Modalities Test (correct responses)", "{score}",
+          VITAL, 0.0, 110.0, system=LOCAL),
+    _code("irods_centile", "local:irods_centile", "I-RODS centile (as entered)", "{score}",
+          VITAL, 0.0, 100.0, system=LOCAL),
     # --- CAR-T kinetics ------------------------------------------------------------------
     # 1 µg of human genomic DNA is ~150,000 diploid cells (6.6 pg each): even if every cell
     # were a CAR-T cell carrying ~10 integrated copies the ceiling is ~1.5 × 10⁶ copies/µg.
@@ -256,6 +334,20 @@ _ENTRIES = (
     # reciprocal titre, for the pathway's follow-up; the specific codes above when known.
     _code("autoantibody_titer", "local:autoantibody_titer", "Disease autoantibody titre",
           "titer", ANTIBODY, 0.0, 10_000_000.0, system=LOCAL),
+    # Disease antibodies under the LOINC codes reference laboratories use (titres from
+    # different methods or laboratories are never compared: the source names the lab/method).
+    _code("aqp4_igg_cba_titer", "63439-4", "AQP4-IgG titre, serum (cell-based assay)", "titer",
+          SERUM, 0.0, 10_000_000.0),
+    _code("achr_binding_ab", "11034-6", "AChR binding antibodies (RIA)", "nmol/L", ANTIBODY,
+          0.0, 100_000.0),
+    # MuSK antibodies by RIA, nmol/L like AChR.
+    _code("musk_ab", "local:musk_ab", "MuSK antibodies", "nmol/L", ANTIBODY,
+          0.0, 100_000.0, system=LOCAL),
+    # HMGCR in assay units (CIA CU, ELISA units, ALBIA AU/mL): strong positives are in the
+    # hundreds to low thousands.
+    _code("hmgcr_ab", "93493-5", "HMGCR antibodies IgG", "{units}", ANTIBODY, 0.0, 100_000.0),
+    _code("srp_ab_titer", "33921-8", "SRP antibodies (titre)", "titer", ANTIBODY,
+          0.0, 10_000_000.0),
     # --- screening serology and pregnancy (qualitative: 0 negative, 1 positive) ----------
     _qualitative("hbsag", "5196-1", "Hepatitis B virus surface antigen", SERUM),
     _qualitative("anti_hbc", "16933-4", "Hepatitis B virus core antibody", SERUM),

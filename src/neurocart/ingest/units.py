@@ -183,6 +183,25 @@ depends on the assay, so a lab must report IU (or the center converts with its a
 No kIU/MIU spellings: the unit key folds case, and mIU/mL (milli) must never read as MIU/mL."""
 FLOW = [*_same("L/min", "LPM"), *_scaled("L/min", 1e-3, "mL/min")]
 """Oxygen flow."""
+QUOTIENT_E3 = [
+    *_same("×10⁻³", "10^-3", "10*-3", "x10^-3", "E-3", "1/1000", "‰"),
+    *_scaled("×10⁻³", 1e3, "{ratio}", "ratio", "1"),
+]
+"""CSF/serum quotients (Qalb) as reported by laboratories, × 10³: 6.25 means 6.25 × 10⁻³. A plain
+ratio (0.00625) is accepted only when spelled as a ratio, and multiplied by 1000."""
+INDEX = _same("{index}", "index", "{ratio}", "ratio", "1")
+"""Dimensionless indices (IgG index, κFLC index)."""
+BANDS = _same("{bands}", "bands", "{#}", "#")
+"""A count of oligoclonal bands."""
+CODED = _same("{type}", "type", "{pattern}", "{region}")
+"""A coded result whose values are the only ones allowed (OCB pattern type, Reibergram region)."""
+SECONDS = [*_same("s", "sec", "second", "seconds"), *_scaled("s", 60.0, "min", "minutes")]
+"""Timed performance tests (25-foot walk, 9-hole peg test)."""
+SCORE = _same("{score}", "score", "points", "{points}", "{correct}")
+"""Instrument scores as integers in their own scale (SDMT correct responses, I-RODS centile)."""
+ARBITRARY_UNITS = _same("{units}", "units", "U", "CU", "AU/mL", "U/mL")
+"""Assay-specific arbitrary units (HMGCR antibodies: CU, ELISA units, AU/mL): never converted,
+and never compared across assays."""
 
 EXPLICIT: Mapping[str, list[Conversion]] = MappingProxyType(
     {
@@ -198,6 +217,13 @@ EXPLICIT: Mapping[str, list[Conversion]] = MappingProxyType(
         "{result}": RESULT,
         "IU/mL": INTERNATIONAL_UNITS_PER_ML,
         "L/min": FLOW,
+        "×10⁻³": QUOTIENT_E3,
+        "{index}": INDEX,
+        "{bands}": BANDS,
+        "{type}": CODED,
+        "s": SECONDS,
+        "{score}": SCORE,
+        "{units}": ARBITRARY_UNITS,
     }
 )
 

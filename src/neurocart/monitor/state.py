@@ -364,7 +364,7 @@ class PatientState:
             term, grade_signal = CTCAE_TERM[code]
             value = series.latest()
             result = self._calc("ctcae_lab", {"term": term, "value": value}, grade_signal)
-            self._set(grade_signal, None if result is None else int(result.value), changed)
+            self._set(grade_signal, None if result is None else int(result.number), changed)
         if code == sig.ANC:
             self._icaht(obs, changed)
         if code in DELTA_SIGNALS:
@@ -396,7 +396,7 @@ class PatientState:
         elif inst == "iec_hs":
             result = self._calc("iec_hs", dict(a.inputs))
             if result is not None:
-                self._set("iec_hs_grade", int(result.value), changed)
+                self._set("iec_hs_grade", int(result.number), changed)
 
     def _event(self, e: Event, changed: set[str]) -> None:
         category = self._category(e)
@@ -501,7 +501,7 @@ class PatientState:
         if airway:
             inputs["intubated_for_airway_protection_only"] = True
         result = self._calc("crs", inputs)
-        derived = None if result is None else int(result.value)
+        derived = None if result is None else int(result.number)
         self._set("crs_grade_derived", derived, changed)
         self._combine_crs(derived, changed)
 
@@ -554,7 +554,7 @@ class PatientState:
                 ice = int(a.value)
             else:
                 result = self._calc("ice", dict(inputs))
-                ice = None if result is None else int(result.value)
+                ice = None if result is None else int(result.number)
             if inputs.get("unarousable"):
                 n.domains["consciousness"] = "unarousable"
         elif inputs.get("ice_score") is not None:
@@ -621,9 +621,9 @@ class PatientState:
         result = self._calc("icans", inputs)
         if result is None:
             return
-        self._set("icans_grade", int(result.value), changed)
+        self._set("icans_grade", int(result.number), changed)
         self._set(
-            "icans_astct_grade", int(result.details.get("astct_grade", result.value)), changed
+            "icans_astct_grade", int(result.details.get("astct_grade", result.number)), changed
         )
         self._set("consciousness", inputs["consciousness"], changed)
 
@@ -643,7 +643,7 @@ class PatientState:
         ]
         result = self._calc("icaht", {"anc_series": anc_series, "phase": phase})
         if result is not None:
-            self._set("icaht_grade", int(result.value), changed)
+            self._set("icaht_grade", int(result.number), changed)
             self._set("icaht_provisional", phase == "early" and last_day < 30, changed)
 
     def _easix(self, labs: Mapping[str, float], suffix: str, changed: set[str]) -> None:
@@ -655,12 +655,12 @@ class PatientState:
             inputs = {"ldh_u_l": ldh, "creatinine_umol_l": creatinine, "platelets_10e9_l": plt}
             result = self._calc("easix", inputs, f"easix{suffix}")
             if result is not None:
-                self._set(f"easix{suffix}", float(result.value), changed)
+                self._set(f"easix{suffix}", result.number, changed)
         if crp is not None:
             inputs = {"ldh_u_l": ldh, "crp_mg_l": crp, "platelets_10e9_l": plt}
             result = self._calc("m_easix", inputs, f"m_easix{suffix}")
             if result is not None:
-                self._set(f"m_easix{suffix}", float(result.value), changed)
+                self._set(f"m_easix{suffix}", result.number, changed)
 
     def _baseline_indices(self, changed: set[str]) -> None:
         labs = self.baseline_labs
@@ -669,7 +669,7 @@ class PatientState:
             inputs = {name: labs[code] for name, code in HEMATOTOX_CODES.items()}
             result = self._calc("car_hematotox", inputs)
             if result is not None:
-                self._set("car_hematotox", int(result.value), changed)
+                self._set("car_hematotox", int(result.number), changed)
 
     # --- what conditions read (conditions.View) ---
 

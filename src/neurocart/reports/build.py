@@ -23,6 +23,7 @@ from neurocart.cohort import analyse
 from neurocart.cohort.analysis import CohortAnalysis
 from neurocart.frames import CohortFrames
 from neurocart.outcomes import definitions
+from neurocart.reports import biomarkers
 from neurocart.reports.tables import html_table
 
 TITLE = "CAR-T in refractory neuroimmune disease — cohort report"
@@ -72,6 +73,8 @@ FIGURE_CAPTIONS = {
     "patients per study day (log scale; below-LLOQ values drawn at LLOQ/2).",
     "forest": "Hazard ratios of relapse or death from the Cox model (log scale).",
 }
+CAPTIONS |= biomarkers.CAPTIONS
+FIGURE_CAPTIONS |= biomarkers.FIGURE_CAPTIONS
 
 
 def _png(fig: Figure) -> bytes:
@@ -106,6 +109,11 @@ def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, 
         ("CAR-T kinetics in blood and CSF", [figure("kinetics"), table("kinetics_summary")], False),
         ("Course of each patient", [figure("swimmer")], True),
         ("Change of the disease scales", [figure("spider")], False),
+        (
+            biomarkers.TITLE,
+            [table(n) if k == "table" else figure(n) for k, n in biomarkers.ITEMS],
+            True,
+        ),
         (
             "Who does not benefit: responder stratification",
             [table("responder_effect_sizes"), figure("forest"), table("cox_model")],

@@ -37,6 +37,8 @@ The defaults, and why:
   like a lab import), reading a patient's record as FHIR is any role's (a read of the record),
   correcting (re-sending a message kept for review) the data manager's, and administering
   (code maps, the review list) the admin's.
+- **studies** (MRI scan reads, nerve-conduction studies) are entered from the radiology or
+  neurophysiology report by the treating clinicians or the data manager.
 - Nobody writes or corrects the audit trail (the system appends to it), and calculators are code.
 
 A user may always read their own account ("me"); that is a property of the route, not a
@@ -84,6 +86,8 @@ class Resource(enum.StrEnum):
     """Cohort reports and data exports."""
     FEEDS = "feeds"
     """FHIR Bundles and HL7 v2 messages from the hospital's systems."""
+    STUDIES = "studies"
+    """Structured study records: MRI scans and nerve-conduction studies (read reports)."""
 
 
 class Action(enum.StrEnum):
@@ -159,6 +163,10 @@ _MATRIX: dict[tuple[Resource, Action], frozenset[Role]] = {
     (Resource.FEEDS, Action.WRITE): frozenset({R.DATA_MANAGER}),
     (Resource.FEEDS, Action.CORRECT): frozenset({R.DATA_MANAGER}),
     (Resource.FEEDS, Action.ADMIN): frozenset({R.ADMIN}),
+    (Resource.STUDIES, Action.READ): ALL,
+    (Resource.STUDIES, Action.WRITE): TREATING | {R.DATA_MANAGER},
+    (Resource.STUDIES, Action.CORRECT): TREATING | {R.DATA_MANAGER},
+    (Resource.STUDIES, Action.ADMIN): NOBODY,
 }
 
 NURSE_INSTRUMENTS: frozenset[str] = frozenset({"ice", "mg_adl"})

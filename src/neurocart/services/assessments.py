@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from neurocart.standards import get as get_calculator
+from neurocart.standards.registry import stored_number
 from neurocart.store import repo
 from neurocart.store.models import Assessment, User
 from neurocart.store.repo import KEEP, Keep
@@ -30,7 +31,7 @@ def score(instrument: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "inputs": model.model_dump(mode="json"),
         "result": result.model_dump(mode="json"),
-        "value": float(result.value),
+        "value": stored_number(result),
         "label": result.label,
     }
 

@@ -59,7 +59,7 @@ def grade_rows(
     results = [calculate(instrument, r) for r in records]
     return records, pd.DataFrame(
         {
-            "value": np.array([float(r.value) for r in results]),
+            "value": np.array([r.number for r in results]),
             "label": np.array([r.label for r in results], dtype=object),
         }
     )

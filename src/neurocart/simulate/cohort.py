@@ -18,6 +18,7 @@ import pandas as pd
 
 from neurocart.frames import CohortFrames, conform
 from neurocart.simulate.acute import AcuteState, acute_course, draw_acute_state, labs
+from neurocart.simulate.biomarkers import biomarkers
 from neurocart.simulate.course import Course, course_events, courses_table, draw_course
 from neurocart.simulate.facts import (
     Facts,
@@ -91,6 +92,7 @@ def simulate(
     labs(f, b, c, s, rng, params)
     kinetics(f, b, c, rng, params)
     outcomes(f, b, c, rng, params)
+    biomarkers(f, b, c, np.random.default_rng([seed, 17]), params)  # own stream: others unchanged
     if params.follow_protocol:
         follow_protocol(f, b, c, rng, params)
     past = _frames(f, b, c, params, now_us, future=False)

@@ -64,6 +64,17 @@ CODES: dict[str, tuple[str, str]] = {
     "local:hbv_dna": ("IU/mL", "serum"),
     "local:cmv_dna": ("IU/mL", "blood"),
     "local:ebv_dna": ("IU/mL", "blood"),
+    # CSF/serum proteins, oligoclonal bands and timed tests (simulate.biomarkers)
+    "1751-7": ("g/L", "serum"),
+    "1746-7": ("mg/L", "csf"),
+    "2464-6": ("mg/L", "csf"),
+    "local:kflc_serum": ("mg/L", "serum"),
+    "local:kflc_csf": ("mg/L", "csf"),
+    "49852-7": ("{bands}", "csf"),
+    "local:ocb_identical_bands": ("{bands}", "csf"),
+    "local:t25fw": ("s", "other"),
+    "local:nhpt": ("s", "other"),
+    "local:sdmt": ("{score}", "other"),
 }
 
 

@@ -59,8 +59,7 @@ EDSS_RUNGS: tuple[dict[str, Any], ...] = (
 
 @cache
 def edss_ladder() -> FloatArr:
-    """The EDSS value of each rung of EDSS_RUNGS, scored once by the real calculator."""
-    return np.array([float(calculate("edss", r).value) for r in EDSS_RUNGS])
+    return np.array([calculate("edss", r).number for r in EDSS_RUNGS])
 
 
 def split_total(totals: IntArr, n_items: int, item_max: int, rng: np.random.Generator,

@@ -34,7 +34,7 @@ M = TypeVar("M", bound=CalcInput)
 class Grading:
     """What a calculator function returns; the registry adds name and citation."""
 
-    value: int | float
+    value: int | float | str | None
     label: str
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -153,6 +153,29 @@ def get(name: str) -> Calculator[Any]:
 def calculate(name: str, inputs: Mapping[str, Any]) -> Result:
     """Grade one input with calculator `name`."""
     return get(name)(inputs)
+
+
+def stored_number(result: Result) -> float:
+    """The value of a result that is stored as a number (a scored assessment).
+
+    A calculator that answers with a category ("active") or with none (no confirmed change)
+    cannot be stored in a numeric column: CalculatorInputError naming `instrument`, so the
+    caller refuses the input (422) rather than failing.
+    """
+    try:
+        return result.number
+    except TypeError:
+        raise CalculatorInputError(
+            result.calculator,
+            [
+                FieldProblem(
+                    "instrument",
+                    "answers with a category or with no value, so it cannot be stored as a "
+                    f"scored assessment (got {result.value!r})",
+                    result.calculator,
+                )
+            ],
+        ) from None
 
 
 def calculate_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:

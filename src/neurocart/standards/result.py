@@ -20,9 +20,25 @@ class Result(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     calculator: str
-    value: int | float
+    value: int | float | str | None
     label: str
     reasons: list[str] = Field(default_factory=list)
     citation: str
     warnings: list[str] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def number(self) -> float:
+        """The value of a numeric calculator as a float (grades, scores, indices).
+
+        Some calculators answer with a category ("active") or with nothing (no confirmed
+        change: None); asking those for a number is a programming error, not a clinical one.
+        """
+        if isinstance(self.value, bool) or not isinstance(self.value, int | float):
+            raise TypeError(f"calculator {self.calculator!r} has no numeric value: {self.value!r}")
+        return float(self.value)
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        """`details` under the name the biomarker calculators' contract uses."""
+        return self.details

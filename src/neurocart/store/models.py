@@ -450,6 +450,70 @@ class MonitorStatus(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class MriRegion(enum.StrEnum):
+    """What an MRI scan covered."""
+
+    BRAIN = "brain"
+    SPINAL_CORD = "spinal_cord"
+    OPTIC_NERVE = "optic_nerve"
+
+
+class MriScan(Base):
+    """One MRI scan as read: lesion counts against a comparator scan, volumes, protocol.
+
+    Append-only like every clinical fact. The store does not grade: MRI activity comes from
+    the `mri_activity` calculator when the record is read.
+    """
+
+    __tablename__ = "mri_scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    scan_date: Mapped[date] = mapped_column(Date)
+    comparator_date: Mapped[date | None] = mapped_column(Date)
+    region: Mapped[MriRegion] = mapped_column(_enum(MriRegion, "mri_region"))
+    field_strength_t: Mapped[float | None] = mapped_column(Double)
+    sequence_3d_flair: Mapped[bool | None] = mapped_column(Boolean)
+    contrast_given: Mapped[bool] = mapped_column(Boolean)
+    new_t2_lesions: Mapped[int | None] = mapped_column(Integer)
+    enlarging_t2_lesions: Mapped[int | None] = mapped_column(Integer)
+    gd_enhancing_lesions: Mapped[int | None] = mapped_column(Integer)
+    t2_lesion_volume_ml: Mapped[float | None] = mapped_column(Double)
+    brain_volume_ml: Mapped[float | None] = mapped_column(Double)
+    pbvc_percent: Mapped[float | None] = mapped_column(Double)
+    software: Mapped[str | None] = mapped_column(String(64))
+    reader: Mapped[str | None] = mapped_column(String(64))
+    entered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("mri_scans.id"), unique=True)
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    entered_in_error: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_mri_scans_patient_date", "patient_id", "scan_date"),)
+
+
+class NerveConductionStudy(Base):
+    """One nerve-conduction study: per motor nerve and side the measurements and the lab's
+    limits (JSON list, the `cidp_ncs_ean_pns_2021` calculator's `nerves`), optional sensory
+    nerves. The store does not grade: the criteria are computed when the record is read."""
+
+    __tablename__ = "ncs_studies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    study_date: Mapped[date] = mapped_column(Date)
+    lab: Mapped[str | None] = mapped_column(String(64))
+    nerves: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    sensory_nerves: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    entered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("ncs_studies.id"), unique=True)
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    entered_in_error: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_ncs_patient_date", "patient_id", "study_date"),)
+
+
 AUDITED: dict[str, type[Base]] = {
     "user": User,
     "patient": Patient,
@@ -458,6 +522,8 @@ AUDITED: dict[str, type[Base]] = {
     "assessment": Assessment,
     "event": ClinicalEvent,
     "task": Task,
+    "mri_scan": MriScan,
+    "ncs_study": NerveConductionStudy,
 }
 """Entity type name (as written in the audit log) → model. Every row of these is audited."""
 

@@ -156,7 +156,7 @@ def _icans_from_ice(request: Request, study_id: str, ice: Result | None) -> dict
     pre-infusion ICE is known), and the query that opens the ICANS form prefilled."""
     if ice is None:
         return None
-    inputs: dict[str, Any] = {"ice_score": int(ice.value)}
+    inputs: dict[str, Any] = {"ice_score": int(ice.number)}
     if ice.details.get("unarousable"):
         inputs["consciousness"] = "unarousable"
     with database_of(request).reading() as session:

@@ -153,7 +153,7 @@ def compute_view(database: Database, cutoff: date, site: str | None) -> CohortVi
         source=database_source(database.engine.url),
     )
     require_infused(scope)
-    result = analyse(frames, cutoff=cutoff)
+    result = analyse(frames, cutoff=cutoff, biomarkers=False)  # the page's time budget
     tables = {
         name: Markup(html_table(name, result.tables[name]))  # cells are escaped
         for name, _ in TABLES

@@ -15,6 +15,7 @@ from neurocart.api.routers import (
     observations,
     patients,
     schedule,
+    studies,
     users,
 )
 
@@ -32,5 +33,6 @@ ALL = (
     alerts.router,
     fhir.router,
     feeds.router,
+    studies.router,
 )
 """Every router, in the order the OpenAPI document lists them."""

@@ -696,7 +696,7 @@ class _Mapper:
         sent = res.valueInteger if res.valueInteger is not None else None
         if sent is None and res.valueQuantity is not None and res.valueQuantity.value is not None:
             sent = float(res.valueQuantity.value)
-        if sent is not None and float(sent) != float(result.value):
+        if sent is not None and float(sent) != result.number:
             raise _EntryError(
                 [
                     Issue(

@@ -758,7 +758,7 @@ def lab_grade(code: str, value: float) -> str:
     if term is None:
         return ""
     try:
-        return str(int(calculate("ctcae_lab", {"term": term, "value": value}).value))
+        return str(int(calculate("ctcae_lab", {"term": term, "value": value}).number))
     except CalculatorInputError:
         return ""
 

@@ -1,0 +1,361 @@
+"""Neuro-immunology readouts of the cohort: CSF indices, oligoclonal bands, MRI activity,
+antibody titres and timed tests, before versus after CAR-T.
+
+    >>> from neurocart.cohort.biomarkers import biomarker_outcomes
+    >>> tables, figures = biomarker_outcomes(frames)            # doctest: +SKIP
+
+Definitions (neurocart's, stated in the report):
+
+* Before = the last value in the 90 days up to the infusion (study days −90…0); after = the
+  last value after the infusion (its day is given).
+* κFLC index and IgG index before vs after: paired Wilcoxon signed-rank test, two-sided
+  (Wilcoxon F. Individual comparisons by ranking methods. Biometrics Bulletin 1945;1:80–3) —
+  indices are skewed and the groups small, so a rank test of the paired differences is used;
+  patients with only one of the two values are not in the test.
+* OCB conversion: CSF-specific bands (pattern type 2 or 3) before and none (type 1 or 4)
+  after; pattern types as the `ocb_pattern` calculator defines them.
+* MRI activity-free at 12 and 24 months: no new or enlarging T2 and no Gd-enhancing lesion on
+  any scan after the infusion up to that month, among patients with a scan at or after it
+  (minus a 30-day window). The first scan after CAR-T is compared with a pre-treatment scan
+  and may show lesions that predate the treatment effect; they are counted as reported.
+* Antibody titre course: dilution steps from the last titre before to the last after
+  (`titre_change`, series 1:10 × 2; a value off the series is read as the nearest dilution).
+* Timed tests: first confirmed worsening (`timed_change`: T25FW and 9HPT ≥ 20 %, SDMT ≥ 4
+  points, confirmed after 12 weeks), the reference being the last value before the infusion.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
+from scipy import stats  # type: ignore[import-untyped]
+
+from neurocart.frames import CohortFrames
+from neurocart.ingest import LOCAL, LOINC, lookup
+from neurocart.ingest.csf_pairs import INPUT_KEYS, Sample, pair_lumbar_punctures
+from neurocart.ingest.errors import UnknownCodeError
+from neurocart.kinetics.days import with_days
+from neurocart.outcomes.definitions import BASELINE_WINDOW_DAYS, DAYS_PER_MONTH, DISEASE_LABELS
+from neurocart.standards import calculate, calculate_frame
+
+INDEX_CODES = {"kflc_index": "local:kflc_index", "igg_index": "14117-6"}
+OCB_PATTERN = "local:ocb_pattern"
+TITRE_CODES = ("local:autoantibody_titer", "local:aqp4_igg_titer", "local:mog_igg_titer",
+               "63439-4", "local:srp_ab_titer", "33921-8")  # fmt: skip
+TIMED_CODES = {"t25fw": "local:t25fw", "nhpt": "local:nhpt", "sdmt": "local:sdmt"}
+MRI_MONTHS = (12, 24)
+MRI_WINDOW_DAYS = 30
+MAX_SPIDER_LINES = 40
+
+
+DERIVED = {"qalb": "1756-6", "igg_index": "14117-6", "igg_if": "local:igg_if",
+           "kflc_index": "local:kflc_index", "ocb_pattern": "local:ocb_pattern"}  # fmt: skip
+"""What is computed from each puncture's paired values, and the code it is reported under."""
+
+
+def _catalogue_key(code: str) -> str | None:
+    for system in (LOINC, LOCAL):
+        try:
+            return lookup(code, system).key
+        except UnknownCodeError:
+            continue
+    return None
+
+
+def derived_indices(observations: pd.DataFrame, patients: pd.Series | None = None) -> pd.DataFrame:
+    """The CSF indices of every lumbar puncture, computed from the paired raw values.
+
+    The same pairing rule and calculators as the store's derived facts
+    (`neurocart.ingest.csf_pairs`); rows shaped like observations (study_id, code, value,
+    effective_at). `patients`: birth year by study_id, for the Qalb age limit.
+    """
+    keys = {c: _catalogue_key(c) for c in observations["code"].unique()}
+    wanted = {c for c, k in keys.items() if k in INPUT_KEYS}
+    sub = observations[observations["code"].isin(wanted)]
+    inputs: dict[str, list[dict[str, Any]]] = {name: [] for name in DERIVED}
+    where: dict[str, list[tuple[Any, pd.Timestamp]]] = {name: [] for name in DERIVED}
+    for sid, group in sub.groupby("study_id"):
+        samples = [
+            Sample(str(keys[c]), float(v), t.to_pydatetime())
+            for c, v, t in zip(group["code"], group["value"], group["effective_at"], strict=True)
+        ]
+        birth = None if patients is None else patients.get(sid)
+        birth_year = None if birth is None or pd.isna(birth) else int(birth)
+        for p in pair_lumbar_punctures(samples, birth_year=birth_year):
+            for name, given in p.inputs.items():
+                if name in DERIVED:
+                    inputs[name].append(given)
+                    where[name].append((sid, pd.Timestamp(p.csf_at)))
+    rows = []
+    for name, given_rows in inputs.items():
+        if not given_rows:
+            continue
+        graded = calculate_frame(name, pd.DataFrame(given_rows))  # one vectorized call
+        for (sid, at), value in zip(where[name], graded["value"], strict=True):
+            rows.append({"study_id": sid, "code": DERIVED[name], "value": float(value),
+                         "effective_at": at})  # fmt: skip
+    columns = ["study_id", "code", "value", "effective_at"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _with_derived(frames: CohortFrames) -> pd.DataFrame:
+    """The observations plus the computed indices (a stored index of the same puncture wins)."""
+    o = frames.observations[["study_id", "code", "value", "effective_at"]]
+    birth = frames.patients.set_index("study_id")["birth_year"] if "birth_year" in \
+        frames.patients else None  # fmt: skip
+    derived = derived_indices(frames.observations, birth)
+    if derived.empty:
+        return o
+    derived["effective_at"] = pd.to_datetime(derived["effective_at"], utc=True)
+    both = pd.concat([o, derived], ignore_index=True)
+    return both.drop_duplicates(["study_id", "code", "effective_at"], keep="first")
+
+
+def with_indices(frames: CohortFrames) -> CohortFrames:
+    """`frames` whose observations include the computed CSF indices (call once, then analyse).
+
+    The functions below read indices from the observations; `biomarker_outcomes` calls this.
+    """
+    return replace(frames, observations=_with_derived(frames))
+
+
+def _obs(frames: CohortFrames, codes: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    o = frames.observations
+    sub = o[o["code"].isin(list(codes))][["study_id", "code", "value", "effective_at"]]
+    data = with_days(sub, frames.courses)
+    dx = frames.patients.set_index("study_id")["diagnosis"]
+    data["diagnosis"] = data["study_id"].map(dx)
+    return data.sort_values(["study_id", "t_days"])
+
+
+def before_after(frames: CohortFrames, code: str) -> pd.DataFrame:
+    """Per patient: the last value before the infusion and the last after (with its day)."""
+    data = _obs(frames, [code])
+    pre = data[(data["day"] <= 0) & (data["day"] >= -BASELINE_WINDOW_DAYS)]
+    post = data[data["day"] > 0]
+    before = pre.groupby("study_id")["value"].last().rename("before")
+    after = post.groupby("study_id")[["value", "day"]].last()
+    after = after.rename(columns={"value": "after", "day": "after_day"})
+    out = pd.concat([before, after], axis=1).reset_index(names="study_id")
+    out["diagnosis"] = out["study_id"].map(frames.patients.set_index("study_id")["diagnosis"])
+    return out
+
+
+def paired_change(table: pd.DataFrame, measure: str) -> dict[str, Any]:
+    """Medians before and after and the Wilcoxon signed-rank test of the paired values."""
+    both = table.dropna(subset=["before", "after"])
+    diff = (both["after"] - both["before"]).to_numpy(dtype=float)
+    p = math.nan
+    if len(both) >= 2 and np.any(diff != 0):
+        p = float(stats.wilcoxon(both["after"], both["before"], zero_method="wilcox").pvalue)
+    return {
+        "measure": measure,
+        "n_paired": len(both),
+        "median_before": float(both["before"].median()) if len(both) else math.nan,
+        "median_after": float(both["after"].median()) if len(both) else math.nan,
+        "median_change": float(np.median(diff)) if len(diff) else math.nan,
+        "patients_lower_after": int((diff < 0).sum()),
+        "wilcoxon_p": p,
+    }
+
+
+def index_changes(frames: CohortFrames) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """κFLC and IgG index before vs after, per disease and overall (paired test)."""
+    rows, per_patient = [], {}
+    for measure, code in INDEX_CODES.items():
+        table = before_after(frames, code)
+        per_patient[measure] = table
+        groups = [*sorted(set(table["diagnosis"].dropna())), "all"]
+        for g in groups:
+            sub = table if g == "all" else table[table["diagnosis"] == g]
+            row = paired_change(sub, measure)
+            if row["n_paired"]:
+                rows.append({"group": DISEASE_LABELS.get(g, "All"), **row})
+    return pd.DataFrame(rows), per_patient
+
+
+def ocb_conversion(frames: CohortFrames) -> pd.DataFrame:
+    """Patients with CSF-specific bands before, followed up, and converted to negative."""
+    table = before_after(frames, OCB_PATTERN)
+    positive_before = table["before"].isin([2.0, 3.0])
+    followed = positive_before & table["after"].notna()
+    converted = followed & table["after"].isin([1.0, 4.0])
+    table = table.assign(pos=positive_before, fu=followed, conv=converted)
+    rows = []
+    for g, sub in [*table.groupby("diagnosis"), ("all", table)]:
+        if not len(sub):
+            continue
+        rows.append({
+            "group": DISEASE_LABELS.get(str(g), "All"),
+            "with_baseline_ocb": int(sub["before"].notna().sum()),
+            "csf_specific_before": int(sub["pos"].sum()),
+            "followed_up": int(sub["fu"].sum()),
+            "converted_to_negative": int(sub["conv"].sum()),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def mri_activity_free(frames: CohortFrames, months: tuple[int, ...] = MRI_MONTHS) -> pd.DataFrame:
+    """Share of patients free of MRI activity up to month 12 and 24 after the infusion."""
+    ev = frames.events[frames.events["type"] == "mri"][["study_id", "onset_at", "details"]]
+    data = with_days(ev, frames.courses, "onset_at")
+    data = data[data["day"] > 0].copy()
+    if data.empty:
+        return pd.DataFrame()
+    details = data["details"].apply(lambda d: d if isinstance(d, dict) else {})
+    t2 = details.apply(lambda d: d.get("new_or_enlarging_t2") or 0)
+    gd = details.apply(lambda d: d.get("gd_enhancing") or 0)
+    data["active"] = (pd.to_numeric(t2) > 0) | (pd.to_numeric(gd) > 0)
+    data["diagnosis"] = data["study_id"].map(frames.patients.set_index("study_id")["diagnosis"])
+    rows = []
+    for m in months:
+        horizon = m * DAYS_PER_MONTH
+        reached = data.groupby("study_id")["t_days"].max() >= horizon - MRI_WINDOW_DAYS
+        upto = data[data["t_days"] <= horizon + MRI_WINDOW_DAYS]
+        active = upto.groupby("study_id")["active"].any()
+        eligible = reached[reached].index
+        dx = data.drop_duplicates("study_id").set_index("study_id")["diagnosis"]
+        for g in [*sorted(set(dx.loc[eligible])), "all"]:
+            ids = [i for i in eligible if g == "all" or dx[i] == g]
+            if not ids:
+                continue
+            free = int((~active.reindex(ids).fillna(False)).sum())
+            low, high = _wilson(free, len(ids))
+            rows.append({"group": DISEASE_LABELS.get(g, "All"), "month": m, "n": len(ids),
+                         "activity_free": free, "proportion": free / len(ids),
+                         "ci_low": low, "ci_high": high})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval (Wilson EB. J Am Stat Assoc 1927;22:209–12)."""
+    if n == 0:
+        return math.nan, math.nan
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _on_series(titre: float) -> int:
+    if not titre or titre < 10:
+        return 0
+    return int(10 * 2 ** round(math.log2(titre / 10)))
+
+
+def titre_course(frames: CohortFrames) -> pd.DataFrame:
+    """Per patient and antibody: titre before and after and the `titre_change` reading."""
+    data = _obs(frames, list(TITRE_CODES))
+    pre = data[(data["day"] <= 0) & (data["day"] >= -BASELINE_WINDOW_DAYS)]
+    post = data[data["day"] > 0]
+    before = pre.groupby(["study_id", "code"])["value"].last().rename("before")
+    after = post.groupby(["study_id", "code"])[["value", "day", "diagnosis"]].last()
+    table = after.rename(columns={"value": "after", "day": "after_day"}).join(before)
+    table = table.dropna(subset=["before", "after"]).reset_index()
+    if table.empty:
+        return pd.DataFrame()
+    table["before"] = [_on_series(float(v)) for v in table["before"]]
+    table["after"] = [_on_series(float(v)) for v in table["after"]]
+    graded = calculate_frame(
+        "titre_change",
+        pd.DataFrame({"baseline_titre": table["before"], "follow_up_titre": table["after"]}),
+    )
+    table["steps"] = graded["value"].to_numpy()
+    table["reading"] = graded["label"].to_numpy()
+    return table[["study_id", "diagnosis", "code", "before", "after", "after_day", "steps",
+                  "reading"]]  # fmt: skip
+
+
+def titre_summary(course: pd.DataFrame) -> pd.DataFrame:
+    if course.empty:
+        return course
+    counts = course.groupby(["diagnosis", "reading"]).size().unstack(fill_value=0)
+    counts.index = [DISEASE_LABELS.get(str(g), str(g)) for g in counts.index]
+    return counts.reset_index(names="group")
+
+
+def timed_changes(frames: CohortFrames) -> pd.DataFrame:
+    """Per test: patients assessed and those with a confirmed worsening after the infusion."""
+    rows = []
+    for test, code in TIMED_CODES.items():
+        data = _obs(frames, [code])
+        data = data[data["day"] >= -BASELINE_WINDOW_DAYS]
+        assessed = worsened = 0
+        for _, series in data.groupby("study_id"):
+            pre = series[series["day"] <= 0]
+            if pre.empty or len(series) < 2:
+                continue
+            use = series.loc[pre.index[-1] :]  # the reference: the last value before infusion
+            points = [{"day": int(d), "value": float(v)}
+                      for d, v in zip(use["day"], use["value"], strict=True)]  # fmt: skip
+            points = list({p["day"]: p for p in points}.values())
+            assessed += 1
+            if calculate("timed_change", {"test": test, "assessments": points}).value is not None:
+                worsened += 1
+        if assessed:
+            rows.append({"test": test, "patients_assessed": assessed,
+                         "confirmed_worsening": worsened,
+                         "proportion": worsened / assessed})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def kflc_spider(frames: CohortFrames) -> pd.DataFrame:
+    """% change of the κFLC index from the last value before the infusion, per patient."""
+    data = _obs(frames, [INDEX_CODES["kflc_index"]])
+    pre = data[(data["day"] <= 0) & (data["day"] >= -BASELINE_WINDOW_DAYS)]
+    base = pre.groupby("study_id")["value"].last()
+    post = data[data["day"] > 0].copy()
+    post["baseline"] = post["study_id"].map(base)
+    post = post[post["baseline"] > 0]
+    post["pct_change"] = (post["value"] - post["baseline"]) / post["baseline"] * 100.0
+    post["month"] = post["t_days"] / DAYS_PER_MONTH
+    return post[["study_id", "diagnosis", "month", "pct_change"]].reset_index(drop=True)
+
+
+def spider_figure(changes: pd.DataFrame) -> Figure:
+    """One line per patient (up to 40), one panel per disease, 0 % dashed."""
+    groups = sorted(set(changes["diagnosis"].dropna()))
+    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(8.0, 3.0), squeeze=False)
+    for ax, g in zip(axes.flat, groups, strict=False):
+        sub = changes[changes["diagnosis"] == g]
+        for sid in sorted(set(sub["study_id"]))[:MAX_SPIDER_LINES]:
+            s = sub[sub["study_id"] == sid].sort_values("month")
+            ax.plot([0, *s["month"]], [0, *s["pct_change"]], alpha=0.5, linewidth=0.8)
+        ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
+        ax.set_title(DISEASE_LABELS.get(g, g), fontsize=9)
+        ax.set_xlabel("Months since infusion", fontsize=8)
+        ax.set_ylabel("κFLC index change (%)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle("κFLC index: change from before the infusion, per patient", fontsize=10)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.8, wspace=0.45)
+    return fig
+
+
+def biomarker_outcomes(frames: CohortFrames) -> tuple[dict[str, pd.DataFrame], dict[str, Figure]]:
+    """Every biomarker table and figure (only those with data)."""
+    tables: dict[str, pd.DataFrame] = {}
+    frames = with_indices(frames)
+    summary, _ = index_changes(frames)
+    candidates = {
+        "csf_index_change": summary,
+        "ocb_conversion": ocb_conversion(frames),
+        "mri_activity_free": mri_activity_free(frames),
+        "antibody_titre_course": titre_summary(titre_course(frames)),
+        "timed_test_worsening": timed_changes(frames),
+    }
+    for name, table in candidates.items():
+        if not table.empty and not (name == "ocb_conversion" and
+                                    table["with_baseline_ocb"].sum() == 0):  # fmt: skip
+            tables[name] = table
+    figures: dict[str, Figure] = {}
+    spider = kflc_spider(frames)
+    if not spider.empty:
+        figures["spider_kflc"] = spider_figure(spider)
+    return tables, figures

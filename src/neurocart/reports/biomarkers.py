@@ -1,0 +1,36 @@
+"""The report's section on the neuro-immunology readouts (CSF indices, oligoclonal bands,
+MRI activity, antibody titres, timed tests): captions and the order of its items."""
+
+from __future__ import annotations
+
+TITLE = "Neuro-immunology readouts: CSF, oligoclonal bands, MRI, antibodies, timed tests"
+
+CAPTIONS = {
+    "csf_index_change": "κFLC index and IgG index before (last value in the 90 days before "
+    "infusion) and after (last value after infusion) per disease: medians, patients lower "
+    "after, and the two-sided Wilcoxon signed-rank test of the paired values. Indices are "
+    "computed from each lumbar puncture's paired CSF and serum values (within 48 h).",
+    "ocb_conversion": "Oligoclonal bands: patients with CSF-specific bands (pattern 2 or 3) "
+    "before infusion, followed up, and without them (pattern 1 or 4) at the last puncture.",
+    "mri_activity_free": "MRI activity-free (no new or enlarging T2 and no Gd-enhancing lesion on "
+    "any scan after infusion) at 12 and 24 months among patients scanned that long, with "
+    "Wilson 95 % CI; lesions on the first scan after infusion are counted as reported.",
+    "antibody_titre_course": "Disease autoantibody titre from before to the last after infusion, "
+    "read in dilution steps (fall = ≥ 2 steps, rise = ≥ 1 step): patients per reading.",
+    "timed_test_worsening": "Timed 25-foot walk, 9-hole peg test and SDMT: patients with a "
+    "confirmed worsening (≥ 20 %; SDMT ≥ 4 points; confirmed after 12 weeks) from the last "
+    "value before infusion.",
+}
+FIGURE_CAPTIONS = {
+    "spider_kflc": "Percent change of the κFLC index from before the infusion, one line per "
+    "patient (up to 40 per disease).",
+}
+ITEMS = (
+    ("table", "csf_index_change"),
+    ("figure", "spider_kflc"),
+    ("table", "ocb_conversion"),
+    ("table", "mri_activity_free"),
+    ("table", "antibody_titre_course"),
+    ("table", "timed_test_worsening"),
+)
+"""The section's items in order (each shown only when the analysis produced it)."""

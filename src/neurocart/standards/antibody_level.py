@@ -1,0 +1,138 @@
+"""Qualitative reading of a quantitative autoantibody result against its assay's cut-offs.
+
+AChR binding antibodies (radioimmunoassay, nmol/L): Mayo Clinic Laboratories ARBI ≤ 0.02
+negative; Quest Diagnostics ≤ 0.30 negative, 0.31–0.49 equivocal, ≥ 0.50 positive (test
+catalogue pages). HMGCR antibodies: Mayo chemiluminescent assay < 20.0 CU negative; ELISA units
+< 20 negative, 20–39 weak, 40–59 moderate, ≥ 60 strong (Mayo NMS1; University of Iowa test
+3468; ARUP 2013101). `custom`: the laboratory's own negative maximum and positive minimum.
+
+A result below the limit of detection (`below_lod`) is negative. Values of different assays are
+never compared: the unit is the assay's own (nmol/L, CU, units).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.registry import Grading, register
+
+CITATION = (
+    "Mayo Clinic Laboratories test catalogue ARBI (AChR binding) and NMS1 (HMGCR); Quest "
+    "Diagnostics AChR binding antibody; ARUP 2013101 (HMGCR ELISA units)"
+)
+
+Assay = Literal["mayo_achr_ria", "quest_achr_ria", "mayo_hmgcr_cia", "hmgcr_elisa_units", "custom"]
+NAMED: dict[str, tuple[float, float, bool]] = {
+    # assay: (negative at or below, positive at or above, the negative bound is exclusive)
+    "mayo_achr_ria": (0.02, 0.02, False),
+    "quest_achr_ria": (0.30, 0.50, False),
+    "mayo_hmgcr_cia": (20.0, 20.0, True),
+    "hmgcr_elisa_units": (20.0, 20.0, True),
+}
+UNITS = {"mayo_achr_ria": "nmol/L", "quest_achr_ria": "nmol/L", "mayo_hmgcr_cia": "CU",
+         "hmgcr_elisa_units": "units"}  # fmt: skip
+
+
+class AntibodyLevelInput(CalcInput):
+    assay: Assay = field(description="the assay and its cut-offs")
+    value: float = field(description="the result in the assay's unit", ge=0, le=1e6)
+    below_lod: bool = field(False, description="below the limit of detection: negative")
+    negative_max: float | None = field(
+        None, description="custom assay: negative at or below this value", ge=0, le=1e6
+    )
+    positive_min: float | None = field(
+        None, description="custom assay: positive at or above this value", ge=0, le=1e6
+    )
+
+
+def _custom(c: Columns) -> npt.NDArray[np.bool_]:
+    return np.asarray(c["assay"] == "custom")
+
+
+CHECKS = (
+    Check(
+        "negative_max",
+        "required for a custom assay (with positive_min), not allowed for a named assay",
+        lambda c: _custom(c) == np.isnan(c["negative_max"]),
+    ),
+    Check(
+        "positive_min",
+        "required for a custom assay (with negative_max), not allowed for a named assay",
+        lambda c: _custom(c) == np.isnan(c["positive_min"]),
+    ),
+    Check(
+        "positive_min",
+        "must be at least negative_max",
+        lambda c: np.asarray(c["positive_min"] < c["negative_max"]),
+    ),
+)
+
+
+def _limits(assay: npt.NDArray[Any], c: Columns) -> tuple[Any, Any, Any]:
+    neg = np.asarray(c["negative_max"], dtype=np.float64).copy()
+    pos = np.asarray(c["positive_min"], dtype=np.float64).copy()
+    exclusive = np.zeros(np.shape(assay), dtype=bool)
+    for name, (n, p, ex) in NAMED.items():
+        hit = assay == name
+        neg = np.where(hit, n, neg)
+        pos = np.where(hit, p, pos)
+        exclusive = np.where(hit, ex, exclusive)
+    return neg, pos, exclusive
+
+
+def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    assay = np.asarray(c["assay"], dtype=object)
+    neg, pos, exclusive = _limits(assay, c)
+    v = np.asarray(c["value"], dtype=np.float64)
+    negative = np.where(exclusive, v < neg, v <= neg) | np.asarray(c["below_lod"], dtype=bool)
+    labels = np.where(negative, "negative", np.where(v >= pos, "positive", "equivocal"))
+    out = labels.astype(object)
+    return out, out
+
+
+def _elisa_grade(value: float) -> str:
+    if value < 20:
+        return "negative"
+    if value < 40:
+        return "weak"
+    if value < 60:
+        return "moderate"
+    return "strong"
+
+
+@register(
+    name="antibody_level",
+    title="Autoantibody result against the assay's cut-offs",
+    citation=CITATION,
+    input_model=AntibodyLevelInput,
+    vectorized=_frame,
+    checks=CHECKS,
+)
+def antibody_level(inp: AntibodyLevelInput) -> Grading:
+    """negative / equivocal / positive by the named assay's (or the lab's) cut-offs."""
+    c = {
+        "assay": np.asarray(inp.assay, dtype=object),
+        "value": np.asarray(inp.value),
+        "below_lod": np.asarray(inp.below_lod),
+        "negative_max": np.asarray(np.nan if inp.negative_max is None else inp.negative_max),
+        "positive_min": np.asarray(np.nan if inp.positive_min is None else inp.positive_min),
+    }
+    values, _ = _frame(c)
+    result = str(values.item())
+    neg, pos, exclusive = (x.item() for x in _limits(c["assay"], c))
+    unit = UNITS.get(inp.assay, "")
+    low = f"< {neg:g}" if exclusive else f"≤ {neg:g}"
+    reasons = [f"{inp.assay}: negative {low}, positive ≥ {pos:g} {unit}".rstrip()]
+    if inp.below_lod:
+        reasons.append("below the limit of detection: negative")
+    else:
+        reasons.append(f"{inp.value:g}{' ' + unit if unit else ''}: {result}")
+    details: dict[str, Any] = {}
+    if inp.assay == "hmgcr_elisa_units" and not inp.below_lod:
+        details["grade"] = _elisa_grade(inp.value)
+        reasons.append(f"ELISA grade: {details['grade']}")
+    return Grading(value=result, label=result, reasons=reasons, details=details)

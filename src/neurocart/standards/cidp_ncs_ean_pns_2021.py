@@ -1,0 +1,314 @@
+"""CIDP motor nerve conduction criteria, EAN/PNS guideline 2021 (second revision).
+
+Van den Bergh PYK, van Doorn PA, Hadden RDM, et al. European Academy of Neurology/Peripheral
+Nerve Society guideline on diagnosis and treatment of chronic inflammatory demyelinating
+polyradiculoneuropathy: report of a joint Task Force — second revision. Eur J Neurol
+2021;28:3556–83 (doi:10.1111/ene.14959) and J Peripher Nerv Syst 2021;26:242–68. The 2010
+(EFNS/PNS) wording of the same items as quoted in Ann Clin Transl Neurol 2021;8:1110–21
+(doi:10.1002/acn3.51357, Table 2); distal CMAP duration limits from Isose S, et al. Clin
+Neurophysiol 2009;120:1727–33.
+
+Per nerve (one nerve on one side; left and right median are two nerves), findings:
+
+* a — distal motor latency ≥ 50 % above ULN (not a median nerve with carpal tunnel syndrome);
+* b — motor conduction velocity ≥ 30 % below LLN;
+* c — F-wave latency ≥ 20 % above ULN, or ≥ 50 % when the distal CMAP is < 80 % of LLN (or its
+  amplitude or LLN is missing);
+* d — F-waves absent, counted only when the distal CMAP is ≥ 20 % of LLN;
+* e — motor conduction block: proximal/distal negative-peak amplitude reduction ≥ 30 %, not in
+  the tibial nerve, distal CMAP ≥ 20 % of LLN;
+* f — abnormal temporal dispersion: proximal/distal duration increase > 30 % (≥ 100 % tibial);
+* g — distal CMAP duration ≥ median 6.6, ulnar 6.7, peroneal 7.6, tibial 8.8 ms (filter
+  dependent: these go with a 20 Hz low-frequency filter; another filter needs the lab's
+  `cmap_duration_threshold_ms`).
+
+value `strongly_supportive` if any of: a, b, c or f in ≥ 2 nerves; d in 2 nerves + any of
+a b c e f g in another nerve; e in ≥ 2 nerves, or e in 1 nerve + any of a b c f g in another;
+g in 1 nerve + any of a–f in another. `weakly_supportive`: not strong but ≥ 1 finding in ≥ 1
+nerve. Else `not_met`. A criterion whose inputs are missing is not evaluable for that nerve
+and says so in the reasons.
+
+Sources and their limits: the guideline's criteria box could not be read when this module was
+written; the 2021 thresholds (F 20 %, block 30 %, tibial dispersion 100 %) are those of the
+guideline as summarised by secondary sources and the 2010 differences are documented: 2010
+F-wave ≥ 30 %, block ≥ 50 % for "definite" (≥ 30 % only "probable"), no tibial dispersion rule.
+Sensory conduction is not part of the value; `sensory_nerves` gives the count of abnormal
+sensory nerves (≥ 2 for typical CIDP) in the extras. Percentages are rounded to 6 decimals
+before each comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any, Literal
+
+from pydantic import field_validator, model_validator
+
+from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.registry import Grading, register
+
+CITATION = (
+    "Van den Bergh PYK, et al. EAN/PNS guideline on CIDP, second revision. Eur J Neurol "
+    "2021;28:3556–83, doi:10.1111/ene.14959; J Peripher Nerv Syst 2021;26:242–68"
+)
+
+Nerve = Literal["median", "ulnar", "peroneal", "tibial"]
+Side = Literal["left", "right"]
+DURATION_THRESHOLD_MS: dict[str, float] = {
+    "median": 6.6,
+    "ulnar": 6.7,
+    "peroneal": 7.6,
+    "tibial": 8.8,
+}
+"""Distal CMAP duration limits at a 20 Hz low-frequency filter (Isose et al. 2009)."""
+REFERENCE_LFF_HZ = 20.0
+FINDINGS = "abcdefg"
+DESCRIPTIONS = {
+    "a": "distal motor latency ≥ 50 % above ULN",
+    "b": "motor conduction velocity ≥ 30 % below LLN",
+    "c": "F-wave latency prolonged",
+    "d": "F-waves absent (distal CMAP ≥ 20 % of LLN)",
+    "e": "motor conduction block ≥ 30 %",
+    "f": "abnormal temporal dispersion",
+    "g": "distal CMAP duration prolonged",
+}
+
+
+def _ms(description: str) -> Any:
+    return field(None, description=description, unit="ms", gt=0, le=200)
+
+
+def _mv(description: str) -> Any:
+    return field(None, description=description, unit="mV", ge=0, le=100)
+
+
+class MotorNerve(CalcInput):
+    nerve: Nerve = field(description="median, ulnar (below elbow), peroneal (below fibular "
+                         "head) or tibial")  # fmt: skip
+    side: Side = field(description="left or right")
+    distal_latency_ms: float | None = _ms("distal motor latency")
+    distal_latency_uln_ms: float | None = _ms("the lab's upper limit of distal latency")
+    conduction_velocity_m_s: float | None = field(
+        None, description="motor conduction velocity", unit="m/s", gt=0, le=150
+    )
+    conduction_velocity_lln_m_s: float | None = field(
+        None, description="the lab's lower limit of conduction velocity", unit="m/s", gt=0,
+        le=150,
+    )  # fmt: skip
+    f_wave_latency_ms: float | None = _ms("minimal F-wave latency")
+    f_wave_uln_ms: float | None = _ms("the lab's upper limit of F-wave latency")
+    f_waves_absent: bool = field(False, description="no F-waves obtained")
+    cmap_distal_mv: float | None = _mv("distal CMAP amplitude (negative peak)")
+    cmap_proximal_mv: float | None = _mv("proximal CMAP amplitude (negative peak)")
+    cmap_lln_mv: float | None = field(
+        None, description="the lab's lower limit of distal CMAP amplitude", unit="mV", gt=0,
+        le=100,
+    )  # fmt: skip
+    cmap_duration_distal_ms: float | None = _ms("distal CMAP duration")
+    cmap_duration_proximal_ms: float | None = _ms("proximal CMAP duration")
+    cmap_duration_threshold_ms: float | None = _ms(
+        "the lab's distal CMAP duration limit (for a filter other than 20 Hz)"
+    )
+    carpal_tunnel: bool = field(False, description="carpal tunnel syndrome (median nerve)")
+    limb_temperature_c: float | None = field(
+        None, description="limb temperature", unit="°C", ge=15, le=42
+    )
+    lff_hz: float | None = field(
+        None, description="low-frequency filter setting", unit="Hz", gt=0, le=1000
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MotorNerve:
+        if self.f_waves_absent and self.f_wave_latency_ms is not None:
+            raise ValueError("f_wave_latency_ms given although f_waves_absent is true")
+        if (
+            self.lff_hz is not None
+            and self.lff_hz != REFERENCE_LFF_HZ
+            and self.cmap_duration_distal_ms is not None
+            and self.cmap_duration_threshold_ms is None
+        ):
+            raise ValueError(
+                f"cmap_duration_threshold_ms is required with a {self.lff_hz:g} Hz filter: the "
+                "default duration limits go with 20 Hz"
+            )
+        return self
+
+
+class SensoryNerve(CalcInput):
+    nerve: Literal["median", "ulnar", "radial", "sural", "superficial_peroneal"] = field(
+        description="sensory nerve"
+    )
+    side: Side = field(description="left or right")
+    abnormal: bool = field(description="distal latency, SNAP amplitude or velocity abnormal")
+
+
+class CidpNcsInput(CalcInput):
+    nerves: list[MotorNerve] = field(description="motor nerve studies, one per nerve and side")
+    sensory_nerves: list[SensoryNerve] = field([], description="sensory nerve studies")
+
+    @field_validator("nerves")
+    @classmethod
+    def _distinct(cls, value: list[MotorNerve]) -> list[MotorNerve]:
+        if not value:
+            raise ValueError("at least one motor nerve is required")
+        seen: set[tuple[str, str]] = set()
+        for n in value:
+            if (n.nerve, n.side) in seen:
+                raise ValueError(f"{n.side} {n.nerve} given twice: one record per nerve and side")
+            seen.add((n.nerve, n.side))
+        return value
+
+
+@dataclass
+class NerveFindings:
+    name: str
+    found: dict[str, str] = dc_field(default_factory=dict)
+    """finding letter → the measured reason it fired."""
+    not_evaluable: list[str] = dc_field(default_factory=list)
+
+
+def _pct(x: float) -> float:
+    return round(x, 6)
+
+
+def findings(n: MotorNerve) -> NerveFindings:
+    """The findings a–g of one nerve."""
+    out = NerveFindings(f"{n.side} {n.nerve}")
+    dist, lln = n.cmap_distal_mv, n.cmap_lln_mv
+    cmap_ratio = None if dist is None or lln is None else dist / lln
+    # a: distal latency
+    if n.nerve == "median" and n.carpal_tunnel:
+        out.not_evaluable.append("a (carpal tunnel syndrome)")
+    elif n.distal_latency_ms is None or n.distal_latency_uln_ms is None:
+        out.not_evaluable.append("a (distal latency or its ULN missing)")
+    else:
+        p = _pct((n.distal_latency_ms / n.distal_latency_uln_ms - 1.0) * 100.0)
+        if p >= 50:
+            out.found["a"] = f"distal latency {n.distal_latency_ms:g} ms, {p:g} % above ULN"
+    # b: conduction velocity
+    if n.conduction_velocity_m_s is None or n.conduction_velocity_lln_m_s is None:
+        out.not_evaluable.append("b (velocity or its LLN missing)")
+    else:
+        p = _pct((1.0 - n.conduction_velocity_m_s / n.conduction_velocity_lln_m_s) * 100.0)
+        if p >= 30:
+            out.found["b"] = f"velocity {n.conduction_velocity_m_s:g} m/s, {p:g} % below LLN"
+    # c: F-wave latency
+    if n.f_wave_latency_ms is None or n.f_wave_uln_ms is None:
+        if not n.f_waves_absent:
+            out.not_evaluable.append("c (F-wave latency or its ULN missing)")
+    else:
+        needed = 20.0 if cmap_ratio is not None and _pct(cmap_ratio * 100) >= 80 else 50.0
+        p = _pct((n.f_wave_latency_ms / n.f_wave_uln_ms - 1.0) * 100.0)
+        if p >= needed:
+            out.found["c"] = (
+                f"F-wave {n.f_wave_latency_ms:g} ms, {p:g} % above ULN (≥ {needed:g} %)"
+            )
+    # d: absent F-waves
+    if n.f_waves_absent:
+        if cmap_ratio is None:
+            out.not_evaluable.append("d (distal CMAP or its LLN missing)")
+        elif _pct(cmap_ratio * 100) >= 20:
+            out.found["d"] = f"F-waves absent with distal CMAP {dist:g} mV ≥ 20 % of LLN"
+    # e: conduction block
+    if n.nerve == "tibial":
+        pass  # not counted in the tibial nerve
+    elif n.cmap_proximal_mv is None or dist is None or lln is None or dist == 0:
+        out.not_evaluable.append("e (proximal/distal CMAP or LLN missing)")
+    elif _pct(cmap_ratio * 100) >= 20:  # type: ignore[operator]
+        p = _pct((1.0 - n.cmap_proximal_mv / dist) * 100.0)
+        if p >= 30:
+            out.found["e"] = f"CMAP {dist:g} → {n.cmap_proximal_mv:g} mV, {p:g} % reduction"
+    # f: temporal dispersion
+    if n.cmap_duration_distal_ms is None or n.cmap_duration_proximal_ms is None:
+        out.not_evaluable.append("f (proximal/distal CMAP duration missing)")
+    else:
+        p = _pct((n.cmap_duration_proximal_ms / n.cmap_duration_distal_ms - 1.0) * 100.0)
+        if (p >= 100) if n.nerve == "tibial" else (p > 30):
+            out.found["f"] = (
+                f"duration {n.cmap_duration_distal_ms:g} → "
+                f"{n.cmap_duration_proximal_ms:g} ms, +{p:g} %"
+            )
+    # g: distal CMAP duration
+    if n.cmap_duration_distal_ms is None:
+        out.not_evaluable.append("g (distal CMAP duration missing)")
+    else:
+        limit = n.cmap_duration_threshold_ms or DURATION_THRESHOLD_MS[n.nerve]
+        if n.cmap_duration_distal_ms >= limit:
+            out.found["g"] = f"distal CMAP duration {n.cmap_duration_distal_ms:g} ms ≥ {limit:g} ms"
+    return out
+
+
+def _with(nerves: list[NerveFindings], letters: str) -> list[int]:
+    return [i for i, n in enumerate(nerves) if any(x in n.found for x in letters)]
+
+
+def strongly_supportive(nerves: list[NerveFindings]) -> str | None:
+    """The combination that makes the study strongly supportive, or None."""
+    for x in "abcf":
+        if len(_with(nerves, x)) >= 2:
+            return f"{x} in ≥ 2 nerves"
+    d = _with(nerves, "d")
+    if len(d) >= 2:
+        for i in _with(nerves, "abcefg"):
+            if len([k for k in d if k != i]) >= 2:
+                return "d in 2 nerves + another finding in another nerve"
+    e = _with(nerves, "e")
+    if len(e) >= 2:
+        return "e in ≥ 2 nerves"
+    if e and any(i != k for i in _with(nerves, "abcfg") for k in e):
+        return "e in 1 nerve + a, b, c, f or g in another nerve"
+    g = _with(nerves, "g")
+    if g and any(i != k for i in _with(nerves, "abcdef") for k in g):
+        return "g in 1 nerve + a–f in another nerve"
+    return None
+
+
+LABELS = {
+    "strongly_supportive": "strongly supportive of CIDP",
+    "weakly_supportive": "weakly supportive of CIDP",
+    "not_met": "electrodiagnostic criteria not met",
+}
+
+
+@register(
+    name="cidp_ncs_ean_pns_2021",
+    title="CIDP motor conduction criteria (EAN/PNS 2021)",
+    citation=CITATION,
+    input_model=CidpNcsInput,
+)
+def cidp_ncs_ean_pns_2021(inp: CidpNcsInput) -> Grading:
+    """strongly_supportive / weakly_supportive / not_met from per-nerve studies."""
+    per_nerve = [findings(n) for n in inp.nerves]
+    reasons: list[str] = []
+    for nf in per_nerve:
+        if nf.found:
+            reasons.extend(f"{nf.name}: {x} — {why}" for x, why in nf.found.items())
+        else:
+            reasons.append(f"{nf.name}: no demyelinating finding")
+        if nf.not_evaluable:
+            reasons.append(f"{nf.name}: not evaluable: {', '.join(nf.not_evaluable)}")
+    strong = strongly_supportive(per_nerve)
+    if strong:
+        value = "strongly_supportive"
+        reasons.append(f"strongly supportive: {strong}")
+    elif any(nf.found for nf in per_nerve):
+        value = "weakly_supportive"
+        reasons.append("findings in only one nerve (or not in the combinations): weakly supportive")
+    else:
+        value = "not_met"
+    warnings = [
+        f"{n.side} {n.nerve}: limb temperature {n.limb_temperature_c:g} °C — cool limbs slow "
+        "conduction (neurocart check: warm to ≥ 33 °C upper, ≥ 30 °C lower limb)"
+        for n in inp.nerves
+        if n.limb_temperature_c is not None
+        and n.limb_temperature_c < (33.0 if n.nerve in ("median", "ulnar") else 30.0)
+    ]
+    sensory_abnormal = sum(1 for s in inp.sensory_nerves if s.abnormal)
+    details: dict[str, Any] = {
+        "findings": {nf.name: sorted(nf.found) for nf in per_nerve},
+        "sensory_abnormal_nerves": sensory_abnormal,
+        "sensory_two_nerves": sensory_abnormal >= 2,
+    }
+    return Grading(value=value, label=LABELS[value], reasons=reasons, warnings=warnings,
+                   details=details)  # fmt: skip

@@ -1,0 +1,63 @@
+"""I-RODS raw sum: Inflammatory Rasch-built Overall Disability Scale (CIDP, GBS, MGUSP).
+
+van Nes SI, Vanhoutte EK, van Doorn PA, et al. Rasch-built Overall Disability Scale (R-ODS)
+for immune-mediated peripheral neuropathies. Neurology 2011;76:337–45
+(doi:10.1212/WNL.0b013e318208824b).
+
+24 activity items, each 0 = not possible, 1 = with difficulty, 2 = easy; value = the raw sum
+0–48, no imputation (exactly 24 items). Trials report a 0–100 centile from the Rasch
+raw-to-centile table, which is not in any public source neurocart could check: the centile is
+stored as entered (observation `irods_centile`) and never computed here. A responder improves
+by ≥ 4 centile points (as counted in the ADHERE trial analysis).
+"""
+
+from __future__ import annotations
+
+from pydantic import field_validator
+
+from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.registry import Grading, register
+
+CITATION = (
+    "van Nes SI, et al. Rasch-built Overall Disability Scale (R-ODS) for immune-mediated "
+    "peripheral neuropathies. Neurology 2011;76:337–45, doi:10.1212/WNL.0b013e318208824b"
+)
+ITEMS = 24
+
+
+class IrodsRawInput(CalcInput):
+    items: list[int] = field(
+        description="the 24 item scores in form order, each 0 (not possible), 1 (with "
+        "difficulty) or 2 (easy)"
+    )
+
+    @field_validator("items")
+    @classmethod
+    def _items(cls, value: list[int]) -> list[int]:
+        if len(value) != ITEMS:
+            raise ValueError(f"expected exactly {ITEMS} item scores, got {len(value)}")
+        for i, v in enumerate(value):
+            if v not in (0, 1, 2):
+                raise ValueError(f"item {i + 1} is {v}: each item is 0, 1 or 2")
+        return value
+
+
+@register(
+    name="irods_raw",
+    title="I-RODS raw sum (0–48)",
+    citation=CITATION,
+    input_model=IrodsRawInput,
+)
+def irods_raw(inp: IrodsRawInput) -> Grading:
+    """The raw sum of the 24 items; the centile comes from the Rasch table, not from here."""
+    total = sum(inp.items)
+    counts = {k: inp.items.count(k) for k in (2, 1, 0)}
+    return Grading(
+        value=total,
+        label=f"raw {total}/48",
+        reasons=[
+            f"{counts[2]} easy (2), {counts[1]} with difficulty (1), {counts[0]} not possible "
+            f"(0): raw sum {total}/48"
+        ],
+        warnings=["the trial outcome is the Rasch centile (0–100): enter it as recorded"],
+    )

@@ -1,0 +1,172 @@
+"""Confirmed worsening on a timed test: timed 25-foot walk (T25FW), 9-hole peg test (9HPT),
+Symbol Digit Modalities Test (SDMT).
+
+Thresholds: T25FW and 9HPT ≥ 20 % worsening (Hobart J, et al. Neurology 2013;80:1509–17; the
+20 % rule of the PROMISE analysis; msprog's default ±20 %). SDMT: 4 points "considered
+clinically important" (Mult Scler 2022;28:1101–11, doi:10.1177/13524585211049397; Benedict
+RHB, et al. Mult Scler 2017;23:721–33, doi:10.1177/1352458517690821); 10 % is an alternative
+(`sdmt_rule` percent or either). The default SDMT rule is `points` (≥ 4), the best-anchored
+criterion; individual reliable change needs ≥ 8 points (Strober LB, et al. MSARD 2022,
+doi:10.1016/j.msard.2021.103405). Confirmation after 12 weeks (84 days) by default, 24 weeks
+as an option — the msprog convention (Montobbio N, et al. Mult Scler 2024,
+doi:10.1177/13524585241243157).
+
+Rule: the reference is the first assessment (fixed). A visit is worsened when (value/ref − 1)
+× 100 ≥ threshold (timed tests, seconds) or when ref − value ≥ points and/or
+(ref − value)/ref × 100 ≥ percent (SDMT). Onset = the first worsened visit; its confirmation
+visit = the first visit ≥ onset + `confirmation_days`; confirmed when that visit and every visit
+in between are worsened, otherwise scanning goes on from the next visit. Without a confirmation
+visit nothing is confirmed. value = the onset day of the first confirmed worsening, or None.
+Fewer than 2 assessments → None. Relapse windows are not applied (see `disability_change`).
+Percentages and point differences are rounded to 6 decimals before the comparison.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ValidationInfo, field_validator
+
+from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.registry import Grading, register
+
+CITATION = (
+    "Hobart J, et al. Neurology 2013;80:1509–17 (T25FW 20 %); Benedict RHB, et al. Mult Scler "
+    "2017;23:721–33, doi:10.1177/1352458517690821 (SDMT 4 points); Montobbio N, et al. Mult "
+    "Scler 2024, doi:10.1177/13524585241243157 (confirmation)"
+)
+DAY_LIMIT = 36525
+Test = Literal["t25fw", "nhpt", "sdmt"]
+UNITS = {"t25fw": "s", "nhpt": "s", "sdmt": "correct"}
+
+
+class TimedAssessment(CalcInput):
+    day: int = field(description="study day", unit="study day", ge=-DAY_LIMIT, le=DAY_LIMIT)
+    value: float = field(description="seconds (T25FW, 9HPT) or correct responses (SDMT)",
+                         ge=0, le=1000)  # fmt: skip
+
+
+class TimedChangeInput(CalcInput):
+    test: Test = field(description="t25fw, nhpt or sdmt")
+    assessments: list[TimedAssessment] = field(
+        description='assessments, each {"day": int, "value": float}, any order, one per day'
+    )
+    confirmation_days: int = field(84, description="days from onset to the confirmation visit",
+                                   unit="days", ge=1, le=730)  # fmt: skip
+    threshold_percent: float | None = field(
+        None, description="worsening in % (default 20; SDMT 10)", unit="%", gt=0, le=100
+    )
+    threshold_points: float = field(4, description="SDMT worsening in points", gt=0, le=110)
+    sdmt_rule: Literal["points", "percent", "either"] = field(
+        "points", description="SDMT: points (≥ threshold_points), percent, or either"
+    )
+
+    @field_validator("assessments")
+    @classmethod
+    def _one_per_day(
+        cls, value: list[TimedAssessment], info: ValidationInfo
+    ) -> list[TimedAssessment]:
+        seen: set[int] = set()
+        test = info.data.get("test")
+        for a in value:
+            if a.day in seen:
+                raise ValueError(f"two assessments on day {a.day}: give one value per day")
+            seen.add(a.day)
+            if test == "sdmt" and not (0 <= a.value <= 110 and a.value == int(a.value)):
+                raise ValueError(f"day {a.day}: an SDMT score is a whole number 0–110")
+            if test in ("t25fw", "nhpt") and a.value <= 0:
+                raise ValueError(f"day {a.day}: a time must be > 0 seconds")
+        return value
+
+
+def _percent(inp: TimedChangeInput) -> float:
+    if inp.threshold_percent is not None:
+        return inp.threshold_percent
+    return 10.0 if inp.test == "sdmt" else 20.0
+
+
+def worsened(inp: TimedChangeInput, reference: float, value: float) -> bool:
+    """Whether `value` is worse than `reference` by the test's threshold."""
+    percent = _percent(inp)
+    if inp.test != "sdmt":
+        return bool(round((value / reference - 1.0) * 100.0, 6) >= percent)
+    by_points = round(reference - value, 6) >= inp.threshold_points
+    by_percent = reference > 0 and round((reference - value) / reference * 100.0, 6) >= percent
+    if inp.sdmt_rule == "points":
+        return bool(by_points)
+    if inp.sdmt_rule == "percent":
+        return bool(by_percent)
+    return bool(by_points or by_percent)
+
+
+def _rule_text(inp: TimedChangeInput) -> str:
+    if inp.test != "sdmt":
+        return f"≥ {_percent(inp):g} % slower than the reference"
+    points = f"≥ {inp.threshold_points:g} points"
+    percent = f"≥ {_percent(inp):g} %"
+    return {"points": points, "percent": percent, "either": f"{points} or {percent}"}[
+        inp.sdmt_rule
+    ] + " below the reference"
+
+
+@register(
+    name="timed_change",
+    title="Confirmed worsening on T25FW, 9-hole peg test or SDMT",
+    citation=CITATION,
+    input_model=TimedChangeInput,
+)
+def timed_change(inp: TimedChangeInput) -> Grading:
+    """The onset day of the first confirmed worsening, or None."""
+    series = sorted(inp.assessments, key=lambda a: a.day)
+    unit = UNITS[inp.test]
+    rule = _rule_text(inp)
+    if len(series) < 2:
+        return Grading(
+            value=None,
+            label="no confirmed worsening",
+            reasons=["fewer than 2 assessments: no change can be confirmed"],
+        )
+    ref = series[0]
+    reasons = [f"reference day {ref.day}: {ref.value:g} {unit}; worsening = {rule}"]
+    flags = [worsened(inp, ref.value, a.value) for a in series]
+    for i in range(1, len(series)):
+        if not flags[i]:
+            continue
+        onset = series[i]
+        due = onset.day + inp.confirmation_days
+        j = next((k for k in range(i, len(series)) if series[k].day >= due), None)
+        if j is None:
+            reasons.append(
+                f"day {onset.day} ({onset.value:g} {unit}) worsened, but no visit ≥ day {due} "
+                "confirms it"
+            )
+            continue
+        if all(flags[i : j + 1]):
+            conf = series[j]
+            reasons.append(
+                f"day {onset.day} ({onset.value:g} {unit}) worsened, confirmed on day "
+                f"{conf.day} ({conf.value:g} {unit}) with every visit in between worsened"
+            )
+            return Grading(
+                value=onset.day,
+                label=f"confirmed worsening from day {onset.day}",
+                reasons=reasons,
+                details={
+                    "reference_day": ref.day,
+                    "reference_value": ref.value,
+                    "onset_day": onset.day,
+                    "confirmed_day": conf.day,
+                },
+            )
+        failed = next(series[k] for k in range(i, j + 1) if not flags[k])
+        reasons.append(
+            f"day {onset.day} ({onset.value:g} {unit}) worsened, not sustained: day {failed.day} "
+            f"({failed.value:g} {unit}) is not"
+        )
+    reasons.append("no confirmed worsening")
+    return Grading(
+        value=None,
+        label="no confirmed worsening",
+        reasons=reasons,
+        details={"reference_day": ref.day, "reference_value": ref.value},
+    )
