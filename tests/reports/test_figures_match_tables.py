@@ -61,7 +61,8 @@ def test_km_steps_only_at_events_and_marks_censored(result) -> None:  # type: ig
     ax = result.figures["km"].axes[0]
     steps = [ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith("km-")]
     marks = [ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith("censor-")]
-    assert steps and marks
+    assert steps
+    assert marks
     for line in steps:
         y = np.asarray(line.get_ydata(), dtype=float)
         assert y[0] == 1.0

@@ -212,7 +212,8 @@ def cohort_page(
     site = _site(site)
     context: dict[str, Any] = {
         "active": "cohort", "site": site or "", "cutoff": cutoff or "", "view": None,
-        "problem": None, "plotted": {}, "tables": TABLES, "figures": FIGURES, "captions": FIGURE_CAPTIONS,
+        "problem": None, "plotted": {}, "tables": TABLES, "figures": FIGURES,
+        "captions": FIGURE_CAPTIONS,
     }  # fmt: skip
     try:
         cut = parse_cutoff(request, cutoff)
