@@ -187,8 +187,17 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
 
 @router.get("/patients/{study_id}", response_class=HTMLResponse)
 def patient_chart(
-    request: Request, study_id: str, user: PatientsReader, session: ReadSession, saved: int = 0
+    request: Request,
+    study_id: str,
+    user: PatientsReader,
+    session: ReadSession,
+    saved: int = 0,
+    recorded: str = "",
+    corrected: int = 0,
+    task_done: str = "",
 ) -> HTMLResponse:
+    from neurocart.web.bedside import forms_for, task_action
+
     try:
         patient = repo.find_patient(session, study_id)
     except NotFoundError:
@@ -262,8 +271,26 @@ def patient_chart(
         recent=sorted(assessments, key=lambda a: a.effective_at, reverse=True)[:12],
         instruments=instruments_for(patient.diagnosis.value),
         saved=saved,
+        recorded=recorded[:300],
+        corrected=corrected,
+        task_done=task_done[:128],
+        entry_forms=forms_for(user),
+        task_action=task_action,
+        latest_values=_latest_values(observations),
         day_of=lambda at: study_day(at, infusion),
     )
+
+
+LATEST_SHOWN = 16
+
+
+def _latest_values(observations: list[Observation]) -> list[Observation]:
+    """The newest current value of each code (newest first), for the chart's correction list."""
+    latest: dict[str, Observation] = {}
+    for obs in observations:
+        if obs.code not in latest or obs.effective_at >= latest[obs.code].effective_at:
+            latest[obs.code] = obs
+    return sorted(latest.values(), key=lambda o: o.effective_at, reverse=True)[:LATEST_SHOWN]
 
 
 TASKS_SHOWN = 20

@@ -55,7 +55,9 @@ def figure_json(figure: Any) -> Markup:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def environment() -> Environment:
+    """One environment per process: templates compile once, not on every request."""
     env = Environment(
         loader=PackageLoader("neurocart.web", "templates"),
         autoescape=select_autoescape(["html"]),
