@@ -48,6 +48,12 @@ class AlertView:
     grade: float | None = None
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
+    tier: int = 1
+    """Escalation tier: 1 when opened, +1 each time it went unacknowledged too long."""
+
+    @property
+    def escalated(self) -> bool:
+        return self.tier > 1
 
     @property
     def rank(self) -> int:
@@ -166,6 +172,7 @@ def alert_view(alert: Any, *, study_day: int | None) -> AlertView:
         grade=alert.grade,
         acknowledged_by=alert.acknowledged_by,
         acknowledged_at=alert.acknowledged_at,
+        tier=int(getattr(alert, "tier", None) or getattr(alert, "level", 1) or 1),
     )
 
 

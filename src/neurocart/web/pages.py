@@ -166,20 +166,34 @@ async def board_events(request: Request, user: PatientsReader) -> StreamingRespo
 
 @router.post("/alerts/ack")
 def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Response:
-    """Acknowledge an alert (treating physicians); the provider records and audits it."""
-    alert_id = dict(pairs).get("alert_id", "")
+    """Acknowledge an alert for one's discipline (`security.roles.may_acknowledge`); the
+    provider records and audits it. From the board (htmx) or the chart (`next`)."""
+    from neurocart.security import may_acknowledge
+
+    form = dict(pairs)
+    alert_id = form.get("alert_id", "")
     provider = get_alert_provider(request)
     message = None
     with database_of(request).transaction() as session:
-        try:
-            provider.acknowledge(session, user, alert_id, now_of(request))
-        except UnknownAlertError:
+        view = next((a for a in provider.open_alerts(session) if a.id == alert_id), None)
+        if view is None:
             message = "That alert is no longer open."
+        elif not may_acknowledge(user.role.value, view.disciplines):
+            message = (
+                f"A {user.role.value} may not acknowledge this alert: it pages "
+                f"{', '.join(view.disciplines)}."
+            )
+        else:
+            try:
+                provider.acknowledge(session, user, alert_id, now_of(request))
+            except UnknownAlertError:
+                message = "That alert is no longer open."
     if request.headers.get("hx-request"):
         with database_of(request).reading() as session:
             context = _board_context(request, session)
         return render(request, "_board_panel.html", flash=message, **context)
-    return RedirectResponse("/", status_code=303)
+    target = safe_next(form.get("next")) if form.get("next") else "/"
+    return RedirectResponse(target, status_code=303)
 
 
 # --- patient chart ---------------------------------------------------------------------------

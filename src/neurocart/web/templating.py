@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from neurocart.security import is_allowed, may_record_assessment
+from neurocart.security import is_allowed, may_acknowledge, may_record_assessment
 from neurocart.store.models import User
+from neurocart.web import alert_text
 
 
 def hhmm(at: datetime | None) -> str:
@@ -64,7 +65,10 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(hhmm=hhmm, when=when, ago=ago, num=num, figure_json=figure_json)
+    env.filters.update(
+        hhmm=hhmm, when=when, ago=ago, num=num, figure_json=figure_json,
+        findings=alert_text.findings, citation=alert_text.citation,
+    )  # fmt: skip
     return env
 
 
@@ -79,9 +83,19 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     def can_record(instrument: str) -> bool:
         return role is not None and may_record_assessment(role, instrument)
 
+    def can_ack(alert: Any) -> bool:
+        return role is not None and may_acknowledge(role, alert.disciplines)
+
     html = (
         environment()
         .get_template(template)
-        .render(request=request, user=user, can=can, can_record=can_record, **context)
+        .render(
+            request=request,
+            user=user,
+            can=can,
+            can_record=can_record,
+            can_ack=can_ack,
+            **context,
+        )
     )
     return HTMLResponse(html, status_code=status_code)

@@ -170,6 +170,12 @@ def acknowledge_alert(
     key: KeyPath, request: Request, user: Writer, session: WriteSession
 ) -> AlertOut:
     """Acknowledge (audited): stops the escalation until the alert is upgraded."""
+    from neurocart.api.errors import ForbiddenError
+    from neurocart.services import alert_actions
+
     _get(session, key)
-    row = service_of(request).acknowledge(session, user, key, datetime.now(UTC))
+    try:
+        row = alert_actions.acknowledge(service_of(request), session, user, key, datetime.now(UTC))
+    except alert_actions.NotAllowedError as exc:
+        raise ForbiddenError("key", str(exc)) from None
     return _out(row)
