@@ -188,10 +188,10 @@ def record_save(
                 status_code=303,
             )
     with database.reading() as session:
-        patient = _patient(session, study_id)
-        if patient is None:
+        found = _patient(session, study_id)
+        if found is None:
             return render(request, "error.html", 404, title="Not found", message="No such patient.")
-        return _page(request, session, patient, form, posted, checked, 422)
+        return _page(request, session, found, form, posted, checked, 422)
 
 
 def _quote(text: str) -> str:

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from neurocart.pathway import Slot, due_today, overdue_critical
-from neurocart.services.schedule import died_at
-from neurocart.store import repo
-from neurocart.store.models import Assessment, ClinicalEvent, EventType, Observation, Patient
+from neurocart.pathway import Slot
+from neurocart.store.models import Assessment, ClinicalEvent, EventType, Observation
 from neurocart.web.alerts import AlertView
-from neurocart.web.schedule import infusion_at, latest_course, patient_schedule, study_day
 
 ACUTE_DAYS = range(0, 15)
 """Study days of the acute phase (infusion day 0 to day 14)."""
@@ -119,44 +117,31 @@ def urgency_key(row: BoardRow) -> tuple[int, int, int, int, int, int, str]:
 def acute_board(session: Session, alerts: Sequence[AlertView], *, now: datetime) -> list[BoardRow]:
     """Every patient in study days 0–14 at `now` who has not died by then, and every patient
     with an open alert (a deceased one's alerts still need closing; the engine schedules
-    nothing for them after the death)."""
+    nothing for them after the death).
+
+    A fixed number of queries whatever the ward's size (`neurocart.web.board_data`)."""
+    from neurocart.web import board_data
+
     open_by_patient: dict[str, list[AlertView]] = {}
     for alert in alerts:
         open_by_patient.setdefault(alert.study_id, []).append(alert)
+    facts = board_data.load(session, set(open_by_patient), now=now)
     rows = []
-    for patient in repo.list_patients(session):
-        course = latest_course(session, patient.id)
-        infusion = infusion_at(course)
-        day = study_day(now, infusion)
-        patient_alerts = open_by_patient.get(patient.study_id, [])
-        if not patient_alerts and (
-            day is None or day not in ACUTE_DAYS or _dead(session, patient, now)
-        ):
-            continue
-        rows.append(_row(session, patient, infusion, day, patient_alerts, now))
+    for item in facts.patients:
+        rows.append(_bulk_row(item, facts, open_by_patient.get(item.study_id, []), now))
     return sorted(rows, key=urgency_key)
 
 
-def _row(
-    session: Session,
-    patient: Patient,
-    infusion: datetime | None,
-    day: int | None,
-    alerts: list[AlertView],
-    now: datetime,
-) -> BoardRow:
-    since = (infusion or now) - timedelta(days=2)
-    latest: dict[str, Observation] = {}
-    for obs in repo.list_observations(session, patient.id, since=since, until=now + _SKEW):
-        latest[obs.code] = obs  # ordered by time: the last one wins
-    row = BoardRow(patient.study_id, patient.diagnosis.value, day, alerts=alerts)
+def _bulk_row(item: Any, facts: Any, alerts: list[AlertView], now: datetime) -> BoardRow:
+    latest = facts.vitals.get(item.id, {})
+    row = BoardRow(item.study_id, item.diagnosis, item.day, alerts=alerts)
     row.temperature = _reading(latest.get(TEMPERATURE), lambda v: "fever" if v >= FEVER_C else "")
     row.systolic = _reading(latest.get(SYSTOLIC), lambda v: "low" if v < HYPOTENSION_SBP else "")
     row.diastolic = _reading(latest.get(DIASTOLIC))
     row.spo2 = _reading(latest.get(SPO2), lambda v: "low" if v < HYPOXIA_SPO2 else "")
     row.heart_rate = _reading(latest.get(HEART_RATE))
-    assessments = repo.list_assessments(session, patient.id)
-    events = repo.list_events(session, patient.id)
+    assessments = facts.assessments.get(item.id, [])
+    events = facts.episodes.get(item.id, [])
     row.crs = current_grade("crs", assessments, events, EventType.CRS, now)
     row.icans = current_grade("icans", assessments, events, EventType.ICANS, now)
     ice = _latest(a for a in assessments if a.instrument == "ice")
@@ -164,20 +149,8 @@ def _row(
         flag = "low" if ice.value < 10 else ""
         row.ice = Reading(ice.value, "/10", ice.effective_at, flag)
         row.ice_label = ice.label
-    schedule = patient_schedule(session, patient, now=now)
-    if schedule is not None:
-        row.tasks = [task_view(s) for s in due_today(schedule)]
-        row.tasks += [task_view(s) for s in overdue_critical(schedule)]
+    row.tasks = facts.tasks.get(item.id, [])
     return row
-
-
-def _dead(session: Session, patient: Patient, now: datetime) -> bool:
-    death = died_at(session, patient.id)
-    return death is not None and death <= now
-
-
-_SKEW = timedelta(minutes=5)
-"""Tolerance for bedside clocks a little ahead of the server."""
 
 
 def task_view(slot: Slot) -> TaskView:
