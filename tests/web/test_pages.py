@@ -74,7 +74,9 @@ def test_the_board_shows_the_acute_patients(world: World) -> None:
     for study_id in world.seeded.acute:
         assert f'data-study-id="{study_id}"' in page
     assert 'sse-connect="/board/events"' in page
-    assert 'hx-trigger="sse:board, sse:alert, every 5s"' in page
+    assert 'hx-trigger="sse:board"' in page  # no polling: the stream pushes what changed
+    for study_id in world.seeded.acute:
+        assert f'sse-swap="card-{study_id}"' in page
 
 
 def test_the_chart_renders_figures_with_thresholds(world: World) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from neurocart.pathway import due_today, overdue_critical
-from neurocart.services.schedule import current_courses, deaths, patient_schedules
+from neurocart.services.schedule import deaths, patient_schedules
 from neurocart.store import repo
 from neurocart.store.models import (
     Assessment,
@@ -35,6 +35,8 @@ from neurocart.store.models import (
     Observation,
     Patient,
     Task,
+    TreatmentCourse,
+    day_start,
 )
 
 ACUTE_DAYS = range(0, 15)
@@ -69,12 +71,11 @@ def load(session: Session, with_alerts: set[str], *, now: datetime) -> BoardFact
     """The board's patients (acute, alive — or with an open alert) and what their cards show."""
     people = session.execute(select(Patient.id, Patient.study_id, Patient.diagnosis)).all()
     ids = [p.id for p in people]
-    courses = current_courses(session, ids)
+    infusions = _infusions(session)
     died = deaths(session, ids)
     chosen: list[BoardPatient] = []
     for pid, sid, diagnosis in people:
-        course = courses.get(pid)
-        infusion = None if course is None else course.anchor_times()["infusion"]
+        infusion = infusions.get(pid)
         day = None if infusion is None else (now - infusion).days
         acute = day is not None and day in ACUTE_DAYS and not (pid in died and died[pid] <= now)
         if acute or sid in with_alerts:
@@ -96,6 +97,24 @@ def load(session: Session, with_alerts: set[str], *, now: datetime) -> BoardFact
         session, [p.id for p in chosen if p.day in ACUTE_DAYS], now
     )
     return facts
+
+
+def _infusions(session: Session) -> dict[int, datetime | None]:
+    """Patient id → infusion instant of the current (latest) course, as `anchor_times` says."""
+    rows = session.execute(
+        select(
+            TreatmentCourse.patient_id, TreatmentCourse.infusion_at, TreatmentCourse.infusion_date
+        ).order_by(TreatmentCourse.id)
+    )
+    return {pid: at or day_start(day) for pid, at, day in rows}  # by id: the latest wins
+
+
+_COLUMNS: dict[Any, tuple[str, ...]] = {
+    Observation: ("id", "patient_id", "code", "value", "unit", "effective_at"),
+    Assessment: ("id", "patient_id", "instrument", "value", "label", "effective_at"),
+    ClinicalEvent: ("id", "patient_id", "type", "onset_at", "end_at", "grade"),
+}
+"""What the board reads of each row (plain columns: building ORM objects cost most)."""
 
 
 def _latest(
@@ -121,7 +140,8 @@ def _latest(
             wanted.extend(i for i in found if i is not None)
     out: list[tuple[int, Any]] = []
     for chunk in repo.id_chunks(wanted):
-        for row in session.scalars(select(model).where(model.id.in_(chunk))):
+        columns = [getattr(model, name) for name in _COLUMNS[model]]
+        for row in session.execute(select(*columns).where(model.id.in_(chunk))):
             out.append((row.patient_id, row))
     return out
 

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
 from neurocart.store import NotFoundError, repo
-from neurocart.store.models import Assessment, ClinicalEvent, EventType, Observation, User
+from neurocart.store.models import Assessment, ClinicalEvent, EventType, Observation, Task, User
 from neurocart.web import chart
 from neurocart.web.alerts import UnknownAlertError, get_alert_provider
 from neurocart.web.auth import (
@@ -30,10 +31,10 @@ from neurocart.web.auth import (
     safe_next,
     session_cookie,
 )
-from neurocart.web.board import acute_board, current_grade
+from neurocart.web.board import BoardRow, acute_board, current_grade
 from neurocart.web.forms import instruments_for
 from neurocart.web.schedule import infusion_at, latest_course, patient_schedule, study_day
-from neurocart.web.templating import render
+from neurocart.web.templating import render, render_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -107,58 +108,178 @@ PatientsReader = Annotated[User, Depends(require("patients", "read"))]
 AlertWriter = Annotated[User, Depends(require("alerts", "write"))]
 
 
-def _board_context(request: Request, session: Session) -> dict[str, Any]:
+@dataclass
+class _BoardCache:
+    """The last board computed in this process, and its panels rendered per role."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    key: tuple[Any, ...] | None = None
+    rows: list[BoardRow] = field(default_factory=list)
+    now: datetime | None = None
+    panels: dict[tuple[str, str], str] = field(default_factory=dict)
+    computing: bool = False
+
+
+def _cache(request: Request) -> _BoardCache:
+    cache = getattr(request.app.state, "board_cache", None)
+    if not isinstance(cache, _BoardCache):
+        cache = _BoardCache()
+        request.app.state.board_cache = cache
+    return cache
+
+
+def board_rows(request: Request) -> tuple[list[BoardRow], datetime]:
+    """The board as of now, computed once per change of the record (or per minute) for all
+    the boards this process serves; `board_fingerprint` tells a change cheaply."""
     now = now_of(request)
-    alerts = get_alert_provider(request).open_alerts(session)
-    return {"rows": acute_board(session, alerts, now=now), "now": now, "alerts": alerts}
+    key = (board_fingerprint(request), now.replace(second=0, microsecond=0))
+    cache = _cache(request)
+    with cache.lock:
+        if cache.key == key and cache.now is not None:
+            return cache.rows, cache.now
+        if cache.computing and cache.now is not None:
+            return cache.rows, cache.now  # another request is computing it: the last one
+        cache.computing = True
+    try:
+        with database_of(request).reading() as session:
+            alerts = get_alert_provider(request).open_alerts(session)
+            rows = acute_board(session, alerts, now=now)
+    finally:
+        with cache.lock:
+            cache.computing = False
+    with cache.lock:
+        cache.key, cache.rows, cache.now, cache.panels = key, rows, now, {}
+    return rows, now
+
+
+def board_panel_html(request: Request, query: BoardQuery) -> str:
+    """The panel's HTML for the user's role and view (rendered once per board and role)."""
+    rows, now = board_rows(request)
+    user: User = request.state.web_user
+    cache = _cache(request)
+    key = (user.role.value, query.key)
+    with cache.lock:
+        html = cache.panels.get(key) if cache.rows is rows else None
+    if html is None:
+        html = render_text(request, "_board_panel.html", **_panel_context(rows, now, query))
+        with cache.lock:
+            if cache.rows is rows:
+                cache.panels[key] = html
+    return html
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    """The board's view: all patients or those with an alert paging one discipline; compact."""
+
+    discipline: str = ""
+    compact: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.discipline}|{int(self.compact)}"
+
+
+DISCIPLINES = ("neurology", "hematology", "icu", "nursing")
+
+
+def board_query(discipline: str = "", view: str = "") -> BoardQuery:
+    return BoardQuery(discipline if discipline in DISCIPLINES else "", view == "compact")
+
+
+def _panel_context(rows: list[BoardRow], now: datetime, query: BoardQuery) -> dict[str, Any]:
+    shown = rows
+    if query.discipline:
+        shown = [r for r in rows if any(query.discipline in a.disciplines for a in r.alerts)]
+    return {"rows": shown, "now": now, "total": len(rows), "query": query}
+
+
+def _board_context(request: Request, query: BoardQuery) -> dict[str, Any]:
+    return {"panel_html": Markup(board_panel_html(request, query)), "query": query,
+            "disciplines": DISCIPLINES}  # fmt: skip
 
 
 @router.get("/", response_class=HTMLResponse)
 @router.get("/board", response_class=HTMLResponse)
-def board(request: Request, user: PatientsReader, session: ReadSession) -> HTMLResponse:
+def board(
+    request: Request, user: PatientsReader, discipline: str = "", view: str = ""
+) -> HTMLResponse:
+    query = board_query(discipline, view)
     stream = getattr(request.app.state, "web_stream_url", None) or "/board/events"
-    return render(request, "board.html", stream_url=stream, **_board_context(request, session))
+    return render(request, "board.html", stream_url=stream, **_board_context(request, query))
 
 
 @router.get("/board/panel", response_class=HTMLResponse)
-def board_panel(request: Request, user: PatientsReader, session: ReadSession) -> HTMLResponse:
-    return render(request, "_board_panel.html", **_board_context(request, session))
+def board_panel(
+    request: Request, user: PatientsReader, discipline: str = "", view: str = ""
+) -> HTMLResponse:
+    return HTMLResponse(board_panel_html(request, board_query(discipline, view)))
 
 
 def board_fingerprint(request: Request) -> str:
-    """Changes whenever something the board shows may have changed."""
+    """Changes whenever something the board shows may have changed: the highest id of each
+    clinical table and of the task table, and the open alerts' state."""
     with database_of(request).reading() as session:
         provider = get_alert_provider(request)
         alerts = provider.open_alerts(session)
-        tops = [
-            session.scalar(select(func.max(model.id)))
-            for model in (Observation, Assessment, ClinicalEvent)
-        ]
-    state = sorted((a.id, a.severity, str(a.acknowledged_at)) for a in alerts)
-    text = repr((provider.version(), tops, state))
+        tops = session.execute(
+            select(
+                *(
+                    select(func.max(model.id)).scalar_subquery()
+                    for model in (Observation, Assessment, ClinicalEvent, Task)
+                )
+            )
+        ).one()
+    state = sorted((a.id, a.severity, a.tier, str(a.acknowledged_at)) for a in alerts)
+    text = repr((provider.version(), tuple(tops), state))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @router.get("/board/events")
-async def board_events(request: Request, user: PatientsReader) -> StreamingResponse:
-    """Server-sent events: `board` whenever the board changed (the page then re-fetches)."""
+async def board_events(
+    request: Request, user: PatientsReader, discipline: str = "", view: str = ""
+) -> StreamingResponse:
+    """Server-sent events from the process's one board watcher (`board_stream`): a
+    ``card-<study id>`` event with the new card when only that card changed, ``board``
+    when patients came, went or moved (the page then re-fetches the panel)."""
+    from neurocart.web.board_stream import feed_of, sse
+
+    query = board_query(discipline, view)
+    feed = feed_of(request.app)
 
     async def events() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
-        started = last_sent = loop.time()
-        seen = await run_in_threadpool(board_fingerprint, request)
+        started = loop.time()
         yield "retry: 3000\n\n"
+        cards: dict[str, str] = {}
+        order: list[str] | None = None
+        updates = feed.updates(request).__aiter__()
         while loop.time() - started < STREAM_LIFETIME_SECONDS:
-            await asyncio.sleep(STREAM_POLL_SECONDS)
-            if await request.is_disconnected():
-                return
-            current = await run_in_threadpool(board_fingerprint, request)
-            if current != seen:
-                seen, last_sent = current, loop.time()
-                yield f"event: board\ndata: {current}\n\n"
-            elif loop.time() - last_sent > STREAM_KEEPALIVE_SECONDS:
-                last_sent = loop.time()
+            try:
+                snap = await asyncio.wait_for(updates.__anext__(), STREAM_KEEPALIVE_SECONDS)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    break
                 yield ": keepalive\n\n"
+                continue
+            if await request.is_disconnected():
+                break
+            context = _panel_context(snap.rows, snap.now, query)
+            fresh = {
+                r.study_id: render_text(
+                    request, "_board_card.html", row=r, now=snap.now, query=query
+                )
+                for r in context["rows"]
+            }
+            now_order = list(fresh)
+            if order is not None and now_order != order:
+                yield f"event: board\ndata: {len(now_order)}\n\n"
+            elif order is not None:
+                for sid, html in fresh.items():
+                    if cards.get(sid) != html:
+                        yield sse(f"card-{sid}", html)
+            cards, order = fresh, now_order
+        await updates.aclose()  # type: ignore[attr-defined]
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
@@ -189,9 +310,9 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
             except UnknownAlertError:
                 message = "That alert is no longer open."
     if request.headers.get("hx-request"):
-        with database_of(request).reading() as session:
-            context = _board_context(request, session)
-        return render(request, "_board_panel.html", flash=message, **context)
+        flash = render_text(request, "_flash.html", flash=message) if message else ""
+        query = board_query(form.get("discipline", ""), form.get("view", ""))
+        return HTMLResponse(flash + board_panel_html(request, query))
     target = safe_next(form.get("next")) if form.get("next") else "/"
     return RedirectResponse(target, status_code=303)
 

@@ -74,6 +74,11 @@ def environment() -> Environment:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page, with `user` and the role helpers `can(resource, action)` / `can_record(name)`."""
+    return HTMLResponse(render_text(request, template, **context), status_code=status_code)
+
+
+def render_text(request: Request, template: str, **context: Any) -> str:
+    """`render`'s HTML as text (a fragment pushed over the event stream)."""
     user: User | None = getattr(request.state, "web_user", None)
     role = user.role.value if user is not None else None
 
@@ -86,16 +91,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     def can_ack(alert: Any) -> bool:
         return role is not None and may_acknowledge(role, alert.disciplines)
 
-    html = (
+    return (
         environment()
         .get_template(template)
         .render(
-            request=request,
-            user=user,
-            can=can,
-            can_record=can_record,
-            can_ack=can_ack,
-            **context,
+            request=request, user=user, can=can, can_record=can_record, can_ack=can_ack, **context
         )
     )
-    return HTMLResponse(html, status_code=status_code)
