@@ -27,7 +27,8 @@ def _rows(page: Any, selector: str) -> list[list[str]]:
 
 def test_the_investigator_sees_the_cohort_page(page: Any, live: Live) -> None:
     login(page, USERNAMES[Role.INVESTIGATOR])
-    page.click("nav >> text=Cohort")
+    with page.expect_navigation(timeout=60_000):  # the first analysis takes a while
+        page.click("nav >> text=Cohort", no_wait_after=True)
     page.wait_for_url("**/cohort")
     assert page.locator('table[data-table="drug_free_remission"]').count() == 1
     assert "Cohort definition." in page.inner_text("#cohort-definition")
@@ -46,7 +47,7 @@ def test_the_investigator_sees_the_cohort_page(page: Any, live: Live) -> None:
 
 def test_the_survival_figure_draws_what_its_table_says(page: Any, live: Live) -> None:
     login(page, USERNAMES[Role.INVESTIGATOR])
-    page.goto("/cohort")
+    page.goto("/cohort", timeout=60_000)
     table = _rows(page, 'table[data-table="relapse_free_survival"]')
     headers = page.eval_on_selector_all(
         'table[data-table="relapse_free_survival"] thead th', "hs => hs.map(h => h.textContent)"

@@ -73,7 +73,7 @@ def test_the_board_shows_the_acute_patients(world: World) -> None:
     page = client_as(world, Role.NEUROLOGIST).get("/board").text
     for study_id in world.seeded.acute:
         assert f'data-study-id="{study_id}"' in page
-    assert 'sse-connect="/board/events"' in page
+    assert 'sse-connect="/board/events?since=' in page
     assert 'hx-trigger="sse:board"' in page  # no polling: the stream pushes what changed
     for study_id in world.seeded.acute:
         assert f'sse-swap="card-{study_id}"' in page

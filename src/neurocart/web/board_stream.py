@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,12 +22,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 
+log = logging.getLogger(__name__)
+
 POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class Snapshot:
     version: int
+    fingerprint: str
     rows: list[Any]
     now: datetime
 
@@ -40,51 +43,51 @@ class BoardFeed:
         self.changed = asyncio.Condition()
         self.subscribers = 0
         self.task: asyncio.Task[None] | None = None
-        self.fingerprint: str | None = None
 
     async def watch(self, request: Request) -> None:
         from neurocart.web.pages import board_fingerprint, board_rows
 
         version = 0
+        last: str | None = None
         while self.subscribers > 0:
             try:
                 current = await run_in_threadpool(board_fingerprint, request)
-                if current != self.fingerprint or self.snapshot is None:
+                if current != last:
                     rows, now = await run_in_threadpool(board_rows, request)
-                    version += 1
-                    self.fingerprint = current
+                    version, last = version + 1, current
                     async with self.changed:
-                        self.snapshot = Snapshot(version, rows, now)
+                        self.snapshot = Snapshot(version, current, rows, now)
                         self.changed.notify_all()
             except Exception:  # a transient database error: try again next round
-                pass
+                log.exception("board watcher: reading the board failed; retrying")
             await asyncio.sleep(POLL_SECONDS)
+
+    def subscribe(self, request: Request) -> None:
+        self.subscribers += 1
+        if self.task is None or self.task.done():
+            self.snapshot = None
+            self.task = asyncio.create_task(self.watch(request))
+
+    async def unsubscribe(self) -> None:
+        self.subscribers -= 1
+        if self.subscribers <= 0 and self.task is not None:
+            self.subscribers = 0
+            task, self.task = self.task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     def _newer(self, version: int) -> bool:
         return self.snapshot is not None and self.snapshot.version != version
 
-    async def updates(self, request: Request) -> AsyncIterator[Snapshot]:
-        """Every new snapshot, starting with the next one."""
-        self.subscribers += 1
-        if self.task is None or self.task.done():
-            self.fingerprint = None
-            self.task = asyncio.create_task(self.watch(request))
-        seen = self.snapshot.version if self.snapshot else 0
+    async def next(self, seen: int, timeout: float) -> Snapshot | None:
+        """The first snapshot other than version `seen`, or None after `timeout` seconds."""
         try:
-            while True:
-                async with self.changed:
-                    await self.changed.wait_for(lambda last=seen: self._newer(last))
-                    snap = self.snapshot
-                assert snap is not None
-                seen = snap.version
-                yield snap
-        finally:
-            self.subscribers -= 1
-            if self.subscribers == 0 and self.task is not None:
-                self.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self.task
-                self.task = None
+            async with self.changed:
+                await asyncio.wait_for(self.changed.wait_for(lambda: self._newer(seen)), timeout)
+                return self.snapshot
+        except TimeoutError:
+            return None
 
 
 def feed_of(app: FastAPI) -> BoardFeed:

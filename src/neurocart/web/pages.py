@@ -195,8 +195,10 @@ def _panel_context(rows: list[BoardRow], now: datetime, query: BoardQuery) -> di
 
 
 def _board_context(request: Request, query: BoardQuery) -> dict[str, Any]:
-    return {"panel_html": Markup(board_panel_html(request, query)), "query": query,
-            "disciplines": DISCIPLINES}  # fmt: skip
+    html = Markup(board_panel_html(request, query))
+    version = _cache(request).key
+    return {"panel_html": html, "query": query, "disciplines": DISCIPLINES,
+            "version": version[0] if version else ""}  # fmt: skip
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -237,11 +239,17 @@ def board_fingerprint(request: Request) -> str:
 
 @router.get("/board/events")
 async def board_events(
-    request: Request, user: PatientsReader, discipline: str = "", view: str = ""
+    request: Request,
+    user: PatientsReader,
+    discipline: str = "",
+    view: str = "",
+    since: str = "",
 ) -> StreamingResponse:
     """Server-sent events from the process's one board watcher (`board_stream`): a
     ``card-<study id>`` event with the new card when only that card changed, ``board``
-    when patients came, went or moved (the page then re-fetches the panel)."""
+    when patients came, went or moved (the page then re-fetches the panel) — and on connecting
+    when the board changed since `since` (the fingerprint the page was rendered from), so a
+    reconnection misses nothing."""
     from neurocart.web.board_stream import feed_of, sse
 
     query = board_query(discipline, view)
@@ -253,33 +261,37 @@ async def board_events(
         yield "retry: 3000\n\n"
         cards: dict[str, str] = {}
         order: list[str] | None = None
-        updates = feed.updates(request).__aiter__()
-        while loop.time() - started < STREAM_LIFETIME_SECONDS:
-            try:
-                snap = await asyncio.wait_for(updates.__anext__(), STREAM_KEEPALIVE_SECONDS)
-            except TimeoutError:
+        seen = 0
+        feed.subscribe(request)
+        try:
+            while loop.time() - started < STREAM_LIFETIME_SECONDS:
+                snap = await feed.next(seen, STREAM_KEEPALIVE_SECONDS)
                 if await request.is_disconnected():
                     break
-                yield ": keepalive\n\n"
-                continue
-            if await request.is_disconnected():
-                break
-            context = _panel_context(snap.rows, snap.now, query)
-            fresh = {
-                r.study_id: render_text(
-                    request, "_board_card.html", row=r, now=snap.now, query=query
-                )
-                for r in context["rows"]
-            }
-            now_order = list(fresh)
-            if order is not None and now_order != order:
-                yield f"event: board\ndata: {len(now_order)}\n\n"
-            elif order is not None:
-                for sid, html in fresh.items():
-                    if cards.get(sid) != html:
-                        yield sse(f"card-{sid}", html)
-            cards, order = fresh, now_order
-        await updates.aclose()  # type: ignore[attr-defined]
+                if snap is None:
+                    yield ": keepalive\n\n"
+                    continue
+                seen = snap.version
+                context = _panel_context(snap.rows, snap.now, query)
+                fresh = {
+                    r.study_id: render_text(
+                        request, "_board_card.html", row=r, now=snap.now, query=query
+                    )
+                    for r in context["rows"]
+                }
+                now_order = list(fresh)
+                if order is None:  # (re)connected: is the page's board older than this one?
+                    if since and since != snap.fingerprint:
+                        yield f"event: board\ndata: {snap.fingerprint}\n\n"
+                elif now_order != order:
+                    yield f"event: board\ndata: {snap.fingerprint}\n\n"
+                else:
+                    for sid, html in fresh.items():
+                        if cards.get(sid) != html:
+                            yield sse(f"card-{sid}", html)
+                cards, order = fresh, now_order
+        finally:
+            await feed.unsubscribe()
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
