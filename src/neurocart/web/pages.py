@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -117,6 +118,7 @@ class _BoardCache:
     rows: list[BoardRow] = field(default_factory=list)
     now: datetime | None = None
     panels: dict[tuple[str, str], str] = field(default_factory=dict)
+    gzipped: dict[tuple[str, str], bytes] = field(default_factory=dict)
     computing: bool = False
 
 
@@ -137,9 +139,22 @@ def board_rows(request: Request) -> tuple[list[BoardRow], datetime]:
     with cache.lock:
         if cache.key == key and cache.now is not None:
             return cache.rows, cache.now
-        if cache.computing and cache.now is not None:
-            return cache.rows, cache.now  # another request is computing it: the last one
+        stale = cache.now is not None
+        if stale and (cache.computing or (cache.key is not None and cache.key[0] == key[0])):
+            # Another request is computing it, or only the minute changed: serve the last
+            # board now and let time catch up in the background.
+            if not cache.computing:
+                cache.computing = True
+                threading.Thread(target=_refresh, args=(request, key, now), daemon=True).start()
+            return cache.rows, cache.now
         cache.computing = True
+    return _refresh(request, key, now)
+
+
+def _refresh(
+    request: Request, key: tuple[Any, ...], now: datetime
+) -> tuple[list[BoardRow], datetime]:
+    cache = _cache(request)
     try:
         with database_of(request).reading() as session:
             alerts = get_alert_provider(request).open_alerts(session)
@@ -148,7 +163,7 @@ def board_rows(request: Request) -> tuple[list[BoardRow], datetime]:
         with cache.lock:
             cache.computing = False
     with cache.lock:
-        cache.key, cache.rows, cache.now, cache.panels = key, rows, now, {}
+        cache.key, cache.rows, cache.now, cache.panels, cache.gzipped = key, rows, now, {}, {}
     return rows, now
 
 
@@ -214,8 +229,24 @@ def board(
 @router.get("/board/panel", response_class=HTMLResponse)
 def board_panel(
     request: Request, user: PatientsReader, discipline: str = "", view: str = ""
-) -> HTMLResponse:
-    return HTMLResponse(board_panel_html(request, board_query(discipline, view)))
+) -> Response:
+    """The panel the live board swaps in; gzipped once per board and role (a 500-patient
+    ward is a megabyte of HTML, some 50 kB compressed)."""
+    query = board_query(discipline, view)
+    html = board_panel_html(request, query)
+    if "gzip" not in request.headers.get("accept-encoding", ""):
+        return HTMLResponse(html)
+    cache = _cache(request)
+    key = (user.role.value, query.key)
+    with cache.lock:
+        body = cache.gzipped.get(key) if cache.panels.get(key) is html else None
+    if body is None:
+        body = gzip.compress(html.encode("utf-8"), compresslevel=5)
+        with cache.lock:
+            if cache.panels.get(key) is html:
+                cache.gzipped[key] = body
+    headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
 def board_fingerprint(request: Request) -> str:
