@@ -50,6 +50,9 @@ class AlertView:
     acknowledged_at: datetime | None = None
     tier: int = 1
     """Escalation tier: 1 when opened, +1 each time it went unacknowledged too long."""
+    episode: str = ""
+    """The engine's episode ("crs", "icans", ...): which grade `grade` is."""
+    updated_at: datetime | None = None
 
     @property
     def escalated(self) -> bool:
@@ -173,6 +176,8 @@ def alert_view(alert: Any, *, study_day: int | None) -> AlertView:
         acknowledged_by=alert.acknowledged_by,
         acknowledged_at=alert.acknowledged_at,
         tier=int(getattr(alert, "tier", None) or getattr(alert, "level", 1) or 1),
+        episode=str(getattr(alert, "episode", "") or ""),
+        updated_at=getattr(alert, "updated_at", None),
     )
 
 

@@ -80,8 +80,9 @@ class BoardRow:
     study_id: str
     diagnosis: str
     day: int | None
-    crs: Grade = NOT_GRADED
-    icans: Grade = NOT_GRADED
+    crs: Any = NOT_GRADED
+    """The current grade (`neurocart.web.grades.CurrentGrade`: value and sources)."""
+    icans: Any = NOT_GRADED
     temperature: Reading | None = None
     systolic: Reading | None = None
     diastolic: Reading | None = None
@@ -125,10 +126,15 @@ def acute_board(session: Session, alerts: Sequence[AlertView], *, now: datetime)
     open_by_patient: dict[str, list[AlertView]] = {}
     for alert in alerts:
         open_by_patient.setdefault(alert.study_id, []).append(alert)
+    from neurocart.web.grades import current_grades
+
     facts = board_data.load(session, set(open_by_patient), now=now)
+    grades = current_grades(session, {p.id: p.study_id for p in facts.patients}, alerts, now=now)
     rows = []
     for item in facts.patients:
-        rows.append(_bulk_row(item, facts, open_by_patient.get(item.study_id, []), now))
+        row = _bulk_row(item, facts, open_by_patient.get(item.study_id, []), now)
+        row.crs, row.icans = grades[item.study_id]["crs"], grades[item.study_id]["icans"]
+        rows.append(row)
     return sorted(rows, key=urgency_key)
 
 
@@ -141,9 +147,6 @@ def _bulk_row(item: Any, facts: Any, alerts: list[AlertView], now: datetime) -> 
     row.spo2 = _reading(latest.get(SPO2), lambda v: "low" if v < HYPOXIA_SPO2 else "")
     row.heart_rate = _reading(latest.get(HEART_RATE))
     assessments = facts.assessments.get(item.id, [])
-    events = facts.episodes.get(item.id, [])
-    row.crs = current_grade("crs", assessments, events, EventType.CRS, now)
-    row.icans = current_grade("icans", assessments, events, EventType.ICANS, now)
     ice = _latest(a for a in assessments if a.instrument == "ice")
     if ice is not None:
         flag = "low" if ice.value < 10 else ""

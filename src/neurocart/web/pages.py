@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
 from neurocart.store import NotFoundError, repo
-from neurocart.store.models import Assessment, ClinicalEvent, EventType, Observation, Task, User
+from neurocart.store.models import Assessment, ClinicalEvent, Observation, Task, User
 from neurocart.web import chart
 from neurocart.web.alerts import UnknownAlertError, get_alert_provider
 from neurocart.web.auth import (
@@ -32,8 +32,9 @@ from neurocart.web.auth import (
     safe_next,
     session_cookie,
 )
-from neurocart.web.board import BoardRow, acute_board, current_grade
+from neurocart.web.board import BoardRow, acute_board
 from neurocart.web.forms import instruments_for
+from neurocart.web.grades import current_grades
 from neurocart.web.schedule import infusion_at, latest_course, patient_schedule, study_day
 from neurocart.web.templating import render, render_text
 
@@ -139,14 +140,16 @@ def board_rows(request: Request) -> tuple[list[BoardRow], datetime]:
     with cache.lock:
         if cache.key == key and cache.now is not None:
             return cache.rows, cache.now
-        stale = cache.now is not None
-        if stale and (cache.computing or (cache.key is not None and cache.key[0] == key[0])):
+        last = cache.now
+        if last is not None and (
+            cache.computing or (cache.key is not None and cache.key[0] == key[0])
+        ):
             # Another request is computing it, or only the minute changed: serve the last
             # board now and let time catch up in the background.
             if not cache.computing:
                 cache.computing = True
                 threading.Thread(target=_refresh, args=(request, key, now), daemon=True).start()
-            return cache.rows, cache.now
+            return cache.rows, last
         cache.computing = True
     return _refresh(request, key, now)
 
@@ -388,6 +391,7 @@ def patient_chart(
     events = repo.list_events(session, patient.id)
     schedule = patient_schedule(session, patient, now=now)
     alerts = [a for a in get_alert_provider(request).open_alerts(session) if a.study_id == study_id]
+    grades = current_grades(session, {patient.id: study_id}, alerts, now=now)[study_id]
 
     figures: dict[str, list[tuple[str, Any]]] = {"vitals": [], "labs": [], "neuro": []}
     for panel in chart.VITAL_PANELS:
@@ -433,8 +437,8 @@ def patient_chart(
         day=study_day(now, infusion),
         now=now,
         infusion=infusion,
-        crs=current_grade("crs", assessments, events, EventType.CRS, now),
-        icans=current_grade("icans", assessments, events, EventType.ICANS, now),
+        crs=grades["crs"],
+        icans=grades["icans"],
         alerts=alerts,
         figures=figures,
         cart=cart,
