@@ -30,6 +30,19 @@ class Settings(BaseSettings):
     monitor_tick_seconds: float = Field(
         default=30.0, gt=0, description="how often escalations and overdue tasks are checked"
     )
+    notify: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "who is reached outside the browser (neurocart.services.notify): discipline, or "
+            "discipline@tier, or * → apprise URLs (mailto://, json://, wecombot://, "
+            "dingtalk://, feishu://); JSON in NEUROCART_NOTIFY"
+        ),
+    )
+    notify_severities: list[str] = Field(
+        default_factory=lambda: ["critical"],
+        description="severities whose new alerts are sent; every escalation is sent",
+    )
+    notify_retries: int = Field(default=3, ge=0, le=10, description="retries per delivery")
 
 
 @lru_cache(maxsize=1)
