@@ -56,7 +56,7 @@ def webhook() -> Iterator[tuple[int, list[dict[str, Any]]]]:
     received: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             received.append(json.loads(body))
             self.send_response(200)
