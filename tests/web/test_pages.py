@@ -123,7 +123,10 @@ def test_an_admin_adds_and_deactivates_a_user(world: World) -> None:
     nurse_two = client_as(world, None)
     nurse_two.post("/login", data={"username": "nurse.two", "password": PASSWORD})
     assert nurse_two.get("/board").status_code == 200
-    admin.post(f"/admin/users/{user.id}/active", data={"active": "false"})
+    asked = admin.post(f"/admin/users/{user.id}/active", data={"active": "false"})
+    assert "Deactivate nurse.two?" in asked.text  # a confirmation first, nothing changed yet
+    assert nurse_two.get("/board").status_code == 200
+    admin.post(f"/admin/users/{user.id}/active", data={"active": "false", "confirm": "yes"})
     # deactivation ends the session at once
     assert nurse_two.get("/board", follow_redirects=False).status_code == 303
 

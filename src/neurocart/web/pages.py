@@ -428,7 +428,7 @@ def patient_chart(
     ]
     cart = chart.panel_figure(chart.CART_PANEL, observations, infusion)
     timeline = chart.timeline_figure(schedule, infusion) if schedule else None
-    tasks = task_list(schedule) if schedule is not None else []
+    tasks = task_list(schedule, infusion) if schedule is not None else []
     return render(
         request,
         "patient.html",
@@ -479,11 +479,20 @@ TASKS_SHOWN = 20
 """Rows of the chart's task table: overdue (critical first), due, then the week around now."""
 
 
-def task_list(schedule: Schedule) -> list[Slot]:
+def task_list(schedule: Schedule, infusion: datetime | None = None) -> list[Slot]:
+    """Overdue (critical first), due, then the days around now. Once the patient is past the
+    infusion, a pre-infusion task missed back then (a day −30 screening) no longer heads the
+    list: it comes after today's work, still marked overdue."""
     now = schedule.now
     overdue = sorted(
         schedule.in_state(SlotState.OVERDUE), key=lambda s: (not s.critical, s.due_at or now)
     )
+    past = [
+        s
+        for s in overdue
+        if infusion is not None and now >= infusion and (s.due_at or now) < infusion
+    ]
+    overdue = [s for s in overdue if s not in past]
     due = chronological(schedule.in_state(SlotState.DUE))
     soon = [
         s
@@ -491,7 +500,7 @@ def task_list(schedule: Schedule) -> list[Slot]:
         if (s.state is SlotState.UPCOMING and (at := s.due_at) and at <= now + timedelta(days=3))
         or (s.state is SlotState.DONE and (done := s.done_at) and done >= now - timedelta(days=2))
     ]
-    return (overdue + due + soon)[:TASKS_SHOWN]
+    return (overdue + due + soon + past)[:TASKS_SHOWN]
 
 
 def _no_patient(study_id: str) -> str:
