@@ -143,3 +143,32 @@ def test_a_correction_needs_a_reason_and_keeps_the_old_value(world: World) -> No
     assert done.status_code == 303, done.text
     with world.database.reading() as session:
         assert repo.get_observation(session, old.id).value == old.value  # kept, superseded
+
+
+def test_a_blank_temperature_is_never_graded_as_no_crs(world: World) -> None:
+    sid = world.seeded.acute[0]
+    doctor = client_as(world, Role.HEMATOLOGIST)
+    preview = doctor.post(f"/patients/{sid}/assess/crs/preview", data={"hypotension": "on"})
+    assert "No CRS" not in preview.text
+    assert "Temperature" in preview.text  # still to fill in
+    saved = doctor.post(f"/patients/{sid}/assess/crs", data={"hypotension": "on"})
+    assert saved.status_code == 422
+    assert "a blank is not graded as" in saved.text
+    comma = doctor.post(
+        f"/patients/{sid}/assess/crs/preview", data={"temperature_c": "38,5", "hypotension": "on"}
+    )
+    assert "38.5 °C" in comma.text  # read as 38.5, not 385
+
+
+def test_the_crs_form_opens_prefilled_from_the_record(world: World) -> None:
+    sid = world.seeded.acute[0]
+    nurse = client_as(world, Role.NURSE)
+    nurse.post(
+        f"/patients/{sid}/record/vitals",
+        data={"temperature": "39.5", "temperature__unit": "°C", "systolic_bp": "84",
+              "systolic_bp__unit": "mmHg"},
+    )  # fmt: skip
+    page = client_as(world, Role.HEMATOLOGIST).get(f"/patients/{sid}/assess/crs").text
+    assert "Prefilled from the record" in page
+    assert "lowest systolic" in page
+    assert 'name="hypotension" id="f-hypotension" value="on" checked' in page
