@@ -167,6 +167,7 @@ PAGES: tuple[tuple[str, Role, str], ...] = (
     ("icans", Role.NEUROLOGIST, "/patients/{sid}/assess/icans"),
     ("crs", Role.HEMATOLOGIST, "/patients/{sid}/assess/crs"),
     ("correct", Role.NURSE, "correct"),
+    ("handover", Role.ICU, "/handover"),
     ("cohort", Role.INVESTIGATOR, "/cohort"),
     ("admin", Role.ADMIN, "/admin/users"),
 )

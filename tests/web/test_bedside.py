@@ -172,3 +172,15 @@ def test_the_crs_form_opens_prefilled_from_the_record(world: World) -> None:
     assert "Prefilled from the record" in page
     assert "lowest systolic" in page
     assert 'name="hypotension" id="f-hypotension" value="on" checked' in page
+
+
+def test_the_handover_lists_alerts_overdue_tasks_and_changed_records(world: World) -> None:
+    sid = world.seeded.acute[0]
+    client_as(world, Role.NURSE).post(
+        f"/patients/{sid}/record/vitals", data={"heart_rate": "101", "heart_rate__unit": "/min"}
+    )
+    page = client_as(world, Role.ICU).get("/handover?hours=1")
+    assert page.status_code == 200
+    assert "Open alerts" in page.text
+    assert "Overdue tasks" in page.text
+    assert f'<a href="/patients/{sid}">{sid}</a>' in page.text
