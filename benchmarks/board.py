@@ -201,7 +201,7 @@ def main() -> None:
     print(f"target: ≥ {GOAL_RPS:.0f} board requests/s with p99 ≤ {GOAL_P99_MS:.0f} ms "
           f"({args.clients} clients, {args.segments} segments of {args.seconds:g} s)")  # fmt: skip
     print(f"board  GET /board/panel: median {med:.1f} req/s (spread {spread}), "
-          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, {size / 1024:.0f} KiB per response on the wire")  # fmt: skip
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, {size / 1024:.0f} KiB sent")  # fmt: skip
     print(f"baseline GET /api/v1/health: median {statistics.median(health):.0f} req/s "
           f"(spread {min(health):.0f}–{max(health):.0f})")  # fmt: skip
     print(f"{'PASS' if ok else 'BELOW'} · cores: {os.cpu_count()}")
