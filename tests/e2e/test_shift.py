@@ -32,7 +32,7 @@ def card(page: Any, study_id: str) -> Any:
 
 def _second_page(browser: Any, live: Live) -> Any:
     context = browser.new_context(viewport={"width": 1180, "height": 820}, base_url=live.url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     return context.new_page()
 
 
