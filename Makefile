@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages the browser tests and the PDF report need (Chromium is never downloaded).
 SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 
-.PHONY: install system-deps test lint typecheck unit demo bench clean
+.PHONY: install system-deps axe test lint typecheck unit demo bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -34,7 +34,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) system-deps
+# axe-core (npm) for the browser accessibility tests: installed here, never at test run time.
+AXE_DIR := tests/e2e/axe
+$(AXE_DIR)/node_modules/axe-core/axe.min.js: $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(AXE_DIR) && npm ci --no-audit --no-fund --silent; \
+	else echo "warning: npm missing; the accessibility tests will be skipped"; fi
+
+axe: $(AXE_DIR)/node_modules/axe-core/axe.min.js
+
+unit: $(STAMP) system-deps axe
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit

@@ -36,6 +36,19 @@ class Settings(BaseSettings):
         le=60,
         description="longest the monitor waits before looking for new facts without a wake-up",
     )
+    notify: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "who is reached outside the browser (neurocart.services.notify): discipline, or "
+            "discipline@tier, or * → apprise URLs (mailto://, json://, wecombot://, "
+            "dingtalk://, feishu://); JSON in NEUROCART_NOTIFY"
+        ),
+    )
+    notify_severities: list[str] = Field(
+        default_factory=lambda: ["critical"],
+        description="severities whose new alerts are sent; every escalation is sent",
+    )
+    notify_retries: int = Field(default=3, ge=0, le=10, description="retries per delivery")
 
 
 @lru_cache(maxsize=1)

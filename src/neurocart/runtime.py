@@ -76,7 +76,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.feed = AlertFeed(self.database, self.bus)
         self.monitor = MonitorService(
-            self.database, self.rules, clock=lambda: self.clock(), on_stored=self._wake.set
+            self.database, self.rules, clock=lambda: self.clock(), on_stored=self._stored
         )
         postgres = self.database.engine.dialect.name == "postgresql"
         self._lease = PgLease(self.database.engine.url) if postgres else LocalLease()
@@ -84,6 +84,20 @@ class Runtime:
             self._listener = Listener(
                 self.database.engine.url, (JOURNAL_CHANNEL, ALERTS_CHANNEL), self._wake.set
             )
+
+    def _stored(self, actions: list[dict[str, Any]]) -> None:
+        """The leader stored alert actions: relay them now, and reach people outside the
+        browser (only the leader calls this, so each notification is sent once)."""
+        self._wake.set()
+        if not self.settings.notify:
+            return
+        from neurocart.services.notify import notify_alert_event
+
+        for action in actions:
+            try:
+                notify_alert_event(action, settings=self.settings, database=self.database)
+            except Exception:  # a notification problem never stops monitoring
+                log.exception("notify: could not queue a notification")
 
     @classmethod
     def build(

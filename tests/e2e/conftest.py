@@ -96,7 +96,7 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, live: Live) -> Iterator[Any]:
     """A fresh tablet-sized browser context (no cookies) per test."""
     context = browser.new_context(viewport={"width": 1180, "height": 820}, base_url=live.url)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)  # a loaded 2-core machine: pages can take seconds
     tab = context.new_page()
     yield tab
     context.close()

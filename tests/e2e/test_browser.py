@@ -126,14 +126,16 @@ def test_acknowledging_an_alert_is_recorded(page: Any, live: Live) -> None:
     shot(page, "board-acknowledged")
 
 
-def test_a_nurse_sees_alerts_but_no_acknowledge_button(page: Any, live: Live) -> None:
+def test_a_nurse_acknowledges_the_fever_nursing_is_paged_for(page: Any, live: Live) -> None:
     study_id = live.seeded.acute[2]
     post_fever(live, study_id, 38.4)
     login(page, NURSE)
     alert = card(page, study_id).locator(".alert").first
     alert.wait_for()
-    assert alert.get_by_role("button", name="Acknowledge").count() == 0
-    assert "a treating physician acknowledges" in alert.inner_text()
+    assert "nursing" in alert.inner_text()
+    alert.get_by_role("button", name=re.compile("Acknowledge")).click()
+    card(page, study_id).locator(".acked").first.wait_for()
+    assert f"acknowledged by {NURSE}" in card(page, study_id).inner_text()
 
 
 def _ice_count(live: Live, study_id: str) -> int:
@@ -227,6 +229,6 @@ def test_the_board_event_stream_announces_a_change(live: Live) -> None:
             assert next(lines) == "retry: 3000"
             post_fever(live, live.seeded.acute[2], 38.9)
             for line in lines:
-                if line.startswith("event:"):
-                    assert line == "event: board"
+                if line.startswith("event:"):  # the panel, or only the changed card
+                    assert line in ("event: board", f"event: card-{live.seeded.acute[2]}"), line
                     break

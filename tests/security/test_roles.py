@@ -60,7 +60,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("users", "correct"):        "Y   .   .   .   .   .   .   .",
     ("users", "admin"):          "Y   .   .   .   .   .   .   .",
     ("alerts", "read"):          "Y   Y   Y   Y   Y   Y   Y   Y",
-    ("alerts", "write"):         ".   .   Y   Y   Y   .   .   .",
+    ("alerts", "write"):         ".   .   Y   Y   Y   Y   .   .",
     ("alerts", "correct"):       ".   .   Y   Y   Y   .   .   .",
     ("alerts", "admin"):         "Y   .   .   .   .   .   .   .",
     ("audit", "read"):           "Y   Y   .   .   .   .   Y   Y",
@@ -155,3 +155,12 @@ def test_nurse_records_bedside_instruments_only() -> None:
 def test_the_store_uses_this_role_enum() -> None:
     store_models = pytest.importorskip("neurocart.store.models")
     assert store_models.Role is Role
+
+
+def test_a_nurse_acknowledges_only_what_nursing_is_paged_for() -> None:
+    from neurocart.security import may_acknowledge
+
+    assert may_acknowledge("nurse", ["hematology", "nursing"])
+    assert not may_acknowledge("nurse", ["hematology", "icu"])
+    assert may_acknowledge("icu", ["neurology"])
+    assert not may_acknowledge("data_manager", ["nursing"])

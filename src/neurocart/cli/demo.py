@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +23,14 @@ from neurocart.cli.serve import MaskStudyIds
 from neurocart.cli.simulate import summary
 from neurocart.config import get_settings
 from neurocart.demo import DEMO_PASSWORD, DemoClock, DemoStreamer, NotADemoDatabaseError
-from neurocart.demo.build import DEFAULT_SEED, DemoDatabase, build_demo, settings_for
+from neurocart.demo.build import (
+    DEFAULT_SEED,
+    DemoDatabase,
+    build_demo,
+    demo_usernames,
+    remove_database,
+    settings_for,
+)
 
 
 def logins(built: DemoDatabase) -> Table:
@@ -34,6 +43,16 @@ def logins(built: DemoDatabase) -> Table:
     for role, name in built.users.items():
         table.add_row(name, role.value)
     return table
+
+
+def _demo_with_added_users(path: Path) -> bool:
+    """An earlier demo database (every demo user in it) to which someone added users."""
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as connection:
+            names = {row[0] for row in connection.execute("SELECT username FROM users")}
+    except sqlite3.Error:
+        return False
+    return set(demo_usernames().values()) <= names
 
 
 def demo(
@@ -68,7 +87,17 @@ def demo(
     try:
         built = build_demo(db, patients=patients, seed=seed, acute_now=acute_now, monitor=monitor)
     except NotADemoDatabaseError as exc:
-        raise fail(f"--db: {exc}") from None
+        hint = (
+            f"if it is an earlier demo in which users were added (the admin page), delete it "
+            f"(rm {db}) or pass --db with another file; a real record is never replaced"
+        )
+        if not (sys.stdin.isatty() and _demo_with_added_users(db)):
+            raise fail(f"--db: {exc}; {hint}") from None
+        if not typer.confirm(f"{db} is an earlier demo with users added on the admin page. "
+                             "Replace it with a fresh demo?", default=False):  # fmt: skip
+            raise fail(f"--db: {exc}; {hint}") from None
+        remove_database(db)
+        built = build_demo(db, patients=patients, seed=seed, acute_now=acute_now, monitor=monitor)
     out.print(summary(built.sim, built.report))
     out.print(
         f"{built.path} built in {time.perf_counter() - started:.1f} s: "

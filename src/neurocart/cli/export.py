@@ -41,7 +41,7 @@ def _frames(database_url: str | None, site: str | None) -> CohortFrames:
     from neurocart.reports.scope import CohortScopeError
 
     try:
-        frames, _ = _from_database(database_url, site)
+        frames, _, _ = _from_database(database_url, site)
     except CohortScopeError as exc:
         raise fail(str(exc)) from None
     return frames

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from neurocart.cli.console import out
+from neurocart.cli.console import fail, out
 from neurocart.store import TreatmentCourse, get_database, repo
 
 app = typer.Typer(help="Patients in the record.", no_args_is_help=True)
@@ -24,14 +24,35 @@ def list_(
     site: Annotated[str | None, typer.Option(help="only patients of this site")] = None,
 ) -> None:
     """List patients: study ID, diagnosis, latest course, and today's study day."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from neurocart.cli.report import _missing_sqlite_file
+    from neurocart.config import get_settings
+    from neurocart.reports.scope import mask_url
+
     today = datetime.now(UTC).date()
-    with get_database().reading() as session:
-        patients = repo.list_patients(session, site=site)
-        latest: dict[int, TreatmentCourse] = {}
-        for patient in patients:
-            courses = repo.list_courses(session, patient.id)
-            if courses:
-                latest[patient.id] = courses[-1]
+    url = get_settings().database_url
+    missing = _missing_sqlite_file(url)
+    if missing is not None:  # connecting would leave an empty file behind
+        raise fail(
+            f"database {mask_url(url)}: the file {missing} does not exist; set "
+            "NEUROCART_DATABASE_URL (or run `neurocart demo --no-serve` for a demo record)"
+        )
+    try:
+        with get_database().reading() as session:
+            patients = repo.list_patients(session, site=site)
+            latest: dict[int, TreatmentCourse] = {}
+            for patient in patients:
+                courses = repo.list_courses(session, patient.id)
+                if courses:
+                    latest[patient.id] = courses[-1]
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        reason = str(orig if orig is not None else exc).splitlines()[0]
+        raise fail(
+            f"database {mask_url(url)} cannot be read ({reason}); is the schema up to date "
+            "(`neurocart db upgrade`)?"
+        ) from None
     table = Table(title=f"patients ({len(patients)})")
     for column in ("study ID", "site", "sex", "born", "diagnosis", "product", "infusion", "day"):
         table.add_column(column)

@@ -36,9 +36,10 @@ def _missing_sqlite_file(url: str) -> Path | None:
     return None if path.exists() else path
 
 
-def _from_database(database_url: str | None, site: str | None) -> tuple[CohortFrames, str]:
+def _from_database(database_url: str | None, site: str | None) -> tuple[CohortFrames, str, bool]:
+    """The frames, the source sentence, and whether the record holds simulated data."""
     from neurocart.config import get_settings
-    from neurocart.reports.scope import database_source, load_cohort, mask_url
+    from neurocart.reports.scope import database_source, is_synthetic, load_cohort, mask_url
     from neurocart.store import Database, StoreError
 
     url = database_url or get_settings().database_url
@@ -51,6 +52,7 @@ def _from_database(database_url: str | None, site: str | None) -> tuple[CohortFr
         raise fail(f"--database-url: cannot use {mask_url(url)}: {exc}") from None
     try:
         frames = load_cohort(database, site=site)
+        synthetic = is_synthetic(database)
     except StoreError as exc:
         raise fail(f"database {mask_url(url)}: {exc}") from None
     except SQLAlchemyError as exc:
@@ -62,7 +64,7 @@ def _from_database(database_url: str | None, site: str | None) -> tuple[CohortFr
         ) from None
     finally:
         database.dispose()
-    return frames, database_source(url)
+    return frames, database_source(url), synthetic
 
 
 def report(
@@ -114,12 +116,13 @@ def report(
         now = datetime(cut.year, cut.month, cut.day, 23, 59, 59, tzinfo=UTC)
         frames = simulate_cohort(simulate, seed, now=now)
         source = simulated_source(simulate, seed)
+        synthetic = True
     else:
         try:
-            frames, source = _from_database(database_url, site)
+            frames, source, synthetic = _from_database(database_url, site)
         except CohortScopeError as exc:
             raise fail(str(exc)) from None
-    scope = scope_of(frames, cutoff=cut, site=site, source=source)
+    scope = scope_of(frames, cutoff=cut, site=site, source=source, synthetic=synthetic)
     try:
         require_infused(scope)
     except CohortScopeError as exc:
@@ -127,7 +130,9 @@ def report(
     text = f"{definition.strip()} — {scope.text()}" if definition else scope.text()
     from neurocart.reports import build_report
 
-    files = build_report(frames, out_dir, cutoff=cut, cohort_definition=text)
+    files = build_report(
+        frames, out_dir, cutoff=cut, cohort_definition=text, synthetic=scope.synthetic
+    )
     out.print(
         f"{scope.infused} infused patients analysed (cut-off {cut.isoformat()}); wrote "
         f"{files.html}, {files.pdf} ({files.pdf_pages} pages) and {len(files.csv)} CSV tables"

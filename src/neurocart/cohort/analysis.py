@@ -38,6 +38,8 @@ class CohortAnalysis:
     n_patients: int
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
+    figure_values: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """What each figure shows, read from the very data it draws (held against the tables)."""
     cox: CoxResult | None = None
 
 
@@ -155,6 +157,7 @@ def analyse(
     t["patient_features"] = features
     f = result.figures
     f["km"] = plots.km_figure(fitters)
+    result.figure_values["km"] = plots.km_plotted(fitters)
     f["swimmer"] = plots.swimmer_figure(last, times, swimmer_marks(frames))
     f["spider"] = plots.spider_figure(spider_changes(frames))
     f["kinetics"] = plots.kinetics_figure(samples, limit, UNITS[measure])

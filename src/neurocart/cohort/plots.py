@@ -8,6 +8,7 @@ figure says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -46,38 +47,135 @@ MAX_SPIDER_LINES = 40
 SEED = 20250101
 
 
+@dataclass(frozen=True)
+class KMCurve:
+    """One Kaplan–Meier curve as drawn: the step function up to `end`, and its censor marks.
+
+    `times`/`survival`/`lower`/`upper` are the estimate's change points from 0 to `end`
+    (the last time at which at least `MIN_AT_RISK` patients were still at risk); the curve
+    is drawn as a step that changes only at events (`where="post"`). `censored` holds
+    (time, survival) of each patient censored up to `end`. A group with fewer than
+    `MIN_AT_RISK` patients has no curve (`drawn` false).
+    """
+
+    label: str
+    times: np.ndarray
+    survival: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    censored: tuple[tuple[float, float], ...]
+    end: float
+    drawn: bool
+
+    def at(self, month: float) -> float:
+        """The drawn value at `month` (NaN where the curve is not drawn)."""
+        if not self.drawn or month > self.end or month < 0:
+            return float("nan")
+        pos = int(np.searchsorted(self.times, month, side="right")) - 1
+        return float(self.survival[max(pos, 0)])
+
+
+def km_curve(kmf: KaplanMeierFitter, min_at_risk: int = MIN_AT_RISK) -> KMCurve:
+    """The curve of a fitted KaplanMeierFitter, cut where fewer than `min_at_risk` remain."""
+    durations = np.sort(np.asarray(kmf.durations, dtype=float))
+    observed = np.asarray(kmf.event_observed, dtype=bool)[np.argsort(kmf.durations, kind="stable")]
+    label = str(kmf._label)
+    drawn = len(durations) >= min_at_risk
+    # At risk at t = patients with duration >= t; at the min_at_risk-th longest duration
+    # exactly that many remain, and beyond it fewer.
+    end = float(durations[-min_at_risk]) if drawn else 0.0
+    sf = kmf.survival_function_
+    ci = kmf.confidence_interval_survival_function_
+    timeline = sf.index.to_numpy(dtype=float)
+    keep = timeline <= end
+    times = timeline[keep]
+    survival = sf.iloc[:, 0].to_numpy(dtype=float)[keep]
+    lower = ci.iloc[:, 0].to_numpy(dtype=float)[keep]
+    upper = ci.iloc[:, 1].to_numpy(dtype=float)[keep]
+    if drawn and (not len(times) or times[-1] < end):  # extend the last step to `end`
+        times = np.append(times, end)
+        survival = np.append(survival, survival[-1] if len(survival) else 1.0)
+        lower = np.append(lower, lower[-1] if len(lower) else 1.0)
+        upper = np.append(upper, upper[-1] if len(upper) else 1.0)
+    marks: list[tuple[float, float]] = []
+    if drawn:
+        for t, event in zip(durations, observed, strict=True):
+            if not event and 0 < t <= end:
+                pos = int(np.searchsorted(times, t, side="right")) - 1
+                marks.append((float(t), float(survival[max(pos, 0)])))
+    return KMCurve(label, times, survival, lower, upper, tuple(marks), end, drawn)
+
+
+def km_curves(fitters: Mapping[str, KaplanMeierFitter]) -> dict[str, KMCurve]:
+    """The curves `km_figure` draws, by group: the diseases in the contract's order, and the
+    whole cohort when no disease has enough patients for a curve of its own."""
+    groups = [g for g in DISEASES if g in fitters]
+    curves = {g: km_curve(fitters[g]) for g in groups}
+    if ALL in fitters and not any(c.drawn for c in curves.values()):
+        curves[ALL] = km_curve(fitters[ALL])  # too few per disease: the whole cohort
+    return curves
+
+
+def km_plotted(
+    fitters: Mapping[str, KaplanMeierFitter], months: tuple[float, ...] = (6, 12, 18, 24)
+) -> pd.DataFrame:
+    """The value the figure shows at each month, per group (empty where it draws nothing):
+    what a reader reads off the figure, to hold against the survival table."""
+    rows = [
+        {"group": DISEASE_LABELS.get(g, "All"), "month": m, "plotted_survival": curve.at(m)}
+        for g, curve in km_curves(fitters).items()
+        for m in months
+    ]
+    return pd.DataFrame(rows, columns=["group", "month", "plotted_survival"])
+
+
 def km_figure(fitters: Mapping[str, KaplanMeierFitter], horizon_months: float = 24) -> Figure:
     """Relapse-free survival by disease with 95 % CI bands and numbers at risk below.
 
-    Each curve stops where fewer than `MIN_AT_RISK` patients remain at risk.
+    Steps only at events, a tick at each censored patient, and each curve stops where fewer
+    than `MIN_AT_RISK` patients remain at risk (a group smaller than that is not drawn and
+    the legend says so).
     """
-    groups = [g for g in DISEASES if g in fitters] or [ALL]
+    curves = km_curves(fitters)
+    groups = list(curves)
     fig, ax = plt.subplots(figsize=(8.0, 5.6))
     for g in groups:
-        kmf = fitters[g]
-        durations = np.sort(np.asarray(kmf.durations, dtype=float))
-        # Stop each curve where fewer than MIN_AT_RISK patients remain (an unstable tail).
-        end = durations[-MIN_AT_RISK] if len(durations) >= MIN_AT_RISK else durations[-1]
-        kmf.plot_survival_function(
-            ax=ax,
-            ci_show=True,
-            ci_alpha=0.15,
-            color=COLORS.get(g),
-            linewidth=1.6,
-            loc=slice(0.0, float(end)),
-        )
+        curve = curves[g]
+        color = COLORS.get(g)
+        if not curve.drawn:
+            ax.plot(
+                [],
+                [],
+                color=color,
+                linestyle=":",
+                label=f"{curve.label}: not drawn (< {MIN_AT_RISK})",
+            )
+            continue
+        ax.fill_between(
+            curve.times, curve.lower, curve.upper, step="post", color=color, alpha=0.15,
+            linewidth=0,
+        )  # fmt: skip
+        ax.step(
+            curve.times, curve.survival, where="post", color=color, linewidth=1.6,
+            label=curve.label, gid=f"km-{g}",
+        )  # fmt: skip
+        if curve.censored:
+            xs, ys = zip(*curve.censored, strict=True)
+            ax.plot(
+                xs, ys, linestyle="none", marker="|", markersize=7, color=color, gid=f"censor-{g}"
+            )
     ticks = np.arange(0, horizon_months + 0.1, 6)
     ax.set_xlim(0, horizon_months)
     ax.set_xticks(ticks)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Months since CAR-T infusion")
     ax.set_ylabel("Relapse-free survival (probability)")
-    ax.set_title("Relapse-free survival by disease (Kaplan–Meier, 95 % CI)")
+    ax.set_title("Relapse-free survival by disease (Kaplan–Meier, 95 % CI; | = censored)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8, frameon=True)
-    add_at_risk_counts(
-        *[fitters[g] for g in groups], ax=ax, rows_to_show=["At risk"], xticks=ticks, fontsize=7
-    )
+    shown = [fitters[g] for g in groups]
+    if shown:
+        add_at_risk_counts(*shown, ax=ax, rows_to_show=["At risk"], xticks=ticks, fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -29,6 +29,8 @@ from neurocart.reports.tables import html_table
 TITLE = "CAR-T in refractory neuroimmune disease — cohort report"
 CSV_DIR = "tables"
 FIGURE_DPI = 110
+SYNTHETIC_NOTICE = "SYNTHETIC DATA — simulated patients, not a clinical record"
+"""Printed on every page of a report built from simulated data."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ def render_html(
     cutoff: date,
     cohort_definition: str,
     pngs: dict[str, bytes] | None = None,
+    synthetic: bool = False,
 ) -> tuple[str, dict[str, bytes]]:
     """The report's HTML (figures embedded) and the figures' PNG bytes.
 
@@ -170,6 +173,8 @@ def render_html(
         version=_version(),
         csv_dir=CSV_DIR,
         sections=_sections(result, pngs),
+        synthetic=synthetic,
+        synthetic_notice=SYNTHETIC_NOTICE,
     )
     return html, pngs
 
@@ -190,6 +195,7 @@ def write_report(
     cutoff: date,
     cohort_definition: str,
     pngs: dict[str, bytes] | None = None,
+    synthetic: bool = False,
 ) -> ReportFiles:
     """Write report.html, report.pdf, tables/*.csv and figures/*.png of an analysis."""
     out = Path(out_dir)
@@ -200,7 +206,9 @@ def write_report(
         path = out / CSV_DIR / f"{name}.csv"
         table.to_csv(path, index=False)
         csv[name] = path
-    html, pngs = render_html(result, cutoff=cutoff, cohort_definition=cohort_definition, pngs=pngs)
+    html, pngs = render_html(
+        result, cutoff=cutoff, cohort_definition=cohort_definition, pngs=pngs, synthetic=synthetic
+    )
     figures: dict[str, Path] = {}
     for name, data in pngs.items():
         path = out / "figures" / f"{name}.png"
@@ -220,10 +228,13 @@ def build_report(
     cutoff: date,
     cohort_definition: str,
     analysis: CohortAnalysis | None = None,
+    synthetic: bool = False,
 ) -> ReportFiles:
     """Analyse `frames` as of `cutoff`; write report.html, report.pdf, tables/, figures/.
 
     `analysis` may be passed when it was already computed with the same cut-off.
     """
     result = analysis if analysis is not None else analyse(frames, cutoff=cutoff)
-    return write_report(result, out_dir, cutoff=cutoff, cohort_definition=cohort_definition)
+    return write_report(
+        result, out_dir, cutoff=cutoff, cohort_definition=cohort_definition, synthetic=synthetic
+    )

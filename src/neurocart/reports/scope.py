@@ -61,6 +61,8 @@ class CohortScope:
     infused: int
     first_infusion: date | None
     """Earliest recorded infusion, whether or not before the cut-off."""
+    synthetic: bool = False
+    """True when any of the data was made by the simulator: every page of the report says so."""
 
     def text(self) -> str:
         """One sentence: who is included, as of when, from what data."""
@@ -76,7 +78,9 @@ def _per_patient_first(courses: pd.DataFrame, column: str) -> pd.Series:
     return courses.dropna(subset=[column]).groupby("study_id")[column].min()
 
 
-def scope_of(frames: CohortFrames, *, cutoff: date, site: str | None, source: str) -> CohortScope:
+def scope_of(
+    frames: CohortFrames, *, cutoff: date, site: str | None, source: str, synthetic: bool = False
+) -> CohortScope:
     """Count registered, enrolled (by the cut-off) and infused (by the cut-off) patients."""
     end = cutoff_instant(cutoff)
     courses = frames.courses
@@ -93,7 +97,26 @@ def scope_of(frames: CohortFrames, *, cutoff: date, site: str | None, source: st
         enrolled=len(enrolled),
         infused=len(infused),
         first_infusion=None if first is None or pd.isna(first) else first.date(),
+        synthetic=synthetic,
     )
+
+
+def is_synthetic(database: Database) -> bool:
+    """Whether the record holds simulated data: an observation from the simulator, or any
+    clinical fact entered under the simulator's account (`neurocart.simulate.load`)."""
+    from neurocart.simulate.load import ACCOUNT, SOURCE
+    from neurocart.store.models import Assessment, ClinicalEvent, Observation, User
+
+    with database.reading() as session:
+        if session.scalar(select(Observation.id).where(Observation.source == SOURCE).limit(1)):
+            return True
+        account = session.scalar(select(User.id).where(User.username == ACCOUNT))
+        if account is None:
+            return False
+        return any(
+            session.scalar(select(model.id).where(model.entered_by == account).limit(1)) is not None
+            for model in (Observation, Assessment, ClinicalEvent)
+        )
 
 
 def require_infused(scope: CohortScope) -> None:

@@ -28,8 +28,9 @@ The defaults, and why:
 - **nurse** records observations (vitals) and bedside assessments (ICE, see
   `NURSE_INSTRUMENTS`), works the task list, and corrects what was recorded — an append-only
   record with an audited reason makes a correction safe, and forbidding it only breeds
-  workarounds. Does not acknowledge alerts (the consensus escalates to a physician), manage
-  users or see the audit trail.
+  workarounds. Acknowledges the alerts nursing is paged for (`ACK_DISCIPLINES`: "seen, at the
+  bedside"; the escalation to the physicians' tiers is theirs); does not manage users or see
+  the audit trail.
 - **data_manager** imports observations (lab feeds), corrects any clinical fact, keeps patients,
   courses, tasks and schedule up to date, reads the audit trail and exports.
 - **feeds** are the hospital systems' doors (FHIR Bundles, HL7 v2 messages): writing one
@@ -144,7 +145,7 @@ _MATRIX: dict[tuple[Resource, Action], frozenset[Role]] = {
     (Resource.USERS, Action.CORRECT): frozenset({R.ADMIN}),
     (Resource.USERS, Action.ADMIN): frozenset({R.ADMIN}),
     (Resource.ALERTS, Action.READ): ALL,
-    (Resource.ALERTS, Action.WRITE): TREATING,
+    (Resource.ALERTS, Action.WRITE): TREATING | {R.NURSE},
     (Resource.ALERTS, Action.CORRECT): TREATING,
     (Resource.ALERTS, Action.ADMIN): frozenset({R.ADMIN}),
     (Resource.AUDIT, Action.READ): frozenset({R.ADMIN, R.INVESTIGATOR, R.DATA_MANAGER, R.MONITOR}),
@@ -168,6 +169,26 @@ _MATRIX: dict[tuple[Resource, Action], frozenset[Role]] = {
     (Resource.STUDIES, Action.CORRECT): TREATING | {R.DATA_MANAGER},
     (Resource.STUDIES, Action.ADMIN): NOBODY,
 }
+
+ACK_DISCIPLINES: dict[Role, frozenset[str] | None] = {
+    R.NEUROLOGIST: None,
+    R.HEMATOLOGIST: None,
+    R.ICU: None,
+    R.NURSE: frozenset({"nursing"}),
+}
+"""Whose alerts each role with ``alerts: write`` may acknowledge: None = any discipline's (a
+treating physician), else only alerts that page one of these disciplines (a nurse
+acknowledges what nursing is paged for; the physicians' tiers stay with them)."""
+
+
+def may_acknowledge(role: Role | str, disciplines: Iterable[str]) -> bool:
+    """True when `role` may acknowledge an alert paging `disciplines`."""
+    parsed = _parse(Role, role, "role")
+    if not is_allowed(parsed, Resource.ALERTS, Action.WRITE):
+        return False
+    allowed = ACK_DISCIPLINES.get(parsed)
+    return allowed is None or bool(allowed & set(disciplines))
+
 
 NURSE_INSTRUMENTS: frozenset[str] = frozenset({"ice", "mg_adl"})
 """Assessments a nurse may record: bedside instruments built for nursing staff (ASTCT designed

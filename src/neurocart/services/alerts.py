@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neurocart.security.roles import may_acknowledge
+from neurocart.services.errors import ServiceError
 from neurocart.services.journal import ACK_ENTITY
 from neurocart.store import audit
 from neurocart.store.errors import ConflictError, NotFoundError
@@ -44,7 +46,15 @@ class AlertView:
     grade: float | None = None
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
-    tier: int = 0
+    tier: int = 1
+    """Escalation tier: 1 when opened, +1 each time it went unacknowledged too long."""
+    episode: str = ""
+    """The engine's episode ("crs", "icans", ...): which grade `grade` is."""
+    updated_at: datetime | None = None
+
+    @property
+    def escalated(self) -> bool:
+        return self.tier > 1
 
     @property
     def rank(self) -> int:
@@ -87,8 +97,18 @@ def alert_view(alert: Any, *, study_day: int | None = None) -> AlertView:
         grade=alert.grade,
         acknowledged_by=alert.acknowledged_by,
         acknowledged_at=alert.acknowledged_at,
-        tier=int(getattr(alert, "tier", getattr(alert, "level", 0)) or 0),
+        tier=1 + int(_level(alert)),
+        episode=str(getattr(alert, "episode", "") or ""),
+        updated_at=getattr(alert, "updated_at", None),
     )
+
+
+def _level(alert: Any) -> int:
+    """The escalation level (0 when opened): a stored row's `tier`, a snapshot's `level`."""
+    level = getattr(alert, "tier", None)
+    if level is None:
+        level = getattr(alert, "level", 0)
+    return int(level or 0)
 
 
 def day_from_text(text: str) -> int | None:
@@ -136,15 +156,32 @@ def _ack_snapshot(row: Alert) -> dict[str, Any]:
     }
 
 
-def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
-    """`user` acknowledged alert `key` at `at`: recorded and audited in the caller's
-    transaction; the monitor stops the escalation when it reads the journal entry.
+class NotAllowedError(ServiceError, PermissionError):
+    """The user's role may not act on this alert (it does not page their discipline)."""
 
-    Raises NotFoundError (unknown key) or ConflictError (the alert is closed). A second
-    acknowledgement of the same alert changes nothing.
+
+def may_act(user: User, alert: Alert) -> bool:
+    """Whether `user` may acknowledge `alert`: the permission matrix's `ACK_DISCIPLINES`
+    (a nurse for an alert that pages nursing, a treating physician for any)."""
+    return may_acknowledge(user.role.value, alert.disciplines or ())
+
+
+def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
+    """`user` acknowledged alert `key` at `at` for their discipline: recorded and audited in
+    the caller's transaction; the monitor stops the escalation when it reads the journal
+    entry.
+
+    Raises NotFoundError (unknown key), NotAllowedError (the alert does not page the user's
+    discipline) or ConflictError (the alert is closed). A second acknowledgement of the same
+    alert changes nothing.
     """
     audit.lock_chain(session)
     row = get_alert(session, key)
+    if not may_act(user, row):
+        paged = ", ".join(row.disciplines or ()) or "no discipline"
+        raise NotAllowedError(
+            f"key: a {user.role.value} may not acknowledge an alert paging {paged}"
+        )
     if row.status == "closed":
         raise ConflictError(f"alert {key} is closed", "key")
     if row.acknowledged_at is not None:

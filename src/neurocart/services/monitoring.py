@@ -29,6 +29,7 @@ the leader stores each patient's current CRS and ICANS grade with its source in
 from __future__ import annotations
 
 import logging
+from functools import partial
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -132,7 +133,7 @@ class MonitorService:
         *,
         clock: Callable[[], datetime] | None = None,
         name: str = "neurocart",
-        on_stored: Callable[[], None] | None = None,
+        on_stored: Callable[[list[dict[str, Any]]], None] | None = None,
         overdue_budget: int | None = OVERDUE_BUDGET,
     ) -> None:
         self.database = database
@@ -140,7 +141,8 @@ class MonitorService:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.name = name
         self.on_stored = on_stored
-        """Called after a transaction that stored alert actions committed (the relay)."""
+        """Called with the stored actions after their transaction committed (the relay and
+        the notifications outside the browser: once, by the leader)."""
         self.overdue_budget = overdue_budget
         self.engine = monitor.Engine(rules)
         self.journal = Journal()
@@ -407,7 +409,7 @@ class MonitorService:
         self.seq = seq
         self._persisted_at = time.monotonic()
         if payloads and self.on_stored is not None:
-            session.info.setdefault(AFTER_COMMIT, []).append(self.on_stored)
+            session.info.setdefault(AFTER_COMMIT, []).append(partial(self.on_stored, payloads))
         return payloads
 
     def _grade_changes(self) -> list[tuple[int, tuple[Any, ...] | None]]:

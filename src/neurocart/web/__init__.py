@@ -20,7 +20,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from neurocart.web import admin, assess, cohort, pages
+from neurocart.web import admin, assess, bedside, cohort, handover, pages
 from neurocart.web.alerts import AlertProvider, AlertView, set_alert_provider
 from neurocart.web.auth import LoginRequired, PageForbidden, login_url
 from neurocart.web.templating import render
@@ -30,6 +30,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(assess.router)
+router.include_router(bedside.router)
+router.include_router(handover.router)
 router.include_router(admin.router)
 router.include_router(cohort.router)
 

@@ -21,13 +21,18 @@ MIN_PASSWORD = 10
 
 
 def _page(
-    request: Request, status: int = 200, *, error: str | None = None, notice: str | None = None
+    request: Request,
+    status: int = 200,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    confirm: User | None = None,
 ) -> HTMLResponse:
     with database_of(request).reading() as session:
         users = repo.list_users(session)
     return render(
         request, "admin_users.html", status, users=users, roles=list(Role), error=error,
-        notice=notice,
+        notice=notice, confirm=confirm,
     )  # fmt: skip
 
 
@@ -65,9 +70,16 @@ def create_user(request: Request, user: UserAdmin, pairs: FormPairs) -> Response
 def set_active(request: Request, user_id: int, user: UserAdmin, pairs: FormPairs) -> Response:
     """Activate or deactivate an account (never your own, so an admin cannot lock
     themselves out)."""
-    active = dict(pairs).get("active") == "true"
+    form = dict(pairs)
+    active = form.get("active") == "true"
     if user_id == user.id and not active:
         return _page(request, 422, error="You cannot deactivate your own account.")
+    if not active and form.get("confirm") != "yes":  # ask first: it locks the person out
+        with database_of(request).reading() as session:
+            target = repo.get_user(session, user_id)
+        if target is None:
+            return _page(request, 404, error=f"No user with id {user_id}.")
+        return _page(request, confirm=target)
     try:
         with database_of(request).transaction() as session:
             repo.update_user(session, user, user_id, active=active)

@@ -48,8 +48,24 @@ def _check_instrument(user: User, instrument: str) -> None:
         raise PageForbidden(user, f"record {instrument} assessments")
 
 
+BLANK_NOT_NORMAL = {
+    "crs": (
+        "temperature_c",
+        "fever_masked",
+        "required: the highest temperature of the last 24 h (a blank is not graded as "
+        "“no fever”); or tick “fever masked” if tocilizumab or steroids were given",
+    ),
+}
+"""Measurements a grade cannot do without: instrument → (field, unless this box is ticked,
+message). The calculator reads a missing temperature as no fever — correct for a recorded
+afebrile patient, wrong for one whose temperature nobody entered."""
+
+
 def _evaluate(form: Form, inputs: dict[str, Any]) -> tuple[Result | None, dict[str, str]]:
     """The calculator's result, or the problems by field name."""
+    rule = BLANK_NOT_NORMAL.get(form.calculator)
+    if rule is not None and inputs.get(rule[0]) is None and not inputs.get(rule[1]):
+        return None, {rule[0]: rule[2]}
     try:
         return calculate(form.calculator, inputs), {}
     except CalculatorInputError as exc:
@@ -95,6 +111,13 @@ def assess_form(
         values["baseline_ice_score"] = str(baseline_ice)
     if last is not None and "previous_total" in names and "previous_total" not in values:
         values["previous_total"] = str(int(last.value))
+    prefilled: list[str] = []
+    if instrument == "crs":
+        from neurocart.web.prefill import crs_inputs
+
+        found = crs_inputs(session, patient.id, now_of(request))
+        values = found.values | values  # what the link or the user gave wins
+        prefilled = found.notes
     return render(
         request,
         "assess.html",
@@ -104,6 +127,7 @@ def assess_form(
         errors={},
         result=None,
         last=last,
+        prefilled=prefilled,
         effective_at=now_of(request).strftime("%Y-%m-%dT%H:%M"),
     )
 

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from neurocart.pathway import Slot, due_today, overdue_critical
-from neurocart.services.grades import NO_GRADES, CurrentGrade, Grades, current_grades
-from neurocart.services.schedule import died_at
-from neurocart.store import repo
-from neurocart.store.models import Assessment, Observation, Patient
+from neurocart.pathway import Slot
+from neurocart.store.models import Assessment, Observation
 from neurocart.web.alerts import AlertView
-from neurocart.web.schedule import infusion_at, latest_course, patient_schedule, study_day
 
 ACUTE_DAYS = range(0, 15)
 """Study days of the acute phase (infusion day 0 to day 14)."""
@@ -88,8 +85,9 @@ class BoardRow:
     study_id: str
     diagnosis: str
     day: int | None
-    crs: Grade = NOT_GRADED
-    icans: Grade = NOT_GRADED
+    crs: Any = NOT_GRADED
+    """The current grade (`neurocart.web.grades.CurrentGrade`: value and sources)."""
+    icans: Any = NOT_GRADED
     temperature: Reading | None = None
     systolic: Reading | None = None
     diastolic: Reading | None = None
@@ -125,63 +123,42 @@ def urgency_key(row: BoardRow) -> tuple[int, int, int, int, int, int, str]:
 def acute_board(session: Session, alerts: Sequence[AlertView], *, now: datetime) -> list[BoardRow]:
     """Every patient in study days 0–14 at `now` who has not died by then, and every patient
     with an open alert (a deceased one's alerts still need closing; the engine schedules
-    nothing for them after the death)."""
+    nothing for them after the death).
+
+    A fixed number of queries whatever the ward's size (`neurocart.web.board_data`)."""
+    from neurocart.web import board_data
+
     open_by_patient: dict[str, list[AlertView]] = {}
     for alert in alerts:
         open_by_patient.setdefault(alert.study_id, []).append(alert)
+    from neurocart.web.grades import current_grades
+
+    facts = board_data.load(session, set(open_by_patient), now=now)
+    grades = current_grades(session, {p.id: p.study_id for p in facts.patients}, alerts, now=now)
     rows = []
-    for patient in repo.list_patients(session):
-        course = latest_course(session, patient.id)
-        infusion = infusion_at(course)
-        day = study_day(now, infusion)
-        patient_alerts = open_by_patient.get(patient.study_id, [])
-        if not patient_alerts and (
-            day is None or day not in ACUTE_DAYS or _dead(session, patient, now)
-        ):
-            continue
-        rows.append(_row(session, patient, infusion, day, patient_alerts, now))
+    for item in facts.patients:
+        row = _bulk_row(item, facts, open_by_patient.get(item.study_id, []), now)
+        row.crs, row.icans = grades[item.study_id]["crs"], grades[item.study_id]["icans"]
+        rows.append(row)
     return sorted(rows, key=urgency_key)
 
 
-def _row(
-    session: Session,
-    patient: Patient,
-    infusion: datetime | None,
-    day: int | None,
-    alerts: list[AlertView],
-    now: datetime,
-) -> BoardRow:
-    since = (infusion or now) - timedelta(days=2)
-    latest: dict[str, Observation] = {}
-    for obs in repo.list_observations(session, patient.id, since=since, until=now + _SKEW):
-        latest[obs.code] = obs  # ordered by time: the last one wins
-    row = BoardRow(patient.study_id, patient.diagnosis.value, day, alerts=alerts)
+def _bulk_row(item: Any, facts: Any, alerts: list[AlertView], now: datetime) -> BoardRow:
+    latest = facts.vitals.get(item.id, {})
+    row = BoardRow(item.study_id, item.diagnosis, item.day, alerts=alerts)
     row.temperature = _reading(latest.get(TEMPERATURE), lambda v: "fever" if v >= FEVER_C else "")
     row.systolic = _reading(latest.get(SYSTOLIC), lambda v: "low" if v < HYPOTENSION_SBP else "")
     row.diastolic = _reading(latest.get(DIASTOLIC))
     row.spo2 = _reading(latest.get(SPO2), lambda v: "low" if v < HYPOXIA_SPO2 else "")
     row.heart_rate = _reading(latest.get(HEART_RATE))
-    assessments = repo.list_assessments(session, patient.id)
-    row.crs, row.icans = grades_of(current_grades(session, [patient.id]).get(patient.id))
+    assessments = facts.assessments.get(item.id, [])
     ice = _latest(a for a in assessments if a.instrument == "ice")
     if ice is not None:
         flag = "low" if ice.value < 10 else ""
         row.ice = Reading(ice.value, "/10", ice.effective_at, flag)
         row.ice_label = ice.label
-    schedule = patient_schedule(session, patient, now=now)
-    if schedule is not None:
-        row.tasks = [task_view(s) for s in due_today(schedule)]
-        row.tasks += [task_view(s) for s in overdue_critical(schedule)]
+    row.tasks = facts.tasks.get(item.id, [])
     return row
-
-
-def _dead(session: Session, patient: Patient, now: datetime) -> bool:
-    death = died_at(session, patient.id)
-    return death is not None and death <= now
-
-
-_SKEW = timedelta(minutes=5)
-"""Tolerance for bedside clocks a little ahead of the server."""
 
 
 def task_view(slot: Slot) -> TaskView:
@@ -202,16 +179,3 @@ def _latest(assessments: Iterable[Assessment]) -> Assessment | None:
         if best is None or (a.effective_at, a.id) > (best.effective_at, best.id):
             best = a
     return best
-
-
-def grades_of(grades: Grades | None) -> tuple[Grade, Grade]:
-    """The board's CRS and ICANS badges from the monitor's current grades."""
-    grades = grades or NO_GRADES
-    return _badge(grades.crs), _badge(grades.icans)
-
-
-def _badge(grade: CurrentGrade | None) -> Grade:
-    if grade is None:
-        return NOT_GRADED
-    label = "none" if grade.grade == 0 else f"grade {grade.grade}"
-    return Grade(grade.grade, f"{label}, {grade.provenance}", grade.at, grade.source)

@@ -30,11 +30,12 @@ from neurocart.reports.scope import (
     CohortScope,
     CohortScopeError,
     database_source,
+    is_synthetic,
     load_cohort,
     require_infused,
     scope_of,
 )
-from neurocart.reports.tables import html_table
+from neurocart.reports.tables import html_table, percent
 from neurocart.store import Database, audit
 from neurocart.store.models import (
     Assessment,
@@ -151,6 +152,7 @@ def compute_view(database: Database, cutoff: date, site: str | None) -> CohortVi
         cutoff=cutoff,
         site=site,
         source=database_source(database.engine.url),
+        synthetic=is_synthetic(database),
     )
     require_infused(scope)
     result = analyse(frames, cutoff=cutoff, biomarkers=False)  # the page's time budget
@@ -218,7 +220,8 @@ def cohort_page(
     site = _site(site)
     context: dict[str, Any] = {
         "active": "cohort", "site": site or "", "cutoff": cutoff or "", "view": None,
-        "problem": None, "tables": TABLES, "figures": FIGURES, "captions": FIGURE_CAPTIONS,
+        "problem": None, "plotted": {}, "tables": TABLES, "figures": FIGURES,
+        "captions": FIGURE_CAPTIONS,
     }  # fmt: skip
     try:
         cut = parse_cutoff(request, cutoff)
@@ -227,10 +230,22 @@ def cohort_page(
     context["cutoff"] = cut.isoformat()
     context["query"] = _query(cut, site)
     try:
-        context["view"] = cohort_view(request, cut, site)
+        context["view"] = view = cohort_view(request, cut, site)
+        context["plotted"] = plotted_rows(view.result)
     except CohortScopeError as exc:
         context["problem"] = str(exc)
     return render(request, "cohort.html", error=None, **context)
+
+
+def plotted_rows(result: CohortAnalysis) -> dict[str, list[dict[str, str]]]:
+    """Each figure's drawn values as rows of text, formatted as its table formats them."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for name, frame in result.figure_values.items():
+        out[name] = [
+            {"group": str(r.group), "month": f"{r.month:g}", "value": percent(r.plotted_survival)}
+            for r in frame.itertuples()
+        ]
+    return out
 
 
 def _view_or_404(request: Request, cutoff: str | None, site: str | None) -> CohortView | Response:
@@ -273,6 +288,7 @@ def report_zip(view: CohortView) -> bytes:
                     cutoff=view.scope.cutoff,
                     cohort_definition=view.definition,
                     pngs=view.pngs,
+                    synthetic=view.scope.synthetic,
                 )
                 buffer = io.BytesIO()
                 with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from neurocart.standards import get
 from neurocart.standards.fields import FieldSpec
+from neurocart.web.numbers import read_number
 
 Widget = Literal["scale", "radio", "select", "checkbox", "number", "group", "rows", "csv"]
 
@@ -179,17 +180,16 @@ def form_for(name: str) -> Form:
 
 
 def _convert(spec: FormField, raw: str) -> Any:
+    """The posted text as the field's type; what cannot be read is passed on as text so the
+    calculator's own error names the field (a decimal comma is read, never dropped:
+    `neurocart.web.numbers`)."""
     text = raw.strip()
     if spec.widget in ("scale",) or (spec.widget == "number" and spec.step == "1"):
-        try:
-            return int(text)
-        except ValueError:
-            return text
+        number = read_number(text, integer=True)
+        return number.value if number.value is not None else text
     if spec.widget == "number":
-        try:
-            return float(text.replace(",", "."))
-        except ValueError:
-            return text
+        number = read_number(text)
+        return number.value if number.value is not None else text
     if spec.widget in ("radio", "select"):
         for choice in spec.choices:
             if str(choice) == text:

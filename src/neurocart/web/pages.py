@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
+import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
-from neurocart.services.grades import current_grades
 from neurocart.store import NotFoundError, repo
-from neurocart.store.models import Assessment, ClinicalEvent, Observation, User
+from neurocart.store.models import Assessment, ClinicalEvent, Observation, Task, User
 from neurocart.web import chart
 from neurocart.web.alerts import UnknownAlertError, get_alert_provider
 from neurocart.web.auth import (
@@ -31,10 +32,11 @@ from neurocart.web.auth import (
     safe_next,
     session_cookie,
 )
-from neurocart.web.board import acute_board, grades_of
+from neurocart.web.board import BoardRow, acute_board
 from neurocart.web.forms import instruments_for
+from neurocart.web.grades import current_grades
 from neurocart.web.schedule import infusion_at, latest_course, patient_schedule, study_day
-from neurocart.web.templating import render
+from neurocart.web.templating import render, render_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,68 +114,222 @@ PatientsReader = Annotated[User, Depends(require("patients", "read"))]
 AlertWriter = Annotated[User, Depends(require("alerts", "write"))]
 
 
-def _board_context(request: Request, session: Session) -> dict[str, Any]:
+@dataclass
+class _BoardCache:
+    """The last board computed in this process, and its panels rendered per role."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    key: tuple[Any, ...] | None = None
+    rows: list[BoardRow] = field(default_factory=list)
+    now: datetime | None = None
+    panels: dict[tuple[str, str], str] = field(default_factory=dict)
+    gzipped: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    computing: bool = False
+
+
+def _cache(request: Request) -> _BoardCache:
+    cache = getattr(request.app.state, "board_cache", None)
+    if not isinstance(cache, _BoardCache):
+        cache = _BoardCache()
+        request.app.state.board_cache = cache
+    return cache
+
+
+def board_rows(request: Request) -> tuple[list[BoardRow], datetime]:
+    """The board as of now, computed once per change of the record (or per minute) for all
+    the boards this process serves; `board_fingerprint` tells a change cheaply."""
     now = now_of(request)
-    alerts = get_alert_provider(request).open_alerts(session)
-    runtime = getattr(request.app.state, "runtime", None)
-    monitor = runtime.health() if runtime is not None else None
-    return {
-        "rows": acute_board(session, alerts, now=now),
-        "now": now,
-        "alerts": alerts,
-        "monitor": monitor,
-    }
+    key = (board_fingerprint(request), now.replace(second=0, microsecond=0))
+    cache = _cache(request)
+    with cache.lock:
+        if cache.key == key and cache.now is not None:
+            return cache.rows, cache.now
+        last = cache.now
+        if last is not None and (
+            cache.computing or (cache.key is not None and cache.key[0] == key[0])
+        ):
+            # Another request is computing it, or only the minute changed: serve the last
+            # board now and let time catch up in the background.
+            if not cache.computing:
+                cache.computing = True
+                threading.Thread(target=_refresh, args=(request, key, now), daemon=True).start()
+            return cache.rows, last
+        cache.computing = True
+    return _refresh(request, key, now)
+
+
+def _refresh(
+    request: Request, key: tuple[Any, ...], now: datetime
+) -> tuple[list[BoardRow], datetime]:
+    cache = _cache(request)
+    try:
+        with database_of(request).reading() as session:
+            alerts = get_alert_provider(request).open_alerts(session)
+            rows = acute_board(session, alerts, now=now)
+    finally:
+        with cache.lock:
+            cache.computing = False
+    with cache.lock:
+        cache.key, cache.rows, cache.now, cache.panels, cache.gzipped = key, rows, now, {}, {}
+    return rows, now
+
+
+def board_panel_html(request: Request, query: BoardQuery) -> str:
+    """The panel's HTML for the user's role and view (rendered once per board and role)."""
+    rows, now = board_rows(request)
+    user: User = request.state.web_user
+    cache = _cache(request)
+    key = (user.role.value, query.key)
+    with cache.lock:
+        html = cache.panels.get(key) if cache.rows is rows else None
+    if html is None:
+        html = render_text(request, "_board_panel.html", **_panel_context(rows, now, query))
+        with cache.lock:
+            if cache.rows is rows:
+                cache.panels[key] = html
+    return html
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    """The board's view: all patients or those with an alert paging one discipline; compact."""
+
+    discipline: str = ""
+    compact: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.discipline}|{int(self.compact)}"
+
+
+DISCIPLINES = ("neurology", "hematology", "icu", "nursing")
+
+
+def board_query(discipline: str = "", view: str = "") -> BoardQuery:
+    return BoardQuery(discipline if discipline in DISCIPLINES else "", view == "compact")
+
+
+def _panel_context(rows: list[BoardRow], now: datetime, query: BoardQuery) -> dict[str, Any]:
+    shown = rows
+    if query.discipline:
+        shown = [r for r in rows if any(query.discipline in a.disciplines for a in r.alerts)]
+    return {"rows": shown, "now": now, "total": len(rows), "query": query}
+
+
+def _board_context(request: Request, query: BoardQuery) -> dict[str, Any]:
+    html = Markup(board_panel_html(request, query))
+    version = _cache(request).key
+    return {"panel_html": html, "query": query, "disciplines": DISCIPLINES,
+            "version": version[0] if version else ""}  # fmt: skip
 
 
 @router.get("/", response_class=HTMLResponse)
 @router.get("/board", response_class=HTMLResponse)
-def board(request: Request, user: PatientsReader, session: ReadSession) -> HTMLResponse:
-    """The ward board: the acute patients, most urgent first, kept live by the alert stream."""
+def board(
+    request: Request, user: PatientsReader, discipline: str = "", view: str = ""
+) -> HTMLResponse:
+    query = board_query(discipline, view)
     stream = getattr(request.app.state, "web_stream_url", None) or "/board/events"
-    return render(request, "board.html", stream_url=stream, **_board_context(request, session))
+    return render(request, "board.html", stream_url=stream, **_board_context(request, query))
 
 
 @router.get("/board/panel", response_class=HTMLResponse)
-def board_panel(request: Request, user: PatientsReader, session: ReadSession) -> HTMLResponse:
-    """The board's patient panel alone, fetched again by the page on each board or alert
-    event (and every 5 s)."""
-    return render(request, "_board_panel.html", **_board_context(request, session))
+def board_panel(
+    request: Request, user: PatientsReader, discipline: str = "", view: str = ""
+) -> Response:
+    """The panel the live board swaps in; gzipped once per board and role (a 500-patient
+    ward is a megabyte of HTML, some 50 kB compressed)."""
+    query = board_query(discipline, view)
+    html = board_panel_html(request, query)
+    if "gzip" not in request.headers.get("accept-encoding", ""):
+        return HTMLResponse(html)
+    cache = _cache(request)
+    key = (user.role.value, query.key)
+    with cache.lock:
+        body = cache.gzipped.get(key) if cache.panels.get(key) is html else None
+    if body is None:
+        body = gzip.compress(html.encode("utf-8"), compresslevel=5)
+        with cache.lock:
+            if cache.panels.get(key) is html:
+                cache.gzipped[key] = body
+    headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
 def board_fingerprint(request: Request) -> str:
-    """Changes whenever something the board shows may have changed."""
+    """Changes whenever something the board shows may have changed: the highest id of each
+    clinical table and of the task table, and the open alerts' state."""
     with database_of(request).reading() as session:
         provider = get_alert_provider(request)
         alerts = provider.open_alerts(session)
-        tops = [
-            session.scalar(select(func.max(model.id)))
-            for model in (Observation, Assessment, ClinicalEvent)
-        ]
-    state = sorted((a.id, a.severity, str(a.acknowledged_at)) for a in alerts)
-    text = repr((provider.version(), tops, state))
+        tops = session.execute(
+            select(
+                *(
+                    select(func.max(model.id)).scalar_subquery()
+                    for model in (Observation, Assessment, ClinicalEvent, Task)
+                )
+            )
+        ).one()
+    state = sorted((a.id, a.severity, a.tier, str(a.acknowledged_at)) for a in alerts)
+    text = repr((provider.version(), tuple(tops), state))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @router.get("/board/events")
-async def board_events(request: Request, user: PatientsReader) -> StreamingResponse:
-    """Server-sent events: `board` whenever the board changed (the page then re-fetches)."""
+async def board_events(
+    request: Request,
+    user: PatientsReader,
+    discipline: str = "",
+    view: str = "",
+    since: str = "",
+) -> StreamingResponse:
+    """Server-sent events from the process's one board watcher (`board_stream`): a
+    ``card-<study id>`` event with the new card when only that card changed, ``board``
+    when patients came, went or moved (the page then re-fetches the panel) — and on connecting
+    when the board changed since `since` (the fingerprint the page was rendered from), so a
+    reconnection misses nothing."""
+    from neurocart.web.board_stream import feed_of, sse
+
+    query = board_query(discipline, view)
+    feed = feed_of(request.app)
 
     async def events() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
-        started = last_sent = loop.time()
-        seen = await run_in_threadpool(board_fingerprint, request)
+        started = loop.time()
         yield "retry: 3000\n\n"
-        while loop.time() - started < STREAM_LIFETIME_SECONDS:
-            await asyncio.sleep(STREAM_POLL_SECONDS)
-            if await request.is_disconnected():
-                return
-            current = await run_in_threadpool(board_fingerprint, request)
-            if current != seen:
-                seen, last_sent = current, loop.time()
-                yield f"event: board\ndata: {current}\n\n"
-            elif loop.time() - last_sent > STREAM_KEEPALIVE_SECONDS:
-                last_sent = loop.time()
-                yield ": keepalive\n\n"
+        cards: dict[str, str] = {}
+        order: list[str] | None = None
+        seen = 0
+        feed.subscribe(request)
+        try:
+            while loop.time() - started < STREAM_LIFETIME_SECONDS:
+                snap = await feed.next(seen, STREAM_KEEPALIVE_SECONDS)
+                if await request.is_disconnected():
+                    break
+                if snap is None:
+                    yield ": keepalive\n\n"
+                    continue
+                seen = snap.version
+                context = _panel_context(snap.rows, snap.now, query)
+                fresh = {
+                    r.study_id: render_text(
+                        request, "_board_card.html", row=r, now=snap.now, query=query
+                    )
+                    for r in context["rows"]
+                }
+                now_order = list(fresh)
+                if order is None:  # (re)connected: is the page's board older than this one?
+                    if since and since != snap.fingerprint:
+                        yield f"event: board\ndata: {snap.fingerprint}\n\n"
+                elif now_order != order:
+                    yield f"event: board\ndata: {snap.fingerprint}\n\n"
+                else:
+                    for sid, html in fresh.items():
+                        if cards.get(sid) != html:
+                            yield sse(f"card-{sid}", html)
+                cards, order = fresh, now_order
+        finally:
+            await feed.unsubscribe()
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
@@ -181,20 +337,34 @@ async def board_events(request: Request, user: PatientsReader) -> StreamingRespo
 
 @router.post("/alerts/ack")
 def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Response:
-    """Acknowledge an alert (treating physicians); the provider records and audits it."""
-    alert_id = dict(pairs).get("alert_id", "")
+    """Acknowledge an alert for one's discipline (`security.roles.may_acknowledge`); the
+    provider records and audits it. From the board (htmx) or the chart (`next`)."""
+    from neurocart.security import may_acknowledge
+
+    form = dict(pairs)
+    alert_id = form.get("alert_id", "")
     provider = get_alert_provider(request)
     message = None
     with database_of(request).transaction() as session:
-        try:
-            provider.acknowledge(session, user, alert_id, now_of(request))
-        except UnknownAlertError:
+        view = next((a for a in provider.open_alerts(session) if a.id == alert_id), None)
+        if view is None:
             message = "That alert is no longer open."
+        elif not may_acknowledge(user.role.value, view.disciplines):
+            message = (
+                f"A {user.role.value} may not acknowledge this alert: it pages "
+                f"{', '.join(view.disciplines)}."
+            )
+        else:
+            try:
+                provider.acknowledge(session, user, alert_id, now_of(request))
+            except UnknownAlertError:
+                message = "That alert is no longer open."
     if request.headers.get("hx-request"):
-        with database_of(request).reading() as session:
-            context = _board_context(request, session)
-        return render(request, "_board_panel.html", flash=message, **context)
-    return RedirectResponse("/", status_code=303)
+        flash = render_text(request, "_flash.html", flash=message) if message else ""
+        query = board_query(form.get("discipline", ""), form.get("view", ""))
+        return HTMLResponse(flash + board_panel_html(request, query))
+    target = safe_next(form.get("next")) if form.get("next") else "/"
+    return RedirectResponse(target, status_code=303)
 
 
 # --- patient chart ---------------------------------------------------------------------------
@@ -202,9 +372,17 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
 
 @router.get("/patients/{study_id}", response_class=HTMLResponse)
 def patient_chart(
-    request: Request, study_id: str, user: PatientsReader, session: ReadSession, saved: int = 0
+    request: Request,
+    study_id: str,
+    user: PatientsReader,
+    session: ReadSession,
+    saved: int = 0,
+    recorded: str = "",
+    corrected: int = 0,
+    task_done: str = "",
 ) -> HTMLResponse:
-    """One patient's chart: vitals and labs over time, assessments, events, tasks and alerts."""
+    from neurocart.web.bedside import forms_for, task_action
+
     try:
         patient = repo.find_patient(session, study_id)
     except NotFoundError:
@@ -217,7 +395,7 @@ def patient_chart(
     events = repo.list_events(session, patient.id)
     schedule = patient_schedule(session, patient, now=now)
     alerts = [a for a in get_alert_provider(request).open_alerts(session) if a.study_id == study_id]
-    crs, icans = grades_of(current_grades(session, [patient.id]).get(patient.id))
+    grades = current_grades(session, {patient.id: study_id}, alerts, now=now)[study_id]
 
     figures: dict[str, list[tuple[str, Any]]] = {"vitals": [], "labs": [], "neuro": []}
     for panel in chart.VITAL_PANELS:
@@ -254,7 +432,7 @@ def patient_chart(
     ]
     cart = chart.panel_figure(chart.CART_PANEL, observations, infusion)
     timeline = chart.timeline_figure(schedule, infusion) if schedule else None
-    tasks = task_list(schedule) if schedule is not None else []
+    tasks = task_list(schedule, infusion) if schedule is not None else []
     return render(
         request,
         "patient.html",
@@ -263,8 +441,8 @@ def patient_chart(
         day=study_day(now, infusion),
         now=now,
         infusion=infusion,
-        crs=crs,
-        icans=icans,
+        crs=grades["crs"],
+        icans=grades["icans"],
         alerts=alerts,
         figures=figures,
         cart=cart,
@@ -279,21 +457,46 @@ def patient_chart(
         recent=sorted(assessments, key=lambda a: a.effective_at, reverse=True)[:12],
         instruments=instruments_for(patient.diagnosis.value),
         saved=saved,
+        recorded=recorded[:300],
+        corrected=corrected,
+        task_done=task_done[:128],
+        entry_forms=forms_for(user),
+        task_action=task_action,
+        latest_values=_latest_values(observations),
         day_of=lambda at: study_day(at, infusion),
     )
+
+
+LATEST_SHOWN = 16
+
+
+def _latest_values(observations: list[Observation]) -> list[Observation]:
+    """The newest current value of each code (newest first), for the chart's correction list."""
+    latest: dict[str, Observation] = {}
+    for obs in observations:
+        if obs.code not in latest or obs.effective_at >= latest[obs.code].effective_at:
+            latest[obs.code] = obs
+    return sorted(latest.values(), key=lambda o: o.effective_at, reverse=True)[:LATEST_SHOWN]
 
 
 TASKS_SHOWN = 20
 """Rows of the chart's task table: overdue (critical first), due, then the week around now."""
 
 
-def task_list(schedule: Schedule) -> list[Slot]:
-    """The tasks a chart shows first: overdue (critical first), then due, then those due within 3
-    days or done in the last 2."""
+def task_list(schedule: Schedule, infusion: datetime | None = None) -> list[Slot]:
+    """Overdue (critical first), due, then the days around now. Once the patient is past the
+    infusion, a pre-infusion task missed back then (a day −30 screening) no longer heads the
+    list: it comes after today's work, still marked overdue."""
     now = schedule.now
     overdue = sorted(
         schedule.in_state(SlotState.OVERDUE), key=lambda s: (not s.critical, s.due_at or now)
     )
+    past = [
+        s
+        for s in overdue
+        if infusion is not None and now >= infusion and (s.due_at or now) < infusion
+    ]
+    overdue = [s for s in overdue if s not in past]
     due = chronological(schedule.in_state(SlotState.DUE))
     soon = [
         s
@@ -301,7 +504,7 @@ def task_list(schedule: Schedule) -> list[Slot]:
         if (s.state is SlotState.UPCOMING and (at := s.due_at) and at <= now + timedelta(days=3))
         or (s.state is SlotState.DONE and (done := s.done_at) and done >= now - timedelta(days=2))
     ]
-    return (overdue + due + soon)[:TASKS_SHOWN]
+    return (overdue + due + soon + past)[:TASKS_SHOWN]
 
 
 def _no_patient(study_id: str) -> str:

@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from neurocart.security import is_allowed, may_record_assessment
+from neurocart.security import is_allowed, may_acknowledge, may_record_assessment
 from neurocart.store.models import User
+from neurocart.web import alert_text
 
 
 def hhmm(at: datetime | None) -> str:
@@ -59,21 +60,29 @@ def figure_json(figure: Any) -> Markup:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def environment() -> Environment:
-    """The one Jinja environment of the web pages (autoescaped, with the display filters), built
-    once."""
+    """One environment per process: templates compile once, not on every request."""
     env = Environment(
         loader=PackageLoader("neurocart.web", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(hhmm=hhmm, when=when, ago=ago, num=num, figure_json=figure_json)
+    env.filters.update(
+        hhmm=hhmm, when=when, ago=ago, num=num, figure_json=figure_json,
+        findings=alert_text.findings, citation=alert_text.citation,
+    )  # fmt: skip
     return env
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page, with `user` and the role helpers `can(resource, action)` / `can_record(name)`."""
+    return HTMLResponse(render_text(request, template, **context), status_code=status_code)
+
+
+def render_text(request: Request, template: str, **context: Any) -> str:
+    """`render`'s HTML as text (a fragment pushed over the event stream)."""
     user: User | None = getattr(request.state, "web_user", None)
     role = user.role.value if user is not None else None
 
@@ -83,9 +92,13 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     def can_record(instrument: str) -> bool:
         return role is not None and may_record_assessment(role, instrument)
 
-    html = (
+    def can_ack(alert: Any) -> bool:
+        return role is not None and may_acknowledge(role, alert.disciplines)
+
+    return (
         environment()
         .get_template(template)
-        .render(request=request, user=user, can=can, can_record=can_record, **context)
+        .render(
+            request=request, user=user, can=can, can_record=can_record, can_ack=can_ack, **context
+        )
     )
-    return HTMLResponse(html, status_code=status_code)

@@ -173,4 +173,10 @@ def acknowledge_alert(
     key: KeyPath, request: Request, user: Writer, session: WriteSession
 ) -> AlertOut:
     """Acknowledge (audited): stops the escalation until the alert is upgraded."""
-    return _out(alerts.acknowledge(session, user, key, _runtime(request).clock()))
+    from neurocart.api.errors import ForbiddenError
+
+    try:
+        row = alerts.acknowledge(session, user, key, _runtime(request).clock())
+    except alerts.NotAllowedError as exc:
+        raise ForbiddenError("key", str(exc)) from None
+    return _out(row)

@@ -1,0 +1,105 @@
+"""One current CRS and ICANS grade per patient, with where it comes from — what the board,
+the chart and the alert all show.
+
+    grades = current_grades(session, {patient_id: study_id}, alerts, now=now)
+    grades[study_id]["crs"].text      # "grade 2"
+    grades[study_id]["crs"].source    # "derived from vitals at 10:40 (monitor)"
+
+The grade is the monitor's (`neurocart.services.grades`): the higher of the grade it derived
+from vitals and events and a clinician's recorded grade of the last 24 h, with the source
+that won named. This module is the one place the pages ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from neurocart.services.grades import CurrentGrade as MonitorGrade
+from neurocart.services.grades import current_grades as services_grades
+from neurocart.web.alerts import AlertView
+
+INSTRUMENTS = ("crs", "icans")
+
+
+@dataclass(frozen=True, slots=True)
+class GradeSource:
+    """One way of knowing the grade: recorded by a user, or derived by the monitor."""
+
+    kind: str
+    """"recorded" or "derived"."""
+    grade: int
+    at: datetime
+    by: str = ""
+
+    def describe(self) -> str:
+        when = self.at.strftime("%H:%M")
+        if self.kind == "derived":
+            return f"grade {self.grade} derived from the facts at {when} (monitor)"
+        who = f" by {self.by}" if self.by else ""
+        return f"grade {self.grade} recorded{who} at {when}"
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentGrade:
+    """The grade shown, and every source behind it (highest first)."""
+
+    instrument: str
+    grade: int | None
+    sources: tuple[GradeSource, ...] = ()
+
+    @property
+    def text(self) -> str:
+        if self.grade is None:
+            return "not graded"
+        return "none" if self.grade == 0 else f"grade {self.grade}"
+
+    @property
+    def css(self) -> str:
+        return "g-none" if self.grade is None else f"g{min(max(self.grade, 0), 5)}"
+
+    @property
+    def source(self) -> str:
+        """Where it comes from, in words ("grade 2 derived ... · grade 1 recorded by ...")."""
+        return " · ".join(s.describe() for s in self.sources) or "nothing recorded or derived"
+
+    @property
+    def at(self) -> datetime | None:
+        return self.sources[0].at if self.sources else None
+
+
+def combine(instrument: str, sources: Iterable[GradeSource]) -> CurrentGrade:
+    """The higher grade of the sources (the newer on a tie), every source kept."""
+    ordered = sorted(sources, key=lambda s: (s.grade, s.at), reverse=True)
+    return CurrentGrade(instrument, ordered[0].grade if ordered else None, tuple(ordered))
+
+
+def current_grades(
+    session: Session,
+    patients: Mapping[int, str],
+    alerts: Sequence[AlertView] = (),
+    *,
+    now: datetime,
+) -> dict[str, dict[str, CurrentGrade]]:
+    """Study id → {"crs": CurrentGrade, "icans": CurrentGrade} for `patients` (id → study id):
+    the grade the monitor holds (`neurocart.services.grades`, the same grade as its alert),
+    with its source — derived from the facts, or recorded by a clinician."""
+    held = services_grades(session, patients)
+    out: dict[str, dict[str, CurrentGrade]] = {}
+    for pid, study_id in patients.items():
+        grades = held.get(pid)
+        out[study_id] = {
+            name: _current(name, None if grades is None else getattr(grades, name), now)
+            for name in INSTRUMENTS
+        }
+    return out
+
+
+def _current(instrument: str, grade: MonitorGrade | None, now: datetime) -> CurrentGrade:
+    if grade is None:
+        return CurrentGrade(instrument, None)
+    source = GradeSource(grade.source, grade.grade, grade.at or now, grade.by or "")
+    return CurrentGrade(instrument, grade.grade, (source,))
