@@ -29,12 +29,12 @@ the leader stores each patient's current CRS and ICANS grade with its source in
 from __future__ import annotations
 
 import logging
-from functools import partial
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text, update
