@@ -86,3 +86,17 @@ def set_active(request: Request, user_id: int, user: UserAdmin, pairs: FormPairs
     except (StoreError, ValueError) as exc:
         return _page(request, 422, error=str(exc))
     return RedirectResponse("/admin/users", status_code=303)
+
+
+FeedAdmin = Annotated[User, Depends(require("feeds", "admin"))]
+
+
+@router.get("/admin/feeds", response_class=HTMLResponse)
+def feeds_page(request: Request, user: FeedAdmin, session: ReadSession) -> HTMLResponse:
+    """The hospital feeds' review list: local codes the code map lacks (never guessed: each
+    result carrying one was refused) and the messages refused or rejected, with why."""
+    from neurocart.interop.hl7.review import unmapped_codes
+    from neurocart.store.interop import list_messages
+
+    refused = [m for m in list_messages(session, limit=200) if m.status != "accepted"]
+    return render(request, "admin_feeds.html", unmapped=unmapped_codes(session), refused=refused)
