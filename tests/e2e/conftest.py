@@ -79,6 +79,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     seeded = seed_cohort(database, now=now, patients=6, acute=3, seed=11)
     app = _app(database)
     with serving(app, timeout_graceful_shutdown=1) as url:
+        assert app.state.runtime.settle(60), "the monitor did not catch up with the seed"
         yield Live(url, database, seeded, app.state.runtime, app)
     database.dispose()
 

@@ -145,7 +145,10 @@ def test_an_escalated_alert_is_marked(page: Any, live: Live) -> None:
         from tests.e2e.test_browser import post_fever
 
         post_fever(live, sid, 40.1)
-    live.monitor.tick(datetime.now(UTC) + timedelta(hours=2))
+    runtime = live.monitor
+    with runtime.monitor.lock:  # two hours pass unacknowledged
+        runtime.monitor.tick(datetime.now(UTC) + timedelta(hours=2))
+    runtime.feed.pump()
     login(page, ICU)
     marked = card(page, sid).locator(".alert.is-escalated")
     marked.first.wait_for(timeout=20_000)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from neurocart.services.grades import CurrentGrade, Grades
 from neurocart.store import Database, repo
 from neurocart.store.models import Assessment, Base, ClinicalEvent, EventType
 from neurocart.web.alerts import AlertView
-from neurocart.web.board import BoardRow, Grade, acute_board, grades_of, urgency_key
+from neurocart.web.board import BoardRow, Grade, acute_board, urgency_key
 from tests.store.factories import patient
 from tests.web.conftest import World
 
@@ -55,19 +54,6 @@ def _assessment(instrument: str, value: int, at: datetime, label: str) -> Assess
 
 def _episode(grade: int, onset: datetime, end: datetime | None) -> ClinicalEvent:
     return ClinicalEvent(id=1, type=EventType.CRS, grade=grade, onset_at=onset, end_at=end)
-
-
-def test_the_badges_show_the_monitors_grade_and_where_it_came_from() -> None:
-    at = T0 + timedelta(days=1)
-    crs, icans = grades_of(
-        Grades(CurrentGrade(3, "recorded", at, "dr.li"), CurrentGrade(0, "derived", at))
-    )
-    assert (crs.text, crs.css, crs.source) == ("grade 3", "g3", "recorded")
-    assert "recorded by dr.li at 2025" in crs.label
-    assert (icans.text, icans.css) == ("none", "g0")
-    assert "derived from vitals" in icans.label
-    nothing, _ = grades_of(None)
-    assert (nothing.grade, nothing.text, nothing.css) == (None, "not graded", "g-none")
 
 
 def test_the_board_lists_the_acute_patients_and_those_with_alerts(world: World) -> None:

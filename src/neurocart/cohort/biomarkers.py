@@ -273,6 +273,9 @@ def titre_course(frames: CohortFrames) -> pd.DataFrame:
 
 
 def titre_summary(course: pd.DataFrame) -> pd.DataFrame:
+    """Count titre readings per diagnosis group, one column per reading, for the cohort's antibody
+    table.
+    """
     if course.empty:
         return course
     counts = course.groupby(["diagnosis", "reading"]).size().unstack(fill_value=0)

@@ -34,4 +34,5 @@ class FeedSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_feed_settings() -> FeedSettings:
+    """The deployment's feed settings, read from the NEUROCART_* environment variables."""
     return FeedSettings()

@@ -85,6 +85,10 @@ class Recorded:
 
 @dataclass(frozen=True)
 class ObservationItem:
+    """One observation a feed message carries, keyed for idempotence, with what to do to the stored
+    row.
+    """
+
     key: str
     raw: ObservationIn
     act: Act = Act.CREATE

@@ -31,6 +31,7 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def umap_cell_types(adata: ad.AnnData, path: Path) -> Path:
+    """Plot the UMAP coloured by annotated cell type (counts in the legend) and save it."""
     xy = np.asarray(adata.obsm["X_umap"])
     types = adata.obs["cell_type"].astype("category")
     present = [c for c in types.cat.categories if (types == c).any()]
@@ -56,6 +57,9 @@ def umap_cell_types(adata: ad.AnnData, path: Path) -> Path:
 
 
 def umap_car(adata: ad.AnnData, path: Path) -> Path:
+    """Plot the UMAP with CAR+ cells highlighted by how they were called (transcript or clonotype),
+    and save it.
+    """
     xy = np.asarray(adata.obsm["X_umap"])
     source = adata.obs["car_source"].astype(str).to_numpy()
     fig, ax = plt.subplots(figsize=(7.5, 6))
@@ -100,6 +104,7 @@ def b_plasma_fractions(readouts: pd.DataFrame, path: Path) -> Path:
 
 
 def car_csf_blood(readouts: pd.DataFrame, path: Path) -> Path:
+    """Plot CAR+ cells as % of T cells over study days, CSF against blood, and save it."""
     data = readouts[readouts["tissue"].isin(["csf", "blood"])]
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     _lines(ax, data, "car_pct_of_t")

@@ -20,6 +20,8 @@ UNASSIGNED = "unassigned"
 
 @dataclass(frozen=True, slots=True)
 class CellType:
+    """A cell type the panel scores, with its lineage, marker genes and their source."""
+
     name: str
     lineage: str
     markers: tuple[str, ...]
@@ -28,6 +30,8 @@ class CellType:
 
 @dataclass(frozen=True, slots=True)
 class Phenotype:
+    """A gene set scored on every cell (for example exhaustion), with its source."""
+
     name: str
     genes: tuple[str, ...]
     source: str
@@ -35,6 +39,10 @@ class Phenotype:
 
 @dataclass(frozen=True, slots=True)
 class Panel:
+    """A marker panel: the cell types to annotate, the phenotypes to score, and the score below
+    which a cell stays unassigned.
+    """
+
     name: str
     cell_types: tuple[CellType, ...]
     phenotypes: tuple[Phenotype, ...]

@@ -19,6 +19,10 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class EmbedConfig:
+    """Settings for the embedding step: highly variable genes, PCA, neighbours, Leiden clustering
+    and UMAP.
+    """
+
     n_top_genes: int = 2000
     n_pcs: int = 30
     n_neighbors: int = 15

@@ -26,6 +26,10 @@ import numpy as np
 
 @dataclass(frozen=True, slots=True)
 class QCConfig:
+    """Cell QC thresholds: MAD-based outlier limits, mitochondrial limits, minimum genes and
+    optional doublet removal.
+    """
+
     n_mads: float = 5.0
     n_mads_mt: float = 3.0
     mt_floor_pct: float = 10.0

@@ -42,6 +42,8 @@ _SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
 class Tissue(enum.StrEnum):
+    """Where a sample came from: CSF, blood, or the infused product."""
+
     CSF = "csf"
     BLOOD = "blood"
     PRODUCT = "product"

@@ -29,6 +29,8 @@ from neurocart.omics.samplesheet import Tissue
 
 @dataclass
 class Summary:
+    """Readouts and cell-type composition of one .h5ad file."""
+
     readouts: pd.DataFrame
     composition: pd.DataFrame
     """Per sample and cell type: cells and % of the sample."""
@@ -45,6 +47,9 @@ def summarize(
     tissue: str = "blood",
     study_day: int = 0,
 ) -> Summary:
+    """Summarize one .h5ad file, annotating its cells with the panel when they are not annotated
+    yet.
+    """
     path = Path(path)
     if tissue not in {t.value for t in Tissue}:
         raise OmicsInputError("tissue", f"{tissue!r} is not one of csf, blood, product")

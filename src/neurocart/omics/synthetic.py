@@ -75,6 +75,10 @@ _TRBV = ("TRBV20-1", "TRBV7-9", "TRBV28", "TRBV5-1", "TRBV12-3")
 
 @dataclass(frozen=True)
 class SyntheticDataset:
+    """A generated single-cell dataset with the known truth per cell and the readouts it should
+    give, for testing the pipeline.
+    """
+
     samplesheet: Path
     truth: pd.DataFrame
     """One row per cell: sample, barcode, cell_type, lineage, car, car_umi, clone, dying."""

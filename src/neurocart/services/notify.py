@@ -64,6 +64,8 @@ def redact(url: str) -> str:
 
 @dataclass(frozen=True)
 class Message:
+    """One notification to send about an alert, with the link to open it."""
+
     alert_key: str
     kind: str
     url: str
@@ -104,6 +106,9 @@ def message_for(action: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def wanted(action: Mapping[str, Any], settings: Settings) -> bool:
+    """Whether an alert action should notify: escalations always, openings and upgrades at
+    configured severities.
+    """
     kind = action.get("kind")
     if kind == "escalate":
         return True

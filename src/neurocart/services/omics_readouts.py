@@ -30,6 +30,10 @@ from neurocart.store.models import User
 
 @dataclass(frozen=True, slots=True)
 class StoredSample:
+    """One omics sample whose readouts were stored, with the ids of the rows written, so the caller
+    can report them.
+    """
+
     sample_id: str
     study_id: str
     effective_at: datetime

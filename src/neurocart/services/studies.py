@@ -176,6 +176,9 @@ def record_ncs_study(
 def correct_ncs_study(
     session: Session, actor: User, study_id: int, *, reason: str, changes: dict[str, Any]
 ) -> NerveConductionStudy:
+    """Correct a nerve conduction study: the changes are merged into the current values and
+    validated as a whole before they supersede the row.
+    """
     old = records.get(session, NerveConductionStudy, study_id)
     merged = _merged(NcsStudyIn, {**records.values_of(old), **changes})
     return records.supersede(
@@ -189,6 +192,7 @@ def ncs_criteria_of(study: NerveConductionStudy) -> Result:
 
 
 def ncs_course(session: Session, patient_id: int) -> list[tuple[NerveConductionStudy, Result]]:
+    """A patient's current nerve conduction studies, each with its EAN/PNS 2021 criteria result."""
     return [
         (s, ncs_criteria_of(s))
         for s in records.current_rows(session, NerveConductionStudy, patient_id)

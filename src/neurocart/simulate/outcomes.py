@@ -59,6 +59,9 @@ EDSS_RUNGS: tuple[dict[str, Any], ...] = (
 
 @cache
 def edss_ladder() -> FloatArr:
+    """The EDSS score of each simulated rung, mild to severe, scored once by the EDSS calculator so
+    the simulator uses its scale.
+    """
     return np.array([calculate("edss", r).number for r in EDSS_RUNGS])
 
 

@@ -71,14 +71,17 @@ SERUM_KFLC = Pair("serum_kflc_mg_l", "serum_kflc_mg_dl")
 
 
 def csf_albumin_mg_l() -> Any:
+    """The CSF albumin input in mg/L, shared by the CSF calculators."""
     return field(None, description="CSF albumin", unit="mg/L", gt=0, le=30000)
 
 
 def csf_albumin_mg_dl() -> Any:
+    """The CSF albumin input in mg/dL, shared by the CSF calculators."""
     return field(None, description="CSF albumin", unit="mg/dL", gt=0, le=3000)
 
 
 def serum_albumin_g_l() -> Any:
+    """The serum albumin input in g/L, shared by the CSF calculators."""
     # neurocart check: outside 5–80 g/L is not a living patient's serum albumin, and the
     # floor catches g/dL sent as g/L.
     return field(None, description="serum albumin (neurocart check 5–80 g/L)", unit="g/L",
@@ -86,33 +89,40 @@ def serum_albumin_g_l() -> Any:
 
 
 def serum_albumin_g_dl() -> Any:
+    """The serum albumin input in g/dL, shared by the CSF calculators."""
     return field(None, description="serum albumin (neurocart check 0.5–8 g/dL)", unit="g/dL",
                  ge=0.5, le=8)  # fmt: skip
 
 
 def csf_igg_mg_l() -> Any:
+    """The CSF IgG input in mg/L, shared by the IgG calculators."""
     return field(None, description="CSF IgG", unit="mg/L", gt=0, le=20000)
 
 
 def csf_igg_mg_dl() -> Any:
+    """The CSF IgG input in mg/dL, shared by the IgG calculators."""
     return field(None, description="CSF IgG", unit="mg/dL", gt=0, le=2000)
 
 
 def serum_igg_g_l() -> Any:
+    """The serum IgG input in g/L, shared by the IgG calculators."""
     return field(None, description="serum IgG (neurocart check ≤ 100 g/L)", unit="g/L",
                  gt=0, le=100)  # fmt: skip
 
 
 def serum_igg_g_dl() -> Any:
+    """The serum IgG input in g/dL, shared by the IgG calculators."""
     return field(None, description="serum IgG (neurocart check ≤ 10 g/dL)", unit="g/dL",
                  gt=0, le=10)  # fmt: skip
 
 
 def age_years() -> Any:
+    """The age input, which sets the age-dependent upper limit of Qalb."""
     return field(None, description="age at the lumbar puncture", unit="years", ge=0, le=120)
 
 
 def qalb_uln_e3() -> Any:
+    """The laboratory's own upper limit of Qalb, used instead of the age formula."""
     return field(
         None,
         description="the laboratory's upper limit of Qalb × 10³ (overrides the age formula)",
@@ -223,6 +233,7 @@ class IggQuotients:
 
 
 def igg_quotients(c: Columns) -> IggQuotients:
+    """Compute Qalb, QIgG and Reiber's Qlim and Qlow (× 10³) from the albumin and IgG inputs."""
     albumin = q_fraction(CSF_ALBUMIN.value(c), SERUM_ALBUMIN.value(c))
     serum_igg = SERUM_IGG.value(c)
     igg = q_fraction(CSF_IGG.value(c), serum_igg)
@@ -250,6 +261,7 @@ SERUM_IGG_LOW_G_L = 7.0
 
 
 def low_serum_igg_warning(serum_igg_g_l: float) -> list[str]:
+    """Warn when serum IgG is low enough to make IgG indices falsely positive."""
     if serum_igg_g_l < SERUM_IGG_LOW_G_L:
         return [
             f"serum IgG {serum_igg_g_l:g} g/L is below a common lower limit "

@@ -8,6 +8,13 @@ catalogue pages). HMGCR antibodies: Mayo chemiluminescent assay < 20.0 CU negati
 
 A result below the limit of detection (`below_lod`) is negative. Values of different assays are
 never compared: the unit is the assay's own (nmol/L, CU, units).
+
+The cut-offs are the laboratories' published reference values, read in their online test
+catalogues in 2026 (the page versions were not recorded; a laboratory may change its
+cut-offs, and the reporting laboratory's current report governs). A test catalogue has no DOI:
+Mayo ARBI https://testcatalog.org/show/ARBI (Mayo Clinic Laboratories,
+https://www.mayocliniclabs.com), Quest https://jdos.nicholsinstitute.com, ARUP
+https://ltd.aruplab.com/Tests/Pub/2013101.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from neurocart.standards.registry import Grading, register
 
 CITATION = (
     "Mayo Clinic Laboratories test catalogue ARBI (AChR binding) and NMS1 (HMGCR); Quest "
-    "Diagnostics AChR binding antibody; ARUP 2013101 (HMGCR ELISA units)"
+    "Diagnostics AChR binding antibody; ARUP 2013101 (HMGCR ELISA units); test catalogues read "
+    "in 2026 (no DOI)"
 )
 
 Assay = Literal["mayo_achr_ria", "quest_achr_ria", "mayo_hmgcr_cia", "hmgcr_elisa_units", "custom"]
@@ -38,6 +46,10 @@ UNITS = {"mayo_achr_ria": "nmol/L", "quest_achr_ria": "nmol/L", "mayo_hmgcr_cia"
 
 
 class AntibodyLevelInput(CalcInput):
+    """The inputs of the antibody level reading: the result and the assay cut-offs it is read
+    against.
+    """
+
     assay: Assay = field(description="the assay and its cut-offs")
     value: float = field(description="the result in the assay's unit", ge=0, le=1e6)
     below_lod: bool = field(False, description="below the limit of detection: negative")

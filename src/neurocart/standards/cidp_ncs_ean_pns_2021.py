@@ -84,6 +84,8 @@ def _mv(description: str) -> Any:
 
 
 class MotorNerve(CalcInput):
+    """One motor nerve's conduction measurements and the lab's limits they are judged against."""
+
     nerve: Nerve = field(description="median, ulnar (below elbow), peroneal (below fibular "
                          "head) or tibial")  # fmt: skip
     side: Side = field(description="left or right")
@@ -136,6 +138,8 @@ class MotorNerve(CalcInput):
 
 
 class SensoryNerve(CalcInput):
+    """One sensory nerve study, recorded only as abnormal or not."""
+
     nerve: Literal["median", "ulnar", "radial", "sural", "superficial_peroneal"] = field(
         description="sensory nerve"
     )
@@ -144,6 +148,10 @@ class SensoryNerve(CalcInput):
 
 
 class CidpNcsInput(CalcInput):
+    """The inputs of the EAN/PNS 2021 CIDP electrodiagnostic criteria: the motor and sensory nerve
+    studies.
+    """
+
     nerves: list[MotorNerve] = field(description="motor nerve studies, one per nerve and side")
     sensory_nerves: list[SensoryNerve] = field([], description="sensory nerve studies")
 
@@ -162,6 +170,8 @@ class CidpNcsInput(CalcInput):
 
 @dataclass
 class NerveFindings:
+    """The demyelinating findings one nerve shows, and the measures that could not be evaluated."""
+
     name: str
     found: dict[str, str] = dc_field(default_factory=dict)
     """finding letter → the measured reason it fired."""

@@ -39,6 +39,10 @@ CITATION = (
 
 
 class IggIfInput(CalcInput):
+    """The inputs of the intrathecal IgG fraction: CSF and serum albumin and IgG, each in either
+    unit.
+    """
+
     csf_albumin_mg_l: float | None = _csf.csf_albumin_mg_l()
     csf_albumin_mg_dl: float | None = _csf.csf_albumin_mg_dl()
     serum_albumin_g_l: float | None = _csf.serum_albumin_g_l()

@@ -39,6 +39,8 @@ DEFAULT_ULN = 0.7
 
 
 class IggIndexInput(CalcInput):
+    """The inputs of the IgG index: CSF and serum albumin and IgG, and the lab's upper limit."""
+
     csf_albumin_mg_l: float | None = _csf.csf_albumin_mg_l()
     csf_albumin_mg_dl: float | None = _csf.csf_albumin_mg_dl()
     serum_albumin_g_l: float | None = _csf.serum_albumin_g_l()

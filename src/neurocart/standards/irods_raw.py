@@ -26,6 +26,8 @@ ITEMS = 24
 
 
 class IrodsRawInput(CalcInput):
+    """The inputs of the I-RODS raw score: the 24 item scores."""
+
     items: list[int] = field(
         description="the 24 item scores in form order, each 0 (not possible), 1 (with "
         "difficulty) or 2 (easy)"

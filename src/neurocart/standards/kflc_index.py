@@ -38,6 +38,10 @@ DEFAULT_CUTOFF = 6.1
 
 
 class KflcIndexInput(CalcInput):
+    """The inputs of the κ free light chain index: CSF and serum κFLC and albumin, each in either
+    unit.
+    """
+
     csf_kflc_mg_l: float | None = field(
         None, description="CSF κ free light chains (the LoD when below it)", unit="mg/L",
         gt=0, le=10000,

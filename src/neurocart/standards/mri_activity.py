@@ -48,6 +48,10 @@ def _count(description: str) -> Any:
 
 
 class MriActivityInput(CalcInput):
+    """The inputs of the MRI activity reading: this scan's lesion counts and volume change against a
+    comparator.
+    """
+
     scan_date: date = field(description="date of this scan (ISO, e.g. 2025-07-10)")
     comparator_date: date | None = field(None, description="date of the comparator scan")
     new_t2_lesions: int | None = _count("new T2 lesions against the comparator")

@@ -46,6 +46,8 @@ LABELS = {
 
 
 class OcbPatternInput(CalcInput):
+    """The inputs of the oligoclonal band pattern: the bands seen in CSF and serum."""
+
     csf_restricted_bands: int = field(
         description="IgG bands in CSF that are absent from serum", ge=0, le=100
     )

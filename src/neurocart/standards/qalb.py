@@ -43,6 +43,10 @@ CITATION = (
 
 
 class QalbInput(CalcInput):
+    """The inputs of the albumin quotient: CSF and serum albumin, with age or the lab's limit for
+    the cut-off.
+    """
+
     csf_albumin_mg_l: float | None = _csf.csf_albumin_mg_l()
     csf_albumin_mg_dl: float | None = _csf.csf_albumin_mg_dl()
     serum_albumin_g_l: float | None = _csf.serum_albumin_g_l()

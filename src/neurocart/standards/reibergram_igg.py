@@ -44,6 +44,10 @@ LABELS = {
 
 
 class ReibergramIggInput(CalcInput):
+    """The inputs of the IgG Reibergram: CSF and serum albumin and IgG, with age or the lab's Qalb
+    limit.
+    """
+
     csf_albumin_mg_l: float | None = _csf.csf_albumin_mg_l()
     csf_albumin_mg_dl: float | None = _csf.csf_albumin_mg_dl()
     serum_albumin_g_l: float | None = _csf.serum_albumin_g_l()

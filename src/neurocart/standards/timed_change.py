@@ -41,12 +41,16 @@ UNITS = {"t25fw": "s", "nhpt": "s", "sdmt": "correct"}
 
 
 class TimedAssessment(CalcInput):
+    """One timed test result on a study day."""
+
     day: int = field(description="study day", unit="study day", ge=-DAY_LIMIT, le=DAY_LIMIT)
     value: float = field(description="seconds (T25FW, 9HPT) or correct responses (SDMT)",
                          ge=0, le=1000)  # fmt: skip
 
 
 class TimedChangeInput(CalcInput):
+    """The inputs of confirmed worsening on a timed test: results over time and thresholds."""
+
     test: Test = field(description="t25fw, nhpt or sdmt")
     assessments: list[TimedAssessment] = field(
         description='assessments, each {"day": int, "value": float}, any order, one per day'

@@ -31,6 +31,10 @@ CITATION = (
 
 
 class TitreChangeInput(CalcInput):
+    """The inputs of the titre change: baseline and follow-up titres and the dilution series they
+    come from.
+    """
+
     baseline_titre: int = field(
         description="reciprocal end-point titre at baseline (0 = negative)", ge=0, le=10**9
     )

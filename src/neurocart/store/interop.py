@@ -75,6 +75,9 @@ def find_keys(session: Session, system: str, hashes: list[str]) -> dict[str, Ing
 
 
 def find_message(session: Session, system: str, control_id: str) -> FeedMessage | None:
+    """The feed message a sender already sent with this control id, if any, so a resend is not
+    stored twice.
+    """
     query = select(FeedMessage).where(
         FeedMessage.system == system, FeedMessage.control_id == control_id
     )

@@ -53,6 +53,7 @@ def add(session: Session, actor: User, model: type[Record], values: Mapping[str,
 
 
 def get(session: Session, model: type[Record], row_id: int) -> Record:
+    """Load a record row by id, fresh from the database; NotFoundError when there is none."""
     row = session.get(model, row_id, populate_existing=True)
     if row is None:
         raise NotFoundError(ENTITY_TYPE[model], row_id, "id")

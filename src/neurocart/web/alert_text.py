@@ -2,7 +2,7 @@
 
 >>> findings("CRS grade (ASTCT) 2. CRS grade (ASTCT) 2; temperature 39.4 °C")
 'CRS grade (ASTCT) 2; temperature 39.4 °C'
->>> citation("Lee DW et al. 2019;25:625–638 (fever ≥ 38.0 °C; toxicity.md §1, §8)")
+>>> citation("Lee DW et al. 2019;25:625–638 (fever ≥ 38.0 °C; notes.md §1, §8)")
 'Lee DW et al. 2019;25:625–638 (fever ≥ 38.0 °C)'
 """
 
@@ -15,7 +15,7 @@ _SPLIT = re.compile(r"\s*(?:;|\.\s)\s*")
 
 
 def citation(text: str) -> str:
-    """`text` without references to the project's internal documents ("toxicity.md §8")."""
+    """`text` without references to the project's internal documents ("notes.md §8")."""
 
     def drop(match: re.Match[str]) -> str:
         token = match.group(0)

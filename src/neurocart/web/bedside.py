@@ -86,6 +86,7 @@ def forms_for(user: User) -> list[EntryForm]:
 def record_form(
     request: Request, study_id: str, key: str, user: PatientsReader, session: ReadSession
 ) -> HTMLResponse:
+    """Show a bedside entry form for a patient."""
     form = _form(request, key)
     if isinstance(form, HTMLResponse):
         return form
@@ -154,6 +155,7 @@ def record_check(
 def record_save(
     request: Request, study_id: str, key: str, user: PatientsReader, pairs: FormPairs
 ) -> Response:
+    """Check and save a bedside entry form; on errors, show it again with them marked."""
     form = _form(request, key)
     if isinstance(form, HTMLResponse):
         return form
@@ -239,6 +241,7 @@ def _task_refused(request: Request, study_id: str, message: str) -> HTMLResponse
 def correct_form(
     request: Request, study_id: str, row_id: int, user: ObservationCorrector, session: ReadSession
 ) -> HTMLResponse:
+    """Show the form to correct or retract one recorded observation."""
     return _correct_page(request, session, study_id, row_id, {}, {})
 
 
@@ -277,6 +280,7 @@ def _display(code: str) -> str:
 def correct_save(
     request: Request, study_id: str, row_id: int, user: ObservationCorrector, pairs: FormPairs
 ) -> Response:
+    """Correct or retract a recorded observation; a reason is required either way."""
     posted = dict(pairs)
     errors: dict[str, str] = {}
     reason = posted.get("reason", "").strip()
@@ -326,6 +330,7 @@ def _problem(p: Any) -> Any:
 
 
 def entry_links(user: User) -> Sequence[EntryForm]:
+    """The bedside entry forms this user may open, for the chart's links."""
     return forms_for(user)
 
 

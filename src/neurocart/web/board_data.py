@@ -51,6 +51,8 @@ SCHEDULE_REFRESH = timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class BoardPatient:
+    """A patient on the board, with the day since infusion the board sorts and labels by."""
+
     id: int
     study_id: str
     diagnosis: str
@@ -60,6 +62,10 @@ class BoardPatient:
 
 @dataclass
 class BoardFacts:
+    """What the board reads for its patients in one pass: latest vitals, assessments, episodes and
+    tasks per patient.
+    """
+
     patients: list[BoardPatient]
     vitals: dict[int, dict[str, Any]] = field(default_factory=dict)
     assessments: dict[int, list[Any]] = field(default_factory=dict)

@@ -29,6 +29,8 @@ POLL_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Snapshot:
+    """One version of the board's rows; the fingerprint tells streams whether anything changed."""
+
     version: int
     fingerprint: str
     rows: list[Any]
@@ -91,6 +93,7 @@ class BoardFeed:
 
 
 def feed_of(app: FastAPI) -> BoardFeed:
+    """The app's board feed, created on first use so every stream shares one."""
     feed = getattr(app.state, "board_feed", None)
     if not isinstance(feed, BoardFeed):
         feed = BoardFeed()

@@ -60,6 +60,8 @@ class EntryField:
 
 @dataclass(frozen=True)
 class EntryForm:
+    """A bedside entry form: its fields and the permission resource a save writes."""
+
     key: str
     title: str
     resource: str

@@ -12,7 +12,7 @@ that won named. This module is the one place the pages ask.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,12 +69,6 @@ class CurrentGrade:
     @property
     def at(self) -> datetime | None:
         return self.sources[0].at if self.sources else None
-
-
-def combine(instrument: str, sources: Iterable[GradeSource]) -> CurrentGrade:
-    """The higher grade of the sources (the newer on a tie), every source kept."""
-    ordered = sorted(sources, key=lambda s: (s.grade, s.at), reverse=True)
-    return CurrentGrade(instrument, ordered[0].grade if ordered else None, tuple(ordered))
 
 
 def current_grades(

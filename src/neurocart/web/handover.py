@@ -29,6 +29,7 @@ PatientsReader = Annotated[User, Depends(require("patients", "read"))]
 
 @router.get("/handover", response_class=HTMLResponse)
 def handover(request: Request, user: PatientsReader, hours: float = 8.0) -> HTMLResponse:
+    """The handover page: open alerts, overdue tasks and what was recorded in the last hours."""
     hours = min(max(hours, 0.5), 72.0)
     rows, now = board_rows(request)
     since = now - timedelta(hours=hours)

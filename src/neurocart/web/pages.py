@@ -20,7 +20,14 @@ from sqlalchemy import func, select
 
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
 from neurocart.store import NotFoundError, repo
-from neurocart.store.models import Assessment, ClinicalEvent, Observation, Task, User
+from neurocart.store.models import (
+    Assessment,
+    ClinicalEvent,
+    MonitorStatus,
+    Observation,
+    Task,
+    User,
+)
 from neurocart.web import chart
 from neurocart.web.alerts import UnknownAlertError, get_alert_provider
 from neurocart.web.auth import (
@@ -206,6 +213,7 @@ DISCIPLINES = ("neurology", "hematology", "icu", "nursing")
 
 
 def board_query(discipline: str = "", view: str = "") -> BoardQuery:
+    """Read the board's discipline filter and view from the query, ignoring unknown values."""
     return BoardQuery(discipline if discipline in DISCIPLINES else "", view == "compact")
 
 
@@ -228,6 +236,7 @@ def _board_context(request: Request, query: BoardQuery) -> dict[str, Any]:
 def board(
     request: Request, user: PatientsReader, discipline: str = "", view: str = ""
 ) -> HTMLResponse:
+    """The ward board page, wired to the live event stream."""
     query = board_query(discipline, view)
     stream = getattr(request.app.state, "web_stream_url", None) or "/board/events"
     return render(request, "board.html", stream_url=stream, **_board_context(request, query))
@@ -258,7 +267,8 @@ def board_panel(
 
 def board_fingerprint(request: Request) -> str:
     """Changes whenever something the board shows may have changed: the highest id of each
-    clinical table and of the task table, and the open alerts' state."""
+    clinical table and of the task table, the monitor's latest grade change, and the open
+    alerts' state."""
     with database_of(request).reading() as session:
         provider = get_alert_provider(request)
         alerts = provider.open_alerts(session)
@@ -267,7 +277,8 @@ def board_fingerprint(request: Request) -> str:
                 *(
                     select(func.max(model.id)).scalar_subquery()
                     for model in (Observation, Assessment, ClinicalEvent, Task)
-                )
+                ),
+                select(func.max(MonitorStatus.updated_at)).scalar_subquery(),
             )
         ).one()
     state = sorted((a.id, a.severity, a.tier, str(a.acknowledged_at)) for a in alerts)
@@ -381,6 +392,7 @@ def patient_chart(
     corrected: int = 0,
     task_done: str = "",
 ) -> HTMLResponse:
+    """A patient's chart page, with the entry forms and task actions this user may use."""
     from neurocart.web.bedside import forms_for, task_action
 
     try:

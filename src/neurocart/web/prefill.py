@@ -30,6 +30,8 @@ MASKING_DRUGS = frozenset({"tocilizumab", "siltuximab", "anakinra", "dexamethaso
 
 @dataclass
 class Prefill:
+    """Values to pre-fill a form with, and where each one came from."""
+
     values: dict[str, str] = field(default_factory=dict)
     """Form field name → text."""
     notes: list[str] = field(default_factory=list)
@@ -37,6 +39,7 @@ class Prefill:
 
 
 def crs_inputs(session: Session, patient_id: int, now: datetime) -> Prefill:
+    """Pre-fill the CRS grading form from the last 24 h of vitals, noting each source."""
     out = Prefill()
     since = now - WINDOW
     obs = [

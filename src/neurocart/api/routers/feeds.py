@@ -21,6 +21,10 @@ Admin = Annotated[User, Depends(require(Resource.FEEDS, Action.ADMIN))]
 
 
 class FeedMessageOut(BaseModel):
+    """One received feed message as the API lists it: who sent it, what was acknowledged, and why it
+    was rejected if it was.
+    """
+
     received_at: datetime
     sender: str
     control_id: str
@@ -31,6 +35,10 @@ class FeedMessageOut(BaseModel):
 
 
 class UnmappedCodeOut(BaseModel):
+    """A sender's code that no code map covers, with how many messages carried it, so someone can
+    add the mapping.
+    """
+
     sender: str
     code: str
     coding_system: str

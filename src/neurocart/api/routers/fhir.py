@@ -30,6 +30,10 @@ FHIR_JSON = "application/fhir+json"
 
 
 class FhirResponse(JSONResponse):
+    """A JSON response sent with the FHIR media type, so FHIR clients accept the body as a FHIR
+    resource.
+    """
+
     media_type = FHIR_JSON
 
 

@@ -34,6 +34,10 @@ History = Annotated[bool, Query(description="include superseded and retracted")]
 
 
 class StudyCorrection(Request):
+    """A correction to an imaging or nerve conduction study: the changed fields and the reason the
+    audit trail keeps.
+    """
+
     reason: Reason
     changes: dict[str, Any] = Field(
         min_length=1, description="the fields to change, named as in the record"
@@ -41,6 +45,8 @@ class StudyCorrection(Request):
 
 
 class MriScanOut(FactOut):
+    """An MRI scan as the API returns it: its counts and volumes with the row's provenance."""
+
     scan_date: date
     comparator_date: date | None
     region: MriRegion
@@ -59,6 +65,10 @@ class MriScanOut(FactOut):
 
 
 class NcsStudyOut(FactOut):
+    """A nerve conduction study as the API returns it, with the EAN/PNS 2021 criteria evaluated on
+    its nerves.
+    """
+
     study_date: date
     lab: str | None
     nerves: list[dict[str, Any]]
@@ -84,6 +94,7 @@ def _ncs_out(
 def add_mri_scan(
     study_id: StudyIdPath, body: MriScanIn, user: Writer, session: WriteSession
 ) -> MriScanOut:
+    """Record a new MRI scan for a patient."""
     patient = patient_of(session, study_id)
     row = studies.record_mri_scan(session, user, patient.id, body)
     return _mri_out(session, row, patient.study_id)
@@ -93,6 +104,7 @@ def add_mri_scan(
 def list_mri_scans(
     study_id: StudyIdPath, user: Reader, session: ReadSession, history: History = False
 ) -> list[MriScanOut]:
+    """List a patient's current MRI scans (with superseded versions when history is asked for)."""
     patient = patient_of(session, study_id)
     rows = store_records.current_rows(session, MriScan, patient.id, history=history)
     return [_mri_out(session, r, patient.study_id) for r in rows]
@@ -100,6 +112,7 @@ def list_mri_scans(
 
 @router.get("/mri-scans/{scan_id}")
 def get_mri_scan(scan_id: RowId, user: Reader, session: ReadSession) -> MriScanOut:
+    """Return one MRI scan row by id, current or superseded."""
     return _mri_out(session, store_records.get(session, MriScan, scan_id))
 
 
@@ -107,6 +120,7 @@ def get_mri_scan(scan_id: RowId, user: Reader, session: ReadSession) -> MriScanO
 def correct_mri_scan(
     scan_id: RowId, body: StudyCorrection, user: Corrector, session: WriteSession
 ) -> MriScanOut:
+    """Correct an MRI scan: a new version replaces the old one, which stays in the audit trail."""
     row = studies.correct_mri_scan(session, user, scan_id, reason=body.reason, changes=body.changes)
     return _mri_out(session, row)
 
@@ -115,6 +129,7 @@ def correct_mri_scan(
 def retract_mri_scan(
     scan_id: RowId, body: Retraction, user: Corrector, session: WriteSession
 ) -> MriScanOut:
+    """Retract an MRI scan entered in error; the row is kept, marked retracted, with the reason."""
     row = studies.retract_study(session, user, MriScan, scan_id, reason=body.reason)
     assert isinstance(row, MriScan)
     return _mri_out(session, row)
@@ -124,6 +139,7 @@ def retract_mri_scan(
 def add_ncs_study(
     study_id: StudyIdPath, body: NcsStudyIn, user: Writer, session: WriteSession
 ) -> NcsStudyOut:
+    """Record a new nerve conduction study for a patient."""
     patient = patient_of(session, study_id)
     row = studies.record_ncs_study(session, user, patient.id, body)
     return _ncs_out(session, row, patient.study_id)
@@ -133,6 +149,9 @@ def add_ncs_study(
 def list_ncs_studies(
     study_id: StudyIdPath, user: Reader, session: ReadSession, history: History = False
 ) -> list[NcsStudyOut]:
+    """List a patient's current nerve conduction studies (with superseded versions when history is
+    asked for).
+    """
     patient = patient_of(session, study_id)
     rows = store_records.current_rows(session, NerveConductionStudy, patient.id, history=history)
     return [_ncs_out(session, r, patient.study_id) for r in rows]
@@ -140,6 +159,7 @@ def list_ncs_studies(
 
 @router.get("/ncs-studies/{study_row_id}")
 def get_ncs_study(study_row_id: RowId, user: Reader, session: ReadSession) -> NcsStudyOut:
+    """Return one nerve conduction study row by id, current or superseded."""
     return _ncs_out(session, store_records.get(session, NerveConductionStudy, study_row_id))
 
 
@@ -147,6 +167,9 @@ def get_ncs_study(study_row_id: RowId, user: Reader, session: ReadSession) -> Nc
 def correct_ncs_study(
     study_row_id: RowId, body: StudyCorrection, user: Corrector, session: WriteSession
 ) -> NcsStudyOut:
+    """Correct a nerve conduction study: a new version replaces the old one, which stays in the
+    audit trail.
+    """
     row = studies.correct_ncs_study(
         session, user, study_row_id, reason=body.reason, changes=body.changes
     )
@@ -157,6 +180,9 @@ def correct_ncs_study(
 def retract_ncs_study(
     study_row_id: RowId, body: Retraction, user: Corrector, session: WriteSession
 ) -> NcsStudyOut:
+    """Retract a nerve conduction study entered in error; the row is kept, marked retracted, with
+    the reason.
+    """
     row = studies.retract_study(
         session, user, NerveConductionStudy, study_row_id, reason=body.reason
     )

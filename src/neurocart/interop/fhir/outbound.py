@@ -475,6 +475,7 @@ class Builder:
 
 
 def terms_answer(value: float) -> tuple[str, str]:
+    """The LOINC answer (code, display) for a qualitative result: positive at an index ≥ 1."""
     return ("LA6576-8", "Positive") if value >= 1 else ("LA6577-6", "Negative")
 
 

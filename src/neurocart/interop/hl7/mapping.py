@@ -74,6 +74,9 @@ class Mapped:
 def map_oru(
     message: Message, control_id: str, source: str, zone: tzinfo, codemap: CodeMap
 ) -> Mapped:
+    """Map an ORU^R01 result message to observations, resolving each OBX through the sender's code
+    map.
+    """
     mapped = Mapped()
     obr: Segment | None = None
     pending: list[tuple[Segment, int]] = []
@@ -304,4 +307,5 @@ def _first(message: Message, kind: str) -> Segment | None:
 
 
 def when_text(at: datetime) -> str:
+    """Format a UTC time as an HL7 v2 timestamp with an explicit +0000 offset."""
     return at.strftime("%Y%m%d%H%M%S+0000")

@@ -166,10 +166,12 @@ def repetitions(segment: Segment, field: int) -> list[list[str]]:
 
 
 def name(segment: Segment) -> str:
+    """The segment's id (MSH, OBR, OBX…), the name the mapping dispatches on."""
     return segment.id
 
 
 def site_zone(name: str) -> tzinfo:
+    """The site's time zone for HL7 times without an offset; UTC when the name is unknown."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -231,6 +233,7 @@ class Header:
 
 
 def header(message: Message) -> Header:
+    """Read the MSH fields that routing, deduplication and the acknowledgement need."""
     msh = message.segments[0]
     return Header(
         application=get(msh, 3),

@@ -16,6 +16,8 @@ UNMAPPED = re.compile(r"unmapped code (?P<code>\S+) \((?P<system>[^)]*)\)")
 
 @dataclass(frozen=True)
 class UnmappedCode:
+    """A code a sender used that no code map covers, and how many messages carried it."""
+
     sender: str
     code: str
     coding_system: str

@@ -403,6 +403,8 @@ def _scalar(instrument: str, name: str, text: str) -> Any:
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What a REDCap import wrote, per kind of record, and whether it was committed or a dry run."""
+
     counts: dict[str, int]
     committed: bool
 

@@ -48,6 +48,8 @@ COURSE_FIELDS = (
 
 @dataclass(frozen=True)
 class Choice:
+    """A mapping value read from a REDCap field, translated through its choice codes."""
+
     field: str
     choices: dict[str, Any] = dataclasses.field(default_factory=dict)
     take: str | None = None
@@ -56,6 +58,8 @@ class Choice:
 
 @dataclass(frozen=True)
 class ObservationRule:
+    """How one REDCap field becomes an observation: its code, unit, specimen and time field."""
+
     field: str
     code: str
     unit: str
@@ -65,6 +69,10 @@ class ObservationRule:
 
 @dataclass(frozen=True)
 class AssessmentRule:
+    """How a REDCap instrument becomes a scored assessment: the calculator inputs and the total to
+    check against.
+    """
+
     instrument: str
     time: str
     inputs: dict[str, str]
@@ -74,6 +82,8 @@ class AssessmentRule:
 
 @dataclass(frozen=True)
 class EventRule:
+    """How a REDCap form becomes a clinical event: its type and the fields it fills."""
+
     form: str
     type: str | Choice
     fields: dict[str, str]
@@ -81,6 +91,10 @@ class EventRule:
 
 @dataclass(frozen=True)
 class Mapping:
+    """A parsed REDCap mapping file: how one project's records become patients, observations,
+    assessments and events.
+    """
+
     project: str
     timezone: str
     record_field: str
@@ -276,6 +290,9 @@ def parse(doc: dict[str, Any]) -> Mapping:
 
 
 def load(path: Path) -> Mapping:
+    """Read and parse a REDCap mapping TOML file, raising RedcapError for a file that cannot be
+    read.
+    """
     try:
         with path.open("rb") as fh:
             return parse(tomllib.load(fh))
@@ -355,7 +372,7 @@ def emit(fields: list[p.Field], *, project: str, timezone: str) -> str:
         lines += [
             "",
             "[[observation]]",
-            f"field = {_q(entry.key)}",
+            f"field = {_q(p.short(entry.key))}",
             f"code = {_q(entry.code)}",
             f"unit = {_q(entry.unit)}",
             f"specimen = {_choice_table(f'{form}_specimen', choices)}",

@@ -56,6 +56,8 @@ EVENT_PARTS = ("term", "grade", "drug", "dose", "dose_unit", "onset", "end", "de
 
 @dataclass
 class Field:
+    """One row of a REDCap data dictionary the generated project declares."""
+
     name: str
     form: str
     type: str
@@ -130,10 +132,14 @@ def calculator_fields(instrument: str) -> list[FieldSpec] | None:
 
 
 def instruments() -> list[str]:
+    """The calculators whose inputs can be laid out as REDCap fields, so each can become an
+    instrument.
+    """
     return [name for name in sorted(REGISTRY) if calculator_fields(name) is not None]
 
 
 def choice_values(spec: FieldSpec) -> list[Any]:
+    """The codes a calculator field accepts, in order, for its REDCap choice list."""
     return list(spec.choices)
 
 
@@ -210,7 +216,7 @@ def fields(prior_therapies: list[str]) -> list[Field]:
             if entry.values:
                 f.append(
                     Field(
-                        entry.key,
+                        short(entry.key),
                         form,
                         "radio",
                         entry.display,
@@ -221,7 +227,7 @@ def fields(prior_therapies: list[str]) -> list[Field]:
             else:
                 f.append(
                     Field(
-                        entry.key,
+                        short(entry.key),
                         form,
                         "text",
                         entry.display,
@@ -291,6 +297,7 @@ def fields(prior_therapies: list[str]) -> list[Field]:
 
 
 def forms(all_fields: list[Field]) -> list[str]:
+    """The forms the fields belong to, once each, in data-dictionary order."""
     out: list[str] = []
     for x in all_fields:
         if x.form not in out:
@@ -302,6 +309,7 @@ REPEATING_EXCLUDED = ("demographics", "treatment_course")
 
 
 def repeating_forms(all_fields: list[Field]) -> list[str]:
+    """The forms REDCap should repeat within an event (all but the one-off forms)."""
     return [f for f in forms(all_fields) if f not in REPEATING_EXCLUDED]
 
 
@@ -319,6 +327,7 @@ def events() -> list[dict[str, Any]]:
 
 
 def instrument_event_mapping(all_fields: list[Field]) -> list[dict[str, Any]]:
+    """Which forms each visit event collects; the one-off forms only at the first visit."""
     out = []
     for v in VISITS:
         for form in forms(all_fields):
@@ -329,4 +338,5 @@ def instrument_event_mapping(all_fields: list[Field]) -> list[dict[str, Any]]:
 
 
 def known_code(code: str) -> bool:
+    """Whether the code is one of the observation catalogue's codes."""
     return any(code == c for _, c in CATALOGUE)

@@ -43,11 +43,13 @@ def _v(x: Any) -> Any:
 
 
 def num(x: float) -> str:
+    """A number as REDCap text: integers without a trailing .0, other values exactly."""
     x = float(x)
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
 
 def local(t: datetime | None, zone: ZoneInfo) -> str:
+    """A time as REDCap's local date-time text in the project's zone; blank when missing."""
     return "" if t is None else t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -59,6 +61,8 @@ def _json_default(x: Any) -> Any:
 
 @dataclass(frozen=True)
 class ProjectFiles:
+    """The files a REDCap export wrote and how many records and patients they hold."""
+
     paths: list[Path]
     records: int
     patients: int
@@ -155,7 +159,8 @@ def build_records(
         t = _v(o["effective_at"])
         key = (str(o["study_id"]), form, t, str(o["specimen"]))
         rows = panels.setdefault(key, [])
-        target = next((x for x in rows if entry.key not in x), None)
+        field = p.short(entry.key)
+        target = next((x for x in rows if field not in x), None)
         if target is None:
             target = r.new(key[0], r.visit(key[0], t), form)
             target |= {
@@ -163,7 +168,7 @@ def build_records(
                 f"{form}_specimen": str(p.SPECIMENS.index(key[3])),
             }
             rows.append(target)
-        target[entry.key] = num(o["value"])
+        target[field] = num(o["value"])
     for a in frames.assessments.to_dict("records"):
         name = str(a["instrument"])
         if p.calculator_fields(name) is None:
@@ -257,6 +262,7 @@ def columns(fields: list[p.Field]) -> list[str]:
 
 
 def write_csv(path: Path, header: list[str], rows: list[dict[str, Any]] | list[list[str]]) -> None:
+    """Write rows (dicts by header name or plain lists) as a UTF-8 CSV with a header line."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)

@@ -413,4 +413,5 @@ def _value_level(
 
 
 def write_define(tree: ET.ElementTree[ET.Element], path: str) -> None:
+    """Write the define.xml tree to a file with its XML declaration, as SDTM submissions expect."""
     tree.write(path, encoding="UTF-8", xml_declaration=True)

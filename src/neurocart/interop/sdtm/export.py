@@ -21,12 +21,17 @@ from neurocart.interop.sdtm.xpt import write_xpt
 
 @dataclass(frozen=True)
 class SdtmFiles:
+    """The SDTM datasets an export built, the files written and the define.xml describing them."""
+
     data: SdtmData
     files: list[Path]
     define: Path
 
 
 def dataset_label(name: str) -> str:
+    """The dataset label define.xml and the transport files carry; SUPP-- datasets are named after
+    their parent.
+    """
     return (
         f"Supplemental Qualifiers for {name[4:]}" if name.startswith("SUPP") else DOMAINS[name][0]
     )

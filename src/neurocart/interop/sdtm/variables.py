@@ -14,6 +14,8 @@ from types import MappingProxyType
 
 @dataclass(frozen=True, slots=True)
 class Var:
+    """One SDTM variable of a domain, with the metadata define.xml needs."""
+
     name: str
     label: str
     core: str = "Perm"
