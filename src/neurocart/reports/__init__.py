@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from neurocart.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from neurocart.reports.build import (
@@ -43,16 +44,7 @@ _EXPORTS: dict[str, str] = {
 (or one of its light modules) does not load the statistics and plotting libraries."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if module == f"{__name__}.{name}":
-        value: Any = importlib.import_module(module)
-    else:
-        value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
 
 
 __all__ = [
