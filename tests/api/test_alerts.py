@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from neurocart.api import create_app
 from neurocart.store import Database, Patient, repo
-from neurocart.store.models import AuditEntry
+from neurocart.store.models import AlertAction, AuditEntry
 from tests.api.conftest import T0, Headers, make_settings, obs
 from tests.liveserver import serving
 
@@ -173,3 +173,105 @@ def test_stream_accepts_the_web_session_cookie_and_refuses_nobody(
     assert ok.status_code == 200
     assert ok.headers["content-type"].startswith("text/event-stream")
     assert httpx.get(url, timeout=10).status_code == 401
+
+
+def _open_crs(client: TestClient, headers: Headers) -> str:
+    client.post("/api/v1/patients/P-001/observations", json=_fever(38.5), headers=headers)
+    (crs,) = [
+        a for a in client.get("/api/v1/alerts", headers=headers).json() if a["episode"] == "crs"
+    ]
+    return str(crs["key"])
+
+
+def test_notes_and_handover_are_audited_and_listed(
+    client: TestClient, treated: Headers, as_role: AsRole, database: Database
+) -> None:
+    key = _open_crs(client, treated)
+    nurse = as_role("nurse")
+    r = client.post(
+        f"/api/v1/alerts/{key}/notes", json={"text": " Paracetamol  given "}, headers=nurse
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["text"] == "Paracetamol given"
+    handover = {"text": "ICU bed requested", "kind": "handover", "to": "icu"}
+    r = client.post(f"/api/v1/alerts/{key}/notes", json=handover, headers=treated)
+    assert r.status_code == 201, r.text
+    notes = client.get(f"/api/v1/alerts/{key}/notes", headers=as_role("monitor")).json()
+    assert [(n["kind"], n["by"], n["to"]) for n in notes] == [
+        ("note", "nurse-user", None),
+        ("handover", "neurologist-user", "icu"),
+    ]
+    with database.reading() as s:
+        actions = [
+            e.action
+            for e in s.scalars(select(AuditEntry).where(AuditEntry.entity_type == "alert_note"))
+        ]
+    assert actions == ["note", "handover"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"text": "   "}, "text"),
+        ({"text": "x", "kind": "handover"}, "to"),
+        ({"text": "x", "kind": "handover", "to": "cardiology"}, "to"),
+        ({"text": "x", "kind": "shout"}, "kind"),
+        ({"text": "x" * 1001}, "text"),
+    ],
+)
+def test_bad_note_is_422_naming_the_field_and_stores_nothing(
+    client: TestClient, treated: Headers, database: Database, body: dict[str, str], field: str
+) -> None:
+    key = _open_crs(client, treated)
+    r = client.post(f"/api/v1/alerts/{key}/notes", json=body, headers=treated)
+    assert r.status_code == 422, r.text
+    assert field in r.text
+    assert client.get(f"/api/v1/alerts/{key}/notes", headers=treated).json() == []
+
+
+def test_resolve_closes_with_the_reason_and_the_monitor_agrees(
+    client: TestClient, treated: Headers, as_role: AsRole, database: Database
+) -> None:
+    key = _open_crs(client, treated)
+    assert (
+        client.post(
+            f"/api/v1/alerts/{key}/resolve", json={"reason": "x"}, headers=as_role("nurse")
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/api/v1/alerts/{key}/resolve", json={"reason": ""}, headers=treated
+        ).status_code
+        == 422
+    )
+    r = client.post(
+        f"/api/v1/alerts/{key}/resolve", json={"reason": "probe artefact"}, headers=treated
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "closed"
+    again = client.post(f"/api/v1/alerts/{key}/resolve", json={"reason": "twice"}, headers=treated)
+    assert again.status_code == 409
+    one = client.get(f"/api/v1/alerts/{key}", headers=treated).json()
+    assert one["status"] == "closed"
+    with database.reading() as s:
+        closes = [
+            a.payload
+            for a in s.scalars(select(AlertAction).where(AlertAction.alert_key == key))
+            if a.kind == "close"
+        ]
+    assert [(c["user"], "probe artefact" in c["text"]) for c in closes] == [
+        ("neurologist-user", True)
+    ]  # the monitor ended the episode, once
+    (note,) = client.get(f"/api/v1/alerts/{key}/notes", headers=treated).json()
+    assert (note["kind"], note["text"]) == ("resolve", "probe artefact")
+    # the condition still holds: the next fever opens a new episode, never silenced
+    at = (T0 + timedelta(hours=2)).isoformat()
+    client.post("/api/v1/patients/P-001/observations", json=_fever(38.9, at), headers=treated)
+    open_keys = [
+        a["key"]
+        for a in client.get("/api/v1/alerts", params={"status": "open"}, headers=treated).json()
+        if a["episode"] == "crs"
+    ]
+    assert open_keys
+    assert key not in open_keys

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from neurocart.config import Settings
-from neurocart.services.notify import Outbox, deliveries, notify_alert_event
+from neurocart.services.alert_notes import notes_for
+from neurocart.services.notify import Outbox, notify_alert_event
 from neurocart.store import Database
 from neurocart.store.models import Alert, AlertAction
 from tests.api.conftest import T0, Headers, obs
@@ -112,12 +113,10 @@ def test_a_new_alert_reaches_mail_and_webhook_and_is_recorded(
     with database.reading() as session:
         alert_id = session.scalar(select(Alert.id).where(Alert.key == action["alert_key"]))
         assert alert_id is not None
-        recorded = deliveries(session, alert_id)
-    assert sorted(d["outcome"] for d in recorded) == ["sent", "sent"]
-    assert {d["channel"] for d in recorded} == {
-        f"mailto://127.0.0.1:{smtp[0]}",
-        f"json://127.0.0.1:{webhook[0]}/hook",
-    }
+        recorded = notes_for(session, [alert_id])[alert_id]
+    assert [(d.kind, d.ok) for d in recorded] == [("delivery", True), ("delivery", True)]
+    assert any(f"mailto://127.0.0.1:{smtp[0]}: delivered" in d.text for d in recorded)
+    assert any(f"json://127.0.0.1:{webhook[0]}/hook: delivered" in d.text for d in recorded)
 
 
 def test_a_channel_that_is_down_is_retried_then_recorded_failed(
@@ -134,7 +133,6 @@ def test_a_channel_that_is_down_is_retried_then_recorded_failed(
     with database.reading() as session:
         alert_id = session.scalar(select(Alert.id).where(Alert.key == action["alert_key"]))
         assert alert_id is not None
-        (failed,) = deliveries(session, alert_id)
-    assert failed["outcome"] == "failed"
-    assert failed["attempts"] == 3
-    assert failed["kind"] == "escalate"
+        (failed,) = notes_for(session, [alert_id])[alert_id]
+    assert (failed.kind, failed.ok) == ("delivery", False)
+    assert failed.text.startswith(f"escalate notification via {down}: failed after 3 attempt(s)")

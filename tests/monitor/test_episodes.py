@@ -131,3 +131,35 @@ def test_custom_routing_tiers() -> None:
     p.obs(TEMP, 38.4, 30)
     actions = engine.tick(at(31))
     assert [a.disciplines for a in actions] == [("nursing",), ("nursing", "hematology")]
+
+
+def test_resolved_by_a_clinician_closes_once_and_a_persisting_fever_reopens() -> None:
+    engine = Engine()
+    p = Patient(engine)
+    (opened,) = p.obs(TEMP, 38.6, 30)
+    closed = engine.resolve(opened.alert_key, "dr.heme", at(30.5), "drug fever, cultures sent")
+    assert [(a.kind, a.user) for a in closed] == [("close", "dr.heme")]
+    assert "resolved by dr.heme: drug fever, cultures sent" in closed[0].text
+    assert engine.alert(opened.alert_key).status == "closed"
+    assert engine.resolve(opened.alert_key, "dr.heme", at(32), "again") == []
+    reopened = p.obs(TEMP, 38.7, 33)
+    assert [a.kind for a in reopened] == ["open"]
+    assert reopened[0].alert_key != opened.alert_key
+    with pytest.raises(UnknownAlertError):
+        engine.resolve("NC-0001:nope:1", "dr.heme", at(34), "x")
+
+
+def test_resolution_replays_to_the_same_timeline() -> None:
+    from neurocart.monitor import Observation, PatientContext, Resolve
+    from tests.monitor.helpers import DAY0
+
+    context = PatientContext("NC-0001", infusion_at=DAY0)
+    fever = Observation("NC-0001", TEMP, 38.6, at(30))
+    first = Engine.replay([context], [fever])
+    resolve = Resolve(first[-1].alert_key, "dr.heme", at(30.5), "artefact")
+    history = [fever, resolve, Observation("NC-0001", TEMP, 38.8, at(32))]
+    engine = Engine()
+    live = [*engine.set_context(context), *(a for item in history for a in engine.apply(item))]
+    replayed = Engine.replay([context], history)
+    assert [a.to_dict() for a in replayed] == [a.to_dict() for a in live]
+    assert [a.kind for a in replayed if a.episode == "crs"] == ["open", "close", "open"]

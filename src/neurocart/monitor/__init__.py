@@ -19,6 +19,7 @@ from neurocart.monitor.facts import (
     Observation,
     OverdueTask,
     PatientContext,
+    Resolve,
     Tick,
     chronological,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "OverdueTask",
     "PatientContext",
     "PatientState",
+    "Resolve",
     "RoutingPolicy",
     "Rule",
     "RuleFileError",

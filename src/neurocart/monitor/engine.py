@@ -55,6 +55,7 @@ from neurocart.monitor.facts import (
     HistoryItem,
     OverdueTask,
     PatientContext,
+    Resolve,
     Tick,
 )
 from neurocart.monitor.ruleset import SEVERITY_RANK, Rule, RuleSet, load_rules
@@ -179,12 +180,37 @@ class Engine:
             actions.append(self._action(p, ep, "acknowledge", ep.rule_id, at, user=user))
         return actions
 
+    def resolve(self, alert_key: str, user: str, at: datetime, reason: str) -> list[AlertAction]:
+        """Close the alert at `at` because `user` resolved it (`reason`). Returns escalations
+        and automatic closes that fell due before `at`, then the close; nothing more when the
+        alert has already closed. The patient's state is untouched: if the condition still
+        holds, the next fact that meets the rule opens a new episode."""
+        ep = self._alerts.get(alert_key)
+        if ep is None:
+            raise UnknownAlertError(alert_key)
+        p = self._patients[ep.study_id]
+        actions = self._advance(p, at)
+        if ep.closed_at is not None or p.open.get(ep.episode) is not ep:
+            return actions
+        ep.closed_at = at
+        ep.updated_at = at
+        del p.open[ep.episode]
+        day = p.state.study_day(at)
+        text = (
+            f"{ep.study_id} · day {day if day is not None else '?'}: {ep.title} — resolved by "
+            f"{user}: {reason}; open since {ep.opened_at.isoformat()}."
+        )
+        actions.append(self._action(p, ep, "close", ep.rule_id, at, text=text, user=user))
+        return actions
+
     def apply(self, item: HistoryItem) -> list[AlertAction]:
-        """Any history item: a fact, a context, an acknowledgement or a tick."""
+        """Any history item: a fact, a context, an acknowledgement, a resolution or a tick."""
         if isinstance(item, PatientContext):
             return self.set_context(item)
         if isinstance(item, Ack):
             return self.acknowledge(item.alert_key, item.user, item.at)
+        if isinstance(item, Resolve):
+            return self.resolve(item.alert_key, item.user, item.at, item.reason)
         if isinstance(item, Tick):
             return self.tick(item.at, item.overdue)
         return self.ingest(item)

@@ -160,6 +160,21 @@ class Ack:
 
 
 @dataclass(frozen=True)
+class Resolve:
+    """A treating clinician closed an alert at `at` with a reason (recorded and audited by the
+    caller). The episode ends; a condition that still holds opens a new alert on its next fact,
+    so resolving never silences what the monitor still sees."""
+
+    alert_key: str
+    user: str
+    at: datetime
+    reason: str
+
+    def __post_init__(self) -> None:
+        _aware("at", self.at)
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passed to `at` with nothing recorded; optionally the overdue critical tasks then."""
 
@@ -170,7 +185,7 @@ class Tick:
         _aware("at", self.at)
 
 
-HistoryItem = Observation | Assessment | Event | PatientContext | Ack | Tick
+HistoryItem = Observation | Assessment | Event | PatientContext | Ack | Resolve | Tick
 
 _KIND_RANK = {Observation: 0, Assessment: 1, Event: 2}
 

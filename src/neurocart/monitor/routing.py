@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 _SEVERITIES = ("info", "warning", "urgent", "critical")
-_DISCIPLINES = (
+DISCIPLINES = (
     "neurology",
     "hematology",
     "icu",
@@ -32,6 +32,7 @@ _DISCIPLINES = (
     "nursing",
     "data_manager",
 )
+"""The disciplines an alert can page (and be handed over to)."""
 PLACEHOLDERS = ("@lead", "@rule")
 
 
@@ -128,10 +129,10 @@ def parse_routing(raw: Any, path: str, problem: Callable[[str, str], None]) -> R
                     problem(where, f"expected a non-empty list of disciplines, got {tier!r}")
                     continue
                 for j, target in enumerate(tier):
-                    if target not in _DISCIPLINES and target not in PLACEHOLDERS:
+                    if target not in DISCIPLINES and target not in PLACEHOLDERS:
                         problem(
                             f"{where}[{j}]",
-                            f"expected one of {list(_DISCIPLINES) + list(PLACEHOLDERS)}, "
+                            f"expected one of {list(DISCIPLINES) + list(PLACEHOLDERS)}, "
                             f"got {target!r}",
                         )
                 parsed.append(tuple(str(t) for t in tier))

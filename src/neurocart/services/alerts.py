@@ -1,27 +1,30 @@
-"""Alerts as the faces read and act on them: views, listing, acknowledgement.
+"""Alerts as the faces read and act on them: views, listing, acknowledgement, resolution.
 
 The monitor leader writes alerts (`neurocart.services.monitoring`); every other process only
 reads them here and records acknowledgements. An acknowledgement is written straight to the
 alert row and the audit journal in the user's own transaction, so it never waits for the
 monitor; the leader reads the journal entry and stops the escalation from there (and the
-action it emits is what `neurocart monitor replay` checks).
+action it emits is what `neurocart monitor replay` checks). A resolution (a treating
+clinician closes the alert with a reason) takes the same path. Notes and hand-overs are in
+`neurocart.services.alert_notes`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neurocart.security.roles import may_acknowledge
+from neurocart.security.roles import Action, Resource, is_allowed, may_acknowledge
+from neurocart.services.alert_notes import AlertNote, notes_for
 from neurocart.services.errors import ServiceError
 from neurocart.services.journal import ACK_ENTITY
 from neurocart.store import audit
-from neurocart.store.errors import ConflictError, NotFoundError
+from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
 from neurocart.store.models import Alert, User
 
 SEVERITIES: tuple[str, ...] = ("info", "warning", "urgent", "critical")
@@ -51,6 +54,14 @@ class AlertView:
     episode: str = ""
     """The engine's episode ("crs", "icans", ...): which grade `grade` is."""
     updated_at: datetime | None = None
+    notes: tuple[AlertNote, ...] = ()
+    """What the team wrote on it, to whom it was handed over, and notification deliveries."""
+
+    @property
+    def handed_to(self) -> str | None:
+        """The discipline or person the alert was last handed over to, if any."""
+        last = next((n for n in reversed(self.notes) if n.kind == "handover"), None)
+        return last.to if last is not None else None
 
     @property
     def escalated(self) -> bool:
@@ -133,9 +144,11 @@ def by_discipline(alerts: Sequence[AlertView]) -> dict[str, list[AlertView]]:
 
 
 def open_alerts(session: Session) -> list[AlertView]:
-    """Every open alert, oldest first (acknowledged ones included, until they close)."""
-    rows = session.scalars(select(Alert).where(Alert.status == "open").order_by(Alert.id))
-    return [alert_view(r) for r in rows]
+    """Every open alert, oldest first (acknowledged ones included, until they close), with its
+    notes (one query for all of them)."""
+    rows = list(session.scalars(select(Alert).where(Alert.status == "open").order_by(Alert.id)))
+    notes = notes_for(session, [r.id for r in rows])
+    return [replace(alert_view(r), notes=tuple(notes.get(r.id, ()))) for r in rows]
 
 
 def get_alert(session: Session, key: str) -> Alert:
@@ -192,6 +205,51 @@ def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
     audit.append(
         session, actor=user.username, action="acknowledge", entity_type=ACK_ENTITY,
         entity_id=row.id, old=old, new=_ack_snapshot(row),
+    )  # fmt: skip
+    return row
+
+
+MAX_REASON = 500
+
+
+def _resolve_snapshot(row: Alert, by: str | None, reason: str | None) -> dict[str, Any]:
+    return {
+        "alert_key": row.key,
+        "study_id": row.study_id,
+        "status": row.status,
+        "resolved_by": by,
+        "resolved_at": row.closed_at.isoformat() if by and row.closed_at else None,
+        "reason": reason,
+    }
+
+
+def resolve(session: Session, user: User, key: str, at: datetime, reason: str) -> Alert:
+    """A treating clinician closes alert `key` at `at` because it is dealt with (`reason`:
+    "febrile after transfusion, cultures sent", "artefact: probe off"). Written to the row and
+    the audit journal in the caller's transaction; the monitor ends the episode when it reads
+    the entry. A condition that still holds opens a new alert on its next fact.
+
+    Raises InvalidRecordError (reason blank or too long), NotFoundError (unknown key),
+    NotAllowedError (role may not resolve alerts, or not this discipline's) or ConflictError
+    (already closed).
+    """
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidRecordError("reason", "say why the alert is resolved")
+    if len(reason) > MAX_REASON:
+        raise InvalidRecordError("reason", f"at most {MAX_REASON} characters", len(reason))
+    audit.lock_chain(session)
+    row = get_alert(session, key)
+    if not is_allowed(user.role, Resource.ALERTS, Action.CORRECT) or not may_act(user, row):
+        raise NotAllowedError(f"key: a {user.role.value} may not resolve this alert")
+    if row.status == "closed":
+        raise ConflictError(f"alert {key} is already closed", "key")
+    old = _resolve_snapshot(row, None, None)
+    row.status, row.closed_at, row.updated_at = "closed", at, at
+    session.flush()
+    audit.append(
+        session, actor=user.username, action="resolve", entity_type=ACK_ENTITY,
+        entity_id=row.id, old=old, new=_resolve_snapshot(row, user.username, reason),
     )  # fmt: skip
     return row
 

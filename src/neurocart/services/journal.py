@@ -12,8 +12,8 @@ sequence, live and in replay alike; what it is fed, per entry:
 - a **context** — a patient or course written: the patient's current course (the most
   recently created, `neurocart.services.course`) taken from the entry's own snapshot, so the
   anchors in force at that point of the journal are the ones a replay uses too;
-- an **acknowledgement** — the entry ``alert``/``acknowledge`` written by
-  `neurocart.services.alerts.acknowledge`;
+- an **acknowledgement** or a **resolution** — the entries ``alert``/``acknowledge`` and
+  ``alert``/``resolve`` written by `neurocart.services.alerts`;
 - **timer inputs** — ``monitor``/``overdue`` (a patient's overdue critical tasks changed) and
   ``monitor``/``tick`` (a tick that emitted actions), both written by the monitor leader in
   the same transaction as the actions they caused.
@@ -76,7 +76,7 @@ class SetContext:
     context: monitor.PatientContext
 
 
-Input = monitor.Fact | monitor.Ack | monitor.Tick | SetOverdue | SetContext
+Input = monitor.Fact | monitor.Ack | monitor.Resolve | monitor.Tick | SetOverdue | SetContext
 
 
 @dataclass(frozen=True)
@@ -279,6 +279,15 @@ class Journal:
                             datetime.fromisoformat(record["acknowledged_at"]),
                         )
                         out.append(Fed(e.seq, self._pid_of(record.get("study_id")), item))
+                elif kind == ACK_ENTITY and e.action == "resolve":
+                    if study_ids is None or record.get("study_id") in study_ids:
+                        resolved = monitor.Resolve(
+                            record["alert_key"],
+                            record["resolved_by"],
+                            datetime.fromisoformat(record["resolved_at"]),
+                            record["reason"],
+                        )
+                        out.append(Fed(e.seq, self._pid_of(record.get("study_id")), resolved))
                 elif kind == MONITOR_ENTITY and e.action == "overdue":
                     if study_ids is None or record["study_id"] in study_ids:
                         out.append(Fed(e.seq, e.entity_id, _overdue_from(record)))
@@ -459,11 +468,11 @@ def apply(engine: monitor.Engine, item: Input) -> list[monitor.AlertAction]:
         return engine.set_context(item.context)
     if isinstance(item, SetOverdue):
         return engine.set_overdue(item.study_id, item.tasks, item.at)
-    if isinstance(item, monitor.Ack):
+    if isinstance(item, monitor.Ack | monitor.Resolve):
         try:
-            return engine.acknowledge(item.alert_key, item.user, item.at)
+            return engine.apply(item)
         except monitor.UnknownAlertError:
-            return []  # a rule file that never raised this alert (replay with new rules)
+            return []  # a system alert, or a rule file that never raised it (replay)
     return engine.apply(item)
 
 

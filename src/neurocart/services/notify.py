@@ -11,7 +11,8 @@ discipline, ``discipline@tier`` for one escalation tier only, or ``*``). Sending
 worker thread, never in the request; each channel is tried ``1 + Settings.notify_retries``
 times with a growing pause, and every delivery or final failure is recorded on the alert:
 an audit entry of type ``notification`` whose id is the alert's row id (who was reached,
-through which channel — the URL without credentials — and when; `deliveries` reads them).
+through which channel — the URL without credentials — and when; the alert's timeline,
+`neurocart.services.alert_notes.notes_for`, shows them).
 
 Messages carry the pseudonymous study ID, the alert and what to do; never a name.
 """
@@ -32,7 +33,7 @@ from sqlalchemy import select
 
 from neurocart.config import Settings
 from neurocart.store import Database, audit
-from neurocart.store.models import Alert, AuditEntry
+from neurocart.store.models import Alert
 
 log = logging.getLogger(__name__)
 
@@ -214,13 +215,3 @@ def notify_alert_event(
     for url in urls:
         box.put(Message(str(action["alert_key"]), str(action.get("kind")), url, title, body))
     return len(urls)
-
-
-def deliveries(session: Any, alert_id: int) -> list[dict[str, Any]]:
-    """Every delivery and failure recorded on the alert, oldest first."""
-    rows = session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.entity_type == ENTITY, AuditEntry.entity_id == alert_id)
-        .order_by(AuditEntry.seq)
-    )
-    return [{"outcome": r.action, **(r.new_values or {})} for r in rows]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
 from neurocart.store import NotFoundError, repo
+from neurocart.store.errors import ConflictError, InvalidRecordError
 from neurocart.store.models import (
     Assessment,
     ClinicalEvent,
@@ -119,6 +120,7 @@ def logout() -> Response:
 
 PatientsReader = Annotated[User, Depends(require("patients", "read"))]
 AlertWriter = Annotated[User, Depends(require("alerts", "write"))]
+AlertResolver = Annotated[User, Depends(require("alerts", "correct"))]
 
 
 @dataclass
@@ -281,7 +283,7 @@ def board_fingerprint(request: Request) -> str:
                 select(func.max(MonitorStatus.updated_at)).scalar_subquery(),
             )
         ).one()
-    state = sorted((a.id, a.severity, a.tier, str(a.acknowledged_at)) for a in alerts)
+    state = sorted((a.id, a.severity, a.tier, str(a.acknowledged_at), len(a.notes)) for a in alerts)
     text = repr((provider.version(), tuple(tops), state))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -370,12 +372,57 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
                 provider.acknowledge(session, user, alert_id, now_of(request))
             except UnknownAlertError:
                 message = "That alert is no longer open."
+    return _alert_reply(request, form, message)
+
+
+def _alert_reply(request: Request, form: dict[str, str], message: str | None) -> Response:
+    """After an action on an alert: the board panel (htmx, with the message) or back to the
+    page the form came from."""
     if request.headers.get("hx-request"):
         flash = render_text(request, "_flash.html", flash=message) if message else ""
         query = board_query(form.get("discipline", ""), form.get("view", ""))
         return HTMLResponse(flash + board_panel_html(request, query))
     target = safe_next(form.get("next")) if form.get("next") else "/"
+    if message:
+        target += ("&" if "?" in target else "?") + urlencode({"alert_error": message})
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/alerts/note")
+def note_alert(request: Request, user: AlertWriter, pairs: FormPairs) -> Response:
+    """A note on an alert, or a hand-over when `to` names a discipline or a person
+    (`neurocart.services.alert_notes`)."""
+    from neurocart.services import alert_notes
+
+    form = dict(pairs)
+    to = form.get("to", "").strip() or None
+    message = None
+    try:
+        with database_of(request).transaction() as session:
+            alert_notes.add_note(
+                session, user, form.get("alert_id", ""), now_of(request), form.get("text", ""),
+                kind="handover" if to else "note", to=to,
+            )  # fmt: skip
+    except (InvalidRecordError, ConflictError, NotFoundError, PermissionError) as exc:
+        message = str(exc)
+    return _alert_reply(request, form, message)
+
+
+@router.post("/alerts/resolve")
+def resolve_alert(request: Request, user: AlertResolver, pairs: FormPairs) -> Response:
+    """Resolve an alert with a reason (treating clinicians; `neurocart.services.alerts`)."""
+    from neurocart.services import alerts as alert_service
+
+    form = dict(pairs)
+    message = None
+    try:
+        with database_of(request).transaction() as session:
+            alert_service.resolve(
+                session, user, form.get("alert_id", ""), now_of(request), form.get("reason", "")
+            )
+    except (InvalidRecordError, ConflictError, NotFoundError, PermissionError) as exc:
+        message = str(exc)
+    return _alert_reply(request, form, message)
 
 
 # --- patient chart ---------------------------------------------------------------------------
@@ -391,6 +438,7 @@ def patient_chart(
     recorded: str = "",
     corrected: int = 0,
     task_done: str = "",
+    alert_error: str = "",
 ) -> HTMLResponse:
     """A patient's chart page, with the entry forms and task actions this user may use."""
     from neurocart.web.bedside import forms_for, task_action
@@ -471,6 +519,7 @@ def patient_chart(
         saved=saved,
         recorded=recorded[:300],
         corrected=corrected,
+        alert_error=alert_error[:300],
         task_done=task_done[:128],
         entry_forms=forms_for(user),
         task_action=task_action,

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from neurocart.monitor.routing import DISCIPLINES
 from neurocart.security import is_allowed, may_acknowledge, may_record_assessment
 from neurocart.store.models import User
 from neurocart.web import alert_text
@@ -95,10 +96,20 @@ def render_text(request: Request, template: str, **context: Any) -> str:
     def can_ack(alert: Any) -> bool:
         return role is not None and may_acknowledge(role, alert.disciplines)
 
+    def can_resolve(alert: Any) -> bool:
+        return can_ack(alert) and is_allowed(role or "", "alerts", "correct")
+
     return (
         environment()
         .get_template(template)
         .render(
-            request=request, user=user, can=can, can_record=can_record, can_ack=can_ack, **context
+            request=request,
+            user=user,
+            can=can,
+            can_record=can_record,
+            can_ack=can_ack,
+            can_resolve=can_resolve,
+            handover_targets=DISCIPLINES,
+            **context,
         )
     )

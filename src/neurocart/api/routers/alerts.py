@@ -1,4 +1,5 @@
-"""Alerts raised by the monitor: list, read, acknowledge, and a live server-sent-events stream.
+"""Alerts raised by the monitor: list, read, acknowledge, note, hand over, resolve, and a live
+server-sent-events stream.
 
 The stream's events are the engine's actions (`neurocart.monitor.AlertAction.to_dict()`) as
 JSON, the SSE event name being the action kind (open, upgrade, update, escalate, close,
@@ -16,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sse_starlette import EventSourceResponse
 
@@ -29,11 +30,11 @@ from neurocart.api.deps import (
     get_database,
     require,
 )
-from neurocart.api.errors import UnauthenticatedError
+from neurocart.api.errors import ForbiddenError, UnauthenticatedError
 from neurocart.api.routing import api_router
 from neurocart.runtime import Runtime
 from neurocart.security import Action, Resource
-from neurocart.services import alerts
+from neurocart.services import alert_notes, alerts
 from neurocart.store import Database, User
 from neurocart.store.models import Alert
 from neurocart.web.auth import LoginRequired, web_user
@@ -42,6 +43,7 @@ router = api_router(prefix="/api/v1", tags=["alerts"])
 
 Reader = Annotated[User, Depends(require(Resource.ALERTS, Action.READ))]
 Writer = Annotated[User, Depends(require(Resource.ALERTS, Action.WRITE))]
+Resolver = Annotated[User, Depends(require(Resource.ALERTS, Action.CORRECT))]
 Discipline = Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 KeyPath = Annotated[str, Path(min_length=1, max_length=160, description="e.g. NC-0001:fever:1")]
 
@@ -173,10 +175,73 @@ def acknowledge_alert(
     key: KeyPath, request: Request, user: Writer, session: WriteSession
 ) -> AlertOut:
     """Acknowledge (audited): stops the escalation until the alert is upgraded."""
-    from neurocart.api.errors import ForbiddenError
-
     try:
         row = alerts.acknowledge(session, user, key, _runtime(request).clock())
+    except alerts.NotAllowedError as exc:
+        raise ForbiddenError("key", str(exc)) from None
+    return _out(row)
+
+
+class NoteIn(BaseModel):
+    """A note on the alert, or a hand-over of it to a discipline or a person (`to`)."""
+
+    text: str = Field(min_length=1, max_length=alert_notes.MAX_TEXT)
+    kind: Literal["note", "handover"] = "note"
+    to: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class NoteOut(BaseModel):
+    """One line of the alert's timeline besides the monitor's actions: a note, a hand-over,
+    the resolution, or a notification delivery."""
+
+    kind: str
+    by: str
+    at: datetime
+    text: str
+    to: str | None
+    ok: bool
+
+
+class ResolveIn(BaseModel):
+    """Why the alert is dealt with (required; kept in the audit trail)."""
+
+    reason: str = Field(min_length=1, max_length=alerts.MAX_REASON)
+
+
+def _note_out(note: alert_notes.AlertNote) -> NoteOut:
+    return NoteOut(kind=note.kind, by=note.by, at=note.at, text=note.text, to=note.to, ok=note.ok)
+
+
+@router.get("/alerts/{key}/notes")
+def list_notes(key: KeyPath, user: Reader, session: ReadSession) -> list[NoteOut]:
+    """The alert's notes, hand-overs, resolution and notification deliveries, oldest first."""
+    row = alerts.get_alert(session, key)
+    return [_note_out(n) for n in alert_notes.notes_for(session, [row.id]).get(row.id, [])]
+
+
+@router.post("/alerts/{key}/notes", status_code=201)
+def add_note(
+    key: KeyPath, body: NoteIn, request: Request, user: Writer, session: WriteSession
+) -> NoteOut:
+    """Write a note on the alert, or hand it over (`kind: handover`, `to`: a discipline or a
+    username); audited. A hand-over does not stop the escalation: acknowledging does."""
+    try:
+        note = alert_notes.add_note(
+            session, user, key, _runtime(request).clock(), body.text, kind=body.kind, to=body.to
+        )
+    except alert_notes.NoteNotAllowedError as exc:
+        raise ForbiddenError("key", str(exc)) from None
+    return _note_out(note)
+
+
+@router.post("/alerts/{key}/resolve")
+def resolve_alert(
+    key: KeyPath, body: ResolveIn, request: Request, user: Resolver, session: WriteSession
+) -> AlertOut:
+    """Close the alert with a reason (treating clinicians; audited). A condition that still
+    holds opens a new alert on its next fact."""
+    try:
+        row = alerts.resolve(session, user, key, _runtime(request).clock(), body.reason)
     except alerts.NotAllowedError as exc:
         raise ForbiddenError("key", str(exc)) from None
     return _out(row)
