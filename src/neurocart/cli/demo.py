@@ -128,7 +128,8 @@ def run_server(
     except AlreadyServingError as exc:
         raise fail(f"--db: {exc}") from None
     clock = DemoClock(built.sim.now, speed)
-    # one clock for the pages, the monitor's escalation ticks and the streamed facts
+    # one clock for the pages, the monitor's escalation ticks, the streamed facts and the CLI
+    clock.publish(built.path)
     runtime = Runtime.build(settings, clock=clock.now)
     app = create_app(runtime=runtime)
     logging.getLogger("uvicorn.access").addFilter(MaskStudyIds())
@@ -168,5 +169,6 @@ def run_server(
     finally:
         stop.set()
         thread.join(timeout=5)
+        clock.stop(built.path)
         lock.close()
     out.print("demo stopped", highlight=False)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from neurocart.cli import clock
 from neurocart.cli.console import fail, out
 from neurocart.store import TreatmentCourse, get_database, repo
 
@@ -30,7 +31,7 @@ def list_(
     from neurocart.config import get_settings
     from neurocart.reports.scope import mask_url
 
-    today = datetime.now(UTC).date()
+    today = clock.now().date()
     url = get_settings().database_url
     missing = _missing_sqlite_file(url)
     if missing is not None:  # connecting would leave an empty file behind

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from neurocart.cli import clock
 from neurocart.cli.console import fail, out
 from neurocart.frames import CohortFrames
 
@@ -103,7 +104,7 @@ def report(
     )
 
     try:
-        cut = date.fromisoformat(cutoff) if cutoff else datetime.now(UTC).date()
+        cut = date.fromisoformat(cutoff) if cutoff else clock.now().date()
     except ValueError:
         raise fail(f"--cutoff: expected a date YYYY-MM-DD, got {cutoff!r}") from None
     if simulate is not None:

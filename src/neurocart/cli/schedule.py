@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from neurocart import pathway
+from neurocart.cli import clock
 from neurocart.cli.console import fail, out
 from neurocart.pathway import SlotState
 from neurocart.pathway.render import schedule_table, summary_table
@@ -25,7 +26,7 @@ from neurocart.store.errors import NotFoundError
 
 def _now(value: str | None) -> datetime:
     if value is None:
-        return datetime.now(UTC)
+        return clock.now()
     try:
         at = datetime.fromisoformat(value)
     except ValueError:

@@ -24,7 +24,8 @@ DEFAULT_SEED = 55
 CRS at the start and another one's onset within the first simulated hours."""
 DEFAULT_ACUTE = 6
 """Patients in study days 0–14 at the start of the demo (the ward board's rows)."""
-_SIDE_FILES = ("-wal", "-shm", "-journal")
+_SIDE_FILES = ("-wal", "-shm", "-journal", ".clock.json")
+"""Companions of a demo database file: SQLite's, and the published demo clock."""
 
 
 class NotADemoDatabaseError(Exception):
@@ -66,7 +67,7 @@ def check_replaceable(path: Path) -> None:
 
 
 def remove_database(path: Path) -> None:
-    """Delete an SQLite file and its WAL/SHM/journal companions."""
+    """Delete an SQLite file and its companions (WAL, SHM, journal, the demo clock)."""
     for candidate in [path, *(path.with_name(path.name + s) for s in _SIDE_FILES)]:
         candidate.unlink(missing_ok=True)
 
