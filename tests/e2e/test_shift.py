@@ -108,6 +108,57 @@ def test_the_icu_doctor_acknowledges_from_the_chart(page: Any, live: Live) -> No
     shot(page, "chart-acknowledged")
 
 
+def test_the_board_keeps_a_note_being_typed_and_the_icu_doctor_hands_over_and_resolves(
+    page: Any, browser: Any, live: Live
+) -> None:
+    sid = live.seeded.acute[0]
+    login(page, ICU)
+    page.wait_for_selector(f'article[data-study-id="{sid}"] .alert')
+    item = card(page, sid).locator(".alert").first
+    item.locator("summary", has_text="Note").click()
+    item.locator("textarea").fill("Cultures sent")
+    page.evaluate(
+        """sid => {
+            const seen = () => { window.__cardEvents = (window.__cardEvents || 0) + 1; };
+            document.body.addEventListener("htmx:sseBeforeMessage", e => {
+                if (e.target.id === "card-" + sid) seen();
+            });
+            document.body.addEventListener("htmx:beforeRequest", e => {
+                if (e.target.id === "board") seen();
+            });
+        }""",
+        sid,
+    )
+    nurse = _second_page(browser, live)  # a new fact for this card while the note is typed
+    login(nurse, NURSE)
+    nurse.goto(f"/patients/{sid}/record/vitals")
+    nurse.fill("#e-temperature", "38.8")  # the card shows the temperature
+    nurse.click("#save-button")
+    nurse.wait_for_url(re.compile(r"recorded="))
+    nurse.context.close()
+    page.wait_for_function("window.__cardEvents > 0", timeout=60_000)  # the card changed ...
+    assert card(page, sid).locator(".alert").first.locator("textarea").input_value() == (
+        "Cultures sent"
+    )  # ... and was not swapped under the note
+    item = card(page, sid).locator(".alert").first
+    item.locator("select").select_option("hematology")
+    item.get_by_role("button", name="Save note").click()
+    card(page, sid).locator(".handed", has_text="hematology").first.wait_for(timeout=30_000)
+    shot(page, "board-handed-over")
+
+    page.goto(f"/patients/{sid}")
+    first = page.locator(".alerts .alert").first
+    key = first.get_attribute("data-alert-id")
+    first.locator("summary", has_text="resolve").click()
+    first.get_by_role("button", name="Resolve").click()  # the reason is required: not sent
+    assert page.locator(f'[data-alert-id="{key}"]').count() == 1
+    first.locator("input[name=reason]").fill("Drug fever; cultures negative")
+    shot(page, "chart-resolving")
+    first.get_by_role("button", name="Resolve").click()
+    page.wait_for_load_state("load")
+    assert page.locator(f'[data-alert-id="{key}"]').count() == 0
+
+
 def test_a_task_is_marked_done_from_the_chart(page: Any, live: Live) -> None:
     sid = live.seeded.acute[1]
     login(page, NURSE)
