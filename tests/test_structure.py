@@ -100,16 +100,22 @@ SPEC_REF = re.compile(
 TEXT_SUFFIXES = {".py", ".toml", ".md", ".html", ".j2", ".txt", ".js", ".css", ".cfg"}
 
 
+THIS_FILE = Path(__file__).resolve()
+"""Left out of the scan: its samples are the references it looks for."""
+
+
 def _text_files() -> list[Path]:
     files = [ROOT / "README.md"]
-    for base in (ROOT / "src", DOCS):
+    for base in (ROOT / "src", DOCS, ROOT / "tests", ROOT / "benchmarks"):
         if base.exists():
             files += [
                 p
                 for p in base.rglob("*")
                 if p.is_file()
                 and p.suffix in TEXT_SUFFIXES
+                and p.resolve() != THIS_FILE
                 and not any(part.endswith(".egg-info") for part in p.parts)
+                and "__pycache__" not in p.parts
             ]
     return sorted(files)
 
@@ -138,6 +144,8 @@ def spec_references(path: Path, root: Path = ROOT) -> list[str]:
 def test_no_reference_to_specification_files_outside_the_repository() -> None:
     files = _text_files()
     assert any(p.name == "default.toml" for p in files)
+    assert any(p.name == "test_icaht.py" for p in files), "tests/ must be scanned too"
+    assert THIS_FILE not in files
     found = [ref for path in files for ref in spec_references(path)]
     assert not found, (
         "cite the publication (authors, year, journal) or a docs/ page instead of:\n"
@@ -153,7 +161,9 @@ def test_the_reference_check_can_fail(tmp_path: Path) -> None:
         "c = 3  # ../shared/spec\n"
         "d = 4  # Lee DW et al. 2019\n"
         "e = 5  # notes/frames.md\n"
-        "f = 6  # (spec §9.1)\n",
+        "f = 6  # (spec §9.1)\n"
+        'g = 7  # """tested edges (toxicity.md §5)\n'
+        "h = 8  # recorded in outcomes.md §3 from memory\n",
         encoding="utf-8",
     )
     hits = [ref.split(": ", 1)[1] for ref in spec_references(sample, tmp_path)]
@@ -163,6 +173,8 @@ def test_the_reference_check_can_fail(tmp_path: Path) -> None:
         "c = 3  # ../shared/spec",
         "e = 5  # notes/frames.md",
         "f = 6  # (spec §9.1)",
+        'g = 7  # """tested edges (toxicity.md §5)',
+        "h = 8  # recorded in outcomes.md §3 from memory",
     ]
 
 

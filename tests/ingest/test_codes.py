@@ -53,7 +53,7 @@ LOCAL_UNITS = {
     "local:aqp4_igg_titer": ("titer", Specimen.SERUM),
 }
 
-# The calculators' field-name units (spec/calculators.md): what ingest stores must be what they
+# The calculators' field-name units (docs/calculators.md): what ingest stores must be what they
 # take, so a stored value is passed to a calculator without another conversion.
 CALCULATOR_FIELDS = {
     "temperature_c": "temperature",

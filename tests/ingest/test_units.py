@@ -2,7 +2,7 @@
 
 Hand computations (the factor's origin in brackets):
 98.6 °F = (98.6 − 32) × 5/9 = 37.0 °C; 310.15 K − 273.15 = 37.0 °C;
-creatinine 1 mg/dL = 88.42 µmol/L [clinical convention, spec/calculators.md];
+creatinine 1 mg/dL = 88.42 µmol/L [clinical convention, the anchor of `neurocart.ingest.units`];
 bilirubin 1 mg/dL = 10 mg/L ÷ 584.66 g/mol = 17.104 µmol/L;
 triglycerides 265 mg/dL ÷ 88.57 = 2.992 mmol/L (the HLH-2004 "265 mg/dL ≈ 3.0 mmol/L");
 IgG 400 mg/dL = 4000 mg/L = 4 g/L; platelets 150,000/µL × 10⁶ µL/L = 150 × 10⁹/L;

@@ -1,7 +1,8 @@
 """Each shipped rule (monitor/rules/default.toml): a patient who triggers it, one who does not.
 
-Criteria: spec/toxicity.md (ASTCT CRS/ICANS, CTCAE, ICAHT, EASIX cut-off of Korell 2022,
-fever ≥ 38.9 °C within 36 h of Hay 2017, IgG replacement threshold, critical protocol tasks).
+Criteria: docs/monitoring.md "The shipped rules" (ASTCT CRS/ICANS, CTCAE, ICAHT, EASIX cut-off
+of Korell 2022, fever ≥ 38.9 °C within 36 h of Hay 2017, IgG replacement threshold, critical
+protocol tasks).
 """
 
 from __future__ import annotations

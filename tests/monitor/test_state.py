@@ -1,5 +1,6 @@
 """Deriving calculator inputs from facts: CRS (window, masking, pressors, oxygen), ICANS with
-a baseline ICE (toxicity.md §2, §9), and robustness to inputs a calculator rejects."""
+a baseline ICE (Lee DW et al. 2019; Greco R et al. 2024), and robustness to inputs a calculator
+rejects."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Protocol files: the shipped ones load and say what spec/pathway.md says; bad files are
+"""Protocol files: the shipped ones load and say what docs/pathway.md says; bad files are
 rejected with the TOML key path of every fault."""
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The cohort matches the targets of shared/spec/trials.md on 1,000 completed courses.
+"""The cohort matches the published targets on 1,000 completed courses.
+
+Targets: the ranges of the Tongji BCMA CAR-T reports (Qin C et al. Signal Transduct Target Ther
+2023, NMOSD; the group's MG, IMNM and CIDP reports; Cell 2025 doi:10.1016/j.cell.2025.09.020,
+progressive MS) and of Müller F et al. NEJM 2024, as recorded in `neurocart.simulate.params`.
 
 Tolerances: a share p on n patients has a standard error sqrt(p(1-p)/n) (≈ 1.1 % for
 p = 0.85, n = 1000); bounds are the published ranges widened by ≥ 3 standard errors.

@@ -2,7 +2,7 @@
 
 Source of the expected values: the person-years method (Akaishi T et al. Front Neurol
 2022;13:875456): ARR = relapses ÷ years of follow-up, with neurocart's year of 365.25 days
-(outcomes.md §3: 2 relapses in 730 days give 1.0007, not 1.0).
+(neurocart's convention: 2 relapses in 730 days give 1.0007, not 1.0).
 """
 
 from __future__ import annotations

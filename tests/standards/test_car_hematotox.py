@@ -3,10 +3,10 @@
 Source of the expected values: Rejeski K et al. Blood 2021;138(24):2499–2513 (the score:
 platelets > 175 / 75–175 / < 75 ×10⁹/L → 0/1/2; ANC 1.2 ×10⁹/L; hemoglobin 9.0 g/dL = 90 g/L;
 CRP 3.0 mg/dL = 30 mg/L; ferritin < 650 / 650–2000 / > 2000 ng/mL → 0/1/2; total 0–1 low,
-≥ 2 high), with the inclusive edges of neurocart's spec (toxicity.md §5): platelets 75 and
-175 → 1, ferritin 650 and 2000 → 1, ANC 1.2 → 0, hemoglobin 90 → 0, CRP 30 → 1. The spec
-notes those edges come from a secondary transcription; the tests pin them so that a
-correction after checking the paper's figure is a visible, deliberate change.
+≥ 2 high), with the inclusive edges neurocart adopted (module docstring, docs/calculators.md):
+platelets 75 and 175 → 1, ferritin 650 and 2000 → 1, ANC 1.2 → 0, hemoglobin 90 → 0,
+CRP 30 → 1. Those edges come from a secondary transcription of the paper's figure; the tests
+pin them so that a correction after checking the paper's figure is a visible, deliberate change.
 """
 
 from __future__ import annotations

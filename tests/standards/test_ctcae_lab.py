@@ -4,8 +4,8 @@ Source of the expected values: National Cancer Institute, Common Terminology Cri
 Adverse Events v5.0 (2017), terms "Neutrophil count decreased", "Platelet count decreased",
 "Lymphocyte count decreased", "White blood cell decreased" and "Anemia" (Investigations and
 Blood and lymphatic system disorders SOCs), converted to ×10⁹/L and g/L. "< 1.5 – 1.0" reads
-value < 1.5 and ≥ 1.0; a value at or above the LLN is grade 0. Default LLNs from
-neurocart's spec (calculators.md).
+value < 1.5 and ≥ 1.0; a value at or above the LLN is grade 0. Default LLNs are
+neurocart's convention (listed in the module docstring).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Sources of the expected values:
   `check_intermediate = TRUE`; `proceed_from = "firstconf"` (roving reference → first
   confirmation visit; fixed reference → search again from the next change, so a sustained
   state is re-detected in `event = "multiple"`); `impute_last_visit = 0`.
-* neurocart's contract (shared/spec/calculators.md): thresholds 0 → +1.5, 1.0–5.5 → ±1.0,
+* neurocart's convention (docs/calculators.md): thresholds 0 → +1.5, 1.0–5.5 → ±1.0,
   ≥ 6.0 → ±0.5. msprog's own `compute_delta()` uses 0.5 from 5.5 on: the 5.5 rows below pin
   neurocart's rule and say so.
 * The worked series are constructed by hand from those rules (no published worked example
@@ -435,7 +435,7 @@ def test_no_improvement_from_fixed_baseline_zero(case: dict[str, Any]) -> None:
 # --- cross-check against pymsprog ---------------------------------------------------------
 #
 # The installed pymsprog is 0.1.1: pymsprog ≥ 1.0 (the port of msprog ≥ 1.0 whose argument
-# names the spec uses: conf_days, relapse_to_bl, relapse_to_conf, proceed_from ...) requires
+# names neurocart follows: conf_days, relapse_to_bl, relapse_to_conf, proceed_from ...) requires
 # numpy < 2 and pandas < 3, which this project does not use, so pip resolves `pymsprog>=0.1` to
 # 0.1.1. Its API and, in two places, its semantics are older:
 #

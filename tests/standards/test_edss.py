@@ -5,14 +5,15 @@ Sources of the expected values:
   walking ranges and aids for 4.0–9.5; 10 = death due to MS).
 * Neurostatus-eEDSS definitions 04/10.2 (Kappos L) — the visual conversion 6,5,4,3,2,1 →
   4,3,3,2,2,1; ambulation score 0–16 and its rows (neurostatus.net, forum "ambulation").
-* /work/shared/spec/outcomes.md §1.2–1.5 — bowel/bladder conversion, the FS rules F1–F22 and
-  the ambulation table neurocart adopted; §9 open points.
+* neurocart's conventions (the module docstring, `FS_RULES`, `AMBULATION_ROWS`; summary in
+  docs/calculators.md `edss`) — the bowel/bladder conversion, the FS rules F1–F22, the
+  ambulation table neurocart adopted, and the open points below.
 * adobrasinovic/edss, src/index.js (commit b41f4b9) — open JavaScript transcription of the
   Kappos scoring table, re-expressed below as `_kappos_table` and compared with the
   calculator on every combination of FS grades and unaided walking band. It differs from
   neurocart in one documented place: it counts cerebral grade 1, Kurtzke does not.
 
-Uncertainties kept visible (spec §9): the Neurostatus table 04/10.3 itself was not available;
+Uncertainties kept visible: the Neurostatus table 04/10.3 itself was not available;
 the one-grade-4 rules (F3–F5) rest on the JS transcription (the R package EDSScalculator
 disagrees, see `test_one_grade_4_rules_follow_the_kappos_transcription`).
 """
@@ -471,10 +472,10 @@ def test_every_fs_combination_matches_the_kappos_transcription() -> None:
 
 
 def test_one_grade_4_rules_follow_the_kappos_transcription() -> None:
-    # Known disagreement (spec §1.4): the R package EDSScalculator gives 4.0 for "one 4 + a
-    # grade 2" and 4.5 for "one 4 + three grade 3"; the Kurtzke text is ambiguous. neurocart
-    # follows the Kappos-table transcription (4.5 and 5.0). Change here if the Neurostatus
-    # table 04/10.3 says otherwise.
+    # Known disagreement between open implementations: the R package EDSScalculator gives 4.0
+    # for "one 4 + a grade 2" and 4.5 for "one 4 + three grade 3"; the Kurtzke text is
+    # ambiguous. neurocart follows the Kappos-table transcription (4.5 and 5.0). Change here if
+    # the Neurostatus table 04/10.3 says otherwise.
     assert edss(pyramidal=4, sensory=2, walking_range_m=600.0).value == 4.5
     three_3 = {"cerebellar": 3, "sensory": 3, "brainstem": 3}
     assert edss(pyramidal=4, **three_3, walking_range_m=600.0).value == 5.0

@@ -2,7 +2,8 @@
 
 Sources of the expected values:
 * Rejeski K, Subklewe M, Aljurf M, et al. Blood 2023;142(10):865–877 (doi:10.1182/
-  blood.2023020578), as transcribed in /work/shared/spec/toxicity.md §4: early ICAHT (days
+  blood.2023020578), as read in the module docstring (Table 1 still to be checked against the
+  PDF): early ICAHT (days
   0–30) by days with ANC ≤ 0.5 (1–6 → 1, 7–13 → 2, 14–30 → 3, never above 0.5 → 4) and
   ≤ 0.1 ×10⁹/L (7–13 → 3, ≥ 14 → 4), the higher column; recovery stable only after ≥ 3 days
   > threshold; early-onset (day 0–3) episode ongoing at the last ANC → 4; late ICAHT
@@ -14,7 +15,7 @@ Sources of the expected values:
   per-day ANC values.
 * Rejeski K, Sanz J, et al. T-ICAHT (Blood), Table 1 footnote: the consensus authors count
   the cumulative days below the threshold, non-stable recovery days included (`cumulative`,
-  the default here). The spec and the publication agree on every criterion tested here; the
+  the default here). neurocart and the publication agree on every criterion tested here; the
   only departure from a source is from the automated implementation's `Manual Code.R`, which
   counts unmeasured gaps > 7 days (see test_gaps_longer_than_seven_days_are_never_counted).
 Series are built by hand; each test says what the day counts are.

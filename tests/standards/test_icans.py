@@ -7,7 +7,8 @@ only to tactile stimulus 3, unarousable 4; seizure resolving rapidly 3, prolonge
 repetitive 4; deep focal motor weakness 4; focal edema 3, diffuse edema 4; the grade is the
 most severe domain (worked example: ICE 3 with a generalized seizure → grade 3); ICE 0 in an
 awake patient with global aphasia → 3, ICE 0 because unarousable → 4.
-Baseline adjustment (neurocart extension, toxicity.md §2 and §9, calculators.md): effective
+Baseline adjustment (neurocart extension, docs/calculators.md `icans`; the pre-infusion baseline
+ICE asked for by Greco R et al. 2024, EBMT/ISCT position statement): effective
 ICE = 10 − (baseline − current), floored at 0, current above baseline counts as 10.
 """
 

@@ -2,7 +2,7 @@
 
 Source of the expected values: Hines MR et al. Transplant Cell Ther 2023;29(7):438.e1–438.e16
 (ASTCT consensus on immune effector cell-associated HLH-like syndrome) as encoded in
-neurocart's spec (toxicity.md §6) and the module docstring: attribution to IEC therapy;
+neurocart's module docstring (and docs/calculators.md): attribution to IEC therapy;
 ferritin > 2 × ULN or > 2 × baseline, or rapidly rising; ≥ 1 manifestation (hemophagocytosis,
 new/worsening cytopenias, fibrinogen < 1.5 g/L, transaminases > 5 × ULN or abnormal baseline,
 hepatosplenomegaly, renal insufficiency, pulmonary manifestations, neurotoxicity, fasting

@@ -1,7 +1,7 @@
 """2016 ACR/EULAR total improvement score (adult DM/PM).
 
 Sources of the expected values: Aggarwal R et al. Arthritis Rheumatol 2017;69:898–910 / Ann
-Rheum Dis 2017;76:792–801 — the conjoint-analysis points table (verified in outcomes.md §6.2
+Rheum Dis 2017;76:792–801 — the conjoint-analysis points table (verified
 against PMC5577002 Table 3), absolute percent change for all core set measures but the muscle
 enzyme (relative), adult thresholds minimal ≥ 20, moderate ≥ 40, major ≥ 60. Neurocart rules
 tested here: a band's upper edge belongs to the lower band; the percentage is rounded to 6

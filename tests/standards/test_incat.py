@@ -4,7 +4,7 @@ Sources of the expected values: Hughes R et al. Ann Neurol 2001;50:195–201 (ar
 = 0–10); adjusted INCAT (ICE trial, Hughes RAC et al. Lancet Neurol 2008;7:136–144, and the
 table in Biomark Res 2019 doi:10.1186/s40364-019-0154-2): changes of the arm score between 0
 and 1 are not counted; a change of ≥ 1 point is clinically meaningful. Arm 2 → 0 counts 1
-point (only the 0↔1 portion is dropped): neurocart's resolution, outcomes.md §7.
+point (only the 0↔1 portion is dropped): neurocart's convention, the definition leaves it open.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Sources of the expected values: Wolfe GI et al. Neurology 1999;52:1487–1489 (8 items, each
 0–3, total 0–24); Muppidi S et al. Muscle Nerve 2011;44:727–731 (a change of ≥ 2 points is
-clinically meaningful); minimal symptom expression = total 0–1 (trial convention, outcomes.md
-§4.1 — the cut-off is recorded from memory).
+clinically meaningful); minimal symptom expression = total 0–1 (trial convention — the cut-off
+is cited from memory, not from a paper).
 """
 
 from __future__ import annotations

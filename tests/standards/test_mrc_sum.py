@@ -3,7 +3,7 @@
 Sources of the expected values: Kleyweg RP et al. Muscle Nerve 1991;14:1103–1109 (six muscle
 groups per side — shoulder abduction, elbow flexion, wrist extension, hip flexion, knee
 extension, ankle dorsiflexion — each MRC 0–5, total 0–60, higher = stronger); clinically
-meaningful change ±2 points (Practical Neurology table, outcomes.md §7).
+meaningful change ±2 points (Practical Neurology review table).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Source of the expected values: the NEDA-3 definition (Havrdova E et al. Lancet Neurol
 2009;8:254–260): no relapse, no confirmed disability worsening, no new or enlarging T2 lesion
-and no gadolinium-enhancing lesion → 1; any one of them → 0. Definition recorded in
-outcomes.md §3 from memory (noted there as unverified).
+and no gadolinium-enhancing lesion → 1; any one of them → 0. The origin of the concept is
+cited from memory (not checked against the paper; the module docstring says so).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Sources of the expected values: Barohn RJ et al. Ann N Y Acad Sci 1998;841:769–772 (13 items,
 each 0–3, total 0–39); clinically meaningful change ≥ 3 points (REGAIN/ADAPT responder
-definition, recorded in outcomes.md §4.2 from memory).
+definition, cited from memory).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The calculator framework: registry, validation of one input and of a frame, the contract.
 
-Expected values here are the framework's own contract (../shared/spec/calculators.md and
-DESIGN.md "Contracts"): unknown fields are errors, errors name the field and the expected
-range, nothing is graded from invalid input.
+Expected values here are the framework's own contract (neurocart's convention, described in
+docs/calculators.md "Using them"): unknown fields are errors, errors name the field and the
+expected range, nothing is graded from invalid input.
 """
 
 from __future__ import annotations

@@ -19,11 +19,11 @@ Total 0–1: low risk ("low"); ≥ 2: high risk ("high"). The value is the total
 Boundaries. The paper presents the score as a figure in conventional units (platelets
 > 175,000 / 75,000–175,000 / < 75,000 per µL; ANC 1200 per µL; hemoglobin 9.0 g/dL; CRP
 3.0 mg/dL; ferritin < 650 / 650–2000 / > 2000 ng/mL). neurocart converts them once (µg/L =
-ng/mL; g/L = 10 × g/dL; mg/L = 10 × mg/dL) and uses the inclusive edges of the
-project's specification: platelets 75 and 175 score 1, ferritin 650 and 2000 score 1,
-ANC 1.2 and hemoglobin 90 score 0, CRP 30 scores 1. The specification takes them from a
-secondary transcription; they could not be checked against the paper's figure with the
-tools at hand (the stored copies carry its text tables, not the figure), so they are kept in
+ng/mL; g/L = 10 × g/dL; mg/L = 10 × mg/dL) and uses inclusive edges (neurocart's
+convention): platelets 75 and 175 score 1, ferritin 650 and 2000 score 1, ANC 1.2 and
+hemoglobin 90 score 0, CRP 30 scores 1. They are taken from a secondary transcription of the
+paper's figure; they could not be checked against the figure itself with the tools at hand
+(the stored copies carry its text tables, not the figure), so they are kept in
 `POINTS` below — the one place both the scalar and the vectorized path read — and each edge
 has a test. Confirm the ANC, hemoglobin and CRP edges against Figure 3 of the paper: a value
 exactly on those edges is where a transcription may differ.

@@ -51,8 +51,8 @@ method, and `Manual Code.R`), read for this module:
   measured days (no extrapolation before the first or after the last value: the last
   available ANC keeps its meaning for the early-onset rule) and is not rounded;
 * `Manual Code.R` (the non-heatwaveR variant) counts every day between two neutropenic
-  measurements whatever the gap length; the project's specification forbids counting gaps > 7 days,
-  and so does this module;
+  measurements whatever the gap length; neurocart never counts unmeasured gaps > 7 days
+  (its convention: an unknown stretch is not evidence of neutropenia);
 * late ICAHT: the two lowest per-day ANC in days 31–100 (or to re-treatment/progression/last
   follow-up), graded by the lowest when the second is ≤ 1500 cells/µL or absent — same here.
 
@@ -66,7 +66,7 @@ applying early ICAHT to 549 patients likewise uses the total cumulative duration
 neutropenia. The publication therefore supports `cumulative`, which is the default;
 `longest_episode` reproduces the automated implementation. Table 1 of the 2023 paper itself
 was not available in the sources searched while writing this module (only its abstract): the
-thresholds above come from the project's specification and agree with the automated
+thresholds above are neurocart's reading of the consensus and agree with the automated
 implementation and the T-ICAHT paper's statement; confirm Table 1's footnotes against the
 PDF when next reviewed.
 

@@ -59,7 +59,7 @@ an error (the input contradicts itself).
 
 Verification status. The stored copies searched for this module held the abstract of Hines
 et al. but not its identification and grading tables. The structure above follows the
-project's specification and the abstract; the exact numbers (2 × ULN or
+abstract and neurocart's reading of the consensus; the exact numbers (2 × ULN or
 baseline for ferritin; 5 × ULN or baseline for transaminases; < 150 mg/dL fibrinogen) and
 the organ-dysfunction examples of grades 3 and 4 follow the consensus as its authors'
 framework is commonly reproduced, and must be checked against the paper's tables before
