@@ -271,23 +271,10 @@ class Journal:
                         out.append(Fed(e.seq, pid, SetContext(pid, context)))
             elif e.new:
                 record = json.loads(e.new)
-                if kind == ACK_ENTITY and e.action == "acknowledge":
+                if kind == ACK_ENTITY and e.action in ("acknowledge", "resolve"):
                     if study_ids is None or record.get("study_id") in study_ids:
-                        item = monitor.Ack(
-                            record["alert_key"],
-                            record["acknowledged_by"],
-                            datetime.fromisoformat(record["acknowledged_at"]),
-                        )
+                        item = _alert_input(e.action, record)
                         out.append(Fed(e.seq, self._pid_of(record.get("study_id")), item))
-                elif kind == ACK_ENTITY and e.action == "resolve":
-                    if study_ids is None or record.get("study_id") in study_ids:
-                        resolved = monitor.Resolve(
-                            record["alert_key"],
-                            record["resolved_by"],
-                            datetime.fromisoformat(record["resolved_at"]),
-                            record["reason"],
-                        )
-                        out.append(Fed(e.seq, self._pid_of(record.get("study_id")), resolved))
                 elif kind == MONITOR_ENTITY and e.action == "overdue":
                     if study_ids is None or record["study_id"] in study_ids:
                         out.append(Fed(e.seq, e.entity_id, _overdue_from(record)))
@@ -453,6 +440,15 @@ class Journal:
                 root = up
         self._event_roots[row_id] = root
         return root
+
+
+def _alert_input(action: str, record: dict[str, Any]) -> monitor.Ack | monitor.Resolve:
+    """A clinician's acknowledgement or resolution, from its audit entry's snapshot."""
+    if action == "resolve":
+        at = datetime.fromisoformat(record["resolved_at"])
+        return monitor.Resolve(record["alert_key"], record["resolved_by"], at, record["reason"])
+    at = datetime.fromisoformat(record["acknowledged_at"])
+    return monitor.Ack(record["alert_key"], record["acknowledged_by"], at)
 
 
 def history(session: Session, study_ids: Iterable[str] | None = None) -> list[Fed]:
