@@ -124,4 +124,5 @@ def _store_item(patient_id: int, n: NormalizedObservation) -> repo.ObservationIn
         code_system=n.code_system,
         specimen=n.specimen,
         source=n.source,
+        note=n.note,
     )

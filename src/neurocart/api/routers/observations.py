@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, status
-from pydantic import AwareDatetime
 
 from neurocart.api.deps import ReadSession, SettingsDep, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     BatchOut,
+    Instant,
     ObservationBatchIn,
+    ObservationBody,
     ObservationCorrection,
     ObservationOut,
     Retraction,
@@ -39,7 +40,7 @@ Code = Annotated[str | None, Query(min_length=1, max_length=64)]
 @router.post("/patients/{study_id}/observations", status_code=status.HTTP_201_CREATED)
 def add_observation(
     study_id: StudyIdPath,
-    body: ObservationIn,
+    body: ObservationBody,
     user: Writer,
     session: WriteSession,
 ) -> ObservationOut:
@@ -79,8 +80,8 @@ def list_observations(
     user: Reader,
     session: ReadSession,
     code: Code = None,
-    since: Annotated[AwareDatetime | None, Query(description="effective at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="effective before")] = None,
+    since: Annotated[Instant | None, Query(description="effective at or after")] = None,
+    until: Annotated[Instant | None, Query(description="effective before")] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
 ) -> list[ObservationOut]:
     """The patient's observations by time, filtered by code and time range; `history` adds
@@ -110,6 +111,7 @@ def _corrected(old: Observation, body: ObservationCorrection) -> dict[str, Any]:
         specimen=(body.specimen or old.specimen).value,
         effective_at=body.effective_at if "effective_at" in given else old.effective_at,
         source=body.source if "source" in given else old.source,
+        note=body.note if "note" in given else old.note,
     )
     normalized = normalize_observation(merged).store_fields()
     return {k: v for k, v in normalized.items() if v != getattr(old, k)}

@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime
 
 from neurocart.api.deps import ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
-from neurocart.api.schemas import ProtocolId, ScheduleOut, SlotOut, TaskIn, TaskOut
+from neurocart.api.schemas import Instant, ProtocolId, ScheduleOut, SlotOut, TaskIn, TaskOut
 from neurocart.api.views import StudyIdPath, out, patient_of
 from neurocart.pathway import Fact, Slot, SlotState, totals
 from neurocart.security import Action, Resource
@@ -57,7 +56,7 @@ def get_schedule(
     ] = None,
     phase: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     now: Annotated[
-        AwareDatetime | None, Query(description="compute as of this time (default: now)")
+        Instant | None, Query(description="compute as of this time (default: now)")
     ] = None,
     protocol_id: Annotated[ProtocolId | None, Query()] = None,
 ) -> ScheduleOut:
