@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     StringConstraints,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from neurocart.ingest import ObservationIn
 from neurocart.store.models import Diagnosis, EventType, Role, Sex, Specimen
@@ -108,13 +109,30 @@ def _not_null(value: Any) -> Any:
 
 
 NotNull = BeforeValidator(_not_null)
-"""For update fields that cannot be empty: left out keeps the value, null is refused."""
+"""For update fields that cannot be empty: left out keeps the value, null is refused. Such a
+field is typed ``X | SkipJsonSchema[None]``: the default None means "not given", and the
+OpenAPI document does not offer null as a value."""
+
+
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    """Drop ``"default": null`` of fields that do not take null (see `NotNull`)."""
+    for field in schema.get("properties", {}).values():
+        if "default" in field and field["default"] is None and not _takes_null(field):
+            del field["default"]
+
+
+def _takes_null(field: dict[str, Any]) -> bool:
+    return field.get("type") == "null" or any(
+        branch.get("type") == "null" for branch in field.get("anyOf", [])
+    )
 
 
 class Request(BaseModel):
     """Base of request bodies: unknown fields, NaN and infinity are refused."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra=_no_null_defaults
+    )
 
 
 class Response(BaseModel):
@@ -157,9 +175,13 @@ class UserUpdate(Request):
     """An admin's change to an account: role, deactivation or a password reset (accounts are never
     deleted, so the audit trail keeps its actors)."""
 
-    role: Annotated[Role | None, NotNull, Field(description="a new role")] = None
-    active: Annotated[Flag | None, NotNull, Field(description="false deactivates the user")] = None
-    password: Annotated[Password | None, NotNull, Field(description="a new password")] = None
+    role: Annotated[Role | SkipJsonSchema[None], NotNull, Field(description="a new role")] = None
+    active: Annotated[
+        Flag | SkipJsonSchema[None], NotNull, Field(description="false deactivates the user")
+    ] = None
+    password: Annotated[
+        Password | SkipJsonSchema[None], NotNull, Field(description="a new password")
+    ] = None
 
 
 class UserOut(Response):
@@ -197,13 +219,15 @@ class PatientIn(Request):
 class PatientUpdate(Request):
     """A change to a patient's demographics or diagnosis; a field left out keeps its value."""
 
-    site: Annotated[Name64 | None, NotNull] = None
-    sex: Annotated[Sex | None, NotNull] = None
-    diagnosis: Annotated[Diagnosis | None, NotNull] = None
+    site: Annotated[Name64 | SkipJsonSchema[None], NotNull] = None
+    sex: Annotated[Sex | SkipJsonSchema[None], NotNull] = None
+    diagnosis: Annotated[Diagnosis | SkipJsonSchema[None], NotNull] = None
     birth_year: BirthYear | None = None
     subtype: Name64 | None = None
     diagnosis_date: IsoDate | None = None
-    prior_therapies: Annotated[list[Name128] | None, NotNull, Field(max_length=100)] = None
+    prior_therapies: Annotated[
+        list[Name128] | SkipJsonSchema[None], NotNull, Field(max_length=100)
+    ] = None
 
 
 class PatientOut(Response):
@@ -245,7 +269,7 @@ class CourseUpdate(Request):
     """A change to a course, e.g. the infusion date once known; the schedule and study days follow
     it."""
 
-    product: Annotated[Name128 | None, NotNull] = None
+    product: Annotated[Name128 | SkipJsonSchema[None], NotNull] = None
     target: Name64 | None = None
     dose_cells_per_kg: Dose | None = None
     lymphodepletion: Name128 | None = None
@@ -320,13 +344,13 @@ class ObservationCorrection(Request):
     """A corrected observation; a `value` without `unit` is in the stored (canonical) unit."""
 
     reason: Reason
-    code: Annotated[Code64 | None, NotNull] = None
-    code_system: Annotated[Code64 | None, NotNull] = None
-    value: Annotated[Number | None, NotNull] = None
-    unit: Annotated[Unit32 | None, NotNull] = None
-    specimen: Annotated[Specimen | None, NotNull] = None
-    effective_at: Annotated[Instant | None, NotNull] = None
-    source: Annotated[Code64 | None, NotNull] = None
+    code: Annotated[Code64 | SkipJsonSchema[None], NotNull] = None
+    code_system: Annotated[Code64 | SkipJsonSchema[None], NotNull] = None
+    value: Annotated[Number | SkipJsonSchema[None], NotNull] = None
+    unit: Annotated[Unit32 | SkipJsonSchema[None], NotNull] = None
+    specimen: Annotated[Specimen | SkipJsonSchema[None], NotNull] = None
+    effective_at: Annotated[Instant | SkipJsonSchema[None], NotNull] = None
+    source: Annotated[Code64 | SkipJsonSchema[None], NotNull] = None
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
@@ -364,9 +388,11 @@ class AssessmentCorrection(Request):
 
     reason: Reason
     inputs: Annotated[
-        dict[str, Any] | None, NotNull, Field(description="new item inputs (scored again)")
+        dict[str, Any] | SkipJsonSchema[None],
+        NotNull,
+        Field(description="new item inputs (scored again)"),
     ] = None
-    effective_at: Annotated[Instant | None, NotNull] = None
+    effective_at: Annotated[Instant | SkipJsonSchema[None], NotNull] = None
 
 
 class AssessmentOut(FactOut):
@@ -405,15 +431,15 @@ class EventCorrection(Request):
     with the reason."""
 
     reason: Reason
-    type: Annotated[EventType | None, NotNull] = None
-    onset_at: Annotated[Instant | None, NotNull] = None
+    type: Annotated[EventType | SkipJsonSchema[None], NotNull] = None
+    onset_at: Annotated[Instant | SkipJsonSchema[None], NotNull] = None
     end_at: Instant | None = None
     ctcae_term: Name128 | None = None
     grade: Grade | None = None
     drug: Name64 | None = None
     dose: DoseValue | None = None
     dose_unit: Unit32 | None = None
-    details: Annotated[Details | None, NotNull] = None
+    details: Annotated[Details | SkipJsonSchema[None], NotNull] = None
 
 
 class EventOut(FactOut):
