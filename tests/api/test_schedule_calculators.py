@@ -57,7 +57,9 @@ def test_task_marks(
         headers=as_role("hematologist"),
     )
     now = {"now": "2025-03-04T12:00:00Z"}
-    slot = next(s for s in client.get(S, params=now, headers=nurse).json()["slots"] if s["window_start"])
+    slot = next(
+        s for s in client.get(S, params=now, headers=nurse).json()["slots"] if s["window_start"]
+    )
     mark = {
         "protocol_id": "nad-cart-2025",
         "task_id": slot["task_id"],

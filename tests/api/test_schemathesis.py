@@ -27,9 +27,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from neurocart.api.routing import MAX_INT
-
 from neurocart.api import create_app
+from neurocart.api.routing import MAX_INT
 from neurocart.store import Database, repo
 from neurocart.store.engine import make_engine
 from neurocart.store.models import Base

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from neurocart.api.errors import ForbiddenError, UnauthenticatedError
 from neurocart.config import Settings
-from neurocart.services.plausible import TimeWindow, fact_window
 from neurocart.security import Action, Resource, TokenError, is_allowed, read_token
+from neurocart.services.plausible import TimeWindow, fact_window
 from neurocart.store import Database, Patient, User, repo
 
 

@@ -13,6 +13,7 @@ declared a Content-Length (a chunked upload is stopped at the limit, never read 
 
 from __future__ import annotations
 
+import contextlib
 import email.message
 import json
 import math
@@ -190,7 +191,7 @@ def error_statuses(route: APIRoute) -> list[int]:
         found.add(403)
     if route.dependant.path_params:
         found.add(404)
-    if route.methods & _WRITES:
+    if (route.methods or set()) & _WRITES:
         found |= {400, 409, 413}
     if route.body_field is not None:
         found |= {400, 413, 415}
@@ -231,11 +232,9 @@ class StrictRoute(APIRoute):
                     raise UnsupportedMediaTypeError(
                         "content-type", "the body must be application/json", content_type
                     )
-                if raw:
-                    try:
-                        await strict.json()  # cached for the handler; too deep: 422 from here
-                    except json.JSONDecodeError:
-                        pass  # the handler parses again and answers it as invalid JSON (422)
+                if raw:  # parsed here (cached for the handler), so too deep is a 422 from here;
+                    with contextlib.suppress(json.JSONDecodeError):  # the handler parses again
+                        await strict.json()  # and answers invalid JSON as FastAPI does (422)
             return await handler(strict)
 
         return strict_handler

@@ -858,7 +858,7 @@ def correct_observation(
     specimen: Specimen | str | Keep = KEEP,
     effective_at: datetime | Keep = KEEP,
     source: str | Keep = KEEP,
-    note: str | None | Keep = KEEP,
+    note: str | Keep | None = KEEP,
 ) -> Observation:
     """Supersede an observation with a corrected copy; returns the new current row."""
     changes = _changes(

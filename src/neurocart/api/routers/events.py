@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, status
@@ -70,7 +71,9 @@ def correct_event(
 ) -> EventOut:
     """A new row with the fields given changed supersedes the event (e.g. add its end)."""
     changes = body.model_dump(include=body.model_fields_set - {"reason"})
-    instants = {k: changes[k] for k in ("onset_at", "end_at") if k in changes}
+    instants: dict[str, datetime | None] = {
+        k: changes[k] for k in ("onset_at", "end_at") if k in changes
+    }
     if instants:
         patient = repo.get_patient(session, repo.get_event(session, event_id).patient_id)
         window_of(patient, settings, now).check(instants)

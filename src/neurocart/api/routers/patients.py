@@ -22,9 +22,7 @@ Corrector = Annotated[User, Depends(require(Resource.PATIENTS, Action.CORRECT))]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_patient(
-    body: PatientIn, user: Writer, session: WriteSession, now: NowDep
-) -> PatientOut:
+def create_patient(body: PatientIn, user: Writer, session: WriteSession, now: NowDep) -> PatientOut:
     """Enrol a patient under a pseudonymous study ID; a study ID already in use is 409."""
     check_birth_year(body.birth_year, now=now)
     created = repo.create_patient(session, user, repo.PatientIn(**body.model_dump()))
