@@ -81,27 +81,28 @@ def _check_text(text: str) -> None:
             raise _Invalid("text must be valid Unicode (no lone surrogates)") from None
 
 
-def _walk(value: Any) -> None:
-    """Check every string (keys included) of a parsed document and its depth, iteratively."""
-    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(value, 0, ())]
+def _walk(value: Any, *, strings: bool = True) -> None:
+    """Check a parsed document's depth and, with `strings`, every string (keys included);
+    iteratively, containers only on the stack."""
+    if isinstance(value, str):
+        if strings:
+            _check_text(value)
+        return
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(value, 1, ())]
     while stack:
         item, depth, path = stack.pop()
-        if isinstance(item, str):
-            _check_text(item)
-            continue
-        depth += 1
         if depth > MAX_DEPTH:
             raise InvalidBodyError(_path(path), f"is nested deeper than {MAX_DEPTH} levels")
         named = depth <= _NAMED_LEVELS
-        if isinstance(item, dict):
-            for key, inner in item.items():
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, inner in pairs:
+            if strings and isinstance(key, str):
                 _check_text(key)
-                if isinstance(inner, str | dict | list):
-                    stack.append((inner, depth, (*path, key) if named else path))
-        elif isinstance(item, list):
-            for index, inner in enumerate(item):
-                if isinstance(inner, str | dict | list):
-                    stack.append((inner, depth, (*path, index) if named else path))
+            if isinstance(inner, str):
+                if strings:
+                    _check_text(inner)
+            elif isinstance(inner, dict | list):
+                stack.append((inner, depth + 1, (*path, key) if named else path))
 
 
 def _path(parts: tuple[str | int, ...]) -> str:
@@ -123,7 +124,9 @@ def strict_json(raw: bytes) -> Any:
         value = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except RecursionError:
         raise InvalidBodyError("body", f"is nested deeper than {MAX_DEPTH} levels") from None
-    _walk(value)
+    # NUL and lone surrogates reach a string only as \u escapes (raw ones are invalid JSON
+    # or invalid UTF-8), so a text without any leaves only the depth to check.
+    _walk(value, strings="\\u" in text)
     return value
 
 

@@ -26,9 +26,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
 )
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from neurocart.ingest import ObservationIn
 from neurocart.store.models import Diagnosis, EventType, Role, Sex, Specimen
@@ -108,10 +111,27 @@ def _not_null(value: Any) -> Any:
     return value
 
 
-NotNull = BeforeValidator(_not_null)
-"""For update fields that cannot be empty: left out keeps the value, null is refused. Such a
-field is typed ``X | SkipJsonSchema[None]``: the default None means "not given", and the
-OpenAPI document does not offer null as a value."""
+class _NotNull:
+    """For update fields that cannot be empty (``Annotated[X | None, NotNull]``): left out
+    keeps the value (the default None means "not given"), null is refused, and the OpenAPI
+    document offers only X."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(_not_null, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        kept = [b for b in out.get("anyOf", ()) if b.get("type") != "null"]
+        if len(kept) == 1:
+            out = {k: v for k, v in out.items() if k != "anyOf"} | kept[0]
+        return out
+
+
+NotNull = _NotNull()
 
 
 def _no_null_defaults(schema: dict[str, Any]) -> None:
@@ -175,13 +195,9 @@ class UserUpdate(Request):
     """An admin's change to an account: role, deactivation or a password reset (accounts are never
     deleted, so the audit trail keeps its actors)."""
 
-    role: Annotated[Role | SkipJsonSchema[None], NotNull, Field(description="a new role")] = None
-    active: Annotated[
-        Flag | SkipJsonSchema[None], NotNull, Field(description="false deactivates the user")
-    ] = None
-    password: Annotated[
-        Password | SkipJsonSchema[None], NotNull, Field(description="a new password")
-    ] = None
+    role: Annotated[Role | None, NotNull, Field(description="a new role")] = None
+    active: Annotated[Flag | None, NotNull, Field(description="false deactivates the user")] = None
+    password: Annotated[Password | None, NotNull, Field(description="a new password")] = None
 
 
 class UserOut(Response):
@@ -219,15 +235,13 @@ class PatientIn(Request):
 class PatientUpdate(Request):
     """A change to a patient's demographics or diagnosis; a field left out keeps its value."""
 
-    site: Annotated[Name64 | SkipJsonSchema[None], NotNull] = None
-    sex: Annotated[Sex | SkipJsonSchema[None], NotNull] = None
-    diagnosis: Annotated[Diagnosis | SkipJsonSchema[None], NotNull] = None
+    site: Annotated[Name64 | None, NotNull] = None
+    sex: Annotated[Sex | None, NotNull] = None
+    diagnosis: Annotated[Diagnosis | None, NotNull] = None
     birth_year: BirthYear | None = None
     subtype: Name64 | None = None
     diagnosis_date: IsoDate | None = None
-    prior_therapies: Annotated[
-        list[Name128] | SkipJsonSchema[None], NotNull, Field(max_length=100)
-    ] = None
+    prior_therapies: Annotated[list[Name128] | None, NotNull, Field(max_length=100)] = None
 
 
 class PatientOut(Response):
@@ -269,7 +283,7 @@ class CourseUpdate(Request):
     """A change to a course, e.g. the infusion date once known; the schedule and study days follow
     it."""
 
-    product: Annotated[Name128 | SkipJsonSchema[None], NotNull] = None
+    product: Annotated[Name128 | None, NotNull] = None
     target: Name64 | None = None
     dose_cells_per_kg: Dose | None = None
     lymphodepletion: Name128 | None = None
@@ -344,13 +358,13 @@ class ObservationCorrection(Request):
     """A corrected observation; a `value` without `unit` is in the stored (canonical) unit."""
 
     reason: Reason
-    code: Annotated[Code64 | SkipJsonSchema[None], NotNull] = None
-    code_system: Annotated[Code64 | SkipJsonSchema[None], NotNull] = None
-    value: Annotated[Number | SkipJsonSchema[None], NotNull] = None
-    unit: Annotated[Unit32 | SkipJsonSchema[None], NotNull] = None
-    specimen: Annotated[Specimen | SkipJsonSchema[None], NotNull] = None
-    effective_at: Annotated[Instant | SkipJsonSchema[None], NotNull] = None
-    source: Annotated[Code64 | SkipJsonSchema[None], NotNull] = None
+    code: Annotated[Code64 | None, NotNull] = None
+    code_system: Annotated[Code64 | None, NotNull] = None
+    value: Annotated[Number | None, NotNull] = None
+    unit: Annotated[Unit32 | None, NotNull] = None
+    specimen: Annotated[Specimen | None, NotNull] = None
+    effective_at: Annotated[Instant | None, NotNull] = None
+    source: Annotated[Code64 | None, NotNull] = None
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
@@ -388,11 +402,11 @@ class AssessmentCorrection(Request):
 
     reason: Reason
     inputs: Annotated[
-        dict[str, Any] | SkipJsonSchema[None],
+        dict[str, Any] | None,
         NotNull,
         Field(description="new item inputs (scored again)"),
     ] = None
-    effective_at: Annotated[Instant | SkipJsonSchema[None], NotNull] = None
+    effective_at: Annotated[Instant | None, NotNull] = None
 
 
 class AssessmentOut(FactOut):
@@ -431,15 +445,15 @@ class EventCorrection(Request):
     with the reason."""
 
     reason: Reason
-    type: Annotated[EventType | SkipJsonSchema[None], NotNull] = None
-    onset_at: Annotated[Instant | SkipJsonSchema[None], NotNull] = None
+    type: Annotated[EventType | None, NotNull] = None
+    onset_at: Annotated[Instant | None, NotNull] = None
     end_at: Instant | None = None
     ctcae_term: Name128 | None = None
     grade: Grade | None = None
     drug: Name64 | None = None
     dose: DoseValue | None = None
     dose_unit: Unit32 | None = None
-    details: Annotated[Details | SkipJsonSchema[None], NotNull] = None
+    details: Annotated[Details | None, NotNull] = None
 
 
 class EventOut(FactOut):
