@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=12 * 60, ge=1, description="API token lifetime")
     max_batch_observations: int = Field(default=10_000, ge=1, le=100_000)
+    max_future_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=7 * 24 * 60,
+        description="how far past the server's clock a clinical fact's time may lie",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="largest request body, counted as it arrives (chunked bodies included)",
+    )
     monitoring: bool = Field(
         default=True, description="run the rapid-response engine on every stored fact"
     )

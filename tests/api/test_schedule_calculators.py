@@ -51,10 +51,19 @@ def test_task_marks(
     client: TestClient, as_role: Callable[[str], Headers], patient: Patient
 ) -> None:
     nurse = as_role("nurse")
+    client.post(
+        "/api/v1/patients/P-001/courses",
+        json={"product": "KYV-101", "infusion_date": "2025-03-03"},
+        headers=as_role("hematologist"),
+    )
+    now = {"now": "2025-03-04T12:00:00Z"}
+    slot = next(
+        s for s in client.get(S, params=now, headers=nurse).json()["slots"] if s["window_start"]
+    )
     mark = {
         "protocol_id": "nad-cart-2025",
-        "task_id": "vitals",
-        "slot_start": "2025-03-03T08:00:00Z",
+        "task_id": slot["task_id"],
+        "slot_start": slot["window_start"],
         "state": "skipped",
         "note": "patient off the ward",
     }
@@ -70,6 +79,35 @@ def test_task_marks(
     assert [t["state"] for t in listed] == ["done"]
     bad = client.put("/api/v1/patients/P-001/tasks", json=mark | {"state": "??"}, headers=nurse)
     assert bad.json()["detail"][0]["field"] == "state"
+
+
+def test_a_mark_must_name_a_slot_of_the_schedule(
+    client: TestClient, as_role: Callable[[str], Headers], patient: Patient
+) -> None:
+    nurse = as_role("nurse")
+    client.post(
+        "/api/v1/patients/P-001/courses",
+        json={"product": "KYV-101", "infusion_date": "2025-03-03"},
+        headers=as_role("hematologist"),
+    )
+    slot = next(s for s in client.get(S, headers=nurse).json()["slots"] if s["window_start"])
+    mark = {
+        "protocol_id": "nad-cart-2025",
+        "task_id": slot["task_id"],
+        "slot_start": slot["window_start"],
+        "state": "done",
+    }
+    refused = {
+        "task_id": mark | {"task_id": "no-such-task"},
+        "slot_start": mark | {"slot_start": "2031-01-01T00:00:00Z"},
+        "protocol_id": mark | {"protocol_id": "no-such-protocol"},
+    }
+    for field, body in refused.items():
+        answer = client.put("/api/v1/patients/P-001/tasks", json=body, headers=nurse)
+        assert answer.status_code == 422, (field, answer.text)
+        assert answer.json()["detail"][0]["field"] == field
+    assert client.get("/api/v1/patients/P-001/tasks", headers=nurse).json() == []
+    assert client.put("/api/v1/patients/P-001/tasks", json=mark, headers=nurse).status_code == 200
 
 
 def test_calculators(client: TestClient, as_role: Callable[[str], Headers]) -> None:

@@ -87,22 +87,26 @@ def test_simulate_prints_a_summary_and_refuses_duplicates(tmp_path: Path) -> Non
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, object]]:
-    """A 6-patient demo database served by the real app on a free port."""
+def served(tmp_path: Path) -> Iterator[tuple[str, object, DemoClock]]:
+    """A 6-patient demo database served by the real app on a free port, on the demo clock
+    (one simulated hour per real second) that the streamer shares, as `neurocart demo` runs
+    them: the API refuses facts timed after its own clock."""
     from neurocart.api import create_app
+    from neurocart.runtime import Runtime
 
     built = build_demo(tmp_path / "demo.db", patients=6, seed=5, acute_now=2, monitor=False)
     settings = Settings(database_url=built.url, secret_key="x" * 40)
     database = Database.from_url(built.url)
-    with serving(create_app(settings, database)) as url:
-        yield url, built
+    clock = DemoClock(built.sim.now, speed=3600.0)
+    runtime = Runtime.build(settings, database, clock=clock.now)
+    with serving(create_app(runtime=runtime)) as url:
+        yield url, built, clock
     database.dispose()
 
 
-def test_streamer_posts_vitals_through_the_api(served: tuple[str, object]) -> None:
-    url, built = served
+def test_streamer_posts_vitals_through_the_api(served: tuple[str, object, DemoClock]) -> None:
+    url, built, clock = served
     sim = built.sim  # type: ignore[attr-defined]
-    clock = DemoClock(sim.now, speed=3600.0)  # one simulated hour per real second
     streamer = DemoStreamer(url, sim, clock, step=timedelta(minutes=15))
     stop = threading.Event()
     thread = threading.Thread(target=streamer.run, args=(stop,), kwargs={"poll_seconds": 0.2})

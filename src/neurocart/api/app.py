@@ -74,7 +74,7 @@ def create_app(
     for router in routers.ALL:
         app.include_router(router)
     web.install(app)
-    app.add_middleware(InputGuard)
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
     return app
 
 

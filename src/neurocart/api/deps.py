@@ -17,6 +17,7 @@ an exception rolls it back. `ReadSession` never takes SQLite's write lock.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,7 +27,8 @@ from sqlalchemy.orm import Session
 from neurocart.api.errors import ForbiddenError, UnauthenticatedError
 from neurocart.config import Settings
 from neurocart.security import Action, Resource, TokenError, is_allowed, read_token
-from neurocart.store import Database, User, repo
+from neurocart.services.plausible import TimeWindow, fact_window
+from neurocart.store import Database, Patient, User, repo
 
 
 def get_settings(request: Request) -> Settings:
@@ -41,7 +43,14 @@ def get_database(request: Request) -> Database:
     return database
 
 
+def get_now(request: Request) -> datetime:
+    """The app's clock read once for this request (the demo runs on a clock of its own)."""
+    now: datetime = request.app.state.clock()
+    return now
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+NowDep = Annotated[datetime, Depends(get_now)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
@@ -91,6 +100,11 @@ def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def window_of(patient: Patient, settings: Settings, now: datetime) -> TimeWindow:
+    """The instants `patient`'s facts may carry now (neurocart.services.plausible)."""
+    return fact_window(patient, now=now, max_future_minutes=settings.max_future_minutes)
 
 
 class require:  # noqa: N801 - used like a function: Depends(require(...))

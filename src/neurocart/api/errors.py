@@ -28,8 +28,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from neurocart.ingest import ObservationError
 from neurocart.pathway import ProtocolError, UnknownProtocolError
@@ -52,6 +54,24 @@ class Problem:
     field: str | None
     message: str
     got: Any = None
+
+
+class ErrorItem(BaseModel):
+    """One entry of an error body's `detail`, as the OpenAPI document shows it (`body` makes
+    them: a test holds the two together)."""
+
+    field: str | None = Field(
+        description="where: observations[3].value, effective_at, a parameter name; "
+        "null when no single field is at fault"
+    )
+    message: str = Field(description="what was expected")
+    got: Any = Field(description="what came, shortened; null when nothing came")
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx of the API (except the FHIR face's OperationOutcome)."""
+
+    detail: list[ErrorItem] = Field(min_length=1)
 
 
 class ApiError(Exception):
@@ -82,6 +102,12 @@ class PayloadTooLargeError(ApiError):
     """413: a body or batch over the configured limit; nothing was stored."""
 
     status_code = 413
+
+
+class InvalidBodyError(ApiError):
+    """422: a JSON body the API will not read further (nested too deeply), naming where."""
+
+    status_code = 422
 
 
 class UnsupportedMediaTypeError(ApiError):
@@ -240,10 +266,28 @@ async def _data(_: Request, exc: Exception) -> JSONResponse:
     return respond(422, [Problem(None, "a value cannot be stored (out of range or too long)")])
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     field = "path" if exc.status_code in (404, 405) else None
-    return respond(exc.status_code, [Problem(field, str(exc.detail))], exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return respond(exc.status_code, [Problem(field, str(exc.detail))], headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path, for a 405's Allow header.
+
+    Starlette fills Allow from the first route whose path matched, but GET and POST of one
+    path are often two routes (GET /patients lists, POST /patients enrols): its header would
+    leave one out (RFC 9110 §15.5.6 wants them all).
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 async def _invalid_input(_: Request, exc: Exception) -> JSONResponse:

@@ -2,7 +2,10 @@
 
 Requests forbid unknown fields (a misspelt field is an error, not silently dropped), refuse
 NaN and infinity, and bound every string and number to what the store can hold, so bad input
-is a 422 naming the field and never a database error. Timestamps must carry a time zone.
+is a 422 naming the field and never a database error. Types are strict where JSON is
+ambiguous (docs/api-input.md): a number is a JSON number (not the text "80", not true/false),
+an instant is an ISO 8601 text with an explicit offset that still exists once converted to
+UTC (not an epoch number, not a naive time), a date is an ISO 8601 date text.
 Observations arrive in any accepted unit (neurocart.ingest converts them); assessments carry
 only the instrument's item inputs — the calculator computes the result.
 
@@ -12,10 +15,23 @@ empty, null is refused (the default shown as null means "not given").
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from neurocart.ingest import ObservationIn
 from neurocart.store.models import Diagnosis, EventType, Role, Sex, Specimen
@@ -39,20 +55,104 @@ Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 Instrument = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 
 
+_ISO_INSTANT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)",
+    re.ASCII,
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _iso_instant(value: Any) -> Any:
+    """Only ISO 8601 text with an offset (or a datetime, from Python callers): the lax
+    parser would read 1700000000 or 0 as seconds since 1970, which no clinical source means."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_INSTANT.fullmatch(value):
+        return value
+    raise ValueError(
+        "must be an ISO 8601 date and time with an offset, e.g. 2025-03-01T08:00:00Z or "
+        "2025-03-01T09:00:00+01:00"
+    )
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The instant in UTC, the form it is stored in; refused when that overflows
+    (0001-01-01T00:00:00+14:00 is a year before year 1 in UTC)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of dates once converted to UTC") from None
+
+
+def _iso_date(value: Any) -> Any:
+    """Only ISO 8601 date text (or a date): the lax parser reads 0 as 1970-01-01."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be an ISO 8601 date, e.g. 2025-03-01")
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_instant), AfterValidator(_in_utc)]
+"""A point in time as the API takes it: ISO 8601 with an explicit offset, returned in UTC."""
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar date as the API takes it: ``YYYY-MM-DD`` only."""
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A JSON number (integer or decimal); never a numeric text or a boolean."""
+Integer = Annotated[int, Field(strict=True)]
+"""A JSON integer; never a numeric text, a boolean or a decimal."""
+Flag = Annotated[bool, Field(strict=True)]
+"""A JSON boolean; never 0/1 or "true"."""
+
+
 def _not_null(value: Any) -> Any:
     if value is None:
         raise ValueError("must not be null (leave the field out to keep its value)")
     return value
 
 
-NotNull = BeforeValidator(_not_null)
-"""For update fields that cannot be empty: left out keeps the value, null is refused."""
+class _NotNull:
+    """For update fields that cannot be empty (``Annotated[X | None, NotNull]``): left out
+    keeps the value (the default None means "not given"), null is refused, and the OpenAPI
+    document offers only X."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(_not_null, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        kept = [b for b in out.get("anyOf", ()) if b.get("type") != "null"]
+        if len(kept) == 1:
+            out = {k: v for k, v in out.items() if k != "anyOf"} | kept[0]
+        return out
+
+
+NotNull = _NotNull()
+
+
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    """Drop ``"default": null`` of fields that do not take null (see `NotNull`)."""
+    for field in schema.get("properties", {}).values():
+        if "default" in field and field["default"] is None and not _takes_null(field):
+            del field["default"]
+
+
+def _takes_null(field: dict[str, Any]) -> bool:
+    return field.get("type") == "null" or any(
+        branch.get("type") == "null" for branch in field.get("anyOf", [])
+    )
 
 
 class Request(BaseModel):
     """Base of request bodies: unknown fields, NaN and infinity are refused."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_extra=_no_null_defaults
+    )
 
 
 class Response(BaseModel):
@@ -96,7 +196,7 @@ class UserUpdate(Request):
     deleted, so the audit trail keeps its actors)."""
 
     role: Annotated[Role | None, NotNull, Field(description="a new role")] = None
-    active: Annotated[bool | None, NotNull, Field(description="false deactivates the user")] = None
+    active: Annotated[Flag | None, NotNull, Field(description="false deactivates the user")] = None
     password: Annotated[Password | None, NotNull, Field(description="a new password")] = None
 
 
@@ -113,6 +213,11 @@ class UserOut(Response):
 # --- patients and courses -----------------------------------------------------------------
 
 
+BirthYear = Annotated[
+    Integer, Field(ge=1900, le=2100, description="not after the current year (checked on write)")
+]
+
+
 class PatientIn(Request):
     """A patient enrolled under a pseudonymous study ID; no name or other direct identifier is
     accepted."""
@@ -121,9 +226,9 @@ class PatientIn(Request):
     site: Name64
     sex: Sex
     diagnosis: Diagnosis
-    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    birth_year: BirthYear | None = None
     subtype: Name64 | None = None
-    diagnosis_date: date | None = None
+    diagnosis_date: IsoDate | None = None
     prior_therapies: list[Name128] = Field(default_factory=list, max_length=100)
 
 
@@ -133,9 +238,9 @@ class PatientUpdate(Request):
     site: Annotated[Name64 | None, NotNull] = None
     sex: Annotated[Sex | None, NotNull] = None
     diagnosis: Annotated[Diagnosis | None, NotNull] = None
-    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    birth_year: BirthYear | None = None
     subtype: Name64 | None = None
-    diagnosis_date: date | None = None
+    diagnosis_date: IsoDate | None = None
     prior_therapies: Annotated[list[Name128] | None, NotNull, Field(max_length=100)] = None
 
 
@@ -153,7 +258,7 @@ class PatientOut(Response):
     created_at: datetime
 
 
-Dose = Annotated[float, Field(gt=0, le=1e12, description="CAR-T cells per kg body weight")]
+Dose = Annotated[Number, Field(gt=0, le=1e12, description="CAR-T cells per kg body weight")]
 ProtocolId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
 ]
@@ -167,10 +272,10 @@ class CourseIn(Request):
     target: Name64 | None = None
     dose_cells_per_kg: Dose | None = None
     lymphodepletion: Name128 | None = None
-    enrolment_date: date | None = None
-    apheresis_date: date | None = None
-    ld_start_date: date | None = None
-    infusion_date: date | None = None
+    enrolment_date: IsoDate | None = None
+    apheresis_date: IsoDate | None = None
+    ld_start_date: IsoDate | None = None
+    infusion_date: IsoDate | None = None
     protocol_id: ProtocolId | None = Field(default=None, description="pathway protocol")
 
 
@@ -182,10 +287,10 @@ class CourseUpdate(Request):
     target: Name64 | None = None
     dose_cells_per_kg: Dose | None = None
     lymphodepletion: Name128 | None = None
-    enrolment_date: date | None = None
-    apheresis_date: date | None = None
-    ld_start_date: date | None = None
-    infusion_date: date | None = None
+    enrolment_date: IsoDate | None = None
+    apheresis_date: IsoDate | None = None
+    ld_start_date: IsoDate | None = None
+    infusion_date: IsoDate | None = None
     protocol_id: ProtocolId | None = None
 
 
@@ -222,11 +327,22 @@ class FactOut(Response):
     entered_in_error: bool
 
 
+class ObservationBody(ObservationIn):
+    """One observation as the API takes it: neurocart.ingest's model (also fed by CSV files,
+    whose cells are text) with the JSON face's strict number and instant."""
+
+    value: Number = Field(description="the number, in `unit` (a JSON number)")
+    effective_at: Instant = Field(description="when measured or sampled, with its UTC offset")
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description="free text kept with the value (e.g. haemolysed sample)"
+    )
+
+
 class ObservationBatchIn(Request):
     """Many observations in one request, stored together or not at all (one bad row refuses the
     batch, naming its index)."""
 
-    observations: list[ObservationIn] = Field(
+    observations: list[ObservationBody] = Field(
         min_length=1, description="up to Settings.max_batch_observations rows (default 10,000)"
     )
 
@@ -244,11 +360,12 @@ class ObservationCorrection(Request):
     reason: Reason
     code: Annotated[Code64 | None, NotNull] = None
     code_system: Annotated[Code64 | None, NotNull] = None
-    value: Annotated[float | None, NotNull, Field(allow_inf_nan=False)] = None
+    value: Annotated[Number | None, NotNull] = None
     unit: Annotated[Unit32 | None, NotNull] = None
     specimen: Annotated[Specimen | None, NotNull] = None
-    effective_at: Annotated[AwareDatetime | None, NotNull] = None
+    effective_at: Annotated[Instant | None, NotNull] = None
     source: Annotated[Code64 | None, NotNull] = None
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
 class Retraction(Request):
@@ -267,6 +384,7 @@ class ObservationOut(FactOut):
     specimen: Specimen
     effective_at: datetime
     source: str
+    note: str | None
 
 
 class AssessmentIn(Request):
@@ -275,7 +393,7 @@ class AssessmentIn(Request):
 
     instrument: Instrument = Field(description="a calculator name, e.g. ice, crs, edss")
     inputs: dict[str, Any] = Field(description="the instrument's item inputs")
-    effective_at: AwareDatetime
+    effective_at: Instant
 
 
 class AssessmentCorrection(Request):
@@ -284,9 +402,11 @@ class AssessmentCorrection(Request):
 
     reason: Reason
     inputs: Annotated[
-        dict[str, Any] | None, NotNull, Field(description="new item inputs (scored again)")
+        dict[str, Any] | None,
+        NotNull,
+        Field(description="new item inputs (scored again)"),
     ] = None
-    effective_at: Annotated[AwareDatetime | None, NotNull] = None
+    effective_at: Annotated[Instant | None, NotNull] = None
 
 
 class AssessmentOut(FactOut):
@@ -300,8 +420,8 @@ class AssessmentOut(FactOut):
     effective_at: datetime
 
 
-Grade = Annotated[int, Field(ge=1, le=5)]
-DoseValue = Annotated[float, Field(ge=0, le=1e9)]
+Grade = Annotated[Integer, Field(ge=1, le=5)]
+DoseValue = Annotated[Number, Field(ge=0, le=1e9)]
 Details = Annotated[dict[str, Any], Field(max_length=100)]
 
 
@@ -310,8 +430,8 @@ class EventIn(Request):
     monitoring and outcomes read."""
 
     type: EventType
-    onset_at: AwareDatetime
-    end_at: AwareDatetime | None = None
+    onset_at: Instant
+    end_at: Instant | None = None
     ctcae_term: Name128 | None = None
     grade: Grade | None = None
     drug: Name64 | None = None
@@ -326,8 +446,8 @@ class EventCorrection(Request):
 
     reason: Reason
     type: Annotated[EventType | None, NotNull] = None
-    onset_at: Annotated[AwareDatetime | None, NotNull] = None
-    end_at: AwareDatetime | None = None
+    onset_at: Annotated[Instant | None, NotNull] = None
+    end_at: Instant | None = None
     ctcae_term: Name128 | None = None
     grade: Grade | None = None
     drug: Name64 | None = None
@@ -360,7 +480,7 @@ class TaskIn(Request):
 
     protocol_id: ProtocolId
     task_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    slot_start: AwareDatetime = Field(description="the slot's window start, as in the schedule")
+    slot_start: Instant = Field(description="the slot's window start, as in the schedule")
     state: TaskMark
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 

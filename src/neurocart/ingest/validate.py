@@ -101,6 +101,7 @@ class NormalizedObservation(NamedTuple):
             "specimen": self.specimen.value,
             "effective_at": self.effective_at,
             "source": self.source,
+            "note": self.note,
         }
 
 
@@ -160,7 +161,12 @@ def _normalize(
             raise EffectiveTimeError(
                 "effective_at", "must include a time zone (e.g. 2025-03-01T08:00:00Z)", str(at)
             )
-        at = at.astimezone(UTC)
+        try:
+            at = at.astimezone(UTC)
+        except OverflowError:
+            raise EffectiveTimeError(
+                "effective_at", "is outside the range of dates once converted to UTC", str(at)
+            ) from None
     return NormalizedObservation(
         raw.code,
         raw.code_system,
@@ -306,7 +312,8 @@ def _normalize_models(
     """
     if not rows:
         return NormalizedColumns.from_rows([])
-    if set(map(type, rows)) != {ObservationIn}:
+    kinds = set(map(type, rows))
+    if len(kinds) != 1 or not issubclass(kinds.pop(), ObservationIn):
         return None
     try:
         dicts = list(map(vars, rows))

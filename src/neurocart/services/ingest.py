@@ -30,6 +30,7 @@ from neurocart.ingest.validate import (
     normalize_observation,
 )
 from neurocart.services.errors import BatchValidationError, InvalidInputError, Problem
+from neurocart.services.plausible import TimeWindow
 from neurocart.store import audit, repo
 from neurocart.store.errors import NotFoundError
 from neurocart.store.models import Observation, Patient, User
@@ -75,8 +76,12 @@ def ingest_observation_batch(
     rows: Sequence[RawObservation],
     *,
     limit: int | None = None,
+    window: TimeWindow | None = None,
 ) -> StoredObservations:
-    """`ingest_observations`, returning the stored batch rather than only its ids."""
+    """`ingest_observations`, returning the stored batch rather than only its ids.
+
+    With a `window` (neurocart.services.plausible), a row whose time lies outside it is a bad
+    row like any other (``observations[3].effective_at``)."""
     if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
         raise BatchValidationError([Problem(COLLECTION, "must be a list of observations")])
     columns, errors = normalize_columns(rows)
@@ -84,14 +89,25 @@ def ingest_observation_batch(
         raise BatchValidationError(
             [Problem(e.location(COLLECTION), e.message, e.got) for e in errors]
         )
+    if window is not None:
+        try:
+            window.check_column(COLLECTION, "effective_at", columns.effective_at)
+        except InvalidInputError as exc:
+            raise BatchValidationError(exc.problems) from None
     ids = repo.add_patient_observation_columns(session, actor, patient_id, columns, limit=limit)
     return StoredObservations(patient_id, ids, columns)
 
 
 def ingest_observation(
-    session: Session, actor: User, patient_id: int, row: RawObservation
+    session: Session,
+    actor: User,
+    patient_id: int,
+    row: RawObservation,
+    *,
+    window: TimeWindow | None = None,
 ) -> Observation:
-    """Normalize and store one observation; InvalidInputError names the field (``unit``)."""
+    """Normalize and store one observation; InvalidInputError names the field (``unit``),
+    also for a time outside `window` when one is given."""
     try:
         raw = row if isinstance(row, ObservationIn) else None
         if raw is None:
@@ -103,6 +119,8 @@ def ingest_observation(
             item = normalize_observation(raw)
     except ObservationError as exc:
         raise InvalidInputError([Problem(exc.field, exc.message, exc.got)]) from None
+    if window is not None:
+        window.check({"effective_at": item.effective_at})
     _require_patient(session, patient_id)
     return repo.add_observation(session, actor, _store_item(patient_id, item))
 
@@ -124,4 +142,5 @@ def _store_item(patient_id: int, n: NormalizedObservation) -> repo.ObservationIn
         code_system=n.code_system,
         specimen=n.specimen,
         source=n.source,
+        note=n.note,
     )

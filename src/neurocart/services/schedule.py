@@ -39,7 +39,8 @@ from neurocart.pathway import (
     load_shipped,
 )
 from neurocart.pathway.schedule import FactKind
-from neurocart.services.course import current_course, current_courses
+from neurocart.services.course import check_protocol, current_course, current_courses
+from neurocart.services.errors import InvalidInputError, Problem
 from neurocart.store import repo
 from neurocart.store.errors import NotFoundError
 from neurocart.store.models import (
@@ -264,3 +265,29 @@ def patient_schedules(
             end_reason=PATIENT_DIED if death else None,
         )
     return out
+
+
+def check_task_slot(
+    session: Session,
+    patient_id: int,
+    *,
+    protocol_id: str,
+    task_id: str,
+    slot_start: datetime,
+    now: datetime,
+) -> None:
+    """Refuse a mark for a slot that is not in the patient's schedule (422 naming the field).
+
+    A mark on a task the protocol does not have, or at a time no slot of that task starts,
+    would be stored but never shown against a slot: a "done" nobody can find. `slot_start`
+    must be a slot's window start as the schedule answers it (GET .../schedule).
+    """
+    check_protocol(protocol_id)
+    schedule = patient_schedule(session, patient_id, now=now, protocol_id=protocol_id)
+    starts = [s.window_start for s in schedule.slots if s.task_id == task_id]
+    if not starts:
+        message = f"protocol {protocol_id} has no task of this id"
+        raise InvalidInputError([Problem("task_id", message, task_id)])
+    if slot_start not in starts:
+        message = "is not the window start of a slot of this task in the patient's schedule"
+        raise InvalidInputError([Problem("slot_start", message, slot_start.isoformat())])

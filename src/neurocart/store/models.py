@@ -229,6 +229,8 @@ class Observation(Base):
     specimen: Mapped[Specimen] = mapped_column(_enum(Specimen, "specimen"))
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    """Free text the source sent with the value (e.g. "haemolysed"); kept, never parsed."""
     entered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"), unique=True)

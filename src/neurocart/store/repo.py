@@ -122,6 +122,7 @@ class ObservationIn:
     code_system: str = LOINC
     specimen: Specimen | str = Specimen.BLOOD
     source: str = "manual"
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,6 +609,7 @@ def _observation_row(item: ObservationIn, where: str) -> dict[str, Any]:
         "specimen": _choice(f"{where}specimen", Specimen, item.specimen),
         "effective_at": item.effective_at,
         "source": item.source,
+        "note": item.note,
     }
 
 
@@ -644,6 +646,8 @@ class ObservationFields(Protocol):
     def effective_at(self) -> datetime: ...
     @property
     def source(self) -> str: ...
+    @property
+    def note(self) -> str | None: ...
 
 
 class ObservationColumns(Protocol):
@@ -665,9 +669,13 @@ class ObservationColumns(Protocol):
     def effective_at(self) -> Sequence[datetime]: ...
     @property
     def source(self) -> Sequence[str]: ...
+    @property
+    def note(self) -> Sequence[str | None]: ...
 
 
-_BATCH_FIELDS = ("code", "code_system", "value", "unit", "specimen", "effective_at", "source")
+_BATCH_FIELDS = (
+    "code", "code_system", "value", "unit", "specimen", "effective_at", "source", "note",
+)  # fmt: skip
 """The columns a batch's rows give, after `id` (and `patient_id` unless one patient's)."""
 _EFFECTIVE_AT = _BATCH_FIELDS.index("effective_at")
 
@@ -792,7 +800,7 @@ def _checked_columns(columns: list[Sequence[Any]]) -> tuple[list[Sequence[Any]],
     is checked column by column; any other batch row by row, naming the first bad field
     (``observations[3].value``).
     """
-    _, _, numbers, _, specimens, times, _ = columns
+    _, _, numbers, _, specimens, times, _, _ = columns
     if (  # sets of types, C-level: a zero-offset `timezone` equals UTC and formats the same
         set(map(type, numbers)) == {float}
         and all(map(math.isfinite, numbers))
@@ -804,14 +812,14 @@ def _checked_columns(columns: list[Sequence[Any]]) -> tuple[list[Sequence[Any]],
             columns = [*columns[:2], [v + 0.0 for v in numbers], *columns[3:]]
         return columns, True
     out = []
-    for i, (code, system, value, unit, specimen, at, source) in enumerate(
+    for i, (code, system, value, unit, specimen, at, source, note) in enumerate(
         zip(*columns, strict=True)
     ):
         where = f"observations[{i}]."
         _finite(f"{where}value", value)
         _aware(f"{where}effective_at", at)
         specimen = _choice(f"{where}specimen", Specimen, specimen)
-        out.append((code, system, float(value) + 0.0, unit, specimen, at, source))
+        out.append((code, system, float(value) + 0.0, unit, specimen, at, source, note))
     return list(zip(*out, strict=True)), False
 
 
@@ -850,6 +858,7 @@ def correct_observation(
     specimen: Specimen | str | Keep = KEEP,
     effective_at: datetime | Keep = KEEP,
     source: str | Keep = KEEP,
+    note: str | Keep | None = KEEP,
 ) -> Observation:
     """Supersede an observation with a corrected copy; returns the new current row."""
     changes = _changes(
@@ -860,6 +869,7 @@ def correct_observation(
         specimen=specimen,
         effective_at=effective_at,
         source=source,
+        note=note,
     )
     if "value" in changes:
         _finite("value", changes["value"])

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, status
 from sqlalchemy.orm import Session
 
-from neurocart.api.deps import ReadSession, WriteSession, require
+from neurocart.api.deps import NowDep, ReadSession, SettingsDep, WriteSession, require, window_of
 from neurocart.api.errors import ForbiddenError
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import AssessmentCorrection, AssessmentIn, AssessmentOut, Retraction
@@ -48,11 +48,14 @@ def add_assessment(
     body: AssessmentIn,
     user: Writer,
     session: WriteSession,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> AssessmentOut:
     """Score `inputs` with the instrument's calculator and store the inputs and its Result."""
     get_calculator(body.instrument)  # 404 naming `instrument` before anything else
     _check_instrument(user, body.instrument, correcting=False)
     patient = patient_of(session, study_id)
+    window_of(patient, settings, now).check({"effective_at": body.effective_at})
     row = assessments.add_assessment(
         session,
         user,
@@ -94,12 +97,17 @@ def correct_assessment(
     body: AssessmentCorrection,
     user: Corrector,
     session: WriteSession,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> AssessmentOut:
     """A new row, scored again from the corrected inputs, supersedes the assessment."""
     _check_correcting(session, user, assessment_id)
     changes: dict[str, Any] = {
         k: getattr(body, k) for k in body.model_fields_set & {"inputs", "effective_at"}
     }
+    if "effective_at" in changes:
+        patient = repo.get_patient(session, repo.get_assessment(session, assessment_id).patient_id)
+        window_of(patient, settings, now).check({"effective_at": changes["effective_at"]})
     row = assessments.correct_assessment(
         session, user, assessment_id, reason=body.reason, **changes
     )

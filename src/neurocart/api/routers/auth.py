@@ -17,7 +17,11 @@ from neurocart.store import repo
 router = api_router(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/login", dependencies=[Depends(public)])
+@router.post(
+    "/login",
+    dependencies=[Depends(public)],
+    responses={401: {"description": "unknown user, wrong password, or deactivated user"}},
+)
 def login(body: LoginIn, settings: SettingsDep, database: DatabaseDep) -> TokenOut:
     """A token for a valid, active user; the same 401 whatever was wrong (no user probing)."""
     with database.reading() as session:

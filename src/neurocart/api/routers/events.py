@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, status
 
-from neurocart.api.deps import ReadSession, WriteSession, require
+from neurocart.api.deps import NowDep, ReadSession, SettingsDep, WriteSession, require, window_of
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import EventCorrection, EventIn, EventOut, Retraction
 from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
@@ -26,10 +27,13 @@ def add_event(
     body: EventIn,
     user: Writer,
     session: WriteSession,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> EventOut:
     """Record a clinical event (drug given, oxygen support, seizure, adverse event...); monitoring
     reads it once it is committed."""
     patient = patient_of(session, study_id)
+    window_of(patient, settings, now).check({"onset_at": body.onset_at, "end_at": body.end_at})
     row = repo.add_event(session, user, repo.EventIn(patient_id=patient.id, **body.model_dump()))
     return fact_out(EventOut, row, session, study_id=patient.study_id)
 
@@ -62,9 +66,17 @@ def correct_event(
     body: EventCorrection,
     user: Corrector,
     session: WriteSession,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> EventOut:
     """A new row with the fields given changed supersedes the event (e.g. add its end)."""
     changes = body.model_dump(include=body.model_fields_set - {"reason"})
+    instants: dict[str, datetime | None] = {
+        k: changes[k] for k in ("onset_at", "end_at") if k in changes
+    }
+    if instants:
+        patient = repo.get_patient(session, repo.get_event(session, event_id).patient_id)
+        window_of(patient, settings, now).check(instants)
     row = repo.correct_event(session, user, event_id, reason=body.reason, **changes)
     return fact_out(EventOut, row, session)
 

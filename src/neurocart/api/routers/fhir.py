@@ -15,7 +15,8 @@ from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from neurocart.api.deps import DatabaseDep, ReadSession, SettingsDep, require
-from neurocart.api.routing import api_router, strict_json
+from neurocart.api.errors import InvalidBodyError
+from neurocart.api.routing import ERROR_CONTENT, api_router, strict_json
 from neurocart.interop.fhir import inbound, outbound
 from neurocart.interop.fhir.capability import capability_statement
 from neurocart.interop.fhir.outcome import FhirError, Issue, operation_outcome
@@ -46,11 +47,16 @@ async def bundle_body(request: Request) -> Any:
     raw = await request.body()
     try:
         return strict_json(raw)
-    except (json.JSONDecodeError, ValueError) as exc:
+    except (json.JSONDecodeError, ValueError, InvalidBodyError) as exc:
         return FhirError(400, [Issue("Bundle", f"not valid JSON: {exc}", code="structure")])
 
 
 Body = Annotated[Any, Depends(bundle_body)]
+OUTCOME = {"application/fhir+json": {"schema": {"type": "object", "title": "OperationOutcome"}}}
+"""A FHIR OperationOutcome (its schema is FHIR's, not repeated here)."""
+OUTCOME_OR_ERROR = OUTCOME | ERROR_CONTENT
+"""What the FHIR face itself refuses comes as an OperationOutcome; what the API refuses
+before the Bundle is read (size, URL) comes in the API's error body."""
 
 
 @router.get("/metadata", response_class=FhirResponse)
@@ -62,7 +68,10 @@ def metadata(user: Reader) -> FhirResponse:
 @router.post(
     "",
     response_class=FhirResponse,
-    responses={400: {"description": "OperationOutcome"}, 422: {"description": "OperationOutcome"}},
+    responses={
+        400: {"description": "not JSON, or not a Bundle", "content": OUTCOME_OR_ERROR},
+        422: {"description": "an entry refused", "content": OUTCOME_OR_ERROR},
+    },
 )
 def post_bundle(
     body: Body,
@@ -87,7 +96,14 @@ def post_bundle(
     return FhirResponse(response)
 
 
-@router.get("/Patient/{patient_id}/$everything", response_class=FhirResponse)
+@router.get(
+    "/Patient/{patient_id}/$everything",
+    response_class=FhirResponse,
+    responses={
+        404: {"description": "no such patient", "content": OUTCOME},
+        422: {"description": "a malformed patient id", "content": ERROR_CONTENT},
+    },
+)
 def patient_everything(
     patient_id: Annotated[str, Path(min_length=1, max_length=64)],
     user: Reader,

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, status
-from pydantic import AwareDatetime
 
-from neurocart.api.deps import ReadSession, SettingsDep, WriteSession, require
+from neurocart.api.deps import NowDep, ReadSession, SettingsDep, WriteSession, require, window_of
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     BatchOut,
+    Instant,
     ObservationBatchIn,
+    ObservationBody,
     ObservationCorrection,
     ObservationOut,
     Retraction,
@@ -39,14 +40,17 @@ Code = Annotated[str | None, Query(min_length=1, max_length=64)]
 @router.post("/patients/{study_id}/observations", status_code=status.HTTP_201_CREATED)
 def add_observation(
     study_id: StudyIdPath,
-    body: ObservationIn,
+    body: ObservationBody,
     user: Writer,
     session: WriteSession,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> ObservationOut:
     """Store one observation, converted to its canonical unit and range-checked; monitoring reads it
     once it is committed."""
     patient = patient_of(session, study_id)
-    row = ingest.ingest_observation(session, user, patient.id, body)
+    window = window_of(patient, settings, now)
+    row = ingest.ingest_observation(session, user, patient.id, body, window=window)
     return fact_out(ObservationOut, row, session, study_id=patient.study_id)
 
 
@@ -61,14 +65,16 @@ def add_observations(
     user: Writer,
     session: WriteSession,
     settings: SettingsDep,
+    now: NowDep,
 ) -> BatchOut:
     """Store every row or none (one transaction); the ids come back in the rows' order.
 
     More rows than Settings.max_batch_observations: 413, nothing stored."""
     patient = patient_of(session, study_id)
     limit = settings.max_batch_observations  # checked where every batch is written (store)
+    window = window_of(patient, settings, now)
     batch = ingest.ingest_observation_batch(
-        session, user, patient.id, body.observations, limit=limit
+        session, user, patient.id, body.observations, limit=limit, window=window
     )
     return BatchOut(count=len(batch.ids), ids=batch.ids)
 
@@ -79,8 +85,8 @@ def list_observations(
     user: Reader,
     session: ReadSession,
     code: Code = None,
-    since: Annotated[AwareDatetime | None, Query(description="effective at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="effective before")] = None,
+    since: Annotated[Instant | None, Query(description="effective at or after")] = None,
+    until: Annotated[Instant | None, Query(description="effective before")] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
 ) -> list[ObservationOut]:
     """The patient's observations by time, filtered by code and time range; `history` adds
@@ -110,6 +116,7 @@ def _corrected(old: Observation, body: ObservationCorrection) -> dict[str, Any]:
         specimen=(body.specimen or old.specimen).value,
         effective_at=body.effective_at if "effective_at" in given else old.effective_at,
         source=body.source if "source" in given else old.source,
+        note=body.note if "note" in given else old.note,
     )
     normalized = normalize_observation(merged).store_fields()
     return {k: v for k, v in normalized.items() if v != getattr(old, k)}
@@ -121,10 +128,15 @@ def correct_observation(
     body: ObservationCorrection,
     user: Corrector,
     session: WriteSession,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> ObservationOut:
     """A new row supersedes the observation with the reason; the old row stays readable."""
     old = repo.get_observation(session, observation_id)
     changes = _corrected(old, body)
+    if "effective_at" in changes:
+        window = window_of(repo.get_patient(session, old.patient_id), settings, now)
+        window.check({"effective_at": changes["effective_at"]})
     row = repo.correct_observation(session, user, observation_id, reason=body.reason, **changes)
     return fact_out(ObservationOut, row, session)
 

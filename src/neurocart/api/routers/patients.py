@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query, status
 
-from neurocart.api.deps import ReadSession, WriteSession, require
+from neurocart.api.deps import NowDep, ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import PatientIn, PatientOut, PatientUpdate
 from neurocart.api.views import StudyIdPath, out, patient_of
 from neurocart.security import Action, Resource
+from neurocart.services.plausible import check_birth_year
 from neurocart.store import User, repo
 
 router = api_router(prefix="/api/v1/patients", tags=["patients"])
@@ -21,8 +22,9 @@ Corrector = Annotated[User, Depends(require(Resource.PATIENTS, Action.CORRECT))]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_patient(body: PatientIn, user: Writer, session: WriteSession) -> PatientOut:
+def create_patient(body: PatientIn, user: Writer, session: WriteSession, now: NowDep) -> PatientOut:
     """Enrol a patient under a pseudonymous study ID; a study ID already in use is 409."""
+    check_birth_year(body.birth_year, now=now)
     created = repo.create_patient(session, user, repo.PatientIn(**body.model_dump()))
     return out(PatientOut, created)
 
@@ -45,9 +47,10 @@ def get_patient(study_id: StudyIdPath, user: Reader, session: ReadSession) -> Pa
 
 @router.patch("/{study_id}")
 def update_patient(
-    study_id: StudyIdPath, body: PatientUpdate, user: Corrector, session: WriteSession
+    study_id: StudyIdPath, body: PatientUpdate, user: Corrector, session: WriteSession, now: NowDep
 ) -> PatientOut:
     """Change the fields given; the study ID is the identity and never changes."""
+    check_birth_year(body.birth_year, now=now)
     patient = patient_of(session, study_id)
     changes = body.model_dump(include=body.model_fields_set)
     return out(PatientOut, repo.update_patient(session, user, patient.id, **changes))

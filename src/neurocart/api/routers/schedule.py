@@ -6,15 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime
 
-from neurocart.api.deps import ReadSession, WriteSession, require
+from neurocart.api.deps import NowDep, ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
-from neurocart.api.schemas import ProtocolId, ScheduleOut, SlotOut, TaskIn, TaskOut
+from neurocart.api.schemas import Instant, ProtocolId, ScheduleOut, SlotOut, TaskIn, TaskOut
 from neurocart.api.views import StudyIdPath, out, patient_of
 from neurocart.pathway import Fact, Slot, SlotState, totals
 from neurocart.security import Action, Resource
-from neurocart.services.schedule import patient_schedule
+from neurocart.services.schedule import check_task_slot, patient_schedule
 from neurocart.store import User, repo
 
 router = api_router(prefix="/api/v1/patients/{study_id}", tags=["schedule"])
@@ -57,7 +56,7 @@ def get_schedule(
     ] = None,
     phase: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     now: Annotated[
-        AwareDatetime | None, Query(description="compute as of this time (default: now)")
+        Instant | None, Query(description="compute as of this time (default: now)")
     ] = None,
     protocol_id: Annotated[ProtocolId | None, Query()] = None,
 ) -> ScheduleOut:
@@ -96,10 +95,19 @@ def list_tasks(
 
 @router.put("/tasks")
 def mark_task(
-    study_id: StudyIdPath, body: TaskIn, user: TaskWriter, session: WriteSession
+    study_id: StudyIdPath, body: TaskIn, user: TaskWriter, session: WriteSession, now: NowDep
 ) -> TaskOut:
-    """Mark one slot done, skipped or not applicable (created or updated; audited)."""
+    """Mark one slot done, skipped or not applicable (created or updated; audited); the slot
+    must be one of the patient's schedule (`task_id` and `slot_start` as the schedule gives)."""
     patient = patient_of(session, study_id)
+    check_task_slot(
+        session,
+        patient.id,
+        protocol_id=body.protocol_id,
+        task_id=body.task_id,
+        slot_start=body.slot_start,
+        now=now,
+    )
     task = repo.set_task(
         session,
         user,

@@ -214,8 +214,9 @@ class Builder:
                 }
             ]
             resource["specimen"] = {"reference": "#specimen"}
-        if row.correction_reason:
-            resource["note"] = [{"text": row.correction_reason}]
+        notes = [row.note, row.correction_reason]  # the source's note, then why it was corrected
+        if any(notes):
+            resource["note"] = [{"text": n} for n in notes if n]
         return resource
 
     def assessment(self, row: Assessment, root: int, version: int) -> dict[str, Any]:
