@@ -144,6 +144,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locale: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Preferred language of the pages (en, zh_CN); None: the browser's, else the site's."""
 
 
 class Patient(Base):
