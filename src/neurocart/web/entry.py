@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from neurocart.i18n import from_local
+from neurocart.i18n import gettext as _
 from neurocart.ingest import normalize_batch
 from neurocart.ingest.codes import by_key
 from neurocart.standards.crs import OxygenDevice
@@ -221,16 +223,18 @@ FORMS: dict[str, EntryForm] = {f.key: f for f in (VITALS, LABS, DRUG, VASOPRESSO
 
 
 def read_time(text: str | None, now: datetime) -> tuple[datetime | None, str | None]:
-    """A posted local date-time (taken as UTC when it has no zone); not in the future."""
+    """A posted date-time as the UTC instant it means: a wall-clock time without a zone (an
+    <input type="datetime-local">) is on the site's clock; not in the future."""
     if not text or not text.strip():
         return now, None
     try:
-        at = datetime.fromisoformat(text.strip())
+        at = from_local(datetime.fromisoformat(text.strip()))
     except ValueError:
-        return None, f"expected a date and time such as 2026-03-03T08:30, got “{text}”"
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        return None, _("expected a date and time such as 2026-03-03T08:30, got “{text}”").format(
+            text=text
+        )
     if at > now + FUTURE_SKEW:
-        return None, "must not be in the future"
+        return None, _("must not be in the future")
     return at, None
 
 

@@ -1,0 +1,60 @@
+"""English texts of the core, shown in the reader's language (template filters).
+
+The core keeps English: calculator reasons, monitor rule titles and actions, severities,
+disciplines and task states are stored and served by the API as they are. The pages translate
+them only when they show them:
+
+- a calculator reason by its message key and parameters (`neurocart.standards.reason`);
+- a rule's title or recommended action by the rule's id (the gettext context) and the English
+  text (the msgid), so two rules with the same words may be translated differently;
+- a code ("critical", "hematology", "due") by itself (`KINDS` marks them for the catalogue).
+
+A text the catalogue does not know is shown as it is, in English.
+"""
+
+from __future__ import annotations
+
+from neurocart import i18n
+from neurocart.i18n import N_
+from neurocart.standards import reason as reasons
+
+KINDS: dict[str, tuple[str, ...]] = {
+    "severity": (N_("critical"), N_("urgent"), N_("warning"), N_("info")),
+    "discipline": (
+        N_("neurology"), N_("hematology"), N_("icu"), N_("imaging"), N_("immunology"),
+        N_("nursing"), N_("data_manager"), N_("system"),
+    ),
+    "state": (
+        N_("upcoming"), N_("due"), N_("overdue"), N_("done"), N_("not_applicable"),
+        N_("not_scheduled"),
+    ),
+    "role": (
+        N_("admin"), N_("investigator"), N_("neurologist"), N_("hematologist"), N_("icu"),
+        N_("nurse"), N_("data_manager"), N_("monitor"),
+    ),
+}  # fmt: skip
+"""Codes the pages show, by kind: marked here so that the catalogue holds them."""
+
+
+def term(code: object) -> str:
+    """A code of the core in the reader's language ("critical" → "危急"), else as it is."""
+    return i18n.gettext(str(code))
+
+
+def reason(text: str) -> str:
+    """A calculator reason in the reader's language: its key translated, its parameters kept
+    (numbers, units) or translated when they are themselves catalogue texts (device words)."""
+    parsed = reasons.parse(text)
+    if parsed is None:
+        return text
+    key, params = parsed
+    translated = i18n.gettext(key)
+    if translated == key and i18n.current() != "en":
+        return text
+    return translated.format(**{name: i18n.gettext(value) for name, value in params.items()})
+
+
+def rule_text(text: str, rule_id: str) -> str:
+    """A monitor rule's title or recommended action in the reader's language (by the rule's id
+    and the English text), else the English text."""
+    return i18n.pgettext(rule_id, text) if text else text
