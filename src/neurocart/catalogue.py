@@ -98,7 +98,7 @@ def extracted() -> dict[tuple[str | None, str], str]:
         method_map, options_map = parse_mapping_cfg(cfg)
     found: dict[tuple[str | None, str], str] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords=KEYWORDS
+        str(ROOT / "src"), method_map, options_map, keywords=KEYWORDS
     ):
         msgid = message[0] if isinstance(message, tuple) else message
         if msgid:
@@ -141,13 +141,13 @@ def stale(locale: str) -> bool:
         po = read_po(f)
     with (directory / "messages.mo").open("rb") as f:
         mo = read_mo(f)
-    translated = {(m.context, m.id if isinstance(m.id, str) else m.id[0]): m.string for m in po}
-    compiled = {(m.context, m.id if isinstance(m.id, str) else m.id[0]): m.string for m in mo}
-    translated = {k: v for k, v in translated.items() if k[1] and v and not _fuzzy(po, k)}
-    compiled = {k: v for k, v in compiled.items() if k[1]}
-    return translated != compiled
 
+    def texts(catalogue: Any) -> dict[tuple[str | None, str], tuple[str, ...]]:
+        out = {}
+        for m in catalogue:
+            strings = (m.string,) if isinstance(m.string, str) else tuple(m.string)
+            if m.id and all(strings) and not m.fuzzy:
+                out[(m.context, m.id if isinstance(m.id, str) else m.id[0])] = strings
+        return out
 
-def _fuzzy(po: Any, key: tuple[str | None, str]) -> bool:
-    message = po.get(key[1], key[0])
-    return bool(message is not None and message.fuzzy)
+    return texts(po) != texts(mo)

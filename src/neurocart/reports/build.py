@@ -81,7 +81,7 @@ CAPTIONS = {
 }
 FIGURE_CAPTIONS = {
     "km": N_(
-        "Relapse-free survival by disease with 95 % confidence bands; numbers at risk below "
+        "Relapse-free survival by disease with 95 % CI bands; numbers at risk below "
         "the axis; each curve stops where fewer than 5 patients remain at risk."
     ),
     "swimmer": N_(

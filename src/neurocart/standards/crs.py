@@ -292,6 +292,16 @@ HYPOXIA_FLOW = Reason(
     "hypoxia requiring {device} (flow {flow} L/min: the device, not the flow, sets the grade) "
     "→ grade {grade}"
 )
+FEVER_ONLY = Reason("fever without hypotension or hypoxia → grade {grade}")
+MASKED_FEVER_ONLY = Reason(
+    "masked fever without hypotension or hypoxia: CRS persists → grade {grade} (neurocart "
+    "reading of ASTCT)"
+)
+WORSE_OF = Reason(
+    "grade {grade}: the more severe of hypotension (grade {hypotension}) and hypoxia "
+    "(grade {hypoxia})"
+)
+DEATH = Reason("death due to CRS → grade {grade}")
 
 
 def _hypotension(inp: CrsInput, reasons: list[str]) -> int:
@@ -395,20 +405,14 @@ def crs(inp: CrsInput) -> Grading:
     grade = max(hypotension, hypoxia, GRADE_FEVER_ONLY)
     if hypotension == 0 and hypoxia == 0:
         if fever:
-            reasons.append(f"fever without hypotension or hypoxia → grade {GRADE_FEVER_ONLY}")
+            reasons.append(FEVER_ONLY(grade=GRADE_FEVER_ONLY))
         else:
-            reasons.append(
-                "masked fever without hypotension or hypoxia: CRS persists → grade "
-                f"{GRADE_FEVER_ONLY} (neurocart reading of ASTCT)"
-            )
+            reasons.append(MASKED_FEVER_ONLY(grade=GRADE_FEVER_ONLY))
     elif hypotension and hypoxia:
-        reasons.append(
-            f"grade {grade}: the more severe of hypotension (grade {hypotension}) and hypoxia "
-            f"(grade {hypoxia})"
-        )
+        reasons.append(WORSE_OF(grade=grade, hypotension=hypotension, hypoxia=hypoxia))
     if inp.died_of_crs:
         grade = GRADE_DEATH
-        reasons.append(f"death due to CRS → grade {GRADE_DEATH}")
+        reasons.append(DEATH(grade=GRADE_DEATH))
     details = {
         "fever": fever,
         "fever_masked": inp.fever_masked,
