@@ -36,9 +36,11 @@ def test_the_login_page_follows_the_browser_language(world: World) -> None:
     anonymous = client_as(world, None)
     chinese = anonymous.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert '<html lang="zh-CN">' in chinese.text
-    assert "用户名" in chinese.text and "登录" in chinese.text
+    assert "用户名" in chinese.text
+    assert "登录" in chinese.text
     english = anonymous.get("/login", headers={"Accept-Language": "en-US"})
-    assert "Username" in english.text and "用户名" not in english.text
+    assert "Username" in english.text
+    assert "用户名" not in english.text
     assert "Username" in anonymous.get("/login").text  # site default: English
 
 
@@ -48,10 +50,12 @@ def test_the_switch_stores_the_users_preference_over_the_browsers(world: World) 
     switched = nurse.post(
         "/language", data={"locale": "zh_CN", "next": "/board"}, follow_redirects=False
     )
-    assert switched.status_code == 303 and switched.headers["location"] == "/board"
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/board"
     assert _locale_of(world, Role.NURSE) == "zh_CN"
     board = nurse.get("/board", headers=english)
-    assert "病房看板" in board.text and "Ward board" not in board.text
+    assert "病房看板" in board.text
+    assert "Ward board" not in board.text
     assert 'aria-current="true">中文' in board.text  # the switch shows the language in use
     panel = nurse.get("/board/panel", headers=english)
     assert "实时 · 更新于" in panel.text
@@ -71,10 +75,13 @@ def test_a_chinese_chart_keeps_scale_abbreviations_and_units(world: World) -> No
     sid = world.seeded.acute[0]
     page = doctor.get(f"/patients/{sid}", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 200
-    assert "诊疗路径" in page.text and "研究日" in page.text
-    assert "CRS" in page.text and "ICANS" in page.text
+    assert "诊疗路径" in page.text
+    assert "研究日" in page.text
+    assert "CRS" in page.text
+    assert "ICANS" in page.text
     form = doctor.get(f"/patients/{sid}/assess/crs", headers={"Accept-Language": "zh-CN"})
-    assert "体温" in form.text and "吸氧方式" in form.text
+    assert "体温" in form.text
+    assert "吸氧方式" in form.text
 
 
 def test_forms_take_the_site_wall_clock(world: World, shanghai: ZoneInfo) -> None:
