@@ -95,7 +95,7 @@ def extracted() -> dict[tuple[str | None, str], str]:
     from babel.messages.frontend import parse_mapping_cfg
 
     with (ROOT / "babel.cfg").open(encoding="utf-8") as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     found: dict[tuple[str | None, str], str] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT / "src"), method_map, options_map, keywords=KEYWORDS

@@ -124,7 +124,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def pgettext(context: str, message: str) -> str:
     """`message` in the current language, as meant in `context` (e.g. a monitor rule's id)."""
-    return translations(current()).pgettext(context, message)
+    return str(translations(current()).pgettext(context, message))
 
 
 _ = gettext

@@ -681,7 +681,8 @@ class PatientState:
     def day_of(self, t: datetime) -> int:
         """Study day of `t`; without an infusion date, the site's calendar day number."""
         infusion = self.context.infusion_at
-        return study_day(infusion, t) if infusion is not None else local_date(t).toordinal()
+        day = study_day(infusion, t)
+        return local_date(t).toordinal() if day is None else day
 
     # --- inspection ---
 
