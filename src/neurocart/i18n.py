@@ -219,9 +219,3 @@ def from_local(value: datetime, zone: tzinfo | None = None) -> datetime:
     if value.tzinfo is not None:
         return value.astimezone(UTC)
     return value.replace(tzinfo=zone or site_zone()).astimezone(UTC)
-
-
-def start_of_local_day(day: date, zone: tzinfo | None = None) -> datetime:
-    """The UTC instant at which the site's calendar day `day` begins (a date recorded without
-    a time, such as an apheresis on 3 March, is that local day)."""
-    return from_local(datetime(day.year, day.month, day.day), zone)

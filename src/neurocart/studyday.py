@@ -54,6 +54,14 @@ def local_date(at: datetime, zone: tzinfo | None = None) -> date:
     return at.astimezone(_zone(zone)).date()
 
 
+def day_start(day: date, zone: tzinfo | None = None) -> datetime:
+    """The UTC instant at which the local calendar day `day` begins: a date recorded without a
+    time (an apheresis on 3 March) is that day on the site's clock, so everything recorded
+    on it falls on or after this instant."""
+    local_midnight = datetime(day.year, day.month, day.day, tzinfo=_zone(zone))
+    return local_midnight.astimezone(UTC)
+
+
 def study_day(infusion_at: datetime | None, at: datetime, zone: tzinfo | None = None) -> int | None:
     """The study day of `at` (see the module docstring); None before a course is infused."""
     if infusion_at is None:

@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 from neurocart import catalogue, i18n
 from neurocart.standards import calculate
 from neurocart.standards import reason as reasons
+from neurocart.studyday import day_start
 from neurocart.web.localized import reason, rule_text, term
 
 
@@ -108,9 +109,7 @@ def test_dates_in_chinese_and_times_on_the_site_clock() -> None:
     assert i18n.zone_label(instant, shanghai) == "UTC+8"
     assert i18n.zone_label(instant, ZoneInfo("Asia/Kolkata")) == "UTC+5:30"
     assert i18n.from_local(datetime(2025, 3, 3, 14, 5), shanghai) == instant
-    assert i18n.start_of_local_day(date(2025, 3, 3), shanghai) == datetime(
-        2025, 3, 2, 16, 0, tzinfo=UTC
-    )
+    assert day_start(date(2025, 3, 3), shanghai) == datetime(2025, 3, 2, 16, 0, tzinfo=UTC)
 
 
 def test_scale_abbreviations_stay_latin() -> None:
