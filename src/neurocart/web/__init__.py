@@ -58,7 +58,7 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
         403,
         title=_("Not allowed"),
         message=_("Your role ({role}) may not {what}.").format(
-            role=exc.user.role.value, what=exc.what
+            role=_(exc.user.role.value), what=exc.what
         ),
     )
     return response

@@ -28,6 +28,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         N_("upcoming"), N_("due"), N_("overdue"), N_("done"), N_("not_applicable"),
         N_("not_scheduled"),
     ),
+    "flag": (N_("fever"), N_("low")),
     "role": (
         N_("admin"), N_("investigator"), N_("neurologist"), N_("hematologist"), N_("icu"),
         N_("nurse"), N_("data_manager"), N_("monitor"),
