@@ -49,11 +49,13 @@ class Settings(BaseSettings):
         description="severities whose new alerts are sent; every escalation is sent",
     )
     notify_retries: int = Field(default=3, ge=0, le=10, description="retries per delivery")
-    site_timezone: str = Field(
+    timezone: str = Field(
         default="UTC",
         description=(
             "the center's IANA time zone (Asia/Shanghai, Europe/Berlin): times are shown and "
-            "entered on this clock and the study day is its calendar day; instants stay UTC"
+            "entered on this clock, the study day is its calendar day, HL7 times without an "
+            "offset are read on it (the feeds read the same NEUROCART_TIMEZONE); instants "
+            "stay UTC"
         ),
     )
     default_locale: str = Field(
@@ -61,7 +63,7 @@ class Settings(BaseSettings):
         description="language when neither the user nor the browser names one: en or zh_CN",
     )
 
-    @field_validator("site_timezone")
+    @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         from neurocart.i18n import zone_of

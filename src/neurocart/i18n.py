@@ -12,7 +12,7 @@ code of the pages and the report all read the same one without passing it around
 language a request gets: the user's stored preference, else the browser's `Accept-Language`,
 else the site default (`Settings.default_locale`) — see `negotiate`.
 
-Times are shown in the site's zone (`Settings.site_timezone`), on a 24-hour clock, with the
+Times are shown in the site's zone (`Settings.timezone`), on a 24-hour clock, with the
 zone named; stored instants stay UTC. Chinese dates are written 2025年3月3日.
 """
 
@@ -153,10 +153,10 @@ def zone_of(name: str) -> tzinfo:
 
 
 def site_zone() -> tzinfo:
-    """The site's time zone (`Settings.site_timezone`)."""
+    """The site's time zone (`Settings.timezone`)."""
     from neurocart.config import get_settings
 
-    return zone_of(get_settings().site_timezone)
+    return zone_of(get_settings().timezone)
 
 
 def local(at: datetime, zone: tzinfo | None = None) -> datetime:

@@ -1,6 +1,6 @@
 """The study day: which day after the CAR-T infusion a moment falls on, as the clinic counts.
 
-**Rule.** The study day is the calendar day in the site's time zone (`Settings.site_timezone`),
+**Rule.** The study day is the calendar day in the site's time zone (`Settings.timezone`),
 counted from the local calendar day of the infusion: day 0 is the local date of the infusion,
 day 1 the next local date, day -1 the local date before it (there is no "no day 0"
 convention here; SDTM exports convert to their own). A fever at 23:30 Beijing time on the

@@ -26,10 +26,10 @@ ZH_NURSE = "zh.nurse"
 @pytest.fixture
 def beijing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The live server runs on Beijing time for this test (it reads the process settings)."""
-    monkeypatch.setenv("NEUROCART_SITE_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
     get_settings.cache_clear()
     yield
-    monkeypatch.delenv("NEUROCART_SITE_TIMEZONE")
+    monkeypatch.delenv("NEUROCART_TIMEZONE")
     get_settings.cache_clear()
 
 

@@ -60,7 +60,7 @@ def test_the_frame_version_agrees_with_the_scalar_one() -> None:
 
 
 def test_the_site_setting_is_the_default_zone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEUROCART_SITE_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
     get_settings.cache_clear()
     try:
         infusion = at(SHANGHAI, 2025, 3, 3, 10, 0)
@@ -76,4 +76,4 @@ def test_an_unknown_zone_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch) -
     from neurocart.config import Settings
 
     with pytest.raises(ValidationError, match="Mars/Olympus"):
-        Settings(site_timezone="Mars/Olympus")
+        Settings(timezone="Mars/Olympus")

@@ -26,7 +26,7 @@ def _locale_of(world: World, role: Role) -> str | None:
 @pytest.fixture
 def shanghai(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZoneInfo]:
     """The site runs on Beijing time for one test."""
-    monkeypatch.setenv("NEUROCART_SITE_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
     get_settings.cache_clear()
     yield ZoneInfo("Asia/Shanghai")
     get_settings.cache_clear()
