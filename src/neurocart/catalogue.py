@@ -6,6 +6,7 @@ extractors of this module for texts that are data rather than code:
 
 - `extract_rules`: each monitor rule's title and recommended actions, with the rule's id as
   the gettext context (the pages translate an alert by its rule, `neurocart.web.localized`);
+- `extract_protocol`: the titles of the care-pathway protocols' phases and tasks;
 - `extract_data`: texts the pages draw from the core's tables (calculator field labels and
   help, bedside entry forms, the words calculator reasons quote), listed in
   `locale/sources.toml`.
@@ -47,6 +48,20 @@ def extract_rules(
         for text in texts:
             if text:
                 yield 0, "pgettext", (rule_id, str(text)), []
+
+
+def extract_protocol(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[Extracted]:
+    """Titles of a care-pathway protocol: the protocol, its phases and its tasks (the pages
+    show them through `neurocart.web.localized.term`)."""
+    data = tomllib.loads(fileobj.read().decode("utf-8"))
+    titles = [data.get("protocol", {}).get("title")]
+    titles += [phase.get("title") for phase in data.get("phases", [])]
+    titles += [task.get("title") for task in data.get("tasks", [])]
+    for title in titles:
+        if title:
+            yield 0, "gettext", str(title), []
 
 
 def extract_data(
