@@ -87,6 +87,10 @@ def _data_texts(spec: dict[str, Any]) -> Iterator[str]:
             for ef in entry_form.fields:
                 yield ef.label
                 yield from (text for _, text in ef.choices)
+    if spec.get("signals"):
+        from neurocart.monitor.signals import SIGNALS
+
+        yield from sorted({signal.label for signal in SIGNALS.values()})
     for module_name, attribute in (tuple(w.split(":")) for w in spec.get("words", [])):
         import importlib
 

@@ -116,3 +116,13 @@ def test_scale_abbreviations_stay_latin() -> None:
     with i18n.using("zh_CN"):
         for text in ("ICE score", "Grade ICANS with this ICE", "ICE & scales"):
             assert "ICE" in i18n.gettext(text)
+
+
+def test_alert_findings_are_translated_clause_by_clause() -> None:
+    from neurocart.web.localized import findings
+
+    text = "CRS grade (ASTCT) 2. CRS grade (ASTCT) 2; temperature 39.4 °C; vasopressin: no; odd"
+    with i18n.using("zh_CN"):
+        assert findings(text) == "CRS分级（ASTCT） 2；体温 39.4 °C；血管加压素：否；odd"
+    with i18n.using("en"):
+        assert findings(text) == "CRS grade (ASTCT) 2; temperature 39.4 °C; vasopressin: no; odd"

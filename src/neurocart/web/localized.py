@@ -14,9 +14,13 @@ A text the catalogue does not know is shown as it is, in English.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from neurocart import i18n
 from neurocart.i18n import N_
+from neurocart.monitor.signals import SIGNALS
 from neurocart.standards import reason as reasons
+from neurocart.web import alert_text
 
 KINDS: dict[str, tuple[str, ...]] = {
     "severity": (N_("critical"), N_("urgent"), N_("warning"), N_("info")),
@@ -29,6 +33,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         N_("not_scheduled"),
     ),
     "flag": (N_("fever"), N_("low")),
+    "finding": (N_("yes"), N_("no"), N_("not available"), N_("derived from vitals and events")),
     "role": (
         N_("admin"), N_("investigator"), N_("neurologist"), N_("hematologist"), N_("icu"),
         N_("nurse"), N_("data_manager"), N_("monitor"),
@@ -59,3 +64,32 @@ def rule_text(text: str, rule_id: str) -> str:
     """A monitor rule's title or recommended action in the reader's language (by the rule's id
     and the English text), else the English text."""
     return i18n.pgettext(rule_id, text) if text else text
+
+
+@lru_cache(maxsize=1)
+def _labels_longest_first() -> tuple[str, ...]:
+    return tuple(sorted({s.label for s in SIGNALS.values()}, key=len, reverse=True))
+
+
+def findings(text: str) -> str:
+    """An alert's findings ("temperature 39.4 °C; vasopressin: no") in the reader's language:
+    each clause is a monitor signal's label and its value (`neurocart.monitor.signals`); the
+    label is translated, a number and its unit kept, a word value translated when the
+    catalogue has it. A clause that is no signal's is shown as it is."""
+    clauses = alert_text.findings(text)
+    if i18n.current() == "en" or not clauses:
+        return clauses
+    return "；".join(_clause(c) for c in clauses.split("; "))
+
+
+def _clause(clause: str) -> str:
+    for label in _labels_longest_first():
+        if clause == label:
+            return i18n.gettext(label)
+        if clause.startswith(label) and clause[len(label)] in " :":
+            rest = clause[len(label) :]
+            colon = rest.startswith(":")
+            value = rest.lstrip(": ")
+            shown = i18n.gettext(value) if not value[:1].isdigit() else value
+            return i18n.gettext(label) + ("：" if colon else " ") + shown
+    return clause

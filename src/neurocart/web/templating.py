@@ -79,7 +79,7 @@ def environment() -> Environment:
     )
     env.filters.update(
         hhmm=hhmm, when=when, ago=ago, num=num, figure_json=figure_json, date=i18n.format_date,
-        local_input=i18n.local_input, findings=alert_text.findings,
+        local_input=i18n.local_input, findings=localized.findings,
         citation=alert_text.citation, reason=localized.reason, rule_text=localized.rule_text,
         term=localized.term,
     )  # fmt: skip
