@@ -85,7 +85,7 @@ def test_a_chinese_team_works_in_chinese_and_can_switch(
     assert "时间：UTC+8" in page.inner_text("header")
     page.goto(f"/patients/{study_id}/record/vitals")
     assert "体温" in page.inner_text("main")
-    assert "(UTC+8)" in page.inner_text("main")
+    assert "测量时间（UTC+8）" in page.inner_text("main")
     assert "保存" in page.inner_text("#save-button")
     assert _fits(page)
     shot(page, "zh-vitals-form")

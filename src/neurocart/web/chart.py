@@ -311,7 +311,7 @@ def timeline_figure(schedule: Schedule, infusion: datetime | None) -> Figure | N
     -30 … +60; pan or zoom out for the rest."""
     if infusion is None:
         return None
-    titles = {p.id: short(p.title) for p in schedule.protocol.phases}
+    titles = {p.id: short(_(p.title)) for p in schedule.protocol.phases}
     rows = [titles[p.id] for p in schedule.protocol.phases]
     data: list[dict[str, Any]] = []
     for phase_id, (begin, end) in _phase_days(schedule, infusion).items():

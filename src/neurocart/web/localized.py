@@ -33,6 +33,14 @@ KINDS: dict[str, tuple[str, ...]] = {
         N_("not_scheduled"),
     ),
     "flag": (N_("fever"), N_("low")),
+    "sex": (N_("female"), N_("male"), N_("other"), N_("unknown")),
+    "event": (
+        N_("relapse"), N_("infection"), N_("hospitalization"), N_("adverse event"), N_("crs"),
+        N_("icans"), N_("seizure"), N_("oxygen support"), N_("drug given"),
+        N_("maintenance started"), N_("maintenance stopped"), N_("death"), N_("mri"),
+        N_("lumbar puncture"), N_("echocardiogram"), N_("ecg"), N_("neuro exam"),
+        N_("leukapheresis"), N_("product shipped"), N_("car t infusion"),
+    ),
     "finding": (N_("yes"), N_("no"), N_("not available"), N_("derived from vitals and events")),
     "role": (
         N_("admin"), N_("investigator"), N_("neurologist"), N_("hematologist"), N_("icu"),
