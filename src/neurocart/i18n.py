@@ -127,9 +127,6 @@ def pgettext(context: str, message: str) -> str:
     return str(translations(current()).pgettext(context, message))
 
 
-_ = gettext
-
-
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
     """Mark `message` for the catalogue without translating it now (translated where shown)."""
     return message

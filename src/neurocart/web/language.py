@@ -9,10 +9,9 @@ report read; it is an async dependency so the choice stays in the request's own 
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -52,9 +51,6 @@ async def use_language(request: Request) -> str:
     i18n.activate(locale)
     request.state.locale = locale
     return locale
-
-
-Language = Annotated[str, Depends(use_language)]
 
 
 def _form_value(body: bytes, name: str) -> str:
