@@ -105,3 +105,21 @@ def test_forms_take_the_site_wall_clock(world: World, shanghai: ZoneInfo) -> Non
         patient = repo.find_patient(session, sid)
         latest = max(repo.list_observations(session, patient.id), key=lambda o: o.id)
     assert latest.effective_at == local.astimezone(UTC)  # stored as the UTC instant
+
+
+def test_a_chinese_preview_stores_the_english_record_of_truth(world: World) -> None:
+    sid = world.seeded.acute[1]
+    nurse = client_as(world, Role.NEUROLOGIST)  # no stored preference
+    zh = {"Accept-Language": "zh-CN"}
+    ice = {"orientation": "3", "naming": "2", "commands": "1", "writing": "1", "attention": "1"}
+    preview = nurse.post(f"/patients/{sid}/assess/ice/preview", data=ice, headers=zh)
+    assert "ICE评分 8/10" in preview.text  # the reason, in Chinese
+    assert "定向力（年份、月份、城市、医院）：3/4" in preview.text
+    saved = nurse.post(f"/patients/{sid}/assess/ice", data=ice, headers=zh, follow_redirects=False)
+    assert saved.status_code == 303
+    with world.database.reading() as session:
+        patient = repo.find_patient(session, sid)
+        latest = max(
+            repo.list_assessments(session, patient.id, instrument="ice"), key=lambda a: a.id
+        )
+    assert "ICE score 8/10" in latest.result["reasons"]  # stored in English, as the API serves it
