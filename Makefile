@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the browser tests and the PDF report need (Chromium is never downloaded).
-SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+# fonts-noto-cjk: the Chinese glyphs of the PDF report and the figures.
+SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-cjk
 
-.PHONY: install system-deps axe test lint typecheck unit demo bench clean
+.PHONY: install system-deps axe test lint typecheck unit demo bench clean catalogues
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -47,6 +48,21 @@ unit: $(STAMP) system-deps axe
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
+
+# Message catalogues (docs/languages.md): extract every text (babel.cfg), merge it into the
+# en and zh_CN .po files, compile the .mo files. Run after changing a text; commit all three.
+LOCALE_DIR := src/neurocart/locale
+LOCALES := en zh_CN
+catalogues: $(STAMP)
+	@mkdir -p build
+	$(BIN)/pybabel -q extract -F babel.cfg -k Reason --sort-by-file --project neurocart \
+		--copyright-holder "neurocart contributors" -o build/messages.pot src
+	@for l in $(LOCALES); do \
+		if [ -f $(LOCALE_DIR)/$$l/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel -q update -N -i build/messages.pot -d $(LOCALE_DIR) -l $$l; \
+		else $(BIN)/pybabel -q init -i build/messages.pot -d $(LOCALE_DIR) -l $$l; fi; \
+	done
+	$(BIN)/pybabel compile -d $(LOCALE_DIR) --statistics
 
 demo: $(STAMP)
 	$(BIN)/neurocart demo

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -60,6 +60,37 @@ class Settings(BaseSettings):
         description="severities whose new alerts are sent; every escalation is sent",
     )
     notify_retries: int = Field(default=3, ge=0, le=10, description="retries per delivery")
+    timezone: str = Field(
+        default="UTC",
+        description=(
+            "the center's IANA time zone (Asia/Shanghai, Europe/Berlin): times are shown and "
+            "entered on this clock, the study day is its calendar day, HL7 times without an "
+            "offset are read on it (the feeds read the same NEUROCART_TIMEZONE); instants "
+            "stay UTC"
+        ),
+    )
+    default_locale: str = Field(
+        default="en",
+        description="language when neither the user nor the browser names one: en or zh_CN",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from neurocart.i18n import zone_of
+
+        zone_of(value)  # ValueError naming the zone
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _shipped_locale(cls, value: str) -> str:
+        from neurocart.i18n import LOCALES, normalize
+
+        chosen = normalize(value)
+        if chosen is None:
+            raise ValueError(f"unsupported language {value!r}; one of {', '.join(LOCALES)}")
+        return chosen
 
 
 @lru_cache(maxsize=1)

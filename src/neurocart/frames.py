@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from neurocart import studyday
+
 STR = pd.StringDtype(storage="python", na_value=np.nan)
 """Text: pandas' NaN-missing string dtype (the default `str` of pandas 3, explicit on 2.3)."""
 INSTANT = "datetime64[us, UTC]"
@@ -205,9 +207,8 @@ class CohortFrames:
 
 
 def study_day(at: pd.Series, infusion_at: pd.Series) -> pd.Series:
-    """Study day of each instant: floor((at - infusion_at) / 1 day) as Int64 (<NA> if unknown)."""
-    seconds = (at - infusion_at).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
-    return pd.Series(np.floor(seconds / 86400.0), index=at.index).astype("Int64")
+    """Study day of each instant (`neurocart.studyday`: the site's calendar day), Int64."""
+    return studyday.study_days(at, infusion_at)
 
 
 __all__ = [

@@ -1,20 +1,28 @@
-"""The study day: how far a moment lies from the CAR-T infusion, counted as the clinic counts.
+"""The study day: which day after the CAR-T infusion a moment falls on, as the clinic counts.
 
-Day 0 is the day of the infusion and the day before it is day -1 (there is no "day 0 is
-missing" convention here; SDTM exports convert to their own rule). A day is a 24-hour period
-from the infusion instant: a fever 23 hours after the infusion is on day 0, one 25 hours
-after on day 1. Rules that count hours since the infusion use the instant itself, not this.
+**Rule.** The study day is the calendar day in the site's time zone (`Settings.timezone`),
+counted from the local calendar day of the infusion: day 0 is the local date of the infusion,
+day 1 the next local date, day -1 the local date before it (there is no "no day 0"
+convention here; SDTM exports convert to their own). A fever at 23:30 Beijing time on the
+infusion day is day 0; one at 00:30 the next morning is day 1, however few hours have passed.
+Across a daylight-saving switch a local day has 23 or 25 hours; the count is of dates, so it
+is unaffected. Rules that count hours since the infusion (the acute-phase windows) use the
+instant itself, not this.
 
-This module is the one definition; it is pure (no clock, no store) so that the monitor
-engine, the pathway engine and the services can all call it.
+This module is the one definition; it is pure (no clock, no store): the zone defaults to the
+site's setting and can be passed explicitly, so the monitor engine, the pathway engine, the
+analyses and the pages all call the same function.
 
     >>> from datetime import UTC, datetime
-    >>> infusion = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
-    >>> study_day(infusion, datetime(2025, 3, 4, 9, 59, tzinfo=UTC))
+    >>> from zoneinfo import ZoneInfo
+    >>> infusion = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # 18:00 in Beijing
+    >>> study_day(infusion, datetime(2025, 3, 3, 15, 30, tzinfo=UTC), ZoneInfo("Asia/Shanghai"))
     0
-    >>> study_day(infusion, datetime(2025, 3, 4, 10, 0, tzinfo=UTC))
+    >>> study_day(infusion, datetime(2025, 3, 3, 16, 30, tzinfo=UTC), ZoneInfo("Asia/Shanghai"))
     1
-    >>> study_day(infusion, datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
+    >>> study_day(infusion, datetime(2025, 3, 3, 23, 59, tzinfo=UTC), UTC)
+    0
+    >>> study_day(infusion, datetime(2025, 3, 2, 23, 0, tzinfo=UTC), UTC)
     -1
     >>> study_day(None, infusion) is None
     True
@@ -22,20 +30,62 @@ engine, the pathway engine and the services can all call it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DAY = timedelta(days=1)
 
 
-def study_day(infusion_at: datetime | None, at: datetime) -> int | None:
-    """Whole study days from the infusion instant to `at` (None before a course is infused)."""
+def _zone(zone: tzinfo | None) -> tzinfo:
+    if zone is not None:
+        return zone
+    from neurocart.i18n import site_zone
+
+    return site_zone()
+
+
+def local_date(at: datetime, zone: tzinfo | None = None) -> date:
+    """The calendar date of the instant `at` in `zone` (default the site's; naive = UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(_zone(zone)).date()
+
+
+def day_start(day: date, zone: tzinfo | None = None) -> datetime:
+    """The UTC instant at which the local calendar day `day` begins: a date recorded without a
+    time (an apheresis on 3 March) is that day on the site's clock, so everything recorded
+    on it falls on or after this instant."""
+    local_midnight = datetime(day.year, day.month, day.day, tzinfo=_zone(zone))
+    return local_midnight.astimezone(UTC)
+
+
+def study_day(infusion_at: datetime | None, at: datetime, zone: tzinfo | None = None) -> int | None:
+    """The study day of `at` (see the module docstring); None before a course is infused."""
     if infusion_at is None:
         return None
-    return (at - infusion_at) // DAY
+    zone = _zone(zone)
+    return (local_date(at, zone) - local_date(infusion_at, zone)).days
+
+
+def study_days(at: pd.Series, infusion_at: pd.Series, zone: tzinfo | None = None) -> pd.Series:
+    """`study_day` of each row (UTC instants): Int64, <NA> where either instant is missing."""
+    import pandas as pd
+
+    name = getattr(_zone(zone), "key", "UTC")
+
+    def dates(s: pd.Series) -> pd.Series:
+        s = pd.to_datetime(s, utc=True)
+        return s.dt.tz_convert(name).dt.tz_localize(None).dt.normalize()
+
+    delta = dates(at) - dates(infusion_at)
+    return (delta.dt.days).astype("Int64")
 
 
 def study_days_fractional(infusion_at: datetime | None, at: datetime) -> float | None:
-    """Days since the infusion as a real number (for plotting a course over study days)."""
+    """Days since the infusion instant as a real number (plotting a course, kinetics)."""
     if infusion_at is None:
         return None
     return (at - infusion_at) / DAY

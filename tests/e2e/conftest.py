@@ -109,7 +109,7 @@ def login(page: Any, username: str, password: str = PASSWORD, *, navigate: bool 
         page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # not the language switch
     page.wait_for_load_state("domcontentloaded")
 
 

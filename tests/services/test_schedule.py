@@ -137,7 +137,7 @@ def test_schedule_done_due_overdue(database, treated):
     # both lymphodepletion drugs on day 0 (one spelled with a capital); only one on day 1
     ld = plan.of_task("ld_chemotherapy")
     assert [s.state for s in ld] == [SlotState.DONE, SlotState.OVERDUE, SlotState.OVERDUE]
-    assert ld[0].study_day == -6  # 00:00 on 26 Feb is 5 d 10 h before the infusion
+    assert ld[0].study_day == -5  # 26 Feb is five calendar days before the 3 March infusion
     # entecavir: applies (anti-HBc positive) and the first month is covered
     assert plan.of_task("so_entecavir")[0].state is SlotState.DONE
     # pregnancy test applies to women; nothing recorded, window long closed

@@ -5,8 +5,11 @@ Bad input exits with code 2 and a message naming the field, never a traceback.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from neurocart import i18n
 from neurocart.cli import (
     audit,
     db,
@@ -23,9 +26,11 @@ from neurocart.cli import (
 from neurocart.cli import export as export_commands
 from neurocart.cli import imports as import_commands
 from neurocart.cli.calc import calc
+from neurocart.cli.console import fail
 from neurocart.cli.demo import demo
 from neurocart.cli.serve import serve
 from neurocart.cli.simulate import simulate_command
+from neurocart.config import get_settings
 
 app = typer.Typer(
     name="neurocart",
@@ -37,8 +42,21 @@ app = typer.Typer(
 
 
 @app.callback()
-def main() -> None:
+def main(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="language of the output and the report: en or zh_CN "
+            "(default: NEUROCART_DEFAULT_LOCALE)",
+        ),
+    ] = None,
+) -> None:
     """neurocart — CAR-T for neurological autoimmune disease."""
+    chosen = i18n.normalize(lang) if lang else get_settings().default_locale
+    if chosen is None:
+        raise fail(f"--lang: one of {', '.join(i18n.LOCALES)} (got {lang!r})")
+    i18n.activate(chosen)
 
 
 app.command(add_help_option=False)(calc)

@@ -6,6 +6,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from neurocart.i18n import gettext as _
+
 BAD_INPUT = 2
 """Exit code for input the command cannot use (a usage error, like click's own)."""
 
@@ -16,5 +18,5 @@ err = Console(stderr=True)
 def fail(message: str, code: int = BAD_INPUT) -> typer.Exit:
     """Print `message` on stderr (as plain text: "[[phases]]" in it is not markup) and return
     the Exit to raise."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(f"[bold red]{escape(_('error:'))}[/] {escape(message)}", highlight=False)
     return typer.Exit(code)

@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from neurocart.cli.console import err, fail, out
+from neurocart.i18n import format_datetime, gettext, zone_label
 from neurocart.monitor import RuleFileError, load_rules
 from neurocart.services.journal import rebuild
 from neurocart.store import Patient, get_database
@@ -82,11 +83,13 @@ def replay(
             query = query.where(AlertAction.alert_key.startswith(f"{study_id}:", autoescape=True))
         persisted = list(session.scalars(query)) if compare else []
     table = Table(title=f"alert timeline — {study_id or 'all patients'} ({len(actions)} actions)")
-    for column in ("time (UTC)", "day", "kind", "severity", "rule", "text"):
+    time_column = gettext("time ({zone})").format(zone=zone_label())
+    columns = (gettext("day"), gettext("kind"), gettext("severity"), gettext("rule"))
+    for column in (time_column, *columns, gettext("text")):
         table.add_column(column, overflow="fold")
     for a in actions:
         table.add_row(
-            a.at.strftime("%Y-%m-%d %H:%M"),
+            format_datetime(a.at, zone_shown=False),
             "" if a.study_day is None else str(a.study_day),
             a.kind,
             a.severity,

@@ -7,7 +7,7 @@ simulated cohort instead (no database needed).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from neurocart.cli import clock
 from neurocart.cli.console import fail, out
 from neurocart.frames import CohortFrames
+from neurocart.i18n import format_date
+from neurocart.i18n import gettext as _
+from neurocart.studyday import day_start, local_date
 
 
 def _missing_sqlite_file(url: str) -> Path | None:
@@ -72,7 +75,9 @@ def report(
     out_dir: Annotated[Path, typer.Option("--out", help="directory to write the report into")],
     cutoff: Annotated[
         str | None,
-        typer.Option("--cutoff", help="data cut-off date YYYY-MM-DD (default: today, UTC)"),
+        typer.Option(
+            "--cutoff", help="data cut-off date YYYY-MM-DD (default: today on the site's clock)"
+        ),
     ] = None,
     database_url: Annotated[
         str | None,
@@ -104,7 +109,7 @@ def report(
     )
 
     try:
-        cut = date.fromisoformat(cutoff) if cutoff else clock.now().date()
+        cut = date.fromisoformat(cutoff) if cutoff else local_date(clock.now())
     except ValueError:
         raise fail(f"--cutoff: expected a date YYYY-MM-DD, got {cutoff!r}") from None
     if simulate is not None:
@@ -114,7 +119,7 @@ def report(
             raise fail(f"--simulate: expected at least 1 patient, got {simulate}")
         from neurocart.simulate import simulate_cohort
 
-        now = datetime(cut.year, cut.month, cut.day, 23, 59, 59, tzinfo=UTC)
+        now = day_start(cut + timedelta(days=1)) - timedelta(seconds=1)
         frames = simulate_cohort(simulate, seed, now=now)
         source = simulated_source(simulate, seed)
         synthetic = True
@@ -135,6 +140,11 @@ def report(
         frames, out_dir, cutoff=cut, cohort_definition=text, synthetic=scope.synthetic
     )
     out.print(
-        f"{scope.infused} infused patients analysed (cut-off {cut.isoformat()}); wrote "
-        f"{files.html}, {files.pdf} ({files.pdf_pages} pages) and {len(files.csv)} CSV tables"
-    )
+        _(
+            "{n} infused patients analysed (cut-off {cutoff}); wrote {html}, {pdf} ({pages} "
+            "pages) and {tables} CSV tables"
+        ).format(
+            n=scope.infused, cutoff=format_date(cut), html=files.html, pdf=files.pdf,
+            pages=files.pdf_pages, tables=len(files.csv),
+        )
+    )  # fmt: skip

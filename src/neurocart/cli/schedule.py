@@ -17,6 +17,8 @@ import typer
 from neurocart import pathway
 from neurocart.cli import clock
 from neurocart.cli.console import fail, out
+from neurocart.i18n import format_datetime, site_zone
+from neurocart.i18n import gettext as _
 from neurocart.pathway import SlotState
 from neurocart.pathway.render import schedule_table, summary_table
 from neurocart.services.schedule import patient_schedule
@@ -76,13 +78,15 @@ def show(
         except pathway.UnknownProtocolError as exc:
             raise fail(f"--protocol: {exc}") from None
     phases = _listed("--phase", phase, [p.id for p in plan.protocol.phases])
-    title = f"{study_id} — {plan.protocol.id} — as of {at.strftime('%Y-%m-%d %H:%M')} UTC"
+    as_of = _("as of {time}").format(time=format_datetime(at))
+    title = f"{study_id} — {plan.protocol.id} — {as_of}"
     out.print(
         schedule_table(
             plan,
             states=None if states is None else {SlotState(s) for s in states},
             phases=phases,
             title=title,
+            tz=site_zone(),
         )
     )
     out.print(summary_table(plan))

@@ -22,6 +22,7 @@ from lifelines.plotting import add_at_risk_counts  # type: ignore[import-untyped
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from neurocart import plotfonts
 from neurocart.cohort.survival import ALL
 from neurocart.kinetics.groups import split
 from neurocart.outcomes.definitions import (
@@ -30,6 +31,8 @@ from neurocart.outcomes.definitions import (
     DISEASES,
     SCALE_LABELS,
 )
+
+plotfonts.configure()
 
 COLORS = {
     "ms": "#1f77b4",

@@ -1,6 +1,6 @@
 """Elapsed time since infusion for rows of a tidy frame (the one join every analysis needs).
 
-Study day follows `neurocart.frames.study_day` (floor of elapsed days; day 0 = the 24 h from
+Study day follows `neurocart.studyday` (the site's calendar day; day 0 = the local date of the
 infusion). Non-compartmental analysis needs the exact elapsed time as well, in days (float).
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from neurocart.studyday import study_days
 
 SECONDS_PER_DAY = 86400.0
 
@@ -31,5 +33,5 @@ def with_days(
     seconds = (out[at] - start).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
     t = seconds / SECONDS_PER_DAY
     out[f"{prefix}t_days"] = t
-    out[f"{prefix}day"] = pd.array(np.floor(t), dtype="Int64")
+    out[f"{prefix}day"] = study_days(out[at], start)
     return out

@@ -45,7 +45,7 @@ from neurocart.monitor.facts import (
     PatientContext,
 )
 from neurocart.standards import CalculatorInputError, Result, calculate
-from neurocart.studyday import study_day
+from neurocart.studyday import local_date, study_day
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -679,9 +679,10 @@ class PatientState:
         return None if series is None else (series.times, series.values)
 
     def day_of(self, t: datetime) -> int:
-        """Study day of `t`; without an infusion date, the UTC calendar day number."""
+        """Study day of `t`; without an infusion date, the site's calendar day number."""
         infusion = self.context.infusion_at
-        return (t - infusion) // DAY if infusion is not None else t.toordinal()
+        day = study_day(infusion, t)
+        return local_date(t).toordinal() if day is None else day
 
     # --- inspection ---
 

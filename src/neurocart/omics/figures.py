@@ -19,6 +19,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from neurocart import plotfonts
+
+plotfonts.configure()
+
 TISSUE_STYLE = {"blood": ("-", "o"), "csf": ("--", "s"), "product": (":", "^")}
 DPI = 110
 

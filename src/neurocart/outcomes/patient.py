@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from neurocart import studyday
 from neurocart.frames import CohortFrames
 from neurocart.kinetics.days import infusions, with_days
 from neurocart.kinetics.groups import split
@@ -54,13 +55,14 @@ OUTCOME_COLUMNS = [
 
 
 def cutoff_instant(cutoff: date | datetime | pd.Timestamp | None) -> pd.Timestamp | None:
-    """The end of the cut-off day in UTC (a date includes the whole day)."""
+    """The end of the cut-off day as a UTC instant (a date is the whole local day)."""
     if cutoff is None:
         return None
     if isinstance(cutoff, datetime | pd.Timestamp):
         ts = pd.Timestamp(cutoff)
         return ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")
-    return pd.Timestamp(cutoff, tz="UTC") + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    end = studyday.day_start(cutoff + timedelta(days=1))  # the cut-off is a local date
+    return pd.Timestamp(end) - pd.Timedelta(microseconds=1)
 
 
 def restrict(frames: CohortFrames, cutoff: date | datetime | None) -> CohortFrames:

@@ -42,6 +42,7 @@ from operator import attrgetter
 from typing import Literal
 
 from neurocart.pathway.protocol import STANDARD_ANCHORS, STUDY_DAY_ANCHOR, Protocol, Task
+from neurocart.studyday import study_day
 
 FactKind = Literal["observation", "assessment", "event"]
 FACT_KINDS: frozenset[str] = frozenset({"observation", "assessment", "event"})
@@ -281,8 +282,7 @@ def _task_slots(
     if task.anchor == STUDY_DAY_ANCHOR:
         days = task.whole_days
     elif anchor_at is not None and infusion_at is not None:
-        shift = anchor_at - infusion_at
-        days = [(o + shift) // DAY for o in offsets]
+        days = [study_day(infusion_at, anchor_at + o) for o in offsets]
     else:
         days = [None] * len(offsets)
 

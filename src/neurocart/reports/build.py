@@ -19,17 +19,20 @@ import matplotlib.pyplot as plt
 from jinja2 import Environment, select_autoescape
 from matplotlib.figure import Figure
 
+from neurocart import i18n
 from neurocart.cohort import analyse
 from neurocart.cohort.analysis import CohortAnalysis
 from neurocart.frames import CohortFrames
+from neurocart.i18n import N_
+from neurocart.i18n import gettext as _
 from neurocart.outcomes import definitions
 from neurocart.reports import biomarkers
 from neurocart.reports.tables import html_table
 
-TITLE = "CAR-T in refractory neuroimmune disease — cohort report"
+TITLE = N_("CAR-T in refractory neuroimmune disease — cohort report")
 CSV_DIR = "tables"
 FIGURE_DPI = 110
-SYNTHETIC_NOTICE = "SYNTHETIC DATA — simulated patients, not a clinical record"
+SYNTHETIC_NOTICE = N_("SYNTHETIC DATA — simulated patients, not a clinical record")
 """Printed on every page of a report built from simulated data."""
 
 
@@ -45,35 +48,56 @@ class ReportFiles:
 
 
 CAPTIONS = {
-    "outcome_summary": "Outcome by disease at last follow-up among infused patients (change = last "
-    "minus baseline of the disease's primary scale, in its points; IMNM's total improvement "
-    "score is itself a change score, so no change is given).",
-    "relapse_free_survival": "Kaplan–Meier relapse-free survival (event: relapse or death) with "
-    "95 % CI and the number still at risk; empty where nobody was followed that long.",
-    "drug_free_remission": "Drug-free remission (in remission, no maintenance immunotherapy) among "
-    "patients followed to the time point, with exact Clopper–Pearson 95 % CIs.",
-    "toxicity": "Worst grade per patient after infusion: CRS and ICANS (ASTCT), early ICAHT "
-    "(EHA/EBMT, days 0–30; denominator = patients with an ANC), infections (CTCAE).",
-    "kinetics_summary": "CAR-T non-compartmental analysis per compartment: median (IQR) across "
-    "patients with a value (all sampled patients for Cmax, Tmax and AUC; detected ones for "
-    "persistence; patients with same-day blood and CSF samples for the ratio).",
-    "responder_effect_sizes": "Responders (in remission at last follow-up) vs non-responders: "
-    "mean (SD) or n (%) per group, standardized mean difference (SMD) and odds ratio of "
-    "response with Woolf 95 % CI.",
-    "cox_model": "Cox proportional-hazards model of relapse-free survival "
-    "(hazard ratios with 95 % CI).",
+    "outcome_summary": N_(
+        "Outcome by disease at last follow-up among infused patients (change = last "
+        "minus baseline of the disease's primary scale, in its points; IMNM's total improvement "
+        "score is itself a change score, so no change is given)."
+    ),
+    "relapse_free_survival": N_(
+        "Kaplan–Meier relapse-free survival (event: relapse or death) with "
+        "95 % CI and the number still at risk; empty where nobody was followed that long."
+    ),
+    "drug_free_remission": N_(
+        "Drug-free remission (in remission, no maintenance immunotherapy) among "
+        "patients followed to the time point, with exact Clopper–Pearson 95 % CIs."
+    ),
+    "toxicity": N_(
+        "Worst grade per patient after infusion: CRS and ICANS (ASTCT), early ICAHT "
+        "(EHA/EBMT, days 0–30; denominator = patients with an ANC), infections (CTCAE)."
+    ),
+    "kinetics_summary": N_(
+        "CAR-T non-compartmental analysis per compartment: median (IQR) across "
+        "patients with a value (all sampled patients for Cmax, Tmax and AUC; detected ones for "
+        "persistence; patients with same-day blood and CSF samples for the ratio)."
+    ),
+    "responder_effect_sizes": N_(
+        "Responders (in remission at last follow-up) vs non-responders: "
+        "mean (SD) or n (%) per group, standardized mean difference (SMD) and odds ratio of "
+        "response with Woolf 95 % CI."
+    ),
+    "cox_model": N_(
+        "Cox proportional-hazards model of relapse-free survival (hazard ratios with 95 % CI)."
+    ),
 }
 FIGURE_CAPTIONS = {
-    "km": "Relapse-free survival by disease with 95 % confidence bands; numbers at risk below "
-    "the axis; each curve stops where fewer than 5 patients remain at risk.",
-    "swimmer": "Each bar is one patient's follow-up since infusion, coloured by remission "
-    "status at last follow-up, with relapses, maintenance-therapy starts, grade ≥ 3 "
-    "infections and deaths.",
-    "spider": "Percent change from baseline of each disease's scale over time (EDSS, MG-ADL, "
-    "INCAT; CK for IMNM); thin lines are patients, the bold line the monthly median.",
-    "kinetics": "CAR-T transgene levels in blood and CSF: median and interquartile range across "
-    "patients per study day (log scale; below-LLOQ values drawn at LLOQ/2).",
-    "forest": "Hazard ratios of relapse or death from the Cox model (log scale).",
+    "km": N_(
+        "Relapse-free survival by disease with 95 % CI bands; numbers at risk below "
+        "the axis; each curve stops where fewer than 5 patients remain at risk."
+    ),
+    "swimmer": N_(
+        "Each bar is one patient's follow-up since infusion, coloured by remission "
+        "status at last follow-up, with relapses, maintenance-therapy starts, grade ≥ 3 "
+        "infections and deaths."
+    ),
+    "spider": N_(
+        "Percent change from baseline of each disease's scale over time (EDSS, MG-ADL, "
+        "INCAT; CK for IMNM); thin lines are patients, the bold line the monthly median."
+    ),
+    "kinetics": N_(
+        "CAR-T transgene levels in blood and CSF: median and interquartile range across "
+        "patients per study day (log scale; below-LLOQ values drawn at LLOQ/2)."
+    ),
+    "forest": N_("Hazard ratios of relapse or death from the Cox model (log scale)."),
 }
 CAPTIONS |= biomarkers.CAPTIONS
 FIGURE_CAPTIONS |= biomarkers.FIGURE_CAPTIONS
@@ -93,7 +117,7 @@ def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, 
         return {
             "kind": "table",
             "name": name,
-            "caption": CAPTIONS[name],
+            "caption": _(CAPTIONS[name]),
             "html": html_table(name, result.tables[name]),
         }
 
@@ -101,34 +125,38 @@ def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, 
         if name not in pngs:
             return None
         data = base64.b64encode(pngs[name]).decode("ascii")
-        return {"kind": "figure", "name": name, "caption": FIGURE_CAPTIONS[name], "data": data}
+        return {"kind": "figure", "name": name, "caption": _(FIGURE_CAPTIONS[name]), "data": data}
 
     layout: list[tuple[str, list[dict[str, Any] | None], bool]] = [
-        ("Outcomes by disease", [table("outcome_summary")], False),
-        ("Relapse-free survival", [figure("km"), table("relapse_free_survival")], False),
-        ("Drug-free remission at 12 and 24 months", [table("drug_free_remission")], False),
-        ("Safety: CRS, ICANS, ICAHT and infections", [table("toxicity")], False),
-        ("CAR-T kinetics in blood and CSF", [figure("kinetics"), table("kinetics_summary")], False),
-        ("Course of each patient", [figure("swimmer")], True),
-        ("Change of the disease scales", [figure("spider")], False),
+        (N_("Outcomes by disease"), [table("outcome_summary")], False),
+        (N_("Relapse-free survival"), [figure("km"), table("relapse_free_survival")], False),
+        (N_("Drug-free remission at 12 and 24 months"), [table("drug_free_remission")], False),
+        (N_("Safety: CRS, ICANS, ICAHT and infections"), [table("toxicity")], False),
+        (
+            N_("CAR-T kinetics in blood and CSF"),
+            [figure("kinetics"), table("kinetics_summary")],
+            False,
+        ),
+        (N_("Course of each patient"), [figure("swimmer")], True),
+        (N_("Change of the disease scales"), [figure("spider")], False),
         (
             biomarkers.TITLE,
             [table(n) if k == "table" else figure(n) for k, n in biomarkers.ITEMS],
             True,
         ),
         (
-            "Who does not benefit: responder stratification",
+            N_("Who does not benefit: responder stratification"),
             [table("responder_effect_sizes"), figure("forest"), table("cox_model")],
             True,
         ),
         (
-            "Methods and definitions",
+            N_("Methods and definitions"),
             [{"kind": "pre", "text": (definitions.__doc__ or "").strip().replace("**", "")}],
             True,
         ),
     ]
     return [
-        {"title": title, "items": [i for i in items if i is not None], "page_break": brk}
+        {"title": _(title), "items": [i for i in items if i is not None], "page_break": brk}
         for title, items, brk in layout
     ]
 
@@ -160,21 +188,29 @@ def render_html(
     `pngs` may be passed when the figures were already rendered (`figure_pngs`).
     """
     pngs = figure_pngs(result) if pngs is None else pngs
-    env = Environment(autoescape=select_autoescape(["html", "j2"]), keep_trailing_newline=True)
+    env = Environment(
+        autoescape=select_autoescape(["html", "j2"]),
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
     source = (
         resources.files("neurocart.reports").joinpath("templates/report.html.j2").read_text("utf-8")
     )
     html = env.from_string(source).render(
-        title=TITLE,
-        cutoff=cutoff.isoformat(),
+        title=_(TITLE),
+        lang=i18n.current().replace("_", "-"),
+        cutoff=i18n.format_date(cutoff),
         cohort_definition=cohort_definition,
         n_patients=result.n_patients,
-        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=i18n.format_datetime(datetime.now(UTC)),
         version=_version(),
         csv_dir=CSV_DIR,
         sections=_sections(result, pngs),
         synthetic=synthetic,
-        synthetic_notice=SYNTHETIC_NOTICE,
+        synthetic_notice=_(SYNTHETIC_NOTICE),
     )
     return html, pngs
 

@@ -16,6 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from neurocart.i18n import N_
+from neurocart.i18n import gettext as _
+
 Row = Mapping[str, Any]
 DASH = "—"
 
@@ -127,67 +130,71 @@ def _median_iqr(r: Row) -> str:
 
 SPECS: dict[str, list[Col]] = {
     "outcome_summary": [
-        text("group", "Disease"),
-        num("n", "Patients (n)", count),
-        num("median_follow_up_months", "Median follow-up (months)", fixed),
-        num("patients_with_relapse", "With relapse (n)", count),
+        text("group", N_("Disease")),
+        num("n", N_("Patients (n)"), count),
+        num("median_follow_up_months", N_("Median follow-up (months)"), fixed),
+        num("patients_with_relapse", N_("With relapse (n)"), count),
         Col(
-            "Responders / assessable (n)",
+            N_("Responders / assessable (n)"),
             lambda r: f"{count(r.get('responders'))} / {count(r.get('response_assessable'))}",
         ),
-        text("primary_scale", "Primary scale"),
-        num("median_change_primary_scale", "Median change (points)", fixed),
-        text("responder_definition", "Responder definition"),
+        text("primary_scale", N_("Primary scale")),
+        num("median_change_primary_scale", N_("Median change (points)"), fixed),
+        text("responder_definition", N_("Responder definition")),
     ],
     "relapse_free_survival": [
-        text("group", "Disease"),
-        num("month", "Month", count),
-        num("n_at_risk", "At risk (n)", count),
-        with_ci("survival", "ci_lower", "ci_upper", "Relapse-free, % (95 % CI)", percent),
+        text("group", N_("Disease")),
+        num("month", N_("Month"), count),
+        num("n_at_risk", N_("At risk (n)"), count),
+        with_ci("survival", "ci_lower", "ci_upper", N_("Relapse-free, % (95 % CI)"), percent),
     ],
     "drug_free_remission": [
-        text("group", "Disease"),
-        num("month", "Month", count),
-        num("n_evaluable", "Evaluable (n)", count),
-        num("n_drug_free_remission", "Drug-free remission (n)", count),
-        with_ci("rate", "ci_lower", "ci_upper", "Rate, % (exact 95 % CI)", percent),
+        text("group", N_("Disease")),
+        num("month", N_("Month"), count),
+        num("n_evaluable", N_("Evaluable (n)"), count),
+        num("n_drug_free_remission", N_("Drug-free remission (n)"), count),
+        with_ci("rate", "ci_lower", "ci_upper", N_("Rate, % (exact 95 % CI)"), percent),
     ],
     "toxicity": [
-        text("toxicity", "Toxicity"),
-        num("n_patients", "Patients (n)", count),
-        num("n_any", "Any grade (n)", count),
-        num("pct_any", "Any grade (%)", fixed),
+        text("toxicity", N_("Toxicity")),
+        num("n_patients", N_("Patients (n)"), count),
+        num("n_any", N_("Any grade (n)"), count),
+        num("pct_any", N_("Any grade (%)"), fixed),
         *(num(f"grade_{g}", f"Grade {g} (n)", count) for g in range(1, 6)),
-        num("n_grade_3_plus", "Grade ≥ 3 (n)", count),
-        num("pct_grade_3_plus", "Grade ≥ 3 (%)", fixed),
+        num("n_grade_3_plus", N_("Grade ≥ 3 (n)"), count),
+        num("pct_grade_3_plus", N_("Grade ≥ 3 (%)"), fixed),
     ],
     "kinetics_summary": [
-        text("compartment", "Compartment"),
-        text("parameter", "Parameter"),
-        text("unit", "Unit"),
-        num("n", "Patients (n)", count),
-        Col("Median (IQR)", _median_iqr),
+        text("compartment", N_("Compartment")),
+        text("parameter", N_("Parameter")),
+        text("unit", N_("Unit")),
+        num("n", N_("Patients (n)"), count),
+        Col(N_("Median (IQR)"), _median_iqr),
     ],
     "responder_effect_sizes": [
-        text("feature", "Baseline feature"),
-        text("kind", "Summary"),
-        Col("Responders", lambda r: str(r.get("responders", DASH))),
-        Col("Non-responders", lambda r: str(r.get("non_responders", DASH))),
-        num("smd", "SMD", lambda x: fixed(x, 2)),
+        text("feature", N_("Baseline feature")),
+        text("kind", N_("Summary")),
+        Col(N_("Responders"), lambda r: str(r.get("responders", DASH))),
+        Col(N_("Non-responders"), lambda r: str(r.get("non_responders", DASH))),
+        num("smd", N_("SMD"), lambda x: fixed(x, 2)),
         with_ci(
             "odds_ratio",
             "or_ci_lower",
             "or_ci_upper",
-            "Odds ratio of response (95 % CI)",
+            N_("Odds ratio of response (95 % CI)"),
             lambda x: fixed(x, 2),
         ),
     ],
     "cox_model": [
-        text("covariate", "Covariate"),
+        text("covariate", N_("Covariate")),
         with_ci(
-            "hazard_ratio", "ci_lower", "ci_upper", "Hazard ratio (95 % CI)", lambda x: fixed(x, 2)
+            "hazard_ratio",
+            "ci_lower",
+            "ci_upper",
+            N_("Hazard ratio (95 % CI)"),
+            lambda x: fixed(x, 2),
         ),
-        num("p", "p", p_value),
+        num("p", N_("p"), p_value),
     ],
 }
 
@@ -210,11 +217,12 @@ def columns_for(name: str, frame: pd.DataFrame) -> list[Col]:
 
 
 def html_table(name: str, frame: pd.DataFrame) -> str:
-    """The table as escaped HTML; numeric columns carry class="num" (right-aligned)."""
+    """The table as escaped HTML, headers in the current language; numeric columns carry
+    class="num" (right-aligned)."""
     cols = columns_for(name, frame)
     num_class = ' class="num"'
     head = "".join(
-        f'<th{num_class if c.numeric else ""} scope="col">{escape(c.header)}</th>' for c in cols
+        f'<th{num_class if c.numeric else ""} scope="col">{escape(_(c.header))}</th>' for c in cols
     )
     body = []
     for record in frame.to_dict("records"):

@@ -60,6 +60,7 @@ import numpy.typing as npt
 
 from neurocart.standards.frame import lookup
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -244,36 +245,83 @@ def _crs_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return grade, _LABEL_ARRAY[grade]
 
 
+FEVER = Reason("temperature {t} °C ≥ {limit} °C: fever")
+FEVER_MASKED = Reason(
+    "fever masked by antipyretic or anti-cytokine therapy: fever no longer required, "
+    "grading by hypotension and hypoxia"
+)
+NO_FEVER = Reason(
+    "temperature {t} °C < {limit} °C and fever not masked: no fever, so not CRS (ASTCT requires "
+    "fever) → no CRS"
+)
+NO_TEMPERATURE = Reason(
+    "no temperature and fever not masked: no fever, so not CRS (ASTCT requires fever) → no CRS"
+)
+HYPOTENSION_NO_VASOPRESSOR = Reason("hypotension not requiring vasopressors → grade {grade}")
+VASOPRESSOR_IMPLIES = Reason("vasopressor required: hypotension implied")
+MULTIPLE_VASOPRESSORS_ = Reason(
+    "{n} vasopressors, vasopressin not counted: hypotension requiring multiple vasopressors "
+    "→ grade {grade}"
+)
+MULTIPLE_WITH_VASOPRESSIN = Reason(
+    "{n} vasopressors, vasopressin not counted (vasopressin given too, not counted): "
+    "hypotension requiring multiple vasopressors → grade {grade}"
+)
+ONE_VASOPRESSOR = Reason(
+    "1 vasopressor: hypotension requiring a vasopressor with or without vasopressin → grade {grade}"
+)
+ONE_WITH_VASOPRESSIN = Reason(
+    "1 vasopressor with vasopressin: hypotension requiring a vasopressor with or without "
+    "vasopressin → grade {grade}"
+)
+VASOPRESSIN_ALONE = Reason(
+    "vasopressin alone: it is a vasopressor, so hypotension requires a vasopressor → grade "
+    "{grade} (vasopressin only does not count towards multiple vasopressors)"
+)
+AIRWAY_ONLY = Reason(
+    "mechanical ventilation for airway protection only (not for hypoxia): does not raise the "
+    "CRS grade (ASTCT)"
+)
+CANNULA_NO_FLOW = Reason(
+    "nasal cannula, flow not given: graded as low-flow (≤ {limit} L/min) → grade {grade}"
+)
+CANNULA_HIGH = Reason("nasal cannula at {flow} L/min > {limit} L/min: high-flow → grade {grade}")
+CANNULA_LOW = Reason("nasal cannula at {flow} L/min ≤ {limit} L/min: low-flow → grade {grade}")
+HYPOXIA = Reason("hypoxia requiring {device} → grade {grade}")
+HYPOXIA_FLOW = Reason(
+    "hypoxia requiring {device} (flow {flow} L/min: the device, not the flow, sets the grade) "
+    "→ grade {grade}"
+)
+FEVER_ONLY = Reason("fever without hypotension or hypoxia → grade {grade}")
+MASKED_FEVER_ONLY = Reason(
+    "masked fever without hypotension or hypoxia: CRS persists → grade {grade} (neurocart "
+    "reading of ASTCT)"
+)
+WORSE_OF = Reason(
+    "grade {grade}: the more severe of hypotension (grade {hypotension}) and hypoxia "
+    "(grade {hypoxia})"
+)
+DEATH = Reason("death due to CRS → grade {grade}")
+
+
 def _hypotension(inp: CrsInput, reasons: list[str]) -> int:
     n, vasopressin = inp.vasopressors, inp.vasopressin
     if n == 0 and not vasopressin:
         if inp.hypotension:
-            reasons.append(
-                f"hypotension not requiring vasopressors → grade {GRADE_HYPOTENSION_NO_VASOPRESSOR}"
-            )
+            reasons.append(HYPOTENSION_NO_VASOPRESSOR(grade=GRADE_HYPOTENSION_NO_VASOPRESSOR))
             return GRADE_HYPOTENSION_NO_VASOPRESSOR
         return 0
     if not inp.hypotension:
-        reasons.append("vasopressor required: hypotension implied")
+        reasons.append(VASOPRESSOR_IMPLIES())
     if n >= MULTIPLE_VASOPRESSORS:
-        extra = " (vasopressin given too, not counted)" if vasopressin else ""
-        reasons.append(
-            f"{n} vasopressors, vasopressin not counted{extra}: hypotension requiring multiple "
-            f"vasopressors → grade {GRADE_MULTIPLE_VASOPRESSORS}"
-        )
+        template = MULTIPLE_WITH_VASOPRESSIN if vasopressin else MULTIPLE_VASOPRESSORS_
+        reasons.append(template(n=n, grade=GRADE_MULTIPLE_VASOPRESSORS))
         return GRADE_MULTIPLE_VASOPRESSORS
     if n == 1:
-        extra = " with vasopressin" if vasopressin else ""
-        reasons.append(
-            f"1 vasopressor{extra}: hypotension requiring a vasopressor with or without "
-            f"vasopressin → grade {GRADE_ONE_VASOPRESSOR}"
-        )
+        template = ONE_WITH_VASOPRESSIN if vasopressin else ONE_VASOPRESSOR
+        reasons.append(template(grade=GRADE_ONE_VASOPRESSOR))
     else:
-        reasons.append(
-            "vasopressin alone: it is a vasopressor, so hypotension requires a vasopressor "
-            f"→ grade {GRADE_ONE_VASOPRESSOR} (vasopressin only does not count towards "
-            "multiple vasopressors)"
-        )
+        reasons.append(VASOPRESSIN_ALONE(grade=GRADE_ONE_VASOPRESSOR))
     return GRADE_ONE_VASOPRESSOR
 
 
@@ -283,10 +331,7 @@ def _hypoxia(inp: CrsInput, reasons: list[str], warnings: list[str]) -> int:
         return 0
     words = DEVICE_WORDS[device]
     if inp.intubated_for_airway_protection_only:
-        reasons.append(
-            "mechanical ventilation for airway protection only (not for hypoxia): does not "
-            "raise the CRS grade (ASTCT)"
-        )
+        reasons.append(AIRWAY_ONLY())
         warnings.append(
             "intubated for airway protection: if the patient is also hypoxic, the CRS grade "
             "from the oxygen requirement must be judged by a clinician"
@@ -295,10 +340,7 @@ def _hypoxia(inp: CrsInput, reasons: list[str], warnings: list[str]) -> int:
     grade = OXYGEN_DEVICE_GRADE[device]
     if device == "nasal_cannula":
         if flow is None:
-            reasons.append(
-                f"nasal cannula, flow not given: graded as low-flow (≤ {LOW_FLOW_MAX_L_MIN:g} "
-                f"L/min) → grade {grade}"
-            )
+            reasons.append(CANNULA_NO_FLOW(limit=f"{LOW_FLOW_MAX_L_MIN:g}", grade=grade))
             warnings.append(
                 f"nasal cannula flow not given: if it is > {LOW_FLOW_MAX_L_MIN:g} L/min the "
                 f"hypoxia grade is {GRADE_NASAL_CANNULA_HIGH_FLOW}, not {grade}"
@@ -306,21 +348,17 @@ def _hypoxia(inp: CrsInput, reasons: list[str], warnings: list[str]) -> int:
         elif flow > LOW_FLOW_MAX_L_MIN:
             grade = GRADE_NASAL_CANNULA_HIGH_FLOW
             reasons.append(
-                f"nasal cannula at {flow:g} L/min > {LOW_FLOW_MAX_L_MIN:g} L/min: high-flow "
-                f"→ grade {grade}"
+                CANNULA_HIGH(flow=f"{flow:g}", limit=f"{LOW_FLOW_MAX_L_MIN:g}", grade=grade)
             )
         else:
             reasons.append(
-                f"nasal cannula at {flow:g} L/min ≤ {LOW_FLOW_MAX_L_MIN:g} L/min: low-flow "
-                f"→ grade {grade}"
+                CANNULA_LOW(flow=f"{flow:g}", limit=f"{LOW_FLOW_MAX_L_MIN:g}", grade=grade)
             )
         return grade
-    flow_note = (
-        f" (flow {flow:g} L/min: the device, not the flow, sets the grade)"
-        if flow is not None
-        else ""
-    )
-    reasons.append(f"hypoxia requiring {words}{flow_note} → grade {grade}")
+    if flow is None:
+        reasons.append(HYPOXIA(device=words, grade=grade))
+    else:
+        reasons.append(HYPOXIA_FLOW(device=words, flow=f"{flow:g}", grade=grade))
     if device in POSITIVE_PRESSURE:
         warnings.append(
             "positive-pressure support: in neuroimmune patients it may be for myasthenic "
@@ -346,17 +384,14 @@ def crs(inp: CrsInput) -> Grading:
     t = inp.temperature_c
     fever = t is not None and t >= FEVER_C
     if fever:
-        reasons.append(f"temperature {t:g} °C ≥ {FEVER_C:.1f} °C: fever")
+        reasons.append(FEVER(t=f"{t:g}", limit=f"{FEVER_C:.1f}"))
     elif inp.fever_masked:
-        reasons.append(
-            "fever masked by antipyretic or anti-cytokine therapy: fever no longer required, "
-            "grading by hypotension and hypoxia"
-        )
+        reasons.append(FEVER_MASKED())
     else:
-        seen = f"temperature {t:g} °C < {FEVER_C:.1f} °C" if t is not None else "no temperature"
-        reasons.append(
-            f"{seen} and fever not masked: no fever, so not CRS (ASTCT requires fever) → no CRS"
-        )
+        if t is not None:
+            reasons.append(NO_FEVER(t=f"{t:g}", limit=f"{FEVER_C:.1f}"))
+        else:
+            reasons.append(NO_TEMPERATURE())
         if inp.hypotension or inp.vasopressors or inp.vasopressin or inp.oxygen_device != "none":
             warnings.append(
                 "hypotension or an oxygen need without fever is not graded as CRS: look for "
@@ -370,20 +405,14 @@ def crs(inp: CrsInput) -> Grading:
     grade = max(hypotension, hypoxia, GRADE_FEVER_ONLY)
     if hypotension == 0 and hypoxia == 0:
         if fever:
-            reasons.append(f"fever without hypotension or hypoxia → grade {GRADE_FEVER_ONLY}")
+            reasons.append(FEVER_ONLY(grade=GRADE_FEVER_ONLY))
         else:
-            reasons.append(
-                "masked fever without hypotension or hypoxia: CRS persists → grade "
-                f"{GRADE_FEVER_ONLY} (neurocart reading of ASTCT)"
-            )
+            reasons.append(MASKED_FEVER_ONLY(grade=GRADE_FEVER_ONLY))
     elif hypotension and hypoxia:
-        reasons.append(
-            f"grade {grade}: the more severe of hypotension (grade {hypotension}) and hypoxia "
-            f"(grade {hypoxia})"
-        )
+        reasons.append(WORSE_OF(grade=grade, hypotension=hypotension, hypoxia=hypoxia))
     if inp.died_of_crs:
         grade = GRADE_DEATH
-        reasons.append(f"death due to CRS → grade {GRADE_DEATH}")
+        reasons.append(DEATH(grade=GRADE_DEATH))
     details = {
         "fever": fever,
         "fever_masked": inp.fever_masked,

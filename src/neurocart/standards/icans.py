@@ -56,6 +56,7 @@ import numpy.typing as npt
 
 from neurocart.standards.frame import lookup
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -207,6 +208,27 @@ def _icans_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return values, _ALL_LABELS[which]
 
 
+ICE_NOT_ASSESSED = Reason("ICE not assessed: graded on the other domains")
+ICE_NORMAL = Reason("ICE {ice}/{top}: normal")
+ICE_UNAROUSABLE = Reason(
+    "ICE 0/{top} because the patient is unarousable → grade 4 through depressed consciousness"
+)
+ICE_BAND_GRADE = Reason("ICE {ice}/{top} ({band}) → grade {grade}")
+ICE_ZERO_AWAKE = Reason("ICE 0 in an awake patient (e.g. global aphasia) is grade 3")
+DOMAIN_GRADE = Reason("{finding} → grade {grade}")
+ASTCT = Reason("ASTCT grade: {label} (the most severe domain)")
+ASTCT_UNADJUSTED = Reason("ASTCT grade (unadjusted): {label} (the most severe domain)")
+ADJUSTED = Reason(
+    "BASELINE-ADJUSTED, a neurocart extension and NOT the ASTCT grade: baseline ICE {baseline}, "
+    "current {ice}, effective ICE = 10 − ({baseline} − {ice}) = {effective} → {label}"
+)
+ADJUSTED_ABOVE = Reason(
+    "BASELINE-ADJUSTED, a neurocart extension and NOT the ASTCT grade: baseline ICE {baseline}, "
+    "current {ice}, effective ICE = 10 − ({baseline} − {ice}) = {effective} (current above "
+    "baseline counts as 10) → {label}"
+)
+
+
 @register(
     name="icans",
     title="ASTCT grade of immune effector cell-associated neurotoxicity syndrome (adults)",
@@ -222,28 +244,27 @@ def icans(inp: IcansInput) -> Grading:
     ice = inp.ice_score
     if ice is None:
         ice_grade = 0
-        reasons.append("ICE not assessed: graded on the other domains")
+        reasons.append(ICE_NOT_ASSESSED())
         warnings.append("ICE score not given: the grade rests on the other domains only")
     else:
         ice_grade = ICE_GRADE[ice]
         if ice == ICE_MAX:
-            reasons.append(f"ICE {ice}/{ICE_MAX}: normal")
+            reasons.append(ICE_NORMAL(ice=ice, top=ICE_MAX))
         elif ice == 0 and inp.consciousness == "unarousable":
-            reasons.append(
-                f"ICE 0/{ICE_MAX} because the patient is unarousable → grade 4 through "
-                "depressed consciousness"
-            )
+            reasons.append(ICE_UNAROUSABLE(top=ICE_MAX))
         else:
-            reasons.append(f"ICE {ice}/{ICE_MAX} ({ICE_BAND[ice]}) → grade {ice_grade}")
+            reasons.append(
+                ICE_BAND_GRADE(ice=ice, top=ICE_MAX, band=ICE_BAND[ice], grade=ice_grade)
+            )
             if ice == 0:
-                reasons.append("ICE 0 in an awake patient (e.g. global aphasia) is grade 3")
+                reasons.append(ICE_ZERO_AWAKE())
     domain_grades: dict[str, int] = {"ice": ice_grade}
     for name, table in DOMAINS.items():
         choice = getattr(inp, name)
         grade = table[choice]
         domain_grades[name] = grade
         if grade:
-            reasons.append(f"{WORDS[choice]} → grade {grade}")
+            reasons.append(DOMAIN_GRADE(finding=WORDS[choice], grade=grade))
     others = max(domain_grades[name] for name in DOMAINS)
     astct = max(ice_grade, others)
     if inp.motor != "none":
@@ -255,17 +276,15 @@ def icans(inp: IcansInput) -> Grading:
 
     baseline = inp.baseline_ice_score
     if baseline is None or ice is None:  # the checks forbid a baseline without a current ICE
-        reasons.append(f"ASTCT grade: {LABELS[astct]} (the most severe domain)")
+        reasons.append(ASTCT(label=LABELS[astct]))
         return Grading(astct, LABELS[astct], reasons, warnings, details)
 
     effective = int(effective_ice(ice, baseline))
     adjusted = max(ICE_GRADE[effective], others)
-    above = " (current above baseline counts as 10)" if ice > baseline else ""
-    reasons.append(f"ASTCT grade (unadjusted): {LABELS[astct]} (the most severe domain)")
+    reasons.append(ASTCT_UNADJUSTED(label=LABELS[astct]))
+    template = ADJUSTED_ABOVE if ice > baseline else ADJUSTED
     reasons.append(
-        f"BASELINE-ADJUSTED, a neurocart extension and NOT the ASTCT grade: baseline ICE "
-        f"{baseline}, current {ice}, effective ICE = 10 − ({baseline} − {ice}) = {effective}"
-        f"{above} → {LABELS[adjusted]}"
+        template(baseline=baseline, ice=ice, effective=effective, label=LABELS[adjusted])
     )
     warnings.append(
         "baseline-adjusted grade (neurocart extension, not ASTCT): report the ASTCT grade "

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -54,6 +55,9 @@ ITEM_WORDS: dict[str, str] = {
     "writing": "writing a standard sentence",
     "attention": "attention (counting back from 100 by tens)",
 }
+UNAROUSABLE_REASON = Reason("patient unarousable, unable to perform ICE → score 0")
+ITEM_REASON = Reason("{item}: {points}/{top}")
+TOTAL_REASON = Reason("ICE score {total}/{top}")
 MAX_SCORE = sum(ITEM_POINTS.values())
 assert MAX_SCORE == 10
 
@@ -129,7 +133,7 @@ def ice(inp: IceInput) -> Grading:
         return Grading(
             0,
             UNAROUSABLE_LABEL,
-            ["patient unarousable, unable to perform ICE → score 0"],
+            [UNAROUSABLE_REASON()],
             [],
             {"unarousable": True, "items": items},
         )
@@ -138,8 +142,8 @@ def ice(inp: IceInput) -> Grading:
     for name, top in ITEM_POINTS.items():
         points = int(items[name])  # present: the checks require every item when arousable
         total += points
-        reasons.append(f"{ITEM_WORDS[name]}: {points}/{top}")
-    reasons.append(f"ICE score {total}/{MAX_SCORE}")
+        reasons.append(ITEM_REASON(item=ITEM_WORDS[name], points=points, top=top))
+    reasons.append(TOTAL_REASON(total=total, top=MAX_SCORE))
     warnings = []
     if total < MAX_SCORE:
         warnings.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from neurocart import studyday
 from neurocart.ingest.codes import Specimen as Specimen  # the one definition, re-exported
 from neurocart.security.roles import Role as Role  # the one definition, re-exported
 from neurocart.store.types import UTCDateTime
@@ -144,6 +145,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locale: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Preferred language of the pages (en, zh_CN); None: the browser's, else the site's."""
 
 
 class Patient(Base):
@@ -196,10 +199,10 @@ class TreatmentCourse(Base):
     def anchor_times(self) -> dict[str, datetime | None]:
         """The pathway anchors as tz-aware UTC instants (None while not reached).
 
-        A date-only anchor is taken at 00:00 UTC of that date, so everything recorded on the
-        day falls on or after it and the study day of any time on the infusion date is 0
-        (with a guessed 09:00, an 08:00 observation would land on day -1). The infusion uses
-        `infusion_at` when it was recorded.
+        A date-only anchor is taken at 00:00 of that date on the site's clock, so everything
+        recorded on the day falls on or after it and the study day of any time on the
+        infusion date is 0 (with a guessed 09:00, an 08:00 observation would land on day -1).
+        The infusion uses `infusion_at` when it was recorded.
         """
         infusion = self.infusion_at or day_start(self.infusion_date)
         return {
@@ -211,8 +214,9 @@ class TreatmentCourse(Base):
 
 
 def day_start(day: date | None) -> datetime | None:
-    """00:00 UTC of `day` (the convention for anchors recorded as dates)."""
-    return None if day is None else datetime.combine(day, time(0), tzinfo=UTC)
+    """00:00 of `day` on the site's clock (`neurocart.studyday.day_start`), as a UTC instant:
+    the convention for anchors recorded as dates."""
+    return None if day is None else studyday.day_start(day)
 
 
 class Observation(Base):

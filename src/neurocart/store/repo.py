@@ -389,14 +389,22 @@ def update_user(
     role: Role | str | Keep = KEEP,
     active: bool | Keep = KEEP,
     password_hash: str | Keep = KEEP,
+    locale: str | Keep | None = KEEP,
 ) -> User:
-    """Change an account's role, active flag or password hash, audited; fields left as KEEP are not
-    touched."""
+    """Change an account's role, active flag, password hash or preferred language (None: the
+    browser's), audited; fields left as KEEP are not touched."""
     audit.lock_chain(session)
     user = _load(session, User, user_id)
-    changes = _changes(role=role, active=active, password_hash=password_hash)
+    changes = _changes(role=role, active=active, password_hash=password_hash, locale=locale)
     if "role" in changes:
         changes["role"] = _choice("role", Role, changes["role"])
+    if changes.get("locale") is not None:
+        from neurocart.i18n import LOCALES, normalize
+
+        chosen = normalize(changes["locale"])
+        if chosen is None:
+            raise InvalidRecordError("locale", f"must be one of {', '.join(LOCALES)}", locale)
+        changes["locale"] = chosen
     return _updated(session, actor, user, changes)
 
 

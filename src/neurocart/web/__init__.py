@@ -16,18 +16,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from neurocart.web import admin, assess, bedside, cohort, handover, pages
+from neurocart.i18n import gettext as _
+from neurocart.web import admin, assess, bedside, cohort, handover, language, pages
 from neurocart.web.alerts import AlertProvider, AlertView, set_alert_provider
 from neurocart.web.auth import LoginRequired, PageForbidden, login_url
+from neurocart.web.language import use_language
 from neurocart.web.templating import render
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(use_language)])
+router.include_router(language.router)
 router.include_router(pages.router)
 router.include_router(assess.router)
 router.include_router(bedside.router)
@@ -53,8 +56,10 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
         request,
         "error.html",
         403,
-        title="Not allowed",
-        message=f"Your role ({exc.user.role.value}) may not {exc.what}.",
+        title=_("Not allowed"),
+        message=_("Your role ({role}) may not {what}.").format(
+            role=_(exc.user.role.value), what=exc.what
+        ),
     )
     return response
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from neurocart.i18n import gettext as _
 from neurocart.security import Role, hash_password
 from neurocart.store import StoreError, repo
 from neurocart.store.models import User
@@ -51,11 +52,13 @@ def create_user(request: Request, user: UserAdmin, pairs: FormPairs) -> Response
     password = form.get("password", "")
     role = form.get("role", "")
     if not username:
-        return _page(request, 422, error="username: required")
+        return _page(request, 422, error=_("username: required"))
     if len(password) < MIN_PASSWORD:
-        return _page(request, 422, error=f"password: at least {MIN_PASSWORD} characters")
+        return _page(
+            request, 422, error=_("password: at least {n} characters").format(n=MIN_PASSWORD)
+        )
     if role not in {r.value for r in Role}:
-        return _page(request, 422, error=f"role: unknown role {role!r}")
+        return _page(request, 422, error=_("role: unknown role {role!r}").format(role=role))
     try:
         with database_of(request).transaction() as session:
             repo.create_user(
@@ -63,7 +66,9 @@ def create_user(request: Request, user: UserAdmin, pairs: FormPairs) -> Response
             )
     except (StoreError, ValueError) as exc:
         return _page(request, 422, error=str(exc))
-    return _page(request, 201, notice=f"User {username} created ({role}).")
+    return _page(
+        request, 201, notice=_("User {user} created ({role}).").format(user=username, role=role)
+    )
 
 
 @router.post("/admin/users/{user_id}/active")
@@ -73,12 +78,12 @@ def set_active(request: Request, user_id: int, user: UserAdmin, pairs: FormPairs
     form = dict(pairs)
     active = form.get("active") == "true"
     if user_id == user.id and not active:
-        return _page(request, 422, error="You cannot deactivate your own account.")
+        return _page(request, 422, error=_("You cannot deactivate your own account."))
     if not active and form.get("confirm") != "yes":  # ask first: it locks the person out
         with database_of(request).reading() as session:
             target = repo.get_user(session, user_id)
         if target is None:
-            return _page(request, 404, error=f"No user with id {user_id}.")
+            return _page(request, 404, error=_("No user with id {id}.").format(id=user_id))
         return _page(request, confirm=target)
     try:
         with database_of(request).transaction() as session:

@@ -9,12 +9,14 @@ journal), exactly like the API.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from neurocart.i18n import gettext as _
+from neurocart.i18n import local_input
 from neurocart.security import may_record_assessment
 from neurocart.services import assessments
 from neurocart.standards import CalculatorInputError, Result, UnknownCalculatorError, calculate
@@ -22,15 +24,15 @@ from neurocart.store import NotFoundError, StoreError, repo
 from neurocart.store.models import User
 from neurocart.store.repo import AssessmentIn
 from neurocart.web.auth import PageForbidden, ReadSession, database_of, require
+from neurocart.web.entry import read_time
 from neurocart.web.forms import Form, form_for, parse_form, values_for_form
 from neurocart.web.pages import FormPairs, now_of
-from neurocart.web.templating import render, when
+from neurocart.web.templating import not_found, render
 
 router = APIRouter(include_in_schema=False)
 
 AssessmentWriter = Annotated[User, Depends(require("assessments", "write"))]
 CalculatorReader = Annotated[User, Depends(require("calculators", "read"))]
-FUTURE_SKEW = timedelta(minutes=5)
 
 
 def _form_or_404(request: Request, instrument: str) -> Form | HTMLResponse:
@@ -38,8 +40,8 @@ def _form_or_404(request: Request, instrument: str) -> Form | HTMLResponse:
         return form_for(instrument)
     except UnknownCalculatorError:
         return render(
-            request, "error.html", 404, title="Not found",
-            message=f"No assessment form called {instrument!r}.",
+            request, "error.html", 404, title=_("Not found"),
+            message=_("No assessment form called {name!r}.").format(name=instrument),
         )  # fmt: skip
 
 
@@ -76,16 +78,8 @@ def _evaluate(form: Form, inputs: dict[str, Any]) -> tuple[Result | None, dict[s
 
 
 def _effective_at(text: str | None, now: datetime) -> tuple[datetime | None, str | None]:
-    if not text:
-        return now, None
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        return None, "expected a date and time, e.g. 2025-03-03T08:30"
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    if at > now + FUTURE_SKEW:
-        return None, "must not be in the future"
-    return at, None
+    """The posted assessment time (`entry.read_time`: the site's wall clock)."""
+    return read_time(text, now)
 
 
 @router.get("/patients/{study_id}/assess/{instrument}", response_class=HTMLResponse)
@@ -101,7 +95,7 @@ def assess_form(
     try:
         patient = repo.find_patient(session, study_id)
     except NotFoundError:
-        return render(request, "error.html", 404, title="Not found", message="No such patient.")
+        return not_found(request, _("No such patient."))
     previous = list(repo.list_assessments(session, patient.id, instrument=instrument))
     last = max(previous, key=lambda a: a.effective_at) if previous else None
     baseline_ice = _baseline_ice(session, patient.id) if instrument == "icans" else None
@@ -128,7 +122,7 @@ def assess_form(
         result=None,
         last=last,
         prefilled=prefilled,
-        effective_at=now_of(request).strftime("%Y-%m-%dT%H:%M"),
+        effective_at=local_input(now_of(request)),
     )
 
 
@@ -224,7 +218,7 @@ def assess_save(
             )
             saved_id = row.id
     except NotFoundError:
-        return render(request, "error.html", 404, title="Not found", message="No such patient.")
+        return not_found(request, _("No such patient."))
     except (StoreError, CalculatorInputError) as exc:
         errors["(record)"] = str(exc)
         return _refill(request, study_id, form, pairs, errors, result, posted)
@@ -244,7 +238,7 @@ def _refill(
         try:
             patient = repo.find_patient(session, study_id)
         except NotFoundError:
-            return render(request, "error.html", 404, title="Not found", message="No such patient.")
+            return not_found(request, _("No such patient."))
         return render(
             request,
             "assess.html",
@@ -255,7 +249,7 @@ def _refill(
             errors=errors,
             result=result,
             last=None,
-            effective_at=posted.get("effective_at") or when(now_of(request)),
+            effective_at=posted.get("effective_at") or local_input(now_of(request)),
         )
 
 

@@ -22,6 +22,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from neurocart.i18n import gettext as _
+from neurocart.i18n import local_input
 from neurocart.ingest.codes import by_key
 from neurocart.security import is_allowed
 from neurocart.services.errors import BatchValidationError, InvalidInputError
@@ -33,7 +35,7 @@ from neurocart.web.auth import PageForbidden, ReadSession, check_origin, databas
 from neurocart.web.entry import FORMS, EntryForm, check
 from neurocart.web.numbers import read_number
 from neurocart.web.pages import FormPairs, now_of
-from neurocart.web.templating import render
+from neurocart.web.templating import not_found, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,7 +52,13 @@ TASK_EVENTS_EXCLUDED = frozenset(
 def _form(request: Request, key: str) -> EntryForm | HTMLResponse:
     form = FORMS.get(key)
     if form is None:
-        return render(request, "error.html", 404, title="Not found", message=f"No form {key!r}.")
+        return render(
+            request,
+            "error.html",
+            404,
+            title=_("Not found"),
+            message=_("No form {key!r}.").format(key=key),
+        )
     return form
 
 
@@ -93,7 +101,7 @@ def record_form(
     _allowed(user, form)
     patient = _patient(session, study_id)
     if patient is None:
-        return render(request, "error.html", 404, title="Not found", message="No such patient.")
+        return not_found(request, _("No such patient."))
     return _page(request, session, patient, form, {}, None)
 
 
@@ -119,7 +127,7 @@ def _page(
         notes=checked.notes if checked else {},
         last=last_values(session, patient.id, form),
         now=now,
-        at=posted.get("at") or now.strftime("%Y-%m-%dT%H:%M"),
+        at=posted.get("at") or local_input(now),
     )
 
 
@@ -173,7 +181,7 @@ def record_save(
                 for e in checked.events:
                     repo.add_event(session, user, EventIn(patient.id, **e))
         except NotFoundError:
-            return render(request, "error.html", 404, title="Not found", message="No such patient.")
+            return not_found(request, _("No such patient."))
         except (BatchValidationError, InvalidInputError, StoreError) as exc:
             checked.errors["(form)"] = str(exc)
         else:
@@ -185,7 +193,7 @@ def record_save(
     with database.reading() as session:
         found = _patient(session, study_id)
         if found is None:
-            return render(request, "error.html", 404, title="Not found", message="No such patient.")
+            return not_found(request, _("No such patient."))
         return _page(request, session, found, form, posted, checked, 422)
 
 
@@ -224,14 +232,14 @@ def task_done(request: Request, study_id: str, user: TaskWriter, pairs: FormPair
                 completed_by=f"event:{row.id}", note=posted.get("note") or None,
             )  # fmt: skip
     except NotFoundError:
-        return render(request, "error.html", 404, title="Not found", message="No such patient.")
+        return not_found(request, _("No such patient."))
     except StoreError as exc:
         return _task_refused(request, study_id, str(exc))
     return RedirectResponse(f"/patients/{study_id}?task_done={_quote(task_id)}#pathway", 303)
 
 
 def _task_refused(request: Request, study_id: str, message: str) -> HTMLResponse:
-    return render(request, "error.html", 422, title="Task not completed", message=message)
+    return render(request, "error.html", 422, title=_("Task not completed"), message=message)
 
 
 # --- corrections ------------------------------------------------------------------------------
@@ -258,9 +266,9 @@ def _correct_page(
         row = repo.get_observation(session, row_id)
         patient = repo.get_patient(session, row.patient_id)
     except NotFoundError:
-        return render(request, "error.html", 404, title="Not found", message="No such value.")
+        return not_found(request, _("No such value."))
     if patient.study_id != study_id:
-        return render(request, "error.html", 404, title="Not found", message="No such value.")
+        return not_found(request, _("No such value."))
     return render(
         request, "correct.html", status, patient=patient, row=row, values=values, errors=errors,
         code=_display(row.code),

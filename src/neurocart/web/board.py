@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from neurocart.i18n import gettext as _
 from neurocart.pathway import Slot
 from neurocart.store.models import Assessment, Observation
 from neurocart.web.alerts import AlertView
@@ -59,8 +60,8 @@ class Grade:
     @property
     def text(self) -> str:
         if self.grade is None:
-            return "not graded"
-        return "none" if self.grade == 0 else f"grade {self.grade}"
+            return _("not graded")
+        return _("none") if self.grade == 0 else _("grade {n}").format(n=self.grade)
 
 
 NOT_GRADED = Grade(None, "not graded", None)

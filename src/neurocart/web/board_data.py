@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from neurocart.i18n import site_zone
 from neurocart.pathway import due_today, overdue_critical
 from neurocart.services.schedule import deaths, patient_schedules
 from neurocart.store import repo
@@ -186,7 +187,7 @@ class ScheduleCache:
             ]
             if todo:
                 for pid, schedule in patient_schedules(session, todo, now=now).items():
-                    views = [task_view(s) for s in due_today(schedule)]
+                    views = [task_view(s) for s in due_today(schedule, site_zone())]
                     views += [task_view(s) for s in overdue_critical(schedule)]
                     self.entries[pid] = _Entry(views, now)
             return {pid: self.entries[pid].tasks for pid in patient_ids if pid in self.entries}

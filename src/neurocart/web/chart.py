@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from neurocart.i18n import N_, format_date, format_datetime, zone_label
+from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, SlotState
 from neurocart.store.models import Assessment, Observation
 
@@ -52,20 +54,20 @@ class Panel:
 
 VITAL_PANELS: tuple[Panel, ...] = (
     Panel(
-        "temperature", "Temperature", "°C", (Series("8310-5", "temperature"),),
+        "temperature", N_("Temperature"), "°C", (Series("8310-5", N_("temperature")),),
         (Threshold(38.0, "fever 38.0 °C"),),
     ),
     Panel(
-        "bp", "Blood pressure and heart rate", "mmHg · /min",
+        "bp", N_("Blood pressure and heart rate"), "mmHg · /min",
         (
-            Series("8480-6", "systolic BP"),
-            Series("8462-4", "diastolic BP"),
-            Series("8867-4", "heart rate"),
+            Series("8480-6", N_("systolic BP")),
+            Series("8462-4", N_("diastolic BP")),
+            Series("8867-4", N_("heart rate")),
         ),
         (Threshold(90.0, "SBP 90 mmHg"),),
     ),
     Panel(
-        "spo2", "Oxygen saturation", "%", (Series("59408-5", "SpO₂"),),
+        "spo2", N_("Oxygen saturation"), "%", (Series("59408-5", "SpO₂"),),
         (Threshold(90.0, "SpO₂ 90 %"),),
     ),
 )  # fmt: skip
@@ -73,41 +75,42 @@ VITAL_PANELS: tuple[Panel, ...] = (
 
 LAB_PANELS: tuple[Panel, ...] = (
     Panel(
-        "anc", "Neutrophils (ANC)", "×10⁹/L", (Series("751-8", "ANC"),),
+        "anc", N_("Neutrophils (ANC)"), "×10⁹/L", (Series("751-8", "ANC"),),
         (Threshold(0.5, "ANC 0.5"), Threshold(0.1, "ANC 0.1")), log=True,
     ),
     Panel(
-        "platelets", "Platelets", "×10⁹/L", (Series("777-3", "platelets"),),
+        "platelets", N_("Platelets"), "×10⁹/L", (Series("777-3", N_("platelets")),),
         (Threshold(50.0, "platelets 50"), Threshold(20.0, "platelets 20")),
     ),
     Panel(
         "igg", "IgG", "g/L", (Series("2465-3", "IgG"),), (Threshold(4.0, "IgG 4 g/L"),),
     ),
     Panel(
-        "inflammation", "CRP and ferritin", "mg/L · µg/L",
-        (Series("1988-5", "CRP (mg/L)"), Series("2276-4", "ferritin (µg/L)")), log=True,
+        "inflammation", N_("CRP and ferritin"), "mg/L · µg/L",
+        (Series("1988-5", "CRP (mg/L)"), Series("2276-4", N_("ferritin (µg/L)"))), log=True,
     ),
     Panel(  # single-cell readouts stored by `neurocart omics run --store`
         "sc_car", "Single-cell: CAR+ cells, % of T cells", "%",
-        (Series("local:sc_car_pct_t_blood", "blood"), Series("local:sc_car_pct_t_csf", "CSF")),
+        (Series("local:sc_car_pct_t_blood", N_("blood")),
+         Series("local:sc_car_pct_t_csf", N_("CSF"))),
     ),
     Panel(
         "sc_b_plasma", "Single-cell: B and plasma cells, % of leukocytes", "%",
-        (Series("local:sc_b_cell_pct_blood", "B, blood"),
-         Series("local:sc_b_cell_pct_csf", "B, CSF"),
-         Series("local:sc_plasma_cell_pct_blood", "plasma, blood"),
-         Series("local:sc_plasma_cell_pct_csf", "plasma, CSF")),
+        (Series("local:sc_b_cell_pct_blood", N_("B, blood")),
+         Series("local:sc_b_cell_pct_csf", N_("B, CSF")),
+         Series("local:sc_plasma_cell_pct_blood", N_("plasma, blood")),
+         Series("local:sc_plasma_cell_pct_csf", N_("plasma, CSF"))),
     ),
 )  # fmt: skip
 """Cytopenia (CTCAE / ICAHT) and hypogammaglobulinaemia thresholds."""
 
 CART_PANEL = Panel(
     "cart",
-    "CAR-T transgene copies: blood vs CSF",
+    N_("CAR-T transgene copies: blood vs CSF"),
     "copies/µg DNA",
     (
-        Series("local:cart_copies_blood", "blood"),
-        Series("local:cart_copies_csf", "CSF"),
+        Series("local:cart_copies_blood", N_("blood")),
+        Series("local:cart_copies_csf", N_("CSF")),
     ),
     log=True,
 )
@@ -130,7 +133,7 @@ def day_of(at: datetime, infusion: datetime | None) -> float | str:
 def _layout(title: str, unit: str, *, log: bool, infusion: datetime | None) -> dict[str, Any]:
     return {
         "title": {
-            "text": title,
+            "text": _(title),
             "font": {"size": 16},
             "x": 0.01,
             "xanchor": "left",
@@ -140,7 +143,9 @@ def _layout(title: str, unit: str, *, log: bool, infusion: datetime | None) -> d
         "height": 290,
         "margin": {"l": 60, "r": 20, "t": 66, "b": 45},
         "xaxis": {
-            "title": {"text": "study day" if infusion else "time (UTC)"},
+            "title": {
+                "text": _("study day") if infusion else _("time ({zone})").format(zone=zone_label())
+            },
             "zeroline": True,
             **({"rangemode": "tozero"} if infusion else {}),
         },
@@ -202,11 +207,11 @@ def panel_figure(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": s.name,
+                "name": _(s.name),
                 "x": [day_of(o.effective_at, infusion) for o in rows],
                 "y": [o.value for o in rows],
-                "text": [o.effective_at.strftime("%Y-%m-%d %H:%M UTC") for o in rows],
-                "hovertemplate": f"{s.name}: %{{y}} {o_unit(rows)}<br>%{{text}}<extra></extra>",
+                "text": [format_datetime(o.effective_at) for o in rows],
+                "hovertemplate": f"{_(s.name)}: %{{y}} {o_unit(rows)}<br>%{{text}}<extra></extra>",
                 "line": {"dash": _LINE_STYLES[i % 4], "color": _COLOURS[i % 4], "width": 2},
                 "marker": {"symbol": _MARKERS[i % 4], "size": 6, "color": _COLOURS[i % 4]},
             }
@@ -248,7 +253,7 @@ def assessment_figure(
                 "x": [day_of(a.effective_at, infusion) for a in rows],
                 "y": [a.value for a in rows],
                 "text": [a.label for a in rows],
-                "hovertemplate": "%{text}<br>day %{x}<extra></extra>",
+                "hovertemplate": "%{text}<br>" + _("day {n}").format(n="%{x}") + "<extra></extra>",
                 "line": {"shape": "hv", "dash": _LINE_STYLES[i % 4], "color": _COLOURS[i % 4]},
                 "marker": {"symbol": _MARKERS[i % 4], "size": 7, "color": _COLOURS[i % 4]},
             }
@@ -306,7 +311,7 @@ def timeline_figure(schedule: Schedule, infusion: datetime | None) -> Figure | N
     -30 … +60; pan or zoom out for the rest."""
     if infusion is None:
         return None
-    titles = {p.id: short(p.title) for p in schedule.protocol.phases}
+    titles = {p.id: short(_(p.title)) for p in schedule.protocol.phases}
     rows = [titles[p.id] for p in schedule.protocol.phases]
     data: list[dict[str, Any]] = []
     for phase_id, (begin, end) in _phase_days(schedule, infusion).items():
@@ -323,8 +328,8 @@ def timeline_figure(schedule: Schedule, infusion: datetime | None) -> Figure | N
         if slot.study_day is None or slot.state.value not in STATE_STYLE:
             continue
         when = slot.done_at or slot.due_at
-        hover = f"{slot.title} — {slot.state.value}" + (
-            f" ({when:%Y-%m-%d})" if when is not None else ""
+        hover = f"{_(slot.title)} — {_(slot.state.value)}" + (
+            f" ({format_date(when)})" if when is not None else ""
         )
         by_state.setdefault(slot.state.value, []).append(
             (slot.study_day, titles.get(slot.phase, slot.phase), hover)
@@ -340,15 +345,15 @@ def timeline_figure(schedule: Schedule, infusion: datetime | None) -> Figure | N
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": state,
+                "name": _(state),
                 "x": [p[0] for p in points],
                 "y": [p[1] for p in points],
                 "text": [p[2] for p in points],
-                "hovertemplate": "%{text}<br>day %{x}<extra></extra>",
+                "hovertemplate": "%{text}<br>" + _("day {n}").format(n="%{x}") + "<extra></extra>",
                 "marker": {"color": colour, "symbol": symbol, "size": 11, "line": {"width": 1}},
             }
         )
-    layout = _layout("Pathway timeline", "", log=False, infusion=infusion)
+    layout = _layout(N_("Pathway timeline"), "", log=False, infusion=infusion)
     layout["height"] = 60 + 34 * len(rows) + 60
     layout["margin"] = {"l": 285, "r": 20, "t": 50, "b": 45}
     layout["xaxis"]["range"] = [-30, 60]
@@ -365,7 +370,7 @@ def timeline_figure(schedule: Schedule, infusion: datetime | None) -> Figure | N
     )  # fmt: skip
     layout["annotations"].append(
         {
-            "xref": "x", "x": today, "yref": "paper", "y": 1, "text": "now",
+            "xref": "x", "x": today, "yref": "paper", "y": 1, "text": _("now"),
             "showarrow": False, "yanchor": "bottom",
         }
     )  # fmt: skip

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from neurocart.i18n import from_local
+from neurocart.i18n import gettext as _
 from neurocart.ingest import normalize_batch
 from neurocart.ingest.codes import by_key
 from neurocart.standards.crs import OxygenDevice
@@ -221,16 +223,18 @@ FORMS: dict[str, EntryForm] = {f.key: f for f in (VITALS, LABS, DRUG, VASOPRESSO
 
 
 def read_time(text: str | None, now: datetime) -> tuple[datetime | None, str | None]:
-    """A posted local date-time (taken as UTC when it has no zone); not in the future."""
+    """A posted date-time as the UTC instant it means: a wall-clock time without a zone (an
+    <input type="datetime-local">) is on the site's clock; not in the future."""
     if not text or not text.strip():
         return now, None
     try:
-        at = datetime.fromisoformat(text.strip())
+        at = from_local(datetime.fromisoformat(text.strip()))
     except ValueError:
-        return None, f"expected a date and time such as 2026-03-03T08:30, got “{text}”"
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        return None, _("expected a date and time such as 2026-03-03T08:30, got “{text}”").format(
+            text=text
+        )
     if at > now + FUTURE_SKEW:
-        return None, "must not be in the future"
+        return None, _("must not be in the future")
     return at, None
 
 
@@ -255,12 +259,16 @@ def check(form: EntryForm, posted: Mapping[str, str], now: datetime) -> Checked:
             if f.units:
                 unit = posted.get(f.unit_name) or f.units[0]
                 if unit not in f.units:
-                    out.errors[f.unit_name] = f"unit: expected one of {', '.join(f.units)}"
+                    out.errors[f.unit_name] = _("unit: expected one of {units}").format(
+                        units=", ".join(f.units)
+                    )
                 values[f.unit_name] = unit
         elif f.kind == "choice":
             if text:
                 if text not in dict(f.choices):
-                    out.errors[f.name] = f"expected one of {', '.join(dict(f.choices))}"
+                    out.errors[f.name] = _("expected one of {choices}").format(
+                        choices=", ".join(dict(f.choices))
+                    )
                 else:
                     values[f.name] = text
         elif f.kind == "datetime":
@@ -273,7 +281,7 @@ def check(form: EntryForm, posted: Mapping[str, str], now: datetime) -> Checked:
         elif text.strip():
             values[f.name] = text.strip()[:128]
         if f.required and f.name not in values and f.name not in out.errors:
-            out.errors[f.name] = "required"
+            out.errors[f.name] = _("required")
     if form.resource == "observations":
         _observations(form, values, at, out)
     else:
@@ -300,7 +308,7 @@ def _observations(
             )
         )  # fmt: skip
     if not rows and not out.errors:
-        out.errors["(form)"] = "nothing entered: fill in at least one measurement"
+        out.errors["(form)"] = _("nothing entered: fill in at least one measurement")
         return
     normalized, problems = normalize_batch([r for _, r in rows])
     for problem in problems:
@@ -324,14 +332,14 @@ def _event(form: EntryForm, values: dict[str, Any], at: datetime | None, out: Ch
     if form is DRUG:
         drug, dose, unit = values["drug"], float(values["dose"]), values["dose__unit"]
         if dose <= 0:
-            out.errors["dose"] = "must be greater than 0"
+            out.errors["dose"] = _("must be greater than 0")
             return
         if drug == "tocilizumab":
             limit = TOCILIZUMAB_MAX_MG if unit == "mg" else TOCILIZUMAB_MAX_MG_KG
             if dose > limit:
-                out.errors["dose"] = (
-                    f"tocilizumab: at most {limit:g} {unit} a dose (8 mg/kg, max 800 mg)"
-                )
+                out.errors["dose"] = _(
+                    "tocilizumab: at most {limit} {unit} a dose (8 mg/kg, max 800 mg)"
+                ).format(limit=f"{limit:g}", unit=unit)
                 return
         route = values.get("route")
         event |= {"type": EventType.DRUG_GIVEN, "drug": drug, "dose": dose, "dose_unit": unit}
@@ -346,7 +354,7 @@ def _event(form: EntryForm, values: dict[str, Any], at: datetime | None, out: Ch
         stopped = values.get("stopped_at")
         if stopped is not None:
             if stopped < at:
-                out.errors["stopped_at"] = "must not be before the start"
+                out.errors["stopped_at"] = _("must not be before the start")
                 return
             event["end_at"] = stopped
         out.summary.append(f"{dict(PRESSORS)[agent]}" + (" (stopped)" if stopped else " running"))
@@ -354,10 +362,10 @@ def _event(form: EntryForm, values: dict[str, Any], at: datetime | None, out: Ch
         device = values["device"]
         flow = values.get("flow")
         if flow is not None and not 0 < float(flow) <= 100:
-            out.errors["flow"] = "expected a flow above 0 and at most 100 L/min"
+            out.errors["flow"] = _("expected a flow above 0 and at most 100 L/min")
             return
         if device == "none" and flow:
-            out.errors["flow"] = "no flow without a device (choose the device, or leave blank)"
+            out.errors["flow"] = _("no flow without a device (choose the device, or leave blank)")
             return
         details: dict[str, Any] = {"device": device}
         if flow is not None:
@@ -370,7 +378,7 @@ def _event(form: EntryForm, values: dict[str, Any], at: datetime | None, out: Ch
         kind = values["kind"]
         grade = values.get("grade")
         if grade is not None and grade not in range(1, 6):
-            out.errors["grade"] = "expected a CTCAE grade from 1 to 5"
+            out.errors["grade"] = _("expected a CTCAE grade from 1 to 5")
             return
         term = values.get("term")
         if kind == "icu_transfer":

@@ -18,6 +18,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from neurocart.i18n import format_time
+from neurocart.i18n import gettext as _
 from neurocart.services.grades import CurrentGrade as MonitorGrade
 from neurocart.services.grades import current_grades as services_grades
 from neurocart.web.alerts import AlertView
@@ -36,11 +38,16 @@ class GradeSource:
     by: str = ""
 
     def describe(self) -> str:
-        when = self.at.strftime("%H:%M")
+        when = format_time(self.at)
         if self.kind == "derived":
-            return f"grade {self.grade} derived from the facts at {when} (monitor)"
-        who = f" by {self.by}" if self.by else ""
-        return f"grade {self.grade} recorded{who} at {when}"
+            return _("grade {grade} derived from the facts at {time} (monitor)").format(
+                grade=self.grade, time=when
+            )
+        if self.by:
+            return _("grade {grade} recorded by {user} at {time}").format(
+                grade=self.grade, user=self.by, time=when
+            )
+        return _("grade {grade} recorded at {time}").format(grade=self.grade, time=when)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +61,8 @@ class CurrentGrade:
     @property
     def text(self) -> str:
         if self.grade is None:
-            return "not graded"
-        return "none" if self.grade == 0 else f"grade {self.grade}"
+            return _("not graded")
+        return _("none") if self.grade == 0 else _("grade {n}").format(n=self.grade)
 
     @property
     def css(self) -> str:
@@ -64,7 +71,7 @@ class CurrentGrade:
     @property
     def source(self) -> str:
         """Where it comes from, in words ("grade 2 derived ... · grade 1 recorded by ...")."""
-        return " · ".join(s.describe() for s in self.sources) or "nothing recorded or derived"
+        return " · ".join(s.describe() for s in self.sources) or _("nothing recorded or derived")
 
     @property
     def at(self) -> datetime | None:

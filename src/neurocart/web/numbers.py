@@ -20,6 +20,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from neurocart.i18n import gettext as _
+
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _COMMA = re.compile(r"^[+-]?\d+,\d+$")
 
@@ -48,21 +50,25 @@ def read_number(text: str | None, *, integer: bool = False) -> Number:
         if len(frac) == 3 and whole != "0":  # 1,500: a thousands separator or a decimal?
             return Number(
                 None,
-                f"“{text}” is ambiguous: {raw.replace(',', '.')} or {raw.replace(',', '')}? "
-                "Type it with a decimal point, without separators",
+                _(
+                    "“{text}” is ambiguous: {point} or {whole}? Type it with a decimal point, "
+                    "without separators"
+                ).format(text=text, point=raw.replace(",", "."), whole=raw.replace(",", "")),
             )
         fixed = raw.replace(",", ".")
-        note = f"read “{text}” as {fixed} (decimal comma)"
+        note = _("read “{text}” as {fixed} (decimal comma)").format(text=text, fixed=fixed)
         raw = fixed
     elif "," in raw:
-        return Number(None, f"“{text}”: use one decimal point and no thousands separators")
+        return Number(
+            None, _("“{text}”: use one decimal point and no thousands separators").format(text=text)
+        )
     if not _PLAIN.match(raw):
-        return Number(None, f"expected a number, got “{text}”")
+        return Number(None, _("expected a number, got “{text}”").format(text=text))
     value = float(raw)
     if not math.isfinite(value):
-        return Number(None, f"expected a number, got “{text}”")
+        return Number(None, _("expected a number, got “{text}”").format(text=text))
     if integer:
         if value != int(value):
-            return Number(None, f"expected a whole number, got “{text}”")
+            return Number(None, _("expected a whole number, got “{text}”").format(text=text))
         return Number(int(value), None, note)
     return Number(value, None, note)

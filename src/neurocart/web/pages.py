@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
 from neurocart.store import NotFoundError, repo
 from neurocart.store.errors import ConflictError, InvalidRecordError
@@ -44,7 +45,7 @@ from neurocart.web.board import BoardRow, acute_board
 from neurocart.web.forms import instruments_for
 from neurocart.web.grades import current_grades
 from neurocart.web.schedule import infusion_at, latest_course, patient_schedule, study_day
-from neurocart.web.templating import render, render_text
+from neurocart.web.templating import not_found, render, render_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,7 +93,7 @@ def login(request: Request, pairs: FormPairs) -> Response:
             401,
             next=target,
             username=form.get("username", ""),
-            error="Unknown user, wrong password, or deactivated account.",
+            error=_("Unknown user, wrong password, or deactivated account."),
         )
     cookie = session_cookie(request, user)
     response = RedirectResponse(target, status_code=303)
@@ -446,7 +447,7 @@ def patient_chart(
     try:
         patient = repo.find_patient(session, study_id)
     except NotFoundError:
-        return render(request, "error.html", 404, title="Not found", message=_no_patient(study_id))
+        return not_found(request, _no_patient(study_id))
     now = now_of(request)
     course = latest_course(session, patient.id)
     infusion = infusion_at(course)

@@ -12,36 +12,39 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from neurocart import i18n
+from neurocart.i18n import gettext as _
 from neurocart.monitor.routing import DISCIPLINES
 from neurocart.security import is_allowed, may_acknowledge, may_record_assessment
 from neurocart.store.models import User
-from neurocart.web import alert_text
+from neurocart.web import alert_text, localized
 
 
 def hhmm(at: datetime | None) -> str:
-    """A time as HH:MM in UTC, or a dash when there is none (template filter)."""
-    return "—" if at is None else at.astimezone(UTC).strftime("%H:%M")
+    """A time as HH:MM on the site's 24-hour clock, or a dash (template filter; the page names
+    the zone once, see `zone`)."""
+    return i18n.format_time(at)
 
 
 def when(at: datetime | None) -> str:
-    """A date and time in UTC with its zone, or a dash (template filter)."""
-    return "—" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """A date and time on the site's clock with its zone, or a dash (template filter)."""
+    return i18n.format_datetime(at)
 
 
 def ago(at: datetime | None, now: datetime | None = None) -> str:
-    """ "12 min ago", "3 h ago", "2 d ago" (from `now`, default the wall clock)."""
+    """ "12 min ago", "3 h ago", "2 d ago" (from `now`, default the wall clock), translated."""
     if at is None:
         return ""
     seconds = ((now or datetime.now(UTC)) - at).total_seconds()
     if seconds < 0:
-        return "just now" if seconds > -300 else "in the future"
+        return _("just now") if seconds > -300 else _("in the future")
     if seconds < 90:
-        return "just now"
+        return _("just now")
     if seconds < 3600 * 1.5:
-        return f"{round(seconds / 60)} min ago"
+        return _("{n} min ago").format(n=round(seconds / 60))
     if seconds < 86400 * 1.5:
-        return f"{round(seconds / 3600)} h ago"
-    return f"{round(seconds / 86400)} d ago"
+        return _("{n} h ago").format(n=round(seconds / 3600))
+    return _("{n} d ago").format(n=round(seconds / 86400))
 
 
 def num(value: float | None, digits: int = 1) -> str:
@@ -61,18 +64,28 @@ def figure_json(figure: Any) -> Markup:
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
 def environment() -> Environment:
-    """One environment per process: templates compile once, not on every request."""
+    """One environment per process: templates compile once, not on every request. The
+    gettext functions read the request's language (`neurocart.i18n`), so one environment
+    serves every language."""
     env = Environment(
         loader=PackageLoader("neurocart.web", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
     )
     env.filters.update(
-        hhmm=hhmm, when=when, ago=ago, num=num, figure_json=figure_json,
-        findings=alert_text.findings, citation=alert_text.citation,
+        hhmm=hhmm, when=when, ago=ago, num=num, figure_json=figure_json, date=i18n.format_date,
+        local_input=i18n.local_input, findings=localized.findings,
+        citation=alert_text.citation, reason=localized.reason, rule_text=localized.rule_text,
+        term=localized.term,
+    )  # fmt: skip
+    env.globals.update(
+        current_locale=i18n.current, languages=i18n.NAMES, zone=i18n.zone_label,
     )  # fmt: skip
     return env
 
@@ -80,6 +93,11 @@ def environment() -> Environment:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page, with `user` and the role helpers `can(resource, action)` / `can_record(name)`."""
     return HTMLResponse(render_text(request, template, **context), status_code=status_code)
+
+
+def not_found(request: Request, message: str) -> HTMLResponse:
+    """The 404 page with `message` (already in the reader's language)."""
+    return render(request, "error.html", 404, title=_("Not found"), message=message)
 
 
 def render_text(request: Request, template: str, **context: Any) -> str:

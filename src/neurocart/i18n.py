@@ -1,0 +1,218 @@
+"""Languages of the faces (pages, report, command line) and the site's clock on them.
+
+neurocart speaks English and Chinese (zh-CN). The core (store, monitor, standards) stays in
+English: its texts are the record of truth that the API serves unchanged. The faces translate
+when they show something, through the gettext catalogues in `neurocart/locale`:
+
+    with using("zh_CN"):
+        gettext("Ward board")        # '病房看板'
+
+The language of one request lives in a context variable, so the Jinja2 templates, the Python
+code of the pages and the report all read the same one without passing it around. Which
+language a request gets: the user's stored preference, else the browser's `Accept-Language`,
+else the site default (`Settings.default_locale`) — see `negotiate`.
+
+Times are shown in the site's zone (`Settings.timezone`), on a 24-hour clock, with the
+zone named; stored instants stay UTC. Chinese dates are written 2025年3月3日.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+LOCALES: tuple[str, ...] = ("en", "zh_CN")
+"""The languages neurocart ships, as gettext locale names (en is the source language)."""
+NAMES = {"en": "English", "zh_CN": "中文"}
+"""Each language in its own words (the language switch)."""
+
+_current: ContextVar[str] = ContextVar("neurocart_locale", default="en")
+
+
+def normalize(code: str | None) -> str | None:
+    """One of LOCALES for a language tag ("zh-CN", "zh", "zh_Hans", "en-GB"), else None."""
+    if not code:
+        return None
+    try:
+        locale = Locale.parse(code.strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+    if locale.language == "zh":
+        return (
+            "zh_CN" if locale.territory in (None, "CN", "SG") and locale.script != "Hant" else None
+        )
+    return "en" if locale.language == "en" else None
+
+
+def negotiate(preferred: str | None, accept_language: str | None, default: str) -> str:
+    """The language of a request: the user's preference, else the first supported language
+    of `Accept-Language` (by quality), else the site default."""
+    chosen = normalize(preferred)
+    if chosen:
+        return chosen
+    for tag in _accepted(accept_language or ""):
+        chosen = normalize(tag)
+        if chosen:
+            return chosen
+    return normalize(default) or "en"
+
+
+def _accepted(header: str) -> list[str]:
+    """Language tags of an Accept-Language header, best first ("*" and q=0 dropped)."""
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        if match:
+            try:
+                quality = float(match.group(1))
+            except ValueError:
+                quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, i, tag))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+@lru_cache(maxsize=len(LOCALES))
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalogue of `locale` (English: the source texts themselves)."""
+    if locale == "en":
+        return NullTranslations()
+    return Translations.load(str(LOCALE_DIR), [locale], DOMAIN)
+
+
+def current() -> str:
+    """The language of the running request or command."""
+    return _current.get()
+
+
+def activate(locale: str) -> None:
+    """Make `locale` the language of the running context (a request, a command)."""
+    _current.set(normalize(locale) or "en")
+
+
+@contextmanager
+def using(locale: str) -> Iterator[None]:
+    """`locale` for the duration of a block (a report in another language, a test)."""
+    token = _current.set(normalize(locale) or "en")
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def gettext(message: str) -> str:
+    """`message` in the current language."""
+    return translations(current()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural of a message in the current language, chosen by `n`."""
+    return translations(current()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """`message` in the current language, as meant in `context` (e.g. a monitor rule's id)."""
+    return str(translations(current()).pgettext(context, message))
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark `message` for the catalogue without translating it now (translated where shown)."""
+    return message
+
+
+# ---------------------------------------------------------------- time on the faces
+
+
+def zone_of(name: str) -> tzinfo:
+    """The IANA zone `name` ("Asia/Shanghai"); ValueError naming it when unknown."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)"
+        ) from None
+
+
+def site_zone() -> tzinfo:
+    """The site's time zone (`Settings.timezone`)."""
+    from neurocart.config import get_settings
+
+    return zone_of(get_settings().timezone)
+
+
+def local(at: datetime, zone: tzinfo | None = None) -> datetime:
+    """An instant on the site's clock (naive instants are taken as UTC, as the store keeps them)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(zone or site_zone())
+
+
+def zone_label(at: datetime | None = None, zone: tzinfo | None = None) -> str:
+    """The zone as its UTC offset at `at` (default now): "UTC", "UTC+8", "UTC+1", "UTC+5:30"."""
+    zone = zone or site_zone()
+    offset = (at or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def format_date(day: date | datetime | None) -> str:
+    """A date as the current language writes it: 2025-03-03, or 2025年3月3日 (a dash for none).
+    An instant is first put on the site's clock."""
+    if day is None:
+        return "—"
+    if isinstance(day, datetime):
+        day = local(day).date()
+    if current() == "zh_CN":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return day.isoformat()
+
+
+def format_time(at: datetime | None) -> str:
+    """HH:MM on the site's 24-hour clock (a dash for none)."""
+    return "—" if at is None else local(at).strftime("%H:%M")
+
+
+def format_datetime(at: datetime | None, *, zone_shown: bool = True) -> str:
+    """Date and 24-hour time on the site's clock with the zone: "2025-03-03 14:05 UTC+8",
+    "2025年3月3日 14:05（UTC+8）"."""
+    if at is None:
+        return "—"
+    text = f"{format_date(at)} {format_time(at)}"
+    if not zone_shown:
+        return text
+    label = zone_label(at)
+    return f"{text}（{label}）" if current() == "zh_CN" else f"{text} {label}"
+
+
+def local_input(at: datetime | None) -> str:
+    """An instant as the value of an <input type="datetime-local"> on the site's clock."""
+    return "" if at is None else local(at).strftime("%Y-%m-%dT%H:%M")
+
+
+def from_local(value: datetime, zone: tzinfo | None = None) -> datetime:
+    """A wall-clock time entered at the site (naive) as the UTC instant it means; an aware
+    value keeps its own offset. Ambiguous times at a daylight-saving fall-back take the first
+    (summer) reading, missing ones at spring-forward the offset before the switch (PEP 495)."""
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return value.replace(tzinfo=zone or site_zone()).astimezone(UTC)

@@ -1,0 +1,103 @@
+"""English texts of the core, shown in the reader's language (template filters).
+
+The core keeps English: calculator reasons, monitor rule titles and actions, severities,
+disciplines and task states are stored and served by the API as they are. The pages translate
+them only when they show them:
+
+- a calculator reason by its message key and parameters (`neurocart.standards.reason`);
+- a rule's title or recommended action by the rule's id (the gettext context) and the English
+  text (the msgid), so two rules with the same words may be translated differently;
+- a code ("critical", "hematology", "due") by itself (`KINDS` marks them for the catalogue).
+
+A text the catalogue does not know is shown as it is, in English.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from neurocart import i18n
+from neurocart.i18n import N_
+from neurocart.monitor.signals import SIGNALS
+from neurocart.standards import reason as reasons
+from neurocart.web import alert_text
+
+KINDS: dict[str, tuple[str, ...]] = {
+    "severity": (N_("critical"), N_("urgent"), N_("warning"), N_("info")),
+    "discipline": (
+        N_("neurology"), N_("hematology"), N_("icu"), N_("imaging"), N_("immunology"),
+        N_("nursing"), N_("data_manager"), N_("system"),
+    ),
+    "state": (
+        N_("upcoming"), N_("due"), N_("overdue"), N_("done"), N_("not_applicable"),
+        N_("not_scheduled"),
+    ),
+    "flag": (N_("fever"), N_("low")),
+    "sex": (N_("female"), N_("male"), N_("other"), N_("unknown")),
+    "event": (
+        N_("relapse"), N_("infection"), N_("hospitalization"), N_("adverse event"), N_("crs"),
+        N_("icans"), N_("seizure"), N_("oxygen support"), N_("drug given"),
+        N_("maintenance started"), N_("maintenance stopped"), N_("death"), N_("mri"),
+        N_("lumbar puncture"), N_("echocardiogram"), N_("ecg"), N_("neuro exam"),
+        N_("leukapheresis"), N_("product shipped"), N_("car t infusion"),
+    ),
+    "finding": (N_("yes"), N_("no"), N_("not available"), N_("derived from vitals and events")),
+    "role": (
+        N_("admin"), N_("investigator"), N_("neurologist"), N_("hematologist"), N_("icu"),
+        N_("nurse"), N_("data_manager"), N_("monitor"),
+    ),
+}  # fmt: skip
+"""Codes the pages show, by kind: marked here so that the catalogue holds them."""
+
+
+def term(code: object) -> str:
+    """A code of the core in the reader's language ("critical" → "危急"), else as it is."""
+    return i18n.gettext(str(code))
+
+
+def reason(text: str) -> str:
+    """A calculator reason in the reader's language: its key translated, its parameters kept
+    (numbers, units) or translated when they are themselves catalogue texts (device words)."""
+    parsed = reasons.parse(text)
+    if parsed is None:
+        return text
+    key, params = parsed
+    translated = i18n.gettext(key)
+    if translated == key and i18n.current() != "en":
+        return text
+    return translated.format(**{name: i18n.gettext(value) for name, value in params.items()})
+
+
+def rule_text(text: str, rule_id: str) -> str:
+    """A monitor rule's title or recommended action in the reader's language (by the rule's id
+    and the English text), else the English text."""
+    return i18n.pgettext(rule_id, text) if text else text
+
+
+@lru_cache(maxsize=1)
+def _labels_longest_first() -> tuple[str, ...]:
+    return tuple(sorted({s.label for s in SIGNALS.values()}, key=len, reverse=True))
+
+
+def findings(text: str) -> str:
+    """An alert's findings ("temperature 39.4 °C; vasopressin: no") in the reader's language:
+    each clause is a monitor signal's label and its value (`neurocart.monitor.signals`); the
+    label is translated, a number and its unit kept, a word value translated when the
+    catalogue has it. A clause that is no signal's is shown as it is."""
+    clauses = alert_text.findings(text)
+    if i18n.current() == "en" or not clauses:
+        return clauses
+    return "；".join(_clause(c) for c in clauses.split("; "))
+
+
+def _clause(clause: str) -> str:
+    for label in _labels_longest_first():
+        if clause == label:
+            return i18n.gettext(label)
+        if clause.startswith(label) and clause[len(label)] in " :":
+            rest = clause[len(label) :]
+            colon = rest.startswith(":")
+            value = rest.lstrip(": ")
+            shown = i18n.gettext(value) if not value[:1].isdigit() else value
+            return i18n.gettext(label) + ("：" if colon else " ") + shown
+    return clause

@@ -1,0 +1,128 @@
+"""The catalogues hold every text of the faces, and zh_CN translates each of them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel.messages.pofile import read_po
+
+from neurocart import catalogue, i18n
+from neurocart.standards import calculate
+from neurocart.standards import reason as reasons
+from neurocart.studyday import day_start
+from neurocart.web.localized import reason, rule_text, term
+
+
+def test_every_text_is_translated_in_the_compiled_chinese_catalogue() -> None:
+    missing = catalogue.missing("zh_CN")
+    assert not missing, "run `make catalogues` and translate:\n" + "\n".join(missing[:40])
+
+
+def test_the_english_catalogue_lists_every_text() -> None:
+    with (catalogue.LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        english = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(f)}
+    absent = sorted(set(catalogue.extracted()) - english, key=str)
+    assert not absent, f"run `make catalogues`: {absent[:20]}"
+
+
+def test_the_compiled_catalogue_is_the_po_file() -> None:
+    assert not catalogue.stale("zh_CN"), "run `make catalogues` (pybabel compile)"
+
+
+def test_extraction_finds_templates_rules_and_reasons() -> None:
+    found = catalogue.extracted()
+    assert (None, "Ward board") in found
+    assert ("fever", "Fever ≥ 38.0 °C after infusion (days 0–14)") in found
+    assert (None, "temperature {t} °C ≥ {limit} °C: fever") in found
+    assert any(where.startswith("neurocart/web/templates/") for where in found.values())
+
+
+@pytest.mark.parametrize(
+    ("header", "preferred", "expected"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", None, "zh_CN"),
+        ("zh", None, "zh_CN"),
+        ("en-GB,en;q=0.9", None, "en"),
+        ("fr-FR,fr;q=0.9,zh-CN;q=0.5", None, "zh_CN"),
+        ("de-DE", None, "en"),  # nothing supported: the site default
+        ("zh-CN", "en", "en"),  # the user's stored preference wins
+        ("en;q=0.1,zh-TW;q=0.9", None, "en"),  # traditional Chinese is not shipped
+        ("", None, "en"),
+    ],
+)
+def test_the_language_of_a_request(header: str, preferred: str | None, expected: str) -> None:
+    assert i18n.negotiate(preferred, header, "en") == expected
+
+
+def test_the_site_default_applies_without_a_usable_header() -> None:
+    assert i18n.negotiate(None, "de", "zh_CN") == "zh_CN"
+
+
+def test_calculator_reasons_are_keys_with_parameters_and_stay_english() -> None:
+    result = calculate(
+        "crs",
+        {"temperature_c": 39.2, "hypotension": True, "vasopressors": 1,
+         "oxygen_device": "nasal_cannula", "oxygen_flow_l_min": 3},
+    )  # fmt: skip
+    assert result.reasons[0] == "temperature 39.2 °C ≥ 38.0 °C: fever"
+    for text in result.reasons:
+        assert reasons.parse(text) is not None, text
+    with i18n.using("zh_CN"):
+        shown = [reason(text) for text in result.reasons]
+    assert shown[0] == "体温 39.2 °C ≥ 38.0 °C：发热"
+    assert all("grade" not in s for s in shown), shown
+    with i18n.using("en"):
+        assert [reason(text) for text in result.reasons] == result.reasons
+
+
+def test_quoted_words_in_a_reason_are_translated_too() -> None:
+    result = calculate("icans", {"ice_score": 5, "consciousness": "awakens_to_voice"})
+    with i18n.using("zh_CN"):
+        shown = [reason(text) for text in result.reasons]
+    assert "意识水平下降，呼唤可醒 → 2级" in shown
+    assert "ICE 5/10（3–6）→ 2级" in shown
+
+
+def test_an_unknown_reason_is_shown_as_it_is() -> None:
+    with i18n.using("zh_CN"):
+        assert reason("a reason no template made") == "a reason no template made"
+
+
+def test_alert_titles_are_translated_by_rule_and_codes_by_themselves() -> None:
+    title = "Fever ≥ 38.0 °C after infusion (days 0–14)"
+    with i18n.using("zh_CN"):
+        assert rule_text(title, "fever") == "回输后发热 ≥ 38.0 °C（D0–D14）"
+        assert rule_text(title, "no_such_rule") == title
+        assert term("critical") == "危急"
+        assert term("hematology") == "血液科"
+        assert i18n.gettext("Acknowledge") == "确认"
+
+
+def test_dates_in_chinese_and_times_on_the_site_clock() -> None:
+    shanghai = ZoneInfo("Asia/Shanghai")
+    instant = datetime(2025, 3, 3, 6, 5, tzinfo=UTC)
+    with i18n.using("zh_CN"):
+        assert i18n.format_date(date(2025, 3, 3)) == "2025年3月3日"
+    assert i18n.local(instant, shanghai).strftime("%H:%M") == "14:05"
+    assert i18n.zone_label(instant, shanghai) == "UTC+8"
+    assert i18n.zone_label(instant, ZoneInfo("Asia/Kolkata")) == "UTC+5:30"
+    assert i18n.from_local(datetime(2025, 3, 3, 14, 5), shanghai) == instant
+    assert day_start(date(2025, 3, 3), shanghai) == datetime(2025, 3, 2, 16, 0, tzinfo=UTC)
+
+
+def test_scale_abbreviations_stay_latin() -> None:
+    with i18n.using("zh_CN"):
+        for text in ("ICE score", "Grade ICANS with this ICE", "ICE & scales"):
+            assert "ICE" in i18n.gettext(text)
+
+
+def test_alert_findings_are_translated_clause_by_clause() -> None:
+    from neurocart.web.localized import findings
+
+    text = "CRS grade (ASTCT) 2. CRS grade (ASTCT) 2; temperature 39.4 °C; vasopressin: no; odd"
+    with i18n.using("zh_CN"):
+        assert findings(text) == "CRS分级（ASTCT） 2；体温 39.4 °C；血管加压素：否；odd"
+    with i18n.using("en"):
+        assert findings(text) == "CRS grade (ASTCT) 2; temperature 39.4 °C; vasopressin: no; odd"
