@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import fail, out
-from neurocart.frames import CohortFrames
+
+if TYPE_CHECKING:  # pandas: loaded by the command, not by the command line's start-up
+    from neurocart.frames import CohortFrames
 
 
 def _missing_sqlite_file(url: str) -> Path | None:
