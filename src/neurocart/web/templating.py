@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from neurocart.security import is_allowed, may_acknowledge, may_record_assessment
 from neurocart.store.models import User
 from neurocart.web import alert_text
+
+if TYPE_CHECKING:  # jinja2 is imported with the first page rendered, not with the app
+    from jinja2 import Environment
 
 
 def hhmm(at: datetime | None) -> str:
@@ -60,9 +62,10 @@ def figure_json(figure: Any) -> Markup:
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
 def environment() -> Environment:
     """One environment per process: templates compile once, not on every request."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     env = Environment(
         loader=PackageLoader("neurocart.web", "templates"),
         autoescape=select_autoescape(["html"]),
