@@ -146,6 +146,12 @@ def test_patients_assessments_events_and_audit_are_paged(
     assert len(only) == 5
     assert all(e["new"]["study_id"] for e in only)
     assert client.get("/api/v1/audit", headers=as_role("nurse")).status_code == 403
+    ids = _post_rows(client, as_role("nurse"), 30)
+    (batch,) = read_all(
+        client.get, "/api/v1/audit", params={"entity_type": "observation"}, headers=dm
+    )
+    assert batch["action"] == "create_batch"
+    assert batch["new"] == {"rows": 30, "first_id": min(ids)}  # not 30 digests on the page
     for path in ("assessments", "events"):
         page = client.get(f"/api/v1/patients/P-001/{path}", headers=as_role("neurologist"))
         assert page.status_code == 200

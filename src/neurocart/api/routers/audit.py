@@ -17,7 +17,7 @@ from neurocart.api.deps import ReadSession, require
 from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.security import Action, Resource
-from neurocart.store import AuditEntry, User, repo
+from neurocart.store import AuditEntry, User, audit, repo
 
 router = api_router(prefix="/api/v1/audit", tags=["audit"])
 
@@ -25,7 +25,11 @@ Reader = Annotated[User, Depends(require(Resource.AUDIT, Action.READ))]
 
 
 class AuditEntryOut(BaseModel):
-    """One link of the chain: the change (row snapshots before and after) and its hashes."""
+    """One link of the chain: the change (row snapshots before and after) and its hashes.
+
+    A batch entry (action ``create_batch``) covers up to thousands of rows by their ids and
+    snapshot digests; its `new` here is ``{"rows": <count>, "first_id": <id>}`` so that a page
+    stays small (`neurocart audit verify` checks every row against its digest)."""
 
     seq: int
     at: datetime
@@ -40,6 +44,9 @@ class AuditEntryOut(BaseModel):
 
 
 def _out(row: AuditEntry) -> AuditEntryOut:
+    new: Any = row.new_values
+    if row.action == audit.BATCH_ACTION and isinstance(new, list):
+        new = {"rows": len(new), "first_id": row.entity_id}
     return AuditEntryOut(
         seq=row.seq,
         at=row.at,
@@ -48,7 +55,7 @@ def _out(row: AuditEntry) -> AuditEntryOut:
         entity_type=row.entity_type,
         entity_id=row.entity_id,
         old=row.old_values,
-        new=row.new_values,
+        new=new,
         prev_hash=row.prev_hash,
         hash=row.hash,
     )
