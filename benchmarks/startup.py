@@ -57,7 +57,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def time_to_healthy(database: Path) -> float:
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far (Linux /proc): the part of
+    a start-up a busy shared machine does not stretch."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def time_to_healthy(database: Path) -> tuple[float, float]:
+    """Wall seconds from launching `neurocart serve` to the first healthy answer, and the CPU
+    seconds the server used by then."""
     port = free_port()
     env = os.environ | {"NEUROCART_SECRET_KEY": SECRET}
     start = time.perf_counter()
@@ -71,7 +80,7 @@ def time_to_healthy(database: Path) -> float:
         while time.perf_counter() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).is_success:
-                    return time.perf_counter() - start
+                    return time.perf_counter() - start, cpu_seconds(process.pid)
             except httpx.TransportError:
                 time.sleep(0.02)
         raise RuntimeError("the server did not become healthy within 60 s")
@@ -123,14 +132,19 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             env=os.environ | {"NEUROCART_SECRET_KEY": SECRET},
         )
-        healthy = h.sample([time_to_healthy(database) for _ in range(args.runs)])
+        starts = [time_to_healthy(database) for _ in range(args.runs)]
+        healthy = h.sample([wall for wall, _ in starts])
+        server_cpu = h.sample([cpu for _, cpu in starts])
     h.at_most(
         "startup",
         f"neurocart serve on the demo ward healthy ≤ {HEALTHY_TARGET_S:g} s (wall)",
         healthy,
         HEALTHY_TARGET_S,
         unit=" s",
-        baseline=f"import alone {h.sample(app_s).median:.2f} s CPU",
+        baseline=(
+            f"server CPU by then {server_cpu.median:.2f} s ({server_cpu.spread('.2f', ' s')}); "
+            f"import alone {h.sample(app_s).median:.2f} s CPU"
+        ),
     )
 
 

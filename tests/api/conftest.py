@@ -42,6 +42,21 @@ def bearer(user: User | str, role: Role | str | None = None) -> Headers:
     return {"Authorization": f"Bearer {issue_token(name, role, secret=SECRET)}"}
 
 
+def read_all(get: Callable[..., Any], url: str, base: str = "", **kwargs: Any) -> list[Any]:
+    """Every item of a paged list, following `next` to the last page (filters ride along in
+    the link, so `params` are sent with the first request only)."""
+    items: list[Any] = []
+    response = get(base + url, **kwargs)
+    kwargs.pop("params", None)
+    while True:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["items"]
+        if body["next"] is None:
+            return items
+        response = get(base + body["next"], **kwargs)
+
+
 @pytest.fixture
 def settings(database: Database) -> Settings:
     return make_settings(database.engine.url.render_as_string(hide_password=False))

@@ -50,7 +50,7 @@ def test_fever_opens_one_alert_listed_and_readable(client: TestClient, treated: 
         at = (T0 + timedelta(minutes=minute)).isoformat()
         r = client.post("/api/v1/patients/P-001/observations", json=_fever(t, at), headers=treated)
         assert r.status_code == 201
-    alerts = client.get("/api/v1/alerts", headers=treated).json()
+    alerts = client.get("/api/v1/alerts", headers=treated).json()["items"]
     crs = [a for a in alerts if a["episode"] == "crs"]
     assert len(crs) == 1
     assert crs[0]["status"] == "open"
@@ -61,18 +61,24 @@ def test_fever_opens_one_alert_listed_and_readable(client: TestClient, treated: 
     assert one["key"] == crs[0]["key"]
     assert one["values"]["temperature_c"] == 38.6
     by = client.get("/api/v1/alerts", params={"discipline": "hematology"}, headers=treated)
-    assert [a["key"] for a in by.json()] == [crs[0]["key"]]
-    assert client.get("/api/v1/alerts", params={"discipline": "icu"}, headers=treated).json() == []
-    assert client.get("/api/v1/alerts", params={"status": "closed"}, headers=treated).json() == []
+    assert [a["key"] for a in by.json()["items"]] == [crs[0]["key"]]
+    assert (
+        client.get("/api/v1/alerts", params={"discipline": "icu"}, headers=treated).json()["items"]
+        == []
+    )
+    assert (
+        client.get("/api/v1/alerts", params={"status": "closed"}, headers=treated).json()["items"]
+        == []
+    )
     other = client.get("/api/v1/alerts", params={"study_id": "P-404"}, headers=treated)
-    assert other.json() == []
+    assert other.json()["items"] == []
 
 
 def test_acknowledge_is_audited_and_unknown_is_404(
     client: TestClient, treated: Headers, as_role: AsRole, database: Database
 ) -> None:
     client.post("/api/v1/patients/P-001/observations", json=_fever(38.5), headers=treated)
-    key = client.get("/api/v1/alerts", headers=treated).json()[0]["key"]
+    key = client.get("/api/v1/alerts", headers=treated).json()["items"][0]["key"]
     other = client.post(f"/api/v1/alerts/{key}/acknowledge", headers=as_role("data_manager"))
     assert other.status_code == 403
     r = client.post(f"/api/v1/alerts/{key}/acknowledge", headers=treated)
@@ -97,7 +103,7 @@ def test_monitoring_off_raises_no_alert(
         _course(client, headers, "P-001", T0.date() - timedelta(days=1))
         r = client.post("/api/v1/patients/P-001/observations", json=_fever(39.5), headers=headers)
         assert r.status_code == 201
-        assert client.get("/api/v1/alerts", headers=headers).json() == []
+        assert client.get("/api/v1/alerts", headers=headers).json()["items"] == []
 
 
 @pytest.fixture
@@ -178,7 +184,9 @@ def test_stream_accepts_the_web_session_cookie_and_refuses_nobody(
 def _open_crs(client: TestClient, headers: Headers) -> str:
     client.post("/api/v1/patients/P-001/observations", json=_fever(38.5), headers=headers)
     (crs,) = [
-        a for a in client.get("/api/v1/alerts", headers=headers).json() if a["episode"] == "crs"
+        a
+        for a in client.get("/api/v1/alerts", headers=headers).json()["items"]
+        if a["episode"] == "crs"
     ]
     return str(crs["key"])
 
@@ -270,7 +278,9 @@ def test_resolve_closes_with_the_reason_and_the_monitor_agrees(
     client.post("/api/v1/patients/P-001/observations", json=_fever(38.9, at), headers=treated)
     open_keys = [
         a["key"]
-        for a in client.get("/api/v1/alerts", params={"status": "open"}, headers=treated).json()
+        for a in client.get("/api/v1/alerts", params={"status": "open"}, headers=treated).json()[
+            "items"
+        ]
         if a["episode"] == "crs"
     ]
     assert open_keys

@@ -38,7 +38,7 @@ def test_assessment_is_computed_by_its_calculator(
     )
     assert fixed.status_code == 201
     assert fixed.json()["value"] == 2
-    listed = client.get(A, params={"instrument": "crs"}, headers=neuro).json()
+    listed = client.get(A, params={"instrument": "crs"}, headers=neuro).json()["items"]
     assert [a["value"] for a in listed] == [2]
 
 
@@ -117,11 +117,11 @@ def test_events(client: TestClient, as_role: Callable[[str], Headers], patient: 
     )
     assert ended.status_code == 422
     assert ended.json()["detail"][0]["field"] == "end_at"
-    listed = client.get(E, params={"type": "drug_given"}, headers=icu).json()
+    listed = client.get(E, params={"type": "drug_given"}, headers=icu).json()["items"]
     assert [e["drug"] for e in listed] == ["tocilizumab"]
     assert client.get(E, params={"type": "party"}, headers=icu).status_code == 422
     retracted = client.post(
         f"/api/v1/events/{made.json()['id']}/retraction", json={"reason": "dup"}, headers=icu
     )
     assert retracted.status_code == 201
-    assert len(client.get(E, headers=icu).json()) == 1
+    assert len(client.get(E, headers=icu).json()["items"]) == 1

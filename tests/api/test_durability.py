@@ -17,8 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from neurocart.api.pagination import MAX_LIMIT
 from neurocart.store import Database, Observation, audit, migrate, repo
-from tests.api.conftest import bearer
+from tests.api.conftest import bearer, read_all
 from tests.api.server import Server
 from tests.dbfixtures import postgres_reachable, temporary_pg_database
 
@@ -110,9 +111,14 @@ def test_acknowledged_batches_survive_sigkill(tmp_path: Path) -> None:
     restarted = Server(url, tmp_path / "server.log").start()
     try:
         assert httpx.get(f"{restarted.url}/api/v1/health").status_code == 200
-        listed = httpx.get(
-            f"{restarted.url}/api/v1/patients/P-1/observations", headers=headers, timeout=30
-        ).json()
+        listed = read_all(
+            httpx.get,
+            "/api/v1/patients/P-1/observations",
+            restarted.url,
+            params={"limit": MAX_LIMIT},
+            headers=headers,
+            timeout=30,
+        )
     finally:
         restarted.stop()
     counts = _counts(url)

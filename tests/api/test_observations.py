@@ -23,7 +23,7 @@ def test_fahrenheit_is_stored_as_celsius(client: TestClient, nurse: Headers) -> 
     response = client.post(URL, json=obs(98.6, "°F"), headers=nurse)
     assert response.status_code == 201, response.text
     assert (response.json()["value"], response.json()["unit"]) == (37.0, "°C")
-    listed = client.get(URL, headers=nurse).json()
+    listed = client.get(URL, headers=nurse).json()["items"]
     assert [(o["value"], o["unit"]) for o in listed] == [(37.0, "°C")]
 
 
@@ -56,7 +56,7 @@ def test_bad_observation_is_422_naming_the_field(
     response = client.post(URL, json=row, headers=nurse)
     assert response.status_code == 422, response.text
     assert [d["field"] for d in response.json()["detail"]] == [field]
-    assert client.get(URL, headers=nurse).json() == []
+    assert client.get(URL, headers=nurse).json()["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_batch_is_all_or_nothing_and_lists_every_bad_row(
         "observations[1].unit",
         "observations[3].value",
     ]
-    assert client.get(URL, headers=nurse).json() == []
+    assert client.get(URL, headers=nurse).json()["items"] == []
     good = client.post(f"{URL}/batch", json={"observations": rows[::2]}, headers=nurse)
     assert good.status_code == 201
     assert good.json()["count"] == 2
@@ -154,15 +154,15 @@ def test_correction_supersedes_and_retraction_marks_in_error(
     )
     assert gone.status_code == 201
     assert gone.json()["entered_in_error"] is True
-    assert client.get(URL, headers=nurse).json() == []
-    assert len(client.get(URL, params={"history": True}, headers=nurse).json()) == 3
+    assert client.get(URL, headers=nurse).json()["items"] == []
+    assert len(client.get(URL, params={"history": True}, headers=nurse).json()["items"]) == 3
     assert client.get("/api/v1/observations/999999", headers=nurse).status_code == 404
 
 
 def test_list_filters(client: TestClient, nurse: Headers) -> None:
     client.post(URL, json=obs(37.0), headers=nurse)
     client.post(URL, json=obs(80, code="8867-4", unit="/min"), headers=nurse)
-    assert len(client.get(URL, params={"code": "8867-4"}, headers=nurse).json()) == 1
+    assert len(client.get(URL, params={"code": "8867-4"}, headers=nurse).json()["items"]) == 1
     naive = client.get(URL, params={"since": "2025-03-03T00:00:00"}, headers=nurse)
     assert naive.status_code == 422
     assert naive.json()["detail"][0]["field"] == "since"
@@ -181,4 +181,4 @@ def test_a_write_never_depends_on_the_monitor(
         assert plain.post(URL, json=obs(39.0), headers=nurse).status_code == 201
         batch = {"observations": [obs(37.5), obs(38.5)]}
         assert plain.post(f"{URL}/batch", json=batch, headers=nurse).status_code == 201
-        assert len(plain.get(URL, headers=nurse).json()) == 3
+        assert len(plain.get(URL, headers=nurse).json()["items"]) == 3

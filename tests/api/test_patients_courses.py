@@ -18,8 +18,10 @@ def test_create_list_get_update(client: TestClient, as_role: Callable[[str], Hea
     created = client.post("/api/v1/patients", json=NEW, headers=dm)
     assert created.status_code == 201, created.text
     assert client.post("/api/v1/patients", json=NEW, headers=dm).status_code == 409
-    assert [p["study_id"] for p in client.get("/api/v1/patients", headers=dm).json()] == ["P-002"]
-    assert client.get("/api/v1/patients", params={"site": "XX"}, headers=dm).json() == []
+    assert [p["study_id"] for p in client.get("/api/v1/patients", headers=dm).json()["items"]] == [
+        "P-002"
+    ]
+    assert client.get("/api/v1/patients", params={"site": "XX"}, headers=dm).json()["items"] == []
     changed = client.patch("/api/v1/patients/P-002", json={"subtype": "AChR+"}, headers=dm)
     assert changed.json()["subtype"] == "AChR+"
     assert changed.json()["birth_year"] == 1980

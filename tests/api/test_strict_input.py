@@ -63,7 +63,7 @@ def test_a_time_that_overflows_in_utc_is_refused_everywhere(
     refused(client.put(f"{P}/tasks", json=mark, headers=neuro), "slot_start")
     refused(client.get(f"{P}/schedule", params={"now": at}, headers=neuro), "now")
     refused(client.get(f"{P}/observations", params={"since": at}, headers=neuro), "since")
-    assert client.get(f"{P}/observations", headers=neuro).json() == []
+    assert client.get(f"{P}/observations", headers=neuro).json()["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ def test_birth_year_is_a_past_year_and_an_integer(
             client.post("/api/v1/patients", json=new | {"birth_year": year}, headers=dm),
             "birth_year",
         )
-    assert client.get("/api/v1/patients", headers=dm).json() == []
+    assert client.get("/api/v1/patients", headers=dm).json()["items"] == []
     made = client.post("/api/v1/patients", json=new | {"birth_year": 1980}, headers=dm)
     assert made.status_code == 201, made.text
     refused(
@@ -163,8 +163,8 @@ def test_facts_lie_between_birth_and_now(
         refused(client.post(f"{P}/events", json=event(end_at=at), headers=neuro), "end_at")
         ice = {"instrument": "ice", "inputs": {}, "effective_at": at}
         refused(client.post(f"{P}/assessments", json=ice, headers=neuro), "effective_at")
-    assert client.get(f"{P}/observations", headers=neuro).json() == []
-    assert client.get(f"{P}/events", headers=neuro).json() == []
+    assert client.get(f"{P}/observations", headers=neuro).json()["items"] == []
+    assert client.get(f"{P}/events", headers=neuro).json()["items"] == []
     stored = client.post(
         f"{P}/observations", json=obs(effective_at="1980-01-01T00:00:00Z"), headers=neuro
     )
@@ -210,7 +210,7 @@ def test_the_note_is_stored_returned_and_corrected(
     assert made.json()["note"] == "haemolysed sample"
     batch = {"observations": [obs(note="first"), obs(value=37.5)]}
     assert client.post(f"{P}/observations/batch", json=batch, headers=neuro).status_code == 201
-    listed = client.get(f"{P}/observations", headers=neuro).json()
+    listed = client.get(f"{P}/observations", headers=neuro).json()["items"]
     assert [o["note"] for o in listed] == ["haemolysed sample", "first", None]
     one = client.get(f"/api/v1/observations/{made.json()['id']}", headers=neuro).json()
     assert one["note"] == "haemolysed sample"
@@ -255,7 +255,7 @@ def test_deep_nesting_is_refused_naming_the_field(
     assert field.startswith("details") or field == "body"
     if depth < 1000:
         assert field.startswith("details")
-    assert client.get(f"{P}/events", headers=neuro).json() == []
+    assert client.get(f"{P}/events", headers=neuro).json()["items"] == []
 
 
 def test_shallow_details_are_kept(client: TestClient, neuro: Headers, patient: Patient) -> None:

@@ -270,3 +270,46 @@ def _view(plans):
         )
         for pid, plan in plans.items()
     }
+
+
+def _slots(schedule):
+    return [(s.task_id, s.index, s.state, tuple(f.ref for f in s.done_by)) for s in schedule.slots]
+
+
+@pytest.mark.parametrize("days", [-1, 0.1, 1, 10, 400])
+def test_a_long_history_read_by_window_gives_the_same_schedule(
+    database, nurse, treated, monkeypatch, days
+):
+    """Dense vitals with equal times, corrections and retractions: reading only the first
+    facts of each window (the long-history path) completes exactly the slots reading every
+    observation does."""
+    import random
+
+    import neurocart.services.schedule as service
+
+    rng = random.Random(19)
+    codes = ["8310-5", "8867-4", "8480-6", "9279-1", "59408-5", "1988-5", "751-8", "2160-0"]
+    start = INFUSION - timedelta(days=2)
+    items = [
+        repo.ObservationIn(
+            treated.id, rng.choice(codes), 37.0, "x",
+            start + timedelta(minutes=5 * rng.randrange(18 * 24 * 12)),
+        )
+        for _ in range(1500)
+    ]  # fmt: skip
+    with database.transaction() as session:
+        ids = repo.add_observations(session, nurse, items)
+        changed = rng.sample(ids, 80)
+        for i in changed[:40]:
+            repo.retract_observation(session, nurse, i, reason="wrong patient")
+        for i in changed[40:]:
+            moved = repo.get_observation(session, i).effective_at + timedelta(minutes=7)
+            repo.correct_observation(session, nurse, i, reason="time", effective_at=moved)
+    now = INFUSION + timedelta(days=days)
+    with database.reading() as session:
+        monkeypatch.setattr(service, "WINDOWED_READ_ABOVE", 10**9)
+        everything = patient_schedule(session, treated.id, now=now)
+        monkeypatch.setattr(service, "WINDOWED_READ_ABOVE", 0)
+        windowed = patient_schedule(session, treated.id, now=now)
+    assert _slots(windowed) == _slots(everything)
+    assert sum(s.state == SlotState.DONE for s in everything.slots) > (5 if days > 1 else 0)

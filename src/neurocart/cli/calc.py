@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -16,6 +15,9 @@ from neurocart.cli.console import BAD_INPUT, err, out
 from neurocart.cli.console import fail as _fail
 from neurocart.standards import Calculator, CalculatorInputError, NotVectorizedError
 from neurocart.standards.fields import walk_fields
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CSV_CHUNK_ROWS = 100_000
 
@@ -70,6 +72,8 @@ def _grade_json(calc: Calculator[Any], text: str) -> None:
 
 
 def _grade_csv(calc: Calculator[Any], source: Path, target: Path) -> None:
+    import pandas as pd  # here: the command line's start-up (`neurocart serve`) stays light
+
     if not source.is_file():
         raise _fail(f"--csv: no such file {source}")
     try:

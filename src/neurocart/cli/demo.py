@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -20,17 +20,11 @@ from rich.table import Table
 
 from neurocart.cli.console import err, fail, out
 from neurocart.cli.serve import MaskStudyIds
-from neurocart.cli.simulate import summary
 from neurocart.config import get_settings
-from neurocart.demo import DEMO_PASSWORD, DemoClock, DemoStreamer, NotADemoDatabaseError
-from neurocart.demo.build import (
-    DEFAULT_SEED,
-    DemoDatabase,
-    build_demo,
-    demo_usernames,
-    remove_database,
-    settings_for,
-)
+from neurocart.demo import DEFAULT_SEED, DEMO_PASSWORD
+
+if TYPE_CHECKING:  # building and streaming a ward simulate it (pandas): loaded by the command
+    from neurocart.demo.build import DemoDatabase
 
 
 def logins(built: DemoDatabase) -> Table:
@@ -52,6 +46,8 @@ def _demo_with_added_users(path: Path) -> bool:
             names = {row[0] for row in connection.execute("SELECT username FROM users")}
     except sqlite3.Error:
         return False
+    from neurocart.demo.build import demo_usernames
+
     return set(demo_usernames().values()) <= names
 
 
@@ -81,6 +77,9 @@ def demo(
     ] = 15.0,
 ) -> None:
     """Build a synthetic ward in an SQLite file and serve it with live vitals (demo only)."""
+    from neurocart.cli.simulate import summary
+    from neurocart.demo.build import NotADemoDatabaseError, build_demo, remove_database
+
     if acute_now is not None and acute_now > patients:
         raise fail(f"--acute-now: at most --patients ({patients}), got {acute_now}")
     started = time.perf_counter()
@@ -118,6 +117,9 @@ def run_server(
     from datetime import timedelta
 
     from neurocart.api import create_app
+    from neurocart.demo.build import settings_for
+    from neurocart.demo.clock import DemoClock
+    from neurocart.demo.stream import DemoStreamer
     from neurocart.runtime import Runtime
     from neurocart.services.leadership import AlreadyServingError, serve_lock
 

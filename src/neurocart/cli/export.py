@@ -7,13 +7,15 @@ patients by their pseudonymous study ID alone.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from neurocart.cli.console import fail, out
-from neurocart.frames import CohortFrames
+
+if TYPE_CHECKING:  # pandas: loaded by the command, not by the command line's start-up
+    from neurocart.frames import CohortFrames
 
 app = typer.Typer(help="Research exports: CDISC SDTM, REDCap.", no_args_is_help=True)
 

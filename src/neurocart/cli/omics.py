@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from neurocart.cli.console import err, fail, out
-from neurocart.omics import OmicsInputError, OmicsUnavailableError, read_samplesheet, require
+from neurocart.omics import OmicsInputError, OmicsUnavailableError, require
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,6 +70,8 @@ def run(
         raise fail("--store needs --user (the account recorded in the audit trail)")
     try:
         require()
+        from neurocart.omics import read_samplesheet  # pandas, on first use
+
         sheet = read_samplesheet(samplesheet)
     except (OmicsInputError, OmicsUnavailableError) as exc:
         raise fail(str(exc)) from None

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli import clock
 from neurocart.cli.console import fail, out
-from neurocart.frames import CohortFrames
 from neurocart.i18n import format_date
 from neurocart.i18n import gettext as _
 from neurocart.studyday import day_start, local_date
+
+if TYPE_CHECKING:  # pandas: loaded by the command, not by the command line's start-up
+    from neurocart.frames import CohortFrames
 
 
 def _missing_sqlite_file(url: str) -> Path | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -22,10 +22,12 @@ from sqlalchemy import func, select
 from neurocart.cli.console import err, fail, out
 from neurocart.cli.database import open_database
 from neurocart.config import Settings
-from neurocart.simulate import Simulation, simulate
-from neurocart.simulate.load import LoadReport, load_cohort, simulator_account
 from neurocart.store import Database, Patient
 from neurocart.store.models import Alert
+
+if TYPE_CHECKING:  # the simulator works on frames (pandas): loaded by the command
+    from neurocart.simulate import Simulation
+    from neurocart.simulate.load import LoadReport
 
 
 def parse_now(text: str | None) -> datetime:
@@ -53,6 +55,8 @@ def run_monitor(settings: Settings, database: Database, now: datetime) -> int:
 
 def store_simulation(database: Database, sim: Simulation, *, quiet: bool = False) -> LoadReport:
     """Load `sim.frames` as the simulator account; refuses study IDs already stored."""
+    from neurocart.simulate.load import load_cohort, simulator_account
+
     ids = sim.frames.patients["study_id"].tolist()
     with database.transaction() as session:
         taken = session.scalars(select(Patient.study_id).where(Patient.study_id.in_(ids))).all()
@@ -114,6 +118,8 @@ def simulate_command(
     ] = False,
 ) -> None:
     """Simulate a seeded cohort and store it through the service layer (audited)."""
+    from neurocart.simulate import simulate
+
     at = parse_now(now)
     if acute_now is not None and acute_now > patients:
         raise fail(f"--acute-now: at most --patients ({patients}), got {acute_now}")

@@ -12,17 +12,42 @@ runs for these, and alerts appear on the board while one watches.
 
 from __future__ import annotations
 
-from neurocart.demo.build import (
-    DEMO_PASSWORD,
-    DemoDatabase,
-    NotADemoDatabaseError,
-    build_demo,
-    demo_usernames,
-)
-from neurocart.demo.clock import DemoClock
-from neurocart.demo.stream import DemoStreamer, StreamStats
+from typing import TYPE_CHECKING
+
+from neurocart.lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from neurocart.demo.build import (
+        DemoDatabase,
+        NotADemoDatabaseError,
+        build_demo,
+        demo_usernames,
+    )
+    from neurocart.demo.clock import DemoClock
+    from neurocart.demo.stream import DemoStreamer, StreamStats
+
+DEMO_PASSWORD = "neurocart-demo"
+"""The password of every demo user. Demo only: never use these accounts for real data."""
+DEFAULT_SEED = 55
+"""With this seed the acute ward is lively whatever the hour: several patients in grade 1–2
+CRS at the start and another one's onset within the first simulated hours."""
+
+_EXPORTS = {
+    "DemoDatabase": "neurocart.demo.build",
+    "NotADemoDatabaseError": "neurocart.demo.build",
+    "build_demo": "neurocart.demo.build",
+    "demo_usernames": "neurocart.demo.build",
+    "DemoClock": "neurocart.demo.clock",
+    "DemoStreamer": "neurocart.demo.stream",
+    "StreamStats": "neurocart.demo.stream",
+}
+"""Imported on first use: building a ward simulates it (pandas), which `neurocart serve`,
+started through the same command line, never needs."""
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
 
 __all__ = [
+    "DEFAULT_SEED",
     "DEMO_PASSWORD",
     "DemoClock",
     "DemoDatabase",

@@ -12,16 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from neurocart.config import Settings, get_settings
+from neurocart.demo import DEFAULT_SEED, DEMO_PASSWORD
 from neurocart.security import Role, hash_password
 from neurocart.simulate import Simulation, simulate
 from neurocart.simulate.load import ACCOUNT, LoadReport, load_cohort, simulator_account
 from neurocart.store import Database, migrate, repo
 
-DEMO_PASSWORD = "neurocart-demo"
-"""The password of every demo user. Demo only: never use these accounts for real data."""
-DEFAULT_SEED = 55
-"""With this seed the acute ward is lively whatever the hour: several patients in grade 1–2
-CRS at the start and another one's onset within the first simulated hours."""
 DEFAULT_ACUTE = 6
 """Patients in study days 0–14 at the start of the demo (the ward board's rows)."""
 _SIDE_FILES = ("-wal", "-shm", "-journal", ".clock.json")

@@ -24,7 +24,8 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from neurocart.demo.build import DEMO_PASSWORD, demo_usernames
+from neurocart.demo import DEMO_PASSWORD
+from neurocart.demo.build import demo_usernames
 from neurocart.demo.clock import DemoClock
 from neurocart.security import NURSE_INSTRUMENTS, Role
 from neurocart.simulate import Simulation, iter_facts, stream_acute_vitals

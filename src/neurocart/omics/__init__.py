@@ -21,11 +21,20 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
+from neurocart.lazy import lazy_getattr
 from neurocart.omics.errors import OmicsInputError, OmicsUnavailableError
-from neurocart.omics.samplesheet import Sample, SampleSheet, Tissue, read_samplesheet
 
 if TYPE_CHECKING:
     from neurocart.omics.run import RunResult
+    from neurocart.omics.samplesheet import Sample, SampleSheet, Tissue, read_samplesheet
+
+_EXPORTS = dict.fromkeys(
+    ("Sample", "SampleSheet", "Tissue", "read_samplesheet"), "neurocart.omics.samplesheet"
+)
+"""Imported on first use: the sample sheet reads with pandas, which a process that never
+reads one (the server, started through the same command line) should not load."""
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
 
 EXTRA_PACKAGES = ("scanpy", "anndata", "mudata", "scirpy")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from neurocart.security.roles import Action, Resource, is_allowed, may_acknowledge
@@ -26,6 +26,7 @@ from neurocart.services.journal import ACK_ENTITY
 from neurocart.store import audit
 from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
 from neurocart.store.models import Alert, User
+from neurocart.store.pages import Page, keyset
 
 SEVERITIES: tuple[str, ...] = ("info", "warning", "urgent", "critical")
 """Alert severities, least to most urgent (the monitor's rule files use the same words)."""
@@ -149,6 +150,33 @@ def open_alerts(session: Session) -> list[AlertView]:
     rows = list(session.scalars(select(Alert).where(Alert.status == "open").order_by(Alert.id)))
     notes = notes_for(session, [r.id for r in rows])
     return [replace(alert_view(r), notes=tuple(notes.get(r.id, ()))) for r in rows]
+
+
+def list_alerts(
+    session: Session,
+    *,
+    status: str | None = None,
+    discipline: str | None = None,
+    study_id: str | None = None,
+    page: Page | None = None,
+) -> list[Alert]:
+    """Alerts newest first (opened_at then id, descending: the page key), filtered by status,
+    a discipline they page, or a patient's study ID.
+
+    `disciplines` is a JSON list; matching its text for the quoted name works the same on
+    SQLite and PostgreSQL and keeps the filter in the query, so a page is never short."""
+    query = select(Alert)
+    if status is not None:
+        query = query.where(Alert.status == status)
+    if study_id is not None:
+        query = query.where(Alert.study_id == study_id)
+    if discipline is not None:
+        listed = cast(Alert.disciplines, String).contains(f'"{discipline}"', autoescape=True)
+        query = query.where(listed)
+    page = page or Page()
+    keys = (Alert.opened_at, Alert.id)
+    query = keyset(query, keys, after=page.after, limit=page.limit, descending=True)
+    return list(session.scalars(query))
 
 
 def get_alert(session: Session, key: str) -> Alert:

@@ -23,10 +23,12 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
-import psycopg
 from sqlalchemy.engine import URL
+
+if TYPE_CHECKING:  # psycopg is imported where a PostgreSQL connection is made: a server on
+    import psycopg  # SQLite never loads it, and importing the app stays light
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class PgLease:
         self._held = False
 
     def acquire(self) -> bool:
+        import psycopg
+
         try:
             if self._conn is None or self._conn.closed:
                 self._held = False
@@ -87,6 +91,8 @@ class PgLease:
         return self._held
 
     def release(self) -> None:
+        import psycopg
+
         self._held = False
         if self._conn is not None:
             with contextlib.suppress(psycopg.Error):
@@ -112,6 +118,8 @@ class Listener:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        import psycopg
+
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:

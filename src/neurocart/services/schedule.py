@@ -22,11 +22,23 @@ its inputs:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    Integer,
+    String,
+    TextClause,
+    bindparam,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from neurocart.pathway import (
@@ -34,11 +46,12 @@ from neurocart.pathway import (
     PATIENT_DIED,
     STANDARD_ANCHORS,
     Fact,
+    Protocol,
     Schedule,
     compute_schedule,
     load_shipped,
 )
-from neurocart.pathway.schedule import FactKind
+from neurocart.pathway.schedule import FactKind, unmet_condition
 from neurocart.services.course import check_protocol, current_course, current_courses
 from neurocart.services.errors import InvalidInputError, Problem
 from neurocart.store import repo
@@ -52,6 +65,7 @@ from neurocart.store.models import (
     Specimen,
     TreatmentCourse,
 )
+from neurocart.store.types import UTCDateTime
 
 ANTI_HBC = "16933-4"
 """Hepatitis B core antibody (qualitative, 0/1): decides `anti_hbc_positive`."""
@@ -91,12 +105,16 @@ _MEASURED: tuple[tuple[FactKind, type[Observation] | type[Assessment], Any], ...
 """Fact kinds matched by one name column: (kind, model, the column naming the fact)."""
 
 
-def facts_for_patients(session: Session, patient_ids: Iterable[int]) -> dict[int, list[Fact]]:
+def facts_for_patients(
+    session: Session, patient_ids: Iterable[int], *, observations: bool = True
+) -> dict[int, list[Fact]]:
     """`facts_for_patient` of many patients in three queries per chunk of ids (patients
-    without a recorded fact are absent); each list in the order the rows were stored."""
+    without a recorded fact are absent); each list in the order the rows were stored.
+    `observations=False` leaves observations out (read by window, `_observation_facts`)."""
     out: dict[int, list[Fact]] = {}
+    measures = _MEASURED if observations else _MEASURED[1:]
     for chunk in repo.id_chunks(patient_ids):
-        for measured, model, code in _MEASURED:
+        for measured, model, code in measures:
             rows = session.execute(
                 select(model.patient_id, model.id, code, model.effective_at)
                 .where(model.patient_id.in_(chunk), repo.current(model))
@@ -122,6 +140,112 @@ def facts_for_patients(session: Session, patient_ids: Iterable[int]) -> dict[int
             if drug:
                 facts.append(Fact("event", f"{kind.value}:{fold_name(drug)}", at, ref))
     return out
+
+
+WINDOWED_READ_ABOVE = 5000
+"""Observations of one patient above which their schedule reads observations window by
+window (`_observation_facts`) instead of all of them: the cost then follows the protocol's
+slots, not the length of the history."""
+_WINDOWS_PER_QUERY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _Windows:
+    """The observation windows a schedule can use: per code, [start, end] instants (clipped
+    to `now`), and how many facts of one window can matter (`depth`)."""
+
+    by_code: dict[str, list[tuple[datetime, datetime]]]
+    depth: int
+
+
+def _observation_windows(
+    protocol: Protocol,
+    anchors: Mapping[str, datetime | None],
+    attributes: Mapping[str, Any],
+    now: datetime,
+) -> _Windows:
+    """The windows of the slots of `protocol` that observations could complete.
+
+    Why a few facts per window suffice: the engine gives each fact, in time order, to the
+    earliest open slot of the task whose window holds it (`neurocart.pathway.schedule`), so
+    the fact completing slot j is among the first d + 1 facts of slot j's window, d being the
+    number of earlier slots whose windows reach into it (the only ones that can take facts
+    of it first). A fact that is not among the first d + 1 of any window it falls in never
+    completes a slot, and leaving it out changes no assignment: the schedule is the same."""
+    by_code: dict[str, list[tuple[datetime, datetime]]] = {}
+    depth = 0
+    for task in protocol.tasks:
+        codes = [code for kind, code in task.completed_by.keys if kind == "observation"]
+        anchor = anchors.get(task.anchor)
+        if not codes or anchor is None or unmet_condition(task, attributes):
+            continue
+        starts, ends = task.window_bounds
+        for j, (start, end) in enumerate(zip(starts, ends, strict=True)):
+            first, last = anchor + start, min(anchor + end, now)
+            if first > last:
+                continue
+            depth = max(depth, j - bisect_left(ends, start))
+            for code in codes:
+                by_code.setdefault(code, []).append((first, last))
+    return _Windows(by_code, depth)
+
+
+def _observation_facts(session: Session, patient_id: int, windows: _Windows) -> list[Fact]:
+    """The patient's current observations that `windows` can use: the first depth + 1 of
+    each window (by time, then id), one index seek each, at most `_WINDOWS_PER_QUERY`
+    windows per statement."""
+    pieces = sorted({(code, w) for code, ws in windows.by_code.items() for w in ws})
+    limit = windows.depth + 1
+    found: dict[int, Fact] = {}
+    for start in range(0, len(pieces), _WINDOWS_PER_QUERY):
+        chunk = pieces[start : start + _WINDOWS_PER_QUERY]
+        params: dict[str, Any] = {"p": patient_id, "no": False}
+        for k, (code, (first, last)) in enumerate(chunk):
+            params[f"c{k}"], params[f"s{k}"], params[f"e{k}"] = code, first, last
+        for i, code, at in session.execute(_windows_statement(len(chunk), limit), params):
+            found[i] = Fact("observation", code, at, f"observation:{i}")
+    return [found[i] for i in sorted(found)]
+
+
+@cache
+def _windows_statement(windows: int, limit: int) -> TextClause:
+    """One statement reading the first `limit` current observations of each of `windows`
+    (code, start, end) windows: a UNION ALL of index seeks, built once per shape (parsing
+    the text costs more than running it)."""
+    when = UTCDateTime()
+    terms = [
+        "SELECT * FROM (SELECT o.id, o.code, o.effective_at FROM observations o"
+        f" WHERE o.patient_id = :p AND o.code = :c{k}"
+        f" AND o.effective_at >= :s{k} AND o.effective_at <= :e{k}"
+        " AND o.entered_in_error = :no AND NOT EXISTS (SELECT 1 FROM observations n"
+        " WHERE n.supersedes_id = o.id)"
+        f" ORDER BY o.effective_at, o.id LIMIT {limit}) AS w{k}"
+        for k in range(windows)
+    ]
+    binds: list[BindParameter[Any]] = [
+        bindparam("p", type_=Integer()),
+        bindparam("no", type_=Boolean()),
+    ]
+    for k in range(windows):
+        binds += [
+            bindparam(f"c{k}", type_=String()),
+            bindparam(f"s{k}", type_=when),
+            bindparam(f"e{k}", type_=when),
+        ]
+    statement = text(" UNION ALL ".join(terms)).bindparams(*binds)
+    return statement.columns(id=Integer, code=String, effective_at=when)  # type: ignore[return-value]
+
+
+def _long_history(session: Session, patient_id: int) -> bool:
+    """Whether the patient has more than `WINDOWED_READ_ABOVE` observation rows (counted no
+    further than that: the question costs the threshold at most, not the history)."""
+    beyond = (
+        select(Observation.id)
+        .where(Observation.patient_id == patient_id)
+        .limit(1)
+        .offset(WINDOWED_READ_ABOVE)
+    )
+    return session.scalar(beyond) is not None
 
 
 def anchors_for_patient(session: Session, patient_id: int) -> dict[str, datetime | None]:
@@ -225,10 +349,34 @@ def patient_schedule(
     unknown patient and neurocart.pathway.UnknownProtocolError for a protocol id that is not
     shipped.
     """
-    schedules = patient_schedules(session, [patient_id], now=now, protocol_id=protocol_id)
-    if patient_id not in schedules:
-        raise NotFoundError("patient", patient_id, "patient_id")
-    return schedules[patient_id]
+    if not _long_history(session, patient_id):
+        schedules = patient_schedules(session, [patient_id], now=now, protocol_id=protocol_id)
+        if patient_id not in schedules:
+            raise NotFoundError("patient", patient_id, "patient_id")
+        return schedules[patient_id]
+    patient = _patient(session, patient_id)
+    course = current_courses(session, [patient_id]).get(patient_id)
+    protocol = load_shipped(_protocol_id(protocol_id, course))
+    anchors = _anchors(course)
+    attributes = patients_attributes(session, [patient])[patient_id]
+    windows = _observation_windows(protocol, anchors, attributes, now)
+    facts = facts_for_patients(session, [patient_id], observations=False).get(patient_id, [])
+    facts += _observation_facts(session, patient_id, windows)
+    death = deaths(session, [patient_id]).get(patient_id)
+    return compute_schedule(
+        protocol,
+        anchors,
+        facts,
+        now=now,
+        patient=attributes,
+        ended_at=death,
+        end_reason=PATIENT_DIED if death else None,
+    )
+
+
+def _protocol_id(given: str | None, course: TreatmentCourse | None) -> str:
+    """The protocol of a schedule: the one asked for, else the course's, else the default."""
+    return given or (course.protocol_id if course else None) or DEFAULT_PROTOCOL
 
 
 def patient_schedules(
@@ -253,10 +401,9 @@ def patient_schedules(
     out = {}
     for pid in ids:
         course = courses.get(pid)
-        chosen = protocol_id or (course.protocol_id if course else None) or DEFAULT_PROTOCOL
         death = ended.get(pid)
         out[pid] = compute_schedule(
-            load_shipped(chosen),
+            load_shipped(_protocol_id(protocol_id, course)),
             _anchors(course),
             facts.get(pid, []),
             now=now,

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+# pandas is imported in the functions that use it: importing the calculators (the API's
+# start-up) does not load it.
 
 _PLACEHOLDER = re.compile(r"%\.(\d+)([fg])")
 _TABLE_SPAN = 100_000
@@ -31,6 +33,8 @@ def by_integer(values: npt.ArrayLike, make: Callable[[int], str]) -> npt.NDArray
     >>> by_integer([3, 1, 3], lambda v: f"grade {v}").tolist()
     ['grade 3', 'grade 1', 'grade 3']
     """
+    import pandas as pd
+
     ints = np.asarray(values, dtype=np.int64)
     if ints.size == 0:
         return np.empty(ints.shape, dtype=object)
@@ -85,6 +89,8 @@ def by_format(values: npt.ArrayLike, template: str) -> npt.NDArray[np.object_]:
     >>> by_format([1234.5, 0.000123456, 1234.4], "EASIX %.3g").tolist()
     ['EASIX 1.23e+03', 'EASIX 0.000123', 'EASIX 1.23e+03']
     """
+    import pandas as pd
+
     floats = np.asarray(values, dtype=np.float64)
     match = _PLACEHOLDER.search(template)
     if match is None:

@@ -14,15 +14,17 @@ points per choice into a column with one indexing operation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from neurocart.standards.errors import FieldProblem
 from neurocart.standards.fields import FieldSpec
 from neurocart.standards.inputs import Check
+
+if TYPE_CHECKING:  # pandas is imported where it is used: importing the calculators
+    import pandas as pd  # (the API's start-up) does not load it
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -123,12 +125,16 @@ def _missing(series: pd.Series) -> npt.NDArray[np.bool_]:
 
 
 def _is_number_dtype(series: pd.Series) -> bool:
+    import pandas as pd
+
     return series.dtype != bool and pd.api.types.is_numeric_dtype(series.dtype)
 
 
 def _numeric(
     spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]
 ) -> npt.NDArray[np.float64]:
+    import pandas as pd
+
     if series.dtype == bool:
         problems.append(FieldProblem(spec.name, "expected a number, got booleans", None))
         return np.full(len(series), np.nan)
@@ -172,6 +178,8 @@ def _numeric(
 
 def _factorize(series: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
     """Codes (-1 for an absent cell) and the distinct values, each distinct text once."""
+    import pandas as pd
+
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy().astype(np.intp)
         return codes, np.asarray(series.cat.categories, dtype=object)
@@ -237,6 +245,8 @@ def _integer_choice(
     spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]
 ) -> npt.NDArray[np.float64]:
     """Points from a set of integers, as float64 like every number column (NaN if absent)."""
+    import pandas as pd
+
     missing = _missing(series)
     if _is_number_dtype(series):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -277,6 +287,8 @@ def frame_columns(
     frame: pd.DataFrame,
 ) -> tuple[dict[str, npt.NDArray[Any]], list[FieldProblem]]:
     """Validate `frame` against the field specs; return the columns and every problem found."""
+    import pandas as pd
+
     problems: list[FieldProblem] = []
     known = {s.name for s in specs}
     for column in frame.columns:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from pydantic import ValidationError
 
 from neurocart.standards.errors import (
@@ -26,6 +25,9 @@ from neurocart.standards.fields import FieldSpec, field_specs, walk_fields
 from neurocart.standards.frame import frame_columns
 from neurocart.standards.inputs import CalcInput, Check, Columns, as_columns
 from neurocart.standards.result import Result
+
+if TYPE_CHECKING:  # pandas is imported where it is used: importing the calculators
+    import pandas as pd  # (the API's start-up) does not load it
 
 M = TypeVar("M", bound=CalcInput)
 
@@ -98,6 +100,8 @@ class Calculator(Generic[M]):
 
     def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Grade every row of `frame`; returns `value` and `label` columns on its index."""
+        import pandas as pd
+
         if self.vectorized is None:
             raise NotVectorizedError(
                 f"calculator {self.name!r} takes lists or nested objects, which do not fit in "

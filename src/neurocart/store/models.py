@@ -243,6 +243,8 @@ class Observation(Base):
 
     __table_args__ = (
         Index("ix_observations_patient_code_time", "patient_id", "code", "effective_at"),
+        Index("ix_observations_patient_time", "patient_id", "effective_at", "id"),
+        Index("ix_observations_patient_specimen", "patient_id", "specimen"),
     )
 
 
@@ -267,6 +269,7 @@ class Assessment(Base):
 
     __table_args__ = (
         Index("ix_assessments_patient_instrument_time", "patient_id", "instrument", "effective_at"),
+        Index("ix_assessments_patient_time", "patient_id", "effective_at", "id"),
     )
 
 
@@ -296,6 +299,7 @@ class ClinicalEvent(Base):
         CheckConstraint("grade BETWEEN 1 AND 5", name="grade_range"),
         CheckConstraint("dose >= 0", name="dose_nonnegative"),
         Index("ix_clinical_events_patient_type_onset", "patient_id", "type", "onset_at"),
+        Index("ix_clinical_events_patient_onset", "patient_id", "onset_at", "id"),
     )
 
 
@@ -395,6 +399,7 @@ class Alert(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'closed')", name="status_known"),
         Index("ix_alerts_status_study", "status", "study_id"),
+        Index("ix_alerts_opened", "opened_at", "id"),
     )
 
 

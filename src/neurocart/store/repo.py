@@ -53,6 +53,7 @@ from neurocart.store.models import (
     TreatmentCourse,
     User,
 )
+from neurocart.store.pages import Key, Page, keyset
 from neurocart.store.types import utcnow
 
 LOINC = "http://loinc.org"
@@ -328,13 +329,30 @@ def _facts(
     where: Sequence[ColumnElement[bool]],
     by: InstrumentedAttribute[Any],
     history: bool,
+    page: Page | None = None,
 ) -> list[F]:
     """A patient's rows of `model` matching `where`, ordered by `by` then id (current only
-    unless `history`): the one shape of every list_* of clinical facts."""
+    unless `history`), the whole list or one keyset `page` of it: the one shape of every
+    list_* of clinical facts."""
     query = select(model).where(model.patient_id == patient_id, *where)
     if not history:
-        query = query.where(_current(model))
-    return list(session.scalars(query.order_by(by, model.id)))
+        query = query.where(current(model))
+    return _rows(session, query, (by, model.id), page)
+
+
+def _rows(
+    session: Session,
+    query: Select[R],
+    keys: Sequence[Key],
+    page: Page | None,
+    *,
+    descending: bool = False,
+) -> list[R]:
+    """The rows of `query` in the order of `keys` (the last one unique), one `page` of them
+    when given."""
+    page = page or Page()
+    query = keyset(query, keys, after=page.after, limit=page.limit, descending=descending)
+    return list(session.scalars(query))
 
 
 def history(session: Session, model: type[F], row_id: int) -> list[F]:
@@ -351,6 +369,23 @@ def history(session: Session, model: type[F], row_id: int) -> list[F]:
 def audit_trail(session: Session, entity_type: str, entity_id: int) -> list[AuditEntry]:
     """The audit entries of one row, oldest first (with the batch entry that created it)."""
     return audit.trail(session, entity_type, entity_id)
+
+
+def list_audit(
+    session: Session,
+    *,
+    entity_type: str | None = None,
+    actor: str | None = None,
+    page: Page | None = None,
+) -> list[AuditEntry]:
+    """Audit entries in chain order (by sequence number), optionally of one entity type or one
+    actor; read-only (the chain itself is written and checked by `neurocart.store.audit`)."""
+    query = select(AuditEntry)
+    if entity_type is not None:
+        query = query.where(AuditEntry.entity_type == entity_type)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    return _rows(session, query, (AuditEntry.seq,), page)
 
 
 # --- users --------------------------------------------------------------------------------
@@ -496,12 +531,14 @@ def find_patient(session: Session, study_id: str) -> Patient:
     return patient
 
 
-def list_patients(session: Session, *, site: str | None = None) -> list[Patient]:
-    """All patients by study ID, optionally of one site."""
-    query = select(Patient).order_by(Patient.study_id)
+def list_patients(
+    session: Session, *, site: str | None = None, page: Page | None = None
+) -> list[Patient]:
+    """All patients by study ID (then id: the page key), optionally of one site."""
+    query = select(Patient)
     if site is not None:
         query = query.where(Patient.site == site)
-    return list(session.scalars(query))
+    return _rows(session, query, (Patient.study_id, Patient.id), page)
 
 
 _COURSE_ORDER = ("enrolment_date", "apheresis_date", "ld_start_date", "infusion_date")
@@ -909,8 +946,9 @@ def list_observations(
     since: datetime | None = None,
     until: datetime | None = None,
     history: bool = False,
+    page: Page | None = None,
 ) -> list[Observation]:
-    """A patient's observations by effective time; `until` is exclusive."""
+    """A patient's observations by effective time then id; `until` is exclusive."""
     where: list[ColumnElement[bool]] = []
     if code is not None:
         where.append(Observation.code == code)
@@ -918,7 +956,8 @@ def list_observations(
         where.append(Observation.effective_at >= since)
     if until is not None:
         where.append(Observation.effective_at < until)
-    return _facts(session, Observation, patient_id, where, Observation.effective_at, history)
+    by = Observation.effective_at
+    return _facts(session, Observation, patient_id, where, by, history, page)
 
 
 # --- assessments --------------------------------------------------------------------------
@@ -976,12 +1015,18 @@ def get_assessment(session: Session, assessment_id: int) -> Assessment:
 
 
 def list_assessments(
-    session: Session, patient_id: int, *, instrument: str | None = None, history: bool = False
+    session: Session,
+    patient_id: int,
+    *,
+    instrument: str | None = None,
+    history: bool = False,
+    page: Page | None = None,
 ) -> list[Assessment]:
     """A patient's assessments by time, optionally of one instrument; only current versions unless
     `history`."""
     where = [] if instrument is None else [Assessment.instrument == instrument]
-    return _facts(session, Assessment, patient_id, where, Assessment.effective_at, history)
+    by = Assessment.effective_at
+    return _facts(session, Assessment, patient_id, where, by, history, page)
 
 
 # --- clinical events ----------------------------------------------------------------------
@@ -1085,11 +1130,13 @@ def list_events(
     *,
     type: EventType | str | None = None,
     history: bool = False,
+    page: Page | None = None,
 ) -> list[ClinicalEvent]:
     """A patient's events by onset, optionally of one type; only current versions unless
     `history`."""
     where = [] if type is None else [ClinicalEvent.type == _choice("type", EventType, type)]
-    return _facts(session, ClinicalEvent, patient_id, where, ClinicalEvent.onset_at, history)
+    by = ClinicalEvent.onset_at
+    return _facts(session, ClinicalEvent, patient_id, where, by, history, page)
 
 
 # --- tasks --------------------------------------------------------------------------------

@@ -26,16 +26,6 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from neurocart.reports.scope import (
-    CohortScope,
-    CohortScopeError,
-    database_source,
-    is_synthetic,
-    load_cohort,
-    require_infused,
-    scope_of,
-)
-from neurocart.reports.tables import html_table, percent
 from neurocart.store import Database, audit
 from neurocart.store.models import (
     Assessment,
@@ -49,8 +39,9 @@ from neurocart.web.auth import database_of, require
 from neurocart.web.pages import now_of
 from neurocart.web.templating import render
 
-if TYPE_CHECKING:  # the analysis loads lifelines and matplotlib: only when a page asks
-    from neurocart.cohort.analysis import CohortAnalysis
+if TYPE_CHECKING:  # the analysis loads lifelines and matplotlib, the store's frames pandas:
+    from neurocart.cohort.analysis import CohortAnalysis  # only when a page asks
+    from neurocart.reports.scope import CohortScope
 
 router = APIRouter(include_in_schema=False)
 
@@ -145,6 +136,14 @@ def compute_view(database: Database, cutoff: date, site: str | None) -> CohortVi
     """Export, check, analyse and render (raises CohortScopeError when nothing to analyse)."""
     from neurocart.cohort import analyse
     from neurocart.reports.build import figure_pngs
+    from neurocart.reports.scope import (
+        database_source,
+        is_synthetic,
+        load_cohort,
+        require_infused,
+        scope_of,
+    )
+    from neurocart.reports.tables import html_table
 
     frames = load_cohort(database, site=site)
     scope = scope_of(
@@ -216,6 +215,7 @@ def cohort_page(
     """The cohort analysis page: outcome tables and figures at a cut-off date, optionally for one
     site."""
     from neurocart.reports.build import FIGURE_CAPTIONS
+    from neurocart.reports.scope import CohortScopeError
 
     site = _site(site)
     context: dict[str, Any] = {
@@ -239,6 +239,8 @@ def cohort_page(
 
 def plotted_rows(result: CohortAnalysis) -> dict[str, list[dict[str, str]]]:
     """Each figure's drawn values as rows of text, formatted as its table formats them."""
+    from neurocart.reports.tables import percent
+
     out: dict[str, list[dict[str, str]]] = {}
     for name, frame in result.figure_values.items():
         out[name] = [
@@ -249,6 +251,8 @@ def plotted_rows(result: CohortAnalysis) -> dict[str, list[dict[str, str]]]:
 
 
 def _view_or_404(request: Request, cutoff: str | None, site: str | None) -> CohortView | Response:
+    from neurocart.reports.scope import CohortScopeError
+
     try:
         return cohort_view(request, parse_cutoff(request, cutoff), _site(site))
     except (BadQueryError, CohortScopeError) as exc:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from neurocart import i18n
@@ -18,6 +17,9 @@ from neurocart.monitor.routing import DISCIPLINES
 from neurocart.security import is_allowed, may_acknowledge, may_record_assessment
 from neurocart.store.models import User
 from neurocart.web import alert_text, localized
+
+if TYPE_CHECKING:  # jinja2 is imported with the first page rendered, not with the app
+    from jinja2 import Environment
 
 
 def hhmm(at: datetime | None) -> str:
@@ -68,6 +70,8 @@ def environment() -> Environment:
     """One environment per process: templates compile once, not on every request. The
     gettext functions read the request's language (`neurocart.i18n`), so one environment
     serves every language."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     env = Environment(
         loader=PackageLoader("neurocart.web", "templates"),
         autoescape=select_autoescape(["html"]),

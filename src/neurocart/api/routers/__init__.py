@@ -5,6 +5,7 @@ from __future__ import annotations
 from neurocart.api.routers import (
     alerts,
     assessments,
+    audit,
     auth,
     calculators,
     courses,
@@ -31,6 +32,7 @@ ALL = (
     schedule.router,
     calculators.router,
     alerts.router,
+    audit.router,
     fhir.router,
     feeds.router,
     studies.router,

@@ -18,7 +18,6 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sse_starlette import EventSourceResponse
 
 from neurocart.api.deps import (
@@ -31,6 +30,7 @@ from neurocart.api.deps import (
     require,
 )
 from neurocart.api.errors import ForbiddenError, UnauthenticatedError
+from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.runtime import Runtime
 from neurocart.security import Action, Resource
@@ -116,20 +116,21 @@ StreamReader = Annotated[User, Depends(stream_reader(Resource.ALERTS, Action.REA
 def list_alerts(
     user: Reader,
     session: ReadSession,
+    paging: PagingDep,
     status: Annotated[Literal["open", "closed"] | None, Query()] = None,
     discipline: Discipline = None,
     study_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-) -> list[AlertOut]:
-    """Alerts, newest first; filter by status, a discipline they page, or a patient."""
-    query = select(Alert).order_by(Alert.opened_at.desc(), Alert.id.desc())
-    if status is not None:
-        query = query.where(Alert.status == status)
-    if study_id is not None:
-        query = query.where(Alert.study_id == study_id)
-    rows = [_out(r) for r in session.scalars(query)]
-    if discipline is not None:  # a JSON list: filtered here, portable across backends
-        rows = [r for r in rows if discipline in r.disciplines]
-    return rows
+) -> PageOut[AlertOut]:
+    """One page of alerts, newest first; filter by status, a discipline they page, or a
+    patient; `next` reads on (older alerts)."""
+    rows = alerts.list_alerts(
+        session,
+        status=status,
+        discipline=discipline,
+        study_id=study_id,
+        page=paging.page((datetime, int)),
+    )
+    return paging.out(rows, key=lambda r: (r.opened_at, r.id), convert=_out)
 
 
 @router.get("/alerts/stream", response_class=EventSourceResponse)

@@ -5,6 +5,7 @@ Nurses record and correct only bedside instruments (security.may_record_assessme
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, status
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from neurocart.api.deps import NowDep, ReadSession, SettingsDep, WriteSession, require, window_of
 from neurocart.api.errors import ForbiddenError
+from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import AssessmentCorrection, AssessmentIn, AssessmentOut, Retraction
 from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
@@ -74,14 +76,22 @@ def list_assessments(
     study_id: StudyIdPath,
     user: Reader,
     session: ReadSession,
+    paging: PagingDep,
     instrument: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
-) -> list[AssessmentOut]:
-    """The patient's assessments by time, optionally of one instrument; `history` adds superseded
-    and retracted versions."""
+) -> PageOut[AssessmentOut]:
+    """One page of the patient's assessments by time (then id), optionally of one instrument;
+    `history` adds superseded and retracted versions; `next` reads on."""
     patient = patient_of(session, study_id)
-    rows = repo.list_assessments(session, patient.id, instrument=instrument, history=history)
-    return [out(AssessmentOut, r, study_id=patient.study_id) for r in rows]
+    page = paging.page((datetime, int))
+    rows = repo.list_assessments(
+        session, patient.id, instrument=instrument, history=history, page=page
+    )
+    return paging.out(
+        rows,
+        key=lambda r: (r.effective_at, r.id),
+        convert=lambda r: out(AssessmentOut, r, study_id=patient.study_id),
+    )
 
 
 @router.get("/assessments/{assessment_id}")

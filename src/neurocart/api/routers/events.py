@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query, status
 
 from neurocart.api.deps import NowDep, ReadSession, SettingsDep, WriteSession, require, window_of
+from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import EventCorrection, EventIn, EventOut, Retraction
 from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
@@ -43,14 +44,20 @@ def list_events(
     study_id: StudyIdPath,
     user: Reader,
     session: ReadSession,
+    paging: PagingDep,
     type: Annotated[EventType | None, Query()] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
-) -> list[EventOut]:
-    """The patient's events by onset, optionally of one type; `history` adds superseded and
-    retracted versions."""
+) -> PageOut[EventOut]:
+    """One page of the patient's events by onset (then id), optionally of one type; `history`
+    adds superseded and retracted versions; `next` reads on."""
     patient = patient_of(session, study_id)
-    rows = repo.list_events(session, patient.id, type=type, history=history)
-    return [out(EventOut, r, study_id=patient.study_id) for r in rows]
+    page = paging.page((datetime, int))
+    rows = repo.list_events(session, patient.id, type=type, history=history, page=page)
+    return paging.out(
+        rows,
+        key=lambda r: (r.onset_at, r.id),
+        convert=lambda r: out(EventOut, r, study_id=patient.study_id),
+    )
 
 
 @router.get("/events/{event_id}")

@@ -8,11 +8,13 @@ lists every bad row (``observations[57].unit``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, status
 
 from neurocart.api.deps import NowDep, ReadSession, SettingsDep, WriteSession, require, window_of
+from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     BatchOut,
@@ -84,18 +86,29 @@ def list_observations(
     study_id: StudyIdPath,
     user: Reader,
     session: ReadSession,
+    paging: PagingDep,
     code: Code = None,
     since: Annotated[Instant | None, Query(description="effective at or after")] = None,
     until: Annotated[Instant | None, Query(description="effective before")] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
-) -> list[ObservationOut]:
-    """The patient's observations by time, filtered by code and time range; `history` adds
-    superseded and retracted versions."""
+) -> PageOut[ObservationOut]:
+    """One page of the patient's observations by time (then id), filtered by code and time
+    range; `history` adds superseded and retracted versions; `next` reads on."""
     patient = patient_of(session, study_id)
     rows = repo.list_observations(
-        session, patient.id, code=code, since=since, until=until, history=history
+        session,
+        patient.id,
+        code=code,
+        since=since,
+        until=until,
+        history=history,
+        page=paging.page((datetime, int)),
     )
-    return [out(ObservationOut, r, study_id=patient.study_id) for r in rows]
+    return paging.out(
+        rows,
+        key=lambda r: (r.effective_at, r.id),
+        convert=lambda r: out(ObservationOut, r, study_id=patient.study_id),
+    )
 
 
 @router.get("/observations/{observation_id}")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, status
 
 from neurocart.api.deps import NowDep, ReadSession, WriteSession, require
+from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import PatientIn, PatientOut, PatientUpdate
 from neurocart.api.views import StudyIdPath, out, patient_of
@@ -33,10 +34,12 @@ def create_patient(body: PatientIn, user: Writer, session: WriteSession, now: No
 def list_patients(
     user: Reader,
     session: ReadSession,
+    paging: PagingDep,
     site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-) -> list[PatientOut]:
-    """Every patient by study ID, optionally of one site."""
-    return [out(PatientOut, p) for p in repo.list_patients(session, site=site)]
+) -> PageOut[PatientOut]:
+    """One page of the patients by study ID, optionally of one site; `next` reads on."""
+    rows = repo.list_patients(session, site=site, page=paging.page((str, int)))
+    return paging.out(rows, key=lambda p: (p.study_id, p.id), convert=lambda p: out(PatientOut, p))
 
 
 @router.get("/{study_id}")

@@ -1,0 +1,153 @@
+"""One patient with a long history: a page of their observations, and their schedule.
+
+A patient under continuous monitoring piles up observations (vitals every few minutes for
+weeks). The store holds 100,000 current observations of one treated patient (vitals and labs
+from two days before infusion to ten weeks after, several at the same instant) and, beside
+them, a patient with 1,000 observations of the same kinds (the short history the schedule
+is compared with). Through the API in process (FastAPI TestClient, SQLite file, migrated
+schema, monitoring off: the monitor is not the subject), each run times:
+
+- the first page of ``GET /patients/{id}/observations`` (default page size) — wall ms,
+  target ≤ 50 ms; its size in bytes beside it;
+- a page from the middle of the list (following a cursor 50,000 rows in) — target ≤ 50 ms:
+  a keyset page costs the same wherever it starts;
+- ``GET /patients/{id}/schedule`` of the long history — target ≤ 100 ms (it was 680 ms
+  reading the whole history); beside it the same for the 1,000-observation patient, the
+  cost of a schedule whatever the history (its JSON is smaller: fewer slots are done).
+
+    .venv/bin/python benchmarks/api_lists.py [--observations 100000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi.testclient import TestClient
+
+import _harness as h
+from neurocart.api import create_app
+from neurocart.config import Settings
+from neurocart.security import issue_token
+from neurocart.store import Database, migrate, repo
+
+SECRET = "benchmark-secret-key-0123456789abcdef0123"
+INFUSION = datetime(2025, 3, 3, 10, tzinfo=UTC)
+NOW = INFUSION + timedelta(days=70)
+PAGE_TARGET_MS = 50.0
+SCHEDULE_TARGET_MS = 100.0
+CODES = ("8310-5", "8867-4", "8480-6", "9279-1", "59408-5", "1988-5", "751-8", "2160-0")
+REQUESTS = 5
+"""Requests per run (the run's figure is their mean: one request is too short to time)."""
+
+
+def history(patient_id: int, n: int, span: timedelta) -> list[repo.ObservationIn]:
+    """`n` observations spread over `span` from two days before infusion, in threes per
+    instant (a monitor writes a set of vitals at once)."""
+    step = span / max(n // 3, 1)
+    start = INFUSION - timedelta(days=2)
+    return [
+        repo.ObservationIn(patient_id, CODES[i % len(CODES)], 37.0, "x", start + step * (i // 3))
+        for i in range(n)
+    ]
+
+
+def build(url: str, n: int) -> None:
+    database = Database.from_url(url)
+    migrate.upgrade(database.engine)
+    with database.transaction() as session:
+        user = repo.create_user(session, None, username="bench", password_hash="x", role="nurse")
+        for study_id, count in (("LONG", n), ("SHORT", 1000)):
+            patient = repo.create_patient(
+                session,
+                None,
+                repo.PatientIn(study_id=study_id, site="A", sex="female", diagnosis="mg"),
+            )
+            course = repo.CourseIn(patient_id=patient.id, product="CT103A", infusion_at=INFUSION)
+            repo.create_course(session, None, course)
+            rows = history(patient.id, count, timedelta(days=72) * count / n)
+            for start in range(0, len(rows), 10_000):
+                repo.add_observations(session, user, rows[start : start + 10_000])
+    database.dispose()
+
+
+def per_request(client: TestClient, url: str, headers: dict[str, str]) -> float:
+    """Mean wall seconds of `REQUESTS` GETs of `url` (each must succeed)."""
+    start = time.perf_counter()
+    for _ in range(REQUESTS):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+    return (time.perf_counter() - start) / REQUESTS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--observations", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=h.RUNS)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'lists.db'}"
+        started = time.perf_counter()
+        build(url, args.observations)
+        print(f"built {args.observations:,} observations in {time.perf_counter() - started:.0f} s")
+        settings = Settings(database_url=url, secret_key=SECRET, monitoring=False)
+        database = Database.from_url(url)
+        headers = {"Authorization": f"Bearer {issue_token('bench', 'nurse', secret=SECRET)}"}
+        with TestClient(create_app(settings, database)) as client:
+            first_url = "/api/v1/patients/LONG/observations"
+            first = client.get(first_url, headers=headers)
+            size = len(first.content)
+            walk = f"{first_url}?limit=1000"
+            for _ in range(args.observations // 2 // 1000):  # half the list in, by big pages
+                walk = client.get(walk, headers=headers).json()["next"]
+            cursor = parse_qs(urlsplit(walk).query)["cursor"][0]
+            middle_url = f"{first_url}?cursor={cursor}"  # a default-size page from there
+            at = NOW.isoformat().replace("+00:00", "Z")
+            first_s, _ = h.timed(lambda: per_request(client, first_url, headers), args.runs)
+            middle_s, _ = h.timed(lambda: per_request(client, middle_url, headers), args.runs)
+            long_url = f"/api/v1/patients/LONG/schedule?now={at}"
+            short_url = f"/api/v1/patients/SHORT/schedule?now={at}"
+            per_request(client, long_url, headers)  # warm: statements compiled once
+            per_request(client, short_url, headers)
+            long_s, short_s = [], []
+            for _ in range(args.runs):  # alternated: the same machine state for both
+                long_s.append(per_request(client, long_url, headers))
+                short_s.append(per_request(client, short_url, headers))
+        database.dispose()
+    n = f"{args.observations:,}"
+    ms = h.sample([s * 1000 for s in first_s.values])
+    h.at_most(
+        "api_lists",
+        f"first page of {n} observations ≤ {PAGE_TARGET_MS:.0f} ms",
+        ms,
+        PAGE_TARGET_MS,
+        fmt=".1f",
+        unit=" ms",
+        baseline=f"{size:,} bytes per page",
+    )
+    h.at_most(
+        "api_lists",
+        f"a page 50,000 rows into {n} observations ≤ {PAGE_TARGET_MS:.0f} ms",
+        h.sample([s * 1000 for s in middle_s.values]),
+        PAGE_TARGET_MS,
+        fmt=".1f",
+        unit=" ms",
+    )
+    long_ms, short_ms = h.sample([s * 1000 for s in long_s]), h.sample([s * 1000 for s in short_s])
+    h.at_most(
+        "api_lists",
+        f"schedule with {n} observations ≤ {SCHEDULE_TARGET_MS:.0f} ms",
+        long_ms,
+        SCHEDULE_TARGET_MS,
+        fmt=".1f",
+        unit=" ms",
+        baseline=f"{short_ms.median:.1f} ms with 1,000 observations",
+    )
+
+
+if __name__ == "__main__":
+    main()
