@@ -258,6 +258,16 @@ def test_deep_nesting_is_refused_naming_the_field(
     assert client.get(f"{P}/events", headers=neuro).json() == []
 
 
+@pytest.mark.parametrize("text", ["null", "5", "true", '"x"', '"\\u0000"', "[]"])
+def test_a_bare_scalar_body_is_refused(
+    client: TestClient, neuro: Headers, patient: Patient, text: str
+) -> None:
+    answer = client.post(
+        f"{P}/events", content=text, headers=neuro | {"content-type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text
+
+
 def test_shallow_details_are_kept(client: TestClient, neuro: Headers, patient: Patient) -> None:
     made = client.post(f"{P}/events", json=event(details=_nested(MAX_DEPTH - 2)), headers=neuro)
     assert made.status_code == 201, made.text
