@@ -345,3 +345,56 @@ def test_a_declared_oversized_body_is_refused_before_reading(
             headers=neuro | {"content-type": "application/json"},
         )
     refused(answer, "body", 413)
+
+
+# --- the other faces: the same times are refused, never a 500 ----------------------------
+
+
+@pytest.mark.parametrize("at", [TOO_EARLY_IN_UTC, TOO_LATE_IN_UTC])
+def test_fhir_refuses_a_time_that_overflows_in_utc(
+    client: TestClient, as_role: Callable[[str], Headers], patient: Patient, at: str
+) -> None:
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "identifier": [{"system": "urn:lab", "value": "x1"}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
+        "subject": {"reference": "Patient/P-001"},
+        "effectiveDateTime": at,
+        "valueQuantity": {"value": 37, "unit": "Cel", "system": "http://unitsofmeasure.org"},
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": observation, "request": {"method": "POST", "url": "Observation"}}],
+    }
+    answer = client.post(
+        "/fhir",
+        json=bundle,
+        headers=as_role("data_manager") | {"content-type": "application/fhir+json"},
+    )
+    assert answer.status_code == 422, answer.text
+    issue = answer.json()["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[0].resource.effectiveDateTime"]
+
+
+@pytest.mark.parametrize("text", ["00010101000000+1400", "99991231235900-1400"])
+def test_hl7_refuses_a_time_that_overflows_in_utc(text: str) -> None:
+    from datetime import UTC
+
+    from neurocart.interop.hl7.message import Hl7FormatError, parse_time
+
+    with pytest.raises(Hl7FormatError, match="UTC"):
+        parse_time(text, UTC, "OBX-14")
+
+
+@pytest.mark.parametrize("at", [TOO_EARLY_IN_UTC, TOO_LATE_IN_UTC])
+def test_web_forms_refuse_a_time_that_overflows_in_utc(at: str) -> None:
+    from datetime import UTC, datetime
+
+    from neurocart.web.entry import read_time
+
+    assert read_time(at, datetime.now(UTC)) == (
+        None,
+        "outside the range of dates once converted to UTC",
+    )

@@ -82,7 +82,10 @@ def _effective_at(text: str | None, now: datetime) -> tuple[datetime | None, str
         at = datetime.fromisoformat(text)
     except ValueError:
         return None, "expected a date and time, e.g. 2025-03-03T08:30"
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    try:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:
+        return None, "outside the range of dates once converted to UTC"
     if at > now + FUTURE_SKEW:
         return None, "must not be in the future"
     return at, None

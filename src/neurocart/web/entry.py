@@ -228,7 +228,10 @@ def read_time(text: str | None, now: datetime) -> tuple[datetime | None, str | N
         at = datetime.fromisoformat(text.strip())
     except ValueError:
         return None, f"expected a date and time such as 2026-03-03T08:30, got “{text}”"
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    try:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:
+        return None, "outside the range of dates once converted to UTC"
     if at > now + FUTURE_SKEW:
         return None, "must not be in the future"
     return at, None
