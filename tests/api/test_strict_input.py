@@ -125,6 +125,27 @@ def test_dates_are_iso_dates(
     refused(patched, "diagnosis_date")
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("mri-scans", {"scan_date": 0}, "scan_date"),
+        ("mri-scans", {"scan_date": "2025-03-03", "new_t2_lesions": "3"}, "new_t2_lesions"),
+        ("mri-scans", {"scan_date": "2025-03-03", "contrast_given": 1}, "contrast_given"),
+        ("mri-scans", {"scan_date": "2025-03-03", "brain_volume_ml": "1400"}, "brain_volume_ml"),
+        ("ncs-studies", {"study_date": 20250303, "nerves": [{}]}, "study_date"),
+    ],
+)
+def test_studies_are_json_typed(
+    client: TestClient,
+    neuro: Headers,
+    patient: Patient,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    refused(client.post(f"{P}/{path}", json=body, headers=neuro), field)
+
+
 def test_birth_year_is_a_past_year_and_an_integer(
     client: TestClient, as_role: Callable[[str], Headers]
 ) -> None:
