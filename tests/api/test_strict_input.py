@@ -419,3 +419,13 @@ def test_web_forms_refuse_a_time_that_overflows_in_utc(at: str) -> None:
         None,
         "outside the range of dates once converted to UTC",
     )
+
+
+def test_the_error_body_is_the_documented_one() -> None:
+    from neurocart.api import errors
+
+    made = errors.body(
+        [errors.Problem("value", "must be a number", "80"), errors.Problem(None, "x")]
+    )
+    assert errors.ErrorBody.model_validate(made).model_dump() == made
+    assert set(errors.ErrorItem.model_json_schema()["required"]) == {"field", "message", "got"}
