@@ -125,6 +125,27 @@ def test_dates_are_iso_dates(
     refused(patched, "diagnosis_date")
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("mri-scans", {"scan_date": 0}, "scan_date"),
+        ("mri-scans", {"scan_date": "2025-03-03", "new_t2_lesions": "3"}, "new_t2_lesions"),
+        ("mri-scans", {"scan_date": "2025-03-03", "contrast_given": 1}, "contrast_given"),
+        ("mri-scans", {"scan_date": "2025-03-03", "brain_volume_ml": "1400"}, "brain_volume_ml"),
+        ("ncs-studies", {"study_date": 20250303, "nerves": [{}]}, "study_date"),
+    ],
+)
+def test_studies_are_json_typed(
+    client: TestClient,
+    neuro: Headers,
+    patient: Patient,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    refused(client.post(f"{P}/{path}", json=body, headers=neuro), field)
+
+
 def test_birth_year_is_a_past_year_and_an_integer(
     client: TestClient, as_role: Callable[[str], Headers]
 ) -> None:
@@ -258,6 +279,16 @@ def test_deep_nesting_is_refused_naming_the_field(
     assert client.get(f"{P}/events", headers=neuro).json()["items"] == []
 
 
+@pytest.mark.parametrize("text", ["null", "5", "true", '"x"', '"\\u0000"', "[]"])
+def test_a_bare_scalar_body_is_refused(
+    client: TestClient, neuro: Headers, patient: Patient, text: str
+) -> None:
+    answer = client.post(
+        f"{P}/events", content=text, headers=neuro | {"content-type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text
+
+
 def test_shallow_details_are_kept(client: TestClient, neuro: Headers, patient: Patient) -> None:
     made = client.post(f"{P}/events", json=event(details=_nested(MAX_DEPTH - 2)), headers=neuro)
     assert made.status_code == 201, made.text
@@ -335,3 +366,66 @@ def test_a_declared_oversized_body_is_refused_before_reading(
             headers=neuro | {"content-type": "application/json"},
         )
     refused(answer, "body", 413)
+
+
+# --- the other faces: the same times are refused, never a 500 ----------------------------
+
+
+@pytest.mark.parametrize("at", [TOO_EARLY_IN_UTC, TOO_LATE_IN_UTC])
+def test_fhir_refuses_a_time_that_overflows_in_utc(
+    client: TestClient, as_role: Callable[[str], Headers], patient: Patient, at: str
+) -> None:
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "identifier": [{"system": "urn:lab", "value": "x1"}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
+        "subject": {"reference": "Patient/P-001"},
+        "effectiveDateTime": at,
+        "valueQuantity": {"value": 37, "unit": "Cel", "system": "http://unitsofmeasure.org"},
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": observation, "request": {"method": "POST", "url": "Observation"}}],
+    }
+    answer = client.post(
+        "/fhir",
+        json=bundle,
+        headers=as_role("data_manager") | {"content-type": "application/fhir+json"},
+    )
+    assert answer.status_code == 422, answer.text
+    issue = answer.json()["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[0].resource.effectiveDateTime"]
+
+
+@pytest.mark.parametrize("text", ["00010101000000+1400", "99991231235900-1400"])
+def test_hl7_refuses_a_time_that_overflows_in_utc(text: str) -> None:
+    from datetime import UTC
+
+    from neurocart.interop.hl7.message import Hl7FormatError, parse_time
+
+    with pytest.raises(Hl7FormatError, match="UTC"):
+        parse_time(text, UTC, "OBX-14")
+
+
+@pytest.mark.parametrize("at", [TOO_EARLY_IN_UTC, TOO_LATE_IN_UTC])
+def test_web_forms_refuse_a_time_that_overflows_in_utc(at: str) -> None:
+    from datetime import UTC, datetime
+
+    from neurocart.web.entry import read_time
+
+    assert read_time(at, datetime.now(UTC)) == (
+        None,
+        "outside the range of dates once converted to UTC",
+    )
+
+
+def test_the_error_body_is_the_documented_one() -> None:
+    from neurocart.api import errors
+
+    made = errors.body(
+        [errors.Problem("value", "must be a number", "80"), errors.Problem(None, "x")]
+    )
+    assert errors.ErrorBody.model_validate(made).model_dump() == made
+    assert set(errors.ErrorItem.model_json_schema()["required"]) == {"field", "message", "got"}

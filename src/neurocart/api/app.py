@@ -30,7 +30,13 @@ DESCRIPTION = """\
 The clinical record, care pathway and calculators of neurocart.
 
 Authenticate with `POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`.
-Every error is `{"detail": [{"field": ..., "message": ..., "got": ...}]}`.
+Every error is `{"detail": [{"field": ..., "message": ..., "got": ...}]}` (`ErrorBody`).
+
+Input rules beyond what the schemas say: no text may contain the NUL character, no integer
+may exceed 64 bits (free-form objects included), objects and arrays nest at most 64 levels,
+a body is at most `max_body_bytes` (64 MiB by default, counted as it arrives), and a
+clinical fact's time lies between the patient's birth year and a few minutes past the
+server's clock (`max_future_minutes`). See docs/api-input.md.
 """
 
 

@@ -84,8 +84,8 @@ def _check_text(text: str) -> None:
 def _walk(value: Any, *, strings: bool = True) -> None:
     """Check a parsed document's depth and, with `strings`, every string (keys included);
     iteratively, containers only on the stack."""
-    if isinstance(value, str):
-        if strings:
+    if not isinstance(value, dict | list):  # a bare scalar document
+        if strings and isinstance(value, str):
             _check_text(value)
         return
     stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(value, 1, ())]

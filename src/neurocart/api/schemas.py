@@ -34,6 +34,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
 from neurocart.ingest import ObservationIn
+from neurocart.services.studies import MriScanIn, NcsStudyIn
 from neurocart.store.models import Diagnosis, EventType, Role, Sex, Specimen
 
 MAX_ID = 2_147_483_647
@@ -468,6 +469,30 @@ class EventOut(FactOut):
     dose: float | None
     dose_unit: str | None
     details: dict[str, Any]
+
+
+class MriScanBody(MriScanIn):
+    """An MRI read as the API takes it: the service's model with JSON-strict dates, numbers,
+    counts and flags (the limits are the service's)."""
+
+    scan_date: IsoDate
+    comparator_date: IsoDate | None = None
+    field_strength_t: Annotated[Number, Field(gt=0, le=12)] | None = None
+    sequence_3d_flair: Flag | None = None
+    contrast_given: Flag = False
+    new_t2_lesions: Annotated[Integer, Field(ge=0, le=1000)] | None = None
+    enlarging_t2_lesions: Annotated[Integer, Field(ge=0, le=1000)] | None = None
+    gd_enhancing_lesions: Annotated[Integer, Field(ge=0, le=1000)] | None = None
+    t2_lesion_volume_ml: Annotated[Number, Field(ge=0, le=2000)] | None = None
+    brain_volume_ml: Annotated[Number, Field(gt=0, le=3000)] | None = None
+    pbvc_percent: Annotated[Number, Field(ge=-50, le=50)] | None = None
+
+
+class NcsStudyBody(NcsStudyIn):
+    """A nerve conduction study as the API takes it: an ISO date (the nerves' values are
+    checked by the EAN/PNS 2021 calculator)."""
+
+    study_date: IsoDate
 
 
 # --- tasks and schedule -------------------------------------------------------------------

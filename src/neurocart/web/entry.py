@@ -233,6 +233,8 @@ def read_time(text: str | None, now: datetime) -> tuple[datetime | None, str | N
         return None, _("expected a date and time such as 2026-03-03T08:30, got “{text}”").format(
             text=text
         )
+    except OverflowError:
+        return None, _("outside the range of dates once converted to UTC")
     if at > now + FUTURE_SKEW:
         return None, _("must not be in the future")
     return at, None

@@ -15,11 +15,17 @@ from pydantic import Field
 
 from neurocart.api.deps import ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
-from neurocart.api.schemas import FactOut, Reason, Request, Retraction
+from neurocart.api.schemas import (
+    FactOut,
+    MriScanBody,
+    NcsStudyBody,
+    Reason,
+    Request,
+    Retraction,
+)
 from neurocart.api.views import RowId, StudyIdPath, out, patient_of, study_id_of
 from neurocart.security import Action, Resource
 from neurocart.services import studies
-from neurocart.services.studies import MriScanIn, NcsStudyIn
 from neurocart.standards import Result
 from neurocart.store import User
 from neurocart.store import records as store_records
@@ -92,7 +98,7 @@ def _ncs_out(
 
 @router.post("/patients/{study_id}/mri-scans", status_code=status.HTTP_201_CREATED)
 def add_mri_scan(
-    study_id: StudyIdPath, body: MriScanIn, user: Writer, session: WriteSession
+    study_id: StudyIdPath, body: MriScanBody, user: Writer, session: WriteSession
 ) -> MriScanOut:
     """Record a new MRI scan for a patient."""
     patient = patient_of(session, study_id)
@@ -137,7 +143,7 @@ def retract_mri_scan(
 
 @router.post("/patients/{study_id}/ncs-studies", status_code=status.HTTP_201_CREATED)
 def add_ncs_study(
-    study_id: StudyIdPath, body: NcsStudyIn, user: Writer, session: WriteSession
+    study_id: StudyIdPath, body: NcsStudyBody, user: Writer, session: WriteSession
 ) -> NcsStudyOut:
     """Record a new nerve conduction study for a patient."""
     patient = patient_of(session, study_id)

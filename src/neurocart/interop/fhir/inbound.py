@@ -979,7 +979,12 @@ def _event_type(at: str, concept: Any, allowed: frozenset[EventType]) -> EventTy
 
 def _instant(where: str, value: Any) -> datetime:
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00: year 0 in UTC
+            raise _EntryError(
+                [Issue(where, "outside the range of dates once converted to UTC", str(value))]
+            ) from None
     if value is None:
         raise _EntryError([Issue(where, "required (a time with its UTC offset)")])
     raise _EntryError(

@@ -200,11 +200,14 @@ def parse_time(text: str, zone: tzinfo, location: str) -> datetime | None:
         )
     except (TypeError, ValueError):
         raise Hl7FormatError(location, f"not a valid time: {text!r}") from None
-    if match["z"]:
-        sign = 1 if match["z"][0] == "+" else -1
-        offset = timedelta(hours=int(match["z"][1:3]), minutes=int(match["z"][3:5]))
-        return local.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
-    return local.replace(tzinfo=zone).astimezone(UTC)
+    try:
+        if match["z"]:
+            sign = 1 if match["z"][0] == "+" else -1
+            offset = timedelta(hours=int(match["z"][1:3]), minutes=int(match["z"][3:5]))
+            return local.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
+        return local.replace(tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 at +14:00 is year 0 in UTC; offset ≥ 24 h
+        raise Hl7FormatError(location, f"not a time that exists in UTC: {text!r}") from None
 
 
 @dataclass(frozen=True)
