@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from neurocart.security.roles import may_acknowledge
 from neurocart.services.errors import ServiceError
-from neurocart.services.journal import ACK_ENTITY
+from neurocart.services.journal import ACK_ENTITY, ALERT_ROW_ENTITY
 from neurocart.store import audit
 from neurocart.store.errors import ConflictError, NotFoundError
 from neurocart.store.models import Alert, User
@@ -193,6 +193,7 @@ def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
         session, actor=user.username, action="acknowledge", entity_type=ACK_ENTITY,
         entity_id=row.id, old=old, new=_ack_snapshot(row),
     )  # fmt: skip
+    audit.append_state(session, actor=user.username, entity_type=ALERT_ROW_ENTITY, ids=[row.id])
     return row
 
 

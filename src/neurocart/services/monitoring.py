@@ -37,12 +37,16 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
 from neurocart.services.journal import (
+    ACTION_ENTITY,
+    ALERT_ROW_ENTITY,
+    CHECKPOINT_ENTITY,
     MONITOR_ENTITY,
+    STATUS_ENTITY,
     Fed,
     Journal,
     SetContext,
@@ -167,6 +171,7 @@ class MonitorService:
         checkpoint (those actions were stored when they first happened). What was committed
         after the checkpoint is consumed by the next `step`s, live."""
         with self.database.transaction() as session:
+            audit.lock_chain(session)
             row = session.get(MonitorCheckpoint, 1, with_for_update=True)
             if row is None:
                 row = MonitorCheckpoint(id=1, epoch=0, seq=0, leader=self.name)
@@ -177,6 +182,7 @@ class MonitorService:
             row.leader = self.name
             row.updated_at = datetime.now(UTC)
             self.epoch, checkpoint = row.epoch, row.seq
+            audit.append_state(session, actor=SYSTEM, entity_type=CHECKPOINT_ENTITY, ids=[1])
         self.engine = monitor.Engine(self.rules)
         self.journal = Journal()
         self.tracker = OverdueTracker()
@@ -374,7 +380,10 @@ class MonitorService:
         grades: Sequence[tuple[int, tuple[Any, ...] | None]],
     ) -> list[dict[str, Any]]:
         """Store actions, failures, grades and the checkpoint in the caller's transaction,
-        fenced by the epoch; published after the commit."""
+        fenced by the epoch, under the audit chain lock, with one `write_batch` audit entry
+        per table written (alerts, alert actions, grades, the checkpoint); published after
+        the commit."""
+        audit.lock_chain(session)
         fenced = session.execute(
             update(MonitorCheckpoint)
             .where(MonitorCheckpoint.id == 1, MonitorCheckpoint.epoch == self.epoch)
@@ -385,8 +394,10 @@ class MonitorService:
             raise FencedError("another process took over as monitor leader")
         payloads: list[dict[str, Any]] = []
         log_rows: list[dict[str, Any]] = []
+        touched: set[str] = set()
         patients = {p.study_id: pid for pid, p in self.journal.people.items()}
         for action in actions:
+            touched.add(action.alert_key)
             payload = action.to_dict()
             payloads.append(payload)
             log_rows.append(
@@ -396,13 +407,25 @@ class MonitorService:
             _apply_action(session, action, payload, patients.get(action.study_id))
         for fed in failures:
             payload, at = _system_alert(session, fed)
+            touched.add(payload["alert_key"])
             payloads.append(payload)
             log_rows.append(
                 {"alert_key": payload["alert_key"], "kind": "open", "at": at, "payload": payload}
             )
         if log_rows:
+            last_id = session.scalar(select(func.max(StoredAction.id))) or 0
             session.execute(insert(StoredAction), log_rows)
+            added = session.scalars(select(StoredAction.id).where(StoredAction.id > last_id))
+            audit.append_state(session, actor=SYSTEM, entity_type=ACTION_ENTITY, ids=added)
+        if touched:
+            ids = session.scalars(select(Alert.id).where(Alert.key.in_(sorted(touched))))
+            audit.append_state(session, actor=SYSTEM, entity_type=ALERT_ROW_ENTITY, ids=ids)
         self._store_grades(session, grades)
+        if grades:
+            audit.append_state(
+                session, actor=SYSTEM, entity_type=STATUS_ENTITY, ids=[pid for pid, _ in grades]
+            )
+        audit.append_state(session, actor=SYSTEM, entity_type=CHECKPOINT_ENTITY, ids=[1])
         if payloads and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_notify(:c, '')"), {"c": ALERTS_CHANNEL})
         session.flush()
