@@ -266,10 +266,13 @@ def test_hash_serialization_is_frozen():
     assert audit.canonical([1, new]) == '[1,{"code":"8310-5","t":1e-7,"value":38,"é":null}]'
     fields = [1, at.isoformat(), "ana", "create", "observation", 7, None, new, "0" * 64, "k1"]
     payload = rfc8785.dumps(fields)
-    assert payload == (
-        '[1,"2025-03-01T08:00:00+00:00","ana","create","observation",7,null,'
-        '{"code":"8310-5","t":1e-7,"value":38,"é":null},"' + "0" * 64 + '","k1"]'
-    ).encode()
+    assert (
+        payload
+        == (
+            '[1,"2025-03-01T08:00:00+00:00","ana","create","observation",7,null,'
+            '{"code":"8310-5","t":1e-7,"value":38,"é":null},"' + "0" * 64 + '","k1"]'
+        ).encode()
+    )
     secret = b"s" * 32
     assert audit.entry_hash(
         1, at, "ana", "create", "observation", 7, None, new, audit.GENESIS,

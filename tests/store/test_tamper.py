@@ -28,7 +28,6 @@ from neurocart.store.models import (
     Alert,
     AlertAction,
     AuditEntry,
-    MonitorStatus,
     MriScan,
     NerveConductionStudy,
 )
@@ -75,9 +74,7 @@ def _build(database: Database, tmp_path: Path) -> World:
         p1 = patients[0]
         from neurocart.services import assessments
 
-        assessments.add_assessment(
-            s, admin, repo.AssessmentIn(p1.id, "easix", EASIX_INPUTS, DAY0)
-        )
+        assessments.add_assessment(s, admin, repo.AssessmentIn(p1.id, "easix", EASIX_INPUTS, DAY0))
         repo.add_event(s, admin, repo.EventIn(p1.id, "infection", DAY0, grade=2, details={}))
         repo.set_task(
             s, doc, p1.id, protocol_id="x", task_id="vitals", slot_start=DAY0, state="due"
@@ -327,8 +324,10 @@ def forged_appended_entry(world: World) -> None:
     with world.db.reading() as s:
         seq, prev = audit.head(s)
     text = audit.snapshot_texts(obs, [values])[0]
-    e = AuditEntry(seq=seq + 1, at=datetime.now(UTC), actor="doc", action="create",
-                   entity_type="observation", entity_id=values["id"], old=None, new=text)  # fmt: skip
+    e = AuditEntry(
+        seq=seq + 1, at=datetime.now(UTC), actor="doc", action="create",
+        entity_type="observation", entity_id=values["id"], old=None, new=text,
+    )  # fmt: skip
     digest = _hash(e, prev, world.keyring.current, b"f" * 32)
     world.run(insert(AuditEntry).values(
         seq=e.seq, at=e.at, actor=e.actor, action=e.action, entity_type=e.entity_type,
@@ -372,7 +371,7 @@ def rewritten_checkpoint_file(world: World) -> None:
     """A whole new checkpoint file for a truncated chain, signed without the key."""
     truncated_tail_with_rows(world)
     with world.db.reading() as s:
-        seq, digest = audit.head(s)
+        seq, _ = audit.head(s)
     forged = Keyring({world.keyring.current: b"h" * 32}, world.keyring.current)
     world.checkpoints.unlink()
     with world.db.reading() as s:
@@ -445,7 +444,8 @@ def test_rewrite_with_the_key_is_found_only_by_the_checkpoint(world: World) -> N
         inside = audit.verify(s)  # no checkpoint: consistent in itself
     assert inside.ok
     problems = world.verify().problems
-    assert problems and all("rewritten" in p.reason for p in problems), problems
+    assert problems
+    assert all("rewritten" in p.reason for p in problems), problems
 
 
 def test_a_monitor_step_is_one_entry_per_table_it_wrote(world: World) -> None:

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
-from pathlib import Path
 from json.encoder import encode_basestring
+from pathlib import Path
 from typing import Any, cast
 
 import rfc8785
@@ -844,8 +844,8 @@ def verify(
     if unkeyed_prefix is None:
         unkeyed_prefix = get_settings().audit_unkeyed_prefix
     problems: list[Break] = []
-    checkpoints, file_problems = ([], []) if checkpoint_path is None else read_checkpoints(
-        checkpoint_path, keyring
+    checkpoints, file_problems = (
+        ([], []) if checkpoint_path is None else read_checkpoints(checkpoint_path, keyring)
     )
     problems.extend(Break(None, p) for p in file_problems)
     pinned = {c.seq: "" for c in checkpoints}
@@ -871,9 +871,7 @@ def verify(
         elif e["prev_hash"] != prev_hash:
             problems.append(Break(seq, "prev_hash does not match the previous entry's hash"))
         elif key_id is None and (keyed or not unkeyed_prefix):
-            problems.append(
-                Break(seq, "unkeyed entry (plain SHA-256, which anyone can recompute)")
-            )
+            problems.append(Break(seq, "unkeyed entry (plain SHA-256, which anyone can recompute)"))
         elif key_id is not None and secret is None:
             problems.append(Break(seq, f"signed with key {key_id!r}, which is not in the keyring"))
         elif not hmac.compare_digest(

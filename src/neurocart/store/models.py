@@ -562,4 +562,5 @@ class ReadLogEntry(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     mac: Mapped[str] = mapped_column(String(64))
 
+
 ENTITY_TYPE: dict[type[Base], str] = {model: name for name, model in AUDITED.items()}

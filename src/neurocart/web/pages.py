@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
+from neurocart.services.reads import log_read
 from neurocart.store import NotFoundError, repo
 from neurocart.store.models import (
     Assessment,
@@ -399,6 +400,7 @@ def patient_chart(
         patient = repo.find_patient(session, study_id)
     except NotFoundError:
         return render(request, "error.html", 404, title="Not found", message=_no_patient(study_id))
+    log_read(database_of(request), user, "chart", patient_id=patient.id)
     now = now_of(request)
     course = latest_course(session, patient.id)
     infusion = infusion_at(course)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from neurocart.api.routers import (
     alerts,
     assessments,
+    audit,
     auth,
     calculators,
     courses,
@@ -34,5 +35,6 @@ ALL = (
     fhir.router,
     feeds.router,
     studies.router,
+    audit.router,
 )
 """Every router, in the order the OpenAPI document lists them."""

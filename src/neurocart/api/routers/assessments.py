@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, status
 from sqlalchemy.orm import Session
 
-from neurocart.api.deps import ReadSession, WriteSession, require
+from neurocart.api.deps import ReadLog, ReadSession, WriteSession, require
 from neurocart.api.errors import ForbiddenError
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import AssessmentCorrection, AssessmentIn, AssessmentOut, Retraction
@@ -71,6 +71,7 @@ def list_assessments(
     study_id: StudyIdPath,
     user: Reader,
     session: ReadSession,
+    reads: ReadLog,
     instrument: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
 ) -> list[AssessmentOut]:
@@ -78,13 +79,18 @@ def list_assessments(
     and retracted versions."""
     patient = patient_of(session, study_id)
     rows = repo.list_assessments(session, patient.id, instrument=instrument, history=history)
+    reads(user, "assessments", patient_id=patient.id,
+          scope={"instrument": instrument, "history": history or None})  # fmt: skip
     return [out(AssessmentOut, r, study_id=patient.study_id) for r in rows]
 
 
 @router.get("/assessments/{assessment_id}")
-def get_assessment(assessment_id: RowId, user: Reader, session: ReadSession) -> AssessmentOut:
+def get_assessment(
+    assessment_id: RowId, user: Reader, session: ReadSession, reads: ReadLog
+) -> AssessmentOut:
     """One assessment version by id, with its calculator result."""
     row = repo.get_assessment(session, assessment_id)
+    reads(user, "assessment", patient_id=row.patient_id, scope={"id": row.id})
     return out(AssessmentOut, row, study_id=study_id_of(session, row.patient_id))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, status
 
-from neurocart.api.deps import ReadSession, WriteSession, require
+from neurocart.api.deps import ReadLog, ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import EventCorrection, EventIn, EventOut, Retraction
 from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
@@ -39,6 +39,7 @@ def list_events(
     study_id: StudyIdPath,
     user: Reader,
     session: ReadSession,
+    reads: ReadLog,
     type: Annotated[EventType | None, Query()] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
 ) -> list[EventOut]:
@@ -46,13 +47,16 @@ def list_events(
     retracted versions."""
     patient = patient_of(session, study_id)
     rows = repo.list_events(session, patient.id, type=type, history=history)
+    reads(user, "events", patient_id=patient.id,
+          scope={"type": type.value if type else None, "history": history or None})  # fmt: skip
     return [out(EventOut, r, study_id=patient.study_id) for r in rows]
 
 
 @router.get("/events/{event_id}")
-def get_event(event_id: RowId, user: Reader, session: ReadSession) -> EventOut:
+def get_event(event_id: RowId, user: Reader, session: ReadSession, reads: ReadLog) -> EventOut:
     """One event version by id."""
     row = repo.get_event(session, event_id)
+    reads(user, "event", patient_id=row.patient_id, scope={"id": row.id})
     return out(EventOut, row, study_id=study_id_of(session, row.patient_id))
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, status
 from pydantic import AwareDatetime
 
-from neurocart.api.deps import ReadSession, SettingsDep, WriteSession, require
+from neurocart.api.deps import ReadLog, ReadSession, SettingsDep, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     BatchOut,
@@ -78,6 +78,7 @@ def list_observations(
     study_id: StudyIdPath,
     user: Reader,
     session: ReadSession,
+    reads: ReadLog,
     code: Code = None,
     since: Annotated[AwareDatetime | None, Query(description="effective at or after")] = None,
     until: Annotated[AwareDatetime | None, Query(description="effective before")] = None,
@@ -89,13 +90,18 @@ def list_observations(
     rows = repo.list_observations(
         session, patient.id, code=code, since=since, until=until, history=history
     )
+    scope = {"code": code, "since": since, "until": until, "history": history or None}
+    reads(user, "observations", patient_id=patient.id, scope=scope)
     return [out(ObservationOut, r, study_id=patient.study_id) for r in rows]
 
 
 @router.get("/observations/{observation_id}")
-def get_observation(observation_id: RowId, user: Reader, session: ReadSession) -> ObservationOut:
+def get_observation(
+    observation_id: RowId, user: Reader, session: ReadSession, reads: ReadLog
+) -> ObservationOut:
     """One observation version by id."""
     row = repo.get_observation(session, observation_id)
+    reads(user, "observation", patient_id=row.patient_id, scope={"id": row.id})
     return out(ObservationOut, row, study_id=study_id_of(session, row.patient_id))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, status
 
-from neurocart.api.deps import ReadSession, WriteSession, require
+from neurocart.api.deps import ReadLog, ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import PatientIn, PatientOut, PatientUpdate
 from neurocart.api.views import StudyIdPath, out, patient_of
@@ -31,16 +31,23 @@ def create_patient(body: PatientIn, user: Writer, session: WriteSession) -> Pati
 def list_patients(
     user: Reader,
     session: ReadSession,
+    reads: ReadLog,
     site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> list[PatientOut]:
     """Every patient by study ID, optionally of one site."""
-    return [out(PatientOut, p) for p in repo.list_patients(session, site=site)]
+    rows = repo.list_patients(session, site=site)
+    reads(user, "patients", scope={"site": site, "patients": len(rows)})
+    return [out(PatientOut, p) for p in rows]
 
 
 @router.get("/{study_id}")
-def get_patient(study_id: StudyIdPath, user: Reader, session: ReadSession) -> PatientOut:
+def get_patient(
+    study_id: StudyIdPath, user: Reader, session: ReadSession, reads: ReadLog
+) -> PatientOut:
     """One patient by study ID; 404 naming `study_id` when there is none."""
-    return out(PatientOut, patient_of(session, study_id))
+    patient = patient_of(session, study_id)
+    reads(user, "patient", patient_id=patient.id)
+    return out(PatientOut, patient)
 
 
 @router.patch("/{study_id}")
