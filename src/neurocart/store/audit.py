@@ -1,15 +1,20 @@
-"""The hash-chained audit log: every write appends who, when, what, old → new.
+"""The keyed, hash-chained audit log: every write appends who, when, what, old → new.
 
-Entry n's hash is SHA-256 over the canonical JSON of
-`[seq, at, actor, action, entity_type, entity_id, old, new, prev_hash]`, and its `prev_hash`
-is entry n-1's hash (the first entry chains to 64 zeros). `old` and `new` are snapshots of the
-audited row (every column, normalized by its type), stored as the very canonical JSON text
-that is hashed. So `verify` can tell
+Entry n's hash is HMAC-SHA256, with the audit key its `key_id` names (kept outside the
+database, `neurocart.store.audit_keys`), over the RFC 8785 (JCS) JSON of
+`[seq, at, actor, action, entity_type, entity_id, old, new, prev_hash, key_id]`, and its
+`prev_hash` is entry n-1's hash (the first entry chains to 64 zeros). `old` and `new` are
+snapshots of the audited row (every column, normalized by its type), stored as the very
+canonical JSON text that is hashed, so any JCS implementation holding the key recomputes a
+hash (docs/audit.md). So `verify` can tell
 
-- an edited audit entry (its hash no longer matches its content),
-- a deleted or inserted entry (a gap in seq, or a broken prev link),
-- a clinical row changed or deleted behind the application's back (the row no longer matches
-  the `new` snapshot of its latest entry, or is gone), or written without an entry.
+- an edited, forged or re-signed audit entry (its HMAC no longer matches: without the key
+  nobody recomputes one),
+- a deleted, inserted or reordered entry (a gap in seq, or a broken prev link),
+- a row of an audited table (`neurocart.store.models.AUDITED`: the clinical record, the
+  monitor's alerts, alert actions, grades and checkpoint) changed or deleted behind the
+  application's back (the row no longer matches the `new` snapshot of its latest entry, or
+  is gone), or written without an entry.
 
 A batch of created rows (`append_batch`, e.g. 1,000 observations from a lab feed) gets ONE
 entry, action `create_batch`, whose `new` is the canonical JSON list `[[id, digest], ...]`:
@@ -17,10 +22,14 @@ each row's id and the SHA-256 (hex) of the row's canonical snapshot text. The ch
 every row of the batch just as a per-row entry would — a changed, deleted or unrecorded row,
 or an edited digest list, is found the same way — at the cost of one audit row per batch.
 The entry's `entity_id` is the batch's smallest row id; `trail` finds it for any of its rows.
+Tables written in bulk with plain SQL (the monitor's) get one `write_batch` entry per table
+and transaction (`append_state`): the rows' state as committed, a null digest for a deleted
+row.
 
-A rewrite of the whole chain from some point on, or the removal of its newest entries
-together with their rows, cannot be seen from inside the database: note the head hash that
-`neurocart audit verify` prints somewhere else to anchor it.
+A rewrite of the chain from some point on with the key, or the removal of its newest
+entries together with their rows, cannot be seen from inside the database: the signed
+checkpoints of the chain head in a file outside it (`neurocart.store.checkpoints`) can, and
+`verify` compares the store with every one of them.
 
 Writers are serialized so two transactions can never append the same seq: SQLite
 transactions begin IMMEDIATE (neurocart.store.engine); on PostgreSQL `lock_chain` takes a
