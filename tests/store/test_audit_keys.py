@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from neurocart.cli import app
 from neurocart.config import Settings, get_settings
 from neurocart.store import AuditEntry, Database, audit, repo
-from neurocart.store.audit import _LEGACY_ENCODER, _finite_float
+from neurocart.store.audit import _LEGACY_ENCODER, _finite_float, _float_texts
 from neurocart.store.audit_keys import (
     AuditKeyError,
     Keyring,
@@ -72,6 +72,19 @@ def test_numbers_are_written_as_rfc_8785_says(bits: str, text: str) -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_fast_float_text_is_the_jcs_text_of_any_float(value: float) -> None:
     assert _finite_float(value) == rfc8785.dumps(value).decode()
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False, width=32),
+            st.sampled_from([0.0, -0.0, 38.0, -1.0, 1e16, 1e-7, 0.5]),
+        )
+    )
+)
+def test_column_float_texts_are_the_per_value_texts(values: list[float]) -> None:
+    joined = _float_texts(values)
+    assert (joined.split("\x00") if values else []) == [_finite_float(v) for v in values]
 
 
 def test_rfc_8785_sorting_and_strings() -> None:

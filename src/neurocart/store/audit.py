@@ -505,7 +505,7 @@ def _encode_column(encode: Encoder, type_: TypeEngine[Any], column: Sequence[Any
         return ["null" if v is None else encode(v) for v in column]
     if isinstance(type_, Float):
         if kinds == {float}:
-            return list(map(_finite_float, column))
+            return _float_texts(column).split(_SEP)
     elif isinstance(type_, Integer) and not isinstance(type_, Boolean):
         if kinds == {int}:
             return list(map(int.__repr__, column))
@@ -538,7 +538,26 @@ def _utf8_column(encode: Encoder, type_: TypeEngine[Any], column: Sequence[Any])
     if _few_values(type_) and None not in (distinct := set(column)):
         texts = {v: encode(v).encode() for v in distinct}
         return list(map(texts.__getitem__, column))
+    if isinstance(type_, Float) and set(map(type, column)) == {float}:
+        return _float_texts(column).encode().split(_SEP.encode())
     return list(map(str.encode, _encode_column(encode, type_, column)))
+
+
+_SEP = "\x00"
+
+
+def _float_texts(column: Sequence[float]) -> str:
+    """The RFC 8785 texts of a column of floats joined by NUL, made in a few C-level passes
+    (what `_finite_float` makes of each: a test holds them equal): the reprs, less the
+    ``.0`` of integral values, with ``-0`` as ``0``; a column with an exponent or a
+    non-finite value goes value by value."""
+    joined = _SEP + _SEP.join(map(float.__repr__, column)) + _SEP
+    if "e" in joined or "n" in joined:
+        return _SEP.join(map(_finite_float, column))
+    joined = joined.replace(".0" + _SEP, _SEP)
+    while _SEP + "-0" + _SEP in joined:  # adjacent ones share a separator: repeat
+        joined = joined.replace(_SEP + "-0" + _SEP, _SEP + "0" + _SEP)
+    return joined[1:-1]
 
 
 def snapshot_texts(table: Table, rows: Iterable[Mapping[Any, Any]]) -> list[str]:
