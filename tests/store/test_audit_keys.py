@@ -278,3 +278,24 @@ def test_times_keep_their_instant() -> None:
     fields = ("a", "create", "observation", 1, None, {}, audit.GENESIS)
     key = {"key_id": "k", "secret": b"s" * 32}
     assert audit.entry_hash(1, at, *fields, **key) == audit.entry_hash(1, shifted, *fields, **key)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_runtime_checkpoints_when_the_head_moved(database: Database, tmp_path: Path) -> None:
+    from neurocart.runtime import Runtime
+    from neurocart.store.checkpoints import checkpoint_file, read_checkpoints
+
+    url = database.engine.url.render_as_string(hide_password=False)
+    settings = Settings(database_url=url, audit_checkpoint_dir=tmp_path, monitoring=False)
+    runtime = Runtime.build(settings, database)
+    path = checkpoint_file(tmp_path, database.engine.url)
+    _write(database, 2)
+    runtime.checkpoint()
+    runtime.checkpoint()  # the head did not move: nothing new
+    _write(database, 1, start=39.0)
+    runtime.checkpoint()
+    found, problems = read_checkpoints(path, audit.current_keyring())
+    assert problems == []
+    with database.reading() as session:
+        assert [c.seq for c in found] == [3, audit.head(session)[0]]
+        assert audit.verify(session, checkpoint_path=path).ok
