@@ -20,6 +20,12 @@ thread-safe: the leader loop (`neurocart.runtime`) is its only caller.
 without patient identifiers, stored as a system alert for the admins, and skipped; every
 other patient is monitored as before.
 
+**Audit.** What the leader stores (alerts, alert actions, grades, the checkpoint) is
+audited like any write: under the audit chain lock, one `write_batch` entry per table and
+step recording the rows as committed (`neurocart.store.audit.append_state`), so a grade
+lowered or an alert closed behind the application's back is found by `audit verify`. The
+journal does not read these entries, so they never feed the engine.
+
 **Combined grades.** The engine's CRS grade is the higher of the grade derived from vitals
 and events and a clinician's recorded grade of the last 24 h (`neurocart.monitor.state`);
 the leader stores each patient's current CRS and ICANS grade with its source in
@@ -418,7 +424,14 @@ class MonitorService:
             added = session.scalars(select(StoredAction.id).where(StoredAction.id > last_id))
             audit.append_state(session, actor=SYSTEM, entity_type=ACTION_ENTITY, ids=added)
         if touched:
-            ids = session.scalars(select(Alert.id).where(Alert.key.in_(sorted(touched))))
+            keys = sorted(touched)
+            ids = [
+                i
+                for start in range(0, len(keys), 500)
+                for i in session.scalars(
+                    select(Alert.id).where(Alert.key.in_(keys[start : start + 500]))
+                )
+            ]
             audit.append_state(session, actor=SYSTEM, entity_type=ALERT_ROW_ENTITY, ids=ids)
         self._store_grades(session, grades)
         if grades:
