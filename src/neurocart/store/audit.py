@@ -825,6 +825,8 @@ class Break:
     entity: str | None = None
 
     def __str__(self) -> str:
+        if self.seq is None and self.entity is None:  # e.g. the checkpoint file
+            return self.reason
         where = f"entry seq {self.seq}" if self.seq is not None else "no audit entry"
         what = f" ({self.entity})" if self.entity else ""
         return f"{where}{what}: {self.reason}"
