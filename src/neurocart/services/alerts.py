@@ -193,7 +193,7 @@ def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
         session, actor=user.username, action="acknowledge", entity_type=ACK_ENTITY,
         entity_id=row.id, old=old, new=_ack_snapshot(row),
     )  # fmt: skip
-    audit.append_state(session, actor=user.username, entity_type=ALERT_ROW_ENTITY, ids=[row.id])
+    audit.append_states(session, actor=user.username, written={ALERT_ROW_ENTITY: [row.id]})
     return row
 
 

@@ -22,7 +22,7 @@ other patient is monitored as before.
 
 **Audit.** What the leader stores (alerts, alert actions, grades, the checkpoint) is
 audited like any write: under the audit chain lock, one `write_batch` entry per table and
-step recording the rows as committed (`neurocart.store.audit.append_state`), so a grade
+step recording the rows as committed (`neurocart.store.audit.append_states`), so a grade
 lowered or an alert closed behind the application's back is found by `audit verify`. The
 journal does not read these entries, so they never feed the engine.
 
@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
@@ -188,7 +188,7 @@ class MonitorService:
             row.leader = self.name
             row.updated_at = datetime.now(UTC)
             self.epoch, checkpoint = row.epoch, row.seq
-            audit.append_state(session, actor=SYSTEM, entity_type=CHECKPOINT_ENTITY, ids=[1])
+            audit.append_states(session, actor=SYSTEM, written={CHECKPOINT_ENTITY: [1]})
         self.engine = monitor.Engine(self.rules)
         self.journal = Journal()
         self.tracker = OverdueTracker()
@@ -418,27 +418,22 @@ class MonitorService:
             log_rows.append(
                 {"alert_key": payload["alert_key"], "kind": "open", "at": at, "payload": payload}
             )
+        written: dict[str, list[int]] = {CHECKPOINT_ENTITY: [1]}
         if log_rows:
-            last_id = session.scalar(select(func.max(StoredAction.id))) or 0
-            session.execute(insert(StoredAction), log_rows)
-            added = session.scalars(select(StoredAction.id).where(StoredAction.id > last_id))
-            audit.append_state(session, actor=SYSTEM, entity_type=ACTION_ENTITY, ids=added)
+            added = session.scalars(insert(StoredAction).returning(StoredAction.id), log_rows)
+            written[ACTION_ENTITY] = list(added)
         if touched:
             keys = sorted(touched)
-            ids = [
+            written[ALERT_ROW_ENTITY] = [
                 i
                 for start in range(0, len(keys), 500)
                 for i in session.scalars(
                     select(Alert.id).where(Alert.key.in_(keys[start : start + 500]))
                 )
             ]
-            audit.append_state(session, actor=SYSTEM, entity_type=ALERT_ROW_ENTITY, ids=ids)
         self._store_grades(session, grades)
-        if grades:
-            audit.append_state(
-                session, actor=SYSTEM, entity_type=STATUS_ENTITY, ids=[pid for pid, _ in grades]
-            )
-        audit.append_state(session, actor=SYSTEM, entity_type=CHECKPOINT_ENTITY, ids=[1])
+        written[STATUS_ENTITY] = [pid for pid, _ in grades]
+        audit.append_states(session, actor=SYSTEM, written=written)
         if payloads and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_notify(:c, '')"), {"c": ALERTS_CHANNEL})
         session.flush()

@@ -23,7 +23,7 @@ every row of the batch just as a per-row entry would — a changed, deleted or u
 or an edited digest list, is found the same way — at the cost of one audit row per batch.
 The entry's `entity_id` is the batch's smallest row id; `trail` finds it for any of its rows.
 Tables written in bulk with plain SQL (the monitor's) get one `write_batch` entry per table
-and transaction (`append_state`): the rows' state as committed, a null digest for a deleted
+and transaction (`append_states`): the rows' state as committed, a null digest for a deleted
 row.
 
 A rewrite of the chain from some point on with the key, or the removal of its newest
@@ -69,7 +69,7 @@ BATCH_ACTION = "create_batch"
 """The action of one entry recording many created rows (see `append_batch`)."""
 STATE_ACTION = "write_batch"
 """The action of one entry recording the state of many written or deleted rows
-(see `append_state`)."""
+(see `append_states`)."""
 BATCH_ACTIONS = frozenset({BATCH_ACTION, STATE_ACTION})
 ADVISORY_LOCK_KEY = 0x6E63_6175_6474  # "ncaudt": one lock for the one chain
 MAX_PROBLEMS = 1000
@@ -621,13 +621,31 @@ def append_texts(
     changes: Iterable[tuple[int, str | None, str | None]],
 ) -> int:
     """`append_many` with snapshots already in canonical text (see `snapshot_texts`)."""
+    items = ((entity_type, entity_id, old, new) for entity_id, old, new in changes)
+    return _append(session, actor=actor, action=action, items=items)
+
+
+def _append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    items: Iterable[tuple[str, int, str | None, str | None]],
+) -> int:
+    """Entries (entity type, entity id, old text, new text) of one actor and action, chained
+    and signed, in one INSERT; returns the last seq."""
     keyring = current_keyring()
     lock_chain(session)
     seq, prev = head(session)
     at = utcnow()
-    hasher = _Hasher(at, actor, action, entity_type, keyring.current, keyring.secret)
+    hashers: dict[str, _Hasher] = {}
     rows = []
-    for entity_id, old_text, new_text in changes:
+    for entity_type, entity_id, old_text, new_text in items:
+        hasher = hashers.get(entity_type)
+        if hasher is None:
+            hasher = hashers[entity_type] = _Hasher(
+                at, actor, action, entity_type, keyring.current, keyring.secret
+            )
         seq += 1
         digest = hasher(seq, entity_id, old_text, new_text, prev)
         rows.append(
@@ -688,33 +706,35 @@ def batch_rows(new_text: str, *, removals: bool = False) -> list[tuple[int, str 
     return out
 
 
-def append_state(session: Session, *, actor: str, entity_type: str, ids: Iterable[Any]) -> int:
-    """Append ONE `write_batch` entry recording the current state of the rows of
-    `entity_type` with primary keys `ids`, as this transaction left them; returns its seq.
+def append_states(session: Session, *, actor: str, written: Mapping[str, Iterable[Any]]) -> int:
+    """Append one `write_batch` entry per entity type in `written` (entity type → primary
+    keys of its rows this transaction wrote or deleted) recording those rows as the
+    transaction left them, all in one INSERT; returns the last seq.
 
-    For tables written with plain SQL in bulk (the monitor's alerts, alert actions and
-    grades): the rows are read back, so what is recorded is exactly what `verify` will
-    read, and a row that is gone is recorded as deleted (a null digest). One entry per
+    For tables written with plain SQL in bulk (the monitor's alerts, alert actions, grades
+    and checkpoint): the rows are read back, so what is recorded is exactly what `verify`
+    will read, and a row that is gone is recorded as deleted (a null digest). One entry per
     table per transaction keeps the monitor's steps as cheap as an ingest batch.
     """
-    keys = sorted({int(i) for i in ids})
-    if not keys:
+    items = []
+    for entity_type, ids in written.items():
+        keys = sorted({int(i) for i in ids})
+        if not keys:
+            continue
+        table = _table(entity_type)
+        names = [c.name for c in table.columns]
+        render, pk = snapshot_renderer(table, names), primary_key(table)
+        column, at = table.c[pk], names.index(pk)
+        digests: dict[int, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            for row in session.execute(select(table).where(column.in_(chunk))):
+                digests[row[at]] = row_digest(render(row))
+        items.append((entity_type, keys[0], None, canonical([[k, digests.get(k)] for k in keys])))
+    if not items:
         lock_chain(session)
         return head(session)[0]
-    table = _table(entity_type)
-    names = [c.name for c in table.columns]
-    render, pk = snapshot_renderer(table, names), primary_key(table)
-    column, at = table.c[pk], names.index(pk)
-    digests: dict[int, str] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        for row in session.execute(select(table).where(column.in_(chunk))):
-            digests[row[at]] = row_digest(render(row))
-    new = canonical([[k, digests.get(k)] for k in keys])
-    return append_texts(
-        session, actor=actor, action=STATE_ACTION, entity_type=entity_type,
-        changes=[(keys[0], None, new)],
-    )  # fmt: skip
+    return _append(session, actor=actor, action=STATE_ACTION, items=items)
 
 
 def _table(entity_type: str) -> Table:
