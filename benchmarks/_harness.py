@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -22,6 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+# A benchmark signs its throwaway databases' audit logs with a throwaway key (a server it
+# starts inherits it), as the tests do.
+os.environ.setdefault("NEUROCART_AUDIT_KEY", f"bench:{secrets.token_hex(32)}")
 
 RUNS = 5
 """Repetitions of every measurement (the median is the figure)."""

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 
+import _harness  # noqa: F401  (the benchmark audit key)
 from neurocart.api import create_app
 from neurocart.config import Settings
 from neurocart.interop.hl7.listener import serve

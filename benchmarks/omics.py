@@ -28,6 +28,7 @@ import anndata as ad
 import numpy as np
 import scanpy as sc
 
+import _harness  # noqa: F401  (the benchmark audit key)
 from neurocart.omics.annotate import annotate, phenotype_scores
 from neurocart.omics.car import detect_car
 from neurocart.omics.panel import Panel, load_panel

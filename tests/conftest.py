@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 from hypothesis import HealthCheck, settings
 
 # CLI tests read tables printed by rich: give its consoles (created at import) a wide terminal.
 os.environ["COLUMNS"] = "200"
+
+# Every process of the suite (servers started by tests inherit it) signs the audit log with
+# one generated key, as `neurocart demo` does; a test of the key settings sets its own.
+os.environ.setdefault("NEUROCART_AUDIT_KEY", f"test:{secrets.token_hex(32)}")
 
 # Two shared cores run the suite in parallel: wall-clock deadlines would only measure load.
 settings.register_profile(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -91,6 +91,35 @@ class Settings(BaseSettings):
         if chosen is None:
             raise ValueError(f"unsupported language {value!r}; one of {', '.join(LOCALES)}")
         return chosen
+
+    audit_keyring: Path | None = Field(
+        default=None,
+        description=(
+            "file of '<key id>:<hex secret>' lines, oldest first, that sign the audit log "
+            "(the last line signs new entries; keep it outside the database, see docs/audit.md)"
+        ),
+    )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="'<key id>:<hex secret>': the audit signing key (overrides the keyring's)",
+    )
+    audit_checkpoint_dir: Path | None = Field(
+        default=None,
+        description=(
+            "directory of the append-only files of signed audit chain heads (outside the "
+            "database; `neurocart audit verify` compares the store with the latest)"
+        ),
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=60.0, gt=0, description="how often the monitor leader checkpoints the chain head"
+    )
+    audit_unkeyed_prefix: bool = Field(
+        default=False,
+        description=(
+            "accept unkeyed (plain SHA-256) entries before the first keyed one: only for a "
+            "database whose log began before keyed entries (see docs/audit.md)"
+        ),
+    )
 
 
 @lru_cache(maxsize=1)

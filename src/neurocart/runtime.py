@@ -41,7 +41,9 @@ from neurocart.services.leadership import (
     PgLease,
 )
 from neurocart.services.monitoring import ALERTS_CHANNEL, FencedError, MonitorService, wait_for
-from neurocart.store import Database
+from neurocart.store import Database, audit
+from neurocart.store.audit_keys import current_keyring
+from neurocart.store.checkpoints import checkpoint_file, write_checkpoint
 from neurocart.store.db import JOURNAL_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,8 @@ class Runtime:
     _thread: threading.Thread | None = None
     _listener: Listener | None = None
     _last_tick: float = 0.0
+    _last_checkpoint: float = 0.0
+    _checkpointed: int | None = None
 
     def __post_init__(self) -> None:
         self.feed = AlertFeed(self.database, self.bus)
@@ -133,12 +137,15 @@ class Runtime:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the threads, release the leadership, close the subscribers."""
+        """Stop the threads, checkpoint the chain (as leader), release the leadership, close
+        the subscribers."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self.role == "leader":
+            self.checkpoint()
         if self._listener is not None:
             self._listener.stop()
         if self._wake.set in self.database.on_journal:
@@ -199,6 +206,8 @@ class Runtime:
                     self.monitor.tick()
                     if self.monitor.tracker.pending:
                         self._wake.set()  # the next budget of schedules at once
+            if now - self._last_checkpoint >= self.settings.audit_checkpoint_seconds:
+                self.checkpoint()
         except FencedError:
             log.warning("monitor: another process took over; standing by")
             self._lease.release()
@@ -207,6 +216,24 @@ class Runtime:
             log.exception("monitor: step failed; rebuilding from the journal")
             self.role = "standby"
             self._wake.set()
+
+    def checkpoint(self) -> None:
+        """Append the signed audit chain head to the checkpoint file when the head moved
+        since the last one (the leader's loop calls it every `audit_checkpoint_seconds`,
+        and once more on stop). A failure is logged; monitoring goes on."""
+        directory = self.settings.audit_checkpoint_dir
+        self._last_checkpoint = time.monotonic()
+        if directory is None:
+            return
+        try:
+            path = checkpoint_file(directory, self.database.engine.url)
+            with self.database.reading() as session:
+                seq, _ = audit.head(session)
+                if seq != self._checkpointed:
+                    write_checkpoint(session, path, current_keyring())
+            self._checkpointed = seq
+        except Exception:
+            log.exception("audit: could not write the chain checkpoint; retried later")
 
     # --- reading ---
 

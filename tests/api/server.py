@@ -26,8 +26,9 @@ def free_port() -> int:
 class Server:
     """`neurocart serve` on 127.0.0.1:<free port>; `kill()` sends SIGKILL."""
 
-    def __init__(self, database_url: str, log: Path) -> None:
+    def __init__(self, database_url: str, log: Path, *, log_level: str = "warning") -> None:
         self.database_url = database_url
+        self.log_level = log_level
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -45,7 +46,7 @@ class Server:
                     "--database-url",
                     self.database_url,
                     "--log-level",
-                    "warning",
+                    self.log_level,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

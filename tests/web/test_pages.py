@@ -238,3 +238,16 @@ def test_acknowledging_an_unknown_alert_says_so(world: World) -> None:
     assert "That alert is no longer open." in response.text
     other = client_as(world, Role.DATA_MANAGER).post("/alerts/ack", data={"alert_id": "x"})
     assert other.status_code == 403
+
+
+def test_viewing_a_chart_is_a_logged_read(world: World) -> None:
+    from neurocart.services.reads import list_reads
+
+    study_id = world.seeded.acute[0]
+    with world.database.reading() as session:
+        before = len(list_reads(session, study_id=study_id, what="chart"))
+    assert client_as(world, Role.NURSE).get(f"/patients/{study_id}").status_code == 200
+    with world.database.reading() as session:
+        views = list_reads(session, study_id=study_id, what="chart")
+    assert len(views) == before + 1
+    assert views[0].role == "nurse"

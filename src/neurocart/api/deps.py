@@ -16,9 +16,9 @@ an exception rolls it back. `ReadSession` never takes SQLite's write lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -28,6 +28,7 @@ from neurocart.api.errors import ForbiddenError, UnauthenticatedError
 from neurocart.config import Settings
 from neurocart.security import Action, Resource, TokenError, is_allowed, read_token
 from neurocart.services.plausible import TimeWindow, fact_window
+from neurocart.services.reads import log_read
 from neurocart.store import Database, Patient, User, repo
 
 
@@ -66,6 +67,29 @@ def read_session(database: DatabaseDep) -> Iterator[Session]:
         yield session
 
 
+class ReadLogger:
+    """Records one read of the record per request (`neurocart.services.reads`)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def __call__(
+        self,
+        user: User,
+        what: str,
+        *,
+        patient_id: int | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> None:
+        log_read(self.database, user, what, patient_id=patient_id, scope=scope)
+
+
+def read_logger(database: DatabaseDep) -> ReadLogger:
+    """The request's read logger (a route calls it once, after the read succeeded)."""
+    return ReadLogger(database)
+
+
+ReadLog = Annotated[ReadLogger, Depends(read_logger)]
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 

@@ -5,7 +5,7 @@ Demo only: synthetic patients, well-known passwords, a random token key per run.
 
 from __future__ import annotations
 
-import logging
+import os
 import secrets
 import sqlite3
 import sys
@@ -19,12 +19,40 @@ import uvicorn
 from rich.table import Table
 
 from neurocart.cli.console import err, fail, out
-from neurocart.cli.serve import MaskStudyIds
 from neurocart.config import get_settings
 from neurocart.demo import DEFAULT_SEED, DEMO_PASSWORD
 
 if TYPE_CHECKING:  # building and streaming a ward simulate it (pandas): loaded by the command
     from neurocart.demo.build import DemoDatabase
+
+
+def _demo_audit_key(db: Path) -> None:
+    """Unless an audit key is configured, sign the demo's audit log with a generated key
+    kept next to the demo file (``<db>.audit-keys``) and checkpoint its head into
+    ``<db>.checkpoints/`` (a rebuilt demo starts a new checkpoint file): the demo runs the
+    same audit as a real deployment, `neurocart audit verify` included."""
+    from neurocart.store.audit_keys import append_key
+
+    settings = get_settings()
+    if settings.audit_key is None and settings.audit_keyring is None:
+        keyring = db.with_name(db.name + ".audit-keys")
+        if not keyring.exists():
+            append_key(keyring, "demo")
+        os.environ["NEUROCART_AUDIT_KEYRING"] = str(keyring.resolve())
+    if settings.audit_checkpoint_dir is None:
+        os.environ["NEUROCART_AUDIT_CHECKPOINT_DIR"] = str(
+            db.with_name(db.name + ".checkpoints").resolve()
+        )
+    get_settings.cache_clear()
+
+
+def _forget_old_checkpoints(db: Path) -> None:
+    """A freshly built demo has a new chain: the checkpoints of the one it replaced go."""
+    from neurocart.store.checkpoints import checkpoint_file
+
+    directory = get_settings().audit_checkpoint_dir
+    if directory is not None:
+        checkpoint_file(directory, f"sqlite:///{db.resolve()}").unlink(missing_ok=True)
 
 
 def logins(built: DemoDatabase) -> Table:
@@ -83,6 +111,7 @@ def demo(
     if acute_now is not None and acute_now > patients:
         raise fail(f"--acute-now: at most --patients ({patients}), got {acute_now}")
     started = time.perf_counter()
+    _demo_audit_key(db)
     try:
         built = build_demo(db, patients=patients, seed=seed, acute_now=acute_now, monitor=monitor)
     except NotADemoDatabaseError as exc:
@@ -97,6 +126,7 @@ def demo(
             raise fail(f"--db: {exc}; {hint}") from None
         remove_database(db)
         built = build_demo(db, patients=patients, seed=seed, acute_now=acute_now, monitor=monitor)
+    _forget_old_checkpoints(db)
     out.print(summary(built.sim, built.report))
     out.print(
         f"{built.path} built in {time.perf_counter() - started:.1f} s: "
@@ -116,7 +146,7 @@ def run_server(
     """Serve the app on the demo clock and stream the acute patients until Ctrl-C."""
     from datetime import timedelta
 
-    from neurocart.api import create_app
+    from neurocart.api import access_log, create_app
     from neurocart.demo.build import settings_for
     from neurocart.demo.clock import DemoClock
     from neurocart.demo.stream import DemoStreamer
@@ -134,7 +164,7 @@ def run_server(
     clock.publish(built.path)
     runtime = Runtime.build(settings, clock=clock.now)
     app = create_app(runtime=runtime)
-    logging.getLogger("uvicorn.access").addFilter(MaskStudyIds())
+    access_log.install(app.routes)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
     )

@@ -37,13 +37,13 @@ def _zone(name: str) -> str:
     return name
 
 
-def _frames(database_url: str | None, site: str | None) -> CohortFrames:
+def _frames(database_url: str | None, site: str | None, what: str) -> CohortFrames:
     """The record's current facts (the same read, and the same errors, as `neurocart report`)."""
     from neurocart.cli.report import _from_database
     from neurocart.reports.scope import CohortScopeError
 
     try:
-        frames, _, _ = _from_database(database_url, site)
+        frames, _, _ = _from_database(database_url, site, what)
     except CohortScopeError as exc:
         raise fail(str(exc)) from None
     return frames
@@ -78,7 +78,7 @@ def sdtm(
     except SdtmError as exc:
         raise fail(str(exc)) from None
     config = SdtmConfig(studyid, country.upper(), _zone(timezone), meddra=terms)
-    frames = _frames(database_url, site)
+    frames = _frames(database_url, site, "export:sdtm")
     try:
         files = write_sdtm(frames, out_dir, config)
     except (SdtmError, XptLimitError) as exc:
@@ -103,7 +103,7 @@ def redcap(
     """Write a REDCap project (dictionary, events, mappings) and its records into --out."""
     from neurocart.interop.redcap import RedcapError, write_project
 
-    frames = _frames(database_url, site)
+    frames = _frames(database_url, site, "export:redcap")
     try:
         files = write_project(frames, out_dir, project=project, timezone=_zone(timezone))
     except RedcapError as exc:

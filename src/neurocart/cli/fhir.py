@@ -7,13 +7,14 @@ Pseudonymous: patients are their study IDs; no name, hospital number or address 
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from neurocart.cli.console import out
+from neurocart.cli.console import fail, out
 from neurocart.interop.fhir.outbound import export_ndjson
 from neurocart.store import get_database
 
@@ -27,8 +28,18 @@ def export(
         list[str] | None, typer.Option(help="a study ID (repeatable; default: everyone)")
     ] = None,
 ) -> None:
-    """Write Patient.ndjson, Observation.ndjson ... (one resource per line)."""
-    with get_database().reading() as session:
+    """Write Patient.ndjson, Observation.ndjson ... (one resource per line); the export is
+    recorded in the read log."""
+    from neurocart.services.reads import log_read, patient_scope
+    from neurocart.store.audit_keys import AuditKeyError
+
+    database = get_database()
+    try:  # logged first: no export leaves without its record
+        log_read(database, None, "export:fhir", scope=patient_scope(patient),
+                 actor=f"cli:{getpass.getuser()}")  # fmt: skip
+    except AuditKeyError as exc:
+        raise fail(f"cannot log this export: {exc}") from None
+    with database.reading() as session:
         counts = export_ndjson(session, out_dir, study_ids=patient or None)
     table = Table("resource type", "resources", "file")
     for kind, n in sorted(counts.items()):

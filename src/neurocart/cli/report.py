@@ -7,6 +7,7 @@ simulated cohort instead (no database needed).
 
 from __future__ import annotations
 
+import getpass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,6 +23,9 @@ from neurocart.studyday import day_start, local_date
 
 if TYPE_CHECKING:  # pandas: loaded by the command, not by the command line's start-up
     from neurocart.frames import CohortFrames
+
+if TYPE_CHECKING:
+    from neurocart.store import Database
 
 
 def _missing_sqlite_file(url: str) -> Path | None:
@@ -42,8 +46,11 @@ def _missing_sqlite_file(url: str) -> Path | None:
     return None if path.exists() else path
 
 
-def _from_database(database_url: str | None, site: str | None) -> tuple[CohortFrames, str, bool]:
-    """The frames, the source sentence, and whether the record holds simulated data."""
+def _from_database(
+    database_url: str | None, site: str | None, what: str = "report"
+) -> tuple[CohortFrames, str, bool]:
+    """The frames, the source sentence, and whether the record holds simulated data; the
+    read is logged as `what` (a report build, an export) by the operating-system user."""
     from neurocart.config import get_settings
     from neurocart.reports.scope import database_source, is_synthetic, load_cohort, mask_url
     from neurocart.store import Database, StoreError
@@ -59,6 +66,7 @@ def _from_database(database_url: str | None, site: str | None) -> tuple[CohortFr
     try:
         frames = load_cohort(database, site=site)
         synthetic = is_synthetic(database)
+        _log_cohort_read(database, what, site, frames)
     except StoreError as exc:
         raise fail(f"database {mask_url(url)}: {exc}") from None
     except SQLAlchemyError as exc:
@@ -71,6 +79,17 @@ def _from_database(database_url: str | None, site: str | None) -> tuple[CohortFr
     finally:
         database.dispose()
     return frames, database_source(url), synthetic
+
+
+def _log_cohort_read(database: Database, what: str, site: str | None, frames: CohortFrames) -> None:
+    from neurocart.services.reads import log_read
+    from neurocart.store.audit_keys import AuditKeyError
+
+    scope = {"site": site or "all", "patients": len(frames.patients)}
+    try:
+        log_read(database, None, what, scope=scope, actor=f"cli:{getpass.getuser()}")
+    except AuditKeyError as exc:
+        raise fail(f"cannot log this read: {exc}") from None
 
 
 def report(

@@ -4,14 +4,15 @@ Schema on start as neurocart.cli.database says: an SQLite file is upgraded autom
 PostgreSQL database behind is refused (run `neurocart db upgrade`). `--upgrade` forces the
 upgrade on any backend, `--no-upgrade` never upgrades (and refuses a database that is behind).
 
-The access log is on but study IDs in request paths are masked (patient identifiers never
-appear in logs).
+The access log is on but every path segment and query value that is not part of a route
+is masked (`neurocart.api.access_log`): patient identifiers never appear in logs.
+
+Outside the demo, `serve` refuses to start without an audit key (NEUROCART_AUDIT_KEYRING or
+NEUROCART_AUDIT_KEY, docs/audit.md) and warns when no checkpoint directory is set.
 """
 
 from __future__ import annotations
 
-import logging
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -19,22 +20,9 @@ import typer
 import uvicorn
 
 from neurocart.cli.console import err, fail
-from neurocart.cli.database import open_database
+from neurocart.cli.database import open_database, settings_with
 from neurocart.cli.database import prepare_schema as prepare_schema  # its tests import it here
 from neurocart.config import Settings
-
-_PATIENT_PATH = re.compile(r"(/patients/)[^/?\s]+")
-
-
-class MaskStudyIds(logging.Filter):
-    """Replace the study ID in ``/patients/<study_id>/...`` paths of access-log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _PATIENT_PATH.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
 
 
 def serve(
@@ -55,11 +43,22 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs)."""
-    from neurocart.api import create_app, freeze_heap_after_startup
+    from neurocart.api import access_log, create_app, freeze_heap_after_startup
     from neurocart.runtime import Runtime
     from neurocart.services.leadership import AlreadyServingError, serve_lock
+    from neurocart.store.audit_keys import AuditKeyError, keyring_from
 
+    try:
+        keyring_from(settings_with(database_url))
+    except AuditKeyError as exc:
+        raise fail(f"refusing to serve: {exc}") from None
     settings, database = open_database(database_url, upgrade=upgrade)
+    if settings.audit_checkpoint_dir is None:
+        err.print(
+            "[yellow]warning:[/] NEUROCART_AUDIT_CHECKPOINT_DIR is not set: the audit chain "
+            "head is not checkpointed outside the database",
+            highlight=False,
+        )
     lock = None
     sqlite_file = database.engine.url.database if database.engine.dialect.name == "sqlite" else None
     if sqlite_file and sqlite_file != ":memory:":
@@ -73,8 +72,8 @@ def serve(
             "[yellow]warning:[/] NEUROCART_SECRET_KEY is the default; set a long random value",
             highlight=False,
         )
-    logging.getLogger("uvicorn.access").addFilter(MaskStudyIds())
     app = create_app(runtime=Runtime.build(settings, database))
+    access_log.install(app.routes)
     freeze_heap_after_startup(app)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)

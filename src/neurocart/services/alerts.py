@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from neurocart.security.roles import Action, Resource, is_allowed, may_acknowledge
 from neurocart.services.alert_notes import AlertNote, notes_for
 from neurocart.services.errors import ServiceError
-from neurocart.services.journal import ACK_ENTITY
+from neurocart.services.journal import ACK_ENTITY, ALERT_ROW_ENTITY
 from neurocart.store import audit
 from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
 from neurocart.store.models import Alert, User
@@ -234,6 +234,7 @@ def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
         session, actor=user.username, action="acknowledge", entity_type=ACK_ENTITY,
         entity_id=row.id, old=old, new=_ack_snapshot(row),
     )  # fmt: skip
+    audit.append_states(session, actor=user.username, written={ALERT_ROW_ENTITY: [row.id]})
     return row
 
 

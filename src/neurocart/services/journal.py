@@ -55,6 +55,13 @@ FACT_TABLES: dict[str, Any] = {
 }
 ACK_ENTITY = "alert"
 MONITOR_ENTITY = "monitor"
+ALERT_ROW_ENTITY = "alert_row"
+ACTION_ENTITY = "alert_action"
+STATUS_ENTITY = "monitor_status"
+CHECKPOINT_ENTITY = "monitor_checkpoint"
+"""The audit entity types of the tables the leader writes (`neurocart.store.models.AUDITED`,
+one `write_batch` entry per table and transaction); the journal does not read them, so the
+leader's own entries never feed the engine."""
 CONTEXT_ENTITIES = ("patient", "course")
 JOURNAL_ENTITIES = (*FACT_TABLES, *CONTEXT_ENTITIES, ACK_ENTITY, MONITOR_ENTITY)
 

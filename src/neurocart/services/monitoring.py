@@ -20,6 +20,12 @@ thread-safe: the leader loop (`neurocart.runtime`) is its only caller.
 without patient identifiers, stored as a system alert for the admins, and skipped; every
 other patient is monitored as before.
 
+**Audit.** What the leader stores (alerts, alert actions, grades, the checkpoint) is
+audited like any write: under the audit chain lock, one `write_batch` entry per table and
+step recording the rows as committed (`neurocart.store.audit.append_states`), so a grade
+lowered or an alert closed behind the application's back is found by `audit verify`. The
+journal does not read these entries, so they never feed the engine.
+
 **Combined grades.** The engine's CRS grade is the higher of the grade derived from vitals
 and events and a clinician's recorded grade of the last 24 h (`neurocart.monitor.state`);
 the leader stores each patient's current CRS and ICANS grade with its source in
@@ -42,7 +48,11 @@ from sqlalchemy.orm import Session
 
 from neurocart import monitor
 from neurocart.services.journal import (
+    ACTION_ENTITY,
+    ALERT_ROW_ENTITY,
+    CHECKPOINT_ENTITY,
     MONITOR_ENTITY,
+    STATUS_ENTITY,
     Fed,
     Journal,
     SetContext,
@@ -167,6 +177,7 @@ class MonitorService:
         checkpoint (those actions were stored when they first happened). What was committed
         after the checkpoint is consumed by the next `step`s, live."""
         with self.database.transaction() as session:
+            audit.lock_chain(session)
             row = session.get(MonitorCheckpoint, 1, with_for_update=True)
             if row is None:
                 row = MonitorCheckpoint(id=1, epoch=0, seq=0, leader=self.name)
@@ -177,6 +188,7 @@ class MonitorService:
             row.leader = self.name
             row.updated_at = datetime.now(UTC)
             self.epoch, checkpoint = row.epoch, row.seq
+            audit.append_states(session, actor=SYSTEM, written={CHECKPOINT_ENTITY: [1]})
         self.engine = monitor.Engine(self.rules)
         self.journal = Journal()
         self.tracker = OverdueTracker()
@@ -374,7 +386,10 @@ class MonitorService:
         grades: Sequence[tuple[int, tuple[Any, ...] | None]],
     ) -> list[dict[str, Any]]:
         """Store actions, failures, grades and the checkpoint in the caller's transaction,
-        fenced by the epoch; published after the commit."""
+        fenced by the epoch, under the audit chain lock, with one `write_batch` audit entry
+        per table written (alerts, alert actions, grades, the checkpoint); published after
+        the commit."""
+        audit.lock_chain(session)
         fenced = session.execute(
             update(MonitorCheckpoint)
             .where(MonitorCheckpoint.id == 1, MonitorCheckpoint.epoch == self.epoch)
@@ -385,8 +400,10 @@ class MonitorService:
             raise FencedError("another process took over as monitor leader")
         payloads: list[dict[str, Any]] = []
         log_rows: list[dict[str, Any]] = []
+        touched: set[str] = set()
         patients = {p.study_id: pid for pid, p in self.journal.people.items()}
         for action in actions:
+            touched.add(action.alert_key)
             payload = action.to_dict()
             payloads.append(payload)
             log_rows.append(
@@ -396,13 +413,27 @@ class MonitorService:
             _apply_action(session, action, payload, patients.get(action.study_id))
         for fed in failures:
             payload, at = _system_alert(session, fed)
+            touched.add(payload["alert_key"])
             payloads.append(payload)
             log_rows.append(
                 {"alert_key": payload["alert_key"], "kind": "open", "at": at, "payload": payload}
             )
+        written: dict[str, list[int]] = {CHECKPOINT_ENTITY: [1]}
         if log_rows:
-            session.execute(insert(StoredAction), log_rows)
+            added = session.scalars(insert(StoredAction).returning(StoredAction.id), log_rows)
+            written[ACTION_ENTITY] = list(added)
+        if touched:
+            keys = sorted(touched)
+            written[ALERT_ROW_ENTITY] = [
+                i
+                for start in range(0, len(keys), 500)
+                for i in session.scalars(
+                    select(Alert.id).where(Alert.key.in_(keys[start : start + 500]))
+                )
+            ]
         self._store_grades(session, grades)
+        written[STATUS_ENTITY] = [pid for pid, _ in grades]
+        audit.append_states(session, actor=SYSTEM, written=written)
         if payloads and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_notify(:c, '')"), {"c": ALERTS_CHANNEL})
         session.flush()

@@ -1,15 +1,20 @@
-"""The hash-chained audit log: every write appends who, when, what, old → new.
+"""The keyed, hash-chained audit log: every write appends who, when, what, old → new.
 
-Entry n's hash is SHA-256 over the canonical JSON of
-`[seq, at, actor, action, entity_type, entity_id, old, new, prev_hash]`, and its `prev_hash`
-is entry n-1's hash (the first entry chains to 64 zeros). `old` and `new` are snapshots of the
-audited row (every column, normalized by its type), stored as the very canonical JSON text
-that is hashed. So `verify` can tell
+Entry n's hash is HMAC-SHA256, with the audit key its `key_id` names (kept outside the
+database, `neurocart.store.audit_keys`), over the RFC 8785 (JCS) JSON of
+`[seq, at, actor, action, entity_type, entity_id, old, new, prev_hash, key_id]`, and its
+`prev_hash` is entry n-1's hash (the first entry chains to 64 zeros). `old` and `new` are
+snapshots of the audited row (every column, normalized by its type), stored as the very
+canonical JSON text that is hashed, so any JCS implementation holding the key recomputes a
+hash (docs/audit.md). So `verify` can tell
 
-- an edited audit entry (its hash no longer matches its content),
-- a deleted or inserted entry (a gap in seq, or a broken prev link),
-- a clinical row changed or deleted behind the application's back (the row no longer matches
-  the `new` snapshot of its latest entry, or is gone), or written without an entry.
+- an edited, forged or re-signed audit entry (its HMAC no longer matches: without the key
+  nobody recomputes one),
+- a deleted, inserted or reordered entry (a gap in seq, or a broken prev link),
+- a row of an audited table (`neurocart.store.models.AUDITED`: the clinical record, the
+  monitor's alerts, alert actions, grades and checkpoint) changed or deleted behind the
+  application's back (the row no longer matches the `new` snapshot of its latest entry, or
+  is gone), or written without an entry.
 
 A batch of created rows (`append_batch`, e.g. 1,000 observations from a lab feed) gets ONE
 entry, action `create_batch`, whose `new` is the canonical JSON list `[[id, digest], ...]`:
@@ -17,10 +22,14 @@ each row's id and the SHA-256 (hex) of the row's canonical snapshot text. The ch
 every row of the batch just as a per-row entry would — a changed, deleted or unrecorded row,
 or an edited digest list, is found the same way — at the cost of one audit row per batch.
 The entry's `entity_id` is the batch's smallest row id; `trail` finds it for any of its rows.
+Tables written in bulk with plain SQL (the monitor's) get one `write_batch` entry per table
+and transaction (`append_states`): the rows' state as committed, a null digest for a deleted
+row.
 
-A rewrite of the whole chain from some point on, or the removal of its newest entries
-together with their rows, cannot be seen from inside the database: note the head hash that
-`neurocart audit verify` prints somewhere else to anchor it.
+A rewrite of the chain from some point on with the key, or the removal of its newest
+entries together with their rows, cannot be seen from inside the database: the signed
+checkpoints of the chain head in a file outside it (`neurocart.store.checkpoints`) can, and
+`verify` compares the store with every one of them.
 
 Writers are serialized so two transactions can never append the same seq: SQLite
 transactions begin IMMEDIATE (neurocart.store.engine); on PostgreSQL `lock_chain` takes a
@@ -30,6 +39,7 @@ transaction-scoped advisory lock.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,13 +48,17 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
 from json.encoder import encode_basestring
+from pathlib import Path
 from typing import Any, cast
 
+import rfc8785
 from sqlalchemy import Boolean, Date, Float, Integer, String, Table, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
 
+from neurocart.config import get_settings
+from neurocart.store.audit_keys import Keyring, current_keyring
 from neurocart.store.bulk import insert_rows
 from neurocart.store.engine import _BEGIN_OPTION
 from neurocart.store.models import AUDITED, AuditEntry, Base
@@ -53,6 +67,10 @@ from neurocart.store.types import UTCDateTime, utcnow
 GENESIS = "0" * 64
 BATCH_ACTION = "create_batch"
 """The action of one entry recording many created rows (see `append_batch`)."""
+STATE_ACTION = "write_batch"
+"""The action of one entry recording the state of many written or deleted rows
+(see `append_states`)."""
+BATCH_ACTIONS = frozenset({BATCH_ACTION, STATE_ACTION})
 ADVISORY_LOCK_KEY = 0x6E63_6175_6474  # "ncaudt": one lock for the one chain
 MAX_PROBLEMS = 1000
 _LOCKED = "neurocart.audit.locked_transaction"
@@ -66,14 +84,20 @@ _SECRET_COLUMNS = {("users", "password_hash")}
 """Columns recorded only as a SHA-256 digest (a swapped password hash is still detected)."""
 
 
-_ENCODER = json.JSONEncoder(
+_LEGACY_ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
+"""The serialization of unkeyed entries written before keyed ones (Python's float repr)."""
 
 
 def canonical(value: Any) -> str:
-    """The one JSON serialization that is hashed: sorted keys, no spaces, no NaN."""
-    return _ENCODER.encode(value)
+    """The one JSON serialization that is hashed: RFC 8785 (JCS), so any JCS implementation
+    recomputes it. ValueError for what JCS cannot represent (NaN, ±inf, an integer beyond
+    ±(2**53 - 1))."""
+    try:
+        return rfc8785.dumps(value).decode()
+    except rfc8785.CanonicalizationError as exc:
+        raise ValueError(f"cannot be audited as RFC 8785 JSON: {exc}") from None
 
 
 def _timestamp(value: datetime) -> str:
@@ -85,24 +109,46 @@ def _text(snap: Snapshot | None) -> str | None:
 
 
 class _Hasher:
-    """Hashes entries sharing (at, actor, action, entity_type) fast: one f-string each.
+    """Hashes entries sharing (at, actor, action, entity_type, key) fast: one f-string each.
 
-    The payload it builds is exactly `canonical([...])` of the entry's fields (a test holds
-    it to that), with `old` and `new` already in canonical text.
+    A keyed entry's hash is HMAC-SHA256, with the secret of its key id, over the UTF-8 of
+    ``canonical([seq, at, actor, action, entity_type, entity_id, old, new, prev_hash,
+    key_id])`` with `old` and `new` as JSON values (their stored text is already canonical,
+    so it is spliced in). An unkeyed entry (key id None, written before keyed entries) is
+    plain SHA-256 over the same list without the key id, in the legacy serialization. A test
+    holds the fast payload to `canonical`.
     """
 
-    def __init__(self, at: datetime, actor: str, action: str, entity_type: str) -> None:
-        fixed = canonical([_timestamp(at), actor, action, entity_type])
-        self._fixed = fixed[1:-1]
+    def __init__(
+        self,
+        at: datetime,
+        actor: str,
+        action: str,
+        entity_type: str,
+        key_id: str | None = None,
+        secret: bytes | None = None,
+    ) -> None:
+        # strings only: JSON's and RFC 8785's string forms are the same (encode_basestring)
+        fields = (_timestamp(at), actor, action, entity_type)
+        self._fixed = ",".join(map(encode_basestring, fields))
+        self._tail = "" if key_id is None else "," + encode_basestring(key_id)
+        self._secret = secret
+
+    def payload(
+        self, seq: int, entity_id: int, old: str | None, new: str | None, prev_hash: str
+    ) -> bytes:
+        return (
+            f"[{int(seq)},{self._fixed},{int(entity_id)},{old or 'null'},{new or 'null'},"
+            f"{encode_basestring(prev_hash)}{self._tail}]"
+        ).encode()
 
     def __call__(
         self, seq: int, entity_id: int, old: str | None, new: str | None, prev_hash: str
     ) -> str:
-        payload = (
-            f"[{int(seq)},{self._fixed},{int(entity_id)},{old or 'null'},{new or 'null'},"
-            f"{canonical(prev_hash)}]"
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()
+        data = self.payload(seq, entity_id, old, new, prev_hash)
+        if self._secret is None:
+            return hashlib.sha256(data).hexdigest()
+        return hmac.digest(self._secret, data, "sha256").hex()
 
 
 def entry_hash(
@@ -115,10 +161,19 @@ def entry_hash(
     old: Snapshot | None,
     new: Snapshot | None,
     prev_hash: str,
+    *,
+    key_id: str | None = None,
+    secret: bytes | None = None,
 ) -> str:
-    """SHA-256 (hex) of an entry's canonical serialization."""
-    hasher = _Hasher(at, actor, action, entity_type)
-    return hasher(seq, entity_id, _text(old), _text(new), prev_hash)
+    """An entry's hash: HMAC-SHA256 (hex) with `secret` named `key_id`, or the legacy plain
+    SHA-256 when both are None."""
+    hasher = _Hasher(at, actor, action, entity_type, key_id, secret)
+    if key_id is None:
+        texts = (None if v is None else _LEGACY_ENCODER.encode(v) for v in (old, new))
+    else:
+        texts = (_text(v) for v in (old, new))
+    old_text, new_text = texts
+    return hasher(seq, entity_id, old_text, new_text, prev_hash)
 
 
 # --- snapshots ----------------------------------------------------------------------------
@@ -207,12 +262,18 @@ Renderer = Callable[[Sequence[Any]], str]
 
 
 def _finite_float(value: Any) -> str:
-    if type(value) is float and -math.inf < value < math.inf:
-        return repr(value)
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"out of range float value {number!r} cannot be audited")
-    return repr(number)
+    """A float as RFC 8785 writes it (ECMAScript's shortest form: 38.0 is ``38``, -0.0 is
+    ``0``, 1e-7 is ``1e-7``). Python's repr has the same digits; only its exponent form and
+    the trailing ``.0`` differ, so most values need no more than the repr."""
+    text = float.__repr__(value) if type(value) is float else repr(float(value))
+    if text[-2:] == ".0":
+        return "0" if text == "-0.0" else text[:-2]
+    if "e" in text or "n" in text:  # exponent, or inf / nan
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"out of range float value {number!r} cannot be audited")
+        return rfc8785.dumps(number).decode()
+    return text
 
 
 def _timestamp_text(value: datetime) -> str:
@@ -443,8 +504,8 @@ def _encode_column(encode: Encoder, type_: TypeEngine[Any], column: Sequence[Any
     if type(None) in kinds:
         return ["null" if v is None else encode(v) for v in column]
     if isinstance(type_, Float):
-        if kinds == {float} and all(map(math.isfinite, column)):
-            return list(map(float.__repr__, column))
+        if kinds == {float}:
+            return _float_texts(column).split(_SEP)
     elif isinstance(type_, Integer) and not isinstance(type_, Boolean):
         if kinds == {int}:
             return list(map(int.__repr__, column))
@@ -463,12 +524,10 @@ def _few_values(type_: TypeEngine[Any]) -> bool:
 def _number_column(
     type_: TypeEngine[Any], column: Sequence[Any]
 ) -> tuple[bytes, Sequence[Any]] | None:
-    """(bytes %-format mark, the values) for a column of exact finite floats or exact ints,
-    which ``%r`` and ``%d`` write as `_encode_column` does (their reprs); None otherwise.
+    """(bytes %-format mark, the values) for a column of exact ints, which ``%d`` writes as
+    `_encode_column` does (their repr); None otherwise (floats need their RFC 8785 form).
     """
     kinds = set(map(type, column))
-    if isinstance(type_, Float) and kinds == {float} and all(map(math.isfinite, column)):
-        return b"%r", column
     if isinstance(type_, Integer) and not isinstance(type_, Boolean) and kinds == {int}:
         return b"%d", column
     return None
@@ -479,7 +538,26 @@ def _utf8_column(encode: Encoder, type_: TypeEngine[Any], column: Sequence[Any])
     if _few_values(type_) and None not in (distinct := set(column)):
         texts = {v: encode(v).encode() for v in distinct}
         return list(map(texts.__getitem__, column))
+    if isinstance(type_, Float) and set(map(type, column)) == {float}:
+        return _float_texts(column).encode().split(_SEP.encode())
     return list(map(str.encode, _encode_column(encode, type_, column)))
+
+
+_SEP = "\x00"
+
+
+def _float_texts(column: Sequence[float]) -> str:
+    """The RFC 8785 texts of a column of floats joined by NUL, made in a few C-level passes
+    (what `_finite_float` makes of each: a test holds them equal): the reprs, less the
+    ``.0`` of integral values, with ``-0`` as ``0``; a column with an exponent or a
+    non-finite value goes value by value."""
+    joined = _SEP + _SEP.join(map(float.__repr__, column)) + _SEP
+    if "e" in joined or "n" in joined:
+        return _SEP.join(map(_finite_float, column))
+    joined = joined.replace(".0" + _SEP, _SEP)
+    while _SEP + "-0" + _SEP in joined:  # adjacent ones share a separator: repeat
+        joined = joined.replace(_SEP + "-0" + _SEP, _SEP + "0" + _SEP)
+    return joined[1:-1]
 
 
 def snapshot_texts(table: Table, rows: Iterable[Mapping[Any, Any]]) -> list[str]:
@@ -543,12 +621,31 @@ def append_texts(
     changes: Iterable[tuple[int, str | None, str | None]],
 ) -> int:
     """`append_many` with snapshots already in canonical text (see `snapshot_texts`)."""
+    items = ((entity_type, entity_id, old, new) for entity_id, old, new in changes)
+    return _append(session, actor=actor, action=action, items=items)
+
+
+def _append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    items: Iterable[tuple[str, int, str | None, str | None]],
+) -> int:
+    """Entries (entity type, entity id, old text, new text) of one actor and action, chained
+    and signed, in one INSERT; returns the last seq."""
+    keyring = current_keyring()
     lock_chain(session)
     seq, prev = head(session)
     at = utcnow()
-    hasher = _Hasher(at, actor, action, entity_type)
+    hashers: dict[str, _Hasher] = {}
     rows = []
-    for entity_id, old_text, new_text in changes:
+    for entity_type, entity_id, old_text, new_text in items:
+        hasher = hashers.get(entity_type)
+        if hasher is None:
+            hasher = hashers[entity_type] = _Hasher(
+                at, actor, action, entity_type, keyring.current, keyring.secret
+            )
         seq += 1
         digest = hasher(seq, entity_id, old_text, new_text, prev)
         rows.append(
@@ -563,6 +660,7 @@ def append_texts(
                 "new": new_text,
                 "prev_hash": prev,
                 "hash": digest,
+                "key_id": keyring.current,
             }
         )
         prev = digest
@@ -587,22 +685,69 @@ def digests_text(ids: Sequence[int], digests: Sequence[str]) -> str:
     return "[" + "],".join(pairs) + "]]" if pairs else "[]"
 
 
-def batch_rows(new_text: str) -> list[tuple[int, str]]:
-    """(row id, digest) pairs of a batch entry's `new`; ValueError if it is not such a list."""
+def batch_rows(new_text: str, *, removals: bool = False) -> list[tuple[int, str | None]]:
+    """(row id, digest) pairs of a batch entry's `new`; ValueError if it is not such a list.
+
+    With `removals` (a `write_batch` entry) a digest may be null: the row was deleted.
+    """
     pairs = json.loads(new_text)
     if not isinstance(pairs, list):
         raise ValueError("a batch entry's new must be a list")
-    out = []
+    out: list[tuple[int, str | None]] = []
     for pair in pairs:
         if not (
             isinstance(pair, list)
             and len(pair) == 2
             and type(pair[0]) is int
-            and isinstance(pair[1], str)
+            and (isinstance(pair[1], str) or (removals and pair[1] is None))
         ):
             raise ValueError(f"not an [id, digest] pair: {pair!r}")
         out.append((pair[0], pair[1]))
     return out
+
+
+def append_states(session: Session, *, actor: str, written: Mapping[str, Iterable[Any]]) -> int:
+    """Append one `write_batch` entry per entity type in `written` (entity type → primary
+    keys of its rows this transaction wrote or deleted) recording those rows as the
+    transaction left them, all in one INSERT; returns the last seq.
+
+    For tables written with plain SQL in bulk (the monitor's alerts, alert actions, grades
+    and checkpoint): the rows are read back, so what is recorded is exactly what `verify`
+    will read, and a row that is gone is recorded as deleted (a null digest). One entry per
+    table per transaction keeps the monitor's steps as cheap as an ingest batch.
+    """
+    items = []
+    for entity_type, ids in written.items():
+        keys = sorted({int(i) for i in ids})
+        if not keys:
+            continue
+        table = _table(entity_type)
+        names = [c.name for c in table.columns]
+        render, pk = snapshot_renderer(table, names), primary_key(table)
+        column, at = table.c[pk], names.index(pk)
+        digests: dict[int, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            for row in session.execute(select(table).where(column.in_(chunk))):
+                digests[row[at]] = row_digest(render(row))
+        items.append((entity_type, keys[0], None, canonical([[k, digests.get(k)] for k in keys])))
+    if not items:
+        lock_chain(session)
+        return head(session)[0]
+    return _append(session, actor=actor, action=STATE_ACTION, items=items)
+
+
+def _table(entity_type: str) -> Table:
+    table = AUDITED[entity_type].__table__
+    assert isinstance(table, Table)
+    return table
+
+
+@cache
+def primary_key(table: Table) -> str:
+    """The name of the one primary-key column of an audited table (`verify` keys rows by it)."""
+    (column,) = table.primary_key.columns
+    return column.name
 
 
 def append_batch(
@@ -635,9 +780,20 @@ def trail(session: Session, entity_type: str, entity_id: int) -> list[AuditEntry
     own = select(AuditEntry).where(
         AuditEntry.entity_type == entity_type,
         AuditEntry.entity_id == entity_id,
-        AuditEntry.action != BATCH_ACTION,
+        AuditEntry.action.not_in(BATCH_ACTIONS),
     )
     entries = list(session.scalars(own))
+    states = select(AuditEntry).where(
+        AuditEntry.entity_type == entity_type,
+        AuditEntry.action == STATE_ACTION,
+        AuditEntry.entity_id <= entity_id,
+    )
+    for state in session.scalars(states):
+        try:
+            if any(i == entity_id for i, _ in batch_rows(state.new or "", removals=True)):
+                entries.append(state)
+        except ValueError:
+            pass  # an altered entry: `verify` reports it
     batch = session.scalar(
         select(AuditEntry)
         .where(
@@ -689,6 +845,8 @@ class Break:
     entity: str | None = None
 
     def __str__(self) -> str:
+        if self.seq is None and self.entity is None:  # e.g. the checkpoint file
+            return self.reason
         where = f"entry seq {self.seq}" if self.seq is not None else "no audit entry"
         what = f" ({self.entity})" if self.entity else ""
         return f"{where}{what}: {self.reason}"
@@ -696,11 +854,15 @@ class Break:
 
 @dataclass(frozen=True)
 class Verification:
-    """The outcome of `verify`: how many entries, the head hash, and what is broken."""
+    """The outcome of `verify`: how many entries, the head hash, and what is broken.
+
+    `checkpoint` is the seq of the newest checkpoint the store was compared with (None when
+    no checkpoint file was given or it holds none)."""
 
     entries: int
     head_hash: str
     problems: list[Break] = field(default_factory=list)
+    checkpoint: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -711,44 +873,115 @@ class Verification:
         return self.problems[0] if self.problems else None
 
 
-def verify(session: Session) -> Verification:
-    """Walk the chain, then check every audited row against its latest entry."""
+def verify(
+    session: Session,
+    *,
+    keyring: Keyring | None = None,
+    checkpoint_path: Path | None = None,
+    unkeyed_prefix: bool | None = None,
+) -> Verification:
+    """Walk the chain (each entry's HMAC with its key, the seq and prev links), check every
+    audited row against its latest entry, then the chain against every checkpoint in
+    `checkpoint_path` (when given).
+
+    `keyring` defaults to the configured one (AuditKeyError without a key). Unkeyed entries
+    are accepted only before the first keyed one and only with `unkeyed_prefix` (default:
+    the `audit_unkeyed_prefix` setting).
+    """
+    from neurocart.store.checkpoints import read_checkpoints
+
+    keyring = keyring or current_keyring()
+    if unkeyed_prefix is None:
+        unkeyed_prefix = get_settings().audit_unkeyed_prefix
     problems: list[Break] = []
+    checkpoints, file_problems = (
+        ([], []) if checkpoint_path is None else read_checkpoints(checkpoint_path, keyring)
+    )
+    problems.extend(Break(None, p) for p in file_problems)
+    pinned = {c.seq: "" for c in checkpoints}
     expected: Expected = {}
-    count, prev_seq, prev_hash = 0, 0, GENESIS
+    count, prev_seq, prev_hash, keyed = 0, 0, GENESIS, False
     entries = session.execute(
         select(_AUDIT_TABLE).order_by(AuditEntry.seq).execution_options(yield_per=5000)
     )
+    hashers: dict[tuple[Any, ...], _Hasher] = {}
     for e in entries.mappings():
         count += 1
-        seq = e["seq"]
-        hasher = _Hasher(e["at"], e["actor"], e["action"], e["entity_type"])
-        recomputed = hasher(seq, e["entity_id"], e["old"], e["new"], e["prev_hash"])
+        seq, key_id = e["seq"], e["key_id"]
+        fixed = (e["at"], e["actor"], e["action"], e["entity_type"], key_id)
+        hasher = hashers.get(fixed)
+        secret = None if key_id is None else keyring.get(key_id)
+        if hasher is None:
+            if len(hashers) > 64:
+                hashers.clear()
+            hasher = hashers[fixed] = _Hasher(*fixed, secret)
         if seq != prev_seq + 1:
             missing = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1}–{seq - 1}"
             problems.append(Break(seq, f"gap in seq: entry {missing} deleted"))
         elif e["prev_hash"] != prev_hash:
             problems.append(Break(seq, "prev_hash does not match the previous entry's hash"))
-        elif recomputed != e["hash"]:
+        elif key_id is None and (keyed or not unkeyed_prefix):
+            problems.append(Break(seq, "unkeyed entry (plain SHA-256, which anyone can recompute)"))
+        elif key_id is not None and secret is None:
+            problems.append(Break(seq, f"signed with key {key_id!r}, which is not in the keyring"))
+        elif not hmac.compare_digest(
+            hasher(seq, e["entity_id"], e["old"], e["new"], e["prev_hash"]), e["hash"]
+        ):
             problems.append(Break(seq, "hash mismatch: the entry was altered"))
+        keyed = keyed or key_id is not None
         prev_seq, prev_hash = seq, e["hash"]
-        if e["action"] != BATCH_ACTION:
-            expected[(e["entity_type"], e["entity_id"])] = (seq, _digest(e["new"]))
+        if seq in pinned:
+            pinned[seq] = e["hash"]
+        legacy = key_id is None
+        if e["action"] not in BATCH_ACTIONS:
+            expected[(e["entity_type"], e["entity_id"])] = (seq, _digest(e["new"]), legacy)
             continue
         try:
-            pairs = batch_rows(e["new"] or "")
+            pairs = batch_rows(e["new"] or "", removals=e["action"] == STATE_ACTION)
             entity_type = e["entity_type"]
             for row_id, digest in pairs:
-                expected[(entity_type, row_id)] = (seq, bytes.fromhex(digest))
+                expected[(entity_type, row_id)] = (
+                    seq, None if digest is None else bytes.fromhex(digest), legacy
+                )  # fmt: skip
         except ValueError:
             problems.append(Break(seq, "batch entry's row digests are unreadable"))
     problems.extend(_check_rows(session, expected))
+    problems.extend(_check_checkpoints(checkpoints, pinned, prev_seq))
     problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
-    return Verification(entries=count, head_hash=prev_hash, problems=problems[:MAX_PROBLEMS])
+    return Verification(
+        entries=count,
+        head_hash=prev_hash,
+        problems=problems[:MAX_PROBLEMS],
+        checkpoint=checkpoints[-1].seq if checkpoints else None,
+    )
 
 
-Expected = dict[tuple[str, int], tuple[int, bytes | None]]
-"""(entity type, id) → (seq of its latest entry, digest of that entry's `new`; None: no row)."""
+def _check_checkpoints(checkpoints: Sequence[Any], pinned: dict[int, str], top: int) -> list[Break]:
+    """Each checkpoint's (seq, hash) against the store whose newest entry is `top`."""
+    out = []
+    for c in checkpoints:
+        where = f"checkpoint line {c.line} of {c.at}"
+        if c.seq > top:
+            out.append(
+                Break(
+                    top or None,
+                    f"the log ends at seq {top} but {where} recorded head seq {c.seq}: "
+                    "its newest entries were removed (truncated)",
+                )
+            )
+        elif c.seq and pinned.get(c.seq) != c.hash:
+            out.append(
+                Break(
+                    c.seq,
+                    f"the entry differs from {where}: the chain was rewritten from here on",
+                )
+            )
+    return out
+
+
+Expected = dict[tuple[str, int], tuple[int, bytes | None, bool]]
+"""(entity type, id) → (seq of its latest entry, digest of that entry's `new` (None: no
+row), whether that entry is unkeyed, i.e. in the legacy serialization)."""
 
 
 def _digest(text: str | None) -> bytes | None:
@@ -762,12 +995,13 @@ def _check_rows(session: Session, expected: Expected) -> list[Break]:
         table = model.__table__
         assert isinstance(table, Table)
         names = [c.name for c in table.columns]
-        render, at_id = snapshot_renderer(table, names), names.index("id")
+        render, at_id = snapshot_renderer(table, names), names.index(primary_key(table))
         result = session.execute(select(table).execution_options(yield_per=5000))
         for rows in result.partitions():
             for row in rows:
-                problems.extend(_check_row(session, entity_type, row[at_id], render(row), expected))
-    for (entity_type, entity_id), (seq, new) in expected.items():
+                found = _check_row(session, table, entity_type, row, at_id, render, expected)
+                problems.extend(found)
+    for (entity_type, entity_id), (seq, new, _) in expected.items():
         if new is not None and entity_type in AUDITED:
             problems.append(
                 Break(
@@ -780,23 +1014,37 @@ def _check_rows(session: Session, expected: Expected) -> list[Break]:
 
 
 def _check_row(
-    session: Session, entity_type: str, row_id: int, current: str, expected: Expected
+    session: Session,
+    table: Table,
+    entity_type: str,
+    row: Any,
+    at_id: int,
+    render: Renderer,
+    expected: Expected,
 ) -> list[Break]:
+    row_id = row[at_id]
     recorded = expected.pop((entity_type, row_id), None)
     name = f"{entity_type} {row_id}"
     if recorded is None:
         return [Break(None, "row was written without an audit entry", name)]
-    seq, digest = recorded
-    if _digest(current) != digest:
-        action, new = session.execute(
-            select(AuditEntry.action, AuditEntry.new).where(AuditEntry.seq == seq)
-        ).one()
-        if action == BATCH_ACTION:
-            diff = "its values no longer match the digest its batch entry recorded"
-        else:
-            diff = _diff(json.loads(new) if new else {}, json.loads(current))
-        return [Break(seq, f"row changed behind the application's back: {diff}", name)]
-    return []
+    seq, digest, legacy = recorded
+    current = render(row)
+    if _digest(current) == digest:
+        return []
+    if legacy and digest is not None:
+        values = snapshot_values(table, dict(row._mapping))
+        if _digest(_LEGACY_ENCODER.encode(values)) == digest:
+            return []
+    action, new = session.execute(
+        select(AuditEntry.action, AuditEntry.new).where(AuditEntry.seq == seq)
+    ).one()
+    if digest is None:
+        diff = "it exists though its latest entry recorded it deleted"
+    elif action in BATCH_ACTIONS:
+        diff = "its values no longer match the digest its batch entry recorded"
+    else:
+        diff = _diff(json.loads(new) if new else {}, json.loads(current))
+    return [Break(seq, f"row changed behind the application's back: {diff}", name)]
 
 
 def _diff(recorded: Snapshot, current: Snapshot) -> str:

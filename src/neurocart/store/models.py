@@ -333,9 +333,10 @@ class Task(Base):
 class AuditEntry(Base):
     """One link of the hash chain: who did what to which row, old → new.
 
-    `old` and `new` hold the row snapshots as canonical JSON text, exactly the bytes hashed.
-    `hash` is SHA-256 over the canonical serialization of every other field (see
-    neurocart.store.audit); `prev_hash` is the previous entry's hash.
+    `old` and `new` hold the row snapshots as canonical (RFC 8785) JSON text, exactly the
+    bytes hashed. `hash` is HMAC-SHA256, with the key `key_id` names, over the canonical
+    serialization of every other field (see neurocart.store.audit); `prev_hash` is the
+    previous entry's hash.
     """
 
     __tablename__ = "audit_log"
@@ -350,6 +351,8 @@ class AuditEntry(Base):
     new: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    """The audit key that signed `hash` (HMAC-SHA256); None for an entry from before keys."""
 
     __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
 
@@ -535,7 +538,40 @@ AUDITED: dict[str, type[Base]] = {
     "task": Task,
     "mri_scan": MriScan,
     "ncs_study": NerveConductionStudy,
+    # written by the monitor leader (and an acknowledgement) as one `write_batch` entry per
+    # table and transaction; "alert" itself names the acknowledgement journal entries
+    "alert_row": Alert,
+    "alert_action": AlertAction,
+    "monitor_status": MonitorStatus,
+    "monitor_checkpoint": MonitorCheckpoint,
 }
-"""Entity type name (as written in the audit log) → model. Every row of these is audited."""
+"""Entity type name (as written in the audit log) → model. Every row of these is audited:
+every table that holds clinical or safety state."""
+
+
+class ReadLogEntry(Base):
+    """Who read which part of the record, when: a chart view, a listing of a patient's
+    facts, an export, a report build (one row per request, never per row returned).
+
+    Not in the hash chain: the chain is also the monitor's journal, taken under one lock
+    by every writer, and a page view must neither queue behind writes nor wake the monitor.
+    Each row carries its own HMAC (`mac`, with the audit key `key_id`), so an edited row is
+    found by `neurocart audit reads --check`; a deleted one is not (see docs/audit.md).
+    """
+
+    __tablename__ = "read_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    what: Mapped[str] = mapped_column(String(64))
+    """What was read: ``chart``, ``observations``, ``export:fhir``, ``report`` ..."""
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    """The one patient read, or None for a cohort (then `scope` holds the filters)."""
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON)
+    key_id: Mapped[str] = mapped_column(String(32))
+    mac: Mapped[str] = mapped_column(String(64))
+
 
 ENTITY_TYPE: dict[type[Base], str] = {model: name for name, model in AUDITED.items()}

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from neurocart.services.reads import log_read
 from neurocart.store import Database, audit
 from neurocart.store.models import (
     Assessment,
@@ -232,6 +233,8 @@ def cohort_page(
     try:
         context["view"] = view = cohort_view(request, cut, site)
         context["plotted"] = plotted_rows(view.result)
+        log_read(database_of(request), user, "report:page",
+                 scope={"cutoff": cut.isoformat(), "site": site or "all"})  # fmt: skip
     except CohortScopeError as exc:
         context["problem"] = str(exc)
     return render(request, "cohort.html", error=None, **context)
@@ -311,6 +314,8 @@ def cohort_report(
     view = _view_or_404(request, cutoff, site)
     if isinstance(view, Response):
         return view
+    scope = {"cutoff": view.scope.cutoff.isoformat(), "site": view.scope.site or "all"}
+    log_read(database_of(request), user, "report:zip", scope=scope)
     name = f"neurocart-cohort-{view.scope.cutoff.isoformat()}"
     if view.scope.site:
         name += f"-{''.join(ch for ch in view.scope.site if ch.isalnum() or ch in '-_')}"

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
+from neurocart.services.reads import log_read
 from neurocart.store import NotFoundError, repo
 from neurocart.store.errors import ConflictError, InvalidRecordError
 from neurocart.store.models import (
@@ -448,6 +449,7 @@ def patient_chart(
         patient = repo.find_patient(session, study_id)
     except NotFoundError:
         return not_found(request, _no_patient(study_id))
+    log_read(database_of(request), user, "chart", patient_id=patient.id)
     now = now_of(request)
     course = latest_course(session, patient.id)
     infusion = infusion_at(course)

@@ -11,7 +11,15 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, status
 from sqlalchemy.orm import Session
 
-from neurocart.api.deps import NowDep, ReadSession, SettingsDep, WriteSession, require, window_of
+from neurocart.api.deps import (
+    NowDep,
+    ReadLog,
+    ReadSession,
+    SettingsDep,
+    WriteSession,
+    require,
+    window_of,
+)
 from neurocart.api.errors import ForbiddenError
 from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
@@ -77,6 +85,7 @@ def list_assessments(
     user: Reader,
     session: ReadSession,
     paging: PagingDep,
+    reads: ReadLog,
     instrument: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
 ) -> PageOut[AssessmentOut]:
@@ -87,6 +96,8 @@ def list_assessments(
     rows = repo.list_assessments(
         session, patient.id, instrument=instrument, history=history, page=page
     )
+    reads(user, "assessments", patient_id=patient.id,
+          scope={"instrument": instrument, "history": history or None})  # fmt: skip
     return paging.out(
         rows,
         key=lambda r: (r.effective_at, r.id),
@@ -95,9 +106,12 @@ def list_assessments(
 
 
 @router.get("/assessments/{assessment_id}")
-def get_assessment(assessment_id: RowId, user: Reader, session: ReadSession) -> AssessmentOut:
+def get_assessment(
+    assessment_id: RowId, user: Reader, session: ReadSession, reads: ReadLog
+) -> AssessmentOut:
     """One assessment version by id, with its calculator result."""
     row = repo.get_assessment(session, assessment_id)
+    reads(user, "assessment", patient_id=row.patient_id, scope={"id": row.id})
     return out(AssessmentOut, row, study_id=study_id_of(session, row.patient_id))
 
 

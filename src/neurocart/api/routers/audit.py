@@ -1,8 +1,9 @@
-"""The audit trail, read in chain order: who did what to which row, with the hash links.
+"""The audit trail, read in chain order, and the read log: who changed what, and who viewed
+or exported which patient's record.
 
 Reading only: entries are appended by the store as records are written, and the chain is
-checked by ``neurocart audit verify``. The list grows with every write, so it is paged like
-every other growing list (`neurocart.api.pagination`).
+checked by ``neurocart audit verify``. The trail grows with every write, so it is paged like
+every other growing list (`neurocart.api.pagination`). Both are for the roles that audit.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from neurocart.api.deps import ReadSession, require
 from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
+from neurocart.api.schemas import Response
 from neurocart.security import Action, Resource
+from neurocart.services import reads as read_log
 from neurocart.store import AuditEntry, User, audit, repo
 
 router = api_router(prefix="/api/v1/audit", tags=["audit"])
@@ -27,9 +30,10 @@ Reader = Annotated[User, Depends(require(Resource.AUDIT, Action.READ))]
 class AuditEntryOut(BaseModel):
     """One link of the chain: the change (row snapshots before and after) and its hashes.
 
-    A batch entry (action ``create_batch``) covers up to thousands of rows by their ids and
-    snapshot digests; its `new` here is ``{"rows": <count>, "first_id": <id>}`` so that a page
-    stays small (`neurocart audit verify` checks every row against its digest)."""
+    A batch entry (``create_batch``, or ``write_batch`` for the monitor's tables) covers up
+    to thousands of rows by their ids and snapshot digests; its `new` here is
+    ``{"rows": <count>, "first_id": <id>}`` so that a page stays small (`neurocart audit
+    verify` checks every row against its digest)."""
 
     seq: int
     at: datetime
@@ -45,7 +49,7 @@ class AuditEntryOut(BaseModel):
 
 def _out(row: AuditEntry) -> AuditEntryOut:
     new: Any = row.new_values
-    if row.action == audit.BATCH_ACTION and isinstance(new, list):
+    if row.action in audit.BATCH_ACTIONS and isinstance(new, list):
         new = {"rows": len(new), "first_id": row.entity_id}
     return AuditEntryOut(
         seq=row.seq,
@@ -75,3 +79,35 @@ def list_audit(
     ``patient``...) or one actor; `next` reads on."""
     rows = repo.list_audit(session, entity_type=entity_type, actor=actor, page=paging.page((int,)))
     return paging.out(rows, key=lambda e: (e.seq,), convert=_out)
+
+
+class ReadOut(Response):
+    """One recorded read: who (and in which role), when, what, and its scope."""
+
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    what: str
+    study_id: str | None
+    scope: dict[str, Any]
+
+
+@router.get("/reads")
+def list_reads(
+    user: Reader,
+    session: ReadSession,
+    study_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    actor: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    what: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="before")] = None,
+    limit: Annotated[int, Query(ge=1, le=read_log.MAX_ROWS)] = 200,
+) -> list[ReadOut]:
+    """Recorded reads of the record, newest first: chart views, listings of a patient's
+    facts, exports and report builds, filtered by patient, reader, kind and time."""
+    rows = read_log.list_reads(
+        session, study_id=study_id, actor=actor, what=what, since=since, until=until,
+        limit=limit,
+    )  # fmt: skip
+    return [ReadOut.model_validate(r) for r in rows]

@@ -7,7 +7,15 @@ from typing import Annotated
 
 from fastapi import Depends, Query, status
 
-from neurocart.api.deps import NowDep, ReadSession, SettingsDep, WriteSession, require, window_of
+from neurocart.api.deps import (
+    NowDep,
+    ReadLog,
+    ReadSession,
+    SettingsDep,
+    WriteSession,
+    require,
+    window_of,
+)
 from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import EventCorrection, EventIn, EventOut, Retraction
@@ -45,6 +53,7 @@ def list_events(
     user: Reader,
     session: ReadSession,
     paging: PagingDep,
+    reads: ReadLog,
     type: Annotated[EventType | None, Query()] = None,
     history: Annotated[bool, Query(description="include superseded and retracted")] = False,
 ) -> PageOut[EventOut]:
@@ -53,6 +62,8 @@ def list_events(
     patient = patient_of(session, study_id)
     page = paging.page((datetime, int))
     rows = repo.list_events(session, patient.id, type=type, history=history, page=page)
+    reads(user, "events", patient_id=patient.id,
+          scope={"type": type.value if type else None, "history": history or None})  # fmt: skip
     return paging.out(
         rows,
         key=lambda r: (r.onset_at, r.id),
@@ -61,9 +72,10 @@ def list_events(
 
 
 @router.get("/events/{event_id}")
-def get_event(event_id: RowId, user: Reader, session: ReadSession) -> EventOut:
+def get_event(event_id: RowId, user: Reader, session: ReadSession, reads: ReadLog) -> EventOut:
     """One event version by id."""
     row = repo.get_event(session, event_id)
+    reads(user, "event", patient_id=row.patient_id, scope={"id": row.id})
     return out(EventOut, row, study_id=study_id_of(session, row.patient_id))
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from neurocart.api.deps import DatabaseDep, ReadSession, SettingsDep, require
+from neurocart.api.deps import DatabaseDep, ReadLog, ReadSession, SettingsDep, require
 from neurocart.api.errors import InvalidBodyError
 from neurocart.api.routing import ERROR_CONTENT, api_router, strict_json
 from neurocart.interop.fhir import inbound, outbound
@@ -108,6 +108,7 @@ def patient_everything(
     patient_id: Annotated[str, Path(min_length=1, max_length=64)],
     user: Reader,
     session: ReadSession,
+    reads: ReadLog,
 ) -> FhirResponse:
     """The patient's record as a searchset Bundle (`patient_id`: logical id or study ID)."""
     patient = outbound.find_patient(session, patient_id)
@@ -116,4 +117,5 @@ def patient_everything(
             404, [Issue("Patient.id", "no such patient", patient_id, code="not-found")]
         )
         return _outcome(error)
+    reads(user, "export:fhir", patient_id=patient.id)
     return FhirResponse(outbound.everything(session, patient))

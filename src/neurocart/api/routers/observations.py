@@ -13,7 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, status
 
-from neurocart.api.deps import NowDep, ReadSession, SettingsDep, WriteSession, require, window_of
+from neurocart.api.deps import (
+    NowDep,
+    ReadLog,
+    ReadSession,
+    SettingsDep,
+    WriteSession,
+    require,
+    window_of,
+)
 from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
@@ -87,6 +95,7 @@ def list_observations(
     user: Reader,
     session: ReadSession,
     paging: PagingDep,
+    reads: ReadLog,
     code: Code = None,
     since: Annotated[Instant | None, Query(description="effective at or after")] = None,
     until: Annotated[Instant | None, Query(description="effective before")] = None,
@@ -104,6 +113,8 @@ def list_observations(
         history=history,
         page=paging.page((datetime, int)),
     )
+    scope = {"code": code, "since": since, "until": until, "history": history or None}
+    reads(user, "observations", patient_id=patient.id, scope=scope)
     return paging.out(
         rows,
         key=lambda r: (r.effective_at, r.id),
@@ -112,9 +123,12 @@ def list_observations(
 
 
 @router.get("/observations/{observation_id}")
-def get_observation(observation_id: RowId, user: Reader, session: ReadSession) -> ObservationOut:
+def get_observation(
+    observation_id: RowId, user: Reader, session: ReadSession, reads: ReadLog
+) -> ObservationOut:
     """One observation version by id."""
     row = repo.get_observation(session, observation_id)
+    reads(user, "observation", patient_id=row.patient_id, scope={"id": row.id})
     return out(ObservationOut, row, study_id=study_id_of(session, row.patient_id))
 
 

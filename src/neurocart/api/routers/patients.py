@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, status
 
-from neurocart.api.deps import NowDep, ReadSession, WriteSession, require
+from neurocart.api.deps import NowDep, ReadLog, ReadSession, WriteSession, require
 from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import PatientIn, PatientOut, PatientUpdate
@@ -35,17 +35,23 @@ def list_patients(
     user: Reader,
     session: ReadSession,
     paging: PagingDep,
+    reads: ReadLog,
     site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> PageOut[PatientOut]:
     """One page of the patients by study ID, optionally of one site; `next` reads on."""
     rows = repo.list_patients(session, site=site, page=paging.page((str, int)))
+    reads(user, "patients", scope={"site": site, "patients": len(rows)})
     return paging.out(rows, key=lambda p: (p.study_id, p.id), convert=lambda p: out(PatientOut, p))
 
 
 @router.get("/{study_id}")
-def get_patient(study_id: StudyIdPath, user: Reader, session: ReadSession) -> PatientOut:
+def get_patient(
+    study_id: StudyIdPath, user: Reader, session: ReadSession, reads: ReadLog
+) -> PatientOut:
     """One patient by study ID; 404 naming `study_id` when there is none."""
-    return out(PatientOut, patient_of(session, study_id))
+    patient = patient_of(session, study_id)
+    reads(user, "patient", patient_id=patient.id)
+    return out(PatientOut, patient)
 
 
 @router.patch("/{study_id}")

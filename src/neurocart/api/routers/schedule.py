@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from neurocart.api.deps import NowDep, ReadSession, WriteSession, require
+from neurocart.api.deps import NowDep, ReadLog, ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import Instant, ProtocolId, ScheduleOut, SlotOut, TaskIn, TaskOut
 from neurocart.api.views import StudyIdPath, out, patient_of
@@ -51,6 +51,7 @@ def get_schedule(
     study_id: StudyIdPath,
     user: ScheduleReader,
     session: ReadSession,
+    reads: ReadLog,
     state: Annotated[
         list[SlotState] | None, Query(description="only slots in these states")
     ] = None,
@@ -70,6 +71,7 @@ def get_schedule(
         for s in schedule.slots
         if s.state in wanted and (phase is None or s.phase == phase)
     ]
+    reads(user, "schedule", patient_id=patient.id, scope={"phase": phase, "state": state})
     return ScheduleOut(
         study_id=patient.study_id,
         protocol_id=schedule.protocol.id,
@@ -85,11 +87,13 @@ def list_tasks(
     study_id: StudyIdPath,
     user: TaskReader,
     session: ReadSession,
+    reads: ReadLog,
     protocol_id: Annotated[ProtocolId | None, Query()] = None,
 ) -> list[TaskOut]:
     """The manual marks recorded on the patient's task slots."""
     patient = patient_of(session, study_id)
     rows = repo.list_tasks(session, patient.id, protocol_id=protocol_id)
+    reads(user, "tasks", patient_id=patient.id, scope={"protocol_id": protocol_id})
     return [out(TaskOut, t, study_id=patient.study_id) for t in rows]
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, status
 from pydantic import Field
 
-from neurocart.api.deps import ReadSession, WriteSession, require
+from neurocart.api.deps import ReadLog, ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     FactOut,
@@ -108,18 +108,25 @@ def add_mri_scan(
 
 @router.get("/patients/{study_id}/mri-scans")
 def list_mri_scans(
-    study_id: StudyIdPath, user: Reader, session: ReadSession, history: History = False
+    study_id: StudyIdPath,
+    user: Reader,
+    session: ReadSession,
+    reads: ReadLog,
+    history: History = False,
 ) -> list[MriScanOut]:
     """List a patient's current MRI scans (with superseded versions when history is asked for)."""
     patient = patient_of(session, study_id)
+    reads(user, "mri_scans", patient_id=patient.id, scope={"history": history or None})
     rows = store_records.current_rows(session, MriScan, patient.id, history=history)
     return [_mri_out(session, r, patient.study_id) for r in rows]
 
 
 @router.get("/mri-scans/{scan_id}")
-def get_mri_scan(scan_id: RowId, user: Reader, session: ReadSession) -> MriScanOut:
+def get_mri_scan(scan_id: RowId, user: Reader, session: ReadSession, reads: ReadLog) -> MriScanOut:
     """Return one MRI scan row by id, current or superseded."""
-    return _mri_out(session, store_records.get(session, MriScan, scan_id))
+    row = store_records.get(session, MriScan, scan_id)
+    reads(user, "mri_scan", patient_id=row.patient_id, scope={"id": row.id})
+    return _mri_out(session, row)
 
 
 @router.post("/mri-scans/{scan_id}/correction", status_code=status.HTTP_201_CREATED)
@@ -153,20 +160,29 @@ def add_ncs_study(
 
 @router.get("/patients/{study_id}/ncs-studies")
 def list_ncs_studies(
-    study_id: StudyIdPath, user: Reader, session: ReadSession, history: History = False
+    study_id: StudyIdPath,
+    user: Reader,
+    session: ReadSession,
+    reads: ReadLog,
+    history: History = False,
 ) -> list[NcsStudyOut]:
     """List a patient's current nerve conduction studies (with superseded versions when history is
     asked for).
     """
     patient = patient_of(session, study_id)
+    reads(user, "ncs_studies", patient_id=patient.id, scope={"history": history or None})
     rows = store_records.current_rows(session, NerveConductionStudy, patient.id, history=history)
     return [_ncs_out(session, r, patient.study_id) for r in rows]
 
 
 @router.get("/ncs-studies/{study_row_id}")
-def get_ncs_study(study_row_id: RowId, user: Reader, session: ReadSession) -> NcsStudyOut:
+def get_ncs_study(
+    study_row_id: RowId, user: Reader, session: ReadSession, reads: ReadLog
+) -> NcsStudyOut:
     """Return one nerve conduction study row by id, current or superseded."""
-    return _ncs_out(session, store_records.get(session, NerveConductionStudy, study_row_id))
+    row = store_records.get(session, NerveConductionStudy, study_row_id)
+    reads(user, "ncs_study", patient_id=row.patient_id, scope={"id": row.id})
+    return _ncs_out(session, row)
 
 
 @router.post("/ncs-studies/{study_row_id}/correction", status_code=status.HTTP_201_CREATED)

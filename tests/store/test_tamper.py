@@ -1,0 +1,467 @@
+"""Tamper drills: every change made behind the application's back is found by `verify`.
+
+One small world touches every audited table (the monitor's alerts, actions, grades and its
+checkpoint included), is checkpointed to a file outside the database, and then each attack
+changes the database (or the checkpoint file) with plain SQL, as someone with write access
+but without the application would. Every attack must leave `verify` reporting a problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, delete, func, insert, select, update
+
+from neurocart.services import alerts as alert_service
+from neurocart.services.monitoring import MonitorService
+from neurocart.store import Database, audit, records, repo
+from neurocart.store.audit_keys import Keyring
+from neurocart.store.checkpoints import read_checkpoints, write_checkpoint
+from neurocart.store.models import (
+    AUDITED,
+    Alert,
+    AlertAction,
+    AuditEntry,
+    MriScan,
+    NerveConductionStudy,
+)
+from tests.store.factories import EASIX_INPUTS, patient
+
+DAY0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
+
+
+class World:
+    """The database, its checkpoint file, and what the attacks aim at."""
+
+    def __init__(self, database: Database, path: Path) -> None:
+        self.db = database
+        self.checkpoints = path
+        self.keyring = audit.current_keyring()
+
+    def verify(self) -> audit.Verification:
+        with self.db.reading() as session:
+            return audit.verify(session, checkpoint_path=self.checkpoints)
+
+    def checkpoint(self) -> None:
+        with self.db.reading() as session:
+            write_checkpoint(session, self.checkpoints, self.keyring)
+
+    def run(self, statement: Any) -> None:
+        """One statement straight to the database: no service, no audit."""
+        with self.db.engine.begin() as connection:
+            connection.execute(statement)
+
+    def one(self, statement: Any) -> Any:
+        with self.db.engine.connect() as connection:
+            return connection.execute(statement).first()
+
+
+def _build(database: Database, tmp_path: Path) -> World:
+    with database.transaction() as s:
+        admin = repo.create_user(s, None, username="admin", password_hash="x", role="admin")
+        doc = repo.create_user(s, None, username="doc", password_hash="y", role="neurologist")
+        patients = []
+        for n in (1, 2):
+            p = patient(s, admin, f"NC-{n}")
+            repo.create_course(s, admin, repo.CourseIn(p.id, "KYV-101", infusion_at=DAY0))
+            patients.append(p)
+        p1 = patients[0]
+        from neurocart.services import assessments
+
+        assessments.add_assessment(s, admin, repo.AssessmentIn(p1.id, "easix", EASIX_INPUTS, DAY0))
+        repo.add_event(s, admin, repo.EventIn(p1.id, "infection", DAY0, grade=2, details={}))
+        repo.set_task(
+            s, doc, p1.id, protocol_id="x", task_id="vitals", slot_start=DAY0, state="due"
+        )
+        records.add(s, admin, MriScan, {"patient_id": p1.id, "scan_date": DAY0.date(),
+                    "region": "brain", "contrast_given": True, "new_t2_lesions": 1})  # fmt: skip
+        records.add(s, admin, NerveConductionStudy, {"patient_id": p1.id,
+                    "study_date": DAY0.date(), "nerves": [{"nerve": "ulnar", "side": "left",
+                    "distal_latency_ms": 3.1}], "sensory_nerves": []})  # fmt: skip
+    monitor = MonitorService(database)
+    monitor.take_over()
+    for p in patients:  # fever in both: a CRS alert each, and current grades
+        with database.transaction() as s:
+            items = [
+                repo.ObservationIn(p.id, "8310-5", 39.2 + h / 10, "°C", DAY0 + timedelta(hours=h))
+                for h in range(1, 4)
+            ]
+            repo.add_observations(s, doc, items)
+        while monitor.step():
+            pass
+    with database.transaction() as s:
+        alert_service.acknowledge(s, doc, "NC-1:crs:1", DAY0 + timedelta(hours=5))
+    while monitor.step():
+        pass
+    with database.transaction() as s:  # the newest entries: what a truncation removes
+        repo.create_user(s, admin, username="spare", password_hash="z", role="nurse")
+        patient(s, admin, "NC-3")
+        repo.add_observation(
+            s, doc, repo.ObservationIn(p1.id, "8310-5", 37.1, "°C", DAY0 + timedelta(hours=9))
+        )
+    world = World(database, tmp_path / "audit" / "chain.checkpoints.jsonl")
+    world.checkpoint()
+    return world
+
+
+@pytest.fixture
+def world(database: Database, tmp_path: Path) -> World:
+    w = _build(database, tmp_path)
+    result = w.verify()
+    assert result.ok, result.problems  # untouched, everything verifies
+    assert result.checkpoint == result.entries
+    with database.reading() as s:  # the world has rows in every audited table
+        for name, model in AUDITED.items():
+            assert s.scalar(select(func.count()).select_from(model)), name
+        assert s.scalar(select(Alert.acknowledged_by).where(Alert.key == "NC-1:crs:1")) == "doc"
+        assert s.scalar(select(Alert.status).where(Alert.key == "NC-2:crs:1")) == "open"
+    return w
+
+
+# --- the attacks ----------------------------------------------------------------------------
+
+UPDATES: dict[str, tuple[str, Any]] = {
+    "user": ("username", "mallory"),
+    "patient": ("site", "XXX"),
+    "course": ("product", "another product"),
+    "observation": ("value", 36.6),
+    "assessment": ("label", "normal"),
+    "event": ("grade", 1),
+    "task": ("state", "done"),
+    "mri_scan": ("new_t2_lesions", 0),
+    "ncs_study": ("lab", "elsewhere"),
+    "alert_row": ("severity", "info"),
+    "alert_action": ("kind", "close"),
+    "monitor_status": ("crs_grade", 0),
+    "monitor_checkpoint": ("seq", 1),
+}
+"""Per audited table: a column and the value an attacker writes into its newest row."""
+
+_UNIQUE: dict[str, dict[str, Any]] = {
+    "user": {"username": "ghost"},
+    "patient": {"study_id": "NC-GHOST"},
+    "alert_row": {"key": "NC-GHOST:crs:1"},
+    "task": {"slot_start": DAY0 + timedelta(days=9)},
+}
+"""What an inserted copy changes besides its key so the database accepts it."""
+
+
+def _table(name: str) -> Table:
+    table = AUDITED[name].__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _newest(world: World, name: str) -> Any:
+    table = _table(name)
+    pk = table.c[audit.primary_key(table)]
+    return world.one(select(table).order_by(pk.desc()).limit(1))
+
+
+def _update(name: str) -> Callable[[World], None]:
+    def attack(world: World) -> None:
+        table = _table(name)
+        pk = table.c[audit.primary_key(table)]
+        column, value = UPDATES[name]
+        row = _newest(world, name)
+        world.run(update(table).where(pk == row._mapping[pk.name]).values({column: value}))
+
+    return attack
+
+
+def _delete(name: str) -> Callable[[World], None]:
+    def attack(world: World) -> None:
+        table = _table(name)
+        pk = table.c[audit.primary_key(table)]
+        row = _newest(world, name)
+        world.run(delete(table).where(pk == row._mapping[pk.name]))
+
+    return attack
+
+
+def _insert(name: str) -> Callable[[World], None]:
+    def attack(world: World) -> None:
+        table = _table(name)
+        pk = audit.primary_key(table)
+        values = dict(_newest(world, name)._mapping)
+        if name == "monitor_status":  # keyed by patient: one that has no grades yet
+            values[pk] = world.one(select(func.max(_table("patient").c.id)))[0]
+        else:
+            values[pk] = values[pk] + 100
+        values.update(_UNIQUE.get(name, {}))
+        if "supersedes_id" in values:
+            values["supersedes_id"] = None
+        world.run(insert(table).values(values))
+
+    return attack
+
+
+def _entry(world: World, **where: Any) -> Any:
+    query = select(AuditEntry).filter_by(**where).order_by(AuditEntry.seq.desc()).limit(1)
+    with world.db.reading() as s:
+        return s.scalar(query)
+
+
+def _alert(world: World, **values: Any) -> None:
+    world.run(update(Alert).where(Alert.key == "NC-2:crs:1").values(**values))
+
+
+def lowered_alert_grade(world: World) -> None:
+    _alert(world, grade=0.0)
+
+
+def closed_open_alert(world: World) -> None:
+    _alert(world, status="closed", closed_at=DAY0 + timedelta(hours=6))
+
+
+def forged_acknowledgement(world: World) -> None:
+    _alert(world, acknowledged_by="doc", acknowledged_at=DAY0 + timedelta(hours=4))
+
+
+def reattributed_acknowledgement_row(world: World) -> None:
+    world.run(update(Alert).where(Alert.key == "NC-1:crs:1").values(acknowledged_by="admin"))
+
+
+def reattributed_acknowledgement_entry(world: World) -> None:
+    seq = _entry(world, action="acknowledge").seq
+    world.run(update(AuditEntry).where(AuditEntry.seq == seq).values(actor="admin"))
+
+
+def reattributed_acknowledgement_action(world: World) -> None:
+    table = _table("alert_action")
+    row = world.one(select(table).where(table.c.kind == "acknowledge"))
+    payload = {**row.payload, "user": "admin"}
+    world.run(update(AlertAction).where(AlertAction.id == row.id).values(payload=payload))
+
+
+def reattributed_creator_of_a_fact(world: World) -> None:
+    world.run(update(_table("observation")).where(_table("observation").c.id == 1)
+              .values(entered_by=1))  # fmt: skip
+
+
+def deleted_alert_action(world: World) -> None:
+    table = _table("alert_action")
+    first = world.one(select(func.min(table.c.id)))[0]
+    world.run(delete(table).where(table.c.id == first))
+
+
+def reordered_entries(world: World) -> None:
+    a, b = 5, 6
+    world.run(update(AuditEntry).where(AuditEntry.seq == a).values(seq=-1))
+    world.run(update(AuditEntry).where(AuditEntry.seq == b).values(seq=a))
+    world.run(update(AuditEntry).where(AuditEntry.seq == -1).values(seq=b))
+
+
+def _rewrite_chain(world: World, sign: Callable[[Any, str], tuple[str, str | None]]) -> None:
+    """Change the first observation's value, fix its batch digest, and recompute every hash
+    from there on with `sign(entry, prev_hash) -> (hash, key_id)`."""
+    table = _table("observation")
+    world.run(update(table).where(table.c.id == 1).values(value=36.5))
+    row = world.one(select(table).where(table.c.id == 1))
+    digest = audit.row_digest(audit.snapshot_texts(table, [row._mapping])[0])
+    batch = _entry(world, entity_type="observation", action=audit.BATCH_ACTION, entity_id=1)
+    pairs = [[i, digest if i == 1 else d] for i, d in audit.batch_rows(batch.new)]
+    world.run(
+        update(AuditEntry).where(AuditEntry.seq == batch.seq).values(new=audit.canonical(pairs))
+    )
+    with world.db.reading() as s:
+        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.seq >= batch.seq)
+                                 .order_by(AuditEntry.seq)))  # fmt: skip
+        prev = s.scalar(select(AuditEntry.hash).where(AuditEntry.seq == batch.seq - 1))
+    for e in entries:
+        digest, key_id = sign(e, prev)
+        world.run(update(AuditEntry).where(AuditEntry.seq == e.seq)
+                  .values(prev_hash=prev, hash=digest, key_id=key_id))  # fmt: skip
+        prev = digest
+
+
+def _hash(e: Any, prev: str, key_id: str | None, secret: bytes | None) -> str:
+    return audit.entry_hash(
+        e.seq, e.at, e.actor, e.action, e.entity_type, e.entity_id, e.old_values,
+        e.new_values, prev, key_id=key_id, secret=secret,
+    )  # fmt: skip
+
+
+def recomputed_chain_plain_sha256(world: World) -> None:
+    """The chain as it used to be hashed: plain SHA-256, no key."""
+    _rewrite_chain(world, lambda e, prev: (_hash(e, prev, None, None), None))
+
+
+def recomputed_chain_guessed_key(world: World) -> None:
+    _rewrite_chain(world, lambda e, prev: (_hash(e, prev, e.key_id, b"g" * 32), e.key_id))
+
+
+def recomputed_chain_with_the_key(world: World) -> None:
+    """An insider holding the key: only the checkpoint outside the database tells."""
+    key = world.keyring
+    _rewrite_chain(world, lambda e, prev: (_hash(e, prev, key.current, key.secret), key.current))
+
+
+def truncated_tail_with_rows(world: World) -> None:
+    """The newest transaction (a user, a patient, an observation) removed with its entries:
+    a consistent but shorter chain."""
+    with world.db.reading() as s:
+        top = s.scalar(select(func.max(AuditEntry.seq)))
+    world.run(delete(_table("observation")).where(_table("observation").c.id == _newest(
+        world, "observation").id))  # fmt: skip
+    world.run(delete(_table("patient")).where(_table("patient").c.study_id == "NC-3"))
+    world.run(delete(_table("user")).where(_table("user").c.username == "spare"))
+    world.run(delete(AuditEntry).where(AuditEntry.seq > top - 3))
+
+
+def forged_appended_entry(world: World) -> None:
+    """A new observation row and an entry chained to the head, hashed without the key."""
+    obs = _table("observation")
+    values = dict(_newest(world, "observation")._mapping) | {"value": 41.5}
+    values["id"] += 1
+    world.run(insert(obs).values(values))
+    with world.db.reading() as s:
+        seq, prev = audit.head(s)
+    text = audit.snapshot_texts(obs, [values])[0]
+    e = AuditEntry(
+        seq=seq + 1, at=datetime.now(UTC), actor="doc", action="create",
+        entity_type="observation", entity_id=values["id"], old=None, new=text,
+    )  # fmt: skip
+    digest = _hash(e, prev, world.keyring.current, b"f" * 32)
+    world.run(insert(AuditEntry).values(
+        seq=e.seq, at=e.at, actor=e.actor, action=e.action, entity_type=e.entity_type,
+        entity_id=e.entity_id, old=None, new=text, prev_hash=prev, hash=digest,
+        key_id=world.keyring.current,
+    ))  # fmt: skip
+
+
+def forged_unkeyed_entry(world: World) -> None:
+    with world.db.reading() as s:
+        seq, prev = audit.head(s)
+    e = AuditEntry(seq=seq + 1, at=datetime.now(UTC), actor="admin", action="update",
+                   entity_type="monitor", entity_id=0, old=None, new="{}")  # fmt: skip
+    world.run(insert(AuditEntry).values(
+        seq=e.seq, at=e.at, actor=e.actor, action=e.action, entity_type=e.entity_type,
+        entity_id=0, old=None, new="{}", prev_hash=prev, hash=_hash(e, prev, None, None),
+        key_id=None,
+    ))  # fmt: skip
+
+
+def entry_claims_an_unknown_key(world: World) -> None:
+    world.run(update(AuditEntry).where(AuditEntry.seq == 3).values(key_id="nobody"))
+
+
+def edited_checkpoint_file(world: World) -> None:
+    path = world.checkpoints
+    record = json.loads(path.read_text())
+    record["seq"] -= 3  # to hide a truncation
+    path.write_text(audit.canonical(record) + "\n")
+
+
+def removed_checkpoint_line(world: World) -> None:
+    """An older checkpoint line removed from between two others."""
+    world.checkpoint()
+    world.checkpoint()
+    lines = world.checkpoints.read_text().splitlines()
+    world.checkpoints.write_text("\n".join([lines[0], lines[2]]) + "\n")
+
+
+def rewritten_checkpoint_file(world: World) -> None:
+    """A whole new checkpoint file for a truncated chain, signed without the key."""
+    truncated_tail_with_rows(world)
+    with world.db.reading() as s:
+        seq, _ = audit.head(s)
+    forged = Keyring({world.keyring.current: b"h" * 32}, world.keyring.current)
+    world.checkpoints.unlink()
+    with world.db.reading() as s:
+        write_checkpoint(s, world.checkpoints, forged)
+    assert read_checkpoints(world.checkpoints, forged)[0][0].seq == seq
+
+
+ATTACKS: dict[str, Callable[[World], None]] = {
+    **{f"update {name}": _update(name) for name in AUDITED},
+    **{f"delete {name}": _delete(name) for name in AUDITED},
+    **{f"insert {name}": _insert(name) for name in AUDITED},
+    "lowered alert grade": lowered_alert_grade,
+    "closed open alert": closed_open_alert,
+    "forged acknowledgement": forged_acknowledgement,
+    "re-attributed acknowledgement (alert row)": reattributed_acknowledgement_row,
+    "re-attributed acknowledgement (audit entry)": reattributed_acknowledgement_entry,
+    "re-attributed acknowledgement (alert action)": reattributed_acknowledgement_action,
+    "re-attributed fact": reattributed_creator_of_a_fact,
+    "deleted alert action": deleted_alert_action,
+    "reordered entries": reordered_entries,
+    "recomputed chain, plain SHA-256": recomputed_chain_plain_sha256,
+    "recomputed chain, guessed key": recomputed_chain_guessed_key,
+    "recomputed chain with the key": recomputed_chain_with_the_key,
+    "truncated tail with its rows": truncated_tail_with_rows,
+    "forged appended entry": forged_appended_entry,
+    "forged unkeyed entry": forged_unkeyed_entry,
+    "entry claims an unknown key": entry_claims_an_unknown_key,
+    "edited checkpoint file": edited_checkpoint_file,
+    "removed checkpoint line": removed_checkpoint_line,
+    "rewritten checkpoint file": rewritten_checkpoint_file,
+}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_attack_is_detected(world: World, attack: str) -> None:
+    ATTACKS[attack](world)
+    result = world.verify()
+    assert not result.ok, f"{attack}: not detected"
+
+
+PG_ATTACKS = [
+    "update alert_row",
+    "delete alert_action",
+    "insert observation",
+    "recomputed chain with the key",
+    "truncated tail with its rows",
+    "re-attributed acknowledgement (audit entry)",
+]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("attack", PG_ATTACKS)
+def test_attack_is_detected_on_postgresql(world: World, attack: str) -> None:
+    ATTACKS[attack](world)
+    assert not world.verify().ok, f"{attack}: not detected"
+
+
+def test_the_drills_are_many_and_each_finds_what_it_should(world: World) -> None:
+    """The count the docs quote, and the reasons of the attacks only a checkpoint sees."""
+    assert len(ATTACKS) >= 30
+    truncated_tail_with_rows(world)
+    reasons = [p.reason for p in world.verify().problems]
+    assert any("truncated" in r for r in reasons), reasons
+
+
+def test_rewrite_with_the_key_is_found_only_by_the_checkpoint(world: World) -> None:
+    recomputed_chain_with_the_key(world)
+    with world.db.reading() as s:
+        inside = audit.verify(s)  # no checkpoint: consistent in itself
+    assert inside.ok
+    problems = world.verify().problems
+    assert problems
+    assert all("rewritten" in p.reason for p in problems), problems
+
+
+def test_a_monitor_step_is_one_entry_per_table_it_wrote(world: World) -> None:
+    with world.db.reading() as s:
+        actions = s.scalars(
+            select(AuditEntry.entity_type).where(AuditEntry.action == audit.STATE_ACTION)
+        ).all()
+    assert {"alert_row", "alert_action", "monitor_status", "monitor_checkpoint"} <= set(actions)
+
+
+def test_checkpoint_lines_are_chained_and_signed(world: World) -> None:
+    world.checkpoint()
+    found, problems = read_checkpoints(world.checkpoints, world.keyring)
+    assert problems == []
+    assert len(found) == 2
+    first = world.checkpoints.read_text().splitlines()[0]
+    assert found[1].prev == hashlib.sha256(first.encode()).hexdigest()
+    other = Keyring({world.keyring.current: b"o" * 32}, world.keyring.current)
+    assert len(read_checkpoints(world.checkpoints, other)[1]) == 2  # no key, no trust
