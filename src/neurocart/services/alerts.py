@@ -280,6 +280,7 @@ def resolve(session: Session, user: User, key: str, at: datetime, reason: str) -
         session, actor=user.username, action="resolve", entity_type=ACK_ENTITY,
         entity_id=row.id, old=old, new=_resolve_snapshot(row, user.username, reason),
     )  # fmt: skip
+    audit.append_states(session, actor=user.username, written={ALERT_ROW_ENTITY: [row.id]})
     return row
 
 
