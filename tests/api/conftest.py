@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from neurocart.api import create_app
 from neurocart.config import Settings
-from neurocart.security import issue_token
+from neurocart.security import issue_token, read_token
+from neurocart.services import accounts
 from neurocart.store import Database, Patient, Role, User, repo
 from neurocart.store.engine import make_engine
 from neurocart.store.models import Base
@@ -36,10 +37,30 @@ def add_user(db: Database, username: str, role: Role | str, password: str = "x")
         return repo.create_user(session, None, username=username, password_hash=password, role=role)
 
 
-def bearer(user: User | str, role: Role | str | None = None) -> Headers:
+def session_token(db: Database | str, user: User | str, role: Role | str | None = None) -> str:
+    """A token of a fresh server-side session of `user` (as a login opens), signed with SECRET.
+
+    `role` other than the stored one mints a token claiming it (the store's role must win).
+    `db` may be a URL (a server in a subprocess)."""
+    database = Database.from_url(db) if isinstance(db, str) else db
     name = user if isinstance(user, str) else user.username
-    role = role if role is not None else user.role  # type: ignore[union-attr]
-    return {"Authorization": f"Bearer {issue_token(name, role, secret=SECRET)}"}
+    try:
+        with database.transaction() as session:
+            stored = repo.get_user_by_username(session, name)
+            assert stored is not None, f"no user {name!r}"
+            token = accounts.open_session(session, Settings(secret_key=SECRET), stored)
+    finally:
+        if isinstance(db, str):
+            database.dispose()
+    if role is not None:
+        sid = read_token(token, secret=SECRET).session_id
+        token = issue_token(name, role, secret=SECRET, session_id=sid)
+    return token
+
+
+def bearer(db: Database | str, user: User | str, role: Role | str | None = None) -> Headers:
+    """Authorization headers of a fresh session of `user` (see `session_token`)."""
+    return {"Authorization": f"Bearer {session_token(db, user, role)}"}
 
 
 @pytest.fixture
@@ -76,7 +97,7 @@ def as_role(database: Database) -> Callable[[str], Headers]:
 
     def headers(role: str) -> Headers:
         if role not in made:
-            made[role] = bearer(add_user(database, f"{role}-user", role))
+            made[role] = bearer(database, add_user(database, f"{role}-user", role))
         return made[role]
 
     return headers

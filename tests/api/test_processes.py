@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import threading
@@ -46,6 +47,12 @@ def _prepare(url: str, infusion: datetime) -> None:
     db.dispose()
 
 
+@functools.cache
+def _nurse(url: str) -> dict[str, str]:
+    """The nurse's headers, one session per database (shared by every server on it)."""
+    return bearer(url, "nurse")
+
+
 def _health(server: Server) -> dict[str, Any]:
     return httpx.get(f"{server.url}/api/v1/health", timeout=5).json()["monitor"]  # type: ignore[no-any-return]
 
@@ -68,7 +75,7 @@ def _temperature(study_id: str, value: float, at: datetime, server: Server) -> h
     return httpx.post(
         f"{server.url}/api/v1/patients/{study_id}/observations",
         json=body,
-        headers=bearer("nurse", "nurse"),
+        headers=_nurse(server.database_url),
         timeout=10,
     )
 
@@ -86,7 +93,7 @@ class Stream:
     def _run(self, server: Server) -> None:
         url = f"{server.url}/api/v1/alerts/stream?seconds=60"
         try:
-            with httpx.stream("GET", url, headers=bearer("nurse", "nurse"), timeout=70) as r:
+            with httpx.stream("GET", url, headers=_nurse(server.database_url), timeout=70) as r:
                 self.ready.set()
                 for line in r.iter_lines():
                     if line.startswith("data:"):

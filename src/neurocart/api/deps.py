@@ -17,6 +17,7 @@ an exception rolls it back. `ReadSession` never takes SQLite's write lock.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from neurocart.api.errors import ForbiddenError, UnauthenticatedError
 from neurocart.config import Settings
-from neurocart.security import Action, Resource, TokenError, is_allowed, read_token
-from neurocart.store import Database, User, repo
+from neurocart.security import Action, Resource, is_allowed
+from neurocart.services import accounts
+from neurocart.store import Database, User
 
 
 def get_settings(request: Request) -> Settings:
@@ -67,27 +69,36 @@ def public() -> None:
     """Marks a route that needs no authentication (health, login)."""
 
 
+def auth_now(request: Request) -> datetime:
+    """The time sessions are judged by: the app's ``auth_clock`` (tests) or the real UTC time.
+
+    Not the runtime's clock: the demo runs that one fast, and sessions must not age with it."""
+    clock = getattr(request.app.state, "auth_clock", None)
+    return clock() if clock is not None else accounts.utc_now()
+
+
 def current_user(
+    request: Request,
     settings: SettingsDep,
     database: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
-    """The user the bearer token names, reloaded from the store on every request.
+    """The user whose live session the bearer token names, reloaded on every request.
 
-    The token proves identity only: an inactive or deleted user is refused, and the role
-    used everywhere is the one stored now, not the one in the token.
+    The token proves identity; the session table says whether it is still honoured (logout,
+    revocation, idle timeout, deactivation), and the role used everywhere is the one stored
+    now, not the one in the token. The session id is kept in ``request.state.session_id``.
     """
     if credentials is None:
         raise UnauthenticatedError("authorization", "a bearer token is required (log in first)")
     try:
-        claims = read_token(credentials.credentials, secret=settings.secret_key)
-    except TokenError as exc:
-        raise UnauthenticatedError("authorization", str(exc)) from None
-    with database.reading() as session:
-        user = repo.get_user_by_username(session, claims.username)
-    if user is None or not user.active:
-        raise UnauthenticatedError("authorization", "the user is unknown or deactivated")
-    return user
+        found = accounts.check_session(
+            database, settings, credentials.credentials, auth_now(request)
+        )
+    except accounts.AuthenticationError as exc:
+        raise UnauthenticatedError(exc.field, str(exc)) from None
+    request.state.session_id = found.session_id
+    return found.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -78,6 +78,16 @@ class ForbiddenError(ApiError):
     status_code = 403
 
 
+class TooManyRequestsError(ApiError):
+    """429: too many failed logins; `retry_after` (seconds) goes into the Retry-After header."""
+
+    status_code = 429
+
+    def __init__(self, field: str | None, message: str, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(field, message)
+
+
 class PayloadTooLargeError(ApiError):
     """413: a body or batch over the configured limit; nothing was stored."""
 
@@ -175,6 +185,8 @@ def validation_problems(errors: Sequence[Any]) -> list[Problem]:
 
 
 def _header(exc: Exception) -> dict[str, str] | None:
+    if isinstance(exc, TooManyRequestsError):
+        return {"Retry-After": str(exc.retry_after)}
     return {"WWW-Authenticate": "Bearer"} if isinstance(exc, UnauthenticatedError) else None
 
 

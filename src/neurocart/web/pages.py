@@ -32,12 +32,13 @@ from neurocart.web import chart
 from neurocart.web.alerts import UnknownAlertError, get_alert_provider
 from neurocart.web.auth import (
     COOKIE,
+    LoginLocked,
     ReadSession,
-    authenticate,
     database_of,
+    log_in,
+    log_out,
     require,
     safe_next,
-    session_cookie,
 )
 from neurocart.web.board import BoardRow, acute_board
 from neurocart.web.forms import instruments_for
@@ -83,8 +84,24 @@ def login(request: Request, pairs: FormPairs) -> Response:
     saying which part was wrong."""
     form = dict(pairs)
     target = safe_next(form.get("next"))
-    user = authenticate(request, form.get("username", ""), form.get("password", ""))
-    if user is None:
+    try:
+        cookie = log_in(request, form.get("username", ""), form.get("password", ""))
+    except LoginLocked as exc:
+        minutes = max(1, -(-exc.retry_after // 60))
+        page = render(
+            request,
+            "login.html",
+            429,
+            next=target,
+            username=form.get("username", ""),
+            error=(
+                "Too many failed logins: this account or this computer is locked for about "
+                f"{minutes} min. Try again later or ask an administrator."
+            ),
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    if cookie is None:
         return render(
             request,
             "login.html",
@@ -93,7 +110,6 @@ def login(request: Request, pairs: FormPairs) -> Response:
             username=form.get("username", ""),
             error="Unknown user, wrong password, or deactivated account.",
         )
-    cookie = session_cookie(request, user)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -108,8 +124,9 @@ def login(request: Request, pairs: FormPairs) -> Response:
 
 
 @router.post("/logout")
-def logout() -> Response:
-    """Clear the session cookie and go back to the login page."""
+def logout(request: Request) -> Response:
+    """End the session, clear the cookie and go back to the login page."""
+    log_out(request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -96,7 +96,7 @@ class stream_reader(require):  # noqa: N801 - used like a function: Depends(stre
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> User:
         if credentials is not None:
-            user = current_user(settings, database, credentials)
+            user = current_user(request, settings, database, credentials)
         else:
             try:
                 user = web_user(request)
