@@ -63,7 +63,8 @@ class Live:
         """API headers for a seeded user (a token signed with the app's key)."""
         with self.database.transaction() as session:
             user = repo.get_user_by_username(session, username)
-            assert user is not None and user.role == role, username
+            assert user is not None, username
+            assert user.role == role, username
             token = accounts.open_session(session, Settings(secret_key=SECRET), user)
         return {"Authorization": f"Bearer {token}"}
 
