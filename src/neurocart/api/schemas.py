@@ -35,7 +35,8 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Username = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+"""The shortest length is a setting (Settings.password_min_length), checked by the service."""
 Instrument = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 
 
@@ -87,7 +88,10 @@ class UserIn(Request):
     """A new account; the password is hashed (argon2) before it is stored and never returned."""
 
     username: Username
-    password: Password = Field(description="at least 8 characters; stored as an argon2 hash")
+    password: Password = Field(
+        description="at least Settings.password_min_length (default 12) characters; stored as "
+        "an argon2 hash"
+    )
     role: Role
 
 

@@ -38,14 +38,14 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from neurocart.config import MIN_SECRET_KEY_BYTES, Settings
-from neurocart.security import issue_token, read_token, verify_password
+from neurocart.security import hash_password, issue_token, read_token, verify_password
 from neurocart.security.tokens import TokenError
 from neurocart.services.errors import InvalidInputError, Problem, ServiceError
-from neurocart.store import audit
+from neurocart.store import audit, repo
 from neurocart.store.accounts import AuthSession, LoginFailure
 from neurocart.store.db import Database
 from neurocart.store.models import Signature, User
-from neurocart.store.repo import get_user_by_username
+from neurocart.store.repo import KEEP, Keep, get_user_by_username
 
 ACCOUNT_ENTITY = "account"
 """Entity type of the audit entries of logins, lockouts and sessions (entity id: the user's id,
@@ -120,6 +120,49 @@ def secret_key_problem(settings: Settings) -> str | None:
     if len(settings.secret_key.encode("utf-8")) < MIN_SECRET_KEY_BYTES:
         return f"is shorter than {MIN_SECRET_KEY_BYTES} bytes"
     return None
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+def create_account(
+    session: Session,
+    actor: User | None,
+    settings: Settings,
+    *,
+    username: str,
+    password: str,
+    role: str,
+) -> User:
+    """A new user with an argon2 hash of `password` (checked against the length rule)."""
+    check_password(password, settings)
+    return repo.create_user(
+        session, actor, username=username, password_hash=hash_password(password), role=role
+    )
+
+
+def change_account(
+    session: Session,
+    actor: User | None,
+    settings: Settings,
+    user_id: int,
+    *,
+    role: Any = KEEP,
+    active: bool | Keep = KEEP,
+    password: str | None = None,
+) -> User:
+    """Change role, active flag or password (length rule); a deactivation or a new password ends
+    the user's sessions, so nobody keeps a way in that the change meant to close."""
+    changes: dict[str, Any] = {"role": role, "active": active}
+    if password is not None:
+        check_password(password, settings)
+        changes["password_hash"] = hash_password(password)
+    user = repo.update_user(session, actor, user_id, **changes)
+    if active is False:
+        end_user_sessions(session, actor, user, reason="deactivated")
+    elif password is not None:
+        end_user_sessions(session, actor, user, reason="password")
+    return user
 
 
 # --- login --------------------------------------------------------------------------------
