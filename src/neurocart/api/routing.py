@@ -110,7 +110,14 @@ class StrictRequest(Request):
 
 
 class StrictRoute(APIRoute):
-    """An APIRoute whose JSON bodies go through `strict_json`; other media types get 415."""
+    """An APIRoute whose JSON bodies go through `strict_json`; other media types get 415; a
+    POST that writes answers ``Idempotency-Key`` (neurocart.api.idempotency)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        from neurocart.api.idempotency import idempotent  # it imports the deps, which import us
+
+        endpoint = idempotent(endpoint, kwargs.get("methods"), kwargs.get("status_code"))
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
