@@ -236,10 +236,15 @@ class ObservationBatchIn(Request):
 
 
 class BatchOut(Response):
-    """What a batch stored: the count and the new ids, in the order the rows were sent."""
+    """What a batch stored: how many rows were stored now, every row's observation id in the
+    order the rows were sent, and which rows were already stored (same patient, code, time,
+    value and source) and so not stored again."""
 
-    count: int
-    ids: list[int]
+    count: int = Field(description="rows stored by this request")
+    ids: list[int] = Field(description="each row's observation id (new or already stored)")
+    duplicates: list[int] = Field(
+        default_factory=list, description="indices of rows already stored, not stored again"
+    )
 
 
 class ObservationCorrection(Request):

@@ -95,8 +95,13 @@ def remember(
     now = now or datetime.now(UTC)
     session.add(
         IdempotencyRecord(
-            user_id=user_id, key=key, request_hash=digest, status_code=answer.status_code,
-            response=answer.body, created_at=now, expires_at=now + ttl,
-        )  # fmt: skip
+            user_id=user_id,
+            key=key,
+            request_hash=digest,
+            status_code=answer.status_code,
+            response=answer.body,
+            created_at=now,
+            expires_at=now + ttl,
+        )
     )
     session.flush()

@@ -44,9 +44,10 @@ def add_observation(
     session: WriteSession,
 ) -> ObservationOut:
     """Store one observation, converted to its canonical unit and range-checked; monitoring reads it
-    once it is committed."""
+    once it is committed. One already stored (same patient, code, time, value and source) is
+    not stored again: the stored one is answered."""
     patient = patient_of(session, study_id)
-    row = ingest.ingest_observation(session, user, patient.id, body)
+    row, _ = ingest.ingest_observation_once(session, user, patient.id, body)
     return fact_out(ObservationOut, row, session, study_id=patient.study_id)
 
 
@@ -64,13 +65,17 @@ def add_observations(
 ) -> BatchOut:
     """Store every row or none (one transaction); the ids come back in the rows' order.
 
-    More rows than Settings.max_batch_observations: 413, nothing stored."""
+    Rows already stored (same patient, code, time, value and source, or a repeat within the
+    batch) are not stored again: `duplicates` lists their indices and `ids` gives the stored
+    observation's id. More rows than Settings.max_batch_observations: 413, nothing stored."""
     patient = patient_of(session, study_id)
     limit = settings.max_batch_observations  # checked where every batch is written (store)
     batch = ingest.ingest_observation_batch(
-        session, user, patient.id, body.observations, limit=limit
+        session, user, patient.id, body.observations, limit=limit, skip_duplicates=True
     )
-    return BatchOut(count=len(batch.ids), ids=batch.ids)
+    return BatchOut(
+        count=len(batch.ids), ids=batch.row_ids(), duplicates=[i for i, _ in batch.duplicates]
+    )
 
 
 @router.get("/patients/{study_id}/observations")
