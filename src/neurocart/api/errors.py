@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neurocart.ingest import ObservationError
 from neurocart.pathway import ProtocolError, UnknownProtocolError
+from neurocart.services.accounts import SignatureError
 from neurocart.services.errors import InvalidInputError
 from neurocart.standards import CalculatorInputError, UnknownCalculatorError
 from neurocart.store.errors import (
@@ -258,6 +259,12 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return respond(exc.status_code, [Problem(field, str(exc.detail))], exc.headers)
 
 
+async def _signature(_: Request, exc: Exception) -> JSONResponse:
+    # missing (or no valid meaning): 422, like any required field; a wrong password: 403
+    assert isinstance(exc, SignatureError)
+    return respond(422 if exc.missing else 403, [Problem(exc.field, str(exc))])
+
+
 async def _invalid_input(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidInputError)
     return respond(422, [Problem(p.location, p.message, p.got) for p in exc.problems])
@@ -279,3 +286,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _data)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(InvalidInputError, _invalid_input)
+    app.add_exception_handler(SignatureError, _signature)

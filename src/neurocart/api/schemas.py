@@ -247,10 +247,43 @@ class BatchOut(Response):
     )
 
 
+class SignatureIn(Request):
+    """An electronic signature (21 CFR Part 11): the signer's password again, and what the
+    signature means. Recorded with the signer's name and the time, linked to the signed row."""
+
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    meaning: Literal["reviewed", "approved", "corrected"]
+
+
+SignatureField = Annotated[
+    SignatureIn | None,
+    Field(description="required: your password again and the meaning of the signature"),
+]
+
+
+class SignatureOut(Response):
+    """A recorded signature: who signed which row, meaning what, when."""
+
+    id: int
+    signer: str
+    meaning: str
+    action: str
+    entity_type: str
+    entity_id: int
+    signed_at: datetime
+
+
+class Signed(Request):
+    """A body carrying only a signature (signing an assessment, acknowledging an alert)."""
+
+    signature: SignatureField = None
+
+
 class ObservationCorrection(Request):
     """A corrected observation; a `value` without `unit` is in the stored (canonical) unit."""
 
     reason: Reason
+    signature: SignatureField = None
     code: Annotated[Code64 | None, NotNull] = None
     code_system: Annotated[Code64 | None, NotNull] = None
     value: Annotated[float | None, NotNull, Field(allow_inf_nan=False)] = None
@@ -264,6 +297,7 @@ class Retraction(Request):
     """Why a fact is withdrawn; facts are never deleted, the retraction and its reason are kept."""
 
     reason: Reason
+    signature: SignatureField = None
 
 
 class ObservationOut(FactOut):
@@ -292,6 +326,7 @@ class AssessmentCorrection(Request):
     superseded."""
 
     reason: Reason
+    signature: SignatureField = None
     inputs: Annotated[
         dict[str, Any] | None, NotNull, Field(description="new item inputs (scored again)")
     ] = None
@@ -334,6 +369,7 @@ class EventCorrection(Request):
     with the reason."""
 
     reason: Reason
+    signature: SignatureField = None
     type: Annotated[EventType | None, NotNull] = None
     onset_at: Annotated[AwareDatetime | None, NotNull] = None
     end_at: AwareDatetime | None = None

@@ -437,19 +437,18 @@ def check_signature(user: User, signature: SignatureIn | None, field: str = "sig
     return signature.meaning
 
 
-def sign(
+def record_signature(
     session: Session,
     user: User,
-    signature: SignatureIn | None,
+    meaning: str,
     *,
     action: str,
     entity_type: str,
     entity_id: int,
     now: datetime | None = None,
-    field: str = "signature",
 ) -> Signature:
-    """Verify `signature` and record it for the row, audited, in the caller's transaction."""
-    meaning = check_signature(user, signature, field)
+    """Record a signature `check_signature` accepted, for the row, audited, in the caller's
+    transaction (so the signature and the signed change commit together)."""
     audit.lock_chain(session)
     row = Signature(
         signer_id=user.id, signer=user.username, meaning=meaning, action=action,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query, status
+from fastapi import Depends, Query, Request, status
 
+from neurocart.api import signing
 from neurocart.api.deps import ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import EventCorrection, EventIn, EventOut, Retraction
@@ -60,12 +61,16 @@ def get_event(event_id: RowId, user: Reader, session: ReadSession) -> EventOut:
 def correct_event(
     event_id: RowId,
     body: EventCorrection,
+    request: Request,
     user: Corrector,
     session: WriteSession,
 ) -> EventOut:
     """A new row with the fields given changed supersedes the event (e.g. add its end)."""
-    changes = body.model_dump(include=body.model_fields_set - {"reason"})
+    meant = signing.meaning(user, body.signature)
+    changes = body.model_dump(include=body.model_fields_set - {"reason", "signature"})
     row = repo.correct_event(session, user, event_id, reason=body.reason, **changes)
+    signing.record(session, request, user, meant, action="correct", entity_type="event",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(EventOut, row, session)
 
 
@@ -73,9 +78,13 @@ def correct_event(
 def retract_event(
     event_id: RowId,
     body: Retraction,
+    request: Request,
     user: Corrector,
     session: WriteSession,
 ) -> EventOut:
-    """Mark an event entered in error; it stays readable with the reason."""
+    """Mark an event entered in error; it stays readable with the reason. Signed."""
+    meant = signing.meaning(user, body.signature)
     row = repo.retract_event(session, user, event_id, reason=body.reason)
+    signing.record(session, request, user, meant, action="retract", entity_type="event",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(EventOut, row, session)

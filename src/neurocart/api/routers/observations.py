@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, status
+from fastapi import Depends, Query, Request, status
 from pydantic import AwareDatetime
 
+from neurocart.api import signing
 from neurocart.api.deps import ReadSession, SettingsDep, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
@@ -106,7 +107,7 @@ def get_observation(observation_id: RowId, user: Reader, session: ReadSession) -
 
 def _corrected(old: Observation, body: ObservationCorrection) -> dict[str, Any]:
     """The changed fields, normalized like a new observation (units converted, range checked)."""
-    given = body.model_fields_set - {"reason"}
+    given = body.model_fields_set - {"reason", "signature"}
     merged = ObservationIn(
         code=body.code if "code" in given else old.code,
         code_system=body.code_system if "code_system" in given else old.code_system,
@@ -124,13 +125,18 @@ def _corrected(old: Observation, body: ObservationCorrection) -> dict[str, Any]:
 def correct_observation(
     observation_id: RowId,
     body: ObservationCorrection,
+    request: Request,
     user: Corrector,
     session: WriteSession,
 ) -> ObservationOut:
-    """A new row supersedes the observation with the reason; the old row stays readable."""
+    """A new row supersedes the observation with the reason; the old row stays readable. Signed
+    (`signature`: password and meaning), the signature recorded with the new row."""
+    meant = signing.meaning(user, body.signature)
     old = repo.get_observation(session, observation_id)
     changes = _corrected(old, body)
     row = repo.correct_observation(session, user, observation_id, reason=body.reason, **changes)
+    signing.record(session, request, user, meant, action="correct", entity_type="observation",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(ObservationOut, row, session)
 
 
@@ -138,9 +144,13 @@ def correct_observation(
 def retract_observation(
     observation_id: RowId,
     body: Retraction,
+    request: Request,
     user: Corrector,
     session: WriteSession,
 ) -> ObservationOut:
-    """Mark the observation entered in error (e.g. the wrong patient)."""
+    """Mark the observation entered in error (e.g. the wrong patient); signed like a correction."""
+    meant = signing.meaning(user, body.signature)
     row = repo.retract_observation(session, user, observation_id, reason=body.reason)
+    signing.record(session, request, user, meant, action="retract", entity_type="observation",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(ObservationOut, row, session)
