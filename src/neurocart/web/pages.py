@@ -366,8 +366,10 @@ async def board_events(
 @router.post("/alerts/ack")
 def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Response:
     """Acknowledge an alert for one's discipline (`security.roles.may_acknowledge`); the
-    provider records and audits it. From the board (htmx) or the chart (`next`)."""
+    provider records and audits it. From the board (htmx) or the chart (`next`). A critical
+    alert's form asks for the password: the acknowledgement is signed, meaning "reviewed"."""
     from neurocart.security import may_acknowledge
+    from neurocart.services.accounts import SignatureError, SignatureIn
 
     form = dict(pairs)
     alert_id = form.get("alert_id", "")
@@ -383,10 +385,19 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
                 f"{', '.join(view.disciplines)}."
             )
         else:
+            password = form.get("password", "")
+            signature = SignatureIn(password, "reviewed") if password else None
             try:
-                provider.acknowledge(session, user, alert_id, now_of(request))
+                provider.acknowledge(session, user, alert_id, now_of(request), signature)
             except UnknownAlertError:
                 message = "That alert is no longer open."
+            except SignatureError as exc:
+                message = (
+                    "Not acknowledged: a critical alert is acknowledged with your signature; "
+                    "enter your password."
+                    if exc.missing
+                    else "Not acknowledged: the password does not match."
+                )
     if request.headers.get("hx-request"):
         flash = render_text(request, "_flash.html", flash=message) if message else ""
         query = board_query(form.get("discipline", ""), form.get("view", ""))
