@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from neurocart.api import create_app
 from neurocart.config import Settings
-from neurocart.security import issue_token, read_token
+from neurocart.security import hash_password, issue_token, read_token
 from neurocart.services import accounts
 from neurocart.store import Database, Patient, Role, User, repo
 from neurocart.store.engine import make_engine
@@ -31,10 +32,26 @@ def make_settings(url: str) -> Settings:
     return Settings(database_url=url, secret_key=SECRET)
 
 
-def add_user(db: Database, username: str, role: Role | str, password: str = "x") -> User:
-    """A user with a cheap placeholder hash (argon2 is exercised by the auth tests)."""
+SIGNING_PASSWORD = "sign-with-this-password"
+"""Every `add_user` user's password: what a test signs with."""
+
+
+@functools.cache
+def _signing_hash() -> str:
+    return hash_password(SIGNING_PASSWORD)
+
+
+def add_user(db: Database, username: str, role: Role | str) -> User:
+    """A user whose password is SIGNING_PASSWORD (one argon2 hash shared by every test user)."""
     with db.transaction() as session:
-        return repo.create_user(session, None, username=username, password_hash=password, role=role)
+        return repo.create_user(
+            session, None, username=username, password_hash=_signing_hash(), role=role
+        )
+
+
+def signature(meaning: str = "corrected", password: str = SIGNING_PASSWORD) -> dict[str, str]:
+    """The `signature` field of a signed request by an `add_user` user."""
+    return {"password": password, "meaning": meaning}
 
 
 def session_token(db: Database | str, user: User | str, role: Role | str | None = None) -> str:
