@@ -103,8 +103,11 @@ def test_ncs_study_gives_the_criteria(
         headers=neuro,
     )
     assert month6.json()["criteria"]["value"] == "weakly_supportive"
-    gone = client.post(f"/api/v1/ncs-studies/{month6.json()['id']}/retraction",
-                       json={"signature": signature(), "reason": "wrong patient"}, headers=neuro)  # fmt: skip
+    gone = client.post(
+        f"/api/v1/ncs-studies/{month6.json()['id']}/retraction",
+        json={"signature": signature(), "reason": "wrong patient"},
+        headers=neuro,
+    )
     assert gone.status_code == 201
     assert gone.json()["criteria"] is None
     assert len(client.get(NCS, headers=neuro).json()) == 1
