@@ -274,9 +274,16 @@ class SignatureOut(Response):
 
 
 class Signed(Request):
-    """A body carrying only a signature (signing an assessment, acknowledging an alert)."""
+    """A body carrying only a signature, needed when the act is critical (acknowledging an
+    alert)."""
 
     signature: SignatureField = None
+
+
+class Signing(Request):
+    """A body carrying only a signature, always needed (signing an assessment)."""
+
+    signature: SignatureIn
 
 
 class ObservationCorrection(Request):

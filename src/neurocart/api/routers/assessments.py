@@ -20,7 +20,7 @@ from neurocart.api.schemas import (
     AssessmentOut,
     Retraction,
     SignatureOut,
-    Signed,
+    Signing,
 )
 from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
 from neurocart.security import Action, Resource, Role, may_record_assessment
@@ -139,7 +139,7 @@ def retract_assessment(
 @router.post("/assessments/{assessment_id}/signature", status_code=status.HTTP_201_CREATED)
 def sign_assessment(
     assessment_id: RowId,
-    body: Signed,
+    body: Signing,
     request: Request,
     user: Writer,
     session: WriteSession,
