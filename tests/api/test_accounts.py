@@ -441,3 +441,28 @@ def test_make_settings_keeps_defaults() -> None:
     assert settings.password_min_length == 12
     assert settings.login_max_failures == 5
     assert settings.session_idle_minutes == 30
+
+
+def test_sessions_are_checked_before_a_routes_write_transaction_opens() -> None:
+    """The session check may write the last use in its own transaction: on SQLite (one writer)
+    it must run before the route's write transaction, or the request would wait on itself."""
+    from fastapi.routing import APIRoute
+
+    from neurocart.api import routers
+    from neurocart.api.deps import current_user, write_session
+
+    def calls(dependant: Any) -> list[Any]:
+        found = []
+        for sub in dependant.dependencies:
+            found += [*calls(sub), sub.call]
+        return found
+
+    checked = 0
+    for router in routers.ALL:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                order = calls(route.dependant)
+                if write_session in order and current_user in order:
+                    checked += 1
+                    assert order.index(current_user) < order.index(write_session), route.path
+    assert checked >= 20
