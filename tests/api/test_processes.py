@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
 import threading
 import time
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from neurocart.services.journal import rebuild
 from neurocart.store import Database, migrate, repo
 from neurocart.store.models import Alert, AlertAction
-from tests.api.conftest import bearer
+from tests.api.conftest import SECRET, bearer
 from tests.api.server import CLI, Server, free_port
 from tests.dbfixtures import postgres_reachable, temporary_pg_database
 
@@ -190,6 +191,7 @@ def test_a_second_server_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=60,
+            env=os.environ | {"NEUROCART_SECRET_KEY": SECRET},
         )
         assert second.returncode == 2
         assert "already served by process" in second.stderr
