@@ -70,11 +70,8 @@ def public() -> None:
 
 
 def auth_now(request: Request) -> datetime:
-    """The time sessions are judged by: the app's ``auth_clock`` (tests) or the real UTC time.
-
-    Not the runtime's clock: the demo runs that one fast, and sessions must not age with it."""
-    clock = getattr(request.app.state, "auth_clock", None)
-    return clock() if clock is not None else accounts.utc_now()
+    """The time sessions are judged by (`accounts.now_for`)."""
+    return accounts.now_for(request.app.state)
 
 
 def current_user(

@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from neurocart.config import MIN_SECRET_KEY_BYTES, Settings
@@ -58,12 +57,18 @@ MEANINGS: tuple[str, ...] = ("reviewed", "approved", "corrected")
 CRITICAL_GRADE = 3.0
 """An alert of this grade or more (CRS or ICANS grade 3, CTCAE grade 3) is critical."""
 
-Clock = Callable[[], datetime]
-
 
 def utc_now() -> datetime:
     """The real time, in UTC: the default clock of the faces (tests inject another)."""
     return datetime.now(UTC)
+
+
+def now_for(state: object) -> datetime:
+    """The time sessions are judged by in an app: its ``state.auth_clock`` when one is set
+    (tests), else the real time. Never the runtime's clock: the demo runs that one fast, and
+    sessions must not age with it."""
+    clock = getattr(state, "auth_clock", None)
+    return clock() if callable(clock) else utc_now()
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -394,15 +399,6 @@ def end_user_sessions(
         new={"username": user.username, "reason": reason, "sessions": ended},
     )  # fmt: skip
     return ended
-
-
-def open_sessions(session: Session, user: User, now: datetime | None = None) -> int:
-    """How many of `user`'s sessions are neither ended nor past their absolute lifetime."""
-    now = now or utc_now()
-    query = select(func.count(AuthSession.id)).where(
-        AuthSession.user_id == user.id, AuthSession.ended_at.is_(None), AuthSession.expires_at > now
-    )
-    return int(session.scalar(query) or 0)
 
 
 # --- electronic signatures ----------------------------------------------------------------

@@ -79,9 +79,8 @@ def safe_next(target: str | None) -> str:
 
 
 def auth_now(request: Request) -> datetime:
-    """The time sessions are judged by: the app's ``auth_clock`` (tests) or the real time."""
-    clock = getattr(request.app.state, "auth_clock", None)
-    return clock() if clock is not None else accounts.utc_now()
+    """The time sessions are judged by (`accounts.now_for`)."""
+    return accounts.now_for(request.app.state)
 
 
 def client_address(request: Request) -> str | None:
