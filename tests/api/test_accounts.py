@@ -466,3 +466,25 @@ def test_sessions_are_checked_before_a_routes_write_transaction_opens() -> None:
                     checked += 1
                     assert order.index(current_user) < order.index(write_session), route.path
     assert checked >= 20
+
+
+def test_wrong_signature_passwords_count_as_failed_logins(
+    client: TestClient,
+    app: FastAPI,
+    as_role: Callable[[str], Headers],
+    patient: Patient,
+    database: Database,
+) -> None:
+    _tune(app, login_max_failures=2)
+    nurse = as_role("nurse")
+    first = client.post("/api/v1/patients/P-001/observations", json=obs(37.0), headers=nurse)
+    url = f"/api/v1/observations/{first.json()['id']}/correction"
+    guess = {"reason": "typo", "value": 37.2, "signature": signature(password="guess")}
+    assert client.post(url, json=guess, headers=nurse).status_code == 403
+    assert client.get(ME, headers=nurse).status_code == 200
+    assert client.post(url, json=guess, headers=nurse).status_code == 403  # the lockout
+    assert client.get(ME, headers=nurse).status_code == 401  # its sessions ended
+    assert _login(client, "nurse-user").status_code == 429
+    assert _account_actions(database)[-4:] == [
+        "signature_failed", "signature_failed", "lockout", "revoke_sessions"
+    ]  # fmt: skip

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
@@ -33,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neurocart.ingest import ObservationError
 from neurocart.pathway import ProtocolError, UnknownProtocolError
-from neurocart.services.accounts import SignatureError
+from neurocart.services.accounts import SignatureError, now_for, signature_failed
 from neurocart.services.errors import InvalidInputError
 from neurocart.standards import CalculatorInputError, UnknownCalculatorError
 from neurocart.store.errors import (
@@ -259,9 +260,17 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return respond(exc.status_code, [Problem(field, str(exc.detail))], exc.headers)
 
 
-async def _signature(_: Request, exc: Exception) -> JSONResponse:
-    # missing (or no valid meaning): 422, like any required field; a wrong password: 403
+async def _signature(request: Request, exc: Exception) -> JSONResponse:
+    # missing (or no valid meaning): 422, like any required field; a wrong password: 403,
+    # counted as a failed login of the signer (the write was rolled back before we get here)
     assert isinstance(exc, SignatureError)
+    if not exc.missing and exc.signer is not None:
+        state = request.app.state
+        client = request.client.host if request.client is not None else None
+        await run_in_threadpool(
+            signature_failed, state.database, state.settings, exc.signer, client,
+            now_for(state),
+        )  # fmt: skip
     return respond(422 if exc.missing else 403, [Problem(exc.field, str(exc))])
 
 

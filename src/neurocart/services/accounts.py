@@ -100,9 +100,13 @@ class LockedOutError(ServiceError):
 class SignatureError(ServiceError):
     """A signature that is missing or does not verify; `field` names what is wrong."""
 
-    def __init__(self, field: str, message: str, *, missing: bool = False) -> None:
+    def __init__(
+        self, field: str, message: str, *, missing: bool = False, signer: User | None = None
+    ) -> None:
         self.field = field
         self.missing = missing
+        self.signer = signer
+        """Who tried to sign with a wrong password (None when the signature was missing)."""
         super().__init__(message)
 
 
@@ -252,7 +256,12 @@ def _record_failure(
     client: str,
     user: User | None,
     now: datetime,
-) -> None:
+    *,
+    action: str = "login_failed",
+    end_sessions: bool = False,
+) -> bool:
+    """Record one failure (audited); True when it starts a lockout (which, with
+    `end_sessions`, also ends the user's sessions)."""
     with database.transaction() as session:
         audit.lock_chain(session)
         purge_before = now - timedelta(seconds=settings.login_window_seconds)
@@ -262,7 +271,7 @@ def _record_failure(
         entity_id = user.id if user is not None else 0
         record = {"username": username[:64], "client": client}
         audit.append(
-            session, actor=LOGIN_ACTOR, action="login_failed", entity_type=ACCOUNT_ENTITY,
+            session, actor=LOGIN_ACTOR, action=action, entity_type=ACCOUNT_ENTITY,
             entity_id=entity_id, old=None, new=record,
         )  # fmt: skip
         locked = _lockout(session, settings, username[:64], client, now)
@@ -272,6 +281,26 @@ def _record_failure(
                 entity_id=entity_id, old=None,
                 new=record | {"scope": locked.scope, "seconds": locked.retry_after},
             )  # fmt: skip
+            if end_sessions and user is not None and locked.scope == "user":
+                end_user_sessions(session, None, user, reason="lockout", now=now)
+        return locked is not None
+
+
+def signature_failed(
+    database: Database,
+    settings: Settings,
+    user: User,
+    client: str | None,
+    now: datetime | None = None,
+) -> bool:
+    """A signature whose password was wrong counts as a failed login of the signer (audited
+    ``signature_failed``): someone at an unlocked workstation cannot guess the password
+    through the signature prompt faster than through the login page. The failure that locks
+    the username out also ends the user's sessions. True when it did."""
+    return _record_failure(
+        database, settings, user.username, _client(client), user, now or utc_now(),
+        action="signature_failed", end_sessions=True,
+    )  # fmt: skip
 
 
 # --- sessions -----------------------------------------------------------------------------
@@ -429,7 +458,7 @@ def check_signature(user: User, signature: SignatureIn | None, field: str = "sig
             f"{field}.meaning", f"must be one of {', '.join(MEANINGS)}", missing=True
         )
     if not signature.password or not verify_password(signature.password, user.password_hash):
-        raise SignatureError(f"{field}.password", "does not match your password")
+        raise SignatureError(f"{field}.password", "does not match your password", signer=user)
     return signature.meaning
 
 

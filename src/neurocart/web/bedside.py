@@ -29,6 +29,7 @@ from neurocart.services.accounts import (
     SignatureIn,
     check_signature,
     record_signature,
+    signature_failed,
 )
 from neurocart.services.errors import BatchValidationError, InvalidInputError
 from neurocart.services.ingest import ingest_observation_batch
@@ -40,8 +41,10 @@ from neurocart.web.auth import (
     ReadSession,
     auth_now,
     check_origin,
+    client_address,
     database_of,
     require,
+    settings_of,
 )
 from neurocart.web.entry import FORMS, EntryForm, check
 from neurocart.web.numbers import read_number
@@ -302,6 +305,11 @@ def correct_save(
     try:
         meaning = check_signature(user, SignatureIn(password, "corrected") if password else None)
     except SignatureError as exc:
+        if not exc.missing:
+            signature_failed(
+                database_of(request), settings_of(request), user, client_address(request),
+                auth_now(request),
+            )  # fmt: skip
         errors["password"] = (
             "required: sign the correction with your password"
             if exc.missing

@@ -34,11 +34,14 @@ from neurocart.web.auth import (
     COOKIE,
     LoginLocked,
     ReadSession,
+    auth_now,
+    client_address,
     database_of,
     log_in,
     log_out,
     require,
     safe_next,
+    settings_of,
 )
 from neurocart.web.board import BoardRow, acute_board
 from neurocart.web.forms import instruments_for
@@ -369,12 +372,13 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
     provider records and audits it. From the board (htmx) or the chart (`next`). A critical
     alert's form asks for the password: the acknowledgement is signed, meaning "reviewed"."""
     from neurocart.security import may_acknowledge
-    from neurocart.services.accounts import SignatureError, SignatureIn
+    from neurocart.services.accounts import SignatureError, SignatureIn, signature_failed
 
     form = dict(pairs)
     alert_id = form.get("alert_id", "")
     provider = get_alert_provider(request)
     message = None
+    wrong_password = False
     with database_of(request).transaction() as session:
         view = next((a for a in provider.open_alerts(session) if a.id == alert_id), None)
         if view is None:
@@ -392,12 +396,18 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
             except UnknownAlertError:
                 message = "That alert is no longer open."
             except SignatureError as exc:
+                wrong_password = not exc.missing
                 message = (
                     "Not acknowledged: a critical alert is acknowledged with your signature; "
                     "enter your password."
                     if exc.missing
                     else "Not acknowledged: the password does not match."
                 )
+    if wrong_password:  # after the transaction: it records in one of its own
+        signature_failed(
+            database_of(request), settings_of(request), user, client_address(request),
+            auth_now(request),
+        )  # fmt: skip
     if request.headers.get("hx-request"):
         flash = render_text(request, "_flash.html", flash=message) if message else ""
         query = board_query(form.get("discipline", ""), form.get("view", ""))
