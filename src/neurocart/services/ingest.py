@@ -19,9 +19,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from neurocart.ingest import ObservationError, ObservationIn, normalize_batch
@@ -33,8 +33,9 @@ from neurocart.ingest.validate import (
 )
 from neurocart.services.errors import BatchValidationError, InvalidInputError, Problem
 from neurocart.store import audit, repo
+from neurocart.store.bulk import insert_tuples
 from neurocart.store.errors import NotFoundError
-from neurocart.store.interop import IngestKey, find_keys
+from neurocart.store.interop import IngestKey
 from neurocart.store.models import Observation, Patient, User
 from neurocart.store.types import utcnow
 
@@ -44,6 +45,7 @@ COLLECTION = "observations"
 RawObservation = ObservationIn | Mapping[str, Any]
 
 
+_KEYS = cast(Table, IngestKey.__table__)
 NATURAL_SYSTEM = "natural:observation"
 """The `ingest_keys` system of observations' natural keys (patient, code, time, value, source):
 the same table the hospital feeds keep their identifiers in, so one mechanism answers "was
@@ -142,13 +144,13 @@ def _store_new(
             columns.code, columns.effective_at, columns.value, columns.source, strict=True
         )
     ]
-    known = find_keys(session, NATURAL_SYSTEM, sorted(set(hashes)))
+    known = _known_roots(session, sorted(set(hashes)))
     first: dict[str, int] = {}
     keep: list[int] = []
     duplicates: list[tuple[int, int | None]] = []
     for i, h in enumerate(hashes):
         if h in known:
-            duplicates.append((i, known[h].root_id))
+            duplicates.append((i, known[h]))
         elif h in first:
             duplicates.append((i, None))  # resolved to the earlier row's new id below
         else:
@@ -167,18 +169,27 @@ def _store_new(
     new_id = dict(zip(keep, ids, strict=True))
     if ids:
         now = utcnow()
-        session.execute(
-            insert(IngestKey),
-            [
-                {"system": NATURAL_SYSTEM, "key_hash": hashes[i], "entity_type": "observation",
-                 "root_id": new_id[i], "first_message": None, "first_seen_at": now}
-                for i in keep
-            ],
+        insert_tuples(
+            session, _KEYS, ("key_hash", "root_id"), [(hashes[i], new_id[i]) for i in keep],
+            fixed={"system": NATURAL_SYSTEM, "entity_type": "observation",
+                   "first_message": None, "first_seen_at": now},
         )  # fmt: skip
     resolved = tuple(
         (i, stored if stored is not None else new_id[first[hashes[i]]]) for i, stored in duplicates
     )
     return StoredObservations(patient_id, ids, subset, resolved)
+
+
+def _known_roots(session: Session, hashes: list[str]) -> dict[str, int]:
+    """Natural key hash → the stored observation's chain root, for the hashes already stored
+    (columns only: a 10,000-row batch must not build 10,000 ORM objects)."""
+    found: dict[str, int] = {}
+    for start in range(0, len(hashes), 500):
+        query = select(IngestKey.key_hash, IngestKey.root_id).where(
+            IngestKey.system == NATURAL_SYSTEM, IngestKey.key_hash.in_(hashes[start : start + 500])
+        )
+        found.update((h, root) for h, root in session.execute(query))
+    return found
 
 
 def ingest_observation(
@@ -198,9 +209,9 @@ def ingest_observation_once(
     item = _normalized(row)
     _require_patient(session, patient_id)
     h = natural_key(patient_id, item.code, item.effective_at, item.value, item.source)
-    stored = find_keys(session, NATURAL_SYSTEM, [h]).get(h)
+    stored = _known_roots(session, [h]).get(h)
     if stored is not None:
-        return repo.get_observation(session, stored.root_id), False
+        return repo.get_observation(session, stored), False
     new = repo.add_observation(session, actor, _store_item(patient_id, item))
     session.execute(
         insert(IngestKey),
