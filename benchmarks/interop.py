@@ -42,7 +42,7 @@ from neurocart.api import create_app
 from neurocart.config import Settings
 from neurocart.interop.hl7.listener import serve
 from neurocart.interop.hl7.receiver import Receiver
-from neurocart.security import issue_token
+from neurocart.services import accounts
 from neurocart.store import Database, repo
 from neurocart.store.engine import make_engine
 from neurocart.store.models import Base
@@ -109,10 +109,9 @@ def world(patients: int) -> Iterator[tuple[TestClient, Database, Any, dict[str, 
                         infusion_at=T0 - timedelta(days=1),
                     ),
                 )
+            token = accounts.open_session(session, Settings(secret_key=SECRET), user)
         app = create_app(Settings(database_url=url, secret_key=SECRET), database)
-        headers = {
-            "Authorization": f"Bearer {issue_token('bench-feed', 'data_manager', secret=SECRET)}"
-        }
+        headers = {"Authorization": f"Bearer {token}"}
         with TestClient(app) as client:
             yield client, database, (app, user), headers
         database.dispose()

@@ -47,6 +47,7 @@ import httpx
 import _harness as h
 from neurocart.security import issue_token
 from neurocart.store import Database, migrate, repo
+from neurocart.store.accounts import AuthSession
 
 SECRET = "benchmark-secret-key-0123456789abcdef0123"
 PROBES = 1000
@@ -84,7 +85,11 @@ def fill(url: str) -> None:
     now = datetime.now(UTC)
     rng = random.Random(5)
     with db.transaction() as s:
-        repo.create_user(s, None, username="bench", password_hash="x", role="neurologist")
+        user = repo.create_user(s, None, username="bench", password_hash="x", role="neurologist")
+        s.add(  # the session HEADERS' token names (one id in every benchmark database)
+            AuthSession(sid=SESSION, user_id=user.id, kind="api", client="bench",
+                        created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=12))
+        )  # fmt: skip
         for i in range(PATIENTS):
             p = repo.create_patient(s, None, repo.PatientIn(f"BM-{i:04d}", "HD", "female", "nmosd"))
             infusion = now - timedelta(days=rng.uniform(0.5, 13.5))
@@ -164,7 +169,11 @@ class Server:
         self.log.close()
 
 
-HEADERS = {"Authorization": f"Bearer {issue_token('bench', 'neurologist', secret=SECRET)}"}
+SESSION = "benchmark-session"
+HEADERS = {
+    "Authorization": "Bearer "
+    + issue_token("bench", "neurologist", secret=SECRET, session_id=SESSION)
+}
 
 
 def batch_for(rng: random.Random, batch: int, now: datetime, febrile: bool) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from neurocart.api import create_app
 from neurocart.config import Settings
-from neurocart.security import issue_token
+from neurocart.security import hash_password, issue_token, read_token
+from neurocart.services import accounts
 from neurocart.store import Database, Patient, Role, User, repo
 from neurocart.store.engine import make_engine
 from neurocart.store.models import Base
@@ -30,16 +32,52 @@ def make_settings(url: str) -> Settings:
     return Settings(database_url=url, secret_key=SECRET)
 
 
-def add_user(db: Database, username: str, role: Role | str, password: str = "x") -> User:
-    """A user with a cheap placeholder hash (argon2 is exercised by the auth tests)."""
+SIGNING_PASSWORD = "sign-with-this-password"
+"""Every `add_user` user's password: what a test signs with."""
+
+
+@functools.cache
+def _signing_hash() -> str:
+    return hash_password(SIGNING_PASSWORD)
+
+
+def add_user(db: Database, username: str, role: Role | str) -> User:
+    """A user whose password is SIGNING_PASSWORD (one argon2 hash shared by every test user)."""
     with db.transaction() as session:
-        return repo.create_user(session, None, username=username, password_hash=password, role=role)
+        return repo.create_user(
+            session, None, username=username, password_hash=_signing_hash(), role=role
+        )
 
 
-def bearer(user: User | str, role: Role | str | None = None) -> Headers:
+def signature(meaning: str = "corrected", password: str = SIGNING_PASSWORD) -> dict[str, str]:
+    """The `signature` field of a signed request by an `add_user` user."""
+    return {"password": password, "meaning": meaning}
+
+
+def session_token(db: Database | str, user: User | str, role: Role | str | None = None) -> str:
+    """A token of a fresh server-side session of `user` (as a login opens), signed with SECRET.
+
+    `role` other than the stored one mints a token claiming it (the store's role must win).
+    `db` may be a URL (a server in a subprocess)."""
+    database = Database.from_url(db) if isinstance(db, str) else db
     name = user if isinstance(user, str) else user.username
-    role = role if role is not None else user.role  # type: ignore[union-attr]
-    return {"Authorization": f"Bearer {issue_token(name, role, secret=SECRET)}"}
+    try:
+        with database.transaction() as session:
+            stored = repo.get_user_by_username(session, name)
+            assert stored is not None, f"no user {name!r}"
+            token = accounts.open_session(session, Settings(secret_key=SECRET), stored)
+    finally:
+        if isinstance(db, str):
+            database.dispose()
+    if role is not None:
+        sid = read_token(token, secret=SECRET).session_id
+        token = issue_token(name, role, secret=SECRET, session_id=sid)
+    return token
+
+
+def bearer(db: Database | str, user: User | str, role: Role | str | None = None) -> Headers:
+    """Authorization headers of a fresh session of `user` (see `session_token`)."""
+    return {"Authorization": f"Bearer {session_token(db, user, role)}"}
 
 
 def read_all(get: Callable[..., Any], url: str, base: str = "", **kwargs: Any) -> list[Any]:
@@ -91,7 +129,7 @@ def as_role(database: Database) -> Callable[[str], Headers]:
 
     def headers(role: str) -> Headers:
         if role not in made:
-            made[role] = bearer(add_user(database, f"{role}-user", role))
+            made[role] = bearer(database, add_user(database, f"{role}-user", role))
         return made[role]
 
     return headers

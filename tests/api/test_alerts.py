@@ -120,7 +120,7 @@ def test_fever_posted_through_the_api_reaches_the_sse_stream(
     from tests.api.conftest import add_user, bearer
 
     base, db = server
-    headers = bearer(add_user(db, "doc", "hematologist"))
+    headers = bearer(db, add_user(db, "doc", "hematologist"))
     with db.transaction() as s:
         p = repo.create_patient(s, None, repo.PatientIn("NC-0042", "HD", "female", "mg"))
         repo.create_course(s, None, repo.CourseIn(p.id, "x", infusion_at=T0 - timedelta(hours=30)))
@@ -167,13 +167,10 @@ def test_stream_accepts_the_web_session_cookie_and_refuses_nobody(
     server: tuple[str, Database],
 ) -> None:
     from neurocart.web.auth import COOKIE
-    from tests.api.conftest import SECRET, add_user
+    from tests.api.conftest import add_user, session_token
 
     base, db = server
-    add_user(db, "nurse1", "nurse")
-    from neurocart.security import issue_token
-
-    token = issue_token("nurse1", "nurse", secret=SECRET)
+    token = session_token(db, add_user(db, "nurse1", "nurse"))
     url = f"{base}/api/v1/alerts/stream?seconds=0.2"
     ok = httpx.get(url, cookies={COOKIE: token}, timeout=10)
     assert ok.status_code == 200

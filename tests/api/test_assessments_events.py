@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from neurocart.standards import calculate
 from neurocart.store import Patient
-from tests.api.conftest import Headers
+from tests.api.conftest import Headers, signature
 
 A = "/api/v1/patients/P-001/assessments"
 E = "/api/v1/patients/P-001/events"
@@ -33,7 +33,11 @@ def test_assessment_is_computed_by_its_calculator(
     assert typed_total.json()["detail"][0]["field"] == "value"
     fixed = client.post(
         f"/api/v1/assessments/{made.json()['id']}/correction",
-        json={"reason": "no vasopressor", "inputs": CRS | {"vasopressors": 0}},
+        json={
+            "signature": signature(),
+            "reason": "no vasopressor",
+            "inputs": CRS | {"vasopressors": 0},
+        },
         headers=neuro,
     )
     assert fixed.status_code == 201
@@ -86,7 +90,7 @@ def test_nurse_records_bedside_instruments_only(
     ).json()
     denied = client.post(
         f"/api/v1/assessments/{neuro_made['id']}/correction",
-        json={"reason": "x", "inputs": CRS},
+        json={"signature": signature(), "reason": "x", "inputs": CRS},
         headers=nurse,
     )
     assert denied.status_code == 403
@@ -112,7 +116,7 @@ def test_events(client: TestClient, as_role: Callable[[str], Headers], patient: 
     assert client.post(E, json=drug, headers=icu).status_code == 201
     ended = client.post(
         f"/api/v1/events/{made.json()['id']}/correction",
-        json={"reason": "resolved", "end_at": "2025-03-02T00:00:00Z"},
+        json={"signature": signature(), "reason": "resolved", "end_at": "2025-03-02T00:00:00Z"},
         headers=icu,
     )
     assert ended.status_code == 422
@@ -121,7 +125,9 @@ def test_events(client: TestClient, as_role: Callable[[str], Headers], patient: 
     assert [e["drug"] for e in listed] == ["tocilizumab"]
     assert client.get(E, params={"type": "party"}, headers=icu).status_code == 422
     retracted = client.post(
-        f"/api/v1/events/{made.json()['id']}/retraction", json={"reason": "dup"}, headers=icu
+        f"/api/v1/events/{made.json()['id']}/retraction",
+        json={"signature": signature(), "reason": "dup"},
+        headers=icu,
     )
     assert retracted.status_code == 201
     assert len(client.get(E, headers=icu).json()["items"]) == 1

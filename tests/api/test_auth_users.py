@@ -49,7 +49,7 @@ def test_admin_manages_users(
     admin = as_role("admin")
     made = client.post(
         "/api/v1/users",
-        json={"username": "nina", "password": "long-enough", "role": "nurse"},
+        json={"username": "nina", "password": "long-enough-pw", "role": "nurse"},
         headers=admin,
     )
     assert made.status_code == 201, made.text
@@ -59,7 +59,7 @@ def test_admin_manages_users(
         assert stored.password_hash.startswith("$argon2id$")
     dup = client.post(
         "/api/v1/users",
-        json={"username": "nina", "password": "long-enough", "role": "nurse"},
+        json={"username": "nina", "password": "long-enough-pw", "role": "nurse"},
         headers=admin,
     )
     assert dup.status_code == 409
@@ -69,17 +69,19 @@ def test_admin_manages_users(
     assert short.json()["detail"][0]["field"] == "password"
     bad_role = client.post(
         "/api/v1/users",
-        json={"username": "y", "password": "long-enough", "role": "king"},
+        json={"username": "y", "password": "long-enough-pw", "role": "king"},
         headers=admin,
     )
     assert bad_role.json()["detail"][0]["field"] == "role"
     promoted = client.patch("/api/v1/users/nina", json={"role": "data_manager"}, headers=admin)
     assert promoted.json()["role"] == "data_manager"
-    logged = client.post("/api/v1/auth/login", json={"username": "nina", "password": "long-enough"})
+    logged = client.post(
+        "/api/v1/auth/login", json={"username": "nina", "password": "long-enough-pw"}
+    )
     assert logged.json()["role"] == "data_manager"
     assert client.post("/api/v1/users/nina/deactivate", headers=admin).json()["active"] is False
     refused = client.post(
-        "/api/v1/auth/login", json={"username": "nina", "password": "long-enough"}
+        "/api/v1/auth/login", json={"username": "nina", "password": "long-enough-pw"}
     )
     assert refused.status_code == 401
     assert client.post("/api/v1/users/admin-user/deactivate", headers=admin).status_code == 409

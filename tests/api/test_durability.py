@@ -55,8 +55,8 @@ def _batch(marker: str) -> dict[str, object]:
     }
 
 
-def _token() -> dict[str, str]:
-    return bearer("lab", "data_manager")
+def _token(url: str) -> dict[str, str]:
+    return bearer(url, "lab")
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -75,7 +75,7 @@ def test_acknowledged_batches_survive_sigkill(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'durable.db'}"
     _prepare(url)
     server = Server(url, tmp_path / "server.log").start()
-    headers = _token()
+    headers = _token(url)
     acknowledged: list[str] = []
     sent: list[str] = []
     killed = threading.Event()
@@ -142,7 +142,7 @@ def server_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def test_eight_concurrent_writers_lose_nothing(server_url: str, tmp_path: Path) -> None:
     _prepare(server_url)
     server = Server(server_url, tmp_path / "server.log").start()
-    headers = _token()
+    headers = _token(server_url)
     clients, batches = 8, 6
 
     def writer(k: int) -> list[str]:

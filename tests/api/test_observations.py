@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from neurocart.store import Patient
-from tests.api.conftest import Headers, obs
+from tests.api.conftest import Headers, obs, signature
 
 URL = "/api/v1/patients/P-001/observations"
 
@@ -130,26 +130,28 @@ def test_correction_supersedes_and_retraction_marks_in_error(
     assert no_reason.json()["detail"][0]["field"] == "reason"
     fixed = client.post(
         f"/api/v1/observations/{first['id']}/correction",
-        json={"reason": "typo", "value": 100.4, "unit": "°F"},
+        json={"signature": signature(), "reason": "typo", "value": 100.4, "unit": "°F"},
         headers=nurse,
     )
     assert fixed.status_code == 201, fixed.text
     assert fixed.json()["value"] == 38.0
     assert fixed.json()["supersedes_id"] == first["id"]
     again = client.post(
-        f"/api/v1/observations/{first['id']}/correction", json={"reason": "x"}, headers=nurse
+        f"/api/v1/observations/{first['id']}/correction",
+        json={"signature": signature(), "reason": "x"},
+        headers=nurse,
     )
     assert again.status_code == 409
     impossible = client.post(
         f"/api/v1/observations/{fixed.json()['id']}/correction",
-        json={"reason": "x", "value": 60},
+        json={"signature": signature(), "reason": "x", "value": 60},
         headers=nurse,
     )
     assert impossible.status_code == 422
     assert impossible.json()["detail"][0]["field"] == "value"
     gone = client.post(
         f"/api/v1/observations/{fixed.json()['id']}/retraction",
-        json={"reason": "wrong patient"},
+        json={"signature": signature(), "reason": "wrong patient"},
         headers=nurse,
     )
     assert gone.status_code == 201

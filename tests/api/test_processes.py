@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import subprocess
 import threading
 import time
@@ -25,7 +27,7 @@ from sqlalchemy import select
 from neurocart.services.journal import rebuild
 from neurocart.store import Database, migrate, repo
 from neurocart.store.models import Alert, AlertAction
-from tests.api.conftest import bearer
+from tests.api.conftest import SECRET, bearer
 from tests.api.server import CLI, Server, free_port
 from tests.dbfixtures import postgres_reachable, temporary_pg_database
 
@@ -44,6 +46,12 @@ def _prepare(url: str, infusion: datetime) -> None:
             p = repo.create_patient(s, None, repo.PatientIn(f"PR-{i}", "HD", "female", "mg"))
             repo.create_course(s, None, repo.CourseIn(p.id, "x", infusion_at=infusion))
     db.dispose()
+
+
+@functools.cache
+def _nurse(url: str) -> dict[str, str]:
+    """The nurse's headers, one session per database (shared by every server on it)."""
+    return bearer(url, "nurse")
 
 
 def _health(server: Server) -> dict[str, Any]:
@@ -68,7 +76,7 @@ def _temperature(study_id: str, value: float, at: datetime, server: Server) -> h
     return httpx.post(
         f"{server.url}/api/v1/patients/{study_id}/observations",
         json=body,
-        headers=bearer("nurse", "nurse"),
+        headers=_nurse(server.database_url),
         timeout=10,
     )
 
@@ -86,7 +94,7 @@ class Stream:
     def _run(self, server: Server) -> None:
         url = f"{server.url}/api/v1/alerts/stream?seconds=60"
         try:
-            with httpx.stream("GET", url, headers=bearer("nurse", "nurse"), timeout=70) as r:
+            with httpx.stream("GET", url, headers=_nurse(server.database_url), timeout=70) as r:
                 self.ready.set()
                 for line in r.iter_lines():
                     if line.startswith("data:"):
@@ -183,6 +191,7 @@ def test_a_second_server_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=60,
+            env=os.environ | {"NEUROCART_SECRET_KEY": SECRET},
         )
         assert second.returncode == 2
         assert "already served by process" in second.stderr

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from neurocart.store import Patient, audit
-from tests.api.conftest import Headers
+from tests.api.conftest import Headers, signature
 
 MRI = "/api/v1/patients/P-001/mri-scans"
 NCS = "/api/v1/patients/P-001/ncs-studies"
@@ -45,7 +45,11 @@ def test_mri_scans_are_read_against_their_comparator(
 
     fixed = client.post(
         f"/api/v1/mri-scans/{follow.json()['id']}/correction",
-        json={"reason": "report addendum", "changes": {"new_t2_lesions": 1}},
+        json={
+            "signature": signature(),
+            "reason": "report addendum",
+            "changes": {"new_t2_lesions": 1},
+        },
         headers=neuro,
     )
     assert fixed.status_code == 201, fixed.text
@@ -78,7 +82,7 @@ def test_mri_bad_input_is_refused_naming_the_field(
     ok = client.post(MRI, json={"scan_date": "2025-07-10"}, headers=neuro).json()
     bad = client.post(
         f"/api/v1/mri-scans/{ok['id']}/correction",
-        json={"reason": "x", "changes": {"brain": 1}},
+        json={"signature": signature(), "reason": "x", "changes": {"brain": 1}},
         headers=neuro,
     )
     assert bad.status_code == 422
@@ -99,8 +103,11 @@ def test_ncs_study_gives_the_criteria(
         headers=neuro,
     )
     assert month6.json()["criteria"]["value"] == "weakly_supportive"
-    gone = client.post(f"/api/v1/ncs-studies/{month6.json()['id']}/retraction",
-                       json={"reason": "wrong patient"}, headers=neuro)  # fmt: skip
+    gone = client.post(
+        f"/api/v1/ncs-studies/{month6.json()['id']}/retraction",
+        json={"signature": signature(), "reason": "wrong patient"},
+        headers=neuro,
+    )
     assert gone.status_code == 201
     assert gone.json()["criteria"] is None
     assert len(client.get(NCS, headers=neuro).json()) == 1

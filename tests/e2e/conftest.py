@@ -22,8 +22,9 @@ from fastapi import FastAPI
 from neurocart.api import create_app
 from neurocart.config import Settings
 from neurocart.runtime import Runtime
-from neurocart.security import Role, issue_token
-from neurocart.store import Database
+from neurocart.security import Role
+from neurocart.services import accounts
+from neurocart.store import Database, repo
 from neurocart.store.models import Base
 from tests.liveserver import serving
 from tests.web.seed import PASSWORD, Seeded, seed_cohort, seed_users
@@ -60,7 +61,11 @@ class Live:
 
     def bearer(self, username: str, role: Role) -> dict[str, str]:
         """API headers for a seeded user (a token signed with the app's key)."""
-        token = issue_token(username, role.value, secret=SECRET)
+        with self.database.transaction() as session:
+            user = repo.get_user_by_username(session, username)
+            assert user is not None, username
+            assert user.role == role, username
+            token = accounts.open_session(session, Settings(secret_key=SECRET), user)
         return {"Authorization": f"Bearer {token}"}
 
 

@@ -43,8 +43,8 @@ def feed_user(database: Database) -> User:
 
 
 @pytest.fixture
-def feed(feed_user: User) -> Headers:
-    return bearer(feed_user)
+def feed(database: Database, feed_user: User) -> Headers:
+    return bearer(database, feed_user)
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def as_role(database: Database) -> Callable[[str], Headers]:
 
     def headers(role: str) -> Headers:
         if role not in made:
-            made[role] = bearer(add_user(database, f"{role}-user", role))
+            made[role] = bearer(database, add_user(database, f"{role}-user", role))
         return made[role]
 
     return headers

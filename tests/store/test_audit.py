@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from neurocart.services import assessments
+from neurocart.services.accounts import record_signature
 from neurocart.store import AuditEntry, Observation, Specimen, audit, records, repo
 from neurocart.store.models import MriScan, NerveConductionStudy
 from tests.store.factories import EASIX_INPUTS, T0, patient, temperatures
@@ -335,6 +336,8 @@ def test_fast_snapshot_text_is_the_canonical_json(database, record, admin):
         records.add(session, admin, NerveConductionStudy, {"patient_id": p.id,
                     "study_date": T0.date(), "nerves": [{"nerve": "ulnar", "side": "left",
                     "distal_latency_ms": 3.1}], "sensory_nerves": []})  # fmt: skip
+        record_signature(session, admin, "approved", action="sign", entity_type="event",
+                         entity_id=1, now=T0)  # fmt: skip
     with database.reading() as session:
         for model in audit.AUDITED.values():
             table = model.__table__

@@ -32,7 +32,13 @@ def migrated(empty_db_url):
 
 def test_user_add_patient_list_and_audit_verify(migrated):
     code, output = run(
-        "user", "add", "ana", "--role", "neurologist", "--password-stdin", stdin="s3cret!\n"
+        "user",
+        "add",
+        "ana",
+        "--role",
+        "neurologist",
+        "--password-stdin",
+        stdin="s3cret-password!\n",
     )
     assert code == 0, output
     with migrated.reading() as session:
@@ -40,7 +46,9 @@ def test_user_add_patient_list_and_audit_verify(migrated):
         assert ana is not None
         assert ana.password_hash.startswith("$argon2id$")
     again = runner.invoke(
-        app, ["user", "add", "ana", "--role", "nurse", "--password-stdin"], input="x\n"
+        app,
+        ["user", "add", "ana", "--role", "nurse", "--password-stdin"],
+        input="another-long-pw\n",
     )
     assert again.exit_code == 2
     assert "username 'ana' is taken" in again.output

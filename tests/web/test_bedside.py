@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from neurocart.security import Role
+from neurocart.services.accounts import signatures_of
 from neurocart.store import repo
 from neurocart.web.entry import FORMS, VITALS, check
 from neurocart.web.numbers import read_number
 from tests.web.conftest import World, client_as
+from tests.web.seed import PASSWORD, USERNAMES
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
@@ -139,10 +141,27 @@ def test_a_correction_needs_a_reason_and_keeps_the_old_value(world: World) -> No
     refused = nurse.post(url, data={"value": str(old.value), "reason": ""})
     assert refused.status_code == 422
     assert "say why" in refused.text
-    done = nurse.post(url, data={"value": str(old.value), "reason": "typo"}, follow_redirects=False)
+    unsigned = nurse.post(url, data={"value": str(old.value), "reason": "typo"})
+    assert unsigned.status_code == 422
+    assert "sign the correction with your password" in unsigned.text
+    wrong = nurse.post(url, data={"value": str(old.value), "reason": "typo", "password": "nope"})
+    assert wrong.status_code == 422
+    assert "does not match your password" in wrong.text
+    done = nurse.post(
+        url,
+        data={"value": str(old.value), "reason": "typo", "password": PASSWORD},
+        follow_redirects=False,
+    )
     assert done.status_code == 303, done.text
     with world.database.reading() as session:
         assert repo.get_observation(session, old.id).value == old.value  # kept, superseded
+        new_id = int(done.headers["location"].split("corrected=")[1].split("#")[0])
+        (signed,) = signatures_of(session, "observation", new_id)
+    assert (signed.signer, signed.meaning, signed.action) == (
+        USERNAMES[Role.NURSE],
+        "corrected",
+        "correct",
+    )
 
 
 def test_a_blank_temperature_is_never_graded_as_no_crs(world: World) -> None:

@@ -112,7 +112,7 @@ def test_an_admin_adds_and_deactivates_a_user(world: World) -> None:
     admin = client_as(world, Role.ADMIN)
     short = admin.post("/admin/users", data={"username": "n2", "role": "nurse", "password": "x"})
     assert short.status_code == 422
-    assert "password: at least 10 characters" in short.text
+    assert "password: at least 12 characters" in short.text
     created = admin.post(
         "/admin/users", data={"username": "nurse.two", "role": "nurse", "password": PASSWORD}
     )

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from neurocart import __version__, web
-from neurocart.api import errors, routers
+from neurocart.api import errors, idempotency, routers
 from neurocart.api.routing import InputGuard
 from neurocart.config import Settings
 from neurocart.runtime import Runtime
@@ -77,6 +77,7 @@ def create_app(
     app.state.clock = runtime.clock
     set_alert_provider(app, StoreAlerts(lambda: runtime.bus.version))
     errors.install(app)
+    idempotency.install(app)
     for router in routers.ALL:
         app.include_router(router)
     web.install(app)

@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 
 from neurocart.api.errors import ForbiddenError, UnauthenticatedError
 from neurocart.config import Settings
-from neurocart.security import Action, Resource, TokenError, is_allowed, read_token
+from neurocart.security import Action, Resource, is_allowed
+from neurocart.services import accounts
 from neurocart.services.plausible import TimeWindow, fact_window
 from neurocart.services.reads import log_read
-from neurocart.store import Database, Patient, User, repo
+from neurocart.store import Database, Patient, User
 
 
 def get_settings(request: Request) -> Settings:
@@ -100,27 +101,33 @@ def public() -> None:
     """Marks a route that needs no authentication (health, login)."""
 
 
+def auth_now(request: Request) -> datetime:
+    """The time sessions are judged by (`accounts.now_for`)."""
+    return accounts.now_for(request.app.state)
+
+
 def current_user(
+    request: Request,
     settings: SettingsDep,
     database: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
-    """The user the bearer token names, reloaded from the store on every request.
+    """The user whose live session the bearer token names, reloaded on every request.
 
-    The token proves identity only: an inactive or deleted user is refused, and the role
-    used everywhere is the one stored now, not the one in the token.
+    The token proves identity; the session table says whether it is still honoured (logout,
+    revocation, idle timeout, deactivation), and the role used everywhere is the one stored
+    now, not the one in the token. The session id is kept in ``request.state.session_id``.
     """
     if credentials is None:
         raise UnauthenticatedError("authorization", "a bearer token is required (log in first)")
     try:
-        claims = read_token(credentials.credentials, secret=settings.secret_key)
-    except TokenError as exc:
-        raise UnauthenticatedError("authorization", str(exc)) from None
-    with database.reading() as session:
-        user = repo.get_user_by_username(session, claims.username)
-    if user is None or not user.active:
-        raise UnauthenticatedError("authorization", "the user is unknown or deactivated")
-    return user
+        found = accounts.check_session(
+            database, settings, credentials.credentials, auth_now(request)
+        )
+    except accounts.AuthenticationError as exc:
+        raise UnauthenticatedError(exc.field, str(exc)) from None
+    request.state.session_id = found.session_id
+    return found.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -35,6 +36,7 @@ from starlette.routing import Match
 
 from neurocart.ingest import ObservationError
 from neurocart.pathway import ProtocolError, UnknownProtocolError
+from neurocart.services.accounts import SignatureError, now_for, signature_failed
 from neurocart.services.errors import InvalidInputError
 from neurocart.standards import CalculatorInputError, UnknownCalculatorError
 from neurocart.store.errors import (
@@ -96,6 +98,16 @@ class ForbiddenError(ApiError):
     """403: the user's role may not do this; the message names the permission that is missing."""
 
     status_code = 403
+
+
+class TooManyRequestsError(ApiError):
+    """429: too many failed logins; `retry_after` (seconds) goes into the Retry-After header."""
+
+    status_code = 429
+
+    def __init__(self, field: str | None, message: str, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(field, message)
 
 
 class PayloadTooLargeError(ApiError):
@@ -201,6 +213,8 @@ def validation_problems(errors: Sequence[Any]) -> list[Problem]:
 
 
 def _header(exc: Exception) -> dict[str, str] | None:
+    if isinstance(exc, TooManyRequestsError):
+        return {"Retry-After": str(exc.retry_after)}
     return {"WWW-Authenticate": "Bearer"} if isinstance(exc, UnauthenticatedError) else None
 
 
@@ -290,6 +304,20 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+async def _signature(request: Request, exc: Exception) -> JSONResponse:
+    # missing (or no valid meaning): 422, like any required field; a wrong password: 403,
+    # counted as a failed login of the signer (the write was rolled back before we get here)
+    assert isinstance(exc, SignatureError)
+    if not exc.missing and exc.signer is not None:
+        state = request.app.state
+        client = request.client.host if request.client is not None else None
+        await run_in_threadpool(
+            signature_failed, state.database, state.settings, exc.signer, client,
+            now_for(state),
+        )  # fmt: skip
+    return respond(422 if exc.missing else 403, [Problem(exc.field, str(exc))])
+
+
 async def _invalid_input(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidInputError)
     return respond(422, [Problem(p.location, p.message, p.got) for p in exc.problems])
@@ -311,3 +339,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _data)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(InvalidInputError, _invalid_input)
+    app.add_exception_handler(SignatureError, _signature)

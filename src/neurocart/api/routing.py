@@ -204,9 +204,13 @@ def error_statuses(route: APIRoute) -> list[int]:
 class StrictRoute(APIRoute):
     """An APIRoute whose JSON bodies go through `strict_json` (other media types get 415),
     and whose OpenAPI entry declares every error status it can answer (`error_statuses`),
-    each with the body the API really sends (errors.ErrorBody)."""
+    each with the body the API really sends (errors.ErrorBody); a
+    POST that writes answers ``Idempotency-Key`` (neurocart.api.idempotency)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        from neurocart.api.idempotency import idempotent  # it imports the deps, which import us
+
+        endpoint = idempotent(endpoint, kwargs.get("methods"), kwargs.get("status_code"))
         super().__init__(path, endpoint, **kwargs)
         json_route = _media_type(self.response_class) == "application/json"
         for status in error_statuses(self):

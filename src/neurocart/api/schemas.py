@@ -52,7 +52,8 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Username = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+"""The shortest length is a setting (Settings.password_min_length), checked by the service."""
 Instrument = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 
 
@@ -188,7 +189,10 @@ class UserIn(Request):
     """A new account; the password is hashed (argon2) before it is stored and never returned."""
 
     username: Username
-    password: Password = Field(description="at least 8 characters; stored as an argon2 hash")
+    password: Password = Field(
+        description="at least Settings.password_min_length (default 12) characters; stored as "
+        "an argon2 hash"
+    )
     role: Role
 
 
@@ -349,16 +353,61 @@ class ObservationBatchIn(Request):
 
 
 class BatchOut(Response):
-    """What a batch stored: the count and the new ids, in the order the rows were sent."""
+    """What a batch stored: how many rows were stored now, every row's observation id in the
+    order the rows were sent, and which rows were already stored (same patient, code, time,
+    value and source) and so not stored again."""
 
-    count: int
-    ids: list[int]
+    count: int = Field(description="rows stored by this request")
+    ids: list[int] = Field(description="each row's observation id (new or already stored)")
+    duplicates: list[int] = Field(
+        default_factory=list, description="indices of rows already stored, not stored again"
+    )
+
+
+class SignatureIn(Request):
+    """An electronic signature (21 CFR Part 11): the signer's password again, and what the
+    signature means. Recorded with the signer's name and the time, linked to the signed row."""
+
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    meaning: Literal["reviewed", "approved", "corrected"]
+
+
+SignatureField = Annotated[
+    SignatureIn | None,
+    Field(description="required: your password again and the meaning of the signature"),
+]
+
+
+class SignatureOut(Response):
+    """A recorded signature: who signed which row, meaning what, when."""
+
+    id: int
+    signer: str
+    meaning: str
+    action: str
+    entity_type: str
+    entity_id: int
+    signed_at: datetime
+
+
+class Signed(Request):
+    """A body carrying only a signature, needed when the act is critical (acknowledging an
+    alert)."""
+
+    signature: SignatureField = None
+
+
+class Signing(Request):
+    """A body carrying only a signature, always needed (signing an assessment)."""
+
+    signature: SignatureIn
 
 
 class ObservationCorrection(Request):
     """A corrected observation; a `value` without `unit` is in the stored (canonical) unit."""
 
     reason: Reason
+    signature: SignatureField = None
     code: Annotated[Code64 | None, NotNull] = None
     code_system: Annotated[Code64 | None, NotNull] = None
     value: Annotated[Number | None, NotNull] = None
@@ -373,6 +422,7 @@ class Retraction(Request):
     """Why a fact is withdrawn; facts are never deleted, the retraction and its reason are kept."""
 
     reason: Reason
+    signature: SignatureField = None
 
 
 class ObservationOut(FactOut):
@@ -402,6 +452,7 @@ class AssessmentCorrection(Request):
     superseded."""
 
     reason: Reason
+    signature: SignatureField = None
     inputs: Annotated[
         dict[str, Any] | None,
         NotNull,
@@ -446,6 +497,7 @@ class EventCorrection(Request):
     with the reason."""
 
     reason: Reason
+    signature: SignatureField = None
     type: Annotated[EventType | None, NotNull] = None
     onset_at: Annotated[Instant | None, NotNull] = None
     end_at: Instant | None = None

@@ -1,5 +1,8 @@
 """`neurocart serve`: run the REST API with uvicorn.
 
+The token key is checked first: the published default or one shorter than 32 bytes is refused
+(exit code 2) unless NEUROCART_DEMO_MODE is set.
+
 Schema on start as neurocart.cli.database says: an SQLite file is upgraded automatically, a
 PostgreSQL database behind is refused (run `neurocart db upgrade`). `--upgrade` forces the
 upgrade on any backend, `--no-upgrade` never upgrades (and refuses a database that is behind).
@@ -22,7 +25,8 @@ import uvicorn
 from neurocart.cli.console import err, fail
 from neurocart.cli.database import open_database, settings_with
 from neurocart.cli.database import prepare_schema as prepare_schema  # its tests import it here
-from neurocart.config import Settings
+from neurocart.config import MIN_SECRET_KEY_BYTES
+from neurocart.services.accounts import secret_key_problem
 
 
 def serve(
@@ -52,6 +56,18 @@ def serve(
         keyring_from(settings_with(database_url))
     except AuditKeyError as exc:
         raise fail(f"refusing to serve: {exc}") from None
+    requested = settings_with(database_url)
+    problem = secret_key_problem(requested)
+    if problem is not None and not requested.demo_mode:
+        raise fail(
+            f"NEUROCART_SECRET_KEY {problem}: anyone who knows it can sign tokens. Set at least "
+            f"{MIN_SECRET_KEY_BYTES} random bytes (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`), or NEUROCART_DEMO_MODE=1 for a demo"
+        )
+    if problem is not None:
+        err.print(
+            f"[yellow]warning:[/] NEUROCART_SECRET_KEY {problem} (demo mode)", highlight=False
+        )
     settings, database = open_database(database_url, upgrade=upgrade)
     if settings.audit_checkpoint_dir is None:
         err.print(
@@ -67,11 +83,6 @@ def serve(
         except AlreadyServingError as exc:
             database.dispose()
             raise fail(f"--database-url: {exc}") from None
-    if settings.secret_key == Settings.model_fields["secret_key"].default:
-        err.print(
-            "[yellow]warning:[/] NEUROCART_SECRET_KEY is the default; set a long random value",
-            highlight=False,
-        )
     app = create_app(runtime=Runtime.build(settings, database))
     access_log.install(app.routes)
     freeze_heap_after_startup(app)

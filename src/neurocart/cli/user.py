@@ -1,4 +1,5 @@
-"""`neurocart user add`: create a user (the first admin, typically)."""
+"""`neurocart user add`: create a user (the first admin, typically); `neurocart user revoke`:
+end every session of a user (their tokens and cookies are refused from then on)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Annotated
 import typer
 
 from neurocart.cli.console import fail, out
-from neurocart.security import hash_password
+from neurocart.config import get_settings
+from neurocart.services import accounts
+from neurocart.services.errors import InvalidInputError
 from neurocart.store import ConflictError, InvalidRecordError, Role, get_database, repo
 
 app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
@@ -29,16 +32,29 @@ def add(
         bool, typer.Option("--password-stdin", help="read the password from stdin")
     ] = False,
 ) -> None:
-    """Create user NAME with ROLE; the password is prompted for (or read from stdin)."""
+    """Create user NAME with ROLE; the password is prompted for (or read from stdin) and must
+    have NEUROCART_PASSWORD_MIN_LENGTH characters (default 12)."""
     password = _read_password(password_stdin)
-    if not password:
-        raise fail("password: must not be empty")
+    settings = get_settings()
     db = get_database()
     try:
         with db.transaction() as session:
-            user = repo.create_user(
-                session, None, username=name, password_hash=hash_password(password), role=role
+            user = accounts.create_account(
+                session, None, settings, username=name, password=password, role=role
             )
-    except (ConflictError, InvalidRecordError) as exc:
+    except (InvalidInputError, ConflictError, InvalidRecordError) as exc:
         raise fail(str(exc)) from None
     out.print(f"user {user.username!r} created with role {user.role.value}", highlight=False)
+
+
+@app.command()
+def revoke(name: Annotated[str, typer.Argument(help="username")]) -> None:
+    """End every session of user NAME at once (any server process); the account stays active
+    and the user can log in again (deactivate the account to keep them out)."""
+    db = get_database()
+    with db.transaction() as session:
+        user = repo.get_user_by_username(session, name)
+        if user is None:
+            raise fail(f"name: no user {name!r}")
+        ended = accounts.end_user_sessions(session, None, user, reason="revoked")
+    out.print(f"user {name!r}: {ended} session(s) ended", highlight=False)

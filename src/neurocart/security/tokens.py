@@ -1,17 +1,19 @@
 """Stateless signed bearer tokens: HMAC-SHA256 over a small JSON payload, stdlib only.
 
 Format: ``nc1.<payload>.<signature>``, both parts unpadded base64url; the payload is
-``{"sub": username, "role": role, "iat": issued-at, "exp": expiry}`` (integer UTC seconds) and
-the signature is HMAC-SHA256 with `Settings.secret_key` over ``nc1.<payload>``.
+``{"sub": username, "role": role, "iat": issued-at, "exp": expiry, "sid": session id}``
+(integer UTC seconds) and the signature is HMAC-SHA256 with `Settings.secret_key` over
+``nc1.<payload>``.
 
 Why not JWT: the JWT family brings algorithm negotiation (``alg: none``, RS/HS confusion) and
 a dependency for one fixed use; this format has exactly one algorithm, checked with
 `hmac.compare_digest` before the payload is even decoded. The version prefix lets a later
-format coexist. Why stateless: no token table to write on every login and nothing to lose on
-restart. The price is that a token cannot be revoked before it expires, so the API must still
-load the user on each request and refuse inactive users, and should authorize with the role
-stored for the user now (a demotion takes effect at once); the role in the token is what the
-user was at login. Changing `secret_key` invalidates every token.
+format coexist. The signature proves the token was issued here; whether it is still honoured is
+the server's session table (`sid` names a row of neurocart.store.accounts): logout,
+revocation, deactivation and the idle timeout end the row, and the faces refuse a token whose
+session has ended or that names none. The faces also load the user on each request and
+authorize with the role stored now (a demotion takes effect at once); the role in the token is
+what the user was at login. Changing `secret_key` invalidates every token.
 
 Errors are specific so the API can answer 401 with a precise reason and the logs can tell an
 attack (bad signature) from a user who left the browser open overnight (expired).
@@ -61,6 +63,9 @@ class TokenClaims:
     role: Role
     issued_at: datetime
     expires_at: datetime
+    session_id: str | None = None
+    """The server-side session the token belongs to (None: a token minted without one, which
+    the faces refuse)."""
 
 
 def _b64encode(raw: bytes) -> str:
@@ -105,8 +110,9 @@ def issue_token(
     *,
     secret: str | None = None,
     ttl: timedelta | None = None,
+    session_id: str | None = None,
 ) -> str:
-    """A token for `username` with `role`, valid from `now` for `ttl`.
+    """A token for `username` with `role`, valid from `now` for `ttl`, naming `session_id`.
 
     `secret` and `ttl` default to Settings.secret_key and Settings.token_ttl_minutes.
     """
@@ -118,7 +124,13 @@ def issue_token(
     if lifetime <= timedelta(0):
         raise ValueError("ttl: must be positive")
     iat = int(issued.timestamp())
-    payload = {"sub": username, "role": role.value, "iat": iat, "exp": iat + _seconds(lifetime)}
+    payload: dict[str, object] = {
+        "sub": username, "role": role.value, "iat": iat, "exp": iat + _seconds(lifetime)
+    }  # fmt: skip
+    if session_id is not None:
+        if not session_id or len(session_id) > 64:
+            raise ValueError("session_id: 1 to 64 characters")
+        payload["sid"] = session_id
     body = _b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
     signing_input = f"{PREFIX}.{body}"
     return f"{signing_input}.{_sign(signing_input, _key(secret))}"
@@ -160,7 +172,7 @@ def _claims(raw: bytes) -> TokenClaims:
         raise MalformedTokenError("token payload is not JSON") from None
     if not isinstance(payload, dict):
         raise MalformedTokenError("token payload is not an object")
-    sub, role, iat, exp = (payload.get(k) for k in ("sub", "role", "iat", "exp"))
+    sub, role, iat, exp, sid = (payload.get(k) for k in ("sub", "role", "iat", "exp", "sid"))
     if not isinstance(sub, str) or not sub:
         raise MalformedTokenError("token has no subject")
     if not isinstance(role, str) or role not in _ROLES:
@@ -173,7 +185,9 @@ def _claims(raw: bytes) -> TokenClaims:
         expires_at = datetime.fromtimestamp(exp, UTC)
     except (OverflowError, OSError, ValueError):
         raise MalformedTokenError("token has no valid times") from None
-    return TokenClaims(sub, Role(role), issued_at, expires_at)
+    if sid is not None and (not isinstance(sid, str) or not 0 < len(sid) <= 64):
+        raise MalformedTokenError("token has no valid session id")
+    return TokenClaims(sub, Role(role), issued_at, expires_at, sid)
 
 
 _ROLES = frozenset(r.value for r in Role)

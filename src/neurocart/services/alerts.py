@@ -20,6 +20,12 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from neurocart.security.roles import Action, Resource, is_allowed, may_acknowledge
+from neurocart.services.accounts import (
+    SignatureIn,
+    check_signature,
+    is_critical,
+    record_signature,
+)
 from neurocart.services.alert_notes import AlertNote, notes_for
 from neurocart.services.errors import ServiceError
 from neurocart.services.journal import ACK_ENTITY, ALERT_ROW_ENTITY
@@ -67,6 +73,11 @@ class AlertView:
     @property
     def escalated(self) -> bool:
         return self.tier > 1
+
+    @property
+    def critical(self) -> bool:
+        """Whether acknowledging it is signed (severity critical, or grade 3 or more)."""
+        return is_critical(self)
 
     @property
     def rank(self) -> int:
@@ -207,14 +218,23 @@ def may_act(user: User, alert: Alert) -> bool:
     return may_acknowledge(user.role.value, alert.disciplines or ())
 
 
-def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
+def acknowledge(
+    session: Session,
+    user: User,
+    key: str,
+    at: datetime,
+    signature: SignatureIn | None = None,
+    *,
+    signed_at: datetime | None = None,
+) -> Alert:
     """`user` acknowledged alert `key` at `at` for their discipline: recorded and audited in
     the caller's transaction; the monitor stops the escalation when it reads the journal
-    entry.
+    entry. A critical alert (`is_critical`) is acknowledged only with the user's electronic
+    signature, recorded with it (meaning, signer, `signed_at`: the real time).
 
     Raises NotFoundError (unknown key), NotAllowedError (the alert does not page the user's
-    discipline) or ConflictError (the alert is closed). A second acknowledgement of the same
-    alert changes nothing.
+    discipline), ConflictError (the alert is closed) or SignatureError (a critical alert
+    without a valid signature). A second acknowledgement of the same alert changes nothing.
     """
     audit.lock_chain(session)
     row = get_alert(session, key)
@@ -227,6 +247,7 @@ def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
         raise ConflictError(f"alert {key} is closed", "key")
     if row.acknowledged_at is not None:
         return row
+    meaning = check_signature(user, signature) if is_critical(row) else None
     old = _ack_snapshot(row)
     row.acknowledged_by, row.acknowledged_at = user.username, at
     session.flush()
@@ -235,6 +256,11 @@ def acknowledge(session: Session, user: User, key: str, at: datetime) -> Alert:
         entity_id=row.id, old=old, new=_ack_snapshot(row),
     )  # fmt: skip
     audit.append_states(session, actor=user.username, written={ALERT_ROW_ENTITY: [row.id]})
+    if meaning is not None:
+        record_signature(
+            session, user, meaning, action="acknowledge", entity_type="alert", entity_id=row.id,
+            now=signed_at,
+        )  # fmt: skip
     return row
 
 
@@ -297,9 +323,16 @@ class StoreAlerts:
     def open_alerts(self, session: Session) -> list[AlertView]:
         return open_alerts(session)
 
-    def acknowledge(self, session: Session, user: User, alert_id: str, at: datetime) -> AlertView:
+    def acknowledge(
+        self,
+        session: Session,
+        user: User,
+        alert_id: str,
+        at: datetime,
+        signature: SignatureIn | None = None,
+    ) -> AlertView:
         try:
-            row = acknowledge(session, user, alert_id, at)
+            row = acknowledge(session, user, alert_id, at, signature)
         except (NotFoundError, ConflictError):
             raise UnknownAlertError(alert_id) from None
         return alert_view(row)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from neurocart.store import accounts as accounts  # sessions, login failures, idempotency
 from neurocart.store import audit, repo
 from neurocart.store import interop as interop  # the feeds' tables, on Base.metadata
 from neurocart.store.db import Database, get_database

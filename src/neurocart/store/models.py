@@ -528,6 +528,30 @@ class NerveConductionStudy(Base):
     __table_args__ = (Index("ix_ncs_patient_date", "patient_id", "study_date"),)
 
 
+class Signature(Base):
+    """An electronic signature (21 CFR 11.50/11.70): who signed which record, when, and what
+    the signature means, linked to the signed row by entity type and id.
+
+    The signer re-entered their password at that moment; the row is audited like a fact and
+    never changed, so the manifestation (name, time, meaning) cannot be detached from it."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer: Mapped[str] = mapped_column(String(64))
+    """The username at signing (the printed name of the manifestation)."""
+    meaning: Mapped[str] = mapped_column(String(16))
+    """``reviewed``, ``approved`` or ``corrected``."""
+    action: Mapped[str] = mapped_column(String(16))
+    """What was signed: ``acknowledge``, ``correct``, ``retract`` or ``sign``."""
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_signatures_entity", "entity_type", "entity_id"),)
+
+
 AUDITED: dict[str, type[Base]] = {
     "user": User,
     "patient": Patient,
@@ -544,6 +568,7 @@ AUDITED: dict[str, type[Base]] = {
     "alert_action": AlertAction,
     "monitor_status": MonitorStatus,
     "monitor_checkpoint": MonitorCheckpoint,
+    "signature": Signature,
 }
 """Entity type name (as written in the audit log) → model. Every row of these is audited:
 every table that holds clinical or safety state."""

@@ -8,17 +8,17 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from neurocart.i18n import gettext as _
-from neurocart.security import Role, hash_password
+from neurocart.security import Role
+from neurocart.services import accounts
 from neurocart.store import StoreError, repo
 from neurocart.store.models import User
-from neurocart.web.auth import ReadSession, database_of, require
+from neurocart.web.auth import ReadSession, database_of, require, settings_of
 from neurocart.web.pages import FormPairs
 from neurocart.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 UserAdmin = Annotated[User, Depends(require("users", "admin"))]
-MIN_PASSWORD = 10
 
 
 def _page(
@@ -33,7 +33,7 @@ def _page(
         users = repo.list_users(session)
     return render(
         request, "admin_users.html", status, users=users, roles=list(Role), error=error,
-        notice=notice, confirm=confirm,
+        notice=notice, confirm=confirm, password_min=settings_of(request).password_min_length,
     )  # fmt: skip
 
 
@@ -53,17 +53,17 @@ def create_user(request: Request, user: UserAdmin, pairs: FormPairs) -> Response
     role = form.get("role", "")
     if not username:
         return _page(request, 422, error=_("username: required"))
-    if len(password) < MIN_PASSWORD:
-        return _page(
-            request, 422, error=_("password: at least {n} characters").format(n=MIN_PASSWORD)
-        )
+    minimum = settings_of(request).password_min_length
+    if len(password) < minimum:
+        return _page(request, 422, error=_("password: at least {n} characters").format(n=minimum))
     if role not in {r.value for r in Role}:
         return _page(request, 422, error=_("role: unknown role {role!r}").format(role=role))
     try:
         with database_of(request).transaction() as session:
-            repo.create_user(
-                session, user, username=username, password_hash=hash_password(password), role=role
-            )
+            accounts.create_account(
+                session, user, settings_of(request), username=username, password=password,
+                role=role,
+            )  # fmt: skip
     except (StoreError, ValueError) as exc:
         return _page(request, 422, error=str(exc))
     return _page(
@@ -87,7 +87,7 @@ def set_active(request: Request, user_id: int, user: UserAdmin, pairs: FormPairs
         return _page(request, confirm=target)
     try:
         with database_of(request).transaction() as session:
-            repo.update_user(session, user, user_id, active=active)
+            accounts.change_account(session, user, settings_of(request), user_id, active=active)
     except (StoreError, ValueError) as exc:
         return _page(request, 422, error=str(exc))
     return RedirectResponse("/admin/users", status_code=303)

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 from fastapi import FastAPI, Request
 from sqlalchemy.orm import Session
 
+from neurocart.services.accounts import SignatureIn
 from neurocart.services.alerts import (
     SEVERITIES,
     SEVERITY_RANK,
@@ -49,8 +50,17 @@ class AlertProvider(Protocol):
         """Every open alert (acknowledged ones included, until they close)."""
         ...
 
-    def acknowledge(self, session: Session, user: User, alert_id: str, at: datetime) -> AlertView:
-        """Record that `user` acknowledged the alert; raises UnknownAlertError."""
+    def acknowledge(
+        self,
+        session: Session,
+        user: User,
+        alert_id: str,
+        at: datetime,
+        signature: SignatureIn | None = None,
+    ) -> AlertView:
+        """Record that `user` acknowledged the alert (a critical one with the user's
+        `signature`); raises UnknownAlertError, or SignatureError for a critical alert
+        without a valid signature."""
         ...
 
     def version(self) -> int:
@@ -64,7 +74,14 @@ class NoAlerts:
     def open_alerts(self, session: Session) -> list[AlertView]:
         return []
 
-    def acknowledge(self, session: Session, user: User, alert_id: str, at: datetime) -> AlertView:
+    def acknowledge(
+        self,
+        session: Session,
+        user: User,
+        alert_id: str,
+        at: datetime,
+        signature: SignatureIn | None = None,
+    ) -> AlertView:
         raise UnknownAlertError(alert_id)
 
     def version(self) -> int:

@@ -1,5 +1,9 @@
 """Sessions for the web pages: the API's signed token, carried in an HttpOnly cookie.
 
+The token names a server-side session (neurocart.services.accounts): logging out ends it, so
+a copied cookie replayed afterwards opens nothing; so do the idle timeout, an admin's
+revocation and deactivation. Failed logins are throttled like the API's.
+
 The cookie is SameSite=Strict (another site's form cannot post with it), HttpOnly (page
 scripts cannot read it) and Secure over HTTPS. On every request the user is reloaded: an
 inactive user is logged out at once and the role is the one stored now. A page declares what
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -19,8 +23,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from neurocart.config import Settings, get_settings
-from neurocart.security import TokenError, is_allowed, issue_token, read_token, verify_password
-from neurocart.store import Database, get_database, repo
+from neurocart.security import is_allowed
+from neurocart.services import accounts
+from neurocart.store import Database, get_database
 from neurocart.store.models import User
 
 COOKIE = "neurocart_session"
@@ -73,14 +78,14 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def authenticate(request: Request, username: str, password: str) -> User | None:
-    """The active user with this password, else None (one answer for every failure)."""
-    with database_of(request).reading() as session:
-        user = repo.get_user_by_username(session, username.strip())
-    stored = user.password_hash if user is not None else None
-    if not verify_password(password, stored) or user is None or not user.active:
-        return None
-    return user
+def auth_now(request: Request) -> datetime:
+    """The time sessions are judged by (`accounts.now_for`)."""
+    return accounts.now_for(request.app.state)
+
+
+def client_address(request: Request) -> str | None:
+    """The peer's address, which the login throttle counts failures by."""
+    return request.client.host if request.client is not None else None
 
 
 @dataclass(frozen=True)
@@ -92,30 +97,61 @@ class SessionCookie:
     secure: bool
 
 
-def session_cookie(request: Request, user: User) -> SessionCookie:
-    """A signed session cookie for `user`, lasting as long as an API token."""
+class LoginLocked(Exception):  # noqa: N818 - shown on the login page
+    """Too many failed logins: the page says how long to wait."""
+
+    def __init__(self, retry_after: int, message: str) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+def log_in(request: Request, username: str, password: str) -> SessionCookie | None:
+    """A session cookie for the active user with this password, else None (one answer for
+    every failure); LoginLocked while the username or the address is locked out."""
     settings = settings_of(request)
-    ttl = timedelta(minutes=settings.token_ttl_minutes)
-    token = issue_token(user.username, user.role.value, secret=settings.secret_key, ttl=ttl)
-    return SessionCookie(token, int(ttl.total_seconds()), request.url.scheme == "https")
+    try:
+        done = accounts.login(
+            database_of(request), username.strip(), password, settings=settings,
+            client=client_address(request), kind="web", now=auth_now(request),
+        )  # fmt: skip
+    except accounts.LockedOutError as exc:
+        raise LoginLocked(exc.retry_after, str(exc)) from None
+    except accounts.AuthenticationError:
+        return None
+    max_age = int(timedelta(minutes=settings.token_ttl_minutes).total_seconds())
+    return SessionCookie(done.token, max_age, request.url.scheme == "https")
+
+
+def log_out(request: Request) -> None:
+    """End the session the cookie names (a replayed cookie then opens nothing)."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return
+    database = database_of(request)
+    try:
+        found = accounts.check_session(database, settings_of(request), token, auth_now(request))
+    except accounts.AuthenticationError:
+        return  # already ended, expired or forged: nothing to end
+    with database.transaction() as session:
+        accounts.end_session(session, found.user, found.session_id, now=auth_now(request))
 
 
 def web_user(request: Request) -> User:
-    """The logged-in, active user, reloaded from the store; else LoginRequired."""
+    """The logged-in, active user of a live session, reloaded from the store; else
+    LoginRequired (also after logout, revocation or the idle timeout)."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     token = request.cookies.get(COOKIE)
     if not token:
         raise LoginRequired(here)
     try:
-        claims = read_token(token, secret=settings_of(request).secret_key)
-    except TokenError:
+        found = accounts.check_session(
+            database_of(request), settings_of(request), token, auth_now(request)
+        )
+    except accounts.AuthenticationError:
         raise LoginRequired(here) from None
-    with database_of(request).reading() as session:
-        user = repo.get_user_by_username(session, claims.username)
-    if user is None or not user.active:
-        raise LoginRequired(here)
-    request.state.web_user = user
-    return user
+    request.state.web_user = found.user
+    request.state.session_id = found.session_id
+    return found.user
 
 
 WebUser = Annotated[User, Depends(web_user)]

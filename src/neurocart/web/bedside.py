@@ -26,12 +26,28 @@ from neurocart.i18n import gettext as _
 from neurocart.i18n import local_input
 from neurocart.ingest.codes import by_key
 from neurocart.security import is_allowed
+from neurocart.services.accounts import (
+    SignatureError,
+    SignatureIn,
+    check_signature,
+    record_signature,
+    signature_failed,
+)
 from neurocart.services.errors import BatchValidationError, InvalidInputError
 from neurocart.services.ingest import ingest_observation_batch
 from neurocart.store import NotFoundError, StoreError, repo
 from neurocart.store.models import EventType, Observation, Patient, User
 from neurocart.store.repo import EventIn
-from neurocart.web.auth import PageForbidden, ReadSession, check_origin, database_of, require
+from neurocart.web.auth import (
+    PageForbidden,
+    ReadSession,
+    auth_now,
+    check_origin,
+    client_address,
+    database_of,
+    require,
+    settings_of,
+)
 from neurocart.web.entry import FORMS, EntryForm, check
 from neurocart.web.numbers import read_number
 from neurocart.web.pages import FormPairs, now_of
@@ -288,9 +304,25 @@ def _display(code: str) -> str:
 def correct_save(
     request: Request, study_id: str, row_id: int, user: ObservationCorrector, pairs: FormPairs
 ) -> Response:
-    """Correct or retract a recorded observation; a reason is required either way."""
+    """Correct or retract a recorded observation; a reason is required either way, and the
+    change is signed (the password again; meaning "corrected")."""
     posted = dict(pairs)
     errors: dict[str, str] = {}
+    password = posted.pop("password", "")
+    meaning = ""
+    try:
+        meaning = check_signature(user, SignatureIn(password, "corrected") if password else None)
+    except SignatureError as exc:
+        if not exc.missing:
+            signature_failed(
+                database_of(request), settings_of(request), user, client_address(request),
+                auth_now(request),
+            )  # fmt: skip
+        errors["password"] = (
+            "required: sign the correction with your password"
+            if exc.missing
+            else "does not match your password"
+        )
     reason = posted.get("reason", "").strip()
     if len(reason) < 3:
         errors["reason"] = "required: say why the value is corrected (at least 3 characters)"
@@ -310,6 +342,10 @@ def correct_save(
                     new = repo.retract_observation(session, user, row_id, reason=reason)
                 else:
                     new = _corrected(session, user, old, float(number.value or 0), reason)
+                record_signature(
+                    session, user, meaning, action="retract" if retract else "correct",
+                    entity_type="observation", entity_id=new.id, now=auth_now(request),
+                )  # fmt: skip
         except (StoreError, InvalidInputError) as exc:
             errors["value"] = str(exc)
         else:

@@ -35,12 +35,16 @@ from neurocart.web import chart
 from neurocart.web.alerts import UnknownAlertError, get_alert_provider
 from neurocart.web.auth import (
     COOKIE,
+    LoginLocked,
     ReadSession,
-    authenticate,
+    auth_now,
+    client_address,
     database_of,
+    log_in,
+    log_out,
     require,
     safe_next,
-    session_cookie,
+    settings_of,
 )
 from neurocart.web.board import BoardRow, acute_board
 from neurocart.web.forms import instruments_for
@@ -86,8 +90,24 @@ def login(request: Request, pairs: FormPairs) -> Response:
     saying which part was wrong."""
     form = dict(pairs)
     target = safe_next(form.get("next"))
-    user = authenticate(request, form.get("username", ""), form.get("password", ""))
-    if user is None:
+    try:
+        cookie = log_in(request, form.get("username", ""), form.get("password", ""))
+    except LoginLocked as exc:
+        minutes = max(1, -(-exc.retry_after // 60))
+        page = render(
+            request,
+            "login.html",
+            429,
+            next=target,
+            username=form.get("username", ""),
+            error=(
+                "Too many failed logins: this account or this computer is locked for about "
+                f"{minutes} min. Try again later or ask an administrator."
+            ),
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    if cookie is None:
         return render(
             request,
             "login.html",
@@ -96,7 +116,6 @@ def login(request: Request, pairs: FormPairs) -> Response:
             username=form.get("username", ""),
             error=_("Unknown user, wrong password, or deactivated account."),
         )
-    cookie = session_cookie(request, user)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -111,8 +130,9 @@ def login(request: Request, pairs: FormPairs) -> Response:
 
 
 @router.post("/logout")
-def logout() -> Response:
-    """Clear the session cookie and go back to the login page."""
+def logout(request: Request) -> Response:
+    """End the session, clear the cookie and go back to the login page."""
+    log_out(request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -353,13 +373,16 @@ async def board_events(
 @router.post("/alerts/ack")
 def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Response:
     """Acknowledge an alert for one's discipline (`security.roles.may_acknowledge`); the
-    provider records and audits it. From the board (htmx) or the chart (`next`)."""
+    provider records and audits it. From the board (htmx) or the chart (`next`). A critical
+    alert's form asks for the password: the acknowledgement is signed, meaning "reviewed"."""
     from neurocart.security import may_acknowledge
+    from neurocart.services.accounts import SignatureError, SignatureIn, signature_failed
 
     form = dict(pairs)
     alert_id = form.get("alert_id", "")
     provider = get_alert_provider(request)
     message = None
+    wrong_password = False
     with database_of(request).transaction() as session:
         view = next((a for a in provider.open_alerts(session) if a.id == alert_id), None)
         if view is None:
@@ -370,10 +393,25 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
                 f"{', '.join(view.disciplines)}."
             )
         else:
+            password = form.get("password", "")
+            signature = SignatureIn(password, "reviewed") if password else None
             try:
-                provider.acknowledge(session, user, alert_id, now_of(request))
+                provider.acknowledge(session, user, alert_id, now_of(request), signature)
             except UnknownAlertError:
                 message = "That alert is no longer open."
+            except SignatureError as exc:
+                wrong_password = not exc.missing
+                message = (
+                    "Not acknowledged: a critical alert is acknowledged with your signature; "
+                    "enter your password."
+                    if exc.missing
+                    else "Not acknowledged: the password does not match."
+                )
+    if wrong_password:  # after the transaction: it records in one of its own
+        signature_failed(
+            database_of(request), settings_of(request), user, client_address(request),
+            auth_now(request),
+        )  # fmt: skip
     return _alert_reply(request, form, message)
 
 

@@ -20,10 +20,12 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
+from neurocart.api import signing
 from neurocart.api.deps import (
     ReadSession,
     SettingsDep,
     WriteSession,
+    auth_now,
     bearer,
     current_user,
     get_database,
@@ -32,6 +34,7 @@ from neurocart.api.deps import (
 from neurocart.api.errors import ForbiddenError, UnauthenticatedError
 from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
+from neurocart.api.schemas import Signed
 from neurocart.runtime import Runtime
 from neurocart.security import Action, Resource
 from neurocart.services import alert_notes, alerts
@@ -98,7 +101,7 @@ class stream_reader(require):  # noqa: N801 - used like a function: Depends(stre
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> User:
         if credentials is not None:
-            user = current_user(settings, database, credentials)
+            user = current_user(request, settings, database, credentials)
         else:
             try:
                 user = web_user(request)
@@ -173,11 +176,19 @@ def get_alert(key: KeyPath, user: Reader, session: ReadSession) -> AlertOut:
 
 @router.post("/alerts/{key}/acknowledge")
 def acknowledge_alert(
-    key: KeyPath, request: Request, user: Writer, session: WriteSession
+    key: KeyPath,
+    request: Request,
+    user: Writer,
+    session: WriteSession,
+    body: Signed | None = None,
 ) -> AlertOut:
-    """Acknowledge (audited): stops the escalation until the alert is upgraded."""
+    """Acknowledge (audited): stops the escalation until the alert is upgraded. A critical alert
+    (severity critical, or grade 3 or more) needs `signature` (password and meaning)."""
+    signature = signing.given(body.signature) if body is not None else None
     try:
-        row = alerts.acknowledge(session, user, key, _runtime(request).clock())
+        row = alerts.acknowledge(
+            session, user, key, _runtime(request).clock(), signature, signed_at=auth_now(request)
+        )
     except alerts.NotAllowedError as exc:
         raise ForbiddenError("key", str(exc)) from None
     return _out(row)

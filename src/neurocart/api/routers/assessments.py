@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, status
+from fastapi import Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
+from neurocart.api import signing
 from neurocart.api.deps import (
     NowDep,
     ReadLog,
@@ -23,10 +24,17 @@ from neurocart.api.deps import (
 from neurocart.api.errors import ForbiddenError
 from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
-from neurocart.api.schemas import AssessmentCorrection, AssessmentIn, AssessmentOut, Retraction
+from neurocart.api.schemas import (
+    AssessmentCorrection,
+    AssessmentIn,
+    AssessmentOut,
+    Retraction,
+    SignatureOut,
+    Signing,
+)
 from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
 from neurocart.security import Action, Resource, Role, may_record_assessment
-from neurocart.services import assessments
+from neurocart.services import accounts, assessments
 from neurocart.standards import get as get_calculator
 from neurocart.store import User, repo
 
@@ -119,6 +127,7 @@ def get_assessment(
 def correct_assessment(
     assessment_id: RowId,
     body: AssessmentCorrection,
+    request: Request,
     user: Corrector,
     session: WriteSession,
     settings: SettingsDep,
@@ -126,6 +135,7 @@ def correct_assessment(
 ) -> AssessmentOut:
     """A new row, scored again from the corrected inputs, supersedes the assessment."""
     _check_correcting(session, user, assessment_id)
+    meant = signing.meaning(user, body.signature)
     changes: dict[str, Any] = {
         k: getattr(body, k) for k in body.model_fields_set & {"inputs", "effective_at"}
     }
@@ -135,6 +145,8 @@ def correct_assessment(
     row = assessments.correct_assessment(
         session, user, assessment_id, reason=body.reason, **changes
     )
+    signing.record(session, request, user, meant, action="correct", entity_type="assessment",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(AssessmentOut, row, session)
 
 
@@ -142,11 +154,41 @@ def correct_assessment(
 def retract_assessment(
     assessment_id: RowId,
     body: Retraction,
+    request: Request,
     user: Corrector,
     session: WriteSession,
 ) -> AssessmentOut:
     """Mark an assessment entered in error; it stays readable with the reason, and monitoring stops
     counting it."""
     _check_correcting(session, user, assessment_id)
+    meant = signing.meaning(user, body.signature)
     row = repo.retract_assessment(session, user, assessment_id, reason=body.reason)
+    signing.record(session, request, user, meant, action="retract", entity_type="assessment",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(AssessmentOut, row, session)
+
+
+@router.post("/assessments/{assessment_id}/signature", status_code=status.HTTP_201_CREATED)
+def sign_assessment(
+    assessment_id: RowId,
+    body: Signing,
+    request: Request,
+    user: Writer,
+    session: WriteSession,
+) -> SignatureOut:
+    """Sign an assessment (reviewed or approved): the password again, the meaning, recorded with
+    the signer and the time. Nurses sign only the bedside instruments they may record."""
+    row = repo.get_assessment(session, assessment_id)
+    _check_instrument(user, row.instrument, correcting=False)
+    meant = signing.meaning(user, body.signature)
+    return signing.record(session, request, user, meant, action="sign",
+                          entity_type="assessment", entity_id=row.id)  # fmt: skip
+
+
+@router.get("/assessments/{assessment_id}/signatures")
+def assessment_signatures(
+    assessment_id: RowId, user: Reader, session: ReadSession
+) -> list[SignatureOut]:
+    """The signatures of one assessment version, oldest first."""
+    row = repo.get_assessment(session, assessment_id)
+    return [out(SignatureOut, s) for s in accounts.signatures_of(session, "assessment", row.id)]

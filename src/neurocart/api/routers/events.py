@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Query, status
+from fastapi import Depends, Query, Request, status
 
+from neurocart.api import signing
 from neurocart.api.deps import (
     NowDep,
     ReadLog,
@@ -83,13 +84,15 @@ def get_event(event_id: RowId, user: Reader, session: ReadSession, reads: ReadLo
 def correct_event(
     event_id: RowId,
     body: EventCorrection,
+    request: Request,
     user: Corrector,
     session: WriteSession,
     settings: SettingsDep,
     now: NowDep,
 ) -> EventOut:
     """A new row with the fields given changed supersedes the event (e.g. add its end)."""
-    changes = body.model_dump(include=body.model_fields_set - {"reason"})
+    meant = signing.meaning(user, body.signature)
+    changes = body.model_dump(include=body.model_fields_set - {"reason", "signature"})
     instants: dict[str, datetime | None] = {
         k: changes[k] for k in ("onset_at", "end_at") if k in changes
     }
@@ -97,6 +100,8 @@ def correct_event(
         patient = repo.get_patient(session, repo.get_event(session, event_id).patient_id)
         window_of(patient, settings, now).check(instants)
     row = repo.correct_event(session, user, event_id, reason=body.reason, **changes)
+    signing.record(session, request, user, meant, action="correct", entity_type="event",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(EventOut, row, session)
 
 
@@ -104,9 +109,13 @@ def correct_event(
 def retract_event(
     event_id: RowId,
     body: Retraction,
+    request: Request,
     user: Corrector,
     session: WriteSession,
 ) -> EventOut:
-    """Mark an event entered in error; it stays readable with the reason."""
+    """Mark an event entered in error; it stays readable with the reason. Signed."""
+    meant = signing.meaning(user, body.signature)
     row = repo.retract_event(session, user, event_id, reason=body.reason)
+    signing.record(session, request, user, meant, action="retract", entity_type="event",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(EventOut, row, session)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, status
+from fastapi import Depends, Query, Request, status
 
+from neurocart.api import signing
 from neurocart.api.deps import (
     NowDep,
     ReadLog,
@@ -57,10 +58,11 @@ def add_observation(
     now: NowDep,
 ) -> ObservationOut:
     """Store one observation, converted to its canonical unit and range-checked; monitoring reads it
-    once it is committed."""
+    once it is committed. One already stored (same patient, code, time, value and source) is
+    not stored again: the stored one is answered."""
     patient = patient_of(session, study_id)
     window = window_of(patient, settings, now)
-    row = ingest.ingest_observation(session, user, patient.id, body, window=window)
+    row, _ = ingest.ingest_observation_once(session, user, patient.id, body, window=window)
     return fact_out(ObservationOut, row, session, study_id=patient.study_id)
 
 
@@ -79,14 +81,24 @@ def add_observations(
 ) -> BatchOut:
     """Store every row or none (one transaction); the ids come back in the rows' order.
 
-    More rows than Settings.max_batch_observations: 413, nothing stored."""
+    Rows already stored (same patient, code, time, value and source, or a repeat within the
+    batch) are not stored again: `duplicates` lists their indices and `ids` gives the stored
+    observation's id. More rows than Settings.max_batch_observations: 413, nothing stored."""
     patient = patient_of(session, study_id)
     limit = settings.max_batch_observations  # checked where every batch is written (store)
     window = window_of(patient, settings, now)
     batch = ingest.ingest_observation_batch(
-        session, user, patient.id, body.observations, limit=limit, window=window
+        session,
+        user,
+        patient.id,
+        body.observations,
+        limit=limit,
+        window=window,
+        skip_duplicates=True,
     )
-    return BatchOut(count=len(batch.ids), ids=batch.ids)
+    return BatchOut(
+        count=len(batch.ids), ids=batch.row_ids(), duplicates=[i for i, _ in batch.duplicates]
+    )
 
 
 @router.get("/patients/{study_id}/observations")
@@ -134,7 +146,7 @@ def get_observation(
 
 def _corrected(old: Observation, body: ObservationCorrection) -> dict[str, Any]:
     """The changed fields, normalized like a new observation (units converted, range checked)."""
-    given = body.model_fields_set - {"reason"}
+    given = body.model_fields_set - {"reason", "signature"}
     merged = ObservationIn(
         code=body.code if "code" in given else old.code,
         code_system=body.code_system if "code_system" in given else old.code_system,
@@ -153,18 +165,23 @@ def _corrected(old: Observation, body: ObservationCorrection) -> dict[str, Any]:
 def correct_observation(
     observation_id: RowId,
     body: ObservationCorrection,
+    request: Request,
     user: Corrector,
     session: WriteSession,
     settings: SettingsDep,
     now: NowDep,
 ) -> ObservationOut:
-    """A new row supersedes the observation with the reason; the old row stays readable."""
+    """A new row supersedes the observation with the reason; the old row stays readable. Signed
+    (`signature`: password and meaning), the signature recorded with the new row."""
+    meant = signing.meaning(user, body.signature)
     old = repo.get_observation(session, observation_id)
     changes = _corrected(old, body)
     if "effective_at" in changes:
         window = window_of(repo.get_patient(session, old.patient_id), settings, now)
         window.check({"effective_at": changes["effective_at"]})
     row = repo.correct_observation(session, user, observation_id, reason=body.reason, **changes)
+    signing.record(session, request, user, meant, action="correct", entity_type="observation",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(ObservationOut, row, session)
 
 
@@ -172,9 +189,13 @@ def correct_observation(
 def retract_observation(
     observation_id: RowId,
     body: Retraction,
+    request: Request,
     user: Corrector,
     session: WriteSession,
 ) -> ObservationOut:
-    """Mark the observation entered in error (e.g. the wrong patient)."""
+    """Mark the observation entered in error (e.g. the wrong patient); signed like a correction."""
+    meant = signing.meaning(user, body.signature)
     row = repo.retract_observation(session, user, observation_id, reason=body.reason)
+    signing.record(session, request, user, meant, action="retract", entity_type="observation",
+                   entity_id=row.id)  # fmt: skip
     return fact_out(ObservationOut, row, session)

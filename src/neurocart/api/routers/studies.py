@@ -11,8 +11,10 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, status
+from fastapi import Request as HTTPRequest
 from pydantic import Field
 
+from neurocart.api import signing
 from neurocart.api.deps import ReadLog, ReadSession, WriteSession, require
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
@@ -22,6 +24,7 @@ from neurocart.api.schemas import (
     Reason,
     Request,
     Retraction,
+    SignatureField,
 )
 from neurocart.api.views import RowId, StudyIdPath, out, patient_of, study_id_of
 from neurocart.security import Action, Resource
@@ -45,6 +48,7 @@ class StudyCorrection(Request):
     """
 
     reason: Reason
+    signature: SignatureField = None
     changes: dict[str, Any] = Field(
         min_length=1, description="the fields to change, named as in the record"
     )
@@ -131,20 +135,32 @@ def get_mri_scan(scan_id: RowId, user: Reader, session: ReadSession, reads: Read
 
 @router.post("/mri-scans/{scan_id}/correction", status_code=status.HTTP_201_CREATED)
 def correct_mri_scan(
-    scan_id: RowId, body: StudyCorrection, user: Corrector, session: WriteSession
+    scan_id: RowId,
+    body: StudyCorrection,
+    request: HTTPRequest,
+    user: Corrector,
+    session: WriteSession,
 ) -> MriScanOut:
-    """Correct an MRI scan: a new version replaces the old one, which stays in the audit trail."""
+    """Correct an MRI scan: a new version replaces the old one, which stays in the audit trail.
+    Signed (`signature`)."""
+    meant = signing.meaning(user, body.signature)
     row = studies.correct_mri_scan(session, user, scan_id, reason=body.reason, changes=body.changes)
+    signing.record(session, request, user, meant, action="correct", entity_type="mri_scan",
+                   entity_id=row.id)  # fmt: skip
     return _mri_out(session, row)
 
 
 @router.post("/mri-scans/{scan_id}/retraction", status_code=status.HTTP_201_CREATED)
 def retract_mri_scan(
-    scan_id: RowId, body: Retraction, user: Corrector, session: WriteSession
+    scan_id: RowId, body: Retraction, request: HTTPRequest, user: Corrector, session: WriteSession
 ) -> MriScanOut:
-    """Retract an MRI scan entered in error; the row is kept, marked retracted, with the reason."""
+    """Retract an MRI scan entered in error; the row is kept, marked retracted, with the reason.
+    Signed (`signature`)."""
+    meant = signing.meaning(user, body.signature)
     row = studies.retract_study(session, user, MriScan, scan_id, reason=body.reason)
     assert isinstance(row, MriScan)
+    signing.record(session, request, user, meant, action="retract", entity_type="mri_scan",
+                   entity_id=row.id)  # fmt: skip
     return _mri_out(session, row)
 
 
@@ -187,26 +203,40 @@ def get_ncs_study(
 
 @router.post("/ncs-studies/{study_row_id}/correction", status_code=status.HTTP_201_CREATED)
 def correct_ncs_study(
-    study_row_id: RowId, body: StudyCorrection, user: Corrector, session: WriteSession
+    study_row_id: RowId,
+    body: StudyCorrection,
+    request: HTTPRequest,
+    user: Corrector,
+    session: WriteSession,
 ) -> NcsStudyOut:
     """Correct a nerve conduction study: a new version replaces the old one, which stays in the
-    audit trail.
+    audit trail. Signed (`signature`).
     """
+    meant = signing.meaning(user, body.signature)
     row = studies.correct_ncs_study(
         session, user, study_row_id, reason=body.reason, changes=body.changes
     )
+    signing.record(session, request, user, meant, action="correct", entity_type="ncs_study",
+                   entity_id=row.id)  # fmt: skip
     return _ncs_out(session, row)
 
 
 @router.post("/ncs-studies/{study_row_id}/retraction", status_code=status.HTTP_201_CREATED)
 def retract_ncs_study(
-    study_row_id: RowId, body: Retraction, user: Corrector, session: WriteSession
+    study_row_id: RowId,
+    body: Retraction,
+    request: HTTPRequest,
+    user: Corrector,
+    session: WriteSession,
 ) -> NcsStudyOut:
     """Retract a nerve conduction study entered in error; the row is kept, marked retracted, with
-    the reason.
+    the reason. Signed (`signature`).
     """
+    meant = signing.meaning(user, body.signature)
     row = studies.retract_study(
         session, user, NerveConductionStudy, study_row_id, reason=body.reason
     )
     assert isinstance(row, NerveConductionStudy)
+    signing.record(session, request, user, meant, action="retract", entity_type="ncs_study",
+                   entity_id=row.id)  # fmt: skip
     return _ncs_out(session, row)
