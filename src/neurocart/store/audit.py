@@ -83,6 +83,12 @@ Change = tuple[int, Snapshot | None, Snapshot | None]
 _SECRET_COLUMNS = {("users", "password_hash")}
 """Columns recorded only as a SHA-256 digest (a swapped password hash is still detected)."""
 
+LATE_COLUMNS: dict[str, tuple[str, ...]] = {"observations": ("note",), "users": ("locale",)}
+"""Columns a migration added to tables that already held rows (0008: the observation note,
+0009: the user's language). A row last recorded before its column existed has a snapshot
+without that key; `verify` accepts it when the column is still NULL there, which is the state
+the row was recorded in, and nothing else (a note written since would be a change)."""
+
 
 _LEGACY_ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -1034,6 +1040,14 @@ def _check_row(
     if legacy and digest is not None:
         values = snapshot_values(table, dict(row._mapping))
         if _digest(_LEGACY_ENCODER.encode(values)) == digest:
+            return []
+    late = [c for c in LATE_COLUMNS.get(table.name, ()) if row._mapping[c] is None]
+    if late and digest is not None:
+        values = snapshot_values(table, dict(row._mapping))
+        for column in late:
+            del values[column]
+        text = _LEGACY_ENCODER.encode(values) if legacy else canonical(values)
+        if _digest(text) == digest:
             return []
     action, new = session.execute(
         select(AuditEntry.action, AuditEntry.new).where(AuditEntry.seq == seq)
