@@ -20,7 +20,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from neurocart.web import admin, assess, bedside, cohort, handover, pages
+from neurocart.web import admin, assess, bedside, cohort, handover, pages, studies
 from neurocart.web.alerts import AlertProvider, AlertView, set_alert_provider
 from neurocart.web.auth import LoginRequired, PageForbidden, login_url
 from neurocart.web.templating import render
@@ -34,6 +34,7 @@ router.include_router(bedside.router)
 router.include_router(handover.router)
 router.include_router(admin.router)
 router.include_router(cohort.router)
+router.include_router(studies.router)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:

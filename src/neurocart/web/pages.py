@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
+from neurocart.services import studies
 from neurocart.store import NotFoundError, repo
 from neurocart.store.models import (
     Assessment,
@@ -443,6 +444,10 @@ def patient_chart(
         ],
     ]
     cart = chart.panel_figure(chart.CART_PANEL, observations, infusion)
+    study_tables = [
+        chart.mri_table(studies.mri_course(session, patient.id), infusion),
+        chart.ncs_table(studies.ncs_course(session, patient.id), infusion),
+    ]
     timeline = chart.timeline_figure(schedule, infusion) if schedule else None
     tasks = task_list(schedule, infusion) if schedule is not None else []
     return render(
@@ -458,6 +463,7 @@ def patient_chart(
         alerts=alerts,
         figures=figures,
         cart=cart,
+        study_tables=[t for t in study_tables if t.rows],
         timeline=timeline,
         phases={
             phase: {state.value: n for state, n in counts.items()}
