@@ -194,6 +194,7 @@ class MonitorService:
         self.tracker = OverdueTracker()
         self._status = {}
         self._acute = set()
+        self._failed = []
         self._due_stale = True
         with self.database.reading() as session:
             self._load_status(session)
