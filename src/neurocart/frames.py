@@ -1,4 +1,4 @@
-"""The tidy in-memory shape of a cohort: five pandas DataFrames with fixed columns and dtypes.
+"""The tidy in-memory shape of a cohort: seven pandas DataFrames with fixed columns and dtypes.
 
 The simulator produces a `CohortFrames`, the store exports one, and kinetics, cohort and
 reports consume it, so this module is the contract between them (SCHEMA below). Column
@@ -6,8 +6,14 @@ order and dtypes are exact so that `pd.testing.assert_frame_equal` can compare f
 any producer; `conform` casts a producer's columns to them and `validate` says what differs.
 
 Dtypes: text is pandas' `str` (missing = NaN, test with `pd.isna`), nullable integers are
-`Int64`, instants are `datetime64[us, UTC]` (NaT when not reached), `diagnosis_date` holds
-`datetime.date`, lists and dicts are `object`. Study day = floor((t - infusion_at) / 1 day).
+`Int64`, instants are `datetime64[us, UTC]` (NaT when not reached), `diagnosis_date` and the
+study records' dates hold `datetime.date`, lists and dicts are `object`. Study day =
+floor((t - infusion_at) / 1 day); a record dated without a time (an MRI scan, a
+nerve-conduction study) is on study day (date - infusion date).
+
+The study records (`mri_scans`, `ncs_studies`) carry the store's structured reads as entered
+(counts, volumes, per-nerve values with the lab's limits); a producer without them leaves
+them empty.
 
     >>> frames = CohortFrames.empty()
     >>> frames.validate()
@@ -17,7 +23,7 @@ Dtypes: text is pandas' `str` (missing = NaN, test with `pd.isna`), nullable int
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -78,6 +84,27 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "drug": STR,
         "details": "object",
     },
+    "mri_scans": {
+        "study_id": STR,
+        "scan_date": "object",
+        "comparator_date": "object",
+        "region": STR,
+        "field_strength_t": "float64",
+        "contrast_given": "bool",
+        "new_t2_lesions": "Int64",
+        "enlarging_t2_lesions": "Int64",
+        "gd_enhancing_lesions": "Int64",
+        "t2_lesion_volume_ml": "float64",
+        "brain_volume_ml": "float64",
+        "pbvc_percent": "float64",
+    },
+    "ncs_studies": {
+        "study_id": STR,
+        "study_date": "object",
+        "lab": STR,
+        "nerves": "object",
+        "sensory_nerves": "object",
+    },
 }
 
 CHOICES: dict[tuple[str, str], frozenset[str]] = {
@@ -85,6 +112,7 @@ CHOICES: dict[tuple[str, str], frozenset[str]] = {
     ("patients", "diagnosis"): frozenset({"ms", "nmosd", "mg", "imnm", "cidp"}),
     # "other" is for vital signs (no specimen), as in the store's Specimen enum.
     ("observations", "specimen"): frozenset({"blood", "csf", "serum", "other"}),
+    ("mri_scans", "region"): frozenset({"brain", "spinal_cord", "optic_nerve"}),
 }
 
 # Columns that must never be missing (the rest may be NaN / NaT / <NA> / None).
@@ -94,6 +122,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "observations": ("study_id", "code", "value", "unit", "specimen", "effective_at"),
     "assessments": ("study_id", "instrument", "inputs", "value", "label", "effective_at"),
     "events": ("study_id", "type", "onset_at"),
+    "mri_scans": ("study_id", "scan_date", "region", "contrast_given"),
+    "ncs_studies": ("study_id", "study_date", "nerves", "sensory_nerves"),
 }
 
 
@@ -151,13 +181,15 @@ def _cast(series: pd.Series, dtype: Any) -> pd.Series:
 
 @dataclass(frozen=True, slots=True)
 class CohortFrames:
-    """One cohort as five tidy tables (see the module docstring for columns and dtypes)."""
+    """One cohort as seven tidy tables (see the module docstring for columns and dtypes)."""
 
     patients: pd.DataFrame
     courses: pd.DataFrame
     observations: pd.DataFrame
     assessments: pd.DataFrame
     events: pd.DataFrame
+    mri_scans: pd.DataFrame = field(default_factory=lambda: empty_frame("mri_scans"))
+    ncs_studies: pd.DataFrame = field(default_factory=lambda: empty_frame("ncs_studies"))
 
     @classmethod
     def empty(cls) -> CohortFrames:

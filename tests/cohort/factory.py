@@ -27,6 +27,7 @@ class Builder:
     observations: list[dict[str, Any]] = field(default_factory=list)
     assessments: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    ncs_studies: list[dict[str, Any]] = field(default_factory=list)
     infusion: dict[str, pd.Timestamp] = field(default_factory=dict)
 
     def patient(
@@ -131,6 +132,13 @@ class Builder:
         )
         return self
 
+    def ncs(self, sid: str, day: int, nerves: list[dict[str, Any]]) -> Builder:
+        """A nerve-conduction study `day` calendar days from the infusion date."""
+        on = (self.infusion[sid] + pd.Timedelta(days=day)).date()
+        self.ncs_studies.append({"study_id": sid, "study_date": on, "lab": "L",
+                                 "nerves": nerves, "sensory_nerves": []})  # fmt: skip
+        return self
+
     def frames(self) -> CohortFrames:
         tables = {
             name: pd.DataFrame(rows)
@@ -140,6 +148,7 @@ class Builder:
                 ("observations", self.observations),
                 ("assessments", self.assessments),
                 ("events", self.events),
+                ("ncs_studies", self.ncs_studies),
             )
             if rows
         }

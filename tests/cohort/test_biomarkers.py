@@ -111,3 +111,63 @@ def test_outcomes_bundle_has_tables_and_the_spider(cohort: Builder) -> None:
     tables, figures = biomarker_outcomes(cohort.frames())
     assert {"csf_index_change", "ocb_conversion"} <= set(tables)
     assert "spider_kflc" in figures
+
+
+def _median(dl: float, cv: float) -> dict[str, object]:
+    return {"nerve": "median", "side": "right", "distal_latency_ms": dl,
+            "distal_latency_uln_ms": 4.4, "conduction_velocity_m_s": cv,
+            "conduction_velocity_lln_m_s": 49.0, "cmap_distal_mv": 6.0,
+            "cmap_lln_mv": 4.0}  # fmt: skip
+
+
+def _ulnar(dl: float, cv: float) -> dict[str, object]:
+    return {"nerve": "ulnar", "side": "right", "distal_latency_ms": dl,
+            "distal_latency_uln_ms": 3.3, "conduction_velocity_m_s": cv,
+            "conduction_velocity_lln_m_s": 49.0, "cmap_distal_mv": 8.0,
+            "cmap_lln_mv": 6.0}  # fmt: skip
+
+
+def test_nerve_conduction_criteria_before_and_after() -> None:
+    from neurocart.cohort.biomarkers import ncs_criteria, ncs_velocity
+
+    b = Builder()
+    for sid in ("C1", "C2", "C3"):
+        b.patient(sid, "cidp")
+        b.ncs(sid, -20, [_median(6.6, 40.0), _ulnar(5.0, 40.0)])  # a, a: strongly supportive
+    b.ncs("C1", 180, [_median(4.0, 50.0), _ulnar(3.0, 52.0)])  # recovered: not met
+    b.ncs("C2", 190, [_median(6.6, 41.0), _ulnar(3.0, 45.0)])  # one nerve: weakly
+    b.ncs("C3", 365, [_median(6.8, 39.0), _ulnar(5.1, 38.0)])  # month 12 only: still strong
+    table = ncs_criteria(b.frames())
+    m6 = table[(table["group"] == "All") & (table["month"] == 6)].iloc[0]
+    assert (m6["n_paired"], m6["strongly_supportive_baseline"], m6["met_baseline"]) == (2, 2, 2)
+    assert (m6["strongly_supportive_after"], m6["met_after"], m6["no_longer_met"]) == (0, 1, 1)
+    m12 = table[(table["group"] == "All") & (table["month"] == 12)].iloc[0]
+    assert (m12["n_paired"], m12["strongly_supportive_after"]) == (1, 1)
+    cv = ncs_velocity(b.frames()).set_index(["nerve", "month"])
+    assert cv.loc[("median", 6), "median_before_m_s"] == 40.0
+    assert cv.loc[("median", 6), "median_after_m_s"] == 45.5
+    assert cv.loc[("ulnar", 6), "patients_faster_after"] == 2
+
+
+def test_single_cell_codes_are_listed_and_compared_per_patient() -> None:
+    from neurocart.cohort.biomarkers import single_cell_codes, single_cell_readouts
+
+    b = Builder()
+    for i, (before, after) in enumerate([(12.0, 0.5), (8.0, 0.0), (15.0, 1.0)]):
+        sid = f"S{i}"
+        b.patient(sid, "mg")
+        b.obs(sid, "local:sc_b_cell_pct_blood", -7, before).obs(
+            sid, "local:sc_b_cell_pct_blood", 28, after
+        )
+    table = single_cell_readouts(b.frames()).set_index("code")
+    assert list(table.index) == list(single_cell_codes())
+    assert len(table) == 10
+    b_cells = table.loc["local:sc_b_cell_pct_blood"]
+    assert (b_cells["patients"], b_cells["samples"], b_cells["n_paired"]) == (3, 6, 3)
+    assert (b_cells["median_before"], b_cells["median_after"]) == (12.0, 0.5)
+    assert b_cells["wilcoxon_exact_p"] == pytest.approx(0.25)  # 3 pairs: 2/2³ at best
+    assert "only 3 patient(s)" in b_cells["caveat"]
+    assert table.loc["local:sc_car_pct_t_csf", "patients"] == 0
+    assert "no samples" in table.loc["local:sc_car_pct_t_csf", "caveat"]
+    tables, _ = biomarker_outcomes(b.frames())
+    assert "single_cell_readouts" in tables

@@ -112,3 +112,23 @@ def test_annotating_by_a_missing_column_names_it() -> None:
 
     with pytest.raises(OmicsInputError, match="annotate_by"):
         annotate(_adata([0, 1]), load_panel(), by="leiden")
+
+
+@pytest.mark.slow
+def test_the_embedding_runs_past_the_exact_neighbour_limit() -> None:
+    """From 8,192 cells scanpy finds euclidean neighbours with pynndescent and reads its graph
+    as a sparse matrix (a pynndescent returning scipy's sparse arrays broke this at real
+    sizes)."""
+    import anndata as ad
+
+    from neurocart.omics.pipeline import EmbedConfig, embed
+
+    rng = np.random.default_rng(0)
+    n = 8300
+    group = rng.integers(0, 3, n)
+    x = rng.poisson(1.0 + 4.0 * (group[:, None] == np.arange(60)[None, :] % 3), (n, 60))
+    adata = ad.AnnData(np.log1p(x).astype(np.float32),
+                       var=pd.DataFrame(index=[f"G{i}" for i in range(60)]))  # fmt: skip
+    embed(adata, EmbedConfig(n_top_genes=40, n_pcs=10, umap=False))
+    assert adata.obsp["distances"].shape == (n, n)
+    assert adata.obs["leiden"].nunique() >= 3

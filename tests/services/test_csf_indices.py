@@ -140,3 +140,12 @@ def test_service_stores_corrects_and_retracts(database, nurse, mg_patient):
         gone = update_csf_indices(session, nurse, mg_patient.id)
     assert len(gone.retracted) == 3
     assert "igg_index" in gone.punctures[0].not_computed
+
+
+def test_the_reibergram_region_needs_an_age_from_five_and_says_so() -> None:
+    (p,) = pair_lumbar_punctures(FULL)
+    assert "reibergram_igg" not in p.inputs
+    assert "igg_if" in p.inputs
+    assert "no age" in p.not_computed["reibergram_igg"]
+    (child,) = pair_lumbar_punctures(FULL, birth_year=2022)
+    assert "from age 5" in child.not_computed["reibergram_igg"]

@@ -37,3 +37,26 @@ def test_ms_kflc_index_is_high_and_falls_in_responders(mixed: Simulation) -> Non
     assert np.median(ms) > 6.1 > np.median(other)
     first = k.sort_values("effective_at").groupby("study_id")["value"].agg(["first", "last"])
     assert (first["last"] < first["first"]).mean() > 0.5
+
+
+def test_lambda_flc_mri_scans_and_nerve_conduction_are_simulated(mixed: Simulation) -> None:
+    from neurocart.standards import calculate
+
+    frames = mixed.frames
+    frames.validate()
+    o = frames.observations
+    assert {"local:lflc_serum", "local:lflc_csf"} <= set(o["code"])
+    dx = frames.patients.set_index("study_id")["diagnosis"]
+    scans = frames.mri_scans
+    assert set(scans["study_id"].map(dx)) == {"ms", "nmosd"}
+    first = scans.groupby("study_id").head(1)
+    assert first["comparator_date"].isna().all()
+    assert first["new_t2_lesions"].isna().all()
+    later = scans.drop(first.index)
+    assert (later["comparator_date"] < later["scan_date"]).all()
+    studies = frames.ncs_studies
+    assert set(studies["study_id"].map(dx)) == {"cidp"}
+    readings = [calculate("cidp_ncs_ean_pns_2021", {"nerves": n}).value for n in studies["nerves"]]
+    baseline = studies.groupby("study_id").head(1).index
+    met = [r != "not_met" for r in readings]
+    assert np.mean([met[i] for i in range(len(met)) if studies.index[i] in baseline]) > 0.8

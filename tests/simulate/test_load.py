@@ -89,6 +89,21 @@ def test_every_row_is_stored_scored_and_audited(database: Database, sim: Simulat
     pd.testing.assert_frame_equal(events(exported.events), events(frames.events))
     pd.testing.assert_frame_equal(exported.patients, frames.patients)
     pd.testing.assert_series_equal(exported.courses["infusion_at"], frames.courses["infusion_at"])
+    assert report.studies == len(frames.mri_scans) + len(frames.ncs_studies)
+    pd.testing.assert_frame_equal(exported.mri_scans, frames.mri_scans)
+    nerves = ["study_id", "study_date", "lab"]
+    pd.testing.assert_frame_equal(exported.ncs_studies[nerves], frames.ncs_studies[nerves])
+    assert list(exported.ncs_studies["nerves"]) == list(frames.ncs_studies["nerves"])
+
+
+def test_nerve_conduction_studies_are_stored_and_read(database: Database) -> None:
+    cidp = simulate(2, 5, now=NOW, diseases={"cidp": 1.0}, stages={"completed": 1.0})
+    assert len(cidp.frames.ncs_studies) == 6
+    report = _load(database, cidp)
+    assert report.studies == 6
+    with database.reading() as session:
+        exported = export_frames(session)
+    assert list(exported.ncs_studies["nerves"]) == list(cidp.frames.ncs_studies["nerves"])
 
 
 def test_each_patients_facts_reach_the_journal_in_time_order(

@@ -22,6 +22,14 @@ Definitions (neurocart's, stated in the report):
   (`titre_change`, series 1:10 × 2; a value off the series is read as the nearest dilution).
 * Timed tests: first confirmed worsening (`timed_change`: T25FW and 9HPT ≥ 20 %, SDMT ≥ 4
   points, confirmed after 12 weeks), the reference being the last value before the infusion.
+* Nerve conduction (CIDP): the EAN/PNS 2021 electrodiagnostic criteria
+  (`cidp_ncs_ean_pns_2021`) of the baseline study (the last in the 90 days up to the
+  infusion) and of the study nearest month 6 and month 12 (± 60 days), among the patients
+  with both; plus each nerve's median motor conduction velocity at those times.
+* Single-cell readouts (the `sc_*` observation codes stored from `neurocart omics run`): one
+  proportion per patient and sample, never cells as replicates; before = the last sample in
+  the 90 days up to the infusion, after = the last after it; paired exact Wilcoxon test with
+  the small-n caveat of `neurocart.omics.readouts` beside every comparison of < 10 patients.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from matplotlib.figure import Figure
 from scipy import stats  # type: ignore[import-untyped]
 
 from neurocart.frames import CohortFrames
-from neurocart.ingest import LOCAL, LOINC, lookup
+from neurocart.ingest import LOCAL, LOINC, codes, lookup
 from neurocart.ingest.csf_pairs import INPUT_KEYS, Sample, pair_lumbar_punctures
 from neurocart.ingest.errors import UnknownCodeError
 from neurocart.kinetics.days import with_days
@@ -52,6 +60,10 @@ TIMED_CODES = {"t25fw": "local:t25fw", "nhpt": "local:nhpt", "sdmt": "local:sdmt
 MRI_MONTHS = (12, 24)
 MRI_WINDOW_DAYS = 30
 MAX_SPIDER_LINES = 40
+NCS_CALCULATOR = "cidp_ncs_ean_pns_2021"
+NCS_MONTHS = (6, 12)
+NCS_WINDOW_DAYS = 60
+NCS_MET = ("strongly_supportive", "weakly_supportive")
 
 
 DERIVED = {"qalb": "1756-6", "igg_index": "14117-6", "igg_if": "local:igg_if",
@@ -308,6 +320,136 @@ def timed_changes(frames: CohortFrames) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _record_days(frame: pd.DataFrame, date_column: str, courses: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (a study-record table) of infused patients with `day` = date − infusion date."""
+    infused = courses.dropna(subset=["infusion_at"]).drop_duplicates("study_id", keep="last")
+    start = infused.set_index("study_id")["infusion_at"].dt.date
+    out = frame[frame["study_id"].isin(start.index)].copy()
+    out["day"] = [
+        (d - start[sid]).days for sid, d in zip(out["study_id"], out[date_column], strict=True)
+    ]
+    return out
+
+
+def ncs_studies_read(frames: CohortFrames) -> pd.DataFrame:
+    """Every nerve-conduction study of an infused patient with its day and EAN/PNS reading."""
+    data = _record_days(frames.ncs_studies, "study_date", frames.courses)
+    if data.empty:
+        return data.assign(criteria=pd.Series(dtype=object))
+    data["criteria"] = [calculate(NCS_CALCULATOR, {"nerves": list(n)}).value
+                        for n in data["nerves"]]  # fmt: skip
+    data["diagnosis"] = data["study_id"].map(frames.patients.set_index("study_id")["diagnosis"])
+    return data.sort_values(["study_id", "day"])
+
+
+def _at_month(studies: pd.DataFrame, month: int) -> pd.DataFrame:
+    """Per patient, the study nearest `month` after the infusion (within the window)."""
+    target = month * DAYS_PER_MONTH
+    near = studies[(studies["day"] - target).abs() <= NCS_WINDOW_DAYS]
+    near = near.assign(gap=(near["day"] - target).abs()).sort_values(["study_id", "gap"])
+    return near.groupby("study_id").head(1).set_index("study_id")
+
+
+def ncs_criteria(frames: CohortFrames) -> pd.DataFrame:
+    """Patients meeting the EAN/PNS 2021 electrodiagnostic criteria at baseline and at month
+    6 and 12, among those with a baseline study and one at that month (per disease)."""
+    studies = ncs_studies_read(frames)
+    if studies.empty:
+        return pd.DataFrame()
+    pre = studies[(studies["day"] <= 0) & (studies["day"] >= -BASELINE_WINDOW_DAYS)]
+    baseline = pre.groupby("study_id").last()
+    rows = []
+    for month in NCS_MONTHS:
+        later = _at_month(studies[studies["day"] > 0], month)
+        ids = baseline.index.intersection(later.index)
+        for g in [*sorted(set(baseline.loc[ids, "diagnosis"])), "all"]:
+            sel = [i for i in ids if g == "all" or baseline.at[i, "diagnosis"] == g]
+            if not sel:
+                continue
+            before, after = baseline.loc[sel, "criteria"], later.loc[sel, "criteria"]
+            rows.append({
+                "group": DISEASE_LABELS.get(g, "All"), "month": month, "n_paired": len(sel),
+                "strongly_supportive_baseline": int((before == NCS_MET[0]).sum()),
+                "strongly_supportive_after": int((after == NCS_MET[0]).sum()),
+                "met_baseline": int(before.isin(NCS_MET).sum()),
+                "met_after": int(after.isin(NCS_MET).sum()),
+                "no_longer_met": int((before.isin(NCS_MET) & ~after.isin(NCS_MET)).sum()),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def ncs_velocity(frames: CohortFrames) -> pd.DataFrame:
+    """Median motor conduction velocity per nerve (side pooled) at baseline and month 6/12,
+    among patients with both (m/s): the per-nerve key value followed on the chart."""
+    studies = ncs_studies_read(frames)
+    if studies.empty:
+        return pd.DataFrame()
+    long = [
+        {"study_id": sid, "day": day, "nerve": n["nerve"],
+         "cv": n.get("conduction_velocity_m_s")}
+        for sid, day, nerves in zip(studies["study_id"], studies["day"], studies["nerves"],
+                                    strict=True)
+        for n in nerves
+    ]  # fmt: skip
+    data = pd.DataFrame(long).dropna(subset=["cv"])
+    if data.empty:
+        return pd.DataFrame()
+    pre = data[(data["day"] <= 0) & (data["day"] >= -BASELINE_WINDOW_DAYS)]
+    base = pre.groupby(["study_id", "nerve"])["cv"].last()
+    rows = []
+    for month in NCS_MONTHS:
+        target = month * DAYS_PER_MONTH
+        near = data[(data["day"] - target).abs() <= NCS_WINDOW_DAYS]
+        nearest = near.assign(gap=(near["day"] - target).abs()).sort_values("gap")
+        after: pd.Series = nearest.groupby(["study_id", "nerve"])["cv"].first()
+        both = pd.concat([base.rename("before"), after.rename("after")], axis=1).dropna()
+        for nerve, sub in both.groupby(level="nerve"):
+            faster = int((sub["after"] > sub["before"]).sum())
+            rows.append({"nerve": nerve, "month": month, "n_paired": len(sub),
+                         "median_before_m_s": float(sub["before"].median()),
+                         "median_after_m_s": float(sub["after"].median()),
+                         "patients_faster_after": faster})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def single_cell_codes() -> dict[str, str]:
+    """The single-cell readout codes of the catalogue (code → display), in catalogue order."""
+    return {e.code: e.display for e in codes() if e.key.startswith("sc_")}
+
+
+NO_SAMPLES = "no samples stored (neurocart omics run --store)"
+
+
+def single_cell_readouts(frames: CohortFrames) -> pd.DataFrame:
+    """Every `sc_*` code, listed whether or not the cohort has samples: patients and
+    samples, median before and after the infusion (one proportion per patient), the paired
+    exact Wilcoxon test and its caveat."""
+    from neurocart.omics.readouts import paired_comparison
+
+    wanted = single_cell_codes()
+    data = _obs(frames, list(wanted))
+    rows = []
+    for code, display in wanted.items():
+        sub = data[data["code"] == code]
+        if sub.empty:
+            rows.append({"code": code, "readout": display, "patients": 0, "samples": 0,
+                         "n_paired": 0, "median_before": math.nan, "median_after": math.nan,
+                         "wilcoxon_exact_p": math.nan, "caveat": NO_SAMPLES})  # fmt: skip
+            continue
+        pre = sub[(sub["day"] <= 0) & (sub["day"] >= -BASELINE_WINDOW_DAYS)]
+        before = pre.groupby("study_id")["value"].last()
+        after = sub[sub["day"] > 0].groupby("study_id")["value"].last()
+        c = paired_comparison(before, after, code, "before", "after")
+        rows.append({
+            "code": code, "readout": display, "patients": sub["study_id"].nunique(),
+            "samples": len(sub), "n_paired": c.n_patients,
+            "median_before": c.median_a, "median_after": c.median_b,
+            "wilcoxon_exact_p": math.nan if c.p_value is None else c.p_value,
+            "caveat": c.caveat,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def kflc_spider(frames: CohortFrames) -> pd.DataFrame:
     """% change of the κFLC index from the last value before the infusion, per patient."""
     data = _obs(frames, [INDEX_CODES["kflc_index"]])
@@ -352,6 +494,9 @@ def biomarker_outcomes(frames: CohortFrames) -> tuple[dict[str, pd.DataFrame], d
         "mri_activity_free": mri_activity_free(frames),
         "antibody_titre_course": titre_summary(titre_course(frames)),
         "timed_test_worsening": timed_changes(frames),
+        "ncs_criteria": ncs_criteria(frames),
+        "ncs_velocity": ncs_velocity(frames),
+        "single_cell_readouts": single_cell_readouts(frames),
     }
     for name, table in candidates.items():
         if not table.empty and not (name == "ocb_conversion" and

@@ -140,6 +140,11 @@ def _nearest(serum: Iterable[Sample], at: datetime, max_h: float) -> Sample | No
     return min(candidates, key=lambda s: (_hours(s.at, at), s.at))
 
 
+REIBER_MIN_AGE = 5.0
+"""The Reiber age formula of the Qalb limit applies from age 5 (younger: the laboratory's
+infant ranges), so the Reibergram region is computed from then on."""
+
+
 def _age(birth_year: int | None, at: datetime) -> float | None:
     return None if birth_year is None else float(at.year - birth_year)
 
@@ -242,6 +247,14 @@ def _inputs(p: Puncture, birth_year: int | None, max_h: float) -> None:
             continue
         if missing_csf:
             p.not_computed[name] = f"no CSF {ANALYTES[missing_csf[0]][2]} at this puncture"
+            continue
+        if name == "reibergram_igg" and (age is None or age < REIBER_MIN_AGE):
+            p.not_computed[name] = (
+                "the Reibergram region needs the age-dependent Qalb limit: no age (birth year)"
+                if age is None
+                else f"the Qalb age formula applies from age {REIBER_MIN_AGE:g}: infant limits "
+                "come from the laboratory"
+            )
             continue
         p.inputs[name] = _calculator_inputs(name, p, age)
     if "ocb_csf_bands" in p.csf:

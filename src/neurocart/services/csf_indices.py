@@ -41,7 +41,7 @@ from neurocart.ingest.csf_pairs import (
 )
 from neurocart.ingest.errors import UnknownCodeError
 from neurocart.services.ingest import ingest_observation_batch
-from neurocart.standards import Result, calculate
+from neurocart.standards import CalculatorInputError, Result, calculate
 from neurocart.store import repo
 from neurocart.store.models import EventType, Observation, User
 
@@ -152,11 +152,18 @@ def _read(session: Session, patient_id: int, keys: Iterable[str]) -> list[Observ
 
 
 def compute(punctures: Iterable[Puncture]) -> dict[tuple[datetime, str], Result]:
-    """Grade every computable index of every puncture (pure; no store)."""
+    """Grade every computable index of every puncture (pure; no store). An index whose
+    calculator refuses the paired values (e.g. CSF albumin above serum albumin) is moved from
+    the puncture's `inputs` to its `not_computed`, with the calculator's message: the other
+    indices of the puncture are still computed."""
     out: dict[tuple[datetime, str], Result] = {}
     for p in punctures:
-        for name, inputs in p.inputs.items():
-            out[p.csf_at, name] = calculate(CALCULATOR_OF.get(name, name), inputs)
+        for name, inputs in list(p.inputs.items()):
+            try:
+                out[p.csf_at, name] = calculate(CALCULATOR_OF.get(name, name), inputs)
+            except CalculatorInputError as exc:
+                del p.inputs[name]
+                p.not_computed[name] = f"the calculator refused the paired values: {exc}"
     return out
 
 

@@ -178,9 +178,18 @@ class _Person:
 
 
 class Journal:
-    """Reads journal entries and turns them into engine inputs; keeps its caches."""
+    """Reads journal entries and turns them into engine inputs; keeps its caches.
 
-    def __init__(self) -> None:
+    `watch`: (code system, code) of observations whose arrival, correction or retraction the
+    reader wants to hear of beyond the engine (the leader derives facts from them, e.g. the
+    CSF indices): `take_watched` hands over the patients concerned."""
+
+    def __init__(self, watch: frozenset[tuple[str, str]] = frozenset()) -> None:
+        self.watch = watch
+        self.watched: dict[int, tuple[int, int]] = {}
+        """Patient id → (journal seq, entering user id) of the last watched observation read
+        since the last `take_watched`."""
+        self._watched_rows: dict[int, int] = {}
         self.people: dict[int, _Person] = {}
         self.touched: dict[int, tuple[datetime | None, bool]] = {}
         """Patient id → (earliest fact time, whether any fact or change may move more than
@@ -188,6 +197,10 @@ class Journal:
         tracker's invalidation input)."""
         self._usernames: dict[int, str] = {}
         self._event_roots: dict[int, int] = {}
+
+    def take_watched(self) -> dict[int, tuple[int, int]]:
+        watched, self.watched = self.watched, {}
+        return watched
 
     def take_touched(self) -> dict[int, tuple[datetime | None, bool]]:
         touched, self.touched = self.touched, {}
@@ -249,6 +262,7 @@ class Journal:
                     wanted_ids[e.entity_type].extend(pair[0] for pair in json.loads(e.new or "[]"))
                 else:
                     wanted_ids[e.entity_type].append(e.entity_id)
+        self._watched_rows = {}
         rows = self._fact_rows(session, wanted_ids)
         self._ensure_people(session, {pid for pid, _ in rows.values()})
         out: list[Fed] = []
@@ -265,6 +279,8 @@ class Journal:
                     if found is None:
                         continue
                     pid, fact = found
+                    if kind == "observation" and row_id in self._watched_rows:
+                        self.watched[pid] = (e.seq, self._watched_rows[row_id])
                     if fact is None:
                         continue
                     if study_ids is None or self.people[pid].study_id in study_ids:
@@ -369,10 +385,12 @@ class Journal:
             for row in session.execute(
                 select(
                     o.id, o.patient_id, o.code, o.value, o.effective_at, o.unit, o.specimen,
-                    o.entered_in_error, o.supersedes_id,
+                    o.entered_in_error, o.supersedes_id, o.code_system, o.entered_by,
                 ).where(o.id.in_(chunk))
             ):  # fmt: skip
                 pid = row.patient_id
+                if self.watch and (row.code_system, row.code) in self.watch:
+                    self._watched_rows[row.id] = row.entered_by
                 self._ensure_people(session, [pid])
                 self._touch(
                     pid,

@@ -26,6 +26,16 @@ step recording the rows as committed (`neurocart.store.audit.append_states`), so
 lowered or an alert closed behind the application's back is found by `audit verify`. The
 journal does not read these entries, so they never feed the engine.
 
+**Derived facts.** Facts computed from other facts are stored by the leader too, on the same
+path: when the journal brings an observation with one of `neurocart.services.csf_indices`'
+`INPUT_CODES` (stored, corrected or retracted), the leader recomputes that patient's CSF
+indices in the transaction that stores the checkpoint past the entry, so a retry or a new
+leader never derives from the same entry twice; and the derivation is idempotent anyway (it
+compares with what is stored). The derived rows are journal entries like any other and reach
+the engine in a later step. A derivation that fails is rolled back to its savepoint, logged
+and stored as a system alert; the other patients' derivations and the checkpoint go ahead.
+The derived rows are entered in the name of the user who entered the value that caused them.
+
 **Combined grades.** The engine's CRS grade is the higher of the grade derived from vitals
 and events and a clinician's recorded grade of the last 24 h (`neurocart.monitor.state`);
 the leader stores each patient's current CRS and ICANS grade with its source in
@@ -47,6 +57,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
+from neurocart.services import csf_indices
 from neurocart.services.journal import (
     ACTION_ENTITY,
     ALERT_ROW_ENTITY,
@@ -60,7 +71,7 @@ from neurocart.services.journal import (
     overdue_record,
 )
 from neurocart.services.overdue import OverdueTracker
-from neurocart.store import Database, audit
+from neurocart.store import Database, audit, repo
 from neurocart.store.db import AFTER_COMMIT
 from neurocart.store.models import Alert, MonitorCheckpoint, MonitorStatus
 from neurocart.store.models import AlertAction as StoredAction
@@ -155,7 +166,7 @@ class MonitorService:
         the notifications outside the browser: once, by the leader)."""
         self.overdue_budget = overdue_budget
         self.engine = monitor.Engine(rules)
-        self.journal = Journal()
+        self.journal = Journal(csf_indices.INPUT_CODES)
         self.tracker = OverdueTracker()
         self.seq = 0
         self.head = 0
@@ -167,6 +178,7 @@ class MonitorService:
         self._due_stale = True
         self._status: dict[int, tuple[Any, ...] | None] = {}
         self._dirty: set[int] = set()
+        self._failed: list[int] = []
         self.lock = threading.Lock()
         """Held for every call that reads or changes the engine (the loop and `settle`)."""
 
@@ -190,10 +202,11 @@ class MonitorService:
             self.epoch, checkpoint = row.epoch, row.seq
             audit.append_states(session, actor=SYSTEM, written={CHECKPOINT_ENTITY: [1]})
         self.engine = monitor.Engine(self.rules)
-        self.journal = Journal()
+        self.journal = Journal(csf_indices.INPUT_CODES)
         self.tracker = OverdueTracker()
         self._status = {}
         self._acute = set()
+        self._failed = []
         self._due_stale = True
         with self.database.reading() as session:
             self._load_status(session)
@@ -207,6 +220,7 @@ class MonitorService:
                 after = entries[-1].seq
             self.head = Journal.head(session)
         self.journal.take_touched()
+        self.journal.take_watched()  # derived when first read, with the checkpoint
         self.seq = checkpoint
         log.info("monitor: leader (epoch %s) from journal seq %s", self.epoch, checkpoint)
 
@@ -233,6 +247,7 @@ class MonitorService:
                 return 0
             fed = self.journal.convert(session, entries)
         self.tracker.forget(self.journal.take_touched())
+        derive = self.journal.take_watched()
         actions: list[monitor.AlertAction] = []
         failures: list[Fed] = []
         for item in fed:
@@ -244,9 +259,10 @@ class MonitorService:
         last = entries[-1].seq if len(entries) == STEP_ENTRIES else head
         grades = self._grade_changes()
         due = time.monotonic() - self._persisted_at >= CHECKPOINT_SECONDS
-        if actions or failures or grades or due:
+        if actions or failures or grades or due or derive:
             with self.database.transaction() as session:
-                self._persist(session, actions, failures, seq=last, grades=grades)
+                failed = self._derive(session, derive)
+                self._persist(session, actions, failures, seq=last, grades=grades, failed=failed)
         else:  # nothing to store: a leader resuming before here re-reads entries that
             self.seq = last  # cause nothing, so the checkpoint may lag a little
         return len(entries)
@@ -266,6 +282,30 @@ class MonitorService:
         if fed.patient_id:
             self._dirty.add(fed.patient_id)
         return actions
+
+    def _derive(self, session: Session, watched: dict[int, tuple[int, int]]) -> list[int]:
+        """Recompute the derived CSF indices of the patients in `watched` (patient id →
+        journal seq, entering user id), each in its own savepoint of the caller's
+        transaction; returns the seqs whose derivation failed (rolled back, logged)."""
+        failed = []
+        for pid, (seq, user_id) in sorted(watched.items()):
+            savepoint = session.begin_nested()
+            try:
+                actor = repo.get_user(session, user_id)
+                if actor is None:  # accounts are never deleted; a foreign key guarantees it
+                    raise LookupError(f"user {user_id}")
+                csf_indices.update_csf_indices(session, actor, pid)
+            except Exception as exc:  # one patient's derivation never stops the others
+                savepoint.rollback()
+                self.failures += 1
+                log.error(
+                    "monitor: could not derive the CSF indices of journal entry %s (%s); "
+                    "skipped", seq, type(exc).__name__,
+                )  # fmt: skip
+                failed.append(seq)
+            else:
+                savepoint.commit()
+        return failed
 
     def _require_leader(self) -> None:
         if self.epoch is None:
@@ -313,8 +353,9 @@ class MonitorService:
                 )  # fmt: skip
             actions.extend(timed)
             seq, _ = audit.head(session)
+            failed, self._failed = self._failed, []
             stored = self._persist(
-                session, actions, failures, seq=seq, grades=self._grade_changes()
+                session, actions, failures, seq=seq, grades=self._grade_changes(), failed=failed
             )
         return stored
 
@@ -333,6 +374,8 @@ class MonitorService:
                 else:
                     actions.extend(done)
             self.seq = entries[-1].seq
+            # derived rows are appended here, so the next round reads them into the engine
+            self._failed.extend(self._derive(session, self.journal.take_watched()))
         self.tracker.forget(self.journal.take_touched())
         return actions, failures
 
@@ -384,11 +427,12 @@ class MonitorService:
         *,
         seq: int,
         grades: Sequence[tuple[int, tuple[Any, ...] | None]],
+        failed: Sequence[int] = (),
     ) -> list[dict[str, Any]]:
-        """Store actions, failures, grades and the checkpoint in the caller's transaction,
-        fenced by the epoch, under the audit chain lock, with one `write_batch` audit entry
-        per table written (alerts, alert actions, grades, the checkpoint); published after
-        the commit."""
+        """Store actions, failures (engine inputs skipped; journal seqs whose derivation
+        failed), grades and the checkpoint in the caller's transaction, fenced by the epoch,
+        under the audit chain lock, with one `write_batch` audit entry per table written
+        (alerts, alert actions, grades, the checkpoint); published after the commit."""
         audit.lock_chain(session)
         fenced = session.execute(
             update(MonitorCheckpoint)
@@ -411,8 +455,9 @@ class MonitorService:
                  "payload": payload}
             )  # fmt: skip
             _apply_action(session, action, payload, patients.get(action.study_id))
-        for fed in failures:
-            payload, at = _system_alert(session, fed)
+        skipped = [(f.seq, type(f.item).__name__) for f in failures]
+        for seq_, what in [*skipped, *((s, DERIVED) for s in failed)]:
+            payload, at = _system_alert(session, seq_, what)
             touched.add(payload["alert_key"])
             payloads.append(payload)
             log_rows.append(
@@ -528,15 +573,18 @@ def _apply_action(
 
 
 SYSTEM_RULE = "monitor_failure"
+DERIVED = "CSF indices"
+"""What a system alert names when the derivation from a journal entry failed."""
 
 
-def _system_alert(session: Session, fed: Fed) -> tuple[dict[str, Any], datetime]:
+def _system_alert(session: Session, seq: int, what: str) -> tuple[dict[str, Any], datetime]:
     """A system alert for the admins: the monitor skipped a journal entry it could not
-    evaluate. It names the entry, never the patient (the admin looks it up if needed)."""
-    key = f"system:{SYSTEM_RULE}:{fed.seq}"
+    evaluate (`what`: the input's kind, or the derivation that failed). It names the entry,
+    never the patient (the admin looks it up if needed)."""
+    key = f"system:{SYSTEM_RULE}:{seq}" + (":derived" if what == DERIVED else "")
     now = datetime.now(UTC)
     text_ = (
-        f"The monitor could not evaluate journal entry {fed.seq} ({type(fed.item).__name__}) "
+        f"The monitor could not evaluate journal entry {seq} ({what}) "
         "and skipped it; every other fact and patient is monitored as usual. See the server "
         "log and report the entry to the neurocart maintainers."
     )
@@ -546,7 +594,7 @@ def _system_alert(session: Session, fed: Fed) -> tuple[dict[str, Any], datetime]
         "disciplines": [SYSTEM_DISCIPLINE], "tier": 0,
         "title": "Monitoring skipped a fact it could not evaluate", "text": text_,
         "recommended": "Check the server log; acknowledge once the cause is understood.",
-        "source": "neurocart monitor", "values": {"journal_seq": fed.seq},
+        "source": "neurocart monitor", "values": {"journal_seq": seq},
         "opened_at": now, "updated_at": now,
     }  # fmt: skip
     existing = session.scalar(select(Alert.id).where(Alert.key == key))

@@ -25,6 +25,7 @@ from neurocart.simulate.facts import (
     build_assessments,
     build_events,
     build_observations,
+    build_records,
 )
 from neurocart.simulate.kinetics import kinetics
 from neurocart.simulate.outcomes import outcomes
@@ -157,6 +158,8 @@ def _frames(
         observations=build_observations(f, ids, c.horizon, now_us, future),
         assessments=assessments,
         events=events,
+        mri_scans=build_records(f, "mri_scans", ids, c.horizon, now_us, future),
+        ncs_studies=build_records(f, "ncs_studies", ids, c.horizon, now_us, future),
     )
 
 

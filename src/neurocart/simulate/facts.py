@@ -9,13 +9,14 @@ Times are int64 microseconds since the epoch (UTC).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from neurocart.frames import INSTANT, STR, empty_frame
+from neurocart.frames import INSTANT, SCHEMA, STR, conform, empty_frame
 
 IntArr = npt.NDArray[np.int64]
 FloatArr = npt.NDArray[np.float64]
@@ -70,6 +71,8 @@ CODES: dict[str, tuple[str, str]] = {
     "2464-6": ("mg/L", "csf"),
     "local:kflc_serum": ("mg/L", "serum"),
     "local:kflc_csf": ("mg/L", "csf"),
+    "local:lflc_serum": ("mg/L", "serum"),
+    "local:lflc_csf": ("mg/L", "csf"),
     "49852-7": ("{bands}", "csf"),
     "local:ocb_identical_bands": ("{bands}", "csf"),
     "local:t25fw": ("s", "other"),
@@ -92,6 +95,17 @@ class Facts:
         default_factory=list
     )
     events: list[dict[str, Any]] = field(default_factory=list)
+    records: dict[str, list[tuple[IntArr, IntArr, list[dict[str, Any]]]]] = field(
+        default_factory=dict
+    )
+    """Study records by frames table (``mri_scans``, ``ncs_studies``): (patient indices, times,
+    the record's fields other than the study ID and its date)."""
+
+    def record(self, table: str, pid: Any, t_us: Any, values: list[dict[str, Any]]) -> None:
+        """Add study records of one table, dated by `t_us` (the date of that instant, UTC)."""
+        t = np.asarray(t_us, dtype=np.int64).ravel()
+        if t.size:
+            self.records.setdefault(table, []).append((_flat(pid, t.size, np.int64), t, values))
 
     def observe(self, pid: Any, code: str, value: Any, t_us: Any) -> None:
         """Add observations of one code; arrays of equal shape (2-D grids are flattened)."""
@@ -225,6 +239,33 @@ def build_assessments(
             "effective_at": _instant(t[order]),
         }
     )
+
+
+RECORD_DATE = {"mri_scans": "scan_date", "ncs_studies": "study_date"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def us_date(t_us: int) -> date:
+    """The UTC date of an instant in microseconds since the epoch."""
+    return (_EPOCH + timedelta(microseconds=int(t_us))).date()
+
+
+def build_records(
+    facts: Facts, table: str, ids: npt.NDArray[Any], horizon: IntArr, now: int, future: bool
+) -> pd.DataFrame:
+    """A study-record frame (`mri_scans` or `ncs_studies`), cut at `now` like the events."""
+    chunks = facts.records.get(table)
+    if not chunks:
+        return empty_frame(table)
+    pid = np.concatenate([c[0] for c in chunks])
+    t = np.concatenate([c[1] for c in chunks])
+    values = [v for c in chunks for v in c[2]]
+    keep = _cut(pid, t, horizon, now, future)
+    order = np.flatnonzero(keep)[np.lexsort((t[keep], pid[keep]))]
+    rows = [
+        {"study_id": ids[pid[i]], RECORD_DATE[table]: us_date(t[i]), **values[i]} for i in order
+    ]
+    return conform(table, pd.DataFrame(rows, columns=list(SCHEMA[table])))
 
 
 def build_events(

@@ -6,7 +6,8 @@ No back door: patients and courses go through `repo.create_patient` / `repo.crea
 observations through `services.ingest.ingest_observations` (codes, units and plausibility
 checked as for any feed), assessments through `services.assessments.add_assessment` (only
 the *inputs* are passed: the calculator scores them again) and events through
-`repo.add_event` — every row audited under `actor`.
+`repo.add_event`, MRI scans and nerve-conduction studies through `services.studies` (validated
+as the API validates them) — every row audited under `actor`.
 
 Ordering. Each patient is written in one transaction, its facts in time order (observations,
 then assessments, then events at equal times, as `iter_facts` orders them); runs of
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 from neurocart.frames import CohortFrames
 from neurocart.ingest import LOCAL, LOINC, ObservationIn, Specimen
 from neurocart.security import Role, hash_password
+from neurocart.services import studies
 from neurocart.services.assessments import add_assessment
 from neurocart.services.ingest import ingest_observations
 from neurocart.simulate.cohort import iter_facts
@@ -53,11 +55,16 @@ class LoadReport:
     assessments: int
     events: int
     seconds: float
+    studies: int = 0
+    """MRI scan and nerve-conduction study records."""
     patient_ids: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def rows(self) -> int:
-        return self.patients + self.courses + self.observations + self.assessments + self.events
+        return (
+            self.patients + self.courses + self.observations + self.assessments + self.events
+            + self.studies
+        )  # fmt: skip
 
 
 def load_cohort(
@@ -77,7 +84,8 @@ def load_cohort(
     started = time.perf_counter()
     facts = _facts_by_patient(frames)
     courses = _grouped(frames.courses)
-    counts = {"observations": 0, "assessments": 0, "events": 0, "courses": 0}
+    counts = {"observations": 0, "assessments": 0, "events": 0, "courses": 0, "studies": 0}
+    scans, nerve_studies = _grouped(frames.mri_scans), _grouped(frames.ncs_studies)
     ids: dict[str, int] = {}
     patients = records(frames.patients)
     for done, p in enumerate(patients, start=1):
@@ -91,6 +99,12 @@ def load_cohort(
             for kind, row in facts.get(study_id, []):
                 writer.add(kind, row)
             writer.flush()
+            for row in scans.get(study_id, []):  # by date: a comparator before its follow-up
+                studies.record_mri_scan(session, actor, patient_id, mri_scan_in(row))
+                counts["studies"] += 1
+            for row in nerve_studies.get(study_id, []):
+                studies.record_ncs_study(session, actor, patient_id, ncs_study_in(row))
+                counts["studies"] += 1
         ids[study_id] = patient_id
         for kind in ("observations", "assessments", "events"):
             counts[kind] += writer.counts[kind]
@@ -195,6 +209,21 @@ def observation_in(row: Mapping[str, Any]) -> ObservationIn:
     )
 
 
+def mri_scan_in(row: Mapping[str, Any]) -> studies.MriScanIn:
+    """An exported MRI scan row as the studies service's input."""
+    return studies.MriScanIn.model_validate(
+        {k: value(v) for k, v in row.items() if k != "study_id"}
+    )
+
+
+def ncs_study_in(row: Mapping[str, Any]) -> studies.NcsStudyIn:
+    """An exported nerve-conduction study row as the studies service's input."""
+    return studies.NcsStudyIn(
+        study_date=row["study_date"], lab=value(row["lab"]), nerves=list(row["nerves"]),
+        sensory_nerves=list(row["sensory_nerves"]),
+    )  # fmt: skip
+
+
 def assessment_in(patient_id: int, row: Mapping[str, Any]) -> repo.AssessmentIn:
     """Only the inputs: the store's calculator scores them (the frame's value is not copied)."""
     return repo.AssessmentIn(
@@ -285,6 +314,8 @@ __all__ = [
     "event_fields",
     "event_in",
     "load_cohort",
+    "mri_scan_in",
+    "ncs_study_in",
     "observation_in",
     "records",
     "simulator_account",

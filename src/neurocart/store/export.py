@@ -1,4 +1,4 @@
-"""The record as a cohort: the five tidy frames of neurocart.frames, from current rows.
+"""The record as a cohort: the tidy frames of neurocart.frames, from current rows.
 
     with db.reading() as session:
         frames = export_frames(session, site="ERL")
@@ -29,6 +29,8 @@ from neurocart.store.errors import StoreError
 from neurocart.store.models import (
     Assessment,
     ClinicalEvent,
+    MriScan,
+    NerveConductionStudy,
     Observation,
     Patient,
     TreatmentCourse,
@@ -248,6 +250,36 @@ def _events(session: Session, site: str | None) -> pd.DataFrame:
     return frame.drop(columns=["dose", "dose_unit"])
 
 
+def _mri_scans(session: Session, site: str | None) -> pd.DataFrame:
+    m = MriScan
+    columns = _columns("mri_scans")
+    query = (
+        select(Patient.study_id, *(getattr(m, c) for c in columns[1:]))
+        .join(Patient, Patient.id == m.patient_id)
+        .where(current(m))
+        .order_by(Patient.study_id, m.scan_date, m.id)
+    )
+    frame = _select_frame(session, _by_site(query, site), columns)
+    frame["region"] = [r.value if hasattr(r, "value") else r for r in frame["region"]]
+    frame["contrast_given"] = frame["contrast_given"].astype(bool)
+    return frame
+
+
+def _ncs_studies(session: Session, site: str | None) -> pd.DataFrame:
+    n = NerveConductionStudy
+    columns = _columns("ncs_studies")
+    query = (
+        select(Patient.study_id, *(getattr(n, c) for c in columns[1:]))
+        .join(Patient, Patient.id == n.patient_id)
+        .where(current(n))
+        .order_by(Patient.study_id, n.study_date, n.id)
+    )
+    frame = _select_frame(session, _by_site(query, site), columns)
+    for column in ("nerves", "sensory_nerves"):
+        frame[column] = pd.Series([list(v or []) for v in frame[column]], dtype=object)
+    return frame
+
+
 def export_frames(session: Session, *, site: str | None = None) -> CohortFrames:
     """The cohort (or one site's patients) as `CohortFrames`, conformed to the contract.
 
@@ -260,4 +292,6 @@ def export_frames(session: Session, *, site: str | None = None) -> CohortFrames:
         observations=_observations(session, site),
         assessments=_assessments(session, site),
         events=_events(session, site),
+        mri_scans=_mri_scans(session, site),
+        ncs_studies=_ncs_studies(session, site),
     )

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from neurocart.i18n import gettext as _
-from neurocart.web import admin, assess, bedside, cohort, handover, language, pages
+from neurocart.web import admin, assess, bedside, cohort, handover, language, pages, studies
 from neurocart.web.alerts import AlertProvider, AlertView, set_alert_provider
 from neurocart.web.auth import LoginRequired, PageForbidden, login_url
 from neurocart.web.language import use_language
@@ -37,6 +37,7 @@ router.include_router(bedside.router)
 router.include_router(handover.router)
 router.include_router(admin.router)
 router.include_router(cohort.router)
+router.include_router(studies.router)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:

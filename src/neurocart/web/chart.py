@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from neurocart.i18n import N_, format_date, format_datetime, zone_label
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, SlotState
-from neurocart.store.models import Assessment, Observation
+from neurocart.standards import Result
+from neurocart.store.models import Assessment, MriScan, NerveConductionStudy, Observation
 
 Figure = dict[str, Any]
 
@@ -374,4 +375,140 @@ def timeline_figure(schedule: Schedule, infusion: datetime | None) -> Figure | N
             "showarrow": False, "yanchor": "bottom",
         }
     )  # fmt: skip
+    return {"data": data, "layout": layout}
+
+
+# --- study records: MRI scans and nerve-conduction studies -----------------------------------
+
+
+def date_day(on: date, infusion: datetime | None) -> int | str:
+    """The study day of a record dated without a time (an MRI scan, a nerve-conduction study):
+    calendar days from the infusion date (day 0 = the infusion's date); the ISO date when
+    there is no infusion to count from."""
+    if infusion is None:
+        return on.isoformat()
+    return (on - infusion.date()).days
+
+
+@dataclass(frozen=True)
+class StudyTable:
+    """A study course as the chart shows it: a table, and the figure drawn from the same rows
+    (so the two never disagree)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    figure: Figure | None
+
+
+MRI_COLUMNS = (
+    "Day", "Date", "Region", "Comparator", "New T2", "Enlarging T2", "Gd+",
+    "T2 volume (mL)", "Brain volume (mL)", "PBVC (%)", "Activity",
+)  # fmt: skip
+
+
+def mri_table(course: Sequence[tuple[MriScan, Result]], infusion: datetime | None) -> StudyTable:
+    """Each current scan by date with its counts, volumes and MRI activity; the figure plots
+    the new + enlarging T2 and the Gd-enhancing counts per scan, and the T2 lesion volume on
+    its own axis."""
+    rows = tuple(
+        (
+            date_day(s.scan_date, infusion), s.scan_date.isoformat(), s.region.value,
+            s.comparator_date.isoformat() if s.comparator_date else "—",
+            s.new_t2_lesions, s.enlarging_t2_lesions,
+            s.gd_enhancing_lesions if s.contrast_given else None,
+            s.t2_lesion_volume_ml, s.brain_volume_ml,
+            activity.details.get("pbvc_percent", s.pbvc_percent),
+            str(activity.value).replace("_", " "),
+        )
+        for s, activity in course
+    )  # fmt: skip
+    return StudyTable("MRI course", MRI_COLUMNS, rows, _mri_figure(rows, infusion))
+
+
+def _mri_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> Figure | None:
+    if not rows:
+        return None
+    days = [r[0] for r in rows]
+    t2 = [None if r[4] is None and r[5] is None else (r[4] or 0) + (r[5] or 0) for r in rows]
+    traces = [("new + enlarging T2", t2, "y"), ("Gd-enhancing", [r[6] for r in rows], "y"),
+              ("T2 lesion volume (mL)", [r[7] for r in rows], "y2")]  # fmt: skip
+    data = [
+        {
+            "type": "scatter", "mode": "lines+markers", "name": name, "x": days, "y": ys,
+            "yaxis": axis, "connectgaps": False,
+            "line": {"dash": _LINE_STYLES[i], "color": _COLOURS[i], "width": 2},
+            "marker": {"symbol": _MARKERS[i], "size": 8, "color": _COLOURS[i]},
+        }
+        for i, (name, ys, axis) in enumerate(traces)
+        if any(y is not None for y in ys)
+    ]  # fmt: skip
+    if not data:
+        return None
+    layout = _layout("MRI: active lesions and T2 lesion volume", "lesions", log=False,
+                     infusion=infusion)  # fmt: skip
+    layout["xaxis"].pop("rangemode", None)  # baseline scans are before day 0
+    layout["yaxis"]["rangemode"] = "tozero"
+    layout["yaxis2"] = {"title": {"text": "mL"}, "overlaying": "y", "side": "right",
+                        "rangemode": "tozero"}  # fmt: skip
+    layout["margin"]["r"] = 60
+    return {"data": data, "layout": layout}
+
+
+NCS_COLUMNS = (
+    "Day", "Date", "Nerve", "DL (ms)", "DL ULN", "CV (m/s)", "CV LLN", "F (ms)",
+    "CMAP distal (mV)", "CMAP proximal (mV)", "Findings", "Study criteria",
+)  # fmt: skip
+NCS_FIGURE_VALUE = ("conduction_velocity_m_s", "Motor conduction velocity", "m/s")
+"""The per-nerve value the figure follows: the conduction velocity (demyelination slows it,
+and remyelination after treatment brings it back)."""
+
+
+def _f_wave(nerve: dict[str, Any]) -> Any:
+    return "absent" if nerve.get("f_waves_absent") else nerve.get("f_wave_latency_ms")
+
+
+def ncs_table(
+    course: Sequence[tuple[NerveConductionStudy, Result]], infusion: datetime | None
+) -> StudyTable:
+    """One row per study and motor nerve with its key values and limits, the EAN/PNS 2021
+    finding letters for that nerve and the study's overall reading; the figure follows each
+    nerve's conduction velocity over study days."""
+    rows = []
+    for study, criteria in course:
+        findings = criteria.details.get("findings", {})
+        for n in study.nerves:
+            key = f"{n['side']} {n['nerve']}"
+            rows.append(
+                (
+                    date_day(study.study_date, infusion), study.study_date.isoformat(), key,
+                    n.get("distal_latency_ms"), n.get("distal_latency_uln_ms"),
+                    n.get("conduction_velocity_m_s"), n.get("conduction_velocity_lln_m_s"),
+                    _f_wave(n), n.get("cmap_distal_mv"), n.get("cmap_proximal_mv"),
+                    ", ".join(findings.get(key, [])) or "—",
+                    str(criteria.value).replace("_", " "),
+                )
+            )  # fmt: skip
+    return StudyTable("Nerve conduction", NCS_COLUMNS, tuple(rows), _ncs_figure(rows, infusion))
+
+
+def _ncs_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> Figure | None:
+    column = NCS_COLUMNS.index("CV (m/s)")
+    by_nerve: dict[str, list[tuple[Any, Any]]] = {}
+    for r in rows:
+        if r[column] is not None:
+            by_nerve.setdefault(r[2], []).append((r[0], r[column]))
+    if not by_nerve:
+        return None
+    data = [
+        {
+            "type": "scatter", "mode": "lines+markers", "name": nerve,
+            "x": [p[0] for p in points], "y": [p[1] for p in points],
+            "line": {"dash": _LINE_STYLES[i % 4], "color": _COLOURS[i % 4], "width": 2},
+            "marker": {"symbol": _MARKERS[i % 4], "size": 8, "color": _COLOURS[i % 4]},
+        }
+        for i, (nerve, points) in enumerate(sorted(by_nerve.items()))
+    ]  # fmt: skip
+    layout = _layout(NCS_FIGURE_VALUE[1], NCS_FIGURE_VALUE[2], log=False, infusion=infusion)
+    layout["xaxis"].pop("rangemode", None)
     return {"data": data, "layout": layout}

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
+from neurocart.services import studies
 from neurocart.services.reads import log_read
 from neurocart.store import NotFoundError, repo
 from neurocart.store.errors import ConflictError, InvalidRecordError
@@ -532,6 +533,10 @@ def patient_chart(
         ],
     ]
     cart = chart.panel_figure(chart.CART_PANEL, observations, infusion)
+    study_tables = [
+        chart.mri_table(studies.mri_course(session, patient.id), infusion),
+        chart.ncs_table(studies.ncs_course(session, patient.id), infusion),
+    ]
     timeline = chart.timeline_figure(schedule, infusion) if schedule else None
     tasks = task_list(schedule, infusion) if schedule is not None else []
     return render(
@@ -547,6 +552,7 @@ def patient_chart(
         alerts=alerts,
         figures=figures,
         cart=cart,
+        study_tables=[t for t in study_tables if t.rows],
         timeline=timeline,
         phases={
             phase: {state.value: n for state, n in counts.items()}

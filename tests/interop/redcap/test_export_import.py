@@ -331,3 +331,15 @@ def test_round_trip_through_the_services_on_each_backend(
     for name, frame in want.items():
         pd.testing.assert_frame_equal(got[name], frame, obj=name)
     assert result.counts["observations"] == len(subset.observations)
+
+
+def test_coded_results_list_their_values_as_radio_choices(project: Path) -> None:
+    fields = {f["Variable / Field Name"]: f for f in _rows(project / "dictionary.csv")}
+    choices = "Choices, Calculations, OR Slider Labels"
+    ocb = fields["ocb_pattern"]
+    assert ocb["Field Type"] == "radio"
+    codes = [c.split(",", 1)[0].strip() for c in ocb[choices].split("|")]
+    assert codes == ["1", "2", "3", "4", "5"]
+    assert "type 4: identical bands only" in ocb[choices]
+    assert fields["reibergram_igg"][choices].startswith("1, 1: normal | 2, ")
+    assert fields["ocb_monoclonal"][choices] == "0, negative | 1, positive"

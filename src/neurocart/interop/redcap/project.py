@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from neurocart.ingest.codes import CATALOGUE, ObservationCode, Specimen, codes
+from neurocart.ingest.codes import CATALOGUE, RESULT_UNIT, ObservationCode, Specimen, codes
 from neurocart.interop.sdtm.visits import VISITS
 from neurocart.standards import REGISTRY
 from neurocart.standards.fields import FieldSpec, walk_fields
@@ -103,6 +103,37 @@ def short(name: str) -> str:
 
 def _radio(values: list[str]) -> list[tuple[str, str]]:
     return [(str(i), v) for i, v in enumerate(values)]
+
+
+QUALITATIVE = {0.0: "negative", 1.0: "positive"}
+CODED_LABELS: dict[str, dict[float, str]] = {
+    "ocb_pattern": {
+        1.0: "type 1: no CSF-restricted bands (negative)",
+        2.0: "type 2: CSF-restricted bands (positive)",
+        3.0: "type 3: CSF-restricted plus identical bands (positive)",
+        4.0: "type 4: identical bands only (mirror, systemic)",
+        5.0: "type 5: monoclonal bands",
+    },
+    "reibergram_igg": {
+        1.0: "1: normal",
+        2.0: "2: isolated barrier dysfunction",
+        3.0: "3: intrathecal IgG synthesis",
+        4.0: "4: barrier dysfunction and intrathecal synthesis",
+        5.0: "5: below the lower hyperbola (implausible)",
+    },
+}
+"""Choice labels of the coded results (the `ocb_pattern` and `reibergram_igg` calculators'
+readings); another coded result is labelled with its number."""
+
+
+def result_choices(entry: ObservationCode) -> list[tuple[str, str]]:
+    """The radio choices of a result with listed values: a qualitative result's 0 negative /
+    1 positive, and a coded result's own values (an OCB pattern type 1–5), coded as the value
+    the record export writes, so a choice reads back as the stored number."""
+    if entry.unit == RESULT_UNIT:
+        return [(_number(v), QUALITATIVE.get(v, _number(v))) for v in entry.values]
+    labels = CODED_LABELS.get(entry.key, {})
+    return [(_number(v), labels.get(v, _number(v))) for v in entry.values]
 
 
 OBS_FORMS = ("vitals", "labs", "csf", "cart_kinetics")
@@ -220,7 +251,7 @@ def fields(prior_therapies: list[str]) -> list[Field]:
                         form,
                         "radio",
                         entry.display,
-                        [("0", "negative"), ("1", "positive")],
+                        result_choices(entry),
                         annotation=f"code={entry.code}",
                     )
                 )
