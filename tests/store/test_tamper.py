@@ -73,8 +73,15 @@ def _build(database: Database, tmp_path: Path) -> World:
             patients.append(p)
         p1 = patients[0]
         from neurocart.services import assessments
+        from neurocart.services.accounts import record_signature
 
-        assessments.add_assessment(s, admin, repo.AssessmentIn(p1.id, "easix", EASIX_INPUTS, DAY0))
+        signed = assessments.add_assessment(
+            s, admin, repo.AssessmentIn(p1.id, "easix", EASIX_INPUTS, DAY0)
+        )
+        record_signature(
+            s, doc, "reviewed", action="sign", entity_type="assessment", entity_id=signed.id,
+            now=DAY0,
+        )  # fmt: skip
         repo.add_event(s, admin, repo.EventIn(p1.id, "infection", DAY0, grade=2, details={}))
         repo.set_task(
             s, doc, p1.id, protocol_id="x", task_id="vitals", slot_start=DAY0, state="due"
@@ -140,6 +147,7 @@ UPDATES: dict[str, tuple[str, Any]] = {
     "alert_action": ("kind", "close"),
     "monitor_status": ("crs_grade", 0),
     "monitor_checkpoint": ("seq", 1),
+    "signature": ("meaning", "approved"),
 }
 """Per audited table: a column and the value an attacker writes into its newest row."""
 
