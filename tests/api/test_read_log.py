@@ -39,7 +39,7 @@ def test_listing_a_patients_facts_is_one_logged_read(
     listed = client.get(
         "/api/v1/patients/P-001/observations", params={"code": "8310-5"}, headers=nurse
     )
-    assert len(listed.json()) == 5
+    assert len(listed.json()["items"]) == 5
     assert _reads(database) == before + 1  # one row per request, not per fact
     assert client.get("/api/v1/patients/P-001", headers=nurse).status_code == 200
     assert client.get("/api/v1/patients/NOBODY", headers=nurse).status_code == 404
@@ -101,9 +101,9 @@ def test_no_study_id_reaches_the_server_log(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'ward.db'}"
     database = Database.from_url(db_url)
     migrate.upgrade(database.engine)
-    doc = bearer(add_user(database, "doc", "neurologist"))
-    dm = bearer(add_user(database, "dm", "data_manager"))
-    admin = bearer(add_user(database, "root", "admin"))
+    doc = bearer(database, add_user(database, "doc", "neurologist"))
+    dm = bearer(database, add_user(database, "dm", "data_manager"))
+    admin = bearer(database, add_user(database, "root", "admin"))
     database.dispose()
     log = tmp_path / "server.log"
     os.environ["NEUROCART_AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
@@ -136,7 +136,9 @@ def test_no_study_id_reaches_the_server_log(tmp_path: Path) -> None:
             keys: list[str] = []
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and len(keys) < len(STUDY_IDS):
-                alerts = http.get("/api/v1/alerts", params={"status": "open"}, headers=doc).json()
+                alerts = http.get("/api/v1/alerts", params={"status": "open"}, headers=doc).json()[
+                    "items"
+                ]
                 keys = sorted({a["key"] for a in alerts if a["key"].endswith(":crs:1")})
                 time.sleep(0.2)
             assert len(keys) == len(STUDY_IDS), "the monitor raised no CRS alerts"

@@ -17,7 +17,7 @@ from neurocart.api import create_app
 from neurocart.api.routing import MAX_DEPTH
 from neurocart.config import Settings
 from neurocart.store import Patient
-from tests.api.conftest import Headers, obs
+from tests.api.conftest import Headers, obs, signature
 
 P = "/api/v1/patients/P-001"
 TOO_EARLY_IN_UTC = "0001-01-01T00:00:00+14:00"
@@ -192,7 +192,7 @@ def test_facts_lie_between_birth_and_now(
     assert stored.status_code == 201, stored.text
     moved = client.post(
         f"/api/v1/observations/{stored.json()['id']}/correction",
-        json={"reason": "typo", "effective_at": far_future},
+        json={"reason": "typo", "effective_at": far_future, "signature": signature()},
         headers=as_role("data_manager"),
     )
     refused(moved, "effective_at")
@@ -229,7 +229,7 @@ def test_the_note_is_stored_returned_and_corrected(
     made = client.post(f"{P}/observations", json=obs(note="haemolysed sample"), headers=neuro)
     assert made.status_code == 201, made.text
     assert made.json()["note"] == "haemolysed sample"
-    batch = {"observations": [obs(note="first"), obs(value=37.5)]}
+    batch = {"observations": [obs(note="first", value=37.2), obs(value=37.5)]}
     assert client.post(f"{P}/observations/batch", json=batch, headers=neuro).status_code == 201
     listed = client.get(f"{P}/observations", headers=neuro).json()["items"]
     assert [o["note"] for o in listed] == ["haemolysed sample", "first", None]
@@ -237,7 +237,11 @@ def test_the_note_is_stored_returned_and_corrected(
     assert one["note"] == "haemolysed sample"
     fixed = client.post(
         f"/api/v1/observations/{made.json()['id']}/correction",
-        json={"reason": "the lab re-ran it", "note": "re-run, not haemolysed"},
+        json={
+            "reason": "the lab re-ran it",
+            "note": "re-run, not haemolysed",
+            "signature": signature(),
+        },
         headers=as_role("data_manager"),
     )
     assert fixed.status_code == 201, fixed.text

@@ -89,7 +89,11 @@ def test_a_nurse_notes_a_hematologist_hands_over_and_resolves(world: World) -> N
     assert key not in _chart(world, Role.HEMATOLOGIST)  # closed: off the open alerts
     with world.database.reading() as session:
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
-        trail = [(e.entity_type, e.action, e.actor) for e in entries if "alert" in e.entity_type]
+        trail = [
+            (e.entity_type, e.action, e.actor)
+            for e in entries
+            if e.entity_type in ("alert", "alert_note")
+        ]
         status = session.scalar(select(Alert.status).where(Alert.key == key))
     assert trail == [
         ("alert_note", "note", "nurse.demo"),

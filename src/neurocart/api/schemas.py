@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+from neurocart.config import Settings
 from neurocart.ingest import ObservationIn
 from neurocart.services.studies import MriScanIn, NcsStudyIn
 from neurocart.store.models import Diagnosis, EventType, Role, Sex, Specimen
@@ -52,8 +53,14 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Username = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
 ]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-"""The shortest length is a setting (Settings.password_min_length), checked by the service."""
+Password = Annotated[
+    str,
+    StringConstraints(
+        min_length=Settings.model_fields["password_min_length"].default, max_length=1024
+    ),
+]
+"""A new password: the schema states the default shortest length; a center may require more
+(Settings.password_min_length, checked by the service)."""
 Instrument = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 
 

@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from neurocart.api.deps import ReadSession, require
 from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
-from neurocart.api.schemas import Response
+from neurocart.api.schemas import Instant, Response
 from neurocart.security import Action, Resource
 from neurocart.services import reads as read_log
 from neurocart.store import AuditEntry, User, audit, repo
@@ -100,8 +100,8 @@ def list_reads(
     study_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     actor: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     what: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="before")] = None,
+    since: Annotated[Instant | None, Query(description="at or after")] = None,
+    until: Annotated[Instant | None, Query(description="before")] = None,
     limit: Annotated[int, Query(ge=1, le=read_log.MAX_ROWS)] = 200,
 ) -> list[ReadOut]:
     """Recorded reads of the record, newest first: chart views, listings of a patient's
