@@ -1,0 +1,359 @@
+"""Observations: one or a batch of thousands, corrected and retracted by new rows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cache
+from operator import attrgetter
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, Select, Table, func, select, text
+from sqlalchemy.orm import Session
+
+from neurocart.config import get_settings
+from neurocart.store import audit
+from neurocart.store.bulk import insert_columns, utc_texts
+from neurocart.store.errors import (
+    BatchTooLargeError,
+)
+from neurocart.store.models import (
+    Observation,
+    Specimen,
+    User,
+)
+from neurocart.store.pages import Page
+from neurocart.store.repo._common import (
+    KEEP,
+    Keep,
+    ObservationIn,
+    _aware,
+    _changes,
+    _choice,
+    _correct,
+    _created,
+    _facts,
+    _finite,
+    _load,
+    _require_patients,
+)
+from neurocart.store.types import utcnow
+
+
+def _observation_row(item: ObservationIn, where: str) -> dict[str, Any]:
+    _finite(f"{where}value", item.value)
+    _aware(f"{where}effective_at", item.effective_at)
+    return {
+        "patient_id": item.patient_id,
+        "code": item.code,
+        "code_system": item.code_system,
+        "value": float(item.value) + 0.0,  # -0.0 → 0.0: SQLite reads back 0.0, audit must match
+        "unit": item.unit,
+        "specimen": _choice(f"{where}specimen", Specimen, item.specimen),
+        "effective_at": item.effective_at,
+        "source": item.source,
+        "note": item.note,
+    }
+
+
+def add_observation(session: Session, actor: User, item: ObservationIn) -> Observation:
+    """Store one observation (already validated and converted by ingest) for an existing patient,
+    audited."""
+    audit.lock_chain(session)
+    _require_patients(session, [item.patient_id], "patient_id")
+    row = Observation(
+        **_observation_row(item, ""),
+        entered_by=actor.id,
+        recorded_at=utcnow(),
+        entered_in_error=False,
+    )
+    return _created(session, actor, row)
+
+
+class ObservationFields(Protocol):
+    """What a row of a batch carries: `ObservationIn` and neurocart.ingest's
+    NormalizedObservation both do (the latter without a patient: see add_patient_observations).
+    """
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def code_system(self) -> str: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def specimen(self) -> Specimen | str: ...
+    @property
+    def effective_at(self) -> datetime: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def note(self) -> str | None: ...
+
+
+class ObservationColumns(Protocol):
+    """A batch given column by column (field → the rows' values, all of one length), as
+    neurocart.ingest's NormalizedColumns carries it: see add_patient_observation_columns.
+    """
+
+    @property
+    def code(self) -> Sequence[str]: ...
+    @property
+    def code_system(self) -> Sequence[str]: ...
+    @property
+    def value(self) -> Sequence[float]: ...
+    @property
+    def unit(self) -> Sequence[str]: ...
+    @property
+    def specimen(self) -> Sequence[Specimen | str]: ...
+    @property
+    def effective_at(self) -> Sequence[datetime]: ...
+    @property
+    def source(self) -> Sequence[str]: ...
+    @property
+    def note(self) -> Sequence[str | None]: ...
+
+
+_BATCH_FIELDS = (
+    "code", "code_system", "value", "unit", "specimen", "effective_at", "source", "note",
+)  # fmt: skip
+"""The columns a batch's rows give, after `id` (and `patient_id` unless one patient's)."""
+_EFFECTIVE_AT = _BATCH_FIELDS.index("effective_at")
+
+
+def add_observations(
+    session: Session, actor: User, items: Sequence[ObservationIn], *, limit: int | None = None
+) -> list[int]:
+    """Write a batch in the caller's transaction (all or nothing); returns the new ids in order.
+
+    One bulk INSERT for the rows and ONE `create_batch` audit entry holding every row's id and
+    snapshot digest (see neurocart.store.audit), so the chain still covers each row.
+    """
+    patients = [item.patient_id for item in items]
+    return _add_batch(session, actor, patients, _item_columns(items), limit)
+
+
+def add_patient_observations(
+    session: Session,
+    actor: User,
+    patient_id: int,
+    items: Sequence[ObservationFields],
+    *,
+    limit: int | None = None,
+) -> list[int]:
+    """`add_observations` for one patient's rows, which need not carry `patient_id`."""
+    return _add_batch(session, actor, patient_id, _item_columns(items), limit)
+
+
+def add_patient_observation_columns(
+    session: Session,
+    actor: User,
+    patient_id: int,
+    columns: ObservationColumns,
+    *,
+    limit: int | None = None,
+) -> list[int]:
+    """`add_patient_observations` with the rows given column by column.
+
+    The batch write works on columns; this skips building a tuple per row only to take the
+    tuples apart again (neurocart.services.ingest hands over what neurocart.ingest gives).
+    """
+    values: list[Sequence[Any]] = [getattr(columns, name) for name in _BATCH_FIELDS]
+    if len(set(map(len, values))) != 1:
+        raise ValueError("the columns of a batch must all have the same length")
+    return _add_batch(session, actor, patient_id, values, limit)
+
+
+def _add_batch(
+    session: Session,
+    actor: User,
+    patients: int | Sequence[int],
+    given: list[Sequence[Any]],
+    limit: int | None,
+) -> list[int]:
+    """Write the rows whose `_BATCH_FIELDS` columns are `given`."""
+    n = len(given[0])
+    limit = get_settings().max_batch_observations if limit is None else limit
+    if n > limit:
+        raise BatchTooLargeError("observations", f"at most {limit} per batch", n)
+    if not n:
+        return []
+    audit.lock_chain(session)
+    values, utc_times = _checked_columns(given)
+    one_patient = isinstance(patients, int)
+    wanted = {patients} if isinstance(patients, int) else set(patients)
+    _require_patients(session, wanted, "patient_id" if one_patient else "observations[].patient_id")
+    table = Observation.__table__
+    assert isinstance(table, Table)
+    ids = _reserve_ids(session, table, n)
+    fixed: dict[str, Any]
+    columns: list[Sequence[Any]]
+    if isinstance(patients, int):
+        names: tuple[str, ...] = ("id", *_BATCH_FIELDS)
+        columns = [ids, *values]
+        fixed = {"patient_id": patients}
+    else:
+        names = ("id", "patient_id", *_BATCH_FIELDS)
+        columns = [ids, list(patients), *values]
+        fixed = {}
+    fixed |= {
+        "entered_by": actor.id,
+        "recorded_at": utcnow(),
+        "supersedes_id": None,
+        "correction_reason": None,
+        "entered_in_error": False,
+    }
+    bound: dict[str, Sequence[Any]] = {}
+    encoded: dict[str, Sequence[str]] = {}
+    if utc_times:  # each time formatted once, for both the bind and the audit snapshot
+        texts = utc_texts(session.connection().dialect, values[_EFFECTIVE_AT])
+        encoded["effective_at"] = texts.json
+        if texts.bound is not None:
+            bound["effective_at"] = texts.bound
+    insert_columns(session, table, names, columns, fixed, bound)
+    digests = audit.snapshot_column_digests(table, names, columns, fixed, encoded)
+    audit.append_batch(
+        session, actor=actor.username, entity_type="observation", ids=ids, digests=digests
+    )
+    return ids
+
+
+_TZINFO = attrgetter("tzinfo")
+
+
+def _item_columns(items: Sequence[ObservationFields]) -> list[Sequence[Any]]:
+    """The `_BATCH_FIELDS` columns of rows given one by one."""
+    if not items:
+        return [[] for _ in _BATCH_FIELDS]
+    kind = type(items[0])
+    fields: tuple[str, ...] | None = getattr(kind, "_fields", None)  # a named tuple's
+    if fields is not None and set(map(type, items)) == {kind}:  # columns by position
+        every = list(zip(*items, strict=True))
+        return [every[fields.index(name)] for name in _BATCH_FIELDS]
+    return list(zip(*map(attrgetter(*_BATCH_FIELDS), items), strict=True))
+
+
+def _checked_columns(columns: list[Sequence[Any]]) -> tuple[list[Sequence[Any]], bool]:
+    """The `_BATCH_FIELDS` columns checked as `add_observation` checks one row, and whether
+    every effective_at is a `datetime` in UTC (so `bulk.utc_texts` may format them).
+
+    The common case (float values, UTC times, Specimen members, as neurocart.ingest gives them)
+    is checked column by column; any other batch row by row, naming the first bad field
+    (``observations[3].value``).
+    """
+    _, _, numbers, _, specimens, times, _, _ = columns
+    if (  # sets of types, C-level: a zero-offset `timezone` equals UTC and formats the same
+        set(map(type, numbers)) == {float}
+        and all(map(math.isfinite, numbers))
+        and set(map(type, times)) == {datetime}
+        and set(map(_TZINFO, times)) == {UTC}
+        and set(map(type, specimens)) == {Specimen}
+    ):
+        if 0.0 in numbers:  # store -0.0 as 0.0, as _observation_row does
+            columns = [*columns[:2], [v + 0.0 for v in numbers], *columns[3:]]
+        return columns, True
+    out = []
+    for i, (code, system, value, unit, specimen, at, source, note) in enumerate(
+        zip(*columns, strict=True)
+    ):
+        where = f"observations[{i}]."
+        _finite(f"{where}value", value)
+        _aware(f"{where}effective_at", at)
+        specimen = _choice(f"{where}specimen", Specimen, specimen)
+        out.append((code, system, float(value) + 0.0, unit, specimen, at, source, note))
+    return list(zip(*out, strict=True)), False
+
+
+def _reserve_ids(session: Session, table: Table, n: int) -> list[int]:
+    """`n` fresh primary keys, so a batch is one plain executemany (no per-row RETURNING).
+
+    Safe because the caller holds the chain lock: on SQLite the write lock (nobody else can
+    insert), on PostgreSQL the values come from the table's own sequence.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(connection.scalars(_NEXT_IDS, {"table": table.name, "n": n}))
+    start: int | None = connection.scalar(_max_id(table))
+    assert start is not None
+    return list(range(start + 1, start + 1 + n))
+
+
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+
+
+@cache
+def _max_id(table: Table) -> Select[Any]:
+    return select(func.coalesce(func.max(table.c.id), 0))
+
+
+def correct_observation(
+    session: Session,
+    actor: User,
+    observation_id: int,
+    *,
+    reason: str,
+    code: str | Keep = KEEP,
+    code_system: str | Keep = KEEP,
+    value: float | Keep = KEEP,
+    unit: str | Keep = KEEP,
+    specimen: Specimen | str | Keep = KEEP,
+    effective_at: datetime | Keep = KEEP,
+    source: str | Keep = KEEP,
+    note: str | Keep | None = KEEP,
+) -> Observation:
+    """Supersede an observation with a corrected copy; returns the new current row."""
+    changes = _changes(
+        code=code,
+        code_system=code_system,
+        value=value,
+        unit=unit,
+        specimen=specimen,
+        effective_at=effective_at,
+        source=source,
+        note=note,
+    )
+    if "value" in changes:
+        _finite("value", changes["value"])
+        changes["value"] = float(changes["value"]) + 0.0
+    if "effective_at" in changes:
+        _aware("effective_at", changes["effective_at"])
+    if "specimen" in changes:
+        changes["specimen"] = _choice("specimen", Specimen, changes["specimen"])
+    return _correct(session, actor, Observation, observation_id, reason, changes)
+
+
+def retract_observation(
+    session: Session, actor: User, observation_id: int, *, reason: str
+) -> Observation:
+    """Mark an observation entered in error (e.g. the wrong patient); the row stays readable."""
+    return _correct(session, actor, Observation, observation_id, reason, {}, action="retract")
+
+
+def get_observation(session: Session, observation_id: int) -> Observation:
+    """The observation with this id (any version, retracted ones included)."""
+    return _load(session, Observation, observation_id)
+
+
+def list_observations(
+    session: Session,
+    patient_id: int,
+    *,
+    code: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    history: bool = False,
+    page: Page | None = None,
+) -> list[Observation]:
+    """A patient's observations by effective time then id; `until` is exclusive."""
+    where: list[ColumnElement[bool]] = []
+    if code is not None:
+        where.append(Observation.code == code)
+    if since is not None:
+        where.append(Observation.effective_at >= since)
+    if until is not None:
+        where.append(Observation.effective_at < until)
+    by = Observation.effective_at
+    return _facts(session, Observation, patient_id, where, by, history, page)
