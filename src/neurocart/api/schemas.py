@@ -29,6 +29,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
+    WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
@@ -55,12 +56,18 @@ Username = Annotated[
 ]
 Password = Annotated[
     str,
-    StringConstraints(
-        min_length=Settings.model_fields["password_min_length"].default, max_length=1024
+    StringConstraints(min_length=1, max_length=1024),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": Settings.model_fields["password_min_length"].default,
+            "maxLength": 1024,
+        }
     ),
 ]
-"""A new password: the schema states the default shortest length; a center may require more
-(Settings.password_min_length, checked by the service)."""
+"""A new password. Its shortest length is a setting (Settings.password_min_length), checked
+by the service so that a refusal never echoes the password; the schema states the default
+(a center may require more)."""
 Instrument = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 
 
