@@ -198,6 +198,7 @@ def test_an_escalated_alert_is_marked(page: Any, live: Live) -> None:
 
         post_fever(live, sid, 40.1)
     runtime = live.monitor
+    runtime.settle(30)  # the fever's alert is open before the two hours pass
     with runtime.monitor.lock:  # two hours pass unacknowledged
         runtime.monitor.tick(datetime.now(UTC) + timedelta(hours=2))
     runtime.feed.pump()
