@@ -382,16 +382,17 @@ class Journal:
         people = self.people
         o = Observation
         for chunk in repo.id_chunks(ids["observation"]):
-            for row in session.execute(
+            rows = session.execute(
                 select(
                     o.id, o.patient_id, o.code, o.value, o.effective_at, o.unit, o.specimen,
                     o.entered_in_error, o.supersedes_id, o.code_system, o.entered_by,
                 ).where(o.id.in_(chunk))
-            ):  # fmt: skip
+            ).all()  # fmt: skip
+            self._ensure_people(session, {r.patient_id for r in rows})
+            for row in rows:
                 pid = row.patient_id
                 if self.watch and (row.code_system, row.code) in self.watch:
                     self._watched_rows[row.id] = row.entered_by
-                self._ensure_people(session, [pid])
                 self._touch(
                     pid,
                     row.effective_at,
@@ -409,14 +410,15 @@ class Journal:
                 out[("observation", row.id)] = (pid, fact)
         a = Assessment
         for chunk in repo.id_chunks(ids["assessment"]):
-            for row in session.execute(
+            rows = session.execute(
                 select(
                     a.id, a.patient_id, a.instrument, a.effective_at, a.value, a.inputs, a.label,
                     a.entered_in_error, a.entered_by, a.supersedes_id,
                 ).where(a.id.in_(chunk))
-            ):  # fmt: skip
+            ).all()  # fmt: skip
+            self._ensure_people(session, {r.patient_id for r in rows})
+            for row in rows:
                 pid = row.patient_id
-                self._ensure_people(session, [pid])
                 self._touch(
                     pid, row.effective_at, row.supersedes_id is not None or row.entered_in_error
                 )
@@ -430,14 +432,15 @@ class Journal:
                 out[("assessment", row.id)] = (pid, fact)
         ev = ClinicalEvent
         for chunk in repo.id_chunks(ids["event"]):
-            for row in session.execute(
+            rows = session.execute(
                 select(
                     ev.id, ev.patient_id, ev.type, ev.onset_at, ev.end_at, ev.grade, ev.ctcae_term,
                     ev.drug, ev.details, ev.entered_in_error, ev.supersedes_id,
                 ).where(ev.id.in_(chunk)).order_by(ev.id)
-            ):  # fmt: skip
+            ).all()  # fmt: skip
+            self._ensure_people(session, {r.patient_id for r in rows})
+            for row in rows:
                 pid = row.patient_id
-                self._ensure_people(session, [pid])
                 self._touch(pid, row.onset_at, True)  # rare; a death ends follow-up
                 end = row.onset_at if row.entered_in_error else row.end_at
                 out[("event", row.id)] = (
