@@ -32,6 +32,7 @@ import httpx
 
 import _harness  # noqa: F401  (the benchmark audit key)
 from neurocart.security import hash_password
+from neurocart.services import assessments
 from neurocart.services.ingest import ingest_observations
 from neurocart.store import Database, migrate, repo
 
@@ -78,11 +79,11 @@ def make_database(path: Path) -> tuple[str, int]:
                 t += timedelta(hours=4)
             rows += len(ingest_observations(s, user, p.id, batch))
             ice = {"orientation": 4, "naming": 3, "commands": 1, "writing": 1, "attention": 1}
-            repo.add_assessment(
+            assessments.add_assessment(
                 s, doctor, repo.AssessmentIn(p.id, "ice", ice, now - timedelta(hours=1))
             )
             crs = {"temperature_c": 38.4}
-            repo.add_assessment(
+            assessments.add_assessment(
                 s, doctor, repo.AssessmentIn(p.id, "crs", crs, now - timedelta(hours=2))
             )
     db.dispose()
