@@ -61,6 +61,10 @@ def test_a_nurse_records_a_fever_and_the_open_board_updates(
     assert page.inner_text("#err-e-temperature") == ""
     page.fill("#e-heart_rate", "124")
     page.fill("#e-systolic_bp", "86")
+    # the form offers the current minute; a reading posted earlier in this same minute (an
+    # earlier test's) would then be the newer one the card shows: measure a minute later
+    later = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+    page.fill("#e-at", later)
     page.wait_for_function("document.querySelector('#entry-summary') !== null")
     assert "Temperature: 39.9 °C" in page.inner_text("#entry-summary")
     shot(page, "vitals-form")
@@ -132,7 +136,9 @@ def test_the_board_keeps_a_note_being_typed_and_the_icu_doctor_hands_over_and_re
     nurse = _second_page(browser, live)  # a new fact for this card while the note is typed
     login(nurse, NURSE)
     nurse.goto(f"/patients/{sid}/record/vitals")
-    nurse.fill("#e-temperature", "38.8")  # the card shows the temperature
+    nurse.fill("#e-temperature", "38.8")  # the card shows the newest temperature
+    newest = (datetime.now(UTC) + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M")
+    nurse.fill("#e-at", newest)
     nurse.click("#save-button")
     nurse.wait_for_url(re.compile(r"recorded="))
     nurse.context.close()
