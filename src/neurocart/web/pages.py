@@ -429,6 +429,18 @@ def _alert_reply(request: Request, form: dict[str, str], message: str | None) ->
     return RedirectResponse(target, status_code=303)
 
 
+def _act_on_alert(request: Request, form: dict[str, str], act: Callable[[Any], object]) -> Response:
+    """Run `act(session)` in one transaction; a refusal (bad field, closed alert, unknown
+    alert, not allowed) becomes the message shown beside the board or on the chart."""
+    message = None
+    try:
+        with database_of(request).transaction() as session:
+            act(session)
+    except (InvalidRecordError, ConflictError, NotFoundError, PermissionError) as exc:
+        message = str(exc)
+    return _alert_reply(request, form, message)
+
+
 @router.post("/alerts/note")
 def note_alert(request: Request, user: AlertWriter, pairs: FormPairs) -> Response:
     """A note on an alert, or a hand-over when `to` names a discipline or a person
@@ -437,16 +449,13 @@ def note_alert(request: Request, user: AlertWriter, pairs: FormPairs) -> Respons
 
     form = dict(pairs)
     to = form.get("to", "").strip() or None
-    message = None
-    try:
-        with database_of(request).transaction() as session:
-            alert_notes.add_note(
-                session, user, form.get("alert_id", ""), now_of(request), form.get("text", ""),
-                kind="handover" if to else "note", to=to,
-            )  # fmt: skip
-    except (InvalidRecordError, ConflictError, NotFoundError, PermissionError) as exc:
-        message = str(exc)
-    return _alert_reply(request, form, message)
+    return _act_on_alert(
+        request, form,
+        lambda session: alert_notes.add_note(
+            session, user, form.get("alert_id", ""), now_of(request), form.get("text", ""),
+            kind="handover" if to else "note", to=to,
+        ),
+    )  # fmt: skip
 
 
 @router.post("/alerts/resolve")
@@ -455,15 +464,12 @@ def resolve_alert(request: Request, user: AlertResolver, pairs: FormPairs) -> Re
     from neurocart.services import alerts as alert_service
 
     form = dict(pairs)
-    message = None
-    try:
-        with database_of(request).transaction() as session:
-            alert_service.resolve(
-                session, user, form.get("alert_id", ""), now_of(request), form.get("reason", "")
-            )
-    except (InvalidRecordError, ConflictError, NotFoundError, PermissionError) as exc:
-        message = str(exc)
-    return _alert_reply(request, form, message)
+    return _act_on_alert(
+        request, form,
+        lambda session: alert_service.resolve(
+            session, user, form.get("alert_id", ""), now_of(request), form.get("reason", "")
+        ),
+    )  # fmt: skip
 
 
 # --- patient chart ---------------------------------------------------------------------------
