@@ -9,24 +9,14 @@ clock, which would disagree by hours after a few minutes of demo.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 
 def now() -> datetime:
     """The current instant (UTC) for the configured database."""
-    from sqlalchemy import make_url
-    from sqlalchemy.exc import ArgumentError
-
+    from neurocart.cli.database import sqlite_file
     from neurocart.config import get_settings
     from neurocart.demo.clock import published_now
 
-    try:
-        url = make_url(get_settings().database_url)
-    except ArgumentError:
-        return datetime.now(UTC)
-    name = url.database
-    if url.get_backend_name() == "sqlite" and name and not name.startswith(("file:", ":memory:")):
-        demo = published_now(Path(name))
-        if demo is not None:
-            return demo
-    return datetime.now(UTC)
+    path = sqlite_file(get_settings().database_url)
+    demo = published_now(path) if path is not None else None
+    return demo if demo is not None else datetime.now(UTC)

@@ -10,11 +10,29 @@ decides, not when some server restarts. ``upgrade=True`` forces the upgrade on a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail
 from neurocart.config import Settings, get_settings
 from neurocart.store import Database, migrate
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names; None for another backend, an in-memory database, a
+    ``file:`` URI or a URL that does not parse."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name.startswith(("file:", ":memory:")):
+        return None
+    return Path(name)
 
 
 def settings_with(database_url: str | None) -> Settings:

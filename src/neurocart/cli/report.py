@@ -30,20 +30,10 @@ if TYPE_CHECKING:
 
 def _missing_sqlite_file(url: str) -> Path | None:
     """The SQLite file named by `url` when it does not exist (connecting would create it)."""
-    from sqlalchemy import make_url
-    from sqlalchemy.exc import ArgumentError
+    from neurocart.cli.database import sqlite_file
 
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None
-    name = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
-        return None
-    if name.startswith("file:"):
-        return None
-    path = Path(name)
-    return None if path.exists() else path
+    path = sqlite_file(url)
+    return path if path is not None and not path.exists() else None
 
 
 def _from_database(
