@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from neurocart.ingest.csf_pairs import Sample, Treatment, pair_lumbar_punctures
-from neurocart.services.csf_indices import SOURCE_PREFIX, update_csf_indices
+from neurocart.services.csf_indices import SOURCE_PREFIX, concerned, update_csf_indices
 from neurocart.services.ingest import ingest_observations
 from neurocart.store import repo
 
@@ -149,3 +149,25 @@ def test_the_reibergram_region_needs_an_age_from_five_and_says_so() -> None:
     assert "no age" in p.not_computed["reibergram_igg"]
     (child,) = pair_lumbar_punctures(FULL, birth_year=2022)
     assert "from age 5" in child.not_computed["reibergram_igg"]
+
+
+def test_only_patients_with_a_csf_value_or_a_derived_index_are_concerned(
+    database, nurse, mg_patient
+):
+    """The monitor hears of every routine serum albumin and IgG: it derives only for patients
+    with something a run could compute or retract."""
+    serum = [obs("1751-7", 4.0, "g/dL", -0.5, "serum"), obs("2465-3", 10, "g/L", -0.5, "serum")]
+    with database.transaction() as session:
+        ingest_observations(session, nurse, mg_patient.id, serum)
+        assert concerned(session, [mg_patient.id]) == set()
+        assert concerned(session, []) == set()
+        (csf,) = ingest_observations(
+            session, nurse, mg_patient.id, [obs("1746-7", 25, "mg/dL", 0, "csf")]
+        )
+        assert concerned(session, [mg_patient.id, mg_patient.id + 999]) == {mg_patient.id}
+        assert len(update_csf_indices(session, nurse, mg_patient.id).stored) == 1  # Qalb
+        repo.retract_observation(session, nurse, csf, reason="wrong patient")
+        # the CSF value is gone but its derived Qalb is not yet: still concerned
+        assert concerned(session, [mg_patient.id]) == {mg_patient.id}
+        assert len(update_csf_indices(session, nurse, mg_patient.id).retracted) == 1
+        assert concerned(session, [mg_patient.id]) == set()

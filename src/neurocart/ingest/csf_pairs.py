@@ -65,6 +65,9 @@ INPUT_KEYS: frozenset[str] = frozenset(
 )
 """Observation keys whose arrival can change a puncture's indices."""
 
+CSF_KEYS: frozenset[str] = frozenset({csf for csf, _, _ in ANALYTES.values()} | set(OCB_KEYS))
+"""The CSF side of the inputs: a puncture exists only where one of these was measured."""
+
 
 @dataclass(frozen=True)
 class Sample:

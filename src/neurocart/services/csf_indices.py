@@ -23,15 +23,17 @@ chain records every write, as for any observation.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neurocart.ingest import by_key, lookup
 from neurocart.ingest.csf_pairs import (
+    CSF_KEYS,
     DEFAULT_MAX_INTERVAL_H,
     INPUT_KEYS,
     Puncture,
@@ -141,14 +143,31 @@ def _codes(keys: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def _read(session: Session, patient_id: int, keys: Iterable[str]) -> list[Observation]:
-    rows: list[Observation] = []
-    for system, code in _codes(keys):
-        rows.extend(
-            o
-            for o in repo.list_observations(session, patient_id, code=code)
-            if o.code_system == system
+    """The patient's current observations under these catalogue keys (one query)."""
+    wanted = set(_codes(keys))
+    rows = repo.list_observations(session, patient_id, codes={code for _, code in wanted})
+    return [o for o in rows if (o.code_system, o.code) in wanted]
+
+
+def concerned(session: Session, patient_ids: Collection[int]) -> set[int]:
+    """Those of `patient_ids` whose derived indices a run may change: the patients with a
+    current CSF value among the inputs, or a derived index. For anyone else a run reads and
+    writes nothing (a serum value alone pairs with nothing; every derived row stems from a CSF
+    value), so the monitor, which hears of every routine serum albumin and IgG, asks this
+    once for all the patients of a step instead of running per patient."""
+    if not patient_ids:
+        return set()
+    codes = {code for _, code in _codes((*CSF_KEYS, *DERIVED_KEYS.values()))}
+    query = (
+        select(Observation.patient_id)
+        .where(
+            Observation.patient_id.in_(sorted(patient_ids)),
+            Observation.code.in_(sorted(codes)),
+            repo.current(Observation),
         )
-    return rows
+        .distinct()
+    )
+    return set(session.scalars(query))
 
 
 def compute(punctures: Iterable[Puncture]) -> dict[tuple[datetime, str], Result]:

@@ -288,7 +288,10 @@ class MonitorService:
         journal seq, entering user id), each in its own savepoint of the caller's
         transaction; returns the seqs whose derivation failed (rolled back, logged)."""
         failed = []
+        concerned = csf_indices.concerned(session, watched.keys())
         for pid, (seq, user_id) in sorted(watched.items()):
+            if pid not in concerned:
+                continue
             savepoint = session.begin_nested()
             try:
                 actor = repo.get_user(session, user_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from operator import attrgetter
@@ -342,15 +342,19 @@ def list_observations(
     patient_id: int,
     *,
     code: str | None = None,
+    codes: Collection[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     history: bool = False,
     page: Page | None = None,
 ) -> list[Observation]:
-    """A patient's observations by effective time then id; `until` is exclusive."""
+    """A patient's observations by effective time then id (of one `code`, or of any of
+    `codes`: one query where a caller needs several); `until` is exclusive."""
     where: list[ColumnElement[bool]] = []
     if code is not None:
         where.append(Observation.code == code)
+    if codes is not None:
+        where.append(Observation.code.in_(sorted(codes)))
     if since is not None:
         where.append(Observation.effective_at >= since)
     if until is not None:
