@@ -12,9 +12,10 @@ hash (docs/audit.md). So `verify` can tell
   nobody recomputes one),
 - a deleted, inserted or reordered entry (a gap in seq, or a broken prev link),
 - a row of an audited table (`neurocart.store.models.AUDITED`: the clinical record, the
-  monitor's alerts, alert actions, grades and checkpoint) changed or deleted behind the
-  application's back (the row no longer matches the `new` snapshot of its latest entry, or
-  is gone), or written without an entry.
+  monitor's alerts, alert actions, grades and checkpoint, the signatures, the feeds'
+  messages and ingest keys) changed or deleted behind the application's back (the row no
+  longer matches the `new` snapshot of its latest entry, or is gone), or written without
+  an entry.
 
 A batch of created rows (`append_batch`, e.g. 1,000 observations from a lab feed) gets ONE
 entry, action `create_batch`, whose `new` is the canonical JSON list `[[id, digest], ...]`:
@@ -24,7 +25,8 @@ or an edited digest list, is found the same way — at the cost of one audit row
 The entry's `entity_id` is the batch's smallest row id; `trail` finds it for any of its rows.
 Tables written in bulk with plain SQL (the monitor's) get one `write_batch` entry per table
 and transaction (`append_states`): the rows' state as committed, a null digest for a deleted
-row.
+row. The feeds' keys are batches of created rows like observations; a kept feed message is
+one `write_batch` entry (`neurocart.store.interop`).
 
 A rewrite of the chain from some point on with the key, or the removal of its newest
 entries together with their rows, cannot be seen from inside the database: the signed
