@@ -74,6 +74,50 @@ def test_exports_and_cohort_listings_record_their_scope(
     assert logged[1].scope == {"site": "HD", "patients": 1}
 
 
+def test_alert_listings_details_and_notes_are_logged_reads(
+    client: TestClient, as_role: AsRole, patient: Patient, database: Database
+) -> None:
+    doc = as_role("neurologist")
+    course = {"product": "KYV-101", "infusion_date": str(T0.date() - timedelta(days=1))}
+    assert (
+        client.post("/api/v1/patients/P-001/courses", json=course, headers=doc).status_code == 201
+    )
+    for minute, t in ((0, 38.3), (30, 38.6), (59, 38.4)):
+        row = obs(t, effective_at=(T0 + timedelta(minutes=minute)).isoformat())
+        assert client.post("/api/v1/patients/P-001/observations", json=row, headers=doc).is_success
+    before = _reads(database)
+    shown = client.get("/api/v1/alerts", params={"status": "open"}, headers=doc).json()["items"]
+    key = next(a["key"] for a in shown if a["episode"] == "crs")
+    encoded = quote(key, safe="")
+    assert client.get(f"/api/v1/alerts/{encoded}", headers=doc).status_code == 200
+    assert client.get(f"/api/v1/alerts/{encoded}/notes", headers=doc).status_code == 200
+    mine = client.get("/api/v1/alerts", params={"study_id": "P-001"}, headers=doc)
+    assert mine.status_code == 200
+    assert client.get("/api/v1/alerts/P-001:nothing:1", headers=doc).status_code == 404
+    assert _reads(database) == before + 4  # one per request; a refused read is none
+    with database.reading() as session:
+        logged = reads.list_reads(session, actor="neurologist-user", limit=4)
+    assert [(r.what, r.study_id) for r in reversed(logged)] == [
+        ("alerts", None), ("alert", "P-001"), ("alert:notes", "P-001"), ("alerts", "P-001"),
+    ]  # fmt: skip
+    every, one, notes, filtered = reversed(logged)
+    assert every.scope == {"status": "open", "alerts": len(shown), "study_ids": ["P-001"]}
+    assert one.scope == {"key": key}
+    assert notes.scope == {"key": key, "notes": 0}
+    assert filtered.scope["study_id"] == "P-001"
+
+
+def test_the_feed_message_list_is_a_logged_read(
+    client: TestClient, as_role: AsRole, database: Database
+) -> None:
+    admin = as_role("admin")
+    listed = client.get("/api/v1/feeds/messages", params={"status": "refused"}, headers=admin)
+    assert listed.status_code == 200
+    with database.reading() as session:
+        (read,) = reads.list_reads(session, what="feeds:messages")
+    assert (read.actor, read.scope) == ("admin-user", {"status": "refused", "messages": 0})
+
+
 def test_an_edited_read_log_row_is_found(
     client: TestClient, as_role: AsRole, patient: Patient, database: Database
 ) -> None:

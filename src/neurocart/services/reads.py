@@ -15,7 +15,7 @@ key), so `check` finds an edited row; a removed row is not found (docs/audit.md)
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -137,6 +137,21 @@ def check(session: Session, keyring: Keyring | None = None) -> list[int]:
         if secret is None or not hmac.compare_digest(_mac(secret, *fields), row.mac):
             bad.append(row.id)
     return bad
+
+
+def patient_of(session: Session, study_id: str | None) -> int | None:
+    """The id of the patient a read was filtered to (None: no such filter, or no such
+    patient), so the read is found by that patient."""
+    if study_id is None:
+        return None
+    return session.scalar(select(Patient.id).where(Patient.study_id == study_id))
+
+
+def shown_scope(study_ids: Iterable[str | None], **filters: Any) -> dict[str, Any]:
+    """The scope of a listing over many patients (alerts): its filters and the distinct
+    study IDs on the rows shown, so a reader of a patient's rows in a cohort listing can be
+    found too."""
+    return {**filters, "study_ids": sorted({s for s in study_ids if s})}
 
 
 def patient_scope(study_ids: Sequence[str] | None) -> dict[str, Any]:
