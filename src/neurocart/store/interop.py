@@ -17,7 +17,8 @@ or a key removed (which would let the next resend store its fact twice), is foun
 `neurocart audit verify`. Keys come in batches on the ingest path, so a batch of keys costs
 one `create_batch` entry (ids and digests computed from the values written, nothing read
 back), as a batch of observations does; a message is one `write_batch` entry recording the
-row as written (a resend after a refusal overwrites the refused row).
+row as written (a resend after a refusal overwrites the refused row), from the row's own
+values (`audit.append_rows`).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def keep_message(
             setattr(seen, column, getattr(row, column))
         stored = seen
     session.flush()
-    audit.append_states(session, actor=actor, written={MESSAGE_ENTITY: [stored.id]})
+    audit.append_rows(session, actor=actor, entity_type=MESSAGE_ENTITY, rows=[stored])
     return stored
 
 
