@@ -274,8 +274,8 @@ def main() -> None:
     print(f"target: FHIR ÷ REST ≥ {TARGET}, HL7 ÷ REST ≥ {TARGET}")
     rates: dict[str, list[float]] = {"rest": [], "fhir": [], "hl7": []}
     ratios: dict[str, list[float]] = {"fhir": [], "hl7": []}
-    with world(args.patients) as (client, database, (app, user), headers):
-        receiver = Receiver(database, user, listeners=app.state.fact_listeners)
+    with world(args.patients) as (client, database, (_app, user), headers):
+        receiver = Receiver(database, user)
         with listener(receiver) as port:
             warm = make_rows(args.patients, 20, seed=3)  # imports, caches, the monitor rebuild
             rest_run(client, headers, warm, -1, args.group)

@@ -237,6 +237,66 @@ def test_cli_user_revoke_ends_the_sessions(client: TestClient, database: Databas
     assert client.get(ME, headers=headers).status_code == 401
 
 
+def _lock_out(client: TestClient, app: FastAPI, username: str, failures: int = 3) -> None:
+    _tune(app, login_max_failures=failures, login_window_seconds=900)
+    for _ in range(failures):
+        assert _login(client, username, "wrong").status_code == 401
+    assert _login(client, username).status_code == 429  # the right password, locked out
+
+
+def test_an_admin_unlocks_a_locked_out_account_and_it_is_audited(
+    client: TestClient, app: FastAPI, as_role: Callable[[str], Headers], database: Database
+) -> None:
+    add_user(database, "ana", "icu")
+    _lock_out(client, app, "ana")
+    unlocked = client.post("/api/v1/users/ana/unlock", headers=as_role("admin"))
+    assert unlocked.status_code == 200, unlocked.text
+    assert unlocked.json() == {"username": "ana", "was_locked": True, "cleared": 3}
+    assert _login(client, "ana").status_code == 200  # at once, not after the window
+    with database.reading() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "unlock"))
+    assert entry is not None
+    assert entry.actor == "admin-user"
+    assert entry.new_values == {"username": "ana", "was_locked": True, "failures": 3}
+    assert _account_actions(database).count("login_failed") == 3  # the failures stay on record
+    again = client.post("/api/v1/users/ana/unlock", headers=as_role("admin"))
+    assert again.json() == {"username": "ana", "was_locked": False, "cleared": 0}
+
+
+def test_unlock_is_refused_to_other_roles_and_names_an_unknown_user(
+    client: TestClient, app: FastAPI, as_role: Callable[[str], Headers], database: Database
+) -> None:
+    add_user(database, "ana", "icu")
+    _lock_out(client, app, "ana")
+    for role in ("icu", "investigator", "data_manager"):
+        refused = client.post("/api/v1/users/ana/unlock", headers=as_role(role))
+        assert refused.status_code == 403, role
+    assert _login(client, "ana").status_code == 429  # still locked
+    unknown = client.post("/api/v1/users/nobody/unlock", headers=as_role("admin"))
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"][0]["field"] == "username"
+
+
+def test_cli_user_unlock_lifts_the_lockout(
+    client: TestClient, app: FastAPI, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user(database, "ana", "icu")
+    _lock_out(client, app, "ana")
+    monkeypatch.setenv("NEUROCART_LOGIN_MAX_FAILURES", "3")  # the server's setting
+    with database_url_env(database.engine.url):
+        result = CliRunner().invoke(cli, ["user", "unlock", "ana"])
+        missing = CliRunner().invoke(cli, ["user", "unlock", "nobody"])
+    assert result.exit_code == 0, result.output
+    assert "was locked out; 3 failed login(s) cleared" in result.output
+    assert missing.exit_code == 2
+    assert "name: no user 'nobody'" in missing.output
+    assert _login(client, "ana").status_code == 200
+    with database.reading() as s:
+        actor = s.scalar(select(AuditEntry.actor).where(AuditEntry.action == "unlock"))
+    assert actor is not None
+    assert actor.startswith("cli:")
+
+
 # --- key and passwords --------------------------------------------------------------------
 
 

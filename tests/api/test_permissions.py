@@ -72,6 +72,23 @@ def test_only_health_and_login_are_public() -> None:
     assert public_routes == {"/api/v1/health", "/api/v1/auth/login"}
 
 
+ADMIN_ONLY = {
+    ("POST", "/api/v1/users/{username}/deactivate"),
+    ("POST", "/api/v1/users/{username}/sessions/revoke"),
+    ("POST", "/api/v1/users/{username}/unlock"),
+}
+"""The acts on another person's account: only an administrator (the matrix below then calls
+each as every role, on the `target` user)."""
+
+
+def test_the_account_acts_are_for_administrators_only() -> None:
+    declared = {(m, p): _declaration(r) for m, p, r in ROUTES}
+    for act in ADMIN_ONLY:
+        requirement = declared[act]
+        assert isinstance(requirement, require), act
+        assert allowed_roles(requirement.resource, requirement.action) == {Role.ADMIN}, act
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, Any]]]:
     """One app with a user per role and one of each record for path parameters."""

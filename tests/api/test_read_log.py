@@ -48,18 +48,52 @@ def test_listing_a_patients_facts_is_one_logged_read(
     admin = as_role("admin")
     found = client.get("/api/v1/audit/reads", params={"study_id": "P-001"}, headers=admin)
     assert found.status_code == 200, found.text
-    got = [(r["what"], r["actor"], r["role"], r["study_id"]) for r in found.json()]
+    got = [(r["what"], r["actor"], r["role"], r["study_id"]) for r in found.json()["items"]]
     assert got == [
         ("patient", "nurse-user", "nurse", "P-001"),
         ("observations", "nurse-user", "nurse", "P-001"),
     ]
-    assert found.json()[1]["scope"] == {"code": "8310-5"}
+    assert found.json()["items"][1]["scope"] == {"code": "8310-5"}
     only = client.get("/api/v1/audit/reads", params={"what": "patient"}, headers=admin).json()
-    assert [r["what"] for r in only] == ["patient"]
+    assert [r["what"] for r in only["items"]] == ["patient"]
     assert client.get("/api/v1/audit/reads", headers=as_role("monitor")).status_code == 200
     assert client.get("/api/v1/audit/reads", headers=nurse).status_code == 403
     bad = client.get("/api/v1/audit/reads", params={"since": "yesterday"}, headers=admin)
     assert bad.status_code == 422
+
+
+def test_the_read_log_is_paged_newest_first_with_its_filters_in_next(
+    client: TestClient, as_role: AsRole, patient: Patient, database: Database
+) -> None:
+    nurse, admin = as_role("nurse"), as_role("admin")
+    for _ in range(5):
+        assert client.get("/api/v1/patients/P-001", headers=nurse).status_code == 200
+        assert client.get("/api/v1/patients/P-001/events", headers=nurse).status_code == 200
+    url = "/api/v1/audit/reads"
+    first = client.get(url, params={"what": "patient", "limit": 2}, headers=admin)
+    assert first.status_code == 200
+    body = first.json()
+    assert "what=patient" in body["next"]
+    assert "limit=2" in body["next"]
+    assert first.headers["link"] == f'<{body["next"]}>; rel="next"'
+    pages = [body]
+    while pages[-1]["next"] is not None:
+        pages.append(client.get(pages[-1]["next"], headers=admin).json())
+    assert [len(p["items"]) for p in pages] == [2, 2, 1]
+    ids = [r["id"] for p in pages for r in p["items"]]
+    assert ids == sorted(ids, reverse=True)  # newest first, each once
+    assert len(set(ids)) == 5
+    assert {r["what"] for p in pages for r in p["items"]} == {"patient"}
+    client.get("/api/v1/patients/P-001", headers=nurse)  # a read added meanwhile
+    rest = client.get(body["next"], headers=admin).json()["items"]
+    assert [r["id"] for r in rest] == ids[2:4]  # the newer read shifts no page
+    everything = client.get(url, params={"limit": 1000}, headers=admin).json()
+    assert everything["next"] is None
+    assert len(everything["items"]) == 11
+    refused = client.get(url, params={"cursor": "bm90IGEga2V5"}, headers=admin)
+    assert refused.status_code == 422
+    assert [d["field"] for d in refused.json()["detail"]] == ["cursor"]
+    assert client.get(url, params={"limit": 1001}, headers=admin).status_code == 422
 
 
 def test_exports_and_cohort_listings_record_their_scope(
@@ -72,6 +106,50 @@ def test_exports_and_cohort_listings_record_their_scope(
         logged = reads.list_reads(session)
     assert [(r.what, r.study_id) for r in logged] == [("export:fhir", "P-001"), ("patients", None)]
     assert logged[1].scope == {"site": "HD", "patients": 1}
+
+
+def test_alert_listings_details_and_notes_are_logged_reads(
+    client: TestClient, as_role: AsRole, patient: Patient, database: Database
+) -> None:
+    doc = as_role("neurologist")
+    course = {"product": "KYV-101", "infusion_date": str(T0.date() - timedelta(days=1))}
+    assert (
+        client.post("/api/v1/patients/P-001/courses", json=course, headers=doc).status_code == 201
+    )
+    for minute, t in ((0, 38.3), (30, 38.6), (59, 38.4)):
+        row = obs(t, effective_at=(T0 + timedelta(minutes=minute)).isoformat())
+        assert client.post("/api/v1/patients/P-001/observations", json=row, headers=doc).is_success
+    before = _reads(database)
+    shown = client.get("/api/v1/alerts", params={"status": "open"}, headers=doc).json()["items"]
+    key = next(a["key"] for a in shown if a["episode"] == "crs")
+    encoded = quote(key, safe="")
+    assert client.get(f"/api/v1/alerts/{encoded}", headers=doc).status_code == 200
+    assert client.get(f"/api/v1/alerts/{encoded}/notes", headers=doc).status_code == 200
+    mine = client.get("/api/v1/alerts", params={"study_id": "P-001"}, headers=doc)
+    assert mine.status_code == 200
+    assert client.get("/api/v1/alerts/P-001:nothing:1", headers=doc).status_code == 404
+    assert _reads(database) == before + 4  # one per request; a refused read is none
+    with database.reading() as session:
+        logged = reads.list_reads(session, actor="neurologist-user", limit=4)
+    assert [(r.what, r.study_id) for r in reversed(logged)] == [
+        ("alerts", None), ("alert", "P-001"), ("alert:notes", "P-001"), ("alerts", "P-001"),
+    ]  # fmt: skip
+    every, one, notes, filtered = reversed(logged)
+    assert every.scope == {"status": "open", "alerts": len(shown), "study_ids": ["P-001"]}
+    assert one.scope == {"key": key}
+    assert notes.scope == {"key": key, "notes": 0}
+    assert filtered.scope["study_id"] == "P-001"
+
+
+def test_the_feed_message_list_is_a_logged_read(
+    client: TestClient, as_role: AsRole, database: Database
+) -> None:
+    admin = as_role("admin")
+    listed = client.get("/api/v1/feeds/messages", params={"status": "refused"}, headers=admin)
+    assert listed.status_code == 200
+    with database.reading() as session:
+        (read,) = reads.list_reads(session, what="feeds:messages")
+    assert (read.actor, read.scope) == ("admin-user", {"status": "refused", "messages": 0})
 
 
 def test_an_edited_read_log_row_is_found(

@@ -512,3 +512,46 @@ def test_batch_times_in_any_zone_verify_and_read_back_in_utc(database, admin):
         stored = [repo.get_observation(session, i).effective_at for i in ids]
     assert stored == [T0 + timedelta(seconds=i) for i in range(3)] + times
     assert all(t.tzinfo is UTC for t in stored)
+
+
+def test_a_transaction_reads_the_head_once_and_a_rolled_back_savepoint_forgets_it(database, admin):
+    """Entries appended in one transaction chain to each other without reading the head
+    again; a savepoint rolled back takes its entries with it, and the next entry chains to
+    what is really the head."""
+    with database.transaction() as session:
+        p = patient(session, admin)
+        savepoint = session.begin_nested()
+        repo.add_observation(session, admin, temperatures(p.id, 1)[0])
+        savepoint.rollback()
+        repo.add_observation(session, admin, temperatures(p.id, 1, start=38.0)[0])
+        heads = []
+        for n in range(3):
+            audit.append(
+                session, actor="admin", action="note", entity_type="monitor", entity_id=n,
+                old=None, new={"n": n},
+            )  # fmt: skip
+            heads.append(audit.head(session))
+        fresh = session.connection().execute(audit._HEAD).first()
+        assert heads[-1] == (fresh[0], fresh[1])
+    result = _verify(database)
+    assert result.ok, result.problems
+    assert [h[0] for h in heads] == [heads[0][0], heads[0][0] + 1, heads[0][0] + 2]
+
+
+def test_rows_recorded_from_their_attributes_match_the_rows_read_back(database, admin):
+    """`append_rows` (no read back) records the digest `append_states` reads back."""
+    from neurocart.store.interop import FeedMessage
+
+    with database.transaction() as session:
+        row = FeedMessage(
+            system="hl7:HOSP_A", control_id="C-1", message_type="ORU^R01", status="refused",
+            reason="ünïcode reason", ack_code="AE", ack="MSA|AE|C-1", message="MSH|^~\\&|x",
+            received_at=datetime(2025, 6, 3, 8, 0, 0, 123456, tzinfo=timezone(timedelta(hours=8))),
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        given = audit.append_rows(session, actor="feed", entity_type="feed_message", rows=[row])
+        read = audit.append_states(session, actor="feed", written={"feed_message": [row.id]})
+        new = dict(session.execute(select(AuditEntry.seq, AuditEntry.new)).all())
+    assert new[given] == new[read]
+    assert _verify(database).ok

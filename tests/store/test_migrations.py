@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import delete, insert, inspect, select
 
-from neurocart.store import migrate, repo
+from neurocart.config import get_settings
+from neurocart.store import audit, migrate, repo
+from neurocart.store.audit_keys import AuditKeyError
 from neurocart.store.db import Database
-from neurocart.store.models import Base
+from neurocart.store.models import AuditEntry, Base, FeedMessage, IngestKey
 
 
 def test_upgrade_head_matches_the_models(empty_db_url):
@@ -24,4 +29,59 @@ def test_upgrade_head_matches_the_models(empty_db_url):
     assert migrate.upgrade(db.engine) == migrate.head()  # a second run is a no-op
     with db.transaction() as session:  # and the migrated schema takes writes
         repo.create_user(session, None, username="a", password_hash="h", role="admin")
+    db.dispose()
+
+
+def _feed_rows_at_0010(db: Database) -> None:
+    """A database at revision 0010 holding what the feeds wrote before they were audited."""
+    assert migrate.upgrade(db.engine, "0010") == "0010"
+    at = datetime(2025, 6, 3, 8, tzinfo=UTC)
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert(IngestKey),
+            [{"system": "hl7:HOSP_A", "key_hash": f"{n:064x}", "entity_type": "observation",
+              "root_id": n, "first_message": "LIS-1", "first_seen_at": at} for n in (1, 2, 3)],
+        )  # fmt: skip
+        connection.execute(
+            insert(FeedMessage).values(
+                system="hl7:HOSP_A", control_id="LIS-1", message_type="ORU^R01", status="accepted",
+                reason=None, ack_code="AA", ack="MSH|...", message="MSH|...", received_at=at,
+            )
+        )  # fmt: skip
+
+
+def test_upgrade_records_the_feed_rows_already_stored(empty_db_url):
+    """0011 adds no column: it puts the feeds' existing rows under the chain, so the upgraded
+    database verifies, and a key removed after the upgrade is found."""
+    db = Database.from_url(empty_db_url)
+    _feed_rows_at_0010(db)
+    assert migrate.upgrade(db.engine) == migrate.head()
+    with db.reading() as session:
+        assert audit.verify(session).ok
+        actors = set(session.scalars(select(AuditEntry.actor)))
+    assert actors == {"migration:0011"}
+    with db.engine.begin() as connection:
+        connection.execute(delete(IngestKey).where(IngestKey.root_id == 2))
+    with db.reading() as session:
+        problems = [str(p) for p in audit.verify(session).problems]
+    assert len(problems) == 1, problems
+    assert "ingest_key 2" in problems[0]
+    db.dispose()
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+def test_upgrade_of_feed_rows_without_the_audit_key_says_what_is_missing(empty_db_url):
+    db = Database.from_url(empty_db_url)
+    _feed_rows_at_0010(db)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("NEUROCART_AUDIT_KEY", raising=False)
+        patch.delenv("NEUROCART_AUDIT_KEYRING", raising=False)
+        get_settings.cache_clear()
+        try:
+            with pytest.raises(AuditKeyError, match="4 feed messages and ingest keys"):
+                migrate.upgrade(db.engine)
+        finally:
+            get_settings.cache_clear()
+    assert migrate.current(db.engine) == "0010"  # nothing half done: upgrade again with a key
+    assert migrate.upgrade(db.engine) == migrate.head()
     db.dispose()

@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, delete, func, insert, select, update
 
+from neurocart.interop.hl7.receiver import Receiver
 from neurocart.services import alerts as alert_service
+from neurocart.services import ingest
+from neurocart.services.ingest import NATURAL_SYSTEM
 from neurocart.services.monitoring import MonitorService
 from neurocart.store import Database, audit, records, repo
 from neurocart.store.audit_keys import Keyring
@@ -28,9 +31,12 @@ from neurocart.store.models import (
     Alert,
     AlertAction,
     AuditEntry,
+    FeedMessage,
+    IngestKey,
     MriScan,
     NerveConductionStudy,
 )
+from tests.interop import hl7_messages as hm
 from tests.store.factories import EASIX_INPUTS, patient
 
 DAY0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
@@ -106,6 +112,7 @@ def _build(database: Database, tmp_path: Path) -> World:
         alert_service.acknowledge(s, doc, "NC-1:crs:1", DAY0 + timedelta(hours=5))
     while monitor.step():
         pass
+    _feeds(database, doc, p1.id)  # after the monitor's steps: its alerts stay as they were
     with database.transaction() as s:  # the newest entries: what a truncation removes
         repo.create_user(s, admin, username="spare", password_hash="z", role="nurse")
         patient(s, admin, "NC-3")
@@ -115,6 +122,29 @@ def _build(database: Database, tmp_path: Path) -> World:
     world = World(database, tmp_path / "audit" / "chain.checkpoints.jsonl")
     world.checkpoint()
     return world
+
+
+def _feeds(database: Database, feed: Any, patient_id: int) -> None:
+    """What the hospital feeds leave: an accepted HL7 message and its result's key, a refused
+    one kept for review and then accepted when resent fixed (its row overwritten), and the
+    natural keys of a REST batch."""
+    receiver = Receiver(database, feed, crosswalk={("HOSP_A", "H12345"): "NC-1"})
+    assert hm.msa(receiver.handle(hm.oru("LIS-1")))[1] == "AA"
+    assert hm.msa(receiver.handle(hm.oru("LIS-2", value="n/a", order="F2^LIS")))[1] == "AE"
+    assert hm.msa(receiver.handle(hm.oru("LIS-2", value="12.5", order="F2^LIS")))[1] == "AA"
+    assert hm.msa(receiver.handle(hm.oru("LIS-3", value="n/a", order="F3^LIS")))[1] == "AE"
+    rows = [
+        {
+            "code": "8867-4",
+            "value": 96 + n,
+            "unit": "/min",
+            "effective_at": DAY0 + timedelta(minutes=n),
+            "source": "monitor",
+        }
+        for n in (1, 2)
+    ]
+    with database.transaction() as s:
+        ingest.ingest_observation_batch(s, feed, patient_id, rows, skip_duplicates=True)
 
 
 @pytest.fixture
@@ -148,6 +178,8 @@ UPDATES: dict[str, tuple[str, Any]] = {
     "monitor_status": ("crs_grade", 0),
     "monitor_checkpoint": ("seq", 1),
     "signature": ("meaning", "approved"),
+    "feed_message": ("message", "MSH|^~\\&|forged"),
+    "ingest_key": ("root_id", 999_999),
 }
 """Per audited table: a column and the value an attacker writes into its newest row."""
 
@@ -156,6 +188,8 @@ _UNIQUE: dict[str, dict[str, Any]] = {
     "patient": {"study_id": "NC-GHOST"},
     "alert_row": {"key": "NC-GHOST:crs:1"},
     "task": {"slot_start": DAY0 + timedelta(days=9)},
+    "feed_message": {"control_id": "GHOST-1"},
+    "ingest_key": {"key_hash": "0" * 64},
 }
 """What an inserted copy changes besides its key so the database accepts it."""
 
@@ -257,6 +291,49 @@ def deleted_alert_action(world: World) -> None:
     table = _table("alert_action")
     first = world.one(select(func.min(table.c.id)))[0]
     world.run(delete(table).where(table.c.id == first))
+
+
+def _message(world: World, control_id: str) -> Any:
+    return world.one(select(FeedMessage).where(FeedMessage.control_id == control_id))
+
+
+def refusal_turned_into_acceptance(world: World) -> None:
+    """The refused message made to look accepted: the sender is never asked to resend."""
+    row = _message(world, "LIS-3")
+    world.run(update(FeedMessage).where(FeedMessage.id == row.id)
+              .values(status="accepted", ack_code="AA", reason=None))  # fmt: skip
+
+
+def deleted_feed_message(world: World) -> None:
+    """The accepted message removed: a resend of it would be stored as new."""
+    world.run(delete(FeedMessage).where(FeedMessage.id == _message(world, "LIS-1").id))
+
+
+def backdated_feed_message(world: World) -> None:
+    row = _message(world, "LIS-1")
+    earlier = row.received_at - timedelta(days=1)
+    world.run(update(FeedMessage).where(FeedMessage.id == row.id).values(received_at=earlier))
+
+
+def _key(world: World, system: str) -> Any:
+    query = select(IngestKey).where(IngestKey.system == system).order_by(IngestKey.id)
+    return world.one(query.limit(1))
+
+
+def removed_hl7_key(world: World) -> None:
+    """The result's key removed: the sender's next resend stores the result twice."""
+    world.run(delete(IngestKey).where(IngestKey.id == _key(world, "hl7:HOSP_A").id))
+
+
+def removed_natural_key(world: World) -> None:
+    """A REST observation's natural key removed: a retry of the batch stores it twice."""
+    world.run(delete(IngestKey).where(IngestKey.id == _key(world, NATURAL_SYSTEM).id))
+
+
+def repointed_key(world: World) -> None:
+    """A key pointed at another observation: a correction from the sender would amend it."""
+    row = _key(world, "hl7:HOSP_A")
+    world.run(update(IngestKey).where(IngestKey.id == row.id).values(root_id=row.root_id + 1))
 
 
 def reordered_entries(world: World) -> None:
@@ -399,6 +476,12 @@ ATTACKS: dict[str, Callable[[World], None]] = {
     "re-attributed acknowledgement (alert action)": reattributed_acknowledgement_action,
     "re-attributed fact": reattributed_creator_of_a_fact,
     "deleted alert action": deleted_alert_action,
+    "refusal turned into acceptance": refusal_turned_into_acceptance,
+    "deleted feed message": deleted_feed_message,
+    "back-dated feed message": backdated_feed_message,
+    "removed HL7 ingest key": removed_hl7_key,
+    "removed natural key": removed_natural_key,
+    "re-pointed ingest key": repointed_key,
     "reordered entries": reordered_entries,
     "recomputed chain, plain SHA-256": recomputed_chain_plain_sha256,
     "recomputed chain, guessed key": recomputed_chain_guessed_key,
@@ -428,6 +511,13 @@ PG_ATTACKS = [
     "recomputed chain with the key",
     "truncated tail with its rows",
     "re-attributed acknowledgement (audit entry)",
+    *(
+        f"{attack} {table}"
+        for table in ("feed_message", "ingest_key")
+        for attack in ("update", "delete", "insert")
+    ),
+    "refusal turned into acceptance",
+    "removed natural key",
 ]
 
 
@@ -473,3 +563,35 @@ def test_checkpoint_lines_are_chained_and_signed(world: World) -> None:
     assert found[1].prev == hashlib.sha256(first.encode()).hexdigest()
     other = Keyring({world.keyring.current: b"o" * 32}, world.keyring.current)
     assert len(read_checkpoints(world.checkpoints, other)[1]) == 2  # no key, no trust
+
+
+def test_a_removed_key_lets_a_resend_store_twice_and_verify_names_the_key(world: World) -> None:
+    """Why the keys are audited: without its key, the sender's resend (a new control id, the
+    same result) is stored as a second fact, and the missing key is what `verify` reports."""
+    removed_hl7_key(world)
+    with world.db.reading() as s:
+        doc = repo.get_user_by_username(s, "doc")
+        before = s.scalar(select(func.count()).select_from(_table("observation")))
+    receiver = Receiver(world.db, doc, crosswalk={("HOSP_A", "H12345"): "NC-1"})
+    assert hm.msa(receiver.handle(hm.oru("LIS-1-RESENT")))[1] == "AA"
+    with world.db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(_table("observation"))) == before + 1
+    problems = [str(p) for p in world.verify().problems]
+    assert any("ingest_key" in p and "missing" in p for p in problems), problems
+
+
+def test_feed_writes_are_batched_per_insert(world: World) -> None:
+    """A message's keys are one `create_batch` entry, its row one `write_batch` entry; a
+    REST batch's natural keys one entry whatever the rows."""
+    with world.db.reading() as s:
+        entries = s.execute(
+            select(AuditEntry.entity_type, AuditEntry.action, AuditEntry.new).where(
+                AuditEntry.entity_type.in_(["ingest_key", "feed_message"])
+            )
+        ).all()
+    keys = [e for e in entries if e.entity_type == "ingest_key"]
+    assert {e.action for e in keys} == {audit.BATCH_ACTION}
+    assert sorted(len(audit.batch_rows(e.new)) for e in keys) == [1, 1, 2]  # LIS-1, LIS-2, REST
+    messages = [e for e in entries if e.entity_type == "feed_message"]
+    assert {e.action for e in messages} == {audit.STATE_ACTION}
+    assert len(messages) == 4  # LIS-1, LIS-2 refused then overwritten, LIS-3

@@ -4,6 +4,7 @@ guessed, beside the messages that were refused."""
 from __future__ import annotations
 
 from neurocart.interop.hl7.receiver import Receiver
+from neurocart.services import reads
 from neurocart.store import repo
 from neurocart.store.models import Role
 from tests.interop import hl7_messages as hm
@@ -30,3 +31,21 @@ def test_an_unmapped_code_is_listed_for_the_admin_and_hidden_from_others(world: 
     nurse = client_as(world, Role.NURSE)
     assert nurse.get("/admin/feeds").status_code == 403
     assert 'href="/admin/feeds"' not in nurse.get("/board").text
+
+
+def _feed_reads(world: World) -> list[reads.ReadView]:
+    with world.database.reading() as session:
+        return reads.list_reads(session, what="feeds")
+
+
+def test_viewing_the_feeds_page_is_a_logged_read(world: World) -> None:
+    before = len(_feed_reads(world))
+    admin = client_as(world, Role.ADMIN)
+    page = admin.get("/admin/feeds")
+    assert page.status_code == 200
+    logged = _feed_reads(world)
+    assert len(logged) == before + 1
+    assert logged[0].actor == USERNAMES[Role.ADMIN]
+    assert logged[0].scope["messages"] == page.text.count("<tr><td>") - logged[0].scope["unmapped"]
+    assert client_as(world, Role.NURSE).get("/admin/feeds").status_code == 403
+    assert len(_feed_reads(world)) == before + 1  # a refused view is none

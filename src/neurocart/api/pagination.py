@@ -1,7 +1,7 @@
 """Pages of a list route: `limit`, an opaque `cursor`, and the link to the next page.
 
 Every route whose list grows with use (a patient's observations, assessments and events,
-patients, alerts, audit entries) answers one page:
+patients, alerts, audit entries, the read log) answers one page:
 
     GET /api/v1/patients/P-1/observations?code=8310-5&limit=100
     200  Link: </api/v1/patients/P-1/observations?code=8310-5&limit=100&cursor=WyIy...>; rel="next"

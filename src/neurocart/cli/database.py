@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from neurocart.cli.console import err, fail
 from neurocart.config import Settings, get_settings
 from neurocart.store import Database, migrate
+from neurocart.store.audit_keys import AuditKeyError
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -87,5 +88,7 @@ def prepare_schema(database: Database, upgrade: bool | None) -> str | None:
         reached = migrate.upgrade(engine)
     except SQLAlchemyError as exc:
         raise fail(f"cannot migrate {where}: {str(exc).splitlines()[0]}") from None
+    except AuditKeyError as exc:  # a migration that signs audit entries (0011)
+        raise fail(f"cannot migrate {where}: {exc}") from None
     err.print(f"database {where} upgraded to revision {reached}", highlight=False)
     return reached

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import fail, out
 from neurocart.store import get_database, migrate
+from neurocart.store.audit_keys import AuditKeyError
 
 app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -24,6 +25,8 @@ def upgrade(
         reached = migrate.upgrade(db.engine, revision)
     except SQLAlchemyError as exc:
         raise fail(f"cannot migrate {where}: {str(exc).splitlines()[0]}") from None
+    except AuditKeyError as exc:  # a migration that signs audit entries (0011)
+        raise fail(f"cannot migrate {where}: {exc}") from None
     out.print(f"database {where} is at revision {reached}", highlight=False)
 
 

@@ -1,8 +1,10 @@
 """`neurocart user add`: create a user (the first admin, typically); `neurocart user revoke`:
-end every session of a user (their tokens and cookies are refused from then on)."""
+end every session of a user (their tokens and cookies are refused from then on); `neurocart
+user unlock`: lift a user's login lockout before its window passes (audited)."""
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Annotated
 
@@ -58,3 +60,20 @@ def revoke(name: Annotated[str, typer.Argument(help="username")]) -> None:
             raise fail(f"name: no user {name!r}")
         ended = accounts.end_user_sessions(session, None, user, reason="revoked")
     out.print(f"user {name!r}: {ended} session(s) ended", highlight=False)
+
+
+@app.command()
+def unlock(name: Annotated[str, typer.Argument(help="username")]) -> None:
+    """Lift the login lockout of user NAME now (after too many failed logins): the failures
+    stop counting and the unlock is audited under your operating-system user; the failures
+    stay in the audit log. A lockout of a client address is not lifted."""
+    db = get_database()
+    with db.transaction() as session:
+        user = repo.get_user_by_username(session, name)
+        if user is None:
+            raise fail(f"name: no user {name!r}")
+        done = accounts.unlock(
+            session, None, user, get_settings(), actor_name=f"cli:{getpass.getuser()}"
+        )
+    state = "was locked out" if done.was_locked else "was not locked out"
+    out.print(f"user {name!r} {state}; {done.cleared} failed login(s) cleared", highlight=False)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from neurocart.ingest import ObservationError, ObservationIn, normalize_observation
@@ -34,9 +33,8 @@ from neurocart.services import assessments, ingest
 from neurocart.services.errors import InvalidInputError
 from neurocart.store import repo
 from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
-from neurocart.store.interop import IngestKey, find_keys
+from neurocart.store.interop import IngestKey, add_keys, find_keys
 from neurocart.store.models import Assessment, ClinicalEvent, Observation, User
-from neurocart.store.types import utcnow
 
 StoredFact = Observation | Assessment | ClinicalEvent
 
@@ -171,23 +169,11 @@ class FeedRecorder:
             raise FeedError(
                 [FeedProblem(creates[0], p.location, p.message, p.got) for p in exc.problems]
             ) from None
-        now = utcnow()
-        rows = []
         for i, new_id in zip(creates, batch.ids, strict=True):
-            rows.append(
-                {
-                    "system": self.system,
-                    "key_hash": hashes[i],
-                    "entity_type": "observation",
-                    "root_id": new_id,
-                    "first_message": self.message,
-                    "first_seen_at": now,
-                }
-            )
             old = results[i]
             assert old is not None
             results[i] = Recorded("observation", "created", new_id, new_id, 1, old.warning)
-        self.session.execute(insert(IngestKey), rows)
+        self._keys("observation", [hashes[i] for i in creates], batch.ids)
 
     def _existing_observation(
         self, stored: IngestKey, item: ObservationItem, new: NormalizedObservation
@@ -249,19 +235,7 @@ class FeedRecorder:
                 row = repo.add_event(
                     self.session, self.actor, repo.EventIn(patient_id=patient_id, **values)
                 )
-                self.session.execute(
-                    insert(IngestKey),
-                    [
-                        {
-                            "system": self.system,
-                            "key_hash": h,
-                            "entity_type": "event",
-                            "root_id": row.id,
-                            "first_message": self.message,
-                            "first_seen_at": utcnow(),
-                        }
-                    ],
-                )
+                self._keys("event", [h], [row.id])
                 return Recorded(entity, "created", row.id, row.id, 1)
             chain = repo.history(self.session, ClinicalEvent, stored.root_id)
             current = chain[-1]
@@ -312,7 +286,7 @@ class FeedRecorder:
                 self.actor,
                 repo.AssessmentIn(patient_id, instrument, dict(inputs), effective_at),
             )
-            self._key(h, "assessment", row.id)
+            self._keys("assessment", [h], [row.id])
             return Recorded("assessment", "created", row.id, row.id, 1)
         chain = repo.history(self.session, Assessment, stored.root_id)
         current = chain[-1]
@@ -338,20 +312,12 @@ class FeedRecorder:
         outcome = "retracted" if act is Act.RETRACT else "corrected"
         return Recorded("assessment", outcome, stored.root_id, row.id, len(chain) + 1)
 
-    def _key(self, h: str, entity: str, root_id: int) -> None:
-        self.session.execute(
-            insert(IngestKey),
-            [
-                {
-                    "system": self.system,
-                    "key_hash": h,
-                    "entity_type": entity,
-                    "root_id": root_id,
-                    "first_message": self.message,
-                    "first_seen_at": utcnow(),
-                }
-            ],
-        )
+    def _keys(self, entity: str, hashes: Sequence[str], root_ids: Sequence[int]) -> None:
+        """Remember this sender's keys of newly stored facts (one audit entry for them)."""
+        add_keys(
+            self.session, self.actor.username, system=self.system, entity_type=entity,
+            key_hashes=hashes, root_ids=root_ids, first_message=self.message,
+        )  # fmt: skip
 
 
 def _scored_inputs(item: repo.AssessmentIn) -> dict[str, Any]:

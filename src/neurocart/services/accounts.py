@@ -10,7 +10,8 @@ with `login_max_failures_per_address`, is locked out: `login` raises `LockedOutE
 seconds until the oldest counted failure ages out of the window, before the password is even
 checked (so a correct guess during the lockout does not get in). The failure that starts a
 lockout writes an ``account`` / ``lockout`` audit entry. A successful login forgets the
-username's failures (not the address's).
+username's failures (not the address's); so does an administrator's `unlock` (audited), for
+a user who must not wait for the window to pass.
 
 Sessions. A login opens an `AuthSession` whose random `sid` goes into the signed token
 (neurocart.security.tokens). `check_session` honours a token only while its row has not ended,
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from neurocart.config import MIN_SECRET_KEY_BYTES, Settings
@@ -301,6 +302,51 @@ def signature_failed(
         database, settings, user.username, _client(client), user, now or utc_now(),
         action="signature_failed", end_sessions=True,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """What an administrator's unlock did: whether the username was locked out, and how many
+    counted failures it cleared."""
+
+    username: str
+    was_locked: bool
+    cleared: int
+
+
+def unlock(
+    session: Session,
+    actor: User | None,
+    user: User,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    actor_name: str | None = None,
+) -> Unlocked:
+    """Lift the lockout of `user` before its window passes: the username's failed logins
+    stop counting (their rows are removed, as a successful login removes them), and the act
+    is audited (``account`` / ``unlock``: who, whether it was locked, how many failures) in
+    the caller's transaction. The failures themselves stay in the audit log. A lockout of a
+    client *address* (a password spray) is not lifted: it is not the account's.
+
+    `actor_name` names an actor that is not a user account (``cli:<os user>``)."""
+    audit.lock_chain(session)
+    now = now or utc_now()
+    since = now - timedelta(seconds=settings.login_window_seconds)
+    counted = session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.username == user.username, LoginFailure.at > since)
+    )
+    was_locked = (counted or 0) >= settings.login_max_failures
+    result = session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
+    cleared = int(getattr(result, "rowcount", 0) or 0)
+    name = actor_name or (actor.username if actor is not None else "system")
+    audit.append(
+        session, actor=name, action="unlock", entity_type=ACCOUNT_ENTITY, entity_id=user.id,
+        old=None, new={"username": user.username, "was_locked": was_locked, "failures": cleared},
+    )  # fmt: skip
+    return Unlocked(user.username, was_locked, cleared)
 
 
 # --- sessions -----------------------------------------------------------------------------

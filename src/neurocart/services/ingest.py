@@ -19,9 +19,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neurocart.ingest import ObservationError, ObservationIn, normalize_batch
@@ -34,11 +34,9 @@ from neurocart.ingest.validate import (
 from neurocart.services.errors import BatchValidationError, InvalidInputError, Problem
 from neurocart.services.plausible import TimeWindow
 from neurocart.store import audit, repo
-from neurocart.store.bulk import insert_tuples
 from neurocart.store.errors import NotFoundError
-from neurocart.store.interop import IngestKey
+from neurocart.store.interop import IngestKey, add_keys
 from neurocart.store.models import Observation, Patient, User
-from neurocart.store.types import utcnow
 
 COLLECTION = "observations"
 """The name batch problems are located under: ``observations[3].unit``."""
@@ -46,7 +44,6 @@ COLLECTION = "observations"
 RawObservation = ObservationIn | Mapping[str, Any]
 
 
-_KEYS = cast(Table, IngestKey.__table__)
 NATURAL_SYSTEM = "natural:observation"
 """The `ingest_keys` system of observations' natural keys (patient, code, time, value, source):
 the same table the hospital feeds keep their identifiers in, so one mechanism answers "was
@@ -177,11 +174,9 @@ def _store_new(
     )
     new_id = dict(zip(keep, ids, strict=True))
     if ids:
-        now = utcnow()
-        insert_tuples(
-            session, _KEYS, ("key_hash", "root_id"), [(hashes[i], new_id[i]) for i in keep],
-            fixed={"system": NATURAL_SYSTEM, "entity_type": "observation",
-                   "first_message": None, "first_seen_at": now},
+        add_keys(
+            session, actor.username, system=NATURAL_SYSTEM, entity_type="observation",
+            key_hashes=[hashes[i] for i in keep], root_ids=ids,
         )  # fmt: skip
     resolved = tuple(
         (i, stored if stored is not None else new_id[first[hashes[i]]]) for i, stored in duplicates
@@ -237,10 +232,9 @@ def ingest_observation_once(
     if stored is not None:
         return repo.get_observation(session, stored), False
     new = repo.add_observation(session, actor, _store_item(patient_id, item))
-    session.execute(
-        insert(IngestKey),
-        [{"system": NATURAL_SYSTEM, "key_hash": h, "entity_type": "observation",
-          "root_id": new.id, "first_message": None, "first_seen_at": utcnow()}],
+    add_keys(
+        session, actor.username, system=NATURAL_SYSTEM, entity_type="observation",
+        key_hashes=[h], root_ids=[new.id],
     )  # fmt: skip
     return new, True
 

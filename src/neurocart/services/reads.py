@@ -15,7 +15,7 @@ key), so `check` finds an edited row; a removed row is not found (docs/audit.md)
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from neurocart.store import Database, User
 from neurocart.store.audit import canonical
 from neurocart.store.audit_keys import Keyring, current_keyring
 from neurocart.store.models import Patient, ReadLogEntry
+from neurocart.store.pages import Page, keyset
 from neurocart.store.types import utcnow
 
 MAX_ROWS = 1000
@@ -102,13 +103,17 @@ def list_reads(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 200,
+    page: Page | None = None,
 ) -> list[ReadView]:
-    """Reads matching the filters, newest first (at most `limit`, capped at MAX_ROWS)."""
-    query = (
-        select(ReadLogEntry, Patient.study_id)
-        .outerjoin(Patient, Patient.id == ReadLogEntry.patient_id)
-        .order_by(ReadLogEntry.id.desc())
-        .limit(max(1, min(limit, MAX_ROWS)))
+    """Reads matching the filters, newest first (by id: the order they were recorded in).
+
+    `page` reads one keyset page (the rows after its key, the id of the last row seen, at
+    most its limit); without one, the newest `limit`. Either is capped at MAX_ROWS (plus the
+    one row a page reads ahead)."""
+    page = page or Page(limit=limit)
+    cap = max(1, min(page.limit or MAX_ROWS, MAX_ROWS + 1))
+    query = select(ReadLogEntry, Patient.study_id).outerjoin(
+        Patient, Patient.id == ReadLogEntry.patient_id
     )
     if study_id is not None:
         query = query.where(Patient.study_id == study_id)
@@ -120,6 +125,7 @@ def list_reads(
         query = query.where(ReadLogEntry.at >= since)
     if until is not None:
         query = query.where(ReadLogEntry.at < until)
+    query = keyset(query, [ReadLogEntry.id], after=page.after, limit=cap, descending=True)
     return [
         ReadView(r.id, r.at, r.actor, r.role, r.what, sid, dict(r.scope))
         for r, sid in session.execute(query)
@@ -137,6 +143,21 @@ def check(session: Session, keyring: Keyring | None = None) -> list[int]:
         if secret is None or not hmac.compare_digest(_mac(secret, *fields), row.mac):
             bad.append(row.id)
     return bad
+
+
+def patient_of(session: Session, study_id: str | None) -> int | None:
+    """The id of the patient a read was filtered to (None: no such filter, or no such
+    patient), so the read is found by that patient."""
+    if study_id is None:
+        return None
+    return session.scalar(select(Patient.id).where(Patient.study_id == study_id))
+
+
+def shown_scope(study_ids: Iterable[str | None], **filters: Any) -> dict[str, Any]:
+    """The scope of a listing over many patients (alerts): its filters and the distinct
+    study IDs on the rows shown, so a reader of a patient's rows in a cohort listing can be
+    found too."""
+    return {**filters, "study_ids": sorted({s for s in study_ids if s})}
 
 
 def patient_scope(study_ids: Sequence[str] | None) -> dict[str, Any]:

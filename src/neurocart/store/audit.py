@@ -12,9 +12,10 @@ hash (docs/audit.md). So `verify` can tell
   nobody recomputes one),
 - a deleted, inserted or reordered entry (a gap in seq, or a broken prev link),
 - a row of an audited table (`neurocart.store.models.AUDITED`: the clinical record, the
-  monitor's alerts, alert actions, grades and checkpoint) changed or deleted behind the
-  application's back (the row no longer matches the `new` snapshot of its latest entry, or
-  is gone), or written without an entry.
+  monitor's alerts, alert actions, grades and checkpoint, the signatures, the feeds'
+  messages and ingest keys) changed or deleted behind the application's back (the row no
+  longer matches the `new` snapshot of its latest entry, or is gone), or written without
+  an entry.
 
 A batch of created rows (`append_batch`, e.g. 1,000 observations from a lab feed) gets ONE
 entry, action `create_batch`, whose `new` is the canonical JSON list `[[id, digest], ...]`:
@@ -24,7 +25,8 @@ or an edited digest list, is found the same way — at the cost of one audit row
 The entry's `entity_id` is the batch's smallest row id; `trail` finds it for any of its rows.
 Tables written in bulk with plain SQL (the monitor's) get one `write_batch` entry per table
 and transaction (`append_states`): the rows' state as committed, a null digest for a deleted
-row.
+row. The feeds' keys are batches of created rows like observations; a kept feed message is
+one `write_batch` entry (`neurocart.store.interop`).
 
 A rewrite of the chain from some point on with the key, or the removal of its newest
 entries together with their rows, cannot be seen from inside the database: the signed
@@ -52,8 +54,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import rfc8785
-from sqlalchemy import Boolean, Date, Float, Integer, String, Table, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Boolean, Date, Float, Integer, String, Table, event, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import JSON, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
 
@@ -600,14 +602,32 @@ def holds_chain(session: Session) -> bool:
 
 
 def head(session: Session) -> tuple[int, str]:
-    """(seq, hash) of the newest entry, or (0, GENESIS) for an empty log."""
+    """(seq, hash) of the newest entry, or (0, GENESIS) for an empty log.
+
+    Within a transaction that holds the chain lock and appended already, the head is the
+    one it appended last (nobody else can append meanwhile), so it is not read again: a
+    transaction writing several entries (a message, its results and their keys) reads the
+    head once. The end of the transaction or of any savepoint forgets it (a savepoint rolled
+    back takes its entries with it)."""
     if session.autoflush:
         session.flush()  # as session.execute would, without the ORM's per-query cost
+    known = session.info.get(_HEAD_KEY)
+    if known is not None and known[0] is session.get_transaction() and holds_chain(session):
+        return known[1], known[2]
     row = session.connection().execute(_HEAD).first()
     return (0, GENESIS) if row is None else (row[0], row[1])
 
 
 _HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+_HEAD_KEY = "neurocart.audit.head"
+"""Session.info key: (transaction, seq, hash) of the entry the transaction appended last."""
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    """At the end of a transaction or a savepoint (not of the inner span of a flush)."""
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_HEAD_KEY, None)
 
 
 def append_many(
@@ -672,6 +692,7 @@ def _append(
         prev = digest
     if rows:
         insert_rows(session, _AUDIT_TABLE, rows)
+        session.info[_HEAD_KEY] = (session.get_transaction(), seq, prev)
     return seq
 
 
@@ -741,6 +762,26 @@ def append_states(session: Session, *, actor: str, written: Mapping[str, Iterabl
         lock_chain(session)
         return head(session)[0]
     return _append(session, actor=actor, action=STATE_ACTION, items=items)
+
+
+def append_rows(session: Session, *, actor: str, entity_type: str, rows: Sequence[Base]) -> int:
+    """`append_states` for ORM rows this transaction has just written and flushed, recorded
+    from their attributes instead of being read back (they hold what was stored: the values
+    the INSERT or UPDATE sent). One `write_batch` entry; returns its seq."""
+    if not rows:
+        lock_chain(session)
+        return head(session)[0]
+    table = _table(entity_type)
+    names = [c.name for c in table.columns]
+    render, pk = snapshot_renderer(table, names), primary_key(table)
+    states = {
+        int(getattr(row, pk)): row_digest(render([getattr(row, n) for n in names])) for row in rows
+    }
+    keys = sorted(states)
+    new = canonical([[k, states[k]] for k in keys])
+    return _append(
+        session, actor=actor, action=STATE_ACTION, items=[(entity_type, keys[0], None, new)]
+    )
 
 
 def _table(entity_type: str) -> Table:

@@ -24,7 +24,7 @@ from operator import floordiv, is_, sub
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Table
+from sqlalchemy import Select, Table, func, select, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Enum as SAEnum
@@ -58,6 +58,30 @@ def insert_tuples(
     """
     if rows:
         insert_columns(session, table, names, list(zip(*rows, strict=True)), fixed)
+
+
+def reserve_ids(session: Session, table: Table, n: int) -> list[int]:
+    """`n` fresh primary keys of `table`'s `id`, so a batch is one plain executemany (no
+    per-row RETURNING) whose ids are known before it is written (its audit entry names them).
+
+    Safe only while the caller holds the audit chain's lock (`neurocart.store.audit.lock_chain`):
+    on SQLite that is the write lock (nobody else can insert), on PostgreSQL the values come
+    from the table's own sequence.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(connection.scalars(_NEXT_IDS, {"table": table.name, "n": n}))
+    start: int | None = connection.scalar(_max_id(table))
+    assert start is not None
+    return list(range(start + 1, start + 1 + n))
+
+
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+
+
+@cache
+def _max_id(table: Table) -> Select[Any]:
+    return select(func.coalesce(func.max(table.c.id), 0))
 
 
 def insert_columns(

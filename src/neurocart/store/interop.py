@@ -10,58 +10,93 @@ correction chain (`root_id`); the current row is found by following `supersedes_
 acknowledgement sent, so a resent message gets its original ACK and a refused one stays for
 review with the reason. The stored text is pseudonymized by the receiver before it gets
 here (patient identifiers replaced by the study ID, names and addresses dropped).
+
+Both are in the audit chain like the record (`neurocart.store.audit`), written only through
+`add_keys` and `keep_message`: a message rewritten or deleted behind the application's back,
+or a key removed (which would let the next resend store its fact twice), is found by
+`neurocart audit verify`. Keys come in batches on the ingest path, so a batch of keys costs
+one `create_batch` entry (ids and digests computed from the values written, nothing read
+back), as a batch of observations does; a message is one `write_batch` entry recording the
+row as written (a resend after a refusal overwrites the refused row), from the row's own
+values (`audit.append_rows`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
 
-from neurocart.store.models import Base
-from neurocart.store.types import UTCDateTime
+from neurocart.store import audit
+from neurocart.store.bulk import insert_columns, reserve_ids
+from neurocart.store.models import FeedMessage as FeedMessage  # the one definition
+from neurocart.store.models import IngestKey as IngestKey  # the one definition
+from neurocart.store.types import utcnow
 
+KEY_ENTITY = "ingest_key"
+MESSAGE_ENTITY = "feed_message"
+"""Entity types of the feeds' tables in the audit log (`neurocart.store.models.AUDITED`)."""
 
-class IngestKey(Base):
-    """One external key already stored: (system, hashed key) → the fact's chain root."""
-
-    __tablename__ = "ingest_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    system: Mapped[str] = mapped_column(String(128))
-    key_hash: Mapped[str] = mapped_column(String(64))
-    entity_type: Mapped[str] = mapped_column(String(32))
-    root_id: Mapped[int] = mapped_column(Integer)
-    first_message: Mapped[str | None] = mapped_column(String(128))
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (UniqueConstraint("system", "key_hash", name="uq_ingest_keys_system_key"),)
+_KEYS = cast(Table, IngestKey.__table__)
+_KEY_NAMES = ("id", "key_hash", "root_id")
+_REWRITTEN = ("message_type", "status", "reason", "ack_code", "ack", "message", "received_at")
+"""What a resend after a refusal overwrites in the refused message's row."""
 
 
-class FeedMessage(Base):
-    """One HL7 v2 message as received, with the ACK answered and what became of it."""
+def add_keys(
+    session: Session,
+    actor: str,
+    *,
+    system: str,
+    entity_type: str,
+    key_hashes: Sequence[str],
+    root_ids: Sequence[int],
+    first_message: str | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Store the keys (`key_hashes[i]` → `root_ids[i]`, all of one `system` and
+    `entity_type`) in the caller's transaction, with one audit entry for the batch; returns
+    the new rows' ids. Nothing is written for no keys."""
+    if len(key_hashes) != len(root_ids):
+        raise ValueError("one root id per key hash")
+    if not key_hashes:
+        return []
+    audit.lock_chain(session)  # before the ids are drawn (see `reserve_ids`)
+    ids = reserve_ids(session, _KEYS, len(key_hashes))
+    columns: list[Sequence[Any]] = [ids, list(key_hashes), [int(r) for r in root_ids]]
+    fixed = {
+        "system": system,
+        "entity_type": entity_type,
+        "first_message": first_message,
+        "first_seen_at": now or utcnow(),
+    }
+    insert_columns(session, _KEYS, _KEY_NAMES, columns, fixed)
+    digests = audit.snapshot_column_digests(_KEYS, _KEY_NAMES, columns, fixed)
+    audit.append_batch(session, actor=actor, entity_type=KEY_ENTITY, ids=ids, digests=digests)
+    return ids
 
-    __tablename__ = "feed_messages"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    system: Mapped[str] = mapped_column(String(128))
-    """``hl7:<MSH-4>:<MSH-3>``."""
-    control_id: Mapped[str] = mapped_column(String(64))
-    """MSH-10."""
-    message_type: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))
-    """``accepted`` (AA), ``refused`` (AE), ``rejected`` (AR)."""
-    reason: Mapped[str | None] = mapped_column(Text)
-    ack_code: Mapped[str] = mapped_column(String(2))
-    ack: Mapped[str] = mapped_column(Text)
-    message: Mapped[str] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (
-        UniqueConstraint("system", "control_id", name="uq_feed_messages_system_control"),
-        Index("ix_feed_messages_status", "status"),
-    )
+def keep_message(
+    session: Session, actor: str, row: FeedMessage, seen: FeedMessage | None = None
+) -> FeedMessage:
+    """Store a received message: `row` as a new one, or, when the sender sent this control
+    id before (`seen`, a refusal: a resend after the sender or the site fixed what was
+    refused is handled anew), overwrite that row with `row`'s outcome. Audited; returns
+    the stored row."""
+    audit.lock_chain(session)
+    if seen is None:
+        session.add(row)
+        stored = row
+    else:
+        for column in _REWRITTEN:
+            setattr(seen, column, getattr(row, column))
+        stored = seen
+    session.flush()
+    audit.append_rows(session, actor=actor, entity_type=MESSAGE_ENTITY, rows=[stored])
+    return stored
 
 
 def find_keys(session: Session, system: str, hashes: list[str]) -> dict[str, IngestKey]:

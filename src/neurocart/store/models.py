@@ -552,6 +552,52 @@ class Signature(Base):
     __table_args__ = (Index("ix_signatures_entity", "entity_type", "entity_id"),)
 
 
+class IngestKey(Base):
+    """One external key already stored: (system, hashed key) → the fact's chain root.
+
+    What makes a hospital feed's resend (or a REST client's repeated row) a no-op; so it is
+    audited like the record (`neurocart.store.interop`): a key removed behind the
+    application's back would let the next retry store the fact a second time.
+    """
+
+    __tablename__ = "ingest_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system: Mapped[str] = mapped_column(String(128))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    root_id: Mapped[int] = mapped_column(Integer)
+    first_message: Mapped[str | None] = mapped_column(String(128))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("system", "key_hash", name="uq_ingest_keys_system_key"),)
+
+
+class FeedMessage(Base):
+    """One HL7 v2 message as received, with the ACK answered and what became of it."""
+
+    __tablename__ = "feed_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system: Mapped[str] = mapped_column(String(128))
+    """``hl7:<MSH-4>:<MSH-3>``."""
+    control_id: Mapped[str] = mapped_column(String(64))
+    """MSH-10."""
+    message_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    """``accepted`` (AA), ``refused`` (AE), ``rejected`` (AR)."""
+    reason: Mapped[str | None] = mapped_column(Text)
+    ack_code: Mapped[str] = mapped_column(String(2))
+    ack: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("system", "control_id", name="uq_feed_messages_system_control"),
+        Index("ix_feed_messages_status", "status"),
+    )
+
+
 AUDITED: dict[str, type[Base]] = {
     "user": User,
     "patient": Patient,
@@ -569,9 +615,13 @@ AUDITED: dict[str, type[Base]] = {
     "monitor_status": MonitorStatus,
     "monitor_checkpoint": MonitorCheckpoint,
     "signature": Signature,
+    # the hospital feeds: a message as received and acknowledged, and the keys that make a
+    # resend a no-op (keys: one `create_batch` entry per insert; a message: `write_batch`)
+    "feed_message": FeedMessage,
+    "ingest_key": IngestKey,
 }
 """Entity type name (as written in the audit log) → model. Every row of these is audited:
-every table that holds clinical or safety state."""
+every table that holds clinical or safety state, and the feeds' record of what they stored."""
 
 
 class ReadLogEntry(Base):

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, literal, tuple_
 from sqlalchemy.orm import QueryableAttribute
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+"""A select of any columns (one model, or a model and the columns joined to it)."""
 Key = ColumnElement[Any] | QueryableAttribute[Any]
 """A sort key: a column of the model or an expression."""
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from neurocart.i18n import gettext as _
 from neurocart.security import Role
 from neurocart.services import accounts
+from neurocart.services.reads import log_read
 from neurocart.store import StoreError, repo
 from neurocart.store.models import User
 from neurocart.web.auth import ReadSession, database_of, require, settings_of
@@ -99,9 +100,14 @@ FeedAdmin = Annotated[User, Depends(require("feeds", "admin"))]
 @router.get("/admin/feeds", response_class=HTMLResponse)
 def feeds_page(request: Request, user: FeedAdmin, session: ReadSession) -> HTMLResponse:
     """The hospital feeds' review list: local codes the code map lacks (never guessed: each
-    result carrying one was refused) and the messages refused or rejected, with why."""
+    result carrying one was refused) and the messages refused or rejected, with why; the view
+    is recorded in the read log."""
     from neurocart.interop.hl7.review import unmapped_codes
     from neurocart.store.interop import list_messages
 
     refused = [m for m in list_messages(session, limit=200) if m.status != "accepted"]
-    return render(request, "admin_feeds.html", unmapped=unmapped_codes(session), refused=refused)
+    unmapped = unmapped_codes(session)
+    # a refusal's reason may name the patient (an unregistered study ID): a logged read
+    scope = {"messages": len(refused), "unmapped": len(unmapped)}
+    log_read(database_of(request), user, "feeds", scope=scope)
+    return render(request, "admin_feeds.html", unmapped=unmapped, refused=refused)

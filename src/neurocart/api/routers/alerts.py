@@ -22,6 +22,7 @@ from sse_starlette import EventSourceResponse
 
 from neurocart.api import signing
 from neurocart.api.deps import (
+    ReadLog,
     ReadSession,
     SettingsDep,
     WriteSession,
@@ -38,6 +39,7 @@ from neurocart.api.schemas import Signed
 from neurocart.runtime import Runtime
 from neurocart.security import Action, Resource
 from neurocart.services import alert_notes, alerts
+from neurocart.services import reads as read_log
 from neurocart.store import Database, User
 from neurocart.store.models import Alert
 from neurocart.web.auth import LoginRequired, web_user
@@ -120,12 +122,14 @@ def list_alerts(
     user: Reader,
     session: ReadSession,
     paging: PagingDep,
+    reads: ReadLog,
     status: Annotated[Literal["open", "closed"] | None, Query()] = None,
     discipline: Discipline = None,
     study_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> PageOut[AlertOut]:
     """One page of alerts, newest first; filter by status, a discipline they page, or a
-    patient; `next` reads on (older alerts)."""
+    patient; `next` reads on (older alerts). Recorded in the read log with the study IDs
+    shown."""
     rows = alerts.list_alerts(
         session,
         status=status,
@@ -133,7 +137,13 @@ def list_alerts(
         study_id=study_id,
         page=paging.page((datetime, int)),
     )
-    return paging.out(rows, key=lambda r: (r.opened_at, r.id), convert=_out)
+    page = paging.out(rows, key=lambda r: (r.opened_at, r.id), convert=_out)
+    scope = read_log.shown_scope(
+        (a.study_id for a in page.items), status=status, discipline=discipline,
+        study_id=study_id, alerts=len(page.items),
+    )  # fmt: skip
+    reads(user, "alerts", patient_id=read_log.patient_of(session, study_id), scope=scope)
+    return page
 
 
 @router.get("/alerts/stream", response_class=EventSourceResponse)
@@ -169,9 +179,12 @@ async def stream_alerts(
 
 
 @router.get("/alerts/{key}")
-def get_alert(key: KeyPath, user: Reader, session: ReadSession) -> AlertOut:
-    """One alert by its key, with its current state; 404 when there is none."""
-    return _out(alerts.get_alert(session, key))
+def get_alert(key: KeyPath, user: Reader, session: ReadSession, reads: ReadLog) -> AlertOut:
+    """One alert by its key, with its current state; 404 when there is none. Recorded in the
+    read log."""
+    row = alerts.get_alert(session, key)
+    reads(user, "alert", patient_id=row.patient_id, scope={"key": row.key})
+    return _out(row)
 
 
 @router.post("/alerts/{key}/acknowledge")
@@ -225,10 +238,15 @@ def _note_out(note: alert_notes.AlertNote) -> NoteOut:
 
 
 @router.get("/alerts/{key}/notes")
-def list_notes(key: KeyPath, user: Reader, session: ReadSession) -> list[NoteOut]:
-    """The alert's notes, hand-overs, resolution and notification deliveries, oldest first."""
+def list_notes(key: KeyPath, user: Reader, session: ReadSession, reads: ReadLog) -> list[NoteOut]:
+    """The alert's notes, hand-overs, resolution and notification deliveries, oldest first.
+    Recorded in the read log."""
     row = alerts.get_alert(session, key)
-    return [_note_out(n) for n in alert_notes.notes_for(session, [row.id]).get(row.id, [])]
+    notes = [_note_out(n) for n in alert_notes.notes_for(session, [row.id]).get(row.id, [])]
+    reads(
+        user, "alert:notes", patient_id=row.patient_id, scope={"key": row.key, "notes": len(notes)}
+    )
+    return notes
 
 
 @router.post("/alerts/{key}/notes", status_code=201)

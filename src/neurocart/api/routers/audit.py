@@ -97,17 +97,18 @@ class ReadOut(Response):
 def list_reads(
     user: Reader,
     session: ReadSession,
+    paging: PagingDep,
     study_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     actor: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     what: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     since: Annotated[Instant | None, Query(description="at or after")] = None,
     until: Annotated[Instant | None, Query(description="before")] = None,
-    limit: Annotated[int, Query(ge=1, le=read_log.MAX_ROWS)] = 200,
-) -> list[ReadOut]:
-    """Recorded reads of the record, newest first: chart views, listings of a patient's
-    facts, exports and report builds, filtered by patient, reader, kind and time."""
+) -> PageOut[ReadOut]:
+    """One page of the recorded reads of the record, newest first: chart views, listings of
+    a patient's facts and alerts, exports and report builds, filtered by patient, reader,
+    kind and time; `next` reads on (older reads)."""
     rows = read_log.list_reads(
         session, study_id=study_id, actor=actor, what=what, since=since, until=until,
-        limit=limit,
+        page=paging.page((int,)),
     )  # fmt: skip
-    return [ReadOut.model_validate(r) for r in rows]
+    return paging.out(rows, key=lambda r: (r.id,), convert=ReadOut.model_validate)

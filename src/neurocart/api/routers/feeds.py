@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
-from neurocart.api.deps import ReadSession, require
+from neurocart.api.deps import ReadLog, ReadSession, require
 from neurocart.api.routing import api_router
 from neurocart.interop.hl7.review import unmapped_codes
 from neurocart.security import Action, Resource
@@ -49,11 +49,13 @@ class UnmappedCodeOut(BaseModel):
 def messages(
     user: Admin,
     session: ReadSession,
+    reads: ReadLog,
     status: Annotated[Literal["accepted", "refused", "rejected"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[FeedMessageOut]:
-    """HL7 v2 messages received, newest first (``refused``: AE, kept for review)."""
-    return [
+    """HL7 v2 messages received, newest first (``refused``: AE, kept for review); recorded in
+    the read log (a refusal's reason may name a patient)."""
+    listed = [
         FeedMessageOut(
             received_at=r.received_at,
             sender=r.system,
@@ -65,6 +67,8 @@ def messages(
         )
         for r in list_messages(session, status=status, limit=limit)
     ]
+    reads(user, "feeds:messages", scope={"status": status, "messages": len(listed)})
+    return listed
 
 
 @router.get("/unmapped-codes")

@@ -1,4 +1,5 @@
-"""User accounts (admin only): create with an argon2 hash, list, change role, deactivate."""
+"""User accounts (admin only): create with an argon2 hash, list, change role, deactivate, end a
+user's sessions, lift a lockout."""
 
 from __future__ import annotations
 
@@ -97,3 +98,23 @@ def revoke_sessions(username: UsernamePath, user: Admin, session: WriteSession) 
     target = _target(session, username)
     ended = accounts.end_user_sessions(session, user, target, reason="revoked")
     return RevokedOut(username=target.username, ended=ended)
+
+
+class UnlockedOut(BaseModel):
+    """What an unlock did: whether the account was locked out, how many failed logins it
+    cleared."""
+
+    username: str
+    was_locked: bool
+    cleared: int
+
+
+@router.post("/{username}/unlock")
+def unlock_user(
+    username: UsernamePath, user: Admin, session: WriteSession, settings: SettingsDep
+) -> UnlockedOut:
+    """Lift a locked-out account's lockout now, rather than when its window passes (audited;
+    the failed logins stay in the audit trail). A lockout of a client address is not lifted."""
+    target = _target(session, username)
+    done = accounts.unlock(session, user, target, settings)
+    return UnlockedOut(username=done.username, was_locked=done.was_locked, cleared=done.cleared)

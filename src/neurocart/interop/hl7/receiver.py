@@ -50,7 +50,7 @@ from neurocart.interop.hl7.message import (
     site_zone,
 )
 from neurocart.store import Database
-from neurocart.store.interop import FeedMessage, find_message
+from neurocart.store.interop import FeedMessage, find_message, keep_message
 from neurocart.store.models import Patient, User
 from neurocart.store.types import utcnow
 
@@ -170,7 +170,7 @@ class Receiver:
             ack = build_ack(code, head, warnings, text=text)
             reason = "; ".join(w.message for w in warnings) or None
             row = self._row(head, message, study_id, "accepted", code, ack, reason)
-            _upsert(session, seen, row)
+            keep_message(session, self.actor.username, row, seen)
         return ack
 
     def _check_header(self, head: Header) -> None:
@@ -329,10 +329,11 @@ class Receiver:
                         message=f"[{len(str(message))} characters, not parseable: not kept]",
                         received_at=utcnow(),
                     )
-                    session.add(row)
+                    keep_message(session, self.actor.username, row)
                 else:
                     row = self._row(head, message, study_id, status, code, ack or "", reason)
-                    _upsert(session, find_message(session, head.system, head.control_id), row)
+                    seen = find_message(session, head.system, head.control_id)
+                    keep_message(session, self.actor.username, row, seen)
         except (OperationalError, IntegrityError):
             log.exception("hl7: could not keep a refused message for review")
 
@@ -367,17 +368,6 @@ class Receiver:
     def _down(self, head: Header) -> str:
         issue = AckIssue("MSH", 207, "the store is unavailable: resend later")
         return build_ack("AR", head, [issue], text=issue.message)
-
-
-def _upsert(session: Session, seen: FeedMessage | None, row: FeedMessage) -> None:
-    """Add `row`, or overwrite the earlier refusal of the same message (a resend after the
-    sender or the site fixed what was refused is handled anew)."""
-    if seen is None:
-        session.add(row)
-        return
-    for column in ("message_type", "status", "reason", "ack_code", "ack", "message"):
-        setattr(seen, column, getattr(row, column))
-    seen.received_at = row.received_at
 
 
 def _as_error(issue: AckIssue) -> AckIssue:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from functools import cache
 from operator import attrgetter
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, Table, func, select, text
+from sqlalchemy import ColumnElement, Table
 from sqlalchemy.orm import Session
 
 from neurocart.config import get_settings
 from neurocart.store import audit
-from neurocart.store.bulk import insert_columns, utc_texts
+from neurocart.store.bulk import insert_columns, reserve_ids, utc_texts
 from neurocart.store.errors import (
     BatchTooLargeError,
 )
@@ -188,7 +187,7 @@ def _add_batch(
     _require_patients(session, wanted, "patient_id" if one_patient else "observations[].patient_id")
     table = Observation.__table__
     assert isinstance(table, Table)
-    ids = _reserve_ids(session, table, n)
+    ids = reserve_ids(session, table, n)
     fixed: dict[str, Any]
     columns: list[Sequence[Any]]
     if isinstance(patients, int):
@@ -265,28 +264,6 @@ def _checked_columns(columns: list[Sequence[Any]]) -> tuple[list[Sequence[Any]],
         specimen = _choice(f"{where}specimen", Specimen, specimen)
         out.append((code, system, float(value) + 0.0, unit, specimen, at, source, note))
     return list(zip(*out, strict=True)), False
-
-
-def _reserve_ids(session: Session, table: Table, n: int) -> list[int]:
-    """`n` fresh primary keys, so a batch is one plain executemany (no per-row RETURNING).
-
-    Safe because the caller holds the chain lock: on SQLite the write lock (nobody else can
-    insert), on PostgreSQL the values come from the table's own sequence.
-    """
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return list(connection.scalars(_NEXT_IDS, {"table": table.name, "n": n}))
-    start: int | None = connection.scalar(_max_id(table))
-    assert start is not None
-    return list(range(start + 1, start + 1 + n))
-
-
-_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
-
-
-@cache
-def _max_id(table: Table) -> Select[Any]:
-    return select(func.coalesce(func.max(table.c.id), 0))
 
 
 def correct_observation(
