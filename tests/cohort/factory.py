@@ -28,6 +28,7 @@ class Builder:
     assessments: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     ncs_studies: list[dict[str, Any]] = field(default_factory=list)
+    mri_scans: list[dict[str, Any]] = field(default_factory=list)
     infusion: dict[str, pd.Timestamp] = field(default_factory=dict)
 
     def patient(
@@ -139,6 +140,33 @@ class Builder:
                                  "nerves": nerves, "sensory_nerves": []})  # fmt: skip
         return self
 
+    def scan(
+        self,
+        sid: str,
+        day: int,
+        *,
+        comparator: int | None = None,
+        new: int | None = None,
+        enlarging: int | None = None,
+        gd: int | None = None,
+        region: str = "brain",
+    ) -> Builder:
+        """An MRI scan record `day` calendar days from the infusion date, read against the
+        scan of day `comparator` (new/enlarging counts only with one; Gd with contrast)."""
+        on = (self.infusion[sid] + pd.Timedelta(days=day)).date()
+        before = (
+            None if comparator is None
+            else (self.infusion[sid] + pd.Timedelta(days=comparator)).date()
+        )  # fmt: skip
+        self.mri_scans.append({
+            "study_id": sid, "scan_date": on, "comparator_date": before, "region": region,
+            "field_strength_t": 3.0, "contrast_given": gd is not None,
+            "new_t2_lesions": new, "enlarging_t2_lesions": enlarging,
+            "gd_enhancing_lesions": gd, "t2_lesion_volume_ml": None, "brain_volume_ml": None,
+            "pbvc_percent": None,
+        })  # fmt: skip
+        return self
+
     def frames(self) -> CohortFrames:
         tables = {
             name: pd.DataFrame(rows)
@@ -149,9 +177,13 @@ class Builder:
                 ("assessments", self.assessments),
                 ("events", self.events),
                 ("ncs_studies", self.ncs_studies),
+                ("mri_scans", self.mri_scans),
             )
             if rows
         }
+        if "mri_scans" in tables:
+            for column in ("new_t2_lesions", "enlarging_t2_lesions", "gd_enhancing_lesions"):
+                tables["mri_scans"][column] = tables["mri_scans"][column].astype("Int64")
         if "events" in tables:
             ev = tables["events"]
             ev["grade"] = ev["grade"].astype("Int64")
@@ -243,6 +275,8 @@ def random_cohort(n: int, seed: int = 1) -> CohortFrames:
                     v,
                     details={"new_or_enlarging_t2": 0 if good else 2, "gd_enhancing": 0},
                 )
+                b.scan(sid, v, comparator=182 if v == 365 else -10, new=0 if good else 2,
+                       enlarging=0, gd=0)  # fmt: skip
         b.assess(
             sid,
             SCALE[dx] if dx != "imnm" else "imacs_tis",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from neurocart.cohort.biomarkers import (
@@ -13,6 +14,7 @@ from neurocart.cohort.biomarkers import (
     index_changes,
     mri_activity_free,
     ocb_conversion,
+    scan_activity,
     timed_changes,
     titre_course,
     with_indices,
@@ -69,20 +71,86 @@ def test_ocb_conversion(cohort: Builder) -> None:
     assert (ms["csf_specific_before"], ms["followed_up"], ms["converted_to_negative"]) == (3, 3, 1)
 
 
-def test_mri_activity_free_at_12_and_24_months() -> None:
+def _mri_cohort() -> Builder:
+    """Scans by study day (c = comparator day); activity per the `mri_activity` rule."""
     b = Builder()
-    for sid, t2 in [("A", 0), ("B", 2), ("C", 0)]:
+    for sid in "ABCDEF":
         b.patient(sid, "ms")
-        b.event(sid, "mri", -20, details={"new_or_enlarging_t2": 5, "gd_enhancing": 1})
-        b.event(sid, "mri", 180, details={"new_or_enlarging_t2": t2, "gd_enhancing": 0})
-        b.event(sid, "mri", 365, details={"new_or_enlarging_t2": 0, "gd_enhancing": 0})
-    b.event("C", "mri", 730, details={"new_or_enlarging_t2": 0, "gd_enhancing": 1})
-    table = mri_activity_free(b.frames()).set_index(["group", "month"])
+    for sid in "GH":
+        b.patient(sid, "nmosd")
+    b.scan("A", -20, gd=1)  # before the infusion: not counted
+    b.scan("A", 180, comparator=-20, new=0, enlarging=0, gd=0)
+    b.scan("A", 365, comparator=180, new=0, enlarging=0)
+    b.event("A", "mri", 720, details={"task": "fu_mri"})  # an event is not a read: ignored
+    b.scan("B", 180, comparator=-20, new=2, enlarging=0)  # active
+    b.scan("B", 365, comparator=180, new=0, enlarging=0)
+    b.scan("C", 180, comparator=-20, new=0, enlarging=0)
+    b.scan("C", 365, comparator=180, new=0, enlarging=0)
+    b.scan("C", 730, comparator=365, new=0, enlarging=0, gd=1)  # active in year 2
+    b.scan("D", 90, comparator=-20, new=0, enlarging=1)  # first scan after: counted as read
+    b.scan("D", 400, comparator=90, new=0, enlarging=0)
+    b.scan("D", 730, comparator=400, new=0, enlarging=0)
+    b.scan("E", 180, comparator=-20, new=0, enlarging=0)
+    b.scan("E", 350)  # no comparator, no contrast: not evaluable, not a follow-up
+    b.scan("F", 200, comparator=-20, new=0, enlarging=0)
+    b.scan("F", 340, gd=2)  # enhancement needs no comparator: active
+    b.scan("F", 720, comparator=340, new=0, enlarging=0)
+    for region in ("brain", "spinal_cord"):
+        b.scan("G", 365, comparator=0, new=0, enlarging=0, region=region)
+        b.scan("G", 730, comparator=365, new=0, enlarging=0, region=region)
+    b.scan("H", 180, comparator=-20, new=1, enlarging=0, region="spinal_cord")
+    b.scan("H", 380, comparator=180, new=0, enlarging=0)
+    return b
+
+
+def test_scan_activity_is_the_mri_activity_rule() -> None:
+    from neurocart.standards import calculate
+
+    scans = _mri_cohort().frames().mri_scans
+    read = scan_activity(scans)
+    for (_, row), value in zip(scans.iterrows(), read, strict=True):
+        inputs = {"scan_date": row["scan_date"].isoformat()}
+        if row["comparator_date"] is not None and not pd.isna(row["comparator_date"]):
+            inputs["comparator_date"] = row["comparator_date"].isoformat()
+            inputs |= {"new_t2_lesions": int(row["new_t2_lesions"]),
+                       "enlarging_t2_lesions": int(row["enlarging_t2_lesions"])}  # fmt: skip
+        if row["contrast_given"]:
+            inputs["gd_enhancing_lesions"] = int(row["gd_enhancing_lesions"])
+        assert calculate("mri_activity", inputs).value == value, inputs
+
+
+def test_mri_activity_free_at_12_and_24_months_from_the_scan_records() -> None:
+    table = mri_activity_free(_mri_cohort().frames()).set_index(["group", "month"])
+    # month 12 (scans to day 395, an evaluable scan from day 336): free A, C, G; active B, D, F, H;
+    # E's last evaluable scan is day 180 (its day-350 scan is not evaluable)
+    expected = {
+        ("Multiple sclerosis", 12): (5, 2),  # A B C D F
+        ("NMOSD", 12): (2, 1),  # G H
+        ("All", 12): (7, 3),
+        # month 24 (an evaluable scan from day 701): C, D, F active; G free; A's day-720 event
+        # is no scan
+        ("Multiple sclerosis", 24): (3, 0),
+        ("NMOSD", 24): (1, 1),
+        ("All", 24): (4, 1),
+    }
+    got = {k: (int(r["n"]), int(r["activity_free"])) for k, r in table.iterrows()}
+    assert {k: got[k] for k in expected} == expected
+    assert set(got) == set(expected)
     at12 = table.loc[("All", 12)]
-    assert (at12["n"], at12["activity_free"]) == (3, 2)  # the pre-infusion scan does not count
-    at24 = table.loc[("All", 24)]
-    assert (at24["n"], at24["activity_free"]) == (1, 0)
-    assert 0 <= at12["ci_low"] < at12["proportion"] < at12["ci_high"] <= 1
+    assert at12["proportion"] == pytest.approx(3 / 7)
+    assert table.loc[("All", 24), "proportion"] == pytest.approx(0.25)
+    assert table.loc[("Multiple sclerosis", 12), "proportion"] == pytest.approx(0.4)
+    # Wilson interval of 3/7 (hand-computed: centre 0.453879, half-width 0.295659)
+    assert (at12["ci_low"], at12["ci_high"]) == (pytest.approx(0.158220, abs=1e-6),
+                                                 pytest.approx(0.749542, abs=1e-6))  # fmt: skip
+
+
+def test_mri_events_alone_give_no_mri_table() -> None:
+    b = Builder()
+    b.patient("A", "ms")
+    b.event("A", "mri", 180, details={"new_or_enlarging_t2": 0, "gd_enhancing": 0})
+    b.event("A", "mri", 400, details={})
+    assert mri_activity_free(b.frames()).empty
 
 
 def test_titre_course_reads_dilution_steps() -> None:

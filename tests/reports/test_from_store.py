@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import URL
 from typer.testing import CliRunner
@@ -54,6 +55,8 @@ def test_report_from_the_database(database: Database, db_url: str | URL, tmp_pat
         assert (tmp_path / "tables" / f"{name}.csv").stat().st_size > 0, name
     for name in FIGURES:
         assert (tmp_path / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+    single_cell = pd.read_csv(tmp_path / "tables" / "single_cell_readouts.csv")
+    assert (single_cell["patients"] > 0).all()  # the simulated readouts, through the store
     # numbers are formatted for reading: one decimal for months, percentages, no 1.23e+04
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
     assert cells

@@ -60,3 +60,22 @@ def test_lambda_flc_mri_scans_and_nerve_conduction_are_simulated(mixed: Simulati
     baseline = studies.groupby("study_id").head(1).index
     met = [r != "not_met" for r in readings]
     assert np.mean([met[i] for i in range(len(met)) if studies.index[i] in baseline]) > 0.8
+
+
+def test_simulated_scans_are_read_as_the_calculator_reads_them(mixed: Simulation) -> None:
+    from neurocart.cohort.biomarkers import mri_activity_free, scan_activity
+    from neurocart.services.studies import activity_inputs
+    from neurocart.simulate.load import mri_scan_in
+    from neurocart.standards import calculate
+
+    scans = mixed.frames.mri_scans
+    read = scan_activity(scans)
+    expected = [
+        calculate("mri_activity", activity_inputs(mri_scan_in(row), None)).value
+        for row in scans.to_dict("records")
+    ]
+    assert read.tolist() == expected
+    assert {"active", "inactive", "not_evaluable"} <= set(expected)
+    table = mri_activity_free(mixed.frames)  # from the scan records
+    assert set(table["month"]) == {12, 24}
+    assert ((table["activity_free"] >= 0) & (table["activity_free"] <= table["n"])).all()

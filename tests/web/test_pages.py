@@ -86,6 +86,9 @@ def test_the_chart_renders_figures_with_thresholds(world: World) -> None:
     assert 'id="chart-temperature"' in page
     assert "fever 38.0 °C" in page
     assert 'id="chart-timeline"' in page
+    # the simulated single-cell readouts of the pre-treatment puncture (CAR+ 0 before day 0)
+    assert 'id="chart-sc_b_plasma"' in page
+    assert 'id="chart-sc_car"' in page
     assert f"/patients/{study_id}/assess/ice" in page  # a nurse records ICE
     assert f"/patients/{study_id}/assess/crs" not in page  # ... but not CRS
     assert client_as(world, Role.NURSE).get("/patients/NOPE").status_code == 404

@@ -14,10 +14,17 @@ Definitions (neurocart's, stated in the report):
   patients with only one of the two values are not in the test.
 * OCB conversion: CSF-specific bands (pattern type 2 or 3) before and none (type 1 or 4)
   after; pattern types as the `ocb_pattern` calculator defines them.
-* MRI activity-free at 12 and 24 months: no new or enlarging T2 and no Gd-enhancing lesion on
-  any scan after the infusion up to that month, among patients with a scan at or after it
-  (minus a 30-day window). The first scan after CAR-T is compared with a pre-treatment scan
-  and may show lesions that predate the treatment effect; they are counted as reported.
+* MRI activity-free at 12 and 24 months, read from the MRI scan records (`mri_scans`): no
+  scan after the infusion date up to that month (+ 30 days) is active — no new or enlarging
+  T2 lesion against its comparator and no Gd-enhancing lesion, the `mri_activity` rule —
+  among patients with an evaluable scan (active, or inactive against a comparator) at or
+  after that month minus 30 days. A scan without a comparator and without enhancement is not
+  evaluable and counts neither way. MRI *events* are not read: an event records that a scan
+  was done (a task, a feed's procedure) and carries no comparator, so a count on it is not a
+  count of new lesions (`mri_activity` refuses counts without a comparator) and a bare event
+  would otherwise pass for a quiet scan. The first scan after CAR-T is compared with a
+  pre-treatment scan and may show lesions that predate the treatment effect; they are
+  counted as reported (Arnold DL, et al. MSJ ETC 2015, doi:10.1177/2055217315589775).
 * Antibody titre course: dilution steps from the last titre before to the last after
   (`titre_change`, series 1:10 × 2; a value off the series is read as the nearest dilution).
 * Timed tests: first confirmed worsening (`timed_change`: T25FW and 9HPT ≥ 20 %, SDMT ≥ 4
@@ -213,31 +220,50 @@ def ocb_conversion(frames: CohortFrames) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def scan_activity(scans: pd.DataFrame) -> pd.Series:
+    """Each MRI scan record's activity, by the `mri_activity` rule (vectorized): "active" with
+    ≥ 1 new or enlarging T2 lesion against the comparator or ≥ 1 Gd-enhancing lesion (contrast
+    given; no comparator needed), "inactive" with a comparator and neither, else
+    "not_evaluable". Records as the store accepts them (counts only with a comparator)."""
+    comparator = scans["comparator_date"].notna().to_numpy()
+    t2 = (scans["new_t2_lesions"].fillna(0).to_numpy(dtype=int)
+          + scans["enlarging_t2_lesions"].fillna(0).to_numpy(dtype=int))  # fmt: skip
+    gd = np.where(scans["contrast_given"].to_numpy(dtype=bool),
+                  scans["gd_enhancing_lesions"].fillna(0).to_numpy(dtype=int), 0)  # fmt: skip
+    active = ((t2 >= 1) & comparator) | (gd >= 1)
+    value = np.where(active, "active", np.where(comparator, "inactive", "not_evaluable"))
+    return pd.Series(value, index=scans.index, dtype=object)
+
+
+def mri_scans_read(frames: CohortFrames) -> pd.DataFrame:
+    """Every MRI scan record of an infused patient with its study day and activity."""
+    data = _record_days(frames.mri_scans, "scan_date", frames.courses)
+    data["activity"] = scan_activity(data)
+    data["diagnosis"] = data["study_id"].map(frames.patients.set_index("study_id")["diagnosis"])
+    return data.sort_values(["study_id", "day"])
+
+
 def mri_activity_free(frames: CohortFrames, months: tuple[int, ...] = MRI_MONTHS) -> pd.DataFrame:
-    """Share of patients free of MRI activity up to month 12 and 24 after the infusion."""
-    ev = frames.events[frames.events["type"] == "mri"][["study_id", "onset_at", "details"]]
-    data = with_days(ev, frames.courses, "onset_at")
-    data = data[data["day"] > 0].copy()
+    """Share of patients free of MRI activity up to month 12 and 24 after the infusion, read
+    from the MRI scan records (not from MRI events, which carry no comparator)."""
+    data = mri_scans_read(frames)
+    data = data[(data["day"] > 0) & (data["activity"] != "not_evaluable")]
     if data.empty:
         return pd.DataFrame()
-    details = data["details"].apply(lambda d: d if isinstance(d, dict) else {})
-    t2 = details.apply(lambda d: d.get("new_or_enlarging_t2") or 0)
-    gd = details.apply(lambda d: d.get("gd_enhancing") or 0)
-    data["active"] = (pd.to_numeric(t2) > 0) | (pd.to_numeric(gd) > 0)
-    data["diagnosis"] = data["study_id"].map(frames.patients.set_index("study_id")["diagnosis"])
+    data = data.assign(active=data["activity"] == "active")
+    dx = data.drop_duplicates("study_id").set_index("study_id")["diagnosis"]
     rows = []
     for m in months:
         horizon = m * DAYS_PER_MONTH
-        reached = data.groupby("study_id")["t_days"].max() >= horizon - MRI_WINDOW_DAYS
-        upto = data[data["t_days"] <= horizon + MRI_WINDOW_DAYS]
+        reached = data.groupby("study_id")["day"].max() >= horizon - MRI_WINDOW_DAYS
+        upto = data[data["day"] <= horizon + MRI_WINDOW_DAYS]
         active = upto.groupby("study_id")["active"].any()
         eligible = reached[reached].index
-        dx = data.drop_duplicates("study_id").set_index("study_id")["diagnosis"]
         for g in [*sorted(set(dx.loc[eligible])), "all"]:
             ids = [i for i in eligible if g == "all" or dx[i] == g]
             if not ids:
                 continue
-            free = int((~active.reindex(ids).fillna(False)).sum())
+            free = int((~active.reindex(ids, fill_value=False)).sum())
             low, high = _wilson(free, len(ids))
             rows.append({"group": DISEASE_LABELS.get(g, "All"), "month": m, "n": len(ids),
                          "activity_free": free, "proportion": free / len(ids),

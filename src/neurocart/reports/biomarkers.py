@@ -16,9 +16,11 @@ CAPTIONS = {
     "computed from each lumbar puncture's paired CSF and serum values (within 48 h).",
     "ocb_conversion": "Oligoclonal bands: patients with CSF-specific bands (pattern 2 or 3) "
     "before infusion, followed up, and without them (pattern 1 or 4) at the last puncture.",
-    "mri_activity_free": "MRI activity-free (no new or enlarging T2 and no Gd-enhancing lesion on "
-    "any scan after infusion) at 12 and 24 months among patients scanned that long, with "
-    "Wilson 95 % CI; lesions on the first scan after infusion are counted as reported.",
+    "mri_activity_free": "MRI activity-free at 12 and 24 months, read from the MRI scan "
+    "records: no scan after infusion (up to the month + 30 days) with a new or enlarging T2 "
+    "lesion against its comparator scan or a Gd-enhancing lesion, among patients with an "
+    "evaluable scan at or after the month (− 30 days), with Wilson 95 % CI; lesions on the "
+    "first scan after infusion are counted as reported.",
     "antibody_titre_course": "Disease autoantibody titre from before to the last after infusion, "
     "read in dilution steps (fall = ≥ 2 steps, rise = ≥ 1 step): patients per reading.",
     "timed_test_worsening": "Timed 25-foot walk, 9-hole peg test and SDMT: patients with a "

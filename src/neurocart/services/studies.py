@@ -115,10 +115,16 @@ def _check_contrast(scan: MriScanIn) -> None:
         )  # fmt: skip
 
 
+def check_mri_scan(session: Session, patient_id: int, scan: MriScanIn) -> Result:
+    """What a save checks, without storing: the scan's activity as it will be read (against
+    the patient's scan on the comparator date), or CalculatorInputError naming the field."""
+    _check_contrast(scan)
+    return calculate("mri_activity", activity_inputs(scan, _comparator(session, patient_id, scan)))
+
+
 def record_mri_scan(session: Session, actor: User, patient_id: int, scan: MriScanIn) -> MriScan:
     """Validate (as `mri_activity` will read it) and store an MRI scan record."""
-    _check_contrast(scan)
-    get("mri_activity").parse(activity_inputs(scan, _comparator(session, patient_id, scan)))
+    check_mri_scan(session, patient_id, scan)
     return records.add(session, actor, MriScan, {"patient_id": patient_id, **scan.model_dump()})
 
 
@@ -128,8 +134,7 @@ def correct_mri_scan(
     """Supersede a scan record with `changes` (validated like a new record)."""
     old = records.get(session, MriScan, scan_id)
     merged = _merged(MriScanIn, {**records.values_of(old), **changes})
-    _check_contrast(merged)
-    get("mri_activity").parse(activity_inputs(merged, _comparator(session, old.patient_id, merged)))
+    check_mri_scan(session, old.patient_id, merged)
     return records.supersede(
         session, actor, MriScan, scan_id, reason=reason, changes=merged.model_dump()
     )
@@ -162,6 +167,16 @@ def _normalized(study: NcsStudyIn) -> dict[str, Any]:
         "nerves": dumped["nerves"],
         "sensory_nerves": dumped.get("sensory_nerves", []),
     }
+
+
+def check_ncs_study(study: NcsStudyIn) -> Result:
+    """What a save checks, without storing: the study's EAN/PNS 2021 criteria as they will be
+    read, or CalculatorInputError naming the nerve field."""
+    normalized = _normalized(study)
+    return calculate(
+        "cidp_ncs_ean_pns_2021",
+        {"nerves": normalized["nerves"], "sensory_nerves": normalized["sensory_nerves"]},
+    )
 
 
 def record_ncs_study(

@@ -32,6 +32,7 @@ from neurocart.simulate.outcomes import outcomes
 from neurocart.simulate.params import DEFAULT, SimParams
 from neurocart.simulate.patients import Baseline, draw_baseline
 from neurocart.simulate.protocol import follow_protocol
+from neurocart.simulate.single_cell import single_cell
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -96,6 +97,7 @@ def simulate(
     biomarkers(f, b, c, np.random.default_rng([seed, 17]), params)  # own stream: others unchanged
     if params.follow_protocol:
         follow_protocol(f, b, c, rng, params)
+    single_cell(f, b, c, np.random.default_rng([seed, 18]))  # at every CSF puncture drawn above
     past = _frames(f, b, c, params, now_us, future=False)
     ahead = _frames(f, b, c, params, now_us, future=True)
     return Simulation(past, ahead, now, b, c, s, seed)

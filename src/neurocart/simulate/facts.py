@@ -78,6 +78,17 @@ CODES: dict[str, tuple[str, str]] = {
     "local:t25fw": ("s", "other"),
     "local:nhpt": ("s", "other"),
     "local:sdmt": ("{score}", "other"),
+    # single-cell readouts (simulate.single_cell)
+    "local:sc_car_pct_t_blood": ("%", "blood"),
+    "local:sc_car_pct_t_csf": ("%", "csf"),
+    "local:sc_car_csf_blood_ratio": ("{ratio}", "csf"),
+    "local:sc_b_cell_pct_blood": ("%", "blood"),
+    "local:sc_b_cell_pct_csf": ("%", "csf"),
+    "local:sc_plasma_cell_pct_blood": ("%", "blood"),
+    "local:sc_plasma_cell_pct_csf": ("%", "csf"),
+    "local:sc_expanded_clone_pct_blood": ("%", "blood"),
+    "local:sc_expanded_clone_pct_csf": ("%", "csf"),
+    "local:sc_csf_blood_clone_overlap": ("%", "csf"),
 }
 
 

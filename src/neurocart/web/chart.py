@@ -399,6 +399,10 @@ class StudyTable:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
     figure: Figure | None
+    key: str = ""
+    """The study form (`mri`, `ncs`) that corrects a row's record."""
+    record_ids: tuple[int | None, ...] = ()
+    """Per row, the record it shows (its first row only, for a study of several nerves)."""
 
 
 MRI_COLUMNS = (
@@ -423,7 +427,8 @@ def mri_table(course: Sequence[tuple[MriScan, Result]], infusion: datetime | Non
         )
         for s, activity in course
     )  # fmt: skip
-    return StudyTable("MRI course", MRI_COLUMNS, rows, _mri_figure(rows, infusion))
+    ids = tuple(getattr(s, "id", None) for s, _ in course)
+    return StudyTable("MRI course", MRI_COLUMNS, rows, _mri_figure(rows, infusion), "mri", ids)
 
 
 def _mri_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> Figure | None:
@@ -475,9 +480,11 @@ def ncs_table(
     finding letters for that nerve and the study's overall reading; the figure follows each
     nerve's conduction velocity over study days."""
     rows = []
+    ids: list[int | None] = []
     for study, criteria in course:
         findings = criteria.details.get("findings", {})
-        for n in study.nerves:
+        for k, n in enumerate(study.nerves):
+            ids.append(getattr(study, "id", None) if k == 0 else None)
             key = f"{n['side']} {n['nerve']}"
             rows.append(
                 (
@@ -489,7 +496,8 @@ def ncs_table(
                     str(criteria.value).replace("_", " "),
                 )
             )  # fmt: skip
-    return StudyTable("Nerve conduction", NCS_COLUMNS, tuple(rows), _ncs_figure(rows, infusion))
+    return StudyTable("Nerve conduction", NCS_COLUMNS, tuple(rows), _ncs_figure(rows, infusion),
+                      "ncs", tuple(ids))  # fmt: skip
 
 
 def _ncs_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> Figure | None:

@@ -1,18 +1,26 @@
 """Web forms for the structured study records: an MRI scan read and a nerve-conduction study.
 
-    GET  /patients/{id}/studies/mri      the form          POST: check and save
-    GET  /patients/{id}/studies/ncs      the form (a table of motor nerves)
+    GET  /patients/{id}/studies/mri                   the form          POST: check and save
+    GET  /patients/{id}/studies/ncs                   the form (a table of motor nerves)
+    POST /patients/{id}/studies/{key}/check           the live check as the user types (htmx)
+    GET  /patients/{id}/studies/{key}/{row}/correct   the record's form, filled in, to correct
+    POST /patients/{id}/studies/{key}/{row}/correct   correct or retract it (reason, signature)
 
 A save goes through `neurocart.services.studies` — the same validation as the API, which
 reads the record as `mri_activity` or the EAN/PNS 2021 calculator will — and a refusal shows
 the form again with the message under the field it names (``nerves.2.cmap_distal_mv`` is row
-3's distal CMAP). Numbers are read as typed at the bedside (`neurocart.web.numbers`: a decimal
-comma is read, an ambiguous one refused).
+3's distal CMAP). The live check runs that very validation without storing and shows how the
+record will be read (the activity, the criteria, with their reasons). A correction supersedes
+the record through the same service as the API (`correct_mri_scan`, `correct_ncs_study`,
+`retract_study`: a new row naming the old one, with the reason, audited; the old one stays),
+signed with the password (meaning "corrected"). Numbers are read as typed at the bedside
+(`neurocart.web.numbers`: a decimal comma is read, an ambiguous one refused).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -23,13 +31,30 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from neurocart.i18n import gettext as _
 from neurocart.security import Action, Resource, is_allowed
 from neurocart.services import studies
+from neurocart.services.accounts import (
+    SignatureError,
+    SignatureIn,
+    check_signature,
+    record_signature,
+    signature_failed,
+)
 from neurocart.services.errors import InvalidInputError
-from neurocart.standards import CalculatorInputError
-from neurocart.store import NotFoundError, StoreError, repo
-from neurocart.store.models import MriRegion, MriScan, NerveConductionStudy, User
-from neurocart.web.auth import PageForbidden, check_origin, database_of, require
+from neurocart.standards import CalculatorInputError, Result
+from neurocart.store import NotFoundError, StoreError, records, repo
+from neurocart.store.models import ENTITY_TYPE, MriRegion, MriScan, NerveConductionStudy, User
+from neurocart.web.auth import (
+    PageForbidden,
+    auth_now,
+    check_origin,
+    client_address,
+    database_of,
+    require,
+    settings_of,
+)
+from neurocart.web.localized import term
 from neurocart.web.numbers import read_number
 from neurocart.web.pages import FormPairs
 from neurocart.web.templating import render
@@ -69,9 +94,32 @@ class StudyForm:
     rows: tuple[StudyField, ...] = ()
     """Columns of the per-nerve table (posted as ``nerves.<row>.<column>``)."""
     row_count: int = 0
+    model: type[MriScan] | type[NerveConductionStudy] = MriScan
+    """The store's record model (corrections load and supersede rows of it)."""
 
     def row_name(self, row: int, column: StudyField) -> str:
         return f"nerves.{row}.{column.name}"
+
+    def names(self, rows: int | None = None) -> list[str]:
+        """Every input's name (a field's error slot is swapped by it), rows included."""
+        names = [f.name for f in self.fields]
+        if self.rows:
+            names.append("nerves")
+            names += [self.row_name(i, c) for i in range(rows or self.row_count) for c in self.rows]
+        return names
+
+    def labels(self, rows: int | None = None) -> dict[str, str]:
+        """What the live check calls each input in its list of problems (translated)."""
+        labels = {f.name: term(f.label) for f in self.fields}
+        if self.rows:
+            labels["nerves"] = _("Motor nerves")
+            for i in range(rows or MAX_ROWS):
+                labels[f"nerves.{i}"] = _("row {n}").format(n=i + 1)
+                for c in self.rows:
+                    labels[self.row_name(i, c)] = _("row {n}: {label}").format(
+                        n=i + 1, label=term(c.label)
+                    )
+        return labels
 
 
 MRI_FORM = StudyForm(
@@ -128,8 +176,11 @@ NCS_FORM = StudyForm(
     ),
     NERVE_COLUMNS,
     row_count=8,
+    model=NerveConductionStudy,
 )
 FORMS: dict[str, StudyForm] = {f.key: f for f in (MRI_FORM, NCS_FORM)}
+MAX_ROWS = 16
+"""Nerve rows a study holds at most (the service's limit): a correction form shows them all."""
 
 
 def _read(f: StudyField, text: str, errors: dict[str, str], name: str) -> Any:
@@ -170,7 +221,7 @@ def read_posted(
             errors[f.name] = "required"
     if form.rows:
         nerves = []
-        for i in range(form.row_count):
+        for i in range(posted_rows(form, posted)):
             row: dict[str, Any] = {}
             for c in form.rows:
                 name = form.row_name(i, c)
@@ -183,6 +234,16 @@ def read_posted(
             errors["nerves"] = "enter at least one nerve (a row with nerve and side)"
         values["nerves"] = nerves
     return values, errors
+
+
+def posted_rows(form: StudyForm, posted: Mapping[str, str]) -> int:
+    """How many nerve rows the posted form has: the form's, or a correction form's more."""
+    used = [
+        int(parts[1])
+        for parts in (k.split(".") for k in posted)
+        if len(parts) == 3 and parts[0] == "nerves" and parts[1].isdigit()
+    ]
+    return min(MAX_ROWS, max([form.row_count, *(i + 1 for i in used)]))
 
 
 def _posted_name(location: str, rows: Sequence[int]) -> str:
@@ -207,22 +268,13 @@ class Refused(Exception):  # noqa: N818 - a refusal, shown on the form
         self.errors = errors
 
 
-def save(
-    form: StudyForm, session: Session, user: User, patient_id: int, values: dict[str, Any]
-) -> MriScan | NerveConductionStudy:
-    """Validate and store through the studies service; Refused names the form's fields."""
+@contextmanager
+def _refusals(values: Mapping[str, Any]) -> Iterator[None]:
+    """Turn the service's refusals into Refused, by the form's field names."""
+    rows = [i for i, _row in values.get("nerves", [])]
     errors: dict[str, str] = {}
-    rows: list[int] = []
     try:
-        if form is MRI_FORM:
-            return studies.record_mri_scan(
-                session, user, patient_id, studies.MriScanIn.model_validate(values)
-            )
-        rows = [i for i, _ in values["nerves"]]
-        body = values | {"nerves": [row for _, row in values["nerves"]]}
-        return studies.record_ncs_study(
-            session, user, patient_id, studies.NcsStudyIn.model_validate(body)
-        )
+        yield
     except ValidationError as exc:
         for e in exc.errors(include_url=False):
             loc = ".".join(str(x) for x in e["loc"])
@@ -233,19 +285,103 @@ def save(
     except InvalidInputError as exc:
         for problem in exc.problems:
             errors.setdefault(_posted_name(problem.location, rows), problem.message)
+    else:
+        return
     raise Refused(errors)
+
+
+def _mri(values: Mapping[str, Any]) -> studies.MriScanIn:
+    return studies.MriScanIn.model_validate(values)
+
+
+def _ncs(values: Mapping[str, Any]) -> studies.NcsStudyIn:
+    body = dict(values) | {"nerves": [row for _, row in values["nerves"]]}
+    return studies.NcsStudyIn.model_validate(body)
+
+
+def check(form: StudyForm, session: Session, patient_id: int, values: Mapping[str, Any]) -> Result:
+    """The save's own validation without storing: how the record will be read (the MRI
+    activity, the EAN/PNS 2021 criteria); Refused names the form's fields."""
+    with _refusals(values):
+        if form is MRI_FORM:
+            return studies.check_mri_scan(session, patient_id, _mri(values))
+        return studies.check_ncs_study(_ncs(values))
+    raise AssertionError("unreachable")  # pragma: no cover - _refusals raises or returns
+
+
+def save(
+    form: StudyForm, session: Session, user: User, patient_id: int, values: dict[str, Any]
+) -> MriScan | NerveConductionStudy:
+    """Validate and store through the studies service; Refused names the form's fields."""
+    with _refusals(values):
+        if form is MRI_FORM:
+            return studies.record_mri_scan(session, user, patient_id, _mri(values))
+        return studies.record_ncs_study(session, user, patient_id, _ncs(values))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def correct(
+    form: StudyForm, session: Session, user: User, row_id: int, values: dict[str, Any],
+    reason: str,
+) -> MriScan | NerveConductionStudy:  # fmt: skip
+    """Supersede the record with the form's content (the whole form: a field left blank is
+    cleared), through the service that validates it as a new record; Refused by field."""
+    with _refusals(values):
+        if form is MRI_FORM:
+            changes = _mri(values).model_dump()
+            return studies.correct_mri_scan(session, user, row_id, reason=reason, changes=changes)
+        study = _ncs(values)  # sensory nerves (not on the form) stay as recorded
+        changes = {"study_date": study.study_date, "lab": study.lab, "nerves": study.nerves}
+        return studies.correct_ncs_study(session, user, row_id, reason=reason, changes=changes)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def posted_values(form: StudyForm, row: MriScan | NerveConductionStudy) -> dict[str, str]:
+    """A stored record as the form's posted text (to correct it in the same form)."""
+
+    def text(value: Any) -> str | None:
+        if value is None or value is False:
+            return None
+        if value is True:
+            return "on"
+        if isinstance(value, float):
+            return str(int(value)) if value.is_integer() else repr(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        return str(getattr(value, "value", value))
+
+    out: dict[str, str] = {}
+    stored = records.values_of(row)
+    for f in form.fields:
+        shown = text(stored.get(f.name))
+        if shown is not None:
+            out[f.name] = shown
+    for i, nerve in enumerate(stored.get("nerves") or []):
+        for c in form.rows:
+            shown = text(nerve.get(c.name))
+            if shown is not None:
+                out[form.row_name(i, c)] = shown
+    return out
 
 
 def _form(request: Request, key: str) -> StudyForm | HTMLResponse:
     form = FORMS.get(key)
     if form is None:
-        return render(request, "error.html", 404, title="Not found", message=f"No form {key!r}.")
+        return render(request, "error.html", 404, title=_("Not found"),
+                      message=_("No form {key!r}.").format(key=key))  # fmt: skip
     return form
 
 
-def _allowed(user: User) -> None:
-    if not is_allowed(user.role.value, Resource.STUDIES, Action.WRITE):
-        raise PageForbidden(user, "record study results")
+def _allowed(user: User, action: Action = Action.WRITE) -> None:
+    if not is_allowed(user.role.value, Resource.STUDIES, action):
+        raise PageForbidden(
+            user, "record study results" if action is Action.WRITE else "correct study results"
+        )
+
+
+def _no_patient(request: Request) -> HTMLResponse:
+    return render(request, "error.html", 404, title=_("Not found"),
+                  message=_("No such patient."))  # fmt: skip
 
 
 def _page(
@@ -255,16 +391,23 @@ def _page(
     posted: Mapping[str, str],
     errors: Mapping[str, str],
     status: int = 200,
+    correcting: MriScan | NerveConductionStudy | None = None,
 ) -> HTMLResponse:
     with database_of(request).reading() as session:
         try:
             patient = repo.find_patient(session, study_id)
         except NotFoundError:
-            return render(request, "error.html", 404, title="Not found", message="No such patient.")
+            return _no_patient(request)
+    rows = posted_rows(form, posted) if form.rows else 0
     return render(
         request, "study_form.html", status, patient=patient, form=form, values=posted,
-        errors=errors,
+        errors=errors, row_count=rows, correcting=correcting,
+        record_date=None if correcting is None else _date(correcting),
     )  # fmt: skip
+
+
+def _date(row: MriScan | NerveConductionStudy) -> date:
+    return row.study_date if isinstance(row, NerveConductionStudy) else row.scan_date
 
 
 @router.get("/patients/{study_id}/studies/{key}", response_class=HTMLResponse)
@@ -275,6 +418,48 @@ def study_form(request: Request, study_id: str, key: str, user: StudiesReader) -
         return form
     _allowed(user)
     return _page(request, study_id, form, {}, {})
+
+
+def _touched(posted: Mapping[str, str]) -> set[str]:
+    return {k for k, v in posted.items() if v.strip()}
+
+
+@router.post("/patients/{study_id}/studies/{key}/check", response_class=HTMLResponse)
+def study_check(
+    request: Request, study_id: str, key: str, user: StudiesReader, pairs: FormPairs
+) -> HTMLResponse:
+    """The save's own check on what is typed so far: how the record will be read, or what is
+    wrong (a field left blank is not an error yet), each field's message out of band."""
+    form = _form(request, key)
+    if isinstance(form, HTMLResponse):
+        return form
+    if not (is_allowed(user.role.value, Resource.STUDIES, Action.WRITE)
+            or is_allowed(user.role.value, Resource.STUDIES, Action.CORRECT)):  # fmt: skip
+        raise PageForbidden(user, "record study results")
+    check_origin(request)
+    posted = {k: v for k, v in pairs if k not in ("password", "reason", "action")}
+    values, read_errors = read_posted(form, posted)
+    touched = _touched(posted)
+    nerves_touched = any(k.startswith("nerves.") for k in touched)
+    errors = {
+        k: v for k, v in read_errors.items()
+        if (k in touched or v != "required") and (k != "nerves" or nerves_touched)
+    }  # fmt: skip
+    result: Result | None = None
+    if not read_errors:
+        with database_of(request).reading() as session:
+            try:
+                patient = repo.find_patient(session, study_id)
+                result = check(form, session, patient.id, values)
+            except NotFoundError:
+                return _no_patient(request)
+            except Refused as exc:
+                errors = exc.errors
+    rows = posted_rows(form, posted) if form.rows else 0
+    return render(
+        request, "_study_check.html", form=form, result=result, errors=errors,
+        labels=form.labels(rows or None), names=form.names(rows or None), oob=True,
+    )  # fmt: skip
 
 
 @router.post("/patients/{study_id}/studies/{key}")
@@ -295,16 +480,122 @@ def study_save(
                 patient = repo.find_patient(session, study_id)
                 row = save(form, session, user, patient.id, values)
         except NotFoundError:
-            return render(request, "error.html", 404, title="Not found", message="No such patient.")
+            return _no_patient(request)
         except Refused as exc:
             errors = exc.errors
         except StoreError as exc:
             errors = {"(form)": str(exc)}
         else:
-            when = row.study_date if isinstance(row, NerveConductionStudy) else row.scan_date
-            what = quote(f"{form.title} of {when.isoformat()}")
+            what = quote(f"{form.title} of {_date(row).isoformat()}")
             return RedirectResponse(f"/patients/{study_id}?recorded={what}#studies", 303)
     return _page(request, study_id, form, posted, errors, 422)
 
 
-__all__ = ["FORMS", "MRI_FORM", "NCS_FORM", "Refused", "read_posted", "router", "save"]
+# --- corrections ------------------------------------------------------------------------------
+
+
+def _record(
+    request: Request, form: StudyForm, study_id: str, row_id: int
+) -> tuple[MriScan | NerveConductionStudy | None, HTMLResponse | None]:
+    """The record to correct, if it is the patient's and not retracted; else the 404 page."""
+    with database_of(request).reading() as session:
+        try:
+            row: MriScan | NerveConductionStudy = (
+                records.get(session, MriScan, row_id)
+                if form.model is MriScan
+                else records.get(session, NerveConductionStudy, row_id)
+            )
+            mine = repo.get_patient(session, row.patient_id).study_id == study_id
+        except NotFoundError:
+            mine = False
+        if not mine or row.entered_in_error:
+            return None, render(request, "error.html", 404, title=_("Not found"),
+                                message=_("No such record."))  # fmt: skip
+        session.expunge(row)
+        return row, None
+
+
+@router.get("/patients/{study_id}/studies/{key}/{row_id}/correct", response_class=HTMLResponse)
+def study_correct_form(
+    request: Request, study_id: str, key: str, row_id: int, user: StudiesReader
+) -> HTMLResponse:
+    """The record's form filled in with what is stored, to correct it (or retract it)."""
+    form = _form(request, key)
+    if isinstance(form, HTMLResponse):
+        return form
+    _allowed(user, Action.CORRECT)
+    row, missing = _record(request, form, study_id, row_id)
+    if row is None:
+        assert missing is not None
+        return missing
+    return _page(request, study_id, form, posted_values(form, row), {}, correcting=row)
+
+
+def _signed(request: Request, user: User, password: str, errors: dict[str, str]) -> str:
+    """The signature's meaning ("corrected"), or "" with errors["password"] (a wrong password
+    counts as a failed login of the signer)."""
+    try:
+        return check_signature(user, SignatureIn(password, "corrected") if password else None)
+    except SignatureError as exc:
+        if not exc.missing:
+            signature_failed(
+                database_of(request), settings_of(request), user, client_address(request),
+                auth_now(request),
+            )  # fmt: skip
+        errors["password"] = (
+            _("required: sign the correction with your password")
+            if exc.missing
+            else _("does not match your password")
+        )
+        return ""
+
+
+@router.post("/patients/{study_id}/studies/{key}/{row_id}/correct")
+def study_correct(
+    request: Request, study_id: str, key: str, row_id: int, user: StudiesReader, pairs: FormPairs
+) -> Response:
+    """Correct the record with the form's content, or retract it ("entered in error"): a new
+    row supersedes it with the reason, audited and signed; the old row stays readable."""
+    form = _form(request, key)
+    if isinstance(form, HTMLResponse):
+        return form
+    _allowed(user, Action.CORRECT)
+    check_origin(request)
+    row, missing = _record(request, form, study_id, row_id)
+    if row is None:
+        assert missing is not None
+        return missing
+    posted = dict(pairs)
+    errors: dict[str, str] = {}
+    meaning = _signed(request, user, posted.pop("password", ""), errors)
+    reason = posted.get("reason", "").strip()
+    if len(reason) < 3:
+        errors["reason"] = _("required: say why the record is corrected (at least 3 characters)")
+    retract = posted.get("action") == "retract"
+    values, read_errors = ({}, {}) if retract else read_posted(form, posted)
+    errors |= read_errors
+    if not errors:
+        try:
+            with database_of(request).transaction() as session:
+                if retract:
+                    new = studies.retract_study(session, user, form.model, row_id, reason=reason)
+                else:
+                    new = correct(form, session, user, row_id, values, reason)
+                record_signature(
+                    session, user, meaning, action="retract" if retract else "correct",
+                    entity_type=ENTITY_TYPE[form.model], entity_id=new.id,
+                    now=auth_now(request),
+                )  # fmt: skip
+        except Refused as exc:
+            errors = exc.errors
+        except StoreError as exc:
+            errors = {"(form)": str(exc)}
+        else:
+            return RedirectResponse(f"/patients/{study_id}?corrected={new.id}#studies", 303)
+    return _page(request, study_id, form, posted, errors, 422, correcting=row)
+
+
+__all__ = [
+    "FORMS", "MRI_FORM", "NCS_FORM", "Refused", "check", "correct", "posted_values",
+    "read_posted", "router", "save",
+]  # fmt: skip
