@@ -19,7 +19,6 @@ from functools import lru_cache
 from neurocart import i18n
 from neurocart.i18n import N_
 from neurocart.monitor.signals import SIGNALS
-from neurocart.standards import reason as reasons
 from neurocart.web import alert_text
 
 KINDS: dict[str, tuple[str, ...]] = {
@@ -56,16 +55,10 @@ def term(code: object) -> str:
 
 
 def reason(text: str) -> str:
-    """A calculator reason in the reader's language: its key translated, its parameters kept
-    (numbers, units) or translated when they are themselves catalogue texts (device words)."""
-    parsed = reasons.parse(text)
-    if parsed is None:
-        return text
-    key, params = parsed
-    translated = i18n.gettext(key)
-    if translated == key and i18n.current() != "en":
-        return text
-    return translated.format(**{name: i18n.gettext(value) for name, value in params.items()})
+    """A calculator reason, warning or input error in the reader's language: its key
+    translated, its parameters kept (numbers, units) or translated when they are themselves
+    catalogue texts (device words, item names, lists of them); see `i18n.core_text`."""
+    return i18n.core_text(text)
 
 
 def rule_text(text: str, rule_id: str) -> str:
