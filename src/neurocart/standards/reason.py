@@ -37,6 +37,9 @@ _REGISTRY: dict[str, Reason] = {}
 
 NUMBER = r"[-+−]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?"
 """A number as the calculators print one (`numbers` fields)."""
+PERCENT = NUMBER + " %"
+"""A percentage with its sign ("20 %"): a key writes "{p} slower", not "{p} % slower",
+because gettext tools read "% s" as a printf placeholder."""
 
 
 @dataclass(frozen=True)
