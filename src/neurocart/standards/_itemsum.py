@@ -46,7 +46,8 @@ class Flag:
     """The rule on the totals, written with numpy operators (0-d or 1-d arrays alike)."""
     reason: Reason
     """Reason when it holds, given the total as `total` and `params`."""
-    label_suffix: str
+    label_flag: str
+    """Added to the label after a dash ("MG-ADL 1/24 — minimal symptom expression")."""
     params: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -99,10 +100,10 @@ class ItemSumScale:
         return by_integer(totals, self._label)
 
     def _label(self, total: int) -> str:
-        label = f"{self.short_name} {total}/{self.total_max}"
+        label = LABEL(scale=self.short_name, total=total, top=self.total_max)
         for flag in self.flags:
             if bool(flag.holds(np.asarray(total))):
-                label += flag.label_suffix
+                label = FLAGGED(label=label, flag=flag.label_flag)
         return label
 
     def frame(self, c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
@@ -162,12 +163,16 @@ class ItemSumScale:
     def words(self) -> tuple[str, ...]:
         """The texts the reasons quote: the total's name, the all-normal phrase and the items'
         names (for the catalogues)."""
-        return (self.total_name, self.all_normal, *(self._word(name) for name in self.items))
+        flags = (flag.label_flag for flag in self.flags)
+        items = (self._word(name) for name in self.items)
+        return (self.total_name, self.all_normal, *flags, *items)
 
 
 ITEM = Reason("{item} {points}", patterns={"points": r"\S+"}, registered=False)
 """One abnormal item: its name and points ("talking 2"; with the maximum "ptosis 2/3")."""
 _NUMBERS = {"total": r"\d+", "top": r"\d+"}
+LABEL = Reason("{scale} {total}/{top}", patterns=_NUMBERS)
+FLAGGED = Reason("{label} — {flag}")
 TOTAL = Reason(
     "{scale} {total}/{top} ({listed})", lists={"listed": Items(", ", ITEM)}, patterns=_NUMBERS
 )

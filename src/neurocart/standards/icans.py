@@ -130,9 +130,12 @@ LABELS: tuple[str, ...] = ("no ICANS", "grade 1", "grade 2", "grade 3", "grade 4
 _LABEL_ARRAY = np.asarray(LABELS, dtype=object)
 
 
+ADJUSTED_LABEL = Reason("{label} (baseline-adjusted; ASTCT {astct})")
+
+
 def adjusted_label(adjusted: int, astct: int) -> str:
     """Label of a baseline-adjusted grade, naming the ASTCT grade beside it."""
-    return f"{LABELS[adjusted]} (baseline-adjusted; ASTCT {LABELS[astct]})"
+    return ADJUSTED_LABEL(label=LABELS[adjusted], astct=LABELS[astct])
 
 
 _ALL_LABELS = np.asarray(

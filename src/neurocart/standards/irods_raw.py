@@ -16,6 +16,7 @@ from __future__ import annotations
 from pydantic import field_validator
 
 from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -44,6 +45,16 @@ class IrodsRawInput(CalcInput):
         return value
 
 
+_NUMBERS = ("easy", "difficult", "impossible", "total")
+LABEL = Reason("raw {total}/48", numbers=_NUMBERS)
+SUM = Reason(
+    "{easy} easy (2), {difficult} with difficulty (1), {impossible} not possible (0): raw sum "
+    "{total}/48",
+    numbers=_NUMBERS,
+)
+CENTILE = Reason("the trial outcome is the Rasch centile (0–100): enter it as recorded")
+
+
 @register(
     name="irods_raw",
     title="I-RODS raw sum (0–48)",
@@ -56,10 +67,7 @@ def irods_raw(inp: IrodsRawInput) -> Grading:
     counts = {k: inp.items.count(k) for k in (2, 1, 0)}
     return Grading(
         value=total,
-        label=f"raw {total}/48",
-        reasons=[
-            f"{counts[2]} easy (2), {counts[1]} with difficulty (1), {counts[0]} not possible "
-            f"(0): raw sum {total}/48"
-        ],
-        warnings=["the trial outcome is the Rasch centile (0–100): enter it as recorded"],
+        label=LABEL(total=total),
+        reasons=[SUM(easy=counts[2], difficult=counts[1], impossible=counts[0], total=total)],
+        warnings=[CENTILE()],
     )

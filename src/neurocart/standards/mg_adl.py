@@ -87,7 +87,7 @@ SCALE = ItemSumScale(
             holds=lambda total: total <= MSE_MAX,
             reason=MSE_REASON,
             params={"limit": MSE_MAX},
-            label_suffix=" — minimal symptom expression",
+            label_flag="minimal symptom expression",
         ),
     ),
 )

@@ -59,7 +59,8 @@ class Reason:
     lists: Mapping[str, Items] = field(default_factory=dict, compare=False)
     patterns: Mapping[str, str] = field(default_factory=dict, compare=False)
     """A field's regular expression where "anything, as short as possible" is ambiguous
-    (`{item} {points}`: the points are one word, so the item may have spaces)."""
+    (`{item} {points}`: the points are one word, so the item may have spaces); like `numbers`,
+    a name the key does not have is ignored."""
     numbers: tuple[str, ...] = field(default=(), compare=False)
     """Fields that are always a number ("7", "-3", "+0.5", "1e-05"): matched as one (a name
     the key does not have is ignored, so one tuple serves a family of templates)."""
@@ -86,7 +87,7 @@ class Reason:
                 names.append(name)
                 shape = NUMBER if name in self.numbers else self.patterns.get(name, ".+?")
                 parts.append(f"(?P<{name}>{shape})")
-        unknown = (set(self.lists) | set(self.patterns)) - set(names)
+        unknown = set(self.lists) - set(names)
         if unknown:
             raise ValueError(f"reason {self.key!r}: no field {sorted(unknown)} to describe")
         object.__setattr__(self, "names", tuple(names))
