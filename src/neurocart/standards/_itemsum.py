@@ -172,7 +172,7 @@ ITEM = Reason("{item} {points}", patterns={"points": r"\S+"}, registered=False)
 """One abnormal item: its name and points ("talking 2"; with the maximum "ptosis 2/3")."""
 _NUMBERS = {"total": r"\d+", "top": r"\d+"}
 LABEL = Reason("{scale} {total}/{top}", patterns=_NUMBERS)
-FLAGGED = Reason("{label} — {flag}")
+FLAGGED = Reason("{label} — {flag}", patterns={"label": r".+ \d+/\d+"})
 TOTAL = Reason(
     "{scale} {total}/{top} ({listed})", lists={"listed": Items(", ", ITEM)}, patterns=_NUMBERS
 )

@@ -672,14 +672,6 @@ TOTAL = Reason(
     numbers=("value", "fs", "ambulation"),
 )
 DECIDED = ("set by the FS", "set by ambulation", "FS and ambulation agree")
-WORDS = (
-    *(_fs_word(name) for name in FS_NAMES),
-    *(source for _, source in CONVERSIONS.values()),
-    *(rule.text for rule in FS_RULES),
-    ALL_ZERO,
-    *DECIDED,
-)
-"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
 
 
 def _conversion_reasons(inp: EdssInput, grades: Mapping[str, Ints]) -> list[str]:
@@ -707,6 +699,71 @@ def _fs_reason(rule: FsRule, grades: Mapping[str, Ints]) -> str:
     )
 
 
+_W = ("grade", "m", "step")
+"""The number fields of the warnings."""
+PYRAMIDAL_SEVERE = Reason(
+    "pyramidal {grade} (paraplegia, hemiplegia or worse)", numbers=_W, registered=False
+)
+CEREBELLAR_SEVERE = "cerebellar 5 (no coordinated movement)"
+UNRESTRICTED_WALKING = "unrestricted walking"
+METRES = Reason("{m} m", numbers=_W, registered=False)
+HARD_TO_RECONCILE = Reason(
+    "neurocart check: {findings} is hard to reconcile with {walked} without aid: check the FS "
+    "grades and the walking range",
+    lists={"findings": Items(" and ", PYRAMIDAL_SEVERE)},
+)
+UNEXPLAINED_LIMITATION = Reason(
+    "neurocart check: walking limitation (ambulation step {step}) not explained by the FS "
+    "profile (pyramidal, cerebellar and sensory all ≤ 1): check the FS grades, or whether a "
+    "non-MS cause limits walking (not scored)",
+    numbers=_W,
+)
+FS_ALONE = Reason(
+    "neurocart check: the FS alone give {step} although walking is not limited (≥ 500 m without "
+    "aid or rest); Neurostatus allows this, but confirm the walking range",
+    numbers=_W,
+)
+AID_UNDER_5 = Reason(
+    "neurocart check: walks {m} m with {assistance} assistance, under 5 m: scored 7.0 (Kurtzke: "
+    "cannot walk 5 m even with aid); Neurostatus has no separate row for this — record the "
+    "wheelchair/bed category if it applies",
+    numbers=_W,
+)
+UNAIDED_UNDER_5 = Reason(
+    "neurocart check: walks only {m} m without aid: scored 6.0 (< 100 m unaided); if the "
+    "patient cannot walk 5 m even with aid, EDSS 7.0 or higher applies — record the aid or "
+    "wheelchair",
+    numbers=_W,
+)
+WHEELCHAIR_WALKS = Reason(
+    "neurocart check: walking range {m} m contradicts {assistance} (cannot walk 5 m even with "
+    "aid); scored by the wheelchair ({step}). If the patient walks that far with an aid, give "
+    "that aid as assistance: the best performance decides, and the step would be lower",
+    numbers=_W,
+)
+RESTRICTED_IGNORED = Reason(
+    "neurocart check: walking_restricted (≥ 500 m but limited) ignored: the walking range or "
+    "aid already sets the step"
+)
+RANGE_NOT_GIVEN = Reason(
+    "neurocart check: walking range not given: walking read as unrestricted (≥ 500 m without "
+    "aid or rest), so the EDSS rests on the FS alone — record the range if walking is limited"
+)
+
+
+WORDS = (
+    *(_fs_word(name) for name in FS_NAMES),
+    *(source for _, source in CONVERSIONS.values()),
+    *(rule.text for rule in FS_RULES),
+    ALL_ZERO,
+    *DECIDED,
+    CEREBELLAR_SEVERE,
+    UNRESTRICTED_WALKING,
+    *_WHEELCHAIR,
+)
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
+
 def _warnings(inp: EdssInput, fs_step: float, row: AmbulationRow) -> list[str]:
     if inp.died_of_ms:
         return []
@@ -716,59 +773,31 @@ def _warnings(inp: EdssInput, fs_step: float, row: AmbulationRow) -> list[str]:
     cannot_walk = [
         text
         for text, applies in (
-            (f"pyramidal {inp.pyramidal} (paraplegia, hemiplegia or worse)", inp.pyramidal >= 5),
-            ("cerebellar 5 (no coordinated movement)", inp.cerebellar == 5),
+            (PYRAMIDAL_SEVERE(grade=inp.pyramidal), inp.pyramidal >= 5),
+            (CEREBELLAR_SEVERE, inp.cerebellar == 5),
         )
         if applies
     ]
     if walks_unaided and cannot_walk:
-        walked = "unrestricted walking" if m is None or m >= UNRESTRICTED_M else f"{_fmt_m(m)} m"
-        out.append(
-            CHECK + f"{' and '.join(cannot_walk)} is hard to reconcile with {walked} without "
-            "aid: check the FS grades and the walking range"
-        )
+        unrestricted = m is None or m >= UNRESTRICTED_M
+        walked = UNRESTRICTED_WALKING if unrestricted else METRES(m=_fmt_m(m or 0.0))
+        out.append(HARD_TO_RECONCILE(findings=" and ".join(cannot_walk), walked=walked))
     if row.step >= 4.5 and max(inp.pyramidal, inp.cerebellar, inp.sensory) <= 1:
-        out.append(
-            CHECK + f"walking limitation (ambulation step {_step_text(row.step)}) not "
-            "explained by the FS profile (pyramidal, cerebellar and sensory all ≤ 1): check "
-            "the FS grades, or whether a non-MS cause limits walking (not scored)"
-        )
+        out.append(UNEXPLAINED_LIMITATION(step=_step_text(row.step)))
     if fs_step >= 4.5 and row.row in _WALKING_FREE:
-        out.append(
-            CHECK + f"the FS alone give {_step_text(fs_step)} although walking is not limited "
-            "(≥ 500 m without aid or rest); Neurostatus allows this, but confirm the walking "
-            "range"
-        )
+        out.append(FS_ALONE(step=_step_text(fs_step)))
     if row.row == "aid_lt_5":
-        out.append(
-            CHECK + f"walks {_fmt_m(m or 0.0)} m with {inp.assistance} assistance, under 5 m: "
-            "scored 7.0 (Kurtzke: cannot walk 5 m even with aid); Neurostatus has no separate "
-            "row for this — record the wheelchair/bed category if it applies"
-        )
+        out.append(AID_UNDER_5(m=_fmt_m(m or 0.0), assistance=inp.assistance))
     if inp.assistance == "none" and m is not None and m < AIDED_MIN_M:
-        out.append(
-            CHECK + f"walks only {_fmt_m(m)} m without aid: scored 6.0 (< 100 m unaided); if "
-            "the patient cannot walk 5 m even with aid, EDSS 7.0 or higher applies — record "
-            "the aid or wheelchair"
-        )
+        out.append(UNAIDED_UNDER_5(m=_fmt_m(m)))
     if inp.assistance in _WHEELCHAIR and m is not None and m >= AIDED_MIN_M:
         out.append(
-            CHECK + f"walking range {_fmt_m(m)} m contradicts {inp.assistance} (cannot walk "
-            f"5 m even with aid); scored by the wheelchair ({_step_text(row.step)}). If the "
-            "patient walks that far with an aid, give that aid as assistance: the best "
-            "performance decides, and the step would be lower"
+            WHEELCHAIR_WALKS(m=_fmt_m(m), assistance=inp.assistance, step=_step_text(row.step))
         )
     if inp.walking_restricted and row.row not in _WALKING_FREE:
-        out.append(
-            CHECK + "walking_restricted (≥ 500 m but limited) ignored: the walking range or "
-            "aid already sets the step"
-        )
+        out.append(RESTRICTED_IGNORED())
     if inp.assistance == "none" and m is None:
-        out.append(
-            CHECK + "walking range not given: walking read as unrestricted (≥ 500 m without "
-            "aid or rest), so the EDSS rests on the FS alone — record the range if walking is "
-            "limited"
-        )
+        out.append(RANGE_NOT_GIVEN())
     return out
 
 

@@ -187,9 +187,9 @@ class IcahtInput(CalcInput):
     @classmethod
     def _series_size(cls, value: list[AncValue]) -> list[AncValue]:
         if not value:
-            raise ValueError("at least one ANC value is needed")
+            raise ValueError(NO_VALUE())
         if len(value) > MAX_SERIES_LENGTH:
-            raise ValueError(f"at most {MAX_SERIES_LENGTH} ANC values")
+            raise ValueError(TOO_MANY(n=MAX_SERIES_LENGTH))
         return value
 
 
@@ -250,15 +250,11 @@ def _outside_window_warning(series: Sequence[AncValue], phase: str) -> list[str]
     before = sum(1 for item in series if item.day < first)
     after = sum(1 for item in series if item.day > last)
     out = []
+    said = {"phase": phase, "first": first, "last": last}
     if before:
-        out.append(
-            f"{before} value(s) before day {first} ignored: {phase} ICAHT covers days "
-            f"{first}–{last}"
-        )
+        out.append(BEFORE_WINDOW(n=before, **said))
     if after:
-        out.append(
-            f"{after} value(s) after day {last} ignored: {phase} ICAHT covers days {first}–{last}"
-        )
+        out.append(AFTER_WINDOW(n=after, **said))
     return out
 
 
@@ -295,6 +291,8 @@ def _episodes(daily: Mapping[int, float], threshold: float) -> list[Episode]:
     return episodes
 
 
+NO_VALUE = Reason("at least one ANC value is needed")
+TOO_MANY = Reason("at most {n} ANC values", numbers=("n",))
 DAY = Reason("day {day}", numbers=("day",))
 DAYS = Reason("days {first}–{last}", numbers=("first", "last"))
 NONE = "none"
@@ -360,9 +358,43 @@ ISOLATED = Reason(
     "transient neutropenia is not graded: grade 0",
     numbers=("limit", "value", "day"),
 )
+_WARNING_NUMBERS = ("n", "first", "last", "threshold", "gap", "day")
+BEFORE_WINDOW = Reason(
+    "{n} value(s) before day {first} ignored: {phase} ICAHT covers days {first}–{last}",
+    numbers=_WARNING_NUMBERS,
+    patterns={"phase": "early|late"},
+)
+AFTER_WINDOW = Reason(
+    "{n} value(s) after day {last} ignored: {phase} ICAHT covers days {first}–{last}",
+    numbers=_WARNING_NUMBERS,
+    patterns={"phase": "early|late"},
+)
+GAP_UNKNOWN = Reason(
+    "{span} (threshold {threshold}): no ANC on some of these days; not counted as neutropenic "
+    "and treated as ending the episode — the grade may be underestimated (interpolate_gaps can "
+    "fill ≤ {gap} days)",
+    numbers=_WARNING_NUMBERS,
+)
+GAP_UNKNOWN_INTERPOLATED = Reason(
+    "{span} (threshold {threshold}): no ANC on some of these days; not counted as neutropenic "
+    "and treated as ending the episode — the grade may be underestimated",
+    numbers=_WARNING_NUMBERS,
+)
+PROVISIONAL = Reason(
+    "last ANC on day {day}, before day {last}: the early grade is final only if follow-up ended "
+    "there (death or last follow-up); otherwise it is provisional",
+    numbers=_WARNING_NUMBERS,
+)
+LATE_START = Reason(
+    "first ANC on day {day}: earlier days are unknown and not counted", numbers=_WARNING_NUMBERS
+)
+EARLY_OPTIONS = Reason("duration_mode and interpolate_gaps apply to early ICAHT only: ignored")
+SINGLE_LATE = Reason(
+    "a single ANC value after day 30: graded as it is, not confirmed by a second value"
+)
 EARLY_LABEL = Reason("early ICAHT grade {grade}", numbers=("grade",))
 LATE_LABEL = Reason("late ICAHT grade {grade}", numbers=("grade",))
-WORDS = (NONE, NO_ANC, *COUNTING.values())
+WORDS = (NONE, NO_ANC, *COUNTING.values(), "early", "late")
 """The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
 
 
@@ -486,11 +518,9 @@ def _early(inp: IcahtInput) -> Grading:
                 STABLE_RECOVERY(span=_span(a, b), threshold=threshold, n=STABLE_RECOVERY_DAYS)
             )
         for a, b in unknown:
+            unknown_gap = GAP_UNKNOWN_INTERPOLATED if inp.interpolate_gaps else GAP_UNKNOWN
             warnings.append(
-                f"{_span(a, b)} (threshold {threshold}): no ANC on some of these days; "
-                "not counted as neutropenic and treated as ending the episode — the grade "
-                "may be underestimated"
-                + ("" if inp.interpolate_gaps else " (interpolate_gaps can fill ≤ 7 days)")
+                unknown_gap(span=_span(a, b), threshold=threshold, gap=MAX_INTERPOLATED_GAP_DAYS)
             )
 
     rules: list[tuple[int, Reason, dict[str, object]]] = []
@@ -541,15 +571,9 @@ def _early(inp: IcahtInput) -> Grading:
     )
 
     if last_measured < EARLY_LAST_DAY:
-        warnings.append(
-            f"last ANC on day {last_measured}, before day {EARLY_LAST_DAY}: the early grade is "
-            "final only if follow-up ended there (death or last follow-up); otherwise it is "
-            "provisional"
-        )
+        warnings.append(PROVISIONAL(day=last_measured, last=EARLY_LAST_DAY))
     if measured and min(measured) > EARLY_FIRST_DAY:
-        warnings.append(
-            f"first ANC on day {min(measured)}: earlier days are unknown and not counted"
-        )
+        warnings.append(LATE_START(day=min(measured)))
 
     return Grading(
         value=value,
@@ -583,7 +607,7 @@ def _late(inp: IcahtInput) -> Grading:
     reasons: list[str] = []
     warnings = _outside_window_warning(series, "late")
     if inp.duration_mode != "cumulative" or inp.interpolate_gaps:
-        warnings.append("duration_mode and interpolate_gaps apply to early ICAHT only: ignored")
+        warnings.append(EARLY_OPTIONS())
     duplicates = _duplicate_days(series, LATE_FIRST_DAY, LATE_LAST_DAY)
     if duplicates:
         reasons.append(_several(duplicates))
@@ -597,9 +621,7 @@ def _late(inp: IcahtInput) -> Grading:
     if second is None:
         value = nadir_grade
         if nadir_grade:
-            warnings.append(
-                "a single ANC value after day 30: graded as it is, not confirmed by a second value"
-            )
+            warnings.append(SINGLE_LATE())
         reasons.append(SINGLE(graded=_late_text(nadir, value)))
     elif second[1] <= LATE_CONFIRMATION_10E9_L:
         value = nadir_grade

@@ -38,14 +38,16 @@ class IrodsRawInput(CalcInput):
     @classmethod
     def _items(cls, value: list[int]) -> list[int]:
         if len(value) != ITEMS:
-            raise ValueError(f"expected exactly {ITEMS} item scores, got {len(value)}")
+            raise ValueError(ITEM_COUNT(n=ITEMS, got=len(value)))
         for i, v in enumerate(value):
             if v not in (0, 1, 2):
-                raise ValueError(f"item {i + 1} is {v}: each item is 0, 1 or 2")
+                raise ValueError(ITEM_VALUE(item=i + 1, value=v))
         return value
 
 
-_NUMBERS = ("easy", "difficult", "impossible", "total")
+_NUMBERS = ("easy", "difficult", "impossible", "total", "n", "got", "item", "value")
+ITEM_COUNT = Reason("expected exactly {n} item scores, got {got}", numbers=_NUMBERS)
+ITEM_VALUE = Reason("item {item} is {value}: each item is 0, 1 or 2", numbers=_NUMBERS)
 LABEL = Reason("raw {total}/48", numbers=_NUMBERS)
 SUM = Reason(
     "{easy} easy (2), {difficult} with difficulty (1), {impossible} not possible (0): raw sum "

@@ -109,6 +109,9 @@ INDETERMINATE = Reason(
     numbers=_NUMBERS,
 )
 NEGATIVE = Reason("{value} < cut-off {cutoff}: no intrathecal κFLC synthesis", numbers=_NUMBERS)
+OTHER_CUTOFF = Reason(
+    "cut-off {cutoff} instead of the consensus 6.1 (assay-specific)", numbers=_NUMBERS
+)
 LABELS = ("positive", "indeterminate", "negative")
 """Its labels (the catalogues list them: `locale/sources.toml`)."""
 
@@ -153,5 +156,5 @@ def kflc_index(inp: KflcIndexInput) -> Grading:
         reasons.append(NEGATIVE(**said))
     warnings = []
     if cutoff != DEFAULT_CUTOFF:
-        warnings.append(f"cut-off {cutoff:g} instead of the consensus 6.1 (assay-specific)")
+        warnings.append(OTHER_CUTOFF(cutoff=f"{cutoff:g}"))
     return Grading(value=value, label=label, reasons=reasons, warnings=warnings, details=details)

@@ -81,7 +81,7 @@ class MriActivityInput(CalcInput):
             try:
                 return date.fromisoformat(value)
             except ValueError:
-                raise ValueError("expected an ISO date (YYYY-MM-DD)") from None
+                raise ValueError(NOT_A_DATE()) from None
         return value
 
 
@@ -153,6 +153,7 @@ AGAINST = Reason(
     "against the scan of {date} ({days} days): {new} new and {enlarging} enlarging T2 lesion(s)",
     numbers=_NUMBERS,
 )
+NOT_A_DATE = Reason("expected an ISO date (YYYY-MM-DD)")
 NO_COMPARATOR = Reason("no comparator scan: new or enlarging T2 lesions cannot be counted")
 NO_CONTRAST = Reason("no contrast (Gd-enhancing lesions not assessed)")
 ENHANCING = Reason("{n} Gd-enhancing lesion(s)", numbers=_NUMBERS)

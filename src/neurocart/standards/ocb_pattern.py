@@ -96,6 +96,13 @@ TOO_FEW = Reason(
     "{restricted} CSF-restricted band(s) < {t}: not counted as CSF-specific", numbers=_NUMBERS
 )
 TYPE = Reason("type {kind}: {label}", numbers=_NUMBERS)
+SINGLE_BAND = Reason(
+    "a single band identical in CSF and serum: ask the laboratory whether it is monoclonal "
+    "(neurocart convention)"
+)
+OTHER_THRESHOLD = Reason(
+    "threshold {t} instead of the McDonald definition (≥ 2 bands)", numbers=_NUMBERS
+)
 WORDS = tuple(LABELS.values())
 """Its labels (the catalogues list them: `locale/sources.toml`)."""
 
@@ -123,12 +130,9 @@ def ocb_pattern(inp: OcbPatternInput) -> Grading:
     if 0 < inp.csf_restricted_bands < t:
         reasons.append(TOO_FEW(**counts))
     if kind == 1 and inp.identical_bands == 1:
-        warnings.append(
-            "a single band identical in CSF and serum: ask the laboratory whether it is "
-            "monoclonal (neurocart convention)"
-        )
+        warnings.append(SINGLE_BAND())
     if t != 2:
-        warnings.append(f"threshold {t} instead of the McDonald definition (≥ 2 bands)")
+        warnings.append(OTHER_THRESHOLD(t=t))
     reasons.append(TYPE(kind=kind, label=LABELS[kind]))
     return Grading(
         value=kind,

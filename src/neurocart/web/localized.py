@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from neurocart import i18n
 from neurocart.i18n import N_
-from neurocart.monitor.signals import SIGNALS
+from neurocart.monitor.signals import SIGNALS, SUSTAINED
 from neurocart.web import alert_text
 
 KINDS: dict[str, tuple[str, ...]] = {
@@ -61,6 +61,15 @@ def reason(text: str) -> str:
     return i18n.core_text(text)
 
 
+def _value(value: str) -> str:
+    """A finding's value: a word translated; a number kept, with its unit translated when the
+    unit is a word ("2 points")."""
+    if not value[:1].isdigit():
+        return i18n.gettext(value)
+    number, _, unit = value.partition(" ")
+    return f"{number} {i18n.gettext(unit)}" if unit else number
+
+
 def rule_text(text: str, rule_id: str) -> str:
     """A monitor rule's title or recommended action in the reader's language (by the rule's id
     and the English text), else the English text."""
@@ -84,6 +93,10 @@ def findings(text: str) -> str:
 
 
 def _clause(clause: str) -> str:
+    sustained = SUSTAINED.match(clause)
+    if sustained is not None:
+        inner = _clause(sustained["clause"])
+        return i18n.gettext(SUSTAINED.key).format(clause=inner, days=sustained["days"])
     for label in _labels_longest_first():
         if clause == label:
             return i18n.gettext(label)
@@ -91,6 +104,5 @@ def _clause(clause: str) -> str:
             rest = clause[len(label) :]
             colon = rest.startswith(":")
             value = rest.lstrip(": ")
-            shown = i18n.gettext(value) if not value[:1].isdigit() else value
-            return i18n.gettext(label) + ("：" if colon else " ") + shown
+            return i18n.gettext(label) + ("：" if colon else " ") + _value(value)
     return clause
