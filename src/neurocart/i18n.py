@@ -145,7 +145,7 @@ def translated(message: str) -> str | None:
 
 # ---------------------------------------------------------------- texts of the core
 
-_JOINERS: dict[str, dict[str, str]] = {"zh_CN": {", ": "、", "; ": "；", " and ": "且"}}
+_JOINERS: dict[str, dict[str, str]] = {"zh_CN": {", ": "、", "; ": "；", " and ": " 且 "}}
 """How a language joins the items of a list parameter, by the English separator."""
 
 
