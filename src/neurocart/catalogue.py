@@ -8,8 +8,8 @@ extractors of this module for texts that are data rather than code:
   the gettext context (the pages translate an alert by its rule, `neurocart.web.localized`);
 - `extract_protocol`: the titles of the care-pathway protocols' phases and tasks;
 - `extract_data`: texts the pages draw from the core's tables (calculator field labels and
-  help, bedside entry forms, the calculators' cross-field checks, the words calculator
-  reasons quote), listed in `locale/sources.toml`.
+  help, bedside entry forms, the calculators' cross-field checks, the help of the command
+  line, the words calculator reasons quote), listed in `locale/sources.toml`.
 
     make catalogues        # extract, update both .po files, compile the .mo files
 
@@ -93,10 +93,21 @@ def _data_texts(spec: dict[str, Any]) -> Iterator[str]:
             for ef in entry_form.fields:
                 yield ef.label
                 yield from (text for _, text in ef.choices)
+    if spec.get("calculator_titles"):
+        from neurocart.standards import REGISTRY
+
+        yield from (REGISTRY[name].title for name in sorted(REGISTRY))
     if spec.get("checks"):
         from neurocart.standards import REGISTRY
 
         yield from sorted({c.message for calc in REGISTRY.values() for c in calc.checks})
+    if spec.get("command_line"):
+        import typer.main
+
+        from neurocart.cli import app
+        from neurocart.cli.localized import help_texts
+
+        yield from dict.fromkeys(help_texts(typer.main.get_command(app)))
     if spec.get("signals"):
         from neurocart.monitor.signals import SIGNALS
 

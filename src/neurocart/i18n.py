@@ -189,6 +189,23 @@ def _filled(locale: str, template: Any, params: dict[str, str]) -> str | None:
     return key.format(**shown)
 
 
+def input_error(error: Any) -> str:
+    """A `CalculatorInputError` as its message says it (`str(error)`), in the current language:
+    each problem's field, the problem (a keyed text, `core_text`) and the value given."""
+    import reprlib
+
+    lines = [gettext("invalid input for calculator {name!r}:").format(name=error.calculator)]
+    for problem in error.problems:
+        where = "" if problem.row is None else gettext("row {row}: ").format(row=problem.row)
+        got = (
+            ""
+            if problem.got is None
+            else gettext(" (got {value})").format(value=reprlib.repr(problem.got))
+        )
+        lines.append(f"  - {where}{problem.field}: {core_text(problem.message)}{got}")
+    return "\n".join(lines)
+
+
 def _item(locale: str, text: str, template: Any) -> str:
     word = translated(text)
     if word is not None:

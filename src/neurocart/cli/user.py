@@ -10,6 +10,7 @@ import typer
 
 from neurocart.cli.console import fail, out
 from neurocart.config import get_settings
+from neurocart.i18n import gettext as _
 from neurocart.services import accounts
 from neurocart.services.errors import InvalidInputError
 from neurocart.store import ConflictError, InvalidRecordError, Role, get_database, repo
@@ -20,7 +21,7 @@ app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password: str = typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     return password
 
 
@@ -44,7 +45,12 @@ def add(
             )
     except (InvalidInputError, ConflictError, InvalidRecordError) as exc:
         raise fail(str(exc)) from None
-    out.print(f"user {user.username!r} created with role {user.role.value}", highlight=False)
+    out.print(
+        _("user {username!r} created with role {role}").format(
+            username=user.username, role=user.role.value
+        ),
+        highlight=False,
+    )
 
 
 @app.command()
@@ -55,6 +61,8 @@ def revoke(name: Annotated[str, typer.Argument(help="username")]) -> None:
     with db.transaction() as session:
         user = repo.get_user_by_username(session, name)
         if user is None:
-            raise fail(f"name: no user {name!r}")
+            raise fail(_("name: no user {name!r}").format(name=name))
         ended = accounts.end_user_sessions(session, None, user, reason="revoked")
-    out.print(f"user {name!r}: {ended} session(s) ended", highlight=False)
+    out.print(
+        _("user {name!r}: {ended} session(s) ended").format(name=name, ended=ended), highlight=False
+    )
