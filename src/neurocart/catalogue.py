@@ -116,6 +116,7 @@ def _data_texts(spec: dict[str, Any]) -> Iterator[str]:
         import importlib
 
         table = getattr(importlib.import_module(module_name), attribute)
+        table = table() if callable(table) else table  # a function computes its words
         yield from (table.values() if isinstance(table, dict) else table)
 
 
