@@ -331,6 +331,8 @@ WORDS = (
     *NOT_EVALUABLE_WORDS,
     *COMBINATIONS,
     *LABELS.values(),
+    *(code.replace("_", " ") for code in LABELS),
+    "absent",
     *(f"{side} {nerve}" for side in ("left", "right") for nerve in _NERVES),
 )
 """The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""

@@ -146,7 +146,7 @@ LABELS = {
     "inactive": "no MRI activity",
     "not_evaluable": "not evaluable (no comparator, no enhancement)",
 }
-WORDS = (*LABELS, *LABELS.values())
+WORDS = (*LABELS, *LABELS.values(), "not evaluable")
 """Its values and labels (the catalogues list them: `locale/sources.toml`)."""
 _NUMBERS = ("days", "new", "enlarging", "n", "v", "v0", "pbvc", "annual")
 AGAINST = Reason(
