@@ -8,8 +8,8 @@ extractors of this module for texts that are data rather than code:
   the gettext context (the pages translate an alert by its rule, `neurocart.web.localized`);
 - `extract_protocol`: the titles of the care-pathway protocols' phases and tasks;
 - `extract_data`: texts the pages draw from the core's tables (calculator field labels and
-  help, bedside entry forms, the words calculator reasons quote), listed in
-  `locale/sources.toml`.
+  help, bedside entry forms, the calculators' cross-field checks, the help of the command
+  line, the words calculator reasons quote), listed in `locale/sources.toml`.
 
     make catalogues        # extract, update both .po files, compile the .mo files
 
@@ -39,12 +39,17 @@ Extracted = tuple[int, str, Any, list[str]]
 def extract_rules(
     fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
 ) -> Iterator[Extracted]:
-    """Titles and actions of a monitor rule file, in the context of each rule's id."""
+    """Titles, actions and sources of a monitor rule file, in the context of each rule's id
+    (a source as the pages cite it: without the project's internal references)."""
+    from neurocart.web.alert_text import citation
+
     data = tomllib.loads(fileobj.read().decode("utf-8"))
     for rule in data.get("rule", []):
         rule_id = str(rule["id"])
         texts = [rule.get("title"), rule.get("action")]
         texts.extend((rule.get("action_by_grade") or {}).values())
+        if rule.get("source"):
+            texts.append(citation(str(rule["source"])))
         for text in texts:
             if text:
                 yield 0, "pgettext", (rule_id, str(text)), []
@@ -79,6 +84,7 @@ def _data_texts(spec: dict[str, Any]) -> Iterator[str]:
     for name in spec.get("calculators", []):
         form = forms.form_for(name)
         yield form.title
+        yield form.citation
         for f in form.fields:
             yield from _field_texts(f)
     if spec.get("entry_forms"):
@@ -87,6 +93,21 @@ def _data_texts(spec: dict[str, Any]) -> Iterator[str]:
             for ef in entry_form.fields:
                 yield ef.label
                 yield from (text for _, text in ef.choices)
+    if spec.get("calculator_titles"):
+        from neurocart.standards import REGISTRY
+
+        yield from (REGISTRY[name].title for name in sorted(REGISTRY))
+    if spec.get("checks"):
+        from neurocart.standards import REGISTRY
+
+        yield from sorted({c.message for calc in REGISTRY.values() for c in calc.checks})
+    if spec.get("command_line"):
+        import typer.main
+
+        from neurocart.cli import app
+        from neurocart.cli.localized import help_texts
+
+        yield from dict.fromkeys(help_texts(typer.main.get_command(app)))
     if spec.get("signals"):
         from neurocart.monitor.signals import SIGNALS
 
@@ -95,6 +116,7 @@ def _data_texts(spec: dict[str, Any]) -> Iterator[str]:
         import importlib
 
         table = getattr(importlib.import_module(module_name), attribute)
+        table = table() if callable(table) else table  # a function computes its words
         yield from (table.values() if isinstance(table, dict) else table)
 
 

@@ -25,6 +25,7 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
@@ -130,6 +131,92 @@ def pgettext(context: str, message: str) -> str:
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
     """Mark `message` for the catalogue without translating it now (translated where shown)."""
     return message
+
+
+def translated(message: str) -> str | None:
+    """`message` in the current language when the catalogue holds it (English: `message`
+    itself), else None — unlike `gettext`, which falls back to the English."""
+    locale = current()
+    if locale == "en":
+        return message
+    catalog: dict[object, str] = getattr(translations(locale), "_catalog", {})
+    return catalog.get(message) or None
+
+
+# ---------------------------------------------------------------- texts of the core
+
+_JOINERS: dict[str, dict[str, str]] = {"zh_CN": {", ": "、", "; ": "；", " and ": " 且 "}}
+"""How a language joins the items of a list parameter, by the English separator."""
+
+
+def core_text(text: str) -> str:
+    """A text of the core in the current language: a calculator's reason, warning or input
+    error, which the core writes in English from a message key and its parameters
+    (`neurocart.standards.reason`). The key is translated, numbers and units are kept, a
+    parameter that is a catalogue word or another keyed text is translated too, a list item
+    by item. A text no key matches is shown as it is."""
+    locale = current()
+    if locale == "en":
+        return text
+    return _core(locale, text) or text
+
+
+@lru_cache(maxsize=8192)
+def _core(locale: str, text: str) -> str | None:
+    with using(locale):
+        word = translated(text)
+        if word is not None:
+            return word
+        from neurocart.standards import reason
+
+        found = reason.find(text)
+        return None if found is None else _filled(locale, *found)
+
+
+def _filled(locale: str, template: Any, params: dict[str, str]) -> str | None:
+    key = translated(template.key)
+    if key is None:
+        return None
+    shown: dict[str, str] = {}
+    for name, value in params.items():
+        items = template.lists.get(name)
+        if items is None:
+            shown[name] = _core(locale, value) or value
+            continue
+        joiner = _JOINERS.get(locale, {}).get(items.sep, items.sep)
+        parts = value.split(items.sep)
+        shown[name] = joiner.join(_item(locale, part, items.item) for part in parts)
+    return key.format(**shown)
+
+
+def input_error(error: Any) -> str:
+    """A `CalculatorInputError` as its message says it (`str(error)`), in the current language:
+    each problem's field, the problem (a keyed text, `core_text`) and the value given."""
+    import reprlib
+
+    lines = [gettext("invalid input for calculator {name!r}:").format(name=error.calculator)]
+    for problem in error.problems:
+        where = "" if problem.row is None else gettext("row {row}: ").format(row=problem.row)
+        got = (
+            ""
+            if problem.got is None
+            else gettext(" (got {value})").format(value=reprlib.repr(problem.got))
+        )
+        lines.append(f"  - {where}{problem.field}: {core_text(problem.message)}{got}")
+    return "\n".join(lines)
+
+
+def _item(locale: str, text: str, template: Any) -> str:
+    word = translated(text)
+    if word is not None:
+        return word
+    if template is not None:
+        params = template.match(text)
+        if params is not None:
+            filled = _filled(locale, template, params)
+            if filled is not None:
+                return filled
+    return _core(locale, text) or text
 
 
 # ---------------------------------------------------------------- time on the faces

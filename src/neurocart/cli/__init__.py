@@ -28,6 +28,7 @@ from neurocart.cli import imports as import_commands
 from neurocart.cli.calc import calc
 from neurocart.cli.console import fail
 from neurocart.cli.demo import demo
+from neurocart.cli.localized import LocalizedGroup
 from neurocart.cli.serve import serve
 from neurocart.cli.simulate import simulate_command
 from neurocart.config import get_settings
@@ -38,6 +39,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LocalizedGroup,
 )
 
 
@@ -55,7 +57,11 @@ def main(
     """neurocart — CAR-T for neurological autoimmune disease."""
     chosen = i18n.normalize(lang) if lang else get_settings().default_locale
     if chosen is None:
-        raise fail(f"--lang: one of {', '.join(i18n.LOCALES)} (got {lang!r})")
+        raise fail(
+            i18n.gettext("--lang: one of {locales} (got {lang!r})").format(
+                locales=", ".join(i18n.LOCALES), lang=lang
+            )
+        )
     i18n.activate(chosen)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail, out
 from neurocart.config import get_settings
+from neurocart.i18n import gettext as _
 from neurocart.store import audit, get_database
 from neurocart.store.audit_keys import AuditKeyError, Keyring, append_key, current_keyring
 from neurocart.store.checkpoints import checkpoint_file, write_checkpoint
@@ -61,29 +62,46 @@ def verify(checkpoints: Checkpoints = None) -> None:
             result = audit.verify(session, keyring=keyring, checkpoint_path=path)
     except SQLAlchemyError as exc:
         reason = str(exc).splitlines()[0]
-        raise fail(f"cannot read the audit log (run `neurocart db upgrade`?): {reason}") from None
+        raise fail(
+            _("cannot read the audit log (run `neurocart db upgrade`?): {reason}").format(
+                reason=reason
+            )
+        ) from None
     if result.ok:
-        out.print(f"chain intact ({result.entries} entries), head hash {result.head_hash}")
+        out.print(
+            _("chain intact ({entries} entries), head hash {head_hash}").format(
+                entries=result.entries, head_hash=result.head_hash
+            )
+        )
         if path is None:
             err.print(
-                "[yellow]warning:[/] no checkpoint file (set NEUROCART_AUDIT_CHECKPOINT_DIR): "
-                "a truncated or rewritten chain cannot be ruled out",
+                _(
+                    "[yellow]warning:[/] no checkpoint file (set "
+                    "NEUROCART_AUDIT_CHECKPOINT_DIR): a truncated or rewritten chain cannot be "
+                    "ruled out"
+                ),
                 highlight=False,
             )
         elif result.checkpoint is None:
             err.print(
-                f"[yellow]warning:[/] no checkpoint in {path} yet (`neurocart audit "
-                "checkpoint`): a truncated or rewritten chain cannot be ruled out",
+                _(
+                    "[yellow]warning:[/] no checkpoint in {path} yet (`neurocart audit "
+                    "checkpoint`): a truncated or rewritten chain cannot be ruled out"
+                ).format(path=path),
                 highlight=False,
             )
         else:
-            out.print(f"matches the checkpoints in {path} (newest at seq {result.checkpoint})")
+            out.print(
+                _("matches the checkpoints in {path} (newest at seq {checkpoint})").format(
+                    path=path, checkpoint=result.checkpoint
+                )
+            )
         return
     for problem in result.problems[1:SHOWN]:
-        err.print(f"  also: {problem}", highlight=False)
+        err.print(_("  also: {problem}").format(problem=problem), highlight=False)
     if len(result.problems) > SHOWN:
-        err.print(f"  ... and {len(result.problems) - SHOWN} more", highlight=False)
-    raise fail(f"audit chain broken at {result.first}", code=TAMPERED)
+        err.print(_("  ... and {n} more").format(n=len(result.problems) - SHOWN), highlight=False)
+    raise fail(_("audit chain broken at {first}").format(first=result.first), code=TAMPERED)
 
 
 @app.command()
@@ -93,17 +111,29 @@ def checkpoint(checkpoints: Checkpoints = None) -> None:
     keyring = _keyring()
     path = _checkpoint_path(checkpoints)
     if path is None:
-        raise fail("--checkpoints: no file given and NEUROCART_AUDIT_CHECKPOINT_DIR is not set")
+        raise fail(_("--checkpoints: no file given and NEUROCART_AUDIT_CHECKPOINT_DIR is not set"))
     db = get_database()
     try:
         with db.reading() as session:
             written = write_checkpoint(session, path, keyring)
     except SQLAlchemyError as exc:
         reason = str(exc).splitlines()[0]
-        raise fail(f"cannot read the audit log (run `neurocart db upgrade`?): {reason}") from None
+        raise fail(
+            _("cannot read the audit log (run `neurocart db upgrade`?): {reason}").format(
+                reason=reason
+            )
+        ) from None
     except OSError as exc:
-        raise fail(f"--checkpoints: cannot append to {path}: {exc.strerror or exc}") from None
-    out.print(f"checkpoint {written.line} in {path}: seq {written.seq}, hash {written.hash}")
+        raise fail(
+            _("--checkpoints: cannot append to {path}: {error}").format(
+                path=path, error=exc.strerror or exc
+            )
+        ) from None
+    out.print(
+        _("checkpoint {line} in {path}: seq {seq}, hash {hash}").format(
+            line=written.line, path=path, seq=written.seq, hash=written.hash
+        )
+    )
 
 
 @app.command("new-key")
@@ -118,8 +148,16 @@ def new_key(
     except AuditKeyError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"--keyring: cannot write {keyring}: {exc.strerror or exc}") from None
-    out.print(f"key {key_id!r} appended to {keyring}; restart every process to sign with it")
+        raise fail(
+            _("--keyring: cannot write {keyring}: {error}").format(
+                keyring=keyring, error=exc.strerror or exc
+            )
+        ) from None
+    out.print(
+        _("key {key_id!r} appended to {keyring}; restart every process to sign with it").format(
+            key_id=key_id, keyring=keyring
+        )
+    )
 
 
 def _instant(value: str | None, option: str) -> datetime | None:
@@ -128,9 +166,15 @@ def _instant(value: str | None, option: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise fail(f"{option}: expected an ISO 8601 time with offset, got {value!r}") from None
+        raise fail(
+            _("{option}: expected an ISO 8601 time with offset, got {value!r}").format(
+                option=option, value=value
+            )
+        ) from None
     if parsed.tzinfo is None:
-        raise fail(f"{option}: give the offset (e.g. {value}+00:00)")
+        raise fail(
+            _("{option}: give the offset (e.g. {value}+00:00)").format(option=option, value=value)
+        )
     return parsed
 
 
@@ -160,12 +204,19 @@ def reads(
             bad = read_log.check(session, _keyring()) if check else []
     except SQLAlchemyError as exc:
         reason = str(exc).splitlines()[0]
-        raise fail(f"cannot read the read log (run `neurocart db upgrade`?): {reason}") from None
-    table = Table("at", "actor", "role", "what", "patient", "scope")
+        raise fail(
+            _("cannot read the read log (run `neurocart db upgrade`?): {reason}").format(
+                reason=reason
+            )
+        ) from None
+    table = Table(_("at"), _("actor"), _("role"), _("what"), _("patient"), _("scope"))
     for r in rows:
         scope = ", ".join(f"{k}={v}" for k, v in sorted(r.scope.items()))
         table.add_row(r.at.isoformat(timespec="seconds"), r.actor, r.role, r.what,
                       r.study_id or "", scope)  # fmt: skip
     out.print(table)
     if bad:
-        raise fail(f"read log rows edited or signed with an unknown key: {bad[:20]}", TAMPERED)
+        raise fail(
+            _("read log rows edited or signed with an unknown key: {bad}").format(bad=bad[:20]),
+            TAMPERED,
+        )

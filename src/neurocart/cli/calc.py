@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from neurocart import standards
 from neurocart.cli.console import BAD_INPUT, err, out
 from neurocart.cli.console import fail as _fail
+from neurocart.i18n import core_text, input_error
+from neurocart.i18n import gettext as _
 from neurocart.standards import Calculator, CalculatorInputError, NotVectorizedError
 from neurocart.standards.fields import walk_fields
 
@@ -30,44 +33,49 @@ def _calculator(name: str) -> Calculator[Any]:
 
 
 def _list_calculators() -> None:
-    table = Table(title="neurocart calculators", show_lines=False)
-    table.add_column("name", style="bold", no_wrap=True)
-    table.add_column("title", overflow="fold")
-    table.add_column("source", overflow="fold")
+    table = Table(title=_("neurocart calculators"), show_lines=False)
+    table.add_column(_("name"), style="bold", no_wrap=True)
+    table.add_column(_("title"), overflow="fold")
+    table.add_column(_("source"), overflow="fold")
     for name in sorted(standards.REGISTRY):
         calc = standards.REGISTRY[name]
-        table.add_row(name, calc.title, calc.citation)
+        table.add_row(name, _(calc.title), _(calc.citation))
     out.print(table)
 
 
 def _describe(calc: Calculator[Any]) -> None:
-    out.print(f"[bold]{calc.name}[/] — {calc.title}", highlight=False)
-    out.print(f"source: {calc.citation}\n", highlight=False)
+    out.print(f"[bold]{calc.name}[/] — {escape(_(calc.title))}", highlight=False)
+    out.print(escape(_("source: {citation}").format(citation=_(calc.citation))) + "\n")
     for spec in walk_fields(calc.fields):
         unit = f" {spec.unit}" if spec.unit else ""
-        default = "required" if spec.required else f"default {json.dumps(spec.default)}"
+        default = (
+            _("required")
+            if spec.required
+            else _("default {value}").format(value=json.dumps(spec.default))
+        )
         out.print(
-            f"  [bold]{spec.name}[/]  {spec.kind}{unit}  [cyan]{spec.range_text}[/]  ({default})",
+            f"  [bold]{spec.name}[/]  {spec.kind}{unit}  [cyan]{escape(core_text(spec.range_text))}"
+            f"[/]  ({escape(default)})",
             highlight=False,
         )
-        out.print(f"      {spec.description}", highlight=False)
+        out.print(f"      {escape(_(spec.description))}", highlight=False)
     for check in calc.checks:
-        out.print(f"  • {check.field}: {check.message}", highlight=False)
+        out.print(f"  • {check.field}: {escape(core_text(check.message))}", highlight=False)
     usage = f"neurocart calc {calc.name} --json '{{...}}'"
     if calc.vectorized is not None:
         usage += f"\n       neurocart calc {calc.name} --csv IN.csv --out OUT.csv"
-    out.print(f"\nusage: {usage}", highlight=False)
+    out.print("\n" + escape(_("usage: {usage}").format(usage=usage)), highlight=False)
 
 
 def _grade_json(calc: Calculator[Any], text: str) -> None:
     try:
         inputs = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _fail(f"--json is not valid JSON: {exc}") from None
+        raise _fail(_("--json is not valid JSON: {error}").format(error=exc)) from None
     try:
         result = calc(inputs)
     except CalculatorInputError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(input_error(exc)) from None
     typer.echo(result.model_dump_json(indent=2))
 
 
@@ -75,14 +83,14 @@ def _grade_csv(calc: Calculator[Any], source: Path, target: Path) -> None:
     import pandas as pd  # here: the command line's start-up (`neurocart serve`) stays light
 
     if not source.is_file():
-        raise _fail(f"--csv: no such file {source}")
+        raise _fail(_("--csv: no such file {file}").format(file=source))
     try:
         total = sum(1 for _ in source.open(encoding="utf-8")) - 1
     except UnicodeDecodeError:
-        raise _fail(f"--csv: {source} is not UTF-8 text") from None
+        raise _fail(_("--csv: {file} is not UTF-8 text").format(file=source)) from None
     graded: list[pd.DataFrame] = []
     progress = Progress(
-        TextColumn(f"grading {calc.name}"),
+        TextColumn(escape(_("grading {name}").format(name=calc.name))),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -103,14 +111,19 @@ def _grade_csv(calc: Calculator[Any], source: Path, target: Path) -> None:
                 offset += len(chunk)
                 progress.update(task, advance=len(chunk))
     except CalculatorInputError as exc:
-        raise _fail(f"{exc}\n(rows are line numbers of {source})") from None
+        rows = _("(rows are line numbers of {file})").format(file=source)
+        raise _fail(f"{input_error(exc)}\n{rows}") from None
     except NotVectorizedError as exc:
         raise _fail(str(exc)) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise _fail(f"--csv: cannot read {source}: {exc}") from None
+        raise _fail(
+            _("--csv: cannot read {file}: {error}").format(file=source, error=exc)
+        ) from None
     result = pd.concat(graded) if graded else pd.DataFrame(columns=["value", "label"])
     result.to_csv(target, index=False)
-    err.print(f"graded {len(result)} rows → {target}", highlight=False)
+    err.print(
+        escape(_("graded {n} rows → {file}").format(n=len(result), file=target)), highlight=False
+    )
 
 
 def calc(
@@ -142,9 +155,11 @@ def calc(
         _grade_json(calculator, json_input)
     elif csv is not None:
         if output is None:
-            raise _fail("--csv needs --out FILE")
+            raise _fail(_("--csv needs --out FILE"))
         _grade_csv(calculator, csv, output)
     else:
         raise _fail(
-            f"give --json '{{...}}' or --csv FILE --out FILE (see neurocart calc {name} --help)"
+            _(
+                "give --json '{{...}}' or --csv FILE --out FILE (see neurocart calc {name} --help)"
+            ).format(name=name)
         )

@@ -18,5 +18,6 @@ err = Console(stderr=True)
 def fail(message: str, code: int = BAD_INPUT) -> typer.Exit:
     """Print `message` on stderr (as plain text: "[[phases]]" in it is not markup) and return
     the Exit to raise."""
-    err.print(f"[bold red]{escape(_('error:'))}[/] {escape(message)}", highlight=False)
+    label = _("error:")  # outside the f-string, where the catalogue's extractor finds it
+    err.print(f"[bold red]{escape(label)}[/] {escape(message)}", highlight=False)
     return typer.Exit(code)

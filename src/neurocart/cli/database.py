@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail
 from neurocart.config import Settings, get_settings
+from neurocart.i18n import gettext as _
 from neurocart.store import Database, migrate
 from neurocart.store.audit_keys import AuditKeyError
 
@@ -53,7 +54,7 @@ def open_database(database_url: str | None, *, upgrade: bool | None) -> tuple[Se
     try:
         database = Database.from_url(settings.database_url)
     except ValueError as exc:
-        raise fail(f"database_url: {exc}") from None
+        raise fail(_("database_url: {exc}").format(exc=exc)) from None
     prepare_schema(database, upgrade)
     return settings, database
 
@@ -70,25 +71,36 @@ def prepare_schema(database: Database, upgrade: bool | None) -> str | None:
     try:
         current = migrate.current(engine)
     except SQLAlchemyError as exc:
-        raise fail(f"cannot open {where}: {str(exc).splitlines()[0]}") from None
+        raise fail(
+            _("cannot open {where}: {error}").format(where=where, error=str(exc).splitlines()[0])
+        ) from None
     if current == head:
         return current
     if current is not None and not migrate.known(current):
         raise fail(
-            f"database {where} is at revision {current}, unknown to this neurocart "
-            f"(newest {head}): upgrade neurocart"
+            _(
+                "database {where} is at revision {current}, unknown to this neurocart (newest "
+                "{head}): upgrade neurocart"
+            ).format(where=where, current=current, head=head)
         )
     automatic = engine.dialect.name == "sqlite" if upgrade is None else upgrade
     if not automatic:
         raise fail(
-            f"database {where} is at revision {current or '(empty)'}, not {head}: "
-            "run `neurocart db upgrade` first"
+            _(
+                "database {where} is at revision {current}, not {head}: run `neurocart db upgrade` "
+                "first"
+            ).format(where=where, current=current or _("(empty)"), head=head)
         )
     try:
         reached = migrate.upgrade(engine)
     except SQLAlchemyError as exc:
-        raise fail(f"cannot migrate {where}: {str(exc).splitlines()[0]}") from None
+        raise fail(
+            _("cannot migrate {where}: {error}").format(where=where, error=str(exc).splitlines()[0])
+        ) from None
     except AuditKeyError as exc:  # a migration that signs audit entries (0011)
-        raise fail(f"cannot migrate {where}: {exc}") from None
-    err.print(f"database {where} upgraded to revision {reached}", highlight=False)
+        raise fail(_("cannot migrate {where}: {error}").format(where=where, error=exc)) from None
+    err.print(
+        _("database {where} upgraded to revision {reached}").format(where=where, reached=reached),
+        highlight=False,
+    )
     return reached

@@ -8,6 +8,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import fail, out
+from neurocart.i18n import gettext as _
 from neurocart.store import get_database, migrate
 from neurocart.store.audit_keys import AuditKeyError
 
@@ -24,14 +25,23 @@ def upgrade(
     try:
         reached = migrate.upgrade(db.engine, revision)
     except SQLAlchemyError as exc:
-        raise fail(f"cannot migrate {where}: {str(exc).splitlines()[0]}") from None
+        raise fail(
+            _("cannot migrate {where}: {error}").format(where=where, error=str(exc).splitlines()[0])
+        ) from None
     except AuditKeyError as exc:  # a migration that signs audit entries (0011)
-        raise fail(f"cannot migrate {where}: {exc}") from None
-    out.print(f"database {where} is at revision {reached}", highlight=False)
+        raise fail(_("cannot migrate {where}: {error}").format(where=where, error=exc)) from None
+    out.print(
+        _("database {where} is at revision {reached}").format(where=where, reached=reached),
+        highlight=False,
+    )
 
 
 @app.command()
 def current() -> None:
     """Show the revision the database is at and the newest one shipped."""
     db = get_database()
-    out.print(f"database: {migrate.current(db.engine) or '(empty)'}; newest: {migrate.head()}")
+    out.print(
+        _("database: {current}; newest: {head}").format(
+            current=migrate.current(db.engine) or _("(empty)"), head=migrate.head()
+        )
+    )

@@ -21,6 +21,7 @@ from rich.table import Table
 from neurocart.cli.console import err, fail, out
 from neurocart.config import get_settings
 from neurocart.demo import DEFAULT_SEED, DEMO_PASSWORD
+from neurocart.i18n import gettext as _
 
 if TYPE_CHECKING:  # building and streaming a ward simulate it (pandas): loaded by the command
     from neurocart.demo.build import DemoDatabase
@@ -58,12 +59,13 @@ def _forget_old_checkpoints(db: Path) -> None:
 def logins(built: DemoDatabase) -> Table:
     """A table of the demo users and their roles, printed at start so a visitor can log in."""
     table = Table(
-        title="demo logins (demo only)", caption=f"password for every user: {DEMO_PASSWORD}"
+        title=_("demo logins (demo only)"),
+        caption=_("password for every user: {password}").format(password=DEMO_PASSWORD),
     )
-    table.add_column("username")
-    table.add_column("role")
+    table.add_column(_("username"))
+    table.add_column(_("role"))
     for role, name in built.users.items():
-        table.add_row(name, role.value)
+        table.add_row(name, _(role.value))
     return table
 
 
@@ -109,7 +111,11 @@ def demo(
     from neurocart.demo.build import NotADemoDatabaseError, build_demo, remove_database
 
     if acute_now is not None and acute_now > patients:
-        raise fail(f"--acute-now: at most --patients ({patients}), got {acute_now}")
+        raise fail(
+            _("--acute-now: at most --patients ({patients}), got {acute_now}").format(
+                patients=patients, acute_now=acute_now
+            )
+        )
     started = time.perf_counter()
     _demo_audit_key(db)
     try:
@@ -120,19 +126,26 @@ def demo(
             f"(rm {db}) or pass --db with another file; a real record is never replaced"
         )
         if not (sys.stdin.isatty() and _demo_with_added_users(db)):
-            raise fail(f"--db: {exc}; {hint}") from None
+            raise fail(_("--db: {exc}; {hint}").format(exc=exc, hint=hint)) from None
         if not typer.confirm(f"{db} is an earlier demo with users added on the admin page. "
                              "Replace it with a fresh demo?", default=False):  # fmt: skip
-            raise fail(f"--db: {exc}; {hint}") from None
+            raise fail(_("--db: {exc}; {hint}").format(exc=exc, hint=hint)) from None
         remove_database(db)
         built = build_demo(db, patients=patients, seed=seed, acute_now=acute_now, monitor=monitor)
     _forget_old_checkpoints(db)
     out.print(summary(built.sim, built.report))
     out.print(
-        f"{built.path} built in {time.perf_counter() - started:.1f} s: "
-        f"{built.report.observations:,} observations, {built.report.assessments:,} "
-        f"assessments, {built.report.events:,} events; in days 0–14 now: "
-        f"{', '.join(built.sim.acute_now()) or 'nobody'}",
+        _(
+            "{path} built in {seconds:.1f} s: {observations:,} observations, {assessments:,} "
+            "assessments, {events:,} events; in days 0–14 now: {acute}"
+        ).format(
+            path=built.path,
+            seconds=time.perf_counter() - started,
+            observations=built.report.observations,
+            assessments=built.report.assessments,
+            events=built.report.events,
+            acute=", ".join(built.sim.acute_now()) or _("nobody"),
+        ),
         highlight=False,
     )
     out.print(logins(built))
@@ -158,7 +171,7 @@ def run_server(
     try:
         lock = serve_lock(built.path)
     except AlreadyServingError as exc:
-        raise fail(f"--db: {exc}") from None
+        raise fail(_("--db: {exc}").format(exc=exc)) from None
     clock = DemoClock(built.sim.now, speed)
     # one clock for the pages, the monitor's escalation ticks, the streamed facts and the CLI
     clock.publish(built.path)
@@ -178,10 +191,19 @@ def run_server(
         if stop.is_set():
             return
         out.print(
-            f"\n[bold]neurocart demo at {url}[/]  (log in as neurologist.demo / {DEMO_PASSWORD})"
-            f"\ndemo clock: {speed:g} simulated s per real s, starting "
-            f"{clock.start:%Y-%m-%d %H:%M} UTC; vitals every {vitals_minutes:g} simulated min for "
-            f"{len(built.sim.acute_now())} acute patients. Ctrl-C stops.",
+            _(
+                "\n[bold]neurocart demo at {url}[/]  (log in as neurologist.demo / "
+                "{password})\ndemo clock: {speed:g} simulated s per real s, starting "
+                "{start:%Y-%m-%d %H:%M} UTC; vitals every {vitals_minutes:g} simulated min for "
+                "{n} acute patients. Ctrl-C stops."
+            ).format(
+                url=url,
+                password=DEMO_PASSWORD,
+                speed=speed,
+                start=clock.start,
+                vitals_minutes=vitals_minutes,
+                n=len(built.sim.acute_now()),
+            ),
             highlight=False,
         )
         streamer = DemoStreamer(
@@ -197,10 +219,12 @@ def run_server(
     try:
         server.run()
     except SystemExit:  # uvicorn exits when it cannot bind
-        raise fail(f"--port: cannot serve on {host}:{port} (in use?)") from None
+        raise fail(
+            _("--port: cannot serve on {host}:{port} (in use?)").format(host=host, port=port)
+        ) from None
     finally:
         stop.set()
         thread.join(timeout=5)
         clock.stop(built.path)
         lock.close()
-    out.print("demo stopped", highlight=False)
+    out.print(_("demo stopped"), highlight=False)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 
 from neurocart.cli.console import fail, out
+from neurocart.i18n import gettext as _
 
 if TYPE_CHECKING:  # pandas: loaded by the command, not by the command line's start-up
     from neurocart.frames import CohortFrames
@@ -33,7 +34,7 @@ def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise fail(f"--timezone: unknown IANA time zone {name!r}") from None
+        raise fail(_("--timezone: unknown IANA time zone {name!r}").format(name=name)) from None
     return name
 
 
@@ -43,7 +44,7 @@ def _frames(database_url: str | None, site: str | None, what: str) -> CohortFram
     from neurocart.reports.scope import CohortScopeError
 
     try:
-        frames, _, _ = _from_database(database_url, site, what)
+        frames, _db, _url = _from_database(database_url, site, what)
     except CohortScopeError as exc:
         raise fail(str(exc)) from None
     return frames
@@ -70,9 +71,15 @@ def sdtm(
     from neurocart.interop.sdtm import SdtmConfig, SdtmError, XptLimitError, load_meddra, write_sdtm
 
     if not studyid.isascii() or not studyid or len(studyid) > 40:
-        raise fail(f"--study-id: expected 1–40 ASCII characters, got {studyid!r}")
+        raise fail(
+            _("--study-id: expected 1–40 ASCII characters, got {studyid!r}").format(studyid=studyid)
+        )
     if len(country) != 3 or not country.isalpha():
-        raise fail(f"--country: expected an ISO 3166-1 alpha-3 code, got {country!r}")
+        raise fail(
+            _("--country: expected an ISO 3166-1 alpha-3 code, got {country!r}").format(
+                country=country
+            )
+        )
     try:
         terms = {} if meddra is None else load_meddra(meddra)
     except SdtmError as exc:
@@ -84,12 +91,21 @@ def sdtm(
     except (SdtmError, XptLimitError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"--out: cannot write into {out_dir}: {exc.strerror or exc}") from None
+        raise fail(
+            _("--out: cannot write into {out_dir}: {error}").format(
+                out_dir=out_dir, error=exc.strerror or exc
+            )
+        ) from None
     rows = ", ".join(f"{n} {len(f)}" for n, f in files.data.datasets.items())
-    out.print(f"wrote {len(files.files)} datasets and {files.define}: {rows}", highlight=False)
+    out.print(
+        _("wrote {n} datasets and {define}: {rows}").format(
+            n=len(files.files), define=files.define, rows=rows
+        ),
+        highlight=False,
+    )
     if files.data.omitted:
         left = ", ".join(f"{k} ({n})" for k, n in sorted(files.data.omitted.items()))
-        out.print(f"not in SDTM (no domain for them): {left}", highlight=False)
+        out.print(_("not in SDTM (no domain for them): {left}").format(left=left), highlight=False)
 
 
 @app.command("redcap")
@@ -109,9 +125,17 @@ def redcap(
     except RedcapError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"--out: cannot write into {out_dir}: {exc.strerror or exc}") from None
+        raise fail(
+            _("--out: cannot write into {out_dir}: {error}").format(
+                out_dir=out_dir, error=exc.strerror or exc
+            )
+        ) from None
     out.print(
-        f"wrote {', '.join(p.name for p in files.paths)} into {out_dir}: {files.records} record "
-        f"rows for {files.patients} patients",
+        _("wrote {files} into {out_dir}: {records} record rows for {patients} patients").format(
+            files=", ".join(p.name for p in files.paths),
+            out_dir=out_dir,
+            records=files.records,
+            patients=files.patients,
+        ),
         highlight=False,
     )

@@ -21,6 +21,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail, out
+from neurocart.i18n import gettext as _
 from neurocart.interop.codemap import CodeMap, CodeMapError
 from neurocart.interop.hl7.listener import decode, serve
 from neurocart.interop.hl7.receiver import CrosswalkError, Receiver, load_crosswalk
@@ -48,19 +49,29 @@ def _receiver(
     unknown_patient: str,
 ) -> Receiver:
     if unknown_patient not in ("discard", "error"):
-        raise fail(f"--unknown-patient: discard or error, got {unknown_patient!r}")
+        raise fail(
+            _("--unknown-patient: discard or error, got {unknown_patient!r}").format(
+                unknown_patient=unknown_patient
+            )
+        )
     database = get_database()
     try:
         with database.reading() as session:
             user = repo.get_user_by_username(session, username)
     except SQLAlchemyError as exc:
         raise fail(
-            f"database: cannot read users ({type(exc).__name__}); run neurocart db upgrade"
+            _("database: cannot read users ({error}); run neurocart db upgrade").format(
+                error=type(exc).__name__
+            )
         ) from None
     if user is None or not user.active:
-        raise fail(f"--as: no active user {username!r}")
+        raise fail(_("--as: no active user {username!r}").format(username=username))
     if not is_allowed(user.role.value, Resource.FEEDS, Action.WRITE):
-        raise fail(f"--as: role {user.role.value!r} may not write feeds (use a data_manager)")
+        raise fail(
+            _("--as: role {role!r} may not write feeds (use a data_manager)").format(
+                role=user.role.value
+            )
+        )
     try:
         codemap = CodeMap.load(codes) if codes else CodeMap()
         walk = load_crosswalk(crosswalk) if crosswalk else {}
@@ -89,14 +100,19 @@ def listen(
     receiver = _receiver(user, codes, crosswalk, unknown_patient)
 
     def ready(bound: int) -> None:
-        out.print(f"listening for HL7 v2 (MLLP) on {host}:{bound}", highlight=False)
+        out.print(
+            _("listening for HL7 v2 (MLLP) on {host}:{bound}").format(host=host, bound=bound),
+            highlight=False,
+        )
 
     try:
         asyncio.run(serve(receiver, host=host, port=port, charset=charset, ready=ready))
     except KeyboardInterrupt:
-        err.print("stopped")
+        err.print(_("stopped"))
     except OSError as exc:
-        raise fail(f"--port: cannot listen on {host}:{port}: {exc}") from None
+        raise fail(
+            _("--port: cannot listen on {host}:{port}: {exc}").format(host=host, port=port, exc=exc)
+        ) from None
 
 
 def split_messages(data: bytes, charset: str = "utf-8") -> list[str]:
@@ -128,7 +144,7 @@ def import_file(
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise fail(f"PATH: {exc}") from None
+        raise fail(_("PATH: {exc}").format(exc=exc)) from None
     receiver = _receiver(user, codes, crosswalk, unknown_patient)
     counts: Counter[str] = Counter()
     for text in split_messages(data, charset):
@@ -155,7 +171,9 @@ def messages(
     """Received messages, newest first, with the ACK code and the reason."""
     with get_database().reading() as session:
         rows = list_messages(session, status=status, limit=limit)
-    table = Table("received", "sender", "MSH-10", "type", "status", "ACK", "reason")
+    table = Table(
+        _("received"), _("sender"), _("MSH-10"), _("type"), _("status"), _("ACK"), _("reason")
+    )
     for row in rows:
         table.add_row(
             row.received_at.isoformat(timespec="seconds"),
@@ -174,7 +192,7 @@ def unmapped() -> None:
     """Local codes that arrived without a mapping (never guessed): add them to the code map."""
     with get_database().reading() as session:
         rows = unmapped_codes(session)
-    table = Table("sender", "code", "coding system", "messages")
+    table = Table(_("sender"), _("code"), _("coding system"), _("messages"))
     for row in rows:
         table.add_row(row.sender, row.code, row.coding_system, str(row.messages))
     out.print(table)

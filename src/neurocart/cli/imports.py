@@ -13,6 +13,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import fail, out
+from neurocart.i18n import gettext as _
 
 app = typer.Typer(help="Imports into the record: REDCap.", no_args_is_help=True)
 
@@ -47,26 +48,33 @@ def redcap(
     out.print(", ".join(f"{n} {k}" for k, n in counts.items()), highlight=False)
     for name, n in sorted(plan.unmapped.items()):
         out.print(
-            f"not mapped: field {name} ({n} value(s)) — no mapping rule reads it", highlight=False
+            _("not mapped: field {name} ({n} value(s)) — no mapping rule reads it").format(
+                name=name, n=n
+            ),
+            highlight=False,
         )
     for problem in plan.problems:
-        out.print(f"cannot map: {problem}", highlight=False)
-    _, database = open_database(database_url, upgrade=None)
+        out.print(_("cannot map: {problem}").format(problem=problem), highlight=False)
+    _url, database = open_database(database_url, upgrade=None)
     try:
         with database.reading() as session:
             actor = repo.get_user_by_username(session, user)
         if actor is None or not actor.active:
-            raise fail(f"--user: no active user {user!r}")
+            raise fail(_("--user: no active user {user!r}").format(user=user))
         try:
             result = apply(database, actor, plan, dry_run=dry_run)
         except RedcapError as exc:
             raise fail(str(exc)) from None
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise fail(f"the database refused the import ({reason}); nothing imported") from None
+            raise fail(
+                _("the database refused the import ({reason}); nothing imported").format(
+                    reason=reason
+                )
+            ) from None
     finally:
         database.dispose()
     if result.committed:
-        out.print(f"imported in one transaction as {user}", highlight=False)
+        out.print(_("imported in one transaction as {user}").format(user=user), highlight=False)
     else:
-        out.print("dry run: every row passed validation; nothing stored", highlight=False)
+        out.print(_("dry run: every row passed validation; nothing stored"), highlight=False)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from neurocart.cli.console import err, fail, out
 from neurocart.i18n import format_datetime, gettext, zone_label
+from neurocart.i18n import gettext as _
 from neurocart.monitor import RuleFileError, load_rules
 from neurocart.services.journal import rebuild
 from neurocart.store import Patient, get_database
@@ -62,7 +63,7 @@ def replay(
 ) -> None:
     """Feed the stored history through a fresh engine and print the alert timeline."""
     if (study_id is None) == (not all_):
-        raise fail("give a STUDY_ID or --all (not both)")
+        raise fail(_("give a STUDY_ID or --all (not both)"))
     try:
         ruleset = load_rules(rules) if rules is not None else None
     except RuleFileError as exc:
@@ -71,9 +72,9 @@ def replay(
         wanted = None
         if study_id is not None:
             if session.scalar(select(Patient.id).where(Patient.study_id == study_id)) is None:
-                raise fail(f"STUDY_ID: no patient {study_id!r}")
+                raise fail(_("STUDY_ID: no patient {study_id!r}").format(study_id=study_id))
             wanted = [study_id]
-        _, actions = rebuild(session, ruleset, wanted)
+        _state, actions = rebuild(session, ruleset, wanted)
         query = (
             select(AlertAction.payload)
             .where(~AlertAction.alert_key.startswith("system:"))  # the monitor's own
@@ -82,7 +83,11 @@ def replay(
         if study_id is not None:
             query = query.where(AlertAction.alert_key.startswith(f"{study_id}:", autoescape=True))
         persisted = list(session.scalars(query)) if compare else []
-    table = Table(title=f"alert timeline — {study_id or 'all patients'} ({len(actions)} actions)")
+    table = Table(
+        title=_("alert timeline — {who} ({n} actions)").format(
+            who=study_id or _("all patients"), n=len(actions)
+        )
+    )
     time_column = gettext("time ({zone})").format(zone=zone_label())
     columns = (gettext("day"), gettext("kind"), gettext("severity"), gettext("rule"))
     for column in (time_column, *columns, gettext("text")):
@@ -102,6 +107,10 @@ def replay(
     replayed = json.loads(json.dumps([a.to_dict() for a in actions]))
     difference = first_difference(persisted, replayed)
     if difference is not None:
-        err.print(f"[bold red]replay differs from the live timeline:[/] {difference}")
+        err.print(
+            _("[bold red]replay differs from the live timeline:[/] {difference}").format(
+                difference=difference
+            )
+        )
         raise typer.Exit(1)
-    out.print(f"replay identical to the live timeline ({len(persisted)} actions)")
+    out.print(_("replay identical to the live timeline ({n} actions)").format(n=len(persisted)))

@@ -14,6 +14,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from neurocart.cli.console import err, fail, out
+from neurocart.i18n import N_
+from neurocart.i18n import gettext as _
 from neurocart.omics import OmicsInputError, OmicsUnavailableError, require
 
 if TYPE_CHECKING:
@@ -24,11 +26,12 @@ app = typer.Typer(
 )
 
 SHOWN = (
-    ("sample_id", "sample"), ("study_id", "patient"), ("tissue", "tissue"), ("study_day", "day"),
-    ("n_cells", "cells"), ("car_pct_of_t", "CAR+ % T"), ("b_cell_pct", "B %"),
-    ("plasma_cell_pct", "plasma %"), ("expanded_clone_pct", "expanded %"),
-    ("csf_blood_car_ratio", "CSF/blood CAR"), ("csf_blood_overlap_pct", "CSF∩blood %"),
-    ("product_overlap_pct", "∩product %"),
+    ("sample_id", N_("sample")), ("study_id", N_("patient")), ("tissue", N_("tissue")),
+    ("study_day", N_("day")),
+    ("n_cells", N_("cells")), ("car_pct_of_t", N_("CAR+ % T")), ("b_cell_pct", N_("B %")),
+    ("plasma_cell_pct", N_("plasma %")), ("expanded_clone_pct", N_("expanded %")),
+    ("csf_blood_car_ratio", N_("CSF/blood CAR")), ("csf_blood_overlap_pct", N_("CSF∩blood %")),
+    ("product_overlap_pct", N_("∩product %")),
 )  # fmt: skip
 
 
@@ -40,10 +43,10 @@ def _cell(value: object) -> str:
 
 def _table(readouts: pd.DataFrame, title: str) -> Table:
     table = Table(title=title)
-    for _, label in SHOWN:
-        table.add_column(label, justify="right")
+    for _key, label in SHOWN:
+        table.add_column(_(label), justify="right")
     for row in readouts.to_dict("records"):
-        table.add_row(*(_cell(row.get(key)) for key, _ in SHOWN))
+        table.add_row(*(_cell(row.get(key)) for key, _label in SHOWN))
     return table
 
 
@@ -67,7 +70,7 @@ def run(
 ) -> None:
     """Analyse every sample of SAMPLESHEET; write readouts, figures and index.html to --out."""
     if store and not user:
-        raise fail("--store needs --user (the account recorded in the audit trail)")
+        raise fail(_("--store needs --user (the account recorded in the audit trail)"))
     try:
         require()
         from neurocart.omics import read_samplesheet  # pandas, on first use
@@ -102,9 +105,10 @@ def run(
         out.print(comparison.text(), highlight=False)
     if result.missing_genes:
         out.print(
-            f"panel genes not in the data: {', '.join(result.missing_genes)}", highlight=False
+            _("panel genes not in the data: {genes}").format(genes=", ".join(result.missing_genes)),
+            highlight=False,
         )
-    out.print(f"page: {result.files.get('page', out_dir)}", highlight=False)
+    out.print(_("page: {page}").format(page=result.files.get("page", out_dir)), highlight=False)
     if store:
         assert user is not None
         _store(result.readouts, {s.sample_id: s.collected_at for s in sheet}, user)
@@ -122,12 +126,16 @@ def _store(readouts: pd.DataFrame, collected: dict[str, object], username: str) 
         with get_database().transaction() as session:
             actor = repo.get_user_by_username(session, username)
             if actor is None or not actor.active:
-                raise fail(f"--user: no active user {username!r}")
+                raise fail(_("--user: no active user {username!r}").format(username=username))
             stored = store_readouts(session, actor, samples)
     except (NotFoundError, ServiceError, ValueError) as exc:
-        raise fail(f"nothing stored: {exc}") from None
+        raise fail(_("nothing stored: {exc}").format(exc=exc)) from None
     n = sum(len(s.ids) for s in stored)
-    out.print(f"stored {n} observations for {len({s.study_id for s in stored})} patient(s)")
+    out.print(
+        _("stored {n} observations for {patients} patient(s)").format(
+            n=n, patients=len({s.study_id for s in stored})
+        )
+    )
 
 
 @app.command()
@@ -152,8 +160,8 @@ def summarize(
         )  # fmt: skip
     except (OmicsInputError, OmicsUnavailableError) as exc:
         raise fail(str(exc)) from None
-    table = Table(title=f"cell types ({file.name})")
-    for column in ("sample", "cell type", "cells", "%"):
+    table = Table(title=_("cell types ({name})").format(name=file.name))
+    for column in (_("sample"), _("cell type"), _("cells"), "%"):
         table.add_column(column, justify="right")
     for row in summary.composition.to_dict("records"):
         table.add_row(

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from neurocart.cli import clock
 from neurocart.cli.console import fail, out
+from neurocart.i18n import gettext as _
 from neurocart.store import TreatmentCourse, get_database, repo
 
 app = typer.Typer(help="Patients in the record.", no_args_is_help=True)
@@ -36,8 +37,10 @@ def list_(
     missing = _missing_sqlite_file(url)
     if missing is not None:  # connecting would leave an empty file behind
         raise fail(
-            f"database {mask_url(url)}: the file {missing} does not exist; set "
-            "NEUROCART_DATABASE_URL (or run `neurocart demo --no-serve` for a demo record)"
+            _(
+                "database {url}: the file {missing} does not exist; set NEUROCART_DATABASE_URL "
+                "(or run `neurocart demo --no-serve` for a demo record)"
+            ).format(url=mask_url(url), missing=missing)
         )
     try:
         with get_database().reading() as session:
@@ -51,11 +54,16 @@ def list_(
         orig = getattr(exc, "orig", None)
         reason = str(orig if orig is not None else exc).splitlines()[0]
         raise fail(
-            f"database {mask_url(url)} cannot be read ({reason}); is the schema up to date "
-            "(`neurocart db upgrade`)?"
+            _(
+                "database {url} cannot be read ({reason}); is the schema up to date "
+                "(`neurocart db upgrade`)?"
+            ).format(url=mask_url(url), reason=reason)
         ) from None
-    table = Table(title=f"patients ({len(patients)})")
-    for column in ("study ID", "site", "sex", "born", "diagnosis", "product", "infusion", "day"):
+    table = Table(title=_("patients ({n})").format(n=len(patients)))
+    for column in (
+        _("study ID"), _("site"), _("sex"), _("born"), _("diagnosis"), _("product"),
+        _("infusion"), _("day"),
+    ):  # fmt: skip
         table.add_column(column)
     for patient in patients:
         course = latest.get(patient.id)
@@ -64,7 +72,7 @@ def list_(
         table.add_row(
             patient.study_id,
             patient.site,
-            patient.sex.value,
+            _(patient.sex.value),
             "" if patient.birth_year is None else str(patient.birth_year),
             diagnosis,
             course.product if course else "",

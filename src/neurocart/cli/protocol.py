@@ -10,6 +10,7 @@ from rich.table import Table
 
 from neurocart import pathway
 from neurocart.cli.console import fail, out
+from neurocart.i18n import gettext as _
 from neurocart.pathway.render import protocol_tables
 
 app = typer.Typer(
@@ -25,12 +26,14 @@ def show(
 ) -> None:
     """List the shipped protocols, or print one protocol's phases and tasks."""
     if protocol_id is None:
-        table = Table(title="shipped protocols")
-        for column in ("id", "version", "title", "phases", "tasks"):
+        table = Table(title=_("shipped protocols"))
+        for column in (_("id"), _("version"), _("title"), _("phases"), _("tasks")):
             table.add_column(column)
         for pid in pathway.shipped_protocol_ids():
             p = pathway.load_shipped(pid)
-            table.add_row(pid, p.protocol.version, p.title, str(len(p.phases)), str(len(p.tasks)))
+            table.add_row(
+                pid, p.protocol.version, _(p.title), str(len(p.phases)), str(len(p.tasks))
+            )
         out.print(table)
         return
     try:
@@ -41,7 +44,7 @@ def show(
     out.print(phases)
     out.print(tasks)
     for source in protocol.protocol.sources:
-        out.print(f"source: {source}", highlight=False)
+        out.print(_("source: {source}").format(source=source), highlight=False)
 
 
 @app.command()
@@ -55,7 +58,12 @@ def check(
         raise fail(str(exc)) from None
     slots = sum(len(t.offsets) for t in protocol.tasks)
     out.print(
-        f"ok: {protocol.id} {protocol.protocol.version} — {len(protocol.phases)} phases, "
-        f"{len(protocol.tasks)} tasks, {slots} slots per patient",
+        _("ok: {id} {version} — {phases} phases, {tasks} tasks, {slots} slots per patient").format(
+            id=protocol.id,
+            version=protocol.protocol.version,
+            phases=len(protocol.phases),
+            tasks=len(protocol.tasks),
+            slots=slots,
+        ),
         highlight=False,
     )

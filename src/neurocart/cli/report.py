@@ -48,23 +48,31 @@ def _from_database(
     url = database_url or get_settings().database_url
     missing = _missing_sqlite_file(url)
     if missing is not None:
-        raise fail(f"database {mask_url(url)}: the file {missing} does not exist")
+        raise fail(
+            _("database {url}: the file {missing} does not exist").format(
+                url=mask_url(url), missing=missing
+            )
+        )
     try:
         database = Database.from_url(url)
     except (SQLAlchemyError, ValueError) as exc:
-        raise fail(f"--database-url: cannot use {mask_url(url)}: {exc}") from None
+        raise fail(
+            _("--database-url: cannot use {url}: {exc}").format(url=mask_url(url), exc=exc)
+        ) from None
     try:
         frames = load_cohort(database, site=site)
         synthetic = is_synthetic(database)
         _log_cohort_read(database, what, site, frames)
     except StoreError as exc:
-        raise fail(f"database {mask_url(url)}: {exc}") from None
+        raise fail(_("database {url}: {exc}").format(url=mask_url(url), exc=exc)) from None
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
         reason = str(orig if orig is not None else exc).splitlines()[0]
         raise fail(
-            f"database {mask_url(url)} cannot be read ({reason}); is the URL right and the "
-            "schema up to date (`neurocart db upgrade`)?"
+            _(
+                "database {url} cannot be read ({reason}); is the URL right and the schema up "
+                "to date (`neurocart db upgrade`)?"
+            ).format(url=mask_url(url), reason=reason)
         ) from None
     finally:
         database.dispose()
@@ -79,7 +87,7 @@ def _log_cohort_read(database: Database, what: str, site: str | None, frames: Co
     try:
         log_read(database, None, what, scope=scope, actor=f"cli:{getpass.getuser()}")
     except AuditKeyError as exc:
-        raise fail(f"cannot log this read: {exc}") from None
+        raise fail(_("cannot log this read: {exc}").format(exc=exc)) from None
 
 
 def report(
@@ -122,12 +130,18 @@ def report(
     try:
         cut = date.fromisoformat(cutoff) if cutoff else local_date(clock.now())
     except ValueError:
-        raise fail(f"--cutoff: expected a date YYYY-MM-DD, got {cutoff!r}") from None
+        raise fail(
+            _("--cutoff: expected a date YYYY-MM-DD, got {cutoff!r}").format(cutoff=cutoff)
+        ) from None
     if simulate is not None:
         if database_url is not None or site is not None:
-            raise fail("--simulate: cannot be combined with --database-url or --site")
+            raise fail(_("--simulate: cannot be combined with --database-url or --site"))
         if simulate < 1:
-            raise fail(f"--simulate: expected at least 1 patient, got {simulate}")
+            raise fail(
+                _("--simulate: expected at least 1 patient, got {simulate}").format(
+                    simulate=simulate
+                )
+            )
         from neurocart.simulate import simulate_cohort
 
         now = day_start(cut + timedelta(days=1)) - timedelta(seconds=1)

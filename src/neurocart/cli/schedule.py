@@ -32,9 +32,9 @@ def _now(value: str | None) -> datetime:
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise fail(f"--now: not an ISO 8601 time (got {value!r})") from None
+        raise fail(_("--now: not an ISO 8601 time (got {value!r})").format(value=value)) from None
     if at.tzinfo is None or at.utcoffset() is None:
-        raise fail(f"--now: needs a time zone, e.g. {value}Z (got {value!r})")
+        raise fail(_("--now: needs a time zone, e.g. {value}Z (got {value!r})").format(value=value))
     return at.astimezone(UTC)
 
 
@@ -45,7 +45,11 @@ def _listed(option: str, value: str | None, allowed: list[str]) -> set[str] | No
     unknown = sorted(chosen - set(allowed))
     if unknown or not chosen:
         raise fail(
-            f"{option}: unknown {', '.join(unknown) or '(empty)'}; one of {', '.join(allowed)}"
+            _("{option}: unknown {unknown}; one of {allowed}").format(
+                option=option,
+                unknown=", ".join(unknown) or _("(empty)"),
+                allowed=", ".join(allowed),
+            )
         )
     return chosen
 
@@ -72,11 +76,13 @@ def show(
         try:
             patient = repo.find_patient(session, study_id)
         except NotFoundError:
-            raise fail(f"no patient with study ID {study_id!r}") from None
+            raise fail(
+                _("no patient with study ID {study_id!r}").format(study_id=study_id)
+            ) from None
         try:
             plan = patient_schedule(session, patient.id, now=at, protocol_id=protocol)
         except pathway.UnknownProtocolError as exc:
-            raise fail(f"--protocol: {exc}") from None
+            raise fail(_("--protocol: {exc}").format(exc=exc)) from None
     phases = _listed("--phase", phase, [p.id for p in plan.protocol.phases])
     as_of = _("as of {time}").format(time=format_datetime(at))
     title = f"{study_id} — {plan.protocol.id} — {as_of}"

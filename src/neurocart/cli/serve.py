@@ -26,6 +26,7 @@ from neurocart.cli.console import err, fail
 from neurocart.cli.database import open_database, settings_with
 from neurocart.cli.database import prepare_schema as prepare_schema  # its tests import it here
 from neurocart.config import MIN_SECRET_KEY_BYTES
+from neurocart.i18n import gettext as _
 from neurocart.services.accounts import secret_key_problem
 
 
@@ -55,24 +56,31 @@ def serve(
     try:
         keyring_from(settings_with(database_url))
     except AuditKeyError as exc:
-        raise fail(f"refusing to serve: {exc}") from None
+        raise fail(_("refusing to serve: {exc}").format(exc=exc)) from None
     requested = settings_with(database_url)
     problem = secret_key_problem(requested)
     if problem is not None and not requested.demo_mode:
         raise fail(
-            f"NEUROCART_SECRET_KEY {problem}: anyone who knows it can sign tokens. Set at least "
-            f"{MIN_SECRET_KEY_BYTES} random bytes (e.g. `python -c 'import secrets; "
-            "print(secrets.token_urlsafe(48))'`), or NEUROCART_DEMO_MODE=1 for a demo"
+            _(
+                "NEUROCART_SECRET_KEY {problem}: anyone who knows it can sign tokens. Set at "
+                "least {MIN_SECRET_KEY_BYTES} random bytes (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`), or NEUROCART_DEMO_MODE=1 for a demo"
+            ).format(problem=problem, MIN_SECRET_KEY_BYTES=MIN_SECRET_KEY_BYTES)
         )
     if problem is not None:
         err.print(
-            f"[yellow]warning:[/] NEUROCART_SECRET_KEY {problem} (demo mode)", highlight=False
+            _("[yellow]warning:[/] NEUROCART_SECRET_KEY {problem} (demo mode)").format(
+                problem=problem
+            ),
+            highlight=False,
         )
     settings, database = open_database(database_url, upgrade=upgrade)
     if settings.audit_checkpoint_dir is None:
         err.print(
-            "[yellow]warning:[/] NEUROCART_AUDIT_CHECKPOINT_DIR is not set: the audit chain "
-            "head is not checkpointed outside the database",
+            _(
+                "[yellow]warning:[/] NEUROCART_AUDIT_CHECKPOINT_DIR is not set: the audit chain "
+                "head is not checkpointed outside the database"
+            ),
             highlight=False,
         )
     lock = None
@@ -82,7 +90,7 @@ def serve(
             lock = serve_lock(Path(sqlite_file))
         except AlreadyServingError as exc:
             database.dispose()
-            raise fail(f"--database-url: {exc}") from None
+            raise fail(_("--database-url: {exc}").format(exc=exc)) from None
     app = create_app(runtime=Runtime.build(settings, database))
     access_log.install(app.routes)
     freeze_heap_after_startup(app)

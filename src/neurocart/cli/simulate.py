@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from neurocart.cli.console import err, fail, out
 from neurocart.cli.database import open_database
 from neurocart.config import Settings
+from neurocart.i18n import gettext as _
 from neurocart.store import Database, Patient
 from neurocart.store.models import Alert
 
@@ -37,9 +38,9 @@ def parse_now(text: str | None) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise fail(f"--now: not an ISO 8601 time: {text!r}") from None
+        raise fail(_("--now: not an ISO 8601 time: {text!r}").format(text=text)) from None
     if at.tzinfo is None:
-        raise fail(f"--now: needs a time zone, e.g. {text}Z or {text}+00:00")
+        raise fail(_("--now: needs a time zone, e.g. {text}Z or {text}+00:00").format(text=text))
     return at.astimezone(UTC)
 
 
@@ -62,8 +63,10 @@ def store_simulation(database: Database, sim: Simulation, *, quiet: bool = False
         taken = session.scalars(select(Patient.study_id).where(Patient.study_id.in_(ids))).all()
         if taken:
             raise fail(
-                f"study_id: {len(taken)} simulated ID(s) already in the database "
-                f"({', '.join(sorted(taken)[:3])} …); use an empty database"
+                _(
+                    "study_id: {n} simulated ID(s) already in the database ({ids} …); use an "
+                    "empty database"
+                ).format(n=len(taken), ids=", ".join(sorted(taken)[:3]))
             )
         actor = simulator_account(session)
     with Progress(console=err, transient=True, disable=quiet) as progress:
@@ -84,13 +87,15 @@ def summary(sim: Simulation, report: LoadReport) -> Table:
     stage_names = ["screening", "acute", "subacute", "follow_up", "completed"]
     stage_names += sorted(set(stages) - set(stage_names))
     table = Table(
-        title=f"{report.patients} patients (seed {sim.seed}, now {sim.now:%Y-%m-%d %H:%M} UTC)",
+        title=_("{patients} patients (seed {seed}, now {now:%Y-%m-%d %H:%M} UTC)").format(
+            patients=report.patients, seed=sim.seed, now=sim.now
+        ),
         caption="acute: study days 0–14 (infusion = day 0)",
     )
-    table.add_column("disease")
+    table.add_column(_("disease"))
     for stage in stage_names:
         table.add_column(stage, justify="right")
-    table.add_column("total", justify="right")
+    table.add_column(_("total"), justify="right")
     for disease in sorted(set(diseases)):
         row = [counts[(disease, s)] for s in stage_names]
         table.add_row(disease, *map(str, row), str(sum(row)))
@@ -122,7 +127,11 @@ def simulate_command(
 
     at = parse_now(now)
     if acute_now is not None and acute_now > patients:
-        raise fail(f"--acute-now: at most --patients ({patients}), got {acute_now}")
+        raise fail(
+            _("--acute-now: at most --patients ({patients}), got {acute_now}").format(
+                patients=patients, acute_now=acute_now
+            )
+        )
     settings, database = open_database(database_url, upgrade=True)
     try:
         started = time.perf_counter()

@@ -12,6 +12,7 @@ import typer
 
 from neurocart.cli.console import fail, out
 from neurocart.config import get_settings
+from neurocart.i18n import gettext as _
 from neurocart.services import accounts
 from neurocart.services.errors import InvalidInputError
 from neurocart.store import ConflictError, InvalidRecordError, Role, get_database, repo
@@ -22,7 +23,7 @@ app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password: str = typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     return password
 
 
@@ -46,7 +47,12 @@ def add(
             )
     except (InvalidInputError, ConflictError, InvalidRecordError) as exc:
         raise fail(str(exc)) from None
-    out.print(f"user {user.username!r} created with role {user.role.value}", highlight=False)
+    out.print(
+        _("user {username!r} created with role {role}").format(
+            username=user.username, role=user.role.value
+        ),
+        highlight=False,
+    )
 
 
 @app.command()
@@ -57,9 +63,11 @@ def revoke(name: Annotated[str, typer.Argument(help="username")]) -> None:
     with db.transaction() as session:
         user = repo.get_user_by_username(session, name)
         if user is None:
-            raise fail(f"name: no user {name!r}")
+            raise fail(_("name: no user {name!r}").format(name=name))
         ended = accounts.end_user_sessions(session, None, user, reason="revoked")
-    out.print(f"user {name!r}: {ended} session(s) ended", highlight=False)
+    out.print(
+        _("user {name!r}: {ended} session(s) ended").format(name=name, ended=ended), highlight=False
+    )
 
 
 @app.command()
@@ -71,9 +79,14 @@ def unlock(name: Annotated[str, typer.Argument(help="username")]) -> None:
     with db.transaction() as session:
         user = repo.get_user_by_username(session, name)
         if user is None:
-            raise fail(f"name: no user {name!r}")
+            raise fail(_("name: no user {name!r}").format(name=name))
         done = accounts.unlock(
             session, None, user, get_settings(), actor_name=f"cli:{getpass.getuser()}"
         )
-    state = "was locked out" if done.was_locked else "was not locked out"
-    out.print(f"user {name!r} {state}; {done.cleared} failed login(s) cleared", highlight=False)
+    state = _("was locked out") if done.was_locked else _("was not locked out")
+    out.print(
+        _("user {name!r} {state}; {cleared} failed login(s) cleared").format(
+            name=name, state=state, cleared=done.cleared
+        ),
+        highlight=False,
+    )

@@ -21,6 +21,7 @@ from neurocart.cohort.safety import toxicity_table, worst_grades
 from neurocart.cohort.stratify import CoxResult, baseline_features, cox_model, effect_sizes
 from neurocart.cohort.survival import kaplan_meier, km_table, relapse_free_times
 from neurocart.frames import CohortFrames
+from neurocart.i18n import gettext as _
 from neurocart.kinetics import b_cell_aplasia, cart_samples, igg_nadir, kinetics
 from neurocart.kinetics.cart import DEFAULT_LLOQ, UNITS, Measure
 from neurocart.kinetics.days import with_days
@@ -162,12 +163,15 @@ def analyse(
     f["spider"] = plots.spider_figure(spider_changes(frames))
     f["kinetics"] = plots.kinetics_figure(samples, limit, UNITS[measure])
     if cox is not None:
-        pen = f", L2 penalizer {cox.penalizer:g}" if cox.penalizer else ""
-        ref = d.DISEASE_LABELS.get(cox.reference_disease or "", "—")
+        pen = _(", L2 penalizer {value:g}").format(value=cox.penalizer) if cox.penalizer else ""
+        ref = _(d.DISEASE_LABELS.get(cox.reference_disease or "", "—"))
         f["forest"] = plots.forest_figure(
             cox.summary,
-            f"Cox model of relapse-free survival\n(n={cox.n}, {cox.events} events; "
-            f"reference disease {ref}{pen})",
+            _("Cox model of relapse-free survival")
+            + "\n"
+            + _("(n={n}, {events} events; reference disease {reference}{penalizer})").format(
+                n=cox.n, events=cox.events, reference=ref, penalizer=pen
+            ),
         )
     if biomarkers:
         bio_tables, bio_figures = biomarker_outcomes(frames)

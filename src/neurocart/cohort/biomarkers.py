@@ -52,6 +52,8 @@ from matplotlib.figure import Figure
 from scipy import stats  # type: ignore[import-untyped]
 
 from neurocart.frames import CohortFrames
+from neurocart.i18n import N_
+from neurocart.i18n import gettext as _
 from neurocart.ingest import LOCAL, LOINC, codes, lookup
 from neurocart.ingest.csf_pairs import INPUT_KEYS, Sample, pair_lumbar_punctures
 from neurocart.ingest.errors import UnknownCodeError
@@ -328,7 +330,7 @@ def timed_changes(frames: CohortFrames) -> pd.DataFrame:
         data = _obs(frames, [code])
         data = data[data["day"] >= -BASELINE_WINDOW_DAYS]
         assessed = worsened = 0
-        for _, series in data.groupby("study_id"):
+        for _sid, series in data.groupby("study_id"):
             pre = series[series["day"] <= 0]
             if pre.empty or len(series) < 2:
                 continue
@@ -443,7 +445,7 @@ def single_cell_codes() -> dict[str, str]:
     return {e.code: e.display for e in codes() if e.key.startswith("sc_")}
 
 
-NO_SAMPLES = "no samples stored (neurocart omics run --store)"
+NO_SAMPLES = N_("no samples stored (neurocart omics run --store)")
 
 
 def single_cell_readouts(frames: CohortFrames) -> pd.DataFrame:
@@ -499,12 +501,12 @@ def spider_figure(changes: pd.DataFrame) -> Figure:
             s = sub[sub["study_id"] == sid].sort_values("month")
             ax.plot([0, *s["month"]], [0, *s["pct_change"]], alpha=0.5, linewidth=0.8)
         ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
-        ax.set_title(DISEASE_LABELS.get(g, g), fontsize=9)
-        ax.set_xlabel("Months since infusion", fontsize=8)
-        ax.set_ylabel("κFLC index change (%)", fontsize=8)
+        ax.set_title(_(DISEASE_LABELS.get(g, g)), fontsize=9)
+        ax.set_xlabel(_("Months since infusion"), fontsize=8)
+        ax.set_ylabel(_("κFLC index change (%)"), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    fig.suptitle("κFLC index: change from before the infusion, per patient", fontsize=10)
+    fig.suptitle(_("κFLC index: change from before the infusion, per patient"), fontsize=10)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.8, wspace=0.45)
     return fig
 
@@ -513,7 +515,7 @@ def biomarker_outcomes(frames: CohortFrames) -> tuple[dict[str, pd.DataFrame], d
     """Every biomarker table and figure (only those with data)."""
     tables: dict[str, pd.DataFrame] = {}
     frames = with_indices(frames)
-    summary, _ = index_changes(frames)
+    summary, _pairs = index_changes(frames)
     candidates = {
         "csf_index_change": summary,
         "ocb_conversion": ocb_conversion(frames),

@@ -2,7 +2,8 @@
 
 Every function returns a Figure and never shows it; the caller saves or embeds it. Large
 cohorts are sampled for the per-patient plots (seeded, so a report is reproducible) and the
-figure says so.
+figure says so. Titles, axis labels and legends are in the language of the running report
+(`neurocart.i18n`), drawn with the CJK font behind DejaVu Sans (`neurocart.plotfonts`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter  # type: ignore[import-untyped]
 from lifelines.plotting import add_at_risk_counts  # type: ignore[import-untyped]
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from neurocart import plotfonts
 from neurocart.cohort.survival import ALL
+from neurocart.i18n import N_
+from neurocart.i18n import gettext as _
 from neurocart.kinetics.groups import split
 from neurocart.outcomes.definitions import (
     DAYS_PER_MONTH,
@@ -43,6 +47,8 @@ COLORS = {
     ALL: "#333333",
 }
 COMPARTMENT_COLORS = {"blood": "#c0392b", "csf": "#2471a3"}
+COMPARTMENTS = {"blood": N_("BLOOD"), "csf": N_("CSF")}
+"""The compartments as the figures name them."""
 MAX_SWIMMERS = 50
 MIN_AT_RISK = 5
 """KM curves are drawn only while at least this many patients are at risk."""
@@ -132,6 +138,16 @@ def km_plotted(
     return pd.DataFrame(rows, columns=["group", "month", "plotted_survival"])
 
 
+def _group_label(label: str) -> str:
+    """A KM curve's label ("Multiple sclerosis (n=12)") with the group name translated."""
+    name, n, rest = label.partition(" (n=")
+    return _(name) + n + rest
+
+
+AT_RISK = N_("At risk")
+MONTHS_SINCE_INFUSION = N_("Months since CAR-T infusion")
+
+
 def km_figure(fitters: Mapping[str, KaplanMeierFitter], horizon_months: float = 24) -> Figure:
     """Relapse-free survival by disease with 95 % CI bands and numbers at risk below.
 
@@ -151,7 +167,9 @@ def km_figure(fitters: Mapping[str, KaplanMeierFitter], horizon_months: float = 
                 [],
                 color=color,
                 linestyle=":",
-                label=f"{curve.label}: not drawn (< {MIN_AT_RISK})",
+                label=_("{label}: not drawn (< {n})").format(
+                    label=_group_label(curve.label), n=MIN_AT_RISK
+                ),
             )
             continue
         ax.fill_between(
@@ -160,7 +178,7 @@ def km_figure(fitters: Mapping[str, KaplanMeierFitter], horizon_months: float = 
         )  # fmt: skip
         ax.step(
             curve.times, curve.survival, where="post", color=color, linewidth=1.6,
-            label=curve.label, gid=f"km-{g}",
+            label=_group_label(curve.label), gid=f"km-{g}",
         )  # fmt: skip
         if curve.censored:
             xs, ys = zip(*curve.censored, strict=True)
@@ -171,16 +189,29 @@ def km_figure(fitters: Mapping[str, KaplanMeierFitter], horizon_months: float = 
     ax.set_xlim(0, horizon_months)
     ax.set_xticks(ticks)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("Months since CAR-T infusion")
-    ax.set_ylabel("Relapse-free survival (probability)")
-    ax.set_title("Relapse-free survival by disease (Kaplan–Meier, 95 % CI; | = censored)")
+    ax.set_xlabel(_(MONTHS_SINCE_INFUSION))
+    ax.set_ylabel(_("Relapse-free survival (probability)"))
+    ax.set_title(_("Relapse-free survival by disease (Kaplan–Meier, 95 % CI; | = censored)"))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8, frameon=True)
     shown = [fitters[g] for g in groups]
     if shown:
-        add_at_risk_counts(*shown, ax=ax, rows_to_show=["At risk"], xticks=ticks, fontsize=7)
+        labels = [_group_label(str(fitters[g]._label)) for g in groups]
+        add_at_risk_counts(
+            *shown, ax=ax, rows_to_show=[AT_RISK], xticks=ticks, fontsize=7, labels=labels
+        )
+        _translate_at_risk(fig.axes[-1])
     fig.tight_layout()
     return fig
+
+
+def _translate_at_risk(risk_axis: Axes) -> None:
+    """lifelines writes its row name ("At risk") into the first tick label: translate it."""
+    texts = [t.get_text() for t in risk_axis.get_xticklabels()]
+    if texts and texts[0].startswith(AT_RISK):
+        texts[0] = _(AT_RISK) + texts[0][len(AT_RISK) :]
+        risk_axis.set_xticks(risk_axis.get_xticks())
+        risk_axis.set_xticklabels(texts, ha="right", fontsize=7)
 
 
 def _sample(ids: list[str], limit: int) -> list[str]:
@@ -217,34 +248,33 @@ def swimmer_figure(outcomes_last: pd.DataFrame, times: pd.DataFrame, marks: pd.D
     index = {sid: i for i, sid in enumerate(shown["study_id"])}
     m = marks[marks["study_id"].isin(index)]
     styles = {
-        "relapse": ("v", "black", "relapse"),
-        "maintenance": ("s", "#2471a3", "maintenance therapy started"),
-        "severe infection": ("D", "#e67e22", "infection grade ≥ 3"),
-        "death": ("X", "black", "death"),
+        "relapse": ("v", "black", _("relapse")),
+        "maintenance": ("s", "#2471a3", _("maintenance therapy started")),
+        "severe infection": ("D", "#e67e22", _("infection grade ≥ 3")),
+        "death": ("X", "black", _("death")),
     }
-    for kind, (marker, color, _) in styles.items():
+    for kind, (marker, color, _label) in styles.items():
         k = m[m["kind"] == kind]
         ax.scatter(k["month"], k["study_id"].map(index), marker=marker, color=color, s=22, zorder=3)
     ax.set_yticks(y)
     ax.set_yticklabels(
         [
-            f"{sid} ({DISEASE_LABELS.get(dx, dx)})"
+            f"{sid} ({_(DISEASE_LABELS.get(dx, dx))})"
             for sid, dx in zip(shown["study_id"], shown["diagnosis"], strict=True)
         ],
         fontsize=6,
     )
-    ax.set_xlabel("Months since CAR-T infusion")
-    title = "Swimmer plot: follow-up, response and events per patient"
+    ax.set_xlabel(_(MONTHS_SINCE_INFUSION))
+    title = _("Swimmer plot: follow-up, response and events per patient")
     if len(data) > n:
-        title += (
-            f"\n({n} of {len(data)} patients: every non-responder up to "
-            f"{MAX_SWIMMERS // 2}, then a seeded sample)"
-        )
+        title += "\n" + _(
+            "({n} of {total} patients: every non-responder up to {half}, then a seeded sample)"
+        ).format(n=n, total=len(data), half=MAX_SWIMMERS // 2)
     ax.set_title(title, fontsize=10)
     handles = [
-        Line2D([0], [0], color="#27ae60", lw=6, label="in remission at last follow-up"),
-        Line2D([0], [0], color="#c0392b", lw=6, label="not in remission"),
-        Line2D([0], [0], color="#95a5a6", lw=6, label="response not assessable"),
+        Line2D([0], [0], color="#27ae60", lw=6, label=_("in remission at last follow-up")),
+        Line2D([0], [0], color="#c0392b", lw=6, label=_("not in remission")),
+        Line2D([0], [0], color="#95a5a6", lw=6, label=_("response not assessable")),
         *[Line2D([0], [0], marker=mk, color=c, lw=0, label=lab) for mk, c, lab in styles.values()],
     ]
     ax.legend(
@@ -273,22 +303,23 @@ def spider_figure(changes: pd.DataFrame) -> Figure:
         sub = changes[changes["diagnosis"] == g]
         ids = set(_sample(sorted(set(sub["study_id"])), MAX_SPIDER_LINES))
         shown = sub[sub["study_id"].isin(ids)]
-        for _, s in split(shown, "study_id", ["month", "pct_change"], order="month"):
+        for _sid, s in split(shown, "study_id", ["month", "pct_change"], order="month"):
             ax.plot(s["month"], s["pct_change"], color=COLORS[g], alpha=0.3, linewidth=0.8)
         med = sub.assign(m=sub["month"].round()).groupby("m")["pct_change"].median()
-        ax.plot(med.index, med.to_numpy(), color="black", linewidth=2, label="median")
+        ax.plot(med.index, med.to_numpy(), color="black", linewidth=2, label=_("median"))
         ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
         measure = str(sub["measure"].iloc[0])
-        name = "CK" if measure == "ck" else SCALE_LABELS.get(measure, measure)
-        ax.set_title(f"{DISEASE_LABELS[g]}: {name}", fontsize=9)
-        ax.set_xlabel("Months since infusion", fontsize=8)
-        ax.set_ylabel(f"{name} change from baseline (%)", fontsize=8)
+        name = "CK" if measure == "ck" else _(SCALE_LABELS.get(measure, measure))
+        ax.set_title(f"{_(DISEASE_LABELS[g])}: {name}", fontsize=9)
+        ax.set_xlabel(_("Months since infusion"), fontsize=8)
+        ax.set_ylabel(_("{scale} change from baseline (%)").format(scale=name), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
     fig.suptitle(
-        "Spider plot: change of the disease scale "
-        f"(lower = better; ≤ {MAX_SPIDER_LINES} patients per panel)",
+        _(
+            "Spider plot: change of the disease scale (lower = better; ≤ {n} patients per panel)"
+        ).format(n=MAX_SPIDER_LINES),
         fontsize=10,
     )
     fig.tight_layout()
@@ -322,13 +353,20 @@ def kinetics_figure(samples: pd.DataFrame, lloq: float, unit: str, max_day: int 
         if q.empty:
             continue
         days = q.index.to_numpy(dtype=float)
-        ax.fill_between(days, q[0.25], q[0.75], color=color, alpha=0.2, label=f"{comp.upper()} IQR")
-        ax.plot(days, q[0.5], color=color, marker="o", markersize=3, label=f"{comp.upper()} median")
+        where = _(COMPARTMENTS[comp])
+        ax.fill_between(
+            days, q[0.25], q[0.75], color=color, alpha=0.2,
+            label=_("{compartment} IQR").format(compartment=where),
+        )  # fmt: skip
+        ax.plot(
+            days, q[0.5], color=color, marker="o", markersize=3,
+            label=_("{compartment} median").format(compartment=where),
+        )  # fmt: skip
     ax.axhline(lloq, color="grey", linestyle=":", linewidth=1, label=f"LLOQ ({lloq:g})")
     ax.set_yscale("log")
-    ax.set_xlabel("Study day (day 0 = infusion)")
-    ax.set_ylabel(f"CAR-T level ({unit}, log scale)")
-    ax.set_title("CAR-T kinetics in blood and CSF (median and interquartile range)")
+    ax.set_xlabel(_("Study day (day 0 = infusion)"))
+    ax.set_ylabel(_("CAR-T level ({unit}, log scale)").format(unit=unit))
+    ax.set_title(_("CAR-T kinetics in blood and CSF (median and interquartile range)"))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -347,7 +385,7 @@ def forest_figure(summary: pd.DataFrame, title: str) -> Figure:
     ax.axvline(1.0, color="grey", linestyle="--")
     ax.set_xscale("log")
     ax.set_yticks(y)
-    ax.set_yticklabels(summary["covariate"], fontsize=8)
+    ax.set_yticklabels([_(str(c)) for c in summary["covariate"]], fontsize=8)
     for yi, h, a, b in zip(y, hr, lo, hi, strict=True):
         ax.annotate(
             f"{h:.2f} ({a:.2f}–{b:.2f})",
@@ -356,7 +394,7 @@ def forest_figure(summary: pd.DataFrame, title: str) -> Figure:
             fontsize=7,
             va="center",
         )
-    ax.set_xlabel("Hazard ratio of relapse or death (95 % CI, log scale)")
+    ax.set_xlabel(_("Hazard ratio of relapse or death (95 % CI, log scale)"))
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3, which="both")
     fig.tight_layout()

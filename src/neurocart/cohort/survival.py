@@ -55,6 +55,10 @@ def relapse_free_times(frames: CohortFrames) -> pd.DataFrame:
     return out
 
 
+GROUP_WORDS = ("All",)
+"""The whole cohort's group name in the curves' labels (the figures translate it)."""
+
+
 def kaplan_meier(times: pd.DataFrame, by: str = "diagnosis") -> dict[str, KaplanMeierFitter]:
     """One fitted KaplanMeierFitter per group (disease order of the contract) and for all."""
     fitters: dict[str, KaplanMeierFitter] = {}

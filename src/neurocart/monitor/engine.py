@@ -59,7 +59,7 @@ from neurocart.monitor.facts import (
     Tick,
 )
 from neurocart.monitor.ruleset import SEVERITY_RANK, Rule, RuleSet, load_rules
-from neurocart.monitor.signals import SIGNALS
+from neurocart.monitor.signals import SIGNALS, SUSTAINED
 from neurocart.monitor.state import PatientState
 
 GRADE_CALCULATOR = {
@@ -559,9 +559,8 @@ class Engine:
             for cond in self._sustained[rule.id]:
                 days = cond.run_days(p.state)
                 label = SIGNALS[cond.signal]
-                shown.append(
-                    f"{label.label} {cond.op} {cond.value:g} {label.unit} for {days} day(s)"
-                )
+                clause = f"{label.label} {cond.op} {cond.value:g} {label.unit}"
+                shown.append(SUSTAINED(clause=clause, days=days))
                 values += ((f"{cond.signal}_run_days", days),)
         recommended = lead.action_at(ep.grade)
         ep.values = values

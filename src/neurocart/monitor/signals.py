@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from neurocart.standards.reason import Reason
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -32,6 +34,11 @@ class Signal:
         else:
             text = str(value)
         return f"{self.label} {text}{(' ' + self.unit) if self.unit else ''}"
+
+
+SUSTAINED = Reason("{clause} for {days} day(s)", numbers=("days",))
+"""A sustained condition among an alert's findings ("ANC < 0.5 ×10⁹/L for 7 day(s)"): the
+message key a page translates it by (`neurocart.web.localized.findings`)."""
 
 
 # Observation codes (as in `neurocart.ingest.codes`; canonical SI units).

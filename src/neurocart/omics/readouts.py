@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from neurocart.standards.reason import Reason
+
 COLUMNS = (
     "sample_id", "study_id", "tissue", "study_day", "n_cells", "n_t_cells", "n_car_t_cells",
     "car_pct_of_t", "b_cell_pct", "plasma_cell_pct", "expanded_clone_pct",
@@ -140,15 +142,26 @@ class Comparison:
         )
 
 
+CAVEAT = Reason(
+    "only {n} patient(s): one proportion per patient, never cells as replicates; read the "
+    "medians and each patient's values, not the p-value",
+    numbers=("n",),
+)
+CAVEAT_FLOOR = Reason(
+    "only {n} patient(s): one proportion per patient, never cells as replicates; the smallest "
+    "two-sided p-value possible is {floor}; read the medians and each patient's values, not "
+    "the p-value",
+    numbers=("n", "floor"),
+)
+
+
 def caveat(n: int) -> str:
     """The small-n warning printed beside every comparison of fewer than `SMALL_N` patients."""
     if n >= SMALL_N:
         return ""
-    floor = "" if n < 1 else f" the smallest two-sided p-value possible is {2 / 2**n:.3g};"
-    return (
-        f"only {n} patient(s): one proportion per patient, never cells as replicates;{floor} "
-        "read the medians and each patient's values, not the p-value"
-    )
+    if n < 1:
+        return CAVEAT(n=n)
+    return CAVEAT_FLOOR(n=n, floor=f"{2 / 2**n:.3g}")
 
 
 def paired_comparison(

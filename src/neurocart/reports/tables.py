@@ -101,8 +101,9 @@ class Col:
 
 
 def text(column: str, header: str) -> Col:
-    """A text column of the table, a dash for missing values."""
-    return Col(header, lambda r: DASH if _missing(r.get(column)) else str(r[column]), False)
+    """A text column of the table in the reader's language where the catalogue has the text (a
+    disease, a covariate), a dash for missing values."""
+    return Col(header, lambda r: DASH if _missing(r.get(column)) else _(str(r[column])), False)
 
 
 def num(column: str, header: str, fmt: Callable[[Any], str]) -> Col:
@@ -203,16 +204,38 @@ def _cell(column: str) -> Callable[[Row], str]:
     return lambda r: generic(r.get(column))
 
 
+def _word_cell(column: str) -> Callable[[Row], str]:
+    """A cell whose value is a catalogue text or a code with a word (biomarker tables)."""
+    from neurocart.i18n import core_text
+    from neurocart.reports.biomarkers import CELLS
+
+    words = CELLS.get(column, {})
+
+    def render(r: Row) -> str:
+        value = r.get(column)
+        if _missing(value) or not isinstance(value, str):
+            return generic(value)
+        return _(words[value]) if value in words else core_text(value)
+
+    return render
+
+
 def columns_for(name: str, frame: pd.DataFrame) -> list[Col]:
-    """The spec of table `name`, or one generic column per DataFrame column."""
+    """The spec of table `name`, or one generic column per DataFrame column (the biomarker
+    tables' headings and word cells from `neurocart.reports.biomarkers`)."""
+    from neurocart.reports.biomarkers import CELLS, HEADINGS, TRANSLATED_CELLS
+
     if name in SPECS:
         return SPECS[name]
     cols = []
     for c in frame.columns:
+        column = str(c)
         numeric = pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
             frame[c]
         )
-        cols.append(Col(str(c).replace("_", " "), _cell(str(c)), numeric))
+        header = HEADINGS.get(column, column.replace("_", " "))
+        words = column in CELLS or column in TRANSLATED_CELLS
+        cols.append(Col(header, _word_cell(column) if words else _cell(column), numeric))
     return cols
 
 

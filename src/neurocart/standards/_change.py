@@ -21,7 +21,55 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from neurocart.standards.reason import Reason
+
 Direction = Literal["improvement", "worsening", "no change"]
+
+_NUMBERS = ("previous", "current", "change", "counted", "size", "threshold")
+NO_CHANGE = Reason(
+    "previous {scale} {previous} → now {current}: change {change}: no {counted_name}",
+    numbers=_NUMBERS,
+)
+NO_CHANGE_COUNTED = Reason(
+    "previous {scale} {previous} → now {current}: change {change} ({counted_name} {counted}): "
+    "no {counted_name}",
+    numbers=_NUMBERS,
+)
+MEANINGFUL_IMPROVEMENT = Reason(
+    "previous {scale} {previous} → now {current}: change {change}; improvement of {size} "
+    "{unit} ≥ {threshold} ({better} is better): clinically meaningful improvement",
+    numbers=_NUMBERS,
+)
+MEANINGFUL_IMPROVEMENT_COUNTED = Reason(
+    "previous {scale} {previous} → now {current}: change {change} ({counted_name} {counted}); "
+    "improvement of {size} {unit} ≥ {threshold} ({better} is better): clinically meaningful "
+    "improvement",
+    numbers=_NUMBERS,
+)
+MEANINGFUL_WORSENING = Reason(
+    "previous {scale} {previous} → now {current}: change {change}; worsening of {size} {unit} "
+    "≥ {threshold} ({better} is better): clinically meaningful worsening (threshold validated "
+    "for improvement, applied symmetrically)",
+    numbers=_NUMBERS,
+)
+MEANINGFUL_WORSENING_COUNTED = Reason(
+    "previous {scale} {previous} → now {current}: change {change} ({counted_name} {counted}); "
+    "worsening of {size} {unit} ≥ {threshold} ({better} is better): clinically meaningful "
+    "worsening (threshold validated for improvement, applied symmetrically)",
+    numbers=_NUMBERS,
+)
+NOT_MEANINGFUL = Reason(
+    "previous {scale} {previous} → now {current}: change {change}; {direction} of {size} "
+    "{unit} < {threshold} ({better} is better): not clinically meaningful",
+    numbers=_NUMBERS,
+)
+NOT_MEANINGFUL_COUNTED = Reason(
+    "previous {scale} {previous} → now {current}: change {change} ({counted_name} {counted}); "
+    "{direction} of {size} {unit} < {threshold} ({better} is better): not clinically meaningful",
+    numbers=_NUMBERS,
+)
+WORDS = ("improvement", "worsening", "point", "points", "higher", "lower", "counted change")
+"""Words the change reasons quote as parameters (translated where a face shows them)."""
 
 
 @dataclass(frozen=True)
@@ -41,29 +89,30 @@ class ChangeAssessment:
 
     def reason(self) -> str:
         """One sentence a clinician reads: from, to, the change and what it means."""
-        head = (
-            f"previous {self.scale} {self.previous} → now {self.current}: change {self.change:+d}"
-        )
-        if self.counted_change != self.change:
-            head += f" ({self.counted_name} {self.counted_change:+d})"
+        counted = self.counted_change != self.change
+        params: dict[str, object] = {
+            "scale": self.scale,
+            "previous": self.previous,
+            "current": self.current,
+            "change": f"{self.change:+d}",
+            "counted_name": self.counted_name,
+            "counted": f"{self.counted_change:+d}",
+        }
         if self.direction == "no change":
-            return f"{head}: no {self.counted_name}"
+            return (NO_CHANGE_COUNTED if counted else NO_CHANGE)(**params)
         size = abs(self.counted_change)
-        better = "higher" if self.higher_is_better else "lower"
-        unit = "point" if size == 1 else "points"
-        if self.meaningful:
-            tail = (
-                f"{self.direction} of {size} {unit} ≥ {self.threshold} ({better} is better): "
-                f"clinically meaningful {self.direction}"
-            )
-            if self.direction == "worsening":
-                tail += " (threshold validated for improvement, applied symmetrically)"
-        else:
-            tail = (
-                f"{self.direction} of {size} {unit} < {self.threshold} ({better} is better): "
-                "not clinically meaningful"
-            )
-        return f"{head}; {tail}"
+        params |= {
+            "direction": self.direction,
+            "size": size,
+            "unit": "point" if size == 1 else "points",
+            "threshold": self.threshold,
+            "better": "higher" if self.higher_is_better else "lower",
+        }
+        if not self.meaningful:
+            return (NOT_MEANINGFUL_COUNTED if counted else NOT_MEANINGFUL)(**params)
+        if self.direction == "worsening":
+            return (MEANINGFUL_WORSENING_COUNTED if counted else MEANINGFUL_WORSENING)(**params)
+        return (MEANINGFUL_IMPROVEMENT_COUNTED if counted else MEANINGFUL_IMPROVEMENT)(**params)
 
     def details(self) -> dict[str, Any]:
         """Structured copy of the assessment for `Result.details`."""

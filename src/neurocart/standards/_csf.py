@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards.inputs import Check, Columns, field
+from neurocart.standards.reason import Reason
 
 DL_TO_L = 10.0
 """g/dL × 10 = g/L; mg/dL × 10 = mg/L."""
@@ -58,9 +59,14 @@ class Pair:
         """Which field was used, with its value and the conversion, for the reasons."""
         a, b = getattr(model, self.per_l), getattr(model, self.per_dl)
         if a is not None:
-            return f"{self.per_l} {a:g}"
-        return f"{self.per_dl} {b:g} (× 10)"
+            return GIVEN(field=self.per_l, value=f"{a:g}")
+        return GIVEN_DL(field=self.per_dl, value=f"{b:g}")
 
+
+_FIELD_NAME = r"(?:csf|serum)_[a-z]+_(?:mg|g)_d?l"
+GIVEN = Reason("{field} {value}", patterns={"field": _FIELD_NAME}, numbers=("value",))
+"""The input a quotient used: its field (which names the unit) and value."""
+GIVEN_DL = Reason("{field} {value} (× 10)", patterns={"field": _FIELD_NAME}, numbers=("value",))
 
 CSF_ALBUMIN = Pair("csf_albumin_mg_l", "csf_albumin_mg_dl")
 SERUM_ALBUMIN = Pair("serum_albumin_g_l", "serum_albumin_g_dl")
@@ -68,6 +74,12 @@ CSF_IGG = Pair("csf_igg_mg_l", "csf_igg_mg_dl")
 SERUM_IGG = Pair("serum_igg_g_l", "serum_igg_g_dl")
 CSF_KFLC = Pair("csf_kflc_mg_l", "csf_kflc_mg_dl")
 SERUM_KFLC = Pair("serum_kflc_mg_l", "serum_kflc_mg_dl")
+FIELDS = tuple(
+    name
+    for pair in (CSF_ALBUMIN, SERUM_ALBUMIN, CSF_IGG, SERUM_IGG, CSF_KFLC, SERUM_KFLC)
+    for name in (pair.per_l, pair.per_dl)
+)
+"""The concentration fields the reasons name (a face shows each as its unit)."""
 
 
 def csf_albumin_mg_l() -> Any:
@@ -263,9 +275,13 @@ SERUM_IGG_LOW_G_L = 7.0
 def low_serum_igg_warning(serum_igg_g_l: float) -> list[str]:
     """Warn when serum IgG is low enough to make IgG indices falsely positive."""
     if serum_igg_g_l < SERUM_IGG_LOW_G_L:
-        return [
-            f"serum IgG {serum_igg_g_l:g} g/L is below a common lower limit "
-            f"({SERUM_IGG_LOW_G_L:g} g/L; check the laboratory's): low serum IgG gives "
-            "false-positive indices (common after BCMA CAR-T and with IVIg substitution)"
-        ]
+        return [LOW_SERUM_IGG(igg=f"{serum_igg_g_l:g}", limit=f"{SERUM_IGG_LOW_G_L:g}")]
     return []
+
+
+LOW_SERUM_IGG = Reason(
+    "serum IgG {igg} g/L is below a common lower limit ({limit} g/L; check the laboratory's): "
+    "low serum IgG gives false-positive indices (common after BCMA CAR-T and with IVIg "
+    "substitution)",
+    numbers=("igg", "limit"),
+)

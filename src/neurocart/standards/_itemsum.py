@@ -12,13 +12,14 @@ module holds the mechanics written once:
   suffix of each `Flag` whose rule holds (e.g. MG-ADL minimal symptom expression); the scalar
   label is built by the same numpy code as the frame labels, so the two paths agree;
 * the first reason lists the items that are not normal (normal = the item's best score: 0 when
-  a lower total is better, the item maximum when a higher total is better);
+  a lower total is better, the item maximum when a higher total is better), each by its name
+  (`words`, which the catalogues translate);
 * `previous_total`, when given, is classified by the shared rule in `_change`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from neurocart.standards._change import assess_change
 from neurocart.standards._labels import by_integer
 from neurocart.standards.fields import field_specs
 from neurocart.standards.inputs import CalcInput, Columns
+from neurocart.standards.reason import Items, Reason
 from neurocart.standards.registry import Grading
 
 PREVIOUS_TOTAL = "previous_total"
@@ -42,9 +44,11 @@ class Flag:
     """Key in `details` (True/False for every result)."""
     holds: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]
     """The rule on the totals, written with numpy operators (0-d or 1-d arrays alike)."""
-    reason: str
-    """Reason when it holds; `{total}` is replaced by the total."""
-    label_suffix: str
+    reason: Reason
+    """Reason when it holds, given the total as `total` and `params`."""
+    label_flag: str
+    """Added to the label after a dash ("MG-ADL 1/24 — minimal symptom expression")."""
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,8 @@ class ItemSumScale:
     meaningful_change: int
     all_normal: str
     """Said in brackets after the total when no item is abnormal."""
-    abnormal_heading: str = ""
-    """Put before the list of abnormal items, e.g. "below 5: "."""
+    abnormal_below: bool = False
+    """Head the list of abnormal items with "below <best>: " (the MRC sum's full power)."""
     show_item_max: bool = False
     """Write each abnormal item as "name points/maximum" instead of "name points"."""
     details_key: str = "items"
@@ -96,10 +100,10 @@ class ItemSumScale:
         return by_integer(totals, self._label)
 
     def _label(self, total: int) -> str:
-        label = f"{self.short_name} {total}/{self.total_max}"
+        label = LABEL(scale=self.short_name, total=total, top=self.total_max)
         for flag in self.flags:
             if bool(flag.holds(np.asarray(total))):
-                label += flag.label_suffix
+                label = FLAGGED(label=label, flag=flag.label_flag)
         return label
 
     def frame(self, c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
@@ -116,13 +120,19 @@ class ItemSumScale:
         scores = {name: int(getattr(inp, name)) for name in self.items}
         total = sum(scores.values())
         abnormal = [self._item_text(name, v) for name, v in scores.items() if v != self._best(name)]
-        listed = f"{self.abnormal_heading}{', '.join(abnormal)}" if abnormal else self.all_normal
-        reasons = [f"{self.total_name} {total}/{self.total_max} ({listed})"]
+        said = {"scale": self.total_name, "total": total, "top": self.total_max}
+        if not abnormal:
+            reasons = [TOTAL(**said, listed=self.all_normal)]
+        elif self.abnormal_below:
+            best = max(max(p) for p in self.points.values())
+            reasons = [TOTAL_BELOW(**said, best=best, listed=", ".join(abnormal))]
+        else:
+            reasons = [TOTAL(**said, listed=", ".join(abnormal))]
         details: dict[str, Any] = {self.details_key: scores}
         for flag in self.flags:
             holds = bool(flag.holds(np.asarray(total)))
             if holds:
-                reasons.append(flag.reason.format(total=total))
+                reasons.append(flag.reason(total=total, **flag.params))
             details[flag.key] = holds
         previous = getattr(inp, PREVIOUS_TOTAL)
         if previous is not None:
@@ -142,5 +152,32 @@ class ItemSumScale:
         return max(self.points[name]) if self.higher_is_better else min(self.points[name])
 
     def _item_text(self, name: str, points: int) -> str:
-        text = f"{name.replace('_', ' ')} {points}"
+        text = ITEM(item=self._word(name), points=points)
         return f"{text}/{max(self.points[name])}" if self.show_item_max else text
+
+    @staticmethod
+    def _word(name: str) -> str:
+        return name.replace("_", " ")
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The texts the reasons quote: the total's name, the all-normal phrase and the items'
+        names (for the catalogues)."""
+        flags = (flag.label_flag for flag in self.flags)
+        items = (self._word(name) for name in self.items)
+        return (self.total_name, self.all_normal, *flags, *items)
+
+
+ITEM = Reason("{item} {points}", patterns={"points": r"\S+"}, registered=False)
+"""One abnormal item: its name and points ("talking 2"; with the maximum "ptosis 2/3")."""
+_NUMBERS = {"total": r"\d+", "top": r"\d+"}
+LABEL = Reason("{scale} {total}/{top}", patterns=_NUMBERS)
+FLAGGED = Reason("{label} — {flag}", patterns={"label": r".+ \d+/\d+"})
+TOTAL = Reason(
+    "{scale} {total}/{top} ({listed})", lists={"listed": Items(", ", ITEM)}, patterns=_NUMBERS
+)
+TOTAL_BELOW = Reason(
+    "{scale} {total}/{top} (below {best}: {listed})",
+    lists={"listed": Items(", ", ITEM)},
+    patterns=_NUMBERS,
+)

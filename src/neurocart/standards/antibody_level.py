@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -65,20 +66,37 @@ def _custom(c: Columns) -> npt.NDArray[np.bool_]:
     return np.asarray(c["assay"] == "custom")
 
 
+_NUMBERS = ("positive", "value")
+CUTOFFS = Reason("{assay}: negative {negative}, positive ≥ {positive} {unit}", numbers=_NUMBERS)
+CUTOFFS_NO_UNIT = Reason("{assay}: negative {negative}, positive ≥ {positive}", numbers=_NUMBERS)
+BELOW_LOD = Reason("below the limit of detection: negative")
+READING = Reason("{value} {unit}: {result}", numbers=_NUMBERS)
+READING_NO_UNIT = Reason("{value}: {result}", numbers=_NUMBERS)
+ELISA = Reason("ELISA grade: {grade}")
+NEEDS_NEGATIVE = Reason(
+    "required for a custom assay (with positive_min), not allowed for a named assay"
+)
+NEEDS_POSITIVE = Reason(
+    "required for a custom assay (with negative_max), not allowed for a named assay"
+)
+AT_LEAST_NEGATIVE = Reason("must be at least negative_max")
+WORDS = ("custom", "equivocal", "weak", "moderate", "strong", "units")
+"""The words its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
 CHECKS = (
     Check(
         "negative_max",
-        "required for a custom assay (with positive_min), not allowed for a named assay",
+        NEEDS_NEGATIVE(),
         lambda c: _custom(c) == np.isnan(c["negative_max"]),
     ),
     Check(
         "positive_min",
-        "required for a custom assay (with negative_max), not allowed for a named assay",
+        NEEDS_POSITIVE(),
         lambda c: _custom(c) == np.isnan(c["positive_min"]),
     ),
     Check(
         "positive_min",
-        "must be at least negative_max",
+        AT_LEAST_NEGATIVE(),
         lambda c: np.asarray(c["positive_min"] < c["negative_max"]),
     ),
 )
@@ -138,13 +156,15 @@ def antibody_level(inp: AntibodyLevelInput) -> Grading:
     neg, pos, exclusive = (x.item() for x in _limits(c["assay"], c))
     unit = UNITS.get(inp.assay, "")
     low = f"< {neg:g}" if exclusive else f"≤ {neg:g}"
-    reasons = [f"{inp.assay}: negative {low}, positive ≥ {pos:g} {unit}".rstrip()]
+    said = {"assay": inp.assay, "negative": low, "positive": f"{pos:g}", "unit": unit}
+    reasons = [(CUTOFFS if unit else CUTOFFS_NO_UNIT)(**said)]
     if inp.below_lod:
-        reasons.append("below the limit of detection: negative")
+        reasons.append(BELOW_LOD())
     else:
-        reasons.append(f"{inp.value:g}{' ' + unit if unit else ''}: {result}")
+        reading = READING if unit else READING_NO_UNIT
+        reasons.append(reading(value=f"{inp.value:g}", unit=unit, result=result))
     details: dict[str, Any] = {}
     if inp.assay == "hmgcr_elisa_units" and not inp.below_lod:
         details["grade"] = _elisa_grade(inp.value)
-        reasons.append(f"ELISA grade: {details['grade']}")
+        reasons.append(ELISA(grade=details["grade"]))
     return Grading(value=result, label=result, reasons=reasons, details=details)

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from neurocart.standards._labels import by_format
 from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 DAYS_PER_YEAR = 365.25
@@ -61,6 +62,16 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return values, _labels(values)
 
 
+_NUMBERS = ("days", "years", "relapses", "rate")
+YEARS = Reason("follow-up {days} days ÷ 365.25 days/year = {years} patient-years", numbers=_NUMBERS)
+RATE = Reason("ARR = {relapses} relapse(s) ÷ {years} years = {rate} per year", numbers=_NUMBERS)
+SHORT = Reason(
+    "follow-up {days} days < 1 year: unstable estimate (a short window extrapolates a few "
+    "relapses to a large yearly rate)",
+    numbers=_NUMBERS,
+)
+
+
 @register(
     name="arr",
     title="Annualized relapse rate (one patient)",
@@ -74,16 +85,13 @@ def arr(inp: ArrInput) -> Grading:
     value = float(_rate(float(inp.relapses), float(inp.follow_up_days)))
     warnings = []
     if inp.follow_up_days < SHORT_FOLLOW_UP_DAYS:
-        warnings.append(
-            f"follow-up {inp.follow_up_days} days < 1 year: unstable estimate "
-            "(a short window extrapolates a few relapses to a large yearly rate)"
-        )
+        warnings.append(SHORT(days=inp.follow_up_days))
     return Grading(
         value=value,
         label=str(_labels(np.asarray([value]))[0]),
         reasons=[
-            f"follow-up {inp.follow_up_days} days ÷ 365.25 days/year = {years:.4f} patient-years",
-            f"ARR = {inp.relapses} relapse(s) ÷ {years:.4f} years = {value:.4f} per year",
+            YEARS(days=inp.follow_up_days, years=f"{years:.4f}"),
+            RATE(relapses=inp.relapses, years=f"{years:.4f}", rate=f"{value:.4f}"),
         ],
         warnings=warnings,
         details={"patient_years": years, "days_per_year": DAYS_PER_YEAR},

@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards.reason import Items, Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -55,7 +56,7 @@ CITATION = (
 HIGH_RISK_FROM = 2
 """Totals ≥ 2 are high risk; 0–1 low risk."""
 
-SCOPE_NOTE = (
+SCOPE_NOTE = Reason(
     "CAR-HEMATOTOX was derived and validated in relapsed/refractory large B-cell lymphoma; "
     "in autoimmune disease it is a risk indication only, not validated"
 )
@@ -133,6 +134,30 @@ def points(variable: Variable, value: Any) -> Any:
     return total
 
 
+NOT = Reason("not {condition}", registered=False)
+_CONDITIONS = {"conditions": Items(" and ", NOT)}
+POINT = Reason(
+    "{name} {value} {unit} ({conditions}): {p} point",
+    numbers=("value", "p"),
+    patterns={"unit": r"\S+"},
+    lists=_CONDITIONS,
+)
+POINTS_REASON = Reason(
+    "{name} {value} {unit} ({conditions}): {p} points",
+    numbers=("value", "p"),
+    patterns={"unit": r"\S+"},
+    lists=_CONDITIONS,
+)
+TOTAL = Reason(
+    "total {total} → {label} risk (0–1 low, ≥ {high} high) of CAR T-cell hematotoxicity "
+    "(prolonged severe neutropenia)",
+    numbers=("total", "high"),
+)
+BASELINE_ONLY = Reason("values must be from baseline, before lymphodepletion")
+WORDS = ("high", *(v.name for v in POINTS))
+"""The words its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
+
 def _conditions_text(variable: Variable, value: float) -> str:
     held = [
         f"{_OPS[op][1]} {threshold:g}"
@@ -142,7 +167,7 @@ def _conditions_text(variable: Variable, value: float) -> str:
     if held:
         return " and ".join(held)
     op, threshold = variable.steps[0]
-    return f"not {_OPS[op][1]} {threshold:g}"
+    return NOT(condition=f"{_OPS[op][1]} {threshold:g}")
 
 
 def _label(total: Any) -> Any:
@@ -174,20 +199,17 @@ def car_hematotox(inp: CarHematotoxInput) -> Grading:
         p = int(points(v, np.asarray(value)))
         itemized[v.field] = p
         total += p
+        said = {"name": v.name, "value": f"{value:g}", "unit": v.unit, "p": p}
         reasons.append(
-            f"{v.name} {value:g} {v.unit} ({_conditions_text(v, value)}): {p} point"
-            + ("s" if p != 1 else "")
+            (POINT if p == 1 else POINTS_REASON)(**said, conditions=_conditions_text(v, value))
         )
     label = str(_label(np.asarray(total)))
-    reasons.append(
-        f"total {total} → {label} risk (0–1 low, ≥ {HIGH_RISK_FROM} high) of CAR T-cell "
-        "hematotoxicity (prolonged severe neutropenia)"
-    )
-    reasons.append(SCOPE_NOTE)
+    reasons.append(TOTAL(total=total, label=label, high=HIGH_RISK_FROM))
+    reasons.append(SCOPE_NOTE())
     return Grading(
         value=total,
         label=label,
         reasons=reasons,
-        warnings=["values must be from baseline, before lymphodepletion"],
+        warnings=[BASELINE_ONLY()],
         details={"points": itemized},
     )

@@ -46,6 +46,7 @@ from typing import Any, Literal
 from pydantic import field_validator, model_validator
 
 from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.reason import PERCENT, Items, Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -123,17 +124,14 @@ class MotorNerve(CalcInput):
     @model_validator(mode="after")
     def _consistent(self) -> MotorNerve:
         if self.f_waves_absent and self.f_wave_latency_ms is not None:
-            raise ValueError("f_wave_latency_ms given although f_waves_absent is true")
+            raise ValueError(F_WAVE_BOTH())
         if (
             self.lff_hz is not None
             and self.lff_hz != REFERENCE_LFF_HZ
             and self.cmap_duration_distal_ms is not None
             and self.cmap_duration_threshold_ms is None
         ):
-            raise ValueError(
-                f"cmap_duration_threshold_ms is required with a {self.lff_hz:g} Hz filter: the "
-                "default duration limits go with 20 Hz"
-            )
+            raise ValueError(DURATION_LIMIT_NEEDED(lff=f"{self.lff_hz:g}"))
         return self
 
 
@@ -159,13 +157,66 @@ class CidpNcsInput(CalcInput):
     @classmethod
     def _distinct(cls, value: list[MotorNerve]) -> list[MotorNerve]:
         if not value:
-            raise ValueError("at least one motor nerve is required")
+            raise ValueError(NO_MOTOR_NERVE())
         seen: set[tuple[str, str]] = set()
         for n in value:
             if (n.nerve, n.side) in seen:
-                raise ValueError(f"{n.side} {n.nerve} given twice: one record per nerve and side")
+                raise ValueError(TWICE(nerve=f"{n.side} {n.nerve}"))
             seen.add((n.nerve, n.side))
         return value
+
+
+_NERVE = {"nerve": r"(?:left|right) [a-z_]+"}
+_NUMBERS = ("ms", "p", "v", "needed", "mv", "a", "b", "limit", "lff", "t")
+_PERCENT = {"share": PERCENT, "reduction": PERCENT}
+LATENCY = Reason("distal latency {ms} ms, {p} % above ULN", numbers=_NUMBERS)
+VELOCITY = Reason("velocity {v} m/s, {p} % below LLN", numbers=_NUMBERS)
+F_WAVE = Reason("F-wave {ms} ms, {p} % above ULN (≥ {needed} %)", numbers=_NUMBERS)
+F_ABSENT = Reason(
+    "F-waves absent with distal CMAP {mv} mV ≥ {share} of LLN", numbers=_NUMBERS, patterns=_PERCENT
+)
+BLOCK = Reason("CMAP {a} → {b} mV, {reduction} reduction", numbers=_NUMBERS, patterns=_PERCENT)
+DISPERSION = Reason("duration {a} → {b} ms, +{p} %", numbers=_NUMBERS)
+DURATION = Reason("distal CMAP duration {ms} ms ≥ {limit} ms", numbers=_NUMBERS)
+FOUND = Reason("{nerve}: {finding} — {why}", patterns={**_NERVE, "finding": "[a-g]"})
+NO_FINDING = Reason("{nerve}: no demyelinating finding", patterns=_NERVE)
+NOT_EVALUABLE = Reason(
+    "{nerve}: not evaluable: {measures}", patterns=_NERVE, lists={"measures": Items(", ")}
+)
+STRONG = Reason("strongly supportive: {combination}")
+WEAK = Reason("findings in only one nerve (or not in the combinations): weakly supportive")
+COOL = Reason(
+    "{nerve}: limb temperature {t} °C — cool limbs slow conduction (neurocart check: warm to "
+    "≥ 33 °C upper, ≥ 30 °C lower limb)",
+    numbers=_NUMBERS,
+    patterns=_NERVE,
+)
+F_WAVE_BOTH = Reason("f_wave_latency_ms given although f_waves_absent is true")
+DURATION_LIMIT_NEEDED = Reason(
+    "cmap_duration_threshold_ms is required with a {lff} Hz filter: the default duration "
+    "limits go with 20 Hz",
+    numbers=_NUMBERS,
+)
+NO_MOTOR_NERVE = Reason("at least one motor nerve is required")
+TWICE = Reason("{nerve} given twice: one record per nerve and side", patterns=_NERVE)
+NOT_EVALUABLE_WORDS = (
+    "a (carpal tunnel syndrome)",
+    "a (distal latency or its ULN missing)",
+    "b (velocity or its LLN missing)",
+    "c (F-wave latency or its ULN missing)",
+    "d (distal CMAP or its LLN missing)",
+    "e (proximal/distal CMAP or LLN missing)",
+    "f (proximal/distal CMAP duration missing)",
+    "g (distal CMAP duration missing)",
+)
+COMBINATIONS = (
+    *(f"{x} in ≥ 2 nerves" for x in "abcf"),
+    "d in 2 nerves + another finding in another nerve",
+    "e in ≥ 2 nerves",
+    "e in 1 nerve + a, b, c, f or g in another nerve",
+    "g in 1 nerve + a–f in another nerve",
+)
+_NERVES = ("median", "ulnar", "peroneal", "tibial", "radial", "sural", "superficial_peroneal")
 
 
 @dataclass
@@ -189,63 +240,60 @@ def findings(n: MotorNerve) -> NerveFindings:
     cmap_ratio = None if dist is None or lln is None else dist / lln
     # a: distal latency
     if n.nerve == "median" and n.carpal_tunnel:
-        out.not_evaluable.append("a (carpal tunnel syndrome)")
+        out.not_evaluable.append(NOT_EVALUABLE_WORDS[0])
     elif n.distal_latency_ms is None or n.distal_latency_uln_ms is None:
-        out.not_evaluable.append("a (distal latency or its ULN missing)")
+        out.not_evaluable.append(NOT_EVALUABLE_WORDS[1])
     else:
         p = _pct((n.distal_latency_ms / n.distal_latency_uln_ms - 1.0) * 100.0)
         if p >= 50:
-            out.found["a"] = f"distal latency {n.distal_latency_ms:g} ms, {p:g} % above ULN"
+            out.found["a"] = LATENCY(ms=f"{n.distal_latency_ms:g}", p=f"{p:g}")
     # b: conduction velocity
     if n.conduction_velocity_m_s is None or n.conduction_velocity_lln_m_s is None:
-        out.not_evaluable.append("b (velocity or its LLN missing)")
+        out.not_evaluable.append(NOT_EVALUABLE_WORDS[2])
     else:
         p = _pct((1.0 - n.conduction_velocity_m_s / n.conduction_velocity_lln_m_s) * 100.0)
         if p >= 30:
-            out.found["b"] = f"velocity {n.conduction_velocity_m_s:g} m/s, {p:g} % below LLN"
+            out.found["b"] = VELOCITY(v=f"{n.conduction_velocity_m_s:g}", p=f"{p:g}")
     # c: F-wave latency
     if n.f_wave_latency_ms is None or n.f_wave_uln_ms is None:
         if not n.f_waves_absent:
-            out.not_evaluable.append("c (F-wave latency or its ULN missing)")
+            out.not_evaluable.append(NOT_EVALUABLE_WORDS[3])
     else:
         needed = 20.0 if cmap_ratio is not None and _pct(cmap_ratio * 100) >= 80 else 50.0
         p = _pct((n.f_wave_latency_ms / n.f_wave_uln_ms - 1.0) * 100.0)
         if p >= needed:
-            out.found["c"] = (
-                f"F-wave {n.f_wave_latency_ms:g} ms, {p:g} % above ULN (≥ {needed:g} %)"
-            )
+            out.found["c"] = F_WAVE(ms=f"{n.f_wave_latency_ms:g}", p=f"{p:g}", needed=f"{needed:g}")
     # d: absent F-waves
     if n.f_waves_absent:
         if cmap_ratio is None:
-            out.not_evaluable.append("d (distal CMAP or its LLN missing)")
+            out.not_evaluable.append(NOT_EVALUABLE_WORDS[4])
         elif _pct(cmap_ratio * 100) >= 20:
-            out.found["d"] = f"F-waves absent with distal CMAP {dist:g} mV ≥ 20 % of LLN"
+            out.found["d"] = F_ABSENT(mv=f"{dist:g}", share="20 %")
     # e: conduction block
     if n.nerve == "tibial":
         pass  # not counted in the tibial nerve
     elif n.cmap_proximal_mv is None or dist is None or lln is None or dist == 0:
-        out.not_evaluable.append("e (proximal/distal CMAP or LLN missing)")
+        out.not_evaluable.append(NOT_EVALUABLE_WORDS[5])
     elif _pct(cmap_ratio * 100) >= 20:  # type: ignore[operator]
         p = _pct((1.0 - n.cmap_proximal_mv / dist) * 100.0)
         if p >= 30:
-            out.found["e"] = f"CMAP {dist:g} → {n.cmap_proximal_mv:g} mV, {p:g} % reduction"
+            out.found["e"] = BLOCK(a=f"{dist:g}", b=f"{n.cmap_proximal_mv:g}", reduction=f"{p:g} %")
     # f: temporal dispersion
     if n.cmap_duration_distal_ms is None or n.cmap_duration_proximal_ms is None:
-        out.not_evaluable.append("f (proximal/distal CMAP duration missing)")
+        out.not_evaluable.append(NOT_EVALUABLE_WORDS[6])
     else:
         p = _pct((n.cmap_duration_proximal_ms / n.cmap_duration_distal_ms - 1.0) * 100.0)
         if (p >= 100) if n.nerve == "tibial" else (p > 30):
-            out.found["f"] = (
-                f"duration {n.cmap_duration_distal_ms:g} → "
-                f"{n.cmap_duration_proximal_ms:g} ms, +{p:g} %"
+            out.found["f"] = DISPERSION(
+                a=f"{n.cmap_duration_distal_ms:g}", b=f"{n.cmap_duration_proximal_ms:g}", p=f"{p:g}"
             )
     # g: distal CMAP duration
     if n.cmap_duration_distal_ms is None:
-        out.not_evaluable.append("g (distal CMAP duration missing)")
+        out.not_evaluable.append(NOT_EVALUABLE_WORDS[7])
     else:
         limit = n.cmap_duration_threshold_ms or DURATION_THRESHOLD_MS[n.nerve]
         if n.cmap_duration_distal_ms >= limit:
-            out.found["g"] = f"distal CMAP duration {n.cmap_duration_distal_ms:g} ms ≥ {limit:g} ms"
+            out.found["g"] = DURATION(ms=f"{n.cmap_duration_distal_ms:g}", limit=f"{limit:g}")
     return out
 
 
@@ -255,22 +303,22 @@ def _with(nerves: list[NerveFindings], letters: str) -> list[int]:
 
 def strongly_supportive(nerves: list[NerveFindings]) -> str | None:
     """The combination that makes the study strongly supportive, or None."""
-    for x in "abcf":
+    for i, x in enumerate("abcf"):
         if len(_with(nerves, x)) >= 2:
-            return f"{x} in ≥ 2 nerves"
+            return COMBINATIONS[i]
     d = _with(nerves, "d")
     if len(d) >= 2:
         for i in _with(nerves, "abcefg"):
             if len([k for k in d if k != i]) >= 2:
-                return "d in 2 nerves + another finding in another nerve"
+                return COMBINATIONS[4]
     e = _with(nerves, "e")
     if len(e) >= 2:
-        return "e in ≥ 2 nerves"
+        return COMBINATIONS[5]
     if e and any(i != k for i in _with(nerves, "abcfg") for k in e):
-        return "e in 1 nerve + a, b, c, f or g in another nerve"
+        return COMBINATIONS[6]
     g = _with(nerves, "g")
     if g and any(i != k for i in _with(nerves, "abcdef") for k in g):
-        return "g in 1 nerve + a–f in another nerve"
+        return COMBINATIONS[7]
     return None
 
 
@@ -279,6 +327,15 @@ LABELS = {
     "weakly_supportive": "weakly supportive of CIDP",
     "not_met": "electrodiagnostic criteria not met",
 }
+WORDS = (
+    *NOT_EVALUABLE_WORDS,
+    *COMBINATIONS,
+    *LABELS.values(),
+    *(code.replace("_", " ") for code in LABELS),
+    "absent",
+    *(f"{side} {nerve}" for side in ("left", "right") for nerve in _NERVES),
+)
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
 
 
 @register(
@@ -293,23 +350,22 @@ def cidp_ncs_ean_pns_2021(inp: CidpNcsInput) -> Grading:
     reasons: list[str] = []
     for nf in per_nerve:
         if nf.found:
-            reasons.extend(f"{nf.name}: {x} — {why}" for x, why in nf.found.items())
+            reasons.extend(FOUND(nerve=nf.name, finding=x, why=why) for x, why in nf.found.items())
         else:
-            reasons.append(f"{nf.name}: no demyelinating finding")
+            reasons.append(NO_FINDING(nerve=nf.name))
         if nf.not_evaluable:
-            reasons.append(f"{nf.name}: not evaluable: {', '.join(nf.not_evaluable)}")
+            reasons.append(NOT_EVALUABLE(nerve=nf.name, measures=", ".join(nf.not_evaluable)))
     strong = strongly_supportive(per_nerve)
     if strong:
         value = "strongly_supportive"
-        reasons.append(f"strongly supportive: {strong}")
+        reasons.append(STRONG(combination=strong))
     elif any(nf.found for nf in per_nerve):
         value = "weakly_supportive"
-        reasons.append("findings in only one nerve (or not in the combinations): weakly supportive")
+        reasons.append(WEAK())
     else:
         value = "not_met"
     warnings = [
-        f"{n.side} {n.nerve}: limb temperature {n.limb_temperature_c:g} °C — cool limbs slow "
-        "conduction (neurocart check: warm to ≥ 33 °C upper, ≥ 30 °C lower limb)"
+        COOL(nerve=f"{n.side} {n.nerve}", t=f"{n.limb_temperature_c:g}")
         for n in inp.nerves
         if n.limb_temperature_c is not None
         and n.limb_temperature_c < (33.0 if n.nerve in ("median", "ulnar") else 30.0)

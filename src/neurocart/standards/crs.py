@@ -245,63 +245,103 @@ def _crs_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return grade, _LABEL_ARRAY[grade]
 
 
-FEVER = Reason("temperature {t} °C ≥ {limit} °C: fever")
+_NUMBERS = (
+    "t", "limit", "grade", "n", "flow", "ice", "top", "baseline", "effective", "hypotension",
+    "hypoxia", "points", "total",
+)  # fmt: skip
+"""Fields of its reasons that are always a number (see `Reason.numbers`)."""
+FEVER = Reason("temperature {t} °C ≥ {limit} °C: fever", numbers=_NUMBERS)
 FEVER_MASKED = Reason(
     "fever masked by antipyretic or anti-cytokine therapy: fever no longer required, "
     "grading by hypotension and hypoxia"
 )
 NO_FEVER = Reason(
     "temperature {t} °C < {limit} °C and fever not masked: no fever, so not CRS (ASTCT requires "
-    "fever) → no CRS"
+    "fever) → no CRS",
+    numbers=_NUMBERS,
 )
 NO_TEMPERATURE = Reason(
     "no temperature and fever not masked: no fever, so not CRS (ASTCT requires fever) → no CRS"
 )
-HYPOTENSION_NO_VASOPRESSOR = Reason("hypotension not requiring vasopressors → grade {grade}")
+HYPOTENSION_NO_VASOPRESSOR = Reason(
+    "hypotension not requiring vasopressors → grade {grade}", numbers=_NUMBERS
+)
 VASOPRESSOR_IMPLIES = Reason("vasopressor required: hypotension implied")
 MULTIPLE_VASOPRESSORS_ = Reason(
     "{n} vasopressors, vasopressin not counted: hypotension requiring multiple vasopressors "
-    "→ grade {grade}"
+    "→ grade {grade}",
+    numbers=_NUMBERS,
 )
 MULTIPLE_WITH_VASOPRESSIN = Reason(
     "{n} vasopressors, vasopressin not counted (vasopressin given too, not counted): "
-    "hypotension requiring multiple vasopressors → grade {grade}"
+    "hypotension requiring multiple vasopressors → grade {grade}",
+    numbers=_NUMBERS,
 )
 ONE_VASOPRESSOR = Reason(
-    "1 vasopressor: hypotension requiring a vasopressor with or without vasopressin → grade {grade}"
+    "1 vasopressor: hypotension requiring a vasopressor with or without vasopressin → grade "
+    "{grade}",
+    numbers=_NUMBERS,
 )
 ONE_WITH_VASOPRESSIN = Reason(
     "1 vasopressor with vasopressin: hypotension requiring a vasopressor with or without "
-    "vasopressin → grade {grade}"
+    "vasopressin → grade {grade}",
+    numbers=_NUMBERS,
 )
 VASOPRESSIN_ALONE = Reason(
     "vasopressin alone: it is a vasopressor, so hypotension requires a vasopressor → grade "
-    "{grade} (vasopressin only does not count towards multiple vasopressors)"
+    "{grade} (vasopressin only does not count towards multiple vasopressors)",
+    numbers=_NUMBERS,
 )
 AIRWAY_ONLY = Reason(
     "mechanical ventilation for airway protection only (not for hypoxia): does not raise the "
     "CRS grade (ASTCT)"
 )
 CANNULA_NO_FLOW = Reason(
-    "nasal cannula, flow not given: graded as low-flow (≤ {limit} L/min) → grade {grade}"
+    "nasal cannula, flow not given: graded as low-flow (≤ {limit} L/min) → grade {grade}",
+    numbers=_NUMBERS,
 )
-CANNULA_HIGH = Reason("nasal cannula at {flow} L/min > {limit} L/min: high-flow → grade {grade}")
-CANNULA_LOW = Reason("nasal cannula at {flow} L/min ≤ {limit} L/min: low-flow → grade {grade}")
-HYPOXIA = Reason("hypoxia requiring {device} → grade {grade}")
+CANNULA_HIGH = Reason(
+    "nasal cannula at {flow} L/min > {limit} L/min: high-flow → grade {grade}", numbers=_NUMBERS
+)
+CANNULA_LOW = Reason(
+    "nasal cannula at {flow} L/min ≤ {limit} L/min: low-flow → grade {grade}", numbers=_NUMBERS
+)
+HYPOXIA = Reason("hypoxia requiring {device} → grade {grade}", numbers=_NUMBERS)
 HYPOXIA_FLOW = Reason(
     "hypoxia requiring {device} (flow {flow} L/min: the device, not the flow, sets the grade) "
-    "→ grade {grade}"
+    "→ grade {grade}",
+    numbers=_NUMBERS,
 )
-FEVER_ONLY = Reason("fever without hypotension or hypoxia → grade {grade}")
+FEVER_ONLY = Reason("fever without hypotension or hypoxia → grade {grade}", numbers=_NUMBERS)
 MASKED_FEVER_ONLY = Reason(
     "masked fever without hypotension or hypoxia: CRS persists → grade {grade} (neurocart "
-    "reading of ASTCT)"
+    "reading of ASTCT)",
+    numbers=_NUMBERS,
 )
 WORSE_OF = Reason(
     "grade {grade}: the more severe of hypotension (grade {hypotension}) and hypoxia "
-    "(grade {hypoxia})"
+    "(grade {hypoxia})",
+    numbers=_NUMBERS,
 )
-DEATH = Reason("death due to CRS → grade {grade}")
+DEATH = Reason("death due to CRS → grade {grade}", numbers=_NUMBERS)
+AIRWAY_WARNING = Reason(
+    "intubated for airway protection: if the patient is also hypoxic, the CRS grade from the "
+    "oxygen requirement must be judged by a clinician"
+)
+CANNULA_FLOW_WARNING = Reason(
+    "nasal cannula flow not given: if it is > {limit} L/min the hypoxia grade is {high}, not "
+    "{grade}",
+    numbers=(*_NUMBERS, "high"),
+)
+POSITIVE_PRESSURE_WARNING = Reason(
+    "positive-pressure support: in neuroimmune patients it may be for myasthenic crisis or "
+    "airway protection, which is not CRS hypoxia — a clinician must adjudicate (set "
+    "intubated_for_airway_protection_only when it applies)"
+)
+WITHOUT_FEVER_WARNING = Reason(
+    "hypotension or an oxygen need without fever is not graded as CRS: look for another cause, "
+    "or set fever_masked if antipyretics, tocilizumab or steroids were given"
+)
 
 
 def _hypotension(inp: CrsInput, reasons: list[str]) -> int:
@@ -332,18 +372,16 @@ def _hypoxia(inp: CrsInput, reasons: list[str], warnings: list[str]) -> int:
     words = DEVICE_WORDS[device]
     if inp.intubated_for_airway_protection_only:
         reasons.append(AIRWAY_ONLY())
-        warnings.append(
-            "intubated for airway protection: if the patient is also hypoxic, the CRS grade "
-            "from the oxygen requirement must be judged by a clinician"
-        )
+        warnings.append(AIRWAY_WARNING())
         return 0
     grade = OXYGEN_DEVICE_GRADE[device]
     if device == "nasal_cannula":
         if flow is None:
             reasons.append(CANNULA_NO_FLOW(limit=f"{LOW_FLOW_MAX_L_MIN:g}", grade=grade))
             warnings.append(
-                f"nasal cannula flow not given: if it is > {LOW_FLOW_MAX_L_MIN:g} L/min the "
-                f"hypoxia grade is {GRADE_NASAL_CANNULA_HIGH_FLOW}, not {grade}"
+                CANNULA_FLOW_WARNING(
+                    limit=f"{LOW_FLOW_MAX_L_MIN:g}", high=GRADE_NASAL_CANNULA_HIGH_FLOW, grade=grade
+                )
             )
         elif flow > LOW_FLOW_MAX_L_MIN:
             grade = GRADE_NASAL_CANNULA_HIGH_FLOW
@@ -360,11 +398,7 @@ def _hypoxia(inp: CrsInput, reasons: list[str], warnings: list[str]) -> int:
     else:
         reasons.append(HYPOXIA_FLOW(device=words, flow=f"{flow:g}", grade=grade))
     if device in POSITIVE_PRESSURE:
-        warnings.append(
-            "positive-pressure support: in neuroimmune patients it may be for myasthenic "
-            "crisis or airway protection, which is not CRS hypoxia — a clinician must "
-            "adjudicate (set intubated_for_airway_protection_only when it applies)"
-        )
+        warnings.append(POSITIVE_PRESSURE_WARNING())
     return grade
 
 
@@ -393,11 +427,7 @@ def crs(inp: CrsInput) -> Grading:
         else:
             reasons.append(NO_TEMPERATURE())
         if inp.hypotension or inp.vasopressors or inp.vasopressin or inp.oxygen_device != "none":
-            warnings.append(
-                "hypotension or an oxygen need without fever is not graded as CRS: look for "
-                "another cause, or set fever_masked if antipyretics, tocilizumab or steroids "
-                "were given"
-            )
+            warnings.append(WITHOUT_FEVER_WARNING())
         return Grading(0, LABELS[0], reasons, warnings, {"fever": False, "crs": False})
 
     hypotension = _hypotension(inp, reasons)

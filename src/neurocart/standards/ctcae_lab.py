@@ -52,6 +52,7 @@ import numpy.typing as npt
 from neurocart.standards._labels import by_integer
 from neurocart.standards.frame import lookup
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -182,7 +183,7 @@ def _grades(c: Columns) -> npt.NDArray[np.int64]:
 
 
 def _label(grade: int) -> str:
-    return f"grade {grade}"
+    return LABEL(grade=grade)
 
 
 def _vectorized(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
@@ -199,25 +200,65 @@ def _outside(c: Columns, attribute: str, column: str, above: bool) -> npt.NDArra
     return np.asarray(bad & ~np.isnan(x))
 
 
+TOO_HIGH = Reason(
+    "implausibly high for the term (neutrophils ≤ 200, platelets ≤ 5000, lymphocytes ≤ 1000, "
+    "white cells ≤ 1000 ×10⁹/L, hemoglobin ≤ 250 g/L); check the unit (counts in ×10⁹/L, not "
+    "per µL)"
+)
+HEMOGLOBIN_G_DL = Reason(
+    "hemoglobin below 20 g/L is implausible: give hemoglobin in g/L, not g/dL (10.5 g/dL = 105 g/L)"
+)
+LLN_IMPLAUSIBLE = Reason(
+    "implausible lower limit of normal for the term (neutrophils 0.1–10, platelets 10–500, "
+    "lymphocytes 0.1–10, white cells 0.5–20 ×10⁹/L, hemoglobin 50–200 g/L); check the unit"
+)
+_NUMBERS = ("lln", "a", "b", "value", "grade", "g2")
+_UNIT = {"unit": r"×10⁹/L|g/L"}
+AT_OR_ABOVE_LLN = Reason("≥ LLN {lln} {unit}", numbers=_NUMBERS, patterns=_UNIT)
+BELOW_LLN = Reason("< LLN {lln} and ≥ {b} {unit}", numbers=_NUMBERS, patterns=_UNIT)
+BETWEEN = Reason("< {a} and ≥ {b} {unit}", numbers=_NUMBERS, patterns=_UNIT)
+BELOW = Reason("< {a} {unit}", numbers=_NUMBERS, patterns=_UNIT)
+GRADED = Reason(
+    "{analyte} {value} {unit}: {interval} → CTCAE v5.0 {term} grade {grade}",
+    numbers=_NUMBERS,
+    patterns=_UNIT,
+)
+LLN_USED = Reason("{source} {lln} {unit}", numbers=_NUMBERS, patterns={
+    "source": "laboratory LLN|neurocart default LLN", **_UNIT})  # fmt: skip
+EMPTY_GRADE_1 = Reason(
+    "LLN {lln} {unit} is at or below the CTCAE grade-2 cut-off {g2} {unit}: the grade-1 "
+    "interval is empty; values from {lln} up to {g2} are graded 0 (within this laboratory's "
+    "normal range), values below the LLN by the fixed table — review clinically",
+    numbers=_NUMBERS,
+    patterns=_UNIT,
+)
+ANEMIA_CEILING = Reason(
+    "anemia grade 3 (hemoglobin < 80 g/L; transfusion indicated) is the highest grade the value "
+    "can give: grade 4 (life-threatening consequences, urgent intervention indicated) needs a "
+    "clinical judgement"
+)
+LABEL = Reason("grade {grade}", numbers=_NUMBERS)
+WORDS = (
+    "laboratory LLN",
+    "neurocart default LLN",
+    *sorted({rule.name for rule in RULES.values()} | {rule.analyte for rule in RULES.values()}),
+)
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
 CHECKS = (
     Check(
         field="value",
-        message="implausibly high for the term (neutrophils ≤ 200, platelets ≤ 5000, "
-        "lymphocytes ≤ 1000, white cells ≤ 1000 ×10⁹/L, hemoglobin ≤ 250 g/L); "
-        "check the unit (counts in ×10⁹/L, not per µL)",
+        message=TOO_HIGH(),
         violated=lambda c: _outside(c, "value_max", "value", above=True),
     ),
     Check(
         field="value",
-        message="hemoglobin below 20 g/L is implausible: give hemoglobin in g/L, not g/dL "
-        "(10.5 g/dL = 105 g/L)",
+        message=HEMOGLOBIN_G_DL(),
         violated=lambda c: _outside(c, "value_min", "value", above=False),
     ),
     Check(
         field="lln",
-        message="implausible lower limit of normal for the term (neutrophils 0.1–10, "
-        "platelets 10–500, lymphocytes 0.1–10, white cells 0.5–20 ×10⁹/L, "
-        "hemoglobin 50–200 g/L); check the unit",
+        message=LLN_IMPLAUSIBLE(),
         violated=lambda c: (
             _outside(c, "lln_max", "lln", above=True) | _outside(c, "lln_min", "lln", above=False)
         ),
@@ -228,16 +269,16 @@ CHECKS = (
 def _interval_text(rule: TermRule, grade: int, lln: float) -> str:
     u = rule.unit
     if grade == 0:
-        return f"≥ LLN {lln:g} {u}"
+        return AT_OR_ABOVE_LLN(lln=f"{lln:g}", unit=u)
     if grade == 1:
-        return f"< LLN {lln:g} and ≥ {rule.grade2_below:g} {u}"
+        return BELOW_LLN(lln=f"{lln:g}", b=f"{rule.grade2_below:g}", unit=u)
     if grade == 2:
-        return f"< {rule.grade2_below:g} and ≥ {rule.grade3_below:g} {u}"
+        return BETWEEN(a=f"{rule.grade2_below:g}", b=f"{rule.grade3_below:g}", unit=u)
     if grade == 3:
         if rule.grade4_below is None:
-            return f"< {rule.grade3_below:g} {u}"
-        return f"< {rule.grade3_below:g} and ≥ {rule.grade4_below:g} {u}"
-    return f"< {rule.grade4_below:g} {u}"
+            return BELOW(a=f"{rule.grade3_below:g}", unit=u)
+        return BETWEEN(a=f"{rule.grade3_below:g}", b=f"{rule.grade4_below:g}", unit=u)
+    return BELOW(a=f"{rule.grade4_below:g}", unit=u)
 
 
 @register(
@@ -260,24 +301,17 @@ def ctcae_lab(inp: CtcaeLabInput) -> Grading:
     lln = inp.lln if inp.lln is not None else rule.default_lln
     source = "laboratory LLN" if inp.lln is not None else "neurocart default LLN"
     reasons = [
-        f"{rule.analyte} {inp.value:g} {rule.unit}: {_interval_text(rule, grade, lln)} "
-        f"→ CTCAE v5.0 {rule.name} grade {grade}",
-        f"{source} {lln:g} {rule.unit}",
-    ]
+        GRADED(
+            analyte=rule.analyte, value=f"{inp.value:g}", unit=rule.unit,
+            interval=_interval_text(rule, grade, lln), term=rule.name, grade=grade,
+        ),
+        LLN_USED(source=source, lln=f"{lln:g}", unit=rule.unit),
+    ]  # fmt: skip
     warnings: list[str] = []
     if lln <= rule.grade2_below:
-        warnings.append(
-            f"LLN {lln:g} {rule.unit} is at or below the CTCAE grade-2 cut-off "
-            f"{rule.grade2_below:g} {rule.unit}: the grade-1 interval is empty; values from "
-            f"{lln:g} up to {rule.grade2_below:g} are graded 0 (within this laboratory's normal "
-            "range), values below the LLN by the fixed table — review clinically"
-        )
+        warnings.append(EMPTY_GRADE_1(lln=f"{lln:g}", unit=rule.unit, g2=f"{rule.grade2_below:g}"))
     if inp.term == "anemia" and grade == 3:
-        warnings.append(
-            "anemia grade 3 (hemoglobin < 80 g/L; transfusion indicated) is the highest grade "
-            "the value can give: grade 4 (life-threatening consequences, urgent intervention "
-            "indicated) needs a clinical judgement"
-        )
+        warnings.append(ANEMIA_CEILING())
     return Grading(
         value=grade,
         label=_label(grade),

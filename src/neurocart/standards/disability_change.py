@@ -70,6 +70,7 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -99,6 +100,73 @@ DAY_LIMIT = 36525
 """Study days are accepted within ±100 years of day 0."""
 
 Direction = Literal["worsening", "improvement"]
+
+_NUMBERS = (
+    "n", "day", "edss", "gap", "window", "reference", "reference_day", "value", "change",
+    "needed", "confirmed", "confirmed_edss", "after", "days", "limit",
+)  # fmt: skip
+_DIRECTION = {"direction": "worsening|improvement"}
+SORTED = Reason("{n} assessments sorted by day", numbers=_NUMBERS)
+THRESHOLDS_TEXT = Reason(
+    "thresholds from the reference: +1.5 from 0 (no improvement possible from 0), ±1.0 from "
+    "1.0–5.5, ±0.5 from 6.0 or more; a change equal to the threshold counts"
+)
+NEAR_RELAPSE = Reason(
+    "assessment on day {day} (EDSS {edss}) lies {gap} days after a relapse onset (< {window}): "
+    "baseline moved to the next assessment",
+    numbers=_NUMBERS,
+)
+BASELINE = Reason("{baseline} baseline: EDSS {edss} on day {day}", numbers=_NUMBERS)
+STEP = Reason(
+    "EDSS {reference} (reference, day {reference_day}) → {value} on day {day} ({change}; "
+    "{needed} needed)",
+    numbers=_NUMBERS,
+)
+"""The change from the reference to an onset (a parameter of the event reasons)."""
+AT_LAST = Reason(
+    "{direction} {step}: at the last assessment, cannot be confirmed", patterns=_DIRECTION
+)
+AT_LAST_REPEAT = Reason(
+    "{direction} {step}: at the last assessment, cannot be confirmed — repeat the EDSS ≥ {days} "
+    "days later",
+    numbers=_NUMBERS,
+    patterns=_DIRECTION,
+)
+NO_CONFIRMATION = Reason(
+    "{direction} {step}: not confirmed — no assessment ≥ {days} days later and ≥ {window} days "
+    "after a relapse onset",
+    numbers=_NUMBERS,
+    patterns=_DIRECTION,
+)
+LAPSED = Reason(
+    "{direction} {step}: not confirmed — EDSS {edss} on day {day} no longer meets the threshold",
+    numbers=_NUMBERS,
+    patterns=_DIRECTION,
+)
+CONFIRMED = Reason(
+    "{kind}: {step}, confirmed on day {confirmed} (EDSS {confirmed_edss}, {after} days after "
+    "onset ≥ {days}), every assessment in between still meeting the threshold",
+    numbers=_NUMBERS,
+    patterns={"kind": "CDW|CDI"},
+)
+ROVING = Reason("roving reference moved to EDSS {edss} (confirmation, day {day})", numbers=_NUMBERS)
+NO_BASELINE = Reason(
+    "every assessment lies within {window} days after a relapse: no baseline, no change can be "
+    "assessed",
+    numbers=_NUMBERS,
+)
+TOO_FEW = Reason("fewer than two assessments from the baseline on: no change can be assessed")
+COUNT_LABEL = Reason("{n} {kind}", numbers=_NUMBERS, patterns={"kind": "CDW|CDI"})
+NONE_LABEL = Reason("no {kind}", patterns={"kind": "CDW|CDI"})
+NOT_A_STEP = Reason(
+    "{value} is not an EDSS step; expected 0, 1.0, 1.5, …, 9.5 or 10 (there is no 0.5)",
+    numbers=_NUMBERS,
+)
+NONE_GIVEN = Reason("at least one assessment is required")
+ONE_PER_DAY = Reason("two assessments on day {day}: give one EDSS per day", numbers=_NUMBERS)
+RELAPSE_OUTSIDE = Reason("relapse day {day} is outside ±{limit}", numbers=_NUMBERS)
+WORDS = ("worsening", "improvement", "fixed", "roving")
+"""The words its reasons quote (the catalogues list them: `locale/sources.toml`)."""
 
 
 def required_change(reference: float) -> float:
@@ -141,10 +209,7 @@ class Assessment(CalcInput):
     @classmethod
     def _valid_step(cls, value: float) -> float:
         if value not in VALID_STEPS:
-            raise ValueError(
-                f"{value:g} is not an EDSS step; expected 0, 1.0, 1.5, …, 9.5 or 10 "
-                "(there is no 0.5)"
-            )
+            raise ValueError(NOT_A_STEP(value=f"{value:g}"))
         return value
 
 
@@ -178,11 +243,11 @@ class DisabilityChangeInput(CalcInput):
     @classmethod
     def _one_per_day(cls, value: list[Assessment]) -> list[Assessment]:
         if not value:
-            raise ValueError("at least one assessment is required")
+            raise ValueError(NONE_GIVEN())
         seen: set[int] = set()
         for a in value:
             if a.day in seen:
-                raise ValueError(f"two assessments on day {a.day}: give one EDSS per day")
+                raise ValueError(ONE_PER_DAY(day=a.day))
             seen.add(a.day)
         return value
 
@@ -191,7 +256,7 @@ class DisabilityChangeInput(CalcInput):
     def _relapse_days_in_range(cls, value: list[int]) -> list[int]:
         for day in value:
             if not -DAY_LIMIT <= day <= DAY_LIMIT:
-                raise ValueError(f"relapse day {day} is outside ±{DAY_LIMIT}")
+                raise ValueError(RELAPSE_OUTSIDE(day=day, limit=DAY_LIMIT))
         return value
 
 
@@ -246,34 +311,27 @@ def disability_change(inp: DisabilityChangeInput) -> Grading:
     warnings: list[str] = []
 
     if [a.day for a in inp.assessments] != days:
-        reasons.append(f"{n} assessments sorted by day")
-    reasons.append(
-        "thresholds from the reference: +1.5 from 0 (no improvement possible from 0), "
-        "±1.0 from 1.0–5.5, ±0.5 from 6.0 or more; a change equal to the threshold counts"
-    )
+        reasons.append(SORTED(n=n))
+    reasons.append(THRESHOLDS_TEXT())
 
     ref = 0
     while ref < n and _near_relapse(days[ref], relapses, RELAPSE_TO_BASELINE_DAYS):
         gap = _days_since_relapse(days[ref], relapses)
         reasons.append(
-            f"assessment on day {days[ref]} (EDSS {_fmt(edss[ref])}) lies {gap} days after a "
-            f"relapse onset (< {RELAPSE_TO_BASELINE_DAYS}): baseline moved to the next assessment"
+            NEAR_RELAPSE(
+                day=days[ref], edss=_fmt(edss[ref]), gap=gap, window=RELAPSE_TO_BASELINE_DAYS
+            )
         )
         ref += 1
     if ref >= n:
-        warnings.append(
-            f"every assessment lies within {RELAPSE_TO_BASELINE_DAYS} days after a relapse: "
-            "no baseline, no change can be assessed"
-        )
+        warnings.append(NO_BASELINE(window=RELAPSE_TO_BASELINE_DAYS))
         return _grading(
             inp, abbrev, [], [], days, edss, {"day": None, "edss": None}, reasons, warnings
         )
     baseline_info = {"day": days[ref], "edss": edss[ref]}
-    reasons.append(f"{inp.baseline} baseline: EDSS {_fmt(edss[ref])} on day {days[ref]}")
+    reasons.append(BASELINE(baseline=inp.baseline, edss=_fmt(edss[ref]), day=days[ref]))
     if n - ref < 2:
-        warnings.append(
-            "fewer than two assessments from the baseline on: no change can be assessed"
-        )
+        warnings.append(TOO_FEW())
 
     found: list[Event] = []
     search = ref + 1
@@ -284,10 +342,13 @@ def disability_change(inp: DisabilityChangeInput) -> Grading:
             break
         direction = _change(reference, edss[onset])
         assert direction is not None
-        step = (
-            f"EDSS {_fmt(reference)} (reference, day {days[ref]}) → {_fmt(edss[onset])} on day "
-            f"{days[onset]} ({_signed(edss[onset] - reference)}; "
-            f"{_threshold_text(reference, direction)} needed)"
+        step = STEP(
+            reference=_fmt(reference),
+            reference_day=days[ref],
+            value=_fmt(edss[onset]),
+            day=days[onset],
+            change=_signed(edss[onset] - reference),
+            needed=_threshold_text(reference, direction),
         )
         confirm = next(
             (
@@ -300,19 +361,19 @@ def disability_change(inp: DisabilityChangeInput) -> Grading:
         )
         if confirm is None:
             if onset == n - 1:
-                message = f"{direction} {step}: at the last assessment, cannot be confirmed"
                 if direction == inp.direction:
                     warnings.append(
-                        message + f" — repeat the EDSS ≥ {inp.confirmation_days} days later"
+                        AT_LAST_REPEAT(direction=direction, step=step, days=inp.confirmation_days)
                     )
                 else:
-                    reasons.append(message)
+                    reasons.append(AT_LAST(direction=direction, step=step))
             else:
                 reasons.append(
-                    f"{direction} {step}: not confirmed — no assessment ≥ "
-                    f"{inp.confirmation_days} days later and ≥ {RELAPSE_TO_CONFIRMATION_DAYS} "
-                    "days after a relapse onset"
-                )
+                    NO_CONFIRMATION(
+                        direction=direction, step=step, days=inp.confirmation_days,
+                        window=RELAPSE_TO_CONFIRMATION_DAYS,
+                    )
+                )  # fmt: skip
             search = onset + 1
             continue
         lapse = next(
@@ -321,8 +382,7 @@ def disability_change(inp: DisabilityChangeInput) -> Grading:
         )
         if lapse is not None:
             reasons.append(
-                f"{direction} {step}: not confirmed — EDSS {_fmt(edss[lapse])} on day "
-                f"{days[lapse]} no longer meets the threshold"
+                LAPSED(direction=direction, step=step, edss=_fmt(edss[lapse]), day=days[lapse])
             )
             search = onset + 1
             continue
@@ -330,15 +390,14 @@ def disability_change(inp: DisabilityChangeInput) -> Grading:
         found.append(event)
         kind = "CDW" if direction == "worsening" else "CDI"
         reasons.append(
-            f"{kind}: {step}, confirmed on day {days[confirm]} (EDSS {_fmt(edss[confirm])}, "
-            f"{days[confirm] - days[onset]} days after onset ≥ {inp.confirmation_days}), "
-            "every assessment in between still meeting the threshold"
-        )
+            CONFIRMED(
+                kind=kind, step=step, confirmed=days[confirm], confirmed_edss=_fmt(edss[confirm]),
+                after=days[confirm] - days[onset], days=inp.confirmation_days,
+            )
+        )  # fmt: skip
         if inp.baseline == "roving":
             ref = confirm
-            reasons.append(
-                f"roving reference moved to EDSS {_fmt(edss[ref])} (confirmation, day {days[ref]})"
-            )
+            reasons.append(ROVING(edss=_fmt(edss[ref]), day=days[ref]))
         search = confirm + 1
 
     counted = [e for e in found if e.direction == inp.direction]
@@ -367,7 +426,7 @@ def _grading(
     warnings: list[str],
 ) -> Grading:
     value = len(counted)
-    label = f"{value} {abbrev}" if value else f"no {abbrev}"
+    label = COUNT_LABEL(n=value, kind=abbrev) if value else NONE_LABEL(kind=abbrev)
     return Grading(
         value=value,
         label=label,

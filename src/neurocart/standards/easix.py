@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from neurocart.standards._labels import by_format
 from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CREATININE_UMOL_PER_MG_DL = 88.42
@@ -89,6 +90,20 @@ def _m_easix_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return values, _labels(values)
 
 
+_NUMBERS = ("umol", "mg", "mg_l", "ldh", "marker", "platelets", "value")
+CREATININE = Reason("creatinine {umol} µmol/L = {mg} mg/dL (÷ 88.42)", numbers=_NUMBERS)
+EASIX = Reason(
+    "EASIX = LDH {ldh} U/L × creatinine {marker} mg/dL ÷ platelets {platelets} ×10⁹/L = {value}",
+    numbers=_NUMBERS,
+)
+CRP = Reason("CRP {mg_l} mg/L = {mg} mg/dL (÷ 10)", numbers=_NUMBERS)
+M_EASIX = Reason(
+    "m-EASIX = LDH {ldh} U/L × CRP {marker} mg/dL ÷ platelets {platelets} ×10⁹/L = {value}",
+    numbers=_NUMBERS,
+)
+CONTINUOUS = Reason("continuous index: its cut-offs are cohort-specific (see the monitoring rules)")
+
+
 @register(
     name="easix",
     title="EASIX (endothelial activation and stress index)",
@@ -104,11 +119,15 @@ def easix(inp: EasixInput) -> Grading:
         value=value,
         label=_label(value),
         reasons=[
-            f"creatinine {inp.creatinine_umol_l:g} µmol/L = {creatinine_mg_dl:.3g} mg/dL (÷ 88.42)",
-            f"EASIX = LDH {inp.ldh_u_l:g} U/L × creatinine {creatinine_mg_dl:.3g} mg/dL "
-            f"÷ platelets {inp.platelets_10e9_l:g} ×10⁹/L = {value:.3g}",
+            CREATININE(umol=f"{inp.creatinine_umol_l:g}", mg=f"{creatinine_mg_dl:.3g}"),
+            EASIX(
+                ldh=f"{inp.ldh_u_l:g}",
+                marker=f"{creatinine_mg_dl:.3g}",
+                platelets=f"{inp.platelets_10e9_l:g}",
+                value=f"{value:.3g}",
+            ),
         ],
-        warnings=["continuous index: its cut-offs are cohort-specific (see the monitoring rules)"],
+        warnings=[CONTINUOUS()],
     )
 
 
@@ -127,9 +146,13 @@ def m_easix(inp: MEasixInput) -> Grading:
         value=value,
         label=_label(value),
         reasons=[
-            f"CRP {inp.crp_mg_l:g} mg/L = {crp_mg_dl:.3g} mg/dL (÷ 10)",
-            f"m-EASIX = LDH {inp.ldh_u_l:g} U/L × CRP {crp_mg_dl:.3g} mg/dL "
-            f"÷ platelets {inp.platelets_10e9_l:g} ×10⁹/L = {value:.3g}",
+            CRP(mg_l=f"{inp.crp_mg_l:g}", mg=f"{crp_mg_dl:.3g}"),
+            M_EASIX(
+                ldh=f"{inp.ldh_u_l:g}",
+                marker=f"{crp_mg_dl:.3g}",
+                platelets=f"{inp.platelets_10e9_l:g}",
+                value=f"{value:.3g}",
+            ),
         ],
-        warnings=["continuous index: its cut-offs are cohort-specific (see the monitoring rules)"],
+        warnings=[CONTINUOUS()],
     )

@@ -62,6 +62,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards.inputs import CalcInput, Check, Columns, as_columns, field
+from neurocart.standards.reason import Items, Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -330,8 +331,8 @@ class AmbulationRow:
 
     row: str
     step: float
-    text: str
-    """Clinician's words; `{m}` is replaced by the walking range."""
+    text: Reason
+    """Clinician's words; `{m}` is the walking range."""
     applies: Callable[[Columns], Bools]
     neurostatus_score: int | None = None
 
@@ -355,144 +356,196 @@ AMBULATION_ROWS: tuple[AmbulationRow, ...] = (
     AmbulationRow(
         "died_of_ms",
         DEATH_STEP,
-        "death due to MS",
+        Reason(
+            "death due to MS",
+        ),
         lambda c: np.asarray(c["died_of_ms"], dtype=bool),
         16,
     ),
     AmbulationRow(
         "bed_helpless",
         9.5,
-        "totally helpless bed patient; cannot communicate effectively or eat/swallow",
+        Reason(
+            "totally helpless bed patient; cannot communicate effectively or eat/swallow",
+        ),
         lambda c: _is(c, "bed_helpless"),
         15,
     ),
     AmbulationRow(
         "bed_communicates",
         9.0,
-        "helpless bed patient; can communicate and eat",
+        Reason(
+            "helpless bed patient; can communicate and eat",
+        ),
         lambda c: _is(c, "bed_communicates"),
         14,
     ),
     AmbulationRow(
         "bed_chair_no_arms",
         8.5,
-        "essentially restricted to bed much of the day; some effective use of arm(s); "
-        "some self-care",
+        Reason(
+            "essentially restricted to bed much of the day; some effective use of arm(s); "
+            "some self-care",
+        ),
         lambda c: _is(c, "bed_chair_no_arms"),
         13,
     ),
     AmbulationRow(
         "bed_chair_arms",
         8.0,
-        "essentially restricted to bed or chair or pushed in a wheelchair, out of bed most of "
-        "the day; many self-care functions; effective use of arms",
+        Reason(
+            "essentially restricted to bed or chair or pushed in a wheelchair, out of bed most of "
+            "the day; many self-care functions; effective use of arms",
+        ),
         lambda c: _is(c, "bed_chair_arms"),
         12,
     ),
     AmbulationRow(
         "wheelchair_assisted",
         7.5,
-        "wheelchair with help: cannot take more than a few steps; may need help to transfer",
+        Reason(
+            "wheelchair with help: cannot take more than a few steps; may need help to transfer",
+        ),
         lambda c: _is(c, "wheelchair_assisted"),
         11,
     ),
     AmbulationRow(
         "wheelchair_self",
         7.0,
-        "wheelchair without help: cannot walk 5 m even with aid; wheels self and transfers alone",
+        Reason(
+            "wheelchair without help: cannot walk 5 m even with aid; wheels self and transfers "
+            "alone",
+        ),
         lambda c: _is(c, "wheelchair_self"),
         10,
     ),
     AmbulationRow(
         "aid_lt_5",
         7.0,
-        "walks {m} m with aid (< 5 m): cannot walk 5 m even with aid (Kurtzke 7.0; "
-        "neurocart convention)",
+        Reason(
+            "walks {m} m with aid (< 5 m): cannot walk 5 m even with aid (Kurtzke 7.0; "
+            "neurocart convention)",
+            numbers=("m",),
+        ),
         lambda c: _is(c, *_AIDS) & (_m(c) < AIDED_MIN_M),
     ),
     AmbulationRow(
         "unilateral_ge_50",
         6.0,
-        "walks {m} m with unilateral assistance (≥ 50 m)",
+        Reason(
+            "walks {m} m with unilateral assistance (≥ 50 m)",
+            numbers=("m",),
+        ),
         lambda c: _is(c, "unilateral") & (_m(c) >= UNILATERAL_M),
         6,
     ),
     AmbulationRow(
         "unilateral_lt_50",
         6.5,
-        "walks {m} m with unilateral assistance (< 50 m)",
+        Reason(
+            "walks {m} m with unilateral assistance (< 50 m)",
+            numbers=("m",),
+        ),
         lambda c: _is(c, "unilateral") & (_m(c) >= AIDED_MIN_M),
         8,
     ),
     AmbulationRow(
         "bilateral_ge_120",
         6.0,
-        "walks {m} m with bilateral assistance (≥ 120 m)",
+        Reason(
+            "walks {m} m with bilateral assistance (≥ 120 m)",
+            numbers=("m",),
+        ),
         lambda c: _is(c, "bilateral") & (_m(c) >= BILATERAL_M),
         7,
     ),
     AmbulationRow(
         "bilateral_5_120",
         6.5,
-        "walks {m} m with bilateral assistance (≥ 5 m and < 120 m)",
+        Reason(
+            "walks {m} m with bilateral assistance (≥ 5 m and < 120 m)",
+            numbers=("m",),
+        ),
         lambda c: _is(c, "bilateral") & (_m(c) >= AIDED_MIN_M),
         9,
     ),
     AmbulationRow(
         "restricted_ge_500",
         FULLY_AMBULATORY_FLOOR,
-        "walks {m} m without aid or rest (≥ 500 m) but is restricted compared with healthy "
-        "peers: fully ambulatory, EDSS at least 2.0",
+        Reason(
+            "walks {m} m without aid or rest (≥ 500 m) but is restricted compared with healthy "
+            "peers: fully ambulatory, EDSS at least 2.0",
+            numbers=("m",),
+        ),
         lambda c: _unaided(c) & (_m(c) >= UNRESTRICTED_M) & c["walking_restricted"],
         1,
     ),
     AmbulationRow(
         "unrestricted",
         0.0,
-        "walks {m} m without aid or rest (≥ 500 m): unrestricted, the FS decide",
+        Reason(
+            "walks {m} m without aid or rest (≥ 500 m): unrestricted, the FS decide",
+            numbers=("m",),
+        ),
         lambda c: _unaided(c) & (_m(c) >= UNRESTRICTED_M),
         0,
     ),
     AmbulationRow(
         "unaided_300_500",
         4.5,
-        "walks {m} m without aid or rest (≥ 300 m and < 500 m)",
+        Reason(
+            "walks {m} m without aid or rest (≥ 300 m and < 500 m)",
+            numbers=("m",),
+        ),
         lambda c: _unaided(c) & (_m(c) >= UNAIDED_300_M),
         2,
     ),
     AmbulationRow(
         "unaided_200_300",
         5.0,
-        "walks {m} m without aid or rest (≥ 200 m and < 300 m)",
+        Reason(
+            "walks {m} m without aid or rest (≥ 200 m and < 300 m)",
+            numbers=("m",),
+        ),
         lambda c: _unaided(c) & (_m(c) >= UNAIDED_200_M),
         3,
     ),
     AmbulationRow(
         "unaided_100_200",
         5.5,
-        "walks {m} m without aid or rest (≥ 100 m and < 200 m)",
+        Reason(
+            "walks {m} m without aid or rest (≥ 100 m and < 200 m)",
+            numbers=("m",),
+        ),
         lambda c: _unaided(c) & (_m(c) >= UNAIDED_100_M),
         4,
     ),
     AmbulationRow(
         "unaided_lt_100",
         6.0,
-        "walks {m} m without aid (< 100 m)",
+        Reason(
+            "walks {m} m without aid (< 100 m)",
+            numbers=("m",),
+        ),
         lambda c: _unaided(c) & (_m(c) >= 0),
         5,
     ),
     AmbulationRow(
         "not_given_restricted",
         FULLY_AMBULATORY_FLOOR,
-        "walking range not given, no aid, walking restricted compared with healthy peers: "
-        "fully ambulatory, EDSS at least 2.0",
+        Reason(
+            "walking range not given, no aid, walking restricted compared with healthy peers: "
+            "fully ambulatory, EDSS at least 2.0",
+        ),
         lambda c: _unaided(c) & np.isnan(_m(c)) & c["walking_restricted"],
         1,
     ),
     AmbulationRow(
         "not_given",
         0.0,
-        "walking range not given, no aid: read as unrestricted, the FS decide",
+        Reason(
+            "walking range not given, no aid: read as unrestricted, the FS decide",
+        ),
         lambda c: _unaided(c) & np.isnan(_m(c)),
         0,
     ),
@@ -580,14 +633,54 @@ def _fmt_m(m: float) -> str:
     return f"{m:g}"
 
 
+def _fs_word(name: str) -> str:
+    return name.replace("_", "/")
+
+
+CONVERTED = Reason(
+    "{fs} FS {raw} counted as {used} for the step ({source})", numbers=("raw", "used")
+)
+GRADE_GROUP = Reason(
+    "grade {grade}: {names}", numbers=("grade",), lists={"names": Items(", ")}, registered=False
+)
+"""One grade of the FS profile and the systems at it ("grade 2: visual, sensory")."""
+FS_STEP = Reason(
+    "FS step {step} (rule {rule}: {text}) [grades counted — {profile}]",
+    numbers=("step",),
+    patterns={"rule": r"F\d+"},
+    lists={"profile": Items("; ", GRADE_GROUP)},
+)
+ALL_ZERO = "all 0"
+AMBULATION_STEP = Reason(
+    "ambulation: {row} (Neurostatus ambulation score {score}) → step {step}",
+    numbers=("score", "step"),
+)
+AMBULATION_AT_LEAST = Reason(
+    "ambulation: {row} (Neurostatus ambulation score {score}) → at least {step}",
+    numbers=("score", "step"),
+)
+AMBULATION_FREE = Reason(
+    "ambulation: {row} (Neurostatus ambulation score {score})", numbers=("score",)
+)
+AMBULATION_STEP_ONLY = Reason("ambulation: {row} → step {step}", numbers=("step",))
+DEATH = Reason(
+    "death due to MS (Neurostatus ambulation score 16): EDSS 10; the FS grades and the walking "
+    "inputs are not used"
+)
+TOTAL = Reason(
+    "EDSS {value} = max(FS step {fs}, ambulation step {ambulation}): {decided}",
+    numbers=("value", "fs", "ambulation"),
+)
+DECIDED = ("set by the FS", "set by ambulation", "FS and ambulation agree")
+
+
 def _conversion_reasons(inp: EdssInput, grades: Mapping[str, Ints]) -> list[str]:
     reasons = []
     for name, (_, source) in CONVERSIONS.items():
         raw = int(getattr(inp, name))
         used = int(grades[name])
         if raw != used:
-            label = name.replace("_", "/")
-            reasons.append(f"{label} FS {raw} counted as {used} for the step ({source})")
+            reasons.append(CONVERTED(fs=_fs_word(name), raw=raw, used=used, source=source))
     return reasons
 
 
@@ -596,14 +689,79 @@ def _fs_reason(rule: FsRule, grades: Mapping[str, Ints]) -> str:
     for name in FS_NAMES:
         grade = int(grades[name])
         if grade >= 1:
-            by_grade.setdefault(grade, []).append(name.replace("_", "/"))
+            by_grade.setdefault(grade, []).append(_fs_word(name))
     profile = "; ".join(
-        f"grade {g}: {', '.join(names)}" for g, names in sorted(by_grade.items(), reverse=True)
+        GRADE_GROUP(grade=g, names=", ".join(names))
+        for g, names in sorted(by_grade.items(), reverse=True)
     )
-    return (
-        f"FS step {_step_text(rule.step)} (rule {rule.rule}: {rule.text}) "
-        f"[grades counted — {profile or 'all 0'}]"
+    return FS_STEP(
+        step=_step_text(rule.step), rule=rule.rule, text=rule.text, profile=profile or ALL_ZERO
     )
+
+
+_W = ("grade", "m", "step")
+"""The number fields of the warnings."""
+PYRAMIDAL_SEVERE = Reason(
+    "pyramidal {grade} (paraplegia, hemiplegia or worse)", numbers=_W, registered=False
+)
+CEREBELLAR_SEVERE = "cerebellar 5 (no coordinated movement)"
+UNRESTRICTED_WALKING = "unrestricted walking"
+METRES = Reason("{m} m", numbers=_W, registered=False)
+HARD_TO_RECONCILE = Reason(
+    "neurocart check: {findings} is hard to reconcile with {walked} without aid: check the FS "
+    "grades and the walking range",
+    lists={"findings": Items(" and ", PYRAMIDAL_SEVERE)},
+)
+UNEXPLAINED_LIMITATION = Reason(
+    "neurocart check: walking limitation (ambulation step {step}) not explained by the FS "
+    "profile (pyramidal, cerebellar and sensory all ≤ 1): check the FS grades, or whether a "
+    "non-MS cause limits walking (not scored)",
+    numbers=_W,
+)
+FS_ALONE = Reason(
+    "neurocart check: the FS alone give {step} although walking is not limited (≥ 500 m without "
+    "aid or rest); Neurostatus allows this, but confirm the walking range",
+    numbers=_W,
+)
+AID_UNDER_5 = Reason(
+    "neurocart check: walks {m} m with {assistance} assistance, under 5 m: scored 7.0 (Kurtzke: "
+    "cannot walk 5 m even with aid); Neurostatus has no separate row for this — record the "
+    "wheelchair/bed category if it applies",
+    numbers=_W,
+)
+UNAIDED_UNDER_5 = Reason(
+    "neurocart check: walks only {m} m without aid: scored 6.0 (< 100 m unaided); if the "
+    "patient cannot walk 5 m even with aid, EDSS 7.0 or higher applies — record the aid or "
+    "wheelchair",
+    numbers=_W,
+)
+WHEELCHAIR_WALKS = Reason(
+    "neurocart check: walking range {m} m contradicts {assistance} (cannot walk 5 m even with "
+    "aid); scored by the wheelchair ({step}). If the patient walks that far with an aid, give "
+    "that aid as assistance: the best performance decides, and the step would be lower",
+    numbers=_W,
+)
+RESTRICTED_IGNORED = Reason(
+    "neurocart check: walking_restricted (≥ 500 m but limited) ignored: the walking range or "
+    "aid already sets the step"
+)
+RANGE_NOT_GIVEN = Reason(
+    "neurocart check: walking range not given: walking read as unrestricted (≥ 500 m without "
+    "aid or rest), so the EDSS rests on the FS alone — record the range if walking is limited"
+)
+
+
+WORDS = (
+    *(_fs_word(name) for name in FS_NAMES),
+    *(source for _, source in CONVERSIONS.values()),
+    *(rule.text for rule in FS_RULES),
+    ALL_ZERO,
+    *DECIDED,
+    CEREBELLAR_SEVERE,
+    UNRESTRICTED_WALKING,
+    *_WHEELCHAIR,
+)
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
 
 
 def _warnings(inp: EdssInput, fs_step: float, row: AmbulationRow) -> list[str]:
@@ -615,59 +773,31 @@ def _warnings(inp: EdssInput, fs_step: float, row: AmbulationRow) -> list[str]:
     cannot_walk = [
         text
         for text, applies in (
-            (f"pyramidal {inp.pyramidal} (paraplegia, hemiplegia or worse)", inp.pyramidal >= 5),
-            ("cerebellar 5 (no coordinated movement)", inp.cerebellar == 5),
+            (PYRAMIDAL_SEVERE(grade=inp.pyramidal), inp.pyramidal >= 5),
+            (CEREBELLAR_SEVERE, inp.cerebellar == 5),
         )
         if applies
     ]
     if walks_unaided and cannot_walk:
-        walked = "unrestricted walking" if m is None or m >= UNRESTRICTED_M else f"{_fmt_m(m)} m"
-        out.append(
-            CHECK + f"{' and '.join(cannot_walk)} is hard to reconcile with {walked} without "
-            "aid: check the FS grades and the walking range"
-        )
+        unrestricted = m is None or m >= UNRESTRICTED_M
+        walked = UNRESTRICTED_WALKING if unrestricted else METRES(m=_fmt_m(m or 0.0))
+        out.append(HARD_TO_RECONCILE(findings=" and ".join(cannot_walk), walked=walked))
     if row.step >= 4.5 and max(inp.pyramidal, inp.cerebellar, inp.sensory) <= 1:
-        out.append(
-            CHECK + f"walking limitation (ambulation step {_step_text(row.step)}) not "
-            "explained by the FS profile (pyramidal, cerebellar and sensory all ≤ 1): check "
-            "the FS grades, or whether a non-MS cause limits walking (not scored)"
-        )
+        out.append(UNEXPLAINED_LIMITATION(step=_step_text(row.step)))
     if fs_step >= 4.5 and row.row in _WALKING_FREE:
-        out.append(
-            CHECK + f"the FS alone give {_step_text(fs_step)} although walking is not limited "
-            "(≥ 500 m without aid or rest); Neurostatus allows this, but confirm the walking "
-            "range"
-        )
+        out.append(FS_ALONE(step=_step_text(fs_step)))
     if row.row == "aid_lt_5":
-        out.append(
-            CHECK + f"walks {_fmt_m(m or 0.0)} m with {inp.assistance} assistance, under 5 m: "
-            "scored 7.0 (Kurtzke: cannot walk 5 m even with aid); Neurostatus has no separate "
-            "row for this — record the wheelchair/bed category if it applies"
-        )
+        out.append(AID_UNDER_5(m=_fmt_m(m or 0.0), assistance=inp.assistance))
     if inp.assistance == "none" and m is not None and m < AIDED_MIN_M:
-        out.append(
-            CHECK + f"walks only {_fmt_m(m)} m without aid: scored 6.0 (< 100 m unaided); if "
-            "the patient cannot walk 5 m even with aid, EDSS 7.0 or higher applies — record "
-            "the aid or wheelchair"
-        )
+        out.append(UNAIDED_UNDER_5(m=_fmt_m(m)))
     if inp.assistance in _WHEELCHAIR and m is not None and m >= AIDED_MIN_M:
         out.append(
-            CHECK + f"walking range {_fmt_m(m)} m contradicts {inp.assistance} (cannot walk "
-            f"5 m even with aid); scored by the wheelchair ({_step_text(row.step)}). If the "
-            "patient walks that far with an aid, give that aid as assistance: the best "
-            "performance decides, and the step would be lower"
+            WHEELCHAIR_WALKS(m=_fmt_m(m), assistance=inp.assistance, step=_step_text(row.step))
         )
     if inp.walking_restricted and row.row not in _WALKING_FREE:
-        out.append(
-            CHECK + "walking_restricted (≥ 500 m but limited) ignored: the walking range or "
-            "aid already sets the step"
-        )
+        out.append(RESTRICTED_IGNORED())
     if inp.assistance == "none" and m is None:
-        out.append(
-            CHECK + "walking range not given: walking read as unrestricted (≥ 500 m without "
-            "aid or rest), so the EDSS rests on the FS alone — record the range if walking is "
-            "limited"
-        )
+        out.append(RANGE_NOT_GIVEN())
     return out
 
 
@@ -689,32 +819,35 @@ def edss(inp: EdssInput) -> Grading:
     label = str(labels(np.asarray(value)).item())
 
     m = inp.walking_range_m
-    ambulation = row.text.format(m=_fmt_m(m) if m is not None else "?")
-    if row.neurostatus_score is not None:
-        ambulation += f" (Neurostatus ambulation score {row.neurostatus_score})"
-    if row.row not in _WALKING_FREE:
-        ambulation += f" → step {_step_text(row.step)}"
+    walked = row.text(m=_fmt_m(m) if m is not None else "?")
+    step = _step_text(row.step)
+    if row.neurostatus_score is None:
+        ambulation_reason = AMBULATION_STEP_ONLY(row=walked, step=step)
+    elif row.row not in _WALKING_FREE:
+        ambulation_reason = AMBULATION_STEP(row=walked, score=row.neurostatus_score, step=step)
     elif row.step > 0:
-        ambulation += f" → at least {_step_text(row.step)}"
-    ambulation_reason = f"ambulation: {ambulation}"
+        ambulation_reason = AMBULATION_AT_LEAST(row=walked, score=row.neurostatus_score, step=step)
+    else:
+        ambulation_reason = AMBULATION_FREE(row=walked, score=row.neurostatus_score)
     if inp.died_of_ms:
-        reasons = [
-            "death due to MS (Neurostatus ambulation score 16): EDSS 10; the FS grades and "
-            "the walking inputs are not used"
-        ]
+        reasons = [DEATH()]
     else:
         if rule.step > row.step:
-            decided = "set by the FS"
+            decided = DECIDED[0]
         elif row.step > rule.step:
-            decided = "set by ambulation"
+            decided = DECIDED[1]
         else:
-            decided = "FS and ambulation agree"
+            decided = DECIDED[2]
         reasons = [
             *_conversion_reasons(inp, grades),
             _fs_reason(rule, grades),
             ambulation_reason,
-            f"EDSS {_step_text(value)} = max(FS step {_step_text(rule.step)}, ambulation step "
-            f"{_step_text(row.step)}): {decided}",
+            TOTAL(
+                value=_step_text(value),
+                fs=_step_text(rule.step),
+                ambulation=_step_text(row.step),
+                decided=decided,
+            ),
         ]
     details: dict[str, Any] = {
         "fs_step": rule.step,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from neurocart.standards.errors import FieldProblem
+from neurocart.standards.errors import MUST_BE, MUST_BE_ONE_OF, FieldProblem
 from neurocart.standards.fields import FieldSpec
 from neurocart.standards.inputs import Check
 
@@ -171,7 +171,7 @@ def _numeric(
                 out_of_range = side if out_of_range is None else out_of_range | side
     if out_of_range is not None and out_of_range.any():
         problems.append(
-            _problem(spec, out_of_range, series.index, values, f"must be {spec.expected}")
+            _problem(spec, out_of_range, series.index, values, MUST_BE(expected=spec.expected))
         )
     return values
 
@@ -236,7 +236,9 @@ def _enum(spec: FieldSpec, series: pd.Series, problems: list[FieldProblem]) -> n
     bad = choice_codes == -2
     if bad.any():
         raw = series.to_numpy(dtype=object)
-        problems.append(_problem(spec, bad, series.index, raw, f"must be one of {spec.range_text}"))
+        problems.append(
+            _problem(spec, bad, series.index, raw, MUST_BE_ONE_OF(choices=spec.range_text))
+        )
         return raw
     return ChoiceArray(choice_codes, choices)
 
@@ -274,7 +276,7 @@ def _integer_choice(
     elif bad.any():
         problems.append(
             _problem(
-                spec, bad, series.index, series.to_numpy(), f"must be one of {spec.range_text}"
+                spec, bad, series.index, series.to_numpy(), MUST_BE_ONE_OF(choices=spec.range_text)
             )
         )
     return values

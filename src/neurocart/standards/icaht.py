@@ -99,6 +99,7 @@ import numpy as np
 from pydantic import field_validator
 
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Items, Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -186,9 +187,9 @@ class IcahtInput(CalcInput):
     @classmethod
     def _series_size(cls, value: list[AncValue]) -> list[AncValue]:
         if not value:
-            raise ValueError("at least one ANC value is needed")
+            raise ValueError(NO_VALUE())
         if len(value) > MAX_SERIES_LENGTH:
-            raise ValueError(f"at most {MAX_SERIES_LENGTH} ANC values")
+            raise ValueError(TOO_MANY(n=MAX_SERIES_LENGTH))
         return value
 
 
@@ -249,15 +250,11 @@ def _outside_window_warning(series: Sequence[AncValue], phase: str) -> list[str]
     before = sum(1 for item in series if item.day < first)
     after = sum(1 for item in series if item.day > last)
     out = []
+    said = {"phase": phase, "first": first, "last": last}
     if before:
-        out.append(
-            f"{before} value(s) before day {first} ignored: {phase} ICAHT covers days "
-            f"{first}–{last}"
-        )
+        out.append(BEFORE_WINDOW(n=before, **said))
     if after:
-        out.append(
-            f"{after} value(s) after day {last} ignored: {phase} ICAHT covers days {first}–{last}"
-        )
+        out.append(AFTER_WINDOW(n=after, **said))
     return out
 
 
@@ -294,12 +291,123 @@ def _episodes(daily: Mapping[int, float], threshold: float) -> list[Episode]:
     return episodes
 
 
+NO_VALUE = Reason("at least one ANC value is needed")
+TOO_MANY = Reason("at most {n} ANC values", numbers=("n",))
+DAY = Reason("day {day}", numbers=("day",))
+DAYS = Reason("days {first}–{last}", numbers=("first", "last"))
+NONE = "none"
+COUNTING = {"cumulative": "cumulative, all episodes", "longest_episode": "longest episode"}
+NO_ANC = "no ANC"
+ANC_ABOVE = Reason("ANC > {threshold}", numbers=("threshold",))
+ANC_ABOVE_OR_NONE = Reason("ANC > {threshold} or no ANC", numbers=("threshold",))
+SEVERAL = Reason(
+    "several values on {days}: the lowest ANC of each day counted", lists={"days": Items(", ")}
+)
+INTERPOLATED = Reason(
+    "linearly interpolated (≤ {gap} days without a value): {spans}",
+    numbers=("gap",),
+    lists={"spans": Items(", ")},
+)
+COUNTED = Reason(
+    "ANC ≤ {threshold} ×10⁹/L: {days} day(s) counted ({counting}); episodes: {episodes}",
+    numbers=("threshold", "days"),
+    lists={"episodes": Items(", ")},
+)
+NO_STABLE_RECOVERY = Reason(
+    "{span}: {what} for fewer than {n} days between neutropenic days — no stable recovery: "
+    "counted within the episode",
+    numbers=("n",),
+)
+STABLE_RECOVERY = Reason(
+    "{span}: ANC > {threshold} on ≥ {n} consecutive days — stable recovery, the episodes are "
+    "separate",
+    numbers=("threshold", "n"),
+)
+_RULE_NUMBERS = ("grade", "threshold", "first", "last", "window", "days", "onset", "day")
+THROUGHOUT = Reason(
+    "grade {grade}: ANC ≤ {threshold} throughout days {first}–{last} ({window} days, no stable "
+    "recovery): never above {threshold} ×10⁹/L",
+    numbers=_RULE_NUMBERS,
+)
+FOR_DAYS = Reason(
+    "grade {grade}: ANC ≤ {threshold} for {days} day(s) ({span} days)", numbers=_RULE_NUMBERS
+)
+ONGOING = Reason(
+    "grade {grade}: episode of ANC ≤ {threshold} began on day {onset} (day {first}–{last}) and "
+    "was still ongoing at the last available ANC (day {day})",
+    numbers=_RULE_NUMBERS,
+)
+NEVER = Reason(
+    "grade 0: ANC never ≤ {threshold} ×10⁹/L in days {first}–{last}", numbers=_RULE_NUMBERS
+)
+NADIR = Reason(
+    "nadir ANC {nadir} ×10⁹/L on day {day} (days {first}–{last}, {n} day(s) with a value)",
+    numbers=("nadir", "day", "first", "last", "n"),
+)
+LATE_ZERO = Reason("nadir {nadir} > {limit} ×10⁹/L: grade 0", numbers=("nadir", "limit"))
+LATE_GRADE = Reason(
+    "nadir {nadir} ≤ {limit} ×10⁹/L: grade {grade}", numbers=("nadir", "limit", "grade")
+)
+SINGLE = Reason("single available value graded as it is: {graded}")
+CONFIRMED = Reason(
+    "confirmed by a second value {value} ×10⁹/L on day {day} (≤ {limit}): {graded}",
+    numbers=("value", "day", "limit"),
+)
+ISOLATED = Reason(
+    "isolated dip: every other value is > {limit} ×10⁹/L (next lowest {value} on day {day}), "
+    "transient neutropenia is not graded: grade 0",
+    numbers=("limit", "value", "day"),
+)
+_WARNING_NUMBERS = ("n", "first", "last", "threshold", "gap", "day")
+BEFORE_WINDOW = Reason(
+    "{n} value(s) before day {first} ignored: {phase} ICAHT covers days {first}–{last}",
+    numbers=_WARNING_NUMBERS,
+    patterns={"phase": "early|late"},
+)
+AFTER_WINDOW = Reason(
+    "{n} value(s) after day {last} ignored: {phase} ICAHT covers days {first}–{last}",
+    numbers=_WARNING_NUMBERS,
+    patterns={"phase": "early|late"},
+)
+GAP_UNKNOWN = Reason(
+    "{span} (threshold {threshold}): no ANC on some of these days; not counted as neutropenic "
+    "and treated as ending the episode — the grade may be underestimated (interpolate_gaps can "
+    "fill ≤ {gap} days)",
+    numbers=_WARNING_NUMBERS,
+)
+GAP_UNKNOWN_INTERPOLATED = Reason(
+    "{span} (threshold {threshold}): no ANC on some of these days; not counted as neutropenic "
+    "and treated as ending the episode — the grade may be underestimated",
+    numbers=_WARNING_NUMBERS,
+)
+PROVISIONAL = Reason(
+    "last ANC on day {day}, before day {last}: the early grade is final only if follow-up ended "
+    "there (death or last follow-up); otherwise it is provisional",
+    numbers=_WARNING_NUMBERS,
+)
+LATE_START = Reason(
+    "first ANC on day {day}: earlier days are unknown and not counted", numbers=_WARNING_NUMBERS
+)
+EARLY_OPTIONS = Reason("duration_mode and interpolate_gaps apply to early ICAHT only: ignored")
+SINGLE_LATE = Reason(
+    "a single ANC value after day 30: graded as it is, not confirmed by a second value"
+)
+EARLY_LABEL = Reason("early ICAHT grade {grade}", numbers=("grade",))
+LATE_LABEL = Reason("late ICAHT grade {grade}", numbers=("grade",))
+WORDS = (NONE, NO_ANC, *COUNTING.values(), "early", "late")
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
+
 def _span(first: int, last: int) -> str:
-    return f"day {first}" if first == last else f"days {first}–{last}"
+    return DAY(day=first) if first == last else DAYS(first=first, last=last)
 
 
 def _spans(episodes: Sequence[Episode]) -> str:
-    return ", ".join(_span(e.first, e.last) for e in episodes) or "none"
+    return ", ".join(_span(e.first, e.last) for e in episodes) or NONE
+
+
+def _several(duplicates: Sequence[int]) -> str:
+    return SEVERAL(days=", ".join(DAY(day=d) for d in duplicates))
 
 
 def _runs(days: Sequence[int]) -> list[tuple[int, int]]:
@@ -376,106 +484,100 @@ def _early(inp: IcahtInput) -> Grading:
     profound = _episodes(daily, PROFOUND_10E9_L)
     severe_days = _counted(severe, mode)
     profound_days = _counted(profound, mode)
-    counting = "cumulative, all episodes" if mode == "cumulative" else "longest episode"
+    counting = COUNTING[mode]
 
     reasons: list[str] = []
     warnings = _outside_window_warning(series, "early")
     duplicates = _duplicate_days(series, EARLY_FIRST_DAY, EARLY_LAST_DAY)
     if duplicates:
-        reasons.append(
-            f"several values on {', '.join(f'day {d}' for d in duplicates)}: the lowest "
-            "ANC of each day counted"
-        )
+        reasons.append(_several(duplicates))
     if filled:
+        spans = ", ".join(_span(a, b) for a, b in _runs(list(filled)))
+        reasons.append(INTERPOLATED(gap=MAX_INTERPOLATED_GAP_DAYS, spans=spans))
+    for threshold, days, episodes in (
+        (SEVERE_10E9_L, severe_days, severe),
+        (PROFOUND_10E9_L, profound_days, profound),
+    ):
         reasons.append(
-            "linearly interpolated (≤ 7 days without a value): "
-            + ", ".join(_span(a, b) for a, b in _runs(list(filled)))
+            COUNTED(threshold=threshold, days=days, counting=counting, episodes=_spans(episodes))
         )
-    reasons.append(
-        f"ANC ≤ {SEVERE_10E9_L} ×10⁹/L: {severe_days} day(s) counted ({counting}); "
-        f"episodes: {_spans(severe)}"
-    )
-    reasons.append(
-        f"ANC ≤ {PROFOUND_10E9_L} ×10⁹/L: {profound_days} day(s) counted ({counting}); "
-        f"episodes: {_spans(profound)}"
-    )
     for threshold, episodes in ((SEVERE_10E9_L, severe), (PROFOUND_10E9_L, profound)):
         for a, b in _joined_gaps(episodes, daily, threshold):
             known = sum(1 for day in range(a, b + 1) if day in daily)
             what = (
-                f"ANC > {threshold}"
+                ANC_ABOVE(threshold=threshold)
                 if known == b - a + 1
-                else "no ANC"
+                else NO_ANC
                 if known == 0
-                else f"ANC > {threshold} or no ANC"
+                else ANC_ABOVE_OR_NONE(threshold=threshold)
             )
-            reasons.append(
-                f"{_span(a, b)}: {what} for fewer than {STABLE_RECOVERY_DAYS} days between "
-                "neutropenic days — no stable recovery: counted within the episode"
-            )
+            reasons.append(NO_STABLE_RECOVERY(span=_span(a, b), what=what, n=STABLE_RECOVERY_DAYS))
         stable, unknown = _separations(episodes, daily)
         for a, b in stable:
             reasons.append(
-                f"{_span(a, b)}: ANC > {threshold} on ≥ {STABLE_RECOVERY_DAYS} consecutive "
-                "days — stable recovery, the episodes are separate"
+                STABLE_RECOVERY(span=_span(a, b), threshold=threshold, n=STABLE_RECOVERY_DAYS)
             )
         for a, b in unknown:
+            unknown_gap = GAP_UNKNOWN_INTERPOLATED if inp.interpolate_gaps else GAP_UNKNOWN
             warnings.append(
-                f"{_span(a, b)} (threshold {threshold}): no ANC on some of these days; "
-                "not counted as neutropenic and treated as ending the episode — the grade "
-                "may be underestimated"
-                + ("" if inp.interpolate_gaps else " (interpolate_gaps can fill ≤ 7 days)")
+                unknown_gap(span=_span(a, b), threshold=threshold, gap=MAX_INTERPOLATED_GAP_DAYS)
             )
 
-    rules: list[tuple[int, str]] = []
+    rules: list[tuple[int, Reason, dict[str, object]]] = []
     if severe_days >= EARLY_WINDOW_DAYS:
         rules.append(
             (
                 4,
-                f"ANC ≤ {SEVERE_10E9_L} throughout days {EARLY_FIRST_DAY}–{EARLY_LAST_DAY} "
-                f"({EARLY_WINDOW_DAYS} days, no stable recovery): never above "
-                f"{SEVERE_10E9_L} ×10⁹/L",
+                THROUGHOUT,
+                {
+                    "threshold": SEVERE_10E9_L,
+                    "first": EARLY_FIRST_DAY,
+                    "last": EARLY_LAST_DAY,
+                    "window": EARLY_WINDOW_DAYS,
+                },
             )
         )
     elif severe_days:
         grade = _band(severe_days, SEVERE_DAY_BANDS)
         span = _range_text(severe_days, SEVERE_DAY_BANDS, EARLY_WINDOW_DAYS - 1)
-        rules.append((grade, f"ANC ≤ {SEVERE_10E9_L} for {severe_days} day(s) ({span} days)"))
+        rules.append(
+            (grade, FOR_DAYS, {"threshold": SEVERE_10E9_L, "days": severe_days, "span": span})
+        )
     if profound_days >= PROFOUND_DAY_BANDS[-1][0]:
         grade = _band(profound_days, PROFOUND_DAY_BANDS)
         span = _range_text(profound_days, PROFOUND_DAY_BANDS, None)
-        rules.append((grade, f"ANC ≤ {PROFOUND_10E9_L} for {profound_days} day(s) ({span} days)"))
+        rules.append(
+            (grade, FOR_DAYS, {"threshold": PROFOUND_10E9_L, "days": profound_days, "span": span})
+        )
     if severe and severe[-1].last == last_measured and severe[-1].first <= EARLY_ONSET_LAST_DAY:
         rules.append(
             (
                 4,
-                f"episode of ANC ≤ {SEVERE_10E9_L} began on day {severe[-1].first} (day "
-                f"{EARLY_FIRST_DAY}–{EARLY_ONSET_LAST_DAY}) and was still ongoing at the last "
-                f"available ANC (day {last_measured})",
+                ONGOING,
+                {
+                    "threshold": SEVERE_10E9_L,
+                    "onset": severe[-1].first,
+                    "first": EARLY_FIRST_DAY,
+                    "last": EARLY_ONSET_LAST_DAY,
+                    "day": last_measured,
+                },
             )
         )
-    value = max((grade for grade, _ in rules), default=0)
+    value = max((grade for grade, _, _ in rules), default=0)
     if value == 0:
-        reasons.append(
-            f"grade 0: ANC never ≤ {SEVERE_10E9_L} ×10⁹/L in days "
-            f"{EARLY_FIRST_DAY}–{EARLY_LAST_DAY}"
-        )
-    reasons.extend(f"grade {grade}: {text}" for grade, text in rules if grade == value > 0)
+        reasons.append(NEVER(threshold=SEVERE_10E9_L, first=EARLY_FIRST_DAY, last=EARLY_LAST_DAY))
+    reasons.extend(
+        template(grade=grade, **params) for grade, template, params in rules if grade == value > 0
+    )
 
     if last_measured < EARLY_LAST_DAY:
-        warnings.append(
-            f"last ANC on day {last_measured}, before day {EARLY_LAST_DAY}: the early grade is "
-            "final only if follow-up ended there (death or last follow-up); otherwise it is "
-            "provisional"
-        )
+        warnings.append(PROVISIONAL(day=last_measured, last=EARLY_LAST_DAY))
     if measured and min(measured) > EARLY_FIRST_DAY:
-        warnings.append(
-            f"first ANC on day {min(measured)}: earlier days are unknown and not counted"
-        )
+        warnings.append(LATE_START(day=min(measured)))
 
     return Grading(
         value=value,
-        label=f"early ICAHT grade {value}",
+        label=EARLY_LABEL(grade=value),
         reasons=reasons,
         warnings=warnings,
         details={
@@ -505,41 +607,38 @@ def _late(inp: IcahtInput) -> Grading:
     reasons: list[str] = []
     warnings = _outside_window_warning(series, "late")
     if inp.duration_mode != "cumulative" or inp.interpolate_gaps:
-        warnings.append("duration_mode and interpolate_gaps apply to early ICAHT only: ignored")
+        warnings.append(EARLY_OPTIONS())
     duplicates = _duplicate_days(series, LATE_FIRST_DAY, LATE_LAST_DAY)
     if duplicates:
-        reasons.append(
-            f"several values on {', '.join(f'day {d}' for d in duplicates)}: the lowest "
-            "ANC of each day counted"
-        )
+        reasons.append(_several(duplicates))
     nadir_grade = _late_grade(nadir)
     reasons.append(
-        f"nadir ANC {nadir:g} ×10⁹/L on day {nadir_day} (days {LATE_FIRST_DAY}–{LATE_LAST_DAY}, "
-        f"{len(daily)} day(s) with a value)"
-    )
+        NADIR(
+            nadir=f"{nadir:g}", day=nadir_day, first=LATE_FIRST_DAY, last=LATE_LAST_DAY,
+            n=len(daily),
+        )
+    )  # fmt: skip
     if second is None:
         value = nadir_grade
         if nadir_grade:
-            warnings.append(
-                "a single ANC value after day 30: graded as it is, not confirmed by a second value"
-            )
-        reasons.append(f"single available value graded as it is: {_late_text(nadir, value)}")
+            warnings.append(SINGLE_LATE())
+        reasons.append(SINGLE(graded=_late_text(nadir, value)))
     elif second[1] <= LATE_CONFIRMATION_10E9_L:
         value = nadir_grade
         reasons.append(
-            f"confirmed by a second value {second[1]:g} ×10⁹/L on day {second[0]} "
-            f"(≤ {LATE_CONFIRMATION_10E9_L}): {_late_text(nadir, value)}"
-        )
+            CONFIRMED(
+                value=f"{second[1]:g}", day=second[0], limit=LATE_CONFIRMATION_10E9_L,
+                graded=_late_text(nadir, value),
+            )
+        )  # fmt: skip
     else:
         value = 0
         reasons.append(
-            f"isolated dip: every other value is > {LATE_CONFIRMATION_10E9_L} ×10⁹/L (next "
-            f"lowest {second[1]:g} on day {second[0]}), transient neutropenia is not graded: "
-            "grade 0"
+            ISOLATED(limit=LATE_CONFIRMATION_10E9_L, value=f"{second[1]:g}", day=second[0])
         )
     return Grading(
         value=value,
-        label=f"late ICAHT grade {value}",
+        label=LATE_LABEL(grade=value),
         reasons=reasons,
         warnings=warnings,
         details={
@@ -555,9 +654,9 @@ def _late(inp: IcahtInput) -> Grading:
 
 def _late_text(nadir: float, grade: int) -> str:
     if grade == 0:
-        return f"nadir {nadir:g} > {LATE_NADIR_BANDS[-1][0]} ×10⁹/L: grade 0"
+        return LATE_ZERO(nadir=f"{nadir:g}", limit=LATE_NADIR_BANDS[-1][0])
     limit = next(limit for limit, g in LATE_NADIR_BANDS if g == grade)
-    return f"nadir {nadir:g} ≤ {limit} ×10⁹/L: grade {grade}"
+    return LATE_GRADE(nadir=f"{nadir:g}", limit=limit, grade=grade)
 
 
 @register(

@@ -130,9 +130,30 @@ LABELS: tuple[str, ...] = ("no ICANS", "grade 1", "grade 2", "grade 3", "grade 4
 _LABEL_ARRAY = np.asarray(LABELS, dtype=object)
 
 
+_NUMBERS = (
+    "t", "limit", "grade", "n", "flow", "ice", "top", "baseline", "effective", "hypotension",
+    "hypoxia", "points", "total",
+)  # fmt: skip
+"""Fields of its reasons that are always a number (see `Reason.numbers`)."""
+NO_ICE_WARNING = Reason("ICE score not given: the grade rests on the other domains only")
+MOTOR_WARNING = Reason(
+    "motor weakness counts only when new and not attributable to another cause: myelitis or a "
+    "known lesion may explain it"
+)
+ADJUSTED_WARNING = Reason(
+    "baseline-adjusted grade (neurocart extension, not ASTCT): report the ASTCT grade ({label}) "
+    "beside it"
+)
+FLARE_WARNING = Reason(
+    "a clinician must tell ICANS from a flare of the neurological disease (new focal deficit in "
+    "the territory of a known lesion, congruent MRI lesion, CSF, antibodies)"
+)
+ADJUSTED_LABEL = Reason("{label} (baseline-adjusted; ASTCT {astct})", numbers=_NUMBERS)
+
+
 def adjusted_label(adjusted: int, astct: int) -> str:
     """Label of a baseline-adjusted grade, naming the ASTCT grade beside it."""
-    return f"{LABELS[adjusted]} (baseline-adjusted; ASTCT {LABELS[astct]})"
+    return ADJUSTED_LABEL(label=LABELS[adjusted], astct=LABELS[astct])
 
 
 _ALL_LABELS = np.asarray(
@@ -209,23 +230,28 @@ def _icans_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
 
 
 ICE_NOT_ASSESSED = Reason("ICE not assessed: graded on the other domains")
-ICE_NORMAL = Reason("ICE {ice}/{top}: normal")
+ICE_NORMAL = Reason("ICE {ice}/{top}: normal", numbers=_NUMBERS)
 ICE_UNAROUSABLE = Reason(
-    "ICE 0/{top} because the patient is unarousable → grade 4 through depressed consciousness"
+    "ICE 0/{top} because the patient is unarousable → grade 4 through depressed consciousness",
+    numbers=_NUMBERS,
 )
-ICE_BAND_GRADE = Reason("ICE {ice}/{top} ({band}) → grade {grade}")
+ICE_BAND_GRADE = Reason("ICE {ice}/{top} ({band}) → grade {grade}", numbers=_NUMBERS)
 ICE_ZERO_AWAKE = Reason("ICE 0 in an awake patient (e.g. global aphasia) is grade 3")
-DOMAIN_GRADE = Reason("{finding} → grade {grade}")
-ASTCT = Reason("ASTCT grade: {label} (the most severe domain)")
-ASTCT_UNADJUSTED = Reason("ASTCT grade (unadjusted): {label} (the most severe domain)")
+DOMAIN_GRADE = Reason("{finding} → grade {grade}", numbers=_NUMBERS)
+ASTCT = Reason("ASTCT grade: {label} (the most severe domain)", numbers=_NUMBERS)
+ASTCT_UNADJUSTED = Reason(
+    "ASTCT grade (unadjusted): {label} (the most severe domain)", numbers=_NUMBERS
+)
 ADJUSTED = Reason(
     "BASELINE-ADJUSTED, a neurocart extension and NOT the ASTCT grade: baseline ICE {baseline}, "
-    "current {ice}, effective ICE = 10 − ({baseline} − {ice}) = {effective} → {label}"
+    "current {ice}, effective ICE = 10 − ({baseline} − {ice}) = {effective} → {label}",
+    numbers=_NUMBERS,
 )
 ADJUSTED_ABOVE = Reason(
     "BASELINE-ADJUSTED, a neurocart extension and NOT the ASTCT grade: baseline ICE {baseline}, "
     "current {ice}, effective ICE = 10 − ({baseline} − {ice}) = {effective} (current above "
-    "baseline counts as 10) → {label}"
+    "baseline counts as 10) → {label}",
+    numbers=_NUMBERS,
 )
 
 
@@ -245,7 +271,7 @@ def icans(inp: IcansInput) -> Grading:
     if ice is None:
         ice_grade = 0
         reasons.append(ICE_NOT_ASSESSED())
-        warnings.append("ICE score not given: the grade rests on the other domains only")
+        warnings.append(NO_ICE_WARNING())
     else:
         ice_grade = ICE_GRADE[ice]
         if ice == ICE_MAX:
@@ -268,10 +294,7 @@ def icans(inp: IcansInput) -> Grading:
     others = max(domain_grades[name] for name in DOMAINS)
     astct = max(ice_grade, others)
     if inp.motor != "none":
-        warnings.append(
-            "motor weakness counts only when new and not attributable to another cause: "
-            "myelitis or a known lesion may explain it"
-        )
+        warnings.append(MOTOR_WARNING())
     details: dict[str, Any] = {"astct_grade": astct, "domain_grades": domain_grades}
 
     baseline = inp.baseline_ice_score
@@ -286,14 +309,8 @@ def icans(inp: IcansInput) -> Grading:
     reasons.append(
         template(baseline=baseline, ice=ice, effective=effective, label=LABELS[adjusted])
     )
-    warnings.append(
-        "baseline-adjusted grade (neurocart extension, not ASTCT): report the ASTCT grade "
-        f"({LABELS[astct]}) beside it"
-    )
-    warnings.append(
-        "a clinician must tell ICANS from a flare of the neurological disease (new focal "
-        "deficit in the territory of a known lesion, congruent MRI lesion, CSF, antibodies)"
-    )
+    warnings.append(ADJUSTED_WARNING(label=LABELS[astct]))
+    warnings.append(FLARE_WARNING())
     details["baseline_adjusted_grade"] = adjusted
     details["effective_ice_score"] = effective
     return Grading(adjusted, adjusted_label(adjusted, astct), reasons, warnings, details)

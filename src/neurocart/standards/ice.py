@@ -55,9 +55,19 @@ ITEM_WORDS: dict[str, str] = {
     "writing": "writing a standard sentence",
     "attention": "attention (counting back from 100 by tens)",
 }
+_NUMBERS = (
+    "t", "limit", "grade", "n", "flow", "ice", "top", "baseline", "effective", "hypotension",
+    "hypoxia", "points", "total",
+)  # fmt: skip
+"""Fields of its reasons that are always a number (see `Reason.numbers`)."""
 UNAROUSABLE_REASON = Reason("patient unarousable, unable to perform ICE → score 0")
-ITEM_REASON = Reason("{item}: {points}/{top}")
-TOTAL_REASON = Reason("ICE score {total}/{top}")
+ITEM_REASON = Reason("{item}: {points}/{top}", numbers=_NUMBERS)
+TOTAL_REASON = Reason("ICE score {total}/{top}", numbers=_NUMBERS)
+DEFICITS_WARNING = Reason(
+    "pre-existing deficits of the neurological disease (aphasia, visual loss, hand weakness, "
+    "bulbar weakness, cognitive impairment) lower ICE items: compare with the patient's "
+    "pre-infusion ICE"
+)
 MAX_SCORE = sum(ITEM_POINTS.values())
 assert MAX_SCORE == 10
 
@@ -146,11 +156,7 @@ def ice(inp: IceInput) -> Grading:
     reasons.append(TOTAL_REASON(total=total, top=MAX_SCORE))
     warnings = []
     if total < MAX_SCORE:
-        warnings.append(
-            "pre-existing deficits of the neurological disease (aphasia, visual loss, hand "
-            "weakness, bulbar weakness, cognitive impairment) lower ICE items: compare with the "
-            "patient's pre-infusion ICE"
-        )
+        warnings.append(DEFICITS_WARNING())
     return Grading(
         total, str(_LABEL_ARRAY[total]), reasons, warnings, {"unarousable": False, "items": items}
     )

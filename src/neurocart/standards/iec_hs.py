@@ -76,6 +76,7 @@ import numpy.typing as npt
 
 from neurocart.standards._labels import by_integer
 from neurocart.standards.inputs import CalcInput, Check, Columns, as_columns, field
+from neurocart.standards.reason import Items, Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -306,7 +307,7 @@ def _grade(c: Columns) -> npt.NDArray[np.int64]:
 
 
 def _labels(grades: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
-    return by_integer(grades, lambda g: "criteria not met" if g == 0 else f"grade {g}")
+    return by_integer(grades, lambda g: NOT_MET_LABEL if g == 0 else f"grade {g}")
 
 
 def _vectorized(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
@@ -363,6 +364,86 @@ CHECKS = (
 )
 
 
+_NUMBERS = ("f", "fold", "ref", "limit", "v", "uln", "grade")
+FERRITIN_TEST = Reason(
+    "ferritin {f} µg/L {verdict} {fold} × {reference} {ref} = {limit} µg/L",
+    numbers=_NUMBERS,
+    patterns={"verdict": "not >|>", "reference": "ULN|baseline"},
+)
+RAPID_RISE = "ferritin rapidly rising (clinician assessment)"
+ATTRIBUTED = Reason("hyperinflammation attributable to the IEC therapy (clinician judgement)")
+NOT_ATTRIBUTED = Reason("not attributed to the IEC therapy: IEC-HS criteria not met")
+FERRITIN_MET = Reason("ferritin criterion met: {tests}", lists={"tests": Items("; ")})
+FERRITIN_NOT_MET = Reason("ferritin criterion not met ({tests})", lists={"tests": Items("; ")})
+NO_FERRITIN = Reason("ferritin criterion not met (no ferritin given)")
+MANIFESTATIONS = Reason("manifestations: {found}", lists={"found": Items("; ")})
+NO_MANIFESTATION = Reason("no qualifying manifestation (at least one is required)")
+HEMOPHAGOCYTOSIS = "hemophagocytosis in marrow or tissue"
+CYTOPENIAS = "new, progressive or refractory cytopenias"
+HEPATOSPLENOMEGALY = "new or worsening hepatosplenomegaly"
+NEUROTOXICITY = "neurotoxicity"
+FIBRINOGEN = Reason("fibrinogen {v} g/L < {limit} g/L: hypofibrinogenemia", numbers=_NUMBERS)
+TRANSAMINASE = Reason(
+    "{enzyme} {v} U/L > {fold} × {reference}: transaminase elevation",
+    numbers=_NUMBERS,
+    patterns={"enzyme": "ALT|AST"},
+)
+ABNORMAL_BASELINE = Reason("baseline {v} U/L (abnormal at baseline)", numbers=_NUMBERS)
+ULN = Reason("ULN {uln} U/L", numbers=_NUMBERS)
+RENAL = Reason("renal dysfunction ({kind})")
+PULMONARY = Reason("pulmonary manifestations (respiratory support: {support})")
+TRIGLYCERIDES = Reason("fasting triglycerides {v} mmol/L ≥ {limit} mmol/L", numbers=_NUMBERS)
+LDH = Reason("LDH {v} U/L > ULN {uln} U/L", numbers=_NUMBERS)
+DEATH = Reason("death from IEC-HS → grade 5")
+MILD = Reason("asymptomatic or mild, no IEC-HS-directed therapy needed → grade 1")
+SEVERITY = Reason(
+    "{features} → grade {grade} ({meaning})", numbers=_NUMBERS, lists={"features": Items("; ")}
+)
+FEATURES = {
+    "vasopressors": "hemodynamic instability needing vasopressors",
+    "positive_pressure": "hypoxia needing positive-pressure ventilation",
+    "dialysis": "renal failure needing dialysis",
+    "life_threatening_bleeding": "life-threatening bleeding",
+    "oxygen": "hypoxia needing supplemental oxygen",
+    "renal": "new-onset renal insufficiency",
+    "transfusion": "coagulopathy with bleeding needing transfusion",
+    "therapy": "needs IEC-HS-directed therapy",
+}
+MEANING = {4: "life-threatening", 3: "severe, organ dysfunction", 2: "mild to moderate"}
+ORGANS_WITHOUT_CRITERIA = Reason(
+    "organ dysfunction is recorded but the IEC-HS criteria are not met: consider CRS, infection "
+    "or another cause"
+)
+THERAPY_WITHOUT_CRITERIA = Reason(
+    "IEC-HS-directed therapy is recorded but the criteria are not met"
+)
+ONSET_UNKNOWN = Reason(
+    "onset not stated: IEC-HS typically emerges as CRS resolves or worsens after initial "
+    "improvement with CRS-directed therapy"
+)
+ONSET_DURING_CRS = Reason(
+    "onset during active CRS: features overlap with CRS — the attribution to IEC-HS needs "
+    "clinician adjudication"
+)
+FERRITIN_MISSING = Reason("no ferritin given: the ferritin criterion cannot be met")
+CYTOPENIAS_CAVEAT = Reason(
+    "cytopenias count only if new, progressive or refractory beyond the expected course after "
+    "lymphodepletion"
+)
+EXTRAPOLATION = Reason(
+    "ASTCT IEC-HS framework (Hines 2023) derived in oncology; in autoimmune disease an "
+    "extrapolation. Thresholds pending verification against the paper's tables."
+)
+NOT_MET_LABEL = "criteria not met"
+WORDS = (
+    "baseline", "not >", RAPID_RISE, HEMOPHAGOCYTOSIS, CYTOPENIAS, HEPATOSPLENOMEGALY,
+    NEUROTOXICITY, NOT_MET_LABEL,
+    *FEATURES.values(), *MEANING.values(),
+    "new renal insufficiency", "dialysis", "supplemental oxygen", "positive pressure ventilation",
+)  # fmt: skip
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
+
 def _ferritin_reasons(inp: IecHsInput, crit: dict[str, bool]) -> list[tuple[bool, str]]:
     """(fired, text) for each ferritin test that could be evaluated."""
     out: list[tuple[bool, str]] = []
@@ -373,87 +454,80 @@ def _ferritin_reasons(inp: IecHsInput, crit: dict[str, bool]) -> list[tuple[bool
     ):
         if f is not None and ref is not None:
             fired = crit[key]
-            verdict = ">" if fired else "not >"
-            out.append(
-                (
-                    fired,
-                    f"ferritin {f:g} µg/L {verdict} {FERRITIN_FOLD:g} × {ref_name} {ref:g} "
-                    f"= {FERRITIN_FOLD * ref:g} µg/L",
-                )
-            )
+            test = FERRITIN_TEST(
+                f=f"{f:g}", verdict=">" if fired else "not >", fold=f"{FERRITIN_FOLD:g}",
+                reference=ref_name, ref=f"{ref:g}", limit=f"{FERRITIN_FOLD * ref:g}",
+            )  # fmt: skip
+            out.append((fired, test))
     if inp.ferritin_rapid_rise:
-        out.append((True, "ferritin rapidly rising (clinician assessment)"))
+        out.append((True, RAPID_RISE))
     return out
 
 
 def _manifestation_reasons(inp: IecHsInput, crit: dict[str, bool]) -> list[str]:
     out = []
     if crit["hemophagocytosis"]:
-        out.append("hemophagocytosis in marrow or tissue")
+        out.append(HEMOPHAGOCYTOSIS)
     if crit["cytopenias"]:
-        out.append("new, progressive or refractory cytopenias")
+        out.append(CYTOPENIAS)
     if crit["hypofibrinogenemia"]:
-        out.append(
-            f"fibrinogen {inp.fibrinogen_g_l:g} g/L < {FIBRINOGEN_BELOW_G_L:g} g/L: "
-            "hypofibrinogenemia"
-        )
+        out.append(FIBRINOGEN(v=f"{inp.fibrinogen_g_l:g}", limit=f"{FIBRINOGEN_BELOW_G_L:g}"))
     for enzyme in ("alt", "ast"):
         if crit[enzyme]:
             value = getattr(inp, f"{enzyme}_u_l")
             uln = getattr(inp, f"{enzyme}_uln_u_l")
             baseline = getattr(inp, f"{enzyme}_baseline_u_l")
             if baseline is not None and baseline > uln:
-                ref = f"baseline {baseline:g} U/L (abnormal at baseline)"
+                ref = ABNORMAL_BASELINE(v=f"{baseline:g}")
             else:
-                ref = f"ULN {uln:g} U/L"
+                ref = ULN(uln=f"{uln:g}")
             out.append(
-                f"{enzyme.upper()} {value:g} U/L > {TRANSAMINASE_FOLD:g} × {ref}: "
-                "transaminase elevation"
-            )
+                TRANSAMINASE(
+                    enzyme=enzyme.upper(), v=f"{value:g}", fold=f"{TRANSAMINASE_FOLD:g}",
+                    reference=ref,
+                )
+            )  # fmt: skip
     if crit["hepatosplenomegaly"]:
-        out.append("new or worsening hepatosplenomegaly")
+        out.append(HEPATOSPLENOMEGALY)
     if crit["renal"]:
-        out.append(f"renal dysfunction ({inp.renal_dysfunction.replace('_', ' ')})")
+        out.append(RENAL(kind=inp.renal_dysfunction.replace("_", " ")))
     if crit["pulmonary"]:
-        support = inp.respiratory_support.replace("_", " ")
-        out.append(f"pulmonary manifestations (respiratory support: {support})")
+        out.append(PULMONARY(support=inp.respiratory_support.replace("_", " ")))
     if crit["neurotoxicity"]:
-        out.append("neurotoxicity")
+        out.append(NEUROTOXICITY)
     if crit["hypertriglyceridemia"]:
         out.append(
-            f"fasting triglycerides {inp.triglycerides_mmol_l:g} mmol/L ≥ "
-            f"{TRIGLYCERIDES_FROM_MMOL_L:g} mmol/L"
+            TRIGLYCERIDES(v=f"{inp.triglycerides_mmol_l:g}", limit=f"{TRIGLYCERIDES_FROM_MMOL_L:g}")
         )
     if crit["ldh"]:
-        out.append(f"LDH {inp.ldh_u_l:g} U/L > ULN {inp.ldh_uln_u_l:g} U/L")
+        out.append(LDH(v=f"{inp.ldh_u_l:g}", uln=f"{inp.ldh_uln_u_l:g}"))
     return out
 
 
 def _severity_reasons(inp: IecHsInput, grade: int) -> list[str]:
     if grade == 5:
-        return ["death from IEC-HS → grade 5"]
+        return [DEATH()]
     features = []
     if inp.vasopressors:
-        features.append((4, "hemodynamic instability needing vasopressors"))
+        features.append((4, FEATURES["vasopressors"]))
     if inp.respiratory_support == "positive_pressure_ventilation":
-        features.append((4, "hypoxia needing positive-pressure ventilation"))
+        features.append((4, FEATURES["positive_pressure"]))
     if inp.renal_dysfunction == "dialysis":
-        features.append((4, "renal failure needing dialysis"))
+        features.append((4, FEATURES["dialysis"]))
     if inp.bleeding == "life_threatening":
-        features.append((4, "life-threatening bleeding"))
+        features.append((4, FEATURES["life_threatening_bleeding"]))
     if inp.respiratory_support == "supplemental_oxygen":
-        features.append((3, "hypoxia needing supplemental oxygen"))
+        features.append((3, FEATURES["oxygen"]))
     if inp.renal_dysfunction == "new_renal_insufficiency":
-        features.append((3, "new-onset renal insufficiency"))
+        features.append((3, FEATURES["renal"]))
     if inp.bleeding == "requiring_transfusion":
-        features.append((3, "coagulopathy with bleeding needing transfusion"))
+        features.append((3, FEATURES["transfusion"]))
     if inp.iec_hs_directed_therapy:
-        features.append((2, "needs IEC-HS-directed therapy"))
+        features.append((2, FEATURES["therapy"]))
     top = [text for g, text in features if g == grade]
     if not top:
-        return ["asymptomatic or mild, no IEC-HS-directed therapy needed → grade 1"]
-    meaning = {4: "life-threatening", 3: "severe, organ dysfunction", 2: "mild to moderate"}
-    return [f"{'; '.join(top)} → grade {grade} ({meaning[grade]})"]
+        return [MILD()]
+    return [SEVERITY(features="; ".join(top), grade=grade, meaning=MEANING[grade])]
 
 
 @register(
@@ -479,60 +553,37 @@ def iec_hs(inp: IecHsInput) -> Grading:
     reasons: list[str] = []
     warnings: list[str] = []
     if inp.attributable_to_iec_therapy:
-        reasons.append("hyperinflammation attributable to the IEC therapy (clinician judgement)")
+        reasons.append(ATTRIBUTED())
     else:
-        reasons.append("not attributed to the IEC therapy: IEC-HS criteria not met")
+        reasons.append(NOT_ATTRIBUTED())
     if ferritin_ok:
-        reasons.append(
-            "ferritin criterion met: "
-            + "; ".join(text for fired, text in ferritin_reasons if fired)
-        )
+        reasons.append(FERRITIN_MET(tests="; ".join(t for fired, t in ferritin_reasons if fired)))
+    elif ferritin_reasons:
+        reasons.append(FERRITIN_NOT_MET(tests="; ".join(t for _, t in ferritin_reasons)))
     else:
-        reasons.append(
-            "ferritin criterion not met"
-            + (
-                f" ({'; '.join(text for _, text in ferritin_reasons)})"
-                if ferritin_reasons
-                else " (no ferritin given)"
-            )
-        )
+        reasons.append(NO_FERRITIN())
     if manifestations:
-        reasons.append("manifestations: " + "; ".join(manifestations))
+        reasons.append(MANIFESTATIONS(found="; ".join(manifestations)))
     else:
-        reasons.append("no qualifying manifestation (at least one is required)")
+        reasons.append(NO_MANIFESTATION())
 
     if met:
         reasons.extend(_severity_reasons(inp, grade))
     else:
         if _severity_of(cols) >= 3:
-            warnings.append(
-                "organ dysfunction is recorded but the IEC-HS criteria are not met: "
-                "consider CRS, infection or another cause"
-            )
+            warnings.append(ORGANS_WITHOUT_CRITERIA())
         if inp.iec_hs_directed_therapy:
-            warnings.append("IEC-HS-directed therapy is recorded but the criteria are not met")
+            warnings.append(THERAPY_WITHOUT_CRITERIA())
 
     if inp.onset is None:
-        warnings.append(
-            "onset not stated: IEC-HS typically emerges as CRS resolves or worsens after initial "
-            "improvement with CRS-directed therapy"
-        )
+        warnings.append(ONSET_UNKNOWN())
     elif inp.onset == "during_active_crs":
-        warnings.append(
-            "onset during active CRS: features overlap with CRS — the attribution to IEC-HS "
-            "needs clinician adjudication"
-        )
+        warnings.append(ONSET_DURING_CRS())
     if inp.ferritin_ug_l is None and not inp.ferritin_rapid_rise:
-        warnings.append("no ferritin given: the ferritin criterion cannot be met")
+        warnings.append(FERRITIN_MISSING())
     if inp.new_or_worsening_cytopenias:
-        warnings.append(
-            "cytopenias count only if new, progressive or refractory beyond the expected course "
-            "after lymphodepletion"
-        )
-    warnings.append(
-        "ASTCT IEC-HS framework (Hines 2023) derived in oncology; in autoimmune disease an "
-        "extrapolation. Thresholds pending verification against the paper's tables."
-    )
+        warnings.append(CYTOPENIAS_CAVEAT())
+    warnings.append(EXTRAPOLATION())
     return Grading(
         value=grade,
         label=str(_labels(np.asarray([grade], dtype=np.int64))[0]),

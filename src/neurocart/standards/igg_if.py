@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from neurocart.standards import _csf
 from neurocart.standards.inputs import CalcInput, Columns
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -64,6 +65,28 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return q.intrathecal_fraction, _labels(q)
 
 
+LABELS = ("intrathecal_synthesis", "below_reference", "none")
+"""Its labels (the catalogues list them: `locale/sources.toml`)."""
+_NUMBERS = ("qalb", "qigg", "qlim", "qlow", "value")
+QUOTIENTS = Reason("QAlb = {qalb} × 10⁻³, QIgG = {qigg} × 10⁻³", numbers=_NUMBERS)
+LIMITS = Reason(
+    "Qlim = 0.93·√(QAlb² + 6·10⁻⁶) − 1.7·10⁻³ = {qlim} × 10⁻³; "
+    "Qlow = 0.33·√(QAlb² + 2·10⁻⁶) − 0.3·10⁻³ = {qlow} × 10⁻³",
+    numbers=_NUMBERS,
+)
+SYNTHESIS = Reason(
+    "QIgG {qigg} > Qlim {qlim}: intrathecal IgG synthesis, IgG_IF = (1 − Qlim/QIgG) × 100 = "
+    "{value} %",
+    numbers=_NUMBERS,
+)
+BELOW_REFERENCE = Reason(
+    "QIgG {qigg} < Qlow {qlow}: below the reference range — a measurement problem (hook "
+    "effect, recent IVIg), not a finding",
+    numbers=_NUMBERS,
+)
+NO_SYNTHESIS = Reason("QIgG {qigg} ≤ Qlim {qlim}: no intrathecal IgG synthesis", numbers=_NUMBERS)
+
+
 @register(
     name="igg_if",
     title="Intrathecal IgG fraction (Reiber hyperbolic function)",
@@ -80,23 +103,14 @@ def igg_if(inp: IggIfInput) -> Grading:
     label = str(_labels(q).item())
     qalb, qigg, qlim, qlow = (float(x) for x in (q.qalb_e3, q.qigg_e3, q.qlim_e3, q.qlow_e3))
     serum_igg = float(q.serum_igg_g_l)
-    reasons = [
-        f"QAlb = {qalb:g} × 10⁻³, QIgG = {qigg:g} × 10⁻³",
-        f"Qlim = 0.93·√(QAlb² + 6·10⁻⁶) − 1.7·10⁻³ = {qlim:g} × 10⁻³; "
-        f"Qlow = 0.33·√(QAlb² + 2·10⁻⁶) − 0.3·10⁻³ = {qlow:g} × 10⁻³",
-    ]
+    said = {"qalb": f"{qalb:g}", "qigg": f"{qigg:g}", "qlim": f"{qlim:g}", "qlow": f"{qlow:g}"}
+    reasons = [QUOTIENTS(**said), LIMITS(**said)]
     if label == "intrathecal_synthesis":
-        reasons.append(
-            f"QIgG {qigg:g} > Qlim {qlim:g}: intrathecal IgG synthesis, "
-            f"IgG_IF = (1 − Qlim/QIgG) × 100 = {value:g} %"
-        )
+        reasons.append(SYNTHESIS(**said, value=f"{value:g}"))
     elif label == "below_reference":
-        reasons.append(
-            f"QIgG {qigg:g} < Qlow {qlow:g}: below the reference range — a measurement problem "
-            "(hook effect, recent IVIg), not a finding"
-        )
+        reasons.append(BELOW_REFERENCE(**said))
     else:
-        reasons.append(f"QIgG {qigg:g} ≤ Qlim {qlim:g}: no intrathecal IgG synthesis")
+        reasons.append(NO_SYNTHESIS(**said))
     loc = max(0.0, (qigg - qlim) / 1000.0 * serum_igg * 1000.0)
     return Grading(
         value=value,

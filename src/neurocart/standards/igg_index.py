@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from neurocart.standards import _csf
 from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -66,6 +67,25 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return value, labels.astype(object)
 
 
+FORMULA = Reason(
+    "IgG index = (CSF IgG {csf} ÷ serum IgG {serum}) ÷ (CSF albumin {csf_albumin} ÷ serum "
+    "albumin {serum_albumin}) = {value}",
+    numbers=("value",),
+)
+AGAINST_LIMIT = Reason(
+    "{value} {relation} upper limit {uln}: {label}",
+    numbers=("value", "uln"),
+    patterns={"relation": "[>≤]"},
+)
+QALB_CAVEAT = Reason(
+    "Qalb × 10³ = {qalb}: the linear index fails when Qalb is raised (barrier dysfunction); "
+    "read Reiber's intrathecal fraction (igg_if) then",
+    numbers=("qalb",),
+)
+LABELS = ("elevated", "normal")
+"""Its labels (the catalogues list them: `locale/sources.toml`)."""
+
+
 @register(
     name="igg_index",
     title="IgG index (Link–Tibbling)",
@@ -86,12 +106,17 @@ def igg_index(inp: IggIndexInput) -> Grading:
     qalb_e3 = float(_csf.rounded(_csf.qalb_e3(c)))
     relation = ">" if label == "elevated" else "≤"
     reasons = [
-        f"IgG index = (CSF IgG {_csf.CSF_IGG.given(inp)} ÷ serum IgG "
-        f"{_csf.SERUM_IGG.given(inp)}) ÷ (CSF albumin {_csf.CSF_ALBUMIN.given(inp)} ÷ serum "
-        f"albumin {_csf.SERUM_ALBUMIN.given(inp)}) = {value:g}",
-        f"{value:g} {relation} upper limit {inp.igg_index_uln:g}: {label}",
-        f"Qalb × 10³ = {qalb_e3:g}: the linear index fails when Qalb is raised (barrier "
-        "dysfunction); read Reiber's intrathecal fraction (igg_if) then",
+        FORMULA(
+            csf=_csf.CSF_IGG.given(inp),
+            serum=_csf.SERUM_IGG.given(inp),
+            csf_albumin=_csf.CSF_ALBUMIN.given(inp),
+            serum_albumin=_csf.SERUM_ALBUMIN.given(inp),
+            value=f"{value:g}",
+        ),
+        AGAINST_LIMIT(
+            value=f"{value:g}", relation=relation, uln=f"{inp.igg_index_uln:g}", label=label
+        ),
+        QALB_CAVEAT(qalb=f"{qalb_e3:g}"),
     ]
     return Grading(
         value=value,

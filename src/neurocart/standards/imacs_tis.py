@@ -67,6 +67,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Items, Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -137,10 +138,12 @@ def _mmt8_over_max(c: Columns) -> npt.NDArray[np.bool_]:
     return np.asarray(max(mmt.baseline, mmt.follow_up) > top)
 
 
+OVER_MAX = Reason("MMT-8 baseline and follow-up must not exceed mmt8_max (80 one side, 150 both)")
+
 CHECKS = (
     Check(
         field="mmt8",
-        message="MMT-8 baseline and follow-up must not exceed mmt8_max (80 one side, 150 both)",
+        message=OVER_MAX(),
         violated=_mmt8_over_max,
     ),
 )
@@ -194,6 +197,35 @@ def improvement_percent(name: str, baseline: float, follow_up: float, mmt8_max: 
     return round(raw, PERCENT_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+_NUMBERS = ("baseline", "follow_up", "p", "points", "total", "threshold", "n")
+WORSENED = Reason(
+    "{title} {baseline} → {follow_up}: worsened {p} % ({kind}): 0 points",
+    numbers=_NUMBERS,
+    patterns={"kind": "relative|absolute"},
+)
+IMPROVED = Reason(
+    "{title} {baseline} → {follow_up}: improved {p} % ({kind}, band {band}): {points} points",
+    numbers=_NUMBERS,
+    patterns={"kind": "relative|absolute"},
+)
+TOTAL = Reason(
+    "total improvement score {total}/100: {label} ≥ {threshold}",
+    numbers=_NUMBERS,
+    patterns={"label": "minimal|moderate|major"},
+)
+NO_RESPONSE = Reason(
+    "total improvement score {total}/100: < 20: no response (minimal needs ≥ 20)",
+    numbers=_NUMBERS,
+)
+WORSE_DESPITE = Reason(
+    "neurocart check: {n} core set measure(s) worsened despite a {label} response ({measures})",
+    numbers=_NUMBERS,
+    lists={"measures": Items(", ")},
+)
+WORDS = ("relative", "absolute", "minimal", "major", *(row.title for row in POINTS))
+"""The words its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
+
 def response_label(total: float) -> str:
     """none / minimal (≥ 20) / moderate (≥ 40) / major (≥ 60)."""
     for threshold, label in THRESHOLDS:
@@ -221,25 +253,24 @@ def imacs_tis(inp: ImacsTisInput) -> Grading:
         points, band = row.score(pct)
         total += points
         kind = "relative" if row.name == "muscle_enzyme" else "absolute"
+        said = {"title": row.title, "baseline": f"{m.baseline:g}", "follow_up": f"{m.follow_up:g}"}
         if pct < 0:
             worsened.append(row.title)
-            what = f"worsened {-pct:g} % ({kind}): 0 points"
+            reasons.append(WORSENED(**said, p=f"{-pct:g}", kind=kind))
         else:
-            what = f"improved {pct:g} % ({kind}, band {band}): {points:g} points"
-        reasons.append(f"{row.title} {m.baseline:g} → {m.follow_up:g}: {what}")
+            reasons.append(
+                IMPROVED(**said, p=f"{pct:g}", kind=kind, band=band, points=f"{points:g}")
+            )
         measures[row.name] = {"percent_improvement": pct, "points": points}
     label = response_label(total)
-    crossed = [f"{label} ≥ {t:g}" for t, name in THRESHOLDS if name == label]
-    reasons.append(
-        f"total improvement score {total:g}/100: "
-        + (crossed[0] if crossed else "< 20: no response (minimal needs ≥ 20)")
-    )
+    crossed = [t for t, name in THRESHOLDS if name == label]
+    if crossed:
+        reasons.append(TOTAL(total=f"{total:g}", label=label, threshold=f"{crossed[0]:g}"))
+    else:
+        reasons.append(NO_RESPONSE(total=f"{total:g}"))
     warnings = []
     if worsened and label != "none":
-        warnings.append(
-            f"neurocart check: {len(worsened)} core set measure(s) worsened despite a {label} "
-            f"response ({', '.join(worsened)})"
-        )
+        warnings.append(WORSE_DESPITE(n=len(worsened), label=label, measures=", ".join(worsened)))
     return Grading(
         value=total,
         label=label,

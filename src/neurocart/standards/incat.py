@@ -39,6 +39,7 @@ import numpy.typing as npt
 from neurocart.standards._change import assess_change
 from neurocart.standards._labels import by_integer
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -92,8 +93,19 @@ def adjusted_arm(arm: int) -> int:
     return max(arm - 1, 0)
 
 
+LABEL = Reason("INCAT {total} (arm {arm}, leg {leg})")
+TOTAL = Reason("INCAT = arm {arm} + leg {leg} = {total}/{top}")
+ARM_NOT_COUNTED = Reason(
+    "arm {previous} → {arm}: the change between 0 and 1 is not counted by the adjusted INCAT "
+    "(arm counts {counted})"
+)
+COUNTED_NAME = "adjusted INCAT change"
+WORDS = (COUNTED_NAME,)
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
+
 def _label(arm: int, leg: int) -> str:
-    return f"INCAT {arm + leg} (arm {arm}, leg {leg})"
+    return LABEL(total=arm + leg, arm=arm, leg=leg)
 
 
 def _labels(arm: npt.NDArray[Any], leg: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -122,7 +134,7 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
 def incat(inp: IncatInput) -> Grading:
     """Arm + leg; classifies the adjusted change from the previous arm and leg scores."""
     total = inp.arm + inp.leg
-    reasons = [f"INCAT = arm {inp.arm} + leg {inp.leg} = {total}/{TOTAL_MAX}"]
+    reasons = [TOTAL(arm=inp.arm, leg=inp.leg, total=total, top=TOTAL_MAX)]
     details: dict[str, Any] = {"arm": inp.arm, "leg": inp.leg}
     if inp.previous_arm is not None and inp.previous_leg is not None:
         arm_counted = adjusted_arm(inp.arm) - adjusted_arm(inp.previous_arm)
@@ -130,8 +142,7 @@ def incat(inp: IncatInput) -> Grading:
         counted = arm_counted + leg_change
         if inp.arm != inp.previous_arm and arm_counted != inp.arm - inp.previous_arm:
             reasons.append(
-                f"arm {inp.previous_arm} → {inp.arm}: the change between 0 and 1 is not "
-                f"counted by the adjusted INCAT (arm counts {arm_counted:+d})"
+                ARM_NOT_COUNTED(previous=inp.previous_arm, arm=inp.arm, counted=f"{arm_counted:+d}")
             )
         change = assess_change(
             scale="INCAT",
@@ -140,7 +151,7 @@ def incat(inp: IncatInput) -> Grading:
             threshold=MEANINGFUL_CHANGE,
             higher_is_better=False,
             counted_change=counted,
-            counted_name="adjusted INCAT change",
+            counted_name=COUNTED_NAME,
         )
         reasons.append(change.reason())
         details.update(change.details())

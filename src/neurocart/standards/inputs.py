@@ -19,6 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from neurocart.standards.errors import WHOLE_NUMBER_OF
+
 Columns = Mapping[str, npt.NDArray[Any]]
 """Validated inputs as arrays: float64 for numbers (NaN when absent), bool, or str objects."""
 
@@ -38,8 +40,7 @@ class CalcInput(BaseModel):
         """
         choices = _field_integer_choices(cls, info.field_name or "")
         if choices and value is not None and type(value) is not int:
-            allowed = ", ".join(str(c) for c in choices)
-            raise ValueError(f"expected a whole number, one of {allowed}")
+            raise ValueError(WHOLE_NUMBER_OF(choices=", ".join(str(c) for c in choices)))
         return value
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pydantic import field_validator
 
 from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -37,11 +38,23 @@ class IrodsRawInput(CalcInput):
     @classmethod
     def _items(cls, value: list[int]) -> list[int]:
         if len(value) != ITEMS:
-            raise ValueError(f"expected exactly {ITEMS} item scores, got {len(value)}")
+            raise ValueError(ITEM_COUNT(n=ITEMS, got=len(value)))
         for i, v in enumerate(value):
             if v not in (0, 1, 2):
-                raise ValueError(f"item {i + 1} is {v}: each item is 0, 1 or 2")
+                raise ValueError(ITEM_VALUE(item=i + 1, value=v))
         return value
+
+
+_NUMBERS = ("easy", "difficult", "impossible", "total", "n", "got", "item", "value")
+ITEM_COUNT = Reason("expected exactly {n} item scores, got {got}", numbers=_NUMBERS)
+ITEM_VALUE = Reason("item {item} is {value}: each item is 0, 1 or 2", numbers=_NUMBERS)
+LABEL = Reason("raw {total}/48", numbers=_NUMBERS)
+SUM = Reason(
+    "{easy} easy (2), {difficult} with difficulty (1), {impossible} not possible (0): raw sum "
+    "{total}/48",
+    numbers=_NUMBERS,
+)
+CENTILE = Reason("the trial outcome is the Rasch centile (0–100): enter it as recorded")
 
 
 @register(
@@ -56,10 +69,7 @@ def irods_raw(inp: IrodsRawInput) -> Grading:
     counts = {k: inp.items.count(k) for k in (2, 1, 0)}
     return Grading(
         value=total,
-        label=f"raw {total}/48",
-        reasons=[
-            f"{counts[2]} easy (2), {counts[1]} with difficulty (1), {counts[0]} not possible "
-            f"(0): raw sum {total}/48"
-        ],
-        warnings=["the trial outcome is the Rasch centile (0–100): enter it as recorded"],
+        label=LABEL(total=total),
+        reasons=[SUM(easy=counts[2], difficult=counts[1], impossible=counts[0], total=total)],
+        warnings=[CENTILE()],
     )

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from neurocart.standards import _csf
 from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -95,6 +96,26 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return value, labels
 
 
+FORMULA = Reason(
+    "κFLC index = (CSF κFLC {csf} ÷ serum κFLC {serum}) ÷ QAlb (CSF albumin {csf_albumin} ÷ "
+    "serum albumin {serum_albumin}) = {value}",
+    numbers=("value",),
+)
+BELOW_LOD = Reason("CSF κFLC below the limit of detection: the index is an upper bound")
+_NUMBERS = ("value", "cutoff")
+POSITIVE = Reason("{value} ≥ cut-off {cutoff}: intrathecal κFLC synthesis", numbers=_NUMBERS)
+INDETERMINATE = Reason(
+    "upper bound {value} ≥ cut-off {cutoff}: cannot say whether the index reaches it",
+    numbers=_NUMBERS,
+)
+NEGATIVE = Reason("{value} < cut-off {cutoff}: no intrathecal κFLC synthesis", numbers=_NUMBERS)
+OTHER_CUTOFF = Reason(
+    "cut-off {cutoff} instead of the consensus 6.1 (assay-specific)", numbers=_NUMBERS
+)
+LABELS = ("positive", "indeterminate", "negative")
+"""Its labels (the catalogues list them: `locale/sources.toml`)."""
+
+
 @register(
     name="kflc_index",
     title="κ free light chain index (CSF/serum κFLC ÷ QAlb)",
@@ -114,23 +135,26 @@ def kflc_index(inp: KflcIndexInput) -> Grading:
     value, label = float(values), str(labels.item())
     cutoff = inp.kflc_index_cutoff
     reasons = [
-        f"κFLC index = (CSF κFLC {_csf.CSF_KFLC.given(inp)} ÷ serum κFLC "
-        f"{_csf.SERUM_KFLC.given(inp)}) ÷ QAlb (CSF albumin {_csf.CSF_ALBUMIN.given(inp)} ÷ "
-        f"serum albumin {_csf.SERUM_ALBUMIN.given(inp)}) = {value:g}"
+        FORMULA(
+            csf=_csf.CSF_KFLC.given(inp),
+            serum=_csf.SERUM_KFLC.given(inp),
+            csf_albumin=_csf.CSF_ALBUMIN.given(inp),
+            serum_albumin=_csf.SERUM_ALBUMIN.given(inp),
+            value=f"{value:g}",
+        )
     ]
     details: dict[str, Any] = {"kflc_index_cutoff": cutoff}
     if inp.csf_kflc_below_lod:
         details["censored"] = "upper"
-        reasons.append("CSF κFLC below the limit of detection: the index is an upper bound")
+        reasons.append(BELOW_LOD())
+    said = {"value": f"{value:g}", "cutoff": f"{cutoff:g}"}
     if label == "positive":
-        reasons.append(f"{value:g} ≥ cut-off {cutoff:g}: intrathecal κFLC synthesis")
+        reasons.append(POSITIVE(**said))
     elif label == "indeterminate":
-        reasons.append(
-            f"upper bound {value:g} ≥ cut-off {cutoff:g}: cannot say whether the index reaches it"
-        )
+        reasons.append(INDETERMINATE(**said))
     else:
-        reasons.append(f"{value:g} < cut-off {cutoff:g}: no intrathecal κFLC synthesis")
+        reasons.append(NEGATIVE(**said))
     warnings = []
     if cutoff != DEFAULT_CUTOFF:
-        warnings.append(f"cut-off {cutoff:g} instead of the consensus 6.1 (assay-specific)")
+        warnings.append(OTHER_CUTOFF(cutoff=f"{cutoff:g}"))
     return Grading(value=value, label=label, reasons=reasons, warnings=warnings, details=details)

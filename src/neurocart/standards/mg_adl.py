@@ -33,6 +33,7 @@ from typing import Any
 
 from neurocart.standards._itemsum import Flag, ItemSumScale
 from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -50,6 +51,9 @@ MSE_MAX = 1
 
 def _item(description: str) -> Any:
     return field(description=f"{description} (0 normal – 3 most severe)", ge=0, le=ITEM_MAX)
+
+
+MSE_REASON = Reason("MG-ADL {total} ≤ {limit}: minimal symptom expression")
 
 
 class MgAdlInput(CalcInput):
@@ -81,12 +85,15 @@ SCALE = ItemSumScale(
         Flag(
             key="minimal_symptom_expression",
             holds=lambda total: total <= MSE_MAX,
-            reason=f"MG-ADL {{total}} ≤ {MSE_MAX}: minimal symptom expression",
-            label_suffix=" — minimal symptom expression",
+            reason=MSE_REASON,
+            params={"limit": MSE_MAX},
+            label_flag="minimal symptom expression",
         ),
     ),
 )
 ITEMS = SCALE.items
+WORDS = SCALE.words
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
 
 
 @register(

@@ -119,6 +119,8 @@ SCALE = ItemSumScale(
 ALLOWED: dict[str, tuple[int, ...]] = SCALE.points
 """Each item's allowed points, read off the model so the sets are written once."""
 ITEMS = SCALE.items
+WORDS = SCALE.words
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
 
 
 @register(

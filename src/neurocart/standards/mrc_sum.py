@@ -72,10 +72,12 @@ SCALE = ItemSumScale(
     higher_is_better=True,
     meaningful_change=MEANINGFUL_CHANGE,
     all_normal="full power in all 12 groups",
-    abnormal_heading=f"below {GRADE_MAX}: ",
+    abnormal_below=True,
     details_key="grades",
 )
 ITEMS = SCALE.items
+WORDS = (SCALE.short_name, *SCALE.words)
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
 
 
 @register(

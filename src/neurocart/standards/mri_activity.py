@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -80,7 +81,7 @@ class MriActivityInput(CalcInput):
             try:
                 return date.fromisoformat(value)
             except ValueError:
-                raise ValueError("expected an ISO date (YYYY-MM-DD)") from None
+                raise ValueError(NOT_A_DATE()) from None
         return value
 
 
@@ -145,6 +146,28 @@ LABELS = {
     "inactive": "no MRI activity",
     "not_evaluable": "not evaluable (no comparator, no enhancement)",
 }
+WORDS = (*LABELS, *LABELS.values(), "not evaluable")
+"""Its values and labels (the catalogues list them: `locale/sources.toml`)."""
+_NUMBERS = ("days", "new", "enlarging", "n", "v", "v0", "pbvc", "annual")
+AGAINST = Reason(
+    "against the scan of {date} ({days} days): {new} new and {enlarging} enlarging T2 lesion(s)",
+    numbers=_NUMBERS,
+)
+NOT_A_DATE = Reason("expected an ISO date (YYYY-MM-DD)")
+NO_COMPARATOR = Reason("no comparator scan: new or enlarging T2 lesions cannot be counted")
+NO_CONTRAST = Reason("no contrast (Gd-enhancing lesions not assessed)")
+ENHANCING = Reason("{n} Gd-enhancing lesion(s)", numbers=_NUMBERS)
+VERDICT = Reason("{value}: {label}", patterns={"value": "active|inactive|not_evaluable"})
+PBVC = Reason("PBVC = 100 × ({v} − {v0}) / {v0} = {pbvc} %", numbers=_NUMBERS)
+ANNUAL = Reason("annualised PBVC {annual} %/year", numbers=_NUMBERS)
+ANNUAL_LOSS = Reason(
+    "annualised PBVC {annual} %/year: loss > 0.4 %/year (fails NEDA-4)", numbers=_NUMBERS
+)
+LOW_FIELD = Reason("{t} T < 1.5 T: not recommended for monitoring", numbers=("t",))
+FIELDS_DIFFER = Reason(
+    "field strength {t} T differs from the comparator's {t0} T: lesion counts are less comparable",
+    numbers=("t", "t0"),
+)
 
 
 def _mri_activity(inp: MriActivityInput) -> Grading:
@@ -156,43 +179,43 @@ def _mri_activity(inp: MriActivityInput) -> Grading:
         t2 = (inp.new_t2_lesions or 0) + (inp.enlarging_t2_lesions or 0)
         details["t2_active_lesions"] = t2
         reasons.append(
-            f"against the scan of {inp.comparator_date.isoformat()} ({days} days): "
-            f"{inp.new_t2_lesions} new and {inp.enlarging_t2_lesions} enlarging T2 lesion(s)"
-        )
+            AGAINST(
+                date=inp.comparator_date.isoformat(), days=days, new=inp.new_t2_lesions,
+                enlarging=inp.enlarging_t2_lesions,
+            )
+        )  # fmt: skip
     else:
         days = None
         details["t2_active_lesions"] = None
-        reasons.append("no comparator scan: new or enlarging T2 lesions cannot be counted")
+        reasons.append(NO_COMPARATOR())
     if inp.gd_enhancing_lesions is None:
-        reasons.append("no contrast (Gd-enhancing lesions not assessed)")
+        reasons.append(NO_CONTRAST())
     else:
-        reasons.append(f"{inp.gd_enhancing_lesions} Gd-enhancing lesion(s)")
-    reasons.append(f"{value}: {LABELS[value]}")
+        reasons.append(ENHANCING(n=inp.gd_enhancing_lesions))
+    reasons.append(VERDICT(value=value, label=LABELS[value]))
     warnings: list[str] = []
     if inp.field_strength_t is not None and inp.field_strength_t < MIN_FIELD_T:
-        warnings.append(f"{inp.field_strength_t:g} T < 1.5 T: not recommended for monitoring")
+        warnings.append(LOW_FIELD(t=f"{inp.field_strength_t:g}"))
     if (
         inp.field_strength_t is not None
         and inp.comparator_field_strength_t is not None
         and inp.field_strength_t != inp.comparator_field_strength_t
     ):
         warnings.append(
-            f"field strength {inp.field_strength_t:g} T differs from the comparator's "
-            f"{inp.comparator_field_strength_t:g} T: lesion counts are less comparable"
+            FIELDS_DIFFER(t=f"{inp.field_strength_t:g}", t0=f"{inp.comparator_field_strength_t:g}")
         )
     pbvc = inp.pbvc_percent
     if pbvc is None and inp.brain_volume_ml is not None and inp.comparator_brain_volume_ml:
         v, v0 = inp.brain_volume_ml, inp.comparator_brain_volume_ml
         pbvc = round(100.0 * (v - v0) / v0, 6)
-        reasons.append(f"PBVC = 100 × ({v:g} − {v0:g}) / {v0:g} = {pbvc:g} %")
+        reasons.append(PBVC(v=f"{v:g}", v0=f"{v0:g}", pbvc=f"{pbvc:g}"))
     details["pbvc_percent"] = pbvc
     if pbvc is not None and days:
         annual = round(pbvc * 365.25 / days, 6)
         details["annualized_pbvc_percent"] = annual
         details["neda4_volume_loss"] = -annual > NEDA4_LOSS_PERCENT
         reasons.append(
-            f"annualised PBVC {annual:g} %/year"
-            + (": loss > 0.4 %/year (fails NEDA-4)" if -annual > NEDA4_LOSS_PERCENT else "")
+            (ANNUAL_LOSS if -annual > NEDA4_LOSS_PERCENT else ANNUAL)(annual=f"{annual:g}")
         )
     else:
         details["annualized_pbvc_percent"] = None

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -36,6 +37,16 @@ CITATION = (
 
 LABEL_NEDA = "NEDA-3"
 LABEL_ACTIVITY = "evidence of disease activity"
+WORDS = (LABEL_ACTIVITY,)
+"""Its labels (the catalogues list them: `locale/sources.toml`)."""
+RELAPSES = Reason("{n} relapse(s): clinical activity", numbers=("n",))
+WORSENING = Reason("confirmed disability worsening: disability activity")
+T2 = Reason("{n} new or enlarging T2 lesion(s): MRI activity", numbers=("n",))
+GD = Reason("{n} gadolinium-enhancing lesion(s): MRI activity", numbers=("n",))
+NONE = Reason(
+    "no relapse, no confirmed disability worsening, no new or enlarging T2 lesion and no "
+    "gadolinium-enhancing lesion: NEDA-3"
+)
 
 
 class Neda3Input(CalcInput):
@@ -75,21 +86,18 @@ def neda3(inp: Neda3Input) -> Grading:
     """1 when no relapse, no confirmed worsening, no new/enlarging T2 and no Gd lesion."""
     failed: list[str] = []
     if inp.relapses > 0:
-        failed.append(f"{inp.relapses} relapse(s): clinical activity")
+        failed.append(RELAPSES(n=inp.relapses))
     if inp.confirmed_worsening:
-        failed.append("confirmed disability worsening: disability activity")
+        failed.append(WORSENING())
     if inp.new_or_enlarging_t2 > 0:
-        failed.append(f"{inp.new_or_enlarging_t2} new or enlarging T2 lesion(s): MRI activity")
+        failed.append(T2(n=inp.new_or_enlarging_t2))
     if inp.gd_enhancing > 0:
-        failed.append(f"{inp.gd_enhancing} gadolinium-enhancing lesion(s): MRI activity")
+        failed.append(GD(n=inp.gd_enhancing))
     achieved = bool(
         _neda(inp.relapses, inp.confirmed_worsening, inp.new_or_enlarging_t2, inp.gd_enhancing)
     )
     assert achieved == (not failed)
-    reasons = failed or [
-        "no relapse, no confirmed disability worsening, no new or enlarging T2 lesion and "
-        "no gadolinium-enhancing lesion: NEDA-3"
-    ]
+    reasons = failed or [NONE()]
     return Grading(
         value=1 if achieved else 0,
         label=LABEL_NEDA if achieved else LABEL_ACTIVITY,

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards.inputs import CalcInput, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -80,6 +81,32 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return types, labels.reshape(np.shape(types))
 
 
+_NUMBERS = ("restricted", "identical", "t", "kind")
+BANDS = Reason(
+    "{restricted} CSF-restricted band(s), {identical} identical band(s); positive from {t} "
+    "CSF-restricted bands",
+    numbers=_NUMBERS,
+)
+BANDS_MONOCLONAL = Reason(
+    "{restricted} CSF-restricted band(s), {identical} identical band(s), monoclonal band(s); "
+    "positive from {t} CSF-restricted bands",
+    numbers=_NUMBERS,
+)
+TOO_FEW = Reason(
+    "{restricted} CSF-restricted band(s) < {t}: not counted as CSF-specific", numbers=_NUMBERS
+)
+TYPE = Reason("type {kind}: {label}", numbers=_NUMBERS)
+SINGLE_BAND = Reason(
+    "a single band identical in CSF and serum: ask the laboratory whether it is monoclonal "
+    "(neurocart convention)"
+)
+OTHER_THRESHOLD = Reason(
+    "threshold {t} instead of the McDonald definition (≥ 2 bands)", numbers=_NUMBERS
+)
+WORDS = tuple(LABELS.values())
+"""Its labels (the catalogues list them: `locale/sources.toml`)."""
+
+
 @register(
     name="ocb_pattern",
     title="Oligoclonal band pattern type (1–5)",
@@ -97,24 +124,16 @@ def ocb_pattern(inp: OcbPatternInput) -> Grading:
     }
     kind = int(_types(c))
     t = inp.csf_specific_threshold
-    reasons = [
-        f"{inp.csf_restricted_bands} CSF-restricted band(s), {inp.identical_bands} identical "
-        f"band(s){', monoclonal band(s)' if inp.monoclonal else ''}; positive from {t} "
-        "CSF-restricted bands"
-    ]
+    counts = {"restricted": inp.csf_restricted_bands, "identical": inp.identical_bands, "t": t}
+    reasons = [(BANDS_MONOCLONAL if inp.monoclonal else BANDS)(**counts)]
     warnings: list[str] = []
     if 0 < inp.csf_restricted_bands < t:
-        reasons.append(
-            f"{inp.csf_restricted_bands} CSF-restricted band(s) < {t}: not counted as CSF-specific"
-        )
+        reasons.append(TOO_FEW(**counts))
     if kind == 1 and inp.identical_bands == 1:
-        warnings.append(
-            "a single band identical in CSF and serum: ask the laboratory whether it is "
-            "monoclonal (neurocart convention)"
-        )
+        warnings.append(SINGLE_BAND())
     if t != 2:
-        warnings.append(f"threshold {t} instead of the McDonald definition (≥ 2 bands)")
-    reasons.append(f"type {kind}: {LABELS[kind]}")
+        warnings.append(OTHER_THRESHOLD(t=t))
+    reasons.append(TYPE(kind=kind, label=LABELS[kind]))
     return Grading(
         value=kind,
         label=LABELS[kind],

@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from neurocart.standards import _csf
 from neurocart.standards.inputs import CalcInput, Columns
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -72,12 +73,38 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return value, labels
 
 
+DEGREES = ("mild (< 10 × 10⁻³)", "moderate (10–20 × 10⁻³)", "severe (> 20 × 10⁻³)")
+"""One laboratory's bands of a raised Qalb (the catalogues list them: `locale/sources.toml`)."""
+LABELS = ("elevated", "normal", "no_reference")
+_NUMBERS = ("value", "limit", "uln", "age")
+FORMULA = Reason(
+    "Qalb × 10³ = CSF albumin ({csf}) ÷ serum albumin ({serum}) = {value}", numbers=_NUMBERS
+)
+LAB_LIMIT = Reason("limit: the laboratory's upper limit {uln} × 10⁻³", numbers=_NUMBERS)
+AGE_LIMIT = Reason("limit: 4 + age/15 = 4 + {age}/15 = {limit} × 10⁻³", numbers=_NUMBERS)
+NO_LIMIT = Reason("no age and no laboratory limit: Qalb cannot be judged")
+TOO_YOUNG = Reason(
+    "age {age} < 5 years: the 4 + age/15 formula does not apply; give the laboratory's infant "
+    "limit (qalb_uln_e3)",
+    numbers=_NUMBERS,
+)
+RAISED = Reason(
+    "{value} > {limit}: blood–CSF barrier dysfunction; degree by one laboratory's bands: {degree}",
+    numbers=_NUMBERS,
+)
+WITHIN = Reason("{value} ≤ {limit}: within the reference limit", numbers=_NUMBERS)
+INVALID_AFTER = Reason(
+    "Qalb is invalid < 48 h after albumin infusion or plasma exchange and implausible soon "
+    "after IVIg"
+)
+
+
 def _degree(value: float) -> str:
     if value < 10:
-        return "mild (< 10 × 10⁻³)"
+        return DEGREES[0]
     if value < 20:
-        return "moderate (10–20 × 10⁻³)"
-    return "severe (> 20 × 10⁻³)"
+        return DEGREES[1]
+    return DEGREES[2]
 
 
 @register(
@@ -94,37 +121,29 @@ def qalb(inp: QalbInput) -> Grading:
     value_a, labels, limit_a = _grade(c)
     value, label, limit = float(value_a), str(labels.item()), float(limit_a)
     reasons = [
-        f"Qalb × 10³ = CSF albumin ({_csf.CSF_ALBUMIN.given(inp)}) ÷ serum albumin "
-        f"({_csf.SERUM_ALBUMIN.given(inp)}) = {value:g}"
+        FORMULA(
+            csf=_csf.CSF_ALBUMIN.given(inp), serum=_csf.SERUM_ALBUMIN.given(inp), value=f"{value:g}"
+        )
     ]
     details: dict[str, Any] = {"qalb_limit_e3": None if np.isnan(limit) else round(limit, 6)}
     if inp.qalb_uln_e3 is not None:
-        reasons.append(f"limit: the laboratory's upper limit {inp.qalb_uln_e3:g} × 10⁻³")
+        reasons.append(LAB_LIMIT(uln=f"{inp.qalb_uln_e3:g}"))
         details["limit_source"] = "laboratory"
     elif label != "no_reference":
-        reasons.append(f"limit: 4 + age/15 = 4 + {inp.age_years:g}/15 = {limit:.6g} × 10⁻³")
+        reasons.append(AGE_LIMIT(age=f"{inp.age_years:g}", limit=f"{limit:.6g}"))
         details["limit_source"] = "age_formula"
     elif inp.age_years is None:
-        reasons.append("no age and no laboratory limit: Qalb cannot be judged")
+        reasons.append(NO_LIMIT())
     else:
-        reasons.append(
-            f"age {inp.age_years:g} < 5 years: the 4 + age/15 formula does not apply; give the "
-            "laboratory's infant limit (qalb_uln_e3)"
-        )
+        reasons.append(TOO_YOUNG(age=f"{inp.age_years:g}"))
     if label == "elevated":
-        reasons.append(
-            f"{value:g} > {limit:.6g}: blood–CSF barrier dysfunction; degree by one "
-            f"laboratory's bands: {_degree(value)}"
-        )
+        reasons.append(RAISED(value=f"{value:g}", limit=f"{limit:.6g}", degree=_degree(value)))
     elif label == "normal":
-        reasons.append(f"{value:g} ≤ {limit:.6g}: within the reference limit")
+        reasons.append(WITHIN(value=f"{value:g}", limit=f"{limit:.6g}"))
     return Grading(
         value=value,
         label=label,
         reasons=reasons,
-        warnings=[
-            "Qalb is invalid < 48 h after albumin infusion or plasma exchange and implausible "
-            "soon after IVIg"
-        ],
+        warnings=[INVALID_AFTER()],
         details=details,
     )

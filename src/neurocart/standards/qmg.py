@@ -73,6 +73,8 @@ SCALE = ItemSumScale(
     all_normal="all items 0",
 )
 ITEMS = SCALE.items
+WORDS = SCALE.words
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
 
 
 @register(

@@ -1,6 +1,7 @@
-"""Calculator reasons as message keys with named parameters, so the faces can translate them.
+"""Calculator texts as message keys with named parameters, so the faces can translate them.
 
-A calculator states a reason through a module-level template:
+A calculator states a reason (and an input error, and a warning) through a module-level
+template:
 
     FEVER = Reason("temperature {t} °C ≥ {limit} °C: fever")
     reasons.append(FEVER(t=f"{t:g}", limit=f"{FEVER_C:.1f}"))
@@ -12,30 +13,70 @@ standard prints them (numbers and UCUM units are the same in every language). A 
 shows a reason recovers key and parameters from the English text with `parse` and renders the
 translated template with them; a text no template matches is shown as it is. This module
 knows no language and no catalogue: the core stays pure.
+
+A parameter may be a word of the catalogue ("nasal cannula"), another reason's text, or a
+list (`Items`): the abnormal items of a scale ("talking 2, chewing 1"), the days of an ANC
+episode. A list names its English separator and, when its items are not catalogue words
+themselves, the template of one item; a face renders item by item and joins them in its own
+language:
+
+    ITEM = Reason("{item} {points}", numbers=("points",), registered=False)
+    TOTAL = Reason("total {total} ({listed})", lists={"listed": Items(", ", ITEM)})
+
+An item template is not `registered`: only the whole reason is looked up by `parse`.
 """
 
 from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 _REGISTRY: dict[str, Reason] = {}
 
+NUMBER = r"[-+−]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?"
+"""A number as the calculators print one (`numbers` fields)."""
+PERCENT = NUMBER + " %"
+"""A percentage with its sign ("20 %"): a key writes "{p} slower", not "{p} % slower",
+because gettext tools read "% s" as a printf placeholder."""
+
+
+@dataclass(frozen=True)
+class Items:
+    """A list parameter: the English separator of its items and, unless each item is a
+    catalogue word, the template of one item."""
+
+    sep: str = ", "
+    item: Reason | None = None
+
 
 @dataclass(frozen=True)
 class Reason:
-    """One reason's message key: English text with `{name}` fields (no format specs)."""
+    """One message key: English text with `{name}` fields (no format specs)."""
 
     key: str
+    lists: Mapping[str, Items] = field(default_factory=dict, compare=False)
+    patterns: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """A field's regular expression where "anything, as short as possible" is ambiguous
+    (`{item} {points}`: the points are one word, so the item may have spaces); like `numbers`,
+    a name the key does not have is ignored."""
+    numbers: tuple[str, ...] = field(default=(), compare=False)
+    """Fields that are always a number ("7", "-3", "+0.5", "1e-05"): matched as one (a name
+    the key does not have is ignored, so one tuple serves a family of templates)."""
+    registered: bool = field(default=True, compare=False)
     names: tuple[str, ...] = field(init=False)
+    literal: int = field(init=False, compare=False)
+    """How many characters of the key are not fields (the more, the more specific)."""
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         parts: list[str] = []
         names: list[str] = []
+        literal_length = 0
         for literal, name, spec, conversion in string.Formatter().parse(self.key):
             parts.append(re.escape(literal))
+            literal_length += len(literal)
             if name is None:
                 continue
             if not name.isidentifier() or spec or conversion:
@@ -44,10 +85,16 @@ class Reason:
                 parts.append(f"(?P={name})")
             else:
                 names.append(name)
-                parts.append(f"(?P<{name}>.+?)")
+                shape = NUMBER if name in self.numbers else self.patterns.get(name, ".+?")
+                parts.append(f"(?P<{name}>{shape})")
+        unknown = set(self.lists) - set(names)
+        if unknown:
+            raise ValueError(f"reason {self.key!r}: no field {sorted(unknown)} to describe")
         object.__setattr__(self, "names", tuple(names))
+        object.__setattr__(self, "literal", literal_length)
         object.__setattr__(self, "pattern", re.compile("".join(parts) + r"\Z", re.DOTALL))
-        _REGISTRY.setdefault(self.key, self)
+        if self.registered:
+            _REGISTRY.setdefault(self.key, self)
 
     def __call__(self, **params: object) -> str:
         """The English text of the reason with these parameters."""
@@ -56,26 +103,34 @@ class Reason:
             raise KeyError(f"reason {self.key!r}: missing {sorted(missing)}")
         return self.key.format(**{k: str(v) for k, v in params.items()})
 
+    def match(self, text: str) -> dict[str, str] | None:
+        """The parameters of `text` when this template made it, else None."""
+        found = self.pattern.match(text)
+        return None if found is None else {n: found.group(n) for n in self.names}
 
-def parse(text: str) -> tuple[str, dict[str, str]] | None:
-    """The message key and parameters of an English reason, or None when no template made it.
+
+def find(text: str) -> tuple[Reason, dict[str, str]] | None:
+    """The template that made an English text, with its parameters, or None.
 
     Templates without fields are matched first, then the most specific (longest literal) one.
     """
     exact = _REGISTRY.get(text)
     if exact is not None:
-        return exact.key, {}
-    best: tuple[int, str, dict[str, str]] | None = None
+        return exact, {}
+    best: tuple[Reason, dict[str, str]] | None = None
     for reason in _REGISTRY.values():
         if not reason.names:
             continue
-        match = reason.pattern.match(text)
-        if match is None:
-            continue
-        literal = len(reason.key) - sum(len(n) + 2 for n in reason.names)
-        if best is None or literal > best[0]:
-            best = (literal, reason.key, {n: match.group(n) for n in reason.names})
-    return None if best is None else (best[1], best[2])
+        params = reason.match(text)
+        if params is not None and (best is None or reason.literal > best[0].literal):
+            best = (reason, params)
+    return best
+
+
+def parse(text: str) -> tuple[str, dict[str, str]] | None:
+    """The message key and parameters of an English reason, or None when no template made it."""
+    found = find(text)
+    return None if found is None else (found[0].key, found[1])
 
 
 def keys() -> list[str]:

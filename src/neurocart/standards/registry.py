@@ -16,6 +16,8 @@ import numpy.typing as npt
 from pydantic import ValidationError
 
 from neurocart.standards.errors import (
+    NOT_AN_OBJECT,
+    NOT_STORABLE,
     CalculatorInputError,
     FieldProblem,
     NotVectorizedError,
@@ -66,9 +68,7 @@ class Calculator(Generic[M]):
     def parse(self, inputs: Mapping[str, Any]) -> M:
         """Validate one input: types, ranges, choices, then the cross-field checks."""
         if not isinstance(inputs, Mapping):
-            raise CalculatorInputError(
-                self.name, [FieldProblem("(input)", "expected an object of named fields", inputs)]
-            )
+            raise CalculatorInputError(self.name, [FieldProblem("(input)", NOT_AN_OBJECT, inputs)])
         try:
             model = self.input_model.model_validate(dict(inputs))
         except ValidationError as exc:
@@ -171,14 +171,7 @@ def stored_number(result: Result) -> float:
     except TypeError:
         raise CalculatorInputError(
             result.calculator,
-            [
-                FieldProblem(
-                    "instrument",
-                    "answers with a category or with no value, so it cannot be stored as a "
-                    f"scored assessment (got {result.value!r})",
-                    result.calculator,
-                )
-            ],
+            [FieldProblem("instrument", NOT_STORABLE(value=repr(result.value)), result.calculator)],
         ) from None
 
 

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from neurocart.standards import _csf
 from neurocart.standards.inputs import CalcInput, Check, Columns
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -86,6 +87,21 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     return region, labels.reshape(np.shape(region))
 
 
+SOURCES = ("laboratory limit", "4 + age/15")
+_NUMBERS = ("qalb", "limit", "qigg", "qlim", "qlow", "region")
+_RELATION = {"relation": "[>≤]"}
+QALB = Reason(
+    "Qalb {qalb} × 10⁻³ {relation} {limit} ({source})", numbers=_NUMBERS, patterns=_RELATION
+)
+QIGG = Reason("QIgG {qigg} × 10⁻³ {relation} Qlim {qlim}", numbers=_NUMBERS, patterns=_RELATION)
+IMPLAUSIBLE = Reason(
+    "QIgG {qigg} < Qlow {qlow}: implausible (hook effect, recent IVIg); repeat", numbers=_NUMBERS
+)
+REGION = Reason("region {region}: {label}", numbers=_NUMBERS)
+WORDS = (*SOURCES, *LABELS.values())
+"""The texts its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
+
 @register(
     name="reibergram_igg",
     title="Reibergram region for IgG (1–5)",
@@ -100,16 +116,15 @@ def reibergram_igg(inp: ReibergramIggInput) -> Grading:
     region_a, q, limit_a = _regions(c)
     region, limit = int(region_a), float(limit_a)
     qalb, qigg, qlim, qlow = (float(x) for x in (q.qalb_e3, q.qigg_e3, q.qlim_e3, q.qlow_e3))
-    source = "laboratory limit" if inp.qalb_uln_e3 is not None else "4 + age/15"
+    source = SOURCES[0] if inp.qalb_uln_e3 is not None else SOURCES[1]
     reasons = [
-        f"Qalb {qalb:g} × 10⁻³ {'>' if qalb > limit else '≤'} {limit:g} ({source})",
-        f"QIgG {qigg:g} × 10⁻³ {'>' if qigg > qlim else '≤'} Qlim {qlim:g}",
-    ]
+        QALB(qalb=f"{qalb:g}", relation=">" if qalb > limit else "≤", limit=f"{limit:g}",
+             source=source),
+        QIGG(qigg=f"{qigg:g}", relation=">" if qigg > qlim else "≤", qlim=f"{qlim:g}"),
+    ]  # fmt: skip
     if region == 5:
-        reasons.append(
-            f"QIgG {qigg:g} < Qlow {qlow:g}: implausible (hook effect, recent IVIg); repeat"
-        )
-    reasons.append(f"region {region}: {LABELS[region]}")
+        reasons.append(IMPLAUSIBLE(qigg=f"{qigg:g}", qlow=f"{qlow:g}"))
+    reasons.append(REGION(region=region, label=LABELS[region]))
     return Grading(
         value=region,
         label=LABELS[region],

@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import ValidationInfo, field_validator
 
 from neurocart.standards.inputs import CalcInput, field
+from neurocart.standards.reason import PERCENT, Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -74,12 +75,12 @@ class TimedChangeInput(CalcInput):
         test = info.data.get("test")
         for a in value:
             if a.day in seen:
-                raise ValueError(f"two assessments on day {a.day}: give one value per day")
+                raise ValueError(ONE_PER_DAY(day=a.day))
             seen.add(a.day)
             if test == "sdmt" and not (0 <= a.value <= 110 and a.value == int(a.value)):
-                raise ValueError(f"day {a.day}: an SDMT score is a whole number 0–110")
+                raise ValueError(SDMT_WHOLE(day=a.day))
             if test in ("t25fw", "nhpt") and a.value <= 0:
-                raise ValueError(f"day {a.day}: a time must be > 0 seconds")
+                raise ValueError(TIME_POSITIVE(day=a.day))
         return value
 
 
@@ -103,14 +104,44 @@ def worsened(inp: TimedChangeInput, reference: float, value: float) -> bool:
     return bool(by_points or by_percent)
 
 
+_NUMBERS = ("percent", "points", "day", "value", "due", "confirmed", "confirmed_value")
+SLOWER = Reason("≥ {percent} slower than the reference", patterns={"percent": PERCENT})
+BELOW_POINTS = Reason("≥ {points} points below the reference", numbers=_NUMBERS)
+BELOW_PERCENT = Reason("≥ {percent} % below the reference", numbers=_NUMBERS)
+BELOW_EITHER = Reason("≥ {points} points or ≥ {percent} % below the reference", numbers=_NUMBERS)
+TOO_FEW = Reason("fewer than 2 assessments: no change can be confirmed")
+REFERENCE = Reason("reference day {day}: {value} {unit}; worsening = {rule}", numbers=_NUMBERS)
+UNCONFIRMED = Reason(
+    "day {day} ({value} {unit}) worsened, but no visit ≥ day {due} confirms it", numbers=_NUMBERS
+)
+CONFIRMED = Reason(
+    "day {day} ({value} {unit}) worsened, confirmed on day {confirmed} ({confirmed_value} "
+    "{unit}) with every visit in between worsened",
+    numbers=_NUMBERS,
+)
+NOT_SUSTAINED = Reason(
+    "day {day} ({value} {unit}) worsened, not sustained: day {confirmed} ({confirmed_value} "
+    "{unit}) is not",
+    numbers=_NUMBERS,
+)
+NONE_CONFIRMED = Reason("no confirmed worsening")
+CONFIRMED_LABEL = Reason("confirmed worsening from day {day}", numbers=_NUMBERS)
+ONE_PER_DAY = Reason("two assessments on day {day}: give one value per day", numbers=_NUMBERS)
+SDMT_WHOLE = Reason("day {day}: an SDMT score is a whole number 0–110", numbers=_NUMBERS)
+TIME_POSITIVE = Reason("day {day}: a time must be > 0 seconds", numbers=_NUMBERS)
+WORDS = tuple(sorted(set(UNITS.values())))
+"""The units its reasons quote (the catalogues list them: `locale/sources.toml`)."""
+
+
 def _rule_text(inp: TimedChangeInput) -> str:
     if inp.test != "sdmt":
-        return f"≥ {_percent(inp):g} % slower than the reference"
-    points = f"≥ {inp.threshold_points:g} points"
-    percent = f"≥ {_percent(inp):g} %"
-    return {"points": points, "percent": percent, "either": f"{points} or {percent}"}[
-        inp.sdmt_rule
-    ] + " below the reference"
+        return SLOWER(percent=f"{_percent(inp):g} %")
+    points, percent = f"{inp.threshold_points:g}", f"{_percent(inp):g}"
+    if inp.sdmt_rule == "points":
+        return BELOW_POINTS(points=points)
+    if inp.sdmt_rule == "percent":
+        return BELOW_PERCENT(percent=percent)
+    return BELOW_EITHER(points=points, percent=percent)
 
 
 @register(
@@ -125,13 +156,9 @@ def timed_change(inp: TimedChangeInput) -> Grading:
     unit = UNITS[inp.test]
     rule = _rule_text(inp)
     if len(series) < 2:
-        return Grading(
-            value=None,
-            label="no confirmed worsening",
-            reasons=["fewer than 2 assessments: no change can be confirmed"],
-        )
+        return Grading(value=None, label=NONE_CONFIRMED(), reasons=[TOO_FEW()])
     ref = series[0]
-    reasons = [f"reference day {ref.day}: {ref.value:g} {unit}; worsening = {rule}"]
+    reasons = [REFERENCE(day=ref.day, value=f"{ref.value:g}", unit=unit, rule=rule)]
     flags = [worsened(inp, ref.value, a.value) for a in series]
     for i in range(1, len(series)):
         if not flags[i]:
@@ -140,20 +167,19 @@ def timed_change(inp: TimedChangeInput) -> Grading:
         due = onset.day + inp.confirmation_days
         j = next((k for k in range(i, len(series)) if series[k].day >= due), None)
         if j is None:
-            reasons.append(
-                f"day {onset.day} ({onset.value:g} {unit}) worsened, but no visit ≥ day {due} "
-                "confirms it"
-            )
+            reasons.append(UNCONFIRMED(day=onset.day, value=f"{onset.value:g}", unit=unit, due=due))
             continue
         if all(flags[i : j + 1]):
             conf = series[j]
             reasons.append(
-                f"day {onset.day} ({onset.value:g} {unit}) worsened, confirmed on day "
-                f"{conf.day} ({conf.value:g} {unit}) with every visit in between worsened"
-            )
+                CONFIRMED(
+                    day=onset.day, value=f"{onset.value:g}", unit=unit, confirmed=conf.day,
+                    confirmed_value=f"{conf.value:g}",
+                )
+            )  # fmt: skip
             return Grading(
                 value=onset.day,
-                label=f"confirmed worsening from day {onset.day}",
+                label=CONFIRMED_LABEL(day=onset.day),
                 reasons=reasons,
                 details={
                     "reference_day": ref.day,
@@ -164,13 +190,15 @@ def timed_change(inp: TimedChangeInput) -> Grading:
             )
         failed = next(series[k] for k in range(i, j + 1) if not flags[k])
         reasons.append(
-            f"day {onset.day} ({onset.value:g} {unit}) worsened, not sustained: day {failed.day} "
-            f"({failed.value:g} {unit}) is not"
-        )
-    reasons.append("no confirmed worsening")
+            NOT_SUSTAINED(
+                day=onset.day, value=f"{onset.value:g}", unit=unit, confirmed=failed.day,
+                confirmed_value=f"{failed.value:g}",
+            )
+        )  # fmt: skip
+    reasons.append(NONE_CONFIRMED())
     return Grading(
         value=None,
-        label="no confirmed worsening",
+        label=NONE_CONFIRMED(),
         reasons=reasons,
         details={"reference_day": ref.day, "reference_value": ref.value},
     )

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
+from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
@@ -59,10 +60,28 @@ def steps(titre: Any, start: Any, factor: Any) -> npt.NDArray[np.float64]:
     return np.asarray(np.where(t == 0, -1.0, np.where(on_series, whole, np.nan)))
 
 
+NEGATIVE = "negative"
+CODES = ("persistently_negative", "seroreversion", "seroconversion", "fall", "rise", "stable")
+LABELS = (*CODES, *(code.replace("_", " ") for code in CODES))
+"""Its readings as codes and as the reasons write them (the catalogues list them:
+`locale/sources.toml`)."""
+_NUMBERS = ("start", "factor", "k0", "k1", "change", "n")
+SERIES = Reason(
+    "series 1:{start} × {factor}: {baseline} is step {k0}, {follow_up} is step {k1} (negative = "
+    "step −1)",
+    numbers=_NUMBERS,
+)
+CHANGE = Reason("change {change} step(s): {label}", numbers=_NUMBERS)
+FALL = Reason("a fall of ≥ {n} steps", numbers=_NUMBERS)
+OFF_SERIES = Reason(
+    "not on the dilution series starting_dilution × dilution_factor^k (e.g. 10, 20, 40 …)"
+)
+
+
 def _off_series(name: str) -> Check:
     return Check(
         name,
-        "not on the dilution series starting_dilution × dilution_factor^k (e.g. 10, 20, 40 …)",
+        OFF_SERIES(),
         lambda c: np.isnan(steps(c[name], c["starting_dilution"], c["dilution_factor"])),
     )
 
@@ -95,7 +114,7 @@ def _frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
 
 
 def _text(titre: int) -> str:
-    return "negative" if titre == 0 else f"1:{titre}"
+    return NEGATIVE if titre == 0 else f"1:{titre}"
 
 
 @register(
@@ -115,12 +134,14 @@ def titre_change(inp: TitreChangeInput) -> Grading:
     k0 = int(steps(inp.baseline_titre, start, factor))
     k1 = int(steps(inp.follow_up_titre, start, factor))
     reasons = [
-        f"series 1:{start} × {factor}: {_text(inp.baseline_titre)} is step {k0}, "
-        f"{_text(inp.follow_up_titre)} is step {k1} (negative = step −1)",
-        f"change {change:+d} step(s): {label.replace('_', ' ')}",
-    ]
+        SERIES(
+            start=start, factor=factor, baseline=_text(inp.baseline_titre), k0=k0,
+            follow_up=_text(inp.follow_up_titre), k1=k1,
+        ),
+        CHANGE(change=f"{change:+d}", label=label.replace("_", " ")),
+    ]  # fmt: skip
     if label == "fall":
-        reasons.append(f"a fall of ≥ {inp.fall_steps_threshold} steps")
+        reasons.append(FALL(n=inp.fall_steps_threshold))
     return Grading(
         value=change,
         label=label,

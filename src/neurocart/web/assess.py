@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from neurocart.i18n import N_, local_input
 from neurocart.i18n import gettext as _
-from neurocart.i18n import local_input
 from neurocart.security import may_record_assessment
 from neurocart.services import assessments
 from neurocart.standards import CalculatorInputError, Result, UnknownCalculatorError, calculate
@@ -54,8 +54,10 @@ BLANK_NOT_NORMAL = {
     "crs": (
         "temperature_c",
         "fever_masked",
-        "required: the highest temperature of the last 24 h (a blank is not graded as "
-        "“no fever”); or tick “fever masked” if tocilizumab or steroids were given",
+        N_(
+            "required: the highest temperature of the last 24 h (a blank is not graded as "
+            "“no fever”); or tick “fever masked” if tocilizumab or steroids were given"
+        ),
     ),
 }
 """Measurements a grade cannot do without: instrument → (field, unless this box is ticked,
@@ -67,7 +69,7 @@ def _evaluate(form: Form, inputs: dict[str, Any]) -> tuple[Result | None, dict[s
     """The calculator's result, or the problems by field name."""
     rule = BLANK_NOT_NORMAL.get(form.calculator)
     if rule is not None and inputs.get(rule[0]) is None and not inputs.get(rule[1]):
-        return None, {rule[0]: rule[2]}
+        return None, {rule[0]: _(rule[2])}
     try:
         return calculate(form.calculator, inputs), {}
     except CalculatorInputError as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from neurocart.i18n import N_, format_date, format_datetime, zone_label
+from neurocart.i18n import N_, core_text, format_date, format_datetime, zone_label
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, SlotState
 from neurocart.standards import Result
@@ -253,7 +253,7 @@ def assessment_figure(
                 "name": name.upper().replace("_", "-"),
                 "x": [day_of(a.effective_at, infusion) for a in rows],
                 "y": [a.value for a in rows],
-                "text": [a.label for a in rows],
+                "text": [core_text(a.label) for a in rows],
                 "hovertemplate": "%{text}<br>" + _("day {n}").format(n="%{x}") + "<extra></extra>",
                 "line": {"shape": "hv", "dash": _LINE_STYLES[i % 4], "color": _COLOURS[i % 4]},
                 "marker": {"symbol": _MARKERS[i % 4], "size": 7, "color": _COLOURS[i % 4]},

@@ -18,8 +18,7 @@ from functools import lru_cache
 
 from neurocart import i18n
 from neurocart.i18n import N_
-from neurocart.monitor.signals import SIGNALS
-from neurocart.standards import reason as reasons
+from neurocart.monitor.signals import SIGNALS, SUSTAINED
 from neurocart.web import alert_text
 
 KINDS: dict[str, tuple[str, ...]] = {
@@ -56,16 +55,19 @@ def term(code: object) -> str:
 
 
 def reason(text: str) -> str:
-    """A calculator reason in the reader's language: its key translated, its parameters kept
-    (numbers, units) or translated when they are themselves catalogue texts (device words)."""
-    parsed = reasons.parse(text)
-    if parsed is None:
-        return text
-    key, params = parsed
-    translated = i18n.gettext(key)
-    if translated == key and i18n.current() != "en":
-        return text
-    return translated.format(**{name: i18n.gettext(value) for name, value in params.items()})
+    """A calculator reason, warning or input error in the reader's language: its key
+    translated, its parameters kept (numbers, units) or translated when they are themselves
+    catalogue texts (device words, item names, lists of them); see `i18n.core_text`."""
+    return i18n.core_text(text)
+
+
+def _value(value: str) -> str:
+    """A finding's value: a word translated; a number kept, with its unit translated when the
+    unit is a word ("2 points")."""
+    if not value[:1].isdigit():
+        return i18n.gettext(value)
+    number, _, unit = value.partition(" ")
+    return f"{number} {i18n.gettext(unit)}" if unit else number
 
 
 def rule_text(text: str, rule_id: str) -> str:
@@ -91,6 +93,10 @@ def findings(text: str) -> str:
 
 
 def _clause(clause: str) -> str:
+    sustained = SUSTAINED.match(clause)
+    if sustained is not None:
+        inner = _clause(sustained["clause"])
+        return i18n.gettext(SUSTAINED.key).format(clause=inner, days=sustained["days"])
     for label in _labels_longest_first():
         if clause == label:
             return i18n.gettext(label)
@@ -98,6 +104,5 @@ def _clause(clause: str) -> str:
             rest = clause[len(label) :]
             colon = rest.startswith(":")
             value = rest.lstrip(": ")
-            shown = i18n.gettext(value) if not value[:1].isdigit() else value
-            return i18n.gettext(label) + ("：" if colon else " ") + shown
+            return i18n.gettext(label) + ("：" if colon else " ") + _value(value)
     return clause
