@@ -107,7 +107,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, object, DemoClock]]:
 def test_streamer_posts_vitals_through_the_api(served: tuple[str, object, DemoClock]) -> None:
     url, built, clock = served
     sim = built.sim  # type: ignore[attr-defined]
-    streamer = DemoStreamer(url, sim, clock, step=timedelta(minutes=15))
+    said: list[str] = []
+    streamer = DemoStreamer(url, sim, clock, step=timedelta(minutes=15), log=said.append)
     stop = threading.Event()
     thread = threading.Thread(target=streamer.run, args=(stop,), kwargs={"poll_seconds": 0.2})
     thread.start()
@@ -116,7 +117,7 @@ def test_streamer_posts_vitals_through_the_api(served: tuple[str, object, DemoCl
     thread.join(timeout=30)
     streamer.close()
     stats = streamer.stats
-    assert stats.rejected == 0
+    assert stats.rejected == 0, [line for line in said if "refused" in line]
     assert stats.observations >= 2 * 6 * 8  # 2 acute patients, ≥ 2 h of 15-min vital sets
     database = Database.from_url(built.url)  # type: ignore[attr-defined]
     try:
