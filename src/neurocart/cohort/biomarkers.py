@@ -116,6 +116,17 @@ def derived_indices(observations: pd.DataFrame, patients: pd.Series | None = Non
     return pd.DataFrame(rows, columns=columns)
 
 
+def reads_code(code: object) -> bool:
+    """Whether `biomarker_outcomes` reads the observations of `code` (the inputs of the CSF
+    indices, the stored indices, OCB, titres, timed tests, single-cell readouts): a caller
+    holding a large cohort hands it only those rows (`neurocart.cohort.subsets`)."""
+    if not isinstance(code, str):
+        return False
+    read = {*DERIVED.values(), *INDEX_CODES.values(), OCB_PATTERN, *TITRE_CODES,
+            *TIMED_CODES.values(), *single_cell_codes()}  # fmt: skip
+    return code in read or _catalogue_key(code) in INPUT_KEYS
+
+
 def _with_derived(frames: CohortFrames) -> pd.DataFrame:
     """The observations plus the computed indices (a stored index of the same puncture wins)."""
     o = frames.observations[["study_id", "code", "value", "effective_at"]]
