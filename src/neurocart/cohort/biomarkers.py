@@ -51,6 +51,7 @@ from neurocart.ingest.errors import UnknownCodeError
 from neurocart.kinetics.days import with_days
 from neurocart.outcomes.definitions import BASELINE_WINDOW_DAYS, DAYS_PER_MONTH, DISEASE_LABELS
 from neurocart.standards import calculate, calculate_frame
+from neurocart.standards.timed_change import confirmed_onsets
 
 INDEX_CODES = {"kflc_index": "local:kflc_index", "igg_index": "14117-6"}
 OCB_PATTERN = "local:ocb_pattern"
@@ -311,24 +312,38 @@ def timed_changes(frames: CohortFrames) -> pd.DataFrame:
     rows = []
     for test, code in TIMED_CODES.items():
         data = _obs(frames, [code])
-        data = data[data["day"] >= -BASELINE_WINDOW_DAYS]
-        assessed = worsened = 0
-        for _, series in data.groupby("study_id"):
-            pre = series[series["day"] <= 0]
-            if pre.empty or len(series) < 2:
-                continue
-            use = series.loc[pre.index[-1] :]  # the reference: the last value before infusion
-            points = [{"day": int(d), "value": float(v)}
-                      for d, v in zip(use["day"], use["value"], strict=True)]  # fmt: skip
-            points = list({p["day"]: p for p in points}.values())
-            assessed += 1
-            if calculate("timed_change", {"test": test, "assessments": points}).value is not None:
-                worsened += 1
+        use = _from_reference(data[data["day"] >= -BASELINE_WINDOW_DAYS])
+        patient, _ = pd.factorize(use["study_id"])
+        onsets = confirmed_onsets(
+            test,  # type: ignore[arg-type]  # a key of TIMED_CODES
+            patient.astype(np.intp),
+            use["day"].to_numpy(dtype=np.int64),
+            use["value"].to_numpy(dtype=np.float64),
+        )
+        assessed, worsened = len(onsets), int(np.count_nonzero(~np.isnan(onsets)))
         if assessed:
             rows.append({"test": test, "patients_assessed": assessed,
                          "confirmed_worsening": worsened,
                          "proportion": worsened / assessed})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _from_reference(data: pd.DataFrame) -> pd.DataFrame:
+    """Per patient (rows by patient and time), the results from the reference on: the last
+    value on or before the infusion day; the last result of a day stands for that day.
+    Patients with no result before the infusion, or with a single result, are left out."""
+    patient = pd.factorize(data["study_id"])[0]
+    size = np.bincount(patient)[patient] if len(data) else np.zeros(0, dtype=np.intp)
+    position = np.arange(len(data))
+    before = np.where((data["day"] <= 0).to_numpy(dtype=bool), position, -1)
+    reference = np.full(patient.max() + 1 if len(data) else 0, -1)
+    np.maximum.at(reference, patient, before)
+    keep = (reference[patient] >= 0) & (size >= 2) & (position >= reference[patient])
+    use = data[keep]
+    day = use["day"].to_numpy(dtype=np.int64)
+    sid = pd.factorize(use["study_id"])[0]
+    last_of_day = np.append((sid[1:] != sid[:-1]) | (day[1:] != day[:-1]), True)
+    return use[last_of_day]
 
 
 def _record_days(frame: pd.DataFrame, date_column: str, courses: pd.DataFrame) -> pd.DataFrame:
