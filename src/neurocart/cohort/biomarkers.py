@@ -49,6 +49,7 @@ from neurocart.ingest import LOCAL, LOINC, codes, lookup
 from neurocart.ingest.csf_pairs import INPUT_KEYS, Sample, pair_lumbar_punctures
 from neurocart.ingest.errors import UnknownCodeError
 from neurocart.kinetics.days import with_days
+from neurocart.kinetics.groups import split
 from neurocart.outcomes.definitions import BASELINE_WINDOW_DAYS, DAYS_PER_MONTH, DISEASE_LABELS
 from neurocart.standards import calculate, calculate_frame
 from neurocart.standards.timed_change import confirmed_onsets
@@ -93,12 +94,18 @@ def derived_indices(observations: pd.DataFrame, patients: pd.Series | None = Non
     sub = observations[observations["code"].isin(wanted)]
     inputs: dict[str, list[dict[str, Any]]] = {name: [] for name in DERIVED}
     where: dict[str, list[tuple[Any, pd.Timestamp]]] = {name: [] for name in DERIVED}
-    for sid, group in sub.groupby("study_id"):
+    # one conversion per column, not one Timestamp and one lookup per row
+    sub = sub.assign(
+        key=sub["code"].map(keys).astype(object),
+        at=pd.DatetimeIndex(sub["effective_at"]).to_pydatetime(),
+    )
+    births = {} if patients is None else patients.to_dict()
+    for sid, group in split(sub, "study_id", ["key", "value", "at"]):
         samples = [
-            Sample(str(keys[c]), float(v), t.to_pydatetime())
-            for c, v, t in zip(group["code"], group["value"], group["effective_at"], strict=True)
+            Sample(k, v, t)
+            for k, v, t in zip(group["key"], group["value"].tolist(), group["at"], strict=True)
         ]
-        birth = None if patients is None else patients.get(sid)
+        birth = births.get(sid)
         birth_year = None if birth is None or pd.isna(birth) else int(birth)
         for p in pair_lumbar_punctures(samples, birth_year=birth_year):
             for name, given in p.inputs.items():
