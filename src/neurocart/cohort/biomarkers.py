@@ -46,10 +46,10 @@ from scipy import stats  # type: ignore[import-untyped]
 
 from neurocart.frames import CohortFrames
 from neurocart.ingest import LOCAL, LOINC, codes, lookup
-from neurocart.ingest.csf_pairs import INPUT_KEYS, Sample, pair_lumbar_punctures
+from neurocart.ingest.csf_pairs import INPUT_KEYS
+from neurocart.ingest.csf_pairs_frame import puncture_inputs
 from neurocart.ingest.errors import UnknownCodeError
 from neurocart.kinetics.days import with_days
-from neurocart.kinetics.groups import split
 from neurocart.outcomes.definitions import BASELINE_WINDOW_DAYS, DAYS_PER_MONTH, DISEASE_LABELS
 from neurocart.standards import calculate, calculate_frame
 from neurocart.standards.timed_change import confirmed_onsets
@@ -92,36 +92,28 @@ def derived_indices(observations: pd.DataFrame, patients: pd.Series | None = Non
     keys = {c: _catalogue_key(c) for c in observations["code"].unique()}
     wanted = {c for c, k in keys.items() if k in INPUT_KEYS}
     sub = observations[observations["code"].isin(wanted)]
-    inputs: dict[str, list[dict[str, Any]]] = {name: [] for name in DERIVED}
-    where: dict[str, list[tuple[Any, pd.Timestamp]]] = {name: [] for name in DERIVED}
-    # one conversion per column, not one Timestamp and one lookup per row
-    sub = sub.assign(
-        key=sub["code"].map(keys).astype(object),
-        at=pd.DatetimeIndex(sub["effective_at"]).to_pydatetime(),
-    )
+    samples = pd.DataFrame({"study_id": sub["study_id"], "key": sub["code"].map(keys),
+                            "value": sub["value"], "at": sub["effective_at"]})  # fmt: skip
     births = {} if patients is None else patients.to_dict()
-    for sid, group in split(sub, "study_id", ["key", "value", "at"]):
-        samples = [
-            Sample(k, v, t)
-            for k, v, t in zip(group["key"], group["value"].tolist(), group["at"], strict=True)
-        ]
-        birth = births.get(sid)
-        birth_year = None if birth is None or pd.isna(birth) else int(birth)
-        for p in pair_lumbar_punctures(samples, birth_year=birth_year):
-            for name, given in p.inputs.items():
-                if name in DERIVED:
-                    inputs[name].append(given)
-                    where[name].append((sid, pd.Timestamp(p.csf_at)))
-    rows = []
-    for name, given_rows in inputs.items():
-        if not given_rows:
+    given = puncture_inputs(samples, births)  # every patient's punctures at once
+    parts = []
+    for name, code in DERIVED.items():
+        table = given.get(name)
+        if table is None or table.empty:
             continue
-        graded = calculate_frame(name, pd.DataFrame(given_rows))  # one vectorized call
-        for (sid, at), value in zip(where[name], graded["value"], strict=True):
-            rows.append({"study_id": sid, "code": DERIVED[name], "value": float(value),
-                         "effective_at": at})  # fmt: skip
+        graded = calculate_frame(name, table.drop(columns=["study_id", "csf_at"]))
+        parts.append(pd.DataFrame({
+            "study_id": table["study_id"].to_numpy(dtype=object),
+            "code": code,
+            "value": np.array([float(v) for v in graded["value"]]),
+            "effective_at": pd.to_datetime(table["csf_at"], unit="us", utc=True).astype(
+                "datetime64[ns, UTC]"
+            ),
+        }))  # fmt: skip
     columns = ["study_id", "code", "value", "effective_at"]
-    return pd.DataFrame(rows, columns=columns)
+    if not parts:
+        return pd.DataFrame([], columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 def reads_code(code: object) -> bool:
@@ -350,7 +342,7 @@ def _from_reference(data: pd.DataFrame) -> pd.DataFrame:
     day = use["day"].to_numpy(dtype=np.int64)
     sid = pd.factorize(use["study_id"])[0]
     last_of_day = np.append((sid[1:] != sid[:-1]) | (day[1:] != day[:-1]), True)
-    return use[last_of_day]
+    return use[last_of_day[: len(use)]]
 
 
 def _record_days(frame: pd.DataFrame, date_column: str, courses: pd.DataFrame) -> pd.DataFrame:
