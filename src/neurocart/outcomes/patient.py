@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -120,9 +121,24 @@ def follow_up(frames: CohortFrames) -> pd.DataFrame:
 
 @dataclass
 class _Series:
+    """One patient's assessments of a scale, by time (study days never decrease)."""
+
     days: np.ndarray
     values: np.ndarray
     inputs: list[Any]
+    day_list: list[int] = field(init=False)
+    """`days` as a list: a patient's series is a handful of values, which bisect finds faster
+    than a numpy mask is built (the cohort asks ~100,000 times)."""
+    baseline: tuple[float | None, int | None] = field(init=False)
+    """Value and index of the baseline (the last assessment in days −90…0), or (None, None)."""
+
+    def __post_init__(self) -> None:
+        self.day_list = [int(day) for day in self.days.tolist()]
+        last = bisect_right(self.day_list, 0) - 1
+        if last >= 0 and self.day_list[last] >= -d.BASELINE_WINDOW_DAYS:
+            self.baseline = (float(self.values[last]), last)
+        else:
+            self.baseline = (None, None)
 
 
 @dataclass
@@ -198,26 +214,30 @@ def on_maintenance(events: list[tuple[str, str, float]], t: float) -> bool:
 
 
 def _baseline(s: _Series | None) -> tuple[float | None, int | None]:
-    if s is None:
-        return None, None
-    idx = np.flatnonzero((s.days <= 0) & (s.days >= -d.BASELINE_WINDOW_DAYS))
-    if len(idx) == 0:
-        return None, None
-    return float(s.values[idx[-1]]), int(idx[-1])
+    return (None, None) if s is None else s.baseline
 
 
 def _at(s: _Series | None, t: int | None, end_day: float) -> int | None:
-    """Index of the assessment read at `t` (None = last follow-up); only after infusion."""
+    """Index of the assessment read at `t` (None = last follow-up); only after infusion.
+
+    The nearest to `t` within the visit window; of two as near, the earlier (of several on
+    one day, the first)."""
     if s is None:
         return None
-    post = np.flatnonzero((s.days > 0) & (s.days <= end_day))
-    if len(post) == 0:
+    days = s.day_list
+    first, stop = bisect_right(days, 0), bisect_right(days, end_day)
+    if first >= stop:
         return None
     if t is None:
-        return int(post[-1])
-    distance = np.abs(s.days[post] - t)
-    best = int(np.argmin(distance))
-    return int(post[best]) if distance[best] <= d.VISIT_WINDOW_DAYS else None
+        return stop - 1
+    after = bisect_left(days, t, first, stop)
+    best = after if after < stop else None
+    if after > first:
+        before = bisect_left(days, days[after - 1], first, stop)
+        if best is None or t - days[before] <= days[best] - t:
+            best = before
+    assert best is not None
+    return best if abs(days[best] - t) <= d.VISIT_WINDOW_DAYS else None
 
 
 def _edss_events(p: _Patient) -> tuple[list[int], list[int]]:
