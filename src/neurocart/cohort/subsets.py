@@ -28,6 +28,8 @@ class RowsBy:
     def __init__(self, frame: pd.DataFrame, column: str) -> None:
         self.frame = frame
         codes, uniques = pd.factorize(frame[column])
+        if len(uniques) < 2**15:  # a few dozen codes: a 16-bit key sorts by radix, ~10× faster
+            codes = codes.astype(np.int16)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
         self._positions: dict[object, npt.NDArray[np.intp]] = {
