@@ -98,9 +98,9 @@ def follow_up(frames: CohortFrames) -> pd.DataFrame:
     """
     infusion = infusions(frames.courses)
     last = [
-        frames.observations.groupby("study_id")["effective_at"].max(),
-        frames.assessments.groupby("study_id")["effective_at"].max(),
-        frames.events.groupby("study_id")["onset_at"].max(),
+        _latest(frames.observations, "effective_at"),
+        _latest(frames.assessments, "effective_at"),
+        _latest(frames.events, "onset_at"),
     ]
     last_at = pd.concat(last, axis=1).max(axis=1).reindex(infusion.index)
     deaths = frames.events[frames.events["type"] == "death"].groupby("study_id")["onset_at"].min()
@@ -117,6 +117,24 @@ def follow_up(frames: CohortFrames) -> pd.DataFrame:
     )
     patients = frames.patients.set_index("study_id")[["diagnosis", "subtype"]]
     return patients.join(out, how="inner").rename_axis("study_id").reset_index()
+
+
+def _latest(frame: pd.DataFrame, column: str) -> pd.Series:
+    """`frame.groupby("study_id")[column].max()`, in one pass over the rows when they come
+    patient by patient (the store's order and the simulator's): the runs of one study ID are
+    found by comparing neighbours, not by hashing 8 million texts (~0.6 s)."""
+    ids = np.asarray(frame["study_id"].array)  # no copy
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, int)
+    keys = ids[starts]
+    if len(ids) == 0 or pd.isna(keys).any() or len(set(keys.tolist())) != len(keys):
+        return frame.groupby("study_id")[column].max()
+    times = frame[column]
+    naive = f"datetime64[{times.dt.unit}]"  # UTC ticks; NaT is the least of them
+    stamps = np.maximum.reduceat(times.array.asi8, starts).view(naive)
+    order = np.argsort(keys, kind="stable")
+    index = pd.Index(keys[order], dtype=frame["study_id"].dtype, name="study_id")
+    latest: pd.Series = pd.Series(stamps[order], index=index, name=column).dt.tz_localize("UTC")
+    return latest.astype(times.dtype)
 
 
 @dataclass
