@@ -11,8 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from neurocart.ingest.csf_pairs import Sample, Treatment, pair_lumbar_punctures
+from neurocart.ingest.csf_pairs import (
+    Sample,
+    Treatment,
+    _ByTime,
+    _nearest,
+    pair_lumbar_punctures,
+)
 from neurocart.services.csf_indices import SOURCE_PREFIX, concerned, update_csf_indices
 from neurocart.services.ingest import ingest_observations
 from neurocart.store import repo
@@ -29,6 +37,18 @@ FULL = [
     s("igg_csf", 60), s("igg", 10, -0.5),
     s("kflc_csf", 1.2), s("kflc_serum", 12, -0.5),
 ]  # fmt: skip
+
+
+@given(
+    st.lists(st.sampled_from([-49.0, -48.0, -47.5, -1.0, -0.5, 0.0, 0.5, 1.0, 48.0, 48.5, 200.0])
+             | st.floats(-100, 100), max_size=12),
+    st.sampled_from([1.0, 48.0, 0.25]),
+)  # fmt: skip
+def test_the_time_ordered_search_picks_the_nearest_draw_as_the_plain_scan(
+    hours: list[float], max_h: float
+) -> None:
+    serum = [s("albumin_serum", float(i), h) for i, h in enumerate(hours)]  # ties: same hours
+    assert _ByTime(serum).nearest(LP, max_h) is _nearest(serum, LP, max_h)
 
 
 def test_a_full_puncture_gives_every_index() -> None:

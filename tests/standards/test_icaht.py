@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -41,6 +42,7 @@ from neurocart.standards.icaht import (
     EARLY_WINDOW_DAYS,
     LATE_CONFIRMATION_10E9_L,
     MAX_ANC_10E9_L,
+    early_grades,
 )
 
 LOW = 0.3  # ≤ 0.5, > 0.1
@@ -465,3 +467,30 @@ def test_order_of_the_series_does_not_matter(
     a = calculate("icaht", {"anc_series": _series(pts), **opts})
     b = calculate("icaht", {"anc_series": _series(shuffled), **opts})
     assert (a.value, a.details) == (b.value, b.details)
+
+
+# --- many series at once (the cohort's path) -------------------------------------------------
+
+early_points = st.lists(
+    st.tuples(st.integers(0, 30), st.one_of(ANC_VALUES, st.floats(0, 5))), min_size=1, max_size=45
+)
+
+
+@settings(max_examples=200)
+@given(st.lists(early_points, min_size=1, max_size=6), st.randoms(use_true_random=False))
+def test_early_grades_of_many_series_are_the_calculator_s(
+    many: list[list[tuple[int, float]]], rnd: random.Random
+) -> None:
+    rows = [(s, d, v) for s, pts in enumerate(many) for d, v in pts]
+    rnd.shuffle(rows)  # rows of the series interleaved, days in any order
+    series, day, anc = (np.array(c) for c in zip(*rows, strict=True))
+    got = early_grades(series.astype(np.intp), day.astype(np.int64), anc.astype(float))
+    expected = [calculate("icaht", {"anc_series": _series(pts)}).value for pts in many]
+    assert got.tolist() == expected
+
+
+def test_early_grades_refuse_what_the_calculator_refuses() -> None:
+    series = np.array([0, 0, 1], dtype=np.intp)
+    with pytest.raises(CalculatorInputError) as caught:
+        early_grades(series, np.array([0, 1, 2], dtype=np.int64), np.array([0.3, 0.3, 150.0]))
+    assert "anc_10e9_l" in str(caught.value)

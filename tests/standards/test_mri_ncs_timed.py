@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurocart.standards import CalculatorInputError, calculate
+from neurocart.standards.timed_change import confirmed_onsets
 
 D = {"comparator_date": "2025-01-10", "scan_date": "2025-07-10"}
 
@@ -248,3 +250,43 @@ def test_timed_slower_visits_never_undo_a_confirmed_worsening(
         got = timed("t25fw", worse)
         assert got is not None
         assert got <= base
+
+
+# many series at once (the cohort's path): the same onset as the calculator, series by series
+one_series = st.dictionaries(
+    st.integers(-120, 900),
+    st.one_of(st.sampled_from([5.0, 6.0, 6.1, 7.0, 40.0, 44.0, 36.0]), st.floats(1, 60)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(["t25fw", "nhpt", "sdmt"]), st.lists(one_series, min_size=1, max_size=6))
+def test_confirmed_onsets_of_many_series_are_the_calculator_s(
+    test: str, many: list[dict[int, float]]
+) -> None:
+    if test == "sdmt":
+        many = [{d: float(round(v)) for d, v in s.items()} for s in many]
+    rows = [(i, d, v) for i, s in enumerate(many) for d, v in s.items()]
+    series, day, value = (np.array(c) for c in zip(*rows, strict=True))
+    got = confirmed_onsets(
+        test,  # type: ignore[arg-type]
+        series.astype(np.intp)[::-1],  # rows in any order
+        day.astype(np.int64)[::-1],
+        value.astype(float)[::-1],
+    )
+    for i, s in enumerate(many):
+        points = [{"day": d, "value": v} for d, v in s.items()]
+        expected = calculate("timed_change", {"test": test, "assessments": points}).value
+        assert (np.isnan(got[i]) and expected is None) or got[i] == expected, (s, got[i])
+
+
+def test_confirmed_onsets_refuse_what_the_calculator_refuses() -> None:
+    with pytest.raises(CalculatorInputError):
+        confirmed_onsets(
+            "t25fw",
+            np.array([0, 0], dtype=np.intp),
+            np.array([0, 0], dtype=np.int64),  # two results on one day
+            np.array([5.0, 6.0]),
+        )

@@ -117,6 +117,17 @@ def test_frames_match_the_contract(database, cohort):
     assert events["details"].iloc[1] == {"reason": "crs", "dose": 8.0, "unit": "mg/kg"}
 
 
+def test_rows_come_by_study_id_then_time_whatever_the_patients_ids(database, cohort):
+    a, b = cohort  # NC-002 was registered first: its patient id is the lower one
+    assert a.id < b.id
+    with database.reading() as session:
+        frames = export_frames(session)
+    obs = frames.observations
+    assert obs["study_id"].tolist() == ["NC-001", "NC-002", "NC-002"]
+    mine = obs[obs["study_id"] == "NC-002"]["effective_at"]
+    assert mine.is_monotonic_increasing
+
+
 def test_site_filter(database, cohort):
     with database.reading() as session:
         frames = export_frames(session, site="HAM")

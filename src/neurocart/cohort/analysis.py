@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import numpy as np
@@ -15,18 +16,20 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from neurocart.cohort import plots
-from neurocart.cohort.biomarkers import biomarker_outcomes
+from neurocart.cohort.biomarkers import biomarker_outcomes, reads_code
 from neurocart.cohort.remission import remission_rates
-from neurocart.cohort.safety import toxicity_table, worst_grades
+from neurocart.cohort.safety import ANC_CODE, toxicity_table, worst_grades
 from neurocart.cohort.stratify import CoxResult, baseline_features, cox_model, effect_sizes
+from neurocart.cohort.subsets import RowsBy
 from neurocart.cohort.survival import kaplan_meier, km_table, relapse_free_times
 from neurocart.frames import CohortFrames
 from neurocart.i18n import gettext as _
 from neurocart.kinetics import b_cell_aplasia, cart_samples, igg_nadir, kinetics
-from neurocart.kinetics.cart import DEFAULT_LLOQ, UNITS, Measure
+from neurocart.kinetics.cart import CODES, DEFAULT_LLOQ, UNITS, Measure
 from neurocart.kinetics.days import with_days
+from neurocart.kinetics.immune import CD19_CODE, IGG_CODE
 from neurocart.outcomes import definitions as d
-from neurocart.outcomes.patient import outcomes_at, restrict
+from neurocart.outcomes.patient import follow_up, outcomes_at, restrict
 
 REMISSION_MONTHS = (12, 24)
 
@@ -128,18 +131,26 @@ def analyse(
     """
     frames = restrict(frames, cutoff)
     limit = DEFAULT_LLOQ[measure] if lloq is None else lloq
-    by_day = outcomes_at(frames, [None, *(d.month_day(m) for m in REMISSION_MONTHS)])
+    follow = follow_up(frames)  # the one reading of every observation
+    observations = RowsBy(frames.observations, "code")
+
+    def reading(codes: Collection[object] | Callable[[object], bool]) -> CohortFrames:
+        return replace(frames, observations=observations.rows(codes))
+
+    ck = reading({d.CK_CODE})
+    by_day = outcomes_at(ck, [None, *(d.month_day(m) for m in REMISSION_MONTHS)], follow=follow)
     last = by_day[None]
     at = {m: by_day[d.month_day(m)] for m in REMISSION_MONTHS}
-    times = relapse_free_times(frames)
+    times = relapse_free_times(frames, follow=follow)
     fitters = kaplan_meier(times)
-    kin = kinetics(frames.observations, frames.courses, measure=measure, lloq=limit)
-    samples = cart_samples(frames.observations, frames.courses, measure)
-    worst = worst_grades(frames)
+    cart = observations.rows(set(CODES[measure].values()))
+    kin = kinetics(cart, frames.courses, measure=measure, lloq=limit)
+    samples = cart_samples(cart, frames.courses, measure)
+    worst = worst_grades(reading({ANC_CODE}))
     features = baseline_features(frames.patients, frames.courses, last, kin)
     cox = cox_model(features, times)
-    immune = b_cell_aplasia(frames.observations, frames.courses).merge(
-        igg_nadir(frames.observations, frames.courses), on="study_id", how="outer"
+    immune = b_cell_aplasia(observations.rows({CD19_CODE}), frames.courses).merge(
+        igg_nadir(observations.rows({IGG_CODE}), frames.courses), on="study_id", how="outer"
     )
     result = CohortAnalysis(cutoff=cutoff, n_patients=len(last), cox=cox)
     t = result.tables
@@ -160,7 +171,7 @@ def analyse(
     f["km"] = plots.km_figure(fitters)
     result.figure_values["km"] = plots.km_plotted(fitters)
     f["swimmer"] = plots.swimmer_figure(last, times, swimmer_marks(frames))
-    f["spider"] = plots.spider_figure(spider_changes(frames))
+    f["spider"] = plots.spider_figure(spider_changes(ck))
     f["kinetics"] = plots.kinetics_figure(samples, limit, UNITS[measure])
     if cox is not None:
         pen = _(", L2 penalizer {value:g}").format(value=cox.penalizer) if cox.penalizer else ""
@@ -174,7 +185,7 @@ def analyse(
             ),
         )
     if biomarkers:
-        bio_tables, bio_figures = biomarker_outcomes(frames)
+        bio_tables, bio_figures = biomarker_outcomes(reading(reads_code))
         t.update(bio_tables)
         f.update(bio_figures)
     return result

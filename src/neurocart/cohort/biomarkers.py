@@ -55,11 +55,13 @@ from neurocart.frames import CohortFrames
 from neurocart.i18n import N_
 from neurocart.i18n import gettext as _
 from neurocart.ingest import LOCAL, LOINC, codes, lookup
-from neurocart.ingest.csf_pairs import INPUT_KEYS, Sample, pair_lumbar_punctures
+from neurocart.ingest.csf_pairs import INPUT_KEYS
+from neurocart.ingest.csf_pairs_frame import puncture_inputs
 from neurocart.ingest.errors import UnknownCodeError
 from neurocart.kinetics.days import with_days
 from neurocart.outcomes.definitions import BASELINE_WINDOW_DAYS, DAYS_PER_MONTH, DISEASE_LABELS
 from neurocart.standards import calculate, calculate_frame
+from neurocart.standards.timed_change import confirmed_onsets
 
 INDEX_CODES = {"kflc_index": "local:kflc_index", "igg_index": "14117-6"}
 OCB_PATTERN = "local:ocb_pattern"
@@ -99,30 +101,39 @@ def derived_indices(observations: pd.DataFrame, patients: pd.Series | None = Non
     keys = {c: _catalogue_key(c) for c in observations["code"].unique()}
     wanted = {c for c, k in keys.items() if k in INPUT_KEYS}
     sub = observations[observations["code"].isin(wanted)]
-    inputs: dict[str, list[dict[str, Any]]] = {name: [] for name in DERIVED}
-    where: dict[str, list[tuple[Any, pd.Timestamp]]] = {name: [] for name in DERIVED}
-    for sid, group in sub.groupby("study_id"):
-        samples = [
-            Sample(str(keys[c]), float(v), t.to_pydatetime())
-            for c, v, t in zip(group["code"], group["value"], group["effective_at"], strict=True)
-        ]
-        birth = None if patients is None else patients.get(sid)
-        birth_year = None if birth is None or pd.isna(birth) else int(birth)
-        for p in pair_lumbar_punctures(samples, birth_year=birth_year):
-            for name, given in p.inputs.items():
-                if name in DERIVED:
-                    inputs[name].append(given)
-                    where[name].append((sid, pd.Timestamp(p.csf_at)))
-    rows = []
-    for name, given_rows in inputs.items():
-        if not given_rows:
+    samples = pd.DataFrame({"study_id": sub["study_id"], "key": sub["code"].map(keys),
+                            "value": sub["value"], "at": sub["effective_at"]})  # fmt: skip
+    births = {} if patients is None else patients.to_dict()
+    given = puncture_inputs(samples, births)  # every patient's punctures at once
+    parts = []
+    for name, code in DERIVED.items():
+        table = given.get(name)
+        if table is None or table.empty:
             continue
-        graded = calculate_frame(name, pd.DataFrame(given_rows))  # one vectorized call
-        for (sid, at), value in zip(where[name], graded["value"], strict=True):
-            rows.append({"study_id": sid, "code": DERIVED[name], "value": float(value),
-                         "effective_at": at})  # fmt: skip
+        graded = calculate_frame(name, table.drop(columns=["study_id", "csf_at"]))
+        parts.append(pd.DataFrame({
+            "study_id": table["study_id"].to_numpy(dtype=object),
+            "code": code,
+            "value": np.array([float(v) for v in graded["value"]]),
+            "effective_at": pd.to_datetime(table["csf_at"], unit="us", utc=True).astype(
+                "datetime64[ns, UTC]"
+            ),
+        }))  # fmt: skip
     columns = ["study_id", "code", "value", "effective_at"]
-    return pd.DataFrame(rows, columns=columns)
+    if not parts:
+        return pd.DataFrame([], columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def reads_code(code: object) -> bool:
+    """Whether `biomarker_outcomes` reads the observations of `code` (the inputs of the CSF
+    indices, the stored indices, OCB, titres, timed tests, single-cell readouts): a caller
+    holding a large cohort hands it only those rows (`neurocart.cohort.subsets`)."""
+    if not isinstance(code, str):
+        return False
+    read = {*DERIVED.values(), *INDEX_CODES.values(), OCB_PATTERN, *TITRE_CODES,
+            *TIMED_CODES.values(), *single_cell_codes()}  # fmt: skip
+    return code in read or _catalogue_key(code) in INPUT_KEYS
 
 
 def _with_derived(frames: CohortFrames) -> pd.DataFrame:
@@ -328,24 +339,38 @@ def timed_changes(frames: CohortFrames) -> pd.DataFrame:
     rows = []
     for test, code in TIMED_CODES.items():
         data = _obs(frames, [code])
-        data = data[data["day"] >= -BASELINE_WINDOW_DAYS]
-        assessed = worsened = 0
-        for _sid, series in data.groupby("study_id"):
-            pre = series[series["day"] <= 0]
-            if pre.empty or len(series) < 2:
-                continue
-            use = series.loc[pre.index[-1] :]  # the reference: the last value before infusion
-            points = [{"day": int(d), "value": float(v)}
-                      for d, v in zip(use["day"], use["value"], strict=True)]  # fmt: skip
-            points = list({p["day"]: p for p in points}.values())
-            assessed += 1
-            if calculate("timed_change", {"test": test, "assessments": points}).value is not None:
-                worsened += 1
+        use = _from_reference(data[data["day"] >= -BASELINE_WINDOW_DAYS])
+        patient, _ids = pd.factorize(use["study_id"])
+        onsets = confirmed_onsets(
+            test,  # type: ignore[arg-type]  # a key of TIMED_CODES
+            patient.astype(np.intp),
+            use["day"].to_numpy(dtype=np.int64),
+            use["value"].to_numpy(dtype=np.float64),
+        )
+        assessed, worsened = len(onsets), int(np.count_nonzero(~np.isnan(onsets)))
         if assessed:
             rows.append({"test": test, "patients_assessed": assessed,
                          "confirmed_worsening": worsened,
                          "proportion": worsened / assessed})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _from_reference(data: pd.DataFrame) -> pd.DataFrame:
+    """Per patient (rows by patient and time), the results from the reference on: the last
+    value on or before the infusion day; the last result of a day stands for that day.
+    Patients with no result before the infusion, or with a single result, are left out."""
+    patient = pd.factorize(data["study_id"])[0]
+    size = np.bincount(patient)[patient] if len(data) else np.zeros(0, dtype=np.intp)
+    position = np.arange(len(data))
+    before = np.where((data["day"] <= 0).to_numpy(dtype=bool), position, -1)
+    reference = np.full(patient.max() + 1 if len(data) else 0, -1)
+    np.maximum.at(reference, patient, before)
+    keep = (reference[patient] >= 0) & (size >= 2) & (position >= reference[patient])
+    use = data[keep]
+    day = use["day"].to_numpy(dtype=np.int64)
+    sid = pd.factorize(use["study_id"])[0]
+    last_of_day = np.append((sid[1:] != sid[:-1]) | (day[1:] != day[:-1]), True)
+    return use[last_of_day[: len(use)]]
 
 
 def _record_days(frame: pd.DataFrame, date_column: str, courses: pd.DataFrame) -> pd.DataFrame:

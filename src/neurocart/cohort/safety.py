@@ -18,8 +18,7 @@ import pandas as pd
 
 from neurocart.frames import CohortFrames
 from neurocart.kinetics.days import infusions, with_days
-from neurocart.kinetics.groups import split
-from neurocart.standards import calculate
+from neurocart.standards.icaht import early_grades
 
 ANC_CODE = "751-8"
 TOXICITIES = ("CRS", "ICANS", "ICAHT", "Infection")
@@ -36,19 +35,22 @@ TABLE_COLUMNS = [
 
 
 def icaht_grades(frames: CohortFrames) -> pd.Series:
-    """Early ICAHT grade per patient with an ANC on days 0–30 (index study_id)."""
+    """Early ICAHT grade per patient with an ANC on days 0–30 (index study_id).
+
+    All patients' series are graded in one vectorized call (`icaht.early_grades`, the
+    calculator's grading of each series), not one `calculate` per patient.
+    """
     anc = frames.observations[frames.observations["code"] == ANC_CODE]
     anc = with_days(anc[["study_id", "value", "effective_at"]], frames.courses)
     anc = anc[(anc["day"] >= 0) & (anc["day"] <= 30)]
-    anc = anc.assign(day=anc["day"].astype("int64"))
-    grades: dict[str, int] = {}
-    for sid, g in split(anc, "study_id", ["day", "value"]):
-        series = [
-            {"day": day, "anc_10e9_l": value}
-            for day, value in zip(g["day"].tolist(), g["value"].tolist(), strict=True)
-        ]
-        grades[str(sid)] = int(calculate("icaht", {"anc_series": series, "phase": "early"}).number)
-    return pd.Series(grades, dtype="int64", name="ICAHT")
+    patient, ids = pd.factorize(anc["study_id"], sort=True)
+    grades = early_grades(
+        patient.astype(np.intp),
+        anc["day"].to_numpy(dtype=np.int64),
+        anc["value"].to_numpy(dtype=np.float64),
+    )
+    index = pd.Index([str(sid) for sid in ids], dtype=object)
+    return pd.Series(grades, index=index, dtype="int64", name="ICAHT")
 
 
 def _worst(frames: CohortFrames, patients: pd.Index) -> pd.DataFrame:

@@ -24,12 +24,13 @@ from neurocart.outcomes.patient import follow_up
 ALL = "all"
 
 
-def relapse_free_times(frames: CohortFrames) -> pd.DataFrame:
+def relapse_free_times(frames: CohortFrames, follow: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per infused patient: diagnosis, time_days, time_months, event (bool), event_type.
 
-    Call on frames restricted to the cut-off (`neurocart.outcomes.restrict`).
+    Call on frames restricted to the cut-off (`neurocart.outcomes.restrict`). `follow`: their
+    `follow_up` table when the caller has it already (it reads every observation).
     """
-    fu = follow_up(frames)
+    fu = follow_up(frames) if follow is None else follow
     relapses = frames.events[frames.events["type"] == "relapse"]
     relapses = with_days(relapses[["study_id", "onset_at"]], frames.courses, "onset_at")
     first = relapses[relapses["t_days"] > 0].groupby("study_id")["t_days"].min()

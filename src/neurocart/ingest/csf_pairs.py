@@ -24,9 +24,11 @@ serum value alone (it is simply not a puncture). CSF values measured within `pun
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 DEFAULT_MAX_INTERVAL_H = 48.0
@@ -143,6 +145,30 @@ def _nearest(serum: Iterable[Sample], at: datetime, max_h: float) -> Sample | No
     return min(candidates, key=lambda s: (_hours(s.at, at), s.at))
 
 
+class _ByTime:
+    """One key's samples in time order, so that a puncture looks only at the draws near it
+    (a patient's whole serum history per puncture and analyte made the cohort's pairing
+    quadratic). The choice is `_nearest`'s, among the draws within the window plus an hour's
+    margin: the same sample, ties included (the sort is stable)."""
+
+    def __init__(self, samples: list[Sample]) -> None:
+        self._given = samples
+
+    @cached_property
+    def samples(self) -> list[Sample]:
+        return sorted(self._given, key=lambda s: s.at)  # when first asked, as `_nearest` was
+
+    @cached_property
+    def times(self) -> list[datetime]:
+        return [s.at for s in self.samples]
+
+    def nearest(self, at: datetime, max_h: float) -> Sample | None:
+        margin = timedelta(hours=max_h + 1.0)
+        lo = bisect_left(self.times, at - margin)
+        hi = bisect_right(self.times, at + margin)
+        return _nearest(self.samples[lo:hi], at, max_h)
+
+
 REIBER_MIN_AGE = 5.0
 """The Reiber age formula of the Qalb limit applies from age 5 (younger: the laboratory's
 infant ranges), so the Reibergram region is computed from then on."""
@@ -169,9 +195,10 @@ def pair_lumbar_punctures(
         raise ValueError("max_interval_h and puncture_window_h must be > 0")
     all_samples = list(samples)
     csf_keys = {csf for csf, _, _ in ANALYTES.values()} | set(OCB_KEYS)
-    serum_by_key: dict[str, list[Sample]] = {}
+    by_key: dict[str, list[Sample]] = {}
     for s in all_samples:
-        serum_by_key.setdefault(s.key, []).append(s)
+        by_key.setdefault(s.key, []).append(s)
+    serum_by_key = {key: _ByTime(listed) for key, listed in by_key.items()}
     csf_samples = [s for s in all_samples if s.key in csf_keys]
     given = sorted(treatments, key=lambda t: t.at)
     out = []
@@ -189,11 +216,12 @@ def pair_lumbar_punctures(
     return out
 
 
-def _pair(p: Puncture, serum_by_key: Mapping[str, list[Sample]], max_h: float) -> None:
+def _pair(p: Puncture, serum_by_key: Mapping[str, _ByTime], max_h: float) -> None:
     for analyte, (csf_key, serum_key, _) in ANALYTES.items():
         if csf_key not in p.csf:
             continue
-        partner = _nearest(serum_by_key.get(serum_key, ()), p.csf_at, max_h)
+        listed = serum_by_key.get(serum_key)
+        partner = None if listed is None else listed.nearest(p.csf_at, max_h)
         if partner is not None:
             p.serum[analyte] = partner
             p.intervals_h[analyte] = round(_hours(partner.at, p.csf_at), 3)

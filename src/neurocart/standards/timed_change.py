@@ -23,13 +23,15 @@ Percentages and point differences are rounded to 6 decimals before the compariso
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import ValidationInfo, field_validator
 
 from neurocart.standards.inputs import CalcInput, field
 from neurocart.standards.reason import PERCENT, Reason
-from neurocart.standards.registry import Grading, register
+from neurocart.standards.registry import Grading, calculate, register
 
 CITATION = (
     "Hobart J, et al. Neurology 2013;80:1509–17 (T25FW 20 %); Benedict RHB, et al. Mult Scler "
@@ -202,3 +204,65 @@ def timed_change(inp: TimedChangeInput) -> Grading:
         reasons=reasons,
         details={"reference_day": ref.day, "reference_value": ref.value},
     )
+
+
+def confirmed_onsets(
+    test: Test,
+    series: npt.NDArray[np.intp],
+    day: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """The onset day of the first confirmed worsening of many series at once (NaN: none), as
+    `calculate("timed_change", {"test": test, "assessments": ...})` gives it for each series
+    with the default thresholds and confirmation.
+
+    Row i is the result `value[i]` of series `series[i]` (0 … n−1, each present) on study day
+    `day[i]`, one per day, any order. The worsened flags are the calculator's own (`worsened`,
+    row by row: its rounding is Python's); the scan for the confirmation visit is a search
+    over all series at once. A series the calculator would refuse is refused the same way (it
+    is graded by it, which raises).
+    """
+    params = TimedChangeInput.model_validate({"test": test, "assessments": []})
+    n = int(series.max()) + 1 if len(series) else 0
+    order = np.lexsort((day, series))
+    s, d, v = series[order], day[order], value[order]
+    _refuse_what_the_calculator_refuses(test, s, d, v)
+    start = np.searchsorted(s, np.arange(n))
+    end = np.searchsorted(s, np.arange(n), side="right")
+    reference = v[start][s]
+    flags = np.fromiter(
+        (worsened(params, r, x) for r, x in zip(reference.tolist(), v.tolist(), strict=True)),
+        dtype=bool,
+        count=len(v),
+    )
+    rows = np.arange(len(v))
+    candidate = flags & (rows > start[s])
+    span = int(d.max() - d.min()) + params.confirmation_days + 1 if len(d) else 1
+    key = s.astype(np.int64) * span + (d - (d.min() if len(d) else 0))
+    due = np.searchsorted(key, key + params.confirmation_days)  # first visit ≥ onset + 84 days
+    reached = due < end[s]
+    not_worse = np.concatenate([[0], np.cumsum(~flags)])
+    sustained = not_worse[np.minimum(due, len(v) - 1) + 1] - not_worse[rows] == 0
+    confirmed = candidate & reached & sustained
+    onset = np.full(n, np.nan)
+    first = np.flatnonzero(confirmed)
+    first = first[np.unique(s[first], return_index=True)[1]]  # the earliest per series
+    onset[s[first]] = d[first]
+    return onset
+
+
+def _refuse_what_the_calculator_refuses(
+    test: Test, s: npt.NDArray[Any], d: npt.NDArray[Any], v: npt.NDArray[Any]
+) -> None:
+    """Grade the first series holding a value the input model refuses, so that it raises."""
+    bad = (np.abs(d) > DAY_LIMIT) | ~(v >= 0) | ~(v <= 1000)
+    if test == "sdmt":
+        bad |= (v > 110) | (v != np.floor(v))
+    else:
+        bad |= v <= 0
+    bad[1:] |= (s[1:] == s[:-1]) & (d[1:] == d[:-1])  # two results on one day
+    if bad.any():
+        rows = np.flatnonzero(s == s[np.argmax(bad)])
+        given = [{"day": int(d[i]), "value": float(v[i])} for i in rows]
+        calculate("timed_change", {"test": test, "assessments": given})
+        raise ValueError(f"series {s[rows[0]]}: a result the calculator refuses")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -204,13 +205,33 @@ class TreatmentCourse(Base):
         infusion date is 0 (with a guessed 09:00, an 08:00 observation would land on day -1).
         The infusion uses `infusion_at` when it was recorded.
         """
-        infusion = self.infusion_at or day_start(self.infusion_date)
-        return {
-            "enrolment": day_start(self.enrolment_date),
-            "apheresis": day_start(self.apheresis_date),
-            "ld_start": day_start(self.ld_start_date),
-            "infusion": infusion,
-        }
+        return anchor_times(
+            self.enrolment_date,
+            self.apheresis_date,
+            self.ld_start_date,
+            self.infusion_date,
+            self.infusion_at,
+        )
+
+
+def anchor_times(
+    enrolment: date | None,
+    apheresis: date | None,
+    ld_start: date | None,
+    infusion: date | None,
+    infusion_at: datetime | None,
+    start: Callable[[date | None], datetime | None] | None = None,
+) -> dict[str, datetime | None]:
+    """`TreatmentCourse.anchor_times` of a course's columns (a bulk read calls it per row).
+
+    `start`: `day_start`, or a memo of it (a cohort's courses share few dates)."""
+    start = day_start if start is None else start
+    return {
+        "enrolment": start(enrolment),
+        "apheresis": start(apheresis),
+        "ld_start": start(ld_start),
+        "infusion": infusion_at or start(infusion),
+    }
 
 
 def day_start(day: date | None) -> datetime | None:
