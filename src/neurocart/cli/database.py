@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail
@@ -91,16 +92,22 @@ def prepare_schema(database: Database, upgrade: bool | None) -> str | None:
                 "first"
             ).format(where=where, current=current or _("(empty)"), head=head)
         )
+    reached = migrate_to(engine, where)
+    err.print(
+        _("database {where} upgraded to revision {reached}").format(where=where, reached=reached),
+        highlight=False,
+    )
+    return reached
+
+
+def migrate_to(engine: Engine, where: str, revision: str = "head") -> str | None:
+    """Apply the migrations up to `revision`; a failure is one line naming the database (a
+    database error's first line, or the audit key a signing migration needs)."""
     try:
-        reached = migrate.upgrade(engine)
+        return migrate.upgrade(engine, revision)
     except SQLAlchemyError as exc:
         raise fail(
             _("cannot migrate {where}: {error}").format(where=where, error=str(exc).splitlines()[0])
         ) from None
     except AuditKeyError as exc:  # a migration that signs audit entries (0011)
         raise fail(_("cannot migrate {where}: {error}").format(where=where, error=exc)) from None
-    err.print(
-        _("database {where} upgraded to revision {reached}").format(where=where, reached=reached),
-        highlight=False,
-    )
-    return reached

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from neurocart.cli.console import fail, out
+from neurocart.cli.console import out
+from neurocart.cli.database import migrate_to
 from neurocart.i18n import gettext as _
 from neurocart.store import get_database, migrate
-from neurocart.store.audit_keys import AuditKeyError
 
 app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -22,14 +21,7 @@ def upgrade(
     """Apply the migrations up to REVISION (default: the newest)."""
     db = get_database()
     where = db.engine.url.render_as_string(hide_password=True)
-    try:
-        reached = migrate.upgrade(db.engine, revision)
-    except SQLAlchemyError as exc:
-        raise fail(
-            _("cannot migrate {where}: {error}").format(where=where, error=str(exc).splitlines()[0])
-        ) from None
-    except AuditKeyError as exc:  # a migration that signs audit entries (0011)
-        raise fail(_("cannot migrate {where}: {error}").format(where=where, error=exc)) from None
+    reached = migrate_to(db.engine, where, revision)
     out.print(
         _("database {where} is at revision {reached}").format(where=where, reached=reached),
         highlight=False,
