@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -74,16 +74,19 @@ def restrict(frames: CohortFrames, cutoff: date | datetime | None) -> CohortFram
     courses = frames.courses.copy()
     for column in ("enrolment_at", "apheresis_at", "ld_start_at", "infusion_at"):
         courses.loc[courses[column] > end, column] = pd.NaT
-    return CohortFrames(
-        patients=frames.patients,
+    last_day = studyday.local_date(end.to_pydatetime())  # study records carry local dates
+    return replace(
+        frames,
         courses=courses,
         observations=_until(frames.observations, "effective_at", end),
         assessments=_until(frames.assessments, "effective_at", end),
         events=_until(frames.events, "onset_at", end),
+        mri_scans=_until(frames.mri_scans, "scan_date", last_day),
+        ncs_studies=_until(frames.ncs_studies, "study_date", last_day),
     )
 
 
-def _until(frame: pd.DataFrame, column: str, end: pd.Timestamp) -> pd.DataFrame:
+def _until(frame: pd.DataFrame, column: str, end: pd.Timestamp | date) -> pd.DataFrame:
     """The rows of `frame` at or before `end`: the frame itself when that is all of them (a
     cut-off at the data's end is the usual report, and copying 8 million rows costs ~1 s)."""
     keep = (frame[column] <= end).to_numpy()
