@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from neurocart.config import Settings, get_settings
+from neurocart.i18n import gettext as _
 from neurocart.security import is_allowed
 from neurocart.services import accounts
 from neurocart.store import Database, get_database
@@ -103,6 +104,27 @@ class LoginLocked(Exception):  # noqa: N818 - shown on the login page
     def __init__(self, retry_after: int, message: str) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+def signed_correction(request: Request, user: User, password: str, errors: dict[str, str]) -> str:
+    """The meaning ("corrected") of the user's signature on a correction form, or "" with
+    errors["password"]; a wrong password counts as a failed login of the signer."""
+    try:
+        return accounts.check_signature(
+            user, accounts.SignatureIn(password, "corrected") if password else None
+        )
+    except accounts.SignatureError as exc:
+        if not exc.missing:
+            accounts.signature_failed(
+                database_of(request), settings_of(request), user, client_address(request),
+                auth_now(request),
+            )  # fmt: skip
+        errors["password"] = (
+            _("required: sign the correction with your password")
+            if exc.missing
+            else _("does not match your password")
+        )
+        return ""
 
 
 def log_in(request: Request, username: str, password: str) -> SessionCookie | None:

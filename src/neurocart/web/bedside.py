@@ -26,13 +26,7 @@ from neurocart.i18n import gettext as _
 from neurocart.i18n import local_input
 from neurocart.ingest.codes import by_key
 from neurocart.security import is_allowed
-from neurocart.services.accounts import (
-    SignatureError,
-    SignatureIn,
-    check_signature,
-    record_signature,
-    signature_failed,
-)
+from neurocart.services.accounts import record_signature
 from neurocart.services.errors import BatchValidationError, InvalidInputError
 from neurocart.services.ingest import ingest_observation_batch
 from neurocart.store import NotFoundError, StoreError, repo
@@ -43,10 +37,9 @@ from neurocart.web.auth import (
     ReadSession,
     auth_now,
     check_origin,
-    client_address,
     database_of,
     require,
-    settings_of,
+    signed_correction,
 )
 from neurocart.web.entry import FORMS, EntryForm, check
 from neurocart.web.numbers import read_number
@@ -308,21 +301,7 @@ def correct_save(
     change is signed (the password again; meaning "corrected")."""
     posted = dict(pairs)
     errors: dict[str, str] = {}
-    password = posted.pop("password", "")
-    meaning = ""
-    try:
-        meaning = check_signature(user, SignatureIn(password, "corrected") if password else None)
-    except SignatureError as exc:
-        if not exc.missing:
-            signature_failed(
-                database_of(request), settings_of(request), user, client_address(request),
-                auth_now(request),
-            )  # fmt: skip
-        errors["password"] = (
-            "required: sign the correction with your password"
-            if exc.missing
-            else "does not match your password"
-        )
+    meaning = signed_correction(request, user, posted.pop("password", ""), errors)
     reason = posted.get("reason", "").strip()
     if len(reason) < 3:
         errors["reason"] = "required: say why the value is corrected (at least 3 characters)"

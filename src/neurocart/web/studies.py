@@ -34,13 +34,7 @@ from sqlalchemy.orm import Session
 from neurocart.i18n import gettext as _
 from neurocart.security import Action, Resource, is_allowed
 from neurocart.services import studies
-from neurocart.services.accounts import (
-    SignatureError,
-    SignatureIn,
-    check_signature,
-    record_signature,
-    signature_failed,
-)
+from neurocart.services.accounts import record_signature
 from neurocart.services.errors import InvalidInputError
 from neurocart.standards import CalculatorInputError, Result
 from neurocart.store import NotFoundError, StoreError, records, repo
@@ -49,10 +43,9 @@ from neurocart.web.auth import (
     PageForbidden,
     auth_now,
     check_origin,
-    client_address,
     database_of,
     require,
-    settings_of,
+    signed_correction,
 )
 from neurocart.web.localized import term
 from neurocart.web.numbers import read_number
@@ -531,25 +524,6 @@ def study_correct_form(
     return _page(request, study_id, form, posted_values(form, row), {}, correcting=row)
 
 
-def _signed(request: Request, user: User, password: str, errors: dict[str, str]) -> str:
-    """The signature's meaning ("corrected"), or "" with errors["password"] (a wrong password
-    counts as a failed login of the signer)."""
-    try:
-        return check_signature(user, SignatureIn(password, "corrected") if password else None)
-    except SignatureError as exc:
-        if not exc.missing:
-            signature_failed(
-                database_of(request), settings_of(request), user, client_address(request),
-                auth_now(request),
-            )  # fmt: skip
-        errors["password"] = (
-            _("required: sign the correction with your password")
-            if exc.missing
-            else _("does not match your password")
-        )
-        return ""
-
-
 @router.post("/patients/{study_id}/studies/{key}/{row_id}/correct")
 def study_correct(
     request: Request, study_id: str, key: str, row_id: int, user: StudiesReader, pairs: FormPairs
@@ -567,7 +541,7 @@ def study_correct(
         return missing
     posted = dict(pairs)
     errors: dict[str, str] = {}
-    meaning = _signed(request, user, posted.pop("password", ""), errors)
+    meaning = signed_correction(request, user, posted.pop("password", ""), errors)
     reason = posted.get("reason", "").strip()
     if len(reason) < 3:
         errors["reason"] = _("required: say why the record is corrected (at least 3 characters)")
