@@ -126,3 +126,17 @@ def test_alert_findings_are_translated_clause_by_clause() -> None:
         assert findings(text) == "CRS分级（ASTCT） 2；体温 39.4 °C；血管加压素：否；odd"
     with i18n.using("en"):
         assert findings(text) == "CRS grade (ASTCT) 2; temperature 39.4 °C; vasopressin: no; odd"
+
+
+def test_the_study_forms_read_in_chinese() -> None:
+    """Titles, intros, labels, help and choices of the MRI and nerve-conduction forms: the
+    template shows each through `term`, so each must be in the catalogue."""
+    from neurocart.web.studies import CHOICE_WORDS, FORMS
+
+    texts = set(CHOICE_WORDS)
+    for form in FORMS.values():
+        texts |= {form.title, form.intro}
+        texts |= {t for f in (*form.fields, *form.rows) for t in (f.label, f.help) if t}
+    with i18n.using("zh_CN"):
+        untranslated = sorted(t for t in texts if term(t) == t)
+    assert not untranslated

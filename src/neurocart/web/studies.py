@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from neurocart.i18n import N_
 from neurocart.i18n import gettext as _
 from neurocart.security import Action, Resource, is_allowed
 from neurocart.services import studies
@@ -117,61 +118,71 @@ class StudyForm:
 
 MRI_FORM = StudyForm(
     "mri",
-    "MRI scan",
-    "Enter the read as the radiology report gives it. New and enlarging T2 lesions are counted "
-    "against the comparator scan (give its date); Gd-enhancing lesions only when contrast was "
-    "given.",
+    N_("MRI scan"),
+    N_(
+        "Enter the read as the radiology report gives it. New and enlarging T2 lesions are "
+        "counted against the comparator scan (give its date); Gd-enhancing lesions only when "
+        "contrast was given."
+    ),
     (
-        StudyField("scan_date", "Scan date", "date", required=True),
-        StudyField("comparator_date", "Comparator scan date", "date",
-                   help="blank for a baseline scan"),
-        StudyField("region", "Region", "choice", choices=tuple(r.value for r in MriRegion)),
-        StudyField("field_strength_t", "Field strength", unit="T"),
-        StudyField("sequence_3d_flair", "3D T2-FLAIR acquired", "check"),
-        StudyField("contrast_given", "Gadolinium given", "check"),
-        StudyField("new_t2_lesions", "New T2 lesions", "integer"),
-        StudyField("enlarging_t2_lesions", "Enlarging T2 lesions", "integer"),
-        StudyField("gd_enhancing_lesions", "Gd-enhancing lesions", "integer"),
-        StudyField("t2_lesion_volume_ml", "T2 lesion volume", unit="mL"),
-        StudyField("brain_volume_ml", "Brain volume", unit="mL"),
-        StudyField("pbvc_percent", "Brain volume change (PBVC)", unit="%",
-                   help="as the software reports it, e.g. SIENA"),
-        StudyField("software", "Software", "text"),
-        StudyField("reader", "Reader", "text"),
+        StudyField("scan_date", N_("Scan date"), "date", required=True),
+        StudyField("comparator_date", N_("Comparator scan date"), "date",
+                   help=N_("blank for a baseline scan")),
+        StudyField("region", N_("Region"), "choice", choices=tuple(r.value for r in MriRegion)),
+        StudyField("field_strength_t", N_("Field strength"), unit="T"),
+        StudyField("sequence_3d_flair", N_("3D T2-FLAIR acquired"), "check"),
+        StudyField("contrast_given", N_("Gadolinium given"), "check"),
+        StudyField("new_t2_lesions", N_("New T2 lesions"), "integer"),
+        StudyField("enlarging_t2_lesions", N_("Enlarging T2 lesions"), "integer"),
+        StudyField("gd_enhancing_lesions", N_("Gd-enhancing lesions"), "integer"),
+        StudyField("t2_lesion_volume_ml", N_("T2 lesion volume"), unit="mL"),
+        StudyField("brain_volume_ml", N_("Brain volume"), unit="mL"),
+        StudyField("pbvc_percent", N_("Brain volume change (PBVC)"), unit="%",
+                   help=N_("as the software reports it, e.g. SIENA")),
+        StudyField("software", N_("Software"), "text"),
+        StudyField("reader", N_("Reader"), "text"),
     ),
 )  # fmt: skip
 
 NERVE_COLUMNS = (
-    StudyField("nerve", "Nerve", "choice", choices=("median", "ulnar", "peroneal", "tibial")),
-    StudyField("side", "Side", "choice", choices=("left", "right")),
-    StudyField("distal_latency_ms", "Distal latency", unit="ms"),
-    StudyField("distal_latency_uln_ms", "DL ULN", unit="ms"),
-    StudyField("conduction_velocity_m_s", "Velocity", unit="m/s"),
-    StudyField("conduction_velocity_lln_m_s", "CV LLN", unit="m/s"),
-    StudyField("f_wave_latency_ms", "F latency", unit="ms"),
-    StudyField("f_wave_uln_ms", "F ULN", unit="ms"),
-    StudyField("f_waves_absent", "F absent", "check"),
-    StudyField("cmap_distal_mv", "CMAP distal", unit="mV"),
-    StudyField("cmap_proximal_mv", "CMAP proximal", unit="mV"),
-    StudyField("cmap_lln_mv", "CMAP LLN", unit="mV"),
-    StudyField("cmap_duration_distal_ms", "Duration distal", unit="ms"),
-    StudyField("cmap_duration_proximal_ms", "Duration proximal", unit="ms"),
-    StudyField("carpal_tunnel", "Carpal tunnel", "check"),
+    StudyField("nerve", N_("Nerve"), "choice", choices=("median", "ulnar", "peroneal", "tibial")),
+    StudyField("side", N_("Side"), "choice", choices=("left", "right")),
+    StudyField("distal_latency_ms", N_("Distal latency"), unit="ms"),
+    StudyField("distal_latency_uln_ms", N_("DL ULN"), unit="ms"),
+    StudyField("conduction_velocity_m_s", N_("Velocity"), unit="m/s"),
+    StudyField("conduction_velocity_lln_m_s", N_("CV LLN"), unit="m/s"),
+    StudyField("f_wave_latency_ms", N_("F latency"), unit="ms"),
+    StudyField("f_wave_uln_ms", N_("F ULN"), unit="ms"),
+    StudyField("f_waves_absent", N_("F absent"), "check"),
+    StudyField("cmap_distal_mv", N_("CMAP distal"), unit="mV"),
+    StudyField("cmap_proximal_mv", N_("CMAP proximal"), unit="mV"),
+    StudyField("cmap_lln_mv", N_("CMAP LLN"), unit="mV"),
+    StudyField("cmap_duration_distal_ms", N_("Duration distal"), unit="ms"),
+    StudyField("cmap_duration_proximal_ms", N_("Duration proximal"), unit="ms"),
+    StudyField("carpal_tunnel", N_("Carpal tunnel"), "check"),
 )
 NCS_FORM = StudyForm(
     "ncs",
-    "Nerve conduction study",
-    "One row per motor nerve and side, with your laboratory's limits (ULN, LLN). The EAN/PNS "
-    "2021 electrodiagnostic criteria for CIDP are read from these rows; blank rows are ignored.",
+    N_("Nerve conduction study"),
+    N_(
+        "One row per motor nerve and side, with your laboratory's limits (ULN, LLN). The "
+        "EAN/PNS 2021 electrodiagnostic criteria for CIDP are read from these rows; blank rows "
+        "are ignored."
+    ),
     (
-        StudyField("study_date", "Study date", "date", required=True),
-        StudyField("lab", "Laboratory", "text"),
+        StudyField("study_date", N_("Study date"), "date", required=True),
+        StudyField("lab", N_("Laboratory"), "text"),
     ),
     NERVE_COLUMNS,
     row_count=8,
     model=NerveConductionStudy,
 )
 FORMS: dict[str, StudyForm] = {f.key: f for f in (MRI_FORM, NCS_FORM)}
+CHOICE_WORDS = tuple(
+    c.replace("_", " ") for form in FORMS.values() for f in (*form.fields, *form.rows)
+    for c in f.choices
+)  # fmt: skip
+"""The choices as the form shows them (for the catalogues: the template translates each)."""
 MAX_ROWS = 16
 """Nerve rows a study holds at most (the service's limit): a correction form shows them all."""
 
