@@ -152,7 +152,7 @@ class Server:
             try:
                 r = httpx.get(f"{self.base}/api/v1/health", timeout=1)
                 if r.status_code == 200 and (
-                    not live or r.json()["monitor"]["state"] != "catching up"
+                    not live or r.json()["monitor"]["state"] not in ("starting", "catching up")
                 ):
                     return
             except httpx.TransportError:

@@ -14,9 +14,16 @@ stores the actions, the alerts, the current grades and the new checkpoint in one
 transaction (`services.monitoring`). After that commit every process's alert feed
 (`services.alert_feed`) reads the new actions and publishes them to its SSE subscribers.
 
+Two threads, so that neither waits for the other: the **monitor loop** (lead or stand by;
+step through the journal in slices of at most `STEP_SLICE_SECONDS`, so that the timers and
+the lease are served under a sustained load too) and the **relay** (the alert feed), woken
+by the leader's commit in this process or by the leader's NOTIFY from another. An alert is
+on the stream as soon as it is stored, however long the leader's backlog.
+
 The monitor never runs inside a write: a write never waits for it and is never refused
 because of it. `/health` reports the role of this process (``leader``, ``standby``,
-``off``) and whether the leader has caught up with the journal.
+``off``) and its state: ``starting`` until the loop has first tried to lead, then ``catching
+up`` while the leader reads the journal's backlog, ``live``, or ``standby``.
 """
 
 from __future__ import annotations
@@ -50,6 +57,11 @@ log = logging.getLogger(__name__)
 
 Role = Literal["leader", "standby", "off"]
 
+STEP_SLICE_SECONDS = 1.0
+"""The leader steps through the journal for at most this long before it checks its lease
+and its timers (escalations, overdue tasks): a journal that never drains under a sustained
+ingest must not hold the timers back."""
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -70,8 +82,10 @@ class Runtime:
     role: Role = "off"
     _lease: Lease = field(init=False)
     _wake: threading.Event = field(default_factory=threading.Event)
+    _relay_wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _relay: threading.Thread | None = None
     _listener: Listener | None = None
     _last_tick: float = 0.0
     _last_checkpoint: float = 0.0
@@ -86,13 +100,14 @@ class Runtime:
         self._lease = PgLease(self.database.engine.url) if postgres else LocalLease()
         if postgres:
             self._listener = Listener(
-                self.database.engine.url, (JOURNAL_CHANNEL, ALERTS_CHANNEL), self._wake.set
+                self.database.engine.url,
+                {JOURNAL_CHANNEL: self._wake.set, ALERTS_CHANNEL: self._relay_wake.set},
             )
 
     def _stored(self, actions: list[dict[str, Any]]) -> None:
         """The leader stored alert actions: relay them now, and reach people outside the
         browser (only the leader calls this, so each notification is sent once)."""
-        self._wake.set()
+        self._relay_wake.set()
         if not self.settings.notify:
             return
         from neurocart.services.notify import notify_alert_event
@@ -125,14 +140,20 @@ class Runtime:
         return self.settings.monitoring
 
     def start(self) -> None:
-        """Start the monitor loop and the alert feed (returns at once: `/health` answers
+        """Start the monitor loop and the relay (returns at once: `/health` answers
         while the leader catches up)."""
         if self._thread is not None:
             return
         self._stop.clear()
+        try:  # before the leader can store anything, so the relay misses nothing
+            self.feed.start()
+        except Exception:  # e.g. a schema not migrated yet: the first pump retries
+            log.exception("alert feed: could not start")
         self.database.on_journal.append(self._wake.set)
         if self._listener is not None:
             self._listener.start()
+        self._relay = threading.Thread(target=self._run_relay, name="neurocart-relay", daemon=True)
+        self._relay.start()
         self._thread = threading.Thread(target=self._run, name="neurocart-monitor", daemon=True)
         self._thread.start()
 
@@ -141,9 +162,11 @@ class Runtime:
         the subscribers."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._relay_wake.set()
+        for thread in (self._thread, self._relay):
+            if thread is not None:
+                thread.join(timeout=10)
+        self._thread = self._relay = None
         if self.role == "leader":
             self.checkpoint()
         if self._listener is not None:
@@ -156,11 +179,20 @@ class Runtime:
         if self.owns_database:
             self.database.dispose()
 
+    def _run_relay(self) -> None:
+        """Publish stored actions to this process's subscribers as soon as they are stored
+        (woken by the commit or the NOTIFY; polled as a fallback)."""
+        while not self._stop.is_set():
+            self._relay_wake.wait(timeout=self.settings.monitor_poll_seconds)
+            self._relay_wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.feed.pump()
+            except Exception:
+                log.exception("alert feed: pump failed")
+
     def _run(self) -> None:
-        try:
-            self.feed.start()
-        except Exception:  # e.g. a schema not migrated yet: the loop retries
-            log.exception("alert feed: could not start")
         next_try = 0.0
         while not self._stop.is_set():
             self._wake.wait(timeout=self.settings.monitor_poll_seconds)
@@ -172,10 +204,6 @@ class Runtime:
                 self._try_to_lead()
             if self.role == "leader":
                 self._lead()
-            try:
-                self.feed.pump()
-            except Exception:
-                log.exception("alert feed: pump failed")
 
     def _try_to_lead(self) -> None:
         if not self._lease.acquire():
@@ -197,8 +225,11 @@ class Runtime:
                 self.role = "standby"
                 return
             with self.monitor.lock:
+                end = time.monotonic() + STEP_SLICE_SECONDS
                 while not self._stop.is_set() and self.monitor.step():
-                    pass
+                    if time.monotonic() >= end:  # more to read: come back after the timers
+                        self._wake.set()
+                        break
                 now = time.monotonic()
                 warming = self.monitor.tracker.pending > 0  # schedules left after a start
                 if warming or now - self._last_tick >= self.settings.monitor_tick_seconds:
@@ -240,7 +271,7 @@ class Runtime:
     def health(self) -> dict[str, Any]:
         """This process's monitor role and how far the leader is behind the journal."""
         progress = self.monitor.progress()
-        state = "off"
+        state = "starting" if self._thread is not None else "off"  # before the first lease
         if self.role == "leader":
             state = "live" if progress.caught_up else "catching up"
         elif self.role == "standby":

@@ -659,7 +659,7 @@ class MonitorHealth(Response):
     the journal."""
 
     role: Literal["leader", "standby", "off"]
-    state: Literal["live", "catching up", "standby", "off"]
+    state: Literal["starting", "live", "catching up", "standby", "off"]
     journal_seq: int
     journal_head: int
     failures: int

@@ -21,7 +21,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -101,12 +101,13 @@ class PgLease:
 
 
 class Listener:
-    """LISTEN on some channels in a thread of its own; `on_notify` for every notification."""
+    """LISTEN on some channels in a thread of its own; each channel's callback for each of
+    its notifications (and every callback once per connection, for what was committed while
+    not listening)."""
 
-    def __init__(self, url: URL, channels: tuple[str, ...], on_notify: Callable[[], None]) -> None:
+    def __init__(self, url: URL, callbacks: Mapping[str, Callable[[], None]]) -> None:
         self.conninfo = libpq_url(url)
-        self.channels = channels
-        self.on_notify = on_notify
+        self.callbacks = dict(callbacks)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="neurocart-listen", daemon=True)
 
@@ -123,15 +124,20 @@ class Listener:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
-                    for channel in self.channels:
+                    for channel in self.callbacks:
                         conn.execute(f"LISTEN {channel}")
-                    self.on_notify()  # anything committed while not listening
+                    for callback in self.callbacks.values():
+                        callback()
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=0.5):
-                            self.on_notify()
+                        for notice in conn.notifies(timeout=0.5):
+                            self.callbacks.get(notice.channel, _nothing)()
             except psycopg.Error as exc:
                 log.warning("monitor: notification connection lost (%s)", type(exc).__name__)
                 self._stop.wait(1.0)
+
+
+def _nothing() -> None:
+    return None
 
 
 class AlreadyServingError(RuntimeError):
