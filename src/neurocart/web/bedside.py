@@ -304,14 +304,14 @@ def correct_save(
     meaning = signed_correction(request, user, posted.pop("password", ""), errors)
     reason = posted.get("reason", "").strip()
     if len(reason) < 3:
-        errors["reason"] = "required: say why the value is corrected (at least 3 characters)"
+        errors["reason"] = _("required: say why the value is corrected (at least 3 characters)")
     retract = posted.get("action") == "retract"
     number = read_number(posted.get("value"))
     if not retract:
         if number.error:
             errors["value"] = number.error
         elif number.value is None:
-            errors["value"] = "required: the corrected value (or choose “entered in error”)"
+            errors["value"] = _("required: the corrected value (or choose “entered in error”)")
     database = database_of(request)
     if not errors:
         try:
