@@ -9,7 +9,8 @@ extractors of this module for texts that are data rather than code:
 - `extract_protocol`: the titles of the care-pathway protocols' phases and tasks;
 - `extract_data`: texts the pages draw from the core's tables (calculator field labels and
   help, bedside entry forms, the calculators' cross-field checks, the help of the command
-  line, the words calculator reasons quote), listed in `locale/sources.toml`.
+  line, the words calculator reasons quote), listed in `locale/sources.toml`; a percent
+  sign before a word is keyed as {percent} (`neurocart.i18n.percent_key`).
 
     make catalogues        # extract, update both .po files, compile the .mo files
 
@@ -73,9 +74,11 @@ def extract_data(
     fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
 ) -> Iterator[Extracted]:
     """Texts of the core's tables that the pages show (see `locale/sources.toml`)."""
+    from neurocart.i18n import percent_key
+
     spec = tomllib.loads(fileobj.read().decode("utf-8"))
     for text in _data_texts(spec):
-        yield 0, "gettext", text, []
+        yield 0, "gettext", percent_key(text), []
 
 
 def _data_texts(spec: dict[str, Any]) -> Iterator[str]:

@@ -133,14 +133,38 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, t
     return message
 
 
+_PERCENT_BEFORE_WORD = re.compile(r"%(?= [^\W\d_])")
+PERCENT_FIELD = "{percent}"
+"""Where a text of the core's tables has a percent sign before a word, in its catalogue key."""
+
+
+def percent_key(text: str) -> str:
+    """The catalogue key of a text of the core's tables: a percent sign before a word ("CAR+
+    cells, % of T cells") written as the field {percent}, because gettext tools read "% o" as
+    a printf placeholder and refuse a translation without it (docs/languages.md)."""
+    return _PERCENT_BEFORE_WORD.sub(PERCENT_FIELD, text)
+
+
 def translated(message: str) -> str | None:
     """`message` in the current language when the catalogue holds it (English: `message`
-    itself), else None — unlike `gettext`, which falls back to the English."""
+    itself), else None — unlike `gettext`, which falls back to the English. A text of the
+    core's tables with a percent sign before a word is found by its `percent_key`."""
     locale = current()
     if locale == "en":
         return message
     catalog: dict[object, str] = getattr(translations(locale), "_catalog", {})
-    return catalog.get(message) or None
+    found = catalog.get(message)
+    if found:
+        return found
+    key = percent_key(message)
+    found = catalog.get(key) if key != message else None
+    return found.replace(PERCENT_FIELD, "%") if found else None
+
+
+def term(text: str) -> str:
+    """A text of the core's tables (a code, a word, a readout's name) in the current language,
+    else as it is."""
+    return translated(text) or text
 
 
 # ---------------------------------------------------------------- texts of the core

@@ -140,3 +140,22 @@ def test_the_study_forms_read_in_chinese() -> None:
     with i18n.using("zh_CN"):
         untranslated = sorted(t for t in texts if term(t) == t)
     assert not untranslated
+
+
+def test_the_single_cell_readout_names_read_in_chinese() -> None:
+    """Their English names hold "% of", so the catalogue keys them with {percent}."""
+    from neurocart.cohort.biomarkers import single_cell_codes
+    from neurocart.web.chart import SINGLE_CELL_TITLES
+
+    names = [*single_cell_codes().values(), *SINGLE_CELL_TITLES]
+    assert "CAR+ cells, % of T cells in blood (single-cell)" in names
+    with i18n.using("zh_CN"):
+        shown = {name: term(name) for name in names}
+    assert shown["CAR+ cells, % of T cells in blood (single-cell)"] == (
+        "血液 CAR+ 细胞占 T 细胞百分比（单细胞）"
+    )
+    assert shown["Single-cell: CAR+ cells, % of T cells"] == "单细胞：CAR+ 细胞占 T 细胞百分比（%）"
+    assert [name for name, text in shown.items() if text == name] == []
+    assert i18n.percent_key("B cells, % of leukocytes") == "B cells, {percent} of leukocytes"
+    with i18n.using("en"):
+        assert [term(name) for name in names] == names
