@@ -22,8 +22,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from neurocart.i18n import error_text, local_input
 from neurocart.i18n import gettext as _
-from neurocart.i18n import local_input
 from neurocart.ingest.codes import by_key
 from neurocart.security import is_allowed
 from neurocart.services.accounts import record_signature
@@ -326,7 +326,7 @@ def correct_save(
                     entity_type="observation", entity_id=new.id, now=auth_now(request),
                 )  # fmt: skip
         except (StoreError, InvalidInputError) as exc:
-            errors["value"] = str(exc)
+            errors["value"] = error_text(exc)
         else:
             return RedirectResponse(f"/patients/{study_id}?corrected={new.id}#recent", 303)
     with database.reading() as session:
