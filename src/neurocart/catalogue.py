@@ -8,8 +8,10 @@ extractors of this module for texts that are data rather than code:
   the gettext context (the pages translate an alert by its rule, `neurocart.web.localized`);
 - `extract_protocol`: the titles of the care-pathway protocols' phases and tasks;
 - `extract_data`: texts the pages draw from the core's tables (calculator field labels and
-  help, bedside entry forms, the calculators' cross-field checks, the help of the command
-  line, the words calculator reasons quote), listed in `locale/sources.toml`.
+  help, bedside entry forms, the calculators' cross-field checks and field descriptions, the
+  help of the command line, the words calculator reasons quote), listed in
+  `locale/sources.toml`; a percent sign before a word is keyed as {percent}
+  (`neurocart.i18n.percent_key`).
 
     make catalogues        # extract, update both .po files, compile the .mo files
 
@@ -73,9 +75,11 @@ def extract_data(
     fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
 ) -> Iterator[Extracted]:
     """Texts of the core's tables that the pages show (see `locale/sources.toml`)."""
+    from neurocart.i18n import percent_key
+
     spec = tomllib.loads(fileobj.read().decode("utf-8"))
     for text in _data_texts(spec):
-        yield 0, "gettext", text, []
+        yield 0, "gettext", percent_key(text), []
 
 
 def _data_texts(spec: dict[str, Any]) -> Iterator[str]:
@@ -101,6 +105,13 @@ def _data_texts(spec: dict[str, Any]) -> Iterator[str]:
         from neurocart.standards import REGISTRY
 
         yield from sorted({c.message for calc in REGISTRY.values() for c in calc.checks})
+    if spec.get("field_descriptions"):
+        from neurocart.standards import REGISTRY
+        from neurocart.standards.fields import walk_fields
+
+        yield from sorted(
+            {f.description for calc in REGISTRY.values() for f in walk_fields(calc.fields)} - {""}
+        )
     if spec.get("command_line"):
         import typer.main
 

@@ -133,14 +133,38 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, t
     return message
 
 
+_PERCENT_BEFORE_WORD = re.compile(r"%(?= [^\W\d_])")
+PERCENT_FIELD = "{percent}"
+"""Where a text of the core's tables has a percent sign before a word, in its catalogue key."""
+
+
+def percent_key(text: str) -> str:
+    """The catalogue key of a text of the core's tables: a percent sign before a word ("CAR+
+    cells, % of T cells") written as the field {percent}, because gettext tools read "% o" as
+    a printf placeholder and refuse a translation without it (docs/languages.md)."""
+    return _PERCENT_BEFORE_WORD.sub(PERCENT_FIELD, text)
+
+
 def translated(message: str) -> str | None:
     """`message` in the current language when the catalogue holds it (English: `message`
-    itself), else None — unlike `gettext`, which falls back to the English."""
+    itself), else None — unlike `gettext`, which falls back to the English. A text of the
+    core's tables with a percent sign before a word is found by its `percent_key`."""
     locale = current()
     if locale == "en":
         return message
     catalog: dict[object, str] = getattr(translations(locale), "_catalog", {})
-    return catalog.get(message) or None
+    found = catalog.get(message)
+    if found:
+        return found
+    key = percent_key(message)
+    found = catalog.get(key) if key != message else None
+    return found.replace(PERCENT_FIELD, "%") if found else None
+
+
+def term(text: str) -> str:
+    """A text of the core's tables (a code, a word, a readout's name) in the current language,
+    else as it is."""
+    return translated(text) or text
 
 
 # ---------------------------------------------------------------- texts of the core
@@ -204,6 +228,71 @@ def input_error(error: Any) -> str:
         )
         lines.append(f"  - {where}{problem.field}: {core_text(problem.message)}{got}")
     return "\n".join(lines)
+
+
+ENTITIES = {
+    "patient": N_("patient"),
+    "course": N_("treatment course"),
+    "observation": N_("observation"),
+    "assessment": N_("assessment"),
+    "event": N_("clinical event"),
+    "task": N_("task"),
+    "mri_scan": N_("MRI scan"),
+    "ncs_study": N_("nerve-conduction study"),
+    "alert": N_("alert"),
+    "user": N_("user"),
+}
+"""The records a refusal of the store names, by the entity code of its English message."""
+
+
+def error_text(error: BaseException) -> str:
+    """A refusal of the store or the services (not found, a conflict, an invalid record or
+    input) as its message says it (`str(error)`, the English the API serves), in the current
+    language: the field kept, the record named in words, the message found by its key
+    (`neurocart.store.errors.MESSAGES`, `neurocart.services.errors.MESSAGES`) or as a
+    catalogue text, the value given kept. Any other error, and English, as `str(error)`."""
+    from neurocart.services.errors import MAX_SHOWN, InvalidInputError
+    from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
+
+    if current() == "en":
+        return str(error)
+    if isinstance(error, NotFoundError):
+        entity = gettext(ENTITIES.get(error.entity, error.entity))
+        text = gettext("no {entity} {key}").format(entity=entity, key=repr(error.key))
+        return _at(error.field, text)
+    if isinstance(error, InvalidRecordError):
+        return _at(error.field, _refusal(error.message)) + _got(error.got)
+    if isinstance(error, ConflictError):
+        return _at(error.field, _refusal(error.message))
+    if isinstance(error, InvalidInputError):
+        shown = [_at(p.location, _refusal(p.message)) + _got(p.got) for p in error.problems]
+        more = len(shown) - MAX_SHOWN
+        text = _JOINERS.get(current(), {}).get("; ", "; ").join(shown[:MAX_SHOWN])
+        return text + (gettext("; … and {n} more").format(n=more) if more > 0 else "")
+    return str(error)
+
+
+def _at(field: str | None, text: str) -> str:
+    return gettext("{field}: {text}").format(field=field, text=text) if field else text
+
+
+def _got(value: Any) -> str:
+    return "" if value is None else gettext(" (got {value})").format(value=repr(value))
+
+
+@lru_cache(maxsize=1)
+def _refusal_keys() -> tuple[Any, ...]:
+    """The refusals' keys as reason templates (registered, so `core_text` finds them)."""
+    from neurocart.services.errors import MESSAGES as SERVICE_MESSAGES
+    from neurocart.standards.reason import Reason
+    from neurocart.store.errors import MESSAGES as STORE_MESSAGES
+
+    return tuple(Reason(key) for key in (*STORE_MESSAGES, *SERVICE_MESSAGES))
+
+
+def _refusal(message: str) -> str:
+    _refusal_keys()
+    return core_text(message)
 
 
 def _item(locale: str, text: str, template: Any) -> str:

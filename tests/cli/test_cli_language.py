@@ -97,3 +97,28 @@ def test_english_is_unchanged() -> None:
     code, output = run("--help")
     assert "Grade with a published clinical standard" in output
     assert "Show this message and exit." in output
+
+
+@pytest.mark.parametrize(
+    ("name", "described"),
+    [
+        ("icaht", "中性粒细胞绝对计数"),
+        ("cidp_ncs_ean_pns_2021", "远端运动潜伏期"),
+        ("iec_hs", "临床医生判断：铁蛋白快速上升"),
+        ("titre_change", "基线终点滴度的倒数（0 = 阴性）"),
+    ],
+)
+def test_the_fields_of_a_calculator_without_a_form_are_described_in_chinese(
+    name: str, described: str
+) -> None:
+    """The field descriptions of the input schema (`calc NAME --help`), not only the forms'."""
+    from neurocart.standards import REGISTRY
+    from neurocart.standards.fields import walk_fields
+
+    code, output = run("--lang", "zh_CN", "calc", name, "--help")
+    assert code == 0, output
+    assert described in output
+    english = [f.description for f in walk_fields(REGISTRY[name].fields) if f.description]
+    assert [
+        text for text in english if re.search(r"[a-z]{4} [a-z]{4}", text) and text in output
+    ] == []

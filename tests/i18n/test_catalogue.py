@@ -140,3 +140,45 @@ def test_the_study_forms_read_in_chinese() -> None:
     with i18n.using("zh_CN"):
         untranslated = sorted(t for t in texts if term(t) == t)
     assert not untranslated
+
+
+def test_the_single_cell_readout_names_read_in_chinese() -> None:
+    """Their English names hold "% of", so the catalogue keys them with {percent}."""
+    from neurocart.cohort.biomarkers import single_cell_codes
+    from neurocart.web.chart import SINGLE_CELL_TITLES
+
+    names = [*single_cell_codes().values(), *SINGLE_CELL_TITLES]
+    assert "CAR+ cells, % of T cells in blood (single-cell)" in names
+    with i18n.using("zh_CN"):
+        shown = {name: term(name) for name in names}
+    assert shown["CAR+ cells, % of T cells in blood (single-cell)"] == (
+        "血液 CAR+ 细胞占 T 细胞百分比（单细胞）"
+    )
+    assert shown["Single-cell: CAR+ cells, % of T cells"] == "单细胞：CAR+ 细胞占 T 细胞百分比（%）"
+    assert [name for name, text in shown.items() if text == name] == []
+    assert i18n.percent_key("B cells, % of leukocytes") == "B cells, {percent} of leukocytes"
+    with i18n.using("en"):
+        assert [term(name) for name in names] == names
+
+
+def test_refusals_of_the_store_and_the_services_read_in_chinese() -> None:
+    from neurocart.services.errors import NO_SUCH_PROTOCOL, InvalidInputError, Problem
+    from neurocart.store.errors import ALREADY_CORRECTED, ConflictError, NotFoundError
+
+    missing = NotFoundError("patient", "NC-999", "study_id")
+    corrected = ConflictError(
+        ALREADY_CORRECTED.format(entity="observation", row_id=5, successor=9), "id"
+    )
+    protocol = InvalidInputError(
+        [Problem("protocol_id", NO_SUCH_PROTOCOL.format(known="bcma_neuro"), "x")]
+    )
+    assert str(missing) == "study_id: no patient 'NC-999'"  # what the API serves
+    with i18n.using("zh_CN"):
+        assert i18n.error_text(missing) == "study_id：无此患者 'NC-999'"
+        assert i18n.error_text(corrected) == "id：观测值 5 已被观测值 9 更正；请更正后者"
+        assert (
+            i18n.error_text(protocol) == "protocol_id：无此方案；已知方案：bcma_neuro（得到 'x'）"
+        )
+        assert i18n.error_text(ValueError("odd")) == "odd"
+    with i18n.using("en"):
+        assert i18n.error_text(corrected) == str(corrected)

@@ -4,6 +4,7 @@ across patients (one proportion per patient, exact Wilcoxon, the small-n caveat)
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -133,3 +134,62 @@ def test_identical_arms_or_one_patient_give_no_p_value() -> None:
         is None
     )
     assert paired_comparison(pd.Series([1.0]), pd.Series([0.0]), "m", "a", "b").p_value is None
+
+
+def test_the_run_page_reads_in_chinese(tmp_path: Path) -> None:
+    """The page of `neurocart --lang zh_CN omics run`: headings, summary, captions, the
+    comparisons and their caveat in Chinese; column names and study IDs as they are."""
+    from types import SimpleNamespace
+
+    from neurocart import i18n
+    from neurocart.omics.page import write_page
+    from neurocart.omics.readouts import paired_comparison
+
+    readouts = pd.DataFrame(
+        {"study_id": ["NC-1", "NC-1"], "tissue": ["blood", "csf"], "study_day": [-3, 14],
+         "car_pct_of_t": [0.0, 12.5]}
+    )  # fmt: skip
+    before, after = pd.Series({"NC-1": 4.0}), pd.Series({"NC-1": 0.5})
+    comparison = paired_comparison(before, after, "blood b_cell_pct", "before", "after")
+    result = SimpleNamespace(
+        readouts=readouts, comparisons=[comparison], missing_genes=[],
+        adata=SimpleNamespace(n_obs=1200),
+    )  # fmt: skip
+    picture = tmp_path / "figures" / "car_csf_blood.png"
+    with i18n.using("zh_CN"):
+        page = write_page(tmp_path / "index.html", result, {"car_csf_blood": picture})  # type: ignore[arg-type]
+    text = page.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in text
+    assert "<h1>单细胞读数</h1>" in text
+    assert "质控后 1200 个细胞，2 个样本，1 名患者" in text
+    assert "各研究日脑脊液与血液中 CAR+ 细胞占 T 细胞 %" in text
+    assert "blood b_cell_pct：回输前 中位数 4，回输后 中位数 0.5" in text
+    assert "Wilcoxon 符号秩检验（精确法）" in text
+    assert "注意：" in text
+    assert "car_pct_of_t" in text
+    assert "NC-1" in text
+    assert "cells after quality control" not in text
+
+
+def test_the_run_figures_read_in_chinese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from neurocart import i18n
+    from neurocart.omics import figures
+
+    drawn: list[Figure] = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.append(fig) or path)
+    readouts = pd.DataFrame(
+        {"study_id": ["NC-1", "NC-1"], "tissue": ["blood", "csf"], "study_day": [-3, 14],
+         "car_pct_of_t": [0.0, 12.5], "b_cell_pct": [4.0, 0.5], "plasma_cell_pct": [1.0, 0.1]}
+    )  # fmt: skip
+    with i18n.using("zh_CN"):
+        figures.car_csf_blood(readouts, tmp_path / "a.png")
+        figures.b_plasma_fractions(readouts, tmp_path / "b.png")
+    car, fractions = (fig.axes[0] for fig in drawn)
+    for fig in drawn:
+        plt.close(fig)
+    assert car.get_title() == "CAR+ 细胞占 T 细胞 %：脑脊液与血液对比"
+    assert car.get_xlabel() == "研究日（0 = 回输）"
+    assert fractions.get_title() == "B 细胞，占白细胞 %"

@@ -123,3 +123,35 @@ def test_the_biomarker_section_in_english() -> None:
     assert ">Followed up (n)</th>" in html
     assert "<td>Myasthenia gravis</td>" in html
     assert "<td>9-hole peg test</td>" in html
+
+
+def test_the_methods_text_in_chinese() -> None:
+    """The methods section is the outcome definitions' docstring, translated piece by piece."""
+    from neurocart.reports.build import methods
+
+    with i18n.using("zh_CN"):
+        html, _ = render_html(
+            _with_ocb_table(),  # type: ignore[arg-type]
+            cutoff=date(2026, 6, 1), cohort_definition="测试队列", pngs={},
+        )  # fmt: skip
+    methods_html = html[html.index('<div class="defs">') :]
+    assert "<h3>基线与时间点（neurocart 约定；因各文献做法不一，特此说明）</h3>" in methods_html
+    assert "重症肌无力（MG）：MG-ADL 较基线改善 ≥ 2 分" in methods_html
+    english = [text for kind, text in methods() if kind != "heading"]
+    assert not [text for text in english if text.replace('"', "&#34;") in methods_html]
+
+
+def test_the_single_cell_readouts_are_named_in_chinese_and_keep_their_codes() -> None:
+    table = pd.DataFrame(
+        [{"code": "local:sc_car_pct_t_csf",
+          "readout": "CAR+ cells, % of T cells in CSF (single-cell)",
+          "patients": 0, "samples": 0, "caveat": "no samples stored (neurocart omics run --store)"}]
+    )  # fmt: skip
+    result = SimpleNamespace(tables={"single_cell_readouts": table}, figures={}, n_patients=0)
+    with i18n.using("zh_CN"):
+        html, _ = render_html(
+            result,  # type: ignore[arg-type]
+            cutoff=date(2026, 6, 1), cohort_definition="测试队列", pngs={},
+        )  # fmt: skip
+    assert "<td>脑脊液 CAR+ 细胞占 T 细胞百分比（单细胞）</td>" in html
+    assert "<td>local:sc_car_pct_t_csf</td>" in html

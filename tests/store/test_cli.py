@@ -79,3 +79,29 @@ def test_user_add_patient_list_and_audit_verify(migrated):
 def test_audit_verify_on_an_empty_schema(migrated):
     code, output = run("audit", "verify")
     assert (code, output.startswith("chain intact (0 entries)")) == (0, True)
+
+
+def test_the_stores_refusals_read_in_chinese_on_the_command_line(migrated):
+    """The command line says a refusal in the user's language; the error itself (what the API
+    serves) stays English."""
+    from neurocart import i18n
+
+    try:
+        code, output = run(
+            "user", "add", "ana", "--role", "nurse", "--password-stdin", stdin="long-password-1\n"
+        )
+        assert code == 0, output
+        code, output = run(
+            "--lang", "zh_CN", "user", "add", "ana", "--role", "nurse", "--password-stdin",
+            stdin="long-password-2\n",
+        )  # fmt: skip
+        assert code == 2
+        assert "username：用户名 'ana' 已被占用" in output
+        code, output = run(
+            "--lang", "zh_CN", "user", "add", "bo", "--role", "nurse", "--password-stdin",
+            stdin="short\n",
+        )  # fmt: skip
+        assert code == 2
+        assert "password：至少须 12 个字符" in output
+    finally:
+        i18n.activate("en")

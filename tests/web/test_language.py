@@ -123,3 +123,20 @@ def test_a_chinese_preview_stores_the_english_record_of_truth(world: World) -> N
             repo.list_assessments(session, patient.id, instrument="ice"), key=lambda a: a.id
         )
     assert "ICE score 8/10" in latest.result["reasons"]  # stored in English, as the API serves it
+
+
+def test_the_bedside_correction_errors_read_in_chinese(world: World) -> None:
+    sid = world.seeded.acute[0]
+    doctor = client_as(world, Role.HEMATOLOGIST)  # no stored preference
+    with world.database.reading() as session:
+        patient = repo.find_patient(session, sid)
+        old = repo.list_observations(session, patient.id)[-1]
+    refused = doctor.post(
+        f"/patients/{sid}/correct/observation/{old.id}",
+        data={"value": "", "reason": ""},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert refused.status_code == 422
+    assert "必填：请说明更正该数值的原因（至少 3 个字符）" in refused.text
+    assert "必填：更正后的数值（或选择“录入错误”）" in refused.text
+    assert "say why" not in refused.text

@@ -14,7 +14,7 @@ from rich.table import Table
 from neurocart import standards
 from neurocart.cli.console import BAD_INPUT, err, out
 from neurocart.cli.console import fail as _fail
-from neurocart.i18n import core_text, input_error
+from neurocart.i18n import core_text, input_error, term
 from neurocart.i18n import gettext as _
 from neurocart.standards import Calculator, CalculatorInputError, NotVectorizedError
 from neurocart.standards.fields import walk_fields
@@ -58,7 +58,7 @@ def _describe(calc: Calculator[Any]) -> None:
             f"[/]  ({escape(default)})",
             highlight=False,
         )
-        out.print(f"      {escape(_(spec.description))}", highlight=False)
+        out.print(f"      {escape(term(spec.description))}", highlight=False)
     for check in calc.checks:
         out.print(f"  • {check.field}: {escape(core_text(check.message))}", highlight=False)
     usage = f"neurocart calc {calc.name} --json '{{...}}'"

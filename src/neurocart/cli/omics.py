@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from neurocart.cli.console import err, fail, out
-from neurocart.i18n import N_
+from neurocart.i18n import N_, error_text
 from neurocart.i18n import gettext as _
 from neurocart.omics import OmicsInputError, OmicsUnavailableError, require
 
@@ -129,7 +129,7 @@ def _store(readouts: pd.DataFrame, collected: dict[str, object], username: str) 
                 raise fail(_("--user: no active user {username!r}").format(username=username))
             stored = store_readouts(session, actor, samples)
     except (NotFoundError, ServiceError, ValueError) as exc:
-        raise fail(_("nothing stored: {exc}").format(exc=exc)) from None
+        raise fail(_("nothing stored: {exc}").format(exc=error_text(exc))) from None
     n = sum(len(s.ids) for s in stored)
     out.print(
         _("stored {n} observations for {patients} patient(s)").format(

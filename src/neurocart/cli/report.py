@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli import clock
 from neurocart.cli.console import fail, out
-from neurocart.i18n import format_date
+from neurocart.i18n import error_text, format_date
 from neurocart.i18n import gettext as _
 from neurocart.studyday import day_start, local_date
 
@@ -64,7 +64,9 @@ def _from_database(
         synthetic = is_synthetic(database)
         _log_cohort_read(database, what, site, frames)
     except StoreError as exc:
-        raise fail(_("database {url}: {exc}").format(url=mask_url(url), exc=exc)) from None
+        raise fail(
+            _("database {url}: {exc}").format(url=mask_url(url), exc=error_text(exc))
+        ) from None
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
         reason = str(orig if orig is not None else exc).splitlines()[0]

@@ -12,6 +12,7 @@ import typer
 
 from neurocart.cli.console import fail, out
 from neurocart.config import get_settings
+from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 from neurocart.services import accounts
 from neurocart.services.errors import InvalidInputError
@@ -46,7 +47,7 @@ def add(
                 session, None, settings, username=name, password=password, role=role
             )
     except (InvalidInputError, ConflictError, InvalidRecordError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     out.print(
         _("user {username!r} created with role {role}").format(
             username=user.username, role=user.role.value

@@ -1,5 +1,6 @@
 """The run's figures (matplotlib, PNG): UMAP by cell type and by CAR, B/plasma fractions
-before vs after infusion, CAR+ % in CSF vs blood over study days, clonotype sharing.
+before vs after infusion, CAR+ % in CSF vs blood over study days, clonotype sharing. Their
+titles, axis labels and legends are in the language of the command that draws them.
 
 Each figure shows per-sample proportions per patient (one line or bar per patient), never
 pooled cells: the unit a reader should compare is the patient.
@@ -20,11 +21,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from neurocart import plotfonts
+from neurocart.i18n import N_
+from neurocart.i18n import gettext as _
 
 plotfonts.configure()
 
 TISSUE_STYLE = {"blood": ("-", "o"), "csf": ("--", "s"), "product": (":", "^")}
 DPI = 110
+STUDY_DAY = N_("study day (0 = infusion)")
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -52,7 +56,11 @@ def umap_cell_types(adata: ad.AnnData, path: Path) -> Path:
             rasterized=True,
         )
     ax.set(
-        title="Cells by type (marker panel)", xlabel="UMAP 1", ylabel="UMAP 2", xticks=[], yticks=[]
+        title=_("Cells by type (marker panel)"),
+        xlabel="UMAP 1",
+        ylabel="UMAP 2",
+        xticks=[],
+        yticks=[],
     )
     ax.legend(
         loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=4, fontsize=8, frameon=False
@@ -72,8 +80,8 @@ def umap_car(adata: ad.AnnData, path: Path) -> Path:
         xy[neg, 0], xy[neg, 1], s=2, color="#c8c8c8", label=f"CAR− ({neg.sum()})", rasterized=True
     )
     for value, color, label in (
-        ("transcript", "#d62728", "CAR+ by transcript"),
-        ("clonotype", "#ff7f0e", "CAR+ by clonotype"),
+        ("transcript", "#d62728", _("CAR+ by transcript")),
+        ("clonotype", "#ff7f0e", _("CAR+ by clonotype")),
     ):
         mask = source == value
         ax.scatter(
@@ -84,7 +92,7 @@ def umap_car(adata: ad.AnnData, path: Path) -> Path:
             label=f"{label} ({mask.sum()})",
             rasterized=True,
         )
-    ax.set(title="CAR+ cells", xlabel="UMAP 1", ylabel="UMAP 2", xticks=[], yticks=[])
+    ax.set(title=_("CAR+ cells"), xlabel="UMAP 1", ylabel="UMAP 2", xticks=[], yticks=[])
     ax.legend(loc="best", markerscale=4, fontsize=8)
     return _save(fig, path)
 
@@ -96,12 +104,16 @@ def b_plasma_fractions(readouts: pd.DataFrame, path: Path) -> Path:
     for ax, column, title in zip(
         axes,
         ("b_cell_pct", "plasma_cell_pct"),
-        ("B cells", "Plasmablasts + plasma cells"),
+        (N_("B cells"), N_("Plasmablasts + plasma cells")),
         strict=True,
     ):
         _lines(ax, data, column)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set(title=f"{title}, % of leukocytes", xlabel="study day (0 = infusion)", ylabel="%")
+        ax.set(
+            title=_("{cells}, {percent} of leukocytes").format(cells=_(title), percent="%"),
+            xlabel=_(STUDY_DAY),
+            ylabel="%",
+        )
         ax.set_ylim(bottom=0)
     axes[1].legend(fontsize=8, loc="upper right")
     return _save(fig, path)
@@ -114,9 +126,9 @@ def car_csf_blood(readouts: pd.DataFrame, path: Path) -> Path:
     _lines(ax, data, "car_pct_of_t")
     ax.axvline(0, color="grey", lw=0.8)
     ax.set(
-        title="CAR+ cells, % of T cells: CSF vs blood",
-        xlabel="study day (0 = infusion)",
-        ylabel="% of T cells",
+        title=_("CAR+ cells, {percent} of T cells: CSF vs blood").format(percent="%"),
+        xlabel=_(STUDY_DAY),
+        ylabel=_("{percent} of T cells").format(percent="%"),
     )
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
@@ -133,18 +145,21 @@ def clonotype_overlap(readouts: pd.DataFrame, path: Path) -> Path:
         x - 0.2,
         data["csf_blood_overlap_pct"].fillna(0),
         0.4,
-        label="CSF clones found in blood (same day)",
+        label=_("CSF clones found in blood (same day)"),
         color="#1f77b4",
     )
     ax.bar(
         x + 0.2,
         data["product_overlap_pct"].fillna(0),
         0.4,
-        label="clones found in the infusion product",
+        label=_("clones found in the infusion product"),
         color="#d62728",
     )
     ax.set_xticks(x, labels, fontsize=7)
-    ax.set(title="Clonotype sharing, % of T cells with a TCR", ylabel="%")
+    ax.set(
+        title=_("Clonotype sharing, {percent} of T cells with a TCR").format(percent="%"),
+        ylabel="%",
+    )
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8, loc="upper right")
     return _save(fig, path)

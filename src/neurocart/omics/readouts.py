@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from neurocart.i18n import N_
 from neurocart.standards.reason import Reason
 
 COLUMNS = (
@@ -164,6 +165,12 @@ def caveat(n: int) -> str:
     return CAVEAT_FLOOR(n=n, floor=f"{2 / 2**n:.3g}")
 
 
+EXACT_WILCOXON = N_("Wilcoxon signed-rank, exact")
+ARMS = (N_("before"), N_("after"))
+"""The test and the arms' names a comparison states (words of the catalogues: the page of a
+run shows them translated)."""
+
+
 def paired_comparison(
     a: pd.Series, b: pd.Series, measure: str, label_a: str, label_b: str
 ) -> Comparison:
@@ -179,7 +186,7 @@ def paired_comparison(
         measure, label_a, label_b, n,
         float(both["a"].median()) if n else float("nan"),
         float(both["b"].median()) if n else float("nan"),
-        p, "Wilcoxon signed-rank, exact", caveat(n),
+        p, EXACT_WILCOXON, caveat(n),
     )  # fmt: skip
 
 
@@ -196,9 +203,7 @@ def compare_patients(readouts: pd.DataFrame) -> list[Comparison]:
     for measure in ("b_cell_pct", "plasma_cell_pct"):
         if measure in before and measure in after:
             out.append(
-                paired_comparison(
-                    before[measure], after[measure], f"blood {measure}", "before", "after"
-                )
+                paired_comparison(before[measure], after[measure], f"blood {measure}", *ARMS)
             )
     csf = readouts[readouts["tissue"] == "csf"][["study_id", "study_day", "car_pct_of_t"]]
     pairs = csf.merge(

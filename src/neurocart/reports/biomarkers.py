@@ -127,5 +127,6 @@ CELLS = {
     },
 }
 """Codes in the section's cells and the words a reader sees for them."""
-TRANSLATED_CELLS = ("group", "caveat")
-"""Columns whose values are texts of the catalogues (disease names, caveats)."""
+TRANSLATED_CELLS = ("group", "caveat", "readout")
+"""Columns whose values are texts of the catalogues (disease names, caveats, the names of the
+single-cell readouts)."""

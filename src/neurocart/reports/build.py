@@ -151,7 +151,7 @@ def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, 
         ),
         (
             N_("Methods and definitions"),
-            [{"kind": "pre", "text": (definitions.__doc__ or "").strip().replace("**", "")}],
+            [{"kind": "methods", "pieces": [(kind, _(text)) for kind, text in methods()]}],
             True,
         ),
     ]
@@ -159,6 +159,37 @@ def _sections(result: CohortAnalysis, pngs: dict[str, bytes]) -> list[dict[str, 
         {"title": _(title), "items": [i for i in items if i is not None], "page_break": brk}
         for title, items, brk in layout
     ]
+
+
+def methods() -> list[tuple[str, str]]:
+    """The report's methods text, piece by piece: ("heading", text), ("item", a bullet) or
+    ("paragraph", text), each on one line.
+
+    It is the docstring of `neurocart.outcomes.definitions`, so the report states the rules the
+    code applies and nothing else to keep in step. Each piece is a catalogue message of its
+    own (listed through `locale/sources.toml`), so a changed rule asks for the translation of
+    that one piece only."""
+    doc = (definitions.__doc__ or "").strip().replace("**", "")
+    pieces: list[tuple[str, str]] = []
+    for block in doc.split("\n\n"):
+        lines = [line.strip() for line in block.splitlines()]
+        if len(lines) > 1 and set(lines[1]) == {"-"}:
+            pieces.append(("heading", lines[0]))
+            lines = lines[2:]
+        for i, line in enumerate(lines):
+            if line.startswith("* "):
+                pieces.append(("item", line[2:]))
+            elif i == 0:
+                pieces.append(("paragraph", line))
+            else:  # a wrapped line continues the bullet or the paragraph above it
+                kind, text = pieces[-1]
+                pieces[-1] = (kind, f"{text} {line}")
+    return pieces
+
+
+def methods_texts() -> list[str]:
+    """The English pieces of the methods text, for the catalogues."""
+    return [text for _kind, text in methods()]
 
 
 def figure_pngs(result: CohortAnalysis) -> dict[str, bytes]:

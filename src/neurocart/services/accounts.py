@@ -40,7 +40,12 @@ from sqlalchemy.orm import Session
 from neurocart.config import MIN_SECRET_KEY_BYTES, Settings
 from neurocart.security import hash_password, issue_token, read_token, verify_password
 from neurocart.security.tokens import TokenError
-from neurocart.services.errors import InvalidInputError, Problem, ServiceError
+from neurocart.services.errors import (
+    PASSWORD_TOO_SHORT,
+    InvalidInputError,
+    Problem,
+    ServiceError,
+)
 from neurocart.store import audit, repo
 from neurocart.store.accounts import AuthSession, LoginFailure
 from neurocart.store.db import Database
@@ -118,7 +123,7 @@ def check_password(password: str, settings: Settings, field: str = "password") -
     """InvalidInputError naming `field` when `password` is shorter than the setting."""
     if len(password) < settings.password_min_length:
         raise InvalidInputError(
-            [Problem(field, f"must be at least {settings.password_min_length} characters")]
+            [Problem(field, PASSWORD_TOO_SHORT.format(n=settings.password_min_length))]
         )
 
 

@@ -27,7 +27,12 @@ from neurocart.security.roles import Action, Resource, is_allowed, may_acknowled
 from neurocart.services.journal import ACK_ENTITY
 from neurocart.services.notify import ENTITY as DELIVERY_ENTITY
 from neurocart.store import audit
-from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
+from neurocart.store.errors import (
+    ALERT_CLOSED,
+    ConflictError,
+    InvalidRecordError,
+    NotFoundError,
+)
 from neurocart.store.models import Alert, AuditEntry, User
 
 NOTE_ENTITY = "alert_note"
@@ -114,7 +119,7 @@ def add_note(
                 f"{', '.join(row.disciplines or ()) or 'no discipline'}"
             )
         if row.status == "closed":
-            raise ConflictError(f"alert {key} is closed", "key")
+            raise ConflictError(ALERT_CLOSED.format(key=key), "key")
         target = _handover_target(session, to)
     record = {"alert_key": key, "kind": kind, "text": text, "to": target, "at": at.isoformat()}
     audit.append(

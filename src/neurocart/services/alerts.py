@@ -30,7 +30,13 @@ from neurocart.services.alert_notes import AlertNote, notes_for
 from neurocart.services.errors import ServiceError
 from neurocart.services.journal import ACK_ENTITY, ALERT_ROW_ENTITY
 from neurocart.store import audit
-from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
+from neurocart.store.errors import (
+    ALERT_ALREADY_CLOSED,
+    ALERT_CLOSED,
+    ConflictError,
+    InvalidRecordError,
+    NotFoundError,
+)
 from neurocart.store.models import Alert, User
 from neurocart.store.pages import Page, keyset
 
@@ -244,7 +250,7 @@ def acknowledge(
             f"key: a {user.role.value} may not acknowledge an alert paging {paged}"
         )
     if row.status == "closed":
-        raise ConflictError(f"alert {key} is closed", "key")
+        raise ConflictError(ALERT_CLOSED.format(key=key), "key")
     if row.acknowledged_at is not None:
         return row
     meaning = check_signature(user, signature) if is_critical(row) else None
@@ -298,7 +304,7 @@ def resolve(session: Session, user: User, key: str, at: datetime, reason: str) -
     if not is_allowed(user.role, Resource.ALERTS, Action.CORRECT) or not may_act(user, row):
         raise NotAllowedError(f"key: a {user.role.value} may not resolve this alert")
     if row.status == "closed":
-        raise ConflictError(f"alert {key} is already closed", "key")
+        raise ConflictError(ALERT_ALREADY_CLOSED.format(key=key), "key")
     old = _resolve_snapshot(row, None, None)
     row.status, row.closed_at, row.updated_at = "closed", at, at
     session.flush()

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from neurocart import monitor
 from neurocart.pathway import shipped_protocol_ids
-from neurocart.services.errors import InvalidInputError, Problem
+from neurocart.services.errors import NO_SUCH_PROTOCOL, InvalidInputError, Problem
 from neurocart.store import repo
 from neurocart.store.models import Patient, TreatmentCourse, User
 from neurocart.studyday import study_day as study_day
@@ -117,7 +117,7 @@ def check_protocol(protocol_id: str | None) -> None:
         return
     known = shipped_protocol_ids()
     if protocol_id not in known:
-        message = f"no such protocol; known: {', '.join(sorted(known))}"
+        message = NO_SUCH_PROTOCOL.format(known=", ".join(sorted(known)))
         raise InvalidInputError([Problem("protocol_id", message, protocol_id)])
 
 

@@ -12,6 +12,11 @@ from typing import Any, NamedTuple
 
 MAX_SHOWN = 5
 """Problems spelled out in the exception message (all of them are in `problems`)."""
+PASSWORD_TOO_SHORT = "must be at least {n} characters"
+NO_SUCH_PROTOCOL = "no such protocol; known: {known}"
+MESSAGES = (PASSWORD_TOO_SHORT, NO_SUCH_PROTOCOL)
+"""The services' own problem messages as keys with named fields, like
+`neurocart.store.errors.MESSAGES`."""
 
 
 class Problem(NamedTuple):

@@ -8,6 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+USERNAME_TAKEN = "username {username} is taken"
+STUDY_ID_TAKEN = "study ID {study_id} already exists"
+ALREADY_CORRECTED = (
+    "{entity} {row_id} was already corrected by {entity} {successor}; correct that one"
+)
+ALERT_CLOSED = "alert {key} is closed"
+ALERT_ALREADY_CLOSED = "alert {key} is already closed"
+MESSAGES = (USERNAME_TAKEN, STUDY_ID_TAKEN, ALREADY_CORRECTED, ALERT_CLOSED, ALERT_ALREADY_CLOSED)
+"""The store's refusals as message keys with named fields: the English the API serves is
+`key.format(...)`; a face finds key and fields again to say it in its reader's language
+(`neurocart.i18n.error_text`; the catalogues list them through `locale/sources.toml`)."""
+
 
 class StoreError(Exception):
     """Base of the store's errors. Nothing was written when one is raised."""
@@ -29,6 +41,7 @@ class ConflictError(StoreError):
 
     def __init__(self, message: str, field: str | None = None) -> None:
         self.field = field
+        self.message = message
         super().__init__(f"{field}: {message}" if field else message)
 
 
@@ -37,6 +50,7 @@ class InvalidRecordError(StoreError, ValueError):
 
     def __init__(self, field: str, message: str, got: Any = None) -> None:
         self.field = field
+        self.message = message
         self.got = got
         suffix = "" if got is None else f" (got {got!r})"
         super().__init__(f"{field}: {message}{suffix}")

@@ -18,7 +18,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
 from neurocart.store import audit
-from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
+from neurocart.store.errors import (
+    ALREADY_CORRECTED,
+    ConflictError,
+    InvalidRecordError,
+    NotFoundError,
+)
 from neurocart.store.models import ENTITY_TYPE, MriScan, NerveConductionStudy, Patient, User
 from neurocart.store.types import utcnow
 
@@ -88,7 +93,7 @@ def supersede(
     if successor is not None:
         entity = ENTITY_TYPE[model]
         raise ConflictError(
-            f"{entity} {row_id} was already corrected by {entity} {successor}; correct that one",
+            ALREADY_CORRECTED.format(entity=entity, row_id=row_id, successor=successor),
             "id",
         )
     values = {"patient_id": old.patient_id, **values_of(old), **changes}

@@ -22,8 +22,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from neurocart.i18n import error_text, local_input
 from neurocart.i18n import gettext as _
-from neurocart.i18n import local_input
 from neurocart.ingest.codes import by_key
 from neurocart.security import is_allowed
 from neurocart.services.accounts import record_signature
@@ -304,14 +304,14 @@ def correct_save(
     meaning = signed_correction(request, user, posted.pop("password", ""), errors)
     reason = posted.get("reason", "").strip()
     if len(reason) < 3:
-        errors["reason"] = "required: say why the value is corrected (at least 3 characters)"
+        errors["reason"] = _("required: say why the value is corrected (at least 3 characters)")
     retract = posted.get("action") == "retract"
     number = read_number(posted.get("value"))
     if not retract:
         if number.error:
             errors["value"] = number.error
         elif number.value is None:
-            errors["value"] = "required: the corrected value (or choose “entered in error”)"
+            errors["value"] = _("required: the corrected value (or choose “entered in error”)")
     database = database_of(request)
     if not errors:
         try:
@@ -326,7 +326,7 @@ def correct_save(
                     entity_type="observation", entity_id=new.id, now=auth_now(request),
                 )  # fmt: skip
         except (StoreError, InvalidInputError) as exc:
-            errors["value"] = str(exc)
+            errors["value"] = error_text(exc)
         else:
             return RedirectResponse(f"/patients/{study_id}?corrected={new.id}#recent", 303)
     with database.reading() as session:

@@ -51,7 +51,7 @@ KINDS: dict[str, tuple[str, ...]] = {
 
 def term(code: object) -> str:
     """A code of the core in the reader's language ("critical" → "危急"), else as it is."""
-    return i18n.gettext(str(code))
+    return i18n.term(str(code))
 
 
 def reason(text: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from neurocart.store import audit
 from neurocart.store.errors import (
+    ALREADY_CORRECTED,
     ConflictError,
     InvalidRecordError,
     NotFoundError,
@@ -269,7 +270,7 @@ def _correct(
     if successor is not None:
         entity = ENTITY_TYPE[model]
         raise ConflictError(
-            f"{entity} {row_id} was already corrected by {entity} {successor}; correct that one",
+            ALREADY_CORRECTED.format(entity=entity, row_id=row_id, successor=successor),
             "id",
         )
     fixed = {"id", "supersedes_id", "correction_reason", "recorded_at", "entered_by"}

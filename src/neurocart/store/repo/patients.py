@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from neurocart.store import audit
 from neurocart.store.errors import (
+    STUDY_ID_TAKEN,
     ConflictError,
     InvalidRecordError,
     NotFoundError,
@@ -50,7 +51,7 @@ def create_patient(session: Session, actor: User | None, item: PatientIn) -> Pat
     if not item.study_id.strip():
         raise InvalidRecordError("study_id", "must not be empty", item.study_id)
     if session.scalar(select(Patient.id).where(Patient.study_id == item.study_id)) is not None:
-        raise ConflictError(f"study ID {item.study_id!r} already exists", "study_id")
+        raise ConflictError(STUDY_ID_TAKEN.format(study_id=repr(item.study_id)), "study_id")
     patient = Patient(
         study_id=item.study_id,
         site=item.site,

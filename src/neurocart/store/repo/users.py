@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from neurocart.store import audit
 from neurocart.store.errors import (
+    USERNAME_TAKEN,
     ConflictError,
     InvalidRecordError,
 )
@@ -40,7 +41,7 @@ def create_user(
     if not username.strip():
         raise InvalidRecordError("username", "must not be empty", username)
     if get_user_by_username(session, username) is not None:
-        raise ConflictError(f"username {username!r} is taken", "username")
+        raise ConflictError(USERNAME_TAKEN.format(username=repr(username)), "username")
     user = User(
         username=username,
         password_hash=password_hash,
