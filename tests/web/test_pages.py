@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -254,3 +255,60 @@ def test_viewing_a_chart_is_a_logged_read(world: World) -> None:
         views = list_reads(session, study_id=study_id, what="chart")
     assert len(views) == before + 1
     assert views[0].role == "nurse"
+
+
+def _reads(world: World, what: str) -> list[Any]:
+    from neurocart.services.reads import list_reads
+
+    with world.database.reading() as session:
+        return list_reads(session, what=what)
+
+
+def test_each_board_view_is_one_logged_read_naming_the_patients_shown(world: World) -> None:
+    """The board shows every acute patient's vitals, grades, tasks and alerts: the page, the
+    panel the live board re-fetches, and the panel an action answers with are one entry each,
+    naming the study IDs shown, as the API's alert list does."""
+    nurse = client_as(world, Role.NURSE)
+    before = len(_reads(world, "board"))
+    assert nurse.get("/board").status_code == 200
+    assert nurse.get("/board/panel?view=compact").status_code == 200
+    refused = client_as(world, Role.DATA_MANAGER).post(
+        "/alerts/ack", data={"alert_id": "nope"}, headers={"HX-Request": "true"}
+    )
+    assert refused.status_code == 403  # not allowed to act: no panel, no read
+    doctor = client_as(world, Role.NEUROLOGIST)
+    assert doctor.post(
+        "/alerts/ack", data={"alert_id": "nope"}, headers={"HX-Request": "true"}
+    ).status_code == 200  # fmt: skip
+    views = _reads(world, "board")
+    assert len(views) == before + 3
+    answer, panel, page = views[:3]  # newest first
+    shown = sorted(world.seeded.acute)
+    assert (page.actor, page.role) == (USERNAMES[Role.NURSE], "nurse")
+    assert page.study_id is None  # a listing over many patients names them in its scope
+    assert page.scope == {"study_ids": shown, "patients": len(shown)}
+    assert panel.scope == {"study_ids": shown, "patients": len(shown), "view": "compact"}
+    assert answer.role == "neurologist"
+    assert answer.scope["study_ids"] == shown
+    filtered = client_as(world, Role.ICU).get("/board/panel?discipline=icu")
+    assert filtered.status_code == 200
+    icu = _reads(world, "board")[0]
+    assert icu.scope["discipline"] == "icu"
+    # those an alert pages the ICU for (none named when none: empty filters are not kept)
+    assert icu.scope["patients"] == len(icu.scope.get("study_ids", []))
+
+
+def test_a_handover_view_is_one_logged_read_naming_the_patients_shown(world: World) -> None:
+    sid = world.seeded.acute[-1]
+    client_as(world, Role.NURSE).post(
+        f"/patients/{sid}/record/vitals", data={"heart_rate": "99", "heart_rate__unit": "/min"}
+    )
+    before = len(_reads(world, "handover"))
+    assert client_as(world, Role.ICU).get("/handover?hours=1").status_code == 200
+    views = _reads(world, "handover")
+    assert len(views) == before + 1
+    view = views[0]
+    assert view.role == "icu"
+    assert sid in view.scope["study_ids"]
+    assert view.scope["hours"] == 1.0
+    assert view.scope["changed"] >= 1
