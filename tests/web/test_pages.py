@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -312,3 +313,55 @@ def test_a_handover_view_is_one_logged_read_naming_the_patients_shown(world: Wor
     assert sid in view.scope["study_ids"]
     assert view.scope["hours"] == 1.0
     assert view.scope["changed"] >= 1
+
+
+def test_an_admin_unlocks_a_locked_out_account_from_the_users_page(world: World) -> None:
+    """Five wrong passwords lock the username out; the admin page shows it with an Unlock
+    button (admins only, refused from another site), which lifts the lockout through the
+    audited `accounts.unlock`, as the API and the CLI do."""
+    from sqlalchemy import select
+
+    from neurocart.store.models import AuditEntry
+
+    admin = client_as(world, Role.ADMIN)
+    created = admin.post(
+        "/admin/users", data={"username": "nurse.locked", "role": "nurse", "password": PASSWORD}
+    )
+    assert created.status_code == 201
+    with world.database.reading() as session:
+        target = repo.get_user_by_username(session, "nurse.locked")
+    assert target is not None
+    url = f"/admin/users/{target.id}/unlock"
+    assert f'action="{url}"' not in admin.get("/admin/users").text  # not locked: no button
+    guesser = client_as(world, None)
+    for _ in range(5):
+        guesser.post("/login", data={"username": "nurse.locked", "password": "wrong password"})
+    refused = client_as(world, None).post(
+        "/login", data={"username": "nurse.locked", "password": PASSWORD}, follow_redirects=False
+    )
+    assert refused.status_code != 303  # locked out: the right password does not get in
+    page = admin.get("/admin/users").text
+    assert f'action="{url}"' in page
+    assert "locked out" in page
+    assert 'aria-label="Unlock nurse.locked"' in page
+    assert client_as(world, Role.NURSE).post(url).status_code == 403
+    assert admin.post(url, headers={"Origin": "https://evil.example"}).status_code == 403
+    done = admin.post(url)
+    assert done.status_code == 200
+    assert "The lockout of nurse.locked is lifted" in done.text
+    assert f'action="{url}"' not in done.text
+    again = admin.post(url)
+    assert "nurse.locked was not locked out" in again.text
+    assert admin.post("/admin/users/999999/unlock").status_code == 404
+    login = client_as(world, None).post(
+        "/login", data={"username": "nurse.locked", "password": PASSWORD}, follow_redirects=False
+    )
+    assert login.status_code == 303
+    with world.database.reading() as session:
+        query = select(AuditEntry).where(
+            AuditEntry.action == "unlock", AuditEntry.entity_id == target.id
+        )
+        entries = session.scalars(query.order_by(AuditEntry.seq)).all()
+    assert [(e.actor, json.loads(e.new)["was_locked"]) for e in entries] == [
+        (USERNAMES[Role.ADMIN], True), (USERNAMES[Role.ADMIN], False),
+    ]  # fmt: skip
