@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
-from neurocart.store import Database, Observation, Patient
+from neurocart.store import Database, Observation, Patient, audit
 from neurocart.store.accounts import IdempotencyRecord
+from neurocart.store.models import AuditEntry
 from tests.api.conftest import Headers, obs
 
 URL = "/api/v1/patients/P-001/observations"
+EVENTS = "/api/v1/patients/P-001/events"
 
 
 def _rows(database: Database) -> int:
@@ -90,6 +92,48 @@ def test_a_refused_write_keeps_no_key_and_expired_keys_are_purged(
     with database.reading() as s:
         keys = list(s.scalars(select(IdempotencyRecord.key)))
     assert keys == ["k-2"]  # k-1 expired and purged
+    with database.reading() as s:  # the purge is in the chain: the record is recorded deleted
+        assert audit.verify(s).ok
+        purge = s.scalars(
+            select(AuditEntry).where(AuditEntry.entity_type == "idempotency_key")
+            .order_by(AuditEntry.seq)
+        ).all()  # fmt: skip
+    assert [e.actor for e in purge] == ["nurse-user", "icu-user", "icu-user"]  # k-1, purge, k-2
+    assert [d for _, d in audit.batch_rows(purge[1].new, removals=True)] == [None]
+
+
+def test_a_record_removed_behind_the_applications_back_is_found_by_verify(
+    client: TestClient, as_role: Callable[[str], Headers], patient: Patient, database: Database
+) -> None:
+    """Why the records are audited: without its record the client's retry is stored a second
+    time, and `verify` names the missing record; an edited answer is found as well."""
+    icu = as_role("icu")
+    fever = {"type": "adverse_event", "onset_at": "2025-03-03T08:00:00Z",
+             "ctcae_term": "Fever", "grade": 2}  # fmt: skip
+    headers = icu | {"Idempotency-Key": "event-0001"}
+    first = client.post(EVENTS, json=fever, headers=headers)
+    assert first.status_code == 201, first.text
+    later = {**fever, "onset_at": "2025-03-03T09:00:00Z"}
+    second = client.post(EVENTS, json=later, headers=icu | {"Idempotency-Key": "event-0002"})
+    assert second.status_code == 201
+    with database.reading() as s:
+        assert audit.verify(s).ok
+        record = s.scalars(
+            select(IdempotencyRecord).where(IdempotencyRecord.key == "event-0001")
+        ).one()
+    with database.engine.begin() as connection:
+        connection.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id))
+    retry = client.post(EVENTS, json=fever, headers=headers)
+    assert "Idempotent-Replayed" not in retry.headers
+    assert retry.json()["id"] != first.json()["id"]  # the same fever stored twice
+    with database.reading() as s:
+        problems = [str(p) for p in audit.verify(s).problems]
+    assert any(f"idempotency_key {record.id}" in p and "missing" in p for p in problems)
+    with database.engine.begin() as connection:
+        connection.execute(update(IdempotencyRecord).values(response='{"count":0}'))
+    with database.reading() as s:
+        problems = [str(p) for p in audit.verify(s).problems]
+    assert any("idempotency_key" in p and "behind the application" in p for p in problems)
 
 
 def test_a_batch_reports_natural_duplicates_instead_of_storing_them(

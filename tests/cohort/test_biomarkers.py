@@ -14,11 +14,11 @@ from neurocart.cohort.biomarkers import (
     index_changes,
     mri_activity_free,
     ocb_conversion,
-    scan_activity,
     timed_changes,
     titre_course,
     with_indices,
 )
+from neurocart.outcomes.mri import scan_activity
 
 from .factory import Builder
 

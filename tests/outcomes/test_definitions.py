@@ -44,7 +44,7 @@ def test_mg_minimal_symptom_expression_and_maintenance() -> None:
 def test_ms_confirmed_worsening_ends_response_only_once_confirmed() -> None:
     b = Builder().patient("W", "ms")
     b.assess("W", "edss", -3, 3.0).assess("W", "edss", 91, 4.0).assess("W", "edss", 182, 4.0)
-    b.event("W", "mri", 182, details={"new_or_enlarging_t2": 0, "gd_enhancing": 0})
+    b.scan("W", 182, comparator=-20, new=0, enlarging=0, gd=0)
     out = outcomes_at(b.frames(), [91, None])
     early, last = _by_id(out[91]).loc["W"], _by_id(out[None]).loc["W"]
     # By day 91 (+45-day window) the worsening is not yet confirmed (needs ≥ 84 days).
@@ -56,16 +56,73 @@ def test_ms_confirmed_worsening_ends_response_only_once_confirmed() -> None:
     assert last["edss_change"] == 1.0
 
 
-def test_ms_neda3_fails_on_mri_activity() -> None:
-    b = Builder().patient("N", "ms")
-    b.assess("N", "edss", -3, 3.0).assess("N", "edss", 182, 3.0)
-    b.event("N", "mri", -10, details={"new_or_enlarging_t2": 5, "gd_enhancing": 2})  # before
-    out = _by_id(patient_outcomes(b.frames())).loc["N"]
-    assert out["neda3"]
-    b.event("N", "mri", 170, details={"new_or_enlarging_t2": 0, "gd_enhancing": 1})
-    out = _by_id(patient_outcomes(b.frames())).loc["N"]
-    assert not out["neda3"]
-    assert out["responder"]  # response in MS = no CDW and no relapse; NEDA-3 is reported apart
+def _neda3(frame: pd.DataFrame, sid: str) -> bool | None:
+    """The patient's NEDA-3 cell: True, False or None (unknown)."""
+    value = _by_id(frame).loc[sid, "neda3"]
+    return None if pd.isna(value) else bool(value)
+
+
+def _ms_stable(sid: str) -> Builder:
+    """An MS patient with a stable EDSS and no relapse (NEDA-3 turns on the MRI alone)."""
+    b = Builder().patient(sid, "ms")
+    b.assess(sid, "edss", -3, 3.0).assess(sid, "edss", 182, 3.0)
+    return b
+
+
+def test_ms_neda3_fails_on_a_new_t2_lesion_after_the_rebaseline_day() -> None:
+    b = _ms_stable("N")
+    b.scan("N", 90, comparator=-20, new=0, enlarging=0, gd=0)
+    b.scan("N", 170, comparator=90, new=1, enlarging=0)  # no contrast: T2 alone
+    assert _neda3(patient_outcomes(b.frames()), "N") is False
+    # response in MS = no CDW and no relapse; NEDA-3 is reported apart
+    assert _by_id(patient_outcomes(b.frames())).loc["N", "responder"]
+
+
+def test_ms_neda3_fails_on_enhancement_without_a_comparator() -> None:
+    b = _ms_stable("G")
+    b.scan("G", 170, gd=1)
+    assert _neda3(patient_outcomes(b.frames()), "G") is False
+
+
+def test_ms_neda3_holds_with_activity_only_before_the_rebaseline_day() -> None:
+    b = _ms_stable("Q")
+    b.scan("Q", -20, gd=3)  # before the infusion (MRI_REBASELINE_DAY = 0)
+    b.scan("Q", 0, comparator=-20, new=4, enlarging=1, gd=2)  # on the re-baseline day itself
+    b.scan("Q", 170, comparator=0, new=0, enlarging=0, gd=0)
+    assert _neda3(patient_outcomes(b.frames()), "Q") is True
+
+
+def test_ms_neda3_reads_the_scans_up_to_the_time_point() -> None:
+    b = _ms_stable("T")
+    b.scan("T", 170, comparator=-20, new=0, enlarging=0)
+    b.scan("T", 420, comparator=170, new=2, enlarging=0)
+    b.assess("T", "edss", 420, 3.0)
+    out = outcomes_at(b.frames(), [182, 365])
+    assert _neda3(out[182], "T") is True
+    assert _neda3(out[365], "T") is True  # day 420 is past 365 + 45 days
+    assert _neda3(patient_outcomes(b.frames()), "T") is False
+
+
+def test_ms_neda3_is_unknown_without_an_evaluable_scan_in_the_window() -> None:
+    b = _ms_stable("U")
+    assert _neda3(patient_outcomes(b.frames()), "U") is None  # no scan at all
+    b.scan("U", -20, comparator=-200, new=0, enlarging=0, gd=0)  # only before re-baseline
+    b.scan("U", 170)  # no comparator, no contrast: not evaluable
+    assert _neda3(patient_outcomes(b.frames()), "U") is None
+    b.event("U", "mri", 175, details={"new_or_enlarging_t2": 0, "gd_enhancing": 0})
+    assert _neda3(patient_outcomes(b.frames()), "U") is None  # an event: no read
+    b.event("U", "relapse", 100)
+    assert _neda3(patient_outcomes(b.frames()), "U") is False  # activity is known
+
+
+def test_ms_neda3_is_unknown_without_an_edss() -> None:
+    b = Builder().patient("E", "ms").obs("E", "2157-6", 180, 100.0, "serum")  # followed up
+    b.scan("E", 170, comparator=-20, new=0, enlarging=0, gd=0)
+    b.assess("E", "edss", -3, 3.0)  # a baseline only: assessed, nothing confirmed
+    assert _neda3(patient_outcomes(b.frames()), "E") is True
+    c = Builder().patient("F", "ms").obs("F", "2157-6", 180, 100.0, "serum")
+    c.scan("F", 170, comparator=-20, new=0, enlarging=0, gd=0)
+    assert _neda3(patient_outcomes(c.frames()), "F") is None
 
 
 def test_nmosd_relapse_free() -> None:

@@ -63,7 +63,8 @@ def test_lambda_flc_mri_scans_and_nerve_conduction_are_simulated(mixed: Simulati
 
 
 def test_simulated_scans_are_read_as_the_calculator_reads_them(mixed: Simulation) -> None:
-    from neurocart.cohort.biomarkers import mri_activity_free, scan_activity
+    from neurocart.cohort.biomarkers import mri_activity_free
+    from neurocart.outcomes.mri import scan_activity
     from neurocart.services.studies import activity_inputs
     from neurocart.simulate.load import mri_scan_in
     from neurocart.standards import calculate

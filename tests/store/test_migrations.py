@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import delete, insert, inspect, select
+from sqlalchemy import delete, insert, inspect, select, update
 
 from neurocart.config import get_settings
 from neurocart.store import audit, migrate, repo
 from neurocart.store.audit_keys import AuditKeyError
 from neurocart.store.db import Database
-from neurocart.store.models import AuditEntry, Base, FeedMessage, IngestKey
+from neurocart.store.models import AuditEntry, Base, FeedMessage, IdempotencyRecord, IngestKey
 
 
 def test_upgrade_head_matches_the_models(empty_db_url):
@@ -83,5 +83,62 @@ def test_upgrade_of_feed_rows_without_the_audit_key_says_what_is_missing(empty_d
         finally:
             get_settings.cache_clear()
     assert migrate.current(db.engine) == "0010"  # nothing half done: upgrade again with a key
+    assert migrate.upgrade(db.engine) == migrate.head()
+    db.dispose()
+
+
+def _idempotency_rows_at_0011(db: Database) -> None:
+    """A database at revision 0011 holding first answers stored before they were audited."""
+    assert migrate.upgrade(db.engine, "0011") == "0011"
+    at = datetime(2025, 6, 3, 8, tzinfo=UTC)
+    with db.transaction() as session:
+        user = repo.create_user(session, None, username="nurse", password_hash="h", role="nurse")
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert(IdempotencyRecord),
+            [{"user_id": user.id, "key": f"k-{n}", "request_hash": f"{n:064x}",
+              "status_code": 201, "response": f'{{"id":{n}}}', "created_at": at,
+              "expires_at": at + timedelta(hours=24)} for n in (1, 2)],
+        )  # fmt: skip
+
+
+def test_upgrade_records_the_idempotency_records_already_stored(empty_db_url):
+    """0012 adds no column: it puts the stored first answers under the chain, so the upgraded
+    database verifies, and an answer edited after the upgrade is found."""
+    db = Database.from_url(empty_db_url)
+    _idempotency_rows_at_0011(db)
+    with db.reading() as session:  # the head's verify already expects them in the chain
+        assert not audit.verify(session).ok
+    assert migrate.upgrade(db.engine) == migrate.head()
+    with db.reading() as session:
+        assert audit.verify(session).ok
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.entity_type == "idempotency_key")
+        ).all()
+    assert [(e.actor, len(audit.batch_rows(e.new))) for e in entries] == [("migration:0012", 2)]
+    with db.engine.begin() as connection:
+        connection.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "k-2")
+                           .values(response='{"id":7}'))  # fmt: skip
+    with db.reading() as session:
+        problems = [str(p) for p in audit.verify(session).problems]
+    assert len(problems) == 1, problems
+    assert "idempotency_key 2" in problems[0]
+    db.dispose()
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+def test_upgrade_of_idempotency_records_without_the_audit_key_says_what_is_missing(empty_db_url):
+    db = Database.from_url(empty_db_url)
+    _idempotency_rows_at_0011(db)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("NEUROCART_AUDIT_KEY", raising=False)
+        patch.delenv("NEUROCART_AUDIT_KEYRING", raising=False)
+        get_settings.cache_clear()
+        try:
+            with pytest.raises(AuditKeyError, match="revision 0012 records the 2 idempotency"):
+                migrate.upgrade(db.engine)
+        finally:
+            get_settings.cache_clear()
+    assert migrate.current(db.engine) == "0011"
     assert migrate.upgrade(db.engine) == migrate.head()
     db.dispose()

@@ -20,7 +20,7 @@ from sqlalchemy import Table, delete, func, insert, select, update
 
 from neurocart.interop.hl7.receiver import Receiver
 from neurocart.services import alerts as alert_service
-from neurocart.services import ingest
+from neurocart.services import idempotency, ingest
 from neurocart.services.ingest import NATURAL_SYSTEM
 from neurocart.services.monitoring import MonitorService
 from neurocart.store import Database, audit, records, repo
@@ -32,6 +32,7 @@ from neurocart.store.models import (
     AlertAction,
     AuditEntry,
     FeedMessage,
+    IdempotencyRecord,
     IngestKey,
     MriScan,
     NerveConductionStudy,
@@ -113,6 +114,7 @@ def _build(database: Database, tmp_path: Path) -> World:
     while monitor.step():
         pass
     _feeds(database, doc, p1.id)  # after the monitor's steps: its alerts stay as they were
+    _keyed_writes(database, doc.username, doc.id, p1.id)
     with database.transaction() as s:  # the newest entries: what a truncation removes
         repo.create_user(s, admin, username="spare", password_hash="z", role="nurse")
         patient(s, admin, "NC-3")
@@ -145,6 +147,25 @@ def _feeds(database: Database, feed: Any, patient_id: int) -> None:
     ]
     with database.transaction() as s:
         ingest.ingest_observation_batch(s, feed, patient_id, rows, skip_duplicates=True)
+
+
+def _keyed_writes(database: Database, actor: str, user_id: int, patient_id: int) -> None:
+    """Two API writes sent with an Idempotency-Key: each fact with its stored first answer."""
+    for n in (1, 2):
+        with database.transaction() as s:
+            at = DAY0 + timedelta(hours=6 + n)
+            made = repo.add_event(s, actor_user(s, actor), repo.EventIn(
+                patient_id, "infection", at, grade=3, details={}))  # fmt: skip
+            digest = idempotency.request_digest("POST", "/api/v1/patients/NC-1/events", b"%d" % n)
+            answer = idempotency.StoredAnswer(201, json.dumps({"id": made.id}))
+            idempotency.remember(s, actor, user_id, f"retry-{n}", digest, answer,
+                                 ttl=timedelta(hours=24), now=at)  # fmt: skip
+
+
+def actor_user(session: Any, username: str) -> Any:
+    user = repo.get_user_by_username(session, username)
+    assert user is not None
+    return user
 
 
 @pytest.fixture
@@ -180,6 +201,7 @@ UPDATES: dict[str, tuple[str, Any]] = {
     "signature": ("meaning", "approved"),
     "feed_message": ("message", "MSH|^~\\&|forged"),
     "ingest_key": ("root_id", 999_999),
+    "idempotency_key": ("response", '{"id": 999999}'),
 }
 """Per audited table: a column and the value an attacker writes into its newest row."""
 
@@ -190,6 +212,7 @@ _UNIQUE: dict[str, dict[str, Any]] = {
     "task": {"slot_start": DAY0 + timedelta(days=9)},
     "feed_message": {"control_id": "GHOST-1"},
     "ingest_key": {"key_hash": "0" * 64},
+    "idempotency_key": {"key": "ghost-key"},
 }
 """What an inserted copy changes besides its key so the database accepts it."""
 
@@ -334,6 +357,29 @@ def repointed_key(world: World) -> None:
     """A key pointed at another observation: a correction from the sender would amend it."""
     row = _key(world, "hl7:HOSP_A")
     world.run(update(IngestKey).where(IngestKey.id == row.id).values(root_id=row.root_id + 1))
+
+
+def _record(world: World, key: str) -> Any:
+    return world.one(select(IdempotencyRecord).where(IdempotencyRecord.key == key))
+
+
+def removed_older_idempotency_record(world: World) -> None:
+    """The first keyed write's stored answer removed: its retry is stored a second time."""
+    world.run(delete(IdempotencyRecord).where(IdempotencyRecord.id == _record(world, "retry-1").id))
+
+
+def rewritten_idempotency_answer(world: World) -> None:
+    """The stored answer made to name another row: the client's retry is told a falsehood."""
+    row = _record(world, "retry-1")
+    world.run(update(IdempotencyRecord).where(IdempotencyRecord.id == row.id)
+              .values(response='{"id": 1}', status_code=200))  # fmt: skip
+
+
+def extended_idempotency_record(world: World) -> None:
+    """A record kept past its expiry: a later request reusing the key is refused or replayed."""
+    row = _record(world, "retry-2")
+    world.run(update(IdempotencyRecord).where(IdempotencyRecord.id == row.id)
+              .values(expires_at=row.expires_at + timedelta(days=365)))  # fmt: skip
 
 
 def reordered_entries(world: World) -> None:
@@ -482,6 +528,9 @@ ATTACKS: dict[str, Callable[[World], None]] = {
     "removed HL7 ingest key": removed_hl7_key,
     "removed natural key": removed_natural_key,
     "re-pointed ingest key": repointed_key,
+    "removed older idempotency record": removed_older_idempotency_record,
+    "rewritten idempotency answer": rewritten_idempotency_answer,
+    "extended idempotency record": extended_idempotency_record,
     "reordered entries": reordered_entries,
     "recomputed chain, plain SHA-256": recomputed_chain_plain_sha256,
     "recomputed chain, guessed key": recomputed_chain_guessed_key,
@@ -513,11 +562,12 @@ PG_ATTACKS = [
     "re-attributed acknowledgement (audit entry)",
     *(
         f"{attack} {table}"
-        for table in ("feed_message", "ingest_key")
+        for table in ("feed_message", "ingest_key", "idempotency_key")
         for attack in ("update", "delete", "insert")
     ),
     "refusal turned into acceptance",
     "removed natural key",
+    "removed older idempotency record",
 ]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -254,3 +256,112 @@ def test_viewing_a_chart_is_a_logged_read(world: World) -> None:
         views = list_reads(session, study_id=study_id, what="chart")
     assert len(views) == before + 1
     assert views[0].role == "nurse"
+
+
+def _reads(world: World, what: str) -> list[Any]:
+    from neurocart.services.reads import list_reads
+
+    with world.database.reading() as session:
+        return list_reads(session, what=what)
+
+
+def test_each_board_view_is_one_logged_read_naming_the_patients_shown(world: World) -> None:
+    """The board shows every acute patient's vitals, grades, tasks and alerts: the page, the
+    panel the live board re-fetches, and the panel an action answers with are one entry each,
+    naming the study IDs shown, as the API's alert list does."""
+    nurse = client_as(world, Role.NURSE)
+    before = len(_reads(world, "board"))
+    assert nurse.get("/board").status_code == 200
+    assert nurse.get("/board/panel?view=compact").status_code == 200
+    refused = client_as(world, Role.DATA_MANAGER).post(
+        "/alerts/ack", data={"alert_id": "nope"}, headers={"HX-Request": "true"}
+    )
+    assert refused.status_code == 403  # not allowed to act: no panel, no read
+    doctor = client_as(world, Role.NEUROLOGIST)
+    assert doctor.post(
+        "/alerts/ack", data={"alert_id": "nope"}, headers={"HX-Request": "true"}
+    ).status_code == 200  # fmt: skip
+    views = _reads(world, "board")
+    assert len(views) == before + 3
+    answer, panel, page = views[:3]  # newest first
+    shown = sorted(world.seeded.acute)
+    assert (page.actor, page.role) == (USERNAMES[Role.NURSE], "nurse")
+    assert page.study_id is None  # a listing over many patients names them in its scope
+    assert page.scope == {"study_ids": shown, "patients": len(shown)}
+    assert panel.scope == {"study_ids": shown, "patients": len(shown), "view": "compact"}
+    assert answer.role == "neurologist"
+    assert answer.scope["study_ids"] == shown
+    filtered = client_as(world, Role.ICU).get("/board/panel?discipline=icu")
+    assert filtered.status_code == 200
+    icu = _reads(world, "board")[0]
+    assert icu.scope["discipline"] == "icu"
+    # those an alert pages the ICU for (none named when none: empty filters are not kept)
+    assert icu.scope["patients"] == len(icu.scope.get("study_ids", []))
+
+
+def test_a_handover_view_is_one_logged_read_naming_the_patients_shown(world: World) -> None:
+    sid = world.seeded.acute[-1]
+    client_as(world, Role.NURSE).post(
+        f"/patients/{sid}/record/vitals", data={"heart_rate": "99", "heart_rate__unit": "/min"}
+    )
+    before = len(_reads(world, "handover"))
+    assert client_as(world, Role.ICU).get("/handover?hours=1").status_code == 200
+    views = _reads(world, "handover")
+    assert len(views) == before + 1
+    view = views[0]
+    assert view.role == "icu"
+    assert sid in view.scope["study_ids"]
+    assert view.scope["hours"] == 1.0
+    assert view.scope["changed"] >= 1
+
+
+def test_an_admin_unlocks_a_locked_out_account_from_the_users_page(world: World) -> None:
+    """Five wrong passwords lock the username out; the admin page shows it with an Unlock
+    button (admins only, refused from another site), which lifts the lockout through the
+    audited `accounts.unlock`, as the API and the CLI do."""
+    from sqlalchemy import select
+
+    from neurocart.store.models import AuditEntry
+
+    admin = client_as(world, Role.ADMIN)
+    created = admin.post(
+        "/admin/users", data={"username": "nurse.locked", "role": "nurse", "password": PASSWORD}
+    )
+    assert created.status_code == 201
+    with world.database.reading() as session:
+        target = repo.get_user_by_username(session, "nurse.locked")
+    assert target is not None
+    url = f"/admin/users/{target.id}/unlock"
+    assert f'action="{url}"' not in admin.get("/admin/users").text  # not locked: no button
+    guesser = client_as(world, None)
+    for _ in range(5):
+        guesser.post("/login", data={"username": "nurse.locked", "password": "wrong password"})
+    refused = client_as(world, None).post(
+        "/login", data={"username": "nurse.locked", "password": PASSWORD}, follow_redirects=False
+    )
+    assert refused.status_code != 303  # locked out: the right password does not get in
+    page = admin.get("/admin/users").text
+    assert f'action="{url}"' in page
+    assert "locked out" in page
+    assert 'aria-label="Unlock nurse.locked"' in page
+    assert client_as(world, Role.NURSE).post(url).status_code == 403
+    assert admin.post(url, headers={"Origin": "https://evil.example"}).status_code == 403
+    done = admin.post(url)
+    assert done.status_code == 200
+    assert "The lockout of nurse.locked is lifted" in done.text
+    assert f'action="{url}"' not in done.text
+    again = admin.post(url)
+    assert "nurse.locked was not locked out" in again.text
+    assert admin.post("/admin/users/999999/unlock").status_code == 404
+    login = client_as(world, None).post(
+        "/login", data={"username": "nurse.locked", "password": PASSWORD}, follow_redirects=False
+    )
+    assert login.status_code == 303
+    with world.database.reading() as session:
+        query = select(AuditEntry).where(
+            AuditEntry.action == "unlock", AuditEntry.entity_id == target.id
+        )
+        entries = session.scalars(query.order_by(AuditEntry.seq)).all()
+    assert [(e.actor, json.loads(e.new)["was_locked"]) for e in entries] == [
+        (USERNAMES[Role.ADMIN], True), (USERNAMES[Role.ADMIN], False),
+    ]  # fmt: skip

@@ -55,6 +55,7 @@ class Pending:
     """A new key: where and how to store the answer once the route has produced it."""
 
     session: Session
+    actor: str
     user_id: int
     key: str
     digest: str
@@ -68,7 +69,7 @@ class Pending:
             body = json.dumps(jsonable_encoder(result), separators=(",", ":"))
             answer = idempotency.StoredAnswer(status_code, body)
         idempotency.remember(
-            self.session, self.user_id, self.key, self.digest, answer, ttl=self.ttl,
+            self.session, self.actor, self.user_id, self.key, self.digest, answer, ttl=self.ttl,
             now=auth_now(self.request),
         )  # fmt: skip
 
@@ -92,13 +93,13 @@ def _pending(
     if problem is not None:
         raise InvalidInputError([Problem(HEADER, problem, key[:80])])
     try:
-        found = idempotency.find(session, user.id, key, digest, auth_now(request))
+        found = idempotency.find(session, user.username, user.id, key, digest, auth_now(request))
     except idempotency.KeyReusedError as exc:
         raise ConflictError(f"{HEADER}: {exc}", HEADER) from None
     if found is not None:
         raise Replay(key, found)
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
-    return Pending(session, user.id, key, digest, ttl, request)
+    return Pending(session, user.username, user.id, key, digest, ttl, request)
 
 
 def _takes_write_session(signature: inspect.Signature) -> bool:

@@ -19,10 +19,8 @@ Definitions (neurocart's, stated in the report):
   T2 lesion against its comparator and no Gd-enhancing lesion, the `mri_activity` rule —
   among patients with an evaluable scan (active, or inactive against a comparator) at or
   after that month minus 30 days. A scan without a comparator and without enhancement is not
-  evaluable and counts neither way. MRI *events* are not read: an event records that a scan
-  was done (a task, a feed's procedure) and carries no comparator, so a count on it is not a
-  count of new lesions (`mri_activity` refuses counts without a comparator) and a bare event
-  would otherwise pass for a quiet scan. The first scan after CAR-T is compared with a
+  evaluable and counts neither way. MRI *events* are not read (`neurocart.outcomes.mri`
+  says why; NEDA-3 reads the same records). The first scan after CAR-T is compared with a
   pre-treatment scan and may show lesions that predate the treatment effect; they are
   counted as reported (Arnold DL, et al. MSJ ETC 2015, doi:10.1177/2055217315589775).
 * Antibody titre course: dilution steps from the last titre before to the last after
@@ -58,8 +56,9 @@ from neurocart.ingest import LOCAL, LOINC, codes, lookup
 from neurocart.ingest.csf_pairs import INPUT_KEYS
 from neurocart.ingest.csf_pairs_frame import puncture_inputs
 from neurocart.ingest.errors import UnknownCodeError
-from neurocart.kinetics.days import with_days
+from neurocart.kinetics.days import record_days, with_days
 from neurocart.outcomes.definitions import BASELINE_WINDOW_DAYS, DAYS_PER_MONTH, DISEASE_LABELS
+from neurocart.outcomes.mri import scans_read
 from neurocart.standards import calculate, calculate_frame
 from neurocart.standards.timed_change import confirmed_onsets
 
@@ -233,27 +232,12 @@ def ocb_conversion(frames: CohortFrames) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scan_activity(scans: pd.DataFrame) -> pd.Series:
-    """Each MRI scan record's activity, by the `mri_activity` rule (vectorized): "active" with
-    ≥ 1 new or enlarging T2 lesion against the comparator or ≥ 1 Gd-enhancing lesion (contrast
-    given; no comparator needed), "inactive" with a comparator and neither, else
-    "not_evaluable". Records as the store accepts them (counts only with a comparator)."""
-    comparator = scans["comparator_date"].notna().to_numpy()
-    t2 = (scans["new_t2_lesions"].fillna(0).to_numpy(dtype=int)
-          + scans["enlarging_t2_lesions"].fillna(0).to_numpy(dtype=int))  # fmt: skip
-    gd = np.where(scans["contrast_given"].to_numpy(dtype=bool),
-                  scans["gd_enhancing_lesions"].fillna(0).to_numpy(dtype=int), 0)  # fmt: skip
-    active = ((t2 >= 1) & comparator) | (gd >= 1)
-    value = np.where(active, "active", np.where(comparator, "inactive", "not_evaluable"))
-    return pd.Series(value, index=scans.index, dtype=object)
-
-
 def mri_scans_read(frames: CohortFrames) -> pd.DataFrame:
-    """Every MRI scan record of an infused patient with its study day and activity."""
-    data = _record_days(frames.mri_scans, "scan_date", frames.courses)
-    data["activity"] = scan_activity(data)
+    """Every MRI scan record of an infused patient with its study day and activity
+    (`outcomes.mri.scans_read`) and the patient's diagnosis."""
+    data = scans_read(frames)
     data["diagnosis"] = data["study_id"].map(frames.patients.set_index("study_id")["diagnosis"])
-    return data.sort_values(["study_id", "day"])
+    return data
 
 
 def mri_activity_free(frames: CohortFrames, months: tuple[int, ...] = MRI_MONTHS) -> pd.DataFrame:
@@ -373,20 +357,9 @@ def _from_reference(data: pd.DataFrame) -> pd.DataFrame:
     return use[last_of_day[: len(use)]]
 
 
-def _record_days(frame: pd.DataFrame, date_column: str, courses: pd.DataFrame) -> pd.DataFrame:
-    """`frame` (a study-record table) of infused patients with `day` = date − infusion date."""
-    infused = courses.dropna(subset=["infusion_at"]).drop_duplicates("study_id", keep="last")
-    start = infused.set_index("study_id")["infusion_at"].dt.date
-    out = frame[frame["study_id"].isin(start.index)].copy()
-    out["day"] = [
-        (d - start[sid]).days for sid, d in zip(out["study_id"], out[date_column], strict=True)
-    ]
-    return out
-
-
 def ncs_studies_read(frames: CohortFrames) -> pd.DataFrame:
     """Every nerve-conduction study of an infused patient with its day and EAN/PNS reading."""
-    data = _record_days(frames.ncs_studies, "study_date", frames.courses)
+    data = record_days(frames.ncs_studies, "study_date", frames.courses)
     if data.empty:
         return data.assign(criteria=pd.Series(dtype=object))
     data["criteria"] = [calculate(NCS_CALCULATOR, {"nerves": list(n)}).value

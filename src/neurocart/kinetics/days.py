@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from neurocart.studyday import study_days
+from neurocart.studyday import day_start, study_days
 
 SECONDS_PER_DAY = 86400.0
 
@@ -34,4 +34,21 @@ def with_days(
     t = seconds / SECONDS_PER_DAY
     out[f"{prefix}t_days"] = t
     out[f"{prefix}day"] = study_days(out[at], start)
+    return out
+
+
+def record_days(frame: pd.DataFrame, date_column: str, courses: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (a study-record table: MRI scans, nerve-conduction studies) restricted to infused
+    patients, with `day` = the record's date − the local date of the infusion (int64; the
+    date is required).
+
+    Study records carry a date, not an instant (the site's calendar day, as `restrict` cuts
+    them), so their day counts dates from the same infusion `with_days` measures from.
+    """
+    infusion = infusions(courses)
+    out = frame[frame["study_id"].isin(infusion.index)].copy()
+    midnight = [day_start(on) for on in out[date_column]]  # the record's local day begins
+    start = out["study_id"].map(infusion)
+    days = study_days(pd.Series(midnight, index=out.index, dtype=object), start)
+    out["day"] = days.astype("int64")
     return out

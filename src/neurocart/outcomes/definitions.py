@@ -19,7 +19,10 @@ Responder (= "in remission" when also relapse-free through the time point)
 * MS: no 12-week confirmed disability worsening (CDW, `disability_change`, fixed baseline,
   msprog semantics: Montobbio N et al. Mult Scler 2024;30:1185–92) and no relapse. NEDA-3
   (`neda3`: Havrdova E et al. Lancet Neurol 2009;8:254–60) is reported besides, with MRI counts
-  summed over scans after infusion (no re-baseline scan: MRI_REBASELINE_DAY = 0).
+  summed over the MRI scan records after the re-baseline day up to the time point (no
+  re-baseline scan: MRI_REBASELINE_DAY = 0; `outcomes.mri`). It is empty (unknown), not
+  achieved, when no domain shows activity but no scan in that window is evaluable or no EDSS
+  was assessed.
 * NMOSD: relapse-free (attack definition: Wingerchuk DM et al. Neurology 2015;85:177–89;
   trial practice N-MOmentum, Cree BAC et al. Lancet 2019;394:1352–63). EDSS change reported.
 * MG: MG-ADL improvement ≥ 2 points from baseline (Muppidi S et al. Muscle Nerve

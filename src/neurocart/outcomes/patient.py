@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from neurocart.frames import CohortFrames
 from neurocart.kinetics.days import infusions, with_days
 from neurocart.kinetics.groups import split
 from neurocart.outcomes import definitions as d
+from neurocart.outcomes.mri import NOT_EVALUABLE, scans_read
 from neurocart.standards import CalculatorInputError, calculate
 
 OUTCOME_COLUMNS = [
@@ -168,7 +169,8 @@ class _Patient:
     relapses: list[float] = field(default_factory=list)
     relapse_study_days: list[int] = field(default_factory=list)
     maintenance: list[tuple[str, str, float]] = field(default_factory=list)
-    mri: list[tuple[float, int, int]] = field(default_factory=list)
+    mri: list[tuple[int, int, int, bool]] = field(default_factory=list)
+    """MRI scan records by day: (study day, new or enlarging T2, Gd-enhancing, evaluable)."""
     ck: _Series | None = None
     edss_events: tuple[list[int], list[int]] | None = None
 
@@ -194,30 +196,22 @@ def _collect(frames: CohortFrames) -> dict[str, _Patient]:
         store.setdefault(str(sid), _Patient()).ck = _Series(
             g["day"].astype(np.int64), g["value"].astype(float), []
         )
-    types = {"relapse", "maintenance_started", "maintenance_stopped", "mri"}
+    scans = scans_read(frames)
+    columns: list[list[Any]] = [scans[c].tolist() for c in ("study_id", "day", "t2", "gd")]
+    evaluable = (scans["activity"] != NOT_EVALUABLE).tolist()
+    for sid, day, t2, gd, known in zip(*columns, evaluable, strict=True):
+        store.setdefault(str(sid), _Patient()).mri.append((int(day), int(t2), int(gd), known))
+    types = {"relapse", "maintenance_started", "maintenance_stopped"}
     ev = frames.events[frames.events["type"].isin(types)]
-    ev = with_days(
-        ev[["study_id", "type", "drug", "details", "onset_at"]], frames.courses, "onset_at"
-    )
+    ev = with_days(ev[["study_id", "type", "drug", "onset_at"]], frames.courses, "onset_at")
     ev = ev.sort_values("t_days")
-    columns: list[list[Any]] = [
-        ev[c].tolist() for c in ("study_id", "type", "drug", "details", "t_days", "day")
-    ]
-    for sid, kind, drug_name, raw, t_days, day in zip(*columns, strict=True):
+    columns = [ev[c].tolist() for c in ("study_id", "type", "drug", "t_days", "day")]
+    for sid, kind, drug_name, t_days, day in zip(*columns, strict=True):
         p = store.setdefault(str(sid), _Patient())
         if kind == "relapse":
             p.relapse_study_days.append(int(day))
             if t_days > 0:
                 p.relapses.append(float(t_days))
-        elif kind == "mri":
-            details: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-            p.mri.append(
-                (
-                    float(t_days),
-                    int(details.get("new_or_enlarging_t2", 0) or 0),
-                    int(details.get("gd_enhancing", 0) or 0),
-                )
-            )
         else:
             drug = "" if pd.isna(drug_name) else str(drug_name)
             p.maintenance.append((str(kind), drug, float(t_days)))
@@ -327,6 +321,30 @@ def _mg_sustained(s: _Series, base_value: float, now: int) -> bool:
     return bool(s.days[now] - s.days[k] >= d.MG_ADL_SUSTAINED_DAYS)
 
 
+def _neda3(p: _Patient, relapses: int, cdw: int | None, horizon: float) -> bool | None:
+    """NEDA-3 through `horizon`: False when any domain shows activity, None when none does but
+    a domain was not assessed, else True.
+
+    MRI activity is read from the scan records after the re-baseline day up to `horizon`; the
+    MRI domain is assessed when at least one of them is evaluable (`mri_activity`: inactive
+    against a comparator, or active). Without one — no scan in the window, or only scans
+    without a comparator or contrast — NEDA-3 cannot be claimed, and likewise without an EDSS
+    (`cdw` None): "no evidence" must not stand for "not looked".
+    """
+    window = [m for m in p.mri if d.MRI_REBASELINE_DAY < m[0] <= horizon]
+    inputs = {
+        "relapses": relapses,
+        "confirmed_worsening": bool(cdw),
+        "new_or_enlarging_t2": sum(m[1] for m in window),
+        "gd_enhancing": sum(m[2] for m in window),
+    }
+    if not calculate("neda3", inputs).value:
+        return False
+    if cdw is None or not any(m[3] for m in window):
+        return None
+    return True
+
+
 def _one(
     sid: str, diagnosis: str, p: _Patient, t: int | None, fu: float, died: bool
 ) -> dict[str, Any]:
@@ -357,18 +375,7 @@ def _one(
         row["change"] = row.get("edss_change")
         row["value_day"] = int(edss.days[e_i]) if edss is not None and e_i is not None else None
         if diagnosis == "ms":
-            mri = [m for m in p.mri if d.MRI_REBASELINE_DAY < m[0] <= horizon]
-            row["neda3"] = bool(
-                calculate(
-                    "neda3",
-                    {
-                        "relapses": len(relapses),
-                        "confirmed_worsening": bool(row["cdw"]),
-                        "new_or_enlarging_t2": sum(m[1] for m in mri),
-                        "gd_enhancing": sum(m[2] for m in mri),
-                    },
-                ).value
-            )
+            row["neda3"] = _neda3(p, len(relapses), row["cdw"], horizon)
             responder = not row["cdw"] and not relapses
         else:
             responder = not relapses

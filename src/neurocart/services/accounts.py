@@ -319,6 +319,21 @@ class Unlocked:
     cleared: int
 
 
+def locked_usernames(session: Session, settings: Settings, now: datetime | None = None) -> set[str]:
+    """The usernames locked out at `now` by their own failed logins (`login_max_failures`
+    inside the window, as `login` counts them), for the admin page's unlock button. A lockout
+    of a client address is not any account's, so it is not here."""
+    now = now or utc_now()
+    since = now - timedelta(seconds=settings.login_window_seconds)
+    query = (
+        select(LoginFailure.username)
+        .where(LoginFailure.at > since, LoginFailure.at <= now)
+        .group_by(LoginFailure.username)
+        .having(func.count() >= settings.login_max_failures)
+    )
+    return set(session.scalars(query))
+
+
 def unlock(
     session: Session,
     actor: User | None,
@@ -336,14 +351,7 @@ def unlock(
 
     `actor_name` names an actor that is not a user account (``cli:<os user>``)."""
     audit.lock_chain(session)
-    now = now or utc_now()
-    since = now - timedelta(seconds=settings.login_window_seconds)
-    counted = session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.username == user.username, LoginFailure.at > since)
-    )
-    was_locked = (counted or 0) >= settings.login_max_failures
+    was_locked = user.username in locked_usernames(session, settings, now)
     result = session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
     cleared = int(getattr(result, "rowcount", 0) or 0)
     name = actor_name or (actor.username if actor is not None else "system")

@@ -9,6 +9,12 @@ killed at any moment never stores the rows twice.
 
 Keys are per user (two users' keys never collide) and kept `Settings.idempotency_ttl_hours`;
 expired ones are purged by the next write that brings a key.
+
+The records are in the audit chain (entity type ``idempotency_key``): a stored answer is one
+`write_batch` entry of its row, a purge one entry recording the purged rows as deleted. A
+record removed behind the application's back would let the retry store its facts again,
+and an edited answer would tell the client something else than what was stored; both are
+found by `neurocart audit verify`.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from sqlalchemy.orm import Session
 from neurocart.services.errors import ServiceError
 from neurocart.store import audit
 from neurocart.store.accounts import IdempotencyRecord
+
+ENTITY = "idempotency_key"
+"""The records' entity type in the audit log (`neurocart.store.models.AUDITED`)."""
 
 MAX_KEY_LENGTH = 255
 
@@ -58,15 +67,25 @@ def key_problem(key: str) -> str | None:
 
 
 def find(
-    session: Session, user_id: int, key: str, digest: str, now: datetime | None = None
+    session: Session,
+    actor: str,
+    user_id: int,
+    key: str,
+    digest: str,
+    now: datetime | None = None,
 ) -> StoredAnswer | None:
     """The answer stored for this user's key, None when the key is new (or expired).
 
     Takes the write lock first, so two retries racing on two server processes are serialized
-    and the second sees the first's answer. Raises KeyReusedError for another request."""
+    and the second sees the first's answer; purges the expired records (audited, by `actor`).
+    Raises KeyReusedError for another request."""
     now = now or datetime.now(UTC)
     audit.lock_chain(session)
-    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now))
+    expired = IdempotencyRecord.expires_at <= now
+    purged = list(session.scalars(select(IdempotencyRecord.id).where(expired)))
+    if purged:  # under the chain lock: no other writer adds or removes one in between
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(purged)))
+        audit.append_states(session, actor=actor, written={ENTITY: purged})
     row = session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
@@ -83,6 +102,7 @@ def find(
 
 def remember(
     session: Session,
+    actor: str,
     user_id: int,
     key: str,
     digest: str,
@@ -91,17 +111,17 @@ def remember(
     ttl: timedelta,
     now: datetime | None = None,
 ) -> None:
-    """Store the answer in the caller's (the write's) transaction."""
+    """Store the answer in the caller's (the write's) transaction, with its audit entry."""
     now = now or datetime.now(UTC)
-    session.add(
-        IdempotencyRecord(
-            user_id=user_id,
-            key=key,
-            request_hash=digest,
-            status_code=answer.status_code,
-            response=answer.body,
-            created_at=now,
-            expires_at=now + ttl,
-        )
+    row = IdempotencyRecord(
+        user_id=user_id,
+        key=key,
+        request_hash=digest,
+        status_code=answer.status_code,
+        response=answer.body,
+        created_at=now,
+        expires_at=now + ttl,
     )
+    session.add(row)
     session.flush()
+    audit.append_rows(session, actor=actor, entity_type=ENTITY, rows=[row])

@@ -12,17 +12,20 @@ the services (logins, lockouts, logouts, revocations) where a regulator expects 
 - `LoginFailure`: one wrong password (or unknown user), by username and client address; the
   throttle counts the rows inside its window and old rows are purged.
 - `IdempotencyRecord`: the first answer to a POST sent with an ``Idempotency-Key`` header,
-  stored in the very transaction of the write it answers.
+  stored in the very transaction of the write it answers. Unlike the other two it decides
+  what is stored (a retry finding it is not stored again), so it is defined with the audited
+  tables in `neurocart.store.models` and written through `neurocart.services.idempotency`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neurocart.store.models import Base
+from neurocart.store.models import IdempotencyRecord as IdempotencyRecord  # the one definition
 from neurocart.store.types import UTCDateTime
 
 
@@ -62,26 +65,4 @@ class LoginFailure(Base):
     __table_args__ = (
         Index("ix_login_failures_username_at", "username", "at"),
         Index("ix_login_failures_client_at", "client", "at"),
-    )
-
-
-class IdempotencyRecord(Base):
-    """The first answer to one user's POST with one ``Idempotency-Key``, kept until expiry."""
-
-    __tablename__ = "idempotency_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    key: Mapped[str] = mapped_column(String(255))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    """SHA-256 over method, path and body: the same key with another request is a 409."""
-    status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[str] = mapped_column(Text)
-    """The JSON body answered the first time."""
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (
-        UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
-        Index("ix_idempotency_keys_expires_at", "expires_at"),
     )

@@ -619,6 +619,33 @@ class FeedMessage(Base):
     )
 
 
+class IdempotencyRecord(Base):
+    """The first answer to one user's POST with one ``Idempotency-Key``, kept until expiry.
+
+    Audited (`neurocart.services.idempotency`): a record deleted behind the application's
+    back lets the client's retry store its facts a second time, and an edited `response`
+    tells the client something other than what was stored.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 over method, path and body: the same key with another request is a 409."""
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    """The JSON body answered the first time."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
+        Index("ix_idempotency_keys_expires_at", "expires_at"),
+    )
+
+
 AUDITED: dict[str, type[Base]] = {
     "user": User,
     "patient": Patient,
@@ -640,9 +667,13 @@ AUDITED: dict[str, type[Base]] = {
     # resend a no-op (keys: one `create_batch` entry per insert; a message: `write_batch`)
     "feed_message": FeedMessage,
     "ingest_key": IngestKey,
+    # the first answers to keyed API writes, which decide whether a retry is stored again
+    # (one `write_batch` entry per stored answer, and per purge of expired ones)
+    "idempotency_key": IdempotencyRecord,
 }
 """Entity type name (as written in the audit log) → model. Every row of these is audited:
-every table that holds clinical or safety state, and the feeds' record of what they stored."""
+every table that holds clinical or safety state, and the feeds' and the API's record of what
+they stored."""
 
 
 class ReadLogEntry(Base):

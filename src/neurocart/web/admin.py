@@ -1,4 +1,5 @@
-"""User administration (admins only): list accounts, add one, activate or deactivate."""
+"""User administration (admins only): list accounts, add one, activate or deactivate, lift a
+login lockout."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from neurocart.services import accounts
 from neurocart.services.reads import log_read
 from neurocart.store import StoreError, repo
 from neurocart.store.models import User
-from neurocart.web.auth import ReadSession, database_of, require, settings_of
+from neurocart.web.auth import ReadSession, auth_now, database_of, require, settings_of
 from neurocart.web.pages import FormPairs
 from neurocart.web.templating import render
 
@@ -30,11 +31,13 @@ def _page(
     notice: str | None = None,
     confirm: User | None = None,
 ) -> HTMLResponse:
+    settings = settings_of(request)
     with database_of(request).reading() as session:
         users = repo.list_users(session)
+        locked = accounts.locked_usernames(session, settings, auth_now(request))
     return render(
         request, "admin_users.html", status, users=users, roles=list(Role), error=error,
-        notice=notice, confirm=confirm, password_min=settings_of(request).password_min_length,
+        notice=notice, confirm=confirm, password_min=settings.password_min_length, locked=locked,
     )  # fmt: skip
 
 
@@ -92,6 +95,28 @@ def set_active(request: Request, user_id: int, user: UserAdmin, pairs: FormPairs
     except (StoreError, ValueError) as exc:
         return _page(request, 422, error=str(exc))
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/unlock")
+def unlock(request: Request, user_id: int, user: UserAdmin) -> Response:
+    """Lift an account's login lockout now rather than when its window passes: the same
+    audited service call as the API's ``POST /api/v1/users/{username}/unlock`` and `neurocart
+    user unlock` (`accounts.unlock`); the failed logins stay in the audit trail."""
+    with database_of(request).transaction() as session:
+        target = repo.get_user(session, user_id)
+        if target is None:
+            done = None
+        else:
+            done = accounts.unlock(
+                session, user, target, settings_of(request), now=auth_now(request)
+            )
+    if done is None:
+        return _page(request, 404, error=_("No user with id {id}.").format(id=user_id))
+    if done.was_locked:
+        notice = _("The lockout of {user} is lifted; they can log in again.")
+    else:
+        notice = _("{user} was not locked out; nothing to lift.")
+    return _page(request, notice=notice.format(user=done.username))
 
 
 FeedAdmin = Annotated[User, Depends(require("feeds", "admin"))]

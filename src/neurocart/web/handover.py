@@ -5,7 +5,8 @@
 Open alerts (unacknowledged and escalated first, with their age and tier), the overdue tasks
 of the acute patients, and every patient whose record changed in the last `hours` (new or
 corrected measurements, assessments, events) — read from the same board and alert views the
-ward board uses, so handover and board never disagree.
+ward board uses, so handover and board never disagree. A view is one read-log entry naming
+the patients on the page (docs/audit.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
+from neurocart.services.reads import log_read, shown_scope
 from neurocart.store.models import Assessment, ClinicalEvent, Observation, Patient, User
 from neurocart.web.auth import database_of, require
 from neurocart.web.pages import board_rows
@@ -49,6 +51,10 @@ def handover(request: Request, user: PatientsReader, hours: float = 8.0) -> HTML
             )
             for sid, n in session.execute(query):
                 changed[sid] = changed.get(sid, 0) + int(n)
+    shown = [a.study_id for a in alerts] + [sid for sid, _ in overdue] + list(changed)
+    scope = shown_scope(shown, hours=hours, alerts=len(alerts), overdue=len(overdue),
+                        changed=len(changed))  # fmt: skip
+    log_read(database_of(request), user, "handover", scope=scope)
     return render(
         request, "handover.html", active="handover", alerts=alerts, overdue=overdue,
         changed=sorted(changed.items()), hours=hours, since=since, now=now, rows=rows,

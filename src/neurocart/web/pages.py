@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
 from neurocart.services import studies
-from neurocart.services.reads import log_read
+from neurocart.services.reads import log_read, shown_scope
 from neurocart.store import NotFoundError, repo
 from neurocart.store.errors import ConflictError, InvalidRecordError
 from neurocart.store.models import (
@@ -207,9 +207,19 @@ def _refresh(
 
 
 def board_panel_html(request: Request, query: BoardQuery) -> str:
-    """The panel's HTML for the user's role and view (rendered once per board and role)."""
+    """The panel's HTML for the user's role and view (rendered once per board and role).
+
+    Every panel handed out is a read of the patients on it (their vitals, grades, tasks and
+    alerts), so each call records one read-log entry naming them — the board page, the panel
+    the live board re-fetches when patients come, go or move, and the panel an action from
+    the board answers with. The cards the event stream swaps in are of patients already on
+    the panel."""
     rows, now = board_rows(request)
     user: User = request.state.web_user
+    shown = [r.study_id for r in _panel_context(rows, now, query)["rows"]]
+    scope = shown_scope(shown, discipline=query.discipline or None,
+                        view="compact" if query.compact else None, patients=len(shown))  # fmt: skip
+    log_read(database_of(request), user, "board", scope=scope)
     cache = _cache(request)
     key = (user.role.value, query.key)
     with cache.lock:
