@@ -13,7 +13,10 @@ schema, monitoring off: the monitor is not the subject), each run times:
   a keyset page costs the same wherever it starts;
 - ``GET /patients/{id}/schedule`` of the long history — target ≤ 100 ms (it was 680 ms
   reading the whole history); beside it the same for the 1,000-observation patient, the
-  cost of a schedule whatever the history (its JSON is smaller: fewer slots are done).
+  cost of a schedule whatever the history (its JSON is smaller: fewer slots are done);
+- the patient's chart page (``GET /patients/{id}``, the web page a ward team opens, logged in
+  as the nurse) of the long history — target ≤ 500 ms; beside it the chart of the
+  1,000-observation patient and the page's size (a long series is drawn by its extremes).
 
     .venv/bin/python benchmarks/api_lists.py [--observations 100000] [--runs 5]
 """
@@ -33,6 +36,7 @@ import _harness as h
 from neurocart.api import create_app
 from neurocart.config import Settings
 from neurocart.security import issue_token
+from neurocart.security.passwords import hash_password
 from neurocart.store import Database, migrate, repo
 
 SECRET = "benchmark-secret-key-0123456789abcdef0123"
@@ -40,6 +44,8 @@ INFUSION = datetime(2025, 3, 3, 10, tzinfo=UTC)
 NOW = INFUSION + timedelta(days=70)
 PAGE_TARGET_MS = 50.0
 SCHEDULE_TARGET_MS = 100.0
+CHART_TARGET_MS = 500.0
+PASSWORD = "benchmark-password-1"
 CODES = ("8310-5", "8867-4", "8480-6", "9279-1", "59408-5", "1988-5", "751-8", "2160-0")
 REQUESTS = 5
 """Requests per run (the run's figure is their mean: one request is too short to time)."""
@@ -60,7 +66,9 @@ def build(url: str, n: int) -> None:
     database = Database.from_url(url)
     migrate.upgrade(database.engine)
     with database.transaction() as session:
-        user = repo.create_user(session, None, username="bench", password_hash="x", role="nurse")
+        user = repo.create_user(
+            session, None, username="bench", password_hash=hash_password(PASSWORD), role="nurse"
+        )
         for study_id, count in (("LONG", n), ("SHORT", 1000)):
             patient = repo.create_patient(
                 session,
@@ -117,6 +125,15 @@ def main() -> None:
             for _ in range(args.runs):  # alternated: the same machine state for both
                 long_s.append(per_request(client, long_url, headers))
                 short_s.append(per_request(client, short_url, headers))
+            login = client.post("/login", data={"username": "bench", "password": PASSWORD,
+                                                "next": "/"}, follow_redirects=False)  # fmt: skip
+            assert login.status_code == 303, login.text
+            chart_size = len(client.get("/patients/LONG").content)
+            client.get("/patients/SHORT")  # warm
+            chart_long, chart_short = [], []
+            for _ in range(args.runs):
+                chart_long.append(per_request(client, "/patients/LONG", {}))
+                chart_short.append(per_request(client, "/patients/SHORT", {}))
         database.dispose()
     n = f"{args.observations:,}"
     ms = h.sample([s * 1000 for s in first_s.values])
@@ -146,6 +163,17 @@ def main() -> None:
         fmt=".1f",
         unit=" ms",
         baseline=f"{short_ms.median:.1f} ms with 1,000 observations",
+    )
+    chart_ms = h.sample([s * 1000 for s in chart_long])
+    h.at_most(
+        "api_lists",
+        f"chart page with {n} observations ≤ {CHART_TARGET_MS:.0f} ms",
+        chart_ms,
+        CHART_TARGET_MS,
+        fmt=".0f",
+        unit=" ms",
+        baseline=f"{h.sample([s * 1000 for s in chart_short]).median:.0f} ms with 1,000 "
+        f"observations; {chart_size:,} bytes",
     )
 
 

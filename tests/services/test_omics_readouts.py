@@ -115,7 +115,9 @@ def test_the_chart_draws_the_stored_readouts(
     with database.reading() as session:
         observations = repo.list_observations(session, treated.id)
     panel = next(p for p in chart.LAB_PANELS if p.key == "sc_car")
-    figure = chart.panel_figure(panel, observations, datetime(2025, 3, 3, tzinfo=UTC))
+    figure = chart.panel_figure(
+        panel, chart.by_code(observations), datetime(2025, 3, 3, tzinfo=UTC)
+    )
     assert figure is not None
     assert [(t["name"], t["x"], t["y"]) for t in figure["data"]] == [
         ("blood", [7.5], [12.5]),

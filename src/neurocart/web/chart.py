@@ -8,7 +8,7 @@ threshold is read from its label, not from its colour.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -124,6 +124,50 @@ CART_PANEL = Panel(
     log=True,
 )
 
+CHART_CODES: frozenset[str] = frozenset(
+    s.code for panel in (*VITAL_PANELS, *LAB_PANELS, CART_PANEL) for s in panel.series
+)
+"""The observation codes the chart draws: the page reads these, not the whole history."""
+
+MAX_POINTS = 2000
+"""Points drawn per series at most. A longer series (vitals every minute for weeks) is drawn
+as the lowest and the highest value of each of ``MAX_POINTS / 2`` equal stretches of its time
+range, so a fever spike or a desaturation is never averaged away and the page stays light;
+the legend then says how many readings the line stands for."""
+
+
+def by_code(observations: Iterable[Observation]) -> dict[str, list[Observation]]:
+    """Observations grouped by code, each group in the given (time) order."""
+    grouped: dict[str, list[Observation]] = {}
+    for o in observations:
+        grouped.setdefault(o.code, []).append(o)
+    return grouped
+
+
+def extremes(rows: Sequence[Observation], limit: int = MAX_POINTS) -> list[Observation]:
+    """`rows` (in time order) when there are at most `limit`, else the lowest and the highest
+    of each of ``limit // 2`` equal stretches of their time range, in time order, the first
+    and the last reading always kept."""
+    if len(rows) <= limit:
+        return list(rows)
+    stretches = max(1, (limit - 2) // 2)
+    start = rows[0].effective_at
+    span = (rows[-1].effective_at - start).total_seconds() or 1.0
+    kept: dict[int, Observation] = {}
+    low: dict[int, Observation] = {}
+    high: dict[int, Observation] = {}
+    for o in rows[1:-1]:
+        k = min(stretches - 1, int((o.effective_at - start).total_seconds() / span * stretches))
+        if k not in low or o.value < low[k].value:
+            low[k] = o
+        if k not in high or o.value > high[k].value:
+            high[k] = o
+    for o in (rows[0], rows[-1], *low.values(), *high.values()):
+        kept[id(o)] = o
+    order = {id(o): i for i, o in enumerate(rows)}
+    return sorted(kept.values(), key=lambda o: order[id(o)])
+
+
 DISEASE_SCALES = ("edss", "mg_adl", "qmg", "mg_composite", "incat", "mrc_sum", "imacs_tis")
 
 _LINE_STYLES = ("solid", "dot", "dash", "longdash")
@@ -202,21 +246,28 @@ def _threshold(layout: dict[str, Any], t: Threshold, *, log: bool = False) -> No
 
 
 def panel_figure(
-    panel: Panel, observations: Sequence[Observation], infusion: datetime | None
+    panel: Panel, observations: Mapping[str, Sequence[Observation]], infusion: datetime | None
 ) -> Figure | None:
-    """The panel's figure, or None when none of its series has a value."""
+    """The panel's figure from the observations grouped by code (`by_code`), or None when none
+    of its series has a value. A long series is drawn by its `extremes`."""
     data = []
     for i, s in enumerate(panel.series):
-        rows = [o for o in observations if o.code == s.code]
+        rows: Sequence[Observation] = observations.get(s.code, ())
         if panel.log:
             rows = [o for o in rows if o.value > 0]  # log axis: zeros are "below detection"
         if not rows:
             continue
+        name = _(s.name)
+        if len(rows) > MAX_POINTS:
+            name = _("{series} ({count} readings: lowest and highest per interval)").format(
+                series=name, count=f"{len(rows):,}"
+            )
+            rows = extremes(rows)
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": _(s.name),
+                "name": name,
                 "x": [day_of(o.effective_at, infusion) for o in rows],
                 "y": [o.value for o in rows],
                 "text": [format_datetime(o.effective_at) for o in rows],

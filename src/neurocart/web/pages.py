@@ -508,7 +508,9 @@ def patient_chart(
     now = now_of(request)
     course = latest_course(session, patient.id)
     infusion = infusion_at(course)
-    observations = repo.list_observations(session, patient.id)
+    observations = chart.by_code(
+        repo.list_observations(session, patient.id, codes=chart.CHART_CODES)
+    )
     assessments = repo.list_assessments(session, patient.id)
     events = repo.list_events(session, patient.id)
     schedule = patient_schedule(session, patient, now=now)
@@ -586,21 +588,13 @@ def patient_chart(
         task_done=task_done[:128],
         entry_forms=forms_for(user),
         task_action=task_action,
-        latest_values=_latest_values(observations),
+        latest_values=repo.latest_observations(session, patient.id, limit=LATEST_SHOWN),
         day_of=lambda at: study_day(at, infusion),
     )
 
 
 LATEST_SHOWN = 16
-
-
-def _latest_values(observations: list[Observation]) -> list[Observation]:
-    """The newest current value of each code (newest first), for the chart's correction list."""
-    latest: dict[str, Observation] = {}
-    for obs in observations:
-        if obs.code not in latest or obs.effective_at >= latest[obs.code].effective_at:
-            latest[obs.code] = obs
-    return sorted(latest.values(), key=lambda o: o.effective_at, reverse=True)[:LATEST_SHOWN]
+"""Rows of the chart's correction list: the newest value of each code."""
 
 
 TASKS_SHOWN = 20

@@ -55,6 +55,7 @@ from neurocart.store.repo.observations import (
     add_patient_observations,
     correct_observation,
     get_observation,
+    latest_observations,
     list_observations,
     retract_observation,
 )
@@ -119,6 +120,7 @@ __all__ = [
     "get_user_by_username",
     "history",
     "id_chunks",
+    "latest_observations",
     "list_assessments",
     "list_audit",
     "list_courses",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.orm import Session
 
 from neurocart.config import get_settings
@@ -36,6 +36,7 @@ from neurocart.store.repo._common import (
     _finite,
     _load,
     _require_patients,
+    current,
 )
 from neurocart.store.types import utcnow
 
@@ -307,6 +308,33 @@ def retract_observation(
 ) -> Observation:
     """Mark an observation entered in error (e.g. the wrong patient); the row stays readable."""
     return _correct(session, actor, Observation, observation_id, reason, {}, action="retract")
+
+
+def latest_observations(session: Session, patient_id: int, *, limit: int) -> list[Observation]:
+    """The newest current observation of each code (ties: the latest stored), newest first,
+    at most `limit` of them: one query over the (patient, code, time) index, whatever the
+    length of the history."""
+    newest = (
+        select(
+            Observation.id,
+            func.row_number()
+            .over(
+                partition_by=Observation.code,
+                order_by=(Observation.effective_at.desc(), Observation.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Observation.patient_id == patient_id, current(Observation))
+        .subquery()
+    )
+    query = (
+        select(Observation)
+        .join(newest, newest.c.id == Observation.id)
+        .where(newest.c.rank == 1)
+        .order_by(Observation.effective_at.desc(), Observation.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def get_observation(session: Session, observation_id: int) -> Observation:
