@@ -597,11 +597,22 @@ def test_rewrite_with_the_key_is_found_only_by_the_checkpoint(world: World) -> N
 
 
 def test_a_monitor_step_is_one_entry_per_table_it_wrote(world: World) -> None:
+    """Per step and table one entry of the rows it wrote and one of those it created."""
+    monitor_tables = ["alert_row", "alert_action", "monitor_status", "monitor_checkpoint"]
     with world.db.reading() as s:
-        actions = s.scalars(
-            select(AuditEntry.entity_type).where(AuditEntry.action == audit.STATE_ACTION)
+        entries = s.execute(
+            select(AuditEntry.at, AuditEntry.entity_type, AuditEntry.action).where(
+                AuditEntry.entity_type.in_(monitor_tables)
+            )
         ).all()
-    assert {"alert_row", "alert_action", "monitor_status", "monitor_checkpoint"} <= set(actions)
+    assert len(entries) == len(set(entries))
+    kinds = {(e.entity_type, e.action) for e in entries}
+    assert {(t, audit.STATE_ACTION) for t in monitor_tables} - kinds == {
+        ("alert_action", audit.STATE_ACTION)  # append-only: only ever created
+    }
+    assert {(t, audit.BATCH_ACTION) for t in monitor_tables} - kinds == {
+        ("monitor_status", audit.BATCH_ACTION)  # deleted and inserted again by patient
+    }
 
 
 def test_checkpoint_lines_are_chained_and_signed(world: World) -> None:
@@ -631,17 +642,19 @@ def test_a_removed_key_lets_a_resend_store_twice_and_verify_names_the_key(world:
 
 
 def test_feed_writes_are_batched_per_insert(world: World) -> None:
-    """A message's keys are one `create_batch` entry, its row one `write_batch` entry; a
-    REST batch's natural keys one entry whatever the rows."""
+    """A message's keys are one `create_batch` entry, its row one `create_batch` entry (one
+    `write_batch` entry when it overwrites a refusal); a REST batch's natural keys one entry
+    whatever the rows."""
     with world.db.reading() as s:
         entries = s.execute(
-            select(AuditEntry.entity_type, AuditEntry.action, AuditEntry.new).where(
-                AuditEntry.entity_type.in_(["ingest_key", "feed_message"])
-            )
+            select(AuditEntry.entity_type, AuditEntry.action, AuditEntry.new)
+            .where(AuditEntry.entity_type.in_(["ingest_key", "feed_message"]))
+            .order_by(AuditEntry.seq)
         ).all()
     keys = [e for e in entries if e.entity_type == "ingest_key"]
     assert {e.action for e in keys} == {audit.BATCH_ACTION}
     assert sorted(len(audit.batch_rows(e.new)) for e in keys) == [1, 1, 2]  # LIS-1, LIS-2, REST
-    messages = [e for e in entries if e.entity_type == "feed_message"]
-    assert {e.action for e in messages} == {audit.STATE_ACTION}
-    assert len(messages) == 4  # LIS-1, LIS-2 refused then overwritten, LIS-3
+    messages = [e.action for e in entries if e.entity_type == "feed_message"]
+    # LIS-1, LIS-2 refused, then overwritten, LIS-3
+    created, written = audit.BATCH_ACTION, audit.STATE_ACTION
+    assert messages == [created, created, written, created]
