@@ -14,8 +14,8 @@ hash (docs/audit.md). So `verify` can tell
 - a row of an audited table (`neurocart.store.models.AUDITED`: the clinical record, the
   monitor's alerts, alert actions, grades and checkpoint, the signatures, the feeds'
   messages and ingest keys) changed or deleted behind the application's back (the row no
-  longer matches the `new` snapshot of its latest entry, or is gone), or written without
-  an entry.
+  longer matches the `new` snapshot of its latest entry, or is gone, or a later entry
+  creates its id again: the id was given to a new row), or written without an entry.
 
 A batch of created rows (`append_batch`, e.g. 1,000 observations from a lab feed) gets ONE
 entry, action `create_batch`, whose `new` is the canonical JSON list `[[id, digest], ...]`:
@@ -75,6 +75,10 @@ STATE_ACTION = "write_batch"
 """The action of one entry recording the state of many written or deleted rows
 (see `append_states`)."""
 BATCH_ACTIONS = frozenset({BATCH_ACTION, STATE_ACTION})
+CREATE_ACTIONS = frozenset({"create", "correct", "retract"})
+"""The actions of one-row entries that create their row (a correction or a retraction is a
+new row superseding the old one); with `create_batch` entries, what `verify` holds to ids
+never created twice."""
 ADVISORY_LOCK_KEY = 0x6E63_6175_6474  # "ncaudt": one lock for the one chain
 MAX_PROBLEMS = 1000
 _LOCKED = "neurocart.audit.locked_transaction"
@@ -951,9 +955,9 @@ def verify(
     checkpoint_path: Path | None = None,
     unkeyed_prefix: bool | None = None,
 ) -> Verification:
-    """Walk the chain (each entry's HMAC with its key, the seq and prev links), check every
-    audited row against its latest entry, then the chain against every checkpoint in
-    `checkpoint_path` (when given).
+    """Walk the chain (each entry's HMAC with its key, the seq and prev links; no id created
+    twice without a deletion recorded in between), check every audited row against its
+    latest entry, then the chain against every checkpoint in `checkpoint_path` (when given).
 
     `keyring` defaults to the configured one (AuditKeyError without a key). Unkeyed entries
     are accepted only before the first keyed one and only with `unkeyed_prefix` (default:
@@ -1003,17 +1007,21 @@ def verify(
         prev_seq, prev_hash = seq, e["hash"]
         if seq in pinned:
             pinned[seq] = e["hash"]
-        legacy = key_id is None
-        if e["action"] not in BATCH_ACTIONS:
-            expected[(e["entity_type"], e["entity_id"])] = (seq, _digest(e["new"]), legacy)
+        legacy, action, entity_type = key_id is None, e["action"], e["entity_type"]
+        if action not in BATCH_ACTIONS:
+            key = (entity_type, e["entity_id"])
+            if action in CREATE_ACTIONS and (before := expected.get(key)) and before[1]:
+                problems.append(_recreated(key, before[0], seq))
+            expected[key] = (seq, _digest(e["new"]), legacy)
             continue
+        creates = action == BATCH_ACTION
         try:
-            pairs = batch_rows(e["new"] or "", removals=e["action"] == STATE_ACTION)
-            entity_type = e["entity_type"]
+            pairs = batch_rows(e["new"] or "", removals=action == STATE_ACTION)
             for row_id, digest in pairs:
-                expected[(entity_type, row_id)] = (
-                    seq, None if digest is None else bytes.fromhex(digest), legacy
-                )  # fmt: skip
+                key = (entity_type, row_id)
+                if creates and (before := expected.get(key)) and before[1]:
+                    problems.append(_recreated(key, before[0], seq))
+                expected[key] = (seq, None if digest is None else bytes.fromhex(digest), legacy)
         except ValueError:
             problems.append(Break(seq, "batch entry's row digests are unreadable"))
     problems.extend(_check_rows(session, expected))
@@ -1053,6 +1061,22 @@ def _check_checkpoints(checkpoints: Sequence[Any], pinned: dict[int, str], top: 
 Expected = dict[tuple[str, int], tuple[int, bytes | None, bool]]
 """(entity type, id) → (seq of its latest entry, digest of that entry's `new` (None: no
 row), whether that entry is unkeyed, i.e. in the legacy serialization)."""
+
+
+def _recreated(key: tuple[str, int], before: int, seq: int) -> Break:
+    """Entry `seq` creates an id whose row entry `before` recorded and nothing recorded
+    deleted: that row was deleted behind the application's back and its id drawn again
+    (SQLite hands the highest id out again once its row is gone; a PostgreSQL sequence does
+    when someone sets it back). The new row's entry covers the id, so without this finding
+    the deletion would be hidden. `verify` tests it with one dict lookup per created row,
+    in its one pass over the chain."""
+    entity_type, entity_id = key
+    return Break(
+        seq,
+        f"this entry creates the id again: the row entry seq {before} recorded was deleted "
+        "behind the application's back",
+        f"{entity_type} {entity_id}",
+    )
 
 
 def _digest(text: str | None) -> bytes | None:
