@@ -741,6 +741,7 @@ REUSES: dict[str, tuple[str, Callable[[World], None]]] = {
     "feed message": ("feed_message", _new_message),
     "ingest key": ("ingest_key", _new_message),
     "idempotency record": ("idempotency_key", _new_keyed_write),
+    "monitor checkpoint": ("monitor_checkpoint", lambda w: MonitorService(w.db).take_over()),
 }
 """The newest row of a table deleted behind the application's back, then the write of the
 application that creates the next row of it."""
