@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 
 from neurocart.interop.hl7.receiver import Receiver
 from neurocart.services import alerts as alert_service
@@ -597,11 +597,22 @@ def test_rewrite_with_the_key_is_found_only_by_the_checkpoint(world: World) -> N
 
 
 def test_a_monitor_step_is_one_entry_per_table_it_wrote(world: World) -> None:
+    """Per step and table one entry of the rows it wrote and one of those it created."""
+    monitor_tables = ["alert_row", "alert_action", "monitor_status", "monitor_checkpoint"]
     with world.db.reading() as s:
-        actions = s.scalars(
-            select(AuditEntry.entity_type).where(AuditEntry.action == audit.STATE_ACTION)
+        entries = s.execute(
+            select(AuditEntry.at, AuditEntry.entity_type, AuditEntry.action).where(
+                AuditEntry.entity_type.in_(monitor_tables)
+            )
         ).all()
-    assert {"alert_row", "alert_action", "monitor_status", "monitor_checkpoint"} <= set(actions)
+    assert len(entries) == len(set(entries))
+    kinds = {(e.entity_type, e.action) for e in entries}
+    assert {(t, audit.STATE_ACTION) for t in monitor_tables} - kinds == {
+        ("alert_action", audit.STATE_ACTION)  # append-only: only ever created
+    }
+    assert {(t, audit.BATCH_ACTION) for t in monitor_tables} - kinds == {
+        ("monitor_status", audit.BATCH_ACTION)  # deleted and inserted again by patient
+    }
 
 
 def test_checkpoint_lines_are_chained_and_signed(world: World) -> None:
@@ -631,17 +642,153 @@ def test_a_removed_key_lets_a_resend_store_twice_and_verify_names_the_key(world:
 
 
 def test_feed_writes_are_batched_per_insert(world: World) -> None:
-    """A message's keys are one `create_batch` entry, its row one `write_batch` entry; a
-    REST batch's natural keys one entry whatever the rows."""
+    """A message's keys are one `create_batch` entry, its row one `create_batch` entry (one
+    `write_batch` entry when it overwrites a refusal); a REST batch's natural keys one entry
+    whatever the rows."""
     with world.db.reading() as s:
         entries = s.execute(
-            select(AuditEntry.entity_type, AuditEntry.action, AuditEntry.new).where(
-                AuditEntry.entity_type.in_(["ingest_key", "feed_message"])
-            )
+            select(AuditEntry.entity_type, AuditEntry.action, AuditEntry.new)
+            .where(AuditEntry.entity_type.in_(["ingest_key", "feed_message"]))
+            .order_by(AuditEntry.seq)
         ).all()
     keys = [e for e in entries if e.entity_type == "ingest_key"]
     assert {e.action for e in keys} == {audit.BATCH_ACTION}
     assert sorted(len(audit.batch_rows(e.new)) for e in keys) == [1, 1, 2]  # LIS-1, LIS-2, REST
-    messages = [e for e in entries if e.entity_type == "feed_message"]
-    assert {e.action for e in messages} == {audit.STATE_ACTION}
-    assert len(messages) == 4  # LIS-1, LIS-2 refused then overwritten, LIS-3
+    messages = [e.action for e in entries if e.entity_type == "feed_message"]
+    # LIS-1, LIS-2 refused, then overwritten, LIS-3
+    created, written = audit.BATCH_ACTION, audit.STATE_ACTION
+    assert messages == [created, created, written, created]
+
+
+# --- an id drawn again ----------------------------------------------------------------------
+# SQLite gives a new row the highest id plus one, so the id of the newest row, deleted with
+# plain SQL, goes to the next row the application writes; that row's entry would cover the
+# id, and the deletion would be hidden, were a second creation of an id not a finding.
+
+
+def _doc(world: World) -> Any:
+    with world.db.reading() as s:
+        return actor_user(s, "doc")
+
+
+def _new_observations(world: World) -> None:
+    """A batch of observations: one `create_batch` entry."""
+    with world.db.transaction() as s:
+        item = repo.ObservationIn(1, "8310-5", 37.4, "°C", DAY0 + timedelta(hours=10))
+        repo.add_observations(s, actor_user(s, "doc"), [item])
+
+
+def _corrected_observation(world: World) -> None:
+    """A correction: the corrected copy is a new row (a one-row `correct` entry)."""
+    with world.db.transaction() as s:
+        repo.correct_observation(s, actor_user(s, "doc"), 1, reason="typo", value=39.0)
+
+
+def _monitor_steps(world: World) -> None:
+    monitor = MonitorService(world.db)
+    monitor.take_over()
+    while monitor.step():
+        pass
+
+
+def _acknowledged_alert(world: World) -> None:
+    """The second alert acknowledged: the monitor stores an alert action (`create_batch`)."""
+    with world.db.transaction() as s:
+        alert_service.acknowledge(s, actor_user(s, "doc"), "NC-2:crs:1", DAY0 + timedelta(hours=6))
+    _monitor_steps(world)
+
+
+def _new_alert(world: World) -> None:
+    """A third patient's fever: the monitor opens an alert (a new alert row)."""
+    with world.db.transaction() as s:
+        doc = actor_user(s, "doc")
+        p3 = repo.find_patient(s, "NC-3")
+        repo.create_course(s, doc, repo.CourseIn(p3.id, "KYV-101", infusion_at=DAY0))
+        items = [
+            repo.ObservationIn(p3.id, "8310-5", 39.5, "°C", DAY0 + timedelta(hours=h))
+            for h in (1, 2, 3)
+        ]
+        repo.add_observations(s, doc, items)
+    _monitor_steps(world)
+
+
+def _new_message(world: World) -> None:
+    """A new HL7 result: a new message row and a new key."""
+    receiver = Receiver(world.db, _doc(world), crosswalk={("HOSP_A", "H12345"): "NC-1"})
+    assert hm.msa(receiver.handle(hm.oru("LIS-4", value="14.5", order="F4^LIS")))[1] == "AA"
+
+
+def _new_keyed_write(world: World) -> None:
+    """A third keyed API write: a new idempotency record."""
+    doc = _doc(world)
+    _keyed_write(world, doc.username, doc.id, "retry-3", DAY0 + timedelta(hours=9))
+
+
+def _keyed_write(world: World, actor: str, user_id: int, key: str, at: datetime,
+                 ttl: timedelta = timedelta(hours=24)) -> None:  # fmt: skip
+    with world.db.transaction() as s:
+        digest = idempotency.request_digest("POST", "/api/v1/patients/NC-1/events", key.encode())
+        idempotency.find(s, actor, user_id, key, digest, now=at)  # purges the expired ones
+        answer = idempotency.StoredAnswer(201, json.dumps({"id": 1}))
+        idempotency.remember(s, actor, user_id, key, digest, answer, ttl=ttl, now=at)
+
+
+REUSES: dict[str, tuple[str, Callable[[World], None]]] = {
+    "observation batch": ("observation", _new_observations),
+    "observation correction": ("observation", _corrected_observation),
+    "alert action": ("alert_action", _acknowledged_alert),
+    "alert": ("alert_row", _new_alert),
+    "feed message": ("feed_message", _new_message),
+    "ingest key": ("ingest_key", _new_message),
+    "idempotency record": ("idempotency_key", _new_keyed_write),
+    "monitor checkpoint": ("monitor_checkpoint", lambda w: MonitorService(w.db).take_over()),
+}
+"""The newest row of a table deleted behind the application's back, then the write of the
+application that creates the next row of it."""
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("case", list(REUSES))
+def test_a_deleted_row_whose_id_is_drawn_again_is_found(world: World, case: str) -> None:
+    name, write = REUSES[case]
+    table = _table(name)
+    pk = table.c[audit.primary_key(table)]
+    gone = _newest(world, name)._mapping[pk.name]
+    world.run(delete(table).where(pk == gone))
+    write(world)
+    assert world.one(select(pk).where(pk == gone)) is not None, "the id was not drawn again"
+    problems = [str(p) for p in world.verify().problems]
+    assert any(f"({name} {gone})" in p and "creates the id again" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("case", ["observation batch", "alert action", "idempotency record"])
+def test_a_sequence_set_back_to_draw_an_id_again_is_found(world: World, case: str) -> None:
+    """PostgreSQL hands an id out once, unless someone with write access sets the sequence
+    back after the deletion."""
+    name, write = REUSES[case]
+    table = _table(name)
+    gone = _newest(world, name).id
+    world.run(delete(table).where(table.c.id == gone))
+    world.run(
+        text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :n)").bindparams(
+            t=table.name, n=gone - 1
+        )
+    )
+    write(world)
+    problems = [str(p) for p in world.verify().problems]
+    assert any(f"({name} {gone})" in p and "creates the id again" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_id_drawn_again_after_a_recorded_deletion_is_no_finding(world: World) -> None:
+    """The application's own deletion (a purge of expired idempotency records) is in the
+    chain, so the next record taking the purged id is legitimate."""
+    doc, at = _doc(world), DAY0 + timedelta(hours=9)
+    _keyed_write(world, doc.username, doc.id, "short", at, ttl=timedelta(minutes=1))
+    short = _record(world, "short").id
+    _keyed_write(world, doc.username, doc.id, "later", at + timedelta(minutes=2))
+    assert _record(world, "short") is None  # purged
+    assert _record(world, "later").id == short  # and its id drawn again
+    result = world.verify()
+    assert result.ok, result.problems

@@ -11,7 +11,8 @@ Keys are per user (two users' keys never collide) and kept `Settings.idempotency
 expired ones are purged by the next write that brings a key.
 
 The records are in the audit chain (entity type ``idempotency_key``): a stored answer is one
-`write_batch` entry of its row, a purge one entry recording the purged rows as deleted. A
+`create_batch` entry of its new row, a purge one `write_batch` entry recording the purged rows
+as deleted. A
 record removed behind the application's back would let the retry store its facts again,
 and an edited answer would tell the client something else than what was stored; both are
 found by `neurocart audit verify`.
@@ -124,4 +125,4 @@ def remember(
     )
     session.add(row)
     session.flush()
-    audit.append_rows(session, actor=actor, entity_type=ENTITY, rows=[row])
+    audit.append_rows(session, actor=actor, entity_type=ENTITY, rows=[row], created=True)

@@ -60,7 +60,8 @@ ACTION_ENTITY = "alert_action"
 STATUS_ENTITY = "monitor_status"
 CHECKPOINT_ENTITY = "monitor_checkpoint"
 """The audit entity types of the tables the leader writes (`neurocart.store.models.AUDITED`,
-one `write_batch` entry per table and transaction); the journal does not read them, so the
+one batch entry per table and transaction for the rows it wrote, `write_batch`, and one
+for those it created, `create_batch`); the journal does not read them, so the
 leader's own entries never feed the engine."""
 CONTEXT_ENTITIES = ("patient", "course")
 JOURNAL_ENTITIES = (*FACT_TABLES, *CONTEXT_ENTITIES, ACK_ENTITY, MONITOR_ENTITY)

@@ -21,10 +21,11 @@ without patient identifiers, stored as a system alert for the admins, and skippe
 other patient is monitored as before.
 
 **Audit.** What the leader stores (alerts, alert actions, grades, the checkpoint) is
-audited like any write: under the audit chain lock, one `write_batch` entry per table and
-step recording the rows as committed (`neurocart.store.audit.append_states`), so a grade
-lowered or an alert closed behind the application's back is found by `audit verify`. The
-journal does not read these entries, so they never feed the engine.
+audited like any write: under the audit chain lock, one batch entry per table and step
+recording the rows as committed (`neurocart.store.audit.append_states`; `create_batch` for
+the rows it inserted, `write_batch` for the others), so a grade lowered or an alert closed
+behind the application's back is found by `audit verify`. The journal does not read these
+entries, so they never feed the engine.
 
 **Derived facts.** Facts computed from other facts are stored by the leader too, on the same
 path: when the journal brings an observation with one of `neurocart.services.csf_indices`'
@@ -191,6 +192,7 @@ class MonitorService:
         with self.database.transaction() as session:
             audit.lock_chain(session)
             row = session.get(MonitorCheckpoint, 1, with_for_update=True)
+            first = row is None
             if row is None:
                 row = MonitorCheckpoint(id=1, epoch=0, seq=0, leader=self.name)
                 row.updated_at = datetime.now(UTC)
@@ -200,7 +202,10 @@ class MonitorService:
             row.leader = self.name
             row.updated_at = datetime.now(UTC)
             self.epoch, checkpoint = row.epoch, row.seq
-            audit.append_states(session, actor=SYSTEM, written={CHECKPOINT_ENTITY: [1]})
+            ids = {CHECKPOINT_ENTITY: [1]}
+            audit.append_states(
+                session, actor=SYSTEM, written={} if first else ids, created=ids if first else {}
+            )
         self.engine = monitor.Engine(self.rules)
         self.journal = Journal(csf_indices.INPUT_CODES)
         self.tracker = OverdueTracker()
@@ -434,8 +439,9 @@ class MonitorService:
     ) -> list[dict[str, Any]]:
         """Store actions, failures (engine inputs skipped; journal seqs whose derivation
         failed), grades and the checkpoint in the caller's transaction, fenced by the epoch,
-        under the audit chain lock, with one `write_batch` audit entry per table written
-        (alerts, alert actions, grades, the checkpoint); published after the commit."""
+        under the audit chain lock, with one batch audit entry per table written (alerts, alert
+        actions, grades, the checkpoint) and one per table of rows inserted (alerts opened,
+        alert actions); published after the commit."""
         audit.lock_chain(session)
         fenced = session.execute(
             update(MonitorCheckpoint)
@@ -448,9 +454,12 @@ class MonitorService:
         payloads: list[dict[str, Any]] = []
         log_rows: list[dict[str, Any]] = []
         touched: set[str] = set()
+        opened: set[str] = set()
         patients = {p.study_id: pid for pid, p in self.journal.people.items()}
         for action in actions:
             touched.add(action.alert_key)
+            if action.kind == "open":
+                opened.add(action.alert_key)
             payload = action.to_dict()
             payloads.append(payload)
             log_rows.append(
@@ -460,28 +469,33 @@ class MonitorService:
             _apply_action(session, action, payload, patients.get(action.study_id))
         skipped = [(f.seq, type(f.item).__name__) for f in failures]
         for seq_, what in [*skipped, *((s, DERIVED) for s in failed)]:
-            payload, at = _system_alert(session, seq_, what)
+            payload, at, inserted = _system_alert(session, seq_, what)
             touched.add(payload["alert_key"])
+            if inserted:
+                opened.add(payload["alert_key"])
             payloads.append(payload)
             log_rows.append(
                 {"alert_key": payload["alert_key"], "kind": "open", "at": at, "payload": payload}
             )
         written: dict[str, list[int]] = {CHECKPOINT_ENTITY: [1]}
+        created: dict[str, list[int]] = {}
         if log_rows:
             added = session.scalars(insert(StoredAction).returning(StoredAction.id), log_rows)
-            written[ACTION_ENTITY] = list(added)
+            created[ACTION_ENTITY] = list(added)
         if touched:
             keys = sorted(touched)
-            written[ALERT_ROW_ENTITY] = [
-                i
+            rows = [
+                row
                 for start in range(0, len(keys), 500)
-                for i in session.scalars(
-                    select(Alert.id).where(Alert.key.in_(keys[start : start + 500]))
+                for row in session.execute(
+                    select(Alert.id, Alert.key).where(Alert.key.in_(keys[start : start + 500]))
                 )
             ]
+            written[ALERT_ROW_ENTITY] = [i for i, key in rows if key not in opened]
+            created[ALERT_ROW_ENTITY] = [i for i, key in rows if key in opened]
         self._store_grades(session, grades)
         written[STATUS_ENTITY] = [pid for pid, _ in grades]
-        audit.append_states(session, actor=SYSTEM, written=written)
+        audit.append_states(session, actor=SYSTEM, written=written, created=created)
         if payloads and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_notify(:c, '')"), {"c": ALERTS_CHANNEL})
         session.flush()
@@ -580,10 +594,11 @@ DERIVED = "CSF indices"
 """What a system alert names when the derivation from a journal entry failed."""
 
 
-def _system_alert(session: Session, seq: int, what: str) -> tuple[dict[str, Any], datetime]:
+def _system_alert(session: Session, seq: int, what: str) -> tuple[dict[str, Any], datetime, bool]:
     """A system alert for the admins: the monitor skipped a journal entry it could not
     evaluate (`what`: the input's kind, or the derivation that failed). It names the entry,
-    never the patient (the admin looks it up if needed)."""
+    never the patient (the admin looks it up if needed). Also returns whether its row was
+    inserted now (it is not when the alert for that entry exists already)."""
     key = f"system:{SYSTEM_RULE}:{seq}" + (":derived" if what == DERIVED else "")
     now = datetime.now(UTC)
     text_ = (
@@ -600,8 +615,8 @@ def _system_alert(session: Session, seq: int, what: str) -> tuple[dict[str, Any]
         "source": "neurocart monitor", "values": {"journal_seq": seq},
         "opened_at": now, "updated_at": now,
     }  # fmt: skip
-    existing = session.scalar(select(Alert.id).where(Alert.key == key))
-    if existing is None:
+    inserted = session.scalar(select(Alert.id).where(Alert.key == key)) is None
+    if inserted:
         session.execute(insert(Alert).values(**values))
     return {
         "kind": "open", "alert_key": key, "study_id": "", "episode": SYSTEM_RULE,
@@ -610,7 +625,7 @@ def _system_alert(session: Session, seq: int, what: str) -> tuple[dict[str, Any]
         "recommended": values["recommended"], "source": values["source"], "values": [],
         "disciplines": [SYSTEM_DISCIPLINE], "level": 0, "user": None, "reasons": [],
         "notify": True,
-    }, now  # fmt: skip
+    }, now, inserted  # fmt: skip
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:

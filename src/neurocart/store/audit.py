@@ -14,8 +14,8 @@ hash (docs/audit.md). So `verify` can tell
 - a row of an audited table (`neurocart.store.models.AUDITED`: the clinical record, the
   monitor's alerts, alert actions, grades and checkpoint, the signatures, the feeds'
   messages and ingest keys) changed or deleted behind the application's back (the row no
-  longer matches the `new` snapshot of its latest entry, or is gone), or written without
-  an entry.
+  longer matches the `new` snapshot of its latest entry, or is gone, or a later entry
+  creates its id again: the id was given to a new row), or written without an entry.
 
 A batch of created rows (`append_batch`, e.g. 1,000 observations from a lab feed) gets ONE
 entry, action `create_batch`, whose `new` is the canonical JSON list `[[id, digest], ...]`:
@@ -25,8 +25,10 @@ or an edited digest list, is found the same way — at the cost of one audit row
 The entry's `entity_id` is the batch's smallest row id; `trail` finds it for any of its rows.
 Tables written in bulk with plain SQL (the monitor's) get one `write_batch` entry per table
 and transaction (`append_states`): the rows' state as committed, a null digest for a deleted
-row. The feeds' keys are batches of created rows like observations; a kept feed message is
-one `write_batch` entry (`neurocart.store.interop`).
+row; the rows the transaction inserted get a `create_batch` entry instead, recorded the same
+way, so that the chain tells every row's creation. The feeds' keys are batches of created
+rows like observations; a kept feed message and a stored idempotency record are one entry
+each (`neurocart.store.interop`, `neurocart.services.idempotency`).
 
 A rewrite of the chain from some point on with the key, or the removal of its newest
 entries together with their rows, cannot be seen from inside the database: the signed
@@ -73,6 +75,10 @@ STATE_ACTION = "write_batch"
 """The action of one entry recording the state of many written or deleted rows
 (see `append_states`)."""
 BATCH_ACTIONS = frozenset({BATCH_ACTION, STATE_ACTION})
+CREATE_ACTIONS = frozenset({"create", "correct", "retract"})
+"""The actions of one-row entries that create their row (a correction or a retraction is a
+new row superseding the old one); with `create_batch` entries, what `verify` holds to ids
+never created twice."""
 ADVISORY_LOCK_KEY = 0x6E63_6175_6474  # "ncaudt": one lock for the one chain
 MAX_PROBLEMS = 1000
 _LOCKED = "neurocart.audit.locked_transaction"
@@ -647,29 +653,28 @@ def append_texts(
     changes: Iterable[tuple[int, str | None, str | None]],
 ) -> int:
     """`append_many` with snapshots already in canonical text (see `snapshot_texts`)."""
-    items = ((entity_type, entity_id, old, new) for entity_id, old, new in changes)
-    return _append(session, actor=actor, action=action, items=items)
+    items = ((action, entity_type, entity_id, old, new) for entity_id, old, new in changes)
+    return _append(session, actor=actor, items=items)
 
 
 def _append(
     session: Session,
     *,
     actor: str,
-    action: str,
-    items: Iterable[tuple[str, int, str | None, str | None]],
+    items: Iterable[tuple[str, str, int, str | None, str | None]],
 ) -> int:
-    """Entries (entity type, entity id, old text, new text) of one actor and action, chained
+    """Entries (action, entity type, entity id, old text, new text) of one actor, chained
     and signed, in one INSERT; returns the last seq."""
     keyring = current_keyring()
     lock_chain(session)
     seq, prev = head(session)
     at = utcnow()
-    hashers: dict[str, _Hasher] = {}
+    hashers: dict[tuple[str, str], _Hasher] = {}
     rows = []
-    for entity_type, entity_id, old_text, new_text in items:
-        hasher = hashers.get(entity_type)
+    for action, entity_type, entity_id, old_text, new_text in items:
+        hasher = hashers.get((action, entity_type))
         if hasher is None:
-            hasher = hashers[entity_type] = _Hasher(
+            hasher = hashers[action, entity_type] = _Hasher(
                 at, actor, action, entity_type, keyring.current, keyring.secret
             )
         seq += 1
@@ -733,19 +738,33 @@ def batch_rows(new_text: str, *, removals: bool = False) -> list[tuple[int, str 
     return out
 
 
-def append_states(session: Session, *, actor: str, written: Mapping[str, Iterable[Any]]) -> int:
+def append_states(
+    session: Session,
+    *,
+    actor: str,
+    written: Mapping[str, Iterable[Any]],
+    created: Mapping[str, Iterable[Any]] | None = None,
+) -> int:
     """Append one `write_batch` entry per entity type in `written` (entity type → primary
     keys of its rows this transaction wrote or deleted) recording those rows as the
-    transaction left them, all in one INSERT; returns the last seq.
+    transaction left them, and one `create_batch` entry per entity type in `created` (the
+    keys of the rows it inserted, recorded the same way), all in one INSERT; returns the
+    last seq.
 
     For tables written with plain SQL in bulk (the monitor's alerts, alert actions, grades
     and checkpoint): the rows are read back, so what is recorded is exactly what `verify`
     will read, and a row that is gone is recorded as deleted (a null digest). One entry per
-    table per transaction keeps the monitor's steps as cheap as an ingest batch.
+    table per transaction keeps the monitor's steps as cheap as an ingest batch. A created
+    row is recorded as created, not merely written, because `verify` refuses a creation of
+    an id whose row the chain still holds (the row was deleted behind the application's
+    back and its id drawn again); a table whose rows are deleted and inserted again under
+    the same key (the grades, by patient) lists them in `written` only.
     """
+    created = created or {}
     items = []
-    for entity_type, ids in written.items():
-        keys = sorted({int(i) for i in ids})
+    for entity_type in [*written, *(t for t in created if t not in written)]:
+        new_ids = {int(i) for i in created.get(entity_type, ())}
+        keys = sorted({int(i) for i in written.get(entity_type, ())} | new_ids)
         if not keys:
             continue
         table = _table(entity_type)
@@ -757,17 +776,27 @@ def append_states(session: Session, *, actor: str, written: Mapping[str, Iterabl
             chunk = keys[start : start + 500]
             for row in session.execute(select(table).where(column.in_(chunk))):
                 digests[row[at]] = row_digest(render(row))
-        items.append((entity_type, keys[0], None, canonical([[k, digests.get(k)] for k in keys])))
+        made = [k for k in keys if k in new_ids and k in digests]
+        if made:
+            new = canonical([[k, digests[k]] for k in made])
+            items.append((BATCH_ACTION, entity_type, made[0], None, new))
+        states = [k for k in keys if k not in made]
+        if states:
+            new = canonical([[k, digests.get(k)] for k in states])
+            items.append((STATE_ACTION, entity_type, states[0], None, new))
     if not items:
         lock_chain(session)
         return head(session)[0]
-    return _append(session, actor=actor, action=STATE_ACTION, items=items)
+    return _append(session, actor=actor, items=items)
 
 
-def append_rows(session: Session, *, actor: str, entity_type: str, rows: Sequence[Base]) -> int:
+def append_rows(
+    session: Session, *, actor: str, entity_type: str, rows: Sequence[Base], created: bool = False
+) -> int:
     """`append_states` for ORM rows this transaction has just written and flushed, recorded
     from their attributes instead of being read back (they hold what was stored: the values
-    the INSERT or UPDATE sent). One `write_batch` entry; returns its seq."""
+    the INSERT or UPDATE sent). One `write_batch` entry, or with `created` (the rows were
+    inserted) one `create_batch` entry; returns its seq."""
     if not rows:
         lock_chain(session)
         return head(session)[0]
@@ -779,9 +808,8 @@ def append_rows(session: Session, *, actor: str, entity_type: str, rows: Sequenc
     }
     keys = sorted(states)
     new = canonical([[k, states[k]] for k in keys])
-    return _append(
-        session, actor=actor, action=STATE_ACTION, items=[(entity_type, keys[0], None, new)]
-    )
+    action = BATCH_ACTION if created else STATE_ACTION
+    return _append(session, actor=actor, items=[(action, entity_type, keys[0], None, new)])
 
 
 def _table(entity_type: str) -> Table:
@@ -927,9 +955,9 @@ def verify(
     checkpoint_path: Path | None = None,
     unkeyed_prefix: bool | None = None,
 ) -> Verification:
-    """Walk the chain (each entry's HMAC with its key, the seq and prev links), check every
-    audited row against its latest entry, then the chain against every checkpoint in
-    `checkpoint_path` (when given).
+    """Walk the chain (each entry's HMAC with its key, the seq and prev links; no id created
+    twice without a deletion recorded in between), check every audited row against its
+    latest entry, then the chain against every checkpoint in `checkpoint_path` (when given).
 
     `keyring` defaults to the configured one (AuditKeyError without a key). Unkeyed entries
     are accepted only before the first keyed one and only with `unkeyed_prefix` (default:
@@ -979,17 +1007,21 @@ def verify(
         prev_seq, prev_hash = seq, e["hash"]
         if seq in pinned:
             pinned[seq] = e["hash"]
-        legacy = key_id is None
-        if e["action"] not in BATCH_ACTIONS:
-            expected[(e["entity_type"], e["entity_id"])] = (seq, _digest(e["new"]), legacy)
+        legacy, action, entity_type = key_id is None, e["action"], e["entity_type"]
+        if action not in BATCH_ACTIONS:
+            key = (entity_type, e["entity_id"])
+            if action in CREATE_ACTIONS and (before := expected.get(key)) and before[1]:
+                problems.append(_recreated(key, before[0], seq))
+            expected[key] = (seq, _digest(e["new"]), legacy)
             continue
+        creates = action == BATCH_ACTION
         try:
-            pairs = batch_rows(e["new"] or "", removals=e["action"] == STATE_ACTION)
-            entity_type = e["entity_type"]
+            pairs = batch_rows(e["new"] or "", removals=action == STATE_ACTION)
             for row_id, digest in pairs:
-                expected[(entity_type, row_id)] = (
-                    seq, None if digest is None else bytes.fromhex(digest), legacy
-                )  # fmt: skip
+                key = (entity_type, row_id)
+                if creates and (before := expected.get(key)) and before[1]:
+                    problems.append(_recreated(key, before[0], seq))
+                expected[key] = (seq, None if digest is None else bytes.fromhex(digest), legacy)
         except ValueError:
             problems.append(Break(seq, "batch entry's row digests are unreadable"))
     problems.extend(_check_rows(session, expected))
@@ -1029,6 +1061,22 @@ def _check_checkpoints(checkpoints: Sequence[Any], pinned: dict[int, str], top: 
 Expected = dict[tuple[str, int], tuple[int, bytes | None, bool]]
 """(entity type, id) → (seq of its latest entry, digest of that entry's `new` (None: no
 row), whether that entry is unkeyed, i.e. in the legacy serialization)."""
+
+
+def _recreated(key: tuple[str, int], before: int, seq: int) -> Break:
+    """Entry `seq` creates an id whose row entry `before` recorded and nothing recorded
+    deleted: that row was deleted behind the application's back and its id drawn again
+    (SQLite hands the highest id out again once its row is gone; a PostgreSQL sequence does
+    when someone sets it back). The new row's entry covers the id, so without this finding
+    the deletion would be hidden. `verify` tests it with one dict lookup per created row,
+    in its one pass over the chain."""
+    entity_type, entity_id = key
+    return Break(
+        seq,
+        f"this entry creates the id again: the row entry seq {before} recorded was deleted "
+        "behind the application's back",
+        f"{entity_type} {entity_id}",
+    )
 
 
 def _digest(text: str | None) -> bytes | None:

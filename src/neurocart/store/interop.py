@@ -16,9 +16,9 @@ Both are in the audit chain like the record (`neurocart.store.audit`), written o
 or a key removed (which would let the next resend store its fact twice), is found by
 `neurocart audit verify`. Keys come in batches on the ingest path, so a batch of keys costs
 one `create_batch` entry (ids and digests computed from the values written, nothing read
-back), as a batch of observations does; a message is one `write_batch` entry recording the
-row as written (a resend after a refusal overwrites the refused row), from the row's own
-values (`audit.append_rows`).
+back), as a batch of observations does; a message is one entry recording the row as written,
+from the row's own values (`audit.append_rows`): `create_batch` for a new row, `write_batch`
+when a resend after a refusal overwrites the refused row.
 """
 
 from __future__ import annotations
@@ -95,7 +95,9 @@ def keep_message(
             setattr(seen, column, getattr(row, column))
         stored = seen
     session.flush()
-    audit.append_rows(session, actor=actor, entity_type=MESSAGE_ENTITY, rows=[stored])
+    audit.append_rows(
+        session, actor=actor, entity_type=MESSAGE_ENTITY, rows=[stored], created=seen is None
+    )
     return stored
 
 

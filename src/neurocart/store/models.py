@@ -657,18 +657,20 @@ AUDITED: dict[str, type[Base]] = {
     "mri_scan": MriScan,
     "ncs_study": NerveConductionStudy,
     # written by the monitor leader (and an acknowledgement) as one `write_batch` entry per
-    # table and transaction; "alert" itself names the acknowledgement journal entries
+    # table and transaction, and one `create_batch` entry for the rows it inserted; "alert"
+    # itself names the acknowledgement journal entries
     "alert_row": Alert,
     "alert_action": AlertAction,
     "monitor_status": MonitorStatus,
     "monitor_checkpoint": MonitorCheckpoint,
     "signature": Signature,
     # the hospital feeds: a message as received and acknowledged, and the keys that make a
-    # resend a no-op (keys: one `create_batch` entry per insert; a message: `write_batch`)
+    # resend a no-op (keys: one `create_batch` entry per insert; a message: `create_batch`,
+    # or `write_batch` when it overwrites a refused one)
     "feed_message": FeedMessage,
     "ingest_key": IngestKey,
     # the first answers to keyed API writes, which decide whether a retry is stored again
-    # (one `write_batch` entry per stored answer, and per purge of expired ones)
+    # (one `create_batch` entry per stored answer, one `write_batch` per purge of expired ones)
     "idempotency_key": IdempotencyRecord,
 }
 """Entity type name (as written in the audit log) → model. Every row of these is audited:

@@ -30,8 +30,8 @@ Reader = Annotated[User, Depends(require(Resource.AUDIT, Action.READ))]
 class AuditEntryOut(BaseModel):
     """One link of the chain: the change (row snapshots before and after) and its hashes.
 
-    A batch entry (``create_batch``, or ``write_batch`` for the monitor's tables) covers up
-    to thousands of rows by their ids and snapshot digests; its `new` here is
+    A batch entry (``create_batch`` for created rows, ``write_batch`` for rows rewritten or
+    deleted) covers up to thousands of rows by their ids and snapshot digests; its `new` here is
     ``{"rows": <count>, "first_id": <id>}`` so that a page stays small (`neurocart audit
     verify` checks every row against its digest)."""
 
