@@ -311,8 +311,10 @@ def _item(locale: str, text: str, template: Any) -> str:
 # ---------------------------------------------------------------- time on the faces
 
 
+@lru_cache(maxsize=64)
 def zone_of(name: str) -> tzinfo:
-    """The IANA zone `name` ("Asia/Shanghai"); ValueError naming it when unknown."""
+    """The IANA zone `name` ("Asia/Shanghai"); ValueError naming it when unknown. Cached: a
+    chart formats thousands of instants."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     if name.upper() == "UTC":
@@ -373,10 +375,12 @@ def format_datetime(at: datetime | None, *, zone_shown: bool = True) -> str:
     "2025年3月3日 14:05（UTC+8）"."""
     if at is None:
         return "—"
-    text = f"{format_date(at)} {format_time(at)}"
+    zone = site_zone()
+    moment = local(at, zone)
+    text = f"{format_date(moment.date())} {moment:%H:%M}"
     if not zone_shown:
         return text
-    label = zone_label(at)
+    label = zone_label(at, zone)
     return f"{text}（{label}）" if current() == "zh_CN" else f"{text} {label}"
 
 

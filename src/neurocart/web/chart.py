@@ -11,13 +11,15 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from neurocart.i18n import N_, core_text, format_date, format_datetime, term, zone_label
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, SlotState
 from neurocart.standards import Result
-from neurocart.store.models import Assessment, MriScan, NerveConductionStudy, Observation
+from neurocart.store.models import Assessment, MriScan, NerveConductionStudy
 
 Figure = dict[str, Any]
 
@@ -136,36 +138,49 @@ range, so a fever spike or a desaturation is never averaged away and the page st
 the legend then says how many readings the line stands for."""
 
 
-def by_code(observations: Iterable[Observation]) -> dict[str, list[Observation]]:
-    """Observations grouped by code, each group in the given (time) order."""
-    grouped: dict[str, list[Observation]] = {}
+class Reading(Protocol):
+    """What the chart draws of an observation (an `Observation`, or a row of
+    `repo.observation_values`: the chart of a long history reads no more)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def effective_at(self) -> datetime: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def unit(self) -> str: ...
+
+
+def by_code(observations: Iterable[Reading]) -> dict[str, list[Reading]]:
+    """Readings grouped by code, each group in the given (time) order."""
+    grouped: dict[str, list[Reading]] = {}
     for o in observations:
         grouped.setdefault(o.code, []).append(o)
     return grouped
 
 
-def extremes(rows: Sequence[Observation], limit: int = MAX_POINTS) -> list[Observation]:
+def extremes(rows: Sequence[Reading], limit: int = MAX_POINTS) -> list[Reading]:
     """`rows` (in time order) when there are at most `limit`, else the lowest and the highest
-    of each of ``limit // 2`` equal stretches of their time range, in time order, the first
-    and the last reading always kept."""
-    if len(rows) <= limit:
+    of each of ``(limit - 2) // 2`` equal stretches of their time range, in time order, the
+    first and the last reading always kept."""
+    n = len(rows)
+    if n <= limit:
         return list(rows)
     stretches = max(1, (limit - 2) // 2)
     start = rows[0].effective_at
-    span = (rows[-1].effective_at - start).total_seconds() or 1.0
-    kept: dict[int, Observation] = {}
-    low: dict[int, Observation] = {}
-    high: dict[int, Observation] = {}
-    for o in rows[1:-1]:
-        k = min(stretches - 1, int((o.effective_at - start).total_seconds() / span * stretches))
-        if k not in low or o.value < low[k].value:
-            low[k] = o
-        if k not in high or o.value > high[k].value:
-            high[k] = o
-    for o in (rows[0], rows[-1], *low.values(), *high.values()):
-        kept[id(o)] = o
-    order = {id(o): i for i, o in enumerate(rows)}
-    return sorted(kept.values(), key=lambda o: order[id(o)])
+    seconds = np.fromiter(((o.effective_at - start).total_seconds() for o in rows), float, n)
+    values = np.fromiter((o.value for o in rows), float, n)
+    span = seconds[-1] or 1.0
+    inner = slice(1, n - 1)
+    stretch = np.minimum(stretches - 1, (seconds[inner] / span * stretches).astype(np.int64))
+    order = np.lexsort((values[inner], stretch))  # by stretch, then value
+    ranked = stretch[order]
+    edge = ranked[1:] != ranked[:-1]
+    lowest = order[np.r_[True, edge]]
+    highest = order[np.r_[edge, True]]
+    kept = np.unique(np.concatenate((lowest, highest))) + 1
+    return [rows[0], *(rows[i] for i in kept), rows[-1]]
 
 
 DISEASE_SCALES = ("edss", "mg_adl", "qmg", "mg_composite", "incat", "mrc_sum", "imacs_tis")
@@ -246,13 +261,13 @@ def _threshold(layout: dict[str, Any], t: Threshold, *, log: bool = False) -> No
 
 
 def panel_figure(
-    panel: Panel, observations: Mapping[str, Sequence[Observation]], infusion: datetime | None
+    panel: Panel, observations: Mapping[str, Sequence[Reading]], infusion: datetime | None
 ) -> Figure | None:
     """The panel's figure from the observations grouped by code (`by_code`), or None when none
     of its series has a value. A long series is drawn by its `extremes`."""
     data = []
     for i, s in enumerate(panel.series):
-        rows: Sequence[Observation] = observations.get(s.code, ())
+        rows: Sequence[Reading] = observations.get(s.code, ())
         if panel.log:
             rows = [o for o in rows if o.value > 0]  # log axis: zeros are "below detection"
         if not rows:
@@ -284,7 +299,7 @@ def panel_figure(
     return {"data": data, "layout": layout}
 
 
-def o_unit(rows: Sequence[Observation]) -> str:
+def o_unit(rows: Sequence[Reading]) -> str:
     """The unit of a series' rows (all stored in one canonical unit), or "" when there are none."""
     return rows[0].unit if rows else ""
 

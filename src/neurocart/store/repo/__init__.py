@@ -57,6 +57,7 @@ from neurocart.store.repo.observations import (
     get_observation,
     latest_observations,
     list_observations,
+    observation_values,
     retract_observation,
 )
 from neurocart.store.repo.patients import (
@@ -129,6 +130,7 @@ __all__ = [
     "list_patients",
     "list_tasks",
     "list_users",
+    "observation_values",
     "retract_assessment",
     "retract_event",
     "retract_observation",

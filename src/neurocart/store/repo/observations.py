@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Row, Table, select
 from sqlalchemy.orm import Session
 
 from neurocart.config import get_settings
@@ -310,31 +310,44 @@ def retract_observation(
     return _correct(session, actor, Observation, observation_id, reason, {}, action="retract")
 
 
+def observation_values(
+    session: Session, patient_id: int, codes: Collection[str]
+) -> Sequence[Row[str, datetime, float, str]]:
+    """(code, effective_at, value, unit) of a patient's current observations of `codes`, by
+    effective time then id: what a chart draws, without loading each row as an object (a
+    long history is read several times faster)."""
+    query = (
+        select(Observation.code, Observation.effective_at, Observation.value, Observation.unit)
+        .where(
+            Observation.patient_id == patient_id,
+            Observation.code.in_(sorted(codes)),
+            current(Observation),
+        )
+        .order_by(Observation.effective_at, Observation.id)
+    )
+    return session.execute(query).all()
+
+
 def latest_observations(session: Session, patient_id: int, *, limit: int) -> list[Observation]:
     """The newest current observation of each code (ties: the latest stored), newest first,
-    at most `limit` of them: one query over the (patient, code, time) index, whatever the
-    length of the history."""
-    newest = (
-        select(
-            Observation.id,
-            func.row_number()
-            .over(
-                partition_by=Observation.code,
-                order_by=(Observation.effective_at.desc(), Observation.id.desc()),
-            )
-            .label("rank"),
+    at most `limit` of them: the patient's codes from the (patient, code, time) index, then
+    one short backward index read per code, whatever the length of the history."""
+    codes = session.scalars(
+        select(Observation.code).where(Observation.patient_id == patient_id).distinct()
+    ).all()
+    newest = []
+    for code in codes:
+        row = session.scalar(
+            select(Observation)
+            .where(Observation.patient_id == patient_id, Observation.code == code)
+            .where(current(Observation))
+            .order_by(Observation.effective_at.desc(), Observation.id.desc())
+            .limit(1)
         )
-        .where(Observation.patient_id == patient_id, current(Observation))
-        .subquery()
-    )
-    query = (
-        select(Observation)
-        .join(newest, newest.c.id == Observation.id)
-        .where(newest.c.rank == 1)
-        .order_by(Observation.effective_at.desc(), Observation.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+        if row is not None:
+            newest.append(row)
+    newest.sort(key=lambda o: (o.effective_at, o.id), reverse=True)
+    return newest[:limit]
 
 
 def get_observation(session: Session, observation_id: int) -> Observation:
