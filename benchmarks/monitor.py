@@ -305,9 +305,13 @@ def latency(
     arrived: dict[str, float] = {}
     ready, stop, ended = threading.Event(), threading.Event(), threading.Event()
 
+    why: list[str] = []
+
     def listen() -> None:
-        with contextlib.suppress(httpx.HTTPError):  # the server stopped
+        try:
             _listen()
+        except httpx.HTTPError as exc:  # the server stopped, or the stream broke
+            why.append(repr(exc))
         ended.set()  # before `stop`: the stream closed early and the figure is void
         ready.set()
 
@@ -351,12 +355,16 @@ def latency(
     window = time.monotonic() - start
     background = (background_load.count() - start_count) / window
     time.sleep(3.0)
+    closed_early = ended.is_set()
     stop.set()
     background_load.close()
     for c in posters:
         c.close()
-    if ended.is_set():
-        raise RuntimeError("the alert stream closed before the probes were done")
+    if closed_early:
+        raise RuntimeError(
+            f"the alert stream closed before the probes were done ({why or 'by the server'}; "
+            f"{len(arrived)} of {len(sent)} arrived)"
+        )
     return sorted(arrived[s] - sent[s] for s in arrived), len(sent), background, window
 
 
