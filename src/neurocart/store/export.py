@@ -21,6 +21,8 @@ import json
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from operator import itemgetter
 from typing import Any
@@ -43,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from neurocart.frames import INSTANT, SCHEMA, CohortFrames
+from neurocart.frames import INSTANT, SCHEMA, CohortFrames, Partial, Selection
 from neurocart.store.errors import StoreError
 from neurocart.store.models import (
     Assessment,
@@ -301,21 +303,82 @@ def _by_study_id(
     return out.drop(columns=["id", "patient_id"])
 
 
-def _observations(session: Session, site: str | None, patients: pd.DataFrame) -> pd.DataFrame:
+def _observations(
+    session: Session, site: str | None, patients: pd.DataFrame, only: _Only
+) -> pd.DataFrame:
     o = Observation
     columns = [o.code, o.value, o.unit, _raw(o.specimen), _instant(session, o.effective_at)]
     query, ordered = _facts(session, o, columns, o.effective_at, site)
+    query = only.where(query, o.code, o.effective_at, None if only.of is None else only.of.codes)
     names = ["id", "patient_id", *_columns("observations")[1:]]
     frame = _by_study_id(_select_frame(session, query, names), patients, "effective_at", ordered)
     frame["effective_at"] = _instants(frame["effective_at"])
     return frame
 
 
-def _assessments(session: Session, site: str | None, patients: pd.DataFrame) -> pd.DataFrame:
+def _latest_facts(
+    session: Session, site: str | None, patients: pd.DataFrame, until: datetime | None
+) -> pd.Series:
+    """Each patient's latest current observation, assessment or event (at or before `until`),
+    by study ID: found by the database from the end of each table's (patient, time) index,
+    one probe per patient and table, rather than by reading every row."""
+
+    def latest(model: Any, at: Any) -> Any:
+        query = (
+            select(at)
+            .where(model.patient_id == Patient.id, _current_rows(session, model))
+            .order_by(at.desc())
+            .limit(1)
+        )
+        if until is not None:
+            query = query.where(at <= until)
+        return _instant(session, query.correlate(Patient).scalar_subquery().label(at.key))
+
+    query = select(
+        Patient.id,
+        latest(Observation, Observation.effective_at),
+        latest(Assessment, Assessment.effective_at),
+        latest(ClinicalEvent, ClinicalEvent.onset_at),
+    )
+    names = ["patient_id", "observation", "assessment", "event"]
+    frame = _select_frame(session, _by_site(query, site), names)
+    study_ids = patients.set_index("patient_id")["study_id"]
+    known = study_ids.reindex(frame["patient_id"].to_numpy()).notna().to_numpy()
+    frame = frame[known].reset_index(drop=True)  # one registered after `patients`: left out
+    ticks = np.column_stack([_instants(frame[name]).array.asi8 for name in names[1:]])
+    last = ticks.max(axis=1, initial=np.iinfo(np.int64).min)  # NaT is the least of them
+    index = pd.Index(
+        study_ids.reindex(frame["patient_id"].to_numpy()).to_numpy(dtype=object),
+        dtype=patients["study_id"].dtype,
+        name="study_id",
+    )
+    stamps = pd.Series(last.view("datetime64[us]"), index=index, name="latest")
+    out: pd.Series = stamps.dt.tz_localize("UTC").astype(_INSTANT)
+    return out[out.notna()].sort_index()
+
+
+@dataclass(frozen=True)
+class _Only:
+    """The rows of a partial read (`export_frames`' `only` and `until`)."""
+
+    of: Selection | None
+    until: datetime | None
+
+    def where(self, query: Select[Any], kind: Any, at: Any, wanted: frozenset[str] | None) -> Any:
+        if wanted is not None:
+            query = query.where(kind.in_(sorted(wanted)))
+        return query if self.until is None else query.where(at <= self.until)
+
+
+def _assessments(
+    session: Session, site: str | None, patients: pd.DataFrame, only: _Only
+) -> pd.DataFrame:
     a = Assessment
     columns = [a.instrument, _json_text(a.inputs), a.value, a.label,
                _instant(session, a.effective_at)]  # fmt: skip
     query, ordered = _facts(session, a, columns, a.effective_at, site)
+    wanted = None if only.of is None else only.of.instruments
+    query = only.where(query, a.instrument, a.effective_at, wanted)
     names = ["id", "patient_id", *_columns("assessments")[1:]]
     frame = _by_study_id(_select_frame(session, query, names), patients, "effective_at", ordered)
     frame["inputs"] = pd.Series(_json(frame["inputs"].tolist()), index=frame.index, dtype=object)
@@ -332,7 +395,9 @@ def _details(details: dict[str, Any], dose: Any, unit: Any) -> dict[str, Any]:
     return out
 
 
-def _events(session: Session, site: str | None, patients: pd.DataFrame) -> pd.DataFrame:
+def _events(
+    session: Session, site: str | None, patients: pd.DataFrame, only: _Only
+) -> pd.DataFrame:
     e = ClinicalEvent
     columns = [
         _raw(e.type),
@@ -346,6 +411,7 @@ def _events(session: Session, site: str | None, patients: pd.DataFrame) -> pd.Da
         e.dose_unit,
     ]
     query, ordered = _facts(session, e, columns, e.onset_at, site)
+    query = only.where(query, e.type, e.onset_at, None if only.of is None else only.of.event_types)
     names = ["id", "patient_id", *_columns("events")[1:], "dose", "dose_unit"]
     frame = _by_study_id(_select_frame(session, query, names), patients, "onset_at", ordered)
     parsed = _json(frame["details"].tolist())
@@ -388,20 +454,41 @@ def _ncs_studies(session: Session, site: str | None) -> pd.DataFrame:
     return frame
 
 
-def export_frames(session: Session, *, site: str | None = None) -> CohortFrames:
+def export_frames(
+    session: Session,
+    *,
+    site: str | None = None,
+    only: Selection | None = None,
+    until: datetime | None = None,
+) -> CohortFrames:
     """The cohort (or one site's patients) as `CohortFrames`, conformed to the contract.
+
+    `only`: of the observations, assessments and events, only the rows it selects, at or
+    before `until` (an aware instant, the end of a cut-off day; None = all), with each
+    patient's latest fact of any kind (`CohortFrames.partial`): what an analysis reads
+    (`neurocart.cohort.analysis.selection`), not what an export needs. `until` is only for such a
+    read (else ValueError).
 
     Raises ExportError when a patient lacks a value the contract cannot do without
     (birth_year); other missing values are exported as missing (NaN / NaT / <NA>).
     """
+    if until is not None and only is None:
+        raise ValueError("until: only for a partial read (only=)")
+    rows = _Only(only, until)
     with _no_cyclic_gc():
         patients = _patients(session, site)
+        partial = None
+        if only is not None:
+            latest = _latest_facts(session, site, patients, until)
+            stamp = None if until is None else pd.Timestamp(until).tz_convert("UTC")
+            partial = Partial(only, latest, stamp)
         return CohortFrames.conformed(
             patients=patients.drop(columns=["patient_id"]),
             courses=_courses(session, site),
-            observations=_observations(session, site, patients),
-            assessments=_assessments(session, site, patients),
-            events=_events(session, site, patients),
+            observations=_observations(session, site, patients, rows),
+            assessments=_assessments(session, site, patients, rows),
+            events=_events(session, site, patients, rows),
             mri_scans=_mri_scans(session, site),
             ncs_studies=_ncs_studies(session, site),
+            partial=partial,
         )
