@@ -339,26 +339,36 @@ def _latest_facts(
     session: Session, site: str | None, patients: pd.DataFrame, until: datetime | None
 ) -> pd.Series:
     """Each patient's latest current observation, assessment or event (at or before `until`),
-    by study ID: found by the database from the end of each table's (patient, time) index,
-    one probe per patient and table, rather than by reading every row."""
+    by study ID, found by the database rather than by reading every row.
 
-    def latest(model: Any, at: Any) -> Any:
-        query = (
-            select(at)
-            .where(model.patient_id == Patient.id, _current_rows(session, model))
-            .order_by(at.desc())
-            .limit(1)
-        )
-        if until is not None:
-            query = query.where(at <= until)
-        return _instant(session, query.correlate(Patient).scalar_subquery().label(at.key))
-
-    query = select(
-        Patient.id,
-        latest(Observation, Observation.effective_at),
-        latest(Assessment, Assessment.effective_at),
-        latest(ClinicalEvent, ClinicalEvent.onset_at),
-    )
+    SQLite walks each table's (patient, time) index back from its end, one probe per patient
+    and table. PostgreSQL plans that probe as a scan of all the patient's rows (~1 ms a
+    patient); there one grouped scan of each table (parallel, with the hash anti-join of
+    `current`) is faster.
+    """
+    tables: list[tuple[str, Any, Any]] = [
+        ("observation", Observation, Observation.effective_at),
+        ("assessment", Assessment, Assessment.effective_at),
+        ("event", ClinicalEvent, ClinicalEvent.onset_at),
+    ]
+    query = select(Patient.id)
+    for name, model, at in tables:
+        rows = [_current_rows(session, model)] + ([] if until is None else [at <= until])
+        if session.get_bind().dialect.name == "postgresql":
+            grouped = (
+                select(model.patient_id, func.max(at).label(name))
+                .where(*rows)
+                .group_by(model.patient_id)
+                .subquery()
+            )
+            query = query.outerjoin(grouped, grouped.c.patient_id == Patient.id)
+            query = query.add_columns(_instant(session, grouped.c[name]))
+        else:
+            probe = (
+                select(at).where(model.patient_id == Patient.id, *rows).order_by(at.desc()).limit(1)
+            )
+            latest = probe.correlate(Patient).scalar_subquery().label(name)
+            query = query.add_columns(_instant(session, latest))
     names = ["patient_id", "observation", "assessment", "event"]
     frame = _select_frame(session, _by_site(query, site), names)
     study_ids = patients.set_index("patient_id")["study_id"]
