@@ -3,8 +3,9 @@
 The simulated cohort (seeded) is written once into a fresh store — an SQLite file and, when
 127.0.0.1:5432 answers, a temporary PostgreSQL database — with the store's own bulk writer
 (not counted: this is the fixture, not the figure). Then, five times per backend, the figure
-is the wall time of what a cohort page or report does before drawing: read the current facts
-from the store into frames (`neurocart.reports.load_cohort`) and analyse them
+is the wall time of what a cohort report does before drawing: read the current facts the
+analysis reads (`neurocart.cohort.analysis.selection`) from the store into frames
+(`neurocart.reports.load_cohort`, for the cut-off) and analyse them
 (`neurocart.cohort.analyse`: tables and figures). Target ≤ 10 s on 2 cores; beside it, the
 time of the analysis alone on the frames already in memory (the floor the read adds to),
 and the share inside lifelines' fit calls.
@@ -34,7 +35,9 @@ from sqlalchemy.pool import NullPool
 import _harness as h
 from ingest import PG_ADMIN_URL, postgres_reachable
 from neurocart.cohort import analyse, clock
+from neurocart.cohort.analysis import selection
 from neurocart.frames import CohortFrames
+from neurocart.outcomes.patient import cutoff_instant
 from neurocart.reports import load_cohort
 from neurocart.simulate import simulate_cohort
 from neurocart.store import Database, migrate, repo
@@ -196,13 +199,15 @@ def measure(backend: str, db: Database, frames: CohortFrames, runs: int, rows: i
     for _ in range(runs):
         clock.reset()
         start = time.perf_counter()
-        stored = load_cohort(db)
+        stored = load_cohort(db, only=selection(), cutoff=CUTOFF)
         read = time.perf_counter() - start
         analyse(stored, cutoff=CUTOFF)
         totals.append(time.perf_counter() - start)
         reads.append(read)
         fits.append(clock.lifelines_seconds())
-    if len(stored.observations) != len(frames.observations):
+    o = frames.observations
+    wanted = o["code"].isin(selection().codes) & (o["effective_at"] <= cutoff_instant(CUTOFF))
+    if len(stored.observations) != int(wanted.sum()):
         raise AssertionError("the store gave back another number of observations")
     n = len(frames.patients)
     h.at_most(

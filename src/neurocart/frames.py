@@ -23,7 +23,7 @@ them empty.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -180,8 +180,49 @@ def _cast(series: pd.Series, dtype: Any) -> pd.Series:
 
 
 @dataclass(frozen=True, slots=True)
+class Selection:
+    """Which rows of the fact tables a calculation reads: observations of `codes`, assessments
+    of `instruments`, events of `event_types`."""
+
+    codes: frozenset[str]
+    instruments: frozenset[str]
+    event_types: frozenset[str]
+
+    def covers(self, other: Selection) -> bool:
+        """Whether every row `other` reads is among these."""
+        return (
+            other.codes <= self.codes
+            and other.instruments <= self.instruments
+            and other.event_types <= self.event_types
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """What a cohort read for an analysis kept of the fact tables, and the one thing the
+    analysis needs of what it left out.
+
+    A hospital network's record holds millions of vital signs, nursing scores and drug
+    administrations that no table of the analysis reads; follow-up still ends at the latest
+    fact, which may be one of them. So the store reads only the rows of `selection`, and
+    `latest` gives each patient's latest observation, assessment or event of any kind
+    (computed by the database), both as of the cut-off `until` (the end of its day,
+    `outcomes.patient.cutoff_instant`; None = no cut-off): the frames are then for that
+    cut-off only (`outcomes.patient.restrict` refuses another).
+    """
+
+    selection: Selection
+    latest: pd.Series
+    """Latest fact time (INSTANT) by study_id, of the patients with a fact."""
+    until: pd.Timestamp | None
+
+
+@dataclass(frozen=True, slots=True)
 class CohortFrames:
-    """One cohort as seven tidy tables (see the module docstring for columns and dtypes)."""
+    """One cohort as seven tidy tables (see the module docstring for columns and dtypes).
+
+    `partial` is set when the fact tables hold only some of their rows (`Partial`).
+    """
 
     patients: pd.DataFrame
     courses: pd.DataFrame
@@ -190,23 +231,24 @@ class CohortFrames:
     events: pd.DataFrame
     mri_scans: pd.DataFrame = field(default_factory=lambda: empty_frame("mri_scans"))
     ncs_studies: pd.DataFrame = field(default_factory=lambda: empty_frame("ncs_studies"))
+    partial: Partial | None = None
 
     @classmethod
     def empty(cls) -> CohortFrames:
-        return cls(**{name: empty_frame(name) for name in SCHEMA})
+        empty: dict[str, Any] = {name: empty_frame(name) for name in SCHEMA}
+        return cls(**empty)
 
     @classmethod
-    def conformed(cls, **tables: pd.DataFrame) -> CohortFrames:
+    def conformed(cls, *, partial: Partial | None = None, **tables: pd.DataFrame) -> CohortFrames:
         """Build from raw tables, casting each with `conform`; absent tables are empty."""
-        return cls(
-            **{
-                name: conform(name, tables[name]) if name in tables else empty_frame(name)
-                for name in SCHEMA
-            }
-        )
+        frames: dict[str, Any] = {
+            name: conform(name, tables[name]) if name in tables else empty_frame(name)
+            for name in SCHEMA
+        }
+        return cls(**frames, partial=partial)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in SCHEMA}
 
     def problems(self) -> list[str]:
         """Every breach of the contract, empty when the frames conform."""
@@ -250,6 +292,8 @@ __all__ = [
     "SCHEMA",
     "CohortFrames",
     "FramesError",
+    "Partial",
+    "Selection",
     "conform",
     "empty_frame",
     "study_day",

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from matplotlib import pyplot as plt
 from sqlalchemy import URL
 from typer.testing import CliRunner
 
 from neurocart.cli import app
+from neurocart.cohort import analyse
+from neurocart.cohort.analysis import selection
 from neurocart.reports import CohortScopeError, mask_url, require_infused, scope_of
-from neurocart.reports.scope import database_source
+from neurocart.reports.scope import database_source, load_cohort
 from neurocart.store import Database
 from neurocart.store.models import Base
 from tests.dbfixtures import database, db_url, pg_session_url  # noqa: F401
@@ -154,3 +157,27 @@ def test_scope_counts_and_refusals() -> None:
     assert early.infused == 0
     with pytest.raises(CohortScopeError, match="before the first infusion at site X"):
         require_infused(early)
+
+
+def test_the_analysis_read_gives_the_analysis_of_the_whole_record(database: Database) -> None:  # noqa: F811
+    """Reading only what the analysis reads (and each patient's latest fact) changes no table;
+    a cut-off before the data's end, so that the latest fact is the one before it."""
+    cutoff = date(2026, 2, 15)
+    load_simulated(database, 20, 5, now=NOW)
+    whole = load_cohort(database)
+    for biomarkers in (True, False):  # the report's read and the page's
+        part = load_cohort(database, only=selection(biomarkers=biomarkers), cutoff=cutoff)
+        assert len(part.observations) < len(whole.observations)
+        want = analyse(whole, cutoff=cutoff, biomarkers=biomarkers)
+        got = analyse(part, cutoff=cutoff, biomarkers=biomarkers)
+        assert sorted(got.tables) == sorted(want.tables)
+        for name, table in want.tables.items():
+            pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True, obj=name)
+        for name, values in want.figure_values.items():
+            pd.testing.assert_frame_equal(got.figure_values[name], values, check_exact=True)
+        for figure in [*want.figures.values(), *got.figures.values()]:
+            plt.close(figure)
+    with pytest.raises(ValueError, match="cut-off"):
+        analyse(part, cutoff=date(2026, 6, 1), biomarkers=False)
+    with pytest.raises(ValueError, match="without facts"):
+        analyse(part, cutoff=cutoff)  # read for the page: without the biomarkers' facts

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from neurocart.frames import SCHEMA, CohortFrames
+from neurocart.frames import INSTANT, SCHEMA, CohortFrames, Selection
 from neurocart.services import assessments
 from neurocart.store import repo
 from neurocart.store.export import ExportError, export_frames
-from tests.store.factories import EASIX_INPUTS, patient, temperatures
+from tests.store.factories import EASIX_INPUTS, T0, patient, temperatures
 
 INFUSION = datetime(2025, 3, 3, 10, 30, tzinfo=UTC)
 
@@ -150,3 +150,34 @@ def test_missing_birth_year_is_named(database, admin):
         repo.update_patient(session, admin, p.id, birth_year=None)
     with pytest.raises(ExportError, match="NC-009"), database.reading() as session:
         export_frames(session)
+
+
+def test_a_partial_read_keeps_the_selected_rows_and_each_patients_latest_fact(database, cohort):
+    only = Selection(frozenset({"8310-5"}), frozenset(), frozenset({"adverse_event"}))
+    until = T0 + timedelta(hours=1, minutes=30)
+    with database.reading() as session:
+        frames = export_frames(session, only=only, until=until)
+        everything = export_frames(session, only=only)
+    assert frames.partial is not None
+    assert frames.partial.selection == only
+    assert frames.partial.until == pd.Timestamp(until)
+    # NC-002's second temperature (T0 + 1 h) is retracted: the corrected first one is latest
+    obs = frames.observations
+    assert obs["study_id"].tolist() == ["NC-001", "NC-002"]
+    assert obs["value"].tolist() == [37.0, 38.2]
+    assert frames.assessments.empty  # not selected
+    assert frames.events.empty  # after `until`
+    latest = frames.partial.latest
+    assert latest.to_dict() == {"NC-001": pd.Timestamp(T0), "NC-002": pd.Timestamp(T0)}
+    # without a cut-off the latest fact is the drug given, an event type not read
+    assert everything.events["type"].tolist() == ["adverse_event"]
+    assert everything.partial is not None
+    assert everything.partial.until is None
+    latest = everything.partial.latest
+    assert latest["NC-002"] == pd.Timestamp(INFUSION + timedelta(days=2))
+    assert latest.dtype == pd.api.types.pandas_dtype(INSTANT)
+
+
+def test_a_cut_off_is_only_for_a_partial_read(database, cohort):
+    with pytest.raises(ValueError, match="until"), database.reading() as session:
+        export_frames(session, until=INFUSION)

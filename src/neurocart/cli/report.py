@@ -22,7 +22,7 @@ from neurocart.i18n import gettext as _
 from neurocart.studyday import day_start, local_date
 
 if TYPE_CHECKING:  # pandas: loaded by the command, not by the command line's start-up
-    from neurocart.frames import CohortFrames
+    from neurocart.frames import CohortFrames, Selection
 
 if TYPE_CHECKING:
     from neurocart.store import Database
@@ -37,10 +37,16 @@ def _missing_sqlite_file(url: str) -> Path | None:
 
 
 def _from_database(
-    database_url: str | None, site: str | None, what: str = "report"
+    database_url: str | None,
+    site: str | None,
+    what: str = "report",
+    *,
+    only: Selection | None = None,
+    cutoff: date | None = None,
 ) -> tuple[CohortFrames, str, bool]:
     """The frames, the source sentence, and whether the record holds simulated data; the
-    read is logged as `what` (a report build, an export) by the operating-system user."""
+    read is logged as `what` (a report build, an export) by the operating-system user.
+    `only`, `cutoff`: the facts an analysis reads, for that cut-off (`load_cohort`)."""
     from neurocart.config import get_settings
     from neurocart.reports.scope import database_source, is_synthetic, load_cohort, mask_url
     from neurocart.store import Database, StoreError
@@ -60,7 +66,7 @@ def _from_database(
             _("--database-url: cannot use {url}: {exc}").format(url=mask_url(url), exc=exc)
         ) from None
     try:
-        frames = load_cohort(database, site=site)
+        frames = load_cohort(database, site=site, only=only, cutoff=cutoff)
         synthetic = is_synthetic(database)
         _log_cohort_read(database, what, site, frames)
     except StoreError as exc:
@@ -152,7 +158,11 @@ def report(
         synthetic = True
     else:
         try:
-            frames, source, synthetic = _from_database(database_url, site)
+            from neurocart.cohort.analysis import selection
+
+            frames, source, synthetic = _from_database(
+                database_url, site, only=selection(), cutoff=cut
+            )
         except CohortScopeError as exc:
             raise fail(str(exc)) from None
     scope = scope_of(frames, cutoff=cut, site=site, source=source, synthetic=synthetic)

@@ -16,20 +16,20 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from neurocart.cohort import plots
-from neurocart.cohort.biomarkers import biomarker_outcomes, reads_code
+from neurocart.cohort.biomarkers import biomarker_outcomes, read_codes
 from neurocart.cohort.remission import remission_rates
 from neurocart.cohort.safety import ANC_CODE, toxicity_table, worst_grades
 from neurocart.cohort.stratify import CoxResult, baseline_features, cox_model, effect_sizes
 from neurocart.cohort.subsets import RowsBy
 from neurocart.cohort.survival import kaplan_meier, km_table, relapse_free_times
-from neurocart.frames import CohortFrames
+from neurocart.frames import CohortFrames, Selection
 from neurocart.i18n import gettext as _
 from neurocart.kinetics import b_cell_aplasia, cart_samples, igg_nadir, kinetics
 from neurocart.kinetics.cart import CODES, DEFAULT_LLOQ, UNITS, Measure
 from neurocart.kinetics.days import with_days
 from neurocart.kinetics.immune import CD19_CODE, IGG_CODE
 from neurocart.outcomes import definitions as d
-from neurocart.outcomes.patient import follow_up, outcomes_at, restrict
+from neurocart.outcomes.patient import cutoff_instant, follow_up, outcomes_at, restrict
 
 REMISSION_MONTHS = (12, 24)
 
@@ -117,6 +117,25 @@ def _by_disease_summary(outcomes_last: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+ASSESSMENTS = frozenset({*d.SCALE_LABELS, "crs", "icans"})
+"""The instruments the analysis reads: the outcome scales (their spider measures among them)
+and the graded CRS and ICANS assessments (`safety`)."""
+EVENTS = frozenset({"relapse", "maintenance_started", "maintenance_stopped", "mri", "death",
+                    "infection", "adverse_event"})  # fmt: skip
+"""The event types the analysis reads: relapses, maintenance, MRI, death (outcomes, survival,
+swimmer) and the graded infections and adverse events (`safety`)."""
+
+
+def selection(measure: Measure = "copies", *, biomarkers: bool = True) -> Selection:
+    """The facts `analyse` reads with these arguments: all that a cohort read for it needs
+    from the store (`reports.load_cohort`). Vital signs, most of the rows, are not among them;
+    follow-up reads only each patient's latest fact (`CohortFrames.partial`)."""
+    codes = {d.CK_CODE, *CODES[measure].values(), ANC_CODE, CD19_CODE, IGG_CODE}
+    if biomarkers:
+        codes |= read_codes()
+    return Selection(frozenset(codes), ASSESSMENTS, EVENTS)
+
+
 def analyse(
     frames: CohortFrames,
     *,
@@ -128,10 +147,20 @@ def analyse(
     """Every table and figure of the cohort report, computed on the frames as of `cutoff`.
 
     `biomarkers`: also the neuro-immunology readouts (`neurocart.cohort.biomarkers`).
+    Frames that hold only some of the facts (`CohortFrames.partial`) must have been read for
+    this `cutoff` with at least `selection(measure, biomarkers=biomarkers)`, else ValueError.
     """
+    if frames.partial is not None:
+        if not frames.partial.selection.covers(selection(measure, biomarkers=biomarkers)):
+            raise ValueError("the frames were read without facts that the analysis reads")
+        if frames.partial.until != cutoff_instant(cutoff):
+            raise ValueError(
+                f"the frames were read for the cut-off {frames.partial.until or 'none'}, not "
+                f"{cutoff or 'none'}: read them again for this one"
+            )
     frames = restrict(frames, cutoff)
     limit = DEFAULT_LLOQ[measure] if lloq is None else lloq
-    follow = follow_up(frames)  # the one reading of every observation
+    follow = follow_up(frames)  # the one reading of every fact (or the store's latest)
     observations = RowsBy(frames.observations, "code")
 
     def reading(codes: Collection[object] | Callable[[object], bool]) -> CohortFrames:
@@ -185,7 +214,7 @@ def analyse(
             ),
         )
     if biomarkers:
-        bio_tables, bio_figures = biomarker_outcomes(reading(reads_code))
+        bio_tables, bio_figures = biomarker_outcomes(reading(read_codes()))
         t.update(bio_tables)
         f.update(bio_figures)
     return result

@@ -124,15 +124,13 @@ def derived_indices(observations: pd.DataFrame, patients: pd.Series | None = Non
     return pd.concat(parts, ignore_index=True)[columns]
 
 
-def reads_code(code: object) -> bool:
-    """Whether `biomarker_outcomes` reads the observations of `code` (the inputs of the CSF
-    indices, the stored indices, OCB, titres, timed tests, single-cell readouts): a caller
-    holding a large cohort hands it only those rows (`neurocart.cohort.subsets`)."""
-    if not isinstance(code, str):
-        return False
-    read = {*DERIVED.values(), *INDEX_CODES.values(), OCB_PATTERN, *TITRE_CODES,
-            *TIMED_CODES.values(), *single_cell_codes()}  # fmt: skip
-    return code in read or _catalogue_key(code) in INPUT_KEYS
+def read_codes() -> frozenset[str]:
+    """The observation codes `biomarker_outcomes` reads (the inputs of the CSF indices, the
+    stored indices, OCB, titres, timed tests, single-cell readouts): a caller holding a large
+    cohort hands it only those rows, and the store reads only those (`load_cohort`'s codes)."""
+    inputs = {e.code for e in codes() if _catalogue_key(e.code) in INPUT_KEYS}
+    return frozenset({*DERIVED.values(), *INDEX_CODES.values(), OCB_PATTERN, *TITRE_CODES,
+                      *TIMED_CODES.values(), *single_cell_codes(), *inputs})  # fmt: skip
 
 
 def _with_derived(frames: CohortFrames) -> pd.DataFrame:

@@ -68,10 +68,19 @@ def cutoff_instant(cutoff: date | datetime | pd.Timestamp | None) -> pd.Timestam
 
 
 def restrict(frames: CohortFrames, cutoff: date | datetime | None) -> CohortFrames:
-    """The frames as known at the data cut-off (facts after it are dropped)."""
+    """The frames as known at the data cut-off (facts after it are dropped).
+
+    Frames read for one cut-off (`CohortFrames.partial`) are refused for another cut-off
+    (ValueError); None keeps them as they are.
+    """
     end = cutoff_instant(cutoff)
     if end is None:
         return frames
+    if frames.partial is not None and frames.partial.until != end:
+        raise ValueError(
+            f"the frames were read for the cut-off {frames.partial.until or 'none'}, not "
+            f"{end}: read them again for this one"
+        )
     courses = frames.courses.copy()
     for column in ("enrolment_at", "apheresis_at", "ld_start_at", "infusion_at"):
         courses.loc[courses[column] > end, column] = pd.NaT
@@ -98,15 +107,19 @@ def follow_up(frames: CohortFrames) -> pd.DataFrame:
     """Per infused patient: diagnosis, follow-up end (elapsed days), death.
 
     Follow-up ends at the last recorded fact or at death, whichever is first. Call on frames
-    already `restrict`ed to the cut-off.
+    already `restrict`ed to the cut-off. The last fact is the store's when the frames hold only
+    some of the facts (`CohortFrames.partial`).
     """
     infusion = infusions(frames.courses)
-    last = [
-        _latest(frames.observations, "effective_at"),
-        _latest(frames.assessments, "effective_at"),
-        _latest(frames.events, "onset_at"),
-    ]
-    last_at = pd.concat(last, axis=1).max(axis=1).reindex(infusion.index)
+    if frames.partial is None:
+        last = [
+            _latest(frames.observations, "effective_at"),
+            _latest(frames.assessments, "effective_at"),
+            _latest(frames.events, "onset_at"),
+        ]
+        last_at = pd.concat(last, axis=1).max(axis=1).reindex(infusion.index)
+    else:
+        last_at = frames.partial.latest.reindex(infusion.index)
     deaths = frames.events[frames.events["type"] == "death"].groupby("study_id")["onset_at"].min()
     death_at = deaths.reindex(infusion.index)
     end_at = last_at.where(death_at.isna(), death_at)

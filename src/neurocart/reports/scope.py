@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import URL, make_url, select
 from sqlalchemy.exc import ArgumentError
 
-from neurocart.frames import CohortFrames
+from neurocart.frames import CohortFrames, Selection
 from neurocart.outcomes.patient import cutoff_instant
 from neurocart.store import Database, Patient
 from neurocart.store.export import export_frames
@@ -137,10 +137,24 @@ def require_infused(scope: CohortScope) -> None:
     )
 
 
-def load_cohort(database: Database, *, site: str | None = None) -> CohortFrames:
-    """The record's current facts as frames; CohortScopeError when the site has no patients."""
+def load_cohort(
+    database: Database,
+    *,
+    site: str | None = None,
+    only: Selection | None = None,
+    cutoff: date | None = None,
+) -> CohortFrames:
+    """The record's current facts as frames; CohortScopeError when the site has no patients.
+
+    `only` (with the analysis' `cutoff`): only the facts an analysis reads
+    (`neurocart.cohort.analysis.selection`), for that cut-off (`export_frames`); None reads every
+    fact, as an export needs.
+    """
+    end = cutoff_instant(cutoff)
     with database.reading() as session:
-        frames = export_frames(session, site=site)
+        frames = export_frames(
+            session, site=site, only=only, until=None if end is None else end.to_pydatetime()
+        )
         if site is not None and frames.patients.empty:
             sites = sorted(set(session.scalars(select(Patient.site).distinct())))
             known = ", ".join(sites) if sites else "none (the record is empty)"

@@ -136,6 +136,7 @@ def database_state(database: Database) -> tuple[Any, ...]:
 def compute_view(database: Database, cutoff: date, site: str | None) -> CohortView:
     """Export, check, analyse and render (raises CohortScopeError when nothing to analyse)."""
     from neurocart.cohort import analyse
+    from neurocart.cohort.analysis import selection
     from neurocart.reports.build import figure_pngs
     from neurocart.reports.scope import (
         database_source,
@@ -146,7 +147,7 @@ def compute_view(database: Database, cutoff: date, site: str | None) -> CohortVi
     )
     from neurocart.reports.tables import html_table
 
-    frames = load_cohort(database, site=site)
+    frames = load_cohort(database, site=site, only=selection(biomarkers=False), cutoff=cutoff)
     scope = scope_of(
         frames,
         cutoff=cutoff,
