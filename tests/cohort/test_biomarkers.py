@@ -233,9 +233,33 @@ def test_single_cell_codes_are_listed_and_compared_per_patient() -> None:
     b_cells = table.loc["local:sc_b_cell_pct_blood"]
     assert (b_cells["patients"], b_cells["samples"], b_cells["n_paired"]) == (3, 6, 3)
     assert (b_cells["median_before"], b_cells["median_after"]) == (12.0, 0.5)
-    assert b_cells["wilcoxon_exact_p"] == pytest.approx(0.25)  # 3 pairs: 2/2³ at best
+    assert b_cells["wilcoxon_p"] == pytest.approx(0.25)  # 3 pairs, exact: 2/2³ at best
+    assert b_cells["test"] == "Wilcoxon signed-rank, exact"
     assert "only 3 patient(s)" in b_cells["caveat"]
     assert table.loc["local:sc_car_pct_t_csf", "patients"] == 0
     assert "no samples" in table.loc["local:sc_car_pct_t_csf", "caveat"]
     tables, _ = biomarker_outcomes(b.frames())
     assert "single_cell_readouts" in tables
+
+
+def test_a_large_paired_comparison_uses_the_normal_approximation_and_says_so() -> None:
+    """Beyond EXACT_MAX_PAIRS the exact null distribution costs minutes (the cube of the
+    pairs); the approximation's p is within a hair of the exact one at that size."""
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import wilcoxon
+
+    from neurocart.omics.readouts import EXACT_MAX_PAIRS, paired_comparison
+
+    rng = np.random.default_rng(7)
+    n = EXACT_MAX_PAIRS + 1
+    ids = [f"P{i}" for i in range(n)]
+    before = pd.Series(rng.normal(10, 2, n), index=ids)
+    after = pd.Series(before.to_numpy() - rng.normal(0.15, 2, n), index=ids)
+    c = paired_comparison(before, after, "b", "before", "after")
+    assert c.test == "Wilcoxon signed-rank, normal approximation"
+    exact = wilcoxon(before, after, method="exact", zero_method="zsplit").pvalue
+    assert c.p_value == pytest.approx(exact, rel=0.02)
+    small = paired_comparison(before.iloc[:EXACT_MAX_PAIRS], after.iloc[:EXACT_MAX_PAIRS],
+                              "b", "before", "after")  # fmt: skip
+    assert small.test == "Wilcoxon signed-rank, exact"

@@ -447,7 +447,7 @@ NO_SAMPLES = N_("no samples stored (neurocart omics run --store)")
 def single_cell_readouts(frames: CohortFrames) -> pd.DataFrame:
     """Every `sc_*` code, listed whether or not the cohort has samples: patients and
     samples, median before and after the infusion (one proportion per patient), the paired
-    exact Wilcoxon test and its caveat."""
+    Wilcoxon test (exact up to `EXACT_MAX_PAIRS` pairs, named in `test`) and its caveat."""
     from neurocart.omics.readouts import paired_comparison
 
     wanted = single_cell_codes()
@@ -458,7 +458,7 @@ def single_cell_readouts(frames: CohortFrames) -> pd.DataFrame:
         if sub.empty:
             rows.append({"code": code, "readout": display, "patients": 0, "samples": 0,
                          "n_paired": 0, "median_before": math.nan, "median_after": math.nan,
-                         "wilcoxon_exact_p": math.nan, "caveat": NO_SAMPLES})  # fmt: skip
+                         "wilcoxon_p": math.nan, "test": "", "caveat": NO_SAMPLES})  # fmt: skip
             continue
         pre = sub[(sub["day"] <= 0) & (sub["day"] >= -BASELINE_WINDOW_DAYS)]
         before = pre.groupby("study_id")["value"].last()
@@ -468,7 +468,7 @@ def single_cell_readouts(frames: CohortFrames) -> pd.DataFrame:
             "code": code, "readout": display, "patients": sub["study_id"].nunique(),
             "samples": len(sub), "n_paired": c.n_patients,
             "median_before": c.median_a, "median_after": c.median_b,
-            "wilcoxon_exact_p": math.nan if c.p_value is None else c.p_value,
+            "wilcoxon_p": math.nan if c.p_value is None else c.p_value, "test": c.test,
             "caveat": c.caveat,
         })  # fmt: skip
     return pd.DataFrame(rows)

@@ -111,7 +111,6 @@ HEADINGS = {
     "readout": N_("Readout"),
     "patients": N_("Patients (n)"),
     "samples": N_("Samples (n)"),
-    "wilcoxon_exact_p": N_("Exact Wilcoxon p"),
     "caveat": N_("Caveat"),
 }
 """The heading of each column of the section's tables (the CSVs keep the column names)."""
