@@ -35,7 +35,7 @@ from sqlalchemy.pool import NullPool
 import _harness as h
 from ingest import PG_ADMIN_URL, postgres_reachable
 from neurocart.cohort import analyse, clock
-from neurocart.cohort.analysis import selection
+from neurocart.cohort.analysis import CohortAnalysis, selection
 from neurocart.frames import CohortFrames
 from neurocart.outcomes.patient import cutoff_instant
 from neurocart.reports import load_cohort
@@ -189,6 +189,15 @@ def postgres_store() -> Iterator[Database]:
         admin.dispose()
 
 
+def closed(result: CohortAnalysis) -> None:
+    """Close the analysis' figures (pyplot holds every open one: repeated runs would pile
+    them up and slow each other down)."""
+    import matplotlib.pyplot as plt
+
+    for figure in result.figures.values():
+        plt.close(figure)
+
+
 def measure(backend: str, db: Database, frames: CohortFrames, runs: int, rows: int) -> None:
     start = time.perf_counter()
     fill(db, frames)
@@ -201,7 +210,7 @@ def measure(backend: str, db: Database, frames: CohortFrames, runs: int, rows: i
         start = time.perf_counter()
         stored = load_cohort(db, only=selection(), cutoff=CUTOFF)
         read = time.perf_counter() - start
-        analyse(stored, cutoff=CUTOFF)
+        closed(analyse(stored, cutoff=CUTOFF))
         totals.append(time.perf_counter() - start)
         reads.append(read)
         fits.append(clock.lifelines_seconds())
@@ -235,7 +244,7 @@ def main() -> None:
     rows = sum(len(t) for t in frames.tables().values())
     print(f"simulated {args.patients:,} patients ({rows:,} rows) in "
           f"{time.perf_counter() - start:.0f} s (not counted)")  # fmt: skip
-    memory, _ = h.timed(lambda: analyse(frames, cutoff=CUTOFF), runs=1)
+    memory, _ = h.timed(lambda: closed(analyse(frames, cutoff=CUTOFF)), runs=1)
     print(f"analysis alone on the frames in memory: {memory.median:.1f} s (one run)")
     for backend in args.backend or ["sqlite", "postgresql"]:
         if backend == "sqlite":
