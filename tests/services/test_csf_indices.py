@@ -21,7 +21,7 @@ from neurocart.ingest.csf_pairs import (
     _nearest,
     pair_lumbar_punctures,
 )
-from neurocart.services.csf_indices import SOURCE_PREFIX, concerned, update_csf_indices
+from neurocart.services.csf_indices import SOURCE_PREFIX, update_csf_indices
 from neurocart.services.ingest import ingest_observations
 from neurocart.store import repo
 
@@ -171,23 +171,34 @@ def test_the_reibergram_region_needs_an_age_from_five_and_says_so() -> None:
     assert "from age 5" in child.not_computed["reibergram_igg"]
 
 
-def test_only_patients_with_a_csf_value_or_a_derived_index_are_concerned(
-    database, nurse, mg_patient
-):
-    """The monitor hears of every routine serum albumin and IgG: it derives only for patients
-    with something a run could compute or retract."""
+def test_only_patients_with_a_csf_value_or_a_derived_index_are_watched(database, nurse, mg_patient):
+    """The monitor hears of every routine serum albumin and IgG: the journal hands the leader
+    only the patients who have had a CSF value or a derived index (from what it has read,
+    without asking the database), and from the CSF value on, every later serum value too."""
+    from neurocart.services.csf_indices import ANCHOR_CODES, INPUT_CODES
+    from neurocart.services.journal import Journal
+
+    journal = Journal(INPUT_CODES, ANCHOR_CODES)
+    seen = 0
+
+    def watched() -> set[int]:
+        nonlocal seen
+        with database.reading() as session:
+            entries = Journal.entries(session, seen)
+            journal.convert(session, entries)
+            seen = entries[-1].seq if entries else seen
+        return set(journal.take_watched())
+
     serum = [obs("1751-7", 4.0, "g/dL", -0.5, "serum"), obs("2465-3", 10, "g/L", -0.5, "serum")]
     with database.transaction() as session:
         ingest_observations(session, nurse, mg_patient.id, serum)
-        assert concerned(session, [mg_patient.id]) == set()
-        assert concerned(session, []) == set()
-        (csf,) = ingest_observations(
-            session, nurse, mg_patient.id, [obs("1746-7", 25, "mg/dL", 0, "csf")]
+    assert watched() == set()
+    with database.transaction() as session:  # serum and CSF of one puncture, in one batch
+        ingest_observations(
+            session, nurse, mg_patient.id, [*serum, obs("1746-7", 25, "mg/dL", 0, "csf")]
         )
-        assert concerned(session, [mg_patient.id, mg_patient.id + 999]) == {mg_patient.id}
-        assert len(update_csf_indices(session, nurse, mg_patient.id).stored) == 1  # Qalb
-        repo.retract_observation(session, nurse, csf, reason="wrong patient")
-        # the CSF value is gone but its derived Qalb is not yet: still concerned
-        assert concerned(session, [mg_patient.id]) == {mg_patient.id}
-        assert len(update_csf_indices(session, nurse, mg_patient.id).retracted) == 1
-        assert concerned(session, [mg_patient.id]) == set()
+    assert watched() == {mg_patient.id}
+    with database.transaction() as session:
+        ingest_observations(session, nurse, mg_patient.id, serum)
+    assert watched() == {mg_patient.id}  # anchored: a new serum value may pair now
+    assert watched() == set()  # nothing new

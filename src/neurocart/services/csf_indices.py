@@ -23,12 +23,11 @@ chain records every write, as for any observation.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neurocart.ingest import by_key, lookup
@@ -69,6 +68,13 @@ INPUT_CODES: frozenset[tuple[str, str]] = frozenset(
 )
 """(code system, code) of the observations whose arrival can change a derived index: hook the
 fact path on these (derived codes are not among them, so storing never re-triggers)."""
+
+ANCHOR_CODES: frozenset[tuple[str, str]] = frozenset(
+    (by_key(k).system, by_key(k).code) for k in (*CSF_KEYS, *DERIVED_KEYS.values())
+)
+"""(code system, code) of the CSF values and the derived indices: a patient who never had one
+has no index a serum value could change (a serum value alone pairs with nothing; every
+derived row stems from a CSF value)."""
 
 TREATMENT_DRUGS = {
     "ivig": "ivig",
@@ -147,27 +153,6 @@ def _read(session: Session, patient_id: int, keys: Iterable[str]) -> list[Observ
     wanted = set(_codes(keys))
     rows = repo.list_observations(session, patient_id, codes={code for _, code in wanted})
     return [o for o in rows if (o.code_system, o.code) in wanted]
-
-
-def concerned(session: Session, patient_ids: Collection[int]) -> set[int]:
-    """Those of `patient_ids` whose derived indices a run may change: the patients with a
-    current CSF value among the inputs, or a derived index. For anyone else a run reads and
-    writes nothing (a serum value alone pairs with nothing; every derived row stems from a CSF
-    value), so the monitor, which hears of every routine serum albumin and IgG, asks this
-    once for all the patients of a step instead of running per patient."""
-    if not patient_ids:
-        return set()
-    codes = {code for _, code in _codes((*CSF_KEYS, *DERIVED_KEYS.values()))}
-    query = (
-        select(Observation.patient_id)
-        .where(
-            Observation.patient_id.in_(sorted(patient_ids)),
-            Observation.code.in_(sorted(codes)),
-            repo.current(Observation),
-        )
-        .distinct()
-    )
-    return set(session.scalars(query))
 
 
 def compute(punctures: Iterable[Puncture]) -> dict[tuple[datetime, str], Result]:

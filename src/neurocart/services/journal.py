@@ -183,10 +183,20 @@ class Journal:
 
     `watch`: (code system, code) of observations whose arrival, correction or retraction the
     reader wants to hear of beyond the engine (the leader derives facts from them, e.g. the
-    CSF indices): `take_watched` hands over the patients concerned."""
+    CSF indices): `take_watched` hands over the patients concerned. With `anchors`, only
+    the patients who have had an observation of one of those codes (e.g. a CSF value: a
+    routine serum albumin alone pairs with nothing) — known from the journal itself, so the
+    leader asks the database nothing to tell them apart."""
 
-    def __init__(self, watch: frozenset[tuple[str, str]] = frozenset()) -> None:
+    def __init__(
+        self,
+        watch: frozenset[tuple[str, str]] = frozenset(),
+        anchors: frozenset[tuple[str, str]] | None = None,
+    ) -> None:
         self.watch = watch
+        self.anchors = anchors
+        self.anchored: set[int] = set()
+        """The patients with an observation of one of `anchors` (ever, any version)."""
         self.watched: dict[int, tuple[int, int]] = {}
         """Patient id → (journal seq, entering user id) of the last watched observation read
         since the last `take_watched`."""
@@ -280,7 +290,11 @@ class Journal:
                     if found is None:
                         continue
                     pid, fact = found
-                    if kind == "observation" and row_id in self._watched_rows:
+                    if (
+                        kind == "observation"
+                        and row_id in self._watched_rows
+                        and (self.anchors is None or pid in self.anchored)
+                    ):
                         self.watched[pid] = (e.seq, self._watched_rows[row_id])
                     if fact is None:
                         continue
@@ -394,6 +408,8 @@ class Journal:
                 pid = row.patient_id
                 if self.watch and (row.code_system, row.code) in self.watch:
                     self._watched_rows[row.id] = row.entered_by
+                if self.anchors and (row.code_system, row.code) in self.anchors:
+                    self.anchored.add(pid)
                 self._touch(
                     pid,
                     row.effective_at,

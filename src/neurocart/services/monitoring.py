@@ -29,7 +29,9 @@ entries, so they never feed the engine.
 
 **Derived facts.** Facts computed from other facts are stored by the leader too, on the same
 path: when the journal brings an observation with one of `neurocart.services.csf_indices`'
-`INPUT_CODES` (stored, corrected or retracted), the leader recomputes that patient's CSF
+`INPUT_CODES` (stored, corrected or retracted) for a patient who has had a CSF value or a
+derived index (`ANCHOR_CODES`, which the journal tracks as it reads: a routine serum albumin
+of anyone else costs nothing), the leader recomputes that patient's CSF
 indices in the transaction that stores the checkpoint past the entry, so a retry or a new
 leader never derives from the same entry twice; and the derivation is idempotent anyway (it
 compares with what is stored). The derived rows are journal entries like any other and reach
@@ -167,7 +169,7 @@ class MonitorService:
         the notifications outside the browser: once, by the leader)."""
         self.overdue_budget = overdue_budget
         self.engine = monitor.Engine(rules)
-        self.journal = Journal(csf_indices.INPUT_CODES)
+        self.journal = Journal(csf_indices.INPUT_CODES, csf_indices.ANCHOR_CODES)
         self.tracker = OverdueTracker()
         self.seq = 0
         self.head = 0
@@ -207,7 +209,7 @@ class MonitorService:
                 session, actor=SYSTEM, written={} if first else ids, created=ids if first else {}
             )
         self.engine = monitor.Engine(self.rules)
-        self.journal = Journal(csf_indices.INPUT_CODES)
+        self.journal = Journal(csf_indices.INPUT_CODES, csf_indices.ANCHOR_CODES)
         self.tracker = OverdueTracker()
         self._status = {}
         self._acute = set()
@@ -293,10 +295,7 @@ class MonitorService:
         journal seq, entering user id), each in its own savepoint of the caller's
         transaction; returns the seqs whose derivation failed (rolled back, logged)."""
         failed = []
-        concerned = csf_indices.concerned(session, watched.keys())
         for pid, (seq, user_id) in sorted(watched.items()):
-            if pid not in concerned:
-                continue
             savepoint = session.begin_nested()
             try:
                 actor = repo.get_user(session, user_id)
