@@ -18,7 +18,7 @@ from neurocart import monitor
 from neurocart.monitor import snapshot
 from neurocart.monitor.state import DerivationSettings
 from neurocart.services import alerts as alert_service
-from neurocart.services import snapshots
+from neurocart.services import monitoring, snapshots
 from neurocart.services.assessments import add_assessment
 from neurocart.services.monitoring import MonitorService
 from neurocart.store import Database, Patient, User, repo
@@ -261,3 +261,24 @@ def test_only_the_newest_snapshots_are_kept(database: Database, every_step: Any)
         seqs = s.scalars(select(MonitorSnapshot.seq)).all()
     assert len(seqs) == snapshots.KEEP
     assert max(seqs) == svc.seq
+
+
+def test_a_backlog_read_in_full_steps_gets_its_snapshot_at_its_end(
+    database: Database, every_step: pytest.MonkeyPatch
+) -> None:
+    """Every step full (no step reaches the head by itself): the snapshot comes with the
+    step that finds only the leader's own entries left."""
+    every_step.setattr(monitoring, "STEP_ENTRIES", 1)
+    user, (p,) = _world(database, 1)
+    for hours in (20, 30, 31):
+        _obs(database, user, p, TEMP, 38.7, hours)
+    svc = MonitorService(database, overdue_budget=0)
+    svc.take_over()
+    _drain(svc)
+    with database.reading() as s:
+        seqs = s.scalars(select(MonitorSnapshot.seq)).all()
+    assert seqs
+    nxt = MonitorService(database, overdue_budget=0)
+    nxt.take_over()
+    assert nxt.replayed_from == max(seqs) > 0
+    assert _comparable(nxt.engine) == _comparable(svc.engine)

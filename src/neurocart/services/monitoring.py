@@ -285,6 +285,10 @@ class MonitorService:
             entries = Journal.entries(session, self.seq, upto=head, limit=STEP_ENTRIES)
             if not entries:  # only entries the monitor does not read (users, tasks)
                 self.seq = head
+                if self._snapshot_due(head) and (snapshot := self._encode_snapshot()):
+                    with self.database.transaction() as session:  # the backlog's end
+                        self._persist(session, [], [], seq=head, grades=[])
+                        self._store_snapshot(session, head, snapshot)
                 return 0
             fed = self.journal.convert(session, entries)
         self.tracker.forget(self.journal.take_touched())
