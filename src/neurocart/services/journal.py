@@ -373,6 +373,25 @@ class Journal:
                 person.course_id = course.id
                 person.anchors = course.anchor_times()
 
+    def dump_people(self) -> list[list[Any]]:
+        """The people this journal has seen, as plain data (`neurocart.services.snapshots`):
+        a reader restored with `load_people` converts later entries as this one would."""
+        return [
+            [pid, p.study_id, p.diagnosis, p.course_id,
+             {k: None if v is None else v.isoformat() for k, v in p.anchors.items()}]
+            for pid, p in self.people.items()
+        ]  # fmt: skip
+
+    def load_people(self, data: list[list[Any]]) -> None:
+        """Restore the people of `dump_people` (caches such as usernames refill on use)."""
+        self.people = {
+            int(pid): _Person(
+                str(sid), diagnosis, int(course_id),
+                {k: _when(v) for k, v in anchors.items()},
+            )
+            for pid, sid, diagnosis, course_id, anchors in data
+        }  # fmt: skip
+
     def contexts(self) -> dict[int, monitor.PatientContext]:
         """Patient id → context, for every patient the journal has seen."""
         return {pid: p.context() for pid, p in self.people.items()}

@@ -16,6 +16,10 @@ Only one process leads at a time (`neurocart.services.leadership`); `epoch` fenc
 leader: every write here requires the epoch it took over with. The service itself is not
 thread-safe: the leader loop (`neurocart.runtime`) is its only caller.
 
+**Snapshots.** Now and then the leader stores its engine's whole state with a checkpoint
+(`neurocart.services.snapshots`); `take_over` starts from the newest one that verifies and
+replays only the journal after it, or the whole journal when there is none.
+
 **Failures.** A fact the engine cannot evaluate (a bug, data no rule foresaw) is logged
 without patient identifiers, stored as a system alert for the admins, and skipped; every
 other patient is monitored as before.
@@ -60,7 +64,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
-from neurocart.services import csf_indices
+from neurocart.services import csf_indices, snapshots
 from neurocart.services.journal import (
     ACTION_ENTITY,
     ALERT_ROW_ENTITY,
@@ -176,6 +180,10 @@ class MonitorService:
         self.epoch: int | None = None
         self.failures = 0
         self._persisted_at = 0.0
+        self.replayed_from = 0
+        """The journal seq the last `take_over` replayed from (a snapshot's; 0: all)."""
+        self._snapshot_seq = 0
+        self._snapshot_at = 0.0
         self._acute: set[int] = set()
         self._due: datetime | None = None
         self._due_stale = True
@@ -188,8 +196,9 @@ class MonitorService:
     # --- leadership ---
 
     def take_over(self) -> None:
-        """Become the leader: a new epoch, then the engine rebuilt from the journal up to the
-        checkpoint (those actions were stored when they first happened). What was committed
+        """Become the leader: a new epoch, then the engine rebuilt up to the checkpoint from
+        the newest usable snapshot and the journal after it (or the whole journal); those
+        actions were stored when they first happened. What was committed
         after the checkpoint is consumed by the next `step`s, live."""
         with self.database.transaction() as session:
             audit.lock_chain(session)
@@ -217,7 +226,8 @@ class MonitorService:
         self._due_stale = True
         with self.database.reading() as session:
             self._load_status(session)
-            after = 0
+            after = self.replayed_from = self._restore(session, checkpoint)
+            self._snapshot_seq, self._snapshot_at = after, time.monotonic()
             while after < checkpoint:
                 entries = Journal.entries(session, after, upto=checkpoint, limit=50_000)
                 if not entries:
@@ -230,6 +240,37 @@ class MonitorService:
         self.journal.take_watched()  # derived when first read, with the checkpoint
         self.seq = checkpoint
         log.info("monitor: leader (epoch %s) from journal seq %s", self.epoch, checkpoint)
+
+    def _restore(self, session: Session, checkpoint: int) -> int:
+        """The engine and the journal's people from the newest usable snapshot at or below
+        the checkpoint (`neurocart.services.snapshots`); returns its seq, the journal seq to
+        replay from (0 without one: the whole journal)."""
+        try:
+            found = snapshots.load(session, checkpoint, self.journal, self.engine.rules)
+        except Exception as exc:  # a snapshot only ever saves time: never fail over it
+            log.warning("monitor: snapshot not loaded (%s); replaying the journal", exc)
+            found = None
+        if found is None:
+            self.journal = Journal(csf_indices.INPUT_CODES)
+            return 0
+        seq, self.engine = found
+        self._dirty.update(self.journal.people)  # grades compared as after a full replay
+        log.info("monitor: engine restored from the snapshot at journal seq %s", seq)
+        return seq
+
+    def _snapshot_due(self, seq: int) -> bool:
+        advanced = seq - self._snapshot_seq
+        return advanced >= snapshots.SNAPSHOT_ENTRIES or (
+            advanced > 0 and time.monotonic() - self._snapshot_at >= snapshots.SNAPSHOT_SECONDS
+        )
+
+    def _encode_snapshot(self) -> snapshots.Encoded | None:
+        try:
+            return snapshots.encode(self.engine, self.journal)
+        except Exception as exc:  # a bug here must never stop monitoring
+            self._snapshot_at = time.monotonic()
+            log.error("monitor: could not encode the engine snapshot (%s); skipped", exc)
+            return None
 
     def _load_status(self, session: Session) -> None:
         for row in session.execute(select(*(getattr(MonitorStatus, c) for c in _STATUS_COLUMNS))):
@@ -251,6 +292,10 @@ class MonitorService:
             entries = Journal.entries(session, self.seq, upto=head, limit=STEP_ENTRIES)
             if not entries:  # only entries the monitor does not read (users, tasks)
                 self.seq = head
+                if self._snapshot_due(head) and (snapshot := self._encode_snapshot()):
+                    with self.database.transaction() as session:  # the backlog's end
+                        self._persist(session, [], [], seq=head, grades=[])
+                        self._store_snapshot(session, head, snapshot)
                 return 0
             fed = self.journal.convert(session, entries)
         self.tracker.forget(self.journal.take_touched())
@@ -266,10 +311,14 @@ class MonitorService:
         last = entries[-1].seq if len(entries) == STEP_ENTRIES else head
         grades = self._grade_changes()
         due = time.monotonic() - self._persisted_at >= CHECKPOINT_SECONDS
-        if actions or failures or grades or due or derive:
+        # a snapshot only where the step reached the head: a long backlog is not slowed
+        snapshot = self._encode_snapshot() if last >= head and self._snapshot_due(last) else None
+        if actions or failures or grades or due or derive or snapshot:
             with self.database.transaction() as session:
                 failed = self._derive(session, derive)
                 self._persist(session, actions, failures, seq=last, grades=grades, failed=failed)
+                if snapshot is not None:
+                    self._store_snapshot(session, last, snapshot)
         else:  # nothing to store: a leader resuming before here re-reads entries that
             self.seq = last  # cause nothing, so the checkpoint may lag a little
         return len(entries)
@@ -503,6 +552,22 @@ class MonitorService:
         if payloads and self.on_stored is not None:
             session.info.setdefault(AFTER_COMMIT, []).append(partial(self.on_stored, payloads))
         return payloads
+
+    def _store_snapshot(self, session: Session, seq: int, encoded: snapshots.Encoded) -> None:
+        """Store the snapshot with the checkpoint at `seq`, in a savepoint: a failure is
+        logged and the checkpoint and actions go ahead."""
+        self._snapshot_seq, self._snapshot_at = seq, time.monotonic()
+        savepoint = session.begin_nested()
+        try:
+            snapshots.store(session, seq, encoded)
+        except Exception as exc:
+            savepoint.rollback()
+            log.error("monitor: could not store the engine snapshot (%s); skipped", exc)
+        else:
+            savepoint.commit()
+            log.info(
+                "monitor: engine snapshot at journal seq %s (%s bytes)", seq, len(encoded.data)
+            )
 
     def _grade_changes(self) -> list[tuple[int, tuple[Any, ...] | None]]:
         """(patient id, status row) of the patients whose current grades changed."""

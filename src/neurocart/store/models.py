@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -458,6 +459,30 @@ class MonitorCheckpoint(Base):
     seq: Mapped[int] = mapped_column(Integer)
     leader: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MonitorSnapshot(Base):
+    """The monitor engine's state at a checkpoint, so a new leader replays only what came
+    after it (`neurocart.services.snapshots`).
+
+    A cache, not a record: nothing is read from it that the journal could not rebuild, so it
+    is not in the audit chain (an entry per snapshot would copy megabytes into the log).
+    Instead `mac` (HMAC-SHA256 with the audit key `key_id`) covers the seq, the chain hash of
+    the audit entry at that seq, the fingerprint of the rules and the digest of `data`
+    (zlib-compressed JSON): a snapshot edited, moved to another seq or copied from another
+    chain is refused, and the leader replays the journal from the start instead.
+    """
+
+    __tablename__ = "monitor_snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    mac: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class MonitorStatus(Base):
