@@ -92,6 +92,9 @@ def _scenario(db: Database, monkeypatch: pytest.MonkeyPatch) -> tuple[User, list
     inputs = {"temperature_c": 38.9, "hypotension": True, "vasopressors": 0}
     _assess(db, user, p, "crs", inputs, 36.5)
     _obs(db, user, r, TEMP, 36.8, 36)
+    with db.transaction() as s:  # a CSF value: r's later serum values may pair with it
+        repo.add_observation(s, user, repo.ObservationIn(r.id, "1746-7", 25, "mg/dL", _h(36),
+                                                         specimen="csf"))  # fmt: skip
     _drain(live)  # the snapshot is stored at this step
     monkeypatch.setattr(snapshots, "SNAPSHOT_ENTRIES", 10**9)
     _obs(db, user, p, TEMP, 39.2, 37)
@@ -143,7 +146,7 @@ def _feed(engine: monitor.Engine) -> list[monitor.AlertAction]:
 def test_snapshot_plus_the_rest_equals_a_full_replay_and_acts_alike(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _scenario(database, monkeypatch)
+    _, patients = _scenario(database, monkeypatch)
     restored = MonitorService(database, overdue_budget=0)
     restored.take_over()
     with database.reading() as s:
@@ -154,6 +157,7 @@ def test_snapshot_plus_the_rest_equals_a_full_replay_and_acts_alike(
     assert _comparable(restored.engine) == _comparable(full.engine)
     assert restored.engine.snapshot() == full.engine.snapshot()
     assert restored.journal.contexts() == full.journal.contexts()
+    assert restored.journal.anchored == full.journal.anchored == {patients[2].id}
     open_alerts = {a.key: a.level for a in full.engine.alerts()}
     assert open_alerts["NC-1:crs:1"] >= 1  # escalated, unacknowledged
     assert full.engine.alert("NC-2:crs:1").status == "closed"  # resolved by a clinician
@@ -219,7 +223,7 @@ def test_a_tampered_snapshot_is_refused_and_the_journal_replayed(
         _tamper(database, fingerprint="0" * 64)
     else:  # a row re-signed with the key over data that is not a snapshot: still no crash
         keyring = snapshots.current_keyring()
-        junk = snapshots.zlib.compress(b'{"engine": {"format": 1}, "people": []}')
+        junk = snapshots.zlib.compress(b'{"engine": {"format": 2}, "people": []}')
         with database.reading() as s:
             chain = snapshots._chain_hash(s, seq)
         assert chain is not None

@@ -173,7 +173,7 @@ class MonitorService:
         the notifications outside the browser: once, by the leader)."""
         self.overdue_budget = overdue_budget
         self.engine = monitor.Engine(rules)
-        self.journal = Journal(csf_indices.INPUT_CODES, csf_indices.ANCHOR_CODES)
+        self.journal = _journal()
         self.tracker = OverdueTracker()
         self.seq = 0
         self.head = 0
@@ -218,7 +218,7 @@ class MonitorService:
                 session, actor=SYSTEM, written={} if first else ids, created=ids if first else {}
             )
         self.engine = monitor.Engine(self.rules)
-        self.journal = Journal(csf_indices.INPUT_CODES, csf_indices.ANCHOR_CODES)
+        self.journal = _journal()
         self.tracker = OverdueTracker()
         self._status = {}
         self._acute = set()
@@ -251,7 +251,7 @@ class MonitorService:
             log.warning("monitor: snapshot not loaded (%s); replaying the journal", exc)
             found = None
         if found is None:
-            self.journal = Journal(csf_indices.INPUT_CODES)
+            self.journal = _journal()
             return 0
         seq, self.engine = found
         self._dirty.update(self.journal.people)  # grades compared as after a full replay
@@ -608,6 +608,12 @@ class MonitorService:
                 pass
             if tick:
                 self.tick(now)
+
+
+def _journal() -> Journal:
+    """A journal reader that also hands over the patients whose CSF indices a new value may
+    change (the leader derives them)."""
+    return Journal(csf_indices.INPUT_CODES, csf_indices.ANCHOR_CODES)
 
 
 def _apply_action(

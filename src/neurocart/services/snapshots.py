@@ -6,7 +6,8 @@
 
 What is stored is everything `MonitorService.take_over` would rebuild by replaying the
 journal up to `seq`: the engine (`neurocart.monitor.snapshot`) and the journal reader's
-people with their anchors (`Journal.dump_people`). The leader stores one in the same
+people with their anchors (`Journal.dump_people`) and the patients with a CSF value
+(`Journal.anchored`). The leader stores one in the same
 transaction as a checkpoint, at the checkpoint's seq, when the journal advanced by
 `SNAPSHOT_ENTRIES` since the last one or `SNAPSHOT_SECONDS` passed (and only at a step
 that reached the journal head, so a long catch-up is not slowed); the newest `KEEP` are
@@ -79,7 +80,11 @@ def _mac(secret: bytes, seq: int, chain_hash: str, fingerprint: str, data: bytes
 def encode(engine: monitor.Engine, journal: Journal) -> Encoded:
     """The engine's and the journal reader's state, compressed (done before the caller's
     write transaction: the chain lock is not held while thousands of patients are dumped)."""
-    body = {"engine": snapshot.dump(engine), "people": journal.dump_people()}
+    body = {
+        "engine": snapshot.dump(engine),
+        "people": journal.dump_people(),
+        "anchored": sorted(journal.anchored),
+    }
     data = zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
     return Encoded(data, snapshot.fingerprint(engine.rules))
 
@@ -148,8 +153,9 @@ def load(
             body = json.loads(zlib.decompress(row.data))
             engine = snapshot.load(body["engine"], rules)
             journal.load_people(body["people"])
+            journal.anchored = {int(pid) for pid in body["anchored"]}
         except (ValueError, KeyError, TypeError, zlib.error) as exc:
-            journal.people = {}
+            journal.people, journal.anchored = {}, set()
             log.warning("%s: does not load (%s); not used", where, type(exc).__name__)
             continue
         return row.seq, engine
