@@ -1,10 +1,12 @@
-"""A small patient builder for monitoring tests: facts at hours after infusion."""
+"""A small patient builder for monitoring tests: facts at hours after infusion; and the
+stored patients the leader's tests start from."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from neurocart import store
 from neurocart.monitor import (
     AlertAction,
     Assessment,
@@ -18,6 +20,19 @@ DAY0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
 H = timedelta(hours=1)
 
 TEMP, SBP, ANC, PLT, IGG = "8310-5", "8480-6", "751-8", "777-3", "2465-3"
+
+
+def stored_world(db: store.Database, n: int = 1) -> tuple[store.User, list[store.Patient]]:
+    """A neurologist and `n` patients NC-1… with a course infused at DAY0, committed."""
+    repo = store.repo
+    with db.transaction() as s:
+        user = repo.create_user(s, None, username="doc", password_hash="x", role="neurologist")
+        patients = []
+        for i in range(n):
+            p = repo.create_patient(s, None, repo.PatientIn(f"NC-{i + 1}", "HD", "female", "nmosd"))
+            repo.create_course(s, None, repo.CourseIn(p.id, "x", infusion_at=DAY0))
+            patients.append(p)
+    return user, patients
 
 
 def at(hours: float) -> datetime:

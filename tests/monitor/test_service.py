@@ -21,22 +21,12 @@ from neurocart.services.monitoring import FencedError, MonitorService
 from neurocart.store import Database, Patient, User, repo
 from neurocart.store.models import Alert, AlertAction, AuditEntry, MonitorStatus
 from tests.dbfixtures import database, db_url, pg_session_url
+from tests.monitor.helpers import stored_world
 
 __all__ = ["database", "db_url", "pg_session_url"]
 
 DAY0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
 TEMP = "8310-5"
-
-
-def _world(db: Database, n: int = 1) -> tuple[User, list[Patient]]:
-    with db.transaction() as s:
-        user = repo.create_user(s, None, username="doc", password_hash="x", role="neurologist")
-        patients = []
-        for i in range(n):
-            p = repo.create_patient(s, None, repo.PatientIn(f"NC-{i + 1}", "HD", "female", "nmosd"))
-            repo.create_course(s, None, repo.CourseIn(p.id, "x", infusion_at=DAY0))
-            patients.append(p)
-    return user, patients
 
 
 def _leader(db: Database, **kwargs: object) -> MonitorService:
@@ -77,7 +67,7 @@ def _alerts(db: Database) -> list[Alert]:
 
 
 def test_one_alert_per_episode_across_many_fever_readings(database: Database) -> None:
-    user, (p,) = _world(database)
+    user, (p,) = stored_world(database)
     svc = _leader(database)
     for h in range(40, 60, 2):
         _temp(database, svc, user, p, h, 38.2 + (h - 40) / 100)
@@ -94,7 +84,7 @@ def test_one_alert_per_episode_across_many_fever_readings(database: Database) ->
 
 
 def test_afebrile_patient_gets_no_alert(database: Database) -> None:
-    user, (p,) = _world(database)
+    user, (p,) = stored_world(database)
     svc = _leader(database)
     for h in range(40, 60, 2):
         _temp(database, svc, user, p, h, 36.8)
@@ -103,7 +93,7 @@ def test_afebrile_patient_gets_no_alert(database: Database) -> None:
 
 
 def test_a_rolled_back_write_is_never_seen_by_the_monitor(database: Database) -> None:
-    user, (p,) = _world(database)
+    user, (p,) = stored_world(database)
     svc = _leader(database)
 
     def failing_request() -> None:
@@ -119,7 +109,7 @@ def test_a_rolled_back_write_is_never_seen_by_the_monitor(database: Database) ->
 
 
 def test_acknowledgement_is_audited_and_stops_escalation(database: Database) -> None:
-    user, (p, q) = _world(database, 2)
+    user, (p, q) = stored_world(database, 2)
     svc = _leader(database, overdue_budget=0)
     _temp(database, svc, user, p, 40, 38.5)
     _temp(database, svc, user, q, 40, 38.5)
@@ -141,7 +131,7 @@ def test_acknowledgement_is_audited_and_stops_escalation(database: Database) -> 
 
 
 def test_restart_rebuilds_the_same_state_without_duplicate_alerts(database: Database) -> None:
-    user, (p,) = _world(database)
+    user, (p,) = stored_world(database)
     live = _leader(database)
     for h in (30, 34, 38):
         _temp(database, live, user, p, h, 38.6)
@@ -157,7 +147,7 @@ def test_restart_rebuilds_the_same_state_without_duplicate_alerts(database: Data
 
 
 def test_replay_equals_the_persisted_log(database: Database) -> None:
-    user, patients = _world(database, 3)
+    user, patients = stored_world(database, 3)
     svc = _leader(database)
     for h in range(24, 100, 3):
         for i, p in enumerate(patients):
@@ -223,7 +213,7 @@ def test_bus_filters_by_discipline_and_closes() -> None:
 def test_a_leader_stores_the_alerts_of_facts_stored_while_nothing_watched(
     database: Database,
 ) -> None:
-    user, (p,) = _world(database)
+    user, (p,) = stored_world(database)
     _temp(database, None, user, p, 40, 38.9)
     assert _alerts(database) == []
     _leader(database)
@@ -237,7 +227,7 @@ def test_a_leader_stores_the_alerts_of_facts_stored_while_nothing_watched(
 
 
 def test_a_deposed_leader_is_fenced(database: Database) -> None:
-    user, (p,) = _world(database)
+    user, (p,) = stored_world(database)
     old = _leader(database)
     _leader(database)  # another process took over
     with database.transaction() as s:
@@ -250,7 +240,7 @@ def test_a_deposed_leader_is_fenced(database: Database) -> None:
 def test_a_recorded_crs_grade_3_upgrades_the_crs_alert_and_shows_both_sources(
     database: Database,
 ) -> None:
-    user, (p,) = _world(database)
+    user, (p,) = stored_world(database)
     svc = _leader(database)
     with database.transaction() as s:
         repo.add_observation(
@@ -282,7 +272,7 @@ def test_a_recorded_crs_grade_3_upgrades_the_crs_alert_and_shows_both_sources(
 def test_a_failing_patient_never_stops_monitoring_for_another(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user, (bad, good) = _world(database, 2)
+    user, (bad, good) = stored_world(database, 2)
     svc = _leader(database)
     real = svc.engine.apply
 

@@ -24,6 +24,7 @@ from neurocart.services.monitoring import MonitorService
 from neurocart.store import Database, Patient, User, repo
 from neurocart.store.models import AlertAction, MonitorSnapshot
 from tests.dbfixtures import database, db_url, pg_session_url
+from tests.monitor.helpers import stored_world
 
 __all__ = ["database", "db_url", "pg_session_url"]
 
@@ -41,17 +42,6 @@ def every_step(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """A snapshot at every step that reaches the journal head."""
     monkeypatch.setattr(snapshots, "SNAPSHOT_ENTRIES", 1)
     return monkeypatch
-
-
-def _world(db: Database, n: int) -> tuple[User, list[Patient]]:
-    with db.transaction() as s:
-        user = repo.create_user(s, None, username="doc", password_hash="x", role="neurologist")
-        patients = []
-        for i in range(n):
-            p = repo.create_patient(s, None, repo.PatientIn(f"NC-{i + 1}", "HD", "female", "nmosd"))
-            repo.create_course(s, None, repo.CourseIn(p.id, "x", infusion_at=DAY0))
-            patients.append(p)
-    return user, patients
 
 
 def _obs(db: Database, user: User, p: Patient, code: str, value: float, hours: float) -> None:
@@ -74,7 +64,7 @@ def _scenario(db: Database, monkeypatch: pytest.MonkeyPatch) -> tuple[User, list
     """A leader that stored a snapshot mid-way and went on without storing another: fever →
     a CRS alert open and escalating (timers pending), ICE assessments, a recorded CRS grade,
     a resolved (closed) episode; then more facts after the snapshot."""
-    user, (p, q, r) = _world(db, 3)
+    user, (p, q, r) = stored_world(db, 3)
     monkeypatch.setattr(snapshots, "SNAPSHOT_ENTRIES", 1)
     live = MonitorService(db, overdue_budget=0)
     live.take_over()
@@ -254,7 +244,7 @@ def test_a_snapshot_of_other_rules_is_not_used(
 
 
 def test_only_the_newest_snapshots_are_kept(database: Database, every_step: Any) -> None:
-    user, (p,) = _world(database, 1)
+    user, (p,) = stored_world(database, 1)
     svc = MonitorService(database, overdue_budget=0)
     svc.take_over()
     _drain(svc)
@@ -273,7 +263,7 @@ def test_a_backlog_read_in_full_steps_gets_its_snapshot_at_its_end(
     """Every step full (no step reaches the head by itself): the snapshot comes with the
     step that finds only the leader's own entries left."""
     every_step.setattr(monitoring, "STEP_ENTRIES", 1)
-    user, (p,) = _world(database, 1)
+    user, (p,) = stored_world(database, 1)
     for hours in (20, 30, 31):
         _obs(database, user, p, TEMP, 38.7, hours)
     svc = MonitorService(database, overdue_budget=0)

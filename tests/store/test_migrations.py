@@ -73,15 +73,7 @@ def test_upgrade_records_the_feed_rows_already_stored(empty_db_url):
 def test_upgrade_of_feed_rows_without_the_audit_key_says_what_is_missing(empty_db_url):
     db = Database.from_url(empty_db_url)
     _feed_rows_at_0010(db)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("NEUROCART_AUDIT_KEY", raising=False)
-        patch.delenv("NEUROCART_AUDIT_KEYRING", raising=False)
-        get_settings.cache_clear()
-        try:
-            with pytest.raises(AuditKeyError, match="4 feed messages and ingest keys"):
-                migrate.upgrade(db.engine)
-        finally:
-            get_settings.cache_clear()
+    _upgrade_refused_without_a_key(db, "4 feed messages and ingest keys")
     assert migrate.current(db.engine) == "0010"  # nothing half done: upgrade again with a key
     assert migrate.upgrade(db.engine) == migrate.head()
     db.dispose()
@@ -130,15 +122,20 @@ def test_upgrade_records_the_idempotency_records_already_stored(empty_db_url):
 def test_upgrade_of_idempotency_records_without_the_audit_key_says_what_is_missing(empty_db_url):
     db = Database.from_url(empty_db_url)
     _idempotency_rows_at_0011(db)
+    _upgrade_refused_without_a_key(db, "revision 0012 records the 2 idempotency")
+    assert migrate.current(db.engine) == "0011"
+    assert migrate.upgrade(db.engine) == migrate.head()
+    db.dispose()
+
+
+def _upgrade_refused_without_a_key(db: Database, match: str) -> None:
+    """`migrate.upgrade` without any audit key refuses with AuditKeyError matching `match`."""
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("NEUROCART_AUDIT_KEY", raising=False)
         patch.delenv("NEUROCART_AUDIT_KEYRING", raising=False)
         get_settings.cache_clear()
         try:
-            with pytest.raises(AuditKeyError, match="revision 0012 records the 2 idempotency"):
+            with pytest.raises(AuditKeyError, match=match):
                 migrate.upgrade(db.engine)
         finally:
             get_settings.cache_clear()
-    assert migrate.current(db.engine) == "0011"
-    assert migrate.upgrade(db.engine) == migrate.head()
-    db.dispose()
