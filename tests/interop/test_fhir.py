@@ -357,6 +357,7 @@ def test_panels_answers_scores_alerts_and_adverse_events_go_out_as_fhir(
     r = client.post("/api/v1/patients/NC-0007/assessments", json=ice, headers=doctor)
     assert r.is_success, r.text
 
+    assert client.app.state.runtime.settle()  # type: ignore[attr-defined]  # the alerts stored
     bundle = client.get("/fhir/Patient/NC-0007/$everything", headers=feed).json()
     fc_bundle.Bundle(bundle)
     for entry in bundle["entry"]:
