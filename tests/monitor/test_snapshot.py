@@ -213,7 +213,8 @@ def test_a_tampered_snapshot_is_refused_and_the_journal_replayed(
         _tamper(database, fingerprint="0" * 64)
     else:  # a row re-signed with the key over data that is not a snapshot: still no crash
         keyring = snapshots.current_keyring()
-        junk = snapshots.zlib.compress(b'{"engine": {"format": 2}, "people": []}')
+        body = {"engine": {"format": snapshot.FORMAT}, "journal": {"people": [], "anchored": []}}
+        junk = snapshots.zlib.compress(json.dumps(body).encode())
         with database.reading() as s:
             chain = snapshots._chain_hash(s, seq)
         assert chain is not None

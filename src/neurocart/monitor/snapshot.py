@@ -34,7 +34,7 @@ from neurocart.monitor.ruleset import RuleSet
 from neurocart.monitor.state import PatientState, Series, _Neuro
 from neurocart.standards import Result
 
-FORMAT = 2
+FORMAT = 3
 """Bumped whenever the data below changes shape or meaning."""
 
 

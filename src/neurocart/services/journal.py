@@ -373,24 +373,30 @@ class Journal:
                 person.course_id = course.id
                 person.anchors = course.anchor_times()
 
-    def dump_people(self) -> list[list[Any]]:
-        """The people this journal has seen, as plain data (`neurocart.services.snapshots`):
-        a reader restored with `load_people` converts later entries as this one would."""
-        return [
+    def dump_state(self) -> dict[str, Any]:
+        """What this reader has learnt from the entries it read, as plain data
+        (`neurocart.services.snapshots`): the people with their anchors, and the patients
+        with a CSF value (`anchored`). A reader restored with `load_state` converts later
+        entries as this one would (caches such as usernames refill on use)."""
+        people = [
             [pid, p.study_id, p.diagnosis, p.course_id,
              {k: None if v is None else v.isoformat() for k, v in p.anchors.items()}]
             for pid, p in self.people.items()
         ]  # fmt: skip
+        return {"people": people, "anchored": sorted(self.anchored)}
 
-    def load_people(self, data: list[list[Any]]) -> None:
-        """Restore the people of `dump_people` (caches such as usernames refill on use)."""
-        self.people = {
+    def load_state(self, data: dict[str, Any]) -> None:
+        """Restore what `dump_state` gave, all or nothing (a malformed `data` raises and
+        leaves this reader as it was)."""
+        people = {
             int(pid): _Person(
                 str(sid), diagnosis, int(course_id),
                 {k: _when(v) for k, v in anchors.items()},
             )
-            for pid, sid, diagnosis, course_id, anchors in data
+            for pid, sid, diagnosis, course_id, anchors in data["people"]
         }  # fmt: skip
+        anchored = {int(pid) for pid in data["anchored"]}
+        self.people, self.anchored = people, anchored
 
     def contexts(self) -> dict[int, monitor.PatientContext]:
         """Patient id → context, for every patient the journal has seen."""

@@ -5,13 +5,12 @@
     found = snapshots.load(session, checkpoint, journal, engine.rules)  # None: replay all
 
 What is stored is everything `MonitorService.take_over` would rebuild by replaying the
-journal up to `seq`: the engine (`neurocart.monitor.snapshot`) and the journal reader's
-people with their anchors (`Journal.dump_people`) and the patients with a CSF value
-(`Journal.anchored`). The leader stores one in the same
-transaction as a checkpoint, at the checkpoint's seq, when the journal advanced by
-`SNAPSHOT_ENTRIES` since the last one or `SNAPSHOT_SECONDS` passed (and only at a step
-that reached the journal head, so a long catch-up is not slowed); the newest `KEEP` are
-kept.
+journal up to `seq`: the engine (`neurocart.monitor.snapshot`) and what the journal
+reader learnt (`Journal.dump_state`: the people with their anchors, the patients with a CSF
+value). The leader stores one in the same transaction as a checkpoint, at the checkpoint's
+seq, when the journal advanced by `SNAPSHOT_ENTRIES` since the last one or
+`SNAPSHOT_SECONDS` passed (and only at a step that reached the journal head, so a long
+catch-up is not slowed); the newest `KEEP` are kept.
 
 **Never trusted.** A row is used only when its HMAC (the audit keyring,
 `neurocart.store.audit_keys`) verifies over its seq, the chain hash of the audit entry at
@@ -80,11 +79,7 @@ def _mac(secret: bytes, seq: int, chain_hash: str, fingerprint: str, data: bytes
 def encode(engine: monitor.Engine, journal: Journal) -> Encoded:
     """The engine's and the journal reader's state, compressed (done before the caller's
     write transaction: the chain lock is not held while thousands of patients are dumped)."""
-    body = {
-        "engine": snapshot.dump(engine),
-        "people": journal.dump_people(),
-        "anchored": sorted(journal.anchored),
-    }
+    body = {"engine": snapshot.dump(engine), "journal": journal.dump_state()}
     data = zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
     return Encoded(data, snapshot.fingerprint(engine.rules))
 
@@ -127,8 +122,9 @@ def load(
     keyring: Keyring | None = None,
 ) -> tuple[int, monitor.Engine] | None:
     """The newest snapshot at or below `checkpoint` that verifies and loads: its seq and
-    engine, with `journal`'s people restored; None when there is none (every one refused is
-    logged: a warning when it fails its signature or does not decode)."""
+    engine, with `journal`'s state restored (untouched by a snapshot that does not load);
+    None when there is none (every one refused is logged: a warning when it fails its
+    signature or does not decode)."""
     keyring = keyring or current_keyring()
     wanted = snapshot.fingerprint(rules)
     rows = session.scalars(
@@ -152,10 +148,8 @@ def load(
         try:
             body = json.loads(zlib.decompress(row.data))
             engine = snapshot.load(body["engine"], rules)
-            journal.load_people(body["people"])
-            journal.anchored = {int(pid) for pid in body["anchored"]}
+            journal.load_state(body["journal"])
         except (ValueError, KeyError, TypeError, zlib.error) as exc:
-            journal.people, journal.anchored = {}, set()
             log.warning("%s: does not load (%s); not used", where, type(exc).__name__)
             continue
         return row.seq, engine
