@@ -216,7 +216,8 @@ def board_panel_html(request: Request, query: BoardQuery) -> str:
     the panel."""
     rows, now = board_rows(request)
     user: User = request.state.web_user
-    shown = [r.study_id for r in _panel_context(rows, now, query)["rows"]]
+    context = _panel_context(rows, now, query)
+    shown = [r.study_id for r in context["rows"]]
     scope = shown_scope(shown, discipline=query.discipline or None,
                         view="compact" if query.compact else None, patients=len(shown))  # fmt: skip
     log_read(database_of(request), user, "board", scope=scope)
@@ -225,7 +226,7 @@ def board_panel_html(request: Request, query: BoardQuery) -> str:
     with cache.lock:
         html = cache.panels.get(key) if cache.rows is rows else None
     if html is None:
-        html = render_text(request, "_board_panel.html", **_panel_context(rows, now, query))
+        html = render_text(request, "_board_panel.html", **context)
         with cache.lock:
             if cache.rows is rows:
                 cache.panels[key] = html
