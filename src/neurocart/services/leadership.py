@@ -130,14 +130,11 @@ class Listener:
                         callback()
                     while not self._stop.is_set():
                         for notice in conn.notifies(timeout=0.5):
-                            self.callbacks.get(notice.channel, _nothing)()
+                            if (wake := self.callbacks.get(notice.channel)) is not None:
+                                wake()
             except psycopg.Error as exc:
                 log.warning("monitor: notification connection lost (%s)", type(exc).__name__)
                 self._stop.wait(1.0)
-
-
-def _nothing() -> None:
-    return None
 
 
 class AlreadyServingError(RuntimeError):

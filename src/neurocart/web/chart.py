@@ -133,9 +133,10 @@ CHART_CODES: frozenset[str] = frozenset(
 
 MAX_POINTS = 2000
 """Points drawn per series at most. A longer series (vitals every minute for weeks) is drawn
-as the lowest and the highest value of each of ``MAX_POINTS / 2`` equal stretches of its time
-range, so a fever spike or a desaturation is never averaged away and the page stays light;
-the legend then says how many readings the line stands for."""
+by its `extremes`: the first and the last reading and the lowest and the highest of each of
+``(MAX_POINTS - 2) // 2`` equal stretches of its time range, so a fever spike or a
+desaturation is never averaged away and the page stays light; the legend then says how many
+readings the line stands for."""
 
 
 class Reading(Protocol):
