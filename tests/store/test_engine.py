@@ -22,6 +22,16 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(tmp_path):
     db.dispose()
 
 
+def test_postgresql_plans_every_statement_for_its_parameters(db_url):
+    """A generic plan kept from when a table was small must not outlive its growth."""
+    db = Database.from_url(db_url)
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+    db.dispose()
+
+
 def test_unsupported_url_is_refused():
     with pytest.raises(ValueError, match="unsupported database URL"):
         Database.from_url("mysql://x@y/z")

@@ -5,7 +5,12 @@ instead of immediate "database is locked", `synchronous=FULL` so an acknowledged
 survives a power cut. Transactions begin IMMEDIATE (the write lock is taken up front, so two
 writers queue instead of failing half-way, and the audit chain cannot fork) unless the engine
 is made `read_only`. PostgreSQL: psycopg 3; the audit module serializes writers with an
-advisory transaction lock.
+advisory transaction lock, and every statement is planned for its own parameters
+(`plan_cache_mode = force_custom_plan`): psycopg prepares a statement after five executions,
+and a generic plan chosen while a table was small (a scan of the whole table) otherwise
+stays with that connection as the table grows — measured on the natural-key lookup of every
+REST write, 0.9 ms with a fresh plan against 45 ms with the one kept from the first minutes
+of a new database, all of it inside the audit chain's lock.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "neurocart_sqlite_begin"
+PG_OPTIONS = "-c plan_cache_mode=force_custom_plan"
+"""Server settings sent with every PostgreSQL connection (unless the URL gives its own
+``options``)."""
 
 
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
@@ -29,7 +37,8 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        options = {} if "options" in parsed.query else {"options": PG_OPTIONS}
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=options)
     raise ValueError(
         f"unsupported database URL scheme {parsed.drivername!r}: "
         "use sqlite:///path or postgresql+psycopg://..."
