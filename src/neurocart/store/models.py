@@ -616,7 +616,11 @@ class IngestKey(Base):
     first_message: Mapped[str | None] = mapped_column(String(128))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (UniqueConstraint("system", "key_hash", name="uq_ingest_keys_system_key"),)
+    __table_args__ = (
+        # the hash first: a lookup is selective on the index's leading column even when the
+        # planner's statistics are stale (migration 0014)
+        UniqueConstraint("key_hash", "system", name="uq_ingest_keys_key_hash"),
+    )
 
 
 class FeedMessage(Base):
