@@ -34,9 +34,8 @@ from neurocart.ingest.validate import (
 from neurocart.services.errors import BatchValidationError, InvalidInputError, Problem
 from neurocart.services.plausible import TimeWindow
 from neurocart.store import audit, repo
-from neurocart.store.errors import NotFoundError
 from neurocart.store.interop import IngestKey, add_keys
-from neurocart.store.models import Observation, Patient, User
+from neurocart.store.models import Observation, User
 
 COLLECTION = "observations"
 """The name batch problems are located under: ``observations[3].unit``."""
@@ -143,13 +142,16 @@ def _store_new(
     """Store the rows whose natural key is new, and their keys, in the caller's transaction."""
     if limit is not None and len(columns) > limit:  # before any lookup: the store says why
         repo.add_patient_observation_columns(session, actor, patient_id, columns, limit=limit)
-    _require_patient(session, patient_id)  # takes the write lock before the keys are read
     hashes = [
         natural_key(patient_id, c, t, v, src)
         for c, t, v, src in zip(
             columns.code, columns.effective_at, columns.value, columns.source, strict=True
         )
     ]
+    if not hashes:  # nothing to store: still an unknown patient is named (the store checks
+        repo.get_patient(session, patient_id)  # the patient of every row it writes)
+        return StoredObservations(patient_id, [], columns)
+    audit.lock_chain(session)  # before the keys are read: no concurrent twin slips in between
     known = _known_roots(session, sorted(set(hashes)))
     first: dict[str, int] = {}
     keep: list[int] = []
@@ -209,7 +211,6 @@ def ingest_observation(
     item = _normalized(row)
     if window is not None:
         window.check({"effective_at": item.effective_at})
-    _require_patient(session, patient_id)
     return repo.add_observation(session, actor, _store_item(patient_id, item))
 
 
@@ -226,8 +227,8 @@ def ingest_observation_once(
     item = _normalized(row)
     if window is not None:
         window.check({"effective_at": item.effective_at})
-    _require_patient(session, patient_id)
     h = natural_key(patient_id, item.code, item.effective_at, item.value, item.source)
+    audit.lock_chain(session)  # before the key is read (see `_store_new`)
     stored = _known_roots(session, [h]).get(h)
     if stored is not None:
         return repo.get_observation(session, stored), False
@@ -251,13 +252,6 @@ def _normalized(row: RawObservation) -> NormalizedObservation:
         return normalize_observation(raw)
     except ObservationError as exc:
         raise InvalidInputError([Problem(exc.field, exc.message, exc.got)]) from None
-
-
-def _require_patient(session: Session, patient_id: int) -> None:
-    """NotFoundError naming `patient_id`, after taking the audit lock (repo's rule)."""
-    audit.lock_chain(session)
-    if session.scalar(select(Patient.id).where(Patient.id == patient_id)) is None:
-        raise NotFoundError("patient", patient_id, "patient_id")
 
 
 def _store_item(patient_id: int, n: NormalizedObservation) -> repo.ObservationIn:

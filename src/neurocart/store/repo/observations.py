@@ -181,8 +181,8 @@ def _add_batch(
         raise BatchTooLargeError("observations", f"at most {limit} per batch", n)
     if not n:
         return []
+    values, utc_times = _checked_columns(given)  # pure: before the lock, which writers queue on
     audit.lock_chain(session)
-    values, utc_times = _checked_columns(given)
     one_patient = isinstance(patients, int)
     wanted = {patients} if isinstance(patients, int) else set(patients)
     _require_patients(session, wanted, "patient_id" if one_patient else "observations[].patient_id")
