@@ -384,6 +384,7 @@ class MonitorService:
         if not wanted and (due is None or due > now):
             return []
         self._due_stale = True
+        self._catch_up()
         stored: list[dict[str, Any]] = []
         with self.database.transaction() as session:
             audit.lock_chain(session)
@@ -414,6 +415,16 @@ class MonitorService:
                 session, actions, failures, seq=seq, grades=self._grade_changes(), failed=failed
             )
         return stored
+
+    def _catch_up(self) -> None:
+        """Step up to the journal's head as it is now, outside the chain lock, so that what
+        `_consume_locked` still reads under the lock (every other writer waiting) is only
+        what was committed in the last moments — not a backlog of seconds. Bounded by
+        the head read first: a journal that keeps growing does not keep the timers waiting."""
+        with self.database.reading() as session:
+            target = Journal.head(session)
+        while self.seq < target and self.step():
+            pass
 
     def _consume_locked(self, session: Session) -> tuple[list[monitor.AlertAction], list[Fed]]:
         """Under the chain lock: consume everything committed since the last step."""
