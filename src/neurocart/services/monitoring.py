@@ -94,8 +94,10 @@ STEP_ENTRIES = 5000
 CHECKPOINT_SECONDS = 5.0
 """A step that stores nothing still writes the checkpoint at least this often, so a new
 leader has little to read again."""
-OVERDUE_BUDGET = 400
-"""Schedules computed per tick at most (a restart with thousands of patients spreads them)."""
+OVERDUE_BUDGET = 100
+"""Schedules computed per tick at most (a restart with thousands of patients spreads them
+over ticks that follow each other at once; each of them holds the chain lock only for its
+share of the new overdue alerts, so writers are not held up for seconds)."""
 ALERTS_CHANNEL = "neurocart_alerts"
 """PostgreSQL NOTIFY channel: alert actions were stored (every process relays them)."""
 SYSTEM_DISCIPLINE = "admin"
@@ -385,20 +387,22 @@ class MonitorService:
             return []
         self._due_stale = True
         self._catch_up()
+        # the journal's overdue inputs in canonical text before the lock: serializing them is
+        # most of the cost when a start finds hundreds of patients with overdue tasks (only
+        # a tick changes what the engine holds as overdue, so `wanted` stays true meanwhile)
+        records = [
+            (pid, None, audit.canonical(overdue_record(sid, tasks, now)))
+            for pid, sid, tasks in wanted
+        ]
         stored: list[dict[str, Any]] = []
         with self.database.transaction() as session:
             audit.lock_chain(session)
             actions, failures = self._consume_locked(session)
-            records: list[audit.Change] = []
             for pid, sid, tasks in wanted:
-                had = self.engine.state(sid).overdue if self.engine.knows(sid) else ()
-                if [t.key for t in had] == sorted(t.key for t in tasks):
-                    continue
                 actions.extend(self.engine.set_overdue(sid, tasks, now))
                 self._dirty.add(pid)
-                records.append((pid, None, overdue_record(sid, tasks, now)))
             if records:  # one entry per patient, appended together (the journal reads them)
-                audit.append_many(
+                audit.append_texts(
                     session, actor=SYSTEM, action="overdue", entity_type=MONITOR_ENTITY,
                     changes=records,
                 )  # fmt: skip
@@ -515,6 +519,7 @@ class MonitorService:
         touched: set[str] = set()
         opened: set[str] = set()
         patients = {p.study_id: pid for pid, p in self.journal.people.items()}
+        applied = []
         for action in actions:
             touched.add(action.alert_key)
             if action.kind == "open":
@@ -525,7 +530,8 @@ class MonitorService:
                 {"alert_key": action.alert_key, "kind": action.kind, "at": action.at,
                  "payload": payload}
             )  # fmt: skip
-            _apply_action(session, action, payload, patients.get(action.study_id))
+            applied.append((action, payload, patients.get(action.study_id)))
+        _apply_actions(session, applied)
         skipped = [(f.seq, type(f.item).__name__) for f in failures]
         for seq_, what in [*skipped, *((s, DERIVED) for s in failed)]:
             payload, at, inserted = _system_alert(session, seq_, what)
@@ -627,11 +633,29 @@ def _journal() -> Journal:
     return Journal(csf_indices.INPUT_CODES, csf_indices.ANCHOR_CODES)
 
 
-def _apply_action(
-    session: Session, a: monitor.AlertAction, payload: dict[str, Any], patient_id: int | None
+def _apply_actions(
+    session: Session,
+    actions: Sequence[tuple[monitor.AlertAction, dict[str, Any], int | None]],
 ) -> None:
-    """Bring the alert row up to date with one action."""
-    described = {
+    """Bring the alert rows up to date with (action, payload, patient id), in order; the
+    alerts opened one after another are inserted together (a start that finds a hundred
+    patients with overdue tasks opens a hundred alerts under the chain lock)."""
+    opened: list[dict[str, Any]] = []
+    for action, payload, patient_id in actions:
+        if action.kind == "open":
+            opened.append(_opened_row(action, payload, patient_id))
+            continue
+        if opened:  # the later action may change an alert opened just before it
+            session.execute(insert(Alert), opened)
+            opened = []
+        _apply_change(session, action, payload)
+    if opened:
+        session.execute(insert(Alert), opened)
+
+
+def _described(a: monitor.AlertAction, payload: dict[str, Any]) -> dict[str, Any]:
+    """The alert columns an action (re)states."""
+    return {
         "rule_id": a.rule_id,
         "severity": a.severity,
         "grade": a.grade,
@@ -643,15 +667,25 @@ def _apply_action(
         "values": payload["values"],
         "updated_at": a.at,
     }
+
+
+def _opened_row(
+    a: monitor.AlertAction, payload: dict[str, Any], patient_id: int | None
+) -> dict[str, Any]:
+    """The new alert row of an ``open`` action."""
+    return {
+        "key": a.alert_key, "study_id": a.study_id, "patient_id": patient_id,
+        "episode": a.episode, "status": "open", "tier": a.level, "opened_at": a.at,
+        "acknowledged_by": None, "acknowledged_at": None, "closed_at": None,
+        **_described(a, payload),
+    }  # fmt: skip
+
+
+def _apply_change(session: Session, a: monitor.AlertAction, payload: dict[str, Any]) -> None:
+    """Bring an existing alert row up to date with an action other than ``open``."""
+    described = _described(a, payload)
     where = Alert.key == a.alert_key
-    if a.kind == "open":
-        session.execute(
-            insert(Alert).values(
-                key=a.alert_key, study_id=a.study_id, patient_id=patient_id, episode=a.episode,
-                status="open", tier=a.level, opened_at=a.at, **described,
-            )
-        )  # fmt: skip
-    elif a.kind == "upgrade":
+    if a.kind == "upgrade":
         values = described | {"acknowledged_by": None, "acknowledged_at": None}
         session.execute(update(Alert).where(where).values(**values))
     elif a.kind == "update":
