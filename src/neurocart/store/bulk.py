@@ -10,7 +10,10 @@ processor replaced by a faster equivalent (UTC timestamps as SQLite text, see al
 
 On PostgreSQL through psycopg a batch of more than a few rows goes in with COPY ... FROM
 STDIN on the session's own connection, so inside the same transaction as the rest of the
-write (its audit entry included): all or nothing, as before, at the server's bulk-load speed.
+write (its audit entry included): all or nothing, as before, at the server's bulk-load speed
+— in COPY's binary format when every column is of a type whose binary form psycopg writes
+exactly from the bound value (integers, floats, text, booleans, timestamps with time zone:
+the observations), which spares the server parsing each value's text.
 """
 
 from __future__ import annotations
@@ -65,18 +68,26 @@ def reserve_ids(session: Session, table: Table, n: int) -> list[int]:
     per-row RETURNING) whose ids are known before it is written (its audit entry names them).
 
     Safe only while the caller holds the audit chain's lock (`neurocart.store.audit.lock_chain`):
-    on SQLite that is the write lock (nobody else can insert), on PostgreSQL the values come
-    from the table's own sequence.
+    on SQLite that is the write lock (nobody else can insert); on PostgreSQL the table's own
+    sequence is advanced by `n` in one statement, which every writer of the record holding
+    the same lock makes a block of its own (a row inserted behind the application's back
+    meanwhile would take an id of the block and make the batch fail on the primary key,
+    never share an id). One statement instead of `n` nextval calls: a quarter of the
+    service's own time in a 1,000-row batch.
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        return list(connection.scalars(_NEXT_IDS, {"table": table.name, "n": n}))
+        last = connection.scalar(_ADVANCE, {"table": table.name, "n": n})
+        assert last is not None
+        return list(range(last - n + 1, last + 1))
     start: int | None = connection.scalar(_max_id(table))
     assert start is not None
     return list(range(start + 1, start + 1 + n))
 
 
-_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+_ADVANCE = text(
+    "SELECT setval(s, nextval(s) + :n - 1) FROM (SELECT pg_get_serial_sequence(:table, 'id') s) q"
+)
 
 
 @cache
@@ -183,19 +194,43 @@ def _copy_columns(
             out.append(list(map(process, columns[i])))
     driver = connection.connection.driver_connection
     assert driver is not None
+    types = _binary_types(table, all_names, connection.dialect)
     with (
         driver.cursor() as cursor,
-        cursor.copy(_copy_sql(table, all_names, connection.dialect)) as copy,
+        cursor.copy(_copy_sql(table, all_names, connection.dialect, binary=bool(types))) as copy,
     ):
+        if types:
+            copy.set_types(types)
         for row in zip(*out, strict=True):
             copy.write_row(row)
 
 
 @cache
-def _copy_sql(table: Table, names: tuple[str, ...], dialect: Dialect) -> str:
+def _copy_sql(table: Table, names: tuple[str, ...], dialect: Dialect, *, binary: bool) -> str:
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(table.c[name].name) for name in names)
-    return f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
+    head = f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
+    return head + " (FORMAT BINARY)" if binary else head
+
+
+_BINARY_EXACT = re.compile(
+    r"(INTEGER|BIGINT|SMALLINT|DOUBLE PRECISION|BOOLEAN|TEXT|VARCHAR(\(\d+\))?"
+    r"|TIMESTAMP WITH TIME ZONE)"
+)
+"""Server types whose binary COPY form psycopg writes from the bound Python value exactly
+as the text form would store it. Not JSON (the bound value is already JSON text, which a
+binary json dumper would encode a second time) nor anything else unlisted: those tables
+are copied as text."""
+
+
+@cache
+def _binary_types(table: Table, names: tuple[str, ...], dialect: Dialect) -> list[str] | None:
+    """The server type names of `names` for a binary COPY, or None when one of them is not
+    in `_BINARY_EXACT`."""
+    types = [table.c[name].type.compile(dialect) for name in names]
+    if not all(_BINARY_EXACT.fullmatch(t) for t in types):
+        return None
+    return [re.sub(r"\(\d+\)$", "", t).lower() for t in types]
 
 
 def _holds_one(column: Sequence[Any], first: Any) -> bool:
