@@ -16,7 +16,13 @@ schema, monitoring off: the monitor is not the subject), each run times:
   cost of a schedule whatever the history (its JSON is smaller: fewer slots are done);
 - the patient's chart page (``GET /patients/{id}``, the web page a ward team opens, logged in
   as the nurse) of the long history — target ≤ 500 ms; beside it the chart of the
-  1,000-observation patient and the page's size (a long series is drawn by its extremes).
+  1,000-observation patient and the page's size (a long series is drawn by its extremes);
+- the first page of ``GET /fhir/Patient/{id}/$everything`` (default ``_count``) and a page
+  from the middle of the record (following the Bundle's ``next`` links 50,000 resources in)
+  — target ≤ 50 ms each, the page's size beside the first;
+- the bulk FHIR export (``export_ndjson``) of the long history, in a child process: its
+  peak resident memory beyond the same export of the 1,000-observation patient — target
+  ≤ 64 MB (the export reads in chunks; reading the whole history at once took ~170 MB more).
 
     .venv/bin/python benchmarks/api_lists.py [--observations 100000] [--runs 5]
 """
@@ -24,6 +30,8 @@ schema, monitoring off: the monitor is not the subject), each run times:
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -44,6 +52,7 @@ SECRET = "benchmark-secret-key-0123456789abcdef0123"
 INFUSION = datetime(2025, 3, 3, 10, tzinfo=UTC)
 NOW = INFUSION + timedelta(days=70)
 PAGE_TARGET_MS = 50.0
+EXPORT_GROWTH_TARGET_MB = 64.0
 SCHEDULE_TARGET_MS = 100.0
 CHART_TARGET_MS = 500.0
 PASSWORD = "benchmark-password-1"
@@ -99,6 +108,52 @@ def per_request(client: TestClient, url: str, headers: dict[str, str]) -> float:
     return (time.perf_counter() - start) / REQUESTS
 
 
+def fhir_pages(
+    client: TestClient, headers: dict[str, str], n: int, runs: int
+) -> tuple[h.Sample, h.Sample, int]:
+    """Per-request seconds of the first page of the long record's $everything and of a page
+    50,000 resources in (reached by following `next` links), and the first page's bytes."""
+    url = "/fhir/Patient/LONG/$everything"
+    first = client.get(url, headers=headers)
+    assert first.status_code == 200, first.text
+    walk = f"{url}?_count=1000"
+    for _ in range(n // 2 // 1000):  # half the record in, by big pages
+        got = client.get(walk, headers=headers)
+        assert got.status_code == 200, got.text
+        walk = next(link["url"] for link in got.json()["link"] if link["relation"] == "next")
+    cursor = parse_qs(urlsplit(walk).query)["_cursor"][0]
+    middle = f"{url}?_cursor={cursor}"  # a default-size page from there
+    first_s, _ = h.timed(lambda: per_request(client, url, headers), runs)
+    middle_s, _ = h.timed(lambda: per_request(client, middle, headers), runs)
+    return first_s, middle_s, len(first.content)
+
+
+EXPORT = """
+import sys, tempfile
+from pathlib import Path
+from neurocart.interop.fhir.outbound import export_ndjson
+from neurocart.store import Database
+database = Database.from_url(sys.argv[1])
+with tempfile.TemporaryDirectory() as out, database.reading() as session:
+    counts = export_ndjson(session, Path(out), study_ids=[sys.argv[2]])
+status = Path("/proc/self/status").read_text().splitlines()
+print(sum(counts.values()), next(int(s.split()[1]) for s in status if s.startswith("VmHWM:")))
+"""
+"""The bulk export of one patient in a fresh interpreter: resources written, peak RSS (kB).
+
+The peak is Linux's VmHWM, this process's own: getrusage's ru_maxrss survives exec, so a
+child would report the parent's peak (the benchmark's, with its 100,000 rows) instead."""
+
+
+def export_peak(url: str, study_id: str) -> tuple[int, float]:
+    """Resources the export of `study_id` wrote and the child's peak resident memory (MB)."""
+    done = subprocess.run(
+        [sys.executable, "-c", EXPORT, url, study_id], check=True, capture_output=True, text=True
+    )
+    written, peak_kb = done.stdout.split()
+    return int(written), int(peak_kb) / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--observations", type=int, default=100_000)
@@ -144,7 +199,16 @@ def main() -> None:
             for _ in range(args.runs):
                 chart_long.append(per_request(client, "/patients/LONG", {}))
                 chart_short.append(per_request(client, "/patients/SHORT", {}))
+            fhir_first_s, fhir_middle_s, fhir_size = fhir_pages(
+                client, headers, args.observations, args.runs
+            )
         database.dispose()
+        long_peak, short_peak = [], []
+        for _ in range(max(args.runs // 2, 1)):  # a child each: a few runs are enough
+            long_written, peak = export_peak(url, "LONG")
+            long_peak.append(peak)
+            short_written, peak = export_peak(url, "SHORT")
+            short_peak.append(peak)
     n = f"{args.observations:,}"
     ms = h.sample([s * 1000 for s in first_s.values])
     h.at_most(
@@ -184,6 +248,36 @@ def main() -> None:
         unit=" ms",
         baseline=f"{h.sample([s * 1000 for s in chart_short]).median:.0f} ms with 1,000 "
         f"observations; {chart_size:,} bytes",
+    )
+
+    h.at_most(
+        "api_lists",
+        f"first FHIR $everything page of {n} observations ≤ {PAGE_TARGET_MS:.0f} ms",
+        h.sample([v * 1000 for v in fhir_first_s.values]),
+        PAGE_TARGET_MS,
+        fmt=".1f",
+        unit=" ms",
+        baseline=f"{fhir_size:,} bytes per page",
+    )
+    h.at_most(
+        "api_lists",
+        f"a FHIR $everything page 50,000 resources into {n} observations ≤ {PAGE_TARGET_MS:.0f} ms",
+        h.sample([v * 1000 for v in fhir_middle_s.values]),
+        PAGE_TARGET_MS,
+        fmt=".1f",
+        unit=" ms",
+    )
+    growth = h.sample([a - b for a, b in zip(long_peak, short_peak, strict=True)])
+    h.at_most(
+        "api_lists",
+        f"FHIR bulk export of {n} observations: peak memory beyond a 1,000-observation "
+        f"export ≤ {EXPORT_GROWTH_TARGET_MB:.0f} MB",
+        growth,
+        EXPORT_GROWTH_TARGET_MB,
+        fmt=".1f",
+        unit=" MB",
+        baseline=f"{long_written:,} vs {short_written:,} resources; peak "
+        f"{h.sample(long_peak).median:.0f} vs {h.sample(short_peak).median:.0f} MB",
     )
 
 

@@ -102,6 +102,8 @@ def _b64(raw: bytes) -> str:
         _b64(json.dumps([["t", "yesterday"], ["i", 1]]).encode()),
         _b64(json.dumps([["t", "2025-03-03T08:00:00+00:00"], ["i", "1"]]).encode()),
         _b64(json.dumps([["t", "2025-03-03T08:00:00+00:00"], ["i", 2**64]]).encode()),
+        _b64(json.dumps([["t", "9999-12-31T23:00:00-05:00"], ["i", 1]]).encode()),  # not in UTC
+        _b64(json.dumps([["t", "0001-01-01T00:00:00+05:00"], ["i", 1]]).encode()),
         encode_cursor(["P-001", 1]),
         "A" * 600,
     ],

@@ -65,12 +65,13 @@ schema = (
 )
 schema.config.generation.update(allow_x00=False, with_security_parameters=False)
 for _operations in schema.raw_schema["paths"].values():
-    # No generated `cursor`: a cursor is valid only as a page's `next` link wrote it, which no
-    # schema can say; any other string is refused naming it (tests/api/test_pagination.py).
+    # No generated `cursor` (FHIR's `_cursor`): a cursor is valid only as a page's `next` link
+    # wrote it, which no schema can say; any other string is refused naming it
+    # (tests/api/test_pagination.py, tests/interop/test_fhir_paging.py).
     for _operation in _operations.values():
         if isinstance(_operation, dict) and "parameters" in _operation:
             _operation["parameters"] = [
-                p for p in _operation["parameters"] if p.get("name") != "cursor"
+                p for p in _operation["parameters"] if p.get("name") not in ("cursor", "_cursor")
             ]
 """No NUL (see the module docstring); the bearer token is the test's (`HEADERS`), never a
 generated one: a case that "leaves out" Authorization would be sent with it all the same

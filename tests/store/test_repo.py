@@ -155,6 +155,24 @@ def test_correction_appends_and_keeps_history(database, admin, nurse):
         )
 
 
+def test_versions_name_each_row_by_the_first_of_its_chain(database, admin):
+    with database.transaction() as session:
+        p = patient(session, admin)
+        a, b, c = (repo.add_observation(session, admin, o) for o in temperatures(p.id, 3))
+        b2 = repo.correct_observation(session, admin, b.id, reason="typo", value=36.9)
+        b3 = repo.correct_observation(session, admin, b2.id, reason="again", value=36.8)
+        c2 = repo.correct_observation(session, admin, c.id, reason="typo", value=36.7)
+    with database.reading() as session:
+        rows = repo.list_observations(session, p.id)  # the current ones, read as a page would
+        assert [r.id for r in rows] == [a.id, b3.id, c2.id]
+        assert repo.versions(session, Observation, rows) == {
+            a.id: (a.id, 1),
+            b3.id: (b.id, 3),
+            c2.id: (c.id, 2),
+        }
+        assert repo.versions(session, Observation, []) == {}
+
+
 def test_a_superseded_row_cannot_be_corrected_again(database, admin):
     with database.transaction() as session:
         p = patient(session, admin)
@@ -445,6 +463,10 @@ def test_events_and_their_required_fields(database, admin):
         assert (events[0].grade, events[0].end_at) == (2, T0 + timedelta(days=2))
         assert events[1].dose == 8.0
         assert len(repo.list_events(session, p.id, type="crs", history=True)) == 2
+        kinds = [e.type for e in repo.list_events(session, p.id, types={"drug_given", "mri"})]
+        assert kinds == [EventType.DRUG_GIVEN]
+    with database.reading() as session, pytest.raises(InvalidRecordError, match=r"^types:"):
+        repo.list_events(session, p.id, types=["flu"])
     bad = [
         (repo.EventIn(p.id, "adverse_event", T0, grade=3), "ctcae_term"),
         (repo.EventIn(p.id, "adverse_event", T0, ctcae_term="Fever", grade=6), "grade"),

@@ -21,9 +21,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
@@ -80,37 +80,64 @@ def encode_cursor(key: Sequence[Any]) -> str:
 def decode_cursor(cursor: str, shape: Sequence[type]) -> tuple[Any, ...]:
     """The sort key of `cursor`, which must hold one value of each type of `shape`; anything
     else is InvalidCursorError naming `cursor` (never a 500, never a silently wrong page)."""
+    return _typed(cursor, _values(cursor), shape)
 
-    def invalid() -> InvalidCursorError:
-        return InvalidCursorError("cursor", "not a cursor of this list; follow `next`", cursor)
 
+def decode_tagged_cursor(cursor: str, shapes: Mapping[str, Sequence[type]]) -> tuple[Any, ...]:
+    """The key of a cursor of a list read in several orders one after the other (e.g. a
+    patient's record, table by table): its first value names which of `shapes` the rest
+    has. The tag comes back as the key's first value; anything else is InvalidCursorError."""
+    values = _values(cursor)
+    if not values or not isinstance(values[0], list) or len(values[0]) != 2:
+        raise _invalid(cursor)
+    tag = values[0][1]
+    if values[0][0] != "s" or not isinstance(tag, str) or tag not in shapes:
+        raise _invalid(cursor)
+    return (tag, *_typed(cursor, values[1:], shapes[tag]))
+
+
+def _invalid(cursor: str) -> InvalidCursorError:
+    return InvalidCursorError("cursor", "not a cursor of this list; follow `next`", cursor)
+
+
+def _values(cursor: str) -> list[Any]:
+    """The JSON list a cursor encodes (not yet checked against a shape)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
     except (binascii.Error, ValueError):
-        raise invalid() from None
-    if not isinstance(values, list) or len(values) != len(shape):
-        raise invalid()
+        raise _invalid(cursor) from None
+    if not isinstance(values, list):
+        raise _invalid(cursor)
+    return values
+
+
+def _typed(cursor: str, values: list[Any], shape: Sequence[type]) -> tuple[Any, ...]:
+    """The tagged `values` of `cursor` as a key of `shape`, or InvalidCursorError."""
+    if len(values) != len(shape):
+        raise _invalid(cursor)
     key: list[Any] = []
     for item, kind in zip(values, shape, strict=True):
         if not (isinstance(item, list) and len(item) == 2 and item[0] == _KINDS[kind]):
-            raise invalid()
+            raise _invalid(cursor)
         value = item[1]
         if kind is datetime:
-            try:
+            try:  # in UTC, as the store compares it (an instant beyond year 1–9999 there: refused)
                 parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-            except ValueError:
+                if parsed is not None and parsed.utcoffset() is not None:
+                    parsed = parsed.astimezone(UTC)
+            except (ValueError, OverflowError):
                 parsed = None
             if parsed is None or parsed.utcoffset() is None:
-                raise invalid()
+                raise _invalid(cursor)
             key.append(parsed)
         elif kind is int:
             if type(value) is not int or not 0 <= value < 2**63:
-                raise invalid()
+                raise _invalid(cursor)
             key.append(value)
         else:
             if type(value) is not str or len(value) > 256:
-                raise invalid()
+                raise _invalid(cursor)
             key.append(value)
     return tuple(key)
 

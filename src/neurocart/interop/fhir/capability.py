@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from neurocart import __version__
+from neurocart.interop.fhir.outbound import DEFAULT_COUNT, MAX_COUNT
 
 WRITE_TYPES = ("Observation", "Condition", "Procedure", "MedicationAdministration", "Encounter")
 READ_ONLY_TYPES = ("AdverseEvent", "Flag", "Communication")
@@ -22,6 +23,10 @@ def capability_statement(base_url: str = "/fhir") -> dict[str, Any]:
                 {
                     "name": "everything",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                    "documentation": f"paged: _count resources a page (default "
+                    f"{DEFAULT_COUNT}, at most {MAX_COUNT}; 0 for the total only), the "
+                    "next page at the Bundle's next link; start, end, _since and _type "
+                    "are not supported (ignored)",
                 }
             ],
         }

@@ -310,7 +310,11 @@ class _Mapper:
                     self.full_urls[entry["fullUrl"]] = study_id
 
     def _study_id(self, identifiers: Any) -> str | None:
-        for ident in identifiers or []:
+        """The study ID among a Patient's identifiers, read before the entry is validated
+        (a malformed `identifier`, not a list, has none: the entry's own check names it)."""
+        if not isinstance(identifiers, list):
+            return None
+        for ident in identifiers:
             if (
                 isinstance(ident, Mapping)
                 and ident.get("system") == self.settings.fhir_study_id_system

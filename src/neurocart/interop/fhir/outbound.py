@@ -1,7 +1,8 @@
 """A patient's record as FHIR R4 resources: `$everything` and the bulk NDJSON export.
 
-    bundle = everything(session, patient)                 # a searchset Bundle (dict)
-    counts = export_ndjson(session, Path("out/"))         # one <Type>.ndjson per type
+    page = record_page(session, patient, count=100)      # a page of $everything
+    bundle = searchset(page.resources, links=...)        # ... as a searchset Bundle (dict)
+    counts = export_ndjson(session, Path("out/"))        # one <Type>.ndjson per type
 
 What goes out, and as what:
 
@@ -29,12 +30,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from neurocart.ingest.codes import LOCAL, RESULT_UNIT, lookup
@@ -52,6 +55,7 @@ from neurocart.store.models import (
     Specimen,
 )
 from neurocart.store.models import AlertAction as AlertActionRow
+from neurocart.store.pages import Page, keyset
 
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 GRADED = frozenset({"crs", "icans", "icaht", "ctcae_lab", "iec_hs"})
@@ -79,25 +83,6 @@ def find_patient(session: Session, logical_id: str) -> Patient | None:
 
 def _time(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat()
-
-
-def _chains(rows: Sequence[Any]) -> dict[int, tuple[int, int]]:
-    """row id → (root id, version) for every row of a patient's table (history included)."""
-    by_id = {r.id: r for r in rows}
-    out: dict[int, tuple[int, int]] = {}
-    for row in sorted(rows, key=lambda r: r.id):
-        if row.supersedes_id is None or row.supersedes_id not in out:
-            out[row.id] = (row.id, 1)
-        else:
-            root, version = out[row.supersedes_id]
-            out[row.id] = (root, version + 1)
-    del by_id
-    return out
-
-
-def _current(rows: Sequence[Any]) -> list[Any]:
-    superseded = {r.supersedes_id for r in rows if r.supersedes_id is not None}
-    return [r for r in rows if r.id not in superseded and not r.entered_in_error]
 
 
 class Builder:
@@ -507,59 +492,262 @@ def _component(system: str, name: str, value: Any) -> dict[str, Any] | None:
     return component
 
 
-def patient_resources(
+EXPORTED_EVENTS = frozenset(
+    terms.PROCEDURE_EVENTS
+    | terms.MEDICATION_EVENTS
+    | terms.ADVERSE_EVENTS
+    | {EventType.HOSPITALIZATION}
+)
+"""The event types that go out as a resource (`Builder.event`); the others (decisions,
+reviews, shipments ...) have no FHIR counterpart here and are not read."""
+DEFAULT_COUNT = 100
+"""Resources per $everything page when the client sends no `_count` (a page of a long
+record answers in a few tens of ms; ~1 kB a resource)."""
+MAX_COUNT = 1000
+"""The largest $everything page: a larger `_count` is lowered to it (a server may return
+fewer than asked, never more), bounding a response's time and memory."""
+CHUNK = 1000
+"""Rows per query when a reader takes the whole record (the bulk export): memory bounded by
+a chunk whatever the length of the history, and few round trips."""
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a resource stands in the patient's record as `record` reads it: its `section`
+    (a key of SECTIONS) and the key of its row in that section's order.
+
+    Reading resumes strictly after a position, so a resource added behind it never shifts
+    what follows, and a page after a position costs the same however far in it is."""
+
+    section: str
+    key: tuple[Any, ...]
+
+
+SECTIONS: dict[str, tuple[type, ...]] = {
+    "patient": (int,),  # 0 the Patient, 1 its Condition
+    "observation": (datetime, int),  # effective time, row id
+    "assessment": (datetime, int),  # effective time, row id (Observations with components)
+    "event": (datetime, int),  # onset, row id (Procedure, MedicationAdministration ...)
+    "alert": (int, int),  # alert id, action id: 0 for the Flag, then its Communications
+}
+"""The record's sections in the order they are read, each with the types of its key."""
+Entry = tuple[Position, dict[str, Any]]
+"""A resource of the record and where it stands."""
+
+
+def record(
     session: Session,
     patient: Patient,
     *,
+    after: Position | None = None,
+    chunk: int = CHUNK,
     settings: FeedSettings | None = None,
-    alerts: bool = True,
-) -> Iterator[dict[str, Any]]:
-    """Every resource of the patient's record, Patient first."""
+) -> Iterator[Entry]:
+    """Every resource of the patient's record with its position, Patient first, then each
+    section of SECTIONS in its order; only what comes strictly after `after` when given.
+
+    Rows are read `chunk` at a time, by keyset (`neurocart.store.pages`), and only as far as
+    the caller iterates: a page of $everything reads about one page of rows, the bulk export
+    holds one chunk at a time. Only current rows go out; each fact is named by the first row
+    of its correction chain (`repo.versions`)."""
+    if after is not None and after.section not in SECTIONS:
+        raise ValueError(f"no section {after.section!r} in a patient's record")
     builder = Builder(patient, settings or get_feed_settings())
-    yield builder.patient_resource()
-    yield builder.condition()
-    observations = repo.list_observations(session, patient.id, history=True)
-    chains = _chains(observations)
-    for row in _current(observations):
-        root, version = chains[row.id]
-        yield builder.observation(row, root, version)
-    assessments = repo.list_assessments(session, patient.id, history=True)
-    chains = _chains(assessments)
-    for row in _current(assessments):
-        root, version = chains[row.id]
-        yield builder.assessment(row, root, version)
-    events = repo.list_events(session, patient.id, history=True)
-    chains = _chains(events)
-    current = _current(events)
-    infusions = [r for r in current if r.type == EventType.CAR_T_INFUSION]
-    infusion = str(chains[infusions[0].id][0]) if infusions else None
-    for row in current:
-        root, version = chains[row.id]
-        resource = builder.event(row, root, version, infusion)
-        if resource is not None:
-            yield resource
-    if alerts:
-        query = select(Alert).where(Alert.patient_id == patient.id).order_by(Alert.id)
-        for alert in session.scalars(query).all():
-            yield builder.flag(alert)
-            actions = select(AlertActionRow).where(AlertActionRow.alert_key == alert.key)
-            for action in session.scalars(actions.order_by(AlertActionRow.id)):
-                yield builder.communication(alert, action)
+    readers: dict[str, Callable[[Session, Builder, Any, int], Iterator[Entry]]] = {
+        "patient": _heading,
+        "observation": _observations,
+        "assessment": _assessments,
+        "event": _events,
+        "alert": _alerts,
+    }
+    names = list(SECTIONS)
+    for name in names[0 if after is None else names.index(after.section) :]:
+        start = after.key if after is not None and name == after.section else None
+        yield from readers[name](session, builder, start, chunk)
 
 
-def everything(
-    session: Session, patient: Patient, *, settings: FeedSettings | None = None
+def _heading(session: Session, builder: Builder, after: Any, chunk: int) -> Iterator[Entry]:
+    """The Patient, then the Condition it is treated for."""
+    parts = (builder.patient_resource, builder.condition)
+    for i in range(0 if after is None else after[0] + 1, len(parts)):
+        yield Position("patient", (i,)), parts[i]()
+
+
+def _facts(
+    session: Session,
+    section: str,
+    model: Any,
+    read: Callable[[Page], Sequence[Any]],
+    at: Callable[[Any], datetime],
+    build: Callable[[Any, int, int], dict[str, Any] | None],
+    after: Any,
+    chunk: int,
+) -> Iterator[Entry]:
+    """One table's current rows of the patient, `chunk` by chunk in (time, id) order."""
+    while True:
+        rows = read(Page(after=after, limit=chunk))
+        chains = repo.versions(session, model, rows)
+        for row in rows:
+            root, version = chains[row.id]
+            after = (at(row), row.id)
+            resource = build(row, root, version)
+            if resource is not None:
+                yield Position(section, after), resource
+        if len(rows) < chunk:
+            return
+
+
+def _observations(session: Session, builder: Builder, after: Any, chunk: int) -> Iterator[Entry]:
+    pid = builder.patient.id
+    return _facts(
+        session,
+        "observation",
+        Observation,
+        lambda page: repo.list_observations(session, pid, page=page),
+        lambda row: row.effective_at,
+        builder.observation,
+        after,
+        chunk,
+    )
+
+
+def _assessments(session: Session, builder: Builder, after: Any, chunk: int) -> Iterator[Entry]:
+    pid = builder.patient.id
+    return _facts(
+        session,
+        "assessment",
+        Assessment,
+        lambda page: repo.list_assessments(session, pid, page=page),
+        lambda row: row.effective_at,
+        builder.assessment,
+        after,
+        chunk,
+    )
+
+
+def _events(session: Session, builder: Builder, after: Any, chunk: int) -> Iterator[Entry]:
+    """The events that have a resource; each adverse event names the patient's first CAR-T
+    infusion (by onset) as its suspect, whichever page it is on."""
+    pid = builder.patient.id
+    first = repo.list_events(session, pid, type=EventType.CAR_T_INFUSION, page=Page(limit=1))
+    infusion = str(repo.versions(session, ClinicalEvent, first)[first[0].id][0]) if first else None
+    return _facts(
+        session,
+        "event",
+        ClinicalEvent,
+        lambda page: repo.list_events(session, pid, types=EXPORTED_EVENTS, page=page),
+        lambda row: row.onset_at,
+        lambda row, root, version: builder.event(row, root, version, infusion),
+        after,
+        chunk,
+    )
+
+
+def _alerts(session: Session, builder: Builder, after: Any, chunk: int) -> Iterator[Entry]:
+    """Each alert episode as a Flag followed by its actions as Communications, by alert id
+    then action id (resuming within an alert's actions when a page ended among them)."""
+    last = 0
+    if after is not None:
+        last, action = after
+        alert = session.get(Alert, last)
+        if alert is not None and alert.patient_id == builder.patient.id:
+            yield from _actions(session, builder, alert, action, chunk)
+    mine = select(Alert).where(Alert.patient_id == builder.patient.id)
+    while True:
+        alerts = session.scalars(keyset(mine, (Alert.id,), after=(last,), limit=chunk)).all()
+        for alert in alerts:
+            yield Position("alert", (alert.id, 0)), builder.flag(alert)
+            yield from _actions(session, builder, alert, 0, chunk)
+            last = alert.id
+        if len(alerts) < chunk:
+            return
+
+
+def _actions(
+    session: Session, builder: Builder, alert: Alert, after: int, chunk: int
+) -> Iterator[Entry]:
+    """The actions on `alert` after the action id `after` (0: all of them)."""
+    of_alert = select(AlertActionRow).where(AlertActionRow.alert_key == alert.key)
+    while True:
+        query = keyset(of_alert, (AlertActionRow.id,), after=(after,), limit=chunk)
+        actions = session.scalars(query).all()
+        for action in actions:
+            yield Position("alert", (alert.id, action.id)), builder.communication(alert, action)
+            after = action.id
+        if len(actions) < chunk:
+            return
+
+
+def record_size(session: Session, patient: Patient) -> int:
+    """How many resources `record` yields for the patient: one count per table, no row read
+    (what `_count=0` answers; each count still scans the patient's index entries)."""
+    pid = patient.id
+    counted = 2  # the Patient and its Condition
+    for model, extra in (
+        (Observation, ()),
+        (Assessment, ()),
+        (ClinicalEvent, (ClinicalEvent.type.in_(sorted(EXPORTED_EVENTS)),)),
+    ):
+        query = select(func.count()).select_from(model)
+        query = query.where(model.patient_id == pid, repo.current(model), *extra)
+        counted += session.scalar(query) or 0
+    alerts = select(Alert.key).where(Alert.patient_id == pid)
+    counted += session.scalar(select(func.count()).select_from(alerts.subquery())) or 0
+    actions = select(func.count()).where(AlertActionRow.alert_key.in_(alerts))
+    counted += session.scalar(actions) or 0
+    return counted
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPage:
+    """One page of a patient's record: its resources, and the position to read the next
+    page after (None on the last page)."""
+
+    resources: list[dict[str, Any]]
+    next: Position | None
+
+
+def record_page(
+    session: Session,
+    patient: Patient,
+    *,
+    count: int,
+    after: Position | None = None,
+    settings: FeedSettings | None = None,
+) -> RecordPage:
+    """At most `count` resources of the record after `after`, reading one more to tell
+    whether another page follows."""
+    if count < 1:
+        raise ValueError(f"a page holds at least one resource, not {count}")
+    read = list(islice(record(session, patient, after=after, chunk=count + 1, settings=settings),
+                       count + 1))  # fmt: skip
+    shown = read[:count]
+    more = len(read) > count
+    return RecordPage([r for _, r in shown], shown[-1][0] if more else None)
+
+
+def searchset(
+    resources: Sequence[dict[str, Any]],
+    *,
+    links: Sequence[tuple[str, str]] = (),
+    total: int | None = None,
 ) -> dict[str, Any]:
-    """`Patient/{id}/$everything`: a searchset Bundle of the patient's record."""
-    entries = [
+    """A searchset Bundle of `resources` (each a match) with its `links` (relation, url) and
+    the `total` of matches when known."""
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    if links:
+        bundle["link"] = [{"relation": relation, "url": url} for relation, url in links]
+    bundle["entry"] = [
         {
             "fullUrl": f"{r['resourceType']}/{r['id']}",
             "resource": r,
             "search": {"mode": "match"},
         }
-        for r in patient_resources(session, patient, settings=settings)
+        for r in resources
     ]
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+    return bundle
 
 
 def export_ndjson(
@@ -568,18 +756,23 @@ def export_ndjson(
     *,
     study_ids: Sequence[str] | None = None,
     settings: FeedSettings | None = None,
+    chunk: int = CHUNK,
 ) -> dict[str, int]:
     """Write ``<Type>.ndjson`` (one resource per line) for every patient (or `study_ids`);
-    returns the count per resource type."""
+    returns the count per resource type.
+
+    Patients and their rows are read `chunk` at a time (`record`), so memory stays bounded
+    by a chunk however long a patient's history is; patients by study ID, each patient's
+    resources in the order of their record."""
     out.mkdir(parents=True, exist_ok=True)
-    query = select(Patient).order_by(Patient.study_id)
+    query = select(Patient)
     if study_ids:
         query = query.where(Patient.study_id.in_(list(study_ids)))
     files: dict[str, Any] = {}
     counts: dict[str, int] = {}
     try:
-        for patient in session.scalars(query).all():
-            for resource in patient_resources(session, patient, settings=settings):
+        for patient in _patients(session, query, chunk):
+            for _, resource in record(session, patient, chunk=chunk, settings=settings):
                 kind = resource["resourceType"]
                 if kind not in files:
                     files[kind] = (out / f"{kind}.ndjson").open("w", encoding="utf-8")
@@ -592,4 +785,29 @@ def export_ndjson(
     return counts
 
 
-__all__ = ["LOCAL", "Builder", "everything", "export_ndjson", "find_patient", "patient_id"]
+def _patients(session: Session, query: Select[Patient], chunk: int) -> Iterator[Patient]:
+    """The patients of `query` by study ID, `chunk` at a time."""
+    after = None
+    while True:
+        page = keyset(query, (Patient.study_id,), after=after, limit=chunk)
+        patients = session.scalars(page).all()
+        yield from patients
+        if len(patients) < chunk:
+            return
+        after = (patients[-1].study_id,)
+
+
+__all__ = [
+    "LOCAL",
+    "SECTIONS",
+    "Builder",
+    "Position",
+    "RecordPage",
+    "export_ndjson",
+    "find_patient",
+    "patient_id",
+    "record",
+    "record_page",
+    "record_size",
+    "searchset",
+]

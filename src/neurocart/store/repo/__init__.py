@@ -31,6 +31,7 @@ from neurocart.store.repo._common import (
     history,
     id_chunks,
     list_audit,
+    versions,
 )
 from neurocart.store.repo.assessments import (
     add_assessment,
@@ -138,4 +139,5 @@ __all__ = [
     "update_course",
     "update_patient",
     "update_user",
+    "versions",
 ]

@@ -342,6 +342,45 @@ def history(session: Session, model: type[F], row_id: int) -> list[F]:
     return versions
 
 
+def versions(session: Session, model: type[F], rows: Sequence[F]) -> dict[int, tuple[int, int]]:
+    """Row id → (the first row of its correction chain, its version: 1 for that first row)
+    for each of `rows` (one patient's, e.g. a page of current rows).
+
+    What an export names a fact by (the first row's id stays the same across corrections)
+    without reading the patient's whole history: the chains are walked back one step per
+    query for all the rows at once, so a page costs as many queries as its longest chain
+    has corrections (usually none). A predecessor of another patient ends the walk, as if
+    the chain began there."""
+    out: dict[int, tuple[int, int]] = {}
+    walking: dict[int, tuple[int, int, int]] = {}  # row id → (earliest found, its predecessor, n)
+    for row in rows:
+        if row.supersedes_id is None:
+            out[row.id] = (row.id, 1)
+        else:
+            walking[row.id] = (row.id, row.supersedes_id, 1)
+    patients = {row.patient_id for row in rows}
+    while walking:
+        found: dict[int, int | None] = {}
+        for ids in id_chunks(previous for _, previous, _ in walking.values()):
+            query = select(model.id, model.supersedes_id).where(
+                model.id.in_(ids), model.patient_id.in_(sorted(patients))
+            )
+            for row_id, before in session.execute(query):
+                found[row_id] = before
+        still: dict[int, tuple[int, int, int]] = {}
+        for row_id, (earliest, previous, n) in walking.items():
+            if previous not in found:  # the chain's first row is the earliest found
+                out[row_id] = (earliest, n)
+                continue
+            before = found[previous]
+            if before is None:
+                out[row_id] = (previous, n + 1)
+            else:
+                still[row_id] = (previous, before, n + 1)
+        walking = still
+    return out
+
+
 def audit_trail(session: Session, entity_type: str, entity_id: int) -> list[AuditEntry]:
     """The audit entries of one row, oldest first (with the batch entry that created it)."""
     return audit.trail(session, entity_type, entity_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -132,11 +132,15 @@ def list_events(
     patient_id: int,
     *,
     type: EventType | str | None = None,
+    types: Collection[EventType | str] | None = None,
     history: bool = False,
     page: Page | None = None,
 ) -> list[ClinicalEvent]:
-    """A patient's events by onset, optionally of one type; only current versions unless
-    `history`."""
+    """A patient's events by onset, optionally of one type (or of any of `types`: the kinds
+    a reader can express, read in one query); only current versions unless `history`."""
     where = [] if type is None else [ClinicalEvent.type == _choice("type", EventType, type)]
+    if types is not None:
+        kinds = sorted({_choice("types", EventType, t) for t in types})
+        where.append(ClinicalEvent.type.in_(kinds))
     by = ClinicalEvent.onset_at
     return _facts(session, ClinicalEvent, patient_id, where, by, history, page)
