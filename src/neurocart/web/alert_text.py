@@ -27,11 +27,17 @@ def citation(text: str) -> str:
     return re.sub(r"\s{2,}", " ", cleaned).strip(" ;,")
 
 
-def findings(text: str) -> str:
-    """Each clause once, in order ("A. A; B" → "A; B"), internal references removed."""
+def findings(text: str, *, without: tuple[str, ...] = ()) -> str:
+    """Each clause once, in order ("A. A; B" → "A; B"), internal references removed, and
+    none that starts with one of the labels `without`.
+
+    >>> findings("CRS grade (ASTCT) 2; current CRS grade derived; temperature 39 °C",
+    ...          without=("current CRS grade",))
+    'CRS grade (ASTCT) 2; temperature 39 °C'
+    """
     seen: list[str] = []
     for part in _SPLIT.split(citation(text)):
         part = part.strip(" .;")
-        if part and part not in seen:
+        if part and part not in seen and not part.startswith(without):
             seen.append(part)
     return "; ".join(seen)

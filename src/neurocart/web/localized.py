@@ -81,12 +81,23 @@ def _labels_longest_first() -> tuple[str, ...]:
     return tuple(sorted({s.label for s in SIGNALS.values()}, key=len, reverse=True))
 
 
-def findings(text: str) -> str:
+GRADE_SOURCES = {
+    episode: tuple(SIGNALS[f"{episode}_grade_{part}"].label for part in parts)
+    for episode, parts in (("crs", ("derived", "recorded", "source")),)
+}
+"""Per episode, the findings that say where the grade came from when the alert last
+changed: a page that shows the current grade and its source beside the alert leaves them
+out (`findings(..., current=episode)`), or the card would read "recorded by a clinician"
+above an alert saying "derived from vitals" from days before."""
+
+
+def findings(text: str, current: str | None = None) -> str:
     """An alert's findings ("temperature 39.4 °C; vasopressin: no") in the reader's language:
     each clause is a monitor signal's label and its value (`neurocart.monitor.signals`); the
     label is translated, a number and its unit kept, a word value translated when the
-    catalogue has it. A clause that is no signal's is shown as it is."""
-    clauses = alert_text.findings(text)
+    catalogue has it. A clause that is no signal's is shown as it is. `current`: the episode
+    whose current grade the page shows beside the alert (see `GRADE_SOURCES`)."""
+    clauses = alert_text.findings(text, without=GRADE_SOURCES.get(current or "", ()))
     if i18n.current() == "en" or not clauses:
         return clauses
     return "；".join(_clause(c) for c in clauses.split("; "))
