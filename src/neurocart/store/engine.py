@@ -20,6 +20,12 @@ from sqlalchemy.pool import ConnectionPoolEntry
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "neurocart_sqlite_begin"
 
+UNSUPPORTED_SCHEME = (
+    "unsupported database URL scheme {scheme}: use sqlite:///path or postgresql+psycopg://..."
+)
+MESSAGES = (UNSUPPORTED_SCHEME,)
+"""Refusals of a database URL as message keys (like `neurocart.store.errors.MESSAGES`)."""
+
 
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """An engine for `url` (sqlite:///path or postgresql+psycopg://...)."""
@@ -30,10 +36,7 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, echo=echo, pool_pre_ping=True)
-    raise ValueError(
-        f"unsupported database URL scheme {parsed.drivername!r}: "
-        "use sqlite:///path or postgresql+psycopg://..."
-    )
+    raise ValueError(UNSUPPORTED_SCHEME.format(scheme=repr(parsed.drivername)))
 
 
 def read_only(engine: Engine) -> Engine:
