@@ -19,7 +19,8 @@ zone named; stored instants stay UTC. Chinese dates are written 2025年3月3日.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import string
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -169,8 +170,16 @@ def term(text: str) -> str:
 
 # ---------------------------------------------------------------- texts of the core
 
-_JOINERS: dict[str, dict[str, str]] = {"zh_CN": {", ": "、", "; ": "；", " and ": " 且 "}}
+_JOINERS: dict[str, dict[str, str]] = {
+    "zh_CN": {", ": "、", "; ": "；", " and ": " 且 ", " or ": " 或 "}
+}
 """How a language joins the items of a list parameter, by the English separator."""
+
+
+def joined(items: Iterable[str], sep: str = ", ") -> str:
+    """Items joined the current language's way for the English separator `sep` ("、" for ", "
+    in Chinese)."""
+    return _JOINERS.get(current(), {}).get(sep, sep).join(items)
 
 
 def core_text(text: str) -> str:
@@ -203,6 +212,9 @@ def _filled(locale: str, template: Any, params: dict[str, str]) -> str | None:
         return None
     shown: dict[str, str] = {}
     for name, value in params.items():
+        if name in template.kept:
+            shown[name] = value
+            continue
         items = template.lists.get(name)
         if items is None:
             shown[name] = _core(locale, value) or value
@@ -246,11 +258,14 @@ ENTITIES = {
 
 
 def error_text(error: BaseException) -> str:
-    """A refusal of the store or the services (not found, a conflict, an invalid record or
-    input) as its message says it (`str(error)`, the English the API serves), in the current
-    language: the field kept, the record named in words, the message found by its key
-    (`neurocart.store.errors.MESSAGES`, `neurocart.services.errors.MESSAGES`) or as a
-    catalogue text, the value given kept. Any other error, and English, as `str(error)`."""
+    """A refusal of the store, the services or the ingest (not found, a conflict, an invalid
+    record, observation or input) as its message says it (`str(error)`, the English the API
+    serves), in the current language: the field kept, the record named in words, the message
+    found by its key (the `MESSAGES` of the `REFUSALS` modules) or as a catalogue text, the
+    value given kept. Any other error of neurocart (an audit key, a cohort's scope, an export)
+    is said by the `MESSAGES` of the module that defines its class, when its text is one of
+    them; else, and in English, as `str(error)`."""
+    from neurocart.ingest.errors import ObservationError
     from neurocart.services.errors import MAX_SHOWN, InvalidInputError
     from neurocart.store.errors import ConflictError, InvalidRecordError, NotFoundError
 
@@ -260,16 +275,34 @@ def error_text(error: BaseException) -> str:
         entity = gettext(ENTITIES.get(error.entity, error.entity))
         text = gettext("no {entity} {key}").format(entity=entity, key=repr(error.key))
         return _at(error.field, text)
-    if isinstance(error, InvalidRecordError):
-        return _at(error.field, _refusal(error.message)) + _got(error.got)
+    if isinstance(error, InvalidRecordError | ObservationError):
+        return _at(error.field, refusal(error.message)) + _got(error.got)
     if isinstance(error, ConflictError):
-        return _at(error.field, _refusal(error.message))
+        return _at(error.field, refusal(error.message))
     if isinstance(error, InvalidInputError):
-        shown = [_at(p.location, _refusal(p.message)) + _got(p.got) for p in error.problems]
+        shown = [_at(p.location, refusal(p.message)) + _got(p.got) for p in error.problems]
         more = len(shown) - MAX_SHOWN
         text = _JOINERS.get(current(), {}).get("; ", "; ").join(shown[:MAX_SHOWN])
         return text + (gettext("; … and {n} more").format(n=more) if more > 0 else "")
-    return str(error)
+    modules = [kind.__module__ for kind in type(error).__mro__]
+    return message_text(str(error), *(m for m in modules if m.startswith("neurocart.")))
+
+
+def message_text(text: str, *modules: str) -> str:
+    """A text of the core made from a message key of `modules` (their `MESSAGES`, or those of
+    `REFUSALS`) in the current language: the key translated, its fields kept or translated
+    (`core_text`); a text no key matches as it is."""
+    for module in modules:
+        _register(module)
+    return refusal(text)
+
+
+def refusal(message: str) -> str:
+    """The message of a refusal (without its field: "must not be negative", a batch row's
+    problem) in the current language, found by its key; else as it is."""
+    for module in REFUSALS:
+        _register(module)
+    return core_text(message)
 
 
 def _at(field: str | None, text: str) -> str:
@@ -280,19 +313,69 @@ def _got(value: Any) -> str:
     return "" if value is None else gettext(" (got {value})").format(value=repr(value))
 
 
-@lru_cache(maxsize=1)
-def _refusal_keys() -> tuple[Any, ...]:
-    """The refusals' keys as reason templates (registered, so `core_text` finds them)."""
-    from neurocart.services.errors import MESSAGES as SERVICE_MESSAGES
-    from neurocart.standards.reason import Reason
-    from neurocart.store.errors import MESSAGES as STORE_MESSAGES
+REFUSALS = ("neurocart.store.errors", "neurocart.services.errors", "neurocart.ingest.errors")
+"""The modules whose `MESSAGES` key the refusals that every face repeats (a record, an input,
+an observation refused); the catalogues list them with the others (`refusal_messages`)."""
+ERROR_MODULES = (
+    "neurocart.store.audit_keys",
+    "neurocart.store.engine",
+    "neurocart.services.leadership",
+    "neurocart.demo.build",
+    "neurocart.pathway.loader",
+    "neurocart.reports.scope",
+    "neurocart.interop.codemap",
+    "neurocart.interop.hl7.receiver",
+    "neurocart.interop.redcap.records",
+    "neurocart.interop.sdtm.domains",
+    "neurocart.interop.sdtm.xpt",
+)
+"""Modules of other errors whose `MESSAGES` key their texts (what the command line and the
+pages repeat): listed for the catalogues; `error_text` finds an error's keys by the module
+that defines its class."""
+_FIELD_PATTERNS = {"code": r"[^\s()]+"}
+"""A refusal key's fields that need a shape: an observation code is one word without
+parentheses (the display name before it may have some: "Oxygen saturation (SpO₂)")."""
+_TRANSLATED_FIELDS = frozenset(
+    {"display", "entity", "role", "disciplines", "source", "holder", "where", "error", "choices"}
+)
+"""The fields of a refusal key a face translates (a code's name, a record, a role, a keyed
+text given as a field); every other field (a code, a field name, a path, a value) is shown
+as it is."""
+_registered: set[str] = set()
 
-    return tuple(Reason(key) for key in (*STORE_MESSAGES, *SERVICE_MESSAGES))
+
+def refusal_messages() -> list[str]:
+    """Every refusal key of `REFUSALS` and `ERROR_MODULES`, for the catalogues
+    (`locale/sources.toml`)."""
+    import importlib
+
+    found: dict[str, None] = {}
+    for name in (*REFUSALS, *ERROR_MODULES):
+        found.update(dict.fromkeys(getattr(importlib.import_module(name), "MESSAGES", ())))
+    return list(found)
 
 
-def _refusal(message: str) -> str:
-    _refusal_keys()
-    return core_text(message)
+def _register(module_name: str) -> None:
+    """Make the `MESSAGES` of a module (imported already, or now) keys that `core_text` finds:
+    once per module. A field named `alternatives` is a list joined by " or ", one named
+    `disciplines` a list of disciplines joined by ", " (each translated); only the
+    `_TRANSLATED_FIELDS` are translated."""
+    if module_name in _registered:
+        return
+    import importlib
+
+    from neurocart.standards.reason import Items, Reason
+
+    keys = getattr(importlib.import_module(module_name), "MESSAGES", ())
+    shapes = {"alternatives": Items(" or "), "disciplines": Items(", ")}
+    for key in keys:
+        names = {name for _, name, _, _ in string.Formatter().parse(key) if name}
+        lists = {name: items for name, items in shapes.items() if name in names}
+        kept = frozenset(names - _TRANSLATED_FIELDS - set(lists))
+        Reason(key, patterns=_FIELD_PATTERNS, lists=lists, kept=kept)
+    _registered.add(module_name)
+    if keys:
+        _core.cache_clear()  # a text looked up before its key was known
 
 
 def _item(locale: str, text: str, template: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -122,3 +123,41 @@ def test_the_fields_of_a_calculator_without_a_form_are_described_in_chinese(
     assert [
         text for text in english if re.search(r"[a-z]{4} [a-z]{4}", text) and text in output
     ] == []
+
+
+def test_the_commands_refusals_are_chinese(tmp_path: Path) -> None:
+    """Refusals that commands repeat from the core (an audit key id, an export's or an
+    import's input file, an unknown calculator, a database URL) follow --lang."""
+    missing = tmp_path / "missing.toml"
+    cases = [
+        (("audit", "new-key", "--keyring", str(tmp_path / "ring"), "--id", "bad id!"),
+         "密钥编号 'bad id!'：请使用 1–32 个 [A-Za-z0-9_.-] 字符"),
+        (("export", "sdtm", "--out", str(tmp_path / "sdtm"), "--meddra", str(missing)),
+         f"--meddra：无法读取 {missing}："),
+        (("import", "redcap", "--dictionary", "d.csv", "--records", "r.csv",
+          "--mapping", str(missing), "--user", "u"),
+         f"--mapping：无法读取 {missing}："),
+        (("calc", "no_such_calculator"), "未知计算器 'no_such_calculator'；已知："),
+        (("report", "--out", str(tmp_path / "report"), "--database-url", "mysql://x/y"),
+         "不支持的数据库 URL 协议 'mysql'：请使用 sqlite:///path 或 postgresql+psycopg://..."),
+    ]  # fmt: skip
+    for args, chinese in cases:
+        code, output = run("--lang", "zh_CN", *args)
+        assert code == 2, output
+        flat = " ".join(output.split())
+        assert chinese in flat, flat
+        code, english = run(*args)
+        assert code == 2
+        assert chinese not in " ".join(english.split())
+
+
+def test_typers_own_words_around_the_help_follow_the_language() -> None:
+    code, output = run("--lang", "zh_CN", "export", "sdtm", "--help")
+    assert code == 0, output
+    assert "选项" in output
+    assert "[必填]" in output
+    assert "[默认：NADCART]" in output
+    code, output = run("export", "sdtm", "--help")
+    assert "Options" in output
+    assert "[required]" in output
+    assert "选项" not in output

@@ -103,5 +103,11 @@ def test_the_stores_refusals_read_in_chinese_on_the_command_line(migrated):
         )  # fmt: skip
         assert code == 2
         assert "password：至少须 12 个字符" in output
+        code, output = run(
+            "--lang", "zh_CN", "user", "add", " ", "--role", "nurse", "--password-stdin",
+            stdin="long-password-3\n",
+        )  # fmt: skip
+        assert code == 2
+        assert "username：不能为空（得到 ' '）" in output  # an invalid record of the store
     finally:
         i18n.activate("en")

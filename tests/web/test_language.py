@@ -3,6 +3,7 @@ site's clock."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -140,3 +141,69 @@ def test_the_bedside_correction_errors_read_in_chinese(world: World) -> None:
     assert "必填：请说明更正该数值的原因（至少 3 个字符）" in refused.text
     assert "必填：更正后的数值（或选择“录入错误”）" in refused.text
     assert "say why" not in refused.text
+
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def test_an_implausible_value_is_refused_in_chinese_on_the_form(world: World) -> None:
+    """The ingest's plausibility problem, live and on saving, in the reader's language; the
+    record of truth (and an English reader) keep the English text."""
+    sid = world.seeded.acute[0]
+    nurse = client_as(world, Role.NEUROLOGIST)  # no stored preference: the header decides
+    said = "60 °C 超出体温（8310-5）生理上可能的范围 14–47 °C"
+    live = nurse.post(
+        f"/patients/{sid}/record/vitals/check", data={"temperature": "60"}, headers=ZH
+    )
+    assert said in live.text
+    assert "physiologically possible" not in live.text
+    saved = nurse.post(f"/patients/{sid}/record/vitals", data={"temperature": "60"}, headers=ZH)
+    assert saved.status_code == 422
+    assert said in saved.text
+    english = nurse.post(f"/patients/{sid}/record/vitals/check", data={"temperature": "60"})
+    assert "60 °C is outside the physiologically possible range" in english.text
+
+
+def test_an_implausible_correction_is_refused_in_chinese(world: World) -> None:
+    from tests.web.seed import PASSWORD
+
+    sid = world.seeded.acute[0]
+    nurse = client_as(world, Role.NURSE)
+    nurse.post("/language", data={"locale": "zh_CN", "next": "/board"})
+    try:
+        with world.database.reading() as session:
+            patient = repo.find_patient(session, sid)
+            old = next(
+                o for o in reversed(repo.list_observations(session, patient.id))
+                if o.code == "8310-5"
+            )  # fmt: skip
+        refused = nurse.post(
+            f"/patients/{sid}/correct/observation/{old.id}",
+            data={"value": "60", "reason": "typo", "password": PASSWORD},
+        )
+    finally:
+        nurse.post("/language", data={"locale": "en", "next": "/board"})
+    assert refused.status_code == 422
+    assert "value：60 °C 超出体温（8310-5）生理上可能的范围" in refused.text
+    assert "physiologically possible" not in refused.text
+
+
+def test_the_chart_and_its_refusals_speak_chinese(world: World) -> None:
+    sid = world.seeded.acute[0]
+    nurse = client_as(world, Role.NURSE)
+    nurse.post("/language", data={"locale": "zh_CN", "next": "/board"})
+    try:
+        chart = nurse.get(f"/patients/{sid}").text
+        missing = nurse.get("/patients/NC-NOBODY")
+        refused = nurse.post(
+            f"/patients/{sid}/tasks/done", data={"task_id": "x", "event": "nonsense"}
+        )
+    finally:
+        nurse.post("/language", data={"locale": "en", "next": "/board"})
+    assert "发热 38.0 °C" in chart  # the thresholds' labels
+    assert "收缩压 90 mmHg" in chart
+    assert "fever 38.0 °C" not in chart
+    assert missing.status_code == 404
+    assert "没有研究编号为 'NC-NOBODY' 的患者。" in html.unescape(missing.text)
+    assert refused.status_code == 422
+    assert "task：未知的时段或完成事件" in refused.text

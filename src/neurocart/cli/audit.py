@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail, out
 from neurocart.config import get_settings
+from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 from neurocart.store import audit, get_database
 from neurocart.store.audit_keys import AuditKeyError, Keyring, append_key, current_keyring
@@ -47,7 +48,7 @@ def _keyring() -> Keyring:
     try:
         return current_keyring()
     except AuditKeyError as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
 
 
 @app.command()
@@ -146,7 +147,7 @@ def new_key(
     try:
         append_key(keyring, key_id)
     except AuditKeyError as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     except OSError as exc:
         raise fail(
             _("--keyring: cannot write {keyring}: {error}").format(

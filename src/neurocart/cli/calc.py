@@ -29,7 +29,7 @@ def _calculator(name: str) -> Calculator[Any]:
     try:
         return standards.get(name)
     except standards.UnknownCalculatorError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(core_text(str(exc))) from None
 
 
 def _list_calculators() -> None:
@@ -114,7 +114,7 @@ def _grade_csv(calc: Calculator[Any], source: Path, target: Path) -> None:
         rows = _("(rows are line numbers of {file})").format(file=source)
         raise _fail(f"{input_error(exc)}\n{rows}") from None
     except NotVectorizedError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(core_text(str(exc))) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise _fail(
             _("--csv: cannot read {file}: {error}").format(file=source, error=exc)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail
 from neurocart.config import Settings, get_settings
+from neurocart.i18n import error_text, message_text
 from neurocart.i18n import gettext as _
 from neurocart.store import Database, migrate
 from neurocart.store.audit_keys import AuditKeyError
@@ -55,7 +56,8 @@ def open_database(database_url: str | None, *, upgrade: bool | None) -> tuple[Se
     try:
         database = Database.from_url(settings.database_url)
     except ValueError as exc:
-        raise fail(_("database_url: {exc}").format(exc=exc)) from None
+        said = message_text(str(exc), "neurocart.store.engine")
+        raise fail(_("database_url: {exc}").format(exc=said)) from None
     prepare_schema(database, upgrade)
     return settings, database
 
@@ -110,4 +112,6 @@ def migrate_to(engine: Engine, where: str, revision: str = "head") -> str | None
             _("cannot migrate {where}: {error}").format(where=where, error=str(exc).splitlines()[0])
         ) from None
     except AuditKeyError as exc:  # a migration that signs audit entries (0011)
-        raise fail(_("cannot migrate {where}: {error}").format(where=where, error=exc)) from None
+        raise fail(
+            _("cannot migrate {where}: {error}").format(where=where, error=error_text(exc))
+        ) from None

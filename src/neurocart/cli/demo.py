@@ -21,6 +21,7 @@ from rich.table import Table
 from neurocart.cli.console import err, fail, out
 from neurocart.config import get_settings
 from neurocart.demo import DEFAULT_SEED, DEMO_PASSWORD
+from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 
 if TYPE_CHECKING:  # building and streaming a ward simulate it (pandas): loaded by the command
@@ -121,15 +122,19 @@ def demo(
     try:
         built = build_demo(db, patients=patients, seed=seed, acute_now=acute_now, monitor=monitor)
     except NotADemoDatabaseError as exc:
-        hint = (
-            f"if it is an earlier demo in which users were added (the admin page), delete it "
-            f"(rm {db}) or pass --db with another file; a real record is never replaced"
-        )
+        hint = _(
+            "if it is an earlier demo in which users were added (the admin page), delete it "
+            "(rm {db}) or pass --db with another file; a real record is never replaced"
+        ).format(db=db)
+        refused = _("--db: {exc}; {hint}").format(exc=error_text(exc), hint=hint)
         if not (sys.stdin.isatty() and _demo_with_added_users(db)):
-            raise fail(_("--db: {exc}; {hint}").format(exc=exc, hint=hint)) from None
-        if not typer.confirm(f"{db} is an earlier demo with users added on the admin page. "
-                             "Replace it with a fresh demo?", default=False):  # fmt: skip
-            raise fail(_("--db: {exc}; {hint}").format(exc=exc, hint=hint)) from None
+            raise fail(refused) from None
+        question = _(
+            "{db} is an earlier demo with users added on the admin page. Replace it with a "
+            "fresh demo?"
+        ).format(db=db)
+        if not typer.confirm(question, default=False):
+            raise fail(refused) from None
         remove_database(db)
         built = build_demo(db, patients=patients, seed=seed, acute_now=acute_now, monitor=monitor)
     _forget_old_checkpoints(db)
@@ -171,7 +176,7 @@ def run_server(
     try:
         lock = serve_lock(built.path)
     except AlreadyServingError as exc:
-        raise fail(_("--db: {exc}").format(exc=exc)) from None
+        raise fail(_("--db: {exc}").format(exc=error_text(exc))) from None
     clock = DemoClock(built.sim.now, speed)
     # one clock for the pages, the monitor's escalation ticks, the streamed facts and the CLI
     clock.publish(built.path)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 
 from neurocart.cli.console import fail, out
+from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 
 if TYPE_CHECKING:  # pandas: loaded by the command, not by the command line's start-up
@@ -46,7 +47,7 @@ def _frames(database_url: str | None, site: str | None, what: str) -> CohortFram
     try:
         frames, _db, _url = _from_database(database_url, site, what)
     except CohortScopeError as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     return frames
 
 
@@ -83,13 +84,13 @@ def sdtm(
     try:
         terms = {} if meddra is None else load_meddra(meddra)
     except SdtmError as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     config = SdtmConfig(studyid, country.upper(), _zone(timezone), meddra=terms)
     frames = _frames(database_url, site, "export:sdtm")
     try:
         files = write_sdtm(frames, out_dir, config)
     except (SdtmError, XptLimitError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     except OSError as exc:
         raise fail(
             _("--out: cannot write into {out_dir}: {error}").format(
@@ -123,7 +124,7 @@ def redcap(
     try:
         files = write_project(frames, out_dir, project=project, timezone=_zone(timezone))
     except RedcapError as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     except OSError as exc:
         raise fail(
             _("--out: cannot write into {out_dir}: {error}").format(

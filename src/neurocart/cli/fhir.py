@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from neurocart.cli.console import fail, out
+from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 from neurocart.interop.fhir.outbound import export_ndjson
 from neurocart.store import get_database
@@ -39,7 +40,7 @@ def export(
         log_read(database, None, "export:fhir", scope=patient_scope(patient),
                  actor=f"cli:{getpass.getuser()}")  # fmt: skip
     except AuditKeyError as exc:
-        raise fail(_("cannot log this export: {exc}").format(exc=exc)) from None
+        raise fail(_("cannot log this export: {exc}").format(exc=error_text(exc))) from None
     with database.reading() as session:
         counts = export_ndjson(session, out_dir, study_ids=patient or None)
     table = Table(_("resource type"), _("resources"), _("file"))

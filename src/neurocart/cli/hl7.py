@@ -21,6 +21,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail, out
+from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 from neurocart.interop.codemap import CodeMap, CodeMapError
 from neurocart.interop.hl7.listener import decode, serve
@@ -76,7 +77,7 @@ def _receiver(
         codemap = CodeMap.load(codes) if codes else CodeMap()
         walk = load_crosswalk(crosswalk) if crosswalk else {}
     except (CodeMapError, CrosswalkError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     return Receiver(
         database,
         user,
@@ -156,7 +157,7 @@ def import_file(
         errors = [s.split("|")[-1] for s in ack.split("\r") if s.startswith("ERR|")]
         suffix = f" — {'; '.join(errors)}" if errors else ""
         out.print(f"{control or '?'}: {code}{suffix}", highlight=False)
-    out.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no messages")
+    out.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or _("no messages"))
     if any(code not in ("AA", "CA") for code in counts):
         raise typer.Exit(1)
 

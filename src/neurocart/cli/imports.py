@@ -13,9 +13,17 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import fail, out
+from neurocart.i18n import N_, error_text, joined
 from neurocart.i18n import gettext as _
 
 app = typer.Typer(help="Imports into the record: REDCap.", no_args_is_help=True)
+
+COUNTED = {
+    "patients": N_("{n} patients"), "courses": N_("{n} courses"),
+    "observations": N_("{n} observations"), "assessments": N_("{n} assessments"),
+    "events": N_("{n} events"),
+}  # fmt: skip
+"""What an import stores, by the plan's count names (`Plan.counts`), as the output says it."""
 
 
 @app.command("redcap")
@@ -42,10 +50,12 @@ def redcap(
     try:
         plan = read_project(dictionary, records, load(mapping))
     except RedcapError as exc:
-        raise fail(str(exc)) from None
-    counts = plan.counts()
-    out.print("would store: " if dry_run else "to store: ", end="")
-    out.print(", ".join(f"{n} {k}" for k, n in counts.items()), highlight=False)
+        raise fail(error_text(exc)) from None
+    counted = joined(
+        _(COUNTED[k]).format(n=n) if k in COUNTED else f"{n} {k}" for k, n in plan.counts().items()
+    )
+    said = _("would store: {counts}") if dry_run else _("to store: {counts}")
+    out.print(said.format(counts=counted), highlight=False)
     for name, n in sorted(plan.unmapped.items()):
         out.print(
             _("not mapped: field {name} ({n} value(s)) — no mapping rule reads it").format(
@@ -64,7 +74,7 @@ def redcap(
         try:
             result = apply(database, actor, plan, dry_run=dry_run)
         except RedcapError as exc:
-            raise fail(str(exc)) from None
+            raise fail(error_text(exc)) from None
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise fail(

@@ -23,6 +23,23 @@ HELP_OPTION = N_("Show this message and exit.")
 """click's own help of --help, translated with the rest."""
 
 
+TYPER_TEXTS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "ERRORS_PANEL_TITLE": N_("Error"),
+    "ABORTED_TEXT": N_("Aborted."),
+    "RICH_HELP": N_("Try [blue]'{command_path} {help_option}'[/] for help."),
+    "DEFAULT_STRING": N_("[default: {}]"),
+    "ENVVAR_STRING": N_("[env var: {}]"),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+    "DEPRECATED_STRING": N_("(deprecated) "),
+}
+"""Typer's own words around the help (panel titles, "[default: …]", "[required]"), by the
+name of the `typer.rich_utils` constant that holds each: translated with the rest. Click's
+own messages ("Usage:", "Missing option …") are not (click has no catalogue of ours)."""
+
+
 def language_of(args: Sequence[str]) -> str | None:
     """The language named by `--lang X` or `--lang=X` among the root's arguments, else None."""
     for i, arg in enumerate(args):
@@ -67,6 +84,14 @@ def translate(root: Any) -> None:
             command.get_help_option = _help_option(command.get_help_option)
 
 
+def translate_typer() -> None:
+    """Typer's own words (`TYPER_TEXTS`) in the current language."""
+    import typer.rich_utils
+
+    for name, english in TYPER_TEXTS.items():
+        setattr(typer.rich_utils, name, i18n.gettext(english))
+
+
 def _help_option(original: Any) -> Any:
     def get_help_option(ctx: Any) -> Any:
         option = original(ctx)
@@ -104,4 +129,5 @@ class LocalizedGroup(TyperGroup):
 
         i18n.activate(language_of(args) or get_settings().default_locale)
         translate(self)
+        translate_typer()
         return super().make_context(info_name, args, parent, **extra)

@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from neurocart.cli.console import err, fail, out
-from neurocart.i18n import format_datetime, gettext, zone_label
+from neurocart.i18n import error_text, format_datetime, gettext, zone_label
 from neurocart.i18n import gettext as _
 from neurocart.monitor import RuleFileError, load_rules
 from neurocart.services.journal import rebuild
@@ -67,7 +67,7 @@ def replay(
     try:
         ruleset = load_rules(rules) if rules is not None else None
     except RuleFileError as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     with get_database().reading() as session:
         wanted = None
         if study_id is not None:

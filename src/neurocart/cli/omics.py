@@ -77,7 +77,7 @@ def run(
 
         sheet = read_samplesheet(samplesheet)
     except (OmicsInputError, OmicsUnavailableError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     from neurocart.omics.pipeline import EmbedConfig
     from neurocart.omics.qc import QCConfig
     from neurocart.omics.run import STEPS
@@ -86,7 +86,7 @@ def run(
     with Progress(
         TextColumn("{task.description:<18}"), BarColumn(), TimeElapsedColumn(), console=err
     ) as bar:
-        task = bar.add_task("starting", total=len(STEPS))
+        task = bar.add_task(_("starting"), total=len(STEPS))
 
         def step(name: str) -> None:
             bar.update(task, description=name, completed=STEPS.index(name))
@@ -98,11 +98,14 @@ def run(
                 embedding=EmbedConfig(seed=seed), annotate_by=annotate_by, progress=step,
             )  # fmt: skip
         except OmicsInputError as exc:
-            raise fail(str(exc)) from None
-        bar.update(task, description="done", completed=len(STEPS))
-    out.print(_table(result.readouts, f"single-cell readouts ({result.adata.n_obs} cells)"))
+            raise fail(error_text(exc)) from None
+        bar.update(task, description=_("done"), completed=len(STEPS))
+    title = _("single-cell readouts ({n} cells)").format(n=result.adata.n_obs)
+    out.print(_table(result.readouts, title))
+    from neurocart.omics.page import comparison_lines
+
     for comparison in result.comparisons:
-        out.print(comparison.text(), highlight=False)
+        out.print("\n  ".join(comparison_lines(comparison)), highlight=False)
     if result.missing_genes:
         out.print(
             _("panel genes not in the data: {genes}").format(genes=", ".join(result.missing_genes)),
@@ -159,7 +162,7 @@ def summarize(
             tissue=tissue, study_day=study_day,
         )  # fmt: skip
     except (OmicsInputError, OmicsUnavailableError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     table = Table(title=_("cell types ({name})").format(name=file.name))
     for column in (_("sample"), _("cell type"), _("cells"), "%"):
         table.add_column(column, justify="right")

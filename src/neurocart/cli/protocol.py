@@ -10,6 +10,7 @@ from rich.table import Table
 
 from neurocart import pathway
 from neurocart.cli.console import fail, out
+from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 from neurocart.pathway.render import protocol_tables
 
@@ -39,7 +40,7 @@ def show(
     try:
         protocol = pathway.load_shipped(protocol_id)
     except pathway.UnknownProtocolError as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     phases, tasks = protocol_tables(protocol)
     out.print(phases)
     out.print(tasks)
@@ -55,7 +56,7 @@ def check(
     try:
         protocol = pathway.load_protocol(file)
     except pathway.ProtocolError as exc:
-        raise fail(str(exc)) from None
+        raise fail(error_text(exc)) from None
     slots = sum(len(t.offsets) for t in protocol.tasks)
     out.print(
         _("ok: {id} {version} — {phases} phases, {tasks} tasks, {slots} slots per patient").format(

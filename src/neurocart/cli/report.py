@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli import clock
 from neurocart.cli.console import fail, out
-from neurocart.i18n import error_text, format_date
+from neurocart.i18n import error_text, format_date, message_text
 from neurocart.i18n import gettext as _
 from neurocart.studyday import day_start, local_date
 
@@ -63,7 +63,9 @@ def _from_database(
         database = Database.from_url(url)
     except (SQLAlchemyError, ValueError) as exc:
         raise fail(
-            _("--database-url: cannot use {url}: {exc}").format(url=mask_url(url), exc=exc)
+            _("--database-url: cannot use {url}: {exc}").format(
+                url=mask_url(url), exc=message_text(str(exc), "neurocart.store.engine")
+            )
         ) from None
     try:
         frames = load_cohort(database, site=site, only=only, cutoff=cutoff)
@@ -95,7 +97,7 @@ def _log_cohort_read(database: Database, what: str, site: str | None, frames: Co
     try:
         log_read(database, None, what, scope=scope, actor=f"cli:{getpass.getuser()}")
     except AuditKeyError as exc:
-        raise fail(_("cannot log this read: {exc}").format(exc=exc)) from None
+        raise fail(_("cannot log this read: {exc}").format(exc=error_text(exc))) from None
 
 
 def report(
@@ -164,13 +166,14 @@ def report(
                 database_url, site, only=selection(), cutoff=cut
             )
         except CohortScopeError as exc:
-            raise fail(str(exc)) from None
+            raise fail(error_text(exc)) from None
     scope = scope_of(frames, cutoff=cut, site=site, source=source, synthetic=synthetic)
     try:
         require_infused(scope)
     except CohortScopeError as exc:
-        raise fail(str(exc)) from None
-    text = f"{definition.strip()} — {scope.text()}" if definition else scope.text()
+        raise fail(error_text(exc)) from None
+    said = message_text(scope.text(), "neurocart.reports.scope")
+    text = f"{definition.strip()} — {said}" if definition else said
     from neurocart.reports import build_report
 
     files = build_report(

@@ -17,7 +17,7 @@ import typer
 from neurocart import pathway
 from neurocart.cli import clock
 from neurocart.cli.console import fail, out
-from neurocart.i18n import format_datetime, site_zone
+from neurocart.i18n import error_text, format_datetime, site_zone
 from neurocart.i18n import gettext as _
 from neurocart.pathway import SlotState
 from neurocart.pathway.render import schedule_table, summary_table
@@ -82,7 +82,7 @@ def show(
         try:
             plan = patient_schedule(session, patient.id, now=at, protocol_id=protocol)
         except pathway.UnknownProtocolError as exc:
-            raise fail(_("--protocol: {exc}").format(exc=exc)) from None
+            raise fail(_("--protocol: {exc}").format(exc=error_text(exc))) from None
     phases = _listed("--phase", phase, [p.id for p in plan.protocol.phases])
     as_of = _("as of {time}").format(time=format_datetime(at))
     title = f"{study_id} — {plan.protocol.id} — {as_of}"

@@ -26,6 +26,7 @@ from neurocart.cli.console import err, fail
 from neurocart.cli.database import open_database, settings_with
 from neurocart.cli.database import prepare_schema as prepare_schema  # its tests import it here
 from neurocart.config import MIN_SECRET_KEY_BYTES
+from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 from neurocart.services.accounts import secret_key_problem
 
@@ -56,7 +57,7 @@ def serve(
     try:
         keyring_from(settings_with(database_url))
     except AuditKeyError as exc:
-        raise fail(_("refusing to serve: {exc}").format(exc=exc)) from None
+        raise fail(_("refusing to serve: {exc}").format(exc=error_text(exc))) from None
     requested = settings_with(database_url)
     problem = secret_key_problem(requested)
     if problem is not None and not requested.demo_mode:
@@ -90,7 +91,7 @@ def serve(
             lock = serve_lock(Path(sqlite_file))
         except AlreadyServingError as exc:
             database.dispose()
-            raise fail(_("--database-url: {exc}").format(exc=exc)) from None
+            raise fail(_("--database-url: {exc}").format(exc=error_text(exc))) from None
     app = create_app(runtime=Runtime.build(settings, database))
     access_log.install(app.routes)
     freeze_heap_after_startup(app)

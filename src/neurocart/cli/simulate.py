@@ -70,7 +70,7 @@ def store_simulation(database: Database, sim: Simulation, *, quiet: bool = False
             )
         actor = simulator_account(session)
     with Progress(console=err, transient=True, disable=quiet) as progress:
-        task = progress.add_task("writing patients", total=len(ids))
+        task = progress.add_task(_("writing patients"), total=len(ids))
         return load_cohort(
             database,
             sim.frames,
@@ -141,10 +141,14 @@ def simulate_command(
     finally:
         database.dispose()
     out.print(summary(sim, report))
-    out.print(
-        f"wrote {report.patients} patients, {report.courses} courses, "
-        f"{report.observations:,} observations, {report.assessments:,} assessments, "
-        f"{report.events:,} events in {time.perf_counter() - started:.1f} s"
-        + ("" if alerts is None else f"; the monitor stored {alerts} alert(s)"),
-        highlight=False,
-    )
+    wrote = _(
+        "wrote {patients} patients, {courses} courses, {observations} observations, "
+        "{assessments} assessments, {events} events in {seconds} s"
+    ).format(
+        patients=report.patients, courses=report.courses, observations=report.observations,
+        assessments=report.assessments, events=report.events,
+        seconds=f"{time.perf_counter() - started:.1f}",
+    )  # fmt: skip
+    if alerts is not None:
+        wrote += _("; the monitor stored {n} alert(s)").format(n=alerts)
+    out.print(wrote, highlight=False)

@@ -24,6 +24,16 @@ _SIDE_FILES = ("-wal", "-shm", "-journal", ".clock.json")
 """Companions of a demo database file: SQLite's, and the published demo clock."""
 
 
+NOT_A_DEMO = "{path} exists and is not a neurocart demo database; refusing to overwrite it"
+OTHER_USERS = (
+    "{path} exists and is not a neurocart demo database; refusing to overwrite it (it has users "
+    "other than the demo users)"
+)
+MESSAGES = (NOT_A_DEMO, OTHER_USERS)
+"""Why a file is not replaced by a demo, as message keys (like
+`neurocart.store.errors.MESSAGES`)."""
+
+
 class NotADemoDatabaseError(Exception):
     """The target file exists and is not an earlier demo database; nothing was changed."""
 
@@ -49,7 +59,7 @@ def check_replaceable(path: Path) -> None:
     """Raise NotADemoDatabaseError unless `path` is absent, empty, or an earlier demo."""
     if not path.exists() or (path.is_file() and path.stat().st_size == 0):
         return
-    refuse = f"{path} exists and is not a neurocart demo database; refusing to overwrite it"
+    refuse = NOT_A_DEMO.format(path=path)
     if not path.is_file():
         raise NotADemoDatabaseError(refuse)
     try:
@@ -59,7 +69,7 @@ def check_replaceable(path: Path) -> None:
         raise NotADemoDatabaseError(refuse) from None
     demo = set(demo_usernames().values()) | {ACCOUNT}
     if not names or not names <= demo:
-        raise NotADemoDatabaseError(f"{refuse} (it has users other than the demo users)")
+        raise NotADemoDatabaseError(OTHER_USERS.format(path=path))
 
 
 def remove_database(path: Path) -> None:

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from neurocart.ingest.errors import UnknownCodeError
+from neurocart.ingest.errors import CODE_ELSEWHERE, UNKNOWN_CODE, UnknownCodeError
 from neurocart.ingest.units import BEATS, BREATHS, Conversion, UnitTable, build_table, unit_key
 
 LOINC = "http://loinc.org"
@@ -427,10 +427,16 @@ def lookup(code: str, system: str = LOINC) -> ObservationCode:
     if elsewhere:
         raise UnknownCodeError(
             "code_system",
-            f"code {code!r} is not in {system}; it belongs to {', '.join(elsewhere)}",
+            CODE_ELSEWHERE.format(given=repr(code), system=system, systems=", ".join(elsewhere)),
             system,
         )
-    raise UnknownCodeError("code", f"unknown observation code in {system}", code)
+    raise UnknownCodeError("code", UNKNOWN_CODE.format(system=system), code)
+
+
+def names() -> list[str]:
+    """The display name of every entry, for the catalogues (`locale/sources.toml`): the faces
+    name a code in their reader's language, in a refusal as elsewhere."""
+    return sorted({entry.display for entry in CATALOGUE.values()})
 
 
 def by_key(key: str) -> ObservationCode:

@@ -10,6 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+UNKNOWN_CODE = "unknown observation code in {system}"
+CODE_ELSEWHERE = "code {given} is not in {system}; it belongs to {systems}"
+NOT_CONVERTIBLE = "cannot be converted to {unit} for {display} ({code}); accepted: {accepted}"
+FINITE = "must be a finite number"
+CODED_VALUE = "must be {alternatives} for {display} ({code}) (0 negative, 1 positive)"
+OUTSIDE_RANGE = (
+    "{shown} is outside the physiologically possible range {range} for {display} ({code})"
+)
+WRONG_SPECIMEN = "{display} ({code}) is not measured in {specimen}; allowed: {allowed}"
+NEEDS_ZONE = "must include a time zone (e.g. 2025-03-01T08:00:00Z)"
+OUT_OF_DATES = "is outside the range of dates once converted to UTC"
+NOT_A_BOOLEAN = "must be a number, not true/false"
+UNKNOWN_FIELD = "unknown field"
+NOT_AN_OBJECT = "must be an object with the observation fields, not {kind}"
+MESSAGES = (
+    UNKNOWN_CODE, CODE_ELSEWHERE, NOT_CONVERTIBLE, FINITE, CODED_VALUE, OUTSIDE_RANGE,
+    WRONG_SPECIMEN, NEEDS_ZONE, OUT_OF_DATES, NOT_A_BOOLEAN, UNKNOWN_FIELD, NOT_AN_OBJECT,
+)  # fmt: skip
+"""The ingest's problems as message keys with named fields (like
+`neurocart.store.errors.MESSAGES`): the English the API serves is `key.format(...)`; a face
+says it in its reader's language (`neurocart.i18n.error_text`). `display` is the catalogue
+name of the code (`neurocart.ingest.codes.names`), translated too; `alternatives` lists the
+allowed values joined by " or "."""
+
 
 class ObservationError(ValueError):
     """An observation that cannot be accepted as it is."""

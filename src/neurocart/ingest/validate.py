@@ -38,6 +38,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from neurocart.ingest.codes import LOINC, ObservationCode, Specimen, lookup, number
 from neurocart.ingest.errors import (
+    CODED_VALUE,
+    FINITE,
+    NEEDS_ZONE,
+    NOT_A_BOOLEAN,
+    NOT_AN_OBJECT,
+    NOT_CONVERTIBLE,
+    OUT_OF_DATES,
+    OUTSIDE_RANGE,
+    UNKNOWN_FIELD,
+    WRONG_SPECIMEN,
     EffectiveTimeError,
     ImpossibleValueError,
     ObservationError,
@@ -68,7 +78,7 @@ class ObservationIn(BaseModel):
     @classmethod
     def _not_a_boolean(cls, value: Any) -> Any:
         if isinstance(value, bool):
-            raise ValueError("must be a number, not true/false")
+            raise ValueError(NOT_A_BOOLEAN)
         return value
 
 
@@ -115,10 +125,10 @@ def _resolve(code: str, system: str, unit: str) -> tuple[ObservationCode, Conver
     entry = lookup(code, system)
     conversion = entry.units.find(unit)
     if conversion is None:
+        accepted = ", ".join(entry.units.accepted)
         raise UnitError(
             "unit",
-            f"cannot be converted to {entry.unit} for {_name(entry)}; "
-            f"accepted: {', '.join(entry.units.accepted)}",
+            NOT_CONVERTIBLE.format(unit=entry.unit, accepted=accepted, **_name(entry)),
             unit,
         )
     return entry, conversion
@@ -130,12 +140,12 @@ def _normalize(
     """The `value`, `specimen` and `effective_at` rules, once the code and unit resolved."""
     value = raw.value
     if not math.isfinite(value):
-        raise ImpossibleValueError("value", "must be a finite number", value)
+        raise ImpossibleValueError("value", FINITE, value)
     canonical = conversion.to_canonical(value)
     if entry.values and canonical not in entry.values:
         allowed = " or ".join(number(v) for v in entry.values)
         raise ImpossibleValueError(
-            "value", f"must be {allowed} for {_name(entry)} (0 negative, 1 positive)", value
+            "value", CODED_VALUE.format(alternatives=allowed, **_name(entry)), value
         )
     if not entry.low <= canonical <= entry.high:
         shown = f"{number(value)} {raw.unit}"
@@ -143,30 +153,25 @@ def _normalize(
             shown += f" = {number(canonical)} {entry.unit}"
         raise ImpossibleValueError(
             "value",
-            f"{shown} is outside the physiologically possible range "
-            f"{entry.range_text()} for {_name(entry)}",
+            OUTSIDE_RANGE.format(shown=shown, range=entry.range_text(), **_name(entry)),
             value,
         )
     specimen = entry.specimens[0] if raw.specimen is None else raw.specimen
     if specimen not in entry.specimens:
+        allowed = ", ".join(s.value for s in entry.specimens)
         raise SpecimenError(
             "specimen",
-            f"{_name(entry)} is not measured in {specimen}; "
-            f"allowed: {', '.join(s.value for s in entry.specimens)}",
+            WRONG_SPECIMEN.format(specimen=specimen, allowed=allowed, **_name(entry)),
             str(specimen),
         )
     at = raw.effective_at
     if at.tzinfo is not UTC:  # already UTC: nothing to check or convert
         if at.tzinfo is None or at.utcoffset() is None:
-            raise EffectiveTimeError(
-                "effective_at", "must include a time zone (e.g. 2025-03-01T08:00:00Z)", str(at)
-            )
+            raise EffectiveTimeError("effective_at", NEEDS_ZONE, str(at))
         try:
             at = at.astimezone(UTC)
         except OverflowError:
-            raise EffectiveTimeError(
-                "effective_at", "is outside the range of dates once converted to UTC", str(at)
-            ) from None
+            raise EffectiveTimeError("effective_at", OUT_OF_DATES, str(at)) from None
     return NormalizedObservation(
         raw.code,
         raw.code_system,
@@ -181,8 +186,9 @@ def _normalize(
     )
 
 
-def _name(entry: ObservationCode) -> str:
-    return f"{entry.display} ({entry.code})"
+def _name(entry: ObservationCode) -> dict[str, str]:
+    """The fields that name a code in a message: "Body temperature (8310-5)"."""
+    return {"display": entry.display, "code": entry.code}
 
 
 class BatchResult(NamedTuple):
@@ -388,7 +394,7 @@ def _utc(at: datetime) -> datetime:
 
 def _parse(row: object) -> ObservationIn:
     if not isinstance(row, Mapping):
-        raise TypeError(f"must be an object with the observation fields, not {type(row).__name__}")
+        raise TypeError(NOT_AN_OBJECT.format(kind=type(row).__name__))
     return ObservationIn.model_validate(row)
 
 
@@ -399,7 +405,7 @@ def _row_errors(index: int, error: ValidationError) -> list[RowError]:
         message = e["msg"].removeprefix("Value error, ")
         kind = e["type"]
         if kind == "extra_forbidden":
-            message = "unknown field"
+            message = UNKNOWN_FIELD
         got = None if kind in {"missing", "extra_forbidden"} else e.get("input")
         out.append(RowError(index, field, message, got))
     return out

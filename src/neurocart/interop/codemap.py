@@ -57,6 +57,22 @@ DEFAULT_ANSWERS: Mapping[str, float] = MappingProxyType(
 """Qualitative answers every site gets (LOINC answer list LL3639-3 and the plain words)."""
 
 
+CODES_NOT_A_TABLE = "{where}: [codes] must be a table"
+CODE_NOT_A_TABLE = "{where}: codes.{local} must be a table"
+ANSWERS_NOT_A_TABLE = "{where}: [answers] must be a table"
+ANSWER_NOT_0_OR_1 = "{where}: answers.{word} must be 0 or 1, got {value}"
+ONE_TARGET = "{where}: codes.{local} needs exactly one of loinc, key, local"
+NOT_IN_CATALOGUE = "{where}: codes.{local}.{name} = {target} is not in the catalogue"
+UNIT_NOT_CONVERTIBLE = "{where}: codes.{local}.unit {unit} cannot be converted to {canonical}"
+UNKNOWN_SPECIMEN = "{where}: codes.{local}.specimen {specimen} is unknown"
+MESSAGES = (
+    CODES_NOT_A_TABLE, CODE_NOT_A_TABLE, ANSWERS_NOT_A_TABLE, ANSWER_NOT_0_OR_1, ONE_TARGET,
+    NOT_IN_CATALOGUE, UNIT_NOT_CONVERTIBLE, UNKNOWN_SPECIMEN,
+)  # fmt: skip
+"""A code map's faults as message keys with named fields (like
+`neurocart.store.errors.MESSAGES`): the command line says them in its reader's language."""
+
+
 class CodeMapError(ValueError):
     """A code map file that cannot be used; names the entry at fault."""
 
@@ -82,18 +98,20 @@ class CodeMap:
         codes: dict[str, MappedCode] = {}
         raw_codes = data.get("codes", {})
         if not isinstance(raw_codes, Mapping):
-            raise CodeMapError(f"{where}: [codes] must be a table")
+            raise CodeMapError(CODES_NOT_A_TABLE.format(where=where))
         for local, entry in raw_codes.items():
             if not isinstance(entry, Mapping):
-                raise CodeMapError(f"{where}: codes.{local} must be a table")
+                raise CodeMapError(CODE_NOT_A_TABLE.format(where=where, local=local))
             codes[str(local)] = _target(str(local), entry, where)
         answers = dict(DEFAULT_ANSWERS)
         raw_answers = data.get("answers", {})
         if not isinstance(raw_answers, Mapping):
-            raise CodeMapError(f"{where}: [answers] must be a table")
+            raise CodeMapError(ANSWERS_NOT_A_TABLE.format(where=where))
         for word, value in raw_answers.items():
             if value not in (0, 1) or isinstance(value, bool):
-                raise CodeMapError(f"{where}: answers.{word} must be 0 or 1, got {value!r}")
+                raise CodeMapError(
+                    ANSWER_NOT_0_OR_1.format(where=where, word=word, value=repr(value))
+                )
             answers[str(word).upper()] = float(value)
         return cls(MappingProxyType(codes), MappingProxyType(answers))
 
@@ -122,7 +140,7 @@ class CodeMap:
 def _target(local: str, entry: Mapping[str, object], where: str) -> MappedCode:
     given = [k for k in ("loinc", "key", "local") if k in entry]
     if len(given) != 1:
-        raise CodeMapError(f"{where}: codes.{local} needs exactly one of loinc, key, local")
+        raise CodeMapError(ONE_TARGET.format(where=where, local=local))
     name = given[0]
     target = str(entry[name])
     try:
@@ -132,16 +150,20 @@ def _target(local: str, entry: Mapping[str, object], where: str) -> MappedCode:
             found = lookup(target, LOINC if name == "loinc" else LOCAL)
     except (KeyError, UnknownCodeError):
         raise CodeMapError(
-            f"{where}: codes.{local}.{name} = {target!r} is not in the catalogue"
+            NOT_IN_CATALOGUE.format(where=where, local=local, name=name, target=repr(target))
         ) from None
     unit = entry.get("unit")
     if unit is not None and found.units.find(str(unit)) is None:
         raise CodeMapError(
-            f"{where}: codes.{local}.unit {unit!r} cannot be converted to {found.unit}"
+            UNIT_NOT_CONVERTIBLE.format(
+                where=where, local=local, unit=repr(unit), canonical=found.unit
+            )
         )
     specimen = entry.get("specimen")
     try:
         parsed = None if specimen is None else Specimen(str(specimen))
     except ValueError:
-        raise CodeMapError(f"{where}: codes.{local}.specimen {specimen!r} is unknown") from None
+        raise CodeMapError(
+            UNKNOWN_SPECIMEN.format(where=where, local=local, specimen=repr(specimen))
+        ) from None
     return MappedCode(found.code, found.system, None if unit is None else str(unit), parsed)

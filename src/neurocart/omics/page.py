@@ -32,9 +32,10 @@ def _title(name: str) -> str:
     return _(TITLES[name]).format(percent="%") if name in TITLES else name
 
 
-def _comparison(c: Comparison) -> str:
-    """One comparison as the page shows it, in the reader's language (comparisons.txt keeps
-    the English of `Comparison.text`)."""
+def comparison_lines(c: Comparison) -> list[str]:
+    """One comparison in the reader's language: the comparison, and its caveat if it has one
+    (the page and `neurocart omics run` show it so; comparisons.txt keeps the English of
+    `Comparison.text`)."""
     p = "n/a" if c.p_value is None else f"{c.p_value:.3g}"
     text = _(
         "{measure}: {a} median {median_a} vs {b} median {median_b} "
@@ -43,11 +44,14 @@ def _comparison(c: Comparison) -> str:
         measure=c.measure, a=term(c.label_a), median_a=f"{c.median_a:.3g}", b=term(c.label_b),
         median_b=f"{c.median_b:.3g}", n=c.n_patients, test=term(c.test), p=p,
     )  # fmt: skip
-    shown = html.escape(text)
-    if c.caveat:
-        caveat = _("caveat: {caveat}").format(caveat=core_text(c.caveat))
-        shown += "<br>" + html.escape(caveat)
-    return f"<li>{shown}</li>"
+    if not c.caveat:
+        return [text]
+    return [text, _("caveat: {caveat}").format(caveat=core_text(c.caveat))]
+
+
+def _comparison(c: Comparison) -> str:
+    """One comparison as the page shows it."""
+    return "<li>" + "<br>".join(html.escape(line) for line in comparison_lines(c)) + "</li>"
 
 
 def write_page(path: Path, result: RunResult, pictures: dict[str, Path]) -> Path:

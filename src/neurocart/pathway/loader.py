@@ -52,6 +52,12 @@ class ProtocolError(ValueError):
         return [p.path for p in self.problems]
 
 
+NO_SHIPPED_PROTOCOL = "no shipped protocol {protocol_id} (known: {known})"
+MESSAGES = (NO_SHIPPED_PROTOCOL,)
+"""The loader's refusal of an unknown protocol as a message key (like
+`neurocart.store.errors.MESSAGES`)."""
+
+
 class UnknownProtocolError(LookupError):
     """No shipped protocol has that id."""
 
@@ -185,7 +191,9 @@ def load_shipped(protocol_id: str = DEFAULT_PROTOCOL) -> Protocol:
     """A shipped protocol by id, parsed once per process (protocols are immutable)."""
     if protocol_id not in shipped_protocol_ids():
         known = ", ".join(shipped_protocol_ids())
-        raise UnknownProtocolError(f"no shipped protocol {protocol_id!r} (known: {known})")
+        raise UnknownProtocolError(
+            NO_SHIPPED_PROTOCOL.format(protocol_id=repr(protocol_id), known=known)
+        )
     resource = _protocols_dir() / f"{protocol_id}.toml"
     protocol = parse_protocol(resource.read_text(encoding="utf-8"), f"{protocol_id}.toml")
     if protocol.id != protocol_id:

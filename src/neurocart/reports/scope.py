@@ -24,6 +24,38 @@ from neurocart.outcomes.patient import cutoff_instant
 from neurocart.store import Database, Patient
 from neurocart.store.export import export_frames
 
+NO_PATIENTS = "no patients in the record ({source})"
+NO_PATIENTS_AT = "no patients at site {site} in the record ({source})"
+NONE_INFUSED = "none of the {n} patients has a recorded CAR-T infusion; there is nothing to analyse"
+NONE_INFUSED_AT = (
+    "none of the {n} patients at site {site} has a recorded CAR-T infusion; there is nothing "
+    "to analyse"
+)
+TOO_EARLY = "cut-off {cutoff} is before the first infusion ({first}); choose a later cut-off"
+TOO_EARLY_AT = (
+    "cut-off {cutoff} is before the first infusion at site {site} ({first}); choose a later cut-off"
+)
+UNKNOWN_SITE = "site: no patients at site {site}; known sites: {known}"
+NO_SITES = "none (the record is empty)"
+DATABASE_SOURCE = "neurocart database {url} (current facts; superseded and retracted excluded)"
+SIMULATED_SOURCE = "simulated (neurocart simulator, {n} patients, seed {seed})"
+DEFINITION = (
+    "Patients of all sites infused with CAR-T cells on or before the data cut-off {cutoff}: "
+    "{infused} infused of {enrolled} enrolled ({registered} registered). Data source: {source}."
+)
+DEFINITION_AT = (
+    "Patients of site {site} infused with CAR-T cells on or before the data cut-off {cutoff}: "
+    "{infused} infused of {enrolled} enrolled ({registered} registered). Data source: {source}."
+)
+MESSAGES = (
+    NO_PATIENTS, NO_PATIENTS_AT, NONE_INFUSED, NONE_INFUSED_AT, TOO_EARLY, TOO_EARLY_AT,
+    UNKNOWN_SITE, NO_SITES, DATABASE_SOURCE, SIMULATED_SOURCE, DEFINITION, DEFINITION_AT,
+)  # fmt: skip
+"""Why there is no cohort, the data-source lines and the cohort's definition, as message keys
+with named fields (like `neurocart.store.errors.MESSAGES`): the command line, the page and
+the report say them in their reader's language (`neurocart.i18n.error_text`,
+`neurocart.i18n.message_text`)."""
+
 
 class CohortScopeError(ValueError):
     """There is no cohort to report on (empty record, unknown site, nobody infused yet)."""
@@ -40,13 +72,13 @@ def mask_url(url: str | URL) -> str:
 
 def database_source(url: str | URL) -> str:
     """The report's "data source" line for a database, with the password masked."""
-    return f"neurocart database {mask_url(url)} (current facts; superseded and retracted excluded)"
+    return DATABASE_SOURCE.format(url=mask_url(url))
 
 
 def simulated_source(n_patients: int, seed: int) -> str:
     """The report's "data source" line for a simulated cohort, so a reader never takes it for
     patients."""
-    return f"simulated (neurocart simulator, {n_patients} patients, seed {seed})"
+    return SIMULATED_SOURCE.format(n=n_patients, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -66,12 +98,11 @@ class CohortScope:
 
     def text(self) -> str:
         """One sentence: who is included, as of when, from what data."""
-        where = f"site {self.site}" if self.site else "all sites"
-        return (
-            f"Patients of {where} infused with CAR-T cells on or before the data cut-off "
-            f"{self.cutoff.isoformat()}: {self.infused} infused of {self.enrolled} enrolled "
-            f"({self.registered} registered). Data source: {self.source}."
-        )
+        at = {"site": self.site} if self.site else {}
+        return (DEFINITION_AT if at else DEFINITION).format(
+            cutoff=self.cutoff.isoformat(), infused=self.infused, enrolled=self.enrolled,
+            registered=self.registered, source=self.source, **at,
+        )  # fmt: skip
 
 
 def _per_patient_first(courses: pd.DataFrame, column: str) -> pd.Series:
@@ -121,19 +152,18 @@ def is_synthetic(database: Database) -> bool:
 
 def require_infused(scope: CohortScope) -> None:
     """Raise CohortScopeError, saying why, when no patient was infused by the cut-off."""
-    where = f" at site {scope.site}" if scope.site else ""
+    at = {"site": scope.site} if scope.site else {}
     if scope.registered == 0:
-        raise CohortScopeError(f"no patients{where} in the record ({scope.source})")
+        key = NO_PATIENTS_AT if at else NO_PATIENTS
+        raise CohortScopeError(key.format(source=scope.source, **at))
     if scope.infused:
         return
     if scope.first_infusion is None:
-        raise CohortScopeError(
-            f"none of the {scope.registered} patients{where} has a recorded CAR-T infusion; "
-            "there is nothing to analyse"
-        )
+        key = NONE_INFUSED_AT if at else NONE_INFUSED
+        raise CohortScopeError(key.format(n=scope.registered, **at))
+    key = TOO_EARLY_AT if at else TOO_EARLY
     raise CohortScopeError(
-        f"cut-off {scope.cutoff.isoformat()} is before the first infusion{where} "
-        f"({scope.first_infusion.isoformat()}); choose a later cut-off"
+        key.format(cutoff=scope.cutoff.isoformat(), first=scope.first_infusion.isoformat(), **at)
     )
 
 
@@ -157,6 +187,6 @@ def load_cohort(
         )
         if site is not None and frames.patients.empty:
             sites = sorted(set(session.scalars(select(Patient.site).distinct())))
-            known = ", ".join(sites) if sites else "none (the record is empty)"
-            raise CohortScopeError(f"site: no patients at site {site!r}; known sites: {known}")
+            known = ", ".join(sites) if sites else NO_SITES
+            raise CohortScopeError(UNKNOWN_SITE.format(site=repr(site), known=known))
     return frames

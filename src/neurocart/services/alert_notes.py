@@ -24,6 +24,16 @@ from sqlalchemy.orm import Session
 
 from neurocart.monitor.routing import DISCIPLINES
 from neurocart.security.roles import Action, Resource, is_allowed, may_acknowledge
+from neurocart.services.errors import (
+    AT_MOST_CHARACTERS,
+    HANDOVER_TO_NEEDED,
+    NO_DISCIPLINE,
+    NOT_A_HANDOVER_TARGET,
+    NOT_ALLOWED_TO_HAND_OVER,
+    NOT_ALLOWED_TO_WRITE,
+    NOT_BLANK,
+    ONE_OF_KINDS,
+)
 from neurocart.services.journal import ACK_ENTITY
 from neurocart.services.notify import ENTITY as DELIVERY_ENTITY
 from neurocart.store import audit
@@ -65,9 +75,9 @@ class NoteNotAllowedError(PermissionError):
 def _clean(text: str | None, field: str, limit: int) -> str:
     cleaned = " ".join((text or "").split())
     if not cleaned:
-        raise InvalidRecordError(field, "must not be blank")
+        raise InvalidRecordError(field, NOT_BLANK)
     if len(cleaned) > limit:
-        raise InvalidRecordError(field, f"at most {limit} characters", len(cleaned))
+        raise InvalidRecordError(field, AT_MOST_CHARACTERS.format(limit=limit), len(cleaned))
     return cleaned
 
 
@@ -75,13 +85,13 @@ def _handover_target(session: Session, to: str | None) -> str:
     """A discipline of the routing policy, or the username of an active user."""
     target = (to or "").strip()
     if not target:
-        raise InvalidRecordError("to", "name the discipline or the person taking the alert over")
+        raise InvalidRecordError("to", HANDOVER_TO_NEEDED)
     if target in DISCIPLINES:
         return target
     user = session.scalar(select(User).where(User.username == target))
     if user is None or not user.active:
         raise InvalidRecordError(
-            "to", f"not a discipline ({', '.join(DISCIPLINES)}) nor an active user", target
+            "to", NOT_A_HANDOVER_TARGET.format(disciplines=", ".join(DISCIPLINES)), target
         )
     return target
 
@@ -103,20 +113,20 @@ def add_note(
     NoteNotAllowedError; ConflictError for a hand-over of a closed alert.
     """
     if kind not in KINDS:
-        raise InvalidRecordError("kind", f"one of {', '.join(KINDS)}", kind)
+        raise InvalidRecordError("kind", ONE_OF_KINDS.format(kinds=", ".join(KINDS)), kind)
     text = _clean(text, "text", MAX_TEXT)
     audit.lock_chain(session)
     row = session.scalar(select(Alert).where(Alert.key == key))
     if row is None:
         raise NotFoundError("alert", key, "key")
     if not is_allowed(user.role, Resource.ALERTS, Action.WRITE):
-        raise NoteNotAllowedError(f"key: a {user.role.value} may not write on alerts")
+        raise NoteNotAllowedError(NOT_ALLOWED_TO_WRITE.format(role=user.role.value))
     target = None
     if kind == "handover":
         if not may_acknowledge(user.role, row.disciplines or ()):
+            paged = ", ".join(row.disciplines or ()) or NO_DISCIPLINE
             raise NoteNotAllowedError(
-                f"key: a {user.role.value} may not hand over an alert paging "
-                f"{', '.join(row.disciplines or ()) or 'no discipline'}"
+                NOT_ALLOWED_TO_HAND_OVER.format(role=user.role.value, disciplines=paged)
             )
         if row.status == "closed":
             raise ConflictError(ALERT_CLOSED.format(key=key), "key")

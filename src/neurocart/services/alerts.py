@@ -27,7 +27,14 @@ from neurocart.services.accounts import (
     record_signature,
 )
 from neurocart.services.alert_notes import AlertNote, notes_for
-from neurocart.services.errors import ServiceError
+from neurocart.services.errors import (
+    AT_MOST_CHARACTERS,
+    NO_DISCIPLINE,
+    NOT_ALLOWED_TO_ACKNOWLEDGE,
+    NOT_ALLOWED_TO_RESOLVE,
+    RESOLVE_REASON_NEEDED,
+    ServiceError,
+)
 from neurocart.services.journal import ACK_ENTITY, ALERT_ROW_ENTITY
 from neurocart.store import audit
 from neurocart.store.errors import (
@@ -245,9 +252,9 @@ def acknowledge(
     audit.lock_chain(session)
     row = get_alert(session, key)
     if not may_act(user, row):
-        paged = ", ".join(row.disciplines or ()) or "no discipline"
+        paged = ", ".join(row.disciplines or ()) or NO_DISCIPLINE
         raise NotAllowedError(
-            f"key: a {user.role.value} may not acknowledge an alert paging {paged}"
+            NOT_ALLOWED_TO_ACKNOWLEDGE.format(role=user.role.value, disciplines=paged)
         )
     if row.status == "closed":
         raise ConflictError(ALERT_CLOSED.format(key=key), "key")
@@ -296,13 +303,13 @@ def resolve(session: Session, user: User, key: str, at: datetime, reason: str) -
     """
     reason = " ".join((reason or "").split())
     if not reason:
-        raise InvalidRecordError("reason", "say why the alert is resolved")
+        raise InvalidRecordError("reason", RESOLVE_REASON_NEEDED)
     if len(reason) > MAX_REASON:
-        raise InvalidRecordError("reason", f"at most {MAX_REASON} characters", len(reason))
+        raise InvalidRecordError("reason", AT_MOST_CHARACTERS.format(limit=MAX_REASON), len(reason))
     audit.lock_chain(session)
     row = get_alert(session, key)
     if not is_allowed(user.role, Resource.ALERTS, Action.CORRECT) or not may_act(user, row):
-        raise NotAllowedError(f"key: a {user.role.value} may not resolve this alert")
+        raise NotAllowedError(NOT_ALLOWED_TO_RESOLVE.format(role=user.role.value))
     if row.status == "closed":
         raise ConflictError(ALERT_ALREADY_CLOSED.format(key=key), "key")
     old = _resolve_snapshot(row, None, None)

@@ -137,6 +137,15 @@ class Listener:
                 self._stop.wait(1.0)
 
 
+SERVED = (
+    "{path} is already served by {holder}; one server per SQLite file (use PostgreSQL for several)"
+)
+ANOTHER_PROCESS = "another process"
+HOLDER = "process {pid}"
+MESSAGES = (SERVED, ANOTHER_PROCESS, HOLDER)
+"""Why a second server is refused, as message keys (like `neurocart.store.errors.MESSAGES`)."""
+
+
 class AlreadyServingError(RuntimeError):
     """Another server process already serves this SQLite file."""
 
@@ -154,14 +163,11 @@ def serve_lock(database_file: Path) -> IO[str]:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
-        holder = handle.read().strip() or "another process"
+        holder = handle.read().strip() or ANOTHER_PROCESS
         handle.close()
-        raise AlreadyServingError(
-            f"{database_file} is already served by {holder}; one server per SQLite file "
-            "(use PostgreSQL for several)"
-        ) from None
+        raise AlreadyServingError(SERVED.format(path=database_file, holder=holder)) from None
     handle.seek(0)
     handle.truncate()
-    handle.write(f"process {os.getpid()}\n")
+    handle.write(HOLDER.format(pid=os.getpid()) + "\n")
     handle.flush()
     return handle

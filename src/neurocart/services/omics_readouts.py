@@ -22,7 +22,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from neurocart.omics.observations import SampleObservations
-from neurocart.services.errors import InvalidInputError, Problem
+from neurocart.services.errors import NO_STUDY_DAY, InvalidInputError, Problem
 from neurocart.services.ingest import ingest_observations
 from neurocart.store import repo
 from neurocart.store.models import User
@@ -60,8 +60,7 @@ def _day_time(session: Session, patient_id: int, sample: SampleObservations) -> 
         raise InvalidInputError([
             Problem(
                 f"{sample.sample_id}.collected_at",
-                f"no collection time, and patient {sample.study_id} has no infusion date to "
-                "count the study day from",
+                NO_STUDY_DAY.format(study_id=sample.study_id),
             )
         ])  # fmt: skip
     infusion = courses[-1].infusion_date

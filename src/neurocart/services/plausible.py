@@ -17,7 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from neurocart.services.errors import InvalidInputError, Problem
+from neurocart.services.errors import (
+    BEFORE_BIRTH_YEAR,
+    IN_THE_FUTURE,
+    IN_THE_FUTURE_AFTER,
+    InvalidInputError,
+    Problem,
+)
 from neurocart.store.models import Patient
 
 
@@ -32,12 +38,12 @@ class TimeWindow:
         """What is wrong with `at` (tz-aware), or None when it lies in the window."""
         if at > self.latest:
             return Problem(
-                location, f"is in the future (after {self.latest.isoformat()})", at.isoformat()
+                location, IN_THE_FUTURE_AFTER.format(latest=self.latest.isoformat()), at.isoformat()
             )
         if self.earliest is not None and at < self.earliest:
             return Problem(
                 location,
-                f"is before the patient's birth year ({self.earliest.year})",
+                BEFORE_BIRTH_YEAR.format(year=self.earliest.year),
                 at.isoformat(),
             )
         return None
@@ -76,4 +82,4 @@ def fact_window(patient: Patient, *, now: datetime, max_future_minutes: int) -> 
 def check_birth_year(year: int | None, *, now: datetime) -> None:
     """Refuse a birth year after the current one (422 naming ``birth_year``)."""
     if year is not None and year > now.astimezone(UTC).year:
-        raise InvalidInputError([Problem("birth_year", "is in the future", year)])
+        raise InvalidInputError([Problem("birth_year", IN_THE_FUTURE, year)])

@@ -53,7 +53,7 @@ from neurocart.pathway import (
 )
 from neurocart.pathway.schedule import FactKind, unmet_condition
 from neurocart.services.course import check_protocol, current_course, current_courses
-from neurocart.services.errors import InvalidInputError, Problem
+from neurocart.services.errors import NO_SUCH_TASK, NOT_A_SLOT_START, InvalidInputError, Problem
 from neurocart.store import repo
 from neurocart.store.errors import NotFoundError
 from neurocart.store.models import (
@@ -433,8 +433,8 @@ def check_task_slot(
     schedule = patient_schedule(session, patient_id, now=now, protocol_id=protocol_id)
     starts = [s.window_start for s in schedule.slots if s.task_id == task_id]
     if not starts:
-        message = f"protocol {protocol_id} has no task of this id"
+        message = NO_SUCH_TASK.format(protocol_id=protocol_id)
         raise InvalidInputError([Problem("task_id", message, task_id)])
     if slot_start not in starts:
-        message = "is not the window start of a slot of this task in the patient's schedule"
+        message = NOT_A_SLOT_START
         raise InvalidInputError([Problem("slot_start", message, slot_start.isoformat())])

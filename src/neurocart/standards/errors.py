@@ -31,6 +31,11 @@ NOT_STORABLE = Reason(
     "answers with a category or with no value, so it cannot be stored as a scored assessment "
     "(got {value})"
 )
+UNKNOWN_CALCULATOR = Reason("unknown calculator {name}; known: {known}")
+NOT_VECTORIZED = Reason(
+    "calculator {name} takes lists or nested objects, which do not fit in table columns; call "
+    "calculate() once per input"
+)
 UNKNOWN_FIELD = "unknown field"
 NOT_AN_OBJECT = "expected an object of named fields"
 WORDS = (
@@ -119,7 +124,7 @@ class UnknownCalculatorError(KeyError):
 
     def __init__(self, name: str, known: Sequence[str]) -> None:
         self.name = name
-        super().__init__(f"unknown calculator {name!r}; known: {', '.join(sorted(known))}")
+        super().__init__(UNKNOWN_CALCULATOR(name=repr(name), known=", ".join(sorted(known))))
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -65,6 +65,9 @@ class Reason:
     """Fields that are always a number ("7", "-3", "+0.5", "1e-05"): matched as one (a name
     the key does not have is ignored, so one tuple serves a family of templates)."""
     registered: bool = field(default=True, compare=False)
+    kept: frozenset[str] = field(default=frozenset(), compare=False)
+    """Fields a face shows as they are, never translated: codes, field names and paths that a
+    user types ("other" the specimen code, not the word)."""
     names: tuple[str, ...] = field(init=False)
     literal: int = field(init=False, compare=False)
     """How many characters of the key are not fields (the more, the more specific)."""

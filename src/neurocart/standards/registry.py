@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from neurocart.standards.errors import (
     NOT_AN_OBJECT,
     NOT_STORABLE,
+    NOT_VECTORIZED,
     CalculatorInputError,
     FieldProblem,
     NotVectorizedError,
@@ -103,10 +104,7 @@ class Calculator(Generic[M]):
         import pandas as pd
 
         if self.vectorized is None:
-            raise NotVectorizedError(
-                f"calculator {self.name!r} takes lists or nested objects, which do not fit in "
-                "table columns; call calculate() once per input"
-            )
+            raise NotVectorizedError(NOT_VECTORIZED(name=repr(self.name)))
         cols, problems = frame_columns(self.name, self.fields, self.checks, frame)
         if problems:
             raise CalculatorInputError(self.name, problems)

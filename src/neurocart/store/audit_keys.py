@@ -29,6 +29,24 @@ MIN_SECRET_BYTES = 32
 _KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
+BAD_LINE = "{where}: expected '<key id>:<hex secret>' (id of [A-Za-z0-9_.-])"
+NOT_HEX = "{where}: the secret of key {key_id} is not hex"
+TOO_SHORT = "{where}: the secret of key {key_id} is shorter than {n} bytes"
+UNREADABLE = "NEUROCART_AUDIT_KEYRING: cannot read {path}: {error}"
+TWICE = "{path}: key {key_id} appears twice"
+DIFFERS = "NEUROCART_AUDIT_KEY: key {key_id} differs from the keyring's"
+NO_KEY = (
+    "no audit key: set NEUROCART_AUDIT_KEYRING to a keyring file or NEUROCART_AUDIT_KEY to "
+    "'<key id>:<hex secret>' (make one with `neurocart audit new-key`)"
+)
+BAD_ID = "key id {key_id}: use 1-32 of [A-Za-z0-9_.-]"
+EXISTS = "{path}: key {key_id} already exists; choose a new id"
+MESSAGES = (BAD_LINE, NOT_HEX, TOO_SHORT, UNREADABLE, TWICE, DIFFERS, NO_KEY, BAD_ID, EXISTS)
+"""The refusals of this module as message keys with named fields (like
+`neurocart.store.errors.MESSAGES`): a command says them in its reader's language
+(`neurocart.i18n.error_text`)."""
+
+
 class AuditKeyError(RuntimeError):
     """No usable audit key: the message says which setting to fix."""
 
@@ -52,15 +70,13 @@ def parse_key(line: str, where: str) -> tuple[str, bytes]:
     """(key id, secret) of one ``id:hex`` line; AuditKeyError naming `where` otherwise."""
     key_id, sep, secret_hex = line.strip().partition(":")
     if not sep or not _KEY_ID.match(key_id):
-        raise AuditKeyError(f"{where}: expected '<key id>:<hex secret>' (id of [A-Za-z0-9_.-])")
+        raise AuditKeyError(BAD_LINE.format(where=where))
     try:
         secret = bytes.fromhex(secret_hex.strip())
     except ValueError:
-        raise AuditKeyError(f"{where}: the secret of key {key_id!r} is not hex") from None
+        raise AuditKeyError(NOT_HEX.format(where=where, key_id=repr(key_id))) from None
     if len(secret) < MIN_SECRET_BYTES:
-        raise AuditKeyError(
-            f"{where}: the secret of key {key_id!r} is shorter than {MIN_SECRET_BYTES} bytes"
-        )
+        raise AuditKeyError(TOO_SHORT.format(where=where, key_id=repr(key_id), n=MIN_SECRET_BYTES))
     return key_id, secret
 
 
@@ -69,7 +85,7 @@ def read_keyring_file(path: Path) -> list[tuple[str, bytes]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise AuditKeyError(f"NEUROCART_AUDIT_KEYRING: cannot read {path}: {exc}") from None
+        raise AuditKeyError(UNREADABLE.format(path=path, error=exc)) from None
     out = []
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip() and not line.lstrip().startswith("#"):
@@ -84,20 +100,17 @@ def keyring_from(settings: Settings) -> Keyring:
     if settings.audit_keyring is not None:
         for key_id, secret in read_keyring_file(settings.audit_keyring):
             if keys.get(key_id, secret) != secret:
-                raise AuditKeyError(f"{settings.audit_keyring}: key {key_id!r} appears twice")
+                raise AuditKeyError(TWICE.format(path=settings.audit_keyring, key_id=repr(key_id)))
             keys[key_id] = secret
             current = key_id
     if settings.audit_key is not None:
         key_id, secret = parse_key(settings.audit_key.get_secret_value(), "NEUROCART_AUDIT_KEY")
         if keys.get(key_id, secret) != secret:
-            raise AuditKeyError(f"NEUROCART_AUDIT_KEY: key {key_id!r} differs from the keyring's")
+            raise AuditKeyError(DIFFERS.format(key_id=repr(key_id)))
         keys[key_id] = secret
         current = key_id
     if current is None:
-        raise AuditKeyError(
-            "no audit key: set NEUROCART_AUDIT_KEYRING to a keyring file or NEUROCART_AUDIT_KEY "
-            "to '<key id>:<hex secret>' (make one with `neurocart audit new-key`)"
-        )
+        raise AuditKeyError(NO_KEY)
     return Keyring(keys, current)
 
 
@@ -119,7 +132,7 @@ def current_keyring() -> Keyring:
 def generate_key(key_id: str) -> str:
     """A new ``id:hex`` key line with a 32-byte random secret."""
     if not _KEY_ID.match(key_id):
-        raise AuditKeyError(f"key id {key_id!r}: use 1-32 of [A-Za-z0-9_.-]")
+        raise AuditKeyError(BAD_ID.format(key_id=repr(key_id)))
     return f"{key_id}:{secrets.token_hex(MIN_SECRET_BYTES)}"
 
 
@@ -128,7 +141,7 @@ def append_key(path: Path, key_id: str) -> str:
     id. Refuses an id already in the file: old keys must stay to verify old entries."""
     existing = read_keyring_file(path) if path.exists() else []
     if any(k == key_id for k, _ in existing):
-        raise AuditKeyError(f"{path}: key {key_id!r} already exists; choose a new id")
+        raise AuditKeyError(EXISTS.format(path=path, key_id=repr(key_id)))
     line = generate_key(key_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh = not path.exists()

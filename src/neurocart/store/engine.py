@@ -28,6 +28,12 @@ PG_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 """Server settings sent with every PostgreSQL connection (unless the URL gives its own
 ``options``)."""
 
+UNSUPPORTED_SCHEME = (
+    "unsupported database URL scheme {scheme}: use sqlite:///path or postgresql+psycopg://..."
+)
+MESSAGES = (UNSUPPORTED_SCHEME,)
+"""Refusals of a database URL as message keys (like `neurocart.store.errors.MESSAGES`)."""
+
 
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """An engine for `url` (sqlite:///path or postgresql+psycopg://...)."""
@@ -39,10 +45,7 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         options = {} if "options" in parsed.query else {"options": PG_OPTIONS}
         return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=options)
-    raise ValueError(
-        f"unsupported database URL scheme {parsed.drivername!r}: "
-        "use sqlite:///path or postgresql+psycopg://..."
-    )
+    raise ValueError(UNSUPPORTED_SCHEME.format(scheme=repr(parsed.drivername)))
 
 
 def read_only(engine: Engine) -> Engine:

@@ -15,10 +15,30 @@ ALREADY_CORRECTED = (
 )
 ALERT_CLOSED = "alert {key} is closed"
 ALERT_ALREADY_CLOSED = "alert {key} is already closed"
-MESSAGES = (USERNAME_TAKEN, STUDY_ID_TAKEN, ALREADY_CORRECTED, ALERT_CLOSED, ALERT_ALREADY_CLOSED)
+NOT_EMPTY = "must not be empty"
+NEEDS_ZONE = "needs a time zone (timestamps are stored in UTC)"
+FINITE = "must be a finite number"
+ONE_OF = "must be one of {choices}"
+NEEDS_REASON = "a correction needs a reason"
+GRADE_1_TO_5 = "must be an integer from 1 to 5"
+NOT_BEFORE = "must not be before {other}"
+NOT_BEFORE_WHEN = "must not be before {other} ({when})"
+NOT_NEGATIVE = "must not be negative"
+POSITIVE = "must be positive"
+DOSE_UNIT_NEEDED = "required when a dose is given"
+REQUIRED_FOR_EVENT = "required for a {kind} event"
+BATCH_LIMIT = "at most {limit} per batch"
+INFUSION_DATE = "must be the UTC date of infusion_at ({day})"
+MESSAGES = (
+    USERNAME_TAKEN, STUDY_ID_TAKEN, ALREADY_CORRECTED, ALERT_CLOSED, ALERT_ALREADY_CLOSED,
+    NOT_EMPTY, NEEDS_ZONE, FINITE, ONE_OF, NEEDS_REASON, GRADE_1_TO_5, NOT_BEFORE,
+    NOT_BEFORE_WHEN, NOT_NEGATIVE, POSITIVE, DOSE_UNIT_NEEDED, REQUIRED_FOR_EVENT, BATCH_LIMIT,
+    INFUSION_DATE,
+)  # fmt: skip
 """The store's refusals as message keys with named fields: the English the API serves is
 `key.format(...)`; a face finds key and fields again to say it in its reader's language
-(`neurocart.i18n.error_text`; the catalogues list them through `locale/sources.toml`)."""
+(`neurocart.i18n.error_text`; the catalogues list them through `locale/sources.toml`). A
+field keeps what the store names: a field name (`onset_at`), a code, a number, a date."""
 
 
 class StoreError(Exception):

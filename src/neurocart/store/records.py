@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from neurocart.store import audit
 from neurocart.store.errors import (
     ALREADY_CORRECTED,
+    NEEDS_REASON,
     ConflictError,
     InvalidRecordError,
     NotFoundError,
@@ -87,7 +88,7 @@ def supersede(
     """A new row with `changes` that supersedes `row_id` (or retracts it); the old row stays."""
     audit.lock_chain(session)
     if not reason or not reason.strip():
-        raise InvalidRecordError("reason", "a correction needs a reason", reason)
+        raise InvalidRecordError("reason", NEEDS_REASON, reason)
     old = get(session, model, row_id)
     successor = session.scalar(select(model.id).where(model.supersedes_id == row_id))
     if successor is not None:

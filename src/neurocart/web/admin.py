@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 from neurocart.security import Role
 from neurocart.services import accounts
@@ -69,7 +70,7 @@ def create_user(request: Request, user: UserAdmin, pairs: FormPairs) -> Response
                 role=role,
             )  # fmt: skip
     except (StoreError, ValueError) as exc:
-        return _page(request, 422, error=str(exc))
+        return _page(request, 422, error=error_text(exc))
     return _page(
         request, 201, notice=_("User {user} created ({role}).").format(user=username, role=role)
     )
@@ -93,7 +94,7 @@ def set_active(request: Request, user_id: int, user: UserAdmin, pairs: FormPairs
         with database_of(request).transaction() as session:
             accounts.change_account(session, user, settings_of(request), user_id, active=active)
     except (StoreError, ValueError) as exc:
-        return _page(request, 422, error=str(exc))
+        return _page(request, 422, error=error_text(exc))
     return RedirectResponse("/admin/users", status_code=303)
 
 

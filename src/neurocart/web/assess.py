@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from neurocart.i18n import N_, local_input
+from neurocart.i18n import N_, core_text, error_text, input_error, local_input
 from neurocart.i18n import gettext as _
 from neurocart.security import may_record_assessment
 from neurocart.services import assessments
@@ -47,7 +47,9 @@ def _form_or_404(request: Request, instrument: str) -> Form | HTMLResponse:
 
 def _check_instrument(user: User, instrument: str) -> None:
     if not may_record_assessment(user.role.value, instrument):
-        raise PageForbidden(user, f"record {instrument} assessments")
+        raise PageForbidden(
+            user, _("record {instrument} assessments").format(instrument=instrument)
+        )
 
 
 BLANK_NOT_NORMAL = {
@@ -75,7 +77,7 @@ def _evaluate(form: Form, inputs: dict[str, Any]) -> tuple[Result | None, dict[s
     except CalculatorInputError as exc:
         errors: dict[str, str] = {}
         for p in exc.problems:
-            errors.setdefault(p.field, p.message)
+            errors.setdefault(p.field, core_text(p.message))
         return None, errors
 
 
@@ -221,8 +223,11 @@ def assess_save(
             saved_id = row.id
     except NotFoundError:
         return not_found(request, _("No such patient."))
-    except (StoreError, CalculatorInputError) as exc:
-        errors["(record)"] = str(exc)
+    except CalculatorInputError as exc:
+        errors["(record)"] = input_error(exc)
+        return _refill(request, study_id, form, pairs, errors, result, posted)
+    except StoreError as exc:
+        errors["(record)"] = error_text(exc)
         return _refill(request, study_id, form, pairs, errors, result, posted)
     return RedirectResponse(f"/patients/{study_id}?saved={saved_id}#recent", status_code=303)
 

@@ -201,7 +201,7 @@ def check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
         user: User = request.state.web_user
-        raise PageForbidden(user, "post from another site")
+        raise PageForbidden(user, _("post from another site"))
 
 
 def login_url(next_url: str) -> str:

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from neurocart.i18n import error_text, local_input
+from neurocart.i18n import error_text, joined, local_input, term
 from neurocart.i18n import gettext as _
 from neurocart.ingest.codes import by_key
 from neurocart.security import is_allowed
@@ -73,7 +73,7 @@ def _form(request: Request, key: str) -> EntryForm | HTMLResponse:
 
 def _allowed(user: User, form: EntryForm) -> None:
     if not is_allowed(user.role.value, form.resource, "write"):
-        raise PageForbidden(user, f"record {form.title.lower()}")
+        raise PageForbidden(user, _("record {form}").format(form=_(form.title).lower()))
 
 
 def _patient(session: Session, study_id: str) -> Patient | None:
@@ -192,12 +192,13 @@ def record_save(
         except NotFoundError:
             return not_found(request, _("No such patient."))
         except (BatchValidationError, InvalidInputError, StoreError) as exc:
-            checked.errors["(form)"] = str(exc)
+            checked.errors["(form)"] = error_text(exc)
         else:
-            what = "; ".join(checked.summary)
+            what = _("{field}: {text}").format(
+                field=_(form.title), text=joined(checked.summary, "; ")
+            )
             return RedirectResponse(
-                f"/patients/{study_id}?recorded={_quote(form.title + ': ' + what)}#recent",
-                status_code=303,
+                f"/patients/{study_id}?recorded={_quote(what)}#recent", status_code=303
             )
     with database.reading() as session:
         found = _patient(session, study_id)
@@ -225,9 +226,15 @@ def task_done(request: Request, study_id: str, user: TaskWriter, pairs: FormPair
         slot_start = datetime.fromisoformat(posted.get("slot_start", ""))
         kind = EventType(event)
     except ValueError:
-        return _task_refused(request, study_id, "task: unknown slot or completing event")
+        return _task_refused(request, study_id, _("task: unknown slot or completing event"))
     if kind.value in TASK_EVENTS_EXCLUDED:
-        return _task_refused(request, study_id, f"task: record a {kind.value} with its own form")
+        return _task_refused(
+            request,
+            study_id,
+            _("task: record a {event} with its own form").format(
+                event=term(kind.value.replace("_", " "))
+            ),
+        )
     now = now_of(request)
     try:
         with database_of(request).transaction() as session:
@@ -243,7 +250,7 @@ def task_done(request: Request, study_id: str, user: TaskWriter, pairs: FormPair
     except NotFoundError:
         return not_found(request, _("No such patient."))
     except StoreError as exc:
-        return _task_refused(request, study_id, str(exc))
+        return _task_refused(request, study_id, error_text(exc))
     return RedirectResponse(f"/patients/{study_id}?task_done={_quote(task_id)}#pathway", 303)
 
 
@@ -288,7 +295,7 @@ def _display(code: str) -> str:
     from neurocart.ingest.codes import lookup
 
     try:
-        return lookup(code).display
+        return term(lookup(code).display)
     except Exception:  # a local code without an entry
         return code
 
@@ -378,10 +385,14 @@ def task_action(slot: Any) -> dict[str, str] | None:
         if name not in TASK_EVENTS_EXCLUDED and name in EventType._value2member_map_:
             return {"kind": "event", "event": name}
     if any(code in VITAL_CODES for code in done.observations):
-        return {"kind": "form", "href": "record/vitals", "label": "Record vitals"}
+        return {"kind": "form", "href": "record/vitals", "label": _("Record vitals")}
     if done.observations:
-        return {"kind": "form", "href": "record/labs", "label": "Record labs"}
+        return {"kind": "form", "href": "record/labs", "label": _("Record labs")}
     if done.assessments:
         name = done.assessments[0]
-        return {"kind": "form", "href": f"assess/{name}", "label": f"Record {name.upper()}"}
+        return {
+            "kind": "form",
+            "href": f"assess/{name}",
+            "label": _("Record {name}").format(name=name.upper()),
+        }
     return None

@@ -66,7 +66,7 @@ with {percent} (`neurocart.i18n.percent_key`)."""
 VITAL_PANELS: tuple[Panel, ...] = (
     Panel(
         "temperature", N_("Temperature"), "°C", (Series("8310-5", N_("temperature")),),
-        (Threshold(38.0, "fever 38.0 °C"),),
+        (Threshold(38.0, N_("fever 38.0 °C")),),
     ),
     Panel(
         "bp", N_("Blood pressure and heart rate"), "mmHg · /min",
@@ -75,11 +75,11 @@ VITAL_PANELS: tuple[Panel, ...] = (
             Series("8462-4", N_("diastolic BP")),
             Series("8867-4", N_("heart rate")),
         ),
-        (Threshold(90.0, "SBP 90 mmHg"),),
+        (Threshold(90.0, N_("SBP 90 mmHg")),),
     ),
     Panel(
         "spo2", N_("Oxygen saturation"), "%", (Series("59408-5", "SpO₂"),),
-        (Threshold(90.0, "SpO₂ 90 %"),),
+        (Threshold(90.0, N_("SpO₂ 90 %")),),
     ),
 )  # fmt: skip
 """Vital signs with the ASTCT CRS thresholds (fever, hypotension, hypoxia)."""
@@ -87,14 +87,14 @@ VITAL_PANELS: tuple[Panel, ...] = (
 LAB_PANELS: tuple[Panel, ...] = (
     Panel(
         "anc", N_("Neutrophils (ANC)"), "×10⁹/L", (Series("751-8", "ANC"),),
-        (Threshold(0.5, "ANC 0.5"), Threshold(0.1, "ANC 0.1")), log=True,
+        (Threshold(0.5, N_("ANC 0.5")), Threshold(0.1, N_("ANC 0.1"))), log=True,
     ),
     Panel(
         "platelets", N_("Platelets"), "×10⁹/L", (Series("777-3", N_("platelets")),),
-        (Threshold(50.0, "platelets 50"), Threshold(20.0, "platelets 20")),
+        (Threshold(50.0, N_("platelets 50")), Threshold(20.0, N_("platelets 20"))),
     ),
     Panel(
-        "igg", "IgG", "g/L", (Series("2465-3", "IgG"),), (Threshold(4.0, "IgG 4 g/L"),),
+        "igg", "IgG", "g/L", (Series("2465-3", "IgG"),), (Threshold(4.0, N_("IgG 4 g/L")),),
     ),
     Panel(
         "inflammation", N_("CRP and ferritin"), "mg/L · µg/L",
@@ -253,7 +253,7 @@ def _threshold(layout: dict[str, Any], t: Threshold, *, log: bool = False) -> No
             "yref": "y",
             "y": math.log10(t.value) if log else t.value,  # annotations on log axes: log10
             "yanchor": "bottom",
-            "text": t.label,
+            "text": _(t.label),
             "showarrow": False,
             "font": {"size": 12, "color": _THRESHOLD_COLOUR},
             "bgcolor": "rgba(255,255,255,0.8)",
@@ -481,9 +481,10 @@ class StudyTable:
 
 
 MRI_COLUMNS = (
-    "Day", "Date", "Region", "Comparator", "New T2", "Enlarging T2", "Gd+",
-    "T2 volume (mL)", "Brain volume (mL)", "PBVC (%)", "Activity",
+    N_("Day"), N_("Date"), N_("Region"), N_("Comparator"), N_("New T2"), N_("Enlarging T2"),
+    N_("Gd+"), N_("T2 volume (mL)"), N_("Brain volume (mL)"), N_("PBVC (%)"), N_("Activity"),
 )  # fmt: skip
+"""The columns of the MRI table (the page shows each in its reader's language)."""
 
 
 def mri_table(course: Sequence[tuple[MriScan, Result]], infusion: datetime | None) -> StudyTable:
@@ -492,7 +493,8 @@ def mri_table(course: Sequence[tuple[MriScan, Result]], infusion: datetime | Non
     its own axis."""
     rows = tuple(
         (
-            date_day(s.scan_date, infusion), s.scan_date.isoformat(), s.region.value,
+            date_day(s.scan_date, infusion), s.scan_date.isoformat(),
+            s.region.value.replace("_", " "),
             s.comparator_date.isoformat() if s.comparator_date else "—",
             s.new_t2_lesions, s.enlarging_t2_lesions,
             s.gd_enhancing_lesions if s.contrast_given else None,
@@ -503,7 +505,7 @@ def mri_table(course: Sequence[tuple[MriScan, Result]], infusion: datetime | Non
         for s, activity in course
     )  # fmt: skip
     ids = tuple(getattr(s, "id", None) for s, _ in course)
-    return StudyTable("MRI course", MRI_COLUMNS, rows, _mri_figure(rows, infusion), "mri", ids)
+    return StudyTable(N_("MRI course"), MRI_COLUMNS, rows, _mri_figure(rows, infusion), "mri", ids)
 
 
 def _mri_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> Figure | None:
@@ -511,8 +513,8 @@ def _mri_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> F
         return None
     days = [r[0] for r in rows]
     t2 = [None if r[4] is None and r[5] is None else (r[4] or 0) + (r[5] or 0) for r in rows]
-    traces = [("new + enlarging T2", t2, "y"), ("Gd-enhancing", [r[6] for r in rows], "y"),
-              ("T2 lesion volume (mL)", [r[7] for r in rows], "y2")]  # fmt: skip
+    traces = [(_("new + enlarging T2"), t2, "y"), (_("Gd-enhancing"), [r[6] for r in rows], "y"),
+              (_("T2 lesion volume (mL)"), [r[7] for r in rows], "y2")]  # fmt: skip
     data = [
         {
             "type": "scatter", "mode": "lines+markers", "name": name, "x": days, "y": ys,
@@ -525,7 +527,7 @@ def _mri_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> F
     ]  # fmt: skip
     if not data:
         return None
-    layout = _layout("MRI: active lesions and T2 lesion volume", "lesions", log=False,
+    layout = _layout(N_("MRI: active lesions and T2 lesion volume"), _("lesions"), log=False,
                      infusion=infusion)  # fmt: skip
     layout["xaxis"].pop("rangemode", None)  # baseline scans are before day 0
     layout["yaxis"]["rangemode"] = "tozero"
@@ -536,10 +538,12 @@ def _mri_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> F
 
 
 NCS_COLUMNS = (
-    "Day", "Date", "Nerve", "DL (ms)", "DL ULN", "CV (m/s)", "CV LLN", "F (ms)",
-    "CMAP distal (mV)", "CMAP proximal (mV)", "Findings", "Study criteria",
+    N_("Day"), N_("Date"), N_("Nerve"), N_("DL (ms)"), N_("DL ULN"), N_("CV (m/s)"),
+    N_("CV LLN"), N_("F (ms)"), N_("CMAP distal (mV)"), N_("CMAP proximal (mV)"),
+    N_("Findings"), N_("Study criteria"),
 )  # fmt: skip
-NCS_FIGURE_VALUE = ("conduction_velocity_m_s", "Motor conduction velocity", "m/s")
+"""The columns of the nerve-conduction table (shown in the reader's language)."""
+NCS_FIGURE_VALUE = ("conduction_velocity_m_s", N_("Motor conduction velocity"), "m/s")
 """The per-nerve value the figure follows: the conduction velocity (demyelination slows it,
 and remyelination after treatment brings it back)."""
 
@@ -571,8 +575,8 @@ def ncs_table(
                     str(criteria.value).replace("_", " "),
                 )
             )  # fmt: skip
-    return StudyTable("Nerve conduction", NCS_COLUMNS, tuple(rows), _ncs_figure(rows, infusion),
-                      "ncs", tuple(ids))  # fmt: skip
+    return StudyTable(N_("Nerve conduction"), NCS_COLUMNS, tuple(rows),
+                      _ncs_figure(rows, infusion), "ncs", tuple(ids))  # fmt: skip
 
 
 def _ncs_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> Figure | None:

@@ -26,6 +26,8 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from neurocart.i18n import current, error_text, message_text
+from neurocart.i18n import gettext as _
 from neurocart.services.reads import log_read
 from neurocart.store import Database, audit
 from neurocart.store.models import (
@@ -172,6 +174,10 @@ def compute_view(database: Database, cutoff: date, site: str | None) -> CohortVi
     )
 
 
+SCOPE = "neurocart.reports.scope"
+"""The module whose message keys say a cohort's definition (`message_text`)."""
+
+
 class BadQueryError(ValueError):
     """A query parameter the page cannot use (the message names it)."""
 
@@ -184,17 +190,21 @@ def parse_cutoff(request: Request, cutoff: str | None) -> date:
     try:
         return date.fromisoformat(cutoff)
     except ValueError:
-        raise BadQueryError(f"cutoff: expected a date YYYY-MM-DD, got {cutoff!r}") from None
+        raise BadQueryError(
+            _("cutoff: expected a date YYYY-MM-DD, got {cutoff!r}").format(cutoff=cutoff)
+        ) from None
 
 
 def cohort_view(request: Request, cutoff: date, site: str | None) -> CohortView:
-    """The cached analysis of the current record (computed when the record changed)."""
+    """The cached analysis of the current record (computed when the record changed), one per
+    language: its figures, tables and report speak the reader's."""
     database = database_of(request)
     key = (
         database.engine.url.render_as_string(hide_password=True),
         *database_state(database),
         cutoff,
         site,
+        current(),
     )
     return cache_of(request).get(key, lambda: compute_view(database, cutoff, site))
 
@@ -237,7 +247,9 @@ def cohort_page(
         log_read(database_of(request), user, "report:page",
                  scope={"cutoff": cut.isoformat(), "site": site or "all"})  # fmt: skip
     except CohortScopeError as exc:
-        context["problem"] = str(exc)
+        context["problem"] = error_text(exc)
+    if context["view"] is not None:
+        context["definition"] = message_text(context["view"].definition, SCOPE)
     return render(request, "cohort.html", error=None, **context)
 
 
@@ -260,7 +272,9 @@ def _view_or_404(request: Request, cutoff: str | None, site: str | None) -> Coho
     try:
         return cohort_view(request, parse_cutoff(request, cutoff), _site(site))
     except (BadQueryError, CohortScopeError) as exc:
-        return Response(str(exc), status_code=404 if isinstance(exc, CohortScopeError) else 422)
+        return Response(
+            error_text(exc), status_code=404 if isinstance(exc, CohortScopeError) else 422
+        )
 
 
 @router.get("/cohort/figures/{name}.png")
@@ -276,7 +290,7 @@ def cohort_figure(
     if isinstance(view, Response):
         return view
     if name not in view.pngs:
-        return Response(f"no figure {name!r} for this cohort", status_code=404)
+        return Response(_("no figure {name!r} for this cohort").format(name=name), status_code=404)
     return Response(
         view.pngs[name], media_type="image/png", headers={"Cache-Control": "private, max-age=60"}
     )
@@ -294,7 +308,7 @@ def report_zip(view: CohortView) -> bytes:
                     view.result,
                     out,
                     cutoff=view.scope.cutoff,
-                    cohort_definition=view.definition,
+                    cohort_definition=message_text(view.definition, SCOPE),
                     pngs=view.pngs,
                     synthetic=view.scope.synthetic,
                 )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from neurocart.i18n import from_local
+from neurocart.i18n import from_local, refusal, term
 from neurocart.i18n import gettext as _
 from neurocart.ingest import normalize_batch
 from neurocart.ingest.codes import by_key
@@ -316,7 +316,7 @@ def _observations(
     for problem in problems:
         f = rows[problem.index][0]
         name = f.unit_name if problem.field == "unit" else f.name
-        out.errors.setdefault(name, problem.message)
+        out.errors.setdefault(name, refusal(problem.message))
     if problems:
         return
     for (f, row), n in zip(rows, normalized, strict=True):
@@ -324,7 +324,7 @@ def _observations(
         shown = f"{values[f.name]:g} {row['unit']}"
         if n.unit != row["unit"]:
             shown += f" = {n.value:g} {n.unit}"
-        out.summary.append(f"{f.label}: {shown}")
+        out.summary.append(_("{field}: {text}").format(field=_(f.label), text=shown))
 
 
 def _event(form: EntryForm, values: dict[str, Any], at: datetime | None, out: Checked) -> None:
@@ -347,7 +347,8 @@ def _event(form: EntryForm, values: dict[str, Any], at: datetime | None, out: Ch
         event |= {"type": EventType.DRUG_GIVEN, "drug": drug, "dose": dose, "dose_unit": unit}
         if route:
             event["details"] = event["details"] | {"route": route}
-        out.summary.append(f"{dict(DRUGS)[drug]} {dose:g} {unit}" + (f" {route}" if route else ""))
+        given = f"{_(dict(DRUGS)[drug])} {dose:g} {unit}"
+        out.summary.append(given + (f" {term(route)}" if route else ""))
     elif form is VASOPRESSOR:
         agent = values["agent"]
         event |= {"type": EventType.DRUG_GIVEN, "drug": agent, "details": {"agent": agent}}
@@ -359,7 +360,9 @@ def _event(form: EntryForm, values: dict[str, Any], at: datetime | None, out: Ch
                 out.errors["stopped_at"] = _("must not be before the start")
                 return
             event["end_at"] = stopped
-        out.summary.append(f"{dict(PRESSORS)[agent]}" + (" (stopped)" if stopped else " running"))
+        name = _(dict(PRESSORS)[agent])
+        shown = _("{agent} (stopped)") if stopped else _("{agent} running")
+        out.summary.append(shown.format(agent=name))
     elif form is OXYGEN:
         device = values["device"]
         flow = values.get("flow")
@@ -373,22 +376,23 @@ def _event(form: EntryForm, values: dict[str, Any], at: datetime | None, out: Ch
         if flow is not None:
             details["flow_l_min"] = float(flow)
         event |= {"type": EventType.OXYGEN_SUPPORT, "details": details}
-        out.summary.append(
-            f"oxygen: {device.replace('_', ' ')}" + (f", {flow:g} L/min" if flow else "")
-        )
+        word = term(device.replace("_", " "))
+        shown = _("oxygen: {device}").format(device=word)
+        out.summary.append(shown + (_(", {flow} L/min").format(flow=f"{flow:g}") if flow else ""))
     else:
         kind = values["kind"]
         grade = values.get("grade")
         if grade is not None and grade not in range(1, 6):
             out.errors["grade"] = _("expected a CTCAE grade from 1 to 5")
             return
-        term = values.get("term")
+        ctcae_term = values.get("term")
         if kind == "icu_transfer":
             event |= {"type": EventType.HOSPITALIZATION, "ctcae_term": "ICU transfer",
                       "details": {"unit": "icu"}}  # fmt: skip
         else:
-            event |= {"type": EventType(kind), "ctcae_term": term or None, "grade": grade}
-        if term and kind == "icu_transfer":
-            event["details"] = event["details"] | {"note": term}
-        out.summary.append(dict(EVENT_KINDS)[kind] + (f", grade {grade}" if grade else ""))
+            event |= {"type": EventType(kind), "ctcae_term": ctcae_term or None, "grade": grade}
+        if ctcae_term and kind == "icu_transfer":
+            event["details"] = event["details"] | {"note": ctcae_term}
+        shown = _(dict(EVENT_KINDS)[kind])
+        out.summary.append(shown + (_(", grade {n}").format(n=grade) if grade else ""))
     out.events.append(event)

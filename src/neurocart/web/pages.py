@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from markupsafe import Markup
 from sqlalchemy import func, select
 
+from neurocart.i18n import error_text, joined, term
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
 from neurocart.services import studies
@@ -101,10 +102,10 @@ def login(request: Request, pairs: FormPairs) -> Response:
             429,
             next=target,
             username=form.get("username", ""),
-            error=(
+            error=_(
                 "Too many failed logins: this account or this computer is locked for about "
-                f"{minutes} min. Try again later or ask an administrator."
-            ),
+                "{minutes} min. Try again later or ask an administrator."
+            ).format(minutes=minutes),
         )
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
@@ -398,11 +399,11 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
     with database_of(request).transaction() as session:
         view = next((a for a in provider.open_alerts(session) if a.id == alert_id), None)
         if view is None:
-            message = "That alert is no longer open."
+            message = _("That alert is no longer open.")
         elif not may_acknowledge(user.role.value, view.disciplines):
-            message = (
-                f"A {user.role.value} may not acknowledge this alert: it pages "
-                f"{', '.join(view.disciplines)}."
+            message = _("A {role} may not acknowledge this alert: it pages {disciplines}.").format(
+                role=term(user.role.value),
+                disciplines=joined(term(d) for d in view.disciplines),
             )
         else:
             password = form.get("password", "")
@@ -410,14 +411,16 @@ def acknowledge(request: Request, user: AlertWriter, pairs: FormPairs) -> Respon
             try:
                 provider.acknowledge(session, user, alert_id, now_of(request), signature)
             except UnknownAlertError:
-                message = "That alert is no longer open."
+                message = _("That alert is no longer open.")
             except SignatureError as exc:
                 wrong_password = not exc.missing
                 message = (
-                    "Not acknowledged: a critical alert is acknowledged with your signature; "
-                    "enter your password."
+                    _(
+                        "Not acknowledged: a critical alert is acknowledged with your "
+                        "signature; enter your password."
+                    )
                     if exc.missing
-                    else "Not acknowledged: the password does not match."
+                    else _("Not acknowledged: the password does not match.")
                 )
     if wrong_password:  # after the transaction: it records in one of its own
         signature_failed(
@@ -448,7 +451,7 @@ def _act_on_alert(request: Request, form: dict[str, str], act: Callable[[Any], o
         with database_of(request).transaction() as session:
             act(session)
     except (InvalidRecordError, ConflictError, NotFoundError, PermissionError) as exc:
-        message = str(exc)
+        message = error_text(exc)
     return _alert_reply(request, form, message)
 
 
@@ -625,7 +628,7 @@ def task_list(schedule: Schedule, infusion: datetime | None = None) -> list[Slot
 
 
 def _no_patient(study_id: str) -> str:
-    return f"No patient with study ID {study_id!r}."
+    return _("No patient with study ID {study_id!r}.").format(study_id=study_id)
 
 
 # --- vendored plotly.js ----------------------------------------------------------------------

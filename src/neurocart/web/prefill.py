@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from neurocart.i18n import format_date, format_time, joined, term
+from neurocart.i18n import gettext as _
 from neurocart.store import repo
 from neurocart.store.models import EventType
 
@@ -49,11 +51,19 @@ def crs_inputs(session: Session, patient_id: int, now: datetime) -> Prefill:
     if temps:
         top = max(temps, key=lambda o: o.value)
         out.values["temperature_c"] = f"{top.value:g}"
-        out.notes.append(f"Tmax {top.value:g} °C at {top.effective_at:%H:%M} (last 24 h)")
+        out.notes.append(
+            _("Tmax {t} °C at {time} (last 24 h)").format(
+                t=f"{top.value:g}", time=format_time(top.effective_at)
+            )
+        )
     sbps = [o for o in obs if o.code == SYSTOLIC]
     if sbps:
         low = min(sbps, key=lambda o: o.value)
-        out.notes.append(f"lowest systolic {low.value:g} mmHg at {low.effective_at:%H:%M}")
+        out.notes.append(
+            _("lowest systolic {sbp} mmHg at {time}").format(
+                sbp=f"{low.value:g}", time=format_time(low.effective_at)
+            )
+        )
         if low.value < HYPOTENSION_BELOW:
             out.values["hypotension"] = "on"
     events = [e for e in repo.list_events(session, patient_id) if e.onset_at <= now]
@@ -68,7 +78,8 @@ def crs_inputs(session: Session, patient_id: int, now: datetime) -> Prefill:
     if "vasopressin" in running:
         out.values["vasopressin"] = "on"
     if running:
-        out.notes.append("vasopressors running: " + ", ".join(sorted(running)))
+        agents = joined(_drug(agent) for agent in sorted(running))
+        out.notes.append(_("vasopressors running: {agents}").format(agents=agents))
     oxygen = [
         e for e in events
         if e.type is EventType.OXYGEN_SUPPORT and (e.end_at is None or e.end_at > now)
@@ -80,7 +91,11 @@ def crs_inputs(session: Session, patient_id: int, now: datetime) -> Prefill:
         flow = last.details.get("flow_l_min")
         if flow is not None:
             out.values["oxygen_flow_l_min"] = f"{float(flow):g}"
-        out.notes.append(f"oxygen: {device.replace('_', ' ')} since {last.onset_at:%H:%M}")
+        out.notes.append(
+            _("oxygen: {device} since {time}").format(
+                device=term(device.replace("_", " ")), time=format_time(last.onset_at)
+            )
+        )
     earlier = now - MASKING - WINDOW
     all_temps = repo.list_observations(session, patient_id, code=TEMPERATURE, since=earlier)
     for e in events:
@@ -91,6 +106,17 @@ def crs_inputs(session: Session, patient_id: int, now: datetime) -> Prefill:
             ]
             if before and max(before) >= FEVER_C:
                 out.values["fever_masked"] = "on"
-                out.notes.append(f"fever masked: {drug} at {e.onset_at:%d %b %H:%M} after a fever")
+                out.notes.append(
+                    _("fever masked: {drug} at {date} {time} after a fever").format(
+                        drug=_drug(drug), date=format_date(e.onset_at), time=format_time(e.onset_at)
+                    )
+                )
                 break
     return out
+
+
+def _drug(name: str) -> str:
+    """A drug as the bedside forms name it, in the reader's language ("托珠单抗")."""
+    from neurocart.web.entry import DRUGS, PRESSORS
+
+    return term(dict((*DRUGS, *PRESSORS)).get(name, name))

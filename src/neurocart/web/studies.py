@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from neurocart.i18n import N_
+from neurocart.i18n import N_, core_text, error_text, format_date, refusal
 from neurocart.i18n import gettext as _
 from neurocart.security import Action, Resource, is_allowed
 from neurocart.services import studies
@@ -203,10 +203,10 @@ def _read(f: StudyField, text: str, errors: dict[str, str], name: str) -> Any:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            errors[name] = f"expected a date such as 2026-03-03, got “{text}”"
+            errors[name] = _("expected a date such as 2026-03-03, got “{text}”").format(text=text)
             return None
     if f.kind == "choice" and text not in f.choices:
-        errors[name] = f"expected one of {', '.join(f.choices)}"
+        errors[name] = _("expected one of {choices}").format(choices=", ".join(f.choices))
         return None
     return text[:64]
 
@@ -222,7 +222,7 @@ def read_posted(
         if value is not None and value is not False:  # an unticked box: the record's default
             values[f.name] = value
         if f.required and value is None and f.name not in errors:
-            errors[f.name] = "required"
+            errors[f.name] = _("required")
     if form.rows:
         nerves = []
         for i in range(posted_rows(form, posted)):
@@ -235,7 +235,7 @@ def read_posted(
             if row:
                 nerves.append((i, row))
         if not nerves and not any(k.startswith("nerves.") for k in errors):
-            errors["nerves"] = "enter at least one nerve (a row with nerve and side)"
+            errors["nerves"] = _("enter at least one nerve (a row with nerve and side)")
         values["nerves"] = nerves
     return values, errors
 
@@ -282,13 +282,14 @@ def _refusals(values: Mapping[str, Any]) -> Iterator[None]:
     except ValidationError as exc:
         for e in exc.errors(include_url=False):
             loc = ".".join(str(x) for x in e["loc"])
-            errors.setdefault(_posted_name(loc, rows), e["msg"].removeprefix("Value error, "))
+            message = e["msg"].removeprefix("Value error, ")
+            errors.setdefault(_posted_name(loc, rows), core_text(message))
     except CalculatorInputError as exc:
         for p in exc.problems:
-            errors.setdefault(_posted_name(p.field, rows), p.message)
+            errors.setdefault(_posted_name(p.field, rows), core_text(p.message))
     except InvalidInputError as exc:
         for problem in exc.problems:
-            errors.setdefault(_posted_name(problem.location, rows), problem.message)
+            errors.setdefault(_posted_name(problem.location, rows), refusal(problem.message))
     else:
         return
     raise Refused(errors)
@@ -379,7 +380,8 @@ def _form(request: Request, key: str) -> StudyForm | HTMLResponse:
 def _allowed(user: User, action: Action = Action.WRITE) -> None:
     if not is_allowed(user.role.value, Resource.STUDIES, action):
         raise PageForbidden(
-            user, "record study results" if action is Action.WRITE else "correct study results"
+            user,
+            _("record study results") if action is Action.WRITE else _("correct study results"),
         )
 
 
@@ -439,7 +441,7 @@ def study_check(
         return form
     if not (is_allowed(user.role.value, Resource.STUDIES, Action.WRITE)
             or is_allowed(user.role.value, Resource.STUDIES, Action.CORRECT)):  # fmt: skip
-        raise PageForbidden(user, "record study results")
+        raise PageForbidden(user, _("record study results"))
     check_origin(request)
     posted = {k: v for k, v in pairs if k not in ("password", "reason", "action")}
     values, read_errors = read_posted(form, posted)
@@ -488,9 +490,11 @@ def study_save(
         except Refused as exc:
             errors = exc.errors
         except StoreError as exc:
-            errors = {"(form)": str(exc)}
+            errors = {"(form)": error_text(exc)}
         else:
-            what = quote(f"{form.title} of {_date(row).isoformat()}")
+            what = quote(
+                _("{title} of {date}").format(title=_(form.title), date=format_date(_date(row)))
+            )
             return RedirectResponse(f"/patients/{study_id}?recorded={what}#studies", 303)
     return _page(request, study_id, form, posted, errors, 422)
 
@@ -574,7 +578,7 @@ def study_correct(
         except Refused as exc:
             errors = exc.errors
         except StoreError as exc:
-            errors = {"(form)": str(exc)}
+            errors = {"(form)": error_text(exc)}
         else:
             return RedirectResponse(f"/patients/{study_id}?corrected={new.id}#studies", 303)
     return _page(request, study_id, form, posted, errors, 422, correcting=row)

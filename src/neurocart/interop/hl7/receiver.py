@@ -62,6 +62,11 @@ Crosswalk = Mapping[tuple[str, str], str]
 """(assigning authority, MRN) → study ID."""
 
 
+NEEDS_COLUMNS = "{path}:{row}: needs columns authority, mrn, study_id"
+MESSAGES = (NEEDS_COLUMNS,)
+"""A crosswalk's faults as message keys (like `neurocart.store.errors.MESSAGES`)."""
+
+
 class CrosswalkError(ValueError):
     """A crosswalk file that cannot be read."""
 
@@ -78,7 +83,7 @@ def load_crosswalk(path: Path | str) -> dict[tuple[str, str], str]:
         try:
             out[row["authority"].strip(), row["mrn"].strip()] = row["study_id"].strip()
         except (KeyError, AttributeError):
-            raise CrosswalkError(f"{path}:{n}: needs columns authority, mrn, study_id") from None
+            raise CrosswalkError(NEEDS_COLUMNS.format(path=path, row=n)) from None
     return out
 
 

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from neurocart.ingest import LOCAL, LOINC, ObservationIn
 from neurocart.interop.redcap import project as proj
+from neurocart.interop.redcap import records as msg
 from neurocart.interop.redcap.mapping import Choice, Mapping
 from neurocart.interop.redcap.records import RedcapError
 from neurocart.services.assessments import add_assessment
@@ -90,9 +91,11 @@ def read_dictionary(path: Path) -> dict[str, dict[str, str]]:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
     except OSError as exc:
-        raise RedcapError(f"--dictionary: cannot read {path}: {exc}") from None
+        raise RedcapError(
+            msg.UNREADABLE.format(option="--dictionary", path=path, error=exc)
+        ) from None
     if not rows or (rows[0] != proj.HEADER and rows[0] != api):
-        raise RedcapError(f"--dictionary: {path} does not have REDCap's 18-column header")
+        raise RedcapError(msg.NOT_A_DICTIONARY.format(path=path))
     return {r[0]: dict(zip(api, r, strict=False)) for r in rows[1:] if r and r[0]}
 
 
@@ -102,7 +105,7 @@ def read_cells(path: Path, dictionary: MappingABC[str, Any]) -> dict[Key, dict[s
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
     except OSError as exc:
-        raise RedcapError(f"--records: cannot read {path}: {exc}") from None
+        raise RedcapError(msg.UNREADABLE.format(option="--records", path=path, error=exc)) from None
     out: dict[Key, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     if not rows:
         return out
@@ -110,7 +113,7 @@ def read_cells(path: Path, dictionary: MappingABC[str, Any]) -> dict[Key, dict[s
     eav = "field_name" in first and "value" in first
     record_col = "record" if eav and "record" in first else "record_id"
     if record_col not in first:
-        raise RedcapError(f"--records: {path} has no {record_col} column")
+        raise RedcapError(msg.NO_RECORD_COLUMN.format(path=path, column=record_col))
     for row in rows:
         key = (
             row[record_col],
@@ -209,10 +212,8 @@ def read_project(dictionary_path: Path, records_path: Path, mapping: Mapping) ->
     dictionary = read_dictionary(dictionary_path)
     missing = {f: w for f, w in mapping.fields().items() if f not in dictionary}
     if missing:
-        raise RedcapError(
-            "mapping names fields the data dictionary does not have: "
-            + ", ".join(f"{w} = {f!r}" for f, w in sorted(missing.items(), key=lambda x: x[1]))
-        )
+        listed = (f"{w} = {f!r}" for f, w in sorted(missing.items(), key=lambda x: x[1]))
+        raise RedcapError(msg.FIELDS_MISSING.format(fields=", ".join(listed)))
     cells = read_cells(records_path, dictionary)
     r = _Reader(mapping, dictionary)
     by_record: dict[str, list[tuple[Key, dict[str, list[str]]]]] = defaultdict(list)
@@ -417,9 +418,7 @@ def apply(database: Database, actor: User, plan: Plan, *, dry_run: bool) -> Impo
     """Store the plan in one transaction (rolled back when `dry_run`); RedcapError names the
     first value the services refuse, and then nothing is stored."""
     if plan.problems:
-        raise RedcapError(
-            f"{len(plan.problems)} value(s) cannot be mapped; first: {plan.problems[0]}"
-        )
+        raise RedcapError(msg.CANNOT_MAP.format(n=len(plan.problems), first=plan.problems[0]))
     try:
         with database.transaction() as session:
             user = session.merge(actor)
@@ -433,7 +432,7 @@ def apply(database: Database, actor: User, plan: Plan, *, dry_run: bool) -> Impo
 
 
 def _store(session: Any, user: User, pt: dict[str, Any]) -> None:
-    where = f"record {pt['study_id']}"
+    where = msg.RECORD.format(study_id=pt["study_id"])
     try:
         patient = repo.create_patient(
             session,
@@ -460,7 +459,9 @@ def _store(session: Any, user: User, pt: dict[str, Any]) -> None:
                 limit=max(len(pt["observations"]), 1),
             )
         for a in pt["assessments"]:
-            where = f"record {pt['study_id']}, {a['instrument']} at {a['effective_at']}"
+            where = msg.AT_RECORD.format(
+                study_id=pt["study_id"], what=a["instrument"], at=a["effective_at"]
+            )
             row = add_assessment(
                 session,
                 user,
@@ -473,12 +474,13 @@ def _store(session: Any, user: User, pt: dict[str, Any]) -> None:
             )
             if a["total"] is not None and abs(row.value - a["total"]) > 1e-9:
                 raise RedcapError(
-                    f"{where}: the REDCap total {a['total']:g} differs from "
-                    f"neurocart's score {row.value:g}; nothing imported"
+                    msg.TOTAL_DIFFERS.format(
+                        where=where, total=f"{a['total']:g}", score=f"{row.value:g}"
+                    )
                 )
         for e in pt["events"]:
-            where = f"record {pt['study_id']}, {e['type']} at {e['onset_at']}"
+            where = msg.AT_RECORD.format(study_id=pt["study_id"], what=e["type"], at=e["onset_at"])
             fields = {k: v for k, v in e.items() if k != "where"}
             repo.add_event(session, user, repo.EventIn(patient_id=patient.id, **fields))
     except (ServiceError, StoreError, CalculatorInputError, TypeError) as exc:
-        raise RedcapError(f"{where}: {exc}; nothing imported") from None
+        raise RedcapError(msg.REFUSED.format(where=where, error=exc)) from None

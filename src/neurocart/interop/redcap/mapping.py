@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from neurocart.interop.redcap import project as p
+from neurocart.interop.redcap import records as r
 from neurocart.interop.redcap.records import RedcapError
 
 MAX_PROJECT = 57
@@ -145,22 +146,28 @@ ANCHORS = ("enrolment", "apheresis", "ld_start", "infusion")
 def _events(table: Any) -> dict[str, dict[str, Any]]:
     """[events]: unique event name → { anchor, day | month } (checked, not guessed)."""
     if not isinstance(table, dict):
-        raise RedcapError("events: expected a table of unique_event_name = { anchor, day }")
+        raise RedcapError(r.EVENTS_SHAPE.format(shape="unique_event_name = { anchor, day }"))
     for name, e in table.items():
         where = f"events.{name}"
         if not isinstance(e, dict) or e.get("anchor") not in ANCHORS:
-            raise RedcapError(f"{where}.anchor: expected one of {', '.join(ANCHORS)}")
+            raise RedcapError(
+                r.EXPECTED_ONE_OF.format(path=f"{where}.anchor", choices=", ".join(ANCHORS))
+            )
         offsets = [k for k in ("day", "month") if k in e]
         if len(offsets) > 1 or any(not isinstance(e[k], int | float) for k in offsets):
-            raise RedcapError(f"{where}: give one number, day or month")
+            raise RedcapError(r.DAY_OR_MONTH.format(path=where))
     return dict(table)
 
 
 def _need(table: dict[str, Any], key: str, where: str, kind: type = str) -> Any:
     if key not in table:
-        raise RedcapError(f"{where}.{key}: required")
+        raise RedcapError(r.REQUIRED.format(path=f"{where}.{key}"))
     if not isinstance(table[key], kind):
-        raise RedcapError(f"{where}.{key}: expected {kind.__name__}, got {table[key]!r}")
+        raise RedcapError(
+            r.EXPECTED_TYPE.format(
+                path=f"{where}.{key}", kind=kind.__name__, value=repr(table[key])
+            )
+        )
     return table[key]
 
 
@@ -168,16 +175,18 @@ def _choice(x: Any, where: str) -> Choice:
     if isinstance(x, str):
         return Choice(x)
     if not isinstance(x, dict):
-        raise RedcapError(f"{where}: expected a field name or {{ field, choices }}, got {x!r}")
+        raise RedcapError(
+            r.FIELD_OR_TABLE.format(path=where, shape="{ field, choices }", value=repr(x))
+        )
     name = x.get("field") or x.get("checkbox")
     if not isinstance(name, str):
-        raise RedcapError(f"{where}.field: required")
+        raise RedcapError(r.REQUIRED.format(path=f"{where}.field"))
     choices = x.get("choices", {})
     if not isinstance(choices, dict):
-        raise RedcapError(f"{where}.choices: expected a table")
+        raise RedcapError(r.EXPECTED_TABLE.format(path=f"{where}.choices"))
     take = x.get("take")
     if take not in (None, "year"):
-        raise RedcapError(f'{where}.take: only "year" is known, got {take!r}')
+        raise RedcapError(r.ONLY_YEAR.format(path=f"{where}.take", value=repr(take)))
     return Choice(name, {str(k): v for k, v in choices.items()}, take)
 
 
@@ -186,25 +195,22 @@ def _field(x: Any, where: str) -> str:
         return x
     if isinstance(x, dict) and isinstance(x.get("field"), str):
         return str(x["field"])
-    raise RedcapError(f"{where}: expected a field name or {{ field = ... }}, got {x!r}")
+    raise RedcapError(r.FIELD_OR_TABLE.format(path=where, shape="{ field = ... }", value=repr(x)))
 
 
 def parse(doc: dict[str, Any]) -> Mapping:
     """The mapping from a parsed TOML document; RedcapError names the bad key."""
     m = doc.get("mapping")
     if not isinstance(m, dict):
-        raise RedcapError("mapping: the [mapping] table is required")
+        raise RedcapError(r.MAPPING_REQUIRED)
     sid = m.get("study_id", {"from": "record_id"})
     if not isinstance(sid, dict) or not isinstance(sid.get("from"), str):
-        raise RedcapError('mapping.study_id: expected { from = "record_id", prefix = "" }')
+        raise RedcapError(r.STUDY_ID_SHAPE.format(shape='{ from = "record_id", prefix = "" }'))
     deletions = m.get("deletions", "ignore")
     if deletions == "retract":
-        raise RedcapError(
-            'mapping.deletions: "retract" needs the ingest-key table that remembers which '
-            'record each fact came from, which this version lacks; use "ignore"'
-        )
+        raise RedcapError(r.NO_RETRACT)
     if deletions != "ignore":
-        raise RedcapError(f'mapping.deletions: expected "ignore", got {deletions!r}')
+        raise RedcapError(r.ONLY_IGNORE.format(value=repr(deletions)))
     patient_t = doc.get("patient", {})
     site: str | Choice
     if "site" in patient_t:
@@ -218,13 +224,15 @@ def parse(doc: dict[str, Any]) -> Mapping:
     }
     for k in ("sex", "diagnosis"):
         if k not in patient:
-            raise RedcapError(f"patient.{k}: required")
+            raise RedcapError(r.REQUIRED.format(path=f"patient.{k}"))
     prior = patient_t.get("prior_therapies")
     course_t = doc.get("course", {})
     unknown = set(course_t) - set(COURSE_FIELDS)
     if unknown:
         raise RedcapError(
-            f"course.{sorted(unknown)[0]}: unknown; expected one of " + ", ".join(COURSE_FIELDS)
+            r.UNKNOWN_FIELD.format(
+                path=f"course.{sorted(unknown)[0]}", choices=", ".join(COURSE_FIELDS)
+            )
         )
     obs = []
     for i, o in enumerate(doc.get("observation", [])):
@@ -257,7 +265,7 @@ def parse(doc: dict[str, Any]) -> Mapping:
         t = e.get("type")
         fields = dict(_need(e, "fields", w, dict))
         if "onset" not in fields:
-            raise RedcapError(f"{w}.fields.onset: required")
+            raise RedcapError(r.REQUIRED.format(path=f"{w}.fields.onset"))
         evs.append(
             EventRule(
                 _need(e, "form", w), t if isinstance(t, str) else _choice(t, f"{w}.type"), fields
@@ -265,13 +273,11 @@ def parse(doc: dict[str, Any]) -> Mapping:
         )
     project = m.get("project", "redcap")
     if not isinstance(project, str) or not 0 < len(project) <= MAX_PROJECT:
-        raise RedcapError(f"mapping.project: expected 1–{MAX_PROJECT} characters, got {project!r}")
+        raise RedcapError(r.PROJECT_LENGTH.format(n=MAX_PROJECT, value=repr(project)))
     try:
         ZoneInfo(str(m.get("timezone", "UTC")))
     except (ZoneInfoNotFoundError, ValueError):
-        raise RedcapError(
-            f"mapping.timezone: unknown IANA time zone {m.get('timezone')!r}"
-        ) from None
+        raise RedcapError(r.UNKNOWN_ZONE.format(value=repr(m.get("timezone")))) from None
     return Mapping(
         project=project,
         timezone=str(m.get("timezone", "UTC")),
@@ -297,7 +303,7 @@ def load(path: Path) -> Mapping:
         with path.open("rb") as fh:
             return parse(tomllib.load(fh))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RedcapError(f"--mapping: cannot read {path}: {exc}") from None
+        raise RedcapError(r.UNREADABLE.format(option="--mapping", path=path, error=exc)) from None
 
 
 # --- emitting the mapping of neurocart's own project -----------------------------------------

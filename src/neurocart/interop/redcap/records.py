@@ -27,6 +27,48 @@ from neurocart.ingest.codes import CATALOGUE, LOCAL, LOINC
 from neurocart.interop.redcap import project as p
 from neurocart.interop.sdtm.visits import VISITS, visit_of
 
+OBS_NOT_IN_CATALOGUE = "observations.code: {code} is not in the catalogue"
+LIST_INPUTS = "assessments.instrument: {name} has list inputs REDCap cannot hold"
+EVENTS_SHAPE = "events: expected a table of {shape}"
+EXPECTED_ONE_OF = "{path}: expected one of {choices}"
+DAY_OR_MONTH = "{path}: give one number, day or month"
+REQUIRED = "{path}: required"
+EXPECTED_TYPE = "{path}: expected {kind}, got {value}"
+FIELD_OR_TABLE = "{path}: expected a field name or {shape}, got {value}"
+EXPECTED_TABLE = "{path}: expected a table"
+ONLY_YEAR = '{path}: only "year" is known, got {value}'
+MAPPING_REQUIRED = "mapping: the [mapping] table is required"
+STUDY_ID_SHAPE = "mapping.study_id: expected {shape}"
+NO_RETRACT = (
+    'mapping.deletions: "retract" needs the ingest-key table that remembers which record each '
+    'fact came from, which this version lacks; use "ignore"'
+)
+ONLY_IGNORE = 'mapping.deletions: expected "ignore", got {value}'
+UNKNOWN_FIELD = "{path}: unknown; expected one of {choices}"
+PROJECT_LENGTH = "mapping.project: expected 1–{n} characters, got {value}"
+UNKNOWN_ZONE = "mapping.timezone: unknown IANA time zone {value}"
+UNREADABLE = "{option}: cannot read {path}: {error}"
+NOT_A_DICTIONARY = "--dictionary: {path} does not have REDCap's 18-column header"
+NO_RECORD_COLUMN = "--records: {path} has no {column} column"
+FIELDS_MISSING = "mapping names fields the data dictionary does not have: {fields}"
+CANNOT_MAP = "{n} value(s) cannot be mapped; first: {first}"
+RECORD = "record {study_id}"
+AT_RECORD = "record {study_id}, {what} at {at}"
+TOTAL_DIFFERS = (
+    "{where}: the REDCap total {total} differs from neurocart's score {score}; nothing imported"
+)
+REFUSED = "{where}: {error}; nothing imported"
+MESSAGES = (
+    OBS_NOT_IN_CATALOGUE, LIST_INPUTS, EVENTS_SHAPE, EXPECTED_ONE_OF, DAY_OR_MONTH, REQUIRED,
+    EXPECTED_TYPE, FIELD_OR_TABLE, EXPECTED_TABLE, ONLY_YEAR, MAPPING_REQUIRED, STUDY_ID_SHAPE,
+    NO_RETRACT, ONLY_IGNORE, UNKNOWN_FIELD, PROJECT_LENGTH, UNKNOWN_ZONE, UNREADABLE,
+    NOT_A_DICTIONARY, NO_RECORD_COLUMN, FIELDS_MISSING, CANNOT_MAP, RECORD, AT_RECORD,
+    TOTAL_DIFFERS, REFUSED,
+)  # fmt: skip
+"""REDCap's refusals (of a mapping, a dictionary, records, an import) as message keys with
+named fields (like `neurocart.store.errors.MESSAGES`): the command line says them in its
+reader's language. A `path` is the TOML key or file at fault, kept as it is."""
+
 
 class RedcapError(ValueError):
     """REDCap input or output that cannot be used; the message names the field or file."""
@@ -154,7 +196,7 @@ def build_records(
     for o in frames.observations.to_dict("records"):
         entry = CATALOGUE.get((LOCAL if o["code"].startswith("local:") else LOINC, o["code"]))
         if entry is None:
-            raise RedcapError(f"observations.code: {o['code']} is not in the catalogue")
+            raise RedcapError(OBS_NOT_IN_CATALOGUE.format(code=o["code"]))
         form = p.obs_form(entry)
         t = _v(o["effective_at"])
         key = (str(o["study_id"]), form, t, str(o["specimen"]))
@@ -172,7 +214,7 @@ def build_records(
     for a in frames.assessments.to_dict("records"):
         name = str(a["instrument"])
         if p.calculator_fields(name) is None:
-            raise RedcapError(f"assessments.instrument: {name} has list inputs REDCap cannot hold")
+            raise RedcapError(LIST_INPUTS.format(name=name))
         t = _v(a["effective_at"])
         row = r.new(str(a["study_id"]), r.visit(str(a["study_id"]), t), name)
         row[p.short(f"{name}_dt")] = local(t, zone)

@@ -39,6 +39,16 @@ from neurocart.standards import REGISTRY, calculate
 from neurocart.standards.errors import CalculatorInputError
 from neurocart.standards.fields import walk_fields
 
+NO_MEDDRA_TERM = (
+    "AEDECOD: no MedDRA preferred term for the reported term(s) {terms}; give the site's "
+    "MedDRA coding (--meddra FILE)"
+)
+MEDDRA_UNREADABLE = "--meddra: cannot read {path}: {error}"
+MEDDRA_SHAPE = "--meddra: {path} needs a [terms] table of text = text"
+MESSAGES = (NO_MEDDRA_TERM, MEDDRA_UNREADABLE, MEDDRA_SHAPE)
+"""The SDTM export's refusals as message keys with named fields (like
+`neurocart.store.errors.MESSAGES`): the command line says them in its reader's language."""
+
 
 class SdtmError(ValueError):
     """The cohort cannot be written as SDTM as asked; the message names what is missing."""
@@ -301,11 +311,7 @@ class _Builder:
                 }
             )
         if missing:
-            raise SdtmError(
-                "AEDECOD: no MedDRA preferred term for the reported term(s) "
-                + ", ".join(sorted(missing))
-                + "; give the site's MedDRA coding (--meddra FILE)"
-            )
+            raise SdtmError(NO_MEDDRA_TERM.format(terms=", ".join(sorted(missing))))
         return self.finish("AE", rows)
 
     def fa(self, ae: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:

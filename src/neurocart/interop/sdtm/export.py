@@ -14,7 +14,14 @@ from pathlib import Path
 
 from neurocart.frames import CohortFrames
 from neurocart.interop.sdtm.define import build_define, write_define
-from neurocart.interop.sdtm.domains import SdtmConfig, SdtmData, SdtmError, build_sdtm
+from neurocart.interop.sdtm.domains import (
+    MEDDRA_SHAPE,
+    MEDDRA_UNREADABLE,
+    SdtmConfig,
+    SdtmData,
+    SdtmError,
+    build_sdtm,
+)
 from neurocart.interop.sdtm.variables import DOMAINS, variables
 from neurocart.interop.sdtm.xpt import write_xpt
 
@@ -62,10 +69,10 @@ def load_meddra(path: Path) -> dict[str, str]:
         with path.open("rb") as fh:
             doc = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SdtmError(f"--meddra: cannot read {path}: {exc}") from None
+        raise SdtmError(MEDDRA_UNREADABLE.format(path=path, error=exc)) from None
     table = doc.get("terms")
     if not isinstance(table, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in table.items()
     ):
-        raise SdtmError(f"--meddra: {path} needs a [terms] table of text = text")
+        raise SdtmError(MEDDRA_SHAPE.format(path=path))
     return dict(table)

@@ -22,6 +22,27 @@ MAX_LABEL = 40
 MAX_VALUE = 200
 
 
+DATASET_NAME = "dataset name must be 1–8 characters [A-Z][A-Z0-9_]*"
+VARIABLE_NAME = "variable name must be 1–8 characters [A-Z][A-Z0-9_]*"
+VALUE_NOT_ASCII = "value is not ASCII: {value}"
+VALUE_TOO_LONG = "value is {n} bytes; at most {limit} (split it into SUPP--)"
+LABEL_TOO_LONG = "label is {n} characters; at most {limit}"
+LABEL_NOT_ASCII = "label is not ASCII: {label}"
+ROWS_LOST = (
+    "written with {n} rows but a transport reader sees {seen}: the last record is shorter than "
+    "80 bytes and ends in blanks"
+)
+MESSAGES = tuple(
+    "{where}: " + key
+    for key in (
+        DATASET_NAME, VARIABLE_NAME, VALUE_NOT_ASCII, VALUE_TOO_LONG, LABEL_TOO_LONG,
+        LABEL_NOT_ASCII, ROWS_LOST,
+    )
+)  # fmt: skip
+"""The transport limits' refusals as message keys (an XptLimitError says "{where}: " and the
+message), like `neurocart.store.errors.MESSAGES`."""
+
+
 class XptLimitError(ValueError):
     """A dataset breaks a SAS transport v5 limit; `where` names dataset.variable[row]."""
 
@@ -33,30 +54,29 @@ class XptLimitError(ValueError):
 def check_limits(name: str, frame: pd.DataFrame, labels: Mapping[str, str], label: str) -> None:
     """Raise XptLimitError for the first breach of the v5 limits (names, labels, values)."""
     if not NAME.match(name):
-        raise XptLimitError(name, "dataset name must be 1–8 characters [A-Z][A-Z0-9_]*")
+        raise XptLimitError(name, DATASET_NAME)
     _label(name, label)
     for column in frame.columns:
         where = f"{name}.{column}"
         if not NAME.match(str(column)):
-            raise XptLimitError(where, "variable name must be 1–8 characters [A-Z][A-Z0-9_]*")
+            raise XptLimitError(where, VARIABLE_NAME)
         _label(where, labels.get(str(column), ""))
         if frame[column].dtype == object:
             for i, value in enumerate(frame[column]):
                 text = "" if value is None else str(value)
                 if not text.isascii():
-                    raise XptLimitError(f"{where}[{i}]", f"value is not ASCII: {text!r}")
+                    raise XptLimitError(f"{where}[{i}]", VALUE_NOT_ASCII.format(value=repr(text)))
                 if len(text.encode("ascii")) > MAX_VALUE:
                     raise XptLimitError(
-                        f"{where}[{i}]",
-                        f"value is {len(text)} bytes; at most {MAX_VALUE} (split it into SUPP--)",
+                        f"{where}[{i}]", VALUE_TOO_LONG.format(n=len(text), limit=MAX_VALUE)
                     )
 
 
 def _label(where: str, label: str) -> None:
     if len(label) > MAX_LABEL:
-        raise XptLimitError(where, f"label is {len(label)} characters; at most {MAX_LABEL}")
+        raise XptLimitError(where, LABEL_TOO_LONG.format(n=len(label), limit=MAX_LABEL))
     if not label.isascii():
-        raise XptLimitError(where, f"label is not ASCII: {label!r}")
+        raise XptLimitError(where, LABEL_NOT_ASCII.format(label=repr(label)))
 
 
 def write_xpt(
@@ -78,8 +98,4 @@ def write_xpt(
     back = len(pd.read_sas(path, format="xport", encoding="ascii"))
     if back != len(frame):
         path.unlink()
-        raise XptLimitError(
-            name,
-            f"written with {len(frame)} rows but a transport reader sees {back}: the last "
-            "record is shorter than 80 bytes and ends in blanks",
-        )
+        raise XptLimitError(name, ROWS_LOST.format(n=len(frame), seen=back))

@@ -17,6 +17,10 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from neurocart.store import audit
 from neurocart.store.errors import (
     ALREADY_CORRECTED,
+    FINITE,
+    NEEDS_REASON,
+    NEEDS_ZONE,
+    ONE_OF,
     ConflictError,
     InvalidRecordError,
     NotFoundError,
@@ -208,12 +212,12 @@ def _aware(name: str, value: datetime | None) -> None:
     if value is None or value.tzinfo is UTC:  # fast path: already UTC (ingest normalizes)
         return
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidRecordError(name, "needs a time zone (timestamps are stored in UTC)", value)
+        raise InvalidRecordError(name, NEEDS_ZONE, value)
 
 
 def _finite(name: str, value: float | None) -> None:
     if value is not None and (isinstance(value, bool) or not math.isfinite(value)):
-        raise InvalidRecordError(name, "must be a finite number", value)
+        raise InvalidRecordError(name, FINITE, value)
 
 
 def _choice(name: str, kind: type[enum.StrEnum], value: Any) -> Any:
@@ -223,7 +227,7 @@ def _choice(name: str, kind: type[enum.StrEnum], value: Any) -> Any:
         return kind(value)
     except ValueError:
         allowed = ", ".join(m.value for m in kind)
-        raise InvalidRecordError(name, f"must be one of {allowed}", value) from None
+        raise InvalidRecordError(name, ONE_OF.format(choices=allowed), value) from None
 
 
 def _current(model: type[F]) -> ColumnElement[bool]:
@@ -264,7 +268,7 @@ def _correct(
     """Append a row that supersedes `row_id` with `changes` applied; the old row stays."""
     audit.lock_chain(session)
     if not reason or not reason.strip():
-        raise InvalidRecordError("reason", "a correction needs a reason", reason)
+        raise InvalidRecordError("reason", NEEDS_REASON, reason)
     old = _load(session, model, row_id)
     successor = session.scalar(select(model.id).where(model.supersedes_id == row_id))
     if successor is not None:

@@ -10,6 +10,11 @@ from sqlalchemy.orm import Session
 
 from neurocart.store import audit
 from neurocart.store.errors import (
+    DOSE_UNIT_NEEDED,
+    GRADE_1_TO_5,
+    NOT_BEFORE,
+    NOT_NEGATIVE,
+    REQUIRED_FOR_EVENT,
     InvalidRecordError,
 )
 from neurocart.store.models import (
@@ -49,20 +54,20 @@ def _check_event(values: Mapping[str, Any]) -> None:
     kind: EventType = values["type"]
     for name in _NEEDS.get(kind, ()):
         if values.get(name) in (None, ""):
-            raise InvalidRecordError(name, f"required for a {kind.value} event")
+            raise InvalidRecordError(name, REQUIRED_FOR_EVENT.format(kind=kind.value))
     grade = values.get("grade")
     if grade is not None and (isinstance(grade, bool) or grade not in range(1, 6)):
-        raise InvalidRecordError("grade", "must be an integer from 1 to 5", grade)
+        raise InvalidRecordError("grade", GRADE_1_TO_5, grade)
     _aware("onset_at", values["onset_at"])
     _aware("end_at", values.get("end_at"))
     if values.get("end_at") is not None and values["end_at"] < values["onset_at"]:
-        raise InvalidRecordError("end_at", "must not be before onset_at", values["end_at"])
+        raise InvalidRecordError("end_at", NOT_BEFORE.format(other="onset_at"), values["end_at"])
     dose = values.get("dose")
     _finite("dose", dose)
     if dose is not None and dose < 0:
-        raise InvalidRecordError("dose", "must not be negative", dose)
+        raise InvalidRecordError("dose", NOT_NEGATIVE, dose)
     if dose is not None and not values.get("dose_unit"):
-        raise InvalidRecordError("dose_unit", "required when a dose is given")
+        raise InvalidRecordError("dose_unit", DOSE_UNIT_NEEDED)
 
 
 def add_event(session: Session, actor: User, item: EventIn) -> ClinicalEvent:

@@ -15,6 +15,7 @@ from neurocart.config import get_settings
 from neurocart.store import audit
 from neurocart.store.bulk import insert_columns, reserve_ids, utc_texts
 from neurocart.store.errors import (
+    BATCH_LIMIT,
     BatchTooLargeError,
 )
 from neurocart.store.models import (
@@ -178,7 +179,7 @@ def _add_batch(
     n = len(given[0])
     limit = get_settings().max_batch_observations if limit is None else limit
     if n > limit:
-        raise BatchTooLargeError("observations", f"at most {limit} per batch", n)
+        raise BatchTooLargeError("observations", BATCH_LIMIT.format(limit=limit), n)
     if not n:
         return []
     values, utc_times = _checked_columns(given)  # pure: before the lock, which writers queue on

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 
 from neurocart.store import audit
 from neurocart.store.errors import (
+    INFUSION_DATE,
+    NOT_BEFORE_WHEN,
+    NOT_EMPTY,
+    POSITIVE,
     STUDY_ID_TAKEN,
     ConflictError,
     InvalidRecordError,
@@ -49,7 +53,7 @@ def create_patient(session: Session, actor: User | None, item: PatientIn) -> Pat
     never a second row."""
     audit.lock_chain(session)
     if not item.study_id.strip():
-        raise InvalidRecordError("study_id", "must not be empty", item.study_id)
+        raise InvalidRecordError("study_id", NOT_EMPTY, item.study_id)
     if session.scalar(select(Patient.id).where(Patient.study_id == item.study_id)) is not None:
         raise ConflictError(STUDY_ID_TAKEN.format(study_id=repr(item.study_id)), "study_id")
     patient = Patient(
@@ -138,9 +142,7 @@ def _with_infusion_date(values: dict[str, Any]) -> dict[str, Any]:
     if given is None:
         return values | {"infusion_date": day}
     if given != day:
-        raise InvalidRecordError(
-            "infusion_date", f"must be the UTC date of infusion_at ({day.isoformat()})", given
-        )
+        raise InvalidRecordError("infusion_date", INFUSION_DATE.format(day=day.isoformat()), given)
     return values
 
 
@@ -148,11 +150,13 @@ def _check_course(values: Mapping[str, Any]) -> None:
     dose = values.get("dose_cells_per_kg")
     _finite("dose_cells_per_kg", dose)
     if dose is not None and dose <= 0:
-        raise InvalidRecordError("dose_cells_per_kg", "must be positive", dose)
+        raise InvalidRecordError("dose_cells_per_kg", POSITIVE, dose)
     dated = [(name, values[name]) for name in _COURSE_ORDER if values.get(name) is not None]
     for (before, earlier), (after, later) in pairwise(dated):
         if later < earlier:
-            raise InvalidRecordError(after, f"must not be before {before} ({earlier})", later)
+            raise InvalidRecordError(
+                after, NOT_BEFORE_WHEN.format(other=before, when=earlier), later
+            )
 
 
 def create_course(session: Session, actor: User | None, item: CourseIn) -> TreatmentCourse:

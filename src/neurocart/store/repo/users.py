@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from neurocart.store import audit
 from neurocart.store.errors import (
+    NOT_EMPTY,
+    ONE_OF,
     USERNAME_TAKEN,
     ConflictError,
     InvalidRecordError,
@@ -39,7 +41,7 @@ def create_user(
     """A new user; `password_hash` comes from neurocart.security. `actor` None = system."""
     audit.lock_chain(session)
     if not username.strip():
-        raise InvalidRecordError("username", "must not be empty", username)
+        raise InvalidRecordError("username", NOT_EMPTY, username)
     if get_user_by_username(session, username) is not None:
         raise ConflictError(USERNAME_TAKEN.format(username=repr(username)), "username")
     user = User(
@@ -74,7 +76,7 @@ def update_user(
 
         chosen = normalize(changes["locale"])
         if chosen is None:
-            raise InvalidRecordError("locale", f"must be one of {', '.join(LOCALES)}", locale)
+            raise InvalidRecordError("locale", ONE_OF.format(choices=", ".join(LOCALES)), locale)
         changes["locale"] = chosen
     return _updated(session, actor, user, changes)
 
