@@ -375,12 +375,12 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--seconds", type=float, default=20.0, help="per mode and phase")
+    parser.add_argument("--seconds", type=float, default=12.0, help="per mode and measurement")
     parser.add_argument("--probe-seconds", type=float, default=40.0, help="latency phase")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--rate", type=float, default=1000.0, help="background obs/s in (b)")
-    parser.add_argument("--repeat", type=int, default=1, help="throughput measurements")
+    parser.add_argument("--repeat", type=int, default=5, help="throughput measurements")
     args = parser.parse_args()
     per_db = 2 if args.backend == "postgresql" else 1
     with tempfile.TemporaryDirectory(prefix="neurocart-bench-") as tmp:

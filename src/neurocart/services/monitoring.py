@@ -518,7 +518,14 @@ class MonitorService:
         log_rows: list[dict[str, Any]] = []
         touched: set[str] = set()
         opened: set[str] = set()
-        patients = {p.study_id: pid for pid, p in self.journal.people.items()}
+        # the patient row id only an opened alert's new row needs: not a map of the whole
+        # ward built under the lock on every step
+        opening = {a.study_id for a in actions if a.kind == "open"}
+        patients = (
+            {p.study_id: pid for pid, p in self.journal.people.items() if p.study_id in opening}
+            if opening
+            else {}
+        )
         applied = []
         for action in actions:
             touched.add(action.alert_key)
