@@ -8,6 +8,9 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from neurocart.services import assessments
@@ -524,3 +527,18 @@ def test_task_state_is_created_then_updated(database, admin):
             "create",
             "update",
         ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.integers(1, 3000), max_size=1200))
+def test_ids_in_selects_exactly_the_ids_given(ids):
+    """Ranges for runs, IN for the rest: together exactly the rows asked for, every time."""
+    engine = sa.create_engine("sqlite://")
+    table = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
+    table.create(engine)
+    with engine.begin() as c:
+        c.execute(table.insert(), [{"id": i} for i in range(1, 3001)])
+        found: list[int] = []
+        for where in repo.ids_in(table.c.id, ids):
+            found.extend(c.scalars(sa.select(table.c.id).where(where)))
+    assert sorted(found) == sorted(ids)

@@ -421,12 +421,12 @@ class Journal:
         out: dict[tuple[str, int], tuple[int, monitor.Fact | None]] = {}
         people = self.people
         o = Observation
-        for chunk in repo.id_chunks(ids["observation"]):
+        for where in repo.ids_in(o.id, ids["observation"]):
             rows = session.execute(
                 select(
                     o.id, o.patient_id, o.code, o.value, o.effective_at, o.unit, o.specimen,
                     o.entered_in_error, o.supersedes_id, o.code_system, o.entered_by,
-                ).where(o.id.in_(chunk))
+                ).where(where)
             ).all()  # fmt: skip
             self._ensure_people(session, {r.patient_id for r in rows})
             for row in rows:
@@ -451,12 +451,12 @@ class Journal:
                     )  # fmt: skip
                 out[("observation", row.id)] = (pid, fact)
         a = Assessment
-        for chunk in repo.id_chunks(ids["assessment"]):
+        for where in repo.ids_in(a.id, ids["assessment"]):
             rows = session.execute(
                 select(
                     a.id, a.patient_id, a.instrument, a.effective_at, a.value, a.inputs, a.label,
                     a.entered_in_error, a.entered_by, a.supersedes_id,
-                ).where(a.id.in_(chunk))
+                ).where(where)
             ).all()  # fmt: skip
             self._ensure_people(session, {r.patient_id for r in rows})
             for row in rows:

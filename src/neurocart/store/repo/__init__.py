@@ -30,6 +30,7 @@ from neurocart.store.repo._common import (
     current,
     history,
     id_chunks,
+    ids_in,
     list_audit,
     versions,
 )
@@ -122,6 +123,7 @@ __all__ = [
     "get_user_by_username",
     "history",
     "id_chunks",
+    "ids_in",
     "latest_observations",
     "list_assessments",
     "list_audit",

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from neurocart.store import audit
@@ -245,6 +245,33 @@ def id_chunks(ids: Iterable[int]) -> Iterator[list[int]]:
 
 
 _ID_CHUNK = 900
+
+
+def ids_in(column: Any, ids: Iterable[int]) -> Iterator[ColumnElement[bool]]:
+    """WHERE clauses that together select exactly the rows whose `column` is in `ids`: each
+    run of consecutive ids as one ``BETWEEN``, the ids left alone in an ``IN``.
+
+    A batch's rows have consecutive ids (they are reserved together), so the monitor's read
+    of what a few batches committed is a handful of ranges rather than an ``IN`` with one
+    bound parameter per row, which the driver parses and the server plans anew each time
+    (a third of the leader's time per step, measured on PostgreSQL).
+    """
+    ordered = sorted(set(ids))
+    runs: list[tuple[int, int]] = []
+    for i in ordered:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    ranges = [(lo, hi) for lo, hi in runs if hi > lo]
+    singles = [lo for lo, hi in runs if hi == lo]
+    for start in range(0, len(ranges), _RANGES):
+        yield or_(*(column.between(lo, hi) for lo, hi in ranges[start : start + _RANGES]))
+    for start in range(0, len(singles), _ID_CHUNK):
+        yield column.in_(singles[start : start + _ID_CHUNK])
+
+
+_RANGES = 50
 
 
 @cache
