@@ -16,22 +16,28 @@ from tests.web.conftest import World, client_as
 from tests.web.seed import USERNAMES
 
 
-def test_board_and_chart_show_the_monitors_grade_with_its_source(world: World) -> None:
-    """The pages show the grade the monitor holds (the one its alert carries), named."""
-    sid = world.seeded.acute[1]
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    doctor = USERNAMES[Role.HEMATOLOGIST]
+def _hold_grades(world: World, sid: str, **grades: object) -> int:
+    """Make the monitor's status row of `sid` hold `grades`; returns the patient's id."""
     with world.database.transaction() as session:
         patient = repo.find_patient(session, sid)
         session.execute(delete(MonitorStatus).where(MonitorStatus.patient_id == patient.id))
         session.add(
             MonitorStatus(
-                patient_id=patient.id, study_id=sid, crs_grade=3, crs_source="recorded",
-                crs_at=now, crs_by=doctor, icans_grade=0, icans_source="derived",
-                icans_at=now, updated_at=datetime.now(UTC),
+                patient_id=patient.id, study_id=sid, updated_at=datetime.now(UTC), **grades
             )
-        )  # fmt: skip
-        pid = patient.id
+        )
+        return patient.id
+
+
+def test_board_and_chart_show_the_monitors_grade_with_its_source(world: World) -> None:
+    """The pages show the grade the monitor holds (the one its alert carries), named."""
+    sid = world.seeded.acute[1]
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    doctor = USERNAMES[Role.HEMATOLOGIST]
+    pid = _hold_grades(
+        world, sid, crs_grade=3, crs_source="recorded", crs_at=now, crs_by=doctor,
+        icans_grade=0, icans_source="derived", icans_at=now,
+    )  # fmt: skip
     with world.database.reading() as session:
         grades = current_grades(session, {pid: sid}, now=now)
     crs = grades[sid]["crs"]
@@ -52,18 +58,11 @@ def test_an_alert_beside_the_current_grade_leaves_out_where_its_grade_came_from_
     sid = world.seeded.acute[0]
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     old = "current CRS grade derived from vitals and events"
+    pid = _hold_grades(world, sid, crs_grade=2, crs_source="recorded", crs_at=now, crs_by="dr.wang")
     with world.database.transaction() as session:
-        patient = repo.find_patient(session, sid)
-        session.execute(delete(MonitorStatus).where(MonitorStatus.patient_id == patient.id))
-        session.add(
-            MonitorStatus(
-                patient_id=patient.id, study_id=sid, crs_grade=2, crs_source="recorded",
-                crs_at=now, crs_by="dr.wang", updated_at=datetime.now(UTC),
-            )
-        )  # fmt: skip
         session.add(
             Alert(
-                key=f"{sid}:crs:9", study_id=sid, patient_id=patient.id, rule_id="crs_grade_2",
+                key=f"{sid}:crs:9", study_id=sid, patient_id=pid, rule_id="crs_grade_2",
                 episode="crs", severity="urgent", grade=2, status="open",
                 disciplines=["hematology"], tier=1, title="CRS grade ≥ 2",
                 text=f"CRS grade ≥ 2. CRS grade (ASTCT) 2; {old}; "
