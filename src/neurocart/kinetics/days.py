@@ -28,8 +28,12 @@ def with_days(
     `t_days` is the elapsed time since infusion in days; `day` the study day (Int64).
     """
     infusion = infusions(courses)
-    out = frame[frame["study_id"].isin(infusion.index)].copy()
-    start = out["study_id"].map(infusion)
+    # each row's infusion found by one hash lookup of its study ID (not `isin`, then `map`),
+    # the rows taken once (not selected, then copied)
+    position = infusion.index.get_indexer(frame["study_id"])
+    rows = np.flatnonzero(position >= 0)
+    out = frame.take(rows)
+    start = pd.Series(infusion.array.take(position[rows]), index=out.index, name="study_id")
     seconds = (out[at] - start).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
     t = seconds / SECONDS_PER_DAY
     out[f"{prefix}t_days"] = t
