@@ -20,12 +20,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, String, literal, type_coerce
 from sqlalchemy.orm import Session
 
 from neurocart.frames import STR
 
 Objects = npt.NDArray[np.object_]
+
+SEPARATOR = "\x1f"
+"""Joins the texts of one row (`joined`): the ASCII unit separator, in no code, unit or name."""
 
 
 def select_columns(
@@ -91,3 +94,29 @@ def json_values(values: Objects) -> Objects:
 def integers(values: Objects) -> npt.NDArray[np.int64]:
     """A column of integers the database never leaves empty (ids), as int64."""
     return np.fromiter(values, dtype=np.int64, count=len(values))
+
+
+def joined(*columns: Any) -> ColumnElement[str]:
+    """Text columns that are never NULL as one text, joined by `SEPARATOR` in the database:
+    the driver then makes one string per row instead of one per column, and `split_texts`
+    takes the few distinct joined texts apart (a tenth of the read of a million
+    observations' code, unit and specimen)."""
+    text: Any = type_coerce(columns[0], String())
+    for column in columns[1:]:
+        text = text + literal(SEPARATOR, String()) + type_coerce(column, String())
+    return type_coerce(text, String())
+
+
+def split_texts(values: Objects, count: int) -> list[ExtensionArray] | None:
+    """The `count` text columns of a `joined` column, as `texts` makes them; None when a
+    text holds the separator itself (then nothing tells its parts apart: read them apart)."""
+    codes, uniques = factorized(values)
+    parts = [str(u).split(SEPARATOR) for u in uniques.tolist()]
+    if any(len(p) != count for p in parts):
+        return None
+    return [
+        pd.array(np.array([p[i] for p in parts], dtype=object), dtype=STR).take(
+            codes, allow_fill=True
+        )
+        for i in range(count)
+    ]

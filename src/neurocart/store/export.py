@@ -46,7 +46,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from neurocart.frames import INSTANT, SCHEMA, CohortFrames, Partial, Selection
-from neurocart.store.columnar import integers, json_values, select_columns, texts
+from neurocart.store.columnar import (
+    integers,
+    joined,
+    json_values,
+    select_columns,
+    split_texts,
+    texts,
+)
 from neurocart.store.errors import StoreError
 from neurocart.store.models import (
     Assessment,
@@ -323,13 +330,19 @@ def _observations(
     session: Session, site: str | None, patients: pd.DataFrame, only: _Only
 ) -> pd.DataFrame:
     o = Observation
-    columns = [o.code, o.value, o.unit, _raw(o.specimen), _instant(session, o.effective_at)]
-    wanted = None if only.of is None else only.of.codes
+    at, wanted = _instant(session, o.effective_at), None if only.of is None else only.of.codes
+    columns = [joined(o.code, o.unit, o.specimen).label("kinds"), o.value, at]
     query, ordered = _facts(session, o, columns, o.effective_at, site, o.code, wanted, only.until)
-    names = ["id", "patient_id", *_columns("observations")[1:]]
+    names = ["id", "patient_id", "kinds", "value", "effective_at"]
     read: dict[str, Any] = select_columns(session, query, names)
-    for name in ("code", "unit", "specimen"):
-        read[name] = texts(read[name])
+    parts = split_texts(read.pop("kinds"), 3)
+    if parts is None:  # a text holds the separator: read them again, apart
+        columns = [o.code, o.value, o.unit, _raw(o.specimen), at]
+        query, ordered = _facts(session, o, columns, o.effective_at, site, o.code, wanted,
+                                only.until)  # fmt: skip
+        read = select_columns(session, query, ["id", "patient_id", *_columns("observations")[1:]])
+        parts = [texts(read[name]) for name in ("code", "unit", "specimen")]
+    read["code"], read["unit"], read["specimen"] = parts
     read["value"] = read["value"].astype(np.float64)
     read["effective_at"] = _instant_array(read["effective_at"])
     return _fact_frame(read, patients, "observations", "effective_at", ordered)
