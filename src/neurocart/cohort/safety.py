@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from neurocart.frames import CohortFrames
-from neurocart.kinetics.days import infusions, with_days
+from neurocart.kinetics.days import elapsed_days, infusions, with_days
 from neurocart.standards.icaht import early_grades
 
 ANC_CODE = "751-8"
@@ -75,16 +75,13 @@ def _worst(frames: CohortFrames, patients: pd.Index) -> pd.DataFrame:
         np.fmax.at(worst, (row[cell], column[cell]), grades[cell])
 
     ev = frames.events
-    ev = with_days(
-        ev[["study_id", "type", "term", "grade", "onset_at"]], frames.courses, "onset_at"
-    )
-    ev = ev[(ev["t_days"] >= 0) & ev["grade"].notna()]
+    after = elapsed_days(ev, frames.courses, "onset_at") >= 0  # NaN (never infused): False
+    ev = ev[after & ev["grade"].notna().to_numpy()]
     term = ev["term"].astype(object).where(ev["type"] == "adverse_event")
     grade(ev["study_id"], np.where(ev["type"] == "infection", "Infection",
                                    term.fillna("").str.upper()), ev["grade"])  # fmt: skip
     a = frames.assessments[frames.assessments["instrument"].isin(["crs", "icans"])]
-    a = with_days(a[["study_id", "instrument", "value", "effective_at"]], frames.courses)
-    a = a[a["t_days"] >= 0]
+    a = a[elapsed_days(a, frames.courses) >= 0]
     codes, instruments = pd.factorize(np.asarray(a["instrument"].array, dtype=object))
     upper = np.array([str(i).upper() for i in instruments] + [""], dtype=object)
     grade(a["study_id"], upper[codes], a["value"])

@@ -7,6 +7,7 @@ infusion). Non-compartmental analysis needs the exact elapsed time as well, in d
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from neurocart.studyday import day_start, study_days
@@ -39,6 +40,20 @@ def with_days(
     out[f"{prefix}t_days"] = t
     out[f"{prefix}day"] = study_days(out[at], start)
     return out
+
+
+def elapsed_days(
+    frame: pd.DataFrame, courses: pd.DataFrame, at: str = "effective_at"
+) -> npt.NDArray[np.float64]:
+    """`with_days`' `t_days` of every row of `frame`, NaN where the patient was never
+    infused: for a caller that only asks which rows are after the infusion, without the
+    study day (two time-zone conversions of every row) and without a copy of the rows."""
+    infusion = infusions(courses)
+    position = infusion.index.get_indexer(frame["study_id"])
+    start = pd.Series(infusion.array.take(position, allow_fill=True), index=frame.index)
+    seconds = (frame[at] - start).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+    elapsed: npt.NDArray[np.float64] = seconds / SECONDS_PER_DAY
+    return elapsed
 
 
 def record_days(frame: pd.DataFrame, date_column: str, courses: pd.DataFrame) -> pd.DataFrame:
