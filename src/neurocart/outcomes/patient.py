@@ -215,9 +215,7 @@ def _collect(frames: CohortFrames) -> dict[str, _Patient]:
     ck = with_days(ck[["study_id", "value", "effective_at"]], frames.courses)
     ck = ck.assign(day=ck["day"].astype("int64"))
     for sid, g in split(ck, "study_id", ["day", "value"], order="t_days"):
-        _of(store, str(sid)).ck = _Series(
-            g["day"].astype(np.int64), g["value"].astype(float), []
-        )
+        _of(store, str(sid)).ck = _Series(g["day"].astype(np.int64), g["value"].astype(float), [])
     scans = scans_read(frames)
     columns: list[list[Any]] = [scans[c].tolist() for c in ("study_id", "day", "t2", "gd")]
     evaluable = (scans["activity"] != NOT_EVALUABLE).tolist()

@@ -16,10 +16,8 @@ list (sex "other"/"unknown", diagnosis "other") are exported as stored.
 
 from __future__ import annotations
 
-import gc
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -46,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from neurocart.frames import INSTANT, SCHEMA, CohortFrames, Partial, Selection
+from neurocart.gcpause import paused_cyclic_gc
 from neurocart.store.columnar import (
     integers,
     joined,
@@ -102,20 +101,6 @@ def _not_superseded(model: Any) -> ColumnElement[bool]:
     superseded = select(successor.supersedes_id).where(successor.supersedes_id.is_not(None))
     clause: ColumnElement[bool] = model.id.not_in(superseded) & model.entered_in_error.is_(False)
     return clause
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of row tuples are built: each is
-    tracked, their allocation triggers collections that walk all of them (a third of the
-    read), and none of them can be part of a cycle. Restores the collector as it was."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _instant(session: Session, column: Any) -> Any:
@@ -507,7 +492,7 @@ def export_frames(
     if until is not None and only is None:
         raise ValueError("until: only for a partial read (only=)")
     rows = _Only(only, until)
-    with _no_cyclic_gc():
+    with paused_cyclic_gc():  # millions of row tuples, none in a cycle
         patients = _patients(session, site)
         partial = None
         if only is not None:
