@@ -18,6 +18,11 @@ SECONDS_PER_DAY = 86400.0
 def infusions(courses: pd.DataFrame) -> pd.Series:
     """Infusion instant per study_id (the first infused course; patients never infused drop)."""
     infused = courses.dropna(subset=["infusion_at"])
+    ids = infused["study_id"]
+    if ids.is_unique and not ids.isna().any():  # one infused course each: nothing to group
+        index = pd.Index(ids.array, name="study_id")
+        first = pd.Series(infused["infusion_at"].array, index=index, name="infusion_at")
+        return first.sort_index()
     return infused.groupby("study_id")["infusion_at"].min()
 
 
