@@ -81,7 +81,8 @@ def study_days(at: pd.Series, infusion_at: pd.Series, zone: tzinfo | None = None
         # (box) thousands of them to decide whether to cache, ~10 ms a call on any size
         if not isinstance(s.dtype, pd.DatetimeTZDtype):
             s = pd.to_datetime(s, utc=True)
-        return s.dt.tz_convert(name).dt.tz_localize(None).dt.normalize()
+        local: pd.Series = s.dt.tz_convert(name).dt.tz_localize(None).dt.normalize()
+        return local
 
     delta = dates(at) - dates(infusion_at)
     return (delta.dt.days).astype("Int64")

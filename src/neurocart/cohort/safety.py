@@ -68,8 +68,8 @@ def _worst(frames: CohortFrames, patients: pd.Index) -> pd.DataFrame:
     worst = np.full((len(patients), len(WORST)), np.nan)
 
     def grade(study_id: pd.Series, kind: npt.NDArray[np.object_], value: pd.Series) -> None:
-        row = patients.get_indexer(study_id)
-        column = pd.Index(WORST).get_indexer(kind)
+        row = patients.get_indexer(pd.Index(study_id))
+        column = pd.Index(WORST).get_indexer(pd.Index(kind))
         cell = (row >= 0) & (column >= 0)
         grades = pd.to_numeric(value).to_numpy(dtype=float, na_value=np.nan)
         np.fmax.at(worst, (row[cell], column[cell]), grades[cell])

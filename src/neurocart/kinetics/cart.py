@@ -124,7 +124,7 @@ def kinetics(
     p = profiles(np.cumsum(new) - 1, samples["t_days"], samples["value"], len(starts),
                  lloq=limit, end=auc_end_days)  # fmt: skip
     study, compartment = study[starts], compartment[starts]
-    at = ratio.index.get_indexer(study)  # -1: no pair, the cell after the last
+    at = ratio.index.get_indexer(pd.Index(study))  # -1: no pair, the cell after the last
     is_csf = (compartment == "csf") & (at >= 0)
     median = np.append(ratio["median"].to_numpy(dtype=float), np.nan)[at]
     pairs_count = np.append(ratio["count"].to_numpy(dtype=np.int64), 0)[at]

@@ -36,7 +36,7 @@ def with_days(
     infusion = infusions(courses)
     # each row's infusion found by one hash lookup of its study ID (not `isin`, then `map`),
     # the rows taken once (not selected, then copied)
-    position = infusion.index.get_indexer(frame["study_id"])
+    position = infusion.index.get_indexer(pd.Index(frame["study_id"]))
     rows = np.flatnonzero(position >= 0)
     out = frame.take(rows)
     start = pd.Series(infusion.array.take(position[rows]), index=out.index, name="study_id")
@@ -54,7 +54,7 @@ def elapsed_days(
     infused: for a caller that only asks which rows are after the infusion, without the
     study day (two time-zone conversions of every row) and without a copy of the rows."""
     infusion = infusions(courses)
-    position = infusion.index.get_indexer(frame["study_id"])
+    position = infusion.index.get_indexer(pd.Index(frame["study_id"]))
     start = pd.Series(infusion.array.take(position, allow_fill=True), index=frame.index)
     seconds = (frame[at] - start).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
     elapsed: npt.NDArray[np.float64] = seconds / SECONDS_PER_DAY

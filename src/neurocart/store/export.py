@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
+from typing import cast as typed
 
 import numpy as np
 import numpy.typing as npt
@@ -128,23 +129,24 @@ def _instant_array(values: npt.NDArray[np.object_]) -> DatetimeArray:
     """`_instants` of an object array of driver timestamps."""
     series = pd.Series(values, dtype=object)
     present = series.notna().to_numpy()
-    if not present.any():
-        return pd.array(np.full(len(values), np.datetime64("NaT"), "datetime64[us]")).tz_localize(
-            "UTC"
-        )
-    first = series[present].iloc[0]
-    if isinstance(first, int | np.integer):
+    first = series[present].iloc[0] if present.any() else None
+    stamps: npt.NDArray[np.datetime64] | None = None
+    if first is None:
+        stamps = np.full(len(values), np.datetime64("NaT"), "datetime64[us]")
+    elif isinstance(first, int | np.integer):
         micros = np.zeros(len(series), dtype=np.int64)
         micros[present] = series[present].to_numpy(dtype=np.int64)
         stamps = micros.astype("datetime64[us]")
         stamps[~present] = np.datetime64("NaT")
-        return pd.array(stamps).tz_localize("UTC")
-    if isinstance(first, str):
+    elif isinstance(first, str):
         naive = _naive_utc(values)
-        if naive is not None:
-            return pd.array(naive.astype("datetime64[us]")).tz_localize("UTC")
+        stamps = None if naive is None else naive.astype("datetime64[us]")
+    if stamps is not None:
+        aware: DatetimeArray = typed(DatetimeArray, pd.array(stamps)).tz_localize("UTC")
+        return aware
     parsed = pd.to_datetime(series, utc=True, format="ISO8601" if isinstance(first, str) else None)
-    return parsed.astype(_INSTANT).array
+    out: DatetimeArray = parsed.astype(_INSTANT).array
+    return out
 
 
 def _naive_utc(texts: npt.NDArray[np.object_]) -> npt.NDArray[np.datetime64] | None:
