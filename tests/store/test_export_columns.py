@@ -37,7 +37,7 @@ def _fill(database, admin) -> None:  # type: ignore[no-untyped-def]
             ]  # fmt: skip
             ids = repo.add_observations(session, admin, rows)
             repo.correct_observation(session, admin, ids[4], reason="typo", value=99.0)
-            for hours in (2, 1):  # the same inputs twice: one parsed object for both
+            for hours in (2, 1):  # the same inputs twice (one text, parsed once)
                 assessments.add_assessment(
                     session,
                     admin,

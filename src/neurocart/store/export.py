@@ -11,7 +11,9 @@ Mapping from the store (`neurocart.frames` names ← store columns): courses.ld_
 lymphodepletion; courses.*_at ← `TreatmentCourse.anchor_times` (dates at 00:00 UTC, the
 infusion at its recorded instant when known); events.term ← ctcae_term; events.details ←
 details plus ``dose`` and ``unit`` when the event records a dose. Values the contract does not
-list (sex "other"/"unknown", diagnosis "other") are exported as stored.
+list (sex "other"/"unknown", diagnosis "other") are exported as stored. The fact tables are read
+column by column (`neurocart.store.columnar`): assessments of the same inputs text share its
+parsed dict (the frames' dicts are values to read; whoever edits one copies it first).
 """
 
 from __future__ import annotations
