@@ -2,33 +2,42 @@
 
 The simulated cohort (seeded) is written once into a fresh store — an SQLite file and, when
 127.0.0.1:5432 answers, a temporary PostgreSQL database — with the store's own bulk writer
-(not counted: this is the fixture, not the figure). Then, five times per backend, the figure
+(not counted: this is the fixture, not the figure), and PostgreSQL's statistics gathered as
+autovacuum would after such a load (`analysed`). Then, five times per backend, the figure
 is the wall time of what a cohort report does before drawing: read the current facts the
 analysis reads (`neurocart.cohort.analysis.selection`) from the store into frames
 (`neurocart.reports.load_cohort`, for the cut-off) and analyse them
-(`neurocart.cohort.analyse`: tables and figures). Target ≤ 10 s on 2 cores; beside it, the
+(`neurocart.cohort.analyse`: tables and figures), with the simulated cohort no longer held
+(a report's process holds no second copy of it). Target ≤ 10 s on 2 cores; beside it, the
 time of the analysis alone on the frames already in memory (the floor the read adds to),
 and the share inside lifelines' fit calls.
 
     .venv/bin/python benchmarks/cohort.py [--patients 10000] [--seed 7] [--runs 5]
-                                          [--backend sqlite|postgresql]
+                                          [--backend sqlite|postgresql] [--keep]
+
+`--keep` keeps each filled store for the next run with the same patients and seed (an SQLite
+file in the temporary folder, a PostgreSQL database `neurocart_bench_cohort_<patients>_<seed>`)
+and reuses it when its row counts are the simulated cohort's: writing 9 million rows takes
+minutes, while what is measured takes seconds. A store whose counts differ (a run stopped
+while writing it) is made anew. Drop the kept ones by hand when done.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, create_engine
+from sqlalchemy import Engine, Table, create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -159,11 +168,31 @@ def fill(db: Database, frames: CohortFrames) -> None:
     }, fact | {"dose": None, "dose_unit": None}, bound=("onset_at", "end_at"))  # fmt: skip
 
 
+def filled(db: Database, frames: CohortFrames) -> bool:
+    """Whether the store holds the cohort's rows already (a kept store of a finished run)."""
+    tables = [(Patient, frames.patients), (TreatmentCourse, frames.courses),
+              (Observation, frames.observations), (Assessment, frames.assessments),
+              (ClinicalEvent, frames.events)]  # fmt: skip
+    with db.reading() as session:
+        return all(
+            session.scalar(select(func.count()).select_from(_table(model))) == len(frame)
+            for model, frame in tables
+        )
+
+
+def analysed(db: Database) -> None:
+    """Gather PostgreSQL's statistics of the filled tables, as autovacuum does after a bulk
+    load on a server that runs it (the test server does not): without them the planner
+    guesses the rows of each patient and plans the cohort read's index probes as scans."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")
+
+
 @contextmanager
-def sqlite_store() -> Iterator[Database]:
+def sqlite_store(keep: str | None) -> Iterator[Database]:
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'cohort.db'}"
-        db = Database.from_url(url)
+        path = Path(tempfile.gettempdir()) / f"{keep}.db" if keep else Path(folder) / "cohort.db"
+        db = Database.from_url(f"sqlite:///{path}")
         migrate.upgrade(db.engine)
         try:
             yield db
@@ -171,22 +200,63 @@ def sqlite_store() -> Iterator[Database]:
             db.dispose()
 
 
-@contextmanager
-def postgres_store() -> Iterator[Database]:
-    name = f"neurocart_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+def _admin() -> Engine:
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def _drop(admin: Engine, name: str) -> None:
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_ADMIN_URL).set(database=name)
-    db = Database.from_url(url)
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_store(keep: str | None) -> Iterator[Database]:
+    name = keep or f"neurocart_bench_{uuid.uuid4().hex[:10]}"
+    admin = _admin()
+    with admin.connect() as connection:
+        exists = connection.exec_driver_sql(
+            "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": name}
+        ).scalar()
+        if not exists:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    db = Database.from_url(make_url(PG_ADMIN_URL).set(database=name))
     migrate.upgrade(db.engine)
     try:
         yield db
     finally:
         db.dispose()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            _drop(admin, name)
         admin.dispose()
+
+
+@contextmanager
+def store(backend: str, frames: CohortFrames, keep: str | None) -> Iterator[Database]:
+    """A migrated store of `backend` holding the cohort: filled here, or kept from a run."""
+    opened = sqlite_store if backend == "sqlite" else postgres_store
+    if keep:
+        with opened(keep) as db:
+            if filled(db, frames):
+                del frames  # the measured runs hold no simulated copy of the cohort (`main`)
+                print(f"{backend}: the kept store {keep} holds the cohort (not written again)")
+                yield db
+                return
+        if backend == "sqlite":
+            (Path(tempfile.gettempdir()) / f"{keep}.db").unlink()
+        else:
+            admin = _admin()
+            _drop(admin, keep)
+            admin.dispose()
+    with opened(keep) as db:
+        start = time.perf_counter()
+        fill(db, frames)
+        if backend == "postgresql":
+            analysed(db)
+        rows = sum(len(t) for t in frames.tables().values())
+        del frames
+        print(f"{backend}: wrote {rows:,} rows in {time.perf_counter() - start:.0f} s "
+              "(not counted)")  # fmt: skip
+        yield db
 
 
 def closed(result: CohortAnalysis) -> None:
@@ -198,10 +268,15 @@ def closed(result: CohortAnalysis) -> None:
         plt.close(figure)
 
 
-def measure(backend: str, db: Database, frames: CohortFrames, runs: int, rows: int) -> None:
-    start = time.perf_counter()
-    fill(db, frames)
-    print(f"{backend}: wrote {rows:,} rows in {time.perf_counter() - start:.0f} s (not counted)")
+def wanted_observations(frames: CohortFrames) -> int:
+    """How many observations the cohort read must give back (the analysis' codes, up to the
+    cut-off)."""
+    o = frames.observations
+    wanted = o["code"].isin(selection().codes) & (o["effective_at"] <= cutoff_instant(CUTOFF))
+    return int(wanted.sum())
+
+
+def measure(backend: str, db: Database, n: int, observations: int, runs: int) -> None:
     totals: list[float] = []
     reads: list[float] = []
     fits: list[float] = []
@@ -214,11 +289,8 @@ def measure(backend: str, db: Database, frames: CohortFrames, runs: int, rows: i
         totals.append(time.perf_counter() - start)
         reads.append(read)
         fits.append(clock.lifelines_seconds())
-    o = frames.observations
-    wanted = o["code"].isin(selection().codes) & (o["effective_at"] <= cutoff_instant(CUTOFF))
-    if len(stored.observations) != int(wanted.sum()):
+    if len(stored.observations) != observations:
         raise AssertionError("the store gave back another number of observations")
-    n = len(frames.patients)
     h.at_most(
         "cohort",
         f"{backend}: read {n:,} patients from the store + analyse ≤ {TARGET_S:g} s",
@@ -237,6 +309,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=h.RUNS)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the filled stores for the next run, reuse them"
+    )
     args = parser.parse_args()
     now = datetime(CUTOFF.year, CUTOFF.month, CUTOFF.day, 23, 59, 59, tzinfo=UTC)
     start = time.perf_counter()
@@ -244,17 +319,25 @@ def main() -> None:
     rows = sum(len(t) for t in frames.tables().values())
     print(f"simulated {args.patients:,} patients ({rows:,} rows) in "
           f"{time.perf_counter() - start:.0f} s (not counted)")  # fmt: skip
-    memory, _ = h.timed(lambda: closed(analyse(frames, cutoff=CUTOFF)), runs=1)
-    print(f"analysis alone on the frames in memory: {memory.median:.1f} s (one run)")
-    for backend in args.backend or ["sqlite", "postgresql"]:
-        if backend == "sqlite":
-            with sqlite_store() as db:
-                measure(backend, db, frames, args.runs, rows)
-        elif postgres_reachable(make_url(PG_ADMIN_URL)):
-            with postgres_store() as db:
-                measure(backend, db, frames, args.runs, rows)
-        else:
-            print("postgresql skipped: nothing answers at 127.0.0.1:5432")
+    start = time.perf_counter()
+    closed(analyse(frames, cutoff=CUTOFF))
+    print(f"analysis alone on the frames in memory: {time.perf_counter() - start:.1f} s "
+          "(one run)")  # fmt: skip
+    keep = f"neurocart_bench_cohort_{args.patients}_{args.seed}" if args.keep else None
+    observations = wanted_observations(frames)
+    with ExitStack() as stores:
+        databases: dict[str, Database] = {}
+        for backend in args.backend or ["sqlite", "postgresql"]:
+            if backend == "postgresql" and not postgres_reachable(make_url(PG_ADMIN_URL)):
+                print("postgresql skipped: nothing answers at 127.0.0.1:5432")
+                continue
+            databases[backend] = stores.enter_context(store(backend, frames, keep))
+        # a report's process holds no simulated copy of the cohort: its 9 million rows, kept
+        # alive beside the runs, slowed each by ~1 s (memory, not the work measured)
+        del frames
+        gc.collect()
+        for backend, db in databases.items():
+            measure(backend, db, args.patients, observations, args.runs)
 
 
 if __name__ == "__main__":

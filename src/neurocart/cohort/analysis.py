@@ -23,6 +23,7 @@ from neurocart.cohort.stratify import CoxResult, baseline_features, cox_model, e
 from neurocart.cohort.subsets import RowsBy
 from neurocart.cohort.survival import kaplan_meier, km_table, relapse_free_times
 from neurocart.frames import CohortFrames, Selection
+from neurocart.gcpause import paused_cyclic_gc
 from neurocart.i18n import gettext as _
 from neurocart.kinetics import b_cell_aplasia, cart_samples, igg_nadir, kinetics
 from neurocart.kinetics.cart import CODES, DEFAULT_LLOQ, UNITS, Measure
@@ -150,6 +151,17 @@ def analyse(
     Frames that hold only some of the facts (`CohortFrames.partial`) must have been read for
     this `cutoff` with at least `selection(measure, biomarkers=biomarkers)`, else ValueError.
     """
+    with paused_cyclic_gc():  # ~10⁵ per-patient objects, none in a cycle (`gcpause`)
+        return _analyse(frames, cutoff, measure, lloq, biomarkers)
+
+
+def _analyse(
+    frames: CohortFrames,
+    cutoff: date | datetime | None,
+    measure: Measure,
+    lloq: float | None,
+    biomarkers: bool,
+) -> CohortAnalysis:
     if frames.partial is not None:
         if not frames.partial.selection.covers(selection(measure, biomarkers=biomarkers)):
             raise ValueError("the frames were read without facts that the analysis reads")

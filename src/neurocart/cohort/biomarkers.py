@@ -40,6 +40,7 @@ Definitions (neurocart's, stated in the report):
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
@@ -49,6 +50,7 @@ from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 from scipy import stats  # type: ignore[import-untyped]
 
+from neurocart.cohort.subsets import RowsBy
 from neurocart.frames import CohortFrames
 from neurocart.i18n import N_
 from neurocart.i18n import gettext as _
@@ -138,12 +140,12 @@ def _with_derived(frames: CohortFrames) -> pd.DataFrame:
     o = frames.observations[["study_id", "code", "value", "effective_at"]]
     birth = frames.patients.set_index("study_id")["birth_year"] if "birth_year" in \
         frames.patients else None  # fmt: skip
-    derived = derived_indices(frames.observations, birth)
+    derived = derived_indices(frames.observations, birth)  # its instants are UTC already
     if derived.empty:
         return o
-    derived["effective_at"] = pd.to_datetime(derived["effective_at"], utc=True)
     both = pd.concat([o, derived], ignore_index=True)
-    return both.drop_duplicates(["study_id", "code", "effective_at"], keep="first")
+    repeated = both.duplicated(["study_id", "code", "effective_at"], keep="first").to_numpy()
+    return both[~repeated] if repeated.any() else both  # `drop_duplicates`, without a copy
 
 
 def with_indices(frames: CohortFrames) -> CohortFrames:
@@ -154,7 +156,7 @@ def with_indices(frames: CohortFrames) -> CohortFrames:
     return replace(frames, observations=_with_derived(frames))
 
 
-def _obs(frames: CohortFrames, codes: tuple[str, ...] | list[str]) -> pd.DataFrame:
+def _obs(frames: CohortFrames, codes: Collection[str]) -> pd.DataFrame:
     o = frames.observations
     sub = o[o["code"].isin(list(codes))][["study_id", "code", "value", "effective_at"]]
     data = with_days(sub, frames.courses)
@@ -163,9 +165,34 @@ def _obs(frames: CohortFrames, codes: tuple[str, ...] | list[str]) -> pd.DataFra
     return data.sort_values(["study_id", "t_days"])
 
 
-def before_after(frames: CohortFrames, code: str) -> pd.DataFrame:
-    """Per patient: the last value before the infusion and the last after (with its day)."""
-    data = _obs(frames, [code])
+class Readings:
+    """The observations of `codes` with their study day, elapsed days and diagnosis, sorted by
+    patient and time once (`_obs`), for the tables that each read some of those codes.
+
+    `of(some)` is the very frame `_obs(frames, some)` gives — the same rows, order, index
+    labels and dtypes (a stable sort of some rows is the stable sort of all, restricted to
+    them) — without a comparison of every code, a join of the infusions and a sort per table.
+    """
+
+    def __init__(self, frames: CohortFrames, codes: Collection[str]) -> None:
+        self._rows = RowsBy(_obs(frames, codes), "code")
+
+    def of(self, codes: Collection[str]) -> pd.DataFrame:
+        return self._rows.rows(set(codes))
+
+
+def _readings(frames: CohortFrames, readings: Readings | None, codes: Collection[str]) -> Readings:
+    return Readings(frames, codes) if readings is None else readings
+
+
+def before_after(
+    frames: CohortFrames, code: str, *, readings: Readings | None = None
+) -> pd.DataFrame:
+    """Per patient: the last value before the infusion and the last after (with its day).
+
+    `readings`: the frames' `Readings` of this code among others, when the caller has them.
+    """
+    data = _readings(frames, readings, [code]).of([code])
     pre = data[(data["day"] <= 0) & (data["day"] >= -BASELINE_WINDOW_DAYS)]
     post = data[data["day"] > 0]
     before = pre.groupby("study_id")["value"].last().rename("before")
@@ -194,11 +221,14 @@ def paired_change(table: pd.DataFrame, measure: str) -> dict[str, Any]:
     }
 
 
-def index_changes(frames: CohortFrames) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+def index_changes(
+    frames: CohortFrames, *, readings: Readings | None = None
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """κFLC and IgG index before vs after, per disease and overall (paired test)."""
+    readings = _readings(frames, readings, INDEX_CODES.values())
     rows, per_patient = [], {}
     for measure, code in INDEX_CODES.items():
-        table = before_after(frames, code)
+        table = before_after(frames, code, readings=readings)
         per_patient[measure] = table
         groups = [*sorted(set(table["diagnosis"].dropna())), "all"]
         for g in groups:
@@ -209,9 +239,9 @@ def index_changes(frames: CohortFrames) -> tuple[pd.DataFrame, dict[str, pd.Data
     return pd.DataFrame(rows), per_patient
 
 
-def ocb_conversion(frames: CohortFrames) -> pd.DataFrame:
+def ocb_conversion(frames: CohortFrames, *, readings: Readings | None = None) -> pd.DataFrame:
     """Patients with CSF-specific bands before, followed up, and converted to negative."""
-    table = before_after(frames, OCB_PATTERN)
+    table = before_after(frames, OCB_PATTERN, readings=readings)
     positive_before = table["before"].isin([2.0, 3.0])
     followed = positive_before & table["after"].notna()
     converted = followed & table["after"].isin([1.0, 4.0])
@@ -282,9 +312,9 @@ def _on_series(titre: float) -> int:
     return int(10 * 2 ** round(math.log2(titre / 10)))
 
 
-def titre_course(frames: CohortFrames) -> pd.DataFrame:
+def titre_course(frames: CohortFrames, *, readings: Readings | None = None) -> pd.DataFrame:
     """Per patient and antibody: titre before and after and the `titre_change` reading."""
-    data = _obs(frames, list(TITRE_CODES))
+    data = _readings(frames, readings, TITRE_CODES).of(TITRE_CODES)
     pre = data[(data["day"] <= 0) & (data["day"] >= -BASELINE_WINDOW_DAYS)]
     post = data[data["day"] > 0]
     before = pre.groupby(["study_id", "code"])["value"].last().rename("before")
@@ -316,11 +346,12 @@ def titre_summary(course: pd.DataFrame) -> pd.DataFrame:
     return counts.reset_index(names="group")
 
 
-def timed_changes(frames: CohortFrames) -> pd.DataFrame:
+def timed_changes(frames: CohortFrames, *, readings: Readings | None = None) -> pd.DataFrame:
     """Per test: patients assessed and those with a confirmed worsening after the infusion."""
+    readings = _readings(frames, readings, TIMED_CODES.values())
     rows = []
     for test, code in TIMED_CODES.items():
-        data = _obs(frames, [code])
+        data = readings.of([code])
         use = _from_reference(data[data["day"] >= -BASELINE_WINDOW_DAYS])
         patient, _ids = pd.factorize(use["study_id"])
         onsets = confirmed_onsets(
@@ -444,17 +475,17 @@ def single_cell_codes() -> dict[str, str]:
 NO_SAMPLES = N_("no samples stored (neurocart omics run --store)")
 
 
-def single_cell_readouts(frames: CohortFrames) -> pd.DataFrame:
+def single_cell_readouts(frames: CohortFrames, *, readings: Readings | None = None) -> pd.DataFrame:
     """Every `sc_*` code, listed whether or not the cohort has samples: patients and
     samples, median before and after the infusion (one proportion per patient), the paired
     Wilcoxon test (exact up to `EXACT_MAX_PAIRS` pairs, named in `test`) and its caveat."""
     from neurocart.omics.readouts import paired_comparison
 
     wanted = single_cell_codes()
-    data = _obs(frames, list(wanted))
+    readings = _readings(frames, readings, wanted)
     rows = []
     for code, display in wanted.items():
-        sub = data[data["code"] == code]
+        sub = readings.of([code])
         if sub.empty:
             rows.append({"code": code, "readout": display, "patients": 0, "samples": 0,
                          "n_paired": 0, "median_before": math.nan, "median_after": math.nan,
@@ -474,9 +505,10 @@ def single_cell_readouts(frames: CohortFrames) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def kflc_spider(frames: CohortFrames) -> pd.DataFrame:
+def kflc_spider(frames: CohortFrames, *, readings: Readings | None = None) -> pd.DataFrame:
     """% change of the κFLC index from the last value before the infusion, per patient."""
-    data = _obs(frames, [INDEX_CODES["kflc_index"]])
+    code = INDEX_CODES["kflc_index"]
+    data = _readings(frames, readings, [code]).of([code])
     pre = data[(data["day"] <= 0) & (data["day"] >= -BASELINE_WINDOW_DAYS)]
     base = pre.groupby("study_id")["value"].last()
     post = data[data["day"] > 0].copy()
@@ -511,23 +543,26 @@ def biomarker_outcomes(frames: CohortFrames) -> tuple[dict[str, pd.DataFrame], d
     """Every biomarker table and figure (only those with data)."""
     tables: dict[str, pd.DataFrame] = {}
     frames = with_indices(frames)
-    summary, _pairs = index_changes(frames)
+    codes = [*INDEX_CODES.values(), OCB_PATTERN, *TITRE_CODES, *TIMED_CODES.values(),
+             *single_cell_codes()]  # fmt: skip
+    readings = Readings(frames, codes)  # one pass over the observations for every table
+    summary, _pairs = index_changes(frames, readings=readings)
     candidates = {
         "csf_index_change": summary,
-        "ocb_conversion": ocb_conversion(frames),
+        "ocb_conversion": ocb_conversion(frames, readings=readings),
         "mri_activity_free": mri_activity_free(frames),
-        "antibody_titre_course": titre_summary(titre_course(frames)),
-        "timed_test_worsening": timed_changes(frames),
+        "antibody_titre_course": titre_summary(titre_course(frames, readings=readings)),
+        "timed_test_worsening": timed_changes(frames, readings=readings),
         "ncs_criteria": ncs_criteria(frames),
         "ncs_velocity": ncs_velocity(frames),
-        "single_cell_readouts": single_cell_readouts(frames),
+        "single_cell_readouts": single_cell_readouts(frames, readings=readings),
     }
     for name, table in candidates.items():
         if not table.empty and not (name == "ocb_conversion" and
                                     table["with_baseline_ocb"].sum() == 0):  # fmt: skip
             tables[name] = table
     figures: dict[str, Figure] = {}
-    spider = kflc_spider(frames)
+    spider = kflc_spider(frames, readings=readings)
     if not spider.empty:
         figures["spider_kflc"] = spider_figure(spider)
     return tables, figures

@@ -14,10 +14,11 @@ Denominator: infused patients (ICAHT: evaluable patients). Grade 0 = did not occ
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from neurocart.frames import CohortFrames
-from neurocart.kinetics.days import infusions, with_days
+from neurocart.kinetics.days import elapsed_days, infusions, with_days
 from neurocart.standards.icaht import early_grades
 
 ANC_CODE = "751-8"
@@ -53,29 +54,41 @@ def icaht_grades(frames: CohortFrames) -> pd.Series:
     return pd.Series(grades, index=index, dtype="int64", name="ICAHT")
 
 
+WORST = ("CRS", "ICANS", "Infection")
+"""The toxicities graded by events and assessments (ICAHT is graded from the ANC)."""
+
+
 def _worst(frames: CohortFrames, patients: pd.Index) -> pd.DataFrame:
+    """Worst grade (0 = none) per patient and toxicity after infusion, `patients` by `WORST`.
+
+    The graded events and assessments are not joined into one table and pivoted: each
+    grade goes straight into its patient's and toxicity's cell (`np.fmax`, which skips a
+    missing grade as the pivot's max did).
+    """
+    worst = np.full((len(patients), len(WORST)), np.nan)
+
+    def grade(study_id: pd.Series, kind: npt.NDArray[np.object_], value: pd.Series) -> None:
+        row = patients.get_indexer(pd.Index(study_id))
+        column = pd.Index(WORST).get_indexer(pd.Index(kind))
+        cell = (row >= 0) & (column >= 0)
+        grades = pd.to_numeric(value).to_numpy(dtype=float, na_value=np.nan)
+        np.fmax.at(worst, (row[cell], column[cell]), grades[cell])
+
     ev = frames.events
-    ev = with_days(
-        ev[["study_id", "type", "term", "grade", "onset_at"]], frames.courses, "onset_at"
-    )
-    ev = ev[(ev["t_days"] >= 0) & ev["grade"].notna()]
+    after = elapsed_days(ev, frames.courses, "onset_at") >= 0  # NaN (never infused): False
+    ev = ev[after & ev["grade"].notna().to_numpy()]
     term = ev["term"].astype(object).where(ev["type"] == "adverse_event")
-    kind = np.where(ev["type"] == "infection", "Infection", term.fillna("").str.upper())
-    ev = ev.assign(kind=kind)
-    graded = [ev[ev["kind"].isin(["CRS", "ICANS", "Infection"])][["study_id", "kind", "grade"]]]
+    grade(ev["study_id"], np.where(ev["type"] == "infection", "Infection",
+                                   term.fillna("").str.upper()), ev["grade"])  # fmt: skip
     a = frames.assessments[frames.assessments["instrument"].isin(["crs", "icans"])]
-    a = with_days(a[["study_id", "instrument", "value", "effective_at"]], frames.courses)
-    a = a[a["t_days"] >= 0]
-    graded.append(
-        pd.DataFrame(
-            {"study_id": a["study_id"], "kind": a["instrument"].str.upper(), "grade": a["value"]}
-        )
+    a = a[elapsed_days(a, frames.courses) >= 0]
+    codes, instruments = pd.factorize(np.asarray(a["instrument"].array, dtype=object))
+    upper = np.array([str(i).upper() for i in instruments] + [""], dtype=object)
+    grade(a["study_id"], upper[codes], a["value"])
+    table = pd.DataFrame(
+        np.nan_to_num(worst, nan=0.0), index=patients, columns=pd.Index(WORST, name="kind")
     )
-    allg = pd.concat(graded, ignore_index=True)
-    allg["grade"] = pd.to_numeric(allg["grade"]).astype(float)
-    worst = allg.pivot_table(index="study_id", columns="kind", values="grade", aggfunc="max")
-    worst = worst.reindex(index=patients, columns=["CRS", "ICANS", "Infection"]).fillna(0)
-    return worst.astype("int64")
+    return table.astype("int64")
 
 
 def worst_grades(frames: CohortFrames) -> pd.DataFrame:

@@ -16,14 +16,13 @@ LLOQ of the laboratory's assay (`lloq=`).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from neurocart.kinetics.days import with_days
-from neurocart.kinetics.groups import split
-from neurocart.kinetics.nca import AUC_END_DAYS, profile
+from neurocart.kinetics.nca import AUC_END_DAYS, profiles
 
 Measure = Literal["copies", "cells"]
 COMPARTMENTS = ("blood", "csf")
@@ -116,31 +115,37 @@ def kinetics(
     samples = cart_samples(observations, courses, measure)
     pairs = csf_blood_pairs(samples, lloq=limit, tolerance_days=tolerance_days)
     ratio = pairs.groupby("study_id")["ratio"].agg(["median", "count"])
-    ratio_median: dict[Any, Any] = ratio["median"].to_dict()
-    ratio_count: dict[Any, Any] = ratio["count"].to_dict()
-    records = []
-    groups = split(samples, ["study_id", "compartment"], ["t_days", "value"], order="t_days")
-    for (study_id, compartment), group in groups:
-        p = profile(group["t_days"], group["value"], lloq=limit, end=auc_end_days)
-        is_csf = compartment == "csf" and study_id in ratio_median
-        records.append(
-            {
-                "study_id": study_id,
-                "compartment": compartment,
-                "measure": measure,
-                "unit": UNITS[measure],
-                "n_samples": p.n_samples,
-                "cmax": p.cmax,
-                "tmax_day": p.tmax_day,
-                "auc_0_28": p.auc_0_28,
-                "auc_truncated": p.auc_truncated,
-                "detected": p.detected,
-                "last_detectable_day": p.last_detectable_day,
-                "csf_blood_ratio_median": float(ratio_median[study_id]) if is_csf else None,
-                "n_matched_pairs": int(ratio_count[study_id]) if is_csf else 0,
-            }
-        )
-    frame = pd.DataFrame.from_records(records, columns=KINETICS_COLUMNS)
+    study = samples["study_id"].to_numpy(dtype=object)
+    compartment = samples["compartment"].to_numpy(dtype=object)
+    # the samples come by patient, compartment and time: each run of one pair is a profile
+    new = np.ones(len(study), dtype=bool)
+    new[1:] = (study[1:] != study[:-1]) | (compartment[1:] != compartment[:-1])
+    starts = np.flatnonzero(new)
+    p = profiles(np.cumsum(new) - 1, samples["t_days"], samples["value"], len(starts),
+                 lloq=limit, end=auc_end_days)  # fmt: skip
+    study, compartment = study[starts], compartment[starts]
+    at = ratio.index.get_indexer(pd.Index(study))  # -1: no pair, the cell after the last
+    is_csf = (compartment == "csf") & (at >= 0)
+    median = np.append(ratio["median"].to_numpy(dtype=float), np.nan)[at]
+    pairs_count = np.append(ratio["count"].to_numpy(dtype=np.int64), 0)[at]
+    frame = pd.DataFrame(
+        {
+            "study_id": study,
+            "compartment": compartment,
+            "measure": np.full(len(starts), measure, dtype=object),
+            "unit": np.full(len(starts), UNITS[measure], dtype=object),
+            "n_samples": p.n_samples,
+            "cmax": p.cmax,
+            "tmax_day": p.tmax_day,
+            "auc_0_28": p.auc_0_28,
+            "auc_truncated": p.auc_truncated,
+            "detected": p.detected,
+            "last_detectable_day": p.last_detectable_day,
+            "csf_blood_ratio_median": np.where(is_csf, median, np.nan),
+            "n_matched_pairs": np.where(is_csf, pairs_count, 0),
+        },
+        columns=KINETICS_COLUMNS,
+    )
     return frame.astype(
         {
             "n_samples": "int64",

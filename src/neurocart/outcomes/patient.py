@@ -17,7 +17,7 @@ from neurocart.kinetics.days import infusions, with_days
 from neurocart.kinetics.groups import split
 from neurocart.outcomes import definitions as d
 from neurocart.outcomes.mri import NOT_EVALUABLE, scans_read
-from neurocart.standards import CalculatorInputError, calculate
+from neurocart.standards import CalculatorInputError, calculate, calculate_frame
 
 OUTCOME_COLUMNS = [
     "study_id",
@@ -188,6 +188,15 @@ class _Patient:
     edss_events: tuple[list[int], list[int]] | None = None
 
 
+def _of(store: dict[str, _Patient], sid: str) -> _Patient:
+    """The patient's entry, made on first use (`setdefault` would build a `_Patient`, a dict
+    and four lists, for every one of the ~50,000 facts it files)."""
+    found = store.get(sid)
+    if found is None:
+        found = store[sid] = _Patient()
+    return found
+
+
 def _collect(frames: CohortFrames) -> dict[str, _Patient]:
     """Everything the definitions read, grouped per patient once (the cohort may be large)."""
     store: dict[str, _Patient] = {}
@@ -198,7 +207,7 @@ def _collect(frames: CohortFrames) -> dict[str, _Patient]:
     for (sid, instrument), g in split(
         a, ["study_id", "instrument"], ["day", "value", "inputs"], order="t_days"
     ):
-        p = store.setdefault(str(sid), _Patient())
+        p = _of(store, str(sid))
         p.scales[str(instrument)] = _Series(
             g["day"].astype(np.int64), g["value"].astype(float), list(g["inputs"])
         )
@@ -206,21 +215,19 @@ def _collect(frames: CohortFrames) -> dict[str, _Patient]:
     ck = with_days(ck[["study_id", "value", "effective_at"]], frames.courses)
     ck = ck.assign(day=ck["day"].astype("int64"))
     for sid, g in split(ck, "study_id", ["day", "value"], order="t_days"):
-        store.setdefault(str(sid), _Patient()).ck = _Series(
-            g["day"].astype(np.int64), g["value"].astype(float), []
-        )
+        _of(store, str(sid)).ck = _Series(g["day"].astype(np.int64), g["value"].astype(float), [])
     scans = scans_read(frames)
     columns: list[list[Any]] = [scans[c].tolist() for c in ("study_id", "day", "t2", "gd")]
     evaluable = (scans["activity"] != NOT_EVALUABLE).tolist()
     for sid, day, t2, gd, known in zip(*columns, evaluable, strict=True):
-        store.setdefault(str(sid), _Patient()).mri.append((int(day), int(t2), int(gd), known))
+        _of(store, str(sid)).mri.append((int(day), int(t2), int(gd), known))
     types = {"relapse", "maintenance_started", "maintenance_stopped"}
     ev = frames.events[frames.events["type"].isin(types)]
     ev = with_days(ev[["study_id", "type", "drug", "onset_at"]], frames.courses, "onset_at")
     ev = ev.sort_values("t_days")
     columns = [ev[c].tolist() for c in ("study_id", "type", "drug", "t_days", "day")]
     for sid, kind, drug_name, t_days, day in zip(*columns, strict=True):
-        p = store.setdefault(str(sid), _Patient())
+        p = _of(store, str(sid))
         if kind == "relapse":
             p.relapse_study_days.append(int(day))
             if t_days > 0:
@@ -334,9 +341,22 @@ def _mg_sustained(s: _Series, base_value: float, now: int) -> bool:
     return bool(s.days[now] - s.days[k] >= d.MG_ADL_SUSTAINED_DAYS)
 
 
-def _neda3(p: _Patient, relapses: int, cdw: int | None, horizon: float) -> bool | None:
-    """NEDA-3 through `horizon`: False when any domain shows activity, None when none does but
-    a domain was not assessed, else True.
+@dataclass(frozen=True, slots=True)
+class _Neda3:
+    """One patient's NEDA-3 inputs at one time point, graded with all the others at once
+    (`_graded_neda3`: one vectorized `neda3` call, not one `calculate` per patient)."""
+
+    relapses: int
+    confirmed_worsening: bool
+    new_or_enlarging_t2: int
+    gd_enhancing: int
+    assessed: bool
+    """Whether every domain was assessed: an EDSS, and an evaluable scan in the window."""
+
+
+def _neda3(p: _Patient, relapses: int, cdw: int | None, horizon: float) -> _Neda3:
+    """NEDA-3 through `horizon` (graded by `_graded_neda3`): False when any domain shows
+    activity, None when none does but a domain was not assessed, else True.
 
     MRI activity is read from the scan records after the re-baseline day up to `horizon`; the
     MRI domain is assessed when at least one of them is evaluable (`mri_activity`: inactive
@@ -345,17 +365,26 @@ def _neda3(p: _Patient, relapses: int, cdw: int | None, horizon: float) -> bool 
     (`cdw` None): "no evidence" must not stand for "not looked".
     """
     window = [m for m in p.mri if d.MRI_REBASELINE_DAY < m[0] <= horizon]
-    inputs = {
-        "relapses": relapses,
-        "confirmed_worsening": bool(cdw),
-        "new_or_enlarging_t2": sum(m[1] for m in window),
-        "gd_enhancing": sum(m[2] for m in window),
-    }
-    if not calculate("neda3", inputs).value:
-        return False
-    if cdw is None or not any(m[3] for m in window):
-        return None
-    return True
+    return _Neda3(
+        relapses=relapses,
+        confirmed_worsening=bool(cdw),
+        new_or_enlarging_t2=sum(m[1] for m in window),
+        gd_enhancing=sum(m[2] for m in window),
+        assessed=cdw is not None and any(m[3] for m in window),
+    )
+
+
+def _graded_neda3(rows: list[dict[str, Any]]) -> None:
+    """Replace each row's `_Neda3` inputs by its reading, all graded in one call."""
+    pending = [row for row in rows if isinstance(row.get("neda3"), _Neda3)]
+    if not pending:
+        return
+    given: list[_Neda3] = [row["neda3"] for row in pending]
+    names = ("relapses", "confirmed_worsening", "new_or_enlarging_t2", "gd_enhancing")
+    table = pd.DataFrame({name: [getattr(g, name) for g in given] for name in names})
+    achieved = calculate_frame("neda3", table)["value"].to_numpy()
+    for row, inputs, ok in zip(pending, given, achieved.tolist(), strict=True):
+        row["neda3"] = (True if inputs.assessed else None) if ok else False
 
 
 def _one(
@@ -483,6 +512,8 @@ def outcomes_at(
             }
             row.update(_one(sid, str(diagnosis), p, t, float(days_followed), bool(died)))
             rows[t].append(row)
+    for t in days:
+        _graded_neda3(rows[t])
     return {t: _typed(pd.DataFrame.from_records(rows[t], columns=OUTCOME_COLUMNS)) for t in days}
 
 
