@@ -319,9 +319,24 @@ LIMITS: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "crs": crs_numpy,
     "icans": icans_numpy,
 }
+
+
+def titre_rows(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Antibody titres as laboratories report them: on the dilution series 1:10, 1:20, ...
+    (1:10 × 2^k up to 1:10,240) or negative (0) in a fifth of the samples; uniform numbers
+    are almost never on a series, so the field specs cannot generate them."""
+
+    def titres() -> np.ndarray:
+        k = rng.integers(0, 11, n)
+        return np.where(rng.random(n) < 0.2, 0, 10 * 2**k)
+
+    return pd.DataFrame({"baseline_titre": titres(), "follow_up_titre": titres()})
+
+
 ROWS: dict[str, Callable[[int, np.random.Generator], pd.DataFrame]] = {
     "crs": crs_rows,
     "icans": icans_rows,
+    "titre_change": titre_rows,
 }
 
 
