@@ -244,6 +244,31 @@ def test_a_large_batch_reads_back_as_if_bound(database, admin, monkeypatch):
         assert [r | {"id": r["id"] + 500} for r in stored] == list(map(dict, bound))
 
 
+def test_a_large_batch_takes_timestamps_already_bound_as_text(database, admin):
+    """A column given in the driver's form (ISO text, as `utc_texts` makes it) goes in as it
+    would be bound, COPY or not."""
+    table = Observation.__table__
+    with database.transaction() as session:
+        p = patient(session, admin)
+    n = 20
+    times = [T0 + timedelta(minutes=i) for i in range(n)]
+    names = ["id", "patient_id", "code", "code_system", "value", "unit", "specimen"]
+    columns = [
+        list(range(9500, 9500 + n)), [p.id] * n, ["8310-5"] * n, ["http://loinc.org"] * n,
+        [37.0] * n, ["°C"] * n, [Specimen.OTHER] * n,
+    ]  # fmt: skip
+    fixed = {"source": "test", "entered_by": admin.id, "recorded_at": T0, "entered_in_error": False}
+    texts = [t.isoformat() for t in times]
+    with database.transaction() as session:
+        insert_columns(session, table, [*names, "effective_at"], [*columns, times], fixed,
+                       {"effective_at": texts})  # fmt: skip
+    with database.reading() as session:
+        stored = session.scalars(
+            select(table.c.effective_at).where(table.c.id >= 9500).order_by(table.c.id)
+        ).all()
+    assert stored == times
+
+
 def test_a_copied_batch_rolls_back_with_its_transaction(database, admin):
     table = Observation.__table__
     with database.transaction() as session:

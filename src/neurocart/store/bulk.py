@@ -194,7 +194,10 @@ def _copy_columns(
             out.append(list(map(process, columns[i])))
     driver = connection.connection.driver_connection
     assert driver is not None
-    types = _binary_types(table, all_names, connection.dialect)
+    # binary only from values this function bound: a `bound` column is already in the
+    # driver's form, which may be text (e.g. a timestamp as ISO text) that only COPY's text
+    # format takes
+    types = None if bound else _binary_types(table, all_names, connection.dialect)
     with (
         driver.cursor() as cursor,
         cursor.copy(_copy_sql(table, all_names, connection.dialect, binary=bool(types))) as copy,
