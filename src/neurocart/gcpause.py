@@ -3,7 +3,8 @@
 A cohort read builds millions of row tuples, an analysis hundreds of thousands of small
 per-patient objects (series, row dicts); none of them can be part of a cycle, and reference
 counting frees them all the same. Their allocation triggers collections, each of which walks
-every live container: a third of the read, a tenth of the analysis.
+every live container: a third of the read, a tenth of the analysis, half of the simulator's
+walk of the care protocol.
 """
 
 from __future__ import annotations

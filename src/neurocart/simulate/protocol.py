@@ -37,9 +37,7 @@ with the facts of their keys around those slots.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,6 +47,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from neurocart.frames import CohortFrames
+from neurocart.gcpause import paused_cyclic_gc
 from neurocart.pathway import (
     PATIENT_DIED,
     STANDARD_ANCHORS,
@@ -209,23 +208,10 @@ def follow_protocol(
     `protocol` defaults to the shipped `p.protocol_id` (the one the courses name). Draws from
     `rng` after the clinical model, so the clinical facts do not depend on this step.
     """
-    with _bulk_allocation():
+    # the walk makes millions of small acyclic objects (facts, slots, input dicts): without
+    # the cyclic collector's re-scans of the cohort it takes half the time at 10,000 patients
+    with paused_cyclic_gc():
         return _follow(f, b, c, rng, p, protocol or load_shipped(p.protocol_id))
-
-
-@contextmanager
-def _bulk_allocation() -> Iterator[None]:
-    """Pause the cyclic garbage collector: the walk makes millions of small acyclic objects
-    (facts, slots, input dicts), and each collection would re-scan every live container of
-    the cohort; reference counting frees them all the same. Halves the walk's time at 10,000
-    patients."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _follow(
