@@ -81,9 +81,11 @@ def _labels_longest_first() -> tuple[str, ...]:
     return tuple(sorted({s.label for s in SIGNALS.values()}, key=len, reverse=True))
 
 
+CRS_GRADE_SOURCES = ("crs_grade_derived", "crs_grade_recorded", "crs_grade_source")
+"""The monitor signals that say where the current CRS grade comes from (only CRS has a
+recorded grade beside the derived one)."""
 GRADE_SOURCES = {
-    episode: tuple(SIGNALS[f"{episode}_grade_{part}"].label for part in parts)
-    for episode, parts in (("crs", ("derived", "recorded", "source")),)
+    "crs": tuple(SIGNALS[name].label for name in CRS_GRADE_SOURCES),
 }
 """Per episode, the findings that say where the grade came from when the alert last
 changed: a page that shows the current grade and its source beside the alert leaves them
