@@ -16,7 +16,8 @@ transaction (`services.monitoring`). After that commit every process's alert fee
 
 Two threads, so that neither waits for the other: the **monitor loop** (lead or stand by;
 step through the journal in slices of at most `STEP_SLICE_SECONDS`, so that the timers and
-the lease are served under a sustained load too) and the **relay** (the alert feed), woken
+the lease are served under a sustained load too; between two steps, a hundredth of a second
+of the engine snapshot being encoded, if one is) and the **relay** (the alert feed), woken
 by the leader's commit in this process or by the leader's NOTIFY from another. An alert is
 on the stream as soon as it is stored, however long the leader's backlog.
 
@@ -226,8 +227,12 @@ class Runtime:
                 return
             with self.monitor.lock:
                 end = time.monotonic() + STEP_SLICE_SECONDS
-                while not self._stop.is_set() and self.monitor.step():
-                    if time.monotonic() >= end:  # more to read: come back after the timers
+                while not self._stop.is_set():
+                    stepped = self.monitor.step()
+                    encoding = self.monitor.encode_snapshot()  # a slice between two steps
+                    if not (stepped or encoding):
+                        break
+                    if time.monotonic() >= end:  # more to do: come back after the timers
                         self._wake.set()
                         break
                 now = time.monotonic()

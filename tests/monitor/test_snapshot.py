@@ -56,7 +56,8 @@ def _assess(db: Database, user: User, p: Patient, name: str, inputs: Any, hours:
 
 
 def _drain(svc: MonitorService) -> None:
-    while svc.step():
+    """Step to the journal head and finish the snapshot in progress, as the leader's loop."""
+    while svc.step() or svc.encode_snapshot():
         pass
 
 
@@ -251,7 +252,7 @@ def test_only_the_newest_snapshots_are_kept(database: Database, every_step: Any)
     _drain(svc)
     for hours in range(20, 30):
         _obs(database, user, p, TEMP, 37.0, hours)
-        svc.step()
+        _drain(svc)
     with database.reading() as s:
         seqs = s.scalars(select(MonitorSnapshot.seq)).all()
     assert len(seqs) == snapshots.KEEP
@@ -277,3 +278,33 @@ def test_a_backlog_read_in_full_steps_gets_its_snapshot_at_its_end(
     nxt.take_over()
     assert nxt.replayed_from == max(seqs) > 0
     assert _comparable(nxt.engine) == _comparable(svc.engine)
+
+
+def test_facts_stepped_while_a_snapshot_is_encoded_alert_at_once_and_it_keeps_its_seq(
+    database: Database, every_step: Any
+) -> None:
+    """The leader encodes a snapshot in slices between steps: a fever stepped meanwhile is
+    alerted at its own step, and the snapshot stored is the state where it started."""
+    user, (p, q) = stored_world(database, 2)
+    svc = MonitorService(database, overdue_budget=0)
+    svc.take_over()
+    _drain(svc)
+    _obs(database, user, p, TEMP, 37.0, 20)
+    svc.step()  # reaches the head: a snapshot starts here
+    start = svc.seq
+    _obs(database, user, q, TEMP, 38.9, 21)
+    svc.step()
+    with database.reading() as s:
+        keys = s.scalars(select(AlertAction.alert_key)).all()
+        assert max(s.scalars(select(MonitorSnapshot.seq)).all()) < start  # not complete yet
+    assert "NC-2:crs:1" in keys
+    while svc.encode_snapshot(0.0):  # one patient per slice
+        pass
+    with database.reading() as s:
+        assert max(s.scalars(select(MonitorSnapshot.seq)).all()) == start
+    assert svc.seq > start
+    nxt = MonitorService(database, overdue_budget=0)
+    nxt.take_over()
+    assert nxt.replayed_from == start
+    assert _comparable(nxt.engine) == _comparable(svc.engine)
+    assert nxt.engine.alert("NC-2:crs:1").status == "open"

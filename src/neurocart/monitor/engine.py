@@ -34,7 +34,7 @@ evaluated, and only the open episodes whose resolve conditions read them are re-
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -118,6 +118,10 @@ class Engine:
         }
         self._max_level = {sev: self.routing.max_level_for(sev) for sev in SEVERITY_RANK}
         self._escalate_after = {sev: self.routing.escalate_after(sev) for sev in SEVERITY_RANK}
+        self.before_change: Callable[[str], None] | None = None
+        """Called with a patient's study ID before the engine changes anything of that
+        patient (state, alert episodes, counters): a snapshot being taken in slices
+        (`neurocart.monitor.snapshot.Capture`) keeps the patient as it was."""
 
     # --- inputs ---
 
@@ -128,6 +132,8 @@ class Engine:
             p = self._patients[context.study_id] = _Patient(
                 PatientState(context, self.rules.settings)
             )
+        elif self.before_change is not None:
+            self.before_change(context.study_id)
         changed = p.state.set_context(context)
         if p.state.clock is None:  # nothing to time an alert by yet: evaluate with the first fact
             p.state.pending.update(changed)
@@ -137,6 +143,8 @@ class Engine:
     def ingest(self, fact: Fact) -> list[AlertAction]:
         """Fold in one stored fact; returns the alert actions it caused."""
         p = self._patient(fact.study_id)
+        if self.before_change is not None:
+            self.before_change(fact.study_id)
         clock = p.state.clock
         actions = self._advance(p, fact.time if clock is None or fact.time > clock else clock)
         changed = p.state.apply(fact)
@@ -149,6 +157,8 @@ class Engine:
         """The critical protocol tasks overdue for a patient at `at` (`pathway.overdue_critical`
         slots or `OverdueTask`s); the complete list, so an empty one clears them."""
         p = self._patient(study_id)
+        if self.before_change is not None:
+            self.before_change(study_id)
         actions = self._advance(p, at)
         changed = p.state.set_overdue([OverdueTask.from_slot(t) for t in tasks], at)
         actions.extend(self._evaluate(p, changed))
@@ -174,6 +184,8 @@ class Engine:
         if ep is None:
             raise UnknownAlertError(alert_key)
         p = self._patients[ep.study_id]
+        if self.before_change is not None:
+            self.before_change(ep.study_id)
         actions = self._advance(p, at)
         if ep.acknowledged_at is None:
             ep.acknowledged_by, ep.acknowledged_at = user, at
@@ -189,6 +201,8 @@ class Engine:
         if ep is None:
             raise UnknownAlertError(alert_key)
         p = self._patients[ep.study_id]
+        if self.before_change is not None:
+            self.before_change(ep.study_id)
         actions = self._advance(p, at)
         if ep.closed_at is not None or p.open.get(ep.episode) is not ep:
             return actions
@@ -505,6 +519,8 @@ class Engine:
                 break
             due, kind, key = best
             ep = p.open[key]
+            if self.before_change is not None:
+                self.before_change(ep.study_id)
             if kind == 0:
                 actions.append(self._close(p, ep, due))
             else:

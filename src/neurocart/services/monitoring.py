@@ -186,6 +186,7 @@ class MonitorService:
         """The journal seq the last `take_over` replayed from (a snapshot's; 0: all)."""
         self._snapshot_seq = 0
         self._snapshot_at = 0.0
+        self._encoding: snapshots.Encoding | None = None
         self._acute: set[int] = set()
         self._due: datetime | None = None
         self._due_stale = True
@@ -219,6 +220,7 @@ class MonitorService:
             audit.append_states(
                 session, actor=SYSTEM, written={} if first else ids, created=ids if first else {}
             )
+        self._cancel_snapshot()
         self.engine = monitor.Engine(self.rules)
         self.journal = _journal()
         self.tracker = OverdueTracker()
@@ -261,18 +263,48 @@ class MonitorService:
         return seq
 
     def _snapshot_due(self, seq: int) -> bool:
+        if self._encoding is not None:
+            return False
         advanced = seq - self._snapshot_seq
         return advanced >= snapshots.SNAPSHOT_ENTRIES or (
             advanced > 0 and time.monotonic() - self._snapshot_at >= snapshots.SNAPSHOT_SECONDS
         )
 
-    def _encode_snapshot(self) -> snapshots.Encoded | None:
+    def _start_snapshot(self, seq: int) -> None:
+        """Begin a snapshot of the engine as it is now, at journal seq `seq` (what the engine
+        has consumed); `encode_snapshot` works on it between steps."""
+        self._snapshot_seq, self._snapshot_at = seq, time.monotonic()
         try:
-            return snapshots.encode(self.engine, self.journal)
+            self._encoding = snapshots.Encoding(self.engine, self.journal, seq)
         except Exception as exc:  # a bug here must never stop monitoring
-            self._snapshot_at = time.monotonic()
+            log.error("monitor: could not start the engine snapshot (%s); skipped", exc)
+
+    def _cancel_snapshot(self) -> None:
+        if self._encoding is not None:
+            self._encoding.cancel()
+            self._encoding = None
+
+    def encode_snapshot(self, seconds: float = snapshots.SLICE_SECONDS) -> bool:
+        """Encode about `seconds` more of the snapshot in progress and store it once it is
+        complete, with a checkpoint at the journal position reached by then (the leader's
+        loop calls it between steps); True while more remains."""
+        encoding = self._encoding
+        if encoding is None:
+            return False
+        self._require_leader()
+        try:
+            encoded = encoding.advance(seconds)
+        except Exception as exc:  # a bug here must never stop monitoring
             log.error("monitor: could not encode the engine snapshot (%s); skipped", exc)
-            return None
+            self._cancel_snapshot()
+            return False
+        if encoded is None:
+            return True
+        self._encoding = None
+        with self.database.transaction() as session:
+            self._persist(session, [], [], seq=self.seq, grades=self._grade_changes())
+            self._store_snapshot(session, encoding.seq, encoded)
+        return False
 
     def _load_status(self, session: Session) -> None:
         for row in session.execute(select(*(getattr(MonitorStatus, c) for c in _STATUS_COLUMNS))):
@@ -294,10 +326,8 @@ class MonitorService:
             entries = Journal.entries(session, self.seq, upto=head, limit=STEP_ENTRIES)
             if not entries:  # only entries the monitor does not read (users, tasks)
                 self.seq = head
-                if self._snapshot_due(head) and (snapshot := self._encode_snapshot()):
-                    with self.database.transaction() as session:  # the backlog's end
-                        self._persist(session, [], [], seq=head, grades=[])
-                        self._store_snapshot(session, head, snapshot)
+                if self._snapshot_due(head):  # the backlog's end
+                    self._start_snapshot(head)
                 return 0
             fed = self.journal.convert(session, entries)
         self.tracker.forget(self.journal.take_touched())
@@ -313,14 +343,12 @@ class MonitorService:
         last = entries[-1].seq if len(entries) == STEP_ENTRIES else head
         grades = self._grade_changes()
         due = time.monotonic() - self._persisted_at >= CHECKPOINT_SECONDS
-        # a snapshot only where the step reached the head: a long backlog is not slowed
-        snapshot = self._encode_snapshot() if last >= head and self._snapshot_due(last) else None
-        if actions or failures or grades or due or derive or snapshot:
+        if last >= head and self._snapshot_due(last):  # a long backlog is not slowed
+            self._start_snapshot(last)
+        if actions or failures or grades or due or derive:
             with self.database.transaction() as session:
                 failed = self._derive(session, derive)
                 self._persist(session, actions, failures, seq=last, grades=grades, failed=failed)
-                if snapshot is not None:
-                    self._store_snapshot(session, last, snapshot)
         else:  # nothing to store: a leader resuming before here re-reads entries that
             self.seq = last  # cause nothing, so the checkpoint may lag a little
         return len(entries)
@@ -578,9 +606,8 @@ class MonitorService:
         return payloads
 
     def _store_snapshot(self, session: Session, seq: int, encoded: snapshots.Encoded) -> None:
-        """Store the snapshot with the checkpoint at `seq`, in a savepoint: a failure is
-        logged and the checkpoint and actions go ahead."""
-        self._snapshot_seq, self._snapshot_at = seq, time.monotonic()
+        """Store the snapshot of journal seq `seq` with the checkpoint, in a savepoint: a
+        failure is logged and the checkpoint goes ahead."""
         savepoint = session.begin_nested()
         try:
             snapshots.store(session, seq, encoded)
@@ -629,6 +656,8 @@ class MonitorService:
             if self.epoch is None:
                 self.take_over()
             while self.step():
+                pass
+            while self.encode_snapshot(3600.0):
                 pass
             if tick:
                 self.tick(now)

@@ -1,16 +1,18 @@
 """Stored snapshots of the monitor engine, so a new leader replays only the journal after one.
 
-    encoded = snapshots.encode(engine, journal)           # before the write transaction
-    snapshots.store(session, seq, encoded)                # in the checkpoint's transaction
+    encoding = snapshots.Encoding(engine, journal, seq)   # the state at journal seq `seq`
+    while (encoded := encoding.advance(0.01)) is None:    # between the leader's steps
+        ...
+    snapshots.store(session, seq, encoded)                # with a checkpoint at or after it
     found = snapshots.load(session, checkpoint, journal, engine.rules)  # None: replay all
 
 What is stored is everything `MonitorService.take_over` would rebuild by replaying the
 journal up to `seq`: the engine (`neurocart.monitor.snapshot`) and what the journal
 reader learnt (`Journal.dump_state`: the people with their anchors, the patients with a CSF
-value). The leader stores one in the same transaction as a checkpoint, at the checkpoint's
-seq, when the journal advanced by `SNAPSHOT_ENTRIES` since the last one or
-`SNAPSHOT_SECONDS` passed (and only at a step that reached the journal head, so a long
-catch-up is not slowed); the newest `KEEP` are kept.
+value). The leader starts one at a step that reached the journal head (a long catch-up is
+not slowed) when the journal advanced by `SNAPSHOT_ENTRIES` since the last one or
+`SNAPSHOT_SECONDS` passed; encodes it in slices between its steps; and stores it in the
+transaction of a checkpoint at or after its seq. The newest `KEEP` are kept.
 
 **Never trusted.** A row is used only when its HMAC (the audit keyring,
 `neurocart.store.audit_keys`) verifies over its seq, the chain hash of the audit entry at
@@ -27,9 +29,12 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
@@ -52,6 +57,8 @@ SNAPSHOT_SECONDS = 600.0
 """Seconds after which the leader stores a snapshot if the journal advanced at all."""
 KEEP = 2
 """Snapshots kept (the newest; older ones are deleted when a new one is stored)."""
+SLICE_SECONDS = 0.01
+"""How long the leader encodes a snapshot between two steps: what an alert may wait for."""
 
 
 @dataclass(frozen=True)
@@ -76,12 +83,44 @@ def _mac(secret: bytes, seq: int, chain_hash: str, fingerprint: str, data: bytes
     return hmac.digest(secret, canonical(fields).encode(), "sha256").hex()
 
 
-def encode(engine: monitor.Engine, journal: Journal) -> Encoded:
-    """The engine's and the journal reader's state, compressed (done before the caller's
-    write transaction: the chain lock is not held while thousands of patients are dumped)."""
-    body = {"engine": snapshot.dump(engine), "journal": journal.dump_state()}
-    data = zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
-    return Encoded(data, snapshot.fingerprint(engine.rules))
+class Encoding:
+    """A snapshot of the engine and the journal reader at journal seq `seq`, encoded by the
+    leader a slice at a time between its steps (`advance`), while the engine goes on taking
+    inputs (`neurocart.monitor.snapshot.Capture` keeps each patient as it was at `seq`).
+
+    The journal reader's state is small (a line per patient) and taken whole at the start;
+    the engine's is encoded patient by patient, then compressed piece by piece, so no slice
+    holds the leader — and every alert waiting behind it — for longer than its budget."""
+
+    def __init__(self, engine: monitor.Engine, journal: Journal, seq: int) -> None:
+        self.seq = seq
+        self._fingerprint = snapshot.fingerprint(engine.rules)
+        self._capture = snapshot.Capture(engine)
+        self._journal = json.dumps(journal.dump_state(), separators=(",", ":"))
+        self._compressor = zlib.compressobj(1)
+        self._chunks: list[bytes] = []
+        self._pieces: Iterator[str] | None = None
+
+    def advance(self, seconds: float) -> Encoded | None:
+        """Work on it for about `seconds`; the snapshot once it is complete, else None."""
+        deadline = time.perf_counter() + seconds
+        if not self._capture.advance(deadline):
+            return None
+        if self._pieces is None:
+            self._pieces = chain(
+                ('{"engine":',), self._capture.pieces(), (',"journal":', self._journal, "}")
+            )
+        compress, chunks = self._compressor.compress, self._chunks
+        for n, piece in enumerate(self._pieces):
+            chunks.append(compress(piece.encode()))
+            if n % 64 == 63 and time.perf_counter() >= deadline:
+                return None
+        chunks.append(self._compressor.flush())
+        return Encoded(b"".join(chunks), self._fingerprint)
+
+    def cancel(self) -> None:
+        """Abandon it (the engine is replaced, or the leadership lost)."""
+        self._capture.close()
 
 
 def store(session: Session, seq: int, encoded: Encoded, *, keyring: Keyring | None = None) -> bool:
