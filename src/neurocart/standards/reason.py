@@ -32,6 +32,7 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 _REGISTRY: dict[str, Reason] = {}
 
@@ -71,7 +72,10 @@ class Reason:
     names: tuple[str, ...] = field(init=False)
     literal: int = field(init=False, compare=False)
     """How many characters of the key are not fields (the more, the more specific)."""
-    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    source: str = field(init=False, repr=False, compare=False)
+    """The regular expression that matches the texts this key makes (compiled on first use:
+    a few hundred keys are defined at import, and only a face that reads texts back needs
+    them)."""
 
     def __post_init__(self) -> None:
         parts: list[str] = []
@@ -95,7 +99,7 @@ class Reason:
             raise ValueError(f"reason {self.key!r}: no field {sorted(unknown)} to describe")
         object.__setattr__(self, "names", tuple(names))
         object.__setattr__(self, "literal", literal_length)
-        object.__setattr__(self, "pattern", re.compile("".join(parts) + r"\Z", re.DOTALL))
+        object.__setattr__(self, "source", "".join(parts) + r"\Z")
         if self.registered:
             _REGISTRY.setdefault(self.key, self)
 
@@ -105,6 +109,10 @@ class Reason:
         if missing:
             raise KeyError(f"reason {self.key!r}: missing {sorted(missing)}")
         return self.key.format(**{k: str(v) for k, v in params.items()})
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(self.source, re.DOTALL)
 
     def match(self, text: str) -> dict[str, str] | None:
         """The parameters of `text` when this template made it, else None."""
