@@ -291,3 +291,35 @@ def test_a_failing_patient_never_stops_monitoring_for_another(
     assert system.disciplines == ["admin"]
     assert "NC-1" not in system.text  # names the journal entry, never the patient
     assert svc.failures == 1
+
+
+def test_every_row_the_leader_writes_is_recorded_as_stored(database: Database) -> None:
+    """The leader's statements give back the rows they wrote (RETURNING) and the audit
+    records those without reading them again: after alerts of every kind (open, update,
+    upgrade, escalation, acknowledgement twice, a timed close) and grade rows rewritten,
+    the chain verifies against every row as a read sees it."""
+    from neurocart.store import audit
+
+    user, (p, q) = stored_world(database, 2)
+    svc = _leader(database, overdue_budget=0)
+    _temp(database, svc, user, p, 30, 38.4)
+    _temp(database, svc, user, q, 30, 38.6)
+    _temp(database, svc, user, q, 31, 39.4)  # a worse peak: an update
+    with database.transaction() as s:  # hypotension: grade 2, an upgrade
+        bp = repo.ObservationIn(q.id, "8480-6", 82, "mm[Hg]", DAY0 + timedelta(hours=32))
+        repo.add_observation(s, user, bp)
+    svc.step()
+    svc.tick(DAY0 + timedelta(hours=36))  # escalations
+    _ack(database, svc, user, "NC-1:crs:1", DAY0 + timedelta(hours=36.5))
+    for hours in range(37, 80, 4):  # defervescence: a timed close
+        _temp(database, svc, user, p, hours, 36.8)
+    svc.tick(DAY0 + timedelta(hours=90))
+    kinds = {(a["alert_key"], a["kind"]) for a in _log(database)}
+    assert {
+        ("NC-1:crs:1", "open"), ("NC-2:crs:1", "update"), ("NC-2:crs:1", "upgrade"),
+        ("NC-2:crs:1", "escalate"), ("NC-1:crs:1", "acknowledge"), ("NC-1:crs:1", "close"),
+    } <= kinds  # fmt: skip
+    with database.reading() as s:
+        assert s.scalars(select(MonitorStatus.patient_id)).all()
+        result = audit.verify(s)
+    assert result.ok, [str(b) for b in result.problems]

@@ -152,6 +152,14 @@ _STATUS_COLUMNS = (
     "icans_grade", "icans_source", "icans_at", "icans_by",
 )  # fmt: skip
 
+# Every column of the tables the leader writes, in table order: what its statements return
+# for the audit (`audit.append_states(returned=...)`), exactly as a read would give them.
+_ALERT_COLUMNS = tuple(Alert.__table__.columns)
+_ACTION_COLUMNS = tuple(StoredAction.__table__.columns)
+_GRADE_COLUMNS = tuple(MonitorStatus.__table__.columns)
+_CHECKPOINT_COLUMNS = tuple(MonitorCheckpoint.__table__.columns)
+_INSERT_ALERTS = insert(Alert).returning(*_ALERT_COLUMNS)
+
 
 class MonitorService:
     """The engine, the journal position and the persistence of one leader."""
@@ -538,10 +546,14 @@ class MonitorService:
             update(MonitorCheckpoint)
             .where(MonitorCheckpoint.id == 1, MonitorCheckpoint.epoch == self.epoch)
             .values(seq=seq, updated_at=datetime.now(UTC))
-        )
-        if fenced.rowcount != 1:  # type: ignore[attr-defined]
+            .returning(*_CHECKPOINT_COLUMNS)
+        ).first()
+        if fenced is None:
             self.epoch = None
             raise FencedError("another process took over as monitor leader")
+        # every row written here comes back from its own statement (RETURNING), so the
+        # audit records it without reading it again: the chain lock is held for fewer trips
+        returned: dict[str, dict[int, Any]] = {CHECKPOINT_ENTITY: {1: fenced}}
         payloads: list[dict[str, Any]] = []
         log_rows: list[dict[str, Any]] = []
         touched: set[str] = set()
@@ -566,7 +578,7 @@ class MonitorService:
                  "payload": payload}
             )  # fmt: skip
             applied.append((action, payload, patients.get(action.study_id)))
-        _apply_actions(session, applied)
+        alert_rows = _apply_actions(session, applied)
         skipped = [(f.seq, type(f.item).__name__) for f in failures]
         for seq_, what in [*skipped, *((s, DERIVED) for s in failed)]:
             payload, at, inserted = _system_alert(session, seq_, what)
@@ -580,22 +592,23 @@ class MonitorService:
         written: dict[str, list[int]] = {CHECKPOINT_ENTITY: [1]}
         created: dict[str, list[int]] = {}
         if log_rows:
-            added = session.scalars(insert(StoredAction).returning(StoredAction.id), log_rows)
-            created[ACTION_ENTITY] = list(added)
+            added = session.execute(insert(StoredAction).returning(*_ACTION_COLUMNS), log_rows)
+            returned[ACTION_ENTITY] = {row.id: row for row in added}
+            created[ACTION_ENTITY] = list(returned[ACTION_ENTITY])
         if touched:
-            keys = sorted(touched)
-            rows = [
-                row
-                for start in range(0, len(keys), 500)
-                for row in session.execute(
-                    select(Alert.id, Alert.key).where(Alert.key.in_(keys[start : start + 500]))
-                )
-            ]
-            written[ALERT_ROW_ENTITY] = [i for i, key in rows if key not in opened]
-            created[ALERT_ROW_ENTITY] = [i for i, key in rows if key in opened]
-        self._store_grades(session, grades)
+            returned[ALERT_ROW_ENTITY] = {row.id: row for row in alert_rows.values()}
+            ids = [(row.id, key) for key, row in alert_rows.items()]
+            unseen = sorted(touched - set(alert_rows))  # system alerts, a repeated ack
+            for start in range(0, len(unseen), 500):
+                chunk = unseen[start : start + 500]
+                ids.extend(session.execute(select(Alert.id, Alert.key).where(Alert.key.in_(chunk))))
+            written[ALERT_ROW_ENTITY] = [i for i, key in ids if key not in opened]
+            created[ALERT_ROW_ENTITY] = [i for i, key in ids if key in opened]
+        returned[STATUS_ENTITY] = self._store_grades(session, grades)
         written[STATUS_ENTITY] = [pid for pid, _ in grades]
-        audit.append_states(session, actor=SYSTEM, written=written, created=created)
+        audit.append_states(
+            session, actor=SYSTEM, written=written, created=created, returned=returned
+        )
         if payloads and session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_notify(:c, '')"), {"c": ALERTS_CHANNEL})
         session.flush()
@@ -635,18 +648,23 @@ class MonitorService:
 
     def _store_grades(
         self, session: Session, rows: Sequence[tuple[int, tuple[Any, ...] | None]]
-    ) -> None:
+    ) -> dict[int, Any]:
+        """Rewrite the grade rows of these patients; returns each patient's row as stored
+        (None: no grade any more, the row deleted)."""
         if not rows:
-            return
+            return {}
         ids = [pid for pid, _ in rows]
         session.execute(delete(MonitorStatus).where(MonitorStatus.patient_id.in_(ids)))
         now = datetime.now(UTC)
         values = [dict(zip(_STATUS_COLUMNS, r, strict=True)) | {"updated_at": now}
                   for _, r in rows if r is not None]  # fmt: skip
+        stored: dict[int, Any] = dict.fromkeys(ids)
         if values:
-            session.execute(insert(MonitorStatus), values)
+            for new in session.execute(insert(MonitorStatus).returning(*_GRADE_COLUMNS), values):
+                stored[new.patient_id] = new
         for pid, row in rows:
             self._status[pid] = row
+        return stored
 
     # --- waiting (tests, CLI) ---
 
@@ -672,21 +690,27 @@ def _journal() -> Journal:
 def _apply_actions(
     session: Session,
     actions: Sequence[tuple[monitor.AlertAction, dict[str, Any], int | None]],
-) -> None:
+) -> dict[str, Any]:
     """Bring the alert rows up to date with (action, payload, patient id), in order; the
     alerts opened one after another are inserted together (a start that finds a hundred
-    patients with overdue tasks opens a hundred alerts under the chain lock)."""
+    patients with overdue tasks opens a hundred alerts under the chain lock). Returns each
+    alert's row as the last statement left it, by key (an acknowledgement of an alert
+    already acknowledged changes no row and returns none)."""
+    rows: dict[str, Any] = {}
     opened: list[dict[str, Any]] = []
     for action, payload, patient_id in actions:
         if action.kind == "open":
             opened.append(_opened_row(action, payload, patient_id))
             continue
         if opened:  # the later action may change an alert opened just before it
-            session.execute(insert(Alert), opened)
+            rows.update((r.key, r) for r in session.execute(_INSERT_ALERTS, opened))
             opened = []
-        _apply_change(session, action, payload)
+        row = _apply_change(session, action, payload)
+        if row is not None:
+            rows[row.key] = row
     if opened:
-        session.execute(insert(Alert), opened)
+        rows.update((r.key, r) for r in session.execute(_INSERT_ALERTS, opened))
+    return rows
 
 
 def _described(a: monitor.AlertAction, payload: dict[str, Any]) -> dict[str, Any]:
@@ -717,27 +741,29 @@ def _opened_row(
     }  # fmt: skip
 
 
-def _apply_change(session: Session, a: monitor.AlertAction, payload: dict[str, Any]) -> None:
-    """Bring an existing alert row up to date with an action other than ``open``."""
+def _apply_change(session: Session, a: monitor.AlertAction, payload: dict[str, Any]) -> Any:
+    """Bring an existing alert row up to date with an action other than ``open``; the row
+    as stored (None when nothing changed)."""
     described = _described(a, payload)
     where = Alert.key == a.alert_key
     if a.kind == "upgrade":
         values = described | {"acknowledged_by": None, "acknowledged_at": None}
-        session.execute(update(Alert).where(where).values(**values))
+        change = update(Alert).where(where).values(**values)
     elif a.kind == "update":
-        session.execute(update(Alert).where(where).values(**described))
+        change = update(Alert).where(where).values(**described)
     elif a.kind == "escalate":
-        session.execute(update(Alert).where(where).values(tier=a.level, updated_at=a.at))
+        change = update(Alert).where(where).values(tier=a.level, updated_at=a.at)
     elif a.kind == "close":
-        session.execute(
-            update(Alert).where(where).values(status="closed", closed_at=a.at, updated_at=a.at)
-        )
+        change = update(Alert).where(where).values(status="closed", closed_at=a.at, updated_at=a.at)
     elif a.kind == "acknowledge":
-        session.execute(
+        change = (
             update(Alert)
             .where(where, Alert.acknowledged_at.is_(None))
             .values(acknowledged_by=a.user, acknowledged_at=a.at)
         )
+    else:
+        return None
+    return session.execute(change.returning(*_ALERT_COLUMNS)).first()
 
 
 SYSTEM_RULE = "monitor_failure"

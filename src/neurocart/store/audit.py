@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import rfc8785
-from sqlalchemy import Boolean, Date, Float, Integer, String, Table, event, select, text
+from sqlalchemy import Boolean, Date, Float, Integer, Row, String, Table, event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import JSON, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
@@ -744,6 +744,7 @@ def append_states(
     actor: str,
     written: Mapping[str, Iterable[Any]],
     created: Mapping[str, Iterable[Any]] | None = None,
+    returned: Mapping[str, Mapping[int, Row[Any] | None]] | None = None,
 ) -> int:
     """Append one `write_batch` entry per entity type in `written` (entity type → primary
     keys of its rows this transaction wrote or deleted) recording those rows as the
@@ -759,8 +760,14 @@ def append_states(
     an id whose row the chain still holds (the row was deleted behind the application's
     back and its id drawn again); a table whose rows are deleted and inserted again under
     the same key (the grades, by patient) lists them in `written` only.
+
+    `returned` (entity type → primary key → row) holds rows the writing statements gave
+    back with ``RETURNING`` every column of the table, in the table's order (None: the row
+    was deleted): what the database stored, as a read would give it, so those are not
+    read again — under the chain lock every round trip counts.
     """
     created = created or {}
+    returned = returned or {}
     items = []
     for entity_type in [*written, *(t for t in created if t not in written)]:
         new_ids = {int(i) for i in created.get(entity_type, ())}
@@ -772,8 +779,13 @@ def append_states(
         render, pk = snapshot_renderer(table, names), primary_key(table)
         column, at = table.c[pk], names.index(pk)
         digests: dict[int, str] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
+        given = returned.get(entity_type, {})
+        for key in keys:
+            if key in given and (row := given[key]) is not None:
+                digests[key] = row_digest(render(row))
+        unread = [k for k in keys if k not in given]
+        for start in range(0, len(unread), 500):
+            chunk = unread[start : start + 500]
             for row in session.execute(select(table).where(column.in_(chunk))):
                 digests[row[at]] = row_digest(render(row))
         made = [k for k in keys if k in new_ids and k in digests]
