@@ -319,6 +319,8 @@ an observation refused); the catalogues list them with the others (`refusal_mess
 ERROR_MODULES = (
     "neurocart.store.audit_keys",
     "neurocart.store.engine",
+    "neurocart.store.audit",
+    "neurocart.store.checkpoints",
     "neurocart.services.leadership",
     "neurocart.demo.build",
     "neurocart.pathway.loader",
@@ -336,7 +338,18 @@ _FIELD_PATTERNS = {"code": r"[^\s()]+"}
 """A refusal key's fields that need a shape: an observation code is one word without
 parentheses (the display name before it may have some: "Oxygen saturation (SpO₂)")."""
 _TRANSLATED_FIELDS = frozenset(
-    {"display", "entity", "role", "disciplines", "source", "holder", "where", "error", "choices"}
+    {
+        "display",
+        "entity",
+        "role",
+        "disciplines",
+        "source",
+        "holder",
+        "where",
+        "error",
+        "choices",
+        "finding",
+    }
 )
 """The fields of a refusal key a face translates (a code's name, a record, a role, a keyed
 text given as a field); every other field (a code, a field name, a path, a value) is shown
