@@ -334,23 +334,16 @@ ERROR_MODULES = (
 """Modules of other errors whose `MESSAGES` key their texts (what the command line and the
 pages repeat): listed for the catalogues; `error_text` finds an error's keys by the module
 that defines its class."""
-_FIELD_PATTERNS = {"code": r"[^\s()]+"}
+_FIELD_PATTERNS = {"code": r"[^\s()]+", "typed": r"'[^']*'"}
 """A refusal key's fields that need a shape: an observation code is one word without
-parentheses (the display name before it may have some: "Oxygen saturation (SpO₂)")."""
+parentheses (the display name before it may have some: "Oxygen saturation (SpO₂)"); a value
+a command was given is quoted ('janitor')."""
 _TRANSLATED_FIELDS = frozenset(
     {
-        "display",
-        "entity",
-        "role",
-        "disciplines",
-        "source",
-        "holder",
-        "where",
-        "error",
-        "choices",
-        "finding",
+        "display", "entity", "role", "disciplines", "source", "holder", "where", "error",
+        "choices", "finding", "param_type", "label",
     }
-)
+)  # fmt: skip
 """The fields of a refusal key a face translates (a code's name, a record, a role, a keyed
 text given as a field); every other field (a code, a field name, a path, a value) is shown
 as it is."""

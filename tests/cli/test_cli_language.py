@@ -161,3 +161,37 @@ def test_typers_own_words_around_the_help_follow_the_language() -> None:
     assert "Options" in output
     assert "[required]" in output
     assert "选项" not in output
+
+
+def test_clicks_own_messages_follow_the_language() -> None:
+    """click's usage line and its refusals (a missing option, an unknown command, a value of
+    the wrong type or out of range) are said in the run's language; the option, the command
+    and the value typed stay as they are."""
+    cases = [
+        (("export", "sdtm"), "缺少选项 '--out'。"),
+        (("expor",), "没有命令 'expor'。您是否要输入 'export', 'report'？"),
+        (
+            ("audit", "reads", "--limit", "many"),
+            "'--limit' 的值无效：应为整数，无法将文本解析为整数",
+        ),
+        (("audit", "reads", "--limit", "0"), "'--limit' 的值无效：应大于或等于 1"),
+        (("audit", "reads", "--chek"), "没有此选项：--chek（可用选项：--check, --help, --since）"),
+        (("audit", "reads", "extra"), "收到多余的参数（extra）"),
+        (("user", "add", "x", "--role", "janitor"), "'--role' 的值无效：'janitor' 不是 'admin',"),
+    ]
+    for args, chinese in cases:
+        code, output = run("--lang", "zh_CN", *args)
+        assert code == 2, output
+        assert "用法：neurocart" in output or "用法： neurocart" in output, output
+        assert chinese in " ".join(output.replace("│", " ").split()), output
+        assert not {"Usage", "Missing", "Invalid", "such"} & latin_words(output), output
+    code, output = run("export", "sdtm")
+    assert code == 2
+    assert "Usage: neurocart export sdtm" in output
+    assert "Missing option '--out'." in output
+
+
+def test_the_usage_line_of_the_help_follows_the_language() -> None:
+    code, output = run("--lang", "zh_CN", "audit", "verify", "--help")
+    assert code == 0, output
+    assert "用法： neurocart audit verify" in output, output
