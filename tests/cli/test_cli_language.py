@@ -195,3 +195,12 @@ def test_the_usage_line_of_the_help_follows_the_language() -> None:
     code, output = run("--lang", "zh_CN", "audit", "verify", "--help")
     assert code == 0, output
     assert "用法： neurocart audit verify" in output, output
+
+
+def test_brackets_in_a_help_text_are_shown_not_taken_for_markup() -> None:
+    code, output = run("export", "sdtm", "--help")
+    assert code == 0, output
+    assert "(TOML [terms])" in output
+    code, output = run("--lang", "zh_CN", "export", "sdtm", "--help")
+    assert code == 0, output
+    assert "（TOML [terms]）" in output

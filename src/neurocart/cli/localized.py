@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from neurocart import i18n
@@ -156,7 +157,8 @@ def help_texts(root: Any) -> Iterator[str]:
 
 def translate(root: Any) -> None:
     """Translate the help of every command and option into the current language (again from
-    the English when called twice)."""
+    the English when called twice). A help text is plain text: typer reads it as rich markup,
+    so brackets in it are escaped ("TOML [terms]" is shown, not taken for a style)."""
     for command in commands(root):
         for attribute in ("help", "short_help"):
             _translate(command, attribute)
@@ -192,7 +194,7 @@ def _translate(obj: Any, attribute: str) -> None:
         if not english:
             return
         setattr(obj, _ENGLISH + attribute, english)
-    setattr(obj, attribute, i18n.gettext(english))
+    setattr(obj, attribute, escape(i18n.gettext(english)))
 
 
 class LocalizedGroup(TyperGroup):
