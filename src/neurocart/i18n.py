@@ -284,8 +284,32 @@ def error_text(error: BaseException) -> str:
         more = len(shown) - MAX_SHOWN
         text = _JOINERS.get(current(), {}).get("; ", "; ").join(shown[:MAX_SHOWN])
         return text + (gettext("; … and {n} more").format(n=more) if more > 0 else "")
+    listed = _problem_list(error)
+    if listed is not None:
+        return listed
     modules = [kind.__module__ for kind in type(error).__mro__]
     return message_text(str(error), *(m for m in modules if m.startswith("neurocart.")))
+
+
+PROBLEM_LISTS = {
+    "ProtocolError": ("neurocart.pathway.loader", "neurocart.pathway.protocol"),
+    "RuleFileError": ("neurocart.monitor.ruleset", "neurocart.monitor.routing"),
+}
+"""The errors that list every problem of a file (a protocol, a monitor rule file), by class
+name: the modules whose `MESSAGES` key the heading and the problems."""
+
+
+def _problem_list(error: BaseException) -> str | None:
+    """A protocol or rule file's problems as `str(error)` lists them ("invalid protocol X:" and
+    one "  - path: problem" line each), in the current language: the heading and each problem
+    by its key, the TOML path kept."""
+    modules = PROBLEM_LISTS.get(type(error).__name__)
+    problems = getattr(error, "problems", None)
+    if modules is None or problems is None:
+        return None
+    heading = message_text(str(error).split("\n", 1)[0], *modules)
+    lines = [f"  - {_at(p.path, message_text(p.message, *modules))}" for p in problems]
+    return "\n".join([heading, *lines])
 
 
 def message_text(text: str, *modules: str) -> str:
@@ -324,6 +348,9 @@ ERROR_MODULES = (
     "neurocart.services.leadership",
     "neurocart.demo.build",
     "neurocart.pathway.loader",
+    "neurocart.pathway.protocol",
+    "neurocart.monitor.ruleset",
+    "neurocart.monitor.routing",
     "neurocart.reports.scope",
     "neurocart.interop.codemap",
     "neurocart.interop.hl7.receiver",
