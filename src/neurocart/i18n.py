@@ -284,11 +284,26 @@ def error_text(error: BaseException) -> str:
         more = len(shown) - MAX_SHOWN
         text = _JOINERS.get(current(), {}).get("; ", "; ").join(shown[:MAX_SHOWN])
         return text + (gettext("; … and {n} more").format(n=more) if more > 0 else "")
+    if type(error).__name__ == "OmicsInputError":
+        field, message = getattr(error, "field", ""), getattr(error, "message", str(error))
+        return _at(_row_field(field), message_text(message, *OMICS_MODULES))
     listed = _problem_list(error)
     if listed is not None:
         return listed
     modules = [kind.__module__ for kind in type(error).__mro__]
     return message_text(str(error), *(m for m in modules if m.startswith("neurocart.")))
+
+
+OMICS_MODULES = ("neurocart.omics.samplesheet", "neurocart.omics.errors")
+"""The modules whose `MESSAGES` key an omics input error (`neurocart.omics.OmicsInputError`)."""
+
+
+def _row_field(field: str) -> str:
+    """An omics input error's place ("row 3: tissue") with its row said the reader's way."""
+    row, sep, column = field.partition(": ")
+    if sep and row.startswith("row ") and row[4:].isdigit():
+        return gettext("row {row}: ").format(row=row[4:]) + column
+    return field
 
 
 PROBLEM_LISTS = {
@@ -351,6 +366,8 @@ ERROR_MODULES = (
     "neurocart.pathway.protocol",
     "neurocart.monitor.ruleset",
     "neurocart.monitor.routing",
+    "neurocart.omics.errors",
+    "neurocart.omics.samplesheet",
     "neurocart.reports.scope",
     "neurocart.interop.codemap",
     "neurocart.interop.hl7.receiver",
