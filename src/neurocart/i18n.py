@@ -284,8 +284,47 @@ def error_text(error: BaseException) -> str:
         more = len(shown) - MAX_SHOWN
         text = _JOINERS.get(current(), {}).get("; ", "; ").join(shown[:MAX_SHOWN])
         return text + (gettext("; … and {n} more").format(n=more) if more > 0 else "")
+    if type(error).__name__ == "OmicsInputError":
+        field, message = getattr(error, "field", ""), getattr(error, "message", str(error))
+        return _at(_row_field(field), message_text(message, *OMICS_MODULES))
+    listed = _problem_list(error)
+    if listed is not None:
+        return listed
     modules = [kind.__module__ for kind in type(error).__mro__]
     return message_text(str(error), *(m for m in modules if m.startswith("neurocart.")))
+
+
+OMICS_MODULES = ("neurocart.omics.samplesheet", "neurocart.omics.errors")
+"""The modules whose `MESSAGES` key an omics input error (`neurocart.omics.OmicsInputError`)."""
+
+
+def _row_field(field: str) -> str:
+    """An omics input error's place ("row 3: tissue") with its row said the reader's way."""
+    row, sep, column = field.partition(": ")
+    if sep and row.startswith("row ") and row[4:].isdigit():
+        return gettext("row {row}: ").format(row=row[4:]) + column
+    return field
+
+
+PROBLEM_LISTS = {
+    "ProtocolError": ("neurocart.pathway.loader", "neurocart.pathway.protocol"),
+    "RuleFileError": ("neurocart.monitor.ruleset", "neurocart.monitor.routing"),
+}
+"""The errors that list every problem of a file (a protocol, a monitor rule file), by class
+name: the modules whose `MESSAGES` key the heading and the problems."""
+
+
+def _problem_list(error: BaseException) -> str | None:
+    """A protocol or rule file's problems as `str(error)` lists them ("invalid protocol X:" and
+    one "  - path: problem" line each), in the current language: the heading and each problem
+    by its key, the TOML path kept."""
+    modules = PROBLEM_LISTS.get(type(error).__name__)
+    problems = getattr(error, "problems", None)
+    if modules is None or problems is None:
+        return None
+    heading = message_text(str(error).split("\n", 1)[0], *modules)
+    lines = [f"  - {_at(p.path, message_text(p.message, *modules))}" for p in problems]
+    return "\n".join([heading, *lines])
 
 
 def message_text(text: str, *modules: str) -> str:
@@ -319,9 +358,16 @@ an observation refused); the catalogues list them with the others (`refusal_mess
 ERROR_MODULES = (
     "neurocart.store.audit_keys",
     "neurocart.store.engine",
+    "neurocart.store.audit",
+    "neurocart.store.checkpoints",
     "neurocart.services.leadership",
     "neurocart.demo.build",
     "neurocart.pathway.loader",
+    "neurocart.pathway.protocol",
+    "neurocart.monitor.ruleset",
+    "neurocart.monitor.routing",
+    "neurocart.omics.errors",
+    "neurocart.omics.samplesheet",
     "neurocart.reports.scope",
     "neurocart.interop.codemap",
     "neurocart.interop.hl7.receiver",
@@ -332,12 +378,16 @@ ERROR_MODULES = (
 """Modules of other errors whose `MESSAGES` key their texts (what the command line and the
 pages repeat): listed for the catalogues; `error_text` finds an error's keys by the module
 that defines its class."""
-_FIELD_PATTERNS = {"code": r"[^\s()]+"}
+_FIELD_PATTERNS = {"code": r"[^\s()]+", "typed": r"'[^']*'"}
 """A refusal key's fields that need a shape: an observation code is one word without
-parentheses (the display name before it may have some: "Oxygen saturation (SpO₂)")."""
+parentheses (the display name before it may have some: "Oxygen saturation (SpO₂)"); a value
+a command was given is quoted ('janitor')."""
 _TRANSLATED_FIELDS = frozenset(
-    {"display", "entity", "role", "disciplines", "source", "holder", "where", "error", "choices"}
-)
+    {
+        "display", "entity", "role", "disciplines", "source", "holder", "where", "error",
+        "choices", "finding", "param_type", "label",
+    }
+)  # fmt: skip
 """The fields of a refusal key a face translates (a code's name, a record, a role, a keyed
 text given as a field); every other field (a code, a field name, a path, a value) is shown
 as it is."""

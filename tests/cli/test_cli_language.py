@@ -161,3 +161,91 @@ def test_typers_own_words_around_the_help_follow_the_language() -> None:
     assert "Options" in output
     assert "[required]" in output
     assert "选项" not in output
+
+
+def test_clicks_own_messages_follow_the_language() -> None:
+    """click's usage line and its refusals (a missing option, an unknown command, a value of
+    the wrong type or out of range) are said in the run's language; the option, the command
+    and the value typed stay as they are."""
+    cases = [
+        (("export", "sdtm"), "缺少选项 '--out'。"),
+        (("expor",), "没有命令 'expor'。您是否要输入 'export', 'report'？"),
+        (
+            ("audit", "reads", "--limit", "many"),
+            "'--limit' 的值无效：应为整数，无法将文本解析为整数",
+        ),
+        (("audit", "reads", "--limit", "0"), "'--limit' 的值无效：应大于或等于 1"),
+        (("audit", "reads", "--chek"), "没有此选项：--chek（可用选项：--check, --help, --since）"),
+        (("audit", "reads", "extra"), "收到多余的参数（extra）"),
+        (("user", "add", "x", "--role", "janitor"), "'--role' 的值无效：'janitor' 不是 'admin',"),
+    ]
+    for args, chinese in cases:
+        code, output = run("--lang", "zh_CN", *args)
+        assert code == 2, output
+        assert "用法：neurocart" in output or "用法： neurocart" in output, output
+        assert chinese in " ".join(output.replace("│", " ").split()), output
+        assert not {"Usage", "Missing", "Invalid", "such"} & latin_words(output), output
+    code, output = run("export", "sdtm")
+    assert code == 2
+    assert "Usage: neurocart export sdtm" in output
+    assert "Missing option '--out'." in output
+
+
+def test_the_usage_line_of_the_help_follows_the_language() -> None:
+    code, output = run("--lang", "zh_CN", "audit", "verify", "--help")
+    assert code == 0, output
+    assert "用法： neurocart audit verify" in output, output
+
+
+def test_brackets_in_a_help_text_are_shown_not_taken_for_markup() -> None:
+    code, output = run("export", "sdtm", "--help")
+    assert code == 0, output
+    assert "(TOML [terms])" in output
+    code, output = run("--lang", "zh_CN", "export", "sdtm", "--help")
+    assert code == 0, output
+    assert "（TOML [terms]）" in output
+
+
+def test_the_problems_of_a_protocol_file_are_listed_in_chinese(tmp_path: Path) -> None:
+    """Each problem of a protocol file that does not validate is said by its key, with the
+    TOML path and the values given kept; English unchanged."""
+    from importlib import resources
+
+    shipped = resources.files("neurocart.pathway") / "protocols" / "nad-cart-2025.toml"
+    text = shipped.read_text(encoding="utf-8")
+    broken = text.replace('anchor = "enrolment"', 'anchor = "nowhere"', 1) + "\nsurplus = 1\n"
+    path = tmp_path / "broken.toml"
+    path.write_text(broken, encoding="utf-8")
+    code, output = run("--lang", "zh_CN", "protocol", "check", str(path))
+    assert code == 2, output
+    flat = " ".join(output.split())
+    assert f"无效的方案 {path}：" in flat, output
+    assert "surplus：未知的键" in flat, output
+    assert "未知的锚点 'nowhere'（[anchors] 中声明的：" in flat, output
+    assert "unknown" not in flat, output
+    code, output = run("protocol", "check", str(path))
+    assert "surplus: unknown key" in " ".join(output.split())
+
+
+def test_the_problems_of_a_rule_file_are_listed_in_chinese(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        'version = 2\n[[rule]]\nid = "fever"\ntitle = "Fever"\naction = "Act"\n'
+        'source = "Lee 2019"\nseverity = "loud"\ndisciplines = ["neurology"]\n'
+        'when = {signal = "temperatur", op = ">=", value = 38.0}\n'
+        'resolve = {signal = "temperature_c", op = "<", value = 38.0}\n'
+        "[routing]\nescalate_after_minutes = {urgent = 0}\n",
+        encoding="utf-8",
+    )
+    code, output = run("--lang", "zh_CN", "monitor", "replay", "--all", "--rules", str(path))
+    assert code == 2, output
+    flat = " ".join(output.split())
+    assert f"无效的规则文件 {path}：" in flat, output
+    assert "version：不支持的版本 2；应为 1" in flat, output
+    assert (
+        "rule[0] (fever).severity：应为 ['info', 'warning', 'urgent', 'critical'] 之一，得到 'loud'"
+        in (flat)
+    ), output
+    assert "rule[0] (fever).when.signal：未知的信号 'temperatur'；已知信号：" in flat, output
+    assert "routing.escalate_after_minutes.urgent：应为 > 0 的分钟数，得到 0" in flat, output
+    assert "expected" not in flat, output

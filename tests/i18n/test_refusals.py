@@ -168,3 +168,19 @@ def test_a_batch_that_is_not_a_list_is_refused_with_the_keyed_message() -> None:
     with pytest.raises(InvalidInputError) as caught:
         ingest_observation_batch(None, None, 1, "not a list")  # type: ignore[arg-type]
     assert caught.value.problems[0].message == NOT_A_LIST
+
+
+def test_an_audit_finding_that_quotes_a_checkpoint_reads_in_chinese() -> None:
+    """A finding nested in the entry it is found at, the checkpoint it quotes nested in it:
+    each said by its own key, the seq, the line and the time kept."""
+    from neurocart.store.audit import CHECKPOINT_AT, TRUNCATED, Break
+
+    where = CHECKPOINT_AT.format(line=2, at="2025-03-01T08:00:00Z")
+    found = Break(7, TRUNCATED.format(top=7, where=where, seq=9))
+    assert str(found).startswith("entry seq 7: the log ends at seq 7 but checkpoint line 2 of")
+    with i18n.using("zh_CN"):
+        shown = i18n.message_text(str(found), "neurocart.store.audit")
+    assert shown == (
+        "序号 7 的条目：日志止于序号 7，但第 2 行检查点（2025-03-01T08:00:00Z）记录的链头序号为 9："
+        "最新的条目已被删除（截断）"
+    ), shown

@@ -61,6 +61,17 @@ def test_a_bad_sheet_exits_2_naming_the_row(tmp_path: Path) -> None:
     result = runner.invoke(app, ["omics", "run", str(sheet), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "row 2: tissue" in result.output
+    from neurocart import i18n
+
+    try:
+        chinese = runner.invoke(
+            app, ["--lang", "zh_CN", "omics", "run", str(sheet), "--out", str(tmp_path / "o")]
+        )
+    finally:
+        i18n.activate("en")
+    assert chinese.exit_code == 2
+    assert "第 2 行：tissue：'urine' 不是 csf、blood、product 之一" in chinese.output
+    assert "urine' is not one of" in " ".join(result.output.split())
     result = runner.invoke(app, ["omics", "run", str(sheet), "--out", str(tmp_path), "--store"])
     assert result.exit_code == 2
     assert "--user" in result.output

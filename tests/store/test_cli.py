@@ -111,3 +111,48 @@ def test_the_stores_refusals_read_in_chinese_on_the_command_line(migrated):
         assert "username：不能为空（得到 ' '）" in output  # an invalid record of the store
     finally:
         i18n.activate("en")
+
+
+def test_the_audit_findings_read_in_chinese_on_the_command_line(migrated, tmp_path):
+    """`neurocart --lang zh_CN audit verify` names a changed row, a deleted entry and an
+    edited checkpoint line in Chinese, with the seq, the row, the values and the file kept;
+    without --lang the same findings print in English."""
+    from neurocart import i18n
+
+    checkpoints = tmp_path / "chain.checkpoints"
+    code, output = run(
+        "user", "add", "ana", "--role", "neurologist", "--password-stdin",
+        stdin="s3cret-password!\n",
+    )  # fmt: skip
+    assert code == 0, output
+    with migrated.transaction() as session:
+        ana = repo.get_user_by_username(session, "ana")
+        assert ana is not None
+        p = patient(session, ana)
+        ids = repo.add_observations(session, ana, temperatures(p.id, 3))
+    code, output = run("audit", "checkpoint", "--checkpoints", str(checkpoints))
+    assert code == 0, output
+    checkpoints.write_text(checkpoints.read_text().replace('"seq":3', '"seq":4'))
+    with migrated.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE observations SET value = 40 WHERE id = :id"), {"id": ids[1]}
+        )
+        connection.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+    try:
+        code, output = run(
+            "--lang", "zh_CN", "audit", "verify", "--checkpoints", str(checkpoints)
+        )  # fmt: skip
+        assert code == 1, output
+        assert "审计链在 序号 3 的条目：序号中断：条目 2 已被删除 处断裂" in output, output
+        assert f"序号 3 的条目（observation {ids[1]}）：该行被绕过应用程序修改：" in output
+        assert "检查点文件 chain.checkpoints 第 1 行：签名不一致（该行已被编辑）" in output
+        assert "entry seq" not in output, output
+        assert "behind" not in output, output
+    finally:
+        i18n.activate("en")
+    code, output = run("audit", "verify", "--checkpoints", str(checkpoints))
+    assert code == 1
+    assert "audit chain broken at entry seq 3: gap in seq: entry 2 deleted" in output
+    assert f"entry seq 3 (observation {ids[1]}): row changed behind the application's back" in (
+        output
+    )

@@ -109,6 +109,10 @@ def test_a_nurse_gets_403_on_the_user_admin_page_and_an_admin_does_not(world: Wo
     assert response.status_code == 403
     assert "may not admin users" in response.text
     assert nurse.post("/admin/users", data={"username": "x"}).status_code == 403
+    chinese = nurse.get("/admin/users", headers={"Accept-Language": "zh-CN"})
+    assert chinese.status_code == 403
+    assert "您的角色（护士）无权执行：管理用户。" in chinese.text
+    assert "admin users" not in chinese.text
     admin = client_as(world, Role.ADMIN)
     assert USERNAMES[Role.NURSE] in admin.get("/admin/users").text
 

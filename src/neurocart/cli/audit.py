@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from neurocart.cli.console import err, fail, out
 from neurocart.config import get_settings
-from neurocart.i18n import error_text
+from neurocart.i18n import error_text, message_text
 from neurocart.i18n import gettext as _
 from neurocart.store import audit, get_database
 from neurocart.store.audit_keys import AuditKeyError, Keyring, append_key, current_keyring
@@ -99,10 +99,20 @@ def verify(checkpoints: Checkpoints = None) -> None:
             )
         return
     for problem in result.problems[1:SHOWN]:
-        err.print(_("  also: {problem}").format(problem=problem), highlight=False)
+        err.print(_("  also: {problem}").format(problem=_finding(problem)), highlight=False)
     if len(result.problems) > SHOWN:
         err.print(_("  ... and {n} more").format(n=len(result.problems) - SHOWN), highlight=False)
-    raise fail(_("audit chain broken at {first}").format(first=result.first), code=TAMPERED)
+    first = _finding(result.first)
+    raise fail(_("audit chain broken at {first}").format(first=first), code=TAMPERED)
+
+
+FINDINGS = ("neurocart.store.audit", "neurocart.store.checkpoints")
+"""The modules whose `MESSAGES` key the findings of `verify`."""
+
+
+def _finding(problem: audit.Break | None) -> str:
+    """A finding of `verify` in the reader's language (its English is `str(problem)`)."""
+    return message_text(str(problem), *FINDINGS)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from neurocart import i18n
@@ -36,8 +37,91 @@ TYPER_TEXTS = {
     "DEPRECATED_STRING": N_("(deprecated) "),
 }
 """Typer's own words around the help (panel titles, "[default: …]", "[required]"), by the
-name of the `typer.rich_utils` constant that holds each: translated with the rest. Click's
-own messages ("Usage:", "Missing option …") are not (click has no catalogue of ours)."""
+name of the `typer.rich_utils` constant that holds each: translated with the rest."""
+
+MESSAGES = (
+    N_("Missing {param_type} {param_hint}."),
+    N_("Missing {param_type} {param_hint}. {error}"),
+    N_("Missing {param_type}."),
+    N_("Missing command."),
+    N_("Invalid value for {param_hint}: {error}"),
+    N_("Invalid value: {error}"),
+    N_("No such option: {option}"),
+    N_("No such option: {option} (Possible options: {options})"),
+    N_("No such command {name}."),
+    N_("No such command {name}. Did you mean {names}?"),
+    N_("Got unexpected extra argument(s) ({args})"),
+    N_("Option {option} requires an argument."),
+    N_("Option {option} requires {n} arguments."),
+    N_("Option {option} does not take a value."),
+    N_("Argument {name} takes {n} values."),
+    N_("Value {value} is not a valid {label}."),
+    N_("Value error, {error}"),
+    N_("{typed} is not one of {allowed}."),
+    N_("{label} {path} does not exist."),
+    N_("{label} {path} is a file."),
+    N_("{label} {path} is a directory."),
+    N_("{label} {path} is not readable."),
+    N_("{label} {path} is not writable."),
+    N_("Input should be greater than or equal to {n}"),
+    N_("Input should be greater than {n}"),
+    N_("Input should be less than or equal to {n}"),
+    N_("Input should be less than {n}"),
+)
+"""click's own messages (typer's copy of click writes them in English, without gettext) and
+typer's, as message keys with named fields: a usage error is said in the run's language
+(`usage_error_text`, through `neurocart.i18n.message_text` like every other keyed text). The
+option, the command and the value given stay as typed."""
+CLICK_WORDS = (
+    N_("option"),
+    N_("argument"),
+    N_("parameter"),
+    N_("file"),
+    N_("dir"),
+    N_("path"),
+    N_("Input should be a valid integer, unable to parse string as an integer"),
+    N_("Input should be a valid number, unable to parse string as a number"),
+    N_("Input should be a valid boolean, unable to interpret input"),
+)
+"""Words that click's messages quote (the kind of a missing parameter or of a path) and
+pydantic's messages for a value of the wrong type, as typer quotes them."""
+USAGE = N_("Usage:")
+"""The usage line's prefix (the help page and a usage error)."""
+
+
+def usage_error_text(text: str) -> str:
+    """A usage error of click or typer (`MESSAGES`) in the current language; any other text,
+    and English, as it is."""
+    return i18n.message_text(text, __name__)
+
+
+def route_click() -> None:
+    """Say click's own words in the run's language, once per process: the usage line's prefix
+    (typer's click writes "Usage: " itself) and the message of a usage error, which typer
+    prints through `typer.rich_utils.rich_format_error`; both in English unchanged."""
+    import typer.rich_utils
+    from typer._click.formatting import HelpFormatter
+
+    if getattr(HelpFormatter.write_usage, _ROUTED, False):
+        return
+    write_usage, format_error = HelpFormatter.write_usage, typer.rich_utils.rich_format_error
+
+    def localized_usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
+        if prefix is None:
+            prefix = i18n.gettext(USAGE) + " "
+        write_usage(self, prog, args, prefix)
+
+    def localized_error(error: Any) -> None:
+        english = error.format_message
+        error.format_message = lambda: usage_error_text(english())
+        format_error(error)
+
+    setattr(localized_usage, _ROUTED, True)
+    HelpFormatter.write_usage = localized_usage  # type: ignore[method-assign]
+    typer.rich_utils.rich_format_error = localized_error  # type: ignore[assignment]
+
+
+_ROUTED = "_neurocart_routed"
 
 
 def language_of(args: Sequence[str]) -> str | None:
@@ -73,7 +157,8 @@ def help_texts(root: Any) -> Iterator[str]:
 
 def translate(root: Any) -> None:
     """Translate the help of every command and option into the current language (again from
-    the English when called twice)."""
+    the English when called twice). A help text is plain text: typer reads it as rich markup,
+    so brackets in it are escaped ("TOML [terms]" is shown, not taken for a style)."""
     for command in commands(root):
         for attribute in ("help", "short_help"):
             _translate(command, attribute)
@@ -109,7 +194,7 @@ def _translate(obj: Any, attribute: str) -> None:
         if not english:
             return
         setattr(obj, _ENGLISH + attribute, english)
-    setattr(obj, attribute, i18n.gettext(english))
+    setattr(obj, attribute, escape(i18n.gettext(english)))
 
 
 class LocalizedGroup(TyperGroup):
@@ -130,4 +215,5 @@ class LocalizedGroup(TyperGroup):
         i18n.activate(language_of(args) or get_settings().default_locale)
         translate(self)
         translate_typer()
+        route_click()
         return super().make_context(info_name, args, parent, **extra)

@@ -86,12 +86,30 @@ class RoutingPolicy:
         return tuple(out)
 
 
+NOT_A_TABLE = "expected a table, got {got}"
+UNKNOWN_KEY = "unknown key; expected escalation_tiers, escalate_after_minutes, max_tier"
+TIER_TABLE = "expected a table severity = tier number, got {got}"
+SEVERITY = "expected a severity {allowed}"
+TIER_NUMBER = "expected a tier number ≥ 0, got {got}"
+LIST_OF_LISTS = "expected a list of lists, got {got}"
+TIER_LIST = "expected a non-empty list of disciplines, got {got}"
+ONE_OF = "expected one of {allowed}, got {got}"
+MINUTES_TABLE = "expected a table severity = minutes, got {got}"
+MINUTES = "expected minutes > 0, got {got}"
+MESSAGES = (
+    NOT_A_TABLE, UNKNOWN_KEY, TIER_TABLE, SEVERITY, TIER_NUMBER, LIST_OF_LISTS, TIER_LIST,
+    ONE_OF, MINUTES_TABLE, MINUTES,
+)  # fmt: skip
+"""The problems of a rule file's [routing] table as message keys with named fields (said with
+those of `neurocart.monitor.ruleset.MESSAGES`)."""
+
+
 def parse_routing(raw: Any, path: str, problem: Callable[[str, str], None]) -> RoutingPolicy:
     """A `RoutingPolicy` from a TOML table; problems reported with their path."""
     if raw is None:
         return RoutingPolicy()
     if not isinstance(raw, Mapping):
-        problem(path, f"expected a table, got {raw!r}")
+        problem(path, NOT_A_TABLE.format(got=repr(raw)))
         return RoutingPolicy()
     default = RoutingPolicy()
     tiers = default.escalation_tiers
@@ -100,20 +118,20 @@ def parse_routing(raw: Any, path: str, problem: Callable[[str, str], None]) -> R
     for key in sorted(set(raw) - {"escalation_tiers", "escalate_after_minutes", "max_tier"}):
         problem(
             f"{path}.{key}",
-            "unknown key; expected escalation_tiers, escalate_after_minutes, max_tier",
+            UNKNOWN_KEY,
         )
     if "max_tier" in raw:
         value = raw["max_tier"]
         where = f"{path}.max_tier"
         if not isinstance(value, Mapping):
-            problem(where, f"expected a table severity = tier number, got {value!r}")
+            problem(where, TIER_TABLE.format(got=repr(value)))
         else:
             parsed_limits: list[tuple[str, int]] = []
             for sev, level in value.items():
                 if sev not in _SEVERITIES:
-                    problem(f"{where}.{sev}", f"expected a severity {list(_SEVERITIES)}")
+                    problem(f"{where}.{sev}", SEVERITY.format(allowed=list(_SEVERITIES)))
                 elif isinstance(level, bool) or not isinstance(level, int) or level < 0:
-                    problem(f"{where}.{sev}", f"expected a tier number ≥ 0, got {level!r}")
+                    problem(f"{where}.{sev}", TIER_NUMBER.format(got=repr(level)))
                 else:
                     parsed_limits.append((sev, level))
             limits = tuple(parsed_limits)
@@ -121,19 +139,20 @@ def parse_routing(raw: Any, path: str, problem: Callable[[str, str], None]) -> R
         value = raw["escalation_tiers"]
         parsed: list[tuple[str, ...]] = []
         if not isinstance(value, list):
-            problem(f"{path}.escalation_tiers", f"expected a list of lists, got {value!r}")
+            problem(f"{path}.escalation_tiers", LIST_OF_LISTS.format(got=repr(value)))
         else:
             for i, tier in enumerate(value):
                 where = f"{path}.escalation_tiers[{i}]"
                 if not isinstance(tier, list) or not tier:
-                    problem(where, f"expected a non-empty list of disciplines, got {tier!r}")
+                    problem(where, TIER_LIST.format(got=repr(tier)))
                     continue
                 for j, target in enumerate(tier):
                     if target not in DISCIPLINES and target not in PLACEHOLDERS:
                         problem(
                             f"{where}[{j}]",
-                            f"expected one of {list(DISCIPLINES) + list(PLACEHOLDERS)}, "
-                            f"got {target!r}",
+                            ONE_OF.format(
+                                allowed=list(DISCIPLINES) + list(PLACEHOLDERS), got=repr(target)
+                            ),
                         )
                 parsed.append(tuple(str(t) for t in tier))
             tiers = tuple(parsed)
@@ -141,18 +160,18 @@ def parse_routing(raw: Any, path: str, problem: Callable[[str, str], None]) -> R
         value = raw["escalate_after_minutes"]
         where = f"{path}.escalate_after_minutes"
         if not isinstance(value, Mapping):
-            problem(where, f"expected a table severity = minutes, got {value!r}")
+            problem(where, MINUTES_TABLE.format(got=repr(value)))
         else:
             items: list[tuple[str, float]] = []
             for sev, minutes in value.items():
                 if sev not in _SEVERITIES:
-                    problem(f"{where}.{sev}", f"expected a severity {list(_SEVERITIES)}")
+                    problem(f"{where}.{sev}", SEVERITY.format(allowed=list(_SEVERITIES)))
                 elif (
                     isinstance(minutes, bool)
                     or not isinstance(minutes, int | float)
                     or minutes <= 0
                 ):
-                    problem(f"{where}.{sev}", f"expected minutes > 0, got {minutes!r}")
+                    problem(f"{where}.{sev}", MINUTES.format(got=repr(minutes)))
                 else:
                     items.append((sev, float(minutes)))
             after = tuple(items)

@@ -36,6 +36,27 @@ import pandas as pd
 
 from neurocart.omics.errors import OmicsInputError
 
+NO_FILE = "no such file: {path}"
+NOT_CSV = "not a readable CSV: {error}"
+MISSING_COLUMNS = "missing column(s): {columns}"
+UNKNOWN_COLUMNS = "unknown column(s): {columns}"
+NO_SAMPLES = "no samples"
+DUPLICATE = "duplicate {value}"
+SAMPLE_ID = "{value} must be 1–64 letters, digits, _ - ."
+NOT_EMPTY = "must not be empty"
+NOT_A_TISSUE = "{value} is not one of csf, blood, product"
+NOT_AN_INTEGER = "{value} is not an integer"
+NOT_A_TIME = "{value} is not an ISO 8601 time"
+NEEDS_ZONE = "needs a time zone (e.g. +08:00)"
+NO_FILE_OR_FOLDER = "no such file or folder: {path}"
+MESSAGES = (
+    NO_FILE, NOT_CSV, MISSING_COLUMNS, UNKNOWN_COLUMNS, NO_SAMPLES, DUPLICATE, SAMPLE_ID,
+    NOT_EMPTY, NOT_A_TISSUE, NOT_AN_INTEGER, NOT_A_TIME, NEEDS_ZONE, NO_FILE_OR_FOLDER,
+)  # fmt: skip
+"""What is wrong with a sample sheet, as message keys with named fields (like
+`neurocart.store.errors.MESSAGES`): `neurocart omics` says them in its reader's language
+(`neurocart.i18n.error_text`), the column, the row and the value given kept."""
+
 REQUIRED = ("sample_id", "study_id", "tissue", "study_day", "gex")
 OPTIONAL = ("contigs", "collected_at")
 _SAMPLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -84,20 +105,20 @@ def read_samplesheet(path: str | Path, *, check_files: bool = True) -> SampleShe
     """Read and check a sample sheet; OmicsInputError naming the row and column if bad."""
     path = Path(path)
     if not path.is_file():
-        raise OmicsInputError("samplesheet", f"no such file: {path}")
+        raise OmicsInputError("samplesheet", NO_FILE.format(path=path))
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise OmicsInputError("samplesheet", f"not a readable CSV: {exc}") from None
+        raise OmicsInputError("samplesheet", NOT_CSV.format(error=exc)) from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise OmicsInputError("samplesheet", f"missing column(s): {', '.join(missing)}")
+        raise OmicsInputError("samplesheet", MISSING_COLUMNS.format(columns=", ".join(missing)))
     unknown = [c for c in frame.columns if c not in REQUIRED + OPTIONAL]
     if unknown:
-        raise OmicsInputError("samplesheet", f"unknown column(s): {', '.join(unknown)}")
+        raise OmicsInputError("samplesheet", UNKNOWN_COLUMNS.format(columns=", ".join(unknown)))
     if frame.empty:
-        raise OmicsInputError("samplesheet", "no samples")
+        raise OmicsInputError("samplesheet", NO_SAMPLES)
     base = path.parent
     samples = [
         _sample({str(k): str(v) for k, v in row.items()}, f"row {i + 2}", base, check_files)
@@ -106,7 +127,9 @@ def read_samplesheet(path: str | Path, *, check_files: bool = True) -> SampleShe
     seen: set[str] = set()
     for i, s in enumerate(samples):
         if s.sample_id in seen:
-            raise OmicsInputError(f"row {i + 2}: sample_id", f"duplicate {s.sample_id!r}")
+            raise OmicsInputError(
+                f"row {i + 2}: sample_id", DUPLICATE.format(value=repr(s.sample_id))
+            )
         seen.add(s.sample_id)
     return SampleSheet(tuple(samples), path)
 
@@ -117,23 +140,21 @@ def _sample(row: dict[str, str], where: str, base: Path, check_files: bool) -> S
 
     sample_id = text("sample_id")
     if not _SAMPLE_ID.match(sample_id):
-        raise OmicsInputError(
-            f"{where}: sample_id", f"{sample_id!r} must be 1–64 letters, digits, _ - ."
-        )
+        raise OmicsInputError(f"{where}: sample_id", SAMPLE_ID.format(value=repr(sample_id)))
     study_id = text("study_id")
     if not study_id:
-        raise OmicsInputError(f"{where}: study_id", "must not be empty")
+        raise OmicsInputError(f"{where}: study_id", NOT_EMPTY)
     try:
         tissue = Tissue(text("tissue").lower())
     except ValueError:
         raise OmicsInputError(
-            f"{where}: tissue", f"{text('tissue')!r} is not one of csf, blood, product"
+            f"{where}: tissue", NOT_A_TISSUE.format(value=repr(text("tissue")))
         ) from None
     try:
         day = int(text("study_day"))
     except ValueError:
         raise OmicsInputError(
-            f"{where}: study_day", f"{text('study_day')!r} is not an integer"
+            f"{where}: study_day", NOT_AN_INTEGER.format(value=repr(text("study_day")))
         ) from None
     gex = _path(base, text("gex"), f"{where}: gex", check_files, required=True)
     assert gex is not None
@@ -144,21 +165,21 @@ def _sample(row: dict[str, str], where: str, base: Path, check_files: bool) -> S
             collected = datetime.fromisoformat(text("collected_at"))
         except ValueError:
             raise OmicsInputError(
-                f"{where}: collected_at", f"{text('collected_at')!r} is not an ISO 8601 time"
+                f"{where}: collected_at", NOT_A_TIME.format(value=repr(text("collected_at")))
             ) from None
         if collected.tzinfo is None:
-            raise OmicsInputError(f"{where}: collected_at", "needs a time zone (e.g. +08:00)")
+            raise OmicsInputError(f"{where}: collected_at", NEEDS_ZONE)
     return Sample(sample_id, study_id, tissue, day, gex, contigs, collected)
 
 
 def _path(base: Path, value: str, field: str, check: bool, *, required: bool) -> Path | None:
     if not value:
         if required:
-            raise OmicsInputError(field, "must not be empty")
+            raise OmicsInputError(field, NOT_EMPTY)
         return None
     path = Path(value)
     if not path.is_absolute():
         path = base / path
     if check and not path.exists():
-        raise OmicsInputError(field, f"no such file or folder: {path}")
+        raise OmicsInputError(field, NO_FILE_OR_FOLDER.format(path=path))
     return path

@@ -45,7 +45,7 @@ class ProtocolError(ValueError):
         self.source = source
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"invalid protocol {source}:\n{lines}")
+        super().__init__(INVALID.format(source=source) + "\n" + lines)
 
     @property
     def paths(self) -> list[str]:
@@ -53,9 +53,25 @@ class ProtocolError(ValueError):
 
 
 NO_SHIPPED_PROTOCOL = "no shipped protocol {protocol_id} (known: {known})"
-MESSAGES = (NO_SHIPPED_PROTOCOL,)
-"""The loader's refusal of an unknown protocol as a message key (like
-`neurocart.store.errors.MESSAGES`)."""
+INVALID = "invalid protocol {source}:"
+UNKNOWN_KEY = "unknown key"
+REQUIRED_KEY = "required key is missing"
+GOT = "{error} (got {got})"
+UNKNOWN_ANCHOR = "unknown anchor {anchor} (declared in [anchors]: {declared})"
+DUPLICATE_ID = "duplicate id {id}"
+UNKNOWN_PHASE = "unknown phase {phase} (declared in [[phases]]: {declared})"
+NOT_TOML = "not valid TOML: {error}"
+CANNOT_READ = "cannot read file: {error}"
+NAME_DIFFERS = "{id} differs from the file name"
+MESSAGES = (
+    NO_SHIPPED_PROTOCOL, INVALID, UNKNOWN_KEY, REQUIRED_KEY, GOT, UNKNOWN_ANCHOR, DUPLICATE_ID,
+    UNKNOWN_PHASE, NOT_TOML, CANNOT_READ, NAME_DIFFERS,
+)  # fmt: skip
+"""The loader's refusal of an unknown protocol and the problems it lists for a protocol file,
+as message keys with named fields (like `neurocart.store.errors.MESSAGES`; the checks of the
+tables are `neurocart.pathway.protocol.MESSAGES`). The TOML parser's and pydantic's own
+messages are quoted as they are (pydantic's are catalogue words where the calculators share
+them)."""
 
 
 class UnknownProtocolError(LookupError):
@@ -85,11 +101,11 @@ def _from_validation(data: Any, error: ValidationError) -> list[ProtocolProblem]
         loc = [p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p in _TYPES))]
         message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = UNKNOWN_KEY
         elif e["type"] == "missing":
-            message = "required key is missing"
+            message = REQUIRED_KEY
         elif "input" in e and not isinstance(e["input"], dict | list):
-            message += f" (got {e['input']!r})"
+            message = GOT.format(error=message, got=repr(e["input"]))
         problems.append(ProtocolProblem(_label(data, loc), message))
     # One message per path: union members repeat the same complaint.
     unique = dict.fromkeys(problems)
@@ -124,16 +140,16 @@ def validate_references(data: Mapping[str, Any]) -> list[ProtocolProblem]:
         if isinstance(name, str) and name not in anchors:
             declared = ", ".join(anchors) or "none"
             problems.append(
-                ProtocolProblem(
-                    path, f"unknown anchor {name!r} (declared in [anchors]: {declared})"
-                )
+                ProtocolProblem(path, UNKNOWN_ANCHOR.format(anchor=repr(name), declared=declared))
             )
 
     for key in ("phases", "tasks"):
         seen = Counter(str(item.get("id")) for _, _, item in _items(data, key))
         for _, where, item in _items(data, key):
             if "id" in item and seen[str(item["id"])] > 1:
-                problems.append(ProtocolProblem(f"{where}.id", f"duplicate id {item['id']!r}"))
+                problems.append(
+                    ProtocolProblem(f"{where}.id", DUPLICATE_ID.format(id=repr(item["id"])))
+                )
     for _, where, table in _items(data, "phases"):
         anchor(f"{where}.start.anchor", table.get("start"))
         anchor(f"{where}.end.anchor", table.get("end"))
@@ -144,7 +160,7 @@ def validate_references(data: Mapping[str, Any]) -> list[ProtocolProblem]:
             problems.append(
                 ProtocolProblem(
                     f"{where}.phase",
-                    f"unknown phase {phase!r} (declared in [[phases]]: {', '.join(phases)})",
+                    UNKNOWN_PHASE.format(phase=repr(phase), declared=", ".join(phases)),
                 )
             )
     return problems
@@ -155,7 +171,7 @@ def parse_protocol(text: str, source: str = "<string>") -> Protocol:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(source, [ProtocolProblem("", f"not valid TOML: {exc}")]) from None
+        raise ProtocolError(source, [ProtocolProblem("", NOT_TOML.format(error=exc))]) from None
     problems = validate_references(data)
     try:
         protocol = Protocol.model_validate(data)
@@ -172,7 +188,9 @@ def load_protocol(path: str | Path) -> Protocol:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProtocolError(str(path), [ProtocolProblem("", f"cannot read file: {exc}")]) from None
+        raise ProtocolError(
+            str(path), [ProtocolProblem("", CANNOT_READ.format(error=exc))]
+        ) from None
     return parse_protocol(text, str(path))
 
 
@@ -199,6 +217,6 @@ def load_shipped(protocol_id: str = DEFAULT_PROTOCOL) -> Protocol:
     if protocol.id != protocol_id:
         raise ProtocolError(
             f"{protocol_id}.toml",
-            [ProtocolProblem("protocol.id", f"{protocol.id!r} differs from the file name")],
+            [ProtocolProblem("protocol.id", NAME_DIFFERS.format(id=repr(protocol.id)))],
         )
     return protocol

@@ -76,13 +76,39 @@ PositiveInt = Annotated[int, Field(gt=0)]
 ConditionValue = str | bool | int
 
 
+SLOTS = "expands to {count} slots (more than {limit})"
+DAY_OR_MONTH = "give day or month, not both"
+DAYS_OR_HOURS = "give {side}_days or {side}_hours, not both"
+ONE_STEP = "give exactly one of every_hours, every_days, every_months"
+ONE_RANGE = "give one range: from_day/to_day, from_hour/to_hour or from_month/to_month"
+BOTH_BOUNDS = "give both from_{unit} and to_{unit}"
+BOUNDS_REVERSED = "to_{unit} ({hi}) is before from_{unit} ({lo})"
+STEP_RANGE = "{step} cannot run over a {unit} range"
+ONE_MINUTE = "every_hours must be at least one minute (1/60)"
+NAME_SOMETHING = "name at least one observation, assessment or event"
+CODE_TWICE = "a code is listed twice"
+NO_VALUES = "condition {key} lists no values"
+ONE_TIMING = "give exactly one timing: day/hour, days, hours, months or repeat"
+ONE_TIMING_GOT = "give exactly one timing: day/hour, days, hours, months or repeat (got {given})"
+SAME_TWICE = "{key} lists the same value twice"
+MESSAGES = (
+    SLOTS, DAY_OR_MONTH, DAYS_OR_HOURS, ONE_STEP, ONE_RANGE, BOTH_BOUNDS, BOUNDS_REVERSED,
+    STEP_RANGE, ONE_MINUTE, NAME_SOMETHING, CODE_TWICE, NO_VALUES, ONE_TIMING, ONE_TIMING_GOT,
+    SAME_TWICE,
+)  # fmt: skip
+"""The checks of a protocol file's tables as message keys with named fields (listed by
+`neurocart.pathway.ProtocolError`, said in the reader's language by
+`neurocart.i18n.error_text` with those of `neurocart.pathway.loader.MESSAGES`): the keys of
+the file and the values given kept."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _check_count(count: int) -> None:
     if count > MAX_SLOTS_PER_TASK:
-        raise ValueError(f"expands to {count} slots (more than {MAX_SLOTS_PER_TASK})")
+        raise ValueError(SLOTS.format(count=count, limit=MAX_SLOTS_PER_TASK))
 
 
 def month_to_days(month: float) -> int:
@@ -110,7 +136,7 @@ class Bound(_Model):
     @model_validator(mode="after")
     def _one_unit(self) -> Bound:
         if self.day is not None and self.month is not None:
-            raise ValueError("give day or month, not both")
+            raise ValueError(DAY_OR_MONTH)
         return self
 
     @property
@@ -147,7 +173,7 @@ class Window(_Model):
         for side in ("before", "after"):
             days, hours = getattr(self, f"{side}_days"), getattr(self, f"{side}_hours")
             if days is not None and hours is not None:
-                raise ValueError(f"give {side}_days or {side}_hours, not both")
+                raise ValueError(DAYS_OR_HOURS.format(side=side))
         return self
 
     @property
@@ -187,25 +213,23 @@ class Repeat(_Model):
     def _consistent(self) -> Repeat:
         steps = [k for k in ("every_hours", "every_days", "every_months") if getattr(self, k)]
         if len(steps) != 1:
-            raise ValueError("give exactly one of every_hours, every_days, every_months")
+            raise ValueError(ONE_STEP)
         ranges = [
             u
             for u in ("hour", "day", "month")
             if getattr(self, f"from_{u}") is not None or getattr(self, f"to_{u}") is not None
         ]
         if len(ranges) != 1:
-            raise ValueError(
-                "give one range: from_day/to_day, from_hour/to_hour or from_month/to_month"
-            )
+            raise ValueError(ONE_RANGE)
         unit = ranges[0]
         lo, hi = getattr(self, f"from_{unit}"), getattr(self, f"to_{unit}")
         if lo is None or hi is None:
-            raise ValueError(f"give both from_{unit} and to_{unit}")
+            raise ValueError(BOTH_BOUNDS.format(unit=unit))
         if hi < lo:
-            raise ValueError(f"to_{unit} ({hi}) is before from_{unit} ({lo})")
+            raise ValueError(BOUNDS_REVERSED.format(unit=unit, hi=hi, lo=lo))
         allowed = {"every_hours": {"hour", "day"}, "every_days": {"day"}, "every_months": {"month"}}
         if unit not in allowed[steps[0]]:
-            raise ValueError(f"{steps[0]} cannot run over a {unit} range")
+            raise ValueError(STEP_RANGE.format(step=steps[0], unit=unit))
         self.offsets()  # raises when the series is absurdly long
         return self
 
@@ -229,7 +253,7 @@ class Repeat(_Model):
             start, stop = (self.from_hour or 0) * hour_us, ((self.to_hour or 0) + 1) * hour_us
         step = round((self.every_hours or 0) * hour_us)
         if step < hour_us // 60:
-            raise ValueError("every_hours must be at least one minute (1/60)")
+            raise ValueError(ONE_MINUTE)
         count = -(-(stop - start) // step)
         _check_count(count)
         return [timedelta(microseconds=start + i * step) for i in range(count)]
@@ -259,10 +283,10 @@ class CompletedBy(_Model):
     @model_validator(mode="after")
     def _something(self) -> CompletedBy:
         if not (self.observations or self.assessments or self.events):
-            raise ValueError("name at least one observation, assessment or event")
+            raise ValueError(NAME_SOMETHING)
         keys = self.keys
         if len(set(keys)) != len(keys):
-            raise ValueError("a code is listed twice")
+            raise ValueError(CODE_TWICE)
         return self
 
     @cached_property
@@ -313,7 +337,7 @@ class Task(_Model):
     def _non_empty(cls, value: dict[str, list[ConditionValue]]) -> dict[str, list[ConditionValue]]:
         for key, allowed in value.items():
             if not allowed:
-                raise ValueError(f"condition {key!r} lists no values")
+                raise ValueError(NO_VALUES.format(key=repr(key)))
         return value
 
     @model_validator(mode="after")
@@ -322,14 +346,11 @@ class Task(_Model):
         single = self.day is not None or self.hour is not None
         if len(forms) + single != 1:
             given = forms + (["day/hour"] if single else [])
-            raise ValueError(
-                "give exactly one timing: day/hour, days, hours, months or repeat"
-                + (f" (got {', '.join(given)})" if given else "")
-            )
+            raise ValueError(ONE_TIMING_GOT.format(given=", ".join(given)) if given else ONE_TIMING)
         for key in ("days", "hours", "months"):
             items = getattr(self, key)
             if items is not None and len(set(items)) != len(items):
-                raise ValueError(f"{key} lists the same value twice")
+                raise ValueError(SAME_TWICE.format(key=key))
         return self
 
     @cached_property

@@ -922,6 +922,48 @@ def append(
 
 # --- verifying ----------------------------------------------------------------------------
 
+AT_ENTRY = "entry seq {seq}: {finding}"
+AT_ENTRY_ROW = "entry seq {seq} ({audited}): {finding}"
+NO_ENTRY_ROW = "no audit entry ({audited}): {finding}"
+GAP = "gap in seq: entry {missing} deleted"
+PREV_HASH = "prev_hash does not match the previous entry's hash"
+UNKEYED = "unkeyed entry (plain SHA-256, which anyone can recompute)"
+UNKNOWN_KEY = "signed with key {key_id}, which is not in the keyring"
+ALTERED = "hash mismatch: the entry was altered"
+DIGESTS_UNREADABLE = "batch entry's row digests are unreadable"
+CHECKPOINT_AT = "checkpoint line {line} of {at}"
+TRUNCATED = (
+    "the log ends at seq {top} but {where} recorded head seq {seq}: its newest entries were "
+    "removed (truncated)"
+)
+REWRITTEN = "the entry differs from {where}: the chain was rewritten from here on"
+RECREATED = (
+    "this entry creates the id again: the row entry seq {before} recorded was deleted behind "
+    "the application's back"
+)
+ROW_MISSING = "row recorded by this entry is missing (deleted)"
+ROW_UNAUDITED = "row was written without an audit entry"
+ROW_CHANGED = "row changed behind the application's back: {diff}"
+CHANGED_DELETED = (
+    "row changed behind the application's back: it exists though its latest entry recorded it "
+    "deleted"
+)
+CHANGED_BATCH = (
+    "row changed behind the application's back: its values no longer match the digest its "
+    "batch entry recorded"
+)
+CHANGED_SERIALIZATION = "row changed behind the application's back: serialization differs"
+MESSAGES = (
+    AT_ENTRY, AT_ENTRY_ROW, NO_ENTRY_ROW, GAP, PREV_HASH, UNKEYED, UNKNOWN_KEY, ALTERED,
+    DIGESTS_UNREADABLE, CHECKPOINT_AT, TRUNCATED, REWRITTEN, RECREATED, ROW_MISSING,
+    ROW_UNAUDITED, ROW_CHANGED, CHANGED_DELETED, CHANGED_BATCH, CHANGED_SERIALIZATION,
+)  # fmt: skip
+"""The findings of `verify` as message keys with named fields (like
+`neurocart.store.errors.MESSAGES`): `str(Break)` is the English the command line prints in
+English; `neurocart audit verify` says it in its reader's language
+(`neurocart.i18n.message_text`). A row is kept as named ("patient 3"), the field-by-field
+difference of a changed row too (column names and values)."""
+
 
 @dataclass(frozen=True)
 class Break:
@@ -934,9 +976,11 @@ class Break:
     def __str__(self) -> str:
         if self.seq is None and self.entity is None:  # e.g. the checkpoint file
             return self.reason
-        where = f"entry seq {self.seq}" if self.seq is not None else "no audit entry"
-        what = f" ({self.entity})" if self.entity else ""
-        return f"{where}{what}: {self.reason}"
+        if self.entity is None:
+            return AT_ENTRY.format(seq=self.seq, finding=self.reason)
+        if self.seq is None:
+            return NO_ENTRY_ROW.format(audited=self.entity, finding=self.reason)
+        return AT_ENTRY_ROW.format(seq=self.seq, audited=self.entity, finding=self.reason)
 
 
 @dataclass(frozen=True)
@@ -1004,17 +1048,17 @@ def verify(
             hasher = hashers[fixed] = _Hasher(*fixed, secret)
         if seq != prev_seq + 1:
             missing = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1}–{seq - 1}"
-            problems.append(Break(seq, f"gap in seq: entry {missing} deleted"))
+            problems.append(Break(seq, GAP.format(missing=missing)))
         elif e["prev_hash"] != prev_hash:
-            problems.append(Break(seq, "prev_hash does not match the previous entry's hash"))
+            problems.append(Break(seq, PREV_HASH))
         elif key_id is None and (keyed or not unkeyed_prefix):
-            problems.append(Break(seq, "unkeyed entry (plain SHA-256, which anyone can recompute)"))
+            problems.append(Break(seq, UNKEYED))
         elif key_id is not None and secret is None:
-            problems.append(Break(seq, f"signed with key {key_id!r}, which is not in the keyring"))
+            problems.append(Break(seq, UNKNOWN_KEY.format(key_id=repr(key_id))))
         elif not hmac.compare_digest(
             hasher(seq, e["entity_id"], e["old"], e["new"], e["prev_hash"]), e["hash"]
         ):
-            problems.append(Break(seq, "hash mismatch: the entry was altered"))
+            problems.append(Break(seq, ALTERED))
         keyed = keyed or key_id is not None
         prev_seq, prev_hash = seq, e["hash"]
         if seq in pinned:
@@ -1035,7 +1079,7 @@ def verify(
                     problems.append(_recreated(key, before[0], seq))
                 expected[key] = (seq, None if digest is None else bytes.fromhex(digest), legacy)
         except ValueError:
-            problems.append(Break(seq, "batch entry's row digests are unreadable"))
+            problems.append(Break(seq, DIGESTS_UNREADABLE))
     problems.extend(_check_rows(session, expected))
     problems.extend(_check_checkpoints(checkpoints, pinned, prev_seq))
     problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
@@ -1051,22 +1095,11 @@ def _check_checkpoints(checkpoints: Sequence[Any], pinned: dict[int, str], top: 
     """Each checkpoint's (seq, hash) against the store whose newest entry is `top`."""
     out = []
     for c in checkpoints:
-        where = f"checkpoint line {c.line} of {c.at}"
+        where = CHECKPOINT_AT.format(line=c.line, at=c.at)
         if c.seq > top:
-            out.append(
-                Break(
-                    top or None,
-                    f"the log ends at seq {top} but {where} recorded head seq {c.seq}: "
-                    "its newest entries were removed (truncated)",
-                )
-            )
+            out.append(Break(top or None, TRUNCATED.format(top=top, where=where, seq=c.seq)))
         elif c.seq and pinned.get(c.seq) != c.hash:
-            out.append(
-                Break(
-                    c.seq,
-                    f"the entry differs from {where}: the chain was rewritten from here on",
-                )
-            )
+            out.append(Break(c.seq, REWRITTEN.format(where=where)))
     return out
 
 
@@ -1083,12 +1116,7 @@ def _recreated(key: tuple[str, int], before: int, seq: int) -> Break:
     the deletion would be hidden. `verify` tests it with one dict lookup per created row,
     in its one pass over the chain."""
     entity_type, entity_id = key
-    return Break(
-        seq,
-        f"this entry creates the id again: the row entry seq {before} recorded was deleted "
-        "behind the application's back",
-        f"{entity_type} {entity_id}",
-    )
+    return Break(seq, RECREATED.format(before=before), f"{entity_type} {entity_id}")
 
 
 def _digest(text: str | None) -> bytes | None:
@@ -1110,13 +1138,7 @@ def _check_rows(session: Session, expected: Expected) -> list[Break]:
                 problems.extend(found)
     for (entity_type, entity_id), (seq, new, _) in expected.items():
         if new is not None and entity_type in AUDITED:
-            problems.append(
-                Break(
-                    seq,
-                    "row recorded by this entry is missing (deleted)",
-                    f"{entity_type} {entity_id}",
-                )
-            )
+            problems.append(Break(seq, ROW_MISSING, f"{entity_type} {entity_id}"))
     return problems
 
 
@@ -1133,7 +1155,7 @@ def _check_row(
     recorded = expected.pop((entity_type, row_id), None)
     name = f"{entity_type} {row_id}"
     if recorded is None:
-        return [Break(None, "row was written without an audit entry", name)]
+        return [Break(None, ROW_UNAUDITED, name)]
     seq, digest, legacy = recorded
     current = render(row)
     if _digest(current) == digest:
@@ -1154,12 +1176,11 @@ def _check_row(
         select(AuditEntry.action, AuditEntry.new).where(AuditEntry.seq == seq)
     ).one()
     if digest is None:
-        diff = "it exists though its latest entry recorded it deleted"
-    elif action in BATCH_ACTIONS:
-        diff = "its values no longer match the digest its batch entry recorded"
-    else:
-        diff = _diff(json.loads(new) if new else {}, json.loads(current))
-    return [Break(seq, f"row changed behind the application's back: {diff}", name)]
+        return [Break(seq, CHANGED_DELETED, name)]
+    if action in BATCH_ACTIONS:
+        return [Break(seq, CHANGED_BATCH, name)]
+    diff = _diff(json.loads(new) if new else {}, json.loads(current))
+    return [Break(seq, ROW_CHANGED.format(diff=diff) if diff else CHANGED_SERIALIZATION, name)]
 
 
 def _diff(recorded: Snapshot, current: Snapshot) -> str:
@@ -1168,4 +1189,4 @@ def _diff(recorded: Snapshot, current: Snapshot) -> str:
         for k in sorted(set(recorded) | set(current))
         if recorded.get(k) != current.get(k)
     ]
-    return "; ".join(changed) or "serialization differs"
+    return "; ".join(changed)

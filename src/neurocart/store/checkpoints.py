@@ -106,6 +106,22 @@ def write_checkpoint(session: Session, path: Path, keyring: Keyring) -> Checkpoi
     return Checkpoint(seq, hash_, at, keyring.current, prev, mac, len(lines) + 1)
 
 
+LINE_UNREADABLE = "checkpoint file {file} line {line}: unreadable"
+LINE_UNKNOWN_KEY = (
+    "checkpoint file {file} line {line}: signed with key {key_id}, not in the keyring"
+)
+LINE_EDITED = "checkpoint file {file} line {line}: signature does not match (the line was edited)"
+LINE_OUT_OF_ORDER = (
+    "checkpoint file {file} line {line}: does not follow the line before it (lines removed, "
+    "inserted or reordered)"
+)
+LINE_BACKWARDS = "checkpoint file {file} line {line}: head seq {seq} is below an earlier {last}"
+MESSAGES = (LINE_UNREADABLE, LINE_UNKNOWN_KEY, LINE_EDITED, LINE_OUT_OF_ORDER, LINE_BACKWARDS)
+"""What `read_checkpoints` finds wrong with a line, as message keys with named fields (said
+in the reader's language by `neurocart audit verify`, like the findings of
+`neurocart.store.audit.MESSAGES`)."""
+
+
 def read_checkpoints(path: Path, keyring: Keyring) -> tuple[list[Checkpoint], list[str]]:
     """The checkpoints of a file that verify, and what is wrong with the others (edited,
     unsigned, removed or reordered lines, a head that went backwards)."""
@@ -118,7 +134,7 @@ def read_checkpoints(path: Path, keyring: Keyring) -> tuple[list[Checkpoint], li
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not text.strip():
             continue
-        where = f"checkpoint file {path.name} line {number}"
+        where = {"file": path.name, "line": number}
         try:
             record = json.loads(text)
             fields = _fields(
@@ -127,21 +143,18 @@ def read_checkpoints(path: Path, keyring: Keyring) -> tuple[list[Checkpoint], li
             )  # fmt: skip
             mac = str(record["mac"])
         except (ValueError, KeyError, TypeError):
-            problems.append(f"{where}: unreadable")
+            problems.append(LINE_UNREADABLE.format(**where))
             prev = hashlib.sha256(text.encode()).hexdigest()
             continue
         secret = keyring.get(fields["key_id"])
         if secret is None:
-            problems.append(f"{where}: signed with key {fields['key_id']!r}, not in the keyring")
+            problems.append(LINE_UNKNOWN_KEY.format(**where, key_id=repr(fields["key_id"])))
         elif not hmac.compare_digest(_mac(secret, fields), mac):
-            problems.append(f"{where}: signature does not match (the line was edited)")
+            problems.append(LINE_EDITED.format(**where))
         elif fields["prev"] != prev:
-            problems.append(
-                f"{where}: does not follow the line before it (lines removed, inserted or "
-                "reordered)"
-            )
+            problems.append(LINE_OUT_OF_ORDER.format(**where))
         elif fields["seq"] < last_seq:
-            problems.append(f"{where}: head seq {fields['seq']} is below an earlier {last_seq}")
+            problems.append(LINE_BACKWARDS.format(**where, seq=fields["seq"], last=last_seq))
         else:
             last_seq = fields["seq"]
             out.append(

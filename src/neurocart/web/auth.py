@@ -23,6 +23,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from neurocart.config import Settings, get_settings
+from neurocart.i18n import N_
 from neurocart.i18n import gettext as _
 from neurocart.security import is_allowed
 from neurocart.services import accounts
@@ -179,17 +180,44 @@ def web_user(request: Request) -> User:
 WebUser = Annotated[User, Depends(web_user)]
 
 
+PERMISSIONS = {
+    ("patients", "read"): N_("read patients"),
+    ("tasks", "write"): N_("write tasks"),
+    ("observations", "correct"): N_("correct observations"),
+    ("assessments", "write"): N_("write assessments"),
+    ("calculators", "read"): N_("read calculators"),
+    ("alerts", "write"): N_("write alerts"),
+    ("alerts", "correct"): N_("correct alerts"),
+    ("reports", "read"): N_("read reports"),
+    ("reports", "write"): N_("write reports"),
+    ("studies", "read"): N_("read studies"),
+    ("users", "admin"): N_("admin users"),
+    ("feeds", "admin"): N_("admin feeds"),
+}
+"""What a page's permission lets a role do, by (resource, action) as the role matrix names
+it (`neurocart.security.roles`): the 403 page says "Your role (nurse) may not admin users",
+in the reader's language by the permission's own words ("管理用户"). Every permission a page
+requires is listed (`require` checks it at import)."""
+
+
+def permission_text(resource: str, action: str) -> str:
+    """The permission (resource, action) in the current language (English: "admin users")."""
+    return _(PERMISSIONS[(str(resource), str(action))])
+
+
 class require:  # noqa: N801 - used like a function: Depends(require(...))
     """A page dependency: a logged-in user whose role may perform `action` on `resource`."""
 
     def __init__(self, resource: str, action: str) -> None:
         is_allowed("admin", resource, action)  # fail at import on a typo
+        if (str(resource), str(action)) not in PERMISSIONS:
+            raise KeyError(f"no words for the permission {action} {resource} (PERMISSIONS)")
         self.resource = resource
         self.action = action
 
     def __call__(self, request: Request, user: WebUser) -> User:
         if not is_allowed(user.role.value, self.resource, self.action):
-            raise PageForbidden(user, f"{self.action} {self.resource}")
+            raise PageForbidden(user, permission_text(self.resource, self.action))
         check_origin(request)
         return user
 
