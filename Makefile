@@ -69,7 +69,7 @@ demo: $(STAMP)
 
 # every benchmark, then one markdown table of target, figure, spread and verdict
 BENCH_DIR := build/bench
-BENCHMARKS := calculators ingest simulate cohort monitor_engine startup monitor api_lists runtime board
+BENCHMARKS := calculators ingest simulate cohort monitor_engine startup monitor api_lists runtime board interop omics
 bench: $(STAMP)
 	@mkdir -p $(BENCH_DIR) && rm -f $(BENCH_DIR)/results.jsonl
 	@for b in $(BENCHMARKS); do \

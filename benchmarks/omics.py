@@ -29,7 +29,7 @@ import anndata as ad
 import numpy as np
 import scanpy as sc
 
-import _harness  # noqa: F401  (the benchmark audit key)
+import _harness as h
 from neurocart.omics.annotate import annotate, phenotype_scores
 from neurocart.omics.car import detect_car
 from neurocart.omics.panel import Panel, load_panel
@@ -135,14 +135,18 @@ def main() -> None:
         t_plain.append(timed(plain, raw, panel))
     ratios = [a / b for a, b in zip(t_ours, t_plain, strict=True)]
     m_ours, m_plain = statistics.median(t_ours), statistics.median(t_plain)
-    ratio = statistics.median(ratios)
     for name, t, m in (("neurocart pipeline", t_ours, m_ours), ("plain scanpy", t_plain, m_plain)):
         print(f"{name + ':':<20}median {m:.2f} s  (min {min(t):.2f}, max {max(t):.2f})")
-    spread = f"min {min(ratios):.3f}, max {max(ratios):.3f}; {args.runs} paired runs"
-    print(f"ratio pipeline ÷ plain: median {ratio:.3f}  ({spread})  target ≤ {TARGET}")
-    print(f"peak traced memory: pipeline {peak_mib(ours, raw, panel):,.0f} MiB, "
-          f"plain {peak_mib(plain, raw, panel):,.0f} MiB")  # fmt: skip
-    print("PASS" if ratio <= TARGET else "BELOW")
+    mine, theirs = peak_mib(ours, raw, panel), peak_mib(plain, raw, panel)
+    peaks = f"peak traced memory {mine:,.0f} vs {theirs:,.0f} MiB"
+    h.at_most(
+        "omics",
+        f"pipeline ÷ plain scanpy script ≤ {TARGET:g} ({raw.n_obs:,} cells)",
+        h.sample(ratios),
+        TARGET,
+        fmt=".3f",
+        baseline=f"pipeline {m_ours:.1f} s, plain {m_plain:.1f} s; {peaks}",
+    )
 
 
 if __name__ == "__main__":
