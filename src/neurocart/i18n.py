@@ -477,8 +477,11 @@ def local(at: datetime, zone: tzinfo | None = None) -> datetime:
 def zone_label(at: datetime | None = None, zone: tzinfo | None = None) -> str:
     """The zone as its UTC offset at `at` (default now): "UTC", "UTC+8", "UTC+1", "UTC+5:30"."""
     zone = zone or site_zone()
-    offset = (at or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
+    return _offset_label((at or datetime.now(UTC)).astimezone(zone).utcoffset())
+
+
+def _offset_label(offset: timedelta | None) -> str:
+    minutes = int((offset or timedelta(0)).total_seconds() // 60)
     if minutes == 0:
         return "UTC"
     sign = "+" if minutes > 0 else "-"
@@ -493,9 +496,11 @@ def format_date(day: date | datetime | None) -> str:
         return "—"
     if isinstance(day, datetime):
         day = local(day).date()
-    if current() == "zh_CN":
-        return f"{day.year}年{day.month}月{day.day}日"
-    return day.isoformat()
+    return _date_text(day, current() == "zh_CN")
+
+
+def _date_text(day: date, chinese: bool) -> str:
+    return f"{day.year}年{day.month}月{day.day}日" if chinese else day.isoformat()
 
 
 def format_time(at: datetime | None) -> str:
@@ -508,13 +513,26 @@ def format_datetime(at: datetime | None, *, zone_shown: bool = True) -> str:
     "2025年3月3日 14:05（UTC+8）"."""
     if at is None:
         return "—"
+    return _datetime_text(at, site_zone(), current() == "zh_CN", zone_shown)
+
+
+def format_datetimes(ats: Iterable[datetime]) -> list[str]:
+    """`format_datetime` of each instant (a chart's thousands of points), the site's zone and
+    the language looked up once."""
     zone = site_zone()
+    chinese = current() == "zh_CN"
+    return [_datetime_text(at, zone, chinese, True) for at in ats]
+
+
+def _datetime_text(at: datetime, zone: tzinfo, chinese: bool, zone_shown: bool) -> str:
     moment = local(at, zone)
-    text = f"{format_date(moment.date())} {moment:%H:%M}"
+    text = f"{_date_text(moment.date(), chinese)} {moment.hour:02d}:{moment.minute:02d}"
     if not zone_shown:
         return text
-    label = zone_label(at, zone)
-    return f"{text}（{label}）" if current() == "zh_CN" else f"{text} {label}"
+    # the zone's offset at that instant: `moment`'s own, unless `at` is naive (`zone_label`
+    # then reads it on the system clock, as it always has)
+    label = _offset_label(moment.utcoffset()) if at.tzinfo is not None else zone_label(at, zone)
+    return f"{text}（{label}）" if chinese else f"{text} {label}"
 
 
 def local_input(at: datetime | None) -> str:

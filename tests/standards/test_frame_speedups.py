@@ -83,3 +83,52 @@ def test_by_format_matches_percent_formatting(values: list[float]) -> None:
 @given(st.lists(st.integers(-(10**9), 10**9), min_size=1, max_size=50))
 def test_by_integer_matches_formatting(values: list[int]) -> None:
     assert by_integer(values, lambda v: f"total {v}").tolist() == [f"total {v}" for v in values]
+
+
+_CELLS = st.one_of(
+    st.sampled_from(["none", "focal", "diffuse", "Focal", " none", ""]),
+    st.text(alphabet="nodef ", max_size=4),  # equal texts held by distinct objects
+    st.sampled_from([None, math.nan, pd.NA, True, False, 1, 0, 1.0, 0.0, np.str_("none")]),
+)
+
+
+@given(st.lists(_CELLS, max_size=80))
+def test_factorize_of_a_choice_column_is_pandas_factorize(cells: list[object]) -> None:
+    from neurocart.standards.frame import _factorize
+
+    series = pd.Series(cells, dtype=object)
+    codes, uniques = _factorize(series)
+    expected_codes, expected_uniques = pd.factorize(series, use_na_sentinel=True)
+    assert codes.tolist() == expected_codes.tolist()
+    assert len(uniques) == len(expected_uniques)
+    for got, expected in zip(uniques, expected_uniques, strict=True):
+        assert type(got) is type(expected)
+        assert got == expected
+
+
+def test_factorize_with_many_distinct_objects_is_pandas_factorize() -> None:
+    from neurocart.standards.frame import _factorize
+
+    # more distinct objects than the scan handles: each text built anew, some repeated
+    cells = ["".join(["site", str(i % 50)]) for i in range(400)] + [None, math.nan] * 10
+    series = pd.Series(cells, dtype=object, index=range(1000, 1420))
+    codes, uniques = _factorize(series)
+    expected_codes, expected_uniques = pd.factorize(series, use_na_sentinel=True)
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques.tolist() == expected_uniques.tolist()
+
+
+def test_every_bad_choice_column_is_named_with_its_first_row() -> None:
+    rows = pd.DataFrame(
+        {
+            "ice_score": [10.0] * 4,
+            "consciousness": ["normal", "normal", "asleep", "asleep"],
+            "seizure": ["none", None, "none", "many"],
+            "cerebral_edema": ["none", "".join(["no", "ne"]), "none", "none"],
+        },
+        index=[7, 8, 9, 10],
+    )
+    with pytest.raises(CalculatorInputError) as caught:
+        calculate_frame("icans", rows)
+    found = {(p.field, p.row) for p in caught.value.problems}
+    assert found == {("consciousness", 9), ("seizure", 10)}

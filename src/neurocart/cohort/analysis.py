@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from neurocart import i18n
 from neurocart.cohort import plots
 from neurocart.cohort.biomarkers import biomarker_outcomes, read_codes
 from neurocart.cohort.remission import remission_rates
@@ -35,14 +36,40 @@ from neurocart.outcomes.patient import cutoff_instant, follow_up, outcomes_at, r
 REMISSION_MONTHS = (12, 24)
 
 
+class Figures(Mapping[str, Figure]):
+    """An analysis's figures by name, each drawn when it is asked for, in the language the
+    analysis ran in, and kept by nobody here: rendering them (`reports.build.figure_pngs`)
+    holds one figure at a time, and an analysis kept for later (the cohort page's cache, one
+    per language) holds the data its figures draw, not the figures."""
+
+    def __init__(self) -> None:
+        self._draw: dict[str, Callable[[], Figure]] = {}
+        self._language = i18n.current()
+
+    def add(self, name: str, draw: Callable[[], Figure]) -> None:
+        self._draw[name] = draw
+
+    def __getitem__(self, name: str) -> Figure:
+        draw = self._draw[name]
+        with i18n.using(self._language):
+            return draw()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._draw)
+
+    def __len__(self) -> int:
+        return len(self._draw)
+
+
 @dataclass
 class CohortAnalysis:
-    """Tables (name → DataFrame) and figures (name → matplotlib Figure) of one cohort."""
+    """Tables (name → DataFrame) and figures (name → matplotlib Figure, drawn when asked
+    for: `Figures`) of one cohort."""
 
     cutoff: date | datetime | None
     n_patients: int
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    figures: dict[str, Figure] = field(default_factory=dict)
+    figures: Figures = field(default_factory=Figures)
     figure_values: dict[str, pd.DataFrame] = field(default_factory=dict)
     """What each figure shows, read from the very data it draws (held against the tables)."""
     cox: CoxResult | None = None
@@ -209,26 +236,31 @@ def _analyse(
     t["patient_toxicity"] = worst
     t["patient_features"] = features
     f = result.figures
-    f["km"] = plots.km_figure(fitters)
+    f.add("km", lambda: plots.km_figure(fitters))
     result.figure_values["km"] = plots.km_plotted(fitters)
-    f["swimmer"] = plots.swimmer_figure(last, times, swimmer_marks(frames))
-    f["spider"] = plots.spider_figure(spider_changes(ck))
-    f["kinetics"] = plots.kinetics_figure(samples, limit, UNITS[measure])
+    marks = swimmer_marks(frames)
+    f.add("swimmer", lambda: plots.swimmer_figure(last, times, marks))
+    changes = spider_changes(ck)
+    f.add("spider", lambda: plots.spider_figure(changes))
+    unit = UNITS[measure]
+    f.add("kinetics", lambda: plots.kinetics_figure(samples, limit, unit))
     if cox is not None:
         pen = _(", L2 penalizer {value:g}").format(value=cox.penalizer) if cox.penalizer else ""
         ref = _(d.DISEASE_LABELS.get(cox.reference_disease or "", "—"))
-        f["forest"] = plots.forest_figure(
-            cox.summary,
+        title = (
             _("Cox model of relapse-free survival")
             + "\n"
             + _("(n={n}, {events} events; reference disease {reference}{penalizer})").format(
                 n=cox.n, events=cox.events, reference=ref, penalizer=pen
-            ),
+            )
         )
+        summary = cox.summary
+        f.add("forest", lambda: plots.forest_figure(summary, title))
     if biomarkers:
         bio_tables, bio_figures = biomarker_outcomes(reading(read_codes()))
         t.update(bio_tables)
-        f.update(bio_figures)
+        for name, draw in bio_figures.items():
+            f.add(name, draw)
     return result
 
 

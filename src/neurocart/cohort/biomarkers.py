@@ -40,13 +40,12 @@ Definitions (neurocart's, stated in the report):
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 from scipy import stats  # type: ignore[import-untyped]
 
@@ -522,7 +521,8 @@ def kflc_spider(frames: CohortFrames, *, readings: Readings | None = None) -> pd
 def spider_figure(changes: pd.DataFrame) -> Figure:
     """One line per patient (up to 40), one panel per disease, 0 % dashed."""
     groups = sorted(set(changes["diagnosis"].dropna()))
-    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(8.0, 3.0), squeeze=False)
+    fig = Figure(figsize=(8.0, 3.0))
+    axes = fig.subplots(1, max(1, len(groups)), squeeze=False)
     for ax, g in zip(axes.flat, groups, strict=False):
         sub = changes[changes["diagnosis"] == g]
         for sid in sorted(set(sub["study_id"]))[:MAX_SPIDER_LINES]:
@@ -539,8 +539,11 @@ def spider_figure(changes: pd.DataFrame) -> Figure:
     return fig
 
 
-def biomarker_outcomes(frames: CohortFrames) -> tuple[dict[str, pd.DataFrame], dict[str, Figure]]:
-    """Every biomarker table and figure (only those with data)."""
+def biomarker_outcomes(
+    frames: CohortFrames,
+) -> tuple[dict[str, pd.DataFrame], dict[str, Callable[[], Figure]]]:
+    """Every biomarker table and figure (only those with data); a figure as what draws it
+    (`analysis.Figures` draws it when it is rendered)."""
     tables: dict[str, pd.DataFrame] = {}
     frames = with_indices(frames)
     codes = [*INDEX_CODES.values(), OCB_PATTERN, *TITRE_CODES, *TIMED_CODES.values(),
@@ -561,8 +564,8 @@ def biomarker_outcomes(frames: CohortFrames) -> tuple[dict[str, pd.DataFrame], d
         if not table.empty and not (name == "ocb_conversion" and
                                     table["with_baseline_ocb"].sum() == 0):  # fmt: skip
             tables[name] = table
-    figures: dict[str, Figure] = {}
+    figures: dict[str, Callable[[], Figure]] = {}
     spider = kflc_spider(frames, readings=readings)
     if not spider.empty:
-        figures["spider_kflc"] = spider_figure(spider)
+        figures["spider_kflc"] = lambda: spider_figure(spider)
     return tables, figures

@@ -1,6 +1,8 @@
 """The cohort figures (matplotlib, Agg): KM, swimmer, spider, kinetics, forest.
 
-Every function returns a Figure and never shows it; the caller saves or embeds it. Large
+Every function returns a Figure and never shows it; the caller saves or embeds it. The
+figures are made outside pyplot, so no registry of open figures holds them: each is freed
+with its last reference, whether it was rendered or not. Large
 cohorts are sampled for the per-patient plots (seeded, so a report is reproducible) and the
 figure says so. Titles, axis labels and legends are in the language of the running report
 (`neurocart.i18n`), drawn with the CJK font behind DejaVu Sans (`neurocart.plotfonts`).
@@ -15,7 +17,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter  # type: ignore[import-untyped]
@@ -157,7 +158,8 @@ def km_figure(fitters: Mapping[str, KaplanMeierFitter], horizon_months: float = 
     """
     curves = km_curves(fitters)
     groups = list(curves)
-    fig, ax = plt.subplots(figsize=(8.0, 5.6))
+    fig = Figure(figsize=(8.0, 5.6))
+    ax = fig.subplots()
     for g in groups:
         curve = curves[g]
         color = COLORS.get(g)
@@ -198,7 +200,13 @@ def km_figure(fitters: Mapping[str, KaplanMeierFitter], horizon_months: float = 
     if shown:
         labels = [_group_label(str(fitters[g]._label)) for g in groups]
         add_at_risk_counts(
-            *shown, ax=ax, rows_to_show=[AT_RISK], xticks=ticks, fontsize=7, labels=labels
+            *shown,
+            ax=ax,
+            fig=fig,
+            rows_to_show=[AT_RISK],
+            xticks=ticks,
+            fontsize=7,
+            labels=labels,
         )
         _translate_at_risk(fig.axes[-1])
     fig.tight_layout()
@@ -237,7 +245,8 @@ def swimmer_figure(outcomes_last: pd.DataFrame, times: pd.DataFrame, marks: pd.D
         ["diagnosis", "follow_up_months"], ascending=[True, True]
     )
     n = len(shown)
-    fig, ax = plt.subplots(figsize=(8.0, max(3.0, 0.13 * n + 1.6)))
+    fig = Figure(figsize=(8.0, max(3.0, 0.13 * n + 1.6)))
+    ax = fig.subplots()
     status_color = {True: "#27ae60", False: "#c0392b"}
     y = np.arange(n)
     colors = [
@@ -296,7 +305,8 @@ def spider_figure(changes: pd.DataFrame) -> Figure:
     present = [g for g in DISEASES if g in set(changes["diagnosis"])]
     cols = min(3, max(1, len(present)))
     rows = int(np.ceil(len(present) / cols)) if present else 1
-    fig, axes = plt.subplots(rows, cols, figsize=(8.0, 2.9 * rows + 0.6), squeeze=False)
+    fig = Figure(figsize=(8.0, 2.9 * rows + 0.6))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[len(present) :]:
         ax.axis("off")
     for ax, g in zip(axes.flat, present, strict=False):
@@ -339,7 +349,8 @@ def kinetics_figure(samples: pd.DataFrame, lloq: float, unit: str, max_day: int 
     BLQ values are drawn at LLOQ/2 so that the log axis can show them; days are binned daily to
     day 14, weekly to day 56 and 4-weekly after; bins with fewer than 3 patients are left out.
     """
-    fig, ax = plt.subplots(figsize=(8.0, 4.6))
+    fig = Figure(figsize=(8.0, 4.6))
+    ax = fig.subplots()
     data = samples[(samples["day"] >= 0) & (samples["day"] <= max_day)]
     data = data.assign(v=np.where(data["value"] >= lloq, data["value"], lloq / 2.0))
     for comp, color in COMPARTMENT_COLORS.items():
@@ -376,7 +387,8 @@ def kinetics_figure(samples: pd.DataFrame, lloq: float, unit: str, max_day: int 
 def forest_figure(summary: pd.DataFrame, title: str) -> Figure:
     """Hazard ratios with 95 % CIs on a log axis (columns covariate, hazard_ratio, ci_*)."""
     n = len(summary)
-    fig, ax = plt.subplots(figsize=(8.0, 0.45 * n + 1.6))
+    fig = Figure(figsize=(8.0, 0.45 * n + 1.6))
+    ax = fig.subplots()
     y = np.arange(n)[::-1]
     hr = summary["hazard_ratio"].to_numpy(dtype=float)
     lo = summary["ci_lower"].to_numpy(dtype=float)

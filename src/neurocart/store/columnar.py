@@ -12,6 +12,7 @@ value is converted once, not once per row.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
@@ -20,7 +21,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
-from sqlalchemy import ColumnElement, Select, String, literal, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    cast,
+    func,
+    literal,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from neurocart.frames import STR
@@ -120,3 +131,36 @@ def split_texts(values: Objects, count: int) -> list[ExtensionArray] | None:
         )
         for i in range(count)
     ]
+
+
+def instant(session: Session, column: Any) -> Any:
+    """A timestamp column in the form that parses fastest: on PostgreSQL microseconds since
+    the epoch (an integer, not a datetime object per row), on SQLite its naive UTC text."""
+    if session.get_bind().dialect.name == "postgresql":
+        micros = func.extract("epoch", column) * 1_000_000
+        return type_coerce(cast(func.round(micros), BigInteger), Integer()).label(column.key)
+    return type_coerce(column, String()).label(column.key)
+
+
+def naive_utc(texts: Objects) -> npt.NDArray[np.datetime64] | None:
+    """SQLite's naive UTC texts parsed by numpy (~8× faster than pandas' ISO 8601 parser at
+    the same microsecond); None when a text carries an offset or does not parse (pandas then
+    reads them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy only warns of a time-zone offset
+        try:
+            return np.array(texts, dtype="datetime64[us]")
+        except (ValueError, DeprecationWarning, UserWarning):
+            return None
+
+
+def instant_micros(values: Objects) -> npt.NDArray[np.int64]:
+    """An `instant` column the database never leaves empty as microseconds since the epoch
+    (UTC): the same instants SQLAlchemy's UTC timestamp type reads, without a datetime per row."""
+    if not len(values) or not isinstance(values[0], str):
+        return np.fromiter(values, dtype=np.int64, count=len(values))
+    naive = naive_utc(values)
+    if naive is None:  # a text with an offset: pandas reads it
+        stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
+        naive = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    return naive.view(np.int64)

@@ -18,7 +18,6 @@ parsed dict (the frames' dicts are values to read; whoever edits one copies it f
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,14 +31,11 @@ import pandas as pd
 from pandas.api.extensions import ExtensionArray
 from pandas.arrays import DatetimeArray
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    Integer,
     Select,
     String,
     Text,
     cast,
-    func,
     select,
     sql,
     type_coerce,
@@ -48,6 +44,7 @@ from sqlalchemy.orm import Session, aliased
 
 from neurocart.frames import INSTANT, SCHEMA, CohortFrames, Partial, Selection
 from neurocart.gcpause import paused_cyclic_gc
+from neurocart.store.columnar import instant as _instant
 from neurocart.store.columnar import (
     integers,
     joined,
@@ -56,6 +53,7 @@ from neurocart.store.columnar import (
     split_texts,
     texts,
 )
+from neurocart.store.columnar import naive_utc as _naive_utc
 from neurocart.store.errors import StoreError
 from neurocart.store.models import (
     Assessment,
@@ -106,15 +104,6 @@ def _not_superseded(model: Any) -> ColumnElement[bool]:
     return clause
 
 
-def _instant(session: Session, column: Any) -> Any:
-    """A timestamp column in the form that parses fastest: on PostgreSQL microseconds since
-    the epoch (an integer, not a datetime object per row), on SQLite its naive UTC text."""
-    if session.get_bind().dialect.name == "postgresql":
-        micros = func.extract("epoch", column) * 1_000_000
-        return type_coerce(cast(func.round(micros), BigInteger), Integer()).label(column.key)
-    return _raw(column)
-
-
 def _select_frame(session: Session, query: Select[Any], columns: Sequence[str]) -> pd.DataFrame:
     """The query's rows as a frame of object columns, read straight from the driver's cursor
     (`columnar.select_columns`: SQLAlchemy's Row objects and pandas' type inference per cell
@@ -149,18 +138,6 @@ def _instant_array(values: npt.NDArray[np.object_]) -> DatetimeArray:
     parsed = pd.to_datetime(series, utc=True, format="ISO8601" if isinstance(first, str) else None)
     out: DatetimeArray = parsed.astype(_INSTANT).array
     return out
-
-
-def _naive_utc(texts: npt.NDArray[np.object_]) -> npt.NDArray[np.datetime64] | None:
-    """SQLite's naive UTC texts parsed by numpy (~8× faster than pandas' ISO 8601 parser at
-    the same microsecond); None when a text carries an offset or does not parse (pandas then
-    reads them)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # numpy only warns of a time-zone offset
-        try:
-            return np.array(texts, dtype="datetime64[us]")
-        except (ValueError, DeprecationWarning, UserWarning):
-            return None
 
 
 def _by_site(query: Select[Any], site: str | None) -> Select[Any]:

@@ -14,12 +14,21 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
-from neurocart.i18n import N_, core_text, format_date, format_datetime, term, zone_label
+from neurocart.i18n import (
+    N_,
+    core_text,
+    format_date,
+    format_datetimes,
+    term,
+    zone_label,
+)
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, SlotState
 from neurocart.standards import Result
 from neurocart.store.models import Assessment, MriScan, NerveConductionStudy
+from neurocart.store.repo import ValueSeries
 
 Figure = dict[str, Any]
 
@@ -140,8 +149,8 @@ readings the line stands for."""
 
 
 class Reading(Protocol):
-    """What the chart draws of an observation (an `Observation`, or a row of
-    `repo.observation_values`: the chart of a long history reads no more)."""
+    """What the chart draws of an observation (an `Observation`; the page itself reads a long
+    history as `repo.observation_series` columns, the same readings with no object per row)."""
 
     @property
     def code(self) -> str: ...
@@ -168,10 +177,19 @@ def extremes(rows: Sequence[Reading], limit: int = MAX_POINTS) -> list[Reading]:
     n = len(rows)
     if n <= limit:
         return list(rows)
-    stretches = max(1, (limit - 2) // 2)
     start = rows[0].effective_at
     seconds = np.fromiter(((o.effective_at - start).total_seconds() for o in rows), float, n)
     values = np.fromiter((o.value for o in rows), float, n)
+    return [rows[i] for i in _extreme_positions(seconds, values, limit)]
+
+
+def _extreme_positions(
+    seconds: npt.NDArray[np.float64], values: npt.NDArray[np.float64], limit: int
+) -> list[int]:
+    """The positions `extremes` keeps of more than `limit` readings, from their seconds since
+    the first reading and their values."""
+    n = len(seconds)
+    stretches = max(1, (limit - 2) // 2)
     span = seconds[-1] or 1.0
     inner = slice(1, n - 1)
     stretch = np.minimum(stretches - 1, (seconds[inner] / span * stretches).astype(np.int64))
@@ -181,7 +199,32 @@ def extremes(rows: Sequence[Reading], limit: int = MAX_POINTS) -> list[Reading]:
     lowest = order[np.r_[True, edge]]
     highest = order[np.r_[edge, True]]
     kept = np.unique(np.concatenate((lowest, highest))) + 1
-    return [rows[0], *(rows[i] for i in kept), rows[-1]]
+    return [0, *kept.tolist(), n - 1]
+
+
+def _drawn(
+    rows: ValueSeries | Sequence[Reading], log: bool
+) -> tuple[int, list[datetime], list[float], str] | None:
+    """What a series' line draws: how many readings it stands for, and the times, values and
+    unit of the readings drawn (all of them, or their `extremes`); None when none is left (a
+    log axis drops the zeros: "below detection")."""
+    if not isinstance(rows, ValueSeries):
+        if log:
+            rows = [o for o in rows if o.value > 0]
+        if not rows:
+            return None
+        kept = extremes(rows) if len(rows) > MAX_POINTS else rows
+        return len(rows), [o.effective_at for o in kept], [o.value for o in kept], o_unit(kept)
+    positions = np.flatnonzero(rows.values > 0) if log else np.arange(len(rows))
+    n = len(positions)
+    if not n:
+        return None
+    if n > MAX_POINTS:  # seconds as `extremes` counts them: exact microseconds / 10⁶
+        micros = rows.micros[positions]
+        seconds = (micros - micros[0]) / 1e6
+        positions = positions[_extreme_positions(seconds, rows.values[positions], MAX_POINTS)]
+    times = [rows.effective_at(i) for i in positions.tolist()]
+    return n, times, rows.values[positions].tolist(), str(rows.units[positions[0]])
 
 
 DISEASE_SCALES = ("edss", "mg_adl", "qmg", "mg_composite", "incat", "mrc_sum", "imacs_tis")
@@ -262,32 +305,33 @@ def _threshold(layout: dict[str, Any], t: Threshold, *, log: bool = False) -> No
 
 
 def panel_figure(
-    panel: Panel, observations: Mapping[str, Sequence[Reading]], infusion: datetime | None
+    panel: Panel,
+    observations: Mapping[str, ValueSeries | Sequence[Reading]],
+    infusion: datetime | None,
 ) -> Figure | None:
-    """The panel's figure from the observations grouped by code (`by_code`), or None when none
-    of its series has a value. A long series is drawn by its `extremes`."""
+    """The panel's figure from the observations of each code (`repo.observation_series`, or
+    readings grouped by `by_code`), or None when none of its series has a value. A long
+    series is drawn by its `extremes`."""
     data = []
     for i, s in enumerate(panel.series):
-        rows: Sequence[Reading] = observations.get(s.code, ())
-        if panel.log:
-            rows = [o for o in rows if o.value > 0]  # log axis: zeros are "below detection"
-        if not rows:
+        drawn = _drawn(observations.get(s.code, ()), panel.log)
+        if drawn is None:
             continue
+        count, times, values, unit = drawn
         name = _(s.name)
-        if len(rows) > MAX_POINTS:
+        if count > MAX_POINTS:
             name = _("{series} ({count} readings: lowest and highest per interval)").format(
-                series=name, count=f"{len(rows):,}"
+                series=name, count=f"{count:,}"
             )
-            rows = extremes(rows)
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
                 "name": name,
-                "x": [day_of(o.effective_at, infusion) for o in rows],
-                "y": [o.value for o in rows],
-                "text": [format_datetime(o.effective_at) for o in rows],
-                "hovertemplate": f"{_(s.name)}: %{{y}} {o_unit(rows)}<br>%{{text}}<extra></extra>",
+                "x": [day_of(at, infusion) for at in times],
+                "y": values,
+                "text": format_datetimes(times),
+                "hovertemplate": f"{_(s.name)}: %{{y}} {unit}<br>%{{text}}<extra></extra>",
                 "line": {"dash": _LINE_STYLES[i % 4], "color": _COLOURS[i % 4], "width": 2},
                 "marker": {"symbol": _MARKERS[i % 4], "size": 6, "color": _COLOURS[i % 4]},
             }

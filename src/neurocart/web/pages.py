@@ -512,7 +512,7 @@ def patient_chart(
     now = now_of(request)
     course = latest_course(session, patient.id)
     infusion = infusion_at(course)
-    observations = chart.by_code(repo.observation_values(session, patient.id, chart.CHART_CODES))
+    observations = repo.observation_series(session, patient.id, chart.CHART_CODES)
     assessments = repo.list_assessments(session, patient.id)
     events = repo.list_events(session, patient.id)
     schedule = patient_schedule(session, patient, now=now)

@@ -51,6 +51,7 @@ from neurocart.store.repo.events import (
 from neurocart.store.repo.observations import (
     ObservationColumns,
     ObservationFields,
+    ValueSeries,
     add_observation,
     add_observations,
     add_patient_observation_columns,
@@ -59,7 +60,7 @@ from neurocart.store.repo.observations import (
     get_observation,
     latest_observations,
     list_observations,
-    observation_values,
+    observation_series,
     retract_observation,
 )
 from neurocart.store.repo.patients import (
@@ -99,6 +100,7 @@ __all__ = [
     "ObservationFields",
     "ObservationIn",
     "PatientIn",
+    "ValueSeries",
     "add_assessment",
     "add_event",
     "add_observation",
@@ -133,7 +135,7 @@ __all__ = [
     "list_patients",
     "list_tasks",
     "list_users",
-    "observation_values",
+    "observation_series",
     "retract_assessment",
     "retract_event",
     "retract_observation",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, Table, select
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.orm import Session
 
 from neurocart.config import get_settings
@@ -311,14 +314,43 @@ def retract_observation(
     return _correct(session, actor, Observation, observation_id, reason, {}, action="retract")
 
 
-def observation_values(
+@dataclass(frozen=True)
+class ValueSeries:
+    """One code's current observations as columns, in effective time then id order: what a
+    chart draws of a long history, with no object per row."""
+
+    micros: npt.NDArray[np.int64]
+    """Effective times, microseconds since 1970-01-01 UTC."""
+    values: npt.NDArray[np.float64]
+    units: npt.NDArray[np.object_]
+
+    def __len__(self) -> int:
+        return len(self.micros)
+
+    def effective_at(self, position: int) -> datetime:
+        """The effective time of one row, as the store's UTC timestamps read it."""
+        return _EPOCH + timedelta(microseconds=int(self.micros[position]))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def observation_series(
     session: Session, patient_id: int, codes: Collection[str]
-) -> Sequence[Row[str, datetime, float, str]]:
-    """(code, effective_at, value, unit) of a patient's current observations of `codes`, by
-    effective time then id: what a chart draws, without loading each row as an object (a
-    long history is read several times faster)."""
+) -> dict[str, ValueSeries]:
+    """A patient's current observations of `codes`, one `ValueSeries` per code present (in
+    order of first appearance). The rows are read column by column from the driver and the
+    times parsed by numpy (`neurocart.store.columnar`): a long history is read several times
+    faster than as one Row, and one datetime, per observation."""
+    from neurocart.store.columnar import factorized, instant, instant_micros, select_columns
+
     query = (
-        select(Observation.code, Observation.effective_at, Observation.value, Observation.unit)
+        select(
+            Observation.code,
+            instant(session, Observation.effective_at),
+            Observation.value,
+            Observation.unit,
+        )
         .where(
             Observation.patient_id == patient_id,
             Observation.code.in_(sorted(codes)),
@@ -326,7 +358,20 @@ def observation_values(
         )
         .order_by(Observation.effective_at, Observation.id)
     )
-    return session.execute(query).all()
+    columns = select_columns(session, query, ("code", "effective_at", "value", "unit"))
+    micros = instant_micros(columns["effective_at"])
+    values = columns["value"].astype(np.float64)
+    codes, names = factorized(columns["code"])  # in order of first appearance
+    order = np.argsort(codes, kind="stable")  # by code, each code's rows still in time order
+    counts = np.bincount(codes, minlength=len(names))
+    ends = np.cumsum(counts)
+    series = {}
+    for name, start, end in zip(
+        names.tolist(), (ends - counts).tolist(), ends.tolist(), strict=True
+    ):
+        rows = order[start:end]
+        series[name] = ValueSeries(micros[rows], values[rows], columns["unit"][rows])
+    return series
 
 
 def latest_observations(session: Session, patient_id: int, *, limit: int) -> list[Observation]:
