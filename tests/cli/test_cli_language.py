@@ -249,3 +249,22 @@ def test_the_problems_of_a_rule_file_are_listed_in_chinese(tmp_path: Path) -> No
     assert "rule[0] (fever).when.signal：未知的信号 'temperatur'；已知信号：" in flat, output
     assert "routing.escalate_after_minutes.urgent：应为 > 0 的分钟数，得到 0" in flat, output
     assert "expected" not in flat, output
+
+
+def test_a_protocol_without_anchors_says_none_in_chinese(tmp_path: Path) -> None:
+    """The word "none" (no anchor declared) is part of its key: translated, the anchor kept."""
+    from importlib import resources
+
+    shipped = resources.files("neurocart.pathway") / "protocols" / "outpatient-follow-up.toml"
+    text = shipped.read_text(encoding="utf-8")
+    broken = re.sub(r"(?m)^infusion = \"CAR-T infusion at the treating.*\n", "", text, count=1)
+    assert broken != text
+    path = tmp_path / "no-anchors.toml"
+    path.write_text(broken, encoding="utf-8")
+    code, output = run("--lang", "zh_CN", "protocol", "check", str(path))
+    assert code == 2, output
+    flat = " ".join(output.split())
+    assert "未知的锚点 'infusion'（[anchors] 中声明的：无）" in flat, output
+    assert "none" not in flat, output
+    code, output = run("protocol", "check", str(path))
+    assert "unknown anchor 'infusion' (declared in [anchors]: none)" in " ".join(output.split())

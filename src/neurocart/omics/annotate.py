@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
+from neurocart.omics import errors as msg
 from neurocart.omics.errors import OmicsInputError
 from neurocart.omics.panel import UNASSIGNED, Panel
 
@@ -53,7 +54,7 @@ def marker_scores(adata: ad.AnnData, panel: Panel) -> tuple[pd.DataFrame, list[s
 def annotate(adata: ad.AnnData, panel: Panel, by: str | None = None) -> list[str]:
     """Add obs ``cell_type`` and ``lineage`` in place; returns the panel genes not found."""
     if by is not None and by not in adata.obs:
-        raise OmicsInputError("annotate_by", f"{by!r} is not a column of the cells (e.g. leiden)")
+        raise OmicsInputError("annotate_by", msg.NOT_A_COLUMN.format(value=repr(by)))
     scores, missing = marker_scores(adata, panel)
     if by is not None:
         groups = adata.obs[by]

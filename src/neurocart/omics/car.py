@@ -16,6 +16,7 @@ from __future__ import annotations
 import anndata as ad
 import numpy as np
 
+from neurocart.omics import errors as msg
 from neurocart.omics.errors import OmicsInputError
 
 
@@ -26,11 +27,9 @@ def detect_car(adata: ad.AnnData, feature: str = "CAR", min_umi: int = 2) -> int
     ``car_feature`` when the feature is not in the matrix.
     """
     if feature not in adata.var_names:
-        raise OmicsInputError(
-            "car_feature", f"{feature!r} is not a feature of the matrix (add it to the reference)"
-        )
+        raise OmicsInputError("car_feature", msg.NOT_A_FEATURE.format(value=repr(feature)))
     if min_umi < 1:
-        raise OmicsInputError("car_min_umi", "must be at least 1")
+        raise OmicsInputError("car_min_umi", msg.AT_LEAST_ONE)
     column = adata.var_names.get_loc(feature)
     source = adata.layers.get("counts", adata.X)
     values = source[:, column]

@@ -12,7 +12,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from neurocart.omics import errors as msg
 from neurocart.omics.errors import OmicsInputError
+from neurocart.omics.samplesheet import NO_FILE
 
 LINEAGES = ("T", "NK", "B", "plasma", "myeloid", "dendritic", "contaminant")
 UNASSIGNED = "unassigned"
@@ -70,13 +72,13 @@ def load_panel(path: str | Path | None = None) -> Panel:
     else:
         p = Path(path)
         if not p.is_file():
-            raise OmicsInputError("panel", f"no such file: {p}")
+            raise OmicsInputError("panel", NO_FILE.format(path=p))
         text = p.read_text(encoding="utf-8")
         where = f"panel {p.name}"
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise OmicsInputError(where, f"not valid TOML: {exc}") from None
+        raise OmicsInputError(where, msg.NOT_TOML.format(error=exc)) from None
     return _parse(data, where, str(path or "default"))
 
 
@@ -88,15 +90,17 @@ def _parse(data: dict[str, Any], where: str, path: str) -> Panel:
         name = _text(entry, "name", at)
         lineage = _text(entry, "lineage", at)
         if lineage not in LINEAGES:
-            raise OmicsInputError(f"{at}.lineage", f"{lineage!r} is not one of {LINEAGES}")
+            raise OmicsInputError(
+                f"{at}.lineage", msg.NOT_A_LINEAGE.format(value=repr(lineage), lineages=LINEAGES)
+            )
         types.append(
             CellType(name, lineage, _genes(entry, "markers", at), _text(entry, "source", at))
         )
     if not types:
-        raise OmicsInputError(where, "names no [[cell_type]]")
+        raise OmicsInputError(where, msg.NO_CELL_TYPE)
     names = [t.name for t in types]
     if len(set(names)) != len(names) or UNASSIGNED in names:
-        raise OmicsInputError(where, "cell type names must be unique and not 'unassigned'")
+        raise OmicsInputError(where, msg.UNIQUE_NAMES)
     phenotypes = []
     for i, entry in enumerate(data.get("phenotype", [])):
         at = f"{where}: phenotype[{i}]"
@@ -108,19 +112,19 @@ def _parse(data: dict[str, Any], where: str, path: str) -> Panel:
     try:
         min_score = float(head.get("min_score", 0.5))
     except (TypeError, ValueError):
-        raise OmicsInputError(f"{where}: panel.min_score", "must be a number") from None
+        raise OmicsInputError(f"{where}: panel.min_score", msg.NOT_A_NUMBER) from None
     return Panel(str(head.get("name", path)), tuple(types), tuple(phenotypes), min_score, path)
 
 
 def _text(entry: dict[str, Any], key: str, at: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise OmicsInputError(f"{at}.{key}", "must be a non-empty string")
+        raise OmicsInputError(f"{at}.{key}", msg.NOT_A_STRING)
     return value.strip()
 
 
 def _genes(entry: dict[str, Any], key: str, at: str) -> tuple[str, ...]:
     value = entry.get(key)
     if not isinstance(value, list) or not value or not all(isinstance(g, str) for g in value):
-        raise OmicsInputError(f"{at}.{key}", "must be a non-empty list of gene names")
+        raise OmicsInputError(f"{at}.{key}", msg.NOT_GENES)
     return tuple(value)

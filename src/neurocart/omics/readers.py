@@ -20,6 +20,7 @@ import anndata as ad
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]
 
+from neurocart.omics import errors as msg
 from neurocart.omics.errors import OmicsInputError
 from neurocart.omics.samplesheet import Sample
 
@@ -53,9 +54,7 @@ def read_sample(sample: Sample) -> SampleData:
             warnings.simplefilter("ignore")  # anndata: awkward arrays are "experimental"
             airr = airr[airr.obs_names.isin(gex.obs_names)].copy()
         if airr.n_obs == 0:
-            raise OmicsInputError(
-                f"{sample.sample_id}: contigs", "no contig barcode matches a cell of the matrix"
-            )
+            raise OmicsInputError(f"{sample.sample_id}: contigs", msg.NO_CONTIG_MATCH)
     return SampleData(sample, gex, airr)
 
 
@@ -78,13 +77,11 @@ def read_expression(path: Path) -> tuple[ad.AnnData, ad.AnnData | None]:
         elif name.endswith(".h5"):
             adata = sc.read_10x_h5(path)
         else:
-            raise OmicsInputError(
-                "gex", f"{path.name}: expected a 10x .h5, an mtx folder, .h5ad or .h5mu"
-            )
+            raise OmicsInputError("gex", msg.NOT_A_MATRIX_FILE.format(name=path.name))
     except OmicsInputError:
         raise
     except (OSError, KeyError, ValueError) as exc:
-        raise OmicsInputError("gex", f"cannot read {path}: {exc}") from None
+        raise OmicsInputError("gex", msg.CANNOT_READ.format(path=path, error=exc)) from None
     adata.var_names_make_unique()
     _to_counts(adata, path)
     return adata, airr
@@ -98,7 +95,7 @@ def _read_h5mu(path: Path) -> tuple[ad.AnnData, ad.AnnData | None]:
         mdata = md.read_h5mu(path)
     gex_key = next((k for k in GEX_MODALITIES if k in mdata.mod), None)
     if gex_key is None:
-        raise OmicsInputError("gex", f"{path.name}: no gene-expression modality (gex or rna)")
+        raise OmicsInputError("gex", msg.NO_GEX_MODALITY.format(name=path.name))
     airr = mdata.mod.get(AIRR_KEY)
     return mdata.mod[gex_key].copy(), None if airr is None else airr.copy()
 
@@ -109,13 +106,11 @@ def _to_counts(adata: ad.AnnData, path: Path) -> None:
         adata.X = adata.layers["counts"]
     x = adata.X
     if x is None:
-        raise OmicsInputError("gex", f"{path.name}: no expression matrix")
+        raise OmicsInputError("gex", msg.NO_MATRIX.format(name=path.name))
     x = sp.csr_matrix(x, dtype=np.float32)
     values = x.data
     if values.size and (values.min() < 0 or not np.all(np.equal(np.mod(values, 1), 0))):
-        raise OmicsInputError(
-            "gex", f"{path.name}: X is not raw UMI counts (put them in layers['counts'])"
-        )
+        raise OmicsInputError("gex", msg.NOT_COUNTS.format(name=path.name))
     adata.X = x
     adata.layers["counts"] = x.copy()
 
@@ -133,7 +128,5 @@ def read_contigs(path: Path) -> ad.AnnData:
             if name.endswith((".tsv", ".tsv.gz")):
                 return ir.io.read_airr(path)
     except (OSError, KeyError, ValueError) as exc:
-        raise OmicsInputError("contigs", f"cannot read {path}: {exc}") from None
-    raise OmicsInputError(
-        "contigs", f"{path.name}: expected 10x contig annotations (.csv) or an AIRR .tsv"
-    )
+        raise OmicsInputError("contigs", msg.CANNOT_READ.format(path=path, error=exc)) from None
+    raise OmicsInputError("contigs", msg.NOT_CONTIGS.format(name=path.name))

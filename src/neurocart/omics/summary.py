@@ -16,6 +16,7 @@ from pathlib import Path
 import anndata as ad
 import pandas as pd
 
+from neurocart.omics import errors as msg
 from neurocart.omics.annotate import annotate
 from neurocart.omics.car import detect_car, no_car, propagate_car
 from neurocart.omics.errors import OmicsInputError
@@ -24,7 +25,7 @@ from neurocart.omics.pipeline import normalize
 from neurocart.omics.qc import QCConfig, quality_control
 from neurocart.omics.readers import read_expression
 from neurocart.omics.readouts import sample_readouts
-from neurocart.omics.samplesheet import Tissue
+from neurocart.omics.samplesheet import NOT_A_TISSUE, Tissue
 
 
 @dataclass
@@ -52,9 +53,9 @@ def summarize(
     """
     path = Path(path)
     if tissue not in {t.value for t in Tissue}:
-        raise OmicsInputError("tissue", f"{tissue!r} is not one of csf, blood, product")
+        raise OmicsInputError("tissue", NOT_A_TISSUE.format(value=repr(tissue)))
     if not path.is_file() or not path.name.lower().endswith(".h5ad"):
-        raise OmicsInputError("file", f"{path}: expected an existing .h5ad file")
+        raise OmicsInputError("file", msg.NOT_H5AD.format(path=path))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         head = ad.read_h5ad(path, backed="r")

@@ -58,20 +58,22 @@ UNKNOWN_KEY = "unknown key"
 REQUIRED_KEY = "required key is missing"
 GOT = "{error} (got {got})"
 UNKNOWN_ANCHOR = "unknown anchor {anchor} (declared in [anchors]: {declared})"
+NO_ANCHORS = "unknown anchor {anchor} (declared in [anchors]: none)"
 DUPLICATE_ID = "duplicate id {id}"
 UNKNOWN_PHASE = "unknown phase {phase} (declared in [[phases]]: {declared})"
 NOT_TOML = "not valid TOML: {error}"
 CANNOT_READ = "cannot read file: {error}"
 NAME_DIFFERS = "{id} differs from the file name"
 MESSAGES = (
-    NO_SHIPPED_PROTOCOL, INVALID, UNKNOWN_KEY, REQUIRED_KEY, GOT, UNKNOWN_ANCHOR, DUPLICATE_ID,
-    UNKNOWN_PHASE, NOT_TOML, CANNOT_READ, NAME_DIFFERS,
+    NO_SHIPPED_PROTOCOL, INVALID, UNKNOWN_KEY, REQUIRED_KEY, GOT, UNKNOWN_ANCHOR, NO_ANCHORS,
+    DUPLICATE_ID, UNKNOWN_PHASE, NOT_TOML, CANNOT_READ, NAME_DIFFERS,
 )  # fmt: skip
 """The loader's refusal of an unknown protocol and the problems it lists for a protocol file,
 as message keys with named fields (like `neurocart.store.errors.MESSAGES`; the checks of the
-tables are `neurocart.pathway.protocol.MESSAGES`). The TOML parser's and pydantic's own
-messages are quoted as they are (pydantic's are catalogue words where the calculators share
-them)."""
+tables are `neurocart.pathway.protocol.MESSAGES`). A file without anchors says "none" in its
+own key (`NO_ANCHORS`), so the word is translated while anchor names are kept. The TOML
+parser's and pydantic's own messages are quoted as they are (pydantic's are catalogue words
+where the calculators share them)."""
 
 
 class UnknownProtocolError(LookupError):
@@ -138,10 +140,12 @@ def validate_references(data: Mapping[str, Any]) -> list[ProtocolProblem]:
     def anchor(path: str, bound: object) -> None:
         name = bound.get("anchor") if isinstance(bound, dict) else None
         if isinstance(name, str) and name not in anchors:
-            declared = ", ".join(anchors) or "none"
-            problems.append(
-                ProtocolProblem(path, UNKNOWN_ANCHOR.format(anchor=repr(name), declared=declared))
+            problem = (
+                UNKNOWN_ANCHOR.format(anchor=repr(name), declared=", ".join(anchors))
+                if anchors
+                else NO_ANCHORS.format(anchor=repr(name))
             )
+            problems.append(ProtocolProblem(path, problem))
 
     for key in ("phases", "tasks"):
         seen = Counter(str(item.get("id")) for _, _, item in _items(data, key))
