@@ -22,8 +22,15 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.orm import Session
 
-from neurocart.store.bulk import _holds_one, _literal, _processors, insert_columns, utc_texts
-from neurocart.store.models import Observation, Specimen
+from neurocart.store.bulk import (
+    _holds_one,
+    _literal,
+    _processors,
+    insert_columns,
+    upsert_returning,
+    utc_texts,
+)
+from neurocart.store.models import MonitorStatus, Observation, Specimen
 from tests.store.factories import T0, patient
 
 TIMES = [
@@ -293,3 +300,34 @@ def test_a_copied_batch_rolls_back_with_its_transaction(database, admin):
         write_then_fail()
     with database.reading() as session:
         assert session.execute(select(table).where(table.c.id >= 9000)).all() == []
+
+
+def test_upsert_inserts_new_rows_and_replaces_existing_ones_in_place(database, admin):
+    """Rows of keys already stored are replaced column by column, new keys inserted, and
+    what comes back is every column exactly as a read gives it."""
+    table = MonitorStatus.__table__
+    with database.transaction() as session:
+        a, b = patient(session, admin), patient(session, admin, "NC-002")
+
+    def row(p, grade: int, at: datetime) -> dict:
+        return {
+            "patient_id": p.id, "study_id": p.study_id, "crs_grade": grade,
+            "crs_source": "derived", "crs_at": at, "crs_by": None, "icans_grade": None,
+            "icans_source": None, "icans_at": None, "icans_by": None, "updated_at": at,
+        }  # fmt: skip
+
+    with database.transaction() as session:
+        first = upsert_returning(session, table, [row(a, 1, T0)])
+    assert [r.crs_grade for r in first] == [1]
+    later = T0 + timedelta(hours=3)
+    with database.transaction() as session:
+        returned = upsert_returning(session, table, [row(a, 3, later), row(b, 2, later)])
+    with database.reading() as session:
+        stored = {r.patient_id: r for r in session.execute(select(*table.columns))}
+    assert len(stored) == 2
+    assert {r.patient_id: tuple(r) for r in returned} == {k: tuple(v) for k, v in stored.items()}
+    assert (stored[a.id].crs_grade, stored[a.id].crs_at, stored[a.id].updated_at) == (
+        3, later, later,
+    )  # fmt: skip
+    with database.transaction() as session:
+        assert upsert_returning(session, table, []) == []

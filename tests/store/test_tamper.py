@@ -611,7 +611,7 @@ def test_a_monitor_step_is_one_entry_per_table_it_wrote(world: World) -> None:
         ("alert_action", audit.STATE_ACTION)  # append-only: only ever created
     }
     assert {(t, audit.BATCH_ACTION) for t in monitor_tables} - kinds == {
-        ("monitor_status", audit.BATCH_ACTION)  # deleted and inserted again by patient
+        ("monitor_status", audit.BATCH_ACTION)  # upserted by patient: always "written"
     }
 
 

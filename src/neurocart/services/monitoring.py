@@ -58,9 +58,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
@@ -78,7 +78,7 @@ from neurocart.services.journal import (
     overdue_record,
 )
 from neurocart.services.overdue import OverdueTracker
-from neurocart.store import Database, audit, repo
+from neurocart.store import Database, audit, bulk, repo
 from neurocart.store.db import AFTER_COMMIT
 from neurocart.store.models import Alert, MonitorCheckpoint, MonitorStatus
 from neurocart.store.models import AlertAction as StoredAction
@@ -156,7 +156,7 @@ _STATUS_COLUMNS = (
 # for the audit (`audit.append_states(returned=...)`), exactly as a read would give them.
 _ALERT_COLUMNS = tuple(Alert.__table__.columns)
 _ACTION_COLUMNS = tuple(StoredAction.__table__.columns)
-_GRADE_COLUMNS = tuple(MonitorStatus.__table__.columns)
+_GRADE_TABLE = cast(Table, MonitorStatus.__table__)
 _CHECKPOINT_COLUMNS = tuple(MonitorCheckpoint.__table__.columns)
 _INSERT_ALERTS = insert(Alert).returning(*_ALERT_COLUMNS)
 
@@ -649,19 +649,19 @@ class MonitorService:
     def _store_grades(
         self, session: Session, rows: Sequence[tuple[int, tuple[Any, ...] | None]]
     ) -> dict[int, Any]:
-        """Rewrite the grade rows of these patients; returns each patient's row as stored
-        (None: no grade any more, the row deleted)."""
+        """Bring the grade rows of these patients up to date in place (a patient without a
+        grade any more loses the row); returns each patient's row as stored (None: deleted)."""
         if not rows:
             return {}
-        ids = [pid for pid, _ in rows]
-        session.execute(delete(MonitorStatus).where(MonitorStatus.patient_id.in_(ids)))
+        stored: dict[int, Any] = {pid: None for pid, _ in rows}
         now = datetime.now(UTC)
         values = [dict(zip(_STATUS_COLUMNS, r, strict=True)) | {"updated_at": now}
                   for _, r in rows if r is not None]  # fmt: skip
-        stored: dict[int, Any] = dict.fromkeys(ids)
-        if values:
-            for new in session.execute(insert(MonitorStatus).returning(*_GRADE_COLUMNS), values):
-                stored[new.patient_id] = new
+        for new in bulk.upsert_returning(session, _GRADE_TABLE, values):
+            stored[new.patient_id] = new
+        gone = [pid for pid, r in rows if r is None]
+        if gone:
+            session.execute(delete(MonitorStatus).where(MonitorStatus.patient_id.in_(gone)))
         for pid, row in rows:
             self._status[pid] = row
         return stored

@@ -758,8 +758,8 @@ def append_states(
     table per transaction keeps the monitor's steps as cheap as an ingest batch. A created
     row is recorded as created, not merely written, because `verify` refuses a creation of
     an id whose row the chain still holds (the row was deleted behind the application's
-    back and its id drawn again); a table whose rows are deleted and inserted again under
-    the same key (the grades, by patient) lists them in `written` only.
+    back and its id drawn again); a table whose rows are inserted or updated in place under
+    a key of their own (the grades, upserted by patient) lists them in `written` only.
 
     `returned` (entity type → primary key → row) holds rows the writing statements gave
     back with ``RETURNING`` every column of the table, in the table's order (None: the row

@@ -27,7 +27,8 @@ from operator import floordiv, is_, sub
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Select, Table, func, select, text
+from sqlalchemy import Row, Select, Table, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Enum as SAEnum
@@ -61,6 +62,36 @@ def insert_tuples(
     """
     if rows:
         insert_columns(session, table, names, list(zip(*rows, strict=True)), fixed)
+
+
+def upsert_returning(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> Sequence[Row[Any]]:
+    """INSERT `rows` (all with the same keys), each replacing every column of the row its
+    primary key already names; returns every column of each row as stored.
+
+    One ``INSERT ... ON CONFLICT (pk) DO UPDATE ... RETURNING`` statement (PostgreSQL and
+    SQLite spell it alike): a row changed in place keeps its identity, and a writer holding
+    a lock saves the round trip of deleting before inserting.
+    """
+    if not rows:
+        return []
+    insert = _dialect_insert(session.get_bind().dialect.name)(table)
+    key = {c.name for c in table.primary_key.columns}
+    names = [name for name in rows[0] if name not in key]
+    upsert = insert.on_conflict_do_update(
+        index_elements=sorted(key), set_={name: insert.excluded[name] for name in names}
+    ).returning(*table.columns)
+    return session.execute(upsert, list(rows)).all()
+
+
+def _dialect_insert(dialect: str) -> Callable[[Table], Any]:
+    """The INSERT construct of `dialect` that can say ON CONFLICT."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"no upsert for the {dialect} dialect")
 
 
 def reserve_ids(session: Session, table: Table, n: int) -> list[int]:
