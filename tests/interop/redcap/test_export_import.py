@@ -288,7 +288,12 @@ def test_an_event_missing_from_the_mapping_is_reported(project: Path, tmp_path: 
         _write(tmp_path / "r.csv", records),
         load(project / "mapping.toml"),
     )
-    assert plan.problems == ["event week_52_arm_1: not in the mapping's [events] (1 instance(s))"]
+    assert [str(p) for p in plan.problems] == [
+        "event week_52_arm_1: not in the mapping's [events] (1 instance(s))"
+    ]
+    (problem,) = plan.problems
+    assert problem.params == {"event": "week_52_arm_1", "n": "1"}
+    assert problem.record is None
 
 
 def test_retracting_deletions_is_refused_plainly(project: Path, tmp_path: Path) -> None:
