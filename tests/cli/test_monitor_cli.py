@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,8 +11,10 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from neurocart import i18n
 from neurocart.cli import app
 from neurocart.cli.console import err, out
+from neurocart.cli.monitor import first_difference
 from neurocart.services.monitoring import MonitorService
 from neurocart.store import get_database, repo
 from neurocart.store.models import AlertAction
@@ -29,6 +32,7 @@ def wide_console() -> Iterator[None]:
     out.width = err.width = 400
     yield
     out._width, err._width = widths
+    i18n.activate("en")  # after a --lang zh_CN run
 
 
 @pytest.fixture
@@ -80,6 +84,59 @@ def test_a_tampered_log_is_reported_with_its_first_difference(lived: None) -> No
     assert result.exit_code == 1
     assert "NC-1:crs:1 close" in result.output
     assert "tampered" in result.output
+
+
+def test_a_chinese_user_reads_the_first_difference_in_chinese(lived: None) -> None:
+    """The words in Chinese, the alert key, kind, field names and values as they are."""
+    with get_database().transaction() as s:
+        s.execute(
+            update(AlertAction)
+            .where(AlertAction.kind == "close")
+            .values(payload={"kind": "close", "alert_key": "NC-1:crs:1", "at": "tampered"})
+        )
+    result = runner.invoke(app, ["--lang", "zh_CN", "monitor", "replay", "NC-1"])
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "重放结果与实时时间线不同：第 " in flat
+    assert " 项操作（NC-1:crs:1 close）：" in flat
+    assert "at：已保存 'tampered'，重放 '" in flat
+    english = runner.invoke(app, ["monitor", "replay", "NC-1"])
+    assert english.exit_code == 1
+    assert re.search(
+        r"action #\d+ \(NC-1:crs:1 close\): at: persisted 'tampered', replayed '", english.output
+    )
+
+
+def test_an_action_only_one_log_has_is_named_in_either_language() -> None:
+    opened = {"alert_key": "NC-1:crs:1", "kind": "open", "at": "2025-03-04T08:00:00+00:00"}
+    closed = opened | {"kind": "close", "at": "2025-03-05T08:00:00+00:00"}
+    assert first_difference([opened, closed], [opened]) == (
+        "action #2: only persisted has it (NC-1:crs:1 close at 2025-03-05T08:00:00+00:00); "
+        "2 persisted, 1 replayed"
+    )
+    assert first_difference([opened], [opened, closed]) == (
+        "action #2: only replayed has it (NC-1:crs:1 close at 2025-03-05T08:00:00+00:00); "
+        "1 persisted, 2 replayed"
+    )
+    moved = closed | {"at": "2025-03-06T08:00:00+00:00", "grade": 2}
+    assert first_difference([opened, closed], [opened, moved]) == (
+        "action #2 (NC-1:crs:1 close): at: persisted '2025-03-05T08:00:00+00:00', replayed "
+        "'2025-03-06T08:00:00+00:00'; grade: persisted None, replayed 2"
+    )
+    assert first_difference([opened], [opened]) is None
+    with i18n.using("zh_CN"):
+        assert first_difference([opened, closed], [opened]) == (
+            "第 2 项操作只存在于已保存的日志中（2025-03-05T08:00:00+00:00 的 NC-1:crs:1 close）；"
+            "已保存 2 项，重放 1 项"
+        )
+        assert first_difference([opened], [opened, closed]) == (
+            "第 2 项操作只存在于重放结果中（2025-03-05T08:00:00+00:00 的 NC-1:crs:1 close）；"
+            "已保存 1 项，重放 2 项"
+        )
+        assert first_difference([opened, closed], [opened, moved]) == (
+            "第 2 项操作（NC-1:crs:1 close）：at：已保存 '2025-03-05T08:00:00+00:00'，重放 "
+            "'2025-03-06T08:00:00+00:00'；grade：已保存 None，重放 2"
+        )
 
 
 def test_new_rules_without_compare_and_bad_input(lived: None, tmp_path: Path) -> None:

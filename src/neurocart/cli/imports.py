@@ -64,7 +64,7 @@ def redcap(
             highlight=False,
         )
     for problem in plan.problems:
-        out.print(_("cannot map: {problem}").format(problem=problem), highlight=False)
+        out.print(_("cannot map: {problem}").format(problem=problem.said(_)), highlight=False)
     _url, database = open_database(database_url, upgrade=None)
     try:
         with database.reading() as session:

@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from neurocart.cli.console import err, fail, out
-from neurocart.i18n import error_text, format_datetime, gettext, zone_label
+from neurocart.i18n import error_text, format_datetime, gettext, joined, zone_label
 from neurocart.i18n import gettext as _
 from neurocart.monitor import RuleFileError, load_rules
 from neurocart.services.journal import rebuild
@@ -29,23 +29,46 @@ DIFF_FIELDS = ("alert_key", "kind", "at", "rule_id", "severity", "grade", "level
 
 
 def first_difference(persisted: list[dict[str, Any]], replayed: list[dict[str, Any]]) -> str | None:
-    """Where two action logs part, in words (None when equal)."""
+    """Where two action logs part, in words of the current language (None when equal): the
+    action's number, alert key and kind, and up to three fields with both values."""
     for i, (old, new) in enumerate(zip(persisted, replayed, strict=False)):
         if old != new:
             fields = [f for f in DIFF_FIELDS if old.get(f) != new.get(f)]
             fields += sorted(k for k in set(old) | set(new) if k not in DIFF_FIELDS and
                              old.get(k) != new.get(k))  # fmt: skip
-            shown = "; ".join(f"{f}: persisted {old.get(f)!r}, replayed {new.get(f)!r}"
-                              for f in fields[:3])  # fmt: skip
-            return f"action #{i + 1} ({old.get('alert_key')} {old.get('kind')}): {shown}"
+            shown = joined(
+                (
+                    _("{field}: persisted {persisted}, replayed {replayed}").format(
+                        field=f, persisted=repr(old.get(f)), replayed=repr(new.get(f))
+                    )
+                    for f in fields[:3]
+                ),
+                "; ",
+            )
+            return _("action #{n} ({alert_key} {kind}): {differences}").format(
+                n=i + 1, alert_key=old.get("alert_key"), kind=old.get("kind"), differences=shown
+            )
     if len(persisted) != len(replayed):
         n = min(len(persisted), len(replayed))
-        longer, which = (persisted, "persisted") if len(persisted) > n else (replayed, "replayed")
-        extra = longer[n]
-        return (
-            f"action #{n + 1}: only {which} has it ({extra.get('alert_key')} "
-            f"{extra.get('kind')} at {extra.get('at')}); {len(persisted)} persisted, "
-            f"{len(replayed)} replayed"
+        only = (
+            _(
+                "action #{n}: only persisted has it ({alert_key} {kind} at {at}); "
+                "{persisted} persisted, {replayed} replayed"
+            )
+            if len(persisted) > n
+            else _(
+                "action #{n}: only replayed has it ({alert_key} {kind} at {at}); "
+                "{persisted} persisted, {replayed} replayed"
+            )
+        )
+        extra = (persisted if len(persisted) > n else replayed)[n]
+        return only.format(
+            n=n + 1,
+            alert_key=extra.get("alert_key"),
+            kind=extra.get("kind"),
+            at=extra.get("at"),
+            persisted=len(persisted),
+            replayed=len(replayed),
         )
     return None
 

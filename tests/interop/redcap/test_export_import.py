@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from neurocart import i18n
 from neurocart.cli import app
+from neurocart.cli.console import err, out
 from neurocart.frames import CohortFrames
 from neurocart.interop import redcap as redcap_package
 from neurocart.interop.redcap import RedcapError, apply, load, read_project
 from neurocart.interop.redcap.project import HEADER
+from neurocart.interop.redcap.records import NOT_A_NUMBER, UNKNOWN_CHOICE_OF
 from neurocart.reports.scope import load_cohort
 from neurocart.security import Role
 from neurocart.store import Database, migrate, repo
@@ -61,10 +66,13 @@ def _empty_store(tmp_path: Path) -> tuple[str, Database]:
     return url, target
 
 
-def _import(project: Path, url: str, *extra: str, records: Path | None = None) -> tuple[int, str]:
+def _import(
+    project: Path, url: str, *extra: str, records: Path | None = None, lang: str | None = None
+) -> tuple[int, str]:
     result = CliRunner().invoke(
         app,
         [
+            *(() if lang is None else ("--lang", lang)),
             "import",
             "redcap",
             "--dictionary",
@@ -192,6 +200,77 @@ def test_a_bad_choice_code_stores_nothing(project: Path, tmp_path: Path) -> None
     target.dispose()
 
 
+@pytest.fixture
+def wide_and_english_after() -> Iterator[None]:
+    """Wide consoles (a problem on one line), and the process back in English afterwards."""
+    widths = out._width, err._width
+    out.width = err.width = 400
+    yield
+    out._width, err._width = widths
+    i18n.activate("en")
+
+
+def _bad_values(project: Path, tmp_path: Path) -> Path:
+    """NC-0001 with an unknown sex code (its demographics) and a REDCap ICE total that is no
+    number (a repeat instance of the ice form)."""
+    records = [r for r in _rows(project / "records.csv") if r["record_id"] == "NC-0001"]
+    next(r for r in records if r["redcap_repeat_instrument"] == "")["sex"] = "9"
+    next(r for r in records if r["redcap_repeat_instrument"] == "ice")["ice_score"] = "abc"
+    return _write(tmp_path / "bad.csv", records)
+
+
+def test_a_values_problem_keeps_its_place_and_its_english(project: Path, tmp_path: Path) -> None:
+    path = _bad_values(project, tmp_path)
+    plan = read_project(project / "dictionary.csv", path, load(project / "mapping.toml"))
+    sex, score = plan.problems
+    known = str(sorted(load(project / "mapping.toml").patient["sex"].choices))
+    assert (sex.key, dict(sex.params)) == (UNKNOWN_CHOICE_OF, {"known": known})
+    assert (sex.record, sex.event, sex.form, sex.field, sex.value) == (
+        "NC-0001", "", "", "sex", "9"
+    )  # fmt: skip
+    assert str(sex) == (
+        f"record NC-0001, event -, form #1, field sex: no mapping for choice code; known "
+        f"{known} (got '9')"
+    )
+    assert (score.key, score.form, score.field, score.value) == (
+        NOT_A_NUMBER, "ice", "ice_score", "abc"
+    )  # fmt: skip
+    assert str(score) == (
+        f"record NC-0001, event {score.event}, ice #{score.instance}, field ice_score: "
+        "expected a number (got 'abc')"
+    )
+
+
+def test_a_chinese_user_reads_the_problems_in_chinese(
+    project: Path, tmp_path: Path, wide_and_english_after: None
+) -> None:
+    """Each problem and the refusal that names the first one: the words in Chinese, the
+    record, event, form, field, value and choice codes as they are; English unchanged."""
+    path = _bad_values(project, tmp_path)
+    plan = read_project(project / "dictionary.csv", path, load(project / "mapping.toml"))
+    sex, score = plan.problems
+    known = sex.params["known"]
+    url, target = _empty_store(tmp_path)
+    code, output = _import(project, url, "--dry-run", records=path, lang="zh_CN")
+    assert code == 2, output
+    said = f"记录 NC-0001，事件 -，表单 #1，字段 sex：该选项代码没有映射；已知：{known}（得到 '9'）"
+    assert f"无法映射：{said}" in output
+    assert (
+        f"无法映射：记录 NC-0001，事件 {score.event}，ice #{score.instance}，字段 ice_score："
+        "应为数字（得到 'abc'）"
+    ) in output
+    assert f"2 个值无法映射；第一个：{said}" in output
+    words = re.sub(r"'[^']*'|\b\w+_\w+\b|--?[a-z][\w-]*|NC-\d+", " ", output)
+    assert set(re.findall(r"\b[A-Za-z]{3,}\b", words)) == {"sex", "ice"}, output  # fields
+    code, english = _import(project, url, "--dry-run", records=path)
+    assert code == 2
+    assert f"cannot map: {sex}" in english
+    assert f"cannot map: {score}" in english
+    assert f"2 value(s) cannot be mapped; first: {sex}" in english
+    assert load_cohort(target).patients.empty
+    target.dispose()
+
+
 def test_eav_export_reads_like_the_flat_one(project: Path, tmp_path: Path) -> None:
     flat = _rows(project / "records.csv")[:40]
     ids = ("record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance")
@@ -288,7 +367,16 @@ def test_an_event_missing_from_the_mapping_is_reported(project: Path, tmp_path: 
         _write(tmp_path / "r.csv", records),
         load(project / "mapping.toml"),
     )
-    assert plan.problems == ["event week_52_arm_1: not in the mapping's [events] (1 instance(s))"]
+    assert [str(p) for p in plan.problems] == [
+        "event week_52_arm_1: not in the mapping's [events] (1 instance(s))"
+    ]
+    (problem,) = plan.problems
+    assert problem.params == {"event": "week_52_arm_1", "n": "1"}
+    assert problem.record is None
+    with i18n.using("zh_CN"):
+        assert (
+            problem.said(i18n.gettext) == "事件 week_52_arm_1：不在映射的 [events] 中（1 个实例）"
+        )
 
 
 def test_retracting_deletions_is_refused_plainly(project: Path, tmp_path: Path) -> None:

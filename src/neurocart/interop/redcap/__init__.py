@@ -3,12 +3,13 @@
 from neurocart.interop.redcap.export import write_project
 from neurocart.interop.redcap.importer import ImportResult, Plan, apply, read_project
 from neurocart.interop.redcap.mapping import Mapping, load
-from neurocart.interop.redcap.records import ProjectFiles, RedcapError
+from neurocart.interop.redcap.records import Problem, ProjectFiles, RedcapError
 
 __all__ = [
     "ImportResult",
     "Mapping",
     "Plan",
+    "Problem",
     "ProjectFiles",
     "RedcapError",
     "apply",

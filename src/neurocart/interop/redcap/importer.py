@@ -32,7 +32,7 @@ from neurocart.ingest import LOCAL, LOINC, ObservationIn
 from neurocart.interop.redcap import project as proj
 from neurocart.interop.redcap import records as msg
 from neurocart.interop.redcap.mapping import Choice, Mapping
-from neurocart.interop.redcap.records import RedcapError
+from neurocart.interop.redcap.records import Problem, RedcapError
 from neurocart.services.assessments import add_assessment
 from neurocart.services.errors import ServiceError
 from neurocart.services.ingest import ingest_observations
@@ -53,8 +53,10 @@ class Plan:
     patients: list[dict[str, Any]] = field(default_factory=list)
     unmapped: Counter[str] = field(default_factory=Counter)
     """Field → number of values that no mapping rule reads (reported, never guessed)."""
-    problems: list[str] = field(default_factory=list)
-    """Values a rule reads but cannot use (bad choice code, number, date): nothing imported."""
+    problems: list[Problem] = field(default_factory=list)
+    """Values a rule reads but cannot use (bad choice code, number, date) and events the
+    mapping does not know: nothing imported. `str(problem)` is the English; a face says it in
+    its reader's language (`Problem.said`)."""
 
     def counts(self) -> dict[str, int]:
         c = Counter({"patients": len(self.patients)})
@@ -145,10 +147,12 @@ class _Reader:
         self.used: set[str] = set()
         self.dictionary = dictionary
 
-    def problem(self, key: Key, name: str, message: str, value: Any) -> None:
+    def problem(self, key: Key, name: str, message: str, value: Any, **params: str) -> None:
+        """Report a value of instance `key`, field `name`: `message` (a key of
+        `records.MESSAGES`) with its named `params`."""
+        record, event, form, instance = key
         self.plan.problems.append(
-            f"record {key[0]}, event {key[1] or '-'}, {key[2] or 'form'} #{key[3] or '1'}, "
-            f"field {name}: {message} (got {value!r})"
+            Problem(message, params, record, event, form, instance, field=name, value=value)
         )
 
     def one(self, cells: MappingABC[str, list[str]], name: str) -> str | None:
@@ -165,7 +169,7 @@ class _Reader:
                 return datetime.strptime(text, fmt).replace(tzinfo=self.zone)
             except ValueError:
                 continue
-        self.problem(key, name, "expected a date or time YYYY-MM-DD[ HH:MM[:SS]]", text)
+        self.problem(key, name, msg.NOT_A_TIME, text)
         return None
 
     def date(self, key: Key, cells: MappingABC[str, list[str]], name: str) -> date | None:
@@ -175,7 +179,7 @@ class _Reader:
         try:
             return date.fromisoformat(text[:10])
         except ValueError:
-            self.problem(key, name, "expected a date YYYY-MM-DD", text)
+            self.problem(key, name, msg.NOT_A_DATE, text)
             return None
 
     def number(self, key: Key, cells: MappingABC[str, list[str]], name: str) -> float | None:
@@ -185,7 +189,7 @@ class _Reader:
         try:
             return float(text)
         except ValueError:
-            self.problem(key, name, "expected a number", text)
+            self.problem(key, name, msg.NOT_A_NUMBER, text)
             return None
 
     def choice(self, key: Key, cells: MappingABC[str, list[str]], c: Choice) -> Any:
@@ -195,9 +199,8 @@ class _Reader:
         if not c.choices:
             return text
         if text not in c.choices:
-            self.problem(
-                key, c.field, f"no mapping for choice code; known {sorted(c.choices)}", text
-            )
+            known = str(sorted(c.choices))
+            self.problem(key, c.field, msg.UNKNOWN_CHOICE_OF, text, known=known)
             return None
         return c.choices[text]
 
@@ -222,9 +225,7 @@ def read_project(dictionary_path: Path, records_path: Path, mapping: Mapping) ->
     if mapping.events:
         unknown = Counter(k[1] for k in cells if k[1] and k[1] not in mapping.events)
         for event, n in sorted(unknown.items()):
-            r.plan.problems.append(
-                f"event {event}: not in the mapping's [events] ({n} instance(s))"
-            )
+            r.plan.problems.append(Problem(msg.UNKNOWN_EVENT, {"event": event, "n": str(n)}))
     for record, instances in by_record.items():
         r.plan.patients.append(_patient(r, record, instances))
     known = set(mapping.fields())
@@ -259,7 +260,7 @@ def _patient(
                 try:
                     pt[name] = int(text[:4]) if rule.take == "year" else int(text)
                 except ValueError:
-                    r.problem(key, rule.field, "expected a year", text)
+                    r.problem(key, rule.field, msg.NOT_A_YEAR, text)
         elif name == "diagnosis_date":
             pt[name] = r.date(key, flat, rule.field)
         else:
@@ -269,7 +270,7 @@ def _patient(
         codes = flat.get(m.prior_therapies.field, [])
         unknown = [x for x in codes if x not in m.prior_therapies.choices]
         for x in unknown:
-            r.problem(key, m.prior_therapies.field, "no mapping for checkbox code", x)
+            r.problem(key, m.prior_therapies.field, msg.UNKNOWN_CHECKBOX, x)
         pt["prior_therapies"] = [m.prior_therapies.choices[x] for x in codes if x not in unknown]
     course: dict[str, Any] = {}
     for name, f in m.course.items():
@@ -293,7 +294,7 @@ def _patient(
             t = r.time(key, c, o.time)
             spec = o.specimen if isinstance(o.specimen, str) else r.choice(key, c, o.specimen)
             if t is None:
-                r.problem(key, o.time, "a value needs its time", None)
+                r.problem(key, o.time, msg.VALUE_WITHOUT_TIME, None)
                 continue
             if value is None:
                 continue
@@ -315,7 +316,7 @@ def _patient(
                 continue
             t = r.time(key, c, a.time)
             if t is None:
-                r.problem(key, a.time, "an assessment needs its time", None)
+                r.problem(key, a.time, msg.ASSESSMENT_WITHOUT_TIME, None)
                 continue
             inputs: dict[str, Any] = {}
             for name, f in a.inputs.items():
@@ -324,7 +325,7 @@ def _patient(
                     continue
                 if name in a.choices:
                     if text not in a.choices[name]:
-                        r.problem(key, f, "no mapping for choice code", text)
+                        r.problem(key, f, msg.UNKNOWN_CHOICE, text)
                         continue
                     item: Any = a.choices[name][text]
                 else:
@@ -364,7 +365,7 @@ def _patient(
                     try:
                         ev["details"] = {} if text is None else dict(json.loads(text))
                     except (ValueError, TypeError):
-                        r.problem(key, f, "expected a JSON object", text)
+                        r.problem(key, f, msg.NOT_AN_OBJECT, text)
                 elif part == "term":
                     ev["ctcae_term"] = r.one(c, f)
                 else:
@@ -418,7 +419,8 @@ def apply(database: Database, actor: User, plan: Plan, *, dry_run: bool) -> Impo
     """Store the plan in one transaction (rolled back when `dry_run`); RedcapError names the
     first value the services refuse, and then nothing is stored."""
     if plan.problems:
-        raise RedcapError(msg.CANNOT_MAP.format(n=len(plan.problems), first=plan.problems[0]))
+        first = str(plan.problems[0])
+        raise RedcapError(msg.CANNOT_MAP.format(n=len(plan.problems), finding=first))
     try:
         with database.transaction() as session:
             user = session.merge(actor)

@@ -13,7 +13,7 @@ import csv
 import json
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -51,7 +51,24 @@ UNREADABLE = "{option}: cannot read {path}: {error}"
 NOT_A_DICTIONARY = "--dictionary: {path} does not have REDCap's 18-column header"
 NO_RECORD_COLUMN = "--records: {path} has no {column} column"
 FIELDS_MISSING = "mapping names fields the data dictionary does not have: {fields}"
-CANNOT_MAP = "{n} value(s) cannot be mapped; first: {first}"
+CANNOT_MAP = "{n} value(s) cannot be mapped; first: {finding}"
+AT_VALUE = (
+    "record {record}, event {event}, form #{instance}, field {field}: {finding} (got {value})"
+)
+AT_REPEAT_VALUE = (
+    "record {record}, event {event}, {form} #{instance}, field {field}: {finding} (got {value})"
+)
+NOT_A_TIME = "expected a date or time YYYY-MM-DD[ HH:MM[:SS]]"
+NOT_A_DATE = "expected a date YYYY-MM-DD"
+NOT_A_NUMBER = "expected a number"
+NOT_A_YEAR = "expected a year"
+NOT_AN_OBJECT = "expected a JSON object"
+UNKNOWN_CHOICE = "no mapping for choice code"
+UNKNOWN_CHOICE_OF = "no mapping for choice code; known {known}"
+UNKNOWN_CHECKBOX = "no mapping for checkbox code"
+VALUE_WITHOUT_TIME = "a value needs its time"
+ASSESSMENT_WITHOUT_TIME = "an assessment needs its time"
+UNKNOWN_EVENT = "event {event}: not in the mapping's [events] ({n} instance(s))"
 RECORD = "record {study_id}"
 AT_RECORD = "record {study_id}, {what} at {at}"
 TOTAL_DIFFERS = (
@@ -62,12 +79,60 @@ MESSAGES = (
     OBS_NOT_IN_CATALOGUE, LIST_INPUTS, EVENTS_SHAPE, EXPECTED_ONE_OF, DAY_OR_MONTH, REQUIRED,
     EXPECTED_TYPE, FIELD_OR_TABLE, EXPECTED_TABLE, ONLY_YEAR, MAPPING_REQUIRED, STUDY_ID_SHAPE,
     NO_RETRACT, ONLY_IGNORE, UNKNOWN_FIELD, PROJECT_LENGTH, UNKNOWN_ZONE, UNREADABLE,
-    NOT_A_DICTIONARY, NO_RECORD_COLUMN, FIELDS_MISSING, CANNOT_MAP, RECORD, AT_RECORD,
-    TOTAL_DIFFERS, REFUSED,
+    NOT_A_DICTIONARY, NO_RECORD_COLUMN, FIELDS_MISSING, CANNOT_MAP, AT_VALUE, AT_REPEAT_VALUE,
+    NOT_A_TIME, NOT_A_DATE, NOT_A_NUMBER, NOT_A_YEAR, NOT_AN_OBJECT, UNKNOWN_CHOICE,
+    UNKNOWN_CHOICE_OF, UNKNOWN_CHECKBOX, VALUE_WITHOUT_TIME, ASSESSMENT_WITHOUT_TIME,
+    UNKNOWN_EVENT, RECORD, AT_RECORD, TOTAL_DIFFERS, REFUSED,
 )  # fmt: skip
-"""REDCap's refusals (of a mapping, a dictionary, records, an import) as message keys with
-named fields (like `neurocart.store.errors.MESSAGES`): the command line says them in its
-reader's language. A `path` is the TOML key or file at fault, kept as it is."""
+"""REDCap's refusals (of a mapping, a dictionary, records, an import) and the import's
+problems (`Problem`) as message keys with named fields (like
+`neurocart.store.errors.MESSAGES`): the command line says them in its reader's language. A
+`path` is the TOML key or file at fault, kept as it is; so are a problem's record, event,
+form, instance, field, value and the choice codes it lists. A problem is the `finding` of
+CANNOT_MAP, said by its own key."""
+
+
+def _as_is(key: str) -> str:
+    return key
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A value a mapping rule reads but cannot use, or an event the mapping does not know: a
+    message key of `MESSAGES` with its named fields, and where in the records it is (a value's
+    record, event, repeat form and instance, field and the value itself; none for an event).
+    Kept structured so a face says it in its reader's language (`said`) while the core, the
+    logs and `str(problem)` keep the English."""
+
+    key: str
+    params: Mapping[str, str]
+    record: str | None = None
+    """The REDCap record; None for a problem of the whole export (an unknown event)."""
+    event: str = ""
+    form: str = ""
+    """The repeat instrument; empty for a record's non-repeating forms."""
+    instance: str = ""
+    field: str | None = None
+    value: Any = None
+
+    def said(self, say: Callable[[str], str] = _as_is) -> str:
+        """The problem in the language of `say` (a face's `gettext`; default: the English
+        keys themselves). An empty event is shown as "-", an empty instance as 1."""
+        finding = say(self.key).format(**self.params)
+        if self.record is None:
+            return finding
+        return say(AT_REPEAT_VALUE if self.form else AT_VALUE).format(
+            record=self.record,
+            event=self.event or "-",
+            form=self.form,
+            instance=self.instance or "1",
+            field=self.field,
+            finding=finding,
+            value=repr(self.value),
+        )
+
+    def __str__(self) -> str:
+        return self.said()
 
 
 class RedcapError(ValueError):
