@@ -228,9 +228,11 @@ class Runtime:
             with self.monitor.lock:
                 end = time.monotonic() + STEP_SLICE_SECONDS
                 while not self._stop.is_set():
-                    stepped = self.monitor.step()
+                    self.monitor.step()
                     encoding = self.monitor.encode_snapshot()  # a slice between two steps
-                    if not (stepped or encoding):
+                    # caught up with the head the step read: a commit since then has set
+                    # `_wake`, so no step is spent finding the journal unchanged
+                    if self.monitor.progress().caught_up and not encoding:
                         break
                     if time.monotonic() >= end:  # more to do: come back after the timers
                         self._wake.set()

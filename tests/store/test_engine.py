@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.exc import StatementError
+from sqlalchemy.pool import NullPool
 
 from neurocart.store import Database, Task, repo
+from neurocart.store import engine as engine_module
 from neurocart.store.models import Base
 from tests.store.factories import patient
 
@@ -30,6 +33,48 @@ def test_postgresql_plans_every_statement_for_its_parameters(db_url):
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
     db.dispose()
+
+
+def _pg_engine(db_url):  # type: ignore[no-untyped-def]
+    db = Database.from_url(db_url)
+    if db.engine.dialect.name != "postgresql":
+        db.dispose()
+        pytest.skip("PostgreSQL only")
+    return db.engine
+
+
+def test_a_connection_dropped_while_idle_is_replaced_before_use(db_url, monkeypatch):
+    """The server ended a pooled connection (a restart, an idle timeout): the next checkout
+    after the idle limit finds it dead and hands out a fresh one; no transaction fails."""
+    engine = _pg_engine(db_url)
+    monkeypatch.setattr(engine_module, "PING_IDLE_SECONDS", 0.0)
+    with engine.connect() as connection:
+        first = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = create_engine(engine.url, poolclass=NullPool)  # not from the pool under test
+    with admin.connect() as other:
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({first})")
+    admin.dispose()
+    with engine.connect() as connection:
+        again = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    assert again != first
+    engine.dispose()
+
+
+def test_a_connection_in_use_moments_ago_is_not_pinged(db_url, monkeypatch):
+    """A busy process pays no round trip per transaction; an idle connection pays one."""
+    engine = _pg_engine(db_url)
+    pings = []
+    real = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(c) or real(c))
+    for _ in range(3):
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    assert pings == []
+    monkeypatch.setattr(engine_module, "PING_IDLE_SECONDS", 0.0)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+    assert len(pings) == 1
+    engine.dispose()
 
 
 def test_unsupported_url_is_refused():
