@@ -28,9 +28,10 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import case, select
+from sqlalchemy import Integer, Select, Table, bindparam, case, select
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
@@ -65,6 +66,32 @@ for those it created, `create_batch`); the journal does not read them, so the
 leader's own entries never feed the engine."""
 CONTEXT_ENTITIES = ("patient", "course")
 JOURNAL_ENTITIES = (*FACT_TABLES, *CONTEXT_ENTITIES, ACK_ENTITY, MONITOR_ENTITY)
+
+
+_AUDIT = cast(Table, AuditEntry.__table__).c
+_HEAD = select(_AUDIT.seq).order_by(_AUDIT.seq.desc()).limit(1)
+
+
+@cache
+def _entries_query(bounded: bool, limited: bool) -> Select[Any]:
+    """The journal read, built once per shape: the leader runs it on every step, and a
+    statement built anew is keyed and looked up in the compiled cache each time. Plain table
+    columns, read in one round trip (the step's slice is bounded by `limit`)."""
+    wanted_new = case(
+        (_AUDIT.action == BATCH_ACTION, _AUDIT.new),
+        (_AUDIT.entity_type.in_([*CONTEXT_ENTITIES, ACK_ENTITY, MONITOR_ENTITY]), _AUDIT.new),
+        else_=None,
+    )
+    query = (
+        select(_AUDIT.seq, _AUDIT.entity_type, _AUDIT.entity_id, _AUDIT.action, wanted_new)
+        .where(_AUDIT.seq > bindparam("after"), _AUDIT.entity_type.in_(JOURNAL_ENTITIES))
+        .order_by(_AUDIT.seq)
+    )
+    if bounded:
+        query = query.where(_AUDIT.seq <= bindparam("upto"))
+    if limited:
+        query = query.limit(bindparam("limit", type_=Integer))
+    return query
 
 
 @dataclass(frozen=True)
@@ -230,36 +257,16 @@ class Journal:
     @staticmethod
     def head(session: Session) -> int:
         """The highest committed audit seq (0 for an empty journal)."""
-        top = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
-        return int(top or 0)
+        return int(session.scalar(_HEAD) or 0)
 
     @staticmethod
     def entries(
         session: Session, after: int, *, upto: int | None = None, limit: int | None = None
     ) -> list[Entry]:
         """Entries the monitor reads with seq in (after, upto], in seq order."""
-        wanted_new = case(
-            (AuditEntry.action == BATCH_ACTION, AuditEntry.new),
-            (AuditEntry.entity_type.in_([*CONTEXT_ENTITIES, ACK_ENTITY, MONITOR_ENTITY]),
-             AuditEntry.new),
-            else_=None,
-        )  # fmt: skip
-        query = (
-            select(
-                AuditEntry.seq,
-                AuditEntry.entity_type,
-                AuditEntry.entity_id,
-                AuditEntry.action,
-                wanted_new,
-            )
-            .where(AuditEntry.seq > after, AuditEntry.entity_type.in_(JOURNAL_ENTITIES))
-            .order_by(AuditEntry.seq)
-        )
-        if upto is not None:
-            query = query.where(AuditEntry.seq <= upto)
-        if limit is not None:
-            query = query.limit(limit)
-        return [Entry(*row) for row in session.execute(query.execution_options(yield_per=10000))]
+        query = _entries_query(upto is not None, limit is not None)
+        params = {"after": after, "upto": upto, "limit": limit}
+        return [Entry(*row) for row in session.execute(query, params)]
 
     def convert(
         self, session: Session, entries: Sequence[Entry], study_ids: set[str] | None = None
