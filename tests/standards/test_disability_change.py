@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import event, given, settings
@@ -34,7 +35,13 @@ from hypothesis import strategies as st
 
 from neurocart.standards import CalculatorInputError, NotVectorizedError, calculate
 from neurocart.standards import calculate_frame as _calculate_frame
-from neurocart.standards.disability_change import VALID_STEPS, meets, required_change
+from neurocart.standards.disability_change import (
+    VALID_STEPS,
+    SeriesEvents,
+    confirmed_events,
+    meets,
+    required_change,
+)
 
 NAME = "disability_change"
 STEPS = sorted(VALID_STEPS)
@@ -430,6 +437,159 @@ def test_no_improvement_from_fixed_baseline_zero(case: dict[str, Any]) -> None:
     result = calculate(NAME, {**case, "baseline": "fixed", "direction": "improvement"})
     if result.details["baseline"]["edss"] == 0:
         assert result.value == 0
+
+
+# --- many series at once: confirmed_events ------------------------------------------------
+
+Flat = tuple[list[int], list[int], list[float], list[int], list[int]]
+"""series, day, edss of every assessment; series, day of every relapse onset."""
+
+
+def flat(cases_: Sequence[dict[str, Any]], labels: Sequence[int], rnd: Any = None) -> Flat:
+    pairs = list(zip(labels, cases_, strict=True))
+    rows = [(s, a["day"], a["edss"]) for s, c in pairs for a in c["assessments"]]
+    relapses = [(s, r) for s, c in pairs for r in c["relapses"]]
+    if rnd is not None:  # the rows of the series interleaved, days in any order
+        rnd.shuffle(rows)
+        rnd.shuffle(relapses)
+    return (
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+        [r[0] for r in relapses], [r[1] for r in relapses],
+    )  # fmt: skip
+
+
+def batched(given_: Flat, **options: Any) -> SeriesEvents:
+    series_, day, edss, r_series, r_day = given_
+    return confirmed_events(
+        np.array(series_, dtype=np.intp), np.array(day, dtype=np.int64),
+        np.array(edss, dtype=np.float64), np.array(r_series, dtype=np.intp),
+        np.array(r_day, dtype=np.int64), **options,
+    )  # fmt: skip
+
+
+def of_series(found: SeriesEvents, label: int) -> tuple[list[dict[str, Any]], ...]:
+    """The events of one series as the calculator's details list them."""
+    mine = found.series == label
+    listed = [
+        (bool(w), {"day": int(d), "from_edss": float(f), "to_edss": float(t),
+                   "confirmed_day": int(c)})
+        for w, d, f, t, c in zip(found.worsening[mine], found.day[mine], found.from_edss[mine],
+                                 found.to_edss[mine], found.confirmed_day[mine], strict=True)
+    ]  # fmt: skip
+    return [e for w, e in listed if w], [e for w, e in listed if not w]
+
+
+def assert_batch_is_the_calculator_s(
+    many: list[dict[str, Any]], labels: Sequence[int], found: SeriesEvents, **options: Any
+) -> None:
+    assert set(found.series.tolist()) <= set(labels)
+    for label, case in zip(labels, many, strict=True):
+        for direction in ("worsening", "improvement"):
+            details = calculate(NAME, {**case, **options, "direction": direction}).details
+            worse, better = of_series(found, label)
+            counted, other = (worse, better) if direction == "worsening" else (better, worse)
+            assert counted == details["events"], (label, direction)
+            assert other == details["other_direction_events"], (label, direction)
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Several series (relapses on the edges, days on the 30- and 84-day edges) and one set of
+    options (confirmation periods often exactly a drawn gap, or the limits 28 and 730)."""
+    many = draw(st.lists(cases(), min_size=1, max_size=6))
+    edges = st.sampled_from([28, 29, 30, 31, 83, 84, 85, 168, 730])
+    options = {
+        "baseline": draw(st.sampled_from(["fixed", "roving"])),
+        "confirmation_days": draw(st.one_of(edges, st.integers(28, 730))),
+    }
+    return [{k: c[k] for k in ("assessments", "relapses")} for c in many], options
+
+
+@settings(max_examples=300)
+@given(batches(), st.randoms(use_true_random=False), st.integers(0, 3))
+def test_confirmed_events_of_many_series_are_the_calculator_s(
+    batch: tuple[list[dict[str, Any]], dict[str, Any]], rnd: Any, spacing: int
+) -> None:
+    many, options = batch
+    labels = [spacing * i + i for i in range(len(many))]  # labels need not be 0, 1, 2 …
+    found = batched(flat(many, labels, rnd), **options)
+    assert_batch_is_the_calculator_s(many, labels, found, **options)
+    event("events: " + str(len(found.series)))
+
+
+AND_BACK = series(
+    (0, 3.0), (100, 4.0), (200, 4.5), (300, 2.0), (400, 2.0), (500, 4.0), (550, 3.0),
+    (700, 4.0), (800, 4.0),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("baseline", ["fixed", "roving"])
+def test_confirmed_events_on_the_edges(baseline: str) -> None:
+    many = [
+        # confirmed exactly at 84 days (day 184), not one day short (series 1: day 183)
+        {"assessments": series((0, 2.0), (100, 3.0), (184, 3.0)), "relapses": []},
+        {"assessments": series((0, 2.0), (100, 3.0), (183, 3.0)), "relapses": []},
+        # the baseline moves off a visit 29 days after a relapse, not off one 30 days after
+        {"assessments": series((0, 1.0), (29, 3.0), (120, 4.0), (220, 4.0)), "relapses": [0]},
+        {"assessments": series((30, 3.0), (120, 4.0), (220, 4.0)), "relapses": [0]},
+        # the confirmation waits until 30 days after a relapse: day 184 is too soon, 200 is not
+        {"assessments": series((0, 2.0), (100, 3.0), (184, 3.0), (200, 3.0)), "relapses": [170]},
+        # no baseline (every visit within 30 days after a relapse), a single visit
+        {"assessments": series((0, 2.0), (10, 4.0)), "relapses": [-5, 5]},
+        {"assessments": series((0, 2.0)), "relapses": []},
+        # worsening, improvement back, worsening again; a lapse in between
+        {"assessments": AND_BACK, "relapses": []},
+    ]
+    labels = list(range(len(many)))
+    options = {"baseline": baseline, "confirmation_days": 84}
+    found = batched(flat(many, labels), **options)
+    assert_batch_is_the_calculator_s(many, labels, found, **options)
+    assert of_series(found, 0)[0]
+    assert not of_series(found, 1)[0]
+    assert of_series(found, 4)[0][0]["confirmed_day"] == 200
+
+
+def test_confirmed_events_of_nothing() -> None:
+    found = batched(([], [], [], [], []))
+    assert len(found.series) == len(found.day) == len(found.confirmed_day) == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (([0, 0, 1, 1], [0, 100, 0, 100], [2.0, 3.0, 2.0, float("nan")], [], []), "edss"),
+        (([0, 0, 1, 1], [0, 100, 0, 100], [2.0, 3.0, 2.0, 0.5], [], []), "edss"),
+        (([0, 0, 1, 1], [0, 100, 0, 0], [2.0, 3.0, 2.0, 3.0], [], []), "assessments"),
+        (([0, 0, 1, 1], [0, 100, 0, 10**6], [2.0, 3.0, 2.0, 3.0], [], []), "day"),
+        (([0, 0, 1, 1], [0, 100, 0, 100], [2.0, 3.0, 2.0, 3.0], [1], [10**6]), "relapses"),
+    ],
+)
+def test_confirmed_events_refuse_what_the_calculator_refuses(bad: Flat, field: str) -> None:
+    with pytest.raises(CalculatorInputError) as caught:
+        batched(bad)
+    (problem,) = caught.value.fields
+    assert problem.startswith("assessments.1." if field in ("edss", "day") else field)
+
+
+def test_confirmed_events_refuse_the_lowest_label_first() -> None:
+    bad = ([5, 5, 2, 2], [0, 100, 0, 100], [2.0, 0.5, 2.0, 10.5], [], [])
+    with pytest.raises(CalculatorInputError) as caught:
+        batched(bad)
+    assert "10.5" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [({"confirmation_days": 27}, "confirmation_days"),
+     ({"confirmation_days": 731}, "confirmation_days"),
+     ({"baseline": "both"}, "baseline")],
+)  # fmt: skip
+def test_confirmed_events_refuse_the_options_the_calculator_refuses(
+    options: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(CalculatorInputError) as caught:
+        batched(([0], [0], [2.0], [], []), **options)
+    assert caught.value.fields == [field]
 
 
 # --- cross-check against pymsprog ---------------------------------------------------------

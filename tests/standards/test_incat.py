@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from neurocart.cli import app
 from neurocart.standards import CalculatorInputError, calculate, calculate_frame
+from neurocart.standards.incat import CHANGE_FIELDS, adjusted_changes
 
 from .agreement import assert_frame_agrees
 
@@ -120,6 +121,45 @@ def test_frame_applies_the_pairing_check() -> None:
     with pytest.raises(CalculatorInputError) as info:
         calculate_frame("incat", frame)
     assert info.value.fields == ["previous_leg"]
+
+
+changes_st = st.fixed_dictionaries(
+    {"arm": limb, "leg": limb, "previous_arm": limb, "previous_leg": limb}
+)
+
+
+@given(st.lists(changes_st, max_size=30))
+def test_adjusted_changes_are_the_calculator_s(rows: list[dict[str, int]]) -> None:
+    got = adjusted_changes(pd.DataFrame(rows, columns=list(CHANGE_FIELDS)))
+    expected = [calculate("incat", row).details["adjusted_change"] for row in rows]
+    assert got.tolist() == expected
+
+
+def test_every_arm_and_leg_change_is_the_calculator_s() -> None:
+    grid = [
+        {"arm": a, "leg": b, "previous_arm": pa, "previous_leg": pb}
+        for a in range(6) for b in range(6) for pa in range(6) for pb in range(6)
+    ]  # fmt: skip
+    expected = [calculate("incat", row).details["adjusted_change"] for row in grid]
+    assert adjusted_changes(pd.DataFrame(grid)).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("rows", "fields"),
+    [
+        ([{"arm": 1, "leg": 1, "previous_arm": 1, "previous_leg": 6}], ["previous_leg"]),
+        ([{"arm": 1.5, "leg": 1, "previous_arm": 1, "previous_leg": 1}], ["arm"]),
+        ([{"arm": 1, "leg": 1, "previous_arm": 1, "previous_leg": None}], ["previous_leg"]),
+        ([{"arm": 1, "leg": 1, "previous_arm": 1, "previous_leg": 1}, {"arm": 1, "leg": 1}],
+         ["previous_arm", "previous_leg"]),
+    ],
+)  # fmt: skip
+def test_adjusted_changes_refuse_what_the_calculator_refuses(
+    rows: list[dict[str, Any]], fields: list[str]
+) -> None:
+    with pytest.raises(CalculatorInputError) as info:
+        adjusted_changes(pd.DataFrame(rows))
+    assert info.value.fields == fields
 
 
 def test_cli() -> None:

@@ -18,6 +18,8 @@ from neurocart.kinetics.groups import split
 from neurocart.outcomes import definitions as d
 from neurocart.outcomes.mri import NOT_EVALUABLE, scans_read
 from neurocart.standards import CalculatorInputError, calculate, calculate_frame
+from neurocart.standards.disability_change import confirmed_events
+from neurocart.standards.incat import CHANGE_FIELDS, LIMB_MAX, adjusted_changes
 
 OUTCOME_COLUMNS = [
     "study_id",
@@ -166,6 +168,9 @@ class _Series:
     than a numpy mask is built (the cohort asks ~100,000 times)."""
     baseline: tuple[float | None, int | None] = field(init=False)
     """Value and index of the baseline (the last assessment in days −90…0), or (None, None)."""
+    adjusted: dict[int, float] | None = field(default=None, init=False)
+    """INCAT: the adjusted change of visits (by index) from the baseline, graded for the whole
+    cohort at once (`_incat_changes`); a visit not in it is graded when it is read."""
 
     def __post_init__(self) -> None:
         self.day_list = [int(day) for day in self.days.tolist()]
@@ -186,6 +191,7 @@ class _Patient:
     """MRI scan records by day: (study day, new or enlarging T2, Gd-enhancing, evaluable)."""
     ck: _Series | None = None
     edss_events: tuple[list[int], list[int]] | None = None
+    """Confirmation days of every CDW and of every CDI (`_edss_events`)."""
 
 
 def _of(store: dict[str, _Patient], sid: str) -> _Patient:
@@ -275,46 +281,109 @@ def _at(s: _Series | None, t: int | None, end_day: float) -> int | None:
     return best if abs(days[best] - t) <= d.VISIT_WINDOW_DAYS else None
 
 
-def _edss_events(p: _Patient) -> tuple[list[int], list[int]]:
-    """Confirmation days of every CDW and CDI on the whole series (one calculator call).
+def _edss_events(patients: Sequence[_Patient]) -> None:
+    """Confirmation days of every CDW and CDI on each patient's whole EDSS series, all the
+    patients' in one vectorized call (`confirmed_events`: the events `calculate(
+    "disability_change", ...)` finds, fixed baseline, worsening counted).
 
     With a fixed baseline the events confirmed by day h are the same whether the series is cut
     at h or not (the scan only moves forward and a confirmation reads no later visit), so one
-    call serves every time point.
+    call serves every time point. One EDSS per day, the last recorded (the calculator refuses
+    two on a day); a series of fewer than two days has no event and is not graded.
     """
-    if p.edss_events is not None:
-        return p.edss_events
-    s = p.scales.get("edss")
-    seen: dict[int, float] = {}
-    if s is not None:
-        for day, value in zip(s.days.tolist(), s.values.tolist(), strict=True):
-            seen[int(day)] = float(value)
-    if len(seen) < 2:
+    unique = list({id(p): p for p in patients}.values())
+    sizes: list[int] = []
+    days: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for p in unique:
         p.edss_events = ([], [])
-        return p.edss_events
-    inputs = {
-        "assessments": [{"day": k, "edss": v} for k, v in seen.items()],
-        "direction": "worsening",
-        "confirmation_days": d.CDW_CONFIRMATION_DAYS,
-        "relapses": sorted(set(p.relapse_study_days)),
-    }
-    details = calculate("disability_change", inputs).details
-    p.edss_events = (
-        [int(e["confirmed_day"]) for e in details["events"]],
-        [int(e["confirmed_day"]) for e in details["other_direction_events"]],
+        s = p.scales.get("edss")
+        sizes.append(0 if s is None else len(s.days))
+        if s is not None:
+            days.append(s.days)
+            values.append(s.values)
+    if not days:
+        return
+    label = np.repeat(np.arange(len(unique)), sizes)
+    day, edss = np.concatenate(days).astype(np.int64), np.concatenate(values).astype(float)
+    order = np.lexsort((day, label))  # stable: of one day's assessments, the last recorded last
+    label, day, edss = label[order], day[order], edss[order]
+    last = np.r_[(label[1:] != label[:-1]) | (day[1:] != day[:-1]), True]
+    label, day, edss = label[last], day[last], edss[last]
+    graded = np.bincount(label, minlength=len(unique)) >= 2
+    keep = graded[label]
+    relapse_label: list[int] = []
+    relapse_day: list[int] = []
+    for i in np.flatnonzero(graded).tolist():
+        onsets = sorted(set(unique[i].relapse_study_days))
+        relapse_label += [i] * len(onsets)
+        relapse_day += onsets
+    found = confirmed_events(
+        label[keep].astype(np.intp),
+        day[keep],
+        edss[keep],
+        np.array(relapse_label, dtype=np.intp),
+        np.array(relapse_day, dtype=np.int64),
+        baseline="fixed",
+        confirmation_days=d.CDW_CONFIRMATION_DAYS,
     )
-    return p.edss_events
+    columns = (found.series.tolist(), found.worsening.tolist(), found.confirmed_day.tolist())
+    for i, worsening, confirmed in zip(*columns, strict=True):
+        events = unique[i].edss_events
+        assert events is not None
+        events[0 if worsening else 1].append(int(confirmed))
 
 
 def _cdw(p: _Patient, last_day: int, direction: str) -> int | None:
     if "edss" not in p.scales:
         return None
-    worsening, improvement = _edss_events(p)
+    assert p.edss_events is not None, "graded for the cohort first (_edss_events)"
+    worsening, improvement = p.edss_events
     confirmed = worsening if direction == "worsening" else improvement
     return sum(1 for day in confirmed if day <= last_day)
 
 
+def _limbs(inputs: Any) -> tuple[int, int] | None:
+    """The arm and leg grades of recorded INCAT inputs when they are plainly valid (whole
+    numbers 0–5, which the calculator takes as they are), else None."""
+    if type(inputs) is not dict:
+        return None
+    arm, leg = inputs.get("arm"), inputs.get("leg")
+    if type(arm) is int and type(leg) is int and 0 <= arm <= LIMB_MAX and 0 <= leg <= LIMB_MAX:
+        return arm, leg
+    return None
+
+
+def _incat_changes(patients: Sequence[_Patient]) -> None:
+    """The adjusted INCAT change of every visit after each patient's baseline, all in one
+    vectorized call (`incat.adjusted_changes`: the calculator's `adjusted_change`), where both
+    visits' recorded grades are plainly valid; any other visit is left to `_incat_adjusted`,
+    which grades it with the calculator when it is read (and falls back as it says)."""
+    series: list[_Series] = []
+    visits: list[int] = []
+    rows: list[tuple[int, int, int, int]] = []
+    for p in patients:
+        s = p.scales.get("incat")
+        base = None if s is None else s.baseline[1]
+        if s is None or base is None or (before := _limbs(s.inputs[base])) is None:
+            continue
+        s.adjusted = {}
+        for i in range(base + 1, len(s.inputs)):
+            if (now := _limbs(s.inputs[i])) is not None:
+                series.append(s)
+                visits.append(i)
+                rows.append(now + before)
+    if not rows:
+        return
+    changes = adjusted_changes(pd.DataFrame(rows, columns=list(CHANGE_FIELDS))).tolist()
+    for s, i, change in zip(series, visits, changes, strict=True):
+        assert s.adjusted is not None
+        s.adjusted[i] = float(change)
+
+
 def _incat_adjusted(s: _Series, base: int, now: int) -> float:
+    if s.adjusted is not None and now in s.adjusted:
+        return s.adjusted[now]
     before, after = s.inputs[base], s.inputs[now]
     try:
         result = calculate(
@@ -498,6 +567,15 @@ def outcomes_at(
     columns: list[list[Any]] = [
         fu[c].tolist() for c in ("study_id", "diagnosis", "subtype", "follow_up_days", "died")
     ]
+    graded: dict[str, list[_Patient]] = {"edss": [], "incat": []}
+    for raw_id, diagnosis in zip(columns[0], columns[1], strict=True):
+        if (found := data.get(str(raw_id))) is not None:
+            if str(diagnosis) in ("ms", "nmosd"):
+                graded["edss"].append(found)
+            elif str(diagnosis) == "cidp":
+                graded["incat"].append(found)
+    _edss_events(graded["edss"])
+    _incat_changes(graded["incat"])
     for raw_id, diagnosis, subtype, days_followed, died in zip(*columns, strict=True):
         sid = str(raw_id)
         p = data.get(sid, _Patient())

@@ -60,6 +60,13 @@ Choices neurocart made
   does not re-detect a sustained state with a fixed reference) and treats a visit exactly 30
   days after a relapse as still under its influence. neurocart follows msprog ≥ 1.0 (the
   version the publication's tool is maintained as); the test module documents the cross-check.
+
+Many series at once
+-------------------
+`confirmed_events` finds the confirmed events of many series in one vectorized pass (a cohort's
+EDSS series in milliseconds instead of one validated call per patient), with the rules above
+and the same floating-point comparisons; a property test holds it to the calculator, series by
+series.
 """
 
 from __future__ import annotations
@@ -67,11 +74,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import field_validator
 
 from neurocart.standards.inputs import CalcInput, field
 from neurocart.standards.reason import Reason
-from neurocart.standards.registry import Grading, register
+from neurocart.standards.registry import Grading, calculate, register
 
 CITATION = (
     "Montobbio N, Carmisciano L, Signori A, et al. Creating an automated tool for a consistent "
@@ -439,3 +448,228 @@ def _grading(
             "confirmation_days": inp.confirmation_days,
         },
     )
+
+
+@dataclass(frozen=True)
+class SeriesEvents:
+    """The confirmed events of many series (`confirmed_events`): one entry per event, series by
+    series and, within a series, in the order the calculator confirms them — the events of
+    `details["events"]` and `details["other_direction_events"]` together, told apart by
+    `worsening`."""
+
+    series: npt.NDArray[np.intp]
+    """The series of the event (its label in the call)."""
+    worsening: npt.NDArray[np.bool_]
+    """A CDW (True) or a CDI (False)."""
+    day: npt.NDArray[np.int64]
+    """The onset day."""
+    from_edss: npt.NDArray[np.float64]
+    """The reference EDSS."""
+    to_edss: npt.NDArray[np.float64]
+    """The EDSS at the onset."""
+    confirmed_day: npt.NDArray[np.int64]
+    """The day of the confirmation visit."""
+
+
+_STEPS = np.array(sorted(VALID_STEPS))
+_SPAN = 2 * DAY_LIMIT + 731 + 1
+"""Keys of one series (series × span + day) stay apart from the next one's even when a
+confirmation period (≤ 730 days) is added to the last day."""
+
+
+def confirmed_events(
+    series: npt.NDArray[np.intp],
+    day: npt.NDArray[np.int64],
+    edss: npt.NDArray[np.float64],
+    relapse_series: npt.NDArray[np.intp] | None = None,
+    relapse_day: npt.NDArray[np.int64] | None = None,
+    *,
+    baseline: Literal["fixed", "roving"] = "fixed",
+    confirmation_days: int = 84,
+) -> SeriesEvents:
+    """The confirmed events of many EDSS series at once, as `calculate("disability_change",
+    ...)` finds them for each series with these options (both directions: the direction only
+    chooses which of them the calculator counts).
+
+    Row i is the EDSS `edss[i]` of series `series[i]` (a label ≥ 0) on study day `day[i]`, in
+    any order; the relapse onsets of a series are the `relapse_day` whose `relapse_series` is
+    its label (those of a label without assessments are not read). A series the calculator
+    would refuse (an EDSS that is not a step, two assessments on a day, a day or a relapse
+    outside ±100 years) is refused the same way, the one with the lowest label first: it is
+    graded by the calculator, which raises.
+
+    The scan of each series (rules 4–6) is vectorized over the series: the confirmation visit
+    of every possible onset and whether every visit up to it still meets the threshold are
+    worked out for all rows at once, so that each step of the scan — the first confirmed onset
+    from where the series' scan stands — is one lookup per series, and there are as many steps
+    as the most events of one series (a roving reference grades the rows again after each).
+    """
+    series = np.asarray(series, dtype=np.intp)
+    day = np.asarray(day, dtype=np.int64)
+    edss = np.asarray(edss, dtype=np.float64)
+    r_series = np.asarray([] if relapse_series is None else relapse_series, dtype=np.intp)
+    r_day = np.asarray([] if relapse_day is None else relapse_day, dtype=np.int64)
+    _refuse_options(baseline, confirmation_days)
+    _refuse_series(series, day, edss, r_series, r_day)
+
+    order = np.lexsort((day, series))
+    label, d, e = series[order], day[order], edss[order]
+    n = len(label)
+    if n == 0:
+        return _events([], label, d, e)
+    rows = np.arange(n)
+    first = np.r_[True, label[1:] != label[:-1]]
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], n].astype(np.intp)
+    block = np.cumsum(first) - 1  # the series of each row, numbered 0 … in label order
+    key = block * _SPAN + (d + DAY_LIMIT)  # ascending: the rows are sorted by series and day
+
+    # the days since the latest relapse onset on or before each visit (rules 2 and 5)
+    known = np.isin(r_series, label)
+    r_order = np.lexsort((r_day[known], r_series[known]))
+    r_block = np.searchsorted(label[starts], r_series[known][r_order])
+    r_d = r_day[known][r_order]
+    latest = np.searchsorted(r_block * _SPAN + (r_d + DAY_LIMIT), key, side="right") - 1
+    has_relapse = latest >= 0
+    if len(r_d):
+        has_relapse &= r_block[np.maximum(latest, 0)] == block
+        gap = d - r_d[np.maximum(latest, 0)]
+    else:
+        gap = np.zeros(n, dtype=np.int64)
+
+    def far_from_relapse(window: int) -> npt.NDArray[np.bool_]:
+        return ~has_relapse | (gap >= window)
+
+    # the baseline: the first assessment not within 30 days after a relapse onset (rule 2)
+    valid_baseline = np.where(far_from_relapse(RELAPSE_TO_BASELINE_DAYS), rows, n)
+    reference = np.minimum.reduceat(valid_baseline, starts)
+    # the confirmation visit of an onset at each row (rule 5): the first visit at least
+    # `confirmation_days` later that also lies 30 days or more after the latest relapse onset
+    later = np.searchsorted(key, key + confirmation_days, side="left")
+    eligible = np.where(far_from_relapse(RELAPSE_TO_CONFIRMATION_DAYS), rows, n)
+    next_eligible = np.r_[np.minimum.accumulate(eligible[::-1])[::-1], n]
+    confirm = next_eligible[later]
+    has_confirm = confirm < ends[block]
+    confirm = np.where(has_confirm, confirm, rows)
+
+    def graded(ref_row: npt.NDArray[np.intp]) -> tuple[Any, Any]:
+        """Per row, whether an onset there would be confirmed from its series' reference, and
+        whether it is a worsening; and the next row (itself or later) with a confirmed onset."""
+        ref = e[np.minimum(ref_row, n - 1)[block]]
+        delta = _required_changes(ref)
+        worse = e - ref >= delta
+        better = (ref > 0) & (ref - e >= delta)
+        span = confirm - rows
+        kept_worse = np.r_[0, np.cumsum(worse)]
+        kept_better = np.r_[0, np.cumsum(better)]
+        stays_worse = kept_worse[confirm + 1] - kept_worse[rows + 1] == span
+        stays_better = kept_better[confirm + 1] - kept_better[rows + 1] == span
+        confirmed = has_confirm & ((worse & stays_worse) | (better & stays_better))
+        at = np.where(confirmed, rows, n)
+        return worse, np.r_[np.minimum.accumulate(at[::-1])[::-1], n]
+
+    found: list[tuple[Any, ...]] = []
+    active = np.flatnonzero(reference < ends)
+    ref_row = reference.copy()
+    search = reference + 1
+    worse, next_confirmed = graded(ref_row)
+    while len(active):
+        active = active[search[active] < ends[active]]
+        onset = next_confirmed[search[active]]
+        hit = onset < ends[active]
+        active, onset = active[hit], onset[hit]
+        if not len(active):
+            break
+        visit = confirm[onset]
+        found.append((active, worse[onset], onset, ref_row[active], visit))
+        search[active] = visit + 1
+        if baseline == "roving":
+            ref_row[active] = visit
+            worse, next_confirmed = graded(ref_row)
+    return _events(found, label[starts], d, e)
+
+
+def _required_changes(reference: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """`required_change` of every reference (NaN for a value no threshold covers)."""
+    out = np.full(len(reference), np.nan)
+    for low, high, delta in THRESHOLDS:
+        out[(reference >= low) & (reference <= high)] = delta
+    return out
+
+
+def _events(
+    found: list[tuple[Any, ...]],
+    labels: npt.NDArray[np.intp],
+    d: npt.NDArray[np.int64],
+    e: npt.NDArray[np.float64],
+) -> SeriesEvents:
+    """The events found step by step, series by series (in each, in the order of the steps)."""
+    if not found:
+        empty = np.zeros(0, dtype=np.intp)
+        return SeriesEvents(
+            empty, np.zeros(0, bool), empty.astype(np.int64), np.zeros(0), np.zeros(0),
+            empty.astype(np.int64),
+        )  # fmt: skip
+    block, worse, onset, ref_row, visit = (np.concatenate(c) for c in zip(*found, strict=True))
+    order = np.argsort(block, kind="stable")
+    block, worse, onset, ref_row, visit = (c[order] for c in (block, worse, onset, ref_row, visit))
+    return SeriesEvents(
+        series=labels[block],
+        worsening=worse.astype(bool),
+        day=d[onset],
+        from_edss=e[ref_row],
+        to_edss=e[onset],
+        confirmed_day=d[visit],
+    )
+
+
+def _refuse_options(baseline: str, confirmation_days: int) -> None:
+    """Refuse options the calculator refuses, as it refuses them."""
+    if (
+        baseline in ("fixed", "roving")
+        and type(confirmation_days) is int
+        and 28 <= confirmation_days <= 730
+    ):
+        return
+    calculate(
+        "disability_change",
+        {
+            "assessments": [{"day": 0, "edss": 0.0}],
+            "baseline": baseline,
+            "confirmation_days": confirmation_days,
+        },
+    )  # raises, naming the field
+    raise ValueError(f"options refused: baseline {baseline!r}, {confirmation_days!r} days")
+
+
+def _refuse_series(
+    series: npt.NDArray[np.intp],
+    day: npt.NDArray[np.int64],
+    edss: npt.NDArray[np.float64],
+    r_series: npt.NDArray[np.intp],
+    r_day: npt.NDArray[np.int64],
+) -> None:
+    """Refuse the series (the lowest label first) that the calculator refuses, as it does."""
+    if len(series) != len(day) or len(series) != len(edss) or len(r_series) != len(r_day):
+        raise ValueError("series, day and edss (and relapse_series, relapse_day) differ in length")
+    if (series < 0).any() or (r_series < 0).any():
+        raise ValueError("a series label is negative")
+    bad_row = ~np.isin(edss, _STEPS) | (day < -DAY_LIMIT) | (day > DAY_LIMIT)
+    order = np.lexsort((day, series))
+    same = (series[order][1:] == series[order][:-1]) & (day[order][1:] == day[order][:-1])
+    bad_row[order[1:][same]] = True
+    bad_relapse = ((r_day < -DAY_LIMIT) | (r_day > DAY_LIMIT)) & np.isin(r_series, series)
+    if not bad_row.any() and not bad_relapse.any():
+        return
+    s = min(series[bad_row].min(initial=np.iinfo(np.intp).max),
+            r_series[bad_relapse].min(initial=np.iinfo(np.intp).max))  # fmt: skip
+    calculate(
+        "disability_change",
+        {
+            "assessments": [
+                {"day": int(day[i]), "edss": float(edss[i])} for i in np.flatnonzero(series == s)
+            ],
+            "relapses": [int(r) for r in r_day[r_series == s]],
+        },
+    )  # raises, naming the field
+    raise ValueError(f"series {s}: an EDSS that is not a step, two on a day or a day out of range")

@@ -26,21 +26,27 @@ difference, so only the 0↔1 portion of an arm change is dropped: an arm change
 point (the definition leaves this open; this is neurocart's reading); leg changes count in full.
 The raw change and the adjusted (counted) change are both reported.
 
-`previous_arm` and `previous_leg` (optional) must be given together.
+`previous_arm` and `previous_leg` (optional) must be given together. `adjusted_changes` gives
+the adjusted change of a whole table of inputs at once (a cohort's CIDP visits), validated as
+`calculate_frame` validates it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards._change import assess_change
 from neurocart.standards._labels import by_integer
+from neurocart.standards.errors import CalculatorInputError, FieldProblem
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
 from neurocart.standards.reason import Reason
-from neurocart.standards.registry import Grading, register
+from neurocart.standards.registry import Grading, get, register
+
+if TYPE_CHECKING:  # pandas is imported where it is used: importing the calculators
+    import pandas as pd  # (the API's start-up) does not load it
 
 CITATION = (
     "Hughes R et al. Randomized controlled trial of intravenous immunoglobulin versus oral "
@@ -91,6 +97,11 @@ CHECKS = (
 def adjusted_arm(arm: int) -> int:
     """The arm score as the adjusted INCAT counts it: 0 and 1 are the same level."""
     return max(arm - 1, 0)
+
+
+def _adjusted_arms(arm: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """`adjusted_arm` of every row."""
+    return np.maximum(arm - 1, 0)
 
 
 LABEL = Reason("INCAT {total} (arm {arm}, leg {leg})")
@@ -165,3 +176,35 @@ def incat(inp: IncatInput) -> Grading:
         reasons=reasons,
         details=details,
     )
+
+
+CHANGE_FIELDS = ("arm", "leg", "previous_arm", "previous_leg")
+
+
+def adjusted_changes(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """`details["adjusted_change"]` of `calculate("incat", row)` for every row of `frame` (one
+    column per field), vectorized.
+
+    The table is validated as `calculate_frame("incat", frame)` validates it, and every row must
+    give its previous scores (without them there is no change): CalculatorInputError naming the
+    first offending row of each problem.
+    """
+    calculator = get("incat")
+    c = calculator.columns(frame)
+    absent = np.isnan(c["previous_arm"])  # the pairing check: then previous_leg is absent too
+    if absent.any():
+        row = int(np.argmax(absent))
+        label = frame.index[row]
+        raise CalculatorInputError(
+            calculator.name,
+            [
+                FieldProblem(
+                    name,
+                    "field required (empty cell)",
+                    row=int(label) if isinstance(label, int | np.integer) else row,
+                )
+                for name in ("previous_arm", "previous_leg")
+            ],
+        )
+    arm, leg, previous_arm, previous_leg = (c[name].astype(np.int64) for name in CHANGE_FIELDS)
+    return _adjusted_arms(arm) - _adjusted_arms(previous_arm) + (leg - previous_leg)

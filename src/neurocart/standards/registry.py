@@ -99,16 +99,21 @@ class Calculator(Generic[M]):
             details=graded.details,
         )
 
+    def columns(self, frame: pd.DataFrame) -> Columns:
+        """The columns of `frame` validated as `parse` validates one input (vectorized), as the
+        vectorized path reads them; CalculatorInputError naming every problem."""
+        cols, problems = frame_columns(self.name, self.fields, self.checks, frame)
+        if problems:
+            raise CalculatorInputError(self.name, problems)
+        return cols
+
     def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Grade every row of `frame`; returns `value` and `label` columns on its index."""
         import pandas as pd
 
         if self.vectorized is None:
             raise NotVectorizedError(NOT_VECTORIZED(name=repr(self.name)))
-        cols, problems = frame_columns(self.name, self.fields, self.checks, frame)
-        if problems:
-            raise CalculatorInputError(self.name, problems)
-        values, labels = self.vectorized(cols)
+        values, labels = self.vectorized(self.columns(frame))
         return pd.DataFrame({"value": values, "label": labels}, index=frame.index)
 
 
