@@ -31,7 +31,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, bindparam, case, select
+from sqlalchemy import Integer, Select, String, Table, bindparam, case, select, type_coerce
 from sqlalchemy.orm import Session
 
 from neurocart import monitor
@@ -69,6 +69,16 @@ JOURNAL_ENTITIES = (*FACT_TABLES, *CONTEXT_ENTITIES, ACK_ENTITY, MONITOR_ENTITY)
 
 
 _AUDIT = cast(Table, AuditEntry.__table__).c
+_OBSERVATION = cast(Table, Observation.__table__).c
+_OBSERVATION_ROWS = select(
+    _OBSERVATION.id, _OBSERVATION.patient_id, _OBSERVATION.code, _OBSERVATION.value,
+    _OBSERVATION.effective_at, _OBSERVATION.unit,
+    # the specimen as its stored text: the engine takes the text, not the enum
+    type_coerce(_OBSERVATION.specimen, String), _OBSERVATION.entered_in_error,
+    _OBSERVATION.supersedes_id, _OBSERVATION.code_system, _OBSERVATION.entered_by,
+)  # fmt: skip
+"""What the leader reads of each new observation (a table select built once: the leader
+runs it on every step), in the order `Journal._fact_rows` unpacks it."""
 _HEAD = select(_AUDIT.seq).order_by(_AUDIT.seq.desc()).limit(1)
 
 
@@ -427,36 +437,24 @@ class Journal:
         """(table, id) → (patient id, the fact to feed, None for one not fed)."""
         out: dict[tuple[str, int], tuple[int, monitor.Fact | None]] = {}
         people = self.people
-        o = Observation
-        for where in repo.ids_in(o.id, ids["observation"]):
-            rows = session.execute(
-                select(
-                    o.id, o.patient_id, o.code, o.value, o.effective_at, o.unit, o.specimen,
-                    o.entered_in_error, o.supersedes_id, o.code_system, o.entered_by,
-                ).where(where)
-            ).all()  # fmt: skip
-            self._ensure_people(session, {r.patient_id for r in rows})
-            for row in rows:
-                pid = row.patient_id
-                if self.watch and (row.code_system, row.code) in self.watch:
-                    self._watched_rows[row.id] = row.entered_by
-                if self.anchors and (row.code_system, row.code) in self.anchors:
+        watch, anchors, touch = self.watch, self.anchors, self._touch
+        for where in repo.ids_in(_OBSERVATION.id, ids["observation"]):
+            rows = session.execute(_OBSERVATION_ROWS.where(where)).all()
+            self._ensure_people(session, {r[1] for r in rows})
+            for oid, pid, code, value, at, unit, specimen, error, supersedes, system, by in rows:
+                if watch and (system, code) in watch:
+                    self._watched_rows[oid] = by
+                if anchors and (system, code) in anchors:
                     self.anchored.add(pid)
-                self._touch(
-                    pid,
-                    row.effective_at,
-                    row.supersedes_id is not None
-                    or row.entered_in_error
-                    or row.code == ANTI_HBC  # schedule attributes: anti-HBc, any CSF value
-                    or row.specimen is Specimen.CSF,
-                )
+                # schedule attributes: anti-HBc, any CSF value
+                csf = specimen == Specimen.CSF.value
+                touch(pid, at, supersedes is not None or error or code == ANTI_HBC or csf)
                 fact: monitor.Fact | None = None
-                if not row.entered_in_error:
+                if not error:
                     fact = monitor.Observation(
-                        people[pid].study_id, row.code, row.value + 0.0, row.effective_at,
-                        row.unit, row.specimen.value, row.id,
-                    )  # fmt: skip
-                out[("observation", row.id)] = (pid, fact)
+                        people[pid].study_id, code, value + 0.0, at, unit, specimen, oid
+                    )
+                out[("observation", oid)] = (pid, fact)
         a = Assessment
         for where in repo.ids_in(a.id, ids["assessment"]):
             rows = session.execute(
