@@ -29,7 +29,8 @@ audited like any write: under the audit chain lock, one batch entry per table an
 recording the rows as committed (`neurocart.store.audit.append_states`; `create_batch` for
 the rows it inserted, `write_batch` for the others), so a grade lowered or an alert closed
 behind the application's back is found by `audit verify`. The journal does not read these
-entries, so they never feed the engine.
+entries, so they never feed the engine. Only the leader writes those tables, so it writes
+their rows first and takes the chain lock only for the entries and the commit.
 
 **Derived facts.** Facts computed from other facts are stored by the leader too, on the same
 path: when the journal brings an observation with one of `neurocart.services.csf_indices`'
@@ -212,8 +213,11 @@ class MonitorService:
         actions were stored when they first happened. What was committed
         after the checkpoint is consumed by the next `step`s, live."""
         with self.database.transaction() as session:
-            audit.lock_chain(session)
+            # the checkpoint row before the chain lock, in the order every leader
+            # transaction takes them (`_persist`), so a deposed leader still storing its last
+            # step and this take-over queue instead of deadlocking
             row = session.get(MonitorCheckpoint, 1, with_for_update=True)
+            audit.lock_chain(session)
             first = row is None
             if row is None:
                 row = MonitorCheckpoint(id=1, epoch=0, seq=0, leader=self.name)
@@ -355,6 +359,8 @@ class MonitorService:
             self._start_snapshot(last)
         if actions or failures or grades or due or derive:
             with self.database.transaction() as session:
+                if derive:  # derived facts take the chain lock: the checkpoint row first
+                    self._fence(session)
                 failed = self._derive(session, derive)
                 self._persist(session, actions, failures, seq=last, grades=grades, failed=failed)
         else:  # nothing to store: a leader resuming before here re-reads entries that
@@ -401,6 +407,16 @@ class MonitorService:
                 savepoint.commit()
         return failed
 
+    def _fence(self, session: Session) -> None:
+        """Lock the checkpoint row for this transaction, as `_persist` will (first, before
+        the chain lock), and stop if another process took over meanwhile."""
+        epoch = session.scalar(
+            select(MonitorCheckpoint.epoch).where(MonitorCheckpoint.id == 1).with_for_update()
+        )
+        if epoch != self.epoch:
+            self.epoch = None
+            raise FencedError("another process took over as monitor leader")
+
     def _require_leader(self) -> None:
         if self.epoch is None:
             raise FencedError("not the monitor leader (take_over first)")
@@ -432,6 +448,7 @@ class MonitorService:
         ]
         stored: list[dict[str, Any]] = []
         with self.database.transaction() as session:
+            self._fence(session)
             audit.lock_chain(session)
             actions, failures = self._consume_locked(session)
             for pid, sid, tasks in wanted:
@@ -540,8 +557,12 @@ class MonitorService:
         failed), grades and the checkpoint in the caller's transaction, fenced by the epoch,
         under the audit chain lock, with one batch audit entry per table written (alerts, alert
         actions, grades, the checkpoint) and one per table of rows inserted (alerts opened,
-        alert actions); published after the commit."""
-        audit.lock_chain(session)
+        alert actions); published after the commit.
+
+        Only the leader writes these four tables, so their rows are written before the chain
+        lock is taken (by `audit.append_states`, for the entries): the lock is held for the
+        audit entries and the commit only, not for every statement of the step. Every
+        leader transaction locks the checkpoint row (here, or `_fence`) before the chain."""
         fenced = session.execute(
             update(MonitorCheckpoint)
             .where(MonitorCheckpoint.id == 1, MonitorCheckpoint.epoch == self.epoch)
