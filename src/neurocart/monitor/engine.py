@@ -173,7 +173,8 @@ class Engine:
         if overdue is not None:
             for study_id in sorted(set(overdue) | self._with_overdue()):
                 actions.extend(self.set_overdue(study_id, overdue.get(study_id, ()), now))
-        for study_id in sorted(self._patients):
+        # only a patient with an open alert has a transition to fall due (`_advance`)
+        for study_id in sorted(sid for sid, p in self._patients.items() if p.open):
             actions.extend(self._advance(self._patients[study_id], now))
         return actions
 
