@@ -299,3 +299,53 @@ def test_the_runtime_checkpoints_when_the_head_moved(database: Database, tmp_pat
     with database.reading() as session:
         assert [c.seq for c in found] == [3, audit.head(session)[0]]
         assert audit.verify(session, checkpoint_path=path).ok
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats()
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=5)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+def _rfc8785(value: object) -> str | None:
+    try:
+        return rfc8785.dumps(value).decode()
+    except rfc8785.CanonicalizationError:
+        return None
+
+
+@given(_JSON_VALUES)
+def test_canonical_is_the_rfc_8785_text_of_any_json_value(value: object) -> None:
+    """Every JSON value (keys of any plane, control characters, floats, integers beyond
+    2**53) is written as the `rfc8785` package writes it, or refused where it refuses."""
+    expected = _rfc8785(value)
+    if expected is None:
+        with pytest.raises(ValueError, match="RFC 8785"):
+            audit.canonical(value)
+    else:
+        assert audit.canonical(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"\U0001f600": 1, "\uffff": 2, "a": 3},  # UTF-16 order: the emoji's surrogates first
+        ["\x00\x1f\x7f\u2028\"\\", "é", 2**53 - 1, -(2**53 - 1), -0.0, 1e21, 5e-324],
+        ("tuple", 1),
+        {"nested": [{"b": None, "a": [True, False]}]},
+    ],
+)
+def test_canonical_writes_edge_values_as_rfc_8785(value: object) -> None:
+    assert audit.canonical(value) == rfc8785.dumps(value).decode()
+
+
+@pytest.mark.parametrize("value", ["\ud800", [2**53], {"x": float("nan")}, {1: "x"}, b"x"])
+def test_canonical_refuses_what_rfc_8785_refuses(value: object) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        audit.canonical(value)
