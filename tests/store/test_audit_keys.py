@@ -307,8 +307,9 @@ _JSON_VALUES = st.recursive(
     | st.integers(min_value=-(2**60), max_value=2**60)
     | st.floats()
     | st.text(),
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.text(max_size=4), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=4), inner, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -336,7 +337,7 @@ def test_canonical_is_the_rfc_8785_text_of_any_json_value(value: object) -> None
     "value",
     [
         {"\U0001f600": 1, "\uffff": 2, "a": 3},  # UTF-16 order: the emoji's surrogates first
-        ["\x00\x1f\x7f\u2028\"\\", "é", 2**53 - 1, -(2**53 - 1), -0.0, 1e21, 5e-324],
+        ['\x00\x1f\x7f\u2028"\\', "é", 2**53 - 1, -(2**53 - 1), -0.0, 1e21, 5e-324],
         ("tuple", 1),
         {"nested": [{"b": None, "a": [True, False]}]},
     ],
