@@ -141,3 +141,16 @@ def test_the_edited_cohort_takes_every_path(cohort: CohortFrames) -> None:
         if s is not None and any(0 <= s.day_list[0] - r < 30 for r in p.relapse_study_days):
             moved += 1
     assert moved >= 1
+
+
+def test_an_incat_baseline_without_limb_scores_gives_the_plain_change() -> None:
+    """A baseline whose stored inputs lack the limb scores (the calculator then has no
+    previous scores to adjust from) counts the plain change of totals; it never fails."""
+    from neurocart.outcomes.patient import _incat_adjusted, _Series
+
+    s = _Series(
+        days=np.array([0, 90]),
+        values=np.array([4.0, 2.0]),
+        inputs=[{"arm": None, "leg": None}, {"arm": 1, "leg": 1}],
+    )
+    assert _incat_adjusted(s, 0, 1) == -2.0

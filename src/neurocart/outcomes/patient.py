@@ -397,7 +397,8 @@ def _incat_adjusted(s: _Series, base: int, now: int) -> float:
         )
     except (KeyError, TypeError, CalculatorInputError):
         return float(s.values[now] - s.values[base])
-    return float(result.details["adjusted_change"])
+    adjusted = result.details.get("adjusted_change")  # none without both previous scores
+    return float(s.values[now] - s.values[base] if adjusted is None else adjusted)
 
 
 def _mg_sustained(s: _Series, base_value: float, now: int) -> bool:
