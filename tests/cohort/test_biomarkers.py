@@ -12,8 +12,10 @@ import pytest
 from neurocart.cohort.biomarkers import (
     biomarker_outcomes,
     index_changes,
+    kflc_spider,
     mri_activity_free,
     ocb_conversion,
+    spider_figure,
     timed_changes,
     titre_course,
     with_indices,
@@ -179,6 +181,18 @@ def test_outcomes_bundle_has_tables_and_the_spider(cohort: Builder) -> None:
     tables, figures = biomarker_outcomes(cohort.frames())
     assert {"csf_index_change", "ocb_conversion"} <= set(tables)
     assert "spider_kflc" in figures
+
+
+def test_the_spider_draws_each_patient_s_change_from_baseline(cohort: Builder) -> None:
+    frames = with_indices(cohort.frames())
+    changes = kflc_spider(frames)
+    # κFLC index 16 before; 4, 8 and 16 a year after (CSF κFLC 0.3, 0.6, 1.2 mg/L)
+    assert sorted(changes["pct_change"].round(6)) == [-75.0, -50.0, 0.0]
+    figure = spider_figure(changes)
+    (ax,) = figure.axes
+    drawn = sorted(line.get_ydata()[-1] for line in ax.get_lines()[:-1])  # the last: 0 %
+    assert drawn == pytest.approx([-75.0, -50.0, 0.0])
+    assert all(line.get_ydata()[0] == 0 for line in ax.get_lines())
 
 
 def _median(dl: float, cv: float) -> dict[str, object]:

@@ -23,6 +23,18 @@ def test_readouts_equal_the_design_exactly(synthetic_run) -> None:  # type: igno
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=0, atol=1e-9, equal_nan=True)
 
 
+def test_the_study_comes_in_every_format_the_readers_take(synthetic_run) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    dataset, _, _, _ = synthetic_run
+    sheet = pd.read_csv(dataset.samplesheet)
+    gex = {str(g).rsplit("/", 1)[-1] for g in sheet["gex"]}
+    assert gex == {"filtered_feature_bc_matrix.h5", "filtered_feature_bc_matrix",
+                   "counts.h5ad", "sample.h5mu"}  # fmt: skip
+    contigs = {str(c).rsplit("/", 1)[-1] for c in sheet["contigs"]}
+    assert contigs == {"filtered_contig_annotations.csv", "airr_rearrangement.tsv"}
+
+
 def test_the_design_has_what_the_readouts_must_find(synthetic_run) -> None:  # type: ignore[no-untyped-def]
     dataset, result, _, _ = synthetic_run
     r = result.readouts.set_index("sample_id")

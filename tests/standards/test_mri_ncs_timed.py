@@ -290,3 +290,69 @@ def test_confirmed_onsets_refuse_what_the_calculator_refuses() -> None:
             np.array([0, 0], dtype=np.int64),  # two results on one day
             np.array([5.0, 6.0]),
         )
+
+
+# The EAN/PNS 2021 thresholds at their edges (Van den Bergh et al. 2021, motor conduction
+# criteria a–g): "≥" limits hold at the limit, "> 30 %" temporal dispersion does not; each
+# pair is the limit and a hair on the other side of it (illustrative lab limits as above).
+EDGES = {
+    "block-30": (nerve("ulnar", cmap_distal_mv=10.0, cmap_proximal_mv=7.0), "e", True),
+    "block-29.9": (nerve("ulnar", cmap_distal_mv=10.0, cmap_proximal_mv=7.01), "e", False),
+    "dispersion-30": (nerve("ulnar", cmap_duration_distal_ms=5.0, cmap_duration_proximal_ms=6.5),
+                      "f", False),
+    "dispersion-30.2": (nerve("ulnar", cmap_duration_distal_ms=5.0,
+                              cmap_duration_proximal_ms=6.51), "f", True),
+    "tibial-dispersion-100": (nerve("tibial", cmap_duration_distal_ms=5.0,
+                                    cmap_duration_proximal_ms=10.0), "f", True),
+    "tibial-dispersion-99.8": (nerve("tibial", cmap_duration_distal_ms=5.0,
+                                     cmap_duration_proximal_ms=9.99), "f", False),
+    "f-wave-20-cmap-80": (nerve("median", f_wave_latency_ms=37.2, cmap_distal_mv=3.2), "c", True),
+    "f-wave-20-cmap-79.75": (nerve("median", f_wave_latency_ms=37.2, cmap_distal_mv=3.19), "c",
+                             False),
+    "f-wave-50-cmap-79.75": (nerve("median", f_wave_latency_ms=46.5, cmap_distal_mv=3.19), "c",
+                             True),
+    "f-wave-19.7": (nerve("median", f_wave_latency_ms=37.1, cmap_distal_mv=4.0), "c", False),
+    "f-absent-cmap-20": (nerve("median", f_waves_absent=True, cmap_distal_mv=0.8), "d", True),
+    "f-absent-cmap-19.75": (nerve("median", f_waves_absent=True, cmap_distal_mv=0.79), "d",
+                            False),
+    "duration-6.6": (nerve("median", cmap_duration_distal_ms=6.6), "g", True),
+    "duration-6.59": (nerve("median", cmap_duration_distal_ms=6.59), "g", False),
+    "latency-49.8": (nerve("median", distal_latency_ms=6.59), "a", False),
+    "velocity-29.8": (nerve("ulnar", conduction_velocity_m_s=34.4), "b", False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(EDGES))
+def test_cidp_thresholds_at_their_limits(case: str) -> None:
+    one, letter, found = EDGES[case]
+    result = calculate("cidp_ncs_ean_pns_2021", {"nerves": [one]})
+    assert (letter in next(iter(result.details["findings"].values()))) is found
+
+
+COMBINED = {
+    # e in one nerve + another finding, absent F-waves excepted, in another nerve
+    "e+d": ([nerve("ulnar", cmap_distal_mv=7.0, cmap_proximal_mv=4.5),
+             nerve("peroneal", f_waves_absent=True, cmap_distal_mv=2.0)], "weakly_supportive"),
+    "e+g": ([nerve("ulnar", cmap_distal_mv=7.0, cmap_proximal_mv=4.5),
+             nerve("median", cmap_duration_distal_ms=7.0)], "strongly_supportive"),
+    # g in one nerve + any other finding (absent F-waves included) in another nerve
+    "g+d": ([nerve("median", cmap_duration_distal_ms=7.0),
+             nerve("peroneal", f_waves_absent=True, cmap_distal_mv=2.0)], "strongly_supportive"),
+    "g+g": ([nerve("median", cmap_duration_distal_ms=7.0),
+             nerve("ulnar", cmap_duration_distal_ms=7.0)], "weakly_supportive"),
+    # absent F-waves in two nerves need another finding in a third nerve
+    "d+d": ([nerve("peroneal", f_waves_absent=True, cmap_distal_mv=2.0),
+             nerve("tibial", f_waves_absent=True, cmap_distal_mv=4.0)], "weakly_supportive"),
+    # two different findings in two nerves are not one finding in two nerves
+    "a+b": ([nerve("median", distal_latency_ms=6.6),
+             nerve("ulnar", conduction_velocity_m_s=34.0)], "weakly_supportive"),
+    # findings in one nerve only, however many
+    "a+b+c in one": ([nerve("median", distal_latency_ms=7.0, conduction_velocity_m_s=30.0,
+                            f_wave_latency_ms=40.0, cmap_distal_mv=4.0)], "weakly_supportive"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(COMBINED))
+def test_cidp_combinations_of_findings_across_nerves(case: str) -> None:
+    nerves, value = COMBINED[case]
+    assert calculate("cidp_ncs_ean_pns_2021", {"nerves": nerves}).value == value

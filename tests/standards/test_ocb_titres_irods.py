@@ -32,8 +32,24 @@ from .agreement import assert_frame_agrees
         ({"csf_restricted_bands": 3, "identical_bands": 0, "csf_specific_threshold": 4}, 1),
         ({"csf_restricted_bands": 1, "identical_bands": 3}, 4),
         ({"csf_restricted_bands": 2, "monoclonal": True}, 3),
+        ({"csf_restricted_bands": 2, "identical_bands": 0}, 2),
+        ({"csf_restricted_bands": 0, "identical_bands": 2}, 4),
+        ({"csf_restricted_bands": 4, "identical_bands": 0, "csf_specific_threshold": 4}, 2),
     ],
-    ids=["O1", "O2", "O3", "O4", "O5", "O6", "O7", "O8", "monoclonal+restricted"],
+    ids=[
+        "O1",
+        "O2",
+        "O3",
+        "O4",
+        "O5",
+        "O6",
+        "O7",
+        "O8",
+        "monoclonal+restricted",
+        "two-restricted",
+        "two-identical",
+        "four-of-threshold-4",
+    ],
 )
 def test_ocb_worked_examples(inputs: dict[str, Any], value: int) -> None:
     result = calculate("ocb_pattern", inputs)

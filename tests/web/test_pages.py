@@ -96,6 +96,61 @@ def test_the_chart_renders_figures_with_thresholds(world: World) -> None:
     assert client_as(world, Role.NURSE).get("/patients/NOPE").status_code == 404
 
 
+def test_the_chart_draws_every_neuro_immunology_readout_the_record_holds(world: World) -> None:
+    from neurocart.web import chart
+
+    panels = {p.key: p for p in (*chart.LAB_PANELS, *chart.TIMED_PANELS)}
+    readouts = ("kflc_index", "igg_index", "qalb", "ocb", "titres", "cd19", "t25fw", "nhpt",
+                "sdmt")  # fmt: skip
+    client = client_as(world, Role.NEUROLOGIST)
+    drawn: set[str] = set()
+    for study_id in world.seeded.study_ids:
+        with world.database.reading() as session:
+            patient = repo.find_patient(session, study_id)
+            stored = {o.code for o in repo.list_observations(session, patient.id)}
+        page = client.get(f"/patients/{study_id}").text
+        for key in readouts:
+            held = any(s.code in stored for s in panels[key].series)
+            assert (f'id="chart-{key}"' in page) is held, (study_id, key)
+            drawn |= {key} if held else set()
+    assert {"ocb", "titres", "cd19"} <= drawn  # the simulated record has them
+
+
+def test_the_csf_index_panels_are_the_stored_values_with_the_calculators_limits() -> None:
+    from dataclasses import dataclass
+
+    from neurocart.standards import igg_index, kflc_index
+    from neurocart.web import chart
+
+    @dataclass(frozen=True)
+    class Reading:
+        code: str
+        effective_at: datetime
+        value: float
+        unit: str
+
+    infusion = datetime(2025, 3, 3, tzinfo=UTC)
+    rows = [
+        Reading("local:kflc_index", infusion - timedelta(days=14), 42.5, "{index}"),
+        Reading("local:kflc_index", infusion + timedelta(days=21), 30.0, "{index}"),
+        Reading("local:lflc_index", infusion + timedelta(days=21), 6.0, "{index}"),
+        Reading("14117-6", infusion + timedelta(days=365), 0.55, "{index}"),
+    ]
+    panels = {p.key: p for p in chart.LAB_PANELS}
+    kflc = chart.panel_figure(panels["kflc_index"], chart.by_code(rows), infusion)
+    assert kflc is not None
+    assert [(t["name"], t["x"], t["y"]) for t in kflc["data"]] == [
+        ("κFLC", [-14.0, 21.0], [42.5, 30.0]),
+        ("λFLC", [21.0], [6.0]),
+    ]
+    assert [s["y0"] for s in kflc["layout"]["shapes"]] == [kflc_index.DEFAULT_CUTOFF]
+    igg = chart.panel_figure(panels["igg_index"], chart.by_code(rows), infusion)
+    assert igg is not None
+    assert [(t["x"], t["y"]) for t in igg["data"]] == [([365.0], [0.55])]
+    assert [s["y0"] for s in igg["layout"]["shapes"]] == [igg_index.DEFAULT_ULN]
+    assert chart.panel_figure(panels["qalb"], chart.by_code(rows), infusion) is None
+
+
 def test_plotly_is_served_from_the_python_package(world: World) -> None:
     response = client_as(world, None).get("/static/vendor/plotly.min.js")
     assert response.status_code == 200

@@ -523,7 +523,7 @@ def spider_figure(changes: pd.DataFrame) -> Figure:
     groups = sorted(set(changes["diagnosis"].dropna()))
     fig = Figure(figsize=(8.0, 3.0))
     axes = fig.subplots(1, max(1, len(groups)), squeeze=False)
-    for ax, g in zip(axes.flat, groups, strict=False):
+    for i, (ax, g) in enumerate(zip(axes.flat, groups, strict=False)):
         sub = changes[changes["diagnosis"] == g]
         for sid in sorted(set(sub["study_id"]))[:MAX_SPIDER_LINES]:
             s = sub[sub["study_id"] == sid].sort_values("month")
@@ -531,7 +531,8 @@ def spider_figure(changes: pd.DataFrame) -> Figure:
         ax.axhline(0, color="grey", linewidth=0.8, linestyle="--")
         ax.set_title(_(DISEASE_LABELS.get(g, g)), fontsize=9)
         ax.set_xlabel(_("Months since infusion"), fontsize=8)
-        ax.set_ylabel(_("κFLC index change (%)"), fontsize=8)
+        if i == 0:  # once: on every panel it ran into the ticks of the panel to its left
+            ax.set_ylabel(_("κFLC index change (%)"), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     fig.suptitle(_("κFLC index: change from before the infusion, per patient"), fontsize=10)

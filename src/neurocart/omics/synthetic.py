@@ -3,7 +3,7 @@ and the benchmark (nothing downloaded).
 
 Each patient has six samples — blood before lymphodepletion (day -5), the infusion product
 (day 0), blood and CSF on days 7 and 28 — written in every format the readers take (10x h5,
-10x mtx folder, h5ad; 10x contig CSV and AIRR TSV in turn) with a sample sheet. By design:
+10x mtx folder, h5ad, h5mu; 10x contig CSV and AIRR TSV in turn) with a sample sheet. By design:
 
 - known cell-type counts per sample, each type expressing its panel markers (Poisson counts
   around a truncated log-normal library size), so annotation is unambiguous;
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def write_dataset(
             part["car_umi"] = car_umi
             folder = out / sample_id
             folder.mkdir(exist_ok=True)
-            gex = _write_gex(folder, (p * len(SAMPLES) + i) % 3, counts, genes, part["barcode"])
+            gex = _write_gex(folder, (p * len(SAMPLES) + i) % 4, counts, genes, part["barcode"])
             contigs = _write_contigs(folder, (p + i) % 2, part, rng)
             sheet.append(
                 {
@@ -328,13 +329,21 @@ def _write_gex(
         return path
     import anndata as ad
 
-    path = folder / "counts.h5ad"
     adata = ad.AnnData(
         X=counts,
         obs=pd.DataFrame(index=list(barcodes)),
         var=pd.DataFrame({"gene_ids": ids}, index=genes),
     )
-    adata.write_h5ad(path)
+    if fmt == 2:
+        path = folder / "counts.h5ad"
+        adata.write_h5ad(path)
+        return path
+    import mudata as md
+
+    path = folder / "sample.h5mu"  # the expression as the "rna" modality; receptors beside it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # mudata's notices about its future defaults
+        md.MuData({"rna": adata}).write_h5mu(path)
     return path
 
 

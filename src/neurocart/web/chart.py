@@ -26,7 +26,7 @@ from neurocart.i18n import (
 )
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, SlotState
-from neurocart.standards import Result
+from neurocart.standards import Result, igg_index, kflc_index
 from neurocart.store.models import Assessment, MriScan, NerveConductionStudy
 from neurocart.store.repo import ValueSeries
 
@@ -109,6 +109,37 @@ LAB_PANELS: tuple[Panel, ...] = (
         "inflammation", N_("CRP and ferritin"), "mg/L · µg/L",
         (Series("1988-5", "CRP (mg/L)"), Series("2276-4", N_("ferritin (µg/L)"))), log=True,
     ),
+    # the neuro-immunology readouts: intrathecal synthesis (the indices the monitor derives
+    # from each lumbar puncture's paired values, at the calculators' default limits),
+    # oligoclonal bands and the disease antibody, then the B cells and the single-cell readouts
+    Panel(
+        "kflc_index", N_("κ free light chain index"), "",
+        (Series("local:kflc_index", "κFLC"), Series("local:lflc_index", "λFLC")),
+        (Threshold(kflc_index.DEFAULT_CUTOFF, f"κFLC {kflc_index.DEFAULT_CUTOFF:g}"),),
+    ),
+    Panel(
+        "igg_index", N_("IgG index (CSF/serum)"), "", (Series("14117-6", N_("IgG index")),),
+        (Threshold(igg_index.DEFAULT_ULN, f"{igg_index.DEFAULT_ULN:g}"),),
+    ),
+    Panel(
+        "qalb", N_("Albumin quotient CSF/serum (× 10⁻³)"), "×10⁻³",
+        (Series("1756-6", "Qalb"),),
+    ),
+    Panel(
+        "ocb", N_("Oligoclonal bands restricted to CSF (number)"), "",
+        (Series("49852-7", N_("CSF")),),
+    ),
+    Panel(  # reciprocal titres; linear, so that a fall to negative (0) stays in sight
+        "titres", N_("Disease autoantibody titers"), "titer",
+        (Series("local:autoantibody_titer", N_("Disease autoantibody titre")),
+         Series("local:aqp4_igg_titer", N_("AQP4-IgG titre")),
+         Series("63439-4", N_("AQP4-IgG titre, serum (cell-based assay)")),
+         Series("local:mog_igg_titer", N_("MOG-IgG titre")),
+         Series("33921-8", N_("SRP antibodies (titre)"))),
+    ),
+    Panel(
+        "cd19", N_("CD19+ B cells"), "cells/µL", (Series("local:cd19_b_cells", N_("blood")),),
+    ),
     Panel(  # single-cell readouts stored by `neurocart omics run --store`
         "sc_car", SINGLE_CELL_TITLES[0], "%",
         (Series("local:sc_car_pct_t_blood", N_("blood")),
@@ -122,7 +153,20 @@ LAB_PANELS: tuple[Panel, ...] = (
          Series("local:sc_plasma_cell_pct_csf", N_("plasma, CSF"))),
     ),
 )  # fmt: skip
-"""Cytopenia (CTCAE / ICAHT) and hypogammaglobulinaemia thresholds."""
+"""Cytopenia (CTCAE / ICAHT) and hypogammaglobulinaemia thresholds; the CSF indices,
+oligoclonal bands, disease antibody titres and B cells (CD19+ and single-cell) whose course
+shows whether intrathecal and systemic B-lineage activity fell after the infusion."""
+
+TIMED_PANELS: tuple[Panel, ...] = (
+    Panel("t25fw", N_("Timed 25-foot walk (mean of 2 trials)"), "s",
+          (Series("local:t25fw", "T25FW"),)),
+    Panel("nhpt", N_("9-hole peg test (per-visit summary)"), "s",
+          (Series("local:nhpt", N_("9-hole peg test")),)),
+    Panel("sdmt", N_("Symbol Digit Modalities Test (correct responses)"), "",
+          (Series("local:sdmt", "SDMT"),)),
+)  # fmt: skip
+"""The timed tests (observations), drawn beside the disease scales: their confirmed change
+is an outcome of the cohort report (`timed_change`)."""
 
 CART_PANEL = Panel(
     "cart",
@@ -136,7 +180,9 @@ CART_PANEL = Panel(
 )
 
 CHART_CODES: frozenset[str] = frozenset(
-    s.code for panel in (*VITAL_PANELS, *LAB_PANELS, CART_PANEL) for s in panel.series
+    s.code
+    for panel in (*VITAL_PANELS, *LAB_PANELS, *TIMED_PANELS, CART_PANEL)
+    for s in panel.series
 )
 """The observation codes the chart draws: the page reads these, not the whole history."""
 

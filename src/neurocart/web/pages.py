@@ -551,6 +551,10 @@ def patient_chart(
             (name, chart.assessment_figure(name.upper(), [name], assessments, infusion))
             for name in chart.DISEASE_SCALES
         ],
+        *[
+            (panel.key, chart.panel_figure(panel, observations, infusion))
+            for panel in chart.TIMED_PANELS
+        ],
     ]
     cart = chart.panel_figure(chart.CART_PANEL, observations, infusion)
     study_tables = [
