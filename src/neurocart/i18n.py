@@ -115,7 +115,11 @@ def using(locale: str) -> Iterator[None]:
 
 
 def gettext(message: str) -> str:
-    """`message` in the current language."""
+    """`message` in the current language. An empty text stays empty: gettext's own lookup of
+    "" answers with the catalogue's header ("Project-Id-Version: ..."), which an empty error
+    slot or table cell would otherwise show."""
+    if not message:
+        return message
     return translations(current()).gettext(message)
 
 
@@ -151,7 +155,7 @@ def translated(message: str) -> str | None:
     itself), else None — unlike `gettext`, which falls back to the English. A text of the
     core's tables with a percent sign before a word is found by its `percent_key`."""
     locale = current()
-    if locale == "en":
+    if locale == "en" or not message:  # "" is the catalogue's header, not a text
         return message
     catalog: dict[object, str] = getattr(translations(locale), "_catalog", {})
     found = catalog.get(message)

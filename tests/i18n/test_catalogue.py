@@ -112,6 +112,17 @@ def test_dates_in_chinese_and_times_on_the_site_clock() -> None:
     assert day_start(date(2025, 3, 3), shanghai) == datetime(2025, 3, 2, 16, 0, tzinfo=UTC)
 
 
+def test_an_empty_text_stays_empty_not_the_catalogue_header() -> None:
+    """gettext's own lookup of "" is the catalogue's header: an empty error slot of a form or
+    an empty table cell would show "Project-Id-Version: ..." in Chinese."""
+    with i18n.using("zh_CN"):
+        assert i18n.gettext("") == ""
+        assert i18n.translated("") == ""
+        assert term("") == ""
+        assert reason("") == ""
+        assert i18n.core_text("") == ""
+
+
 def test_scale_abbreviations_stay_latin() -> None:
     with i18n.using("zh_CN"):
         for text in ("ICE score", "Grade ICANS with this ICE", "ICE & scales"):

@@ -116,6 +116,7 @@ def test_a_chinese_preview_stores_the_english_record_of_truth(world: World) -> N
     preview = nurse.post(f"/patients/{sid}/assess/ice/preview", data=ice, headers=zh)
     assert "ICE评分 8/10" in preview.text  # the reason, in Chinese
     assert "定向力（年份、月份、城市、医院）：3/4" in preview.text
+    assert "Project-Id-Version" not in preview.text  # the empty error slots stay empty
     saved = nurse.post(f"/patients/{sid}/assess/ice", data=ice, headers=zh, follow_redirects=False)
     assert saved.status_code == 303
     with world.database.reading() as session:
