@@ -198,8 +198,17 @@ def core_text(text: str) -> str:
     return _core(locale, text) or text
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""A parameter that is a date alone (a cut-off, a first infusion): written the reader's way."""
+
+
 @lru_cache(maxsize=8192)
 def _core(locale: str, text: str) -> str | None:
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return _date_text(date.fromisoformat(text), locale == "zh_CN")
+        except ValueError:
+            return None
     with using(locale):
         word = translated(text)
         if word is not None:
@@ -395,6 +404,9 @@ _TRANSLATED_FIELDS = frozenset(
 """The fields of a refusal key a face translates (a code's name, a record, a role, a keyed
 text given as a field); every other field (a code, a field name, a path, a value) is shown
 as it is."""
+_DATE_FIELDS = frozenset({"cutoff", "first"})
+"""The fields of a refusal key that hold a date (ISO, as the English says it): shown the
+reader's way ("2025年3月3日")."""
 _registered: set[str] = set()
 
 
@@ -425,7 +437,7 @@ def _register(module_name: str) -> None:
     for key in keys:
         names = {name for _, name, _, _ in string.Formatter().parse(key) if name}
         lists = {name: items for name, items in shapes.items() if name in names}
-        kept = frozenset(names - _TRANSLATED_FIELDS - set(lists))
+        kept = frozenset(names - _TRANSLATED_FIELDS - _DATE_FIELDS - set(lists))
         Reason(key, patterns=_FIELD_PATTERNS, lists=lists, kept=kept)
     _registered.add(module_name)
     if keys:

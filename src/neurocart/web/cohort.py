@@ -38,6 +38,7 @@ from neurocart.store.models import (
     TreatmentCourse,
     User,
 )
+from neurocart.studyday import local_date
 from neurocart.web.auth import database_of, require
 from neurocart.web.pages import now_of
 from neurocart.web.templating import render
@@ -183,10 +184,11 @@ class BadQueryError(ValueError):
 
 
 def parse_cutoff(request: Request, cutoff: str | None) -> date:
-    """The analysis cut-off date from the query, today by the app's clock when omitted; a bad
-    date raises BadQueryError naming `cutoff`."""
+    """The analysis cut-off date from the query, today by the app's clock on the site's
+    calendar when omitted (at 03:00 Beijing time it is already the Beijing date, not the UTC
+    one); a bad date raises BadQueryError naming `cutoff`."""
     if not cutoff:
-        return now_of(request).date()
+        return local_date(now_of(request))
     try:
         return date.fromisoformat(cutoff)
     except ValueError:
