@@ -203,3 +203,24 @@ def test_the_handover_lists_alerts_overdue_tasks_and_changed_records(world: Worl
     assert "Open alerts" in page.text
     assert "Overdue tasks" in page.text
     assert f'<a href="/patients/{sid}">{sid}</a>' in page.text
+
+
+def test_a_task_done_by_an_assessment_links_to_a_form_that_exists() -> None:
+    """The neurological examination is completed by a "neuro_exam" or an ICANS assessment:
+    only ICANS has a bedside form, so the chart offers that one (not a 404 page)."""
+    from types import SimpleNamespace
+
+    from neurocart.pathway import SlotState
+    from neurocart.web.bedside import task_action
+
+    done = SimpleNamespace(events=[], observations=[], assessments=["neuro_exam", "icans"])
+    slot = SimpleNamespace(state=SlotState.DUE, task=SimpleNamespace(completed_by=done))
+    action = task_action(slot)
+    assert action is not None
+    assert action["href"] == "assess/icans"
+    assert action["label"] == "Record ICANS"
+    done.assessments = ["mg_adl"]
+    assert task_action(slot) == {"kind": "form", "href": "assess/mg_adl",
+                                 "label": "Record MG-ADL"}  # fmt: skip
+    done.assessments = ["neuro_exam"]
+    assert task_action(slot) is None

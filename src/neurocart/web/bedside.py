@@ -26,6 +26,7 @@ from neurocart.i18n import error_text, joined, local_input, term
 from neurocart.i18n import gettext as _
 from neurocart.ingest.codes import by_key
 from neurocart.security import is_allowed
+from neurocart.standards import REGISTRY
 from neurocart.services.accounts import record_signature
 from neurocart.services.errors import BatchValidationError, InvalidInputError
 from neurocart.services.ingest import ingest_observation_batch
@@ -388,11 +389,12 @@ def task_action(slot: Any) -> dict[str, str] | None:
         return {"kind": "form", "href": "record/vitals", "label": _("Record vitals")}
     if done.observations:
         return {"kind": "form", "href": "record/labs", "label": _("Record labs")}
-    if done.assessments:
-        name = done.assessments[0]
+    with_form = [name for name in done.assessments if name in REGISTRY]
+    if with_form:  # "neuro_exam" is recorded, not calculated: no form of its own
+        name = with_form[0]
         return {
             "kind": "form",
             "href": f"assess/{name}",
-            "label": _("Record {name}").format(name=name.upper()),
+            "label": _("Record {name}").format(name=name.upper().replace("_", "-")),
         }
     return None
