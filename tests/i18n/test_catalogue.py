@@ -139,6 +139,23 @@ def test_alert_findings_are_translated_clause_by_clause() -> None:
         assert findings(text) == "CRS grade (ASTCT) 2; temperature 39.4 °C; vasopressin: no; odd"
 
 
+def test_an_oxygen_device_in_the_findings_reads_as_words() -> None:
+    from neurocart.web.localized import findings
+
+    text = "CRS grade (ASTCT) 2; oxygen support nasal_cannula"
+    with i18n.using("zh_CN"):
+        assert findings(text) == "CRS分级（ASTCT） 2；吸氧支持 鼻导管"
+
+
+def test_every_event_type_the_chart_lists_is_translated() -> None:
+    from neurocart.store.models import EventType
+
+    words = [e.value.replace("_", " ") for e in EventType]  # as the chart's events table
+    with i18n.using("zh_CN"):
+        left = [w for w in words if i18n.translated(w) is None]
+    assert not left, left
+
+
 def test_the_study_forms_read_in_chinese() -> None:
     """Titles, intros, labels, help and choices of the MRI and nerve-conduction forms: the
     template shows each through `term`, so each must be in the catalogue."""

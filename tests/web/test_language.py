@@ -204,6 +204,11 @@ def test_the_chart_and_its_refusals_speak_chinese(world: World) -> None:
     assert "发热 38.0 °C" in chart  # the thresholds' labels
     assert "收缩压 90 mmHg" in chart
     assert "fever 38.0 °C" not in chart
+    assert "CRS与ICANS分级" in chart  # the grade figure's title and axis
+    assert "CRS and ICANS grade" not in chart
+    assert "年出生" in chart
+    assert ", 19" not in chart
+    assert ", 20" not in chart
     assert missing.status_code == 404
     assert "没有研究编号为 'NC-NOBODY' 的患者。" in html.unescape(missing.text)
     assert refused.status_code == 422

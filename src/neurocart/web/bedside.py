@@ -26,10 +26,10 @@ from neurocart.i18n import error_text, joined, local_input, term
 from neurocart.i18n import gettext as _
 from neurocart.ingest.codes import by_key
 from neurocart.security import is_allowed
-from neurocart.standards import REGISTRY
 from neurocart.services.accounts import record_signature
 from neurocart.services.errors import BatchValidationError, InvalidInputError
 from neurocart.services.ingest import ingest_observation_batch
+from neurocart.standards import REGISTRY
 from neurocart.store import NotFoundError, StoreError, repo
 from neurocart.store.models import EventType, Observation, Patient, User
 from neurocart.store.repo import EventIn

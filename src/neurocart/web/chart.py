@@ -356,11 +356,12 @@ def assessment_figure(
     assessments: Sequence[Assessment],
     infusion: datetime | None,
     *,
-    unit: str = "score",
+    unit: str | None = None,
     thresholds: tuple[Threshold, ...] = (),
     y_range: tuple[float, float] | None = None,
 ) -> Figure | None:
-    """A score history (one trace per instrument), step-shaped for grades."""
+    """A score history (one trace per instrument), step-shaped for grades; `unit` labels the
+    y axis (default "score", in the reader's language)."""
     data = []
     for i, name in enumerate(instruments):
         rows = [a for a in assessments if a.instrument == name]
@@ -381,7 +382,7 @@ def assessment_figure(
         )
     if not data:
         return None
-    layout = _layout(title, unit, log=False, infusion=infusion)
+    layout = _layout(title, unit or _("score"), log=False, infusion=infusion)
     if y_range is not None:
         layout["yaxis"]["range"] = list(y_range)
     for t in thresholds:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from neurocart.i18n import error_text, joined, term
+from neurocart.i18n import N_, error_text, joined, term
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
 from neurocart.services import studies
@@ -539,11 +539,11 @@ def patient_chart(
         (
             "grades",
             chart.assessment_figure(
-                "CRS and ICANS grade",
+                N_("CRS and ICANS grade"),
                 ["crs", "icans"],
                 assessments,
                 infusion,
-                unit="grade",
+                unit=_("grade"),
                 y_range=(-0.3, 5.3),
             ),
         ),
