@@ -552,8 +552,31 @@ def _datetime_text(at: datetime, zone: tzinfo, chinese: bool, zone_shown: bool) 
 
 
 def local_input(at: datetime | None) -> str:
-    """An instant as the value of an <input type="datetime-local"> on the site's clock."""
-    return "" if at is None else local(at).strftime("%Y-%m-%dT%H:%M")
+    """An instant as the value of a form's date-time field: "2025-03-03 14:05" on the site's
+    24-hour clock. The field is plain text, not <input type="datetime-local">, whose picker
+    shows the browser's own clock (03:04 AM in an English browser) whatever the page's
+    language."""
+    return "" if at is None else local(at).strftime("%Y-%m-%d %H:%M")
+
+
+_LOCAL_TIME = re.compile(
+    r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*[T ]?\s*"
+    r"(\d{1,2})\s*[:：时]\s*(\d{2})\s*分?(?:[:：](\d{2}))?\s*"
+)
+
+
+def parse_local(text: str) -> datetime:
+    """A date and 24-hour time typed at the site, naive (on the site's clock): "2025-03-03
+    14:05", "2025-03-03T14:05" (what a browser's date-time field sends), "2025/3/3 4:05",
+    "2025年3月3日 14:05"; an ISO time with an offset keeps it. ValueError for anything else,
+    a date without its time included (a bedside time is never taken to be midnight)."""
+    found = _LOCAL_TIME.fullmatch(text)
+    if found is None:
+        if ":" not in text:
+            raise ValueError(f"no time of day in {text!r}")
+        return datetime.fromisoformat(text.strip())
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in found.groups())
+    return datetime(year, month, day, hour, minute, second)
 
 
 def from_local(value: datetime, zone: tzinfo | None = None) -> datetime:

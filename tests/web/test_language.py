@@ -4,6 +4,7 @@ site's clock."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -90,6 +91,13 @@ def test_forms_take_the_site_wall_clock(world: World, shanghai: ZoneInfo) -> Non
     nurse = client_as(world, Role.NURSE)
     page = nurse.get(f"/patients/{sid}/record/vitals")
     assert "(UTC+8)" in page.text
+    # a text field on the 24-hour clock, not the browser's picker (AM/PM in English browsers)
+    assert "datetime-local" not in page.text
+    shown = re.search(r'name="at" id="e-at" value="([^"]*)"', page.text)
+    assert shown is not None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", shown[1])
+    stop = client_as(world, Role.ICU).get(f"/patients/{sid}/record/vasopressor").text
+    assert re.search(r'<label for="e-stopped_at">[^<]*\(UTC\+8\)</label>', stop)
     local = (
         (datetime.now(UTC) - timedelta(minutes=10))
         .astimezone(shanghai)
@@ -98,7 +106,7 @@ def test_forms_take_the_site_wall_clock(world: World, shanghai: ZoneInfo) -> Non
     response = nurse.post(
         f"/patients/{sid}/record/vitals",
         data={"temperature": "37.1", "temperature__unit": "°C",
-              "at": local.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M")},
+              "at": f"{local:%Y}年{local.month}月{local.day}日 {local.hour}:{local:%M}"},
         follow_redirects=False,
     )  # fmt: skip
     assert response.status_code == 303, response.text
