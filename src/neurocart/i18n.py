@@ -524,6 +524,18 @@ def format_time(at: datetime | None) -> str:
     return "—" if at is None else local(at).strftime("%H:%M")
 
 
+def format_clock(at: datetime | None, now: datetime) -> str:
+    """HH:MM when `at` is on today's date on the site's clock (today as of `now`), else the date
+    too ("2025年3月2日 19:44"): at 03:00 a bare "19:44" would not say it was yesterday evening.
+    A dash for none."""
+    if at is None:
+        return "—"
+    zone = site_zone()
+    if local(at, zone).date() == local(now, zone).date():
+        return format_time(at)
+    return _datetime_text(at, zone, current() == "zh_CN", False)
+
+
 def format_datetime(at: datetime | None, *, zone_shown: bool = True) -> str:
     """Date and 24-hour time on the site's clock with the zone: "2025-03-03 14:05 UTC+8",
     "2025年3月3日 14:05（UTC+8）"."""

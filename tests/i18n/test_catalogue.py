@@ -112,6 +112,24 @@ def test_dates_in_chinese_and_times_on_the_site_clock() -> None:
     assert day_start(date(2025, 3, 3), shanghai) == datetime(2025, 3, 2, 16, 0, tzinfo=UTC)
 
 
+def test_a_time_not_of_today_is_given_with_its_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 03:00 Beijing time a task due at 19:44 the evening before reads with its date."""
+    from neurocart.config import get_settings
+
+    monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
+    get_settings.cache_clear()
+    now = datetime(2025, 3, 2, 19, 0, tzinfo=UTC)  # 03:00 on 3 March in Beijing
+    try:
+        with i18n.using("zh_CN"):
+            assert i18n.format_clock(datetime(2025, 3, 2, 18, 30, tzinfo=UTC), now) == "02:30"
+            yesterday = datetime(2025, 3, 2, 11, 44, tzinfo=UTC)  # same UTC date, not Beijing's
+            assert i18n.format_clock(yesterday, now) == "2025年3月2日 19:44"
+        with i18n.using("en"):
+            assert i18n.format_clock(yesterday, now) == "2025-03-02 19:44"
+    finally:
+        get_settings.cache_clear()
+
+
 def test_an_empty_text_stays_empty_not_the_catalogue_header() -> None:
     """gettext's own lookup of "" is the catalogue's header: an empty error slot of a form or
     an empty table cell would show "Project-Id-Version: ..." in Chinese."""
