@@ -141,3 +141,20 @@ def test_a_chinese_definition_and_refusal_write_the_dates_the_chinese_way(world:
     early = client.get("/cohort?cutoff=2000-01-01", headers={"Accept-Language": "zh-CN"})
     assert "2000年1月1日" in early.text
     assert "2000-01-01" not in early.text.split('value="2000-01-01"')[-1]  # only the field
+
+
+def test_the_chinese_page_has_its_headings_captions_and_cells_in_chinese(world: World) -> None:
+    client = client_as(world, Role.INVESTIGATOR)
+    page = client.get("/cohort", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200
+    text = page.text
+    chinese_words = ("应答者与无应答者比较", "无复发生存（Kaplan–Meier）", "按疾病（见上）",
+                     "均值（SD）")  # fmt: skip
+    for chinese in chinese_words:
+        assert chinese in text, chinese
+    for english in (
+        "Responders vs non-responders", "Relapse-free survival (Kaplan–Meier)",
+        "per disease", "mean (SD)", "Grade 1 (n)", "Hazard ratios of relapse or death",
+        "Last detectable", "Project-Id-Version",
+    ):  # fmt: skip
+        assert english not in text, english
