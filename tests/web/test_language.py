@@ -213,6 +213,8 @@ def test_the_chart_and_its_refusals_speak_chinese(world: World) -> None:
     assert "收缩压 90 mmHg" in chart
     assert "fever 38.0 °C" not in chart
     assert "CRS与ICANS分级" in chart  # the grade figure's title and axis
+    latest = chart.split('id="latest-values"')[1].split("</table>")[0]
+    assert "体温" in latest  # the latest values by name, not by LOINC number alone
     assert "CRS and ICANS grade" not in chart
     assert "年出生" in chart
     assert ", 19" not in chart

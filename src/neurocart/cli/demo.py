@@ -22,7 +22,7 @@ from rich.table import Table
 from neurocart.cli.console import err, fail, out
 from neurocart.config import get_settings
 from neurocart.demo import DEFAULT_SEED, DEMO_PASSWORD
-from neurocart.i18n import error_text, format_datetime
+from neurocart.i18n import error_text, format_datetime, joined
 from neurocart.i18n import gettext as _
 
 if TYPE_CHECKING:  # building and streaming a ward simulate it (pandas): loaded by the command
@@ -150,7 +150,7 @@ def demo(
             observations=built.report.observations,
             assessments=built.report.assessments,
             events=built.report.events,
-            acute=", ".join(built.sim.acute_now()) or _("nobody"),
+            acute=joined(built.sim.acute_now()) or _("nobody"),
         ),
         highlight=False,
     )

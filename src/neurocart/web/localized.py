@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from neurocart import i18n
 from neurocart.i18n import N_
+from neurocart.ingest.codes import CATALOGUE
 from neurocart.monitor.signals import SIGNALS, SUSTAINED
 from neurocart.standards.crs import DEVICE_WORDS
 from neurocart.web import alert_text
@@ -57,6 +58,13 @@ KINDS: dict[str, tuple[str, ...]] = {
 def term(code: object) -> str:
     """A code of the core in the reader's language ("critical" → "危急"), else as it is."""
     return i18n.term(str(code))
+
+
+def code_name(code: str, system: str) -> str:
+    """An observation code's name in the reader's language ("8310-5" → "体温"), else the code:
+    a table of latest values reads by name, not by LOINC number."""
+    entry = CATALOGUE.get((system, code))
+    return code if entry is None else i18n.term(entry.display)
 
 
 def reason(text: str) -> str:

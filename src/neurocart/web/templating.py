@@ -92,7 +92,7 @@ def environment() -> Environment:
         hhmm=hhmm, clock=clock, when=when, ago=ago, num=num, figure_json=figure_json,
         date=i18n.format_date, local_input=i18n.local_input, findings=localized.findings,
         citation=alert_text.citation, reason=localized.reason, rule_text=localized.rule_text,
-        term=localized.term, joined=i18n.joined,
+        term=localized.term, joined=i18n.joined, code_name=localized.code_name,
     )  # fmt: skip
     env.globals.update(
         current_locale=i18n.current, languages=i18n.NAMES, zone=i18n.zone_label,
