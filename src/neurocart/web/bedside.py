@@ -153,10 +153,11 @@ def record_check(
     posted = dict(pairs)
     checked = check(form, posted, now_of(request))
     touched = {k for k, v in posted.items() if v.strip()}
+    required = _("required")  # the message as `check` said it, in the reader's language
     errors = {
         k: v
         for k, v in checked.errors.items()
-        if k.removesuffix("__unit") in touched or (v != "required" and k != "(form)")
+        if k.removesuffix("__unit") in touched or (v != required and k != "(form)")
     }
     return render(
         request,
