@@ -64,6 +64,11 @@ def test_the_switch_stores_the_users_preference_over_the_browsers(world: World) 
     nurse.post("/language", data={"locale": "en", "next": "/board"})
     assert _locale_of(world, Role.NURSE) == "en"
     assert "Ward board" in nurse.get("/board", headers={"Accept-Language": "zh-CN"}).text
+    # the panel the board swaps in is the reader's language too, not the cached Chinese one
+    for headers in ({}, {"Accept-Encoding": "gzip"}):
+        again = nurse.get("/board/panel", headers=headers)
+        assert "live · updated" in again.text
+        assert "实时" not in again.text
 
 
 def test_an_unknown_language_is_a_400_naming_the_field(world: World) -> None:
