@@ -89,6 +89,7 @@ def test_simulate_prints_a_summary_and_refuses_duplicates(tmp_path: Path) -> Non
 def test_the_summary_speaks_chinese_on_beijing_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from neurocart import i18n
     from neurocart.config import get_settings
 
     monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
@@ -101,6 +102,7 @@ def test_the_summary_speaks_chinese_on_beijing_time(
         result = runner.invoke(cli, args)
     finally:
         get_settings.cache_clear()
+        i18n.activate("en")  # the command set the process's language
     assert result.exit_code == 0, result.output
     assert "当前 2025年3月3日 03:00（UTC+8）" in result.output  # not 2025-03-02 19:00 UTC
     assert "急性期：研究日 D0–D14" in result.output

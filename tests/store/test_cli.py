@@ -163,6 +163,7 @@ def test_patient_list_counts_the_study_day_on_the_site_clock(migrated, monkeypat
     day 1, as the board and the chart do, and gives the infusion's date on the site's clock."""
     from datetime import UTC, date, datetime
 
+    from neurocart import i18n
     from neurocart.cli import clock
     from neurocart.config import get_settings
 
@@ -180,6 +181,7 @@ def test_patient_list_counts_the_study_day_on_the_site_clock(migrated, monkeypat
         code, output = run("--lang", "zh_CN", "patient", "list")
     finally:
         get_settings.cache_clear()
+        i18n.activate("en")  # the command set the process's language
     assert code == 0, output
     row = next(line for line in output.split("│ NC-") if "CD19 CAR-T" in line)
     assert "2025年3月2日" in row
