@@ -115,7 +115,11 @@ def using(locale: str) -> Iterator[None]:
 
 
 def gettext(message: str) -> str:
-    """`message` in the current language."""
+    """`message` in the current language. An empty text stays empty: gettext's own lookup of
+    "" answers with the catalogue's header ("Project-Id-Version: ..."), which an empty error
+    slot or table cell would otherwise show."""
+    if not message:
+        return message
     return translations(current()).gettext(message)
 
 
@@ -151,7 +155,7 @@ def translated(message: str) -> str | None:
     itself), else None — unlike `gettext`, which falls back to the English. A text of the
     core's tables with a percent sign before a word is found by its `percent_key`."""
     locale = current()
-    if locale == "en":
+    if locale == "en" or not message:  # "" is the catalogue's header, not a text
         return message
     catalog: dict[object, str] = getattr(translations(locale), "_catalog", {})
     found = catalog.get(message)
@@ -194,8 +198,17 @@ def core_text(text: str) -> str:
     return _core(locale, text) or text
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""A parameter that is a date alone (a cut-off, a first infusion): written the reader's way."""
+
+
 @lru_cache(maxsize=8192)
 def _core(locale: str, text: str) -> str | None:
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return _date_text(date.fromisoformat(text), locale == "zh_CN")
+        except ValueError:
+            return None
     with using(locale):
         word = translated(text)
         if word is not None:
@@ -391,6 +404,9 @@ _TRANSLATED_FIELDS = frozenset(
 """The fields of a refusal key a face translates (a code's name, a record, a role, a keyed
 text given as a field); every other field (a code, a field name, a path, a value) is shown
 as it is."""
+_DATE_FIELDS = frozenset({"cutoff", "first"})
+"""The fields of a refusal key that hold a date (ISO, as the English says it): shown the
+reader's way ("2025年3月3日")."""
 _registered: set[str] = set()
 
 
@@ -421,7 +437,7 @@ def _register(module_name: str) -> None:
     for key in keys:
         names = {name for _, name, _, _ in string.Formatter().parse(key) if name}
         lists = {name: items for name, items in shapes.items() if name in names}
-        kept = frozenset(names - _TRANSLATED_FIELDS - set(lists))
+        kept = frozenset(names - _TRANSLATED_FIELDS - _DATE_FIELDS - set(lists))
         Reason(key, patterns=_FIELD_PATTERNS, lists=lists, kept=kept)
     _registered.add(module_name)
     if keys:
@@ -508,6 +524,18 @@ def format_time(at: datetime | None) -> str:
     return "—" if at is None else local(at).strftime("%H:%M")
 
 
+def format_clock(at: datetime | None, now: datetime) -> str:
+    """HH:MM when `at` is on today's date on the site's clock (today as of `now`), else the date
+    too ("2025年3月2日 19:44"): at 03:00 a bare "19:44" would not say it was yesterday evening.
+    A dash for none."""
+    if at is None:
+        return "—"
+    zone = site_zone()
+    if local(at, zone).date() == local(now, zone).date():
+        return format_time(at)
+    return _datetime_text(at, zone, current() == "zh_CN", False)
+
+
 def format_datetime(at: datetime | None, *, zone_shown: bool = True) -> str:
     """Date and 24-hour time on the site's clock with the zone: "2025-03-03 14:05 UTC+8",
     "2025年3月3日 14:05（UTC+8）"."""
@@ -536,8 +564,31 @@ def _datetime_text(at: datetime, zone: tzinfo, chinese: bool, zone_shown: bool) 
 
 
 def local_input(at: datetime | None) -> str:
-    """An instant as the value of an <input type="datetime-local"> on the site's clock."""
-    return "" if at is None else local(at).strftime("%Y-%m-%dT%H:%M")
+    """An instant as the value of a form's date-time field: "2025-03-03 14:05" on the site's
+    24-hour clock. The field is plain text, not <input type="datetime-local">, whose picker
+    shows the browser's own clock (03:04 AM in an English browser) whatever the page's
+    language."""
+    return "" if at is None else local(at).strftime("%Y-%m-%d %H:%M")
+
+
+_LOCAL_TIME = re.compile(
+    r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*[T ]?\s*"
+    r"(\d{1,2})\s*[:：时]\s*(\d{2})\s*分?(?:[:：](\d{2}))?\s*"
+)
+
+
+def parse_local(text: str) -> datetime:
+    """A date and 24-hour time typed at the site, naive (on the site's clock): "2025-03-03
+    14:05", "2025-03-03T14:05" (what a browser's date-time field sends), "2025/3/3 4:05",
+    "2025年3月3日 14:05"; an ISO time with an offset keeps it. ValueError for anything else,
+    a date without its time included (a bedside time is never taken to be midnight)."""
+    found = _LOCAL_TIME.fullmatch(text)
+    if found is None:
+        if ":" not in text:
+            raise ValueError(f"no time of day in {text!r}")
+        return datetime.fromisoformat(text.strip())
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in found.groups())
+    return datetime(year, month, day, hour, minute, second)
 
 
 def from_local(value: datetime, zone: tzinfo | None = None) -> datetime:

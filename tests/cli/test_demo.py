@@ -74,9 +74,9 @@ def test_simulate_prints_a_summary_and_refuses_duplicates(tmp_path: Path) -> Non
     args += ["--database-url", url, "--now", "2025-06-01T12:00:00Z"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "4 patients (seed 3, now 2025-06-01 12:00 UTC)" in result.output
+    assert "4 patients (seed 3, now 2025-06-01 12:00 UTC)" in result.output  # the site's zone
     assert "wrote 4 patients, 4 courses" in result.output
-    for stage in ("screening", "acute", "follow_up"):
+    for stage in ("screening", "acute", "follow-up"):
         assert stage in result.output
     again = runner.invoke(cli, args)
     assert again.exit_code == 2
@@ -84,6 +84,30 @@ def test_simulate_prints_a_summary_and_refuses_duplicates(tmp_path: Path) -> Non
     naive = runner.invoke(cli, [*args[:-1], "2025-06-01T12:00:00"])
     assert naive.exit_code == 2
     assert "--now" in naive.output
+
+
+def test_the_summary_speaks_chinese_on_beijing_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neurocart import i18n
+    from neurocart.config import get_settings
+
+    monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    args = ["--lang", "zh_CN", "simulate", "--patients", "4", "--seed", "3", "--acute-now", "1"]
+    args += ["--database-url", url, "--now", "2025-03-02T19:00:00Z", "--no-monitor"]
+    try:
+        result = runner.invoke(cli, args)
+    finally:
+        get_settings.cache_clear()
+        i18n.activate("en")  # the command set the process's language
+    assert result.exit_code == 0, result.output
+    assert "当前 2025年3月3日 03:00（UTC+8）" in result.output  # not 2025-03-02 19:00 UTC
+    assert "急性期：研究日 D0–D14" in result.output
+    assert "随访" in result.output
+    assert "follow" not in result.output
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
+from neurocart import i18n
 from neurocart.cli import app
 from neurocart.cli.console import out
 from neurocart.store import get_database, repo
@@ -72,6 +73,21 @@ def test_schedule_prints_the_consensus_schedule(database_env):
     assert " due " in body
     assert "overdue" not in body
     assert "upcoming" not in body
+
+
+def test_the_schedule_speaks_chinese(database_env):
+    _treated_patient()
+    now = (INFUSION + timedelta(hours=30)).isoformat()
+    try:
+        code, output = run("--lang", "zh_CN", "schedule", "NC-0001", "--now", now)
+    finally:
+        i18n.activate("en")  # the command set the process's language
+    assert code == 0, output
+    for word in ("时间窗", "任务", "科室", "状态", "汇总", "CAR-T回输", "血液科", "已完成", "逾期"):
+        assert word in output, word
+    for english in ("CAR-T infusion", "hematology", "overdue", "summary"):
+        assert english not in output, english
+    assert "long_term" in output  # the phase ids stay, as --phase takes them
 
 
 def test_bad_input_exits_2_naming_it(database_env):

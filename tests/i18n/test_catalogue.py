@@ -112,6 +112,35 @@ def test_dates_in_chinese_and_times_on_the_site_clock() -> None:
     assert day_start(date(2025, 3, 3), shanghai) == datetime(2025, 3, 2, 16, 0, tzinfo=UTC)
 
 
+def test_a_time_not_of_today_is_given_with_its_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 03:00 Beijing time a task due at 19:44 the evening before reads with its date."""
+    from neurocart.config import get_settings
+
+    monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
+    get_settings.cache_clear()
+    now = datetime(2025, 3, 2, 19, 0, tzinfo=UTC)  # 03:00 on 3 March in Beijing
+    try:
+        with i18n.using("zh_CN"):
+            assert i18n.format_clock(datetime(2025, 3, 2, 18, 30, tzinfo=UTC), now) == "02:30"
+            yesterday = datetime(2025, 3, 2, 11, 44, tzinfo=UTC)  # same UTC date, not Beijing's
+            assert i18n.format_clock(yesterday, now) == "2025年3月2日 19:44"
+        with i18n.using("en"):
+            assert i18n.format_clock(yesterday, now) == "2025-03-02 19:44"
+    finally:
+        get_settings.cache_clear()
+
+
+def test_an_empty_text_stays_empty_not_the_catalogue_header() -> None:
+    """gettext's own lookup of "" is the catalogue's header: an empty error slot of a form or
+    an empty table cell would show "Project-Id-Version: ..." in Chinese."""
+    with i18n.using("zh_CN"):
+        assert i18n.gettext("") == ""
+        assert i18n.translated("") == ""
+        assert term("") == ""
+        assert reason("") == ""
+        assert i18n.core_text("") == ""
+
+
 def test_scale_abbreviations_stay_latin() -> None:
     with i18n.using("zh_CN"):
         for text in ("ICE score", "Grade ICANS with this ICE", "ICE & scales"):
@@ -126,6 +155,23 @@ def test_alert_findings_are_translated_clause_by_clause() -> None:
         assert findings(text) == "CRS分级（ASTCT） 2；体温 39.4 °C；血管加压素：否；odd"
     with i18n.using("en"):
         assert findings(text) == "CRS grade (ASTCT) 2; temperature 39.4 °C; vasopressin: no; odd"
+
+
+def test_an_oxygen_device_in_the_findings_reads_as_words() -> None:
+    from neurocart.web.localized import findings
+
+    text = "CRS grade (ASTCT) 2; oxygen support nasal_cannula"
+    with i18n.using("zh_CN"):
+        assert findings(text) == "CRS分级（ASTCT） 2；吸氧支持 鼻导管"
+
+
+def test_every_event_type_the_chart_lists_is_translated() -> None:
+    from neurocart.store.models import EventType
+
+    words = [e.value.replace("_", " ") for e in EventType]  # as the chart's events table
+    with i18n.using("zh_CN"):
+        left = [w for w in words if i18n.translated(w) is None]
+    assert not left, left
 
 
 def test_the_study_forms_read_in_chinese() -> None:

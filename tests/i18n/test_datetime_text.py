@@ -57,3 +57,24 @@ def test_labels_in_bulk_are_format_datetime(
             assert [i18n.format_datetime(at) for at in instants] == expected
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["2025-03-03 03:04", "2025-03-03T03:04", " 2025/3/3 3:04 ", "2025.03.03 03:04",
+     "2025年3月3日 03:04", "2025年3月3日3时04分", "2025-03-03 03:04:00"],
+)  # fmt: skip
+def test_a_typed_local_time_reads_in_the_ways_a_ward_writes_it(typed: str) -> None:
+    assert i18n.parse_local(typed) == datetime(2025, 3, 3, 3, 4)
+
+
+@pytest.mark.parametrize("typed", ["03/03/2025, 03:04 AM", "2025-02-30 10:00", "2025-03-03"])
+def test_a_time_that_is_not_one_is_refused(typed: str) -> None:
+    with pytest.raises(ValueError, match=r"isoformat|out of range|no time of day"):
+        i18n.parse_local(typed)
+
+
+def test_an_offset_given_is_kept_and_the_field_shows_the_24_hour_clock() -> None:
+    aware = i18n.parse_local("2025-03-03T03:04+08:00")
+    assert aware == datetime(2025, 3, 2, 19, 4, tzinfo=UTC)
+    assert i18n.local_input(datetime(2025, 3, 3, 7, 4, tzinfo=UTC)) == "2025-03-03 07:04"

@@ -133,7 +133,7 @@ def test_other_errors_of_neurocart_read_in_chinese_by_their_modules_keys() -> No
             "记录中没有患者（neurocart 数据库 sqlite:///x.db（当前数据；不含已被取代和已撤回的记录））"
         )
         assert i18n.error_text(early) == (
-            "截止日期 2025-01-01 早于中心 BJ 的首次回输（2025-02-01）；请选择更晚的截止日期"
+            "截止日期 2025年1月1日 早于中心 BJ 的首次回输（2025年2月1日）；请选择更晚的截止日期"
         )
         assert i18n.error_text(ValueError("odd")) == "odd"
 

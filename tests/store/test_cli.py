@@ -156,3 +156,33 @@ def test_the_audit_findings_read_in_chinese_on_the_command_line(migrated, tmp_pa
     assert f"entry seq 3 (observation {ids[1]}): row changed behind the application's back" in (
         output
     )
+
+
+def test_patient_list_counts_the_study_day_on_the_site_clock(migrated, monkeypatch):
+    """Infused at 19:44 Beijing time on 2 March: at 03:00 the next morning `patient list` says
+    day 1, as the board and the chart do, and gives the infusion's date on the site's clock."""
+    from datetime import UTC, date, datetime
+
+    from neurocart import i18n
+    from neurocart.cli import clock
+    from neurocart.config import get_settings
+
+    monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
+    get_settings.cache_clear()
+    monkeypatch.setattr(clock, "now", lambda: datetime(2025, 3, 2, 19, 0, tzinfo=UTC))
+    with migrated.transaction() as session:
+        nurse = repo.create_user(session, None, username="n", password_hash="x", role="nurse")
+        pid = patient(session, nurse).id
+        repo.create_course(session, nurse, repo.CourseIn(
+            patient_id=pid, product="CD19 CAR-T", target="CD19", enrolment_date=date(2025, 2, 1),
+            infusion_at=datetime(2025, 3, 2, 11, 44, tzinfo=UTC), protocol_id="nad-cart-2025",
+        ))  # fmt: skip
+    try:
+        code, output = run("--lang", "zh_CN", "patient", "list")
+    finally:
+        get_settings.cache_clear()
+        i18n.activate("en")  # the command set the process's language
+    assert code == 0, output
+    row = next(line for line in output.split("│ NC-") if "CD19 CAR-T" in line)
+    assert "2025年3月2日" in row
+    assert row.split("│")[-2].strip() == "1"

@@ -64,6 +64,24 @@ def test_the_live_check_and_the_save_say_the_same(world: World) -> None:
     assert "60 °C is outside the physiologically possible range" in saved.text
 
 
+def test_the_live_check_names_each_problem_by_its_label(world: World) -> None:
+    sid = world.seeded.acute[0]
+    icu = client_as(world, Role.ICU)
+    typed = {"agent": "", "rate": "fast"}
+    english = icu.post(f"/patients/{sid}/record/vasopressor/check", data=typed)
+    problems = english.text.split('id="entry-errors"')[1].split("</ul>")[0]
+    assert "<li>Rate: " in problems
+    assert "Agent" not in problems  # a required field not yet filled is not an error yet
+    chinese = icu.post(
+        f"/patients/{sid}/record/vasopressor/check", data=typed,
+        headers={"Accept-Language": "zh-CN"},
+    )  # fmt: skip
+    problems = chinese.text.split('id="entry-errors"')[1].split("</ul>")[0]
+    assert "<li>速率：" in problems
+    assert "rate" not in problems
+    assert "药物" not in problems  # as in English: not filled in yet is not "required" yet
+
+
 def test_a_nurse_records_vitals_with_a_decimal_comma(world: World) -> None:
     sid = world.seeded.acute[0]
     nurse = client_as(world, Role.NURSE)
@@ -203,3 +221,24 @@ def test_the_handover_lists_alerts_overdue_tasks_and_changed_records(world: Worl
     assert "Open alerts" in page.text
     assert "Overdue tasks" in page.text
     assert f'<a href="/patients/{sid}">{sid}</a>' in page.text
+
+
+def test_a_task_done_by_an_assessment_links_to_a_form_that_exists() -> None:
+    """The neurological examination is completed by a "neuro_exam" or an ICANS assessment:
+    only ICANS has a bedside form, so the chart offers that one (not a 404 page)."""
+    from types import SimpleNamespace
+
+    from neurocart.pathway import SlotState
+    from neurocart.web.bedside import task_action
+
+    done = SimpleNamespace(events=[], observations=[], assessments=["neuro_exam", "icans"])
+    slot = SimpleNamespace(state=SlotState.DUE, task=SimpleNamespace(completed_by=done))
+    action = task_action(slot)
+    assert action is not None
+    assert action["href"] == "assess/icans"
+    assert action["label"] == "Record ICANS"
+    done.assessments = ["mg_adl"]
+    assert task_action(slot) == {"kind": "form", "href": "assess/mg_adl",
+                                 "label": "Record MG-ADL"}  # fmt: skip
+    done.assessments = ["neuro_exam"]
+    assert task_action(slot) is None

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from neurocart.config import get_settings
 from neurocart.store import Database, repo
 from neurocart.store.models import Assessment, Base, ClinicalEvent, EventType
 from neurocart.web.alerts import AlertView
@@ -95,3 +98,37 @@ def test_a_deceased_patient_is_not_on_the_board_unless_an_alert_is_open(tmp_path
     assert [r.study_id for r in with_alert] == ["NC-DEAD", "NC-ALIVE"]  # the alert first
     assert with_alert[0].tasks == []  # nothing due or overdue after the death
     assert {r.study_id for r in before} == {"NC-ALIVE", "NC-DEAD"}  # alive on day 1
+
+
+def test_the_board_counts_the_study_day_on_the_site_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Infused at 19:44 Beijing time: at 03:00 the next morning it is day 1 on the board, as on
+    the chart (`neurocart.studyday`), though only 7 hours have passed and it is still the
+    infusion's date in UTC."""
+    monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
+    get_settings.cache_clear()
+    database = Database.from_url(f"sqlite:///{tmp_path / 'board.db'}")
+    Base.metadata.create_all(database.engine)
+    infused = datetime(2025, 3, 2, 11, 44, tzinfo=UTC)  # 19:44 in Beijing
+    try:
+        with database.transaction() as session:
+            nurse = repo.create_user(session, None, username="n", password_hash="x", role="nurse")
+            pid = patient(session, nurse, "NC-NIGHT").id
+            repo.create_course(session, nurse, repo.CourseIn(
+                patient_id=pid, product="CD19 CAR-T", target="CD19",
+                enrolment_date=date(2025, 2, 1), infusion_at=infused,
+                protocol_id="nad-cart-2025",
+            ))  # fmt: skip
+        with database.reading() as session:
+            evening = acute_board(session, [], now=datetime(2025, 3, 2, 15, 30, tzinfo=UTC))
+            night = acute_board(session, [], now=datetime(2025, 3, 2, 19, 0, tzinfo=UTC))
+            fourteen = acute_board(session, [], now=datetime(2025, 3, 16, 15, 0, tzinfo=UTC))
+            fifteen = acute_board(session, [], now=datetime(2025, 3, 16, 16, 30, tzinfo=UTC))
+    finally:
+        database.dispose()
+        get_settings.cache_clear()
+    assert [r.day for r in evening] == [0]  # 23:30 Beijing time, the infusion's evening
+    assert [r.day for r in night] == [1]  # 03:00 the next morning
+    assert [r.day for r in fourteen] == [14]  # 23:00 on 16 March, Beijing time
+    assert fifteen == []  # 00:30 on 17 March: day 15, off the acute board

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -116,3 +116,45 @@ def test_bad_cutoff_and_an_empty_cohort_are_explained(world: World) -> None:
     assert client.get("/cohort/figures/km.png?cutoff=2000-01-01").status_code == 404
     nowhere = client.get("/cohort?site=nowhere")
     assert "no patients at site" in nowhere.text
+
+
+def test_the_default_cutoff_is_today_on_the_site_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 03:00 Beijing time (19:00 UTC the day before) the page's cut-off is the Beijing date."""
+    from types import SimpleNamespace
+
+    from neurocart.config import get_settings
+    from neurocart.web.cohort import parse_cutoff
+
+    night = datetime(2025, 3, 2, 19, 0, tzinfo=UTC)
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(clock=lambda: night)))
+    monkeypatch.setenv("NEUROCART_TIMEZONE", "Asia/Shanghai")
+    get_settings.cache_clear()
+    try:
+        assert parse_cutoff(request, None) == date(2025, 3, 3)  # type: ignore[arg-type]
+        assert parse_cutoff(request, "2025-02-01") == date(2025, 2, 1)  # type: ignore[arg-type]
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_chinese_definition_and_refusal_write_the_dates_the_chinese_way(world: World) -> None:
+    client = client_as(world, Role.INVESTIGATOR)
+    early = client.get("/cohort?cutoff=2000-01-01", headers={"Accept-Language": "zh-CN"})
+    assert "2000年1月1日" in early.text
+    assert "2000-01-01" not in early.text.split('value="2000-01-01"')[-1]  # only the field
+
+
+def test_the_chinese_page_has_its_headings_captions_and_cells_in_chinese(world: World) -> None:
+    client = client_as(world, Role.INVESTIGATOR)
+    page = client.get("/cohort", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200
+    text = page.text
+    chinese_words = ("应答者与无应答者比较", "无复发生存（Kaplan–Meier）", "按疾病（见上）",
+                     "均值（SD）")  # fmt: skip
+    for chinese in chinese_words:
+        assert chinese in text, chinese
+    for english in (
+        "Responders vs non-responders", "Relapse-free survival (Kaplan–Meier)",
+        "per disease", "mean (SD)", "Grade 1 (n)", "Hazard ratios of relapse or death",
+        "Last detectable", "Project-Id-Version",
+    ):  # fmt: skip
+        assert english not in text, english

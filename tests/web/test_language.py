@@ -4,6 +4,7 @@ site's clock."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -63,6 +64,11 @@ def test_the_switch_stores_the_users_preference_over_the_browsers(world: World) 
     nurse.post("/language", data={"locale": "en", "next": "/board"})
     assert _locale_of(world, Role.NURSE) == "en"
     assert "Ward board" in nurse.get("/board", headers={"Accept-Language": "zh-CN"}).text
+    # the panel the board swaps in is the reader's language too, not the cached Chinese one
+    for headers in ({}, {"Accept-Encoding": "gzip"}):
+        again = nurse.get("/board/panel", headers=headers)
+        assert "live · updated" in again.text
+        assert "实时" not in again.text
 
 
 def test_an_unknown_language_is_a_400_naming_the_field(world: World) -> None:
@@ -90,6 +96,13 @@ def test_forms_take_the_site_wall_clock(world: World, shanghai: ZoneInfo) -> Non
     nurse = client_as(world, Role.NURSE)
     page = nurse.get(f"/patients/{sid}/record/vitals")
     assert "(UTC+8)" in page.text
+    # a text field on the 24-hour clock, not the browser's picker (AM/PM in English browsers)
+    assert "datetime-local" not in page.text
+    shown = re.search(r'name="at" id="e-at" value="([^"]*)"', page.text)
+    assert shown is not None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", shown[1])
+    stop = client_as(world, Role.ICU).get(f"/patients/{sid}/record/vasopressor").text
+    assert re.search(r'<label for="e-stopped_at">[^<]*\(UTC\+8\)</label>', stop)
     local = (
         (datetime.now(UTC) - timedelta(minutes=10))
         .astimezone(shanghai)
@@ -98,7 +111,7 @@ def test_forms_take_the_site_wall_clock(world: World, shanghai: ZoneInfo) -> Non
     response = nurse.post(
         f"/patients/{sid}/record/vitals",
         data={"temperature": "37.1", "temperature__unit": "°C",
-              "at": local.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M")},
+              "at": f"{local:%Y}年{local.month}月{local.day}日 {local.hour}:{local:%M}"},
         follow_redirects=False,
     )  # fmt: skip
     assert response.status_code == 303, response.text
@@ -116,6 +129,7 @@ def test_a_chinese_preview_stores_the_english_record_of_truth(world: World) -> N
     preview = nurse.post(f"/patients/{sid}/assess/ice/preview", data=ice, headers=zh)
     assert "ICE评分 8/10" in preview.text  # the reason, in Chinese
     assert "定向力（年份、月份、城市、医院）：3/4" in preview.text
+    assert "Project-Id-Version" not in preview.text  # the empty error slots stay empty
     saved = nurse.post(f"/patients/{sid}/assess/ice", data=ice, headers=zh, follow_redirects=False)
     assert saved.status_code == 303
     with world.database.reading() as session:
@@ -203,6 +217,13 @@ def test_the_chart_and_its_refusals_speak_chinese(world: World) -> None:
     assert "发热 38.0 °C" in chart  # the thresholds' labels
     assert "收缩压 90 mmHg" in chart
     assert "fever 38.0 °C" not in chart
+    assert "CRS与ICANS分级" in chart  # the grade figure's title and axis
+    latest = chart.split('id="latest-values"')[1].split("</table>")[0]
+    assert "体温" in latest  # the latest values by name, not by LOINC number alone
+    assert "CRS and ICANS grade" not in chart
+    assert "年出生" in chart
+    assert ", 19" not in chart
+    assert ", 20" not in chart
     assert missing.status_code == 404
     assert "没有研究编号为 'NC-NOBODY' 的患者。" in html.unescape(missing.text)
     assert refused.status_code == 422

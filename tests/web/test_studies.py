@@ -182,6 +182,9 @@ def test_the_mri_live_check_is_the_save_s_own_validation(world: World) -> None:
     assert 'id="study-check"' in page
     blank = neuro.post(url, data={"scan_date": "", "region": "brain"}).text
     assert "Not yet" not in blank  # a field left blank is not an error yet
+    zh = {"Accept-Language": "zh-CN"}
+    blank_zh = neuro.post(url, data={"scan_date": "", "region": "brain"}, headers=zh).text
+    assert "必填" not in blank_zh  # nor in Chinese
     assert _oob(blank, "scan_date").split(">", 1)[1].strip() == ""  # slot swapped, empty
     baseline = neuro.post(url, data={"scan_date": "2021-01-10", "region": "brain"}).text
     assert "not evaluable (no comparator, no enhancement)" in baseline

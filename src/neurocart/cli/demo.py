@@ -5,6 +5,7 @@ Demo only: synthetic patients, well-known passwords, a random token key per run.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import secrets
 import sqlite3
@@ -21,7 +22,7 @@ from rich.table import Table
 from neurocart.cli.console import err, fail, out
 from neurocart.config import get_settings
 from neurocart.demo import DEFAULT_SEED, DEMO_PASSWORD
-from neurocart.i18n import error_text
+from neurocart.i18n import error_text, format_datetime, joined
 from neurocart.i18n import gettext as _
 
 if TYPE_CHECKING:  # building and streaming a ward simulate it (pandas): loaded by the command
@@ -149,7 +150,7 @@ def demo(
             observations=built.report.observations,
             assessments=built.report.assessments,
             events=built.report.events,
-            acute=", ".join(built.sim.acute_now()) or _("nobody"),
+            acute=joined(built.sim.acute_now()) or _("nobody"),
         ),
         highlight=False,
     )
@@ -199,13 +200,13 @@ def run_server(
             _(
                 "\n[bold]neurocart demo at {url}[/]  (log in as neurologist.demo / "
                 "{password})\ndemo clock: {speed:g} simulated s per real s, starting "
-                "{start:%Y-%m-%d %H:%M} UTC; vitals every {vitals_minutes:g} simulated min for "
+                "{start}; vitals every {vitals_minutes:g} simulated min for "
                 "{n} acute patients. Ctrl-C stops."
             ).format(
                 url=url,
                 password=DEMO_PASSWORD,
                 speed=speed,
-                start=clock.start,
+                start=format_datetime(clock.start),
                 vitals_minutes=vitals_minutes,
                 n=len(built.sim.acute_now()),
             ),
@@ -219,7 +220,11 @@ def run_server(
         finally:
             streamer.close()
 
-    thread = threading.Thread(target=stream, name="demo-streamer", daemon=True)
+    # the command's language (a context variable) goes with the thread, which starts empty
+    language = contextvars.copy_context()
+    thread = threading.Thread(
+        target=language.run, args=(stream,), name="demo-streamer", daemon=True
+    )
     thread.start()
     try:
         server.run()

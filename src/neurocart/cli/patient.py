@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -10,15 +10,24 @@ from rich.table import Table
 
 from neurocart.cli import clock
 from neurocart.cli.console import fail, out
+from neurocart.i18n import format_date
 from neurocart.i18n import gettext as _
 from neurocart.store import TreatmentCourse, get_database, repo
+from neurocart.studyday import local_date, study_day
 
 app = typer.Typer(help="Patients in the record.", no_args_is_help=True)
 
 
-def _day(infusion: date | None, today: date) -> str:
-    """Study day relative to infusion (day 0; the day before is -1)."""
-    return "" if infusion is None else str((today - infusion).days)
+def _infusion(course: TreatmentCourse | None) -> datetime | None:
+    """The infusion instant of `course` (a date alone begins at 00:00 on the site's clock)."""
+    return None if course is None else course.anchor_times()["infusion"]
+
+
+def _day(infusion: datetime | None, now: datetime) -> str:
+    """The study day at `now` (`neurocart.studyday`: the site's calendar day, infusion day 0),
+    as the board and the chart count it."""
+    day = study_day(infusion, now)
+    return "" if day is None else str(day)
 
 
 @app.command("list")
@@ -32,7 +41,7 @@ def list_(
     from neurocart.config import get_settings
     from neurocart.reports.scope import mask_url
 
-    today = clock.now().date()
+    now = clock.now()
     url = get_settings().database_url
     missing = _missing_sqlite_file(url)
     if missing is not None:  # connecting would leave an empty file behind
@@ -67,7 +76,7 @@ def list_(
         table.add_column(column)
     for patient in patients:
         course = latest.get(patient.id)
-        infusion = course.infusion_date if course else None
+        infusion = _infusion(course)
         diagnosis = patient.diagnosis.value + (f" ({patient.subtype})" if patient.subtype else "")
         table.add_row(
             patient.study_id,
@@ -76,7 +85,7 @@ def list_(
             "" if patient.birth_year is None else str(patient.birth_year),
             diagnosis,
             course.product if course else "",
-            "" if infusion is None else infusion.isoformat(),
-            _day(infusion, today),
+            "" if infusion is None else format_date(local_date(infusion)),
+            _day(infusion, now),
         )
     out.print(table)

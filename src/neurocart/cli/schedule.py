@@ -17,7 +17,7 @@ import typer
 from neurocart import pathway
 from neurocart.cli import clock
 from neurocart.cli.console import fail, out
-from neurocart.i18n import error_text, format_datetime, site_zone
+from neurocart.i18n import error_text, format_datetime, site_zone, term
 from neurocart.i18n import gettext as _
 from neurocart.pathway import SlotState
 from neurocart.pathway.render import schedule_table, summary_table
@@ -93,6 +93,7 @@ def show(
             phases=phases,
             title=title,
             tz=site_zone(),
+            say=term,
         )
     )
-    out.print(summary_table(plan))
+    out.print(summary_table(plan, say=term))

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from neurocart.cli.console import err, fail, out
 from neurocart.cli.database import open_database
 from neurocart.config import Settings
+from neurocart.i18n import N_, format_datetime
 from neurocart.i18n import gettext as _
 from neurocart.store import Database, Patient
 from neurocart.store.models import Alert
@@ -79,22 +80,29 @@ def store_simulation(database: Database, sim: Simulation, *, quiet: bool = False
         )
 
 
+STAGE_WORDS = {
+    "screening": N_("screening"), "acute": N_("acute"), "subacute": N_("subacute"),
+    "follow_up": N_("follow-up"), "completed": N_("completed"),
+}  # fmt: skip
+"""The simulator's stages (`neurocart.simulate.course.STAGES`) as the summary heads them."""
+
+
 def summary(sim: Simulation, report: LoadReport) -> Table:
     """Patients per disease (rows) and stage at `now` (columns)."""
     diseases = [str(d) for d in sim.baseline.diagnosis]
     stages = [str(s) for s in sim.course.stage]
     counts = Counter(zip(diseases, stages, strict=True))
-    stage_names = ["screening", "acute", "subacute", "follow_up", "completed"]
+    stage_names = list(STAGE_WORDS)
     stage_names += sorted(set(stages) - set(stage_names))
     table = Table(
-        title=_("{patients} patients (seed {seed}, now {now:%Y-%m-%d %H:%M} UTC)").format(
-            patients=report.patients, seed=sim.seed, now=sim.now
+        title=_("{patients} patients (seed {seed}, now {now})").format(
+            patients=report.patients, seed=sim.seed, now=format_datetime(sim.now)
         ),
-        caption="acute: study days 0–14 (infusion = day 0)",
+        caption=_("acute: study days 0–14 (infusion = day 0)"),
     )
     table.add_column(_("disease"))
     for stage in stage_names:
-        table.add_column(stage, justify="right")
+        table.add_column(_(STAGE_WORDS.get(stage, stage)), justify="right")
     table.add_column(_("total"), justify="right")
     for disease in sorted(set(diseases)):
         row = [counts[(disease, s)] for s in stage_names]

@@ -25,6 +25,7 @@ from neurocart.cohort.subsets import RowsBy
 from neurocart.cohort.survival import kaplan_meier, km_table, relapse_free_times
 from neurocart.frames import CohortFrames, Selection
 from neurocart.gcpause import paused_cyclic_gc
+from neurocart.i18n import N_
 from neurocart.i18n import gettext as _
 from neurocart.kinetics import b_cell_aplasia, cart_samples, igg_nadir, kinetics
 from neurocart.kinetics.cart import CODES, DEFAULT_LLOQ, UNITS, Measure
@@ -127,7 +128,7 @@ def _by_disease_summary(outcomes_last: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "group": d.DISEASE_LABELS.get(g, "All"),
-                "primary_scale": d.SCALE_LABELS[scale] if scale else "per disease",
+                "primary_scale": d.SCALE_LABELS[scale] if scale else N_("per disease"),
                 "n": len(sub),
                 "median_follow_up_months": float(
                     np.median(sub["follow_up_days"]) / d.DAYS_PER_MONTH
@@ -139,7 +140,7 @@ def _by_disease_summary(outcomes_last: pd.DataFrame) -> pd.DataFrame:
                 "median_change_primary_scale": float(sub["change"].median())
                 if scale and sub["change"].notna().any()
                 else np.nan,
-                "responder_definition": d.RESPONDER_TEXT.get(g, "per disease (above)"),
+                "responder_definition": d.RESPONDER_TEXT.get(g, N_("per disease (above)")),
             }
         )
     return pd.DataFrame(rows)
@@ -267,11 +268,12 @@ def _analyse(
 KINETIC_PARAMETERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("cmax", "Cmax", "{unit}", ("blood", "csf")),
     ("tmax_day", "Tmax", "study day", ("blood", "csf")),
-    ("auc_0_28", "AUC 0–28 (linear-up/log-down)", "{unit} × day", ("blood", "csf")),
-    ("last_detectable_day", "Last detectable (persistence)", "study day", ("blood", "csf")),
-    ("csf_blood_ratio_median", "CSF/blood ratio at matched days", "ratio", ("csf",)),
+    ("auc_0_28", N_("AUC 0–28 (linear-up/log-down)"), "{unit} × day", ("blood", "csf")),
+    ("last_detectable_day", N_("Last detectable (persistence)"), "study day", ("blood", "csf")),
+    ("csf_blood_ratio_median", N_("CSF/blood ratio at matched days"), N_("ratio"), ("csf",)),
 )
-"""Rows of the kinetics summary: column of the NCA table, label, unit, compartments."""
+"""Rows of the kinetics summary: column of the NCA table, label, unit, compartments (the
+labels and words are the English the table keeps; the report shows them translated)."""
 
 
 def _kinetics_summary(kin: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from lifelines.exceptions import (  # type: ignore[import-untyped]
 
 from neurocart.cohort.clock import lifelines_fit
 from neurocart.cohort.stats import odds_ratio, standardized_mean_difference
+from neurocart.i18n import N_
 from neurocart.kinetics.days import infusions
 from neurocart.outcomes.definitions import DISEASE_LABELS, DISEASES
 
@@ -104,7 +105,7 @@ def effect_sizes(features: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "feature": label,
-                "kind": "mean (SD)",
+                "kind": N_("mean (SD)"),
                 "responders": _fmt_mean(r[column]),
                 "non_responders": _fmt_mean(nr[column]),
                 "smd": standardized_mean_difference(r[column], nr[column]),
@@ -131,7 +132,7 @@ def effect_sizes(features: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "feature": label,
-                "kind": "n (%)",
+                "kind": N_("n (%)"),
                 "responders": _fmt_n(flag[judged["responder"].astype(bool)]),
                 "non_responders": _fmt_n(flag[~judged["responder"].astype(bool)]),
                 "smd": standardized_mean_difference(f[resp].astype(float), f[~resp].astype(float)),

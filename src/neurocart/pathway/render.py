@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, tzinfo
 
 from rich.table import Table
 from rich.text import Text
 
+from neurocart.i18n import N_
 from neurocart.pathway.protocol import Protocol
 from neurocart.pathway.schedule import Schedule, Slot, SlotState, chronological, summarize
 
@@ -39,6 +40,17 @@ def _detail(slot: Slot, tz: tzinfo) -> str:
     return slot.reason
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
+SCHEDULE_COLUMNS = (
+    (N_("day"), "right"), (N_("window"), "left"), (N_("task"), "left"), (N_("phase"), "left"),
+    (N_("discipline"), "left"), (N_("state"), "left"), (N_("done at / note"), "left"),
+)  # fmt: skip
+"""The schedule table's columns (English; a face passes `say` to show them in its language)."""
+
+
 def schedule_table(
     schedule: Schedule,
     *,
@@ -46,28 +58,24 @@ def schedule_table(
     phases: Collection[str] | None = None,
     tz: tzinfo = UTC,
     title: str | None = None,
+    say: Callable[[str], str] = _as_is,
 ) -> Table:
-    """The schedule in time order, one row per slot, optionally filtered by state or phase."""
+    """The schedule in time order, one row per slot, optionally filtered by state or phase.
+
+    `say` puts the headings, task titles, disciplines and states in the reader's language
+    (the command line's `term`); the phase ids stay, as `--phase` takes them."""
     table = Table(
         title=title or f"{schedule.protocol.title} — as of {_when(schedule.now, tz)}",
         show_lines=False,
     )
-    for column, justify in (
-        ("day", "right"),
-        ("window", "left"),
-        ("task", "left"),
-        ("phase", "left"),
-        ("discipline", "left"),
-        ("state", "left"),
-        ("done at / note", "left"),
-    ):
-        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for column, justify in SCHEDULE_COLUMNS:
+        table.add_column(say(column), justify=justify, overflow="fold")  # type: ignore[arg-type]
     for slot in chronological(schedule.slots):
         if states is not None and slot.state not in states:
             continue
         if phases is not None and slot.phase not in phases:
             continue
-        task = Text(slot.title)
+        task = Text(say(slot.title))
         if slot.critical:
             task.append(" ★", style="bold red")
         table.add_row(
@@ -75,19 +83,19 @@ def schedule_table(
             _window(slot, tz),
             task,
             slot.phase,
-            slot.discipline,
-            Text(slot.state.value, style=STATE_STYLES[slot.state]),
+            say(slot.discipline),
+            Text(say(slot.state.value), style=STATE_STYLES[slot.state]),
             _detail(slot, tz),
         )
     return table
 
 
-def summary_table(schedule: Schedule) -> Table:
-    """Slot counts per phase and state."""
-    table = Table(title="summary")
-    table.add_column("phase")
+def summary_table(schedule: Schedule, *, say: Callable[[str], str] = _as_is) -> Table:
+    """Slot counts per phase and state (`say`: as for `schedule_table`)."""
+    table = Table(title=say(N_("summary")))
+    table.add_column(say(N_("phase")))
     for state in SlotState:
-        table.add_column(state.value, justify="right", style=STATE_STYLES[state])
+        table.add_column(say(state.value), justify="right", style=STATE_STYLES[state])
     for phase, counts in summarize(schedule).items():
         table.add_row(phase, *(str(counts[s]) for s in SlotState))
     return table

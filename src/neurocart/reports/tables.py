@@ -129,6 +129,11 @@ def _median_iqr(r: Row) -> str:
     return f"{sig3(r['median'])} ({interval(r.get('q1'), r.get('q3'), sig3)})"
 
 
+GRADE_HEADERS = (
+    N_("Grade 1 (n)"), N_("Grade 2 (n)"), N_("Grade 3 (n)"), N_("Grade 4 (n)"), N_("Grade 5 (n)"),
+)  # fmt: skip
+"""The toxicity table's worst-grade columns (each heading a catalogue text of its own)."""
+
 SPECS: dict[str, list[Col]] = {
     "outcome_summary": [
         text("group", N_("Disease")),
@@ -161,7 +166,7 @@ SPECS: dict[str, list[Col]] = {
         num("n_patients", N_("Patients (n)"), count),
         num("n_any", N_("Any grade (n)"), count),
         num("pct_any", N_("Any grade (%)"), fixed),
-        *(num(f"grade_{g}", f"Grade {g} (n)", count) for g in range(1, 6)),
+        *(num(f"grade_{g}", header, count) for g, header in enumerate(GRADE_HEADERS, start=1)),
         num("n_grade_3_plus", N_("Grade ≥ 3 (n)"), count),
         num("pct_grade_3_plus", N_("Grade ≥ 3 (%)"), fixed),
     ],

@@ -29,6 +29,7 @@ from neurocart.security import is_allowed
 from neurocart.services.accounts import record_signature
 from neurocart.services.errors import BatchValidationError, InvalidInputError
 from neurocart.services.ingest import ingest_observation_batch
+from neurocart.standards import REGISTRY
 from neurocart.store import NotFoundError, StoreError, repo
 from neurocart.store.models import EventType, Observation, Patient, User
 from neurocart.store.repo import EventIn
@@ -152,10 +153,11 @@ def record_check(
     posted = dict(pairs)
     checked = check(form, posted, now_of(request))
     touched = {k for k, v in posted.items() if v.strip()}
+    required = _("required")  # the message as `check` said it, in the reader's language
     errors = {
         k: v
         for k, v in checked.errors.items()
-        if k.removesuffix("__unit") in touched or (v != "required" and k != "(form)")
+        if k.removesuffix("__unit") in touched or (v != required and k != "(form)")
     }
     return render(
         request,
@@ -388,11 +390,12 @@ def task_action(slot: Any) -> dict[str, str] | None:
         return {"kind": "form", "href": "record/vitals", "label": _("Record vitals")}
     if done.observations:
         return {"kind": "form", "href": "record/labs", "label": _("Record labs")}
-    if done.assessments:
-        name = done.assessments[0]
+    with_form = [name for name in done.assessments if name in REGISTRY]
+    if with_form:  # "neuro_exam" is recorded, not calculated: no form of its own
+        name = with_form[0]
         return {
             "kind": "form",
             "href": f"assess/{name}",
-            "label": _("Record {name}").format(name=name.upper()),
+            "label": _("Record {name}").format(name=name.upper().replace("_", "-")),
         }
     return None

@@ -39,6 +39,7 @@ from neurocart.store.models import (
     TreatmentCourse,
     day_start,
 )
+from neurocart.studyday import study_day
 
 ACUTE_DAYS = range(0, 15)
 BOARD_CODES = ("8310-5", "8480-6", "8462-4", "59408-5", "8867-4")
@@ -52,7 +53,8 @@ SCHEDULE_REFRESH = timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class BoardPatient:
-    """A patient on the board, with the day since infusion the board sorts and labels by."""
+    """A patient on the board, with the study day (`neurocart.studyday`) the board sorts and
+    labels by."""
 
     id: int
     study_id: str
@@ -80,10 +82,11 @@ def load(session: Session, with_alerts: set[str], *, now: datetime) -> BoardFact
     ids = [p.id for p in people]
     infusions = _infusions(session)
     died = deaths(session, ids)
+    zone = site_zone()
     chosen: list[BoardPatient] = []
     for pid, sid, diagnosis in people:
         infusion = infusions.get(pid)
-        day = None if infusion is None else (now - infusion).days
+        day = study_day(infusion, now, zone)  # the site's calendar day, as the chart counts
         acute = day is not None and day in ACUTE_DAYS and not (pid in died and died[pid] <= now)
         if acute or sid in with_alerts:
             chosen.append(BoardPatient(pid, sid, diagnosis.value, day, infusion))

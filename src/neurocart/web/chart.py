@@ -29,6 +29,7 @@ from neurocart.pathway import Schedule, SlotState
 from neurocart.standards import Result, igg_index, kflc_index
 from neurocart.store.models import Assessment, MriScan, NerveConductionStudy
 from neurocart.store.repo import ValueSeries
+from neurocart.studyday import local_date
 
 Figure = dict[str, Any]
 
@@ -401,11 +402,12 @@ def assessment_figure(
     assessments: Sequence[Assessment],
     infusion: datetime | None,
     *,
-    unit: str = "score",
+    unit: str | None = None,
     thresholds: tuple[Threshold, ...] = (),
     y_range: tuple[float, float] | None = None,
 ) -> Figure | None:
-    """A score history (one trace per instrument), step-shaped for grades."""
+    """A score history (one trace per instrument), step-shaped for grades; `unit` labels the
+    y axis (default "score", in the reader's language)."""
     data = []
     for i, name in enumerate(instruments):
         rows = [a for a in assessments if a.instrument == name]
@@ -426,7 +428,7 @@ def assessment_figure(
         )
     if not data:
         return None
-    layout = _layout(title, unit, log=False, infusion=infusion)
+    layout = _layout(title, unit or _("score"), log=False, infusion=infusion)
     if y_range is not None:
         layout["yaxis"]["range"] = list(y_range)
     for t in thresholds:
@@ -548,11 +550,13 @@ def timeline_figure(schedule: Schedule, infusion: datetime | None) -> Figure | N
 
 def date_day(on: date, infusion: datetime | None) -> int | str:
     """The study day of a record dated without a time (an MRI scan, a nerve-conduction study):
-    calendar days from the infusion date (day 0 = the infusion's date); the ISO date when
-    there is no infusion to count from."""
+    calendar days from the infusion's date on the site's clock (day 0; the date is the site's
+    own, so the infusion's is too — an infusion at 02:00 Beijing time is on that Beijing date,
+    not on the UTC one before it); the ISO date when there is no infusion to count from (the
+    figure's x axis then reads it as a date)."""
     if infusion is None:
         return on.isoformat()
-    return (on - infusion.date()).days
+    return (on - local_date(infusion)).days
 
 
 @dataclass(frozen=True)
@@ -583,9 +587,9 @@ def mri_table(course: Sequence[tuple[MriScan, Result]], infusion: datetime | Non
     its own axis."""
     rows = tuple(
         (
-            date_day(s.scan_date, infusion), s.scan_date.isoformat(),
+            date_day(s.scan_date, infusion), format_date(s.scan_date),
             s.region.value.replace("_", " "),
-            s.comparator_date.isoformat() if s.comparator_date else "—",
+            format_date(s.comparator_date),
             s.new_t2_lesions, s.enlarging_t2_lesions,
             s.gd_enhancing_lesions if s.contrast_given else None,
             s.t2_lesion_volume_ml, s.brain_volume_ml,
@@ -657,7 +661,7 @@ def ncs_table(
             key = f"{n['side']} {n['nerve']}"
             rows.append(
                 (
-                    date_day(study.study_date, infusion), study.study_date.isoformat(), key,
+                    date_day(study.study_date, infusion), format_date(study.study_date), key,
                     n.get("distal_latency_ms"), n.get("distal_latency_uln_ms"),
                     n.get("conduction_velocity_m_s"), n.get("conduction_velocity_lln_m_s"),
                     _f_wave(n), n.get("cmap_distal_mv"), n.get("cmap_proximal_mv"),

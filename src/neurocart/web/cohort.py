@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from neurocart.i18n import current, error_text, message_text
+from neurocart.i18n import N_, current, error_text, message_text
 from neurocart.i18n import gettext as _
 from neurocart.services.reads import log_read
 from neurocart.store import Database, audit
@@ -38,6 +38,7 @@ from neurocart.store.models import (
     TreatmentCourse,
     User,
 )
+from neurocart.studyday import local_date
 from neurocart.web.auth import database_of, require
 from neurocart.web.pages import now_of
 from neurocart.web.templating import render
@@ -52,21 +53,22 @@ ReportsReader = Annotated[User, Depends(require("reports", "read"))]
 ReportsExporter = Annotated[User, Depends(require("reports", "write"))]
 
 TABLES: tuple[tuple[str, str], ...] = (
-    ("outcome_summary", "Outcomes by disease"),
-    ("relapse_free_survival", "Relapse-free survival at 6, 12, 18 and 24 months"),
-    ("drug_free_remission", "Drug-free remission at 12 and 24 months"),
-    ("toxicity", "CRS, ICANS, ICAHT and infections"),
-    ("kinetics_summary", "CAR-T kinetics"),
-    ("responder_effect_sizes", "Responders vs non-responders"),
-    ("cox_model", "Cox model of relapse-free survival"),
+    ("outcome_summary", N_("Outcomes by disease")),
+    ("relapse_free_survival", N_("Relapse-free survival at 6, 12, 18 and 24 months")),
+    ("drug_free_remission", N_("Drug-free remission at 12 and 24 months")),
+    ("toxicity", N_("CRS, ICANS, ICAHT and infections")),
+    ("kinetics_summary", N_("CAR-T kinetics")),
+    ("responder_effect_sizes", N_("Responders vs non-responders")),
+    ("cox_model", N_("Cox model of relapse-free survival")),
 )
 FIGURES: tuple[tuple[str, str], ...] = (
-    ("km", "Relapse-free survival (Kaplan–Meier)"),
-    ("swimmer", "Course of each patient"),
-    ("spider", "Change of the disease scales"),
-    ("kinetics", "CAR-T in blood and CSF"),
-    ("forest", "Who does not benefit (Cox model)"),
+    ("km", N_("Relapse-free survival (Kaplan–Meier)")),
+    ("swimmer", N_("Course of each patient")),
+    ("spider", N_("Change of the disease scales")),
+    ("kinetics", N_("CAR-T in blood and CSF")),
+    ("forest", N_("Who does not benefit (Cox model)")),
 )
+"""The page's tables and figures with their headings (shown in the reader's language)."""
 CACHE_SIZE = 4
 """Analyses kept per app (e.g. today's and a fixed cut-off for two sites)."""
 
@@ -183,10 +185,11 @@ class BadQueryError(ValueError):
 
 
 def parse_cutoff(request: Request, cutoff: str | None) -> date:
-    """The analysis cut-off date from the query, today by the app's clock when omitted; a bad
-    date raises BadQueryError naming `cutoff`."""
+    """The analysis cut-off date from the query, today by the app's clock on the site's
+    calendar when omitted (at 03:00 Beijing time it is already the Beijing date, not the UTC
+    one); a bad date raises BadQueryError naming `cutoff`."""
     if not cutoff:
-        return now_of(request).date()
+        return local_date(now_of(request))
     try:
         return date.fromisoformat(cutoff)
     except ValueError:

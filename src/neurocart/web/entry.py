@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from neurocart.i18n import from_local, refusal, term
+from neurocart.i18n import from_local, parse_local, refusal, term
 from neurocart.i18n import gettext as _
 from neurocart.ingest import normalize_batch
 from neurocart.ingest.codes import by_key
@@ -223,16 +223,16 @@ FORMS: dict[str, EntryForm] = {f.key: f for f in (VITALS, LABS, DRUG, VASOPRESSO
 
 
 def read_time(text: str | None, now: datetime) -> tuple[datetime | None, str | None]:
-    """A posted date-time as the UTC instant it means: a wall-clock time without a zone (an
-    <input type="datetime-local">) is on the site's clock; not in the future."""
+    """A posted date-time as the UTC instant it means: a wall-clock time without a zone
+    (`parse_local`: "2026-03-03 08:30") is on the site's clock; not in the future."""
     if not text or not text.strip():
         return now, None
     try:
-        at = from_local(datetime.fromisoformat(text.strip()))
+        at = from_local(parse_local(text))
     except ValueError:
-        return None, _("expected a date and time such as 2026-03-03T08:30, got “{text}”").format(
-            text=text
-        )
+        return None, _(
+            "expected a date and 24-hour time such as 2026-03-03 08:30, got “{text}”"
+        ).format(text=text)
     except OverflowError:
         return None, _("outside the range of dates once converted to UTC")
     if at > now + FUTURE_SKEW:

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from neurocart.i18n import format_time
+from neurocart.i18n import format_clock, format_time
 from neurocart.i18n import gettext as _
 from neurocart.services.grades import CurrentGrade as MonitorGrade
 from neurocart.services.grades import current_grades as services_grades
@@ -36,9 +36,11 @@ class GradeSource:
     grade: int
     at: datetime
     by: str = ""
+    now: datetime | None = None
+    """When the page is shown: a time not of today is given with its date."""
 
     def describe(self) -> str:
-        when = format_time(self.at)
+        when = format_time(self.at) if self.now is None else format_clock(self.at, self.now)
         if self.kind == "derived":
             return _("grade {grade} derived from the facts at {time} (monitor)").format(
                 grade=self.grade, time=when
@@ -102,5 +104,5 @@ def current_grades(
 def _current(instrument: str, grade: MonitorGrade | None, now: datetime) -> CurrentGrade:
     if grade is None:
         return CurrentGrade(instrument, None)
-    source = GradeSource(grade.source, grade.grade, grade.at or now, grade.by or "")
+    source = GradeSource(grade.source, grade.grade, grade.at or now, grade.by or "", now)
     return CurrentGrade(instrument, grade.grade, (source,))

@@ -18,7 +18,9 @@ from functools import lru_cache
 
 from neurocart import i18n
 from neurocart.i18n import N_
+from neurocart.ingest.codes import CATALOGUE
 from neurocart.monitor.signals import SIGNALS, SUSTAINED
+from neurocart.standards.crs import DEVICE_WORDS
 from neurocart.web import alert_text
 
 KINDS: dict[str, tuple[str, ...]] = {
@@ -38,8 +40,12 @@ KINDS: dict[str, tuple[str, ...]] = {
         N_("icans"), N_("seizure"), N_("oxygen support"), N_("drug given"),
         N_("maintenance started"), N_("maintenance stopped"), N_("death"), N_("mri"),
         N_("lumbar puncture"), N_("echocardiogram"), N_("ecg"), N_("neuro exam"),
-        N_("leukapheresis"), N_("product shipped"), N_("car t infusion"),
+        N_("leukapheresis"), N_("product shipped"), N_("car t infusion"), N_("premedication"),
+        N_("supportive care"), N_("diagnosis confirmed"), N_("washout documented"),
+        N_("bridging decision"), N_("patient education"), N_("relapse history reviewed"),
+        N_("neutropenia review"), N_("vaccination review"), N_("ltfu review"),
     ),
+    "source": (N_("bedside form"),),
     "finding": (N_("yes"), N_("no"), N_("not available"), N_("derived from vitals and events")),
     "role": (
         N_("admin"), N_("investigator"), N_("neurologist"), N_("hematologist"), N_("icu"),
@@ -54,6 +60,13 @@ def term(code: object) -> str:
     return i18n.term(str(code))
 
 
+def code_name(code: str, system: str) -> str:
+    """An observation code's name in the reader's language ("8310-5" → "体温"), else the code:
+    a table of latest values reads by name, not by LOINC number."""
+    entry = CATALOGUE.get((system, code))
+    return code if entry is None else i18n.term(entry.display)
+
+
 def reason(text: str) -> str:
     """A calculator reason, warning or input error in the reader's language: its key
     translated, its parameters kept (numbers, units) or translated when they are themselves
@@ -62,8 +75,10 @@ def reason(text: str) -> str:
 
 
 def _value(value: str) -> str:
-    """A finding's value: a word translated; a number kept, with its unit translated when the
-    unit is a word ("2 points")."""
+    """A finding's value: a word translated (an oxygen device by its words: "nasal_cannula" →
+    "鼻导管"); a number kept, with its unit translated when the unit is a word ("2 points")."""
+    if value in DEVICE_WORDS:
+        return i18n.gettext(DEVICE_WORDS[value])
     if not value[:1].isdigit():
         return i18n.gettext(value)
     number, _, unit = value.partition(" ")

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from neurocart.i18n import error_text, joined, term
+from neurocart.i18n import N_, current, error_text, joined, term
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
 from neurocart.services import studies
@@ -149,14 +149,15 @@ AlertResolver = Annotated[User, Depends(require("alerts", "correct"))]
 
 @dataclass
 class _BoardCache:
-    """The last board computed in this process, and its panels rendered per role."""
+    """The last board computed in this process, and its panels rendered per role, view and
+    language."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     key: tuple[Any, ...] | None = None
     rows: list[BoardRow] = field(default_factory=list)
     now: datetime | None = None
-    panels: dict[tuple[str, str], str] = field(default_factory=dict)
-    gzipped: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    panels: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    gzipped: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     computing: bool = False
 
 
@@ -207,6 +208,13 @@ def _refresh(
     return rows, now
 
 
+def panel_key(user: User, query: BoardQuery) -> tuple[str, str, str]:
+    """What a rendered panel depends on besides the rows: the role (its buttons), the view, and
+    the reader's language — a nurse who switches to English gets an English panel, not the
+    Chinese one a colleague's request left in the cache."""
+    return (user.role.value, query.key, current())
+
+
 def board_panel_html(request: Request, query: BoardQuery) -> str:
     """The panel's HTML for the user's role and view (rendered once per board and role).
 
@@ -223,7 +231,7 @@ def board_panel_html(request: Request, query: BoardQuery) -> str:
                         view="compact" if query.compact else None, patients=len(shown))  # fmt: skip
     log_read(database_of(request), user, "board", scope=scope)
     cache = _cache(request)
-    key = (user.role.value, query.key)
+    key = panel_key(user, query)
     with cache.lock:
         html = cache.panels.get(key) if cache.rows is rows else None
     if html is None:
@@ -290,7 +298,7 @@ def board_panel(
     if "gzip" not in request.headers.get("accept-encoding", ""):
         return HTMLResponse(html)
     cache = _cache(request)
-    key = (user.role.value, query.key)
+    key = panel_key(user, query)
     with cache.lock:
         body = cache.gzipped.get(key) if cache.panels.get(key) is html else None
     if body is None:
@@ -539,11 +547,11 @@ def patient_chart(
         (
             "grades",
             chart.assessment_figure(
-                "CRS and ICANS grade",
+                N_("CRS and ICANS grade"),
                 ["crs", "icans"],
                 assessments,
                 infusion,
-                unit="grade",
+                unit=_("grade"),
                 y_range=(-0.3, 5.3),
             ),
         ),

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from neurocart.i18n import format_date, format_time, joined, term
+from neurocart.i18n import format_clock, format_date, format_time, joined, term
 from neurocart.i18n import gettext as _
 from neurocart.store import repo
 from neurocart.store.models import EventType
@@ -53,7 +53,7 @@ def crs_inputs(session: Session, patient_id: int, now: datetime) -> Prefill:
         out.values["temperature_c"] = f"{top.value:g}"
         out.notes.append(
             _("Tmax {t} °C at {time} (last 24 h)").format(
-                t=f"{top.value:g}", time=format_time(top.effective_at)
+                t=f"{top.value:g}", time=format_clock(top.effective_at, now)
             )
         )
     sbps = [o for o in obs if o.code == SYSTOLIC]
@@ -61,7 +61,7 @@ def crs_inputs(session: Session, patient_id: int, now: datetime) -> Prefill:
         low = min(sbps, key=lambda o: o.value)
         out.notes.append(
             _("lowest systolic {sbp} mmHg at {time}").format(
-                sbp=f"{low.value:g}", time=format_time(low.effective_at)
+                sbp=f"{low.value:g}", time=format_clock(low.effective_at, now)
             )
         )
         if low.value < HYPOTENSION_BELOW:
@@ -93,7 +93,7 @@ def crs_inputs(session: Session, patient_id: int, now: datetime) -> Prefill:
             out.values["oxygen_flow_l_min"] = f"{float(flow):g}"
         out.notes.append(
             _("oxygen: {device} since {time}").format(
-                device=term(device.replace("_", " ")), time=format_time(last.onset_at)
+                device=term(device.replace("_", " ")), time=format_clock(last.onset_at, now)
             )
         )
     earlier = now - MASKING - WINDOW

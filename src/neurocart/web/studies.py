@@ -447,9 +447,10 @@ def study_check(
     values, read_errors = read_posted(form, posted)
     touched = _touched(posted)
     nerves_touched = any(k.startswith("nerves.") for k in touched)
+    required = _("required")  # as `read_posted` says it, in the reader's language
     errors = {
         k: v for k, v in read_errors.items()
-        if (k in touched or v != "required") and (k != "nerves" or nerves_touched)
+        if (k in touched or v != required) and (k != "nerves" or nerves_touched)
     }  # fmt: skip
     result: Result | None = None
     if not read_errors:

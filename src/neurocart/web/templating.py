@@ -28,6 +28,12 @@ def hhmm(at: datetime | None) -> str:
     return i18n.format_time(at)
 
 
+def clock(at: datetime | None, now: datetime) -> str:
+    """HH:MM on the site's clock, with the date when it is not today (template filter): a task
+    due "19:44" seen at 03:00 says which evening."""
+    return i18n.format_clock(at, now)
+
+
 def when(at: datetime | None) -> str:
     """A date and time on the site's clock with its zone, or a dash (template filter)."""
     return i18n.format_datetime(at)
@@ -83,10 +89,10 @@ def environment() -> Environment:
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
     )
     env.filters.update(
-        hhmm=hhmm, when=when, ago=ago, num=num, figure_json=figure_json, date=i18n.format_date,
-        local_input=i18n.local_input, findings=localized.findings,
+        hhmm=hhmm, clock=clock, when=when, ago=ago, num=num, figure_json=figure_json,
+        date=i18n.format_date, local_input=i18n.local_input, findings=localized.findings,
         citation=alert_text.citation, reason=localized.reason, rule_text=localized.rule_text,
-        term=localized.term,
+        term=localized.term, joined=i18n.joined, code_name=localized.code_name,
     )  # fmt: skip
     env.globals.update(
         current_locale=i18n.current, languages=i18n.NAMES, zone=i18n.zone_label,
