@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from neurocart.ingest import CATALOGUE, ObservationIn, by_key, normalize_observation
+from neurocart.ingest.codes import LOCAL
 from neurocart.ingest.errors import ImpossibleValueError, UnitError
 from neurocart.pathway import load_shipped, shipped_protocol_ids
 
@@ -64,3 +65,15 @@ def test_oxygen_flow_fio2_and_lvef():
     with pytest.raises(ImpossibleValueError):
         normalize_observation(obs("3150-0", 0.4, "%"))  # a fraction, not a percentage
     assert normalize_observation(obs("10230-1", 55, "%")).specimen.value == "other"
+
+
+def test_a_pattern_type_out_of_its_codes_names_them_without_a_positive_negative_gloss():
+    """An OCB pattern type is 1–5: its refusal lists them, not "0 negative, 1 positive"."""
+    raw = ObservationIn(
+        code="local:ocb_pattern", code_system=LOCAL, value=6, unit="{type}",
+        specimen="csf", effective_at=AT, source="lab",
+    )  # fmt: skip
+    with pytest.raises(ImpossibleValueError) as refused:
+        normalize_observation(raw)
+    assert "must be 1 or 2 or 3 or 4 or 5" in str(refused.value)
+    assert "positive" not in str(refused.value)

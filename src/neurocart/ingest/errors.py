@@ -14,7 +14,8 @@ UNKNOWN_CODE = "unknown observation code in {system}"
 CODE_ELSEWHERE = "code {given} is not in {system}; it belongs to {systems}"
 NOT_CONVERTIBLE = "cannot be converted to {unit} for {display} ({code}); accepted: {accepted}"
 FINITE = "must be a finite number"
-CODED_VALUE = "must be {alternatives} for {display} ({code}) (0 negative, 1 positive)"
+CODED_VALUE = "must be {alternatives} for {display} ({code})"
+BINARY_VALUE = "must be {alternatives} for {display} ({code}) (0 negative, 1 positive)"
 OUTSIDE_RANGE = (
     "{shown} is outside the physiologically possible range {range} for {display} ({code})"
 )
@@ -25,7 +26,8 @@ NOT_A_BOOLEAN = "must be a number, not true/false"
 UNKNOWN_FIELD = "unknown field"
 NOT_AN_OBJECT = "must be an object with the observation fields, not {kind}"
 MESSAGES = (
-    UNKNOWN_CODE, CODE_ELSEWHERE, NOT_CONVERTIBLE, FINITE, CODED_VALUE, OUTSIDE_RANGE,
+    UNKNOWN_CODE, CODE_ELSEWHERE, NOT_CONVERTIBLE, FINITE, CODED_VALUE, BINARY_VALUE,
+    OUTSIDE_RANGE,
     WRONG_SPECIMEN, NEEDS_ZONE, OUT_OF_DATES, NOT_A_BOOLEAN, UNKNOWN_FIELD, NOT_AN_OBJECT,
 )  # fmt: skip
 """The ingest's problems as message keys with named fields (like

@@ -38,6 +38,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from neurocart.ingest.codes import LOINC, ObservationCode, Specimen, lookup, number
 from neurocart.ingest.errors import (
+    BINARY_VALUE,
     CODED_VALUE,
     FINITE,
     NEEDS_ZONE,
@@ -144,9 +145,10 @@ def _normalize(
     canonical = conversion.to_canonical(value)
     if entry.values and canonical not in entry.values:
         allowed = " or ".join(number(v) for v in entry.values)
-        raise ImpossibleValueError(
-            "value", CODED_VALUE.format(alternatives=allowed, **_name(entry)), value
-        )
+        # a qualitative result says what its two codes mean; a pattern type (1–5) does not
+        said = BINARY_VALUE if set(entry.values) == {0, 1} else CODED_VALUE
+        message = said.format(alternatives=allowed, **_name(entry))
+        raise ImpossibleValueError("value", message, value)
     if not entry.low <= canonical <= entry.high:
         shown = f"{number(value)} {raw.unit}"
         if not conversion.is_identity:
