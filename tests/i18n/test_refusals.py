@@ -151,7 +151,11 @@ def test_every_refusal_key_is_found_again_and_said_in_chinese(module: str, key: 
     """Each key, filled with placeholder values, is recognised (no other key takes its text)
     and rendered from its own Chinese translation with the values kept."""
     names = [name for _, name, _, _ in string.Formatter().parse(key) if name]
-    values = {name: f"V{i}" for i, name in enumerate(dict.fromkeys(names))}
+    # a value typed is quoted, as the faces write it (its field has that shape)
+    values = {
+        name: f"'V{i}'" if name == "typed" else f"V{i}"
+        for i, name in enumerate(dict.fromkeys(names))
+    }
     with i18n.using("zh_CN"):
         translation = i18n.translated(key)
         assert translation, f"{key!r} has no Chinese translation"
@@ -184,3 +188,15 @@ def test_an_audit_finding_that_quotes_a_checkpoint_reads_in_chinese() -> None:
         "序号 7 的条目：日志止于序号 7，但第 2 行检查点（2025-03-01T08:00:00Z）记录的链头序号为 9："
         "最新的条目已被删除（截断）"
     ), shown
+
+
+def test_a_wrapped_click_refusal_is_not_taken_by_another_modules_key() -> None:
+    """With every module's keys known (as after a long run), click's "Value error, ..." keeps
+    its own key: the omics panel's "is not one of" names a quoted lineage, not any text."""
+    for module in (*i18n.REFUSALS, *i18n.ERROR_MODULES):
+        i18n.message_text("", module)
+    text = "Value error, 'janitor' is not one of 'admin', 'icu'."
+    with i18n.using("zh_CN"):
+        shown = i18n.message_text(text, "neurocart.cli.localized")
+    assert "Value error" not in shown, shown
+    assert shown.startswith("'janitor' 不是 'admin', 'icu' 之一"), shown

@@ -91,7 +91,7 @@ def _parse(data: dict[str, Any], where: str, path: str) -> Panel:
         lineage = _text(entry, "lineage", at)
         if lineage not in LINEAGES:
             raise OmicsInputError(
-                f"{at}.lineage", msg.NOT_A_LINEAGE.format(value=repr(lineage), lineages=LINEAGES)
+                f"{at}.lineage", msg.NOT_A_LINEAGE.format(typed=repr(lineage), lineages=LINEAGES)
             )
         types.append(
             CellType(name, lineage, _genes(entry, "markers", at), _text(entry, "source", at))
