@@ -90,3 +90,17 @@ def test_admin_manages_users(
     assert client.patch("/api/v1/users/ghost", json={}, headers=admin).status_code == 404
     names = [u["username"] for u in client.get("/api/v1/users", headers=admin).json()]
     assert names == ["admin-user", "nina"]
+
+
+def test_every_router_is_included_once(client: TestClient) -> None:
+    """Each route is served by one registration: a router included twice shadows its own
+    routes and gives the OpenAPI document duplicate operation ids."""
+    import warnings
+
+    from neurocart.api import routers
+
+    assert len(set(map(id, routers.ALL))) == len(routers.ALL)
+    client.app.openapi_schema = None  # type: ignore[attr-defined]  # built afresh
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client.get("/openapi.json")

@@ -36,6 +36,5 @@ ALL = (
     fhir.router,
     feeds.router,
     studies.router,
-    audit.router,
 )
 """Every router, in the order the OpenAPI document lists them."""
