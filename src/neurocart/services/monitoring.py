@@ -414,8 +414,13 @@ class MonitorService:
             select(MonitorCheckpoint.epoch).where(MonitorCheckpoint.id == 1).with_for_update()
         )
         if epoch != self.epoch:
-            self.epoch = None
-            raise FencedError("another process took over as monitor leader")
+            raise self._deposed()
+
+    def _deposed(self) -> FencedError:
+        """This process is no longer the leader (the checkpoint names a later epoch): forget
+        the epoch, so nothing more is written, and say so."""
+        self.epoch = None
+        return FencedError("another process took over as monitor leader")
 
     def _require_leader(self) -> None:
         if self.epoch is None:
@@ -570,8 +575,7 @@ class MonitorService:
             .returning(*_CHECKPOINT_COLUMNS)
         ).first()
         if fenced is None:
-            self.epoch = None
-            raise FencedError("another process took over as monitor leader")
+            raise self._deposed()
         # every row written here comes back from its own statement (RETURNING), so the
         # audit records it without reading it again: the chain lock is held for fewer trips
         returned: dict[str, dict[int, Any]] = {CHECKPOINT_ENTITY: {1: fenced}}
