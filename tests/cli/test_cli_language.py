@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from neurocart import i18n
 from neurocart.cli import app
-from neurocart.cli.console import err, out
 from neurocart.config import get_settings
+from tests.consoles import wide_consoles
 
 runner = CliRunner()
 
@@ -21,11 +20,8 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def wide_and_english_after() -> Iterator[None]:
     """Wide consoles (rich folds less), and the process back in English afterwards."""
-    widths = out._width, err._width
-    out.width = err.width = 200
-    yield
-    out._width, err._width = widths
-    i18n.activate("en")
+    with wide_consoles(200):
+        yield
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

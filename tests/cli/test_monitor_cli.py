@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from neurocart import i18n
 from neurocart.cli import app
-from neurocart.cli.console import err, out
 from neurocart.cli.monitor import first_difference
 from neurocart.services.monitoring import MonitorService
 from neurocart.store import get_database, repo
 from neurocart.store.models import AlertAction
+from tests.consoles import wide_consoles
 from tests.dbfixtures import database_env, db_url, pg_session_url
 
 __all__ = ["database_env", "db_url", "pg_session_url"]
@@ -28,11 +28,8 @@ DAY0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def wide_console() -> Iterator[None]:
-    widths = out._width, err._width
-    out.width = err.width = 400
-    yield
-    out._width, err._width = widths
-    i18n.activate("en")  # after a --lang zh_CN run
+    with wide_consoles(400):
+        yield
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -9,8 +10,8 @@ from typer.testing import CliRunner
 
 from neurocart import i18n
 from neurocart.cli import app
-from neurocart.cli.console import out
 from neurocart.store import get_database, repo
+from tests.consoles import wide_consoles
 from tests.dbfixtures import database_env, db_url, pg_session_url
 from tests.store.factories import patient
 
@@ -21,12 +22,10 @@ INFUSION = datetime(2025, 3, 3, 10, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def wide_console():
+def wide_console() -> Iterator[None]:
     """Wide enough that rich does not fold task titles."""
-    width = out._width
-    out.width = 240
-    yield
-    out._width = width
+    with wide_consoles(240):
+        yield
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -12,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from neurocart.cli import app
-from neurocart.cli.console import out
 from neurocart.omics import OmicsUnavailableError
+from tests.consoles import wide_consoles
 from tests.dbfixtures import database_env, db_url, pg_session_url
 from tests.omics.conftest import needs_extra
 
@@ -23,11 +24,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def wide_console():  # type: ignore[no-untyped-def]
-    width = out._width
-    out.width = 240
-    yield
-    out._width = width
+def wide_console() -> Iterator[None]:
+    with wide_consoles(240):
+        yield
 
 
 def test_nothing_outside_the_commands_imports_scanpy() -> None:

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from neurocart import i18n
 from neurocart.cli import app
-from neurocart.cli.console import err, out
 from neurocart.omics import OmicsInputError
+from tests.consoles import wide_consoles
 from tests.omics.conftest import needs_extra
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -27,11 +27,8 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def wide_and_english_after() -> Iterator[None]:
-    widths = out._width, err._width
-    out.width = err.width = 240
-    yield
-    out._width, err._width = widths
-    i18n.activate("en")
+    with wide_consoles(240):
+        yield
 
 
 def chinese(error: OmicsInputError) -> str:

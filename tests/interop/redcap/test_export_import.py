@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from neurocart import i18n
 from neurocart.cli import app
-from neurocart.cli.console import err, out
 from neurocart.frames import CohortFrames
 from neurocart.interop import redcap as redcap_package
 from neurocart.interop.redcap import RedcapError, apply, load, read_project
@@ -24,6 +23,7 @@ from neurocart.interop.redcap.records import NOT_A_NUMBER, UNKNOWN_CHOICE_OF
 from neurocart.reports.scope import load_cohort
 from neurocart.security import Role
 from neurocart.store import Database, migrate, repo
+from tests.consoles import wide_consoles
 from tests.dbfixtures import database, db_url, pg_session_url  # noqa: F401
 from tests.interop.storedcohort import StoredCohort
 
@@ -203,11 +203,8 @@ def test_a_bad_choice_code_stores_nothing(project: Path, tmp_path: Path) -> None
 @pytest.fixture
 def wide_and_english_after() -> Iterator[None]:
     """Wide consoles (a problem on one line), and the process back in English afterwards."""
-    widths = out._width, err._width
-    out.width = err.width = 400
-    yield
-    out._width, err._width = widths
-    i18n.activate("en")
+    with wide_consoles(400):
+        yield
 
 
 def _bad_values(project: Path, tmp_path: Path) -> Path:
