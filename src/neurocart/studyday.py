@@ -30,7 +30,7 @@ analyses and the pages all call the same function.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,6 +47,12 @@ def _zone(zone: tzinfo | None) -> tzinfo:
     return site_zone()
 
 
+def zone_name(zone: tzinfo | None = None) -> str:
+    """The IANA name of `zone` (default the site's), for a message: "Asia/Shanghai", "UTC"."""
+    zone = _zone(zone)
+    return getattr(zone, "key", None) or str(zone)
+
+
 def local_date(at: datetime, zone: tzinfo | None = None) -> date:
     """The calendar date of the instant `at` in `zone` (default the site's; naive = UTC)."""
     if at.tzinfo is None:
@@ -54,12 +60,27 @@ def local_date(at: datetime, zone: tzinfo | None = None) -> date:
     return at.astimezone(_zone(zone)).date()
 
 
+def local_instant(day: date, clock: time, zone: tzinfo | None = None) -> datetime:
+    """The UTC instant at which the site's clock (or `zone`'s) reads `clock` on `day`; a wall
+    time that occurs twice at an autumn switch is the first one."""
+    return datetime.combine(day, clock, tzinfo=_zone(zone)).astimezone(UTC)
+
+
 def day_start(day: date, zone: tzinfo | None = None) -> datetime:
     """The UTC instant at which the local calendar day `day` begins: a date recorded without a
     time (an apheresis on 3 March) is that day on the site's clock, so everything recorded
     on it falls on or after this instant."""
-    local_midnight = datetime(day.year, day.month, day.day, tzinfo=_zone(zone))
-    return local_midnight.astimezone(UTC)
+    return local_instant(day, time(0), zone)
+
+
+def on_study_day(
+    infusion_at: datetime, day: int, clock: time, zone: tzinfo | None = None
+) -> datetime:
+    """The UTC instant of `clock` on the site's clock on study day `day` of an infusion at
+    `infusion_at`: the inverse of `study_day` for a record that names its day, not its time
+    (a sample sheet's "day 14")."""
+    zone = _zone(zone)
+    return local_instant(local_date(infusion_at, zone) + day * DAY, clock, zone)
 
 
 def study_day(infusion_at: datetime | None, at: datetime, zone: tzinfo | None = None) -> int | None:
@@ -74,7 +95,7 @@ def study_days(at: pd.Series, infusion_at: pd.Series, zone: tzinfo | None = None
     """`study_day` of each row (UTC instants): Int64, <NA> where either instant is missing."""
     import pandas as pd
 
-    name = getattr(_zone(zone), "key", "UTC")
+    name = zone_name(zone)
 
     def dates(s: pd.Series) -> pd.Series:
         # instants already aware are converted as they are: `to_datetime` would look at

@@ -4,7 +4,9 @@ scanpy: the readouts are a plain table."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ from neurocart.services.errors import InvalidInputError
 from neurocart.services.omics_readouts import store_readouts
 from neurocart.store import Database, Patient, User, repo
 from neurocart.store.errors import NotFoundError
+from neurocart.studyday import study_day
 from tests.store.factories import patient
 
 READOUTS = pd.DataFrame([
@@ -72,7 +75,7 @@ def test_readouts_are_stored_on_the_study_day(
     with database.transaction() as session:
         stored = store_readouts(session, nurse, readout_rows(READOUTS, {"C7": csf_time}))
     assert [len(s.ids) for s in stored] == [4, 5]
-    assert stored[0].effective_at == datetime(2025, 3, 10, 12, tzinfo=UTC)  # day 7, noon UTC
+    assert stored[0].effective_at == datetime(2025, 3, 10, 12, tzinfo=UTC)  # day 7, noon
     assert stored[1].effective_at == csf_time
     with database.reading() as session:
         rows = repo.list_observations(session, treated.id)
@@ -82,6 +85,27 @@ def test_readouts_are_stored_on_the_study_day(
     assert ratio[0].value == 2.0
     assert ratio[0].unit == "{ratio}"
     assert ratio[0].specimen.value == "csf"
+
+
+def test_a_sample_without_a_time_is_at_noon_on_its_study_day_on_the_site_clock(
+    database: Database, nurse: User, site_zone: Callable[[str], ZoneInfo]
+) -> None:
+    """Infused at 07:30 in Beijing on 3 March (23:30 UTC on 2 March): the sheet's day 7 is
+    10 March in Beijing, stored at its noon (04:00 UTC), and the chart counts day 7 again; on
+    the UTC date it would be 9 March."""
+    zone = site_zone("Asia/Shanghai")
+    infused = datetime(2025, 3, 2, 23, 30, tzinfo=UTC)
+    with database.transaction() as session:
+        p = patient(session, nurse, "NC-001")
+        course = repo.create_course(
+            session, nurse, repo.CourseIn(p.id, "BCMA CAR-T", infusion_at=infused)
+        )
+        assert course.infusion_date == date(2025, 3, 3)
+        stored = store_readouts(session, nurse, readout_rows(READOUTS))
+    at = stored[0].effective_at
+    assert at == datetime(2025, 3, 10, 4, tzinfo=UTC)
+    assert at.astimezone(zone).hour == 12
+    assert study_day(infused, at) == 7
 
 
 def test_an_unknown_patient_stores_nothing(

@@ -186,3 +186,45 @@ def test_patient_list_counts_the_study_day_on_the_site_clock(migrated, monkeypat
     row = next(line for line in output.split("│ NC-") if "CD19 CAR-T" in line)
     assert "2025年3月2日" in row
     assert row.split("│")[-2].strip() == "1"
+
+
+def test_redate_infusions_after_the_site_changed_its_zone(migrated, site_zone):
+    """Courses recorded while the site's clock was UTC keep UTC dates; after the site moves
+    to Asia/Shanghai, `db redate-infusions --dry-run` lists the one that differs and changes
+    nothing, the command moves it (audited, under the OS user), and a second run has nothing
+    to do."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import select
+
+    from neurocart.store import audit
+    from neurocart.store.models import AuditEntry
+
+    with migrated.transaction() as session:
+        nurse = repo.create_user(session, None, username="n", password_hash="x", role="nurse")
+        pid = patient(session, nurse).id
+        at = datetime(2025, 3, 2, 23, 30, tzinfo=UTC)  # 07:30 on 3 March in Beijing
+        course = repo.create_course(
+            session, nurse, repo.CourseIn(pid, "CD19 CAR-T", infusion_at=at)
+        )
+        assert course.infusion_date == date(2025, 3, 2)
+    site_zone("Asia/Shanghai")
+    code, output = run("db", "redate-infusions", "--dry-run")
+    assert code == 0, output
+    assert "1 course(s) would be re-dated (Asia/Shanghai)" in output
+    assert "2025-03-02" in output
+    assert "2025-03-03" in output
+    with migrated.reading() as session:
+        assert repo.get_course(session, course.id).infusion_date == date(2025, 3, 2)
+    code, output = run("db", "redate-infusions")
+    assert code == 0, output
+    assert "1 course(s) re-dated (Asia/Shanghai)" in output
+    with migrated.reading() as session:
+        assert repo.get_course(session, course.id).infusion_date == date(2025, 3, 3)
+        last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+        assert audit.verify(session).ok
+    assert last.action == "update"
+    assert last.actor.startswith("cli:")
+    code, output = run("db", "redate-infusions")
+    assert code == 0, output
+    assert "every infusion date is on the site's clock (Asia/Shanghai)" in output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,7 +13,14 @@ from neurocart.config import get_settings
 from neurocart.store import audit, migrate, repo
 from neurocart.store.audit_keys import AuditKeyError
 from neurocart.store.db import Database
-from neurocart.store.models import AuditEntry, Base, FeedMessage, IdempotencyRecord, IngestKey
+from neurocart.store.models import (
+    AuditEntry,
+    Base,
+    FeedMessage,
+    IdempotencyRecord,
+    IngestKey,
+    TreatmentCourse,
+)
 
 
 def test_upgrade_head_matches_the_models(empty_db_url):
@@ -139,3 +146,61 @@ def _upgrade_refused_without_a_key(db: Database, match: str) -> None:
                 migrate.upgrade(db.engine)
         finally:
             get_settings.cache_clear()
+
+
+def _courses_at_0014(db: Database) -> list[int]:
+    """A database at revision 0014 with two courses dated on the UTC clock, as neurocart dated
+    them then (written here with the site's clock on UTC): one infused at 07:30 in Beijing
+    (23:30 UTC the day before), one at 15:00 (the same date on both clocks)."""
+    assert migrate.upgrade(db.engine, "0014") == "0014"
+    with db.transaction() as session:
+        user = repo.create_user(session, None, username="h", password_hash="x", role="admin")
+        pid = repo.create_patient(session, user, repo.PatientIn("NC-1", "ERL", "male", "ms")).id
+        ids = [
+            repo.create_course(session, user, repo.CourseIn(pid, "X", infusion_at=at)).id
+            for at in (
+                datetime(2025, 3, 2, 23, 30, tzinfo=UTC),
+                datetime(2025, 3, 3, 7, tzinfo=UTC),
+            )
+        ]
+    with db.reading() as session:
+        dates = [session.get(TreatmentCourse, i).infusion_date for i in ids]
+    assert dates == [date(2025, 3, 2), date(2025, 3, 3)]
+    return ids
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+def test_upgrade_puts_the_infusion_dates_on_the_site_clock(empty_db_url, site_zone):
+    """0015 moves the morning infusion to 3 March, its date in Beijing, as an audited update;
+    the afternoon one is already right. The instants do not move and the chain verifies.
+    (A site that moves its zone later runs the same function: `neurocart db redate-infusions`.)"""
+    db = Database.from_url(empty_db_url)
+    morning, afternoon = _courses_at_0014(db)
+    with db.reading() as session:
+        seq = audit.head(session)[0]
+    site_zone("Asia/Shanghai")
+    assert migrate.upgrade(db.engine) == migrate.head()
+    with db.reading() as session:
+        courses = {c.id: c for c in session.scalars(select(TreatmentCourse))}
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.seq > seq)).all()
+        assert audit.verify(session).ok
+    assert courses[morning].infusion_date == date(2025, 3, 3)
+    assert courses[morning].infusion_at == datetime(2025, 3, 2, 23, 30, tzinfo=UTC)
+    assert courses[afternoon].infusion_date == date(2025, 3, 3)
+    assert [(e.actor, e.action, e.entity_id) for e in entries] == [
+        ("migration:0015", "update", morning)
+    ]
+    db.dispose()
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+def test_upgrade_that_moves_infusion_dates_needs_the_audit_key(empty_db_url, site_zone):
+    db = Database.from_url(empty_db_url)
+    morning, _ = _courses_at_0014(db)
+    site_zone("Asia/Shanghai")
+    _upgrade_refused_without_a_key(db, "revision 0015 moves the infusion date of 1 courses")
+    assert migrate.current(db.engine) == "0014"
+    with db.reading() as session:
+        assert session.get(TreatmentCourse, morning).infusion_date == date(2025, 3, 2)
+    assert migrate.upgrade(db.engine) == migrate.head()
+    db.dispose()

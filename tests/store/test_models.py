@@ -45,6 +45,27 @@ def test_one_definition_of_role_and_specimen():
     assert models.Specimen is Specimen
 
 
+def test_infusion_date_is_the_date_on_the_site_clock(database, admin, site_zone):
+    """07:30 in Beijing on 3 March is 23:30 UTC on 2 March: the course is dated 3 March, and a
+    2 March date beside that instant is refused, naming the zone and the date it must be."""
+    site_zone("Asia/Shanghai")
+    at = datetime(2025, 3, 2, 23, 30, tzinfo=UTC)
+    with database.transaction() as session:
+        p = repo.create_patient(session, admin, repo.PatientIn("NC-1", "ERL", "male", "ms"))
+        course = repo.create_course(session, admin, repo.CourseIn(p.id, "X", infusion_at=at))
+        assert course.infusion_date == date(2025, 3, 3)
+        with pytest.raises(InvalidRecordError) as caught:
+            repo.create_course(
+                session,
+                admin,
+                repo.CourseIn(p.id, "X", infusion_date=date(2025, 3, 2), infusion_at=at),
+            )
+        assert caught.value.field == "infusion_date"
+        assert "Asia/Shanghai: 2025-03-03" in str(caught.value)
+        assert repo.infusions_to_redate(session) == []
+        assert [r.new for r in repo.infusions_to_redate(session, UTC)] == [date(2025, 3, 2)]
+
+
 def test_anchor_times_convention():
     course = models.TreatmentCourse(
         enrolment_date=date(2025, 1, 6), infusion_date=date(2025, 3, 3), infusion_at=None

@@ -7,25 +7,30 @@ Each sample's readouts (`neurocart.omics.observations`) go through the one inges
 (`services.ingest.ingest_observations`: codes, units, plausibility, audit), so the cohort
 analytics, the chart and the report see them beside CAR transgene copies and CD19 counts.
 The patient is found by study ID. When the sample sheet gave no collection time, the
-observation is dated at 12:00 UTC of the study day counted from the infusion date of the
-patient's latest course with an infusion (noon, so the site-local calendar day is the same
-day in every time zone within ±12 h). All or nothing: a sample of an unknown patient, or one
-without a time and without an infusion date, fails the whole call and nothing is written.
+observation is dated at 12:00 on the site's clock on the sheet's study day of the patient's
+current course (`neurocart.studyday.on_study_day`: the chart and the analyses then count the
+same day again; noon keeps it clear of midnight). All or nothing: a sample of an unknown
+patient, or one without a time and without an infusion, fails the whole call and nothing is
+written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
 from sqlalchemy.orm import Session
 
 from neurocart.omics.observations import SampleObservations
+from neurocart.services.course import current_course, infusion_of
 from neurocart.services.errors import NO_STUDY_DAY, InvalidInputError, Problem
 from neurocart.services.ingest import ingest_observations
 from neurocart.store import repo
 from neurocart.store.models import User
+from neurocart.studyday import on_study_day
+
+NOON = time(12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +60,12 @@ def store_readouts(
 
 
 def _day_time(session: Session, patient_id: int, sample: SampleObservations) -> datetime:
-    courses = [c for c in repo.list_courses(session, patient_id) if c.infusion_date is not None]
-    if not courses:
+    infusion = infusion_of(current_course(session, patient_id))
+    if infusion is None:
         raise InvalidInputError([
             Problem(
                 f"{sample.sample_id}.collected_at",
                 NO_STUDY_DAY.format(study_id=sample.study_id),
             )
         ])  # fmt: skip
-    infusion = courses[-1].infusion_date
-    assert infusion is not None
-    return datetime.combine(infusion + timedelta(days=sample.study_day), time(12), tzinfo=UTC)
+    return on_study_day(infusion, sample.study_day, NOON)

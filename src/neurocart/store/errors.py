@@ -28,7 +28,7 @@ POSITIVE = "must be positive"
 DOSE_UNIT_NEEDED = "required when a dose is given"
 REQUIRED_FOR_EVENT = "required for a {kind} event"
 BATCH_LIMIT = "at most {limit} per batch"
-INFUSION_DATE = "must be the UTC date of infusion_at ({day})"
+INFUSION_DATE = "must be the date of infusion_at on the site's clock ({zone}: {day})"
 MESSAGES = (
     USERNAME_TAKEN, STUDY_ID_TAKEN, ALREADY_CORRECTED, ALERT_CLOSED, ALERT_ALREADY_CLOSED,
     NOT_EMPTY, NEEDS_ZONE, FINITE, ONE_OF, NEEDS_REASON, GRADE_1_TO_5, NOT_BEFORE,

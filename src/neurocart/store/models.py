@@ -191,7 +191,8 @@ class TreatmentCourse(Base):
     ld_start_date: Mapped[date | None] = mapped_column(Date)
     infusion_date: Mapped[date | None] = mapped_column(Date)
     infusion_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    """The infusion instant when known; `infusion_date` is then its UTC date (repo enforces)."""
+    """The infusion instant when known; `infusion_date` is then its date on the site's clock
+    (the repository derives it and refuses another)."""
     protocol_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

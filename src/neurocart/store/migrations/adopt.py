@@ -35,16 +35,11 @@ def record_existing(revision: str, tables: Sequence[tuple[str, str]], what: str)
     if not any(found.values()):
         return
     from neurocart.store import audit
-    from neurocart.store.audit_keys import AuditKeyError, current_keyring
 
-    try:
-        current_keyring()
-    except AuditKeyError as exc:
-        rows = sum(map(len, found.values()))
-        raise AuditKeyError(
-            f"revision {revision} records the {rows} {what} already stored in the audit "
-            f"chain, which needs the audit key: {exc}"
-        ) from None
+    rows = sum(map(len, found.values()))
+    require_audit_key(
+        f"revision {revision} records the {rows} {what} already stored in the audit chain"
+    )
     session = Session(bind=bind)
     try:
         for entity, ids in found.items():
@@ -54,3 +49,14 @@ def record_existing(revision: str, tables: Sequence[tuple[str, str]], what: str)
         session.flush()
     finally:
         session.close()
+
+
+def require_audit_key(doing: str) -> None:
+    """Raise `AuditKeyError` saying what needs the key (`doing`) when none is configured: a
+    migration that writes audit entries checks first, so it fails before changing anything."""
+    from neurocart.store.audit_keys import AuditKeyError, current_keyring
+
+    try:
+        current_keyring()
+    except AuditKeyError as exc:
+        raise AuditKeyError(f"{doing}, which needs the audit key: {exc}") from None

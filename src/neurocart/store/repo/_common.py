@@ -136,8 +136,12 @@ class EventIn:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _actor_name(actor: User | None) -> str:
-    return SYSTEM_ACTOR if actor is None else actor.username
+def _actor_name(actor: User | str | None) -> str:
+    """The name the audit records: the user's, a process's own (``migration:0015``) or
+    `SYSTEM_ACTOR`."""
+    if actor is None:
+        return SYSTEM_ACTOR
+    return actor if isinstance(actor, str) else actor.username
 
 
 def _actor_id(actor: User | None) -> int | None:
@@ -171,7 +175,7 @@ def _created(session: Session, actor: User | None, row: R) -> R:
     return row
 
 
-def _updated(session: Session, actor: User | None, row: R, changes: Mapping[str, Any]) -> R:
+def _updated(session: Session, actor: User | str | None, row: R, changes: Mapping[str, Any]) -> R:
     old = audit.snapshot(row)
     for name, value in changes.items():
         setattr(row, name, value)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neurocart import studyday
 from neurocart.store import audit
 from neurocart.store.errors import (
     INFUSION_DATE,
@@ -132,17 +134,25 @@ _COURSE_ORDER = ("enrolment_date", "apheresis_date", "ld_start_date", "infusion_
 
 
 def _with_infusion_date(values: dict[str, Any]) -> dict[str, Any]:
-    """Derive `infusion_date` from `infusion_at` (its UTC date) or check that they agree."""
+    """Derive `infusion_date` from `infusion_at` or check that they agree.
+
+    The date is the infusion's calendar date on the site's clock (`studyday.local_date`): the
+    date the ward writes on the chart, and day 0 of the study day. An infusion at 07:00 in
+    Beijing on 3 March is 23:00 UTC on 2 March; its date is 3 March.
+    """
     at = values.get("infusion_at")
     _aware("infusion_at", at)
     if at is None:
         return values
-    day = at.astimezone(UTC).date()
+    day = studyday.local_date(at)
     given = values.get("infusion_date")
     if given is None:
         return values | {"infusion_date": day}
     if given != day:
-        raise InvalidRecordError("infusion_date", INFUSION_DATE.format(day=day.isoformat()), given)
+        zone = studyday.zone_name()
+        raise InvalidRecordError(
+            "infusion_date", INFUSION_DATE.format(zone=zone, day=day.isoformat()), given
+        )
     return values
 
 
@@ -189,8 +199,9 @@ def update_course(
 ) -> TreatmentCourse:
     """Fill in or fix a course's details (dates are typically added as the course proceeds).
 
-    Setting `infusion_at` alone also sets `infusion_date` to its UTC date; an `infusion_date`
-    that contradicts a recorded `infusion_at` is refused (clear `infusion_at` to move it).
+    Setting `infusion_at` alone also sets `infusion_date` to its date on the site's clock; an
+    `infusion_date` that contradicts a recorded `infusion_at` is refused (clear `infusion_at`
+    to move it).
     """
     audit.lock_chain(session)
     course = _load(session, TreatmentCourse, course_id)
@@ -224,3 +235,58 @@ def list_courses(session: Session, patient_id: int) -> list[TreatmentCourse]:
     """A patient's courses in the order they were created."""
     query = select(TreatmentCourse).where(TreatmentCourse.patient_id == patient_id)
     return list(session.scalars(query.order_by(TreatmentCourse.id)))
+
+
+@dataclass(frozen=True)
+class Redated:
+    """A course whose `infusion_date` `redate_infusions` moved to its infusion's local date."""
+
+    course_id: int
+    study_id: str
+    infusion_at: datetime
+    old: date | None
+    new: date
+
+
+def infusions_to_redate(session: Session, zone: tzinfo | None = None) -> list[Redated]:
+    """The courses whose `infusion_date` is not the date of `infusion_at` on the site's clock
+    (default) or `zone`: what `redate_infusions` would change, read only."""
+    query = (
+        select(
+            TreatmentCourse.id,
+            Patient.study_id,
+            TreatmentCourse.infusion_at,
+            TreatmentCourse.infusion_date,
+        )
+        .join(Patient, Patient.id == TreatmentCourse.patient_id)
+        .where(TreatmentCourse.infusion_at.is_not(None))
+        .order_by(TreatmentCourse.id)
+    )
+    found = []
+    for course_id, study_id, at, old in session.execute(query):
+        assert at is not None  # selected so
+        new = studyday.local_date(at, zone)
+        if new != old:
+            found.append(Redated(course_id, study_id, at, old, new))
+    return found
+
+
+def redate_infusions(
+    session: Session, actor: User | str | None, zone: tzinfo | None = None
+) -> list[Redated]:
+    """Set every course's `infusion_date` to the date of its `infusion_at` on the site's clock
+    (each change an audited update); returns the courses changed.
+
+    `infusion_date` is derived when the course is written, on the clock the site had then.
+    Databases written before dates were local (a course infused at 07:00 in Beijing dated the
+    day before, its UTC date), and a site that changes `NEUROCART_TIMEZONE` after courses were
+    recorded, hold dates of another clock; this puts them on the current one. The instants
+    are untouched, so nothing the monitor or the pathway counts from them moves.
+    `actor`: the user, or the name of the process (``migration:0015``) the audit records.
+    """
+    audit.lock_chain(session)
+    changed = infusions_to_redate(session, zone)
+    for item in changed:
+        course = _load(session, TreatmentCourse, item.course_id)
+        _updated(session, actor, course, {"infusion_date": item.new})
+    return changed
