@@ -107,3 +107,37 @@ def test_a_course_naming_no_protocol_is_refused_and_changes_nothing(
     )
     assert patched.status_code == 422
     assert patched.json()["detail"][0]["field"] == "protocol_id"
+
+
+def test_a_course_records_the_infusion_instant_and_dates_it_on_the_site_clock(
+    client: TestClient,
+    as_role: Callable[[str], Headers],
+    patient: Patient,
+    site_zone: Callable[[str], object],
+) -> None:
+    """Infused at 07:30 in Beijing (23:30 UTC the day before): the course keeps the instant the
+    acute rules count hours from and is dated 3 March, the date on the ward's clock; a date
+    that contradicts the instant is refused naming the field, a time without its offset too."""
+    site_zone("Asia/Shanghai")
+    heme = as_role("hematologist")
+    url = "/api/v1/patients/P-001/courses"
+    body = {"product": "KYV-101", "infusion_at": "2025-03-03T07:30:00+08:00"}
+    course = client.post(url, json=body, headers=heme)
+    assert course.status_code == 201, course.text
+    assert course.json()["infusion_at"] == "2025-03-02T23:30:00Z"
+    assert course.json()["infusion_date"] == "2025-03-03"
+    wrong = client.post(url, json=body | {"infusion_date": "2025-03-02"}, headers=heme)
+    assert wrong.status_code == 422
+    (detail,) = wrong.json()["detail"]
+    assert detail["field"] == "infusion_date"
+    assert "Asia/Shanghai: 2025-03-03" in detail["message"]
+    naive = client.post(url, json={"product": "X", "infusion_at": "2025-03-03T07:30"}, headers=heme)
+    assert naive.status_code == 422
+    assert naive.json()["detail"][0]["field"] == "infusion_at"
+    moved = client.patch(
+        f"/api/v1/courses/{course.json()['id']}",
+        json={"infusion_at": "2025-03-04T01:00:00+08:00"},
+        headers=heme,
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["infusion_date"] == "2025-03-04"

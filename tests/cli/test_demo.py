@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -155,3 +156,31 @@ def test_streamer_posts_vitals_through_the_api(served: tuple[str, object, DemoCl
     assert len(posted) == stats.observations
     assert {p.patient_id for p in posted}
     assert all(p.effective_at > sim.now for p in posted)
+
+
+def test_streamer_posts_the_infusion_instant_and_local_dates(site_zone) -> None:
+    """Patients still in screening reach their anchors during the demo: the stream posts the
+    infusion as its instant (the acute rules count hours from it) and the other anchors as the
+    date on the site's clock, which in Beijing is not the UTC date for an evening-UTC time."""
+    from neurocart.simulate import simulate
+    from neurocart.studyday import local_date
+
+    zone = site_zone("Asia/Shanghai")
+    sim = simulate(12, 3, now=datetime(2025, 3, 2, 19, tzinfo=UTC), stages={"screening": 1.0})
+    streamer = DemoStreamer(
+        "http://127.0.0.1:9", sim, DemoClock(sim.now, 1.0), client=httpx.Client()
+    )
+    try:
+        anchors = streamer._planned_anchors()
+    finally:
+        streamer.close()
+    assert anchors
+    fields = {field for item in anchors for field in item.payload}
+    assert "infusion_at" in fields
+    assert "infusion_date" not in fields
+    for item in anchors:
+        ((field, sent),) = item.payload.items()
+        if field == "infusion_at":
+            assert datetime.fromisoformat(sent) == item.at
+        else:
+            assert sent == local_date(item.at, zone).isoformat()

@@ -324,7 +324,7 @@ def test_an_end_before_an_anchor_is_known_closes_its_tasks(small: Protocol) -> N
     assert schedule.end_reason == "follow-up ended"
     vitals = schedule.of_task("vitals")
     assert {s.state for s in vitals} == {SlotState.NOT_APPLICABLE}
-    assert {s.reason for s in vitals} == {"follow-up ended on 2025-02-04"}  # the UTC date
+    assert {s.reason for s in vitals} == {"follow-up ended on 2025-02-04"}  # on the UTC clock
     assert not schedule.in_state(SlotState.NOT_SCHEDULED)
     # a condition the patient does not meet keeps its own reason
     mg = compute_schedule(
@@ -338,3 +338,14 @@ def test_bad_end_of_follow_up_is_named(small: Protocol) -> None:
         compute_schedule(small, ANCHORS, now=DAY0, ended_at=datetime(2025, 3, 3))
     with pytest.raises(ValueError, match="end_reason"):
         compute_schedule(small, ANCHORS, now=DAY0, end_reason=PATIENT_DIED)
+
+
+def test_the_end_is_dated_on_the_site_clock(small: Protocol, site_zone) -> None:
+    """A death at 23:00 UTC on 1 June is on 2 June in Beijing: the slots say so."""
+    site_zone("Asia/Shanghai")
+    died = datetime(2025, 6, 1, 23, tzinfo=UTC)
+    anchors = {"enrolment": ENROL, "ld_start": None, "infusion": None}
+    schedule = compute_schedule(
+        small, anchors, [], now=died + D, patient=MS, ended_at=died, end_reason=PATIENT_DIED
+    )
+    assert {s.reason for s in schedule.of_task("vitals")} == {"patient died on 2025-06-02"}

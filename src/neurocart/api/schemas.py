@@ -294,7 +294,16 @@ class CourseIn(Request):
     enrolment_date: IsoDate | None = None
     apheresis_date: IsoDate | None = None
     ld_start_date: IsoDate | None = None
-    infusion_date: IsoDate | None = None
+    infusion_date: IsoDate | None = Field(
+        default=None,
+        description="the infusion's date on the site's clock; derived from `infusion_at` when "
+        "that is given (and refused when it disagrees)",
+    )
+    infusion_at: Instant | None = Field(
+        default=None,
+        description="when the infusion was given, with its UTC offset: the acute-phase rules "
+        "count hours from it (from 00:00 of `infusion_date` on the site's clock without it)",
+    )
     protocol_id: ProtocolId | None = Field(default=None, description="pathway protocol")
 
 
@@ -310,6 +319,9 @@ class CourseUpdate(Request):
     apheresis_date: IsoDate | None = None
     ld_start_date: IsoDate | None = None
     infusion_date: IsoDate | None = None
+    infusion_at: Instant | None = Field(
+        default=None, description="the infusion instant; sets `infusion_date` to its local date"
+    )
     protocol_id: ProtocolId | None = None
 
 
@@ -327,6 +339,7 @@ class CourseOut(Response):
     apheresis_date: date | None
     ld_start_date: date | None
     infusion_date: date | None
+    infusion_at: datetime | None
     protocol_id: str | None
     created_at: datetime
 

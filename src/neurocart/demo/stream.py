@@ -30,11 +30,14 @@ from neurocart.demo.clock import DemoClock
 from neurocart.security import NURSE_INSTRUMENTS, Role
 from neurocart.simulate import Simulation, iter_facts, stream_acute_vitals
 from neurocart.simulate.load import event_fields, observation_in, records, value
+from neurocart.studyday import local_date
 
 API = "/api/v1"
 ACUTE_LAST_DAY = 14
 _ANCHORS = (("apheresis_at", "apheresis_date"), ("ld_start_at", "ld_start_date"),
-            ("infusion_at", "infusion_date"))  # fmt: skip
+            ("infusion_at", "infusion_at"))  # fmt: skip
+"""Course anchors the stream posts as they are reached: (simulated instant, course field). The
+dates are the site's calendar day (`studyday.local_date`); the infusion is its instant."""
 
 
 @dataclass
@@ -108,7 +111,8 @@ class DemoStreamer:
                 at = value(row[column])
                 if at is None or at <= self.sim.now or value(recorded.at[study_id, column]):
                     continue
-                items.append(_Item(at, 3, study_id, "course", {field: at.date().isoformat()}))
+                when = at.isoformat() if field == "infusion_at" else local_date(at).isoformat()
+                items.append(_Item(at, 3, study_id, "course", {field: when}))
         return items
 
     def due(self, until: datetime) -> list[_Item]:

@@ -14,8 +14,8 @@ Pure: no database, no clock (`now` is a parameter). Each task expands into slots
 End of follow-up: when the patient's follow-up ended (`compute_schedule(..., ended_at=)`: death,
 and any future end such as withdrawal) at or before ``now``, every slot not done whose window
 had not closed by then — open at the end or opening later — is ``not_applicable`` with the
-reason "patient died on 2025-06-01" (the end reason and its UTC date), as are slots still
-``not_scheduled``: nothing is due or overdue for a patient who can no longer be seen. Slots
+reason "patient died on 2025-06-01" (the end reason and its date on the site's clock), as are
+slots still ``not_scheduled``: nothing is due or overdue for a patient who can no longer be seen. Slots
 missed before the end stay ``overdue`` (a protocol deviation of record), but
 `overdue_critical` drops them: nobody can act on them any more. Done slots stay done (a
 recorded fact is never hidden), and an end after ``now`` is not known yet, like a later fact.
@@ -42,7 +42,7 @@ from operator import attrgetter
 from typing import Literal
 
 from neurocart.pathway.protocol import STANDARD_ANCHORS, STUDY_DAY_ANCHOR, Protocol, Task
-from neurocart.studyday import study_day
+from neurocart.studyday import local_date, study_day
 
 FactKind = Literal["observation", "assessment", "event"]
 FACT_KINDS: frozenset[str] = frozenset({"observation", "assessment", "event"})
@@ -347,7 +347,7 @@ def compute_schedule(
     end: _End | None = None
     if ended_at is not None and ended_at <= now:
         why = end_reason or FOLLOW_UP_ENDED
-        end = _End(ended_at, why, f"{why} on {ended_at.astimezone(UTC).date().isoformat()}")
+        end = _End(ended_at, why, f"{why} on {local_date(ended_at).isoformat()}")
     index = _FactIndex(facts, now)
     attributes = patient or {}
     infusion_at = anchors.get(STUDY_DAY_ANCHOR)

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from neurocart.frames import INSTANT, SCHEMA, STR, conform, empty_frame
+from neurocart.studyday import local_date
 
 IntArr = npt.NDArray[np.int64]
 FloatArr = npt.NDArray[np.float64]
@@ -257,8 +258,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def us_date(t_us: int) -> date:
-    """The UTC date of an instant in microseconds since the epoch."""
-    return (_EPOCH + timedelta(microseconds=int(t_us))).date()
+    """The date on the site's clock (a record dated without a time, as the ward writes it) of
+    an instant in microseconds since the epoch."""
+    return local_date(_EPOCH + timedelta(microseconds=int(t_us)))
 
 
 def build_records(

@@ -38,6 +38,7 @@ from neurocart.services.ingest import ingest_observations
 from neurocart.simulate.cohort import iter_facts
 from neurocart.store import Database, repo
 from neurocart.store.models import User
+from neurocart.studyday import local_date
 
 SOURCE = "simulator"
 """The `source` of every simulated observation (so real and synthetic data never mix)."""
@@ -190,8 +191,9 @@ def value(x: Any) -> Any:
 
 
 def _day(x: Any) -> date | None:
+    """A simulated anchor instant as the date the ward records: its day on the site's clock."""
     v = value(x)
-    return v.date() if isinstance(v, datetime) else v
+    return local_date(v) if isinstance(v, datetime) else v
 
 
 def observation_in(row: Mapping[str, Any]) -> ObservationIn:
