@@ -15,8 +15,8 @@ End of follow-up: when the patient's follow-up ended (`compute_schedule(..., end
 and any future end such as withdrawal) at or before ``now``, every slot not done whose window
 had not closed by then — open at the end or opening later — is ``not_applicable`` with the
 reason "patient died on 2025-06-01" (the end reason and its date on the site's clock), as are
-slots still ``not_scheduled``: nothing is due or overdue for a patient who can no longer be seen. Slots
-missed before the end stay ``overdue`` (a protocol deviation of record), but
+slots still ``not_scheduled``: nothing is due or overdue for a patient who can no longer be
+seen. Slots missed before the end stay ``overdue`` (a protocol deviation of record), but
 `overdue_critical` drops them: nobody can act on them any more. Done slots stay done (a
 recorded fact is never hidden), and an end after ``now`` is not known yet, like a later fact.
 
