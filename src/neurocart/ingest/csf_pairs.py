@@ -31,6 +31,8 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from neurocart.studyday import local_date
+
 DEFAULT_MAX_INTERVAL_H = 48.0
 TIGHT_INTERVAL_H = 1.0
 PUNCTURE_WINDOW_H = 2.0
@@ -236,12 +238,13 @@ def _treatments(p: Puncture, given: Sequence[Treatment]) -> None:
     before = [t for t in given if t.at <= p.csf_at]
     ivig = [t for t in before if t.kind == "ivig"]
     plex = [t for t in before if t.kind == "plasma_exchange"]
-    p.ivig_last_date = ivig[-1].at.date() if ivig else None
-    p.plex_last_date = plex[-1].at.date() if plex else None
+    p.ivig_last_date = local_date(ivig[-1].at) if ivig else None
+    p.plex_last_date = local_date(plex[-1].at) if plex else None
     recent_ivig = [t for t in ivig if p.csf_at - t.at <= timedelta(days=IVIG_WARNING_DAYS)]
     if recent_ivig:
+        given = local_date(recent_ivig[-1].at).isoformat()
         p.warnings.append(
-            f"IVIg on {recent_ivig[-1].at.date().isoformat()}, within {IVIG_WARNING_DAYS} days "
+            f"IVIg on {given}, within {IVIG_WARNING_DAYS} days "
             "before the puncture: quotient results soon after IVIg are implausible"
         )
 

@@ -23,6 +23,7 @@ from neurocart.frames import CohortFrames, Selection
 from neurocart.outcomes.patient import cutoff_instant
 from neurocart.store import Database, Patient
 from neurocart.store.export import export_frames
+from neurocart.studyday import local_date
 
 NO_PATIENTS = "no patients in the record ({source})"
 NO_PATIENTS_AT = "no patients at site {site} in the record ({source})"
@@ -127,7 +128,7 @@ def scope_of(
         registered=len(frames.patients),
         enrolled=len(enrolled),
         infused=len(infused),
-        first_infusion=None if first is None or pd.isna(first) else first.date(),
+        first_infusion=None if first is None or pd.isna(first) else local_date(first),
         synthetic=synthetic,
     )
 

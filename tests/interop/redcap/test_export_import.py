@@ -428,3 +428,27 @@ def test_coded_results_list_their_values_as_radio_choices(project: Path) -> None
     assert "type 4: identical bands only" in ocb[choices]
     assert fields["reibergram_igg"][choices].startswith("1, 1: normal | 2, ")
     assert fields["ocb_monoclonal"][choices] == "0, negative | 1, positive"
+
+
+def test_course_dates_are_the_dates_on_the_export_clock() -> None:
+    """A course date is the day it names on the site's clock: enrolled at 06:52 in Beijing is
+    the next day's date, although the instant is still the evening before in UTC."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from neurocart.interop.redcap.records import build_records
+    from neurocart.simulate import simulate_cohort
+    from neurocart.studyday import local_date
+
+    zone = ZoneInfo("Asia/Shanghai")
+    frames = simulate_cohort(40, 3, now=datetime(2025, 6, 1, tzinfo=UTC))
+    _, rows, _ = build_records(frames, zone)
+    courses = frames.courses.set_index("study_id")
+    exported = {r["record_id"]: r for r in rows if r.get("treatment_course_complete") == "2"}
+    assert exported
+    differs = 0
+    for sid, row in exported.items():
+        at = courses.at[sid, "enrolment_at"].to_pydatetime()
+        assert row["enrolment_date"] == local_date(at, zone).isoformat(), sid
+        differs += local_date(at, zone) != at.date()
+    assert differs  # the cohort has enrolments whose UTC date is another day

@@ -65,6 +65,7 @@ from neurocart.standards import REGISTRY, CalculatorInputError, calculate
 from neurocart.store import repo
 from neurocart.store.errors import InvalidRecordError
 from neurocart.store.models import Diagnosis, EventType, Patient, User
+from neurocart.studyday import local_date
 
 SUPPORTED = (
     "Patient",
@@ -753,8 +754,8 @@ class _Mapper:
                 asserted = ext.valueDateTime
         asserted = asserted or res.onsetDateTime or res.recordedDate
         when: date | None = None
-        if isinstance(asserted, datetime):
-            when = asserted.date()
+        if isinstance(asserted, datetime):  # the day it names on the site's clock
+            when = local_date(asserted)
         elif isinstance(asserted, date):
             when = asserted
         subtype = res.code.text if res.code and res.code.text else None

@@ -26,6 +26,7 @@ from neurocart.frames import CohortFrames
 from neurocart.ingest.codes import CATALOGUE, LOCAL, LOINC
 from neurocart.interop.redcap import project as p
 from neurocart.interop.sdtm.visits import VISITS, visit_of
+from neurocart.studyday import local_date
 
 OBS_NOT_IN_CATALOGUE = "observations.code: {code} is not in the catalogue"
 LIST_INPUTS = "assessments.instrument: {name} has list inputs REDCap cannot hold"
@@ -175,9 +176,11 @@ class ProjectFiles:
     patients: int
 
 
-def _anchor_day(t: Any) -> date | None:
+def _anchor_day(t: Any, zone: ZoneInfo) -> date | None:
+    """An anchor instant as the date it names on the site's clock (a date anchor is stored as
+    00:00 of its day there, which in a zone ahead of UTC is the evening before in UTC)."""
     v = _v(t)
-    return None if v is None else v.date()
+    return None if v is None else local_date(v, zone)
 
 
 class _Records:
@@ -190,12 +193,11 @@ class _Records:
 
     def visit(self, study_id: str, t: datetime) -> str:
         c = self.courses.get(study_id, {})
-        infusion = _v(c.get("infusion_at"))
         return visit_of(
-            t.astimezone(self.zone).date(),
-            apheresis=_anchor_day(c.get("apheresis_at")),
-            ld_start=_anchor_day(c.get("ld_start_at")),
-            infusion=None if infusion is None else infusion.astimezone(self.zone).date(),
+            local_date(t, self.zone),
+            apheresis=_anchor_day(c.get("apheresis_at"), self.zone),
+            ld_start=_anchor_day(c.get("ld_start_at"), self.zone),
+            infusion=_anchor_day(c.get("infusion_at"), self.zone),
         ).event
 
     def new(self, record: str, event: str, form: str) -> dict[str, str]:
@@ -250,9 +252,9 @@ def build_records(
                 else num(c["dose_cells_per_kg"]),
                 "ld_regimen": _v(c["ld_regimen"]) or "",
                 "protocol_id": _v(c["protocol_id"]) or "",
-                "enrolment_date": _date(c["enrolment_at"]),
-                "apheresis_date": _date(c["apheresis_at"]),
-                "ld_start_date": _date(c["ld_start_at"]),
+                "enrolment_date": _date(c["enrolment_at"], zone),
+                "apheresis_date": _date(c["apheresis_at"], zone),
+                "ld_start_date": _date(c["ld_start_at"], zone),
                 "infusion_dt": local(_v(c["infusion_at"]), zone),
             }
         r.rows[sid, screening, "", 0] = row
@@ -338,9 +340,9 @@ def _event_order(event: str) -> int:
     return next(v.num for v in VISITS if v.event == event)
 
 
-def _date(t: Any) -> str:
-    v = _v(t)
-    return "" if v is None else v.date().isoformat()
+def _date(t: Any, zone: ZoneInfo) -> str:
+    day = _anchor_day(t, zone)
+    return "" if day is None else day.isoformat()
 
 
 def _flatten(inputs: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
