@@ -591,6 +591,20 @@ def parse_local(text: str) -> datetime:
     return datetime(year, month, day, hour, minute, second)
 
 
+_LOCAL_DATE = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*")
+
+
+def parse_local_date(text: str) -> date:
+    """A calendar date typed at the site: "2025-03-03", "2025/3/3", "2025.3.3", "2025年3月3日"
+    (year first, as both languages of the interface write it). ValueError for anything else,
+    including a date with a time (a date field never drops a time silently)."""
+    found = _LOCAL_DATE.fullmatch(text)
+    if found is None:
+        raise ValueError(f"not a date: {text!r}")
+    year, month, day = (int(g) for g in found.groups())
+    return date(year, month, day)
+
+
 def from_local(value: datetime, zone: tzinfo | None = None) -> datetime:
     """A wall-clock time entered at the site (naive) as the UTC instant it means; an aware
     value keeps its own offset. Ambiguous times at a daylight-saving fall-back take the first

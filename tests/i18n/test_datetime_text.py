@@ -5,7 +5,7 @@ summer time), in either language."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -72,6 +72,19 @@ def test_a_typed_local_time_reads_in_the_ways_a_ward_writes_it(typed: str) -> No
 def test_a_time_that_is_not_one_is_refused(typed: str) -> None:
     with pytest.raises(ValueError, match=r"isoformat|out of range|no time of day"):
         i18n.parse_local(typed)
+
+
+@pytest.mark.parametrize(
+    "typed", ["2025-03-03", " 2025/3/3 ", "2025.03.03", "2025年3月3日", "2025 年 3 月 3 日"]
+)
+def test_a_typed_date_reads_in_the_ways_a_ward_writes_it(typed: str) -> None:
+    assert i18n.parse_local_date(typed) == date(2025, 3, 3)
+
+
+@pytest.mark.parametrize("typed", ["03/03/2025", "3.3.2025", "2025-02-30", "2025-03-03 10:00", ""])
+def test_a_date_that_is_not_one_is_refused(typed: str) -> None:
+    with pytest.raises(ValueError, match=r"not a date|out of range"):
+        i18n.parse_local_date(typed)
 
 
 def test_an_offset_given_is_kept_and_the_field_shows_the_24_hour_clock() -> None:

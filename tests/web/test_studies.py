@@ -42,7 +42,7 @@ def test_an_mri_scan_is_saved_and_shown_on_the_chart(world: World) -> None:
     assert base.status_code == 303, base.text
     follow = neuro.post(
         f"/patients/{sid}/studies/mri",
-        data={"scan_date": "2020-07-10", "comparator_date": "2020-01-10", "region": "brain",
+        data={"scan_date": "2020年7月10日", "comparator_date": "2020/1/10", "region": "brain",
               "new_t2_lesions": "0", "enlarging_t2_lesions": "0", "t2_lesion_volume_ml": "4.1"},
         follow_redirects=False,
     )  # fmt: skip

@@ -27,6 +27,8 @@ import pandas as pd
 from neurocart.demo import DEMO_PASSWORD
 from neurocart.demo.build import demo_usernames
 from neurocart.demo.clock import DemoClock
+from neurocart.i18n import format_datetime
+from neurocart.i18n import gettext as _
 from neurocart.security import NURSE_INSTRUMENTS, Role
 from neurocart.simulate import Simulation, iter_facts, stream_acute_vitals
 from neurocart.simulate.load import event_fields, observation_in, records, value
@@ -168,13 +170,20 @@ class DemoStreamer:
             except httpx.TransportError as exc:
                 if stop.is_set():
                     break
-                self.log(f"API not reachable ({exc}); retrying")
+                self.log(_("API not reachable ({error}); retrying").format(error=exc))
             if now - hour >= timedelta(hours=1):
                 hour = now.replace(minute=0, second=0, microsecond=0)
                 s = self.stats
                 self.log(
-                    f"demo clock {now:%Y-%m-%d %H:%M} UTC: {s.observations} observations, "
-                    f"{s.assessments} assessments, {s.events} events posted"
+                    _(
+                        "demo clock {now}: {observations} observations, {assessments} "
+                        "assessments, {events} events posted"
+                    ).format(
+                        now=format_datetime(now),
+                        observations=s.observations,
+                        assessments=s.assessments,
+                        events=s.events,
+                    )
                 )
             stop.wait(poll_seconds)
         return self.stats
@@ -232,7 +241,11 @@ class DemoStreamer:
         if response.is_success:
             return response.json()
         self.stats.rejected += 1
-        self.log(f"{method} {path} refused ({response.status_code}): {response.text[:300]}")
+        self.log(
+            _("{method} {path} refused ({status}): {answer}").format(
+                method=method, path=path, status=response.status_code, answer=response.text[:300]
+            )
+        )
         return None
 
     def _token(self, role: Role, *, renew: bool = False) -> str:

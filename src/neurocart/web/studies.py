@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from neurocart.i18n import N_, core_text, error_text, format_date, refusal
+from neurocart.i18n import N_, core_text, error_text, format_date, parse_local_date, refusal
 from neurocart.i18n import gettext as _
 from neurocart.security import Action, Resource, is_allowed
 from neurocart.services import studies
@@ -201,7 +201,7 @@ def _read(f: StudyField, text: str, errors: dict[str, str], name: str) -> Any:
         return number.value
     if f.kind == "date":
         try:
-            return date.fromisoformat(text)
+            return parse_local_date(text)
         except ValueError:
             errors[name] = _("expected a date such as 2026-03-03, got “{text}”").format(text=text)
             return None
