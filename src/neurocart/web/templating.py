@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,19 @@ def num(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
+def measured(value: float | None) -> str:
+    """A measured value as recorded, to six significant digits without trailing zeros: 36.8
+    (not 36.80), 13, 1838, 0.004, 70.72 where a unit conversion left 70.72000000000001. A
+    fixed number of decimals would claim a precision the laboratory never gave; a dash for
+    none."""
+    if value is None:
+        return "—"
+    if not math.isfinite(value):
+        return str(value)
+    text = format(Decimal(f"{value:.6g}").normalize(), "f")
+    return "0" if text == "-0" else text
+
+
 def figure_json(figure: Any) -> Markup:
     """A figure as JSON safe inside <script type="application/json">."""
     text = json.dumps(figure, default=str, separators=(",", ":"), ensure_ascii=False)
@@ -89,8 +104,9 @@ def environment() -> Environment:
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
     )
     env.filters.update(
-        hhmm=hhmm, clock=clock, when=when, ago=ago, num=num, figure_json=figure_json,
-        date=i18n.format_date, local_input=i18n.local_input, findings=localized.findings,
+        hhmm=hhmm, clock=clock, when=when, ago=ago, num=num, measured=measured,
+        figure_json=figure_json, date=i18n.format_date, local_input=i18n.local_input,
+        findings=localized.findings,
         citation=alert_text.citation, reason=localized.reason, rule_text=localized.rule_text,
         term=localized.term, joined=i18n.joined, code_name=localized.code_name,
     )  # fmt: skip
