@@ -15,3 +15,16 @@ from neurocart.web.templating import measured
 def test_a_measured_value_is_shown_as_recorded(value: float | None, shown: str) -> None:
     """No invented precision (36.80 °C, 13.00 /min) and no conversion noise."""
     assert measured(value) == shown
+
+
+def test_a_stored_drug_is_named_in_the_readers_language() -> None:
+    from neurocart import i18n
+    from neurocart.web.localized import drug
+
+    with i18n.using("zh_CN"):
+        assert drug("tocilizumab") == "托珠单抗"
+        assert drug("IVIG") == "静脉注射免疫球蛋白（IVIg）"
+        assert drug("an unlisted drug") == "an unlisted drug"
+    with i18n.using("en"):
+        assert drug("g_csf") == "G-CSF"
+        assert drug(None) == ""

@@ -25,6 +25,7 @@ from neurocart.ingest import normalize_batch
 from neurocart.ingest.codes import by_key
 from neurocart.standards.crs import OxygenDevice
 from neurocart.store.models import EventType
+from neurocart.web.localized import DRUG_NAMES
 from neurocart.web.numbers import read_number
 
 Kind = Literal["number", "integer", "choice", "text", "datetime"]
@@ -135,14 +136,14 @@ LABS = EntryForm(
     at_label="Sampled at",
 )
 
-DRUGS: tuple[tuple[str, str], ...] = (
-    ("tocilizumab", "Tocilizumab"),
-    ("dexamethasone", "Dexamethasone"),
-    ("methylprednisolone", "Methylprednisolone"),
-    ("siltuximab", "Siltuximab"),
-    ("anakinra", "Anakinra"),
-    ("levetiracetam", "Levetiracetam"),
-)
+DRUGS: tuple[tuple[str, str], ...] = tuple(
+    (code, DRUG_NAMES[code])
+    for code in (
+        "tocilizumab", "dexamethasone", "methylprednisolone", "siltuximab", "anakinra",
+        "levetiracetam",
+    )
+)  # fmt: skip
+"""The drug form's choices: (stored code, name), named as everywhere (`localized.drug`)."""
 TOCILIZUMAB_MAX_MG = 800.0
 TOCILIZUMAB_MAX_MG_KG = 12.0
 """Tocilizumab 8 mg/kg IV (12 mg/kg under 30 kg), at most 800 mg a dose (ASTCT/EBMT practice;

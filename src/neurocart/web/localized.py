@@ -54,6 +54,38 @@ KINDS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 """Codes the pages show, by kind: marked here so that the catalogue holds them."""
 
+DRUG_NAMES: dict[str, str] = {
+    # CAR-T course and toxicity management
+    "fludarabine": N_("fludarabine"), "cyclophosphamide": N_("cyclophosphamide"),
+    "tocilizumab": N_("tocilizumab"), "siltuximab": N_("siltuximab"),
+    "anakinra": N_("anakinra"), "dexamethasone": N_("dexamethasone"),
+    "methylprednisolone": N_("methylprednisolone"), "levetiracetam": N_("levetiracetam"),
+    "vasopressor": N_("vasopressor"), "norepinephrine": N_("norepinephrine"),
+    "antimicrobial": N_("antimicrobial"), "acyclovir": N_("acyclovir"), "g_csf": N_("G-CSF"),
+    "ivig": N_("IVIg"), "plasma_exchange": N_("plasma exchange"),
+    # disease-modifying and maintenance therapies
+    "interferon_beta": N_("interferon beta"), "fingolimod": N_("fingolimod"),
+    "natalizumab": N_("natalizumab"), "ocrelizumab": N_("ocrelizumab"),
+    "ofatumumab": N_("ofatumumab"), "cladribine": N_("cladribine"),
+    "alemtuzumab": N_("alemtuzumab"), "azathioprine": N_("azathioprine"),
+    "mycophenolate": N_("mycophenolate"), "rituximab": N_("rituximab"),
+    "eculizumab": N_("eculizumab"), "inebilizumab": N_("inebilizumab"),
+    "pyridostigmine": N_("pyridostigmine"), "prednisone": N_("prednisone"),
+    "efgartigimod": N_("efgartigimod"), "methotrexate": N_("methotrexate"),
+    "tacrolimus": N_("tacrolimus"),
+}  # fmt: skip
+"""Drug codes as events and therapy lists store them → their generic name (INN), for the
+catalogue: a Chinese page says 托珠单抗, not tocilizumab."""
+
+
+def drug(code: str | None) -> str:
+    """A stored drug code by its name in the reader's language; an unknown one as it is."""
+    if not code:
+        return ""
+    name = DRUG_NAMES.get(code.strip().lower())
+    return code if name is None else i18n.gettext(name)
+
+
 
 def term(code: object) -> str:
     """A code of the core in the reader's language ("critical" → "危急"), else as it is."""

@@ -109,6 +109,7 @@ def environment() -> Environment:
         findings=localized.findings,
         citation=alert_text.citation, reason=localized.reason, rule_text=localized.rule_text,
         term=localized.term, joined=i18n.joined, code_name=localized.code_name,
+        drug=localized.drug,
     )  # fmt: skip
     env.globals.update(
         current_locale=i18n.current, languages=i18n.NAMES, zone=i18n.zone_label,
