@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -45,27 +46,6 @@ def test_one_definition_of_role_and_specimen():
     assert models.Specimen is Specimen
 
 
-def test_infusion_date_is_the_date_on_the_site_clock(database, admin, site_zone):
-    """07:30 in Beijing on 3 March is 23:30 UTC on 2 March: the course is dated 3 March, and a
-    2 March date beside that instant is refused, naming the zone and the date it must be."""
-    site_zone("Asia/Shanghai")
-    at = datetime(2025, 3, 2, 23, 30, tzinfo=UTC)
-    with database.transaction() as session:
-        p = repo.create_patient(session, admin, repo.PatientIn("NC-1", "ERL", "male", "ms"))
-        course = repo.create_course(session, admin, repo.CourseIn(p.id, "X", infusion_at=at))
-        assert course.infusion_date == date(2025, 3, 3)
-        with pytest.raises(InvalidRecordError) as caught:
-            repo.create_course(
-                session,
-                admin,
-                repo.CourseIn(p.id, "X", infusion_date=date(2025, 3, 2), infusion_at=at),
-            )
-        assert caught.value.field == "infusion_date"
-        assert "Asia/Shanghai: 2025-03-03" in str(caught.value)
-        assert repo.infusions_to_redate(session) == []
-        assert [r.new for r in repo.infusions_to_redate(session, UTC)] == [date(2025, 3, 2)]
-
-
 def test_anchor_times_convention():
     course = models.TreatmentCourse(
         enrolment_date=date(2025, 1, 6), infusion_date=date(2025, 3, 3), infusion_at=None
@@ -80,13 +60,22 @@ def test_anchor_times_convention():
     assert course.anchor_times()["infusion"] == course.infusion_at
 
 
-def test_infusion_at_sets_and_guards_infusion_date(database, admin):
-    at = datetime(2025, 3, 3, 23, 30, tzinfo=UTC)
+@pytest.mark.parametrize(
+    ("zone", "at"),
+    [("UTC", datetime(2025, 3, 3, 23, 30, tzinfo=UTC)),
+     ("Asia/Shanghai", datetime(2025, 3, 2, 23, 30, tzinfo=UTC))],
+    ids=["UTC", "Asia/Shanghai"],
+)  # fmt: skip
+def test_infusion_at_sets_and_guards_infusion_date(database, admin, site_zone, zone, at):
+    """The date is the infusion's date on the site's clock: 23:30 UTC on 3 March is 3 March
+    in UTC, and so is 07:30 in Beijing on 3 March, which is 23:30 UTC on 2 March. A date that
+    contradicts the instant is refused, naming the zone and the date it must be."""
+    site_zone(zone)
     with database.transaction() as session:
         p = repo.create_patient(session, admin, repo.PatientIn("NC-1", "ERL", "male", "ms"))
         course = repo.create_course(session, admin, repo.CourseIn(p.id, "X", infusion_at=at))
         assert course.infusion_date == date(2025, 3, 3)
-        moved = repo.update_course(session, admin, course.id, infusion_at=at.replace(day=4))
+        moved = repo.update_course(session, admin, course.id, infusion_at=at + timedelta(days=1))
         assert moved.infusion_date == date(2025, 3, 4)
         with pytest.raises(InvalidRecordError) as caught:
             repo.update_course(session, admin, course.id, infusion_date=date(2025, 3, 9))
@@ -98,10 +87,16 @@ def test_infusion_at_sets_and_guards_infusion_date(database, admin):
                 repo.CourseIn(p.id, "X", infusion_date=date(2025, 3, 2), infusion_at=at),
             )
         assert caught.value.field == "infusion_date"
+        assert f"{zone}: 2025-03-03" in str(caught.value)
         with pytest.raises(InvalidRecordError) as caught:
             repo.create_course(
                 session, admin, repo.CourseIn(p.id, "X", infusion_at=datetime(2025, 3, 3))
             )
         assert caught.value.field == "infusion_at"
+        assert repo.infusions_to_redate(session) == []
+        other = "UTC" if zone != "UTC" else "Asia/Shanghai"  # 23:30 is another day there
+        assert [r.course_id for r in repo.infusions_to_redate(session, ZoneInfo(other))] == [
+            course.id
+        ]
     with database.reading() as session:
-        assert repo.get_course(session, course.id).infusion_at == at.replace(day=4)
+        assert repo.get_course(session, course.id).infusion_at == at + timedelta(days=1)
