@@ -11,10 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Protocol
 
 from neurocart.i18n import (
     N_,
@@ -30,6 +27,10 @@ from neurocart.standards import Result, igg_index, kflc_index
 from neurocart.store.models import Assessment, MriScan, NerveConductionStudy
 from neurocart.store.repo import ValueSeries
 from neurocart.studyday import local_date
+
+if TYPE_CHECKING:  # numpy is imported where a long series is thinned: not at the app's start-up
+    import numpy as np
+    import numpy.typing as npt
 
 Figure = dict[str, Any]
 
@@ -221,6 +222,8 @@ def extremes(rows: Sequence[Reading], limit: int = MAX_POINTS) -> list[Reading]:
     """`rows` (in time order) when there are at most `limit`, else the lowest and the highest
     of each of ``(limit - 2) // 2`` equal stretches of their time range, in time order, the
     first and the last reading always kept."""
+    import numpy as np
+
     n = len(rows)
     if n <= limit:
         return list(rows)
@@ -235,6 +238,8 @@ def _extreme_positions(
 ) -> list[int]:
     """The positions `extremes` keeps of more than `limit` readings, from their seconds since
     the first reading and their values."""
+    import numpy as np
+
     n = len(seconds)
     stretches = max(1, (limit - 2) // 2)
     span = seconds[-1] or 1.0
@@ -262,6 +267,8 @@ def _drawn(
             return None
         kept = extremes(rows) if len(rows) > MAX_POINTS else rows
         return len(rows), [o.effective_at for o in kept], [o.value for o in kept], o_unit(kept)
+    import numpy as np  # a ValueSeries is numpy's already
+
     positions = np.flatnonzero(rows.values > 0) if log else np.arange(len(rows))
     n = len(positions)
     if not n:
