@@ -23,7 +23,7 @@ from neurocart.i18n import (
 )
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, SlotState
-from neurocart.standards import Result, igg_index, kflc_index
+from neurocart.standards import Result
 from neurocart.store.models import Assessment, MriScan, NerveConductionStudy
 from neurocart.store.repo import ValueSeries
 from neurocart.studyday import local_date
@@ -95,6 +95,12 @@ VITAL_PANELS: tuple[Panel, ...] = (
 )  # fmt: skip
 """Vital signs with the ASTCT CRS thresholds (fever, hypotension, hypoxia)."""
 
+KFLC_INDEX_CUTOFF = 6.1
+IGG_INDEX_ULN = 0.7
+"""The κFLC and IgG index calculators' default limits (`kflc_index.DEFAULT_CUTOFF`,
+`igg_index.DEFAULT_ULN`; tests/web/test_chart_history.py holds them equal), written here so
+that the web face does not import those calculators, and numpy with them, at start-up."""
+
 LAB_PANELS: tuple[Panel, ...] = (
     Panel(
         "anc", N_("Neutrophils (ANC)"), "×10⁹/L", (Series("751-8", "ANC"),),
@@ -117,11 +123,11 @@ LAB_PANELS: tuple[Panel, ...] = (
     Panel(
         "kflc_index", N_("κ free light chain index"), "",
         (Series("local:kflc_index", "κFLC"), Series("local:lflc_index", "λFLC")),
-        (Threshold(kflc_index.DEFAULT_CUTOFF, f"κFLC {kflc_index.DEFAULT_CUTOFF:g}"),),
+        (Threshold(KFLC_INDEX_CUTOFF, f"κFLC {KFLC_INDEX_CUTOFF:g}"),),
     ),
     Panel(
         "igg_index", N_("IgG index (CSF/serum)"), "", (Series("14117-6", N_("IgG index")),),
-        (Threshold(igg_index.DEFAULT_ULN, f"{igg_index.DEFAULT_ULN:g}"),),
+        (Threshold(IGG_INDEX_ULN, f"{IGG_INDEX_ULN:g}"),),
     ),
     Panel(
         "qalb", N_("Albumin quotient CSF/serum (× 10⁻³)"), "×10⁻³",
