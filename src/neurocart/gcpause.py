@@ -25,3 +25,17 @@ def paused_cyclic_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def collected_once_after() -> Iterator[None]:
+    """Disable the cyclic collector for a block that builds objects meant to live as long as
+    the process (importing the app: modules, classes, routes, schemas), then make one full
+    collection, which frees what the block left in cycles and moves the rest to the oldest
+    generation at once (left in the youngest, it would be walked again by the next young
+    collection and by the one after). Nothing is collected when the collector was off."""
+    was_enabled = gc.isenabled()
+    with paused_cyclic_gc():
+        yield
+        if was_enabled:  # while still paused: enabled first, the collector would start a
+            gc.collect()  # young collection over the whole block's objects on its own

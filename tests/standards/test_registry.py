@@ -8,12 +8,17 @@ expected range, nothing is graded from invalid input.
 from __future__ import annotations
 
 import importlib
+import pkgutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import neurocart.standards
 from neurocart.standards import (
+    MODULES,
     REGISTRY,
     CalculatorInputError,
     NotVectorizedError,
@@ -50,8 +55,41 @@ OUTCOMES = {
 EASIX_ROW = {"ldh_u_l": 250.0, "creatinine_umol_l": 88.42, "platelets_10e9_l": 100.0}
 
 
+FRAMEWORK = {"errors", "fields", "frame", "inputs", "reason", "registry", "result"}
+"""The modules of neurocart.standards that hold no instrument (nor do its `_` helpers)."""
+
+
 def test_every_contract_calculator_is_registered() -> None:
     assert set(REGISTRY) >= TOXICITY | OUTCOMES
+
+
+def test_the_registry_table_names_each_module_and_what_it_registers() -> None:
+    """MODULES, written out so that listing the calculators imports none, says which module
+    registers each one: every instrument module is in it, with exactly the names it
+    registers, and nothing else is."""
+    instruments = sorted(
+        m.name
+        for m in pkgutil.iter_modules(neurocart.standards.__path__)
+        if m.name not in FRAMEWORK and not m.name.startswith("_")
+    )
+    assert sorted(set(MODULES.values())) == instruments
+    for name in REGISTRY:  # every one loaded, each from its own module
+        assert REGISTRY[name].function.__module__ == f"neurocart.standards.{MODULES[name]}"
+    assert list(REGISTRY) == list(MODULES)
+
+
+def test_listing_the_calculators_imports_none_of_them() -> None:
+    code = (
+        "import sys\n"
+        "from neurocart.standards import REGISTRY, get\n"
+        "names = sorted(REGISTRY)\n"
+        "assert 'crs' in REGISTRY and len(names) == len(set(names))\n"
+        "loaded = [m for m in sys.modules if m.startswith('neurocart.standards.')]\n"
+        "assert not {'neurocart.standards.edss', 'neurocart.standards.easix'} & set(loaded)\n"
+        "assert 'numpy' not in sys.modules, 'numpy'\n"
+        "assert get('m_easix').name == 'm_easix' and 'neurocart.standards.easix' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

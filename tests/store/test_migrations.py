@@ -23,6 +23,27 @@ from neurocart.store.models import (
 )
 
 
+def test_the_written_head_is_the_scripts_head() -> None:
+    assert migrate.head() == migrate.HEAD == migrate.script_head()
+    assert migrate.known(migrate.HEAD)
+    assert migrate.known("0001")
+    assert not migrate.known("9999")
+
+
+def test_the_revision_is_read_as_alembic_reads_it(empty_db_url):
+    def alembics() -> str | None:
+        with db.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    db = Database.from_url(empty_db_url)
+    assert migrate.current(db.engine) is None is alembics()
+    migrate.upgrade(db.engine, "0002")
+    assert migrate.current(db.engine) == "0002" == alembics()
+    migrate.upgrade(db.engine)
+    assert migrate.current(db.engine) == migrate.HEAD == alembics()
+    db.dispose()
+
+
 def test_upgrade_head_matches_the_models(empty_db_url):
     db = Database.from_url(empty_db_url)
     assert migrate.current(db.engine) is None

@@ -24,7 +24,6 @@ from neurocart.cli.console import err, fail, out
 from neurocart.i18n import error_text
 from neurocart.i18n import gettext as _
 from neurocart.interop.codemap import CodeMap, CodeMapError
-from neurocart.interop.hl7.listener import decode, serve
 from neurocart.interop.hl7.receiver import CrosswalkError, Receiver, load_crosswalk
 from neurocart.interop.hl7.review import unmapped_codes
 from neurocart.security import Action, Resource, is_allowed
@@ -98,6 +97,8 @@ def listen(
     charset: Annotated[str, typer.Option(help="message encoding, e.g. gb18030")] = "utf-8",
 ) -> None:
     """Receive messages over MLLP until stopped; each ACK is sent after its commit."""
+    from neurocart.interop.hl7.listener import serve  # the MLLP server: only this command's
+
     receiver = _receiver(user, codes, crosswalk, unknown_patient)
 
     def ready(bound: int) -> None:
@@ -118,6 +119,8 @@ def listen(
 
 def split_messages(data: bytes, charset: str = "utf-8") -> list[str]:
     """The messages of a file: MLLP blocks, or MSH-led groups of lines."""
+    from neurocart.interop.hl7.listener import decode
+
     if b"\x0b" in data:
         blocks = [b.strip(b"\r\n\x1c") for b in data.split(b"\x0b")]
         return [decode(b, charset) for b in blocks if b.strip()]

@@ -103,7 +103,9 @@ the file and the values given kept."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: the validators are built when the first protocol file is read (~25 ms),
+    # not when the app is imported; no route takes or returns these models.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _check_count(count: int) -> None:

@@ -5,14 +5,12 @@
     3
 
 Every module here but the framework (`registry`, `inputs`, `fields`, `frame`, `result`,
-`errors`) holds one instrument and names its publication in its docstring. Importing this
-package registers them all. Nothing here does I/O or reads a clock.
+`errors`) holds one instrument and names its publication in its docstring. The registry
+lists them all (`registry.MODULES`); a calculator's module is imported when the calculator is
+first used. Nothing here does I/O or reads a clock.
 """
 
 from __future__ import annotations
-
-import importlib
-import pkgutil
 
 from neurocart.standards.errors import (
     CalculatorInputError,
@@ -21,6 +19,7 @@ from neurocart.standards.errors import (
     UnknownCalculatorError,
 )
 from neurocart.standards.registry import (
+    MODULES,
     REGISTRY,
     Calculator,
     Grading,
@@ -31,18 +30,8 @@ from neurocart.standards.registry import (
 )
 from neurocart.standards.result import Result
 
-_FRAMEWORK = {"errors", "fields", "frame", "inputs", "registry", "result"}
-
-
-def _register_all() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        if module.name not in _FRAMEWORK and not module.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{module.name}")
-
-
-_register_all()
-
 __all__ = [
+    "MODULES",
     "REGISTRY",
     "Calculator",
     "CalculatorInputError",

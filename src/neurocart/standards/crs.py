@@ -53,15 +53,14 @@ Choices neurocart made where the publication is silent or ambiguous (each is tes
 from __future__ import annotations
 
 import typing
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import numpy.typing as npt
-
-from neurocart.standards.frame import lookup
 from neurocart.standards.inputs import CalcInput, Check, Columns, field
 from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
+
+if TYPE_CHECKING:  # numpy is imported by the vectorized path: the faces that read this module's
+    import numpy.typing as npt  # vocabulary (the oxygen devices) do not load it
 
 CITATION = (
     "Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release "
@@ -127,7 +126,6 @@ POSITIVE_PRESSURE = frozenset(d for d, g in OXYGEN_DEVICE_GRADE.items() if g == 
 
 LABELS: tuple[str, ...] = ("no CRS", "grade 1", "grade 2", "grade 3", "grade 4", "grade 5")
 """Label of each grade 0–5; the scalar and the vectorized paths both read it."""
-_LABEL_ARRAY = np.asarray(LABELS, dtype=object)
 
 assert set(OXYGEN_DEVICE_GRADE) == set(typing.get_args(OxygenDevice)) == set(DEVICE_WORDS)
 
@@ -180,6 +178,13 @@ class CrsInput(CalcInput):
     )
 
 
+def _given(values: Any) -> Any:
+    """Where a number was given (not NaN, the columns' "absent")."""
+    import numpy as np
+
+    return ~np.isnan(values)
+
+
 def _fever(c: Columns) -> Any:
     return c["temperature_c"] >= FEVER_C  # NaN (absent) compares false
 
@@ -188,7 +193,7 @@ CHECKS = (
     Check(
         field="oxygen_flow_l_min",
         message='an oxygen flow needs an oxygen device: oxygen_device is "none"',
-        violated=lambda c: (c["oxygen_device"] == "none") & ~np.isnan(c["oxygen_flow_l_min"]),
+        violated=lambda c: (c["oxygen_device"] == "none") & _given(c["oxygen_flow_l_min"]),
     ),
     Check(
         field="oxygen_flow_l_min",
@@ -223,6 +228,10 @@ CHECKS = (
 
 def _crs_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Vectorized grade: numpy over whole columns, the same tables as `crs`."""
+    import numpy as np
+
+    from neurocart.standards.frame import lookup
+
     n = c["vasopressors"]
     pressor = (n >= 1) | c["vasopressin"]
     hypotension = np.where(
@@ -242,7 +251,7 @@ def _crs_frame(c: Columns) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     grade = np.maximum(np.maximum(hypotension, hypoxia), GRADE_FEVER_ONLY)
     grade = np.where(c["died_of_crs"], GRADE_DEATH, grade)
     grade = np.where(_fever(c) | c["fever_masked"], grade, 0).astype(np.int64)
-    return grade, _LABEL_ARRAY[grade]
+    return grade, np.asarray(LABELS, dtype=object)[grade]
 
 
 _NUMBERS = (

@@ -13,15 +13,17 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from neurocart.standards.errors import WHOLE_NUMBER_OF
 
-Columns = Mapping[str, npt.NDArray[Any]]
+if TYPE_CHECKING:  # numpy is imported where an input is checked: importing the models of the
+    import numpy as np  # calculators a face shows (their fields, their choices) does not load it
+    import numpy.typing as npt
+
+Columns = Mapping[str, "npt.NDArray[Any]"]
 """Validated inputs as arrays: float64 for numbers (NaN when absent), bool, or str objects."""
 
 
@@ -98,6 +100,8 @@ class Check:
 
 def as_columns(model: BaseModel) -> dict[str, npt.NDArray[Any]]:
     """One validated input as 0-d arrays, so that a `Check` can be evaluated on it."""
+    import numpy as np
+
     cols: dict[str, npt.NDArray[Any]] = {}
     for name in type(model).model_fields:
         value = getattr(model, name)

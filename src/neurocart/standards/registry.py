@@ -7,12 +7,11 @@ test holds each calculator to that).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import ValidationError
 
 from neurocart.standards.errors import (
@@ -25,12 +24,12 @@ from neurocart.standards.errors import (
     UnknownCalculatorError,
 )
 from neurocart.standards.fields import FieldSpec, field_specs, walk_fields
-from neurocart.standards.frame import frame_columns
 from neurocart.standards.inputs import CalcInput, Check, Columns, as_columns
 from neurocart.standards.result import Result
 
-if TYPE_CHECKING:  # pandas is imported where it is used: importing the calculators
-    import pandas as pd  # (the API's start-up) does not load it
+if TYPE_CHECKING:  # numpy and pandas are imported where they are used: importing the
+    import numpy.typing as npt  # registry (the API's start-up) loads neither
+    import pandas as pd
 
 M = TypeVar("M", bound=CalcInput)
 
@@ -46,7 +45,7 @@ class Grading:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-Vectorized = Callable[[Columns], tuple[npt.NDArray[Any], npt.NDArray[Any]]]
+Vectorized = Callable[[Columns], tuple["npt.NDArray[Any]", "npt.NDArray[Any]"]]
 """Grades validated columns; returns (values, labels) arrays of the frame's length."""
 
 
@@ -76,6 +75,8 @@ class Calculator(Generic[M]):
             expected = {s.name: s.expected for s in walk_fields(self.fields)}
             raise CalculatorInputError.from_validation_error(self.name, exc, expected) from None
         if self.checks:
+            import numpy as np
+
             cols = as_columns(model)
             problems = [
                 FieldProblem(c.field, c.message, inputs.get(c.field))
@@ -102,6 +103,8 @@ class Calculator(Generic[M]):
     def columns(self, frame: pd.DataFrame) -> Columns:
         """The columns of `frame` validated as `parse` validates one input (vectorized), as the
         vectorized path reads them; CalculatorInputError naming every problem."""
+        from neurocart.standards.frame import frame_columns
+
         cols, problems = frame_columns(self.name, self.fields, self.checks, frame)
         if problems:
             raise CalculatorInputError(self.name, problems)
@@ -117,8 +120,82 @@ class Calculator(Generic[M]):
         return pd.DataFrame({"value": values, "label": labels}, index=frame.index)
 
 
-REGISTRY: dict[str, Calculator[Any]] = {}
-"""Every registered calculator by name."""
+MODULES: dict[str, str] = {
+    "antibody_level": "antibody_level",
+    "arr": "arr",
+    "car_hematotox": "car_hematotox",
+    "cidp_ncs_ean_pns_2021": "cidp_ncs_ean_pns_2021",
+    "crs": "crs",
+    "ctcae_lab": "ctcae_lab",
+    "disability_change": "disability_change",
+    "easix": "easix",
+    "m_easix": "easix",
+    "edss": "edss",
+    "icaht": "icaht",
+    "icans": "icans",
+    "ice": "ice",
+    "iec_hs": "iec_hs",
+    "igg_if": "igg_if",
+    "igg_index": "igg_index",
+    "imacs_tis": "imacs_tis",
+    "incat": "incat",
+    "irods_raw": "irods_raw",
+    "kflc_index": "kflc_index",
+    "mg_adl": "mg_adl",
+    "mg_composite": "mg_composite",
+    "mrc_sum": "mrc_sum",
+    "mri_activity": "mri_activity",
+    "neda3": "neda3",
+    "ocb_pattern": "ocb_pattern",
+    "qalb": "qalb",
+    "qmg": "qmg",
+    "reibergram_igg": "reibergram_igg",
+    "timed_change": "timed_change",
+    "titre_change": "titre_change",
+}
+"""Every calculator's name and the module of `neurocart.standards` that registers it, in
+the order the registry lists them. Written out, not found by importing the package: the 31
+modules and their 42 input models cost a tenth of a second, which the API's start-up need
+not pay for calculators a server may never call (tests/standards/test_registry.py holds this
+table to the modules)."""
+
+
+class Registry(Mapping[str, Calculator[Any]]):
+    """Every calculator by name (`MODULES`): listing and looking names up imports nothing; a
+    calculator's module is imported, and so registers it, when it is first read."""
+
+    def __init__(self, modules: Mapping[str, str]) -> None:
+        self._modules = modules
+        self._loaded: dict[str, Calculator[Any]] = {}
+
+    def __getitem__(self, name: str) -> Calculator[Any]:
+        loaded = self._loaded.get(name)
+        if loaded is not None:
+            return loaded
+        module = self._modules[name]  # KeyError for a name no module registers
+        importlib.import_module(f"{__package__}.{module}")
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._modules
+
+    def add(self, calculator: Calculator[Any]) -> None:
+        """Register `calculator` (by its module, as it is imported)."""
+        if calculator.name in self._loaded:
+            raise ValueError(f"calculator {calculator.name!r} registered twice")
+        if calculator.name not in self._modules:
+            raise ValueError(f"calculator {calculator.name!r} is missing from MODULES")
+        self._loaded[calculator.name] = calculator
+
+
+REGISTRY = Registry(MODULES)
+"""Every calculator by name."""
 
 
 def register(
@@ -133,16 +210,16 @@ def register(
     """Register the decorated pure function as calculator `name`."""
 
     def decorate(function: Callable[[M], Grading]) -> Callable[[M], Grading]:
-        if name in REGISTRY:
-            raise ValueError(f"calculator {name!r} registered twice")
-        REGISTRY[name] = Calculator(
-            name=name,
-            title=title,
-            citation=citation,
-            input_model=input_model,
-            function=function,
-            vectorized=vectorized,
-            checks=checks,
+        REGISTRY.add(
+            Calculator(
+                name=name,
+                title=title,
+                citation=citation,
+                input_model=input_model,
+                function=function,
+                vectorized=vectorized,
+                checks=checks,
+            )
         )
         return function
 

@@ -26,9 +26,8 @@ from itertools import repeat
 from operator import floordiv, is_, sub
 from typing import Any, NamedTuple
 
-import numpy as np
 from sqlalchemy import Row, Select, Table, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Enum as SAEnum
@@ -88,6 +87,8 @@ def upsert_returning(
 def _dialect_insert(dialect: str) -> Callable[[Table], Any]:
     """The INSERT construct of `dialect` that can say ON CONFLICT."""
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # only a PostgreSQL server loads its dialect
+
         return postgresql.insert
     if dialect == "sqlite":
         return sqlite.insert
@@ -317,7 +318,7 @@ class UTCTexts(NamedTuple):
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_JSON_END = np.array(list('+00:00"')).view(np.uint32)  # the characters after the time
+_JSON_END = [ord(c) for c in '+00:00"']  # the characters after the time
 _QUOTE, _SPACE = ord('"'), ord(" ")
 
 
@@ -330,6 +331,8 @@ def utc_texts(dialect: Dialect, times: Sequence[datetime]) -> UTCTexts:
     forms, the ".ffffff" dropped where the microsecond is 0 as `isoformat` does. A test holds
     both to `isoformat` and SQLAlchemy's binding.
     """
+    import numpy as np  # here: importing the store (the API's start-up) does not load numpy
+
     n = len(times)
     if not n:
         return UTCTexts([], None if dialect.name != "sqlite" else [])

@@ -11,10 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Protocol
 
 from neurocart.i18n import (
     N_,
@@ -26,10 +23,14 @@ from neurocart.i18n import (
 )
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, SlotState
-from neurocart.standards import Result, igg_index, kflc_index
+from neurocart.standards import Result
 from neurocart.store.models import Assessment, MriScan, NerveConductionStudy
 from neurocart.store.repo import ValueSeries
 from neurocart.studyday import local_date
+
+if TYPE_CHECKING:  # numpy is imported where a long series is thinned: not at the app's start-up
+    import numpy as np
+    import numpy.typing as npt
 
 Figure = dict[str, Any]
 
@@ -94,6 +95,12 @@ VITAL_PANELS: tuple[Panel, ...] = (
 )  # fmt: skip
 """Vital signs with the ASTCT CRS thresholds (fever, hypotension, hypoxia)."""
 
+KFLC_INDEX_CUTOFF = 6.1
+IGG_INDEX_ULN = 0.7
+"""The κFLC and IgG index calculators' default limits (`kflc_index.DEFAULT_CUTOFF`,
+`igg_index.DEFAULT_ULN`; tests/web/test_chart_history.py holds them equal), written here so
+that the web face does not import those calculators, and numpy with them, at start-up."""
+
 LAB_PANELS: tuple[Panel, ...] = (
     Panel(
         "anc", N_("Neutrophils (ANC)"), "×10⁹/L", (Series("751-8", "ANC"),),
@@ -116,11 +123,11 @@ LAB_PANELS: tuple[Panel, ...] = (
     Panel(
         "kflc_index", N_("κ free light chain index"), "",
         (Series("local:kflc_index", "κFLC"), Series("local:lflc_index", "λFLC")),
-        (Threshold(kflc_index.DEFAULT_CUTOFF, f"κFLC {kflc_index.DEFAULT_CUTOFF:g}"),),
+        (Threshold(KFLC_INDEX_CUTOFF, f"κFLC {KFLC_INDEX_CUTOFF:g}"),),
     ),
     Panel(
         "igg_index", N_("IgG index (CSF/serum)"), "", (Series("14117-6", N_("IgG index")),),
-        (Threshold(igg_index.DEFAULT_ULN, f"{igg_index.DEFAULT_ULN:g}"),),
+        (Threshold(IGG_INDEX_ULN, f"{IGG_INDEX_ULN:g}"),),
     ),
     Panel(
         "qalb", N_("Albumin quotient CSF/serum (× 10⁻³)"), "×10⁻³",
@@ -221,6 +228,8 @@ def extremes(rows: Sequence[Reading], limit: int = MAX_POINTS) -> list[Reading]:
     """`rows` (in time order) when there are at most `limit`, else the lowest and the highest
     of each of ``(limit - 2) // 2`` equal stretches of their time range, in time order, the
     first and the last reading always kept."""
+    import numpy as np
+
     n = len(rows)
     if n <= limit:
         return list(rows)
@@ -235,6 +244,8 @@ def _extreme_positions(
 ) -> list[int]:
     """The positions `extremes` keeps of more than `limit` readings, from their seconds since
     the first reading and their values."""
+    import numpy as np
+
     n = len(seconds)
     stretches = max(1, (limit - 2) // 2)
     span = seconds[-1] or 1.0
@@ -262,6 +273,8 @@ def _drawn(
             return None
         kept = extremes(rows) if len(rows) > MAX_POINTS else rows
         return len(rows), [o.effective_at for o in kept], [o.value for o in kept], o_unit(kept)
+    import numpy as np  # a ValueSeries is numpy's already
+
     positions = np.flatnonzero(rows.values > 0) if log else np.arange(len(rows))
     n = len(positions)
     if not n:

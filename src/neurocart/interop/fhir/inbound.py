@@ -36,7 +36,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -359,6 +358,8 @@ class _Mapper:
                     )
                 ]
             )
+        from fhir.resources.R4B import get_fhir_model_class  # on the first bundle, not at start-up
+
         try:
             resource = get_fhir_model_class(kind).model_validate(raw)
         except ValidationError as exc:

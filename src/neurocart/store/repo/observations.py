@@ -7,10 +7,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.orm import Session
 
@@ -43,6 +41,10 @@ from neurocart.store.repo._common import (
     current,
 )
 from neurocart.store.types import utcnow
+
+if TYPE_CHECKING:  # numpy is imported where a series is read: the API's start-up does not load it
+    import numpy as np
+    import numpy.typing as npt
 
 
 def _observation_row(item: ObservationIn, where: str) -> dict[str, Any]:
@@ -342,6 +344,8 @@ def observation_series(
     order of first appearance). The rows are read column by column from the driver and the
     times parsed by numpy (`neurocart.store.columnar`): a long history is read several times
     faster than as one Row, and one datetime, per observation."""
+    import numpy as np
+
     from neurocart.store.columnar import factorized, instant, instant_micros, select_columns
 
     query = (
