@@ -55,7 +55,7 @@ OUTCOMES = {
 EASIX_ROW = {"ldh_u_l": 250.0, "creatinine_umol_l": 88.42, "platelets_10e9_l": 100.0}
 
 
-FRAMEWORK = {"errors", "fields", "frame", "inputs", "reason", "registry", "result"}
+FRAMEWORK = {"csf_limits", "errors", "fields", "frame", "inputs", "reason", "registry", "result"}
 """The modules of neurocart.standards that hold no instrument (nor do its `_` helpers)."""
 
 

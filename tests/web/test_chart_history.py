@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurocart.security import Role
-from neurocart.standards import igg_index, kflc_index
 from neurocart.store import Database, repo
 from neurocart.store.models import Base, Observation
 from neurocart.web import chart
@@ -33,11 +32,6 @@ class Reading:
 
 def _series(values: list[float], minutes: float = 1.0) -> list[Observation]:
     return [Reading(T0 + timedelta(minutes=minutes * i), v) for i, v in enumerate(values)]  # type: ignore[misc]
-
-
-def test_the_chart_draws_the_calculators_default_limits() -> None:
-    assert chart.KFLC_INDEX_CUTOFF == kflc_index.DEFAULT_CUTOFF
-    assert chart.IGG_INDEX_ULN == igg_index.DEFAULT_ULN
 
 
 def test_a_short_series_is_drawn_whole() -> None:

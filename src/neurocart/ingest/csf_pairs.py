@@ -242,9 +242,9 @@ def _treatments(p: Puncture, given: Sequence[Treatment]) -> None:
     p.plex_last_date = local_date(plex[-1].at) if plex else None
     recent_ivig = [t for t in ivig if p.csf_at - t.at <= timedelta(days=IVIG_WARNING_DAYS)]
     if recent_ivig:
-        given = local_date(recent_ivig[-1].at).isoformat()
+        last = local_date(recent_ivig[-1].at).isoformat()
         p.warnings.append(
-            f"IVIg on {given}, within {IVIG_WARNING_DAYS} days "
+            f"IVIg on {last}, within {IVIG_WARNING_DAYS} days "
             "before the puncture: quotient results soon after IVIg are implausible"
         )
 

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards import _csf
+from neurocart.standards.csf_limits import IGG_INDEX_ULN
 from neurocart.standards.inputs import CalcInput, Columns, field
 from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
@@ -36,7 +37,7 @@ CITATION = (
     "Link H, Tibbling G. Scand J Clin Lab Invest 1977;37:397–401; Kleine TO, IgG-Index, Lexikon "
     "der medizinischen Laboratoriumsdiagnostik, doi:10.1007/978-3-662-49054-9_1513"
 )
-DEFAULT_ULN = 0.7
+DEFAULT_ULN = IGG_INDEX_ULN
 
 
 class IggIndexInput(CalcInput):

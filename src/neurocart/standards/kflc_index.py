@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurocart.standards import _csf
+from neurocart.standards.csf_limits import KFLC_INDEX_CUTOFF
 from neurocart.standards.inputs import CalcInput, Columns, field
 from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
@@ -35,7 +36,7 @@ CITATION = (
     "al. Mult Scler 2020;26:912–23, doi:10.1177/1352458519845844; Hegen H, et al. Mult Scler "
     "2023;29:169–81, doi:10.1177/13524585221134213"
 )
-DEFAULT_CUTOFF = 6.1
+DEFAULT_CUTOFF = KFLC_INDEX_CUTOFF
 
 
 class KflcIndexInput(CalcInput):

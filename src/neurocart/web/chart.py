@@ -24,6 +24,7 @@ from neurocart.i18n import (
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, SlotState
 from neurocart.standards import Result
+from neurocart.standards.csf_limits import IGG_INDEX_ULN, KFLC_INDEX_CUTOFF
 from neurocart.store.models import Assessment, MriScan, NerveConductionStudy
 from neurocart.store.repo import ValueSeries
 from neurocart.studyday import local_date
@@ -94,12 +95,6 @@ VITAL_PANELS: tuple[Panel, ...] = (
     ),
 )  # fmt: skip
 """Vital signs with the ASTCT CRS thresholds (fever, hypotension, hypoxia)."""
-
-KFLC_INDEX_CUTOFF = 6.1
-IGG_INDEX_ULN = 0.7
-"""The κFLC and IgG index calculators' default limits (`kflc_index.DEFAULT_CUTOFF`,
-`igg_index.DEFAULT_ULN`; tests/web/test_chart_history.py holds them equal), written here so
-that the web face does not import those calculators, and numpy with them, at start-up."""
 
 LAB_PANELS: tuple[Panel, ...] = (
     Panel(

@@ -86,7 +86,6 @@ def drug(code: str | None) -> str:
     return code if name is None else i18n.gettext(name)
 
 
-
 def term(code: object) -> str:
     """A code of the core in the reader's language ("critical" → "危急"), else as it is."""
     return i18n.term(str(code))
