@@ -110,3 +110,57 @@ def test_a_failed_derivation_skips_that_patient_only(
     again = client.post(URL.format("P-001"), json=PUNCTURE[0] | {"value": 260}, headers=nurse)
     assert again.status_code == 201, again.text
     assert patient.id in {o.patient_id for o in derived(database)}
+
+
+CSF_INDICES = "/api/v1/patients/{}/csf-indices"
+
+
+def test_the_readout_says_which_index_was_not_computed_and_why(
+    client: TestClient, as_role: Callable[[str], Headers], patient: Patient
+) -> None:
+    """A CSF value without its serum pair computes nothing and says so, in the API: the
+    reason as a machine code with its details and the English; once the pair is in, the index
+    is there and the reason is gone."""
+    nurse = as_role("nurse")
+    url = URL.format("P-001")
+    kflc_serum = PUNCTURE[5]
+    for body in (PUNCTURE[0], PUNCTURE[1], PUNCTURE[4]):  # albumin pair, CSF κFLC alone
+        assert client.post(url, json=body, headers=nurse).status_code == 201
+    got = client.get(CSF_INDICES.format("P-001"), headers=nurse)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["study_id"] == "P-001"
+    assert body["max_interval_h"] == 48
+    (lp,) = body["punctures"]
+    assert lp["csf_at"].startswith("2025-03-01T09:00:00")
+    assert [(c["index"], c["code"], c["value"]) for c in lp["computed"]] == [
+        ("qalb", "1756-6", 6.25)
+    ]
+    (why,) = lp["not_computed"]
+    assert why["index"] == "kflc_index"
+    assert why["reason"] == "no_serum_pair"
+    assert why["details"] == {"analyte": "kflc", "csf_at": "2025-03-01T09:00:00+00:00",
+                              "window_h": "48"}  # fmt: skip
+    assert why["text"] == (
+        "CSF κ free light chains of 2025-03-01T09:00:00+00:00 has no serum κ free light "
+        "chains within 48 h: a CSF value without its serum pair computes nothing"
+    )
+
+    assert client.post(url, json=kflc_serum, headers=nurse).status_code == 201
+    (lp,) = client.get(CSF_INDICES.format("P-001"), headers=nurse).json()["punctures"]
+    computed = {c["index"]: c for c in lp["computed"]}
+    assert computed["kflc_index"]["value"] == pytest.approx(16.0)
+    assert computed["kflc_index"]["label"] == "positive"
+    assert lp["not_computed"] == []
+    assert lp["paired_interval_h"] == 0.5
+
+
+def test_the_readout_of_an_unknown_patient_is_404_and_needs_a_login(
+    client: TestClient, as_role: Callable[[str], Headers], patient: Patient
+) -> None:
+    missing = client.get(CSF_INDICES.format("P-404"), headers=as_role("nurse"))
+    assert missing.status_code == 404
+    assert "study_id" in missing.text
+    assert client.get(CSF_INDICES.format("P-001")).status_code == 401
+    empty = client.get(CSF_INDICES.format("P-001"), headers=as_role("nurse")).json()
+    assert empty["punctures"] == []

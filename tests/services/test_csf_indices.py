@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neurocart.ingest.csf_pairs import (
+    NotComputed,
     Sample,
     Treatment,
     _ByTime,
@@ -64,8 +65,21 @@ def test_a_full_puncture_gives_every_index() -> None:
 def test_a_csf_value_without_its_serum_pair_computes_nothing_and_says_so() -> None:
     (p,) = pair_lumbar_punctures([s("albumin_csf", 250), s("igg_csf", 60)])
     assert p.inputs == {}
-    assert "without its serum pair" in p.not_computed["qalb"]
-    assert "serum albumin" in p.not_computed["igg_index"]
+    assert "without its serum pair" in p.not_computed["qalb"].text
+    assert "serum albumin" in p.not_computed["igg_index"].text
+    assert p.not_computed["qalb"].code == "no_serum_pair"
+    assert dict(p.not_computed["qalb"].params) == {
+        "analyte": "albumin",
+        "csf_at": LP.isoformat(),
+        "window_h": "48",
+    }
+    assert p.not_computed["igg_index"].params["analyte"] == "albumin"  # the first one missing
+    assert str(p.not_computed["qalb"]) == p.not_computed["qalb"].text
+
+
+def test_a_reason_has_a_known_code() -> None:
+    with pytest.raises(ValueError, match="unknown not-computed code"):
+        NotComputed("no_reason")
 
 
 def test_serum_outside_the_window_is_not_a_pair_and_the_nearest_wins() -> None:
@@ -95,7 +109,9 @@ def test_plasma_exchange_within_48_h_invalidates_the_quotients() -> None:
     plex = Treatment("plasma_exchange", LP - timedelta(hours=30))
     (p,) = pair_lumbar_punctures(FULL, treatments=[plex])
     assert p.inputs == {}
-    assert "invalid" in p.not_computed["kflc_index"]
+    assert "invalid" in p.not_computed["kflc_index"].text
+    assert p.not_computed["kflc_index"].code == "invalidated_by_treatment"
+    assert p.not_computed["kflc_index"].params["treatment"] == "plasma_exchange"
     assert p.plex_last_date == plex.at.date()
     earlier = Treatment("plasma_exchange", LP - timedelta(hours=49))
     (later,) = pair_lumbar_punctures(FULL, treatments=[earlier])
@@ -166,9 +182,11 @@ def test_the_reibergram_region_needs_an_age_from_five_and_says_so() -> None:
     (p,) = pair_lumbar_punctures(FULL)
     assert "reibergram_igg" not in p.inputs
     assert "igg_if" in p.inputs
-    assert "no age" in p.not_computed["reibergram_igg"]
+    assert "no age" in p.not_computed["reibergram_igg"].text
+    assert p.not_computed["reibergram_igg"].code == "no_age"
     (child,) = pair_lumbar_punctures(FULL, birth_year=2022)
-    assert "from age 5" in child.not_computed["reibergram_igg"]
+    assert "from age 5" in child.not_computed["reibergram_igg"].text
+    assert child.not_computed["reibergram_igg"].code == "below_formula_age"
 
 
 def test_only_patients_with_a_csf_value_or_a_derived_index_are_watched(database, nurse, mg_patient):

@@ -158,3 +158,49 @@ def test_the_chinese_page_has_its_headings_captions_and_cells_in_chinese(world: 
         "Last detectable", "Project-Id-Version",
     ):  # fmt: skip
         assert english not in text, english
+
+
+BIOMARKER_TABLES = ("csf_index_change", "ocb_conversion", "mri_activity_free",
+                    "antibody_titre_course", "timed_test_worsening")  # fmt: skip
+
+
+def test_the_page_shows_the_reports_biomarker_tables(world: World) -> None:
+    """κFLC/IgG index before vs after with the paired test, OCB conversion, MRI activity-free,
+    antibody titre course and timed-test worsening are on the page, built by the report's own
+    table code (the same markup as the report's), and in the download."""
+    from neurocart.reports.tables import html_table
+
+    client = client_as(world, Role.INVESTIGATOR)
+    html = client.get("/cohort").text
+    assert 'id="cohort-biomarkers"' in html
+    assert "Neuro-immunology readouts" in html
+    assert "κFLC index and IgG index before vs after infusion" in html
+    assert "Wilcoxon p" in html
+    assert "two-sided Wilcoxon signed-rank test" in html  # the report's caption says how
+    cache = world.app.state.cohort_cache
+    assert isinstance(cache, CohortCache)
+    (view,) = [v for k, v in cache.entries.items() if k[-1] == "en" and k[-2] is None][-1:]
+    for name in BIOMARKER_TABLES:
+        assert f'id="table-{name}"' in html, name
+        assert html_table(name, view.result.tables[name]) in html, name
+    assert "/cohort/figures/spider_kflc.png" in html
+    zipped = client_as(world, Role.DATA_MANAGER).get("/cohort/report.zip")
+    archive = zipfile.ZipFile(io.BytesIO(zipped.content))
+    report = archive.read("report.html").decode()
+    for name in BIOMARKER_TABLES:
+        assert f"tables/{name}.csv" in archive.namelist(), name
+        assert f'data-table="{name}"' in report, name
+
+
+def test_the_biomarker_headings_are_chinese_on_the_chinese_page(world: World) -> None:
+    text = (
+        client_as(world, Role.INVESTIGATOR)
+        .get("/cohort", headers={"Accept-Language": "zh-CN"})
+        .text
+    )
+    assert 'id="table-csf_index_change"' in text
+    for english in ("κFLC index and IgG index before vs after infusion",
+                    "MRI activity-free at 12 and 24 months", "Neuro-immunology readouts",
+                    "Oligoclonal bands: patients with CSF-specific bands"):  # fmt: skip
+        assert english not in text, english
+    assert "κFLC指数与IgG指数：回输前后对比" in text

@@ -465,6 +465,55 @@ class ObservationOut(FactOut):
     note: str | None
 
 
+class CsfIndexOut(Response):
+    """One index computed from a lumbar puncture's paired CSF and serum values."""
+
+    index: str = Field(
+        description="qalb, igg_index, igg_if, reibergram_igg, kflc_index, lflc_index or ocb_pattern"
+    )
+    code: str = Field(description="the observation code it is stored under")
+    value: float
+    label: str
+    reasons: list[str]
+    warnings: list[str]
+    citation: str
+
+
+class CsfIndexNotComputedOut(Response):
+    """An index a lumbar puncture's values could not give, and why: a machine `reason` code
+    (no_serum_pair, no_csf_value, no_age, below_formula_age, invalidated_by_treatment,
+    calculator_refused), its `details` and the English `text`."""
+
+    index: str
+    reason: str
+    text: str
+    details: dict[str, str] = Field(
+        description="the reason's parameters: analyte, csf_at, window_h, age, treatment, "
+        "treated_at, error (each only where the reason has it)"
+    )
+
+
+class LumbarPunctureOut(Response):
+    """One lumbar puncture (its CSF values within 2 h of the first) as the paired-sample rule
+    reads it: the CSF–serum interval, what was computed and what was not, with why."""
+
+    csf_at: datetime = Field(description="the first CSF sample of the puncture")
+    paired_interval_h: float | None = Field(
+        description="the longest CSF–serum interval among the pairs used (hours)"
+    )
+    computed: list[CsfIndexOut]
+    not_computed: list[CsfIndexNotComputedOut]
+    warnings: list[str]
+
+
+class CsfIndicesOut(Response):
+    """A patient's CSF indices per lumbar puncture, computed now from the current values."""
+
+    study_id: str
+    max_interval_h: float = Field(description="the CSF–serum pairing window (hours)")
+    punctures: list[LumbarPunctureOut]
+
+
 class AssessmentIn(Request):
     """An instrument's item inputs; the server runs the calculator, so a stored score always matches
     its inputs."""

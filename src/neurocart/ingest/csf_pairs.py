@@ -14,10 +14,13 @@ neurocart window: IgG's half-life is about three weeks).
 
     punctures = pair_lumbar_punctures(samples, birth_year=1980)
     punctures[0].inputs["qalb"]       # the calculator inputs, ready for standards.calculate
-    punctures[0].not_computed         # {"igg_index": "CSF IgG ... has no serum IgG within 48 h"}
+    punctures[0].not_computed         # {"igg_index": NotComputed("no_serum_pair", ...)}
+    punctures[0].not_computed["igg_index"].text   # "CSF IgG of ... has no serum IgG ..."
 
-A CSF value without its serum pair computes nothing and says so (`not_computed`); so does a
-serum value alone (it is simply not a puncture). CSF values measured within `puncture_window_h`
+A CSF value without its serum pair computes nothing and says so (`not_computed`: a machine
+`code` from `NOT_COMPUTED`, its `params` and the English `text`, which a face may say in its
+reader's language from the code and the params); a serum value alone is simply not a
+puncture. CSF values measured within `puncture_window_h`
 (2 h) of each other are one puncture. Pure: no database, no clock; the service in
 `neurocart.services.csf_indices` reads the store, calls this and stores what it computes.
 """
@@ -29,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from neurocart.studyday import local_date
@@ -73,6 +77,55 @@ CSF_KEYS: frozenset[str] = frozenset({csf for csf, _, _ in ANALYTES.values()} | 
 """The CSF side of the inputs: a puncture exists only where one of these was measured."""
 
 
+NOT_COMPUTED: Mapping[str, str] = {
+    "no_serum_pair": (
+        "CSF {words} of {csf_at} has no serum {words} within {window_h} h: a CSF value "
+        "without its serum pair computes nothing"
+    ),
+    "no_csf_value": "no CSF {words} at this puncture",
+    "no_age": "the Reibergram region needs the age-dependent Qalb limit: no age (birth year)",
+    "below_formula_age": (
+        "the Qalb age formula applies from age {age}: infant limits come from the laboratory"
+    ),
+    "invalidated_by_treatment": (
+        "{treatment_words} on {treated_at}, < {window_h} h before the puncture: Qalb and every "
+        "quotient based on it are invalid"
+    ),
+    "calculator_refused": "the calculator refused the paired values: {error}",
+}
+"""Why an index of a puncture was not computed: machine code → its English text, with the
+fields of `NotComputed.params` (and `words`, `treatment_words` said from them). The params:
+`analyte` (a key of `ANALYTES`), `csf_at` (the CSF sample, ISO 8601), `window_h` (hours),
+`age` (years), `treatment` (albumin or plasma_exchange), `treated_at` (ISO 8601), `error`
+(the calculator's message)."""
+
+
+@dataclass(frozen=True)
+class NotComputed:
+    """Why one index of one puncture was not computed: a code of `NOT_COMPUTED` and its
+    parameters (strings); `text` is the English, the record of truth."""
+
+    code: str
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if self.code not in NOT_COMPUTED:
+            raise ValueError(f"unknown not-computed code {self.code!r}")
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    @property
+    def text(self) -> str:
+        words = {}
+        if "analyte" in self.params:
+            words["words"] = ANALYTES[self.params["analyte"]][2]
+        if "treatment" in self.params:
+            words["treatment_words"] = self.params["treatment"].replace("_", " ")
+        return NOT_COMPUTED[self.code].format(**self.params, **words)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass(frozen=True)
 class Sample:
     """One stored observation, as the pairing sees it (catalogue key, canonical unit)."""
@@ -103,7 +156,7 @@ class Puncture:
     intervals_h: dict[str, float] = field(default_factory=dict)
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Calculator name → its input mapping, for everything that can be computed."""
-    not_computed: dict[str, str] = field(default_factory=dict)
+    not_computed: dict[str, NotComputed] = field(default_factory=dict)
     """Calculator name → why it cannot be computed (missing pair, invalidating treatment)."""
     warnings: list[str] = field(default_factory=list)
     ivig_last_date: date | None = None
@@ -259,11 +312,6 @@ def _invalidating(p: Puncture, given: Sequence[Treatment]) -> Treatment | None:
     return hits[-1] if hits else None
 
 
-def _csf_value_text(p: Puncture, analyte: str) -> str:
-    csf_key, _, words = ANALYTES[analyte]
-    return f"CSF {words} of {p.csf[csf_key].at.isoformat()}"
-
-
 def _inputs(p: Puncture, birth_year: int | None, max_h: float) -> None:
     age = _age(birth_year, p.csf_at)
     for name, needs in CALCULATOR_NEEDS.items():
@@ -274,20 +322,20 @@ def _inputs(p: Puncture, birth_year: int | None, max_h: float) -> None:
         unpaired = [a for a in present if a not in p.serum]
         if unpaired:
             a = unpaired[0]
-            p.not_computed[name] = (
-                f"{_csf_value_text(p, a)} has no serum {ANALYTES[a][2]} within "
-                f"{max_h:g} h: a CSF value without its serum pair computes nothing"
-            )
+            p.not_computed[name] = NotComputed(
+                "no_serum_pair",
+                {"analyte": a, "csf_at": p.csf[ANALYTES[a][0]].at.isoformat(),
+                 "window_h": f"{max_h:g}"},
+            )  # fmt: skip
             continue
         if missing_csf:
-            p.not_computed[name] = f"no CSF {ANALYTES[missing_csf[0]][2]} at this puncture"
+            p.not_computed[name] = NotComputed("no_csf_value", {"analyte": missing_csf[0]})
             continue
         if name == "reibergram_igg" and (age is None or age < REIBER_MIN_AGE):
             p.not_computed[name] = (
-                "the Reibergram region needs the age-dependent Qalb limit: no age (birth year)"
+                NotComputed("no_age")
                 if age is None
-                else f"the Qalb age formula applies from age {REIBER_MIN_AGE:g}: infant limits "
-                "come from the laboratory"
+                else NotComputed("below_formula_age", {"age": f"{REIBER_MIN_AGE:g}"})
             )
             continue
         p.inputs[name] = _calculator_inputs(name, p, age)
@@ -329,7 +377,8 @@ def _invalidate(p: Puncture, given: Sequence[Treatment]) -> None:
     for name in list(p.inputs):
         if name in CALCULATOR_NEEDS:
             del p.inputs[name]
-            p.not_computed[name] = (
-                f"{hit.kind.replace('_', ' ')} on {hit.at.isoformat()}, < 48 h before the "
-                "puncture: Qalb and every quotient based on it are invalid"
-            )
+            p.not_computed[name] = NotComputed(
+                "invalidated_by_treatment",
+                {"treatment": hit.kind, "treated_at": hit.at.isoformat(),
+                 "window_h": f"{INVALIDATING_WINDOW_H:g}"},
+            )  # fmt: skip

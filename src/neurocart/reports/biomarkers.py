@@ -76,6 +76,20 @@ ITEMS = (
 )
 """The section's items in order (each shown only when the analysis produced it)."""
 
+TABLE_TITLES = {
+    "csf_index_change": N_("κFLC index and IgG index before vs after infusion"),
+    "ocb_conversion": N_("Oligoclonal bands: conversion to negative"),
+    "mri_activity_free": N_("MRI activity-free at 12 and 24 months"),
+    "antibody_titre_course": N_("Disease autoantibody titre course"),
+    "timed_test_worsening": N_("Timed tests: confirmed worsening"),
+    "ncs_criteria": N_("Nerve conduction: EAN/PNS 2021 criteria, baseline vs months 6 and 12"),
+    "ncs_velocity": N_("Nerve conduction: motor conduction velocity per nerve"),
+    "single_cell_readouts": N_("Single-cell readouts before vs after infusion"),
+}
+FIGURE_TITLES = {"spider_kflc": N_("κFLC index change per patient")}
+"""A short title of each item, the heading it has on the cohort page (the report gives it the
+caption)."""
+
 HEADINGS = {
     "group": N_("Disease"),
     "measure": N_("Index"),

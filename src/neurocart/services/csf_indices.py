@@ -6,7 +6,13 @@ compute the indices, and store them as observations through the ingest service.
     update.stored, update.corrected, update.retracted, update.punctures[0].not_computed
 
 Call it after a fact with one of `INPUT_CODES` was committed for the patient (or any time: it
-is idempotent). The pairing rule is `neurocart.ingest.csf_pairs` (within 48 h, the nearest
+is idempotent). What a reader is shown — computed, and why not — is the same run without
+writing:
+
+    with db.reading() as session:
+        readout = read_csf_indices(session, patient_id)
+
+ The pairing rule is `neurocart.ingest.csf_pairs` (within 48 h, the nearest
 serum value; Qalb-based quotients not computed < 48 h after albumin or plasma exchange); the
 grading is the calculators' (`qalb`, `igg_index`, `igg_if`, `reibergram_igg`, `kflc_index`,
 `ocb_pattern`; the λFLC index is the κFLC formula on λ chains).
@@ -16,7 +22,9 @@ how: ``derived:csf;pair_h=1.5;ivig=2025-01-02;plex=…`` (the CSF–serum interv
 last IVIg/plasma exchange before the puncture, when known). A recomputation that gives another
 value (a source value was corrected) supersedes the derived row with the reason; a derived
 index whose sources are gone (retracted, or no longer paired) is retracted. Nothing is stored
-for a CSF value without its serum pair: `punctures[i].not_computed` says why. The store's audit
+for a CSF value without its serum pair: `punctures[i].not_computed` says why (a machine code,
+its parameters and the English, `neurocart.ingest.csf_pairs.NotComputed`), and
+`read_csf_indices` gives the same without writing, for the API and the chart. The store's audit
 chain records every write, as for any observation.
 """
 
@@ -35,6 +43,7 @@ from neurocart.ingest.csf_pairs import (
     CSF_KEYS,
     DEFAULT_MAX_INTERVAL_H,
     INPUT_KEYS,
+    NotComputed,
     Puncture,
     Sample,
     Treatment,
@@ -99,7 +108,7 @@ class CsfIndexUpdate:
     retracted: list[int] = field(default_factory=list)
 
     @property
-    def not_computed(self) -> dict[tuple[datetime, str], str]:
+    def not_computed(self) -> dict[tuple[datetime, str], NotComputed]:
         return {(p.csf_at, n): why for p in self.punctures for n, why in p.not_computed.items()}
 
 
@@ -167,8 +176,29 @@ def compute(punctures: Iterable[Puncture]) -> dict[tuple[datetime, str], Result]
                 out[p.csf_at, name] = calculate(CALCULATOR_OF.get(name, name), inputs)
             except CalculatorInputError as exc:
                 del p.inputs[name]
-                p.not_computed[name] = f"the calculator refused the paired values: {exc}"
+                p.not_computed[name] = NotComputed("calculator_refused", {"error": str(exc)})
     return out
+
+
+def read_csf_indices(
+    session: Session,
+    patient_id: int,
+    *,
+    max_interval_h: float = DEFAULT_MAX_INTERVAL_H,
+) -> CsfIndexUpdate:
+    """The patient's lumbar punctures as the paired-sample rule reads them now: for each, the
+    indices computed (`results`) and, for the others, why not (`punctures[i].not_computed`).
+    Reads only (nothing stored: `stored`, `corrected` and `retracted` stay empty); the
+    indices are those `update_csf_indices` stores. NotFoundError (field `patient_id`) for an
+    unknown patient."""
+    patient = repo.get_patient(session, patient_id)
+    punctures = pair_lumbar_punctures(
+        _samples(_read(session, patient_id, INPUT_KEYS)),
+        birth_year=patient.birth_year,
+        treatments=_treatments(session, patient_id),
+        max_interval_h=max_interval_h,
+    )
+    return CsfIndexUpdate(patient_id, punctures, compute(punctures))
 
 
 def update_csf_indices(
@@ -183,14 +213,8 @@ def update_csf_indices(
     Runs in the caller's transaction and never commits. NotFoundError (field `patient_id`) for
     an unknown patient.
     """
-    patient = repo.get_patient(session, patient_id)
-    punctures = pair_lumbar_punctures(
-        _samples(_read(session, patient_id, INPUT_KEYS)),
-        birth_year=patient.birth_year,
-        treatments=_treatments(session, patient_id),
-        max_interval_h=max_interval_h,
-    )
-    update = CsfIndexUpdate(patient_id, punctures, compute(punctures))
+    update = read_csf_indices(session, patient_id, max_interval_h=max_interval_h)
+    punctures = update.punctures
     wanted: dict[tuple[str, str, datetime], tuple[float, str]] = {}
     for p in punctures:
         for name in p.inputs:
@@ -233,9 +257,12 @@ def update_csf_indices(
 
 
 __all__ = [
+    "DERIVED_KEYS",
     "INPUT_CODES",
     "SOURCE_PREFIX",
     "CsfIndexUpdate",
+    "NotComputed",
     "compute",
+    "read_csf_indices",
     "update_csf_indices",
 ]

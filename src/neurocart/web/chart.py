@@ -701,3 +701,98 @@ def _ncs_figure(rows: Sequence[tuple[Any, ...]], infusion: datetime | None) -> F
     layout = _layout(NCS_FIGURE_VALUE[1], NCS_FIGURE_VALUE[2], log=False, infusion=infusion)
     layout["xaxis"].pop("rangemode", None)
     return {"data": data, "layout": layout}
+
+
+# --- CSF indices: the punctures whose values computed an index not --------------------------
+
+CSF_INDEX_NAMES = {
+    "qalb": N_("Albumin quotient (Qalb)"),
+    "igg_index": N_("IgG index"),
+    "igg_if": N_("Intrathecal IgG fraction"),
+    "reibergram_igg": N_("Reibergram region"),
+    "kflc_index": N_("κFLC index"),
+    "lflc_index": N_("λFLC index"),
+    "ocb_pattern": N_("Oligoclonal band pattern"),
+}
+"""The derived CSF indices (`neurocart.services.csf_indices.DERIVED_KEYS`) by name."""
+
+ANALYTE_WORDS = {
+    "albumin": N_("albumin"),
+    "igg": "IgG",
+    "kflc": N_("κ free light chains"),
+    "lflc": N_("λ free light chains"),
+}
+TREATMENT_WORDS = {"albumin": N_("albumin infusion"), "plasma_exchange": N_("plasma exchange")}
+
+NOT_COMPUTED_NOTE = N_("{index} not computed for the lumbar puncture of {date}: {reason}")
+NOT_COMPUTED_REASONS = {
+    "no_serum_pair": N_("no serum {analyte} within {window_h} h of the CSF sample"),
+    "no_csf_value": N_("no CSF {analyte} at this puncture"),
+    "no_age": N_("no age (birth year) for the age-dependent Qalb limit"),
+    "below_formula_age": N_(
+        "the Qalb age formula applies from age {age}; the laboratory's infant limits are needed"
+    ),
+    "invalidated_by_treatment": N_(
+        "{treatment} on {date}, less than {window_h} h before: the albumin quotient and every "
+        "quotient based on it are invalid"
+    ),
+    "calculator_refused": N_("the paired values were refused ({error})"),
+}
+"""The reader's words for each reason (`neurocart.ingest.csf_pairs.NOT_COMPUTED` codes)."""
+
+
+class NotComputedReason(Protocol):
+    """Why an index was not computed, as `neurocart.ingest.csf_pairs.NotComputed` says it."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def params(self) -> Mapping[str, str]: ...
+    @property
+    def text(self) -> str: ...
+
+
+class PunctureReadout(Protocol):
+    """A lumbar puncture as the chart reads it (`neurocart.ingest.csf_pairs.Puncture`)."""
+
+    @property
+    def csf_at(self) -> datetime: ...
+    @property
+    def not_computed(self) -> Mapping[str, NotComputedReason]: ...
+
+
+def not_computed_reason(why: NotComputedReason) -> str:
+    """One reason in the reader's language; a code this face does not know, as the core's
+    English."""
+    template = NOT_COMPUTED_REASONS.get(why.code)
+    if template is None:
+        return why.text
+    params = dict(why.params)
+    analyte, treatment = params.get("analyte", ""), params.get("treatment", "")
+    treated_at = params.get("treated_at")
+    shown = {
+        "analyte": _(ANALYTE_WORDS.get(analyte, analyte)),
+        "window_h": params.get("window_h", ""),
+        "age": params.get("age", ""),
+        "treatment": _(TREATMENT_WORDS.get(treatment, treatment)),
+        "date": format_date(datetime.fromisoformat(treated_at)) if treated_at else "",
+        "error": core_text(params.get("error", "")),
+    }
+    return _(template).format(**shown)
+
+
+def csf_index_notes(punctures: Iterable[PunctureReadout]) -> list[str]:
+    """One line per index a lumbar puncture's values did not give, newest puncture first:
+    "κFLC index not computed for the lumbar puncture of 2025-03-01: no serum κ free light
+    chains within 48 h of the CSF sample" (the date on the site's calendar)."""
+    notes = []
+    for p in sorted(punctures, key=lambda p: p.csf_at, reverse=True):
+        for name, why in p.not_computed.items():
+            notes.append(
+                _(NOT_COMPUTED_NOTE).format(
+                    index=_(CSF_INDEX_NAMES.get(name, name)),
+                    date=format_date(p.csf_at),
+                    reason=not_computed_reason(why),
+                )
+            )
+    return notes

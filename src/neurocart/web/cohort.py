@@ -1,9 +1,15 @@
-"""The Cohort page: the report's headline tables and figures, and the report as a download.
+"""The Cohort page: the report's headline tables and figures, its neuro-immunology readouts
+(CSF indices, oligoclonal bands, MRI activity, antibody titres, timed tests, nerve
+conduction, single-cell), and the report as a download.
 
 The analysis is the report's own (`neurocart.cohort.analyse` on `neurocart.reports.scope`'s
-export), cached per (database, database state, cut-off, site): the state is the audit chain's
-head plus the highest id of each clinical table, so any write — audited or not — makes a new
-key and a page view after it recomputes, while repeated views cost two small queries.
+export, biomarkers included: the page's tables are the report's, built by the same code),
+cached per (database, database state, cut-off, site): the state is the audit chain's head
+plus the highest id of each clinical table, so any write — audited or not — makes a new key
+and a page view after it recomputes, while repeated views cost two small queries. The
+biomarkers add little to an uncached view (2 shared cores: the 40-patient demo ~2.4 s
+against ~2.1 s without them, 400 patients ~2.9 s against ~2.4 s; most of it is drawing the
+figures, the κFLC spider ~0.5 s of it).
 Figures are the report's PNGs, served from the cache. Reading needs `reports: read`; the
 download is an export (`reports: write`).
 """
@@ -28,6 +34,7 @@ from sqlalchemy import func, select
 
 from neurocart.i18n import N_, current, error_text, message_text
 from neurocart.i18n import gettext as _
+from neurocart.reports import biomarkers
 from neurocart.services.reads import log_read
 from neurocart.store import Database, audit
 from neurocart.store.models import (
@@ -69,6 +76,14 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("forest", N_("Who does not benefit (Cox model)")),
 )
 """The page's tables and figures with their headings (shown in the reader's language)."""
+BIOMARKER_TABLES: tuple[tuple[str, str], ...] = tuple(
+    (name, biomarkers.TABLE_TITLES[name]) for kind, name in biomarkers.ITEMS if kind == "table"
+)
+BIOMARKER_FIGURES: tuple[tuple[str, str], ...] = tuple(
+    (name, biomarkers.FIGURE_TITLES[name]) for kind, name in biomarkers.ITEMS if kind == "figure"
+)
+"""The report's neuro-immunology items, in its order, with the page's headings (each shown
+with the report's caption, which says how it was read)."""
 CACHE_SIZE = 4
 """Analyses kept per app (e.g. today's and a fixed cut-off for two sites)."""
 
@@ -151,7 +166,7 @@ def compute_view(database: Database, cutoff: date, site: str | None) -> CohortVi
     )
     from neurocart.reports.tables import html_table
 
-    frames = load_cohort(database, site=site, only=selection(biomarkers=False), cutoff=cutoff)
+    frames = load_cohort(database, site=site, only=selection(), cutoff=cutoff)
     scope = scope_of(
         frames,
         cutoff=cutoff,
@@ -160,10 +175,10 @@ def compute_view(database: Database, cutoff: date, site: str | None) -> CohortVi
         synthetic=is_synthetic(database),
     )
     require_infused(scope)
-    result = analyse(frames, cutoff=cutoff, biomarkers=False)  # the page's time budget
+    result = analyse(frames, cutoff=cutoff)  # the report's tables, biomarkers included
     tables = {
         name: Markup(html_table(name, result.tables[name]))  # cells are escaped
-        for name, _ in TABLES
+        for name, _ in (*TABLES, *BIOMARKER_TABLES)
         if name in result.tables
     }
     return CohortView(
@@ -229,14 +244,16 @@ def cohort_page(
 ) -> HTMLResponse:
     """The cohort analysis page: outcome tables and figures at a cut-off date, optionally for one
     site."""
-    from neurocart.reports.build import FIGURE_CAPTIONS
+    from neurocart.reports.build import CAPTIONS, FIGURE_CAPTIONS
     from neurocart.reports.scope import CohortScopeError
 
     site = _site(site)
     context: dict[str, Any] = {
         "active": "cohort", "site": site or "", "cutoff": cutoff or "", "view": None,
         "problem": None, "plotted": {}, "tables": TABLES, "figures": FIGURES,
-        "captions": FIGURE_CAPTIONS,
+        "captions": FIGURE_CAPTIONS, "biomarker_title": biomarkers.TITLE,
+        "biomarker_tables": BIOMARKER_TABLES, "biomarker_figures": BIOMARKER_FIGURES,
+        "table_captions": CAPTIONS, "biomarkers_shown": False,
     }  # fmt: skip
     try:
         cut = parse_cutoff(request, cutoff)
@@ -253,6 +270,9 @@ def cohort_page(
         context["problem"] = error_text(exc)
     if context["view"] is not None:
         context["definition"] = message_text(context["view"].definition, SCOPE)
+        context["biomarkers_shown"] = any(
+            name in context["view"].tables for name, _ in BIOMARKER_TABLES
+        ) or any(name in context["view"].pngs for name, _ in BIOMARKER_FIGURES)
     return render(request, "cohort.html", error=None, **context)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from neurocart.i18n import N_, current, error_text, joined, term
 from neurocart.i18n import gettext as _
 from neurocart.pathway import Schedule, Slot, SlotState, chronological, summarize
-from neurocart.services import studies
+from neurocart.services import csf_indices, studies
 from neurocart.services.reads import log_read, shown_scope
 from neurocart.store import NotFoundError, repo
 from neurocart.store.errors import ConflictError, InvalidRecordError
@@ -565,6 +565,7 @@ def patient_chart(
         ],
     ]
     cart = chart.panel_figure(chart.CART_PANEL, observations, infusion)
+    csf_notes = chart.csf_index_notes(csf_indices.read_csf_indices(session, patient.id).punctures)
     study_tables = [
         chart.mri_table(studies.mri_course(session, patient.id), infusion),
         chart.ncs_table(studies.ncs_course(session, patient.id), infusion),
@@ -584,6 +585,7 @@ def patient_chart(
         alerts=alerts,
         figures=figures,
         cart=cart,
+        csf_notes=csf_notes,
         study_tables=[t for t in study_tables if t.rows],
         timeline=timeline,
         phases={

@@ -27,7 +27,11 @@ from neurocart.api.pagination import PageOut, PagingDep
 from neurocart.api.routing import api_router
 from neurocart.api.schemas import (
     BatchOut,
+    CsfIndexNotComputedOut,
+    CsfIndexOut,
+    CsfIndicesOut,
     Instant,
+    LumbarPunctureOut,
     ObservationBatchIn,
     ObservationBody,
     ObservationCorrection,
@@ -35,9 +39,10 @@ from neurocart.api.schemas import (
     Retraction,
 )
 from neurocart.api.views import RowId, StudyIdPath, fact_out, out, patient_of, study_id_of
-from neurocart.ingest import ObservationIn, normalize_observation
+from neurocart.ingest import ObservationIn, by_key, normalize_observation
+from neurocart.ingest.csf_pairs import DEFAULT_MAX_INTERVAL_H
 from neurocart.security import Action, Resource
-from neurocart.services import ingest
+from neurocart.services import csf_indices, ingest
 from neurocart.store import Observation, User, repo
 
 router = api_router(prefix="/api/v1", tags=["observations"])
@@ -131,6 +136,40 @@ def list_observations(
         rows,
         key=lambda r: (r.effective_at, r.id),
         convert=lambda r: out(ObservationOut, r, study_id=patient.study_id),
+    )
+
+
+@router.get("/patients/{study_id}/csf-indices")
+def list_csf_indices(
+    study_id: StudyIdPath, user: Reader, session: ReadSession, reads: ReadLog
+) -> CsfIndicesOut:
+    """The patient's lumbar punctures, each with the CSF indices its paired CSF and serum
+    values give now and, for an index they cannot give, the reason (a CSF value without its
+    serum pair within the window computes nothing: `no_serum_pair`)."""
+    patient = patient_of(session, study_id)
+    readout = csf_indices.read_csf_indices(session, patient.id)
+    punctures = []
+    for p in readout.punctures:
+        computed = []
+        for name in p.inputs:
+            result = readout.results[p.csf_at, name]
+            computed.append(CsfIndexOut(
+                index=name, code=by_key(csf_indices.DERIVED_KEYS[name]).code,
+                value=result.number, label=result.label, reasons=result.reasons,
+                warnings=result.warnings, citation=result.citation,
+            ))  # fmt: skip
+        punctures.append(LumbarPunctureOut(
+            csf_at=p.csf_at, paired_interval_h=p.paired_interval_h, computed=computed,
+            not_computed=[
+                CsfIndexNotComputedOut(index=name, reason=why.code, text=why.text,
+                                       details=dict(why.params))
+                for name, why in p.not_computed.items()
+            ],
+            warnings=p.warnings,
+        ))  # fmt: skip
+    reads(user, "csf_indices", patient_id=patient.id, scope={"punctures": len(punctures)})
+    return CsfIndicesOut(
+        study_id=patient.study_id, max_interval_h=DEFAULT_MAX_INTERVAL_H, punctures=punctures
     )
 
 
