@@ -225,3 +225,56 @@ def test_upgrade_that_moves_infusion_dates_needs_the_audit_key(empty_db_url, sit
         assert session.get(TreatmentCourse, morning).infusion_date == date(2025, 3, 2)
     assert migrate.upgrade(db.engine) == migrate.head()
     db.dispose()
+
+
+def _regions_at_0015(db: Database) -> dict[str, int]:
+    """A database at revision 0015 holding Reibergram regions in the old numbering: derived 3
+    and 4, a derived 2, a derived 3 already corrected (superseded), and a 3 a laboratory sent."""
+    from neurocart.services.ingest import ingest_observations
+    from tests.store.factories import patient
+
+    assert migrate.upgrade(db.engine, "0015") == "0015"
+    at = datetime(2025, 3, 3, 8, tzinfo=UTC)
+    with db.transaction() as session:
+        user = repo.create_user(session, None, username="n", password_hash="x", role="nurse")
+        pid = patient(session, user).id
+        rows = [
+            {"code": "local:reibergram_igg", "code_system": "urn:neurocart:local", "value": value,
+             "unit": "{region}",
+             "specimen": "csf", "effective_at": at + timedelta(days=day), "source": source}
+            for day, value, source in ((0, 3, "derived:csf;pair_h=1"), (1, 4, "derived:csf"),
+                                       (2, 2, "derived:csf"), (3, 3, "derived:csf"),
+                                       (4, 3, "lab:LIS"))
+        ]  # fmt: skip
+        ids = ingest_observations(session, user, pid, rows)
+        later = repo.correct_observation(session, user, ids[3], reason="typo", value=1.0)
+    return {"three": ids[0], "four": ids[1], "two": ids[2], "fixed": later.id, "lab": ids[4]}
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+def test_upgrade_renumbers_the_derived_reibergram_regions(empty_db_url):
+    """0016 corrects the derived 3 to 4 and 4 to 3 (the old rows kept, superseded, with the
+    reason), audited by the migration under the derived rows' user; the 2, the row already
+    corrected and the laboratory's own region stay. The chain verifies."""
+    from neurocart.store.models import Observation
+
+    db = Database.from_url(empty_db_url)
+    ids = _regions_at_0015(db)
+    with db.reading() as session:
+        seq = audit.head(session)[0]
+    assert migrate.upgrade(db.engine) == migrate.head()
+    with db.reading() as session:
+        rows = {o.id: o for o in session.scalars(select(Observation))}
+        successor = {o.supersedes_id: o for o in rows.values() if o.supersedes_id}
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.seq > seq)).all()
+        assert audit.verify(session).ok
+    assert successor[ids["three"]].value == 4
+    assert successor[ids["four"]].value == 3
+    assert {successor[ids[k]].correction_reason for k in ("three", "four")} == {
+        "Reibergram regions renumbered as Reiber & Peter 2001 (3 and 4 exchanged)"
+    }
+    assert successor[ids["three"]].entered_by == rows[ids["three"]].entered_by
+    for kept in ("two", "fixed", "lab"):
+        assert ids[kept] not in successor, kept
+    assert [(e.actor, e.action) for e in entries] == [("migration:0016", "correct")] * 2
+    db.dispose()

@@ -287,8 +287,11 @@ def correct_observation(
     effective_at: datetime | Keep = KEEP,
     source: str | Keep = KEEP,
     note: str | Keep | None = KEEP,
+    audit_actor: str | None = None,
 ) -> Observation:
-    """Supersede an observation with a corrected copy; returns the new current row."""
+    """Supersede an observation with a corrected copy; returns the new current row.
+
+    `audit_actor`: the process the audit names when it is not `actor` (see `_correct`)."""
     changes = _changes(
         code=code,
         code_system=code_system,
@@ -306,7 +309,9 @@ def correct_observation(
         _aware("effective_at", changes["effective_at"])
     if "specimen" in changes:
         changes["specimen"] = _choice("specimen", Specimen, changes["specimen"])
-    return _correct(session, actor, Observation, observation_id, reason, changes)
+    return _correct(
+        session, actor, Observation, observation_id, reason, changes, audit_actor=audit_actor
+    )
 
 
 def retract_observation(
