@@ -132,6 +132,7 @@ def test_the_default_cutoff_is_today_on_the_site_clock(monkeypatch: pytest.Monke
     try:
         assert parse_cutoff(request, None) == date(2025, 3, 3)  # type: ignore[arg-type]
         assert parse_cutoff(request, "2025-02-01") == date(2025, 2, 1)  # type: ignore[arg-type]
+        assert parse_cutoff(request, "2025年2月1日") == date(2025, 2, 1)  # type: ignore[arg-type]
     finally:
         get_settings.cache_clear()
 

@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from neurocart.i18n import N_, current, error_text, message_text
+from neurocart.i18n import N_, current, error_text, message_text, parse_local_date
 from neurocart.i18n import gettext as _
 from neurocart.reports import biomarkers
 from neurocart.services.reads import log_read
@@ -206,7 +206,7 @@ def parse_cutoff(request: Request, cutoff: str | None) -> date:
     if not cutoff:
         return local_date(now_of(request))
     try:
-        return date.fromisoformat(cutoff)
+        return parse_local_date(cutoff)
     except ValueError:
         raise BadQueryError(
             _("cutoff: expected a date YYYY-MM-DD, got {cutoff!r}").format(cutoff=cutoff)
