@@ -11,8 +11,9 @@ import subprocess
 import sys
 
 HEAVY = ("numpy", "pandas", "scipy", "matplotlib", "lifelines", "plotly", "weasyprint")
-OPTIONAL = ("sqlalchemy.dialects.postgresql", "alembic", "fhir.resources", "yaml")
-"""Loaded by what needs them: a PostgreSQL engine, a migration, a FHIR bundle."""
+OPTIONAL = ("sqlalchemy.dialects.postgresql", "alembic", "fhir.resources", "yaml", "sse_starlette")
+"""Loaded by what needs them: a PostgreSQL engine, a migration, a FHIR bundle, an alert
+stream."""
 
 
 def _loads_none_of(module: str, unwanted: tuple[str, ...]) -> None:
@@ -31,3 +32,12 @@ def test_importing_the_app_loads_no_analytics_and_no_optional_face() -> None:
 def test_the_command_line_loads_neither_alembic_nor_the_hl7_listener() -> None:
     """`neurocart serve` imports the whole command line first."""
     _loads_none_of("neurocart.cli", (*HEAVY, *OPTIONAL, "hl7"))
+
+
+def test_what_the_import_built_is_frozen_and_the_collector_back_on() -> None:
+    code = (
+        "import gc, neurocart.api\n"
+        "assert gc.isenabled()\n"
+        "assert gc.get_freeze_count() > 50_000, gc.get_freeze_count()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

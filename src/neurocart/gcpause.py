@@ -28,14 +28,19 @@ def paused_cyclic_gc() -> Iterator[None]:
 
 
 @contextmanager
-def collected_once_after() -> Iterator[None]:
+def frozen_after() -> Iterator[None]:
     """Disable the cyclic collector for a block that builds objects meant to live as long as
-    the process (importing the app: modules, classes, routes, schemas), then make one full
-    collection, which frees what the block left in cycles and moves the rest to the oldest
-    generation at once (left in the youngest, it would be walked again by the next young
-    collection and by the one after). Nothing is collected when the collector was off."""
+    the process (importing the app: modules, classes, routes, schemas), then freeze what it
+    built (`gc.freeze`): no collection ever walks those objects again.
+
+    Collected, they would cost about 0.1 s (a full collection over some 200,000 objects) to
+    free about a thousand left in cycles; left in the youngest generation, the next
+    collections would walk them all again, and every full collection after. Frozen, the few
+    cycles the import made stay allocated (some 100 kB), and the collections the process makes
+    later walk only what it allocates from then on. Nothing is frozen when the collector was
+    off."""
     was_enabled = gc.isenabled()
     with paused_cyclic_gc():
         yield
         if was_enabled:  # while still paused: enabled first, the collector would start a
-            gc.collect()  # young collection over the whole block's objects on its own
+            gc.freeze()  # young collection over the whole block's objects on its own

@@ -12,13 +12,13 @@ a 4xx with the body ``{"detail": [{"field": ..., "message": ..., "got": ...}]}``
 
 from __future__ import annotations
 
-from neurocart.gcpause import collected_once_after
+from neurocart.gcpause import frozen_after
 
 # Importing the app loads some 900 modules and builds every route, schema and table: objects
 # that live as long as the process. The cyclic collector's ~370 passes meanwhile (two of them
 # over the whole heap) find next to nothing to free and cost about 0.2 s of every start-up;
-# one full collection after the import costs a third of that.
-with collected_once_after():
+# frozen after the import, they are never walked again (`frozen_after`).
+with frozen_after():
     from neurocart.api.app import create_app, freeze_heap_after_startup
 
 __all__ = ["create_app", "freeze_heap_after_startup"]
