@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neurocart.ingest import by_key, lookup
@@ -257,44 +256,6 @@ def update_csf_indices(
     return update
 
 
-RENUMBERED = {3.0: 4.0, 4.0: 3.0}
-"""Reibergram regions before → after the numbering of Reiber & Peter 2001 (J Neurol Sci
-2001;184:101–22, Fig 1): neurocart had called intrathecal IgG synthesis without barrier
-dysfunction 3 and with it 4; the publication numbers them the other way round."""
-RENUMBER_REASON = "Reibergram regions renumbered as Reiber & Peter 2001 (3 and 4 exchanged)"
-
-
-def renumber_reibergram_regions(session: Session, audit_actor: str) -> list[int]:
-    """Correct every current derived Reibergram region stored as 3 or 4 to the published
-    number (`RENUMBERED`); returns the ids of the corrected rows.
-
-    Only what neurocart derived (`SOURCE_PREFIX`) is changed: a region a laboratory sent is
-    in its own numbering. Each correction keeps the derived row's user and names
-    `audit_actor` (the migration) in the audit, with `RENUMBER_REASON`."""
-    entry = by_key(DERIVED_KEYS["reibergram_igg"])
-    query = (
-        select(Observation)
-        .where(
-            Observation.code_system == entry.system,
-            Observation.code == entry.code,
-            Observation.source.startswith(SOURCE_PREFIX),
-            Observation.value.in_(sorted(RENUMBERED)),
-            repo.current(Observation),
-        )
-        .order_by(Observation.id)
-    )
-    corrected = []
-    for row in session.scalars(query).all():
-        user = repo.get_user(session, row.entered_by)
-        assert user is not None  # a foreign key
-        new = repo.correct_observation(
-            session, user, row.id, reason=RENUMBER_REASON, value=RENUMBERED[row.value],
-            audit_actor=audit_actor,
-        )  # fmt: skip
-        corrected.append(new.id)
-    return corrected
-
-
 __all__ = [
     "DERIVED_KEYS",
     "INPUT_CODES",
@@ -303,6 +264,5 @@ __all__ = [
     "NotComputed",
     "compute",
     "read_csf_indices",
-    "renumber_reibergram_regions",
     "update_csf_indices",
 ]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SCRIPT_LOCATION = "neurocart.store:migrations"
-HEAD = "0016"
+HEAD = "0015"
 """The newest revision shipped with this package (the head of `migrations/versions`; a test
 holds the two equal, so a new migration updates this line)."""
 VERSION_TABLE = "alembic_version"

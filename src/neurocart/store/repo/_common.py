@@ -295,13 +295,8 @@ def _correct(
     changes: Mapping[str, Any],
     *,
     action: str = "correct",
-    audit_actor: str | None = None,
 ) -> F:
-    """Append a row that supersedes `row_id` with `changes` applied; the old row stays.
-
-    `audit_actor`: the name the audit records when the correction is not the user's own (a
-    migration re-numbering derived values: the new row keeps `actor` as its user, the audit
-    names the migration)."""
+    """Append a row that supersedes `row_id` with `changes` applied; the old row stays."""
     audit.lock_chain(session)
     if not reason or not reason.strip():
         raise InvalidRecordError("reason", NEEDS_REASON, reason)
@@ -328,7 +323,7 @@ def _correct(
     session.flush()
     audit.append(
         session,
-        actor=audit_actor or actor.username,
+        actor=actor.username,
         action=action,
         entity_type=ENTITY_TYPE[model],
         entity_id=new.id,

@@ -287,11 +287,8 @@ def correct_observation(
     effective_at: datetime | Keep = KEEP,
     source: str | Keep = KEEP,
     note: str | Keep | None = KEEP,
-    audit_actor: str | None = None,
 ) -> Observation:
-    """Supersede an observation with a corrected copy; returns the new current row.
-
-    `audit_actor`: the process the audit names when it is not `actor` (see `_correct`)."""
+    """Supersede an observation with a corrected copy; returns the new current row."""
     changes = _changes(
         code=code,
         code_system=code_system,
@@ -309,9 +306,7 @@ def correct_observation(
         _aware("effective_at", changes["effective_at"])
     if "specimen" in changes:
         changes["specimen"] = _choice("specimen", Specimen, changes["specimen"])
-    return _correct(
-        session, actor, Observation, observation_id, reason, changes, audit_actor=audit_actor
-    )
+    return _correct(session, actor, Observation, observation_id, reason, changes)
 
 
 def retract_observation(
