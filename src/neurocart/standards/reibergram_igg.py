@@ -2,10 +2,11 @@
 
 The regions are numbered as in Reiber's quotient diagram (Reiber H, Peter JB. Cerebrospinal
 fluid analysis: disease-related data patterns and evaluation programs. J Neurol Sci
-2001;184:101–22, Fig 1); the five constellations are also those of the German Society of
-Neurology S1 guideline "Lumbar puncture and CSF analysis", Neurol Res Pract 2020
-(doi:10.1186/s42466-020-0051-z, Fig 2). Hyperbolae as in `igg_if` (Reiber 1994; Reiber et al.,
-Fluids Barriers CNS 2012;9:17, doi:10.1186/2045-8118-9-17).
+2001;184:101–22, Fig 1), the numbering laboratories print on their reports; the five
+constellations are also those of the German Society of Neurology S1 guideline "Lumbar puncture
+and CSF analysis", Neurol Res Pract 2020 (doi:10.1186/s42466-020-0051-z, Fig 2). Hyperbolae as
+in `igg_if` (Reiber 1994; Reiber et al., Fluids Barriers CNS 2012;9:17,
+doi:10.1186/2045-8118-9-17).
 
 value (int):
 
@@ -17,7 +18,7 @@ value (int):
    IVIg).
 
 Region 3 is barrier dysfunction *with* synthesis and region 4 synthesis *without* it (not the
-reverse), so that a region number means what it means in Reiber's diagram.
+reverse): a region read from another program's report means the same number here.
 
 The Qalb limit is 4 + age/15 (× 10⁻³, from 5 years; see `qalb`) or the laboratory's
 `qalb_uln_e3`; one of them is required, and an age below 5 needs the laboratory's limit.
