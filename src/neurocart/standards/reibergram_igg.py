@@ -1,24 +1,17 @@
 """Reibergram region for IgG: barrier function and intrathecal synthesis read together.
 
-The regions are numbered as in Reiber's quotient diagram (Reiber H, Peter JB. Cerebrospinal
-fluid analysis: disease-related data patterns and evaluation programs. J Neurol Sci
-2001;184:101–22, Fig 1), the numbering laboratories print on their reports; the five
-constellations are also those of the German Society of Neurology S1 guideline "Lumbar puncture
-and CSF analysis", Neurol Res Pract 2020 (doi:10.1186/s42466-020-0051-z, Fig 2). Hyperbolae as
-in `igg_if` (Reiber 1994; Reiber et al., Fluids Barriers CNS 2012;9:17,
-doi:10.1186/2045-8118-9-17).
+Reiber H, Peter JB. J Neurol Sci 2001;184:101–22; the five constellations as in the German
+Society of Neurology S1 guideline "Lumbar puncture and CSF analysis", Neurol Res Pract 2020
+(doi:10.1186/s42466-020-0051-z, Fig 2); hyperbolae as in `igg_if` (Reiber 1994; Reiber et
+al., Fluids Barriers CNS 2012;9:17, doi:10.1186/2045-8118-9-17).
 
 value (int):
 
 1. normal — Qalb ≤ its limit and QIgG ≤ Qlim;
-2. isolated barrier dysfunction — Qalb above its limit, QIgG ≤ Qlim (no intrathecal synthesis);
-3. barrier dysfunction with intrathecal IgG synthesis — Qalb above its limit, QIgG > Qlim;
-4. isolated intrathecal IgG synthesis — Qalb ≤ its limit, QIgG > Qlim (no barrier dysfunction);
-5. QIgG below the lower hyperbola Qlow — implausible (methodical error: hook effect, recent
-   IVIg).
-
-Region 3 is barrier dysfunction *with* synthesis and region 4 synthesis *without* it (not the
-reverse): a region read from another program's report means the same number here.
+2. isolated barrier dysfunction — Qalb above its limit, QIgG ≤ Qlim;
+3. isolated intrathecal IgG synthesis — Qalb ≤ its limit, QIgG > Qlim;
+4. barrier dysfunction with intrathecal IgG synthesis;
+5. QIgG below the lower hyperbola Qlow — implausible (hook effect, recent IVIg).
 
 The Qalb limit is 4 + age/15 (× 10⁻³, from 5 years; see `qalb`) or the laboratory's
 `qalb_uln_e3`; one of them is required, and an age below 5 needs the laboratory's limit.
@@ -37,16 +30,16 @@ from neurocart.standards.reason import Reason
 from neurocart.standards.registry import Grading, register
 
 CITATION = (
-    "Reiber H, Peter JB. J Neurol Sci 2001;184:101–22 (Fig 1: the region numbers); DGN S1 "
-    "guideline, Neurol Res Pract 2020, doi:10.1186/s42466-020-0051-z (Fig 2); Reiber H, et al. "
-    "Fluids Barriers CNS 2012;9:17, doi:10.1186/2045-8118-9-17"
+    "Reiber H, Peter JB. J Neurol Sci 2001;184:101–22; DGN S1 guideline, Neurol Res Pract "
+    "2020, doi:10.1186/s42466-020-0051-z (Fig 2); Reiber H, et al. Fluids Barriers CNS "
+    "2012;9:17, doi:10.1186/2045-8118-9-17"
 )
 
 LABELS = {
     1: "normal",
     2: "isolated barrier dysfunction",
-    3: "barrier dysfunction with intrathecal IgG synthesis",
-    4: "isolated intrathecal IgG synthesis",
+    3: "isolated intrathecal IgG synthesis",
+    4: "barrier dysfunction with intrathecal IgG synthesis",
     5: "implausible: QIgG below the lower hyperbola",
 }
 
@@ -83,7 +76,7 @@ def _regions(c: Columns) -> tuple[npt.NDArray[np.int64], _csf.IggQuotients, npt.
     region = np.where(
         q.below_lower,
         5,
-        np.where(barrier & synthesis, 3, np.where(synthesis, 4, np.where(barrier, 2, 1))),
+        np.where(barrier & synthesis, 4, np.where(synthesis, 3, np.where(barrier, 2, 1))),
     ).astype(np.int64)
     return region, q, limit
 

@@ -117,8 +117,8 @@ CODED_LABELS: dict[str, dict[float, str]] = {
     "reibergram_igg": {
         1.0: "1: normal",
         2.0: "2: isolated barrier dysfunction",
-        3.0: "3: barrier dysfunction and intrathecal synthesis",
-        4.0: "4: intrathecal IgG synthesis",
+        3.0: "3: intrathecal IgG synthesis",
+        4.0: "4: barrier dysfunction and intrathecal synthesis",
         5.0: "5: below the lower hyperbola (implausible)",
     },
 }
