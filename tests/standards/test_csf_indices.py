@@ -146,6 +146,31 @@ def test_reibergram_regions(inputs: dict[str, Any], region: int) -> None:
     assert result.value == region
 
 
+@pytest.mark.parametrize(
+    ("inputs", "region", "label"),
+    [
+        ({**IGG_C7, "age_years": 45}, 1, "normal"),
+        ({**IGG_C8, "age_years": 50}, 2, "isolated barrier dysfunction"),
+        ({**IGG_C9, "age_years": 45}, 3, "isolated intrathecal IgG synthesis"),
+        ({**IGG_C9, "age_years": 30}, 4, "barrier dysfunction with intrathecal IgG synthesis"),
+    ],
+)
+def test_reibergram_number_words_and_quotients_agree(
+    inputs: dict[str, Any], region: int, label: str
+) -> None:
+    """The region's number and words are the DGN S1 guideline's five constellations (Fig 2:
+    3 isolated synthesis, 4 the combination of barrier dysfunction and synthesis), and the
+    barrier and the synthesis behind them read from the quotients."""
+    result = calculate("reibergram_igg", inputs)
+    assert (result.value, result.label) == (region, label)
+    barrier = result.details["qalb_e3"] > result.details["qalb_limit_e3"]
+    synthesis = result.details["qigg_e3"] > result.details["qlim_e3"]
+    assert {(False, False): 1, (True, False): 2, (False, True): 3, (True, True): 4}[
+        barrier, synthesis
+    ] == region
+    assert result.reasons[-1] == f"region {region}: {label}"
+
+
 def test_reibergram_c14_lower_hyperbola() -> None:
     result = calculate("reibergram_igg", {"csf_igg_mg_l": 10, "serum_igg_g_l": 10, **ALB,
                                           "age_years": 45})  # fmt: skip
