@@ -95,7 +95,7 @@ def test_a_hematologist_records_tocilizumab(page: Any, live: Live) -> None:
     shot(page, "drug-form")
     page.click("#save-button")
     page.wait_for_url(re.compile(rf"/patients/{sid}\?recorded="))
-    assert "Tocilizumab 640 mg iv" in page.inner_text("#recorded-flash")
+    assert "tocilizumab 640 mg iv" in page.inner_text("#recorded-flash")
     assert "drug given" in page.inner_text("#events ~ section")
 
 
