@@ -571,9 +571,10 @@ def local_input(at: datetime | None) -> str:
     return "" if at is None else local(at).strftime("%Y-%m-%d %H:%M")
 
 
+_DATE_TEXT = r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*"
+"""A date as a ward writes it, year first: 2025-03-03, 2025/3/3, 2025.3.3, 2025年3月3日."""
 _LOCAL_TIME = re.compile(
-    r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*[T ]?\s*"
-    r"(\d{1,2})\s*[:：时]\s*(\d{2})\s*分?(?:[:：](\d{2}))?\s*"
+    _DATE_TEXT + r"[T ]?\s*(\d{1,2})\s*[:：时]\s*(\d{2})\s*分?(?:[:：](\d{2}))?\s*"
 )
 
 
@@ -591,7 +592,7 @@ def parse_local(text: str) -> datetime:
     return datetime(year, month, day, hour, minute, second)
 
 
-_LOCAL_DATE = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*")
+_LOCAL_DATE = re.compile(_DATE_TEXT)
 
 
 def parse_local_date(text: str) -> date:
